@@ -1,0 +1,726 @@
+"""The QVR syntax tree: frozen dataclasses, one per node kind of the normative grammar.
+
+Every node has a `span` (code-point offsets into the normalised text, end exclusive) and
+every name written in the source is a `Name` with its own span, so the checker can point at
+exactly the right characters and the language server can navigate and rename. Class names
+follow the lark alias names of spec §3.1 (``compose`` → `Compose`, ``draw_step`` →
+`DrawStep`, ...). Sequences are tuples so nodes stay hashable and immutable.
+
+Conventions:
+* ``keyword`` fields are `Name`s holding the keyword as written (``object``, ``type``,
+  ``let``/``define``, ``output``/``export``, ``draw``...) and its span (spec's keyword_range).
+* Binary type and arithmetic operators keep the tree the grammar builds; products and
+  coproducts of types are flattened into ``factors``/``operands`` (parentheses removed, as
+  spec §4.6 counts "top-level factors as written, after removing parentheses"). Use
+  `Paren`-free trees: parentheses never produce nodes.
+* ``a << b`` is stored as ``Compose(left=b, right=a, op=Name("<<", ...))``.
+* Doc comments (``#!``) attach to the following declaration or program step as ``docs``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from .span import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An identifier (or keyword/operator token) as written, with its span."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """One ``#!`` line: its text (after ``#!`` and one leading space) and the line's span."""
+
+    text: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """Any comment kept for the formatter: kind is ``line``, ``doc`` or ``block``."""
+
+    kind: str
+    text: str  # the full comment as written, markers included
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A numeric literal, possibly with a leading ``-`` (signed_number); span covers the sign."""
+
+    value: Union[int, float]
+    text: str
+    span: Span
+
+    @property
+    def is_int(self) -> bool:
+        return isinstance(self.value, int)
+
+
+# ---------------------------------------------------------------------------- types ----
+@dataclass(frozen=True, slots=True)
+class KwArg:
+    """``key = signed_number`` inside ``{...}``, a constructor call, or a bracket ctor."""
+
+    key: Name
+    value: Number
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BraceOpts:
+    items: tuple[KwArg, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TypeRef:
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TypeCard:
+    """A bare integer in type position (classic ``object T : 256``)."""
+
+    value: Number
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TypeCtor:
+    """``Real 64``, ``FinSet 3``, ``Real 2 {low=0.0}`` (``NAME number+ [brace_opts]``)."""
+
+    ctor: Name
+    args: tuple[Number, ...]
+    options: Optional[BraceOpts]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TypeCall:
+    """``FinSet(3)``, ``Euclidean(4, low=0.0)``, ``UnitInterval()``; args are Number|KwArg."""
+
+    ctor: Name
+    args: tuple[Union[Number, KwArg], ...]
+    options: Optional[BraceOpts]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BracketCtor:
+    """0.11 form ``Real 1 [low=0.0]`` (only directly as an object value)."""
+
+    ctor: Name
+    args: tuple[Number, ...]
+    kwargs: tuple[KwArg, ...]
+    bracket_span: Span  # from ``[`` to ``]``
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    factors: tuple["TypeExpr", ...]
+    op_spans: tuple[Span, ...]  # each ``*``
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Coproduct:
+    operands: tuple["TypeExpr", ...]
+    op_spans: tuple[Span, ...]  # each ``+``
+    span: Span
+
+
+TypeExpr = Union[TypeRef, TypeCard, TypeCtor, TypeCall, BracketCtor, Product, Coproduct]
+
+
+# ----------------------------------------------------------------- options and args ----
+@dataclass(frozen=True, slots=True)
+class OptName:
+    """An identifier or role word used as an option value (``kernel``, ``embed``, ``mlp``)."""
+
+    name: Name
+    is_keyword: bool  # a reserved role word (embed/latent/observed/discretize)
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class OptList:
+    items: tuple["OptValue", ...]
+    span: Span
+
+
+OptValue = Union[Number, OptName, OptList]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    key: Name
+    value: Optional[OptValue]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """An option block ``[k=v, ...]``; span covers the brackets."""
+
+    items: tuple[Option, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    domain: TypeExpr
+    codomain: TypeExpr
+    arrow: Span
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Replication:
+    """``[k]`` after a declaration name."""
+
+    count: Number
+    span: Span
+
+
+# ------------------------------------------------------------------------ arithmetic ----
+@dataclass(frozen=True, slots=True)
+class Lit:
+    value: Number
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """``f(a, b)`` inside arithmetic: a builtin or a deterministic morphism."""
+
+    name: Name
+    args: tuple["Arith", ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Vec:
+    items: tuple["Arith", ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    """``+ - * /``; op is the operator character."""
+
+    op: str
+    left: "Arith"
+    right: "Arith"
+    op_span: Span
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    operand: "Arith"
+    span: Span
+
+
+Arith = Union[Lit, Var, Call, Vec, BinOp, Neg]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedArg:
+    """``key = arith`` in a target or family call."""
+
+    key: Name
+    value: Arith
+    span: Span
+
+
+Arg = Union[Arith, NamedArg]
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyCall:
+    """``~ Normal(0.0, 1.0)`` after a morphism signature: a fixed distribution."""
+
+    name: Name
+    args: tuple[Arg, ...]
+    span: Span
+
+
+# ------------------------------------------------------------- morphism expressions ----
+@dataclass(frozen=True, slots=True)
+class Ref:
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Compose:
+    """``left >> right`` (also ``right << left`` and deprecated ``>=>``)."""
+
+    left: "MExpr"
+    right: "MExpr"
+    op: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    left: "MExpr"
+    right: "MExpr"
+    op: Span
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Marginalize:
+    expr: "MExpr"
+    names: tuple[Name, ...]
+    keyword: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    object: Name
+    keyword: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Fan:
+    items: tuple["MExpr", ...]
+    keyword: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    expr: "MExpr"
+    count: Optional[Number]
+    keyword: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    expr: "MExpr"
+    count: Number
+    keyword: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOpt:
+    key: Name
+    value: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    cell: "MExpr"
+    options: tuple[ScanOpt, ...]
+    keyword: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class IdList:
+    names: tuple[Name, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ParserArg:
+    key: Name
+    value: Union[IdList, Name, Number]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ParserExpr:
+    """``parser(...)``, ``ccg(...)``, ``lambek(...)``; keyword.text tells which."""
+
+    keyword: Name
+    args: tuple[ParserArg, ...]
+    span: Span
+
+
+MExpr = Union[Ref, Compose, Tensor, Marginalize, Identity, Fan, Repeat, Stack, Scan, ParserExpr]
+Init = Union[FamilyCall, MExpr]
+
+
+# ------------------------------------------------------------------ category patterns ----
+@dataclass(frozen=True, slots=True)
+class CatRef:
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CatSlash:
+    """``left / right`` (op ``/``) or ``left \\ right`` (op ``\\``)."""
+
+    op: str
+    left: "CatPat"
+    right: "CatPat"
+    op_span: Span
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CatProduct:
+    left: "CatPat"
+    right: "CatPat"
+    op_span: Span
+    span: Span
+
+
+CatPat = Union[CatRef, CatSlash, CatProduct]
+
+
+# --------------------------------------------------------------------------- programs ----
+@dataclass(frozen=True, slots=True)
+class PatVar:
+    name: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class PatTuple:
+    """``(a, b)`` (current) or, with ``bracket=True``, ``[a, b]`` (0.11, deprecated)."""
+
+    names: tuple[Name, ...]
+    bracket: bool
+    span: Span
+
+
+Pattern = Union[PatVar, PatTuple]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """``name`` or ``name(args)``; ``args`` is None when written without parentheses."""
+
+    name: Name
+    args: Optional[tuple[Arg, ...]]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DrawStep:
+    """Classic ``draw p ~ target``."""
+
+    keyword: Name
+    pattern: Pattern
+    target: Target
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class BindStep:
+    """Classic bare ``x <- target``; ``keyword`` is the ``<-`` token."""
+
+    keyword: Name
+    name: Name
+    target: Target
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SampleStep:
+    keyword: Name
+    pattern: Pattern
+    annotation: Optional[TypeExpr]
+    target: Target
+    options: Optional[Options]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ObserveTildeStep:
+    """Classic ``observe y ~ target``."""
+
+    keyword: Name
+    pattern: Pattern
+    target: Target
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ObserveStep:
+    keyword: Name
+    pattern: Pattern
+    annotation: Optional[TypeExpr]
+    target: Target
+    options: Optional[Options]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LetStep:
+    keyword: Name
+    name: Name
+    value: Arith
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RetItem:
+    """``var`` or ``label : var`` in a tuple return."""
+
+    var: Name
+    label: Optional[Name]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RetVar:
+    var: Name
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RetTuple:
+    items: tuple[RetItem, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnStep:
+    keyword: Name
+    pattern: Union[RetVar, RetTuple]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+Step = Union[DrawStep, BindStep, SampleStep, ObserveTildeStep, ObserveStep, LetStep]
+
+
+# ----------------------------------------------------------------------- declarations ----
+@dataclass(frozen=True, slots=True)
+class ObjectDecl:
+    keyword: Name
+    names: tuple[Name, ...]
+    value: TypeExpr
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class TypeDecl:
+    keyword: Name
+    name: Name
+    value: TypeExpr
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceDecl:
+    keyword: Name
+    name: Name
+    value: TypeExpr
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class QuantaleDecl:
+    keyword: Name
+    name: Name
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryDecl:
+    keyword: Name
+    names: tuple[Name, ...]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDecl:
+    keyword: Name
+    name: Name
+    variables: tuple[Name, ...]
+    premises: tuple[CatPat, ...]
+    arrow: Name  # ``=>``, ``|-`` or ``⊢``
+    conclusion: CatPat
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class MorphismDecl:
+    """``morphism f, g : A -> B [opts] ~ init [opts]``.
+
+    ``options`` is the block before ``~``, ``init_options`` the (deprecated) block after it.
+    """
+
+    keyword: Name
+    names: tuple[Name, ...]
+    sig: Signature
+    options: Optional[Options]
+    init: Optional[Init]
+    init_options: Optional[Options]
+    tilde: Optional[Span]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ContinuousDecl:
+    keyword: Name
+    name: Name
+    replication: Optional[Replication]
+    sig: Signature
+    options: Optional[Options]
+    init: Init
+    init_options: Optional[Options]
+    tilde: Span
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class StochasticDecl:
+    keyword: Name
+    name: Name
+    replication: Optional[Replication]
+    sig: Signature
+    options: Optional[Options]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class LatentDecl:
+    keyword: Name
+    name: Name
+    sig: Signature
+    options: Optional[Options]
+    init: Optional[MExpr]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedDecl:
+    keyword: Name
+    name: Name
+    sig: Signature
+    options: Optional[Options]
+    init: Optional[MExpr]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedDecl:
+    keyword: Name
+    name: Name
+    replication: Optional[Replication]
+    sig: Signature
+    options: Optional[Options]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DiscretizeDecl:
+    keyword: Name
+    name: Name
+    domain: TypeExpr
+    arrow: Span
+    bins: Number
+    options: Optional[Options]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramDecl:
+    keyword: Name
+    name: Name
+    params: Optional[tuple[Name, ...]]  # None when the header has no parameter list
+    params_span: Optional[Span]
+    sig: Signature
+    options: Optional[Options]
+    steps: tuple[Step, ...]
+    ret: ReturnStep
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DefineDecl:
+    """``let x = e`` (classic) or ``define x = e``; ``where`` is the span of a trailing
+    ``where`` keyword (its bindings are the following indented DefineDecls, spec §3.3)."""
+
+    keyword: Name
+    name: Name
+    expr: MExpr
+    where: Optional[Span]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class ExportDecl:
+    """``output e`` (classic) or ``export e``."""
+
+    keyword: Name
+    expr: MExpr
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+Decl = Union[
+    ObjectDecl, TypeDecl, SpaceDecl, QuantaleDecl, CategoryDecl, RuleDecl, MorphismDecl,
+    ContinuousDecl, StochasticDecl, LatentDecl, ObservedDecl, EmbedDecl, DiscretizeDecl,
+    ProgramDecl, DefineDecl, ExportDecl,
+]
+
+OBJECT_DECLS = (ObjectDecl, TypeDecl, SpaceDecl)
+MORPHISM_DECLS = (
+    MorphismDecl, ContinuousDecl, StochasticDecl, LatentDecl, ObservedDecl, EmbedDecl,
+    DiscretizeDecl,
+)
+
+
+def declared_names(decl: Decl) -> tuple[Name, ...]:
+    """The names a top-level declaration introduces (none for `export`)."""
+    names = getattr(decl, "names", None)
+    if names is not None:
+        return names
+    name = getattr(decl, "name", None)
+    return (name,) if name is not None else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    statements: tuple[Decl, ...]
+    comments: tuple[Comment, ...]
+    span: Span
