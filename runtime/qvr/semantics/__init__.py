@@ -1,0 +1,22 @@
+"""The semantic layer of QVR: types, name resolution, inference and the checker.
+
+`analyze(text)` returns an immutable `Analysis` (symbols, references, inferred types and every
+diagnostic of spec §4.8); `check(text)` returns just the diagnostics; `migrate(text)` rewrites
+every deprecated form to the current one. Never imports torch.
+"""
+from __future__ import annotations
+
+
+def analyze(text, *, parsed=None):
+    from .analysis import analyze as _analyze
+    return _analyze(text, parsed=parsed)
+
+
+def check(text, uri: str = "<string>"):
+    from .analysis import check as _check
+    return _check(text, uri=uri)
+
+
+def migrate(text):
+    from .migrate import migrate as _migrate
+    return _migrate(text)

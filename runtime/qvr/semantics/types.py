@@ -1,0 +1,290 @@
+"""The QVR type model (spec §4.3): objects, sequences, morphism types and compatibility.
+
+Objects are products of *leaves*: `Fin(n)` (a finite set) or `Cont(d, low, high, simplex)` (a
+real space, optionally bounded or a simplex). `ObjType` keeps the top-level factors as written
+(so programs can bind one parameter per written factor, spec §4.6) and flattens them into
+leaves on demand. `SeqType(elem)` is a length-T sequence of an object; `MorphType(dom, cod)` a
+morphism type. `compatible(a, b)` is the spec's `≈`: leaves are grouped into segments (each
+maximal run of continuous leaves is one `Cont(Σd)` segment, each finite leaf its own segment)
+and the segment lists must be equal; names and bounds are ignored.
+
+This module is pure Python (no torch): the checker, the language server and the runtime all
+consume it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Optional, Union
+
+
+def _fmt_num(x: float) -> str:
+    """Bounds print as floats (`0.0`, `1.0`, `-2.5`), like the current-form source."""
+    return repr(float(x))
+
+
+@dataclass(frozen=True, slots=True)
+class Fin:
+    """A finite set of `n` elements; its value is one int64 index (value width 1)."""
+
+    n: int
+
+    @property
+    def width(self) -> int:
+        return 1
+
+    @property
+    def feature_width(self) -> int:
+        return self.n
+
+    is_finite = True
+    is_continuous = False
+
+    def display(self) -> str:
+        return f"FinSet {self.n}"
+
+
+@dataclass(frozen=True, slots=True)
+class Cont:
+    """A continuous space of dimension `d`: ℝᵈ, a box (`low`/`high`, per coordinate) or a
+    probability simplex (`simplex=True`)."""
+
+    d: int
+    low: Optional[float] = None
+    high: Optional[float] = None
+    simplex: bool = False
+
+    @property
+    def width(self) -> int:
+        return self.d
+
+    @property
+    def feature_width(self) -> int:
+        return self.d
+
+    is_finite = False
+    is_continuous = True
+
+    @property
+    def bounded(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    @property
+    def unbounded(self) -> bool:
+        return self.low is None and self.high is None and not self.simplex
+
+    def display(self) -> str:
+        if self.simplex:
+            return f"Simplex {self.d}"
+        opts = []
+        if self.low is not None:
+            opts.append(f"low={_fmt_num(self.low)}")
+        if self.high is not None:
+            opts.append(f"high={_fmt_num(self.high)}")
+        return f"Real {self.d}" + (" {" + ", ".join(opts) + "}" if opts else "")
+
+
+Leaf = Union[Fin, Cont]
+
+
+@dataclass(frozen=True)
+class ObjType:
+    """An object: its top-level factors as written, and an optional declared name.
+
+    A primitive object has exactly one factor, which is a leaf. A product `A * B` has one
+    factor per written operand (each an `ObjType`, named if it was a reference), so
+    `Embedded * Hidden * Hidden` has three factors and `leaves` flattens nested products.
+    Equality is structural (name included); use `compatible` for `≈`.
+    """
+
+    factors: tuple[Union["ObjType", Leaf], ...]
+    name: Optional[str] = None
+
+    # -- constructors ----------------------------------------------------------------------
+    @staticmethod
+    def leaf(leaf: Leaf, name: Optional[str] = None) -> "ObjType":
+        return ObjType((leaf,), name)
+
+    @staticmethod
+    def fin(n: int, name: Optional[str] = None) -> "ObjType":
+        return ObjType((Fin(n),), name)
+
+    @staticmethod
+    def real(d: int, low: Optional[float] = None, high: Optional[float] = None,
+             name: Optional[str] = None) -> "ObjType":
+        return ObjType((Cont(d, low, high),), name)
+
+    @staticmethod
+    def product(parts: "list[ObjType] | tuple[ObjType, ...]") -> "ObjType":
+        """The product of `parts` as written (a single part is returned unchanged)."""
+        parts = tuple(parts)
+        if len(parts) == 1:
+            return parts[0]
+        return ObjType(parts)
+
+    def named(self, name: Optional[str]) -> "ObjType":
+        return ObjType(self.factors, name)
+
+    # -- structure -------------------------------------------------------------------------
+    @cached_property
+    def leaves(self) -> tuple[Leaf, ...]:
+        out: list[Leaf] = []
+        for f in self.factors:
+            if isinstance(f, ObjType):
+                out.extend(f.leaves)
+            else:
+                out.append(f)
+        return tuple(out)
+
+    @property
+    def is_primitive(self) -> bool:
+        return len(self.factors) == 1 and not isinstance(self.factors[0], ObjType)
+
+    @property
+    def factor_types(self) -> tuple["ObjType", ...]:
+        """Top-level factors, each as an `ObjType` (a leaf factor is wrapped)."""
+        if self.is_primitive:
+            return (self,)
+        return tuple(f if isinstance(f, ObjType) else ObjType((f,)) for f in self.factors)
+
+    @cached_property
+    def width(self) -> int:
+        """Value width w: Σd over continuous leaves plus 1 per finite leaf."""
+        return sum(l.width for l in self.leaves)
+
+    @cached_property
+    def feature_width(self) -> int:
+        """Feature width fw: Σd over continuous leaves plus n per finite leaf (one-hot)."""
+        return sum(l.feature_width for l in self.leaves)
+
+    @property
+    def is_finite(self) -> bool:
+        return all(isinstance(l, Fin) for l in self.leaves)
+
+    @property
+    def is_continuous(self) -> bool:
+        return all(isinstance(l, Cont) for l in self.leaves)
+
+    @property
+    def cardinality(self) -> int:
+        """Product of the finite leaves' sizes (1 if there are none)."""
+        out = 1
+        for l in self.leaves:
+            if isinstance(l, Fin):
+                out *= l.n
+        return out
+
+    def segments(self) -> tuple[tuple[str, int], ...]:
+        """Segments for `≈`: ("cont", Σd) per maximal continuous run, ("fin", n) per finite leaf."""
+        segs: list[tuple[str, int]] = []
+        run = 0
+        for l in self.leaves:
+            if isinstance(l, Cont):
+                run += l.d
+            else:
+                if run:
+                    segs.append(("cont", run))
+                    run = 0
+                segs.append(("fin", l.n))
+        if run:
+            segs.append(("cont", run))
+        return tuple(segs)
+
+    # -- display ---------------------------------------------------------------------------
+    def display(self) -> str:
+        """Named objects print by name, anonymous ones in current form, products `A * B`."""
+        if self.name is not None:
+            return self.name
+        if self.is_primitive:
+            return self.factors[0].display()
+        return " * ".join(f.display() for f in self.factor_types)
+
+    def __str__(self) -> str:
+        return self.display()
+
+
+@dataclass(frozen=True)
+class SeqType:
+    """`Seq[A]`: a length-T sequence of the (non-sequence) object `elem`."""
+
+    elem: ObjType
+
+    def display(self) -> str:
+        return f"Seq[{self.elem.display()}]"
+
+    def __str__(self) -> str:
+        return self.display()
+
+    # Convenience mirrors so callers can ask width/finite questions without unwrapping.
+    @property
+    def width(self) -> int:
+        return self.elem.width
+
+    @property
+    def leaves(self) -> tuple[Leaf, ...]:
+        return self.elem.leaves
+
+
+Type = Union[ObjType, SeqType]
+
+
+@dataclass(frozen=True)
+class MorphType:
+    """A morphism type `dom -> cod`; each side is an `ObjType` or a `SeqType`."""
+
+    dom: Type
+    cod: Type
+
+    @property
+    def is_elementwise(self) -> bool:
+        """Neither side is a sequence: the morphism may be lifted over sequences."""
+        return not isinstance(self.dom, SeqType) and not isinstance(self.cod, SeqType)
+
+    def lifted(self) -> "MorphType":
+        """`Seq[A] -> Seq[B]` for an elementwise `A -> B`."""
+        return MorphType(seq_of(self.dom), seq_of(self.cod))
+
+    def display(self) -> str:
+        return f"{self.dom.display()} -> {self.cod.display()}"
+
+    def __str__(self) -> str:
+        return self.display()
+
+
+def is_seq(t) -> bool:
+    return isinstance(t, SeqType)
+
+
+def elem_of(t: Type) -> ObjType:
+    """The element type of a sequence, or the object itself."""
+    return t.elem if isinstance(t, SeqType) else t
+
+
+def seq_of(t: Type) -> SeqType:
+    """`Seq[t]`; a sequence stays as it is (nesting is reported by the checker)."""
+    return t if isinstance(t, SeqType) else SeqType(t)
+
+
+def compatible(a, b) -> bool:
+    """`a ≈ b` (spec §4.3). Works on ObjType, SeqType and MorphType; mixed kinds are ≉."""
+    if isinstance(a, MorphType) and isinstance(b, MorphType):
+        return compatible(a.dom, b.dom) and compatible(a.cod, b.cod)
+    if isinstance(a, SeqType) or isinstance(b, SeqType):
+        return isinstance(a, SeqType) and isinstance(b, SeqType) and compatible(a.elem, b.elem)
+    if isinstance(a, ObjType) and isinstance(b, ObjType):
+        return a.segments() == b.segments()
+    return False
+
+
+def product_of(types: "list[Type]") -> Optional[Type]:
+    """Product of value types (for argument lists and tuple returns): `Seq[A * B]` when any is
+    a sequence (non-sequence parts are broadcast over time)."""
+    if not types:
+        return None
+    any_seq = any(isinstance(t, SeqType) for t in types)
+    prod = ObjType.product([elem_of(t) for t in types])
+    return SeqType(prod) if any_seq else prod
+
+
+def display(t) -> str:
+    return "?" if t is None else t.display()
