@@ -1,0 +1,296 @@
+/**
+ * Tree-sitter grammar for QVR (spec §3.1), the editor's grammar.
+ *
+ * It mirrors the normative lark grammar rule by rule so that the two accept the same language
+ * (tests/grammar/test_conformance.py checks this).  Node names are the lark alias names
+ * (`object_decl`, `draw_step`, `compose`, `family_call`, ...); lark's inlined `?rules` become
+ * hidden rules (`_mexpr`, `_arith`, ...), so parentheses produce no nodes, as in the AST.
+ *
+ * Layout is insignificant (spec §2.2): newlines are ordinary whitespace and a program body
+ * ends with its `return` step.  Reserved words are keywords; because tree-sitter extracts
+ * keywords contextually (`word`), a reserved word in a name position is accepted here and
+ * reported by the checker as QVR004 (spec §3.5).
+ *
+ * Keywords are written with `kw(...)`, which checks them against vocabulary.json (generated
+ * from qvr.syntax.vocabulary by gen_vocabulary.py); generation fails if the grammar's keywords
+ * and the reserved words of the spec ever diverge.
+ */
+
+const VOCABULARY = require('./vocabulary.json');
+const RESERVED = new Set(VOCABULARY.RESERVED);
+const usedKeywords = new Set();
+
+/** A reserved word of QVR; fails generation if it is not in the vocabulary. */
+function kw(word) {
+  if (!RESERVED.has(word)) {
+    throw new Error(`grammar.js: keyword '${word}' is not a reserved word in vocabulary.json`);
+  }
+  usedKeywords.add(word);
+  return word;
+}
+
+/** `rule ("," rule)*` */
+function sep1(rule) {
+  return seq(rule, repeat(seq(',', rule)));
+}
+
+/** `rule ("," rule)* ","?` */
+function sep1Trailing(rule) {
+  return seq(sep1(rule), optional(','));
+}
+
+const grammar_definition = {
+  name: 'qvr',
+
+  word: $ => $.identifier,
+
+  extras: $ => [/[ \t\f\r\n\uFEFF]/, $.comment, $.doc_comment, $.block_comment],
+
+  supertypes: $ => [$._statement, $._step],
+
+  rules: {
+    source_file: $ => repeat($._statement),
+
+    _statement: $ => choice(
+      $.object_decl, $.type_decl, $.space_decl,
+      $.quantale_decl, $.category_decl, $.rule_decl,
+      $.morphism_decl, $.continuous_decl, $.stochastic_decl,
+      $.latent_decl, $.observed_decl, $.embed_decl, $.discretize_decl,
+      $.program_decl, $.define_decl, $.export_decl,
+    ),
+
+    // ---------- objects and spaces ----------
+    object_decl: $ => seq(
+      kw('object'), sep1(field('name', $.identifier)), ':', field('value', $._object_value),
+    ),
+    type_decl: $ => seq(kw('type'), field('name', $.identifier), '=', field('value', $._object_value)),
+    space_decl: $ => seq(kw('space'), field('name', $.identifier), ':', field('value', $._object_value)),
+
+    _object_value: $ => choice($._type_expr, $.bracket_ctor),
+    bracket_ctor: $ => seq(
+      field('constructor', $.identifier), repeat1(field('argument', $._number)),
+      '[', sep1Trailing(field('option', $.kwarg)), ']',
+    ),
+
+    _type_expr: $ => choice($._type_prod, $.coproduct),
+    coproduct: $ => seq(
+      field('left', $._type_expr), field('operator', '+'), field('right', $._type_prod),
+    ),
+    _type_prod: $ => choice($._type_atom, $.product),
+    product: $ => seq(
+      field('left', $._type_prod), field('operator', '*'), field('right', $._type_atom),
+    ),
+    _type_atom: $ => choice(
+      $.type_ref, $.type_card, $.type_ctor, $.type_call, seq('(', $._type_expr, ')'),
+    ),
+    type_ref: $ => field('name', $.identifier),
+    type_card: $ => $.integer,
+    type_ctor: $ => seq(
+      field('constructor', $.identifier), repeat1(field('argument', $._number)),
+      optional(field('options', $.brace_opts)),
+    ),
+    type_call: $ => seq(
+      field('constructor', $.identifier),
+      '(', optional(sep1(field('argument', choice($._signed_number, $.kwarg)))), ')',
+      optional(field('options', $.brace_opts)),
+    ),
+    brace_opts: $ => seq('{', sep1Trailing(field('option', $.kwarg)), '}'),
+    kwarg: $ => seq(field('key', $.identifier), '=', field('value', $._signed_number)),
+
+    // ---------- grammar-world declarations ----------
+    quantale_decl: $ => seq(kw('quantale'), field('name', $.identifier)),
+    category_decl: $ => seq(kw('category'), sep1(field('name', $.identifier))),
+    rule_decl: $ => seq(
+      kw('rule'), field('name', $.identifier),
+      '(', sep1Trailing(field('variable', $.identifier)), ')',
+      ':', sep1(field('premise', $._cat_pat)),
+      field('arrow', $.rule_arrow), field('conclusion', $._cat_pat),
+    ),
+    rule_arrow: $ => choice('=>', '|-', '⊢'),
+    _cat_pat: $ => choice($._cat_prod, $.cat_over, $.cat_under),
+    cat_over: $ => seq(field('left', $._cat_pat), field('operator', '/'), field('right', $._cat_prod)),
+    cat_under: $ => seq(field('left', $._cat_pat), field('operator', '\\'), field('right', $._cat_prod)),
+    _cat_prod: $ => choice($._cat_atom, $.cat_product),
+    cat_product: $ => seq(field('left', $._cat_prod), field('operator', '*'), field('right', $._cat_atom)),
+    _cat_atom: $ => choice($.cat_ref, seq('(', $._cat_pat, ')')),
+    cat_ref: $ => field('name', $.identifier),
+
+    // ---------- morphism declarations ----------
+    morphism_decl: $ => seq(
+      kw('morphism'), sep1(field('name', $.identifier)), ':', field('signature', $.sig),
+      optional(field('options', $.options)),
+      optional(seq('~', field('init', $._init), optional(field('init_options', $.options)))),
+    ),
+    continuous_decl: $ => seq(
+      kw('continuous'), field('name', $.identifier), optional(field('replication', $.replication)),
+      ':', field('signature', $.sig), optional(field('options', $.options)),
+      '~', field('init', $._init), optional(field('init_options', $.options)),
+    ),
+    stochastic_decl: $ => seq(
+      kw('stochastic'), field('name', $.identifier), optional(field('replication', $.replication)),
+      ':', field('signature', $.sig), optional(field('options', $.options)),
+    ),
+    latent_decl: $ => seq(
+      kw('latent'), field('name', $.identifier), ':', field('signature', $.sig),
+      optional(field('options', $.options)), optional(seq('=', field('init', $._mexpr))),
+    ),
+    observed_decl: $ => seq(
+      kw('observed'), field('name', $.identifier), ':', field('signature', $.sig),
+      optional(field('options', $.options)), optional(seq('=', field('init', $._mexpr))),
+    ),
+    embed_decl: $ => seq(
+      kw('embed'), field('name', $.identifier), optional(field('replication', $.replication)),
+      ':', field('signature', $.sig), optional(field('options', $.options)),
+    ),
+    discretize_decl: $ => seq(
+      kw('discretize'), field('name', $.identifier), ':', field('domain', $._type_expr),
+      '->', field('bins', $.integer), optional(field('options', $.options)),
+    ),
+    sig: $ => seq(field('domain', $._type_expr), '->', field('codomain', $._type_expr)),
+    replication: $ => seq('[', field('count', $.integer), ']'),
+    _init: $ => choice($.family_call, $._mexpr),
+    family_call: $ => seq(field('family', $.identifier), '(', optional(field('arguments', $.args)), ')'),
+    options: $ => seq('[', optional(sep1Trailing(field('option', $.option))), ']'),
+    option: $ => seq(field('key', $.identifier), optional(seq('=', field('value', $._opt_value)))),
+    _opt_value: $ => choice($._signed_number, $.identifier, $.role_word, $.opt_list),
+    opt_list: $ => seq('[', optional(sep1(field('item', $._opt_value))), ']'),
+    role_word: $ => choice(kw('embed'), kw('latent'), kw('observed'), kw('discretize')),
+
+    // ---------- top-level bindings ----------
+    define_decl: $ => seq(
+      field('keyword', choice(kw('let'), kw('define'))), field('name', $.identifier),
+      '=', field('value', $._mexpr), optional(field('where', kw('where'))),
+    ),
+    export_decl: $ => seq(field('keyword', choice(kw('output'), kw('export'))), field('value', $._mexpr)),
+
+    // ---------- morphism expressions ----------
+    _mexpr: $ => choice($._mtensor, $.compose),
+    compose: $ => seq(
+      field('left', $._mexpr), field('operator', choice('>>', '<<', '>=>')), field('right', $._mtensor),
+    ),
+    _mtensor: $ => choice($._mpost, $.tensor),
+    tensor: $ => seq(field('left', $._mtensor), field('operator', '@'), field('right', $._mpost)),
+    _mpost: $ => choice($._matom, $.marginalize),
+    marginalize: $ => seq(
+      field('operand', $._mpost), '.', kw('marginalize'),
+      '(', sep1Trailing(field('factor', $.identifier)), ')',
+    ),
+    _matom: $ => choice(
+      $.ref, $.identity, $.fan, $.repeat, $.stack, $.scan, $.parser, seq('(', $._mexpr, ')'),
+    ),
+    ref: $ => field('name', $.identifier),
+    identity: $ => seq(kw('identity'), '(', field('object', $.identifier), ')'),
+    fan: $ => seq(kw('fan'), '(', sep1Trailing(field('component', $._mexpr)), ')'),
+    repeat: $ => seq(
+      kw('repeat'), '(', field('body', $._mexpr), optional(seq(',', field('count', $.integer))), ')',
+    ),
+    stack: $ => seq(kw('stack'), '(', field('body', $._mexpr), ',', field('count', $.integer), ')'),
+    scan: $ => seq(kw('scan'), '(', field('cell', $._mexpr), repeat(seq(',', field('option', $.scan_opt))), ')'),
+    parser: $ => seq(
+      field('kind', choice(kw('parser'), kw('ccg'), kw('lambek'))),
+      '(',
+      optional(seq(
+        field('argument', $.parser_arg),
+        repeat(seq(optional(','), field('argument', $.parser_arg))),
+        optional(','),
+      )),
+      ')',
+    ),
+    scan_opt: $ => seq(field('key', $.identifier), '=', field('value', $.identifier)),
+    parser_arg: $ => seq(
+      field('key', $.identifier), '=', field('value', choice($.id_list, $.identifier, $.integer)),
+    ),
+    id_list: $ => seq('[', optional(sep1Trailing(field('item', $.identifier))), ']'),
+
+    // ---------- programs ----------
+    program_decl: $ => seq(
+      kw('program'), field('name', $.identifier), optional(field('params', $.params)),
+      ':', field('signature', $.sig), optional(field('options', $.options)),
+      repeat(field('step', $._step)), field('return', $.return_step),
+    ),
+    params: $ => seq('(', sep1Trailing(field('parameter', $.identifier)), ')'),
+    _step: $ => choice(
+      $.draw_step, $.bind_step, $.sample_step, $.observe_tilde_step, $.observe_step, $.let_step,
+    ),
+    draw_step: $ => seq(kw('draw'), field('pattern', $._pattern), '~', field('target', $.target)),
+    bind_step: $ => seq(field('pattern', $.identifier), field('arrow', '<-'), field('target', $.target)),
+    sample_step: $ => seq(
+      kw('sample'), field('pattern', $._pattern), optional(seq(':', field('annotation', $._type_expr))),
+      '<-', field('target', $.target), optional(field('options', $.options)),
+    ),
+    observe_tilde_step: $ => seq(
+      kw('observe'), field('pattern', $._pattern), '~', field('target', $.target),
+    ),
+    observe_step: $ => seq(
+      kw('observe'), field('pattern', $._pattern), optional(seq(':', field('annotation', $._type_expr))),
+      '<-', field('target', $.target), optional(field('options', $.options)),
+    ),
+    let_step: $ => seq(kw('let'), field('name', $.identifier), '=', field('value', $._arith)),
+    return_step: $ => seq(kw('return'), field('pattern', $._return_pattern)),
+    _pattern: $ => choice($.pat_var, $.pat_tuple, $.pat_bracket),
+    pat_var: $ => field('name', $.identifier),
+    pat_tuple: $ => seq('(', sep1Trailing(field('name', $.identifier)), ')'),
+    pat_bracket: $ => seq('[', sep1Trailing(field('name', $.identifier)), ']'),
+    _return_pattern: $ => choice($.ret_var, $.ret_tuple),
+    ret_var: $ => field('name', $.identifier),
+    ret_tuple: $ => seq('(', sep1Trailing(field('item', $.ret_item)), ')'),
+    ret_item: $ => seq(field('name', $.identifier), optional(seq(':', field('label', $.identifier)))),
+    target: $ => seq(
+      field('name', $.identifier), optional(seq('(', optional(field('arguments', $.args)), ')')),
+    ),
+    args: $ => sep1Trailing(field('argument', $._arg)),
+    _arg: $ => choice($._arith, $.named_arg),
+    named_arg: $ => seq(field('key', $.identifier), '=', field('value', $._arith)),
+
+    // ---------- arithmetic (program let, arguments) ----------
+    _arith: $ => choice($._term, $.add, $.sub),
+    add: $ => seq(field('left', $._arith), field('operator', '+'), field('right', $._term)),
+    sub: $ => seq(field('left', $._arith), field('operator', '-'), field('right', $._term)),
+    _term: $ => choice($._unary, $.mul, $.div),
+    mul: $ => seq(field('left', $._term), field('operator', '*'), field('right', $._unary)),
+    div: $ => seq(field('left', $._term), field('operator', '/'), field('right', $._unary)),
+    _unary: $ => choice($._atom, $.neg),
+    neg: $ => seq(field('operator', '-'), field('operand', $._unary)),
+    _atom: $ => choice($.lit, $.var, $.call, $.vec, seq('(', $._arith, ')')),
+    lit: $ => $._number,
+    var: $ => field('name', $.identifier),
+    call: $ => seq(
+      field('function', $.identifier), '(', optional(sep1(field('argument', $._arith))), ')',
+    ),
+    vec: $ => seq('[', sep1Trailing(field('element', $._arith)), ']'),
+
+    // ---------- shared ----------
+    _number: $ => choice($.integer, $.float),
+    _signed_number: $ => choice($._number, $.negative_number),
+    negative_number: $ => seq('-', $._number),
+
+    // ---------- terminals ----------
+    // §2.4: a letter or `_`, then letters, decimal digits and `_`.
+    identifier: _ => /[_\p{L}][_\p{L}\p{Nd}]*/,
+    integer: _ => /[0-9]+/,
+    // §2.6: D.D[exp], D exp, .D[exp], D. ; longest match keeps `2.5` whole.
+    float: _ => token(choice(
+      /[0-9]+\.[0-9]+([eE][+-]?[0-9]+)?/,
+      /[0-9]+[eE][+-]?[0-9]+/,
+      /\.[0-9]+([eE][+-]?[0-9]+)?/,
+      /[0-9]+\./,
+    )),
+
+    // §2.3 comments.  `#!` starts a doc comment except `#![`, which is a plain comment; `#{`
+    // starts a block comment that must be closed by `}#` (an unclosed one is a syntax error,
+    // the checker's QVR003), so a line comment never starts with `#{`.
+    comment: _ => token(seq('#', optional(choice(/![\[][^\n]*/, /[^!{\n][^\n]*/)))),
+    doc_comment: _ => token(seq('#!', optional(/[^\[\n][^\n]*/))),
+    block_comment: _ => token(seq('#{', /([^}]|\}+[^}#])*/, /\}+#/)),
+  },
+};
+
+const result = grammar(grammar_definition);
+
+// Every reserved word must appear as a keyword somewhere in the grammar.
+const unused = [...RESERVED].filter(w => !usedKeywords.has(w));
+if (unused.length) {
+  throw new Error(`grammar.js: reserved words never used as keywords: ${unused.join(', ')}`);
+}
+
+module.exports = result;
