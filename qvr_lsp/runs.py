@@ -1,0 +1,566 @@
+"""Model runs started from the editor: one worker process per run, never the server itself.
+
+A run is ``<python> -m qvr run SNAPSHOT --entry NAME --svi|--sample|--nuts --json ...`` in an
+asyncio subprocess (see docs/internals.md, "qvr run --json events"). The language server never
+imports torch: a model that crashes, hangs or eats memory takes down only its worker.
+
+This module knows nothing about LSP. `RunManager` turns the worker's JSON lines into calls on a
+`RunReporter` (progress begin/report/end, a final `RunOutcome`, changed diagnostics); the pygls
+wiring lives in ``qvr_lsp.run_commands``. That split keeps the process handling testable with
+a plain recording reporter.
+
+Life of a run:
+
+1. the document text is written to a fresh run directory (what runs is exactly what the editor
+   shows, saved or not), next to which the worker writes ``summary.json`` and the loss curve;
+2. a second run of the same (document, entry) first cancels the one before it;
+3. every line of stdout is one event; stderr is kept (last lines) to explain a crash;
+4. no output for ``timeout`` seconds is a hang, a non-finite loss is a NaN failure; both stop the
+   worker, as does a cancel: SIGTERM to its process group, SIGKILL after ``grace`` seconds, then
+   the process is reaped, so nothing is left behind;
+5. an ``error`` event with a line becomes a diagnostic on that line of the document
+   (`RunManager.extra_diagnostics`), kept until the document text changes or the entry runs again.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import math
+import os
+import shlex
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping, Protocol
+
+from qvr.diagnostics import Diagnostic, Severity
+from qvr.syntax.span import LineIndex, Span
+
+RUN_KINDS = ("svi", "sample", "nuts")
+KIND_TITLES = {"svi": "Run SVI", "sample": "Sample", "nuts": "Run NUTS"}
+
+#: Environment variable naming a command that replaces ``<python> -m qvr`` (tests use a fake
+#: worker through it; it is also a way to run models in another environment, e.g. a container).
+WORKER_ENV = "QVR_LSP_WORKER"
+
+#: Diagnostic code for a run failure whose worker did not say which QVR code applies.
+RUN_ERROR_CODE = "QVR-run"
+
+_STDERR_TAIL_LINES = 20
+_STREAM_LIMIT = 16 * 1024 * 1024  # a result event carries posterior summaries: allow long lines
+
+
+# ------------------------------------------------------------------------------------------------
+# settings
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The ``qvr.run`` settings section (docs/internals.md) plus two process knobs.
+
+    ``timeout`` is how long a worker may stay silent before it counts as hung (model loading
+    and torch start-up included, so it is generous by default); ``grace`` is the time between
+    SIGTERM and SIGKILL when a run is stopped.
+    """
+
+    enabled: bool = True
+    steps: int | None = None
+    device: str | None = None
+    data: str | None = None
+    python: str | None = None
+    timeout: float = 120.0
+    grace: float = 1.0
+
+    def merged(self, values: Any) -> "RunSettings":
+        """These settings updated from a client's ``qvr.run`` object (or ``{"qvr": {"run": …}}``
+        / ``{"run": …}``). Unknown keys and values of the wrong type are ignored, so a
+        misconfigured client cannot break the server."""
+        section = _run_section(values)
+        if not section:
+            return self
+        changes: dict[str, Any] = {}
+        if isinstance(section.get("enabled"), bool):
+            changes["enabled"] = section["enabled"]
+        for key, kind in (("steps", int), ("timeout", float), ("grace", float)):
+            value = section.get(key, "missing")
+            if value is None and key == "steps":
+                changes[key] = None
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+                changes[key] = kind(value)
+        for key in ("device", "data", "python"):
+            if key in section and (section[key] is None or isinstance(section[key], str)):
+                changes[key] = section[key] or None
+        return replace(self, **changes)
+
+
+def _run_section(values: Any) -> Mapping[str, Any] | None:
+    if not isinstance(values, Mapping):
+        return None
+    if isinstance(values.get("qvr"), Mapping):
+        values = values["qvr"]
+    if isinstance(values.get("run"), Mapping):
+        values = values["run"]
+    return values
+
+
+# ------------------------------------------------------------------------------------------------
+# requests, events and outcomes
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run: the document (uri, text as the editor has it), the entry and the kind."""
+
+    uri: str
+    entry: str
+    kind: str
+    text: str
+    settings: RunSettings = RunSettings()
+    filename: str = "model.qvr"  # base name of the snapshot written for the worker
+    cwd: str | None = None  # where the worker runs (relative --data paths resolve there)
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended; `to_notification` is the ``qvr/runFinished`` payload."""
+
+    uri: str
+    entry: str
+    kind: str
+    ok: bool
+    message: str
+    status: str  # "ok", "failed", "cancelled"
+    final_loss: float | None = None
+    elapsed: float | None = None
+    device: str | None = None
+    losses: list[float] = field(default_factory=list)
+    posterior: dict = field(default_factory=dict)
+    loss_curve_path: str | None = None
+    summary_path: str | None = None
+    error_line: int | None = None  # 1-based, from the worker's error event
+
+    def to_notification(self) -> dict:
+        return {
+            "uri": self.uri,
+            "entry": self.entry,
+            "kind": self.kind,
+            "ok": self.ok,
+            "final_loss": _json_number(self.final_loss),
+            "elapsed": self.elapsed,
+            "device": self.device,
+            "losses": [_json_number(x) for x in self.losses],
+            "posterior": self.posterior,
+            "loss_curve_path": self.loss_curve_path,
+            "summary_path": self.summary_path,
+            "message": self.message,
+        }
+
+
+def _json_number(x: float | None) -> float | None:
+    # JSON has no NaN/Infinity; LSP clients would reject the whole message.
+    return x if x is None or math.isfinite(x) else None
+
+
+def parse_event(line: str | bytes) -> dict | None:
+    """One worker output line as an event dict, or None for anything that is not one (a stray
+    print from user code or a library must not break the run)."""
+    if isinstance(line, bytes):
+        line = line.decode("utf-8", errors="replace")
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)  # accepts NaN/Infinity as Python's json.dumps writes them
+    except ValueError:
+        return None
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        return None
+    return event
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def format_loss(loss: float | None) -> str:
+    return "n/a" if loss is None else f"{loss:.4g}"
+
+
+# ------------------------------------------------------------------------------------------------
+# the worker command
+
+
+def worker_prefix(settings: RunSettings) -> list[str]:
+    """The command that stands for ``qvr``: ``$QVR_LSP_WORKER`` if set, else
+    ``<qvr.run.python or this interpreter> -m qvr``."""
+    override = os.environ.get(WORKER_ENV)
+    if override:
+        return shlex.split(override)
+    return [settings.python or sys.executable, "-m", "qvr"]
+
+
+def worker_command(settings: RunSettings, path: str, entry: str, kind: str,
+                   out_dir: str) -> list[str]:
+    if kind not in RUN_KINDS:
+        raise ValueError(f"unknown run kind {kind!r}; expected one of {', '.join(RUN_KINDS)}")
+    cmd = worker_prefix(settings) + ["run", path, "--entry", entry, f"--{kind}", "--json"]
+    if settings.steps is not None:
+        cmd += ["--steps", str(settings.steps)]
+    if settings.device:
+        cmd += ["--device", settings.device]
+    if settings.data:
+        cmd += ["--data", settings.data]
+    cmd += ["--out", out_dir]
+    return cmd
+
+
+# ------------------------------------------------------------------------------------------------
+# reporting
+
+
+class RunReporter(Protocol):
+    """Where a run's life is reported (the LSP implementation is in run_commands.py)."""
+
+    async def begin(self, run: "Run", title: str, message: str) -> None: ...
+
+    def report(self, run: "Run", message: str, percentage: int | None) -> None: ...
+
+    def end(self, run: "Run", message: str) -> None: ...
+
+    def finished(self, run: "Run", outcome: RunOutcome) -> None: ...
+
+    def diagnostics_changed(self, uri: str) -> None: ...
+
+
+@dataclass
+class Run:
+    """One worker process and what it has said so far."""
+
+    request: RunRequest
+    run_dir: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    process: asyncio.subprocess.Process | None = None
+    task: asyncio.Task | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    device: str | None = None
+    total: int | None = None
+    losses: list[float] = field(default_factory=list)
+    result: dict | None = None
+    error: dict | None = None
+    stop_reason: str | None = None  # why the server stopped it ("cancelled", a hang, NaN)
+    stop_status: str = "failed"  # outcome status to report when stop_reason is set
+    stderr_tail: collections.deque = field(
+        default_factory=lambda: collections.deque(maxlen=_STDERR_TAIL_LINES))
+    outcome: RunOutcome | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.request.uri, self.request.entry)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    @property
+    def snapshot_path(self) -> str:
+        return os.path.join(self.run_dir, self.request.filename)
+
+    @property
+    def label(self) -> str:
+        return f"{KIND_TITLES[self.request.kind]} {self.request.entry}"
+
+
+@dataclass(frozen=True)
+class _RunDiagnostic:
+    text: str  # the document text the run saw; the diagnostic is dropped once it changes
+    line: int  # 1-based
+    column: int | None  # 1-based code-point column
+    code: str
+    message: str
+
+
+class RunManager:
+    """Starts, watches and stops worker processes; at most one run per (uri, entry)."""
+
+    def __init__(self, reporter: RunReporter, *, runs_root: str | None = None):
+        self.reporter = reporter
+        self.runs_root = runs_root
+        self.active: dict[tuple[str, str], Run] = {}
+        self._diagnostics: dict[tuple[str, str], _RunDiagnostic] = {}
+
+    # -- starting --------------------------------------------------------------------------------
+    async def start(self, request: RunRequest) -> Run:
+        """Start a run (replacing a running one of the same entry) and return once the worker
+        process exists; the rest happens in a background task (`Run.task`)."""
+        previous = self.active.get((request.uri, request.entry))
+        if previous is not None:
+            await self.stop(previous, "replaced by a new run", status="cancelled")
+        if self._diagnostics.pop((request.uri, request.entry), None) is not None:
+            self.reporter.diagnostics_changed(request.uri)
+
+        run = Run(request=request, run_dir=self._make_run_dir(request))
+        Path(run.snapshot_path).write_text(request.text, encoding="utf-8")
+        self.active[run.key] = run
+        settings = request.settings
+        device = settings.device or "default device"
+        try:
+            await self.reporter.begin(run, f"QVR: {run.label}", f"starting worker ({device})")
+            if run.stop_reason is not None:  # cancelled while the client set up the progress
+                self._finish(run, self._conclude(run))
+                return run
+            cmd = worker_command(settings, run.snapshot_path, request.entry, request.kind,
+                                 run.run_dir)
+            run.process = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=request.cwd or None,
+                limit=_STREAM_LIMIT,
+                # its own process group, so stopping it also stops anything it started
+                start_new_session=(os.name == "posix"),
+            )
+        except OSError as exc:
+            self._finish(run, self._outcome(
+                run, ok=False, status="failed",
+                message=f"{run.label}: could not start the worker ({exc})"))
+            return run
+        run.task = asyncio.ensure_future(self._watch(run))
+        return run
+
+    def _make_run_dir(self, request: RunRequest) -> str:
+        if self.runs_root:
+            os.makedirs(self.runs_root, exist_ok=True)
+        stem = Path(request.filename).stem
+        return tempfile.mkdtemp(prefix=f"qvr-{stem}-{request.entry}-{request.kind}-",
+                                dir=self.runs_root)
+
+    # -- stopping --------------------------------------------------------------------------------
+    async def cancel(self, uri: str | None = None, entry: str | None = None) -> list[Run]:
+        """Cancel the active runs matching uri/entry (None matches all); returns them once
+        their workers are gone."""
+        runs = [r for r in list(self.active.values())
+                if (uri is None or r.request.uri == uri)
+                and (entry is None or r.request.entry == entry)]
+        await asyncio.gather(*(self.stop(r, "cancelled", status="cancelled") for r in runs))
+        return runs
+
+    async def stop(self, run: Run, reason: str, *, status: str = "failed") -> None:
+        """Stop a run's worker (terminate, kill after the grace period, reap) and wait until its
+        outcome has been reported."""
+        if run.stop_reason is None:
+            run.stop_reason, run.stop_status = reason, status
+        await self._terminate(run)
+        if run.task is not None and asyncio.current_task() is not run.task:
+            await asyncio.shield(run.task)
+
+    async def _terminate(self, run: Run) -> None:
+        process = run.process
+        if process is None or process.returncode is not None:
+            return
+        self._signal(process, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), run.request.settings.grace)
+        except asyncio.TimeoutError:
+            self._signal(process, signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+            await process.wait()
+
+    @staticmethod
+    def _signal(process: asyncio.subprocess.Process, sig: int) -> None:
+        try:
+            if os.name == "posix":
+                os.killpg(process.pid, sig)  # the group is the worker's own session
+            elif sig == signal.SIGTERM:
+                process.terminate()
+            else:
+                process.kill()
+        except ProcessLookupError:
+            pass
+
+    def shutdown_now(self) -> None:
+        """Kill every worker at once (server exit: no event loop to wait on)."""
+        for run in list(self.active.values()):
+            if run.process is not None and run.process.returncode is None:
+                self._signal(run.process, signal.SIGKILL if os.name == "posix"
+                             else signal.SIGTERM)
+
+    # -- watching --------------------------------------------------------------------------------
+    async def _watch(self, run: Run) -> None:
+        process = run.process
+        assert process is not None and process.stdout is not None
+        stderr_task = asyncio.ensure_future(self._drain_stderr(run))
+        try:
+            while True:
+                try:
+                    line = await asyncio.wait_for(process.stdout.readline(),
+                                                  run.request.settings.timeout)
+                except asyncio.TimeoutError:
+                    seconds = run.request.settings.timeout
+                    run.stop_reason = run.stop_reason or (
+                        f"no output from the worker for {seconds:g} s (hung?); stopped")
+                    await self._terminate(run)
+                    break
+                except ValueError:  # a line longer than the stream limit
+                    continue
+                if not line:
+                    break
+                event = parse_event(line)
+                if event is not None and run.stop_reason is None:
+                    await self._on_event(run, event)
+            await process.wait()
+            await asyncio.wait_for(stderr_task, 5)
+        except asyncio.CancelledError:
+            await self._terminate(run)
+            raise
+        except Exception as exc:  # report, never let a bad event kill the watcher silently
+            run.stop_reason = run.stop_reason or f"internal error while watching the run: {exc}"
+            await self._terminate(run)
+        finally:
+            if not stderr_task.done():
+                stderr_task.cancel()
+        self._finish(run, self._conclude(run))
+
+    async def _drain_stderr(self, run: Run) -> None:
+        assert run.process is not None and run.process.stderr is not None
+        while True:
+            try:
+                line = await run.process.stderr.readline()
+            except ValueError:
+                continue
+            if not line:
+                return
+            text = line.decode("utf-8", errors="replace").rstrip()
+            if text:
+                run.stderr_tail.append(text)
+
+    async def _on_event(self, run: Run, event: dict) -> None:
+        kind = event["event"]
+        if kind == "start":
+            run.device = event.get("device") or run.device
+            run.total = event.get("total") if isinstance(event.get("total"), int) else run.total
+            total = f"{run.total} steps" if run.total else "starting"
+            self.reporter.report(run, f"{run.request.entry} on {run.device or '?'}: {total}", 0)
+        elif kind == "progress":
+            step, total = event.get("step"), event.get("total") or run.total
+            loss = _number(event.get("loss"))
+            if loss is not None and not math.isfinite(loss):
+                run.stop_reason = f"loss became {loss} at step {step}; stopped"
+                await self._terminate(run)
+                return
+            if loss is not None:
+                run.losses.append(loss)
+            percentage = None
+            if isinstance(step, int) and isinstance(total, int) and total > 0:
+                percentage = max(0, min(100, int(100 * step / total)))
+            where = f"step {step}/{total}" if total else f"step {step}"
+            message = where if loss is None else f"{where} · loss {format_loss(loss)}"
+            self.reporter.report(run, message, percentage)
+        elif kind == "result":
+            run.result = event
+        elif kind == "error":
+            run.error = event
+
+    # -- concluding ------------------------------------------------------------------------------
+    def _outcome(self, run: Run, *, ok: bool, status: str, message: str, **extra) -> RunOutcome:
+        req = run.request
+        return RunOutcome(uri=req.uri, entry=req.entry, kind=req.kind, ok=ok, status=status,
+                          message=message, device=run.device or req.settings.device,
+                          elapsed=round(time.monotonic() - run.started_at, 3),
+                          losses=list(run.losses), **extra)
+
+    def _conclude(self, run: Run) -> RunOutcome:
+        label = run.label
+        process = run.process
+        code = process.returncode if process is not None else None
+        if run.stop_reason is not None:
+            return self._outcome(run, ok=False, status=run.stop_status,
+                                 message=f"{label}: {run.stop_reason}")
+        if run.error is not None:
+            error = run.error
+            what = "produced NaN" if error.get("code") == "nan" else "failed"
+            line = error.get("line") if isinstance(error.get("line"), int) else None
+            where = f" (line {line})" if line else ""
+            return self._outcome(run, ok=False, status="failed", error_line=line,
+                                 message=f"{label} {what}{where}: {error.get('message', '')}")
+        if run.result is not None and code == 0:
+            result = run.result
+            final = _number(result.get("final_loss"))
+            if final is None and run.losses:
+                final = run.losses[-1]
+            elapsed = _number(result.get("elapsed"))
+            outcome = self._outcome(
+                run, ok=True, status="ok", final_loss=final,
+                posterior=result.get("posterior") if isinstance(result.get("posterior"), dict)
+                else {},
+                loss_curve_path=result.get("loss_curve_path"),
+                summary_path=result.get("summary_path"),
+                message="")
+            if elapsed is not None:
+                outcome.elapsed = elapsed
+            outcome.device = result.get("device") or outcome.device
+            where = f" on {outcome.device}" if outcome.device else ""
+            outcome.message = (f"{label} finished{where} in {outcome.elapsed:.1f} s: "
+                               f"final loss {format_loss(final)}")
+            return outcome
+        detail = run.stderr_tail[-1] if run.stderr_tail else "no output"
+        if code == 2:
+            why = f"the worker rejected its arguments (exit status 2): {detail}"
+        else:
+            why = f"the worker crashed (exit status {code}): {detail}"
+        return self._outcome(run, ok=False, status="failed", message=f"{label}: {why}")
+
+    def _finish(self, run: Run, outcome: RunOutcome) -> None:
+        run.outcome = outcome
+        if self.active.get(run.key) is run:
+            del self.active[run.key]
+        error = run.error
+        if outcome.status == "failed" and error is not None and outcome.error_line:
+            column = error.get("column") if isinstance(error.get("column"), int) else None
+            code = error.get("code") if isinstance(error.get("code"), str) else None
+            if not code or code == "nan":
+                code = RUN_ERROR_CODE
+            self._diagnostics[run.key] = _RunDiagnostic(
+                text=run.request.text, line=outcome.error_line, column=column, code=code,
+                message=outcome.message)
+            self.reporter.diagnostics_changed(run.request.uri)
+        if outcome.ok:
+            end = (f"final loss {format_loss(outcome.final_loss)} in "
+                   f"{outcome.elapsed or 0:.1f} s")
+        else:
+            end = outcome.message
+        self.reporter.end(run, end)
+        self.reporter.finished(run, outcome)
+
+    # -- diagnostics -----------------------------------------------------------------------------
+    def extra_diagnostics(self, uri: str, text: str | None = None) -> list[Diagnostic]:
+        """Diagnostics from failed runs of `uri`, as plain `qvr.diagnostics.Diagnostic` records
+        (spans into the document text the run saw). Pass the document's current normalised
+        `text` to drop those from runs of an older text, whose lines may have moved."""
+        out = []
+        for (run_uri, _entry), diag in sorted(self._diagnostics.items()):
+            if run_uri != uri or (text is not None and text != diag.text):
+                continue
+            index = LineIndex(diag.text)
+            line = max(0, min(diag.line - 1, index.line_count - 1))
+            line_text = index.line_text(line)
+            start = index.offset(line, len(line_text) - len(line_text.lstrip()))
+            if diag.column is not None:
+                start = index.offset(line, diag.column - 1)
+            end = index.offset(line, len(line_text))
+            out.append(Diagnostic(diag.code, Severity.ERROR, diag.message,
+                                  Span(start, max(start, end))))
+        return out
+
+    def clear_diagnostics(self, uri: str) -> bool:
+        """Forget run diagnostics of `uri` (e.g. when the document closes)."""
+        keys = [k for k in self._diagnostics if k[0] == uri]
+        for key in keys:
+            del self._diagnostics[key]
+        return bool(keys)

@@ -1,0 +1,230 @@
+"""RunManager without a language client: worker processes, events, stopping, diagnostics.
+
+Uses the fake worker (tests/lsp/fixtures/fake_qvr_worker.py) so that crashes, hangs, stubborn
+workers and NaN losses are deterministic and fast; the protocol tests (test_runs_protocol.py)
+cover the same paths end to end through the language server.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qvr_lsp import runs
+from qvr_lsp.runs import RunManager, RunRequest, RunSettings
+
+FAKE_WORKER = Path(__file__).parent / "fixtures" / "fake_qvr_worker.py"
+
+MODEL = """object Token : FinSet 4
+morphism head : Token -> Token ~ Categorical
+program lm : Token -> Token
+    observe y : Token <- head
+    return y
+export lm
+"""
+
+
+class Recorder:
+    """A RunReporter that remembers everything it is told."""
+
+    def __init__(self):
+        self.events: list[tuple] = []
+        self.outcomes: list[runs.RunOutcome] = []
+        self.changed: list[str] = []
+
+    async def begin(self, run, title, message):
+        self.events.append(("begin", title, message))
+
+    def report(self, run, message, percentage):
+        self.events.append(("report", message, percentage))
+
+    def end(self, run, message):
+        self.events.append(("end", message))
+
+    def finished(self, run, outcome):
+        self.outcomes.append(outcome)
+
+    def diagnostics_changed(self, uri):
+        self.changed.append(uri)
+
+
+@pytest.fixture(autouse=True)
+def fake_worker(monkeypatch):
+    monkeypatch.setenv(runs.WORKER_ENV, f"{shlex.quote(sys.executable)} {shlex.quote(str(FAKE_WORKER))}")
+
+
+def request(mode="ok", *, entry="lm", kind="svi", **settings):
+    text = f"# fake-worker: {mode}\n" + MODEL
+    return RunRequest(uri="file:///m.qvr", entry=entry, kind=kind, text=text,
+                      settings=RunSettings(**settings), filename="m.qvr")
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def finish(run):
+    await asyncio.wait_for(run.task, 20)
+    return run.outcome
+
+
+async def test_successful_run_reports_progress_and_result(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    run = await manager.start(request(steps=5))
+    outcome = await finish(run)
+    assert outcome.ok and outcome.status == "ok"
+    assert outcome.losses == [100.0, 50.0, 100 / 3, 25.0, 20.0]
+    assert outcome.final_loss == 20.0
+    assert outcome.device == "cpu"
+    assert Path(outcome.summary_path).is_file()
+    assert outcome.posterior["h"]["mean"] == [0.1, 0.2]
+    kinds = [e[0] for e in rec.events]
+    assert kinds[0] == "begin" and kinds[-1] == "end"
+    reports = [e for e in rec.events if e[0] == "report"]
+    assert reports[-1] == ("report", "step 5/5 · loss 20", 100)
+    assert "Run SVI lm finished on cpu" in outcome.message
+    assert manager.active == {}
+    # the worker ran the snapshot of the text, not some file on disk
+    assert Path(run.snapshot_path).read_text() == run.request.text
+    assert not pid_alive(run.pid)
+
+
+def test_worker_arguments_follow_settings():
+    settings = RunSettings(steps=7, device="cuda:1", data="d.pt")
+    cmd = runs.worker_command(settings, "/x/m.qvr", "lm", "nuts", "/out")
+    assert cmd[cmd.index("run"):] == ["run", "/x/m.qvr", "--entry", "lm", "--nuts", "--json",
+                                      "--steps", "7", "--device", "cuda:1", "--data", "d.pt",
+                                      "--out", "/out"]
+
+
+def test_real_worker_prefix_uses_configured_python(monkeypatch):
+    monkeypatch.delenv(runs.WORKER_ENV)
+    assert runs.worker_prefix(RunSettings(python="/opt/py")) == ["/opt/py", "-m", "qvr"]
+    assert runs.worker_prefix(RunSettings()) == [sys.executable, "-m", "qvr"]
+
+
+def test_settings_merge_ignores_bad_values():
+    s = RunSettings().merged({"qvr": {"run": {"steps": 50, "device": "cpu", "enabled": False,
+                                              "timeout": "soon", "grace": -1}}})
+    assert (s.steps, s.device, s.enabled, s.timeout, s.grace) == (50, "cpu", False, 120.0, 1.0)
+    assert s.merged({"steps": None}).steps is None
+    assert s.merged("not a mapping") is s
+
+
+async def test_cancel_stops_worker_and_reports_cancelled(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    run = await manager.start(request("hang"))
+    await asyncio.sleep(0.3)
+    assert pid_alive(run.pid)
+    t0 = time.monotonic()
+    cancelled = await manager.cancel(uri="file:///m.qvr")
+    assert cancelled == [run]
+    assert time.monotonic() - t0 < 2
+    assert run.outcome.status == "cancelled" and not run.outcome.ok
+    assert not pid_alive(run.pid)
+
+
+async def test_stubborn_worker_is_killed_after_grace(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    run = await manager.start(request("stubborn", grace=0.3))
+    await asyncio.sleep(0.5)  # let it install its SIGTERM handler
+    t0 = time.monotonic()
+    await manager.cancel()
+    assert 0.25 < time.monotonic() - t0 < 2
+    assert not pid_alive(run.pid)
+    assert run.process.returncode == -9
+
+
+async def test_silent_worker_counts_as_hung(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    run = await manager.start(request("hang", timeout=0.5))
+    outcome = await finish(run)
+    assert outcome.status == "failed"
+    assert "no output from the worker for 0.5 s" in outcome.message
+    assert not pid_alive(run.pid)
+
+
+async def test_crash_reports_exit_status_and_stderr(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    outcome = await finish(await manager.start(request("crash")))
+    assert not outcome.ok
+    assert "crashed (exit status 1)" in outcome.message
+    assert "RuntimeError: simulated worker crash" in outcome.message
+    assert outcome.losses == [100.0]
+
+
+async def test_usage_error_is_reported_as_such(tmp_path):
+    manager = RunManager(Recorder(), runs_root=str(tmp_path))
+    outcome = await finish(await manager.start(request("usage")))
+    assert "rejected its arguments (exit status 2)" in outcome.message
+
+
+async def test_nan_loss_stops_the_run(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    run = await manager.start(request("nan-progress", steps=50, timeout=5))
+    outcome = await finish(run)
+    assert outcome.status == "failed"
+    assert "loss became nan at step 3" in outcome.message
+    assert outcome.losses == [100.0, 50.0]
+    assert not pid_alive(run.pid)
+    # NaN never reaches the JSON payload
+    assert all(x is not None for x in outcome.to_notification()["losses"])
+
+
+async def test_error_event_becomes_a_diagnostic_on_its_line(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    req = request("nan")
+    outcome = await finish(await manager.start(req))
+    assert "produced NaN (line 5)" in outcome.message
+    assert rec.changed == ["file:///m.qvr"]
+    [diag] = manager.extra_diagnostics("file:///m.qvr")
+    from qvr.syntax.span import LineIndex
+    index = LineIndex(req.text)
+    assert index.position(diag.span.start) == (4, 4)  # line 5, column 5 (1-based)
+    assert req.text[diag.span.start:diag.span.end] == "observe y : Token <- head"
+    assert diag.code == runs.RUN_ERROR_CODE and diag.severity == 1
+    # kept while the text is unchanged, dropped for an edited text
+    assert manager.extra_diagnostics("file:///m.qvr", req.text) == [diag]
+    assert manager.extra_diagnostics("file:///m.qvr", req.text + "\n") == []
+    assert manager.extra_diagnostics("file:///other.qvr") == []
+    # a new run of the entry clears it
+    run = await manager.start(request("ok", steps=2))
+    assert manager.extra_diagnostics("file:///m.qvr") == []
+    await finish(run)
+
+
+async def test_second_run_of_same_entry_replaces_the_first(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    first = await manager.start(request("hang"))
+    await asyncio.sleep(0.2)
+    second = await manager.start(request("ok", steps=3))
+    assert first.outcome.status == "cancelled"
+    assert "replaced by a new run" in first.outcome.message
+    assert not pid_alive(first.pid)
+    assert manager.active[("file:///m.qvr", "lm")] is second
+    assert (await finish(second)).ok
+
+
+async def test_missing_interpreter_is_a_clear_failure(tmp_path, monkeypatch):
+    monkeypatch.delenv(runs.WORKER_ENV)
+    manager = RunManager(Recorder(), runs_root=str(tmp_path))
+    run = await manager.start(request(python=str(tmp_path / "no-such-python")))
+    assert run.task is None and run.outcome.status == "failed"
+    assert "could not start the worker" in run.outcome.message
