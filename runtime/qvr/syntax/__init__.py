@@ -1,0 +1,198 @@
+"""QVR syntax: text → AST with exact spans, and located syntax errors (QVR001–QVR005).
+
+Public API (docs/internals.md, "Syntax"):
+
+* `parse(text)` — the whole module; raises `QvrSyntaxError` on any syntax error.
+* `parse_module(text)` — never raises; parses chunk by chunk (memoised by chunk text), keeps
+  every good declaration, reports every broken one.
+* `split_declarations(text)`, `parse_declaration(text, start, end)`, `shift(node, delta)`,
+  `comments(text)`.
+
+Spans are code-point offsets into the normalised text (`span.normalize`).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Optional
+
+from ..diagnostics import Diagnostic
+from ..errors import QvrSyntaxError
+from . import ast
+from .ast import Comment, Decl, Module, ProgramDecl
+from .errors import diagnostics_for, error
+from .lexical import (
+    Chunk,
+    comments,
+    doc_runs,
+    invalid_identifier_char,
+    split_declarations,
+    unclosed_block,
+)
+from .parser import parse_chunk
+from .span import LineIndex, Span, normalize
+
+__all__ = [
+    "Chunk", "ParseResult", "comments", "normalize", "parse", "parse_declaration",
+    "parse_module", "shift", "split_declarations",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    module: Module
+    diagnostics: tuple[Diagnostic, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics
+
+
+# ------------------------------------------------------------------------- shifting ----
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls))
+    for cls in vars(ast).values()
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls)
+}
+_FIELDS[Diagnostic] = tuple(f.name for f in dataclasses.fields(Diagnostic))
+
+
+def _shift(x, d: int):
+    cls = x.__class__
+    if cls is Span:
+        return Span(x.start + d, x.end + d)
+    if cls is tuple:
+        return tuple([_shift(i, d) for i in x])
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        return x  # str, numbers, bools, None, enums
+    return cls(*[_shift(getattr(x, f), d) for f in fields])
+
+
+def shift(node, delta: int):
+    """A copy of `node` (any AST node, Comment, Diagnostic, Span or tuple of them) with every
+    span moved by `delta`."""
+    if delta == 0:
+        return node
+    return _shift(node, delta)
+
+
+# ----------------------------------------------------------------- chunk parsing ----
+_MEMO_SIZE = 8192
+# (chunk text, chunk ends the file) -> (decls, diagnostics, comments, the offset those spans were computed at)
+_memo: "OrderedDict[str, tuple]" = OrderedDict()
+
+
+def _attach_docs(decl, runs: dict[int, tuple]):
+    """Attach doc-comment runs that end right before `decl` or one of its program steps."""
+    if not runs:
+        return decl
+    if decl.__class__ is ProgramDecl:
+        steps = tuple(_with_docs(s, runs) for s in decl.steps)
+        ret = _with_docs(decl.ret, runs)
+        if steps != decl.steps or ret is not decl.ret:
+            decl = dataclasses.replace(decl, steps=steps, ret=ret)
+    return _with_docs(decl, runs)
+
+
+def _with_docs(node, runs):
+    docs = runs.get(node.span.start)
+    if docs is None:
+        return node
+    return dataclasses.replace(node, docs=docs)
+
+
+def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
+    diagnostics: list[Diagnostic] = []
+    chunk_comments = shift(comments(chunk_text), offset)
+    parse_text = chunk_text
+    open_at = unclosed_block(chunk_text)
+    if open_at is not None:
+        diagnostics.append(error("QVR003", "block comment is not closed",
+                                 Span(offset + open_at, offset + len(chunk_text))))
+        parse_text = chunk_text[:open_at]
+    decls, bad_names, failure = parse_chunk(parse_text, offset)
+    for tok in bad_names:
+        i = invalid_identifier_char(tok.value)
+        if i is not None:
+            at = offset + tok.start_pos + i
+            diagnostics.append(error("QVR001", f"unexpected character `{tok.value[i]}`",
+                                     Span(at, at + 1)))
+    if failure is not None:
+        diagnostics.extend(diagnostics_for(failure, parse_text, offset, at_eof or open_at is not None))
+        decls = []
+    elif diagnostics:
+        decls = []
+    else:
+        runs = doc_runs(chunk_text, comments(chunk_text))
+        if runs:
+            runs = {k + offset: shift(v, offset) for k, v in runs.items()}
+            decls = [_attach_docs(d, runs) for d in decls]
+    diagnostics.sort(key=lambda dg: (dg.span.start, dg.code))
+    return tuple(decls), tuple(diagnostics), chunk_comments
+
+
+def _parse_chunk_cached(text: str, start: int, end: int):
+    chunk_text = text[start:end]
+    key = (chunk_text, end >= len(text))
+    hit = _memo.get(key)
+    if hit is not None:
+        _memo.move_to_end(key)
+        decls, diags, chunk_comments, base = hit
+        delta = start - base
+        if delta:
+            return shift(decls, delta), shift(diags, delta), shift(chunk_comments, delta)
+        return decls, diags, chunk_comments
+    result = _parse_chunk_uncached(chunk_text, start, key[1])
+    _memo[key] = result + (start,)
+    if len(_memo) > _MEMO_SIZE:
+        _memo.popitem(last=False)
+    return result
+
+
+def parse_declaration(text: str, start: int = 0, end: Optional[int] = None
+                      ) -> tuple[Optional[Decl], tuple[Diagnostic, ...], tuple[Comment, ...]]:
+    """Parse the chunk ``text[start:end]`` (one top-level statement); spans are absolute."""
+    if end is None:
+        end = len(text)
+    decls, diags, chunk_comments = _parse_chunk_cached(text, start, end)
+    return (decls[0] if decls else None), diags, chunk_comments
+
+
+def parse_module(text: str) -> ParseResult:
+    """Parse a whole module resiliently; never raises (see the module docstring)."""
+    text = normalize(text)
+    statements: list[Decl] = []
+    diagnostics: list[Diagnostic] = []
+    all_comments: list[Comment] = []
+    chunks = split_declarations(text)
+    # Comments before the first chunk (a file header) are not inside any chunk.
+    head_end = chunks[0].start if chunks else len(text)
+    if head_end > 0:
+        all_comments.extend(comments(text[:head_end]))
+    for chunk in chunks:
+        decls, diags, chunk_comments = _parse_chunk_cached(text, chunk.start, chunk.end)
+        statements.extend(decls)
+        diagnostics.extend(diags)
+        all_comments.extend(chunk_comments)
+    # Doc comments that precede a declaration sit at the end of the previous chunk.
+    if any(c.kind == "doc" for c in all_comments):
+        runs = doc_runs(text, tuple(all_comments))
+        statements = [_with_docs(d, runs) if d.span.start in runs else d for d in statements]
+    module = Module(tuple(statements), tuple(all_comments), Span(0, len(text)))
+    return ParseResult(module, tuple(diagnostics))
+
+
+def parse(text: str, filename: str = "<string>") -> Module:
+    """Parse a whole module; raise `QvrSyntaxError` (with `.diagnostics`) on any error."""
+    text = normalize(text)
+    result = parse_module(text)
+    if result.diagnostics:
+        index = LineIndex(text)
+        first = result.diagnostics[0].format(filename, index)
+        more = len(result.diagnostics) - 1
+        message = first + (f" (and {more} more syntax error{'s' if more > 1 else ''})"
+                           if more else "")
+        raise QvrSyntaxError(message, result.diagnostics, filename)
+    return result.module

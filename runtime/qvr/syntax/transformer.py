@@ -1,0 +1,509 @@
+"""Builds the frozen AST of `qvr.syntax.ast` directly from lark's LALR reductions.
+
+The grammar (qvr.lark) is loaded with ``keep_all_tokens=True`` and this transformer is handed
+to `Lark(..., transformer=...)`, so every rule callback runs while parsing (no intermediate
+parse tree) and sees every token, keywords and punctuation included: that is where keyword
+ranges, operator spans and bracket spans come from. Callbacks receive the children list of
+their rule; ``[optional]`` parts that did not match are ``None`` (``maybe_placeholders``).
+
+Parenthesised sub-expressions never become nodes (ast docstring). The grammar's
+``"(" x ")"`` alternatives of ``?type_atom``/``?cat_atom``/``?matom``/``?atom`` reach us as a
+three-child rule; we return a `_Group` that remembers the parenthesised extent, so that the
+parent node's span covers the parentheses, and unwrap it wherever a node is stored.
+
+Spans are code-point offsets into the whole document: lark positions are relative to the
+chunk text being parsed, so every span adds `AstBuilder.offset` (set by the parser before
+each parse; see `qvr.syntax.parser`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from lark import Token, Transformer, Tree
+
+from . import ast as A
+from .span import Span
+
+
+class _Group:
+    """A parenthesised node: the node plus the span of the parentheses around it."""
+
+    __slots__ = ("node", "start", "end")
+
+    def __init__(self, node, start: int, end: int):
+        self.node = node
+        self.start = start
+        self.end = end
+
+
+class _Params:
+    """``(x, y)`` of a program header: names and the span of the list."""
+
+    __slots__ = ("names", "start", "end")
+
+    def __init__(self, names, start, end):
+        self.names = names
+        self.start = start
+        self.end = end
+
+
+class _Seq:
+    """A plain list of nodes from a helper rule (``name_list``, ``args``) and its extent."""
+
+    __slots__ = ("items", "start", "end")
+
+    def __init__(self, items, start, end):
+        self.items = items
+        self.start = start
+        self.end = end
+
+
+def _u(x):
+    """Unwrap a parenthesised group to the node it holds."""
+    return x.node if x.__class__ is _Group else x
+
+
+class AstBuilder(Transformer):
+    """Rule callbacks named after the grammar's rules and aliases (spec §3.1)."""
+
+    def __init__(self):
+        super().__init__(visit_tokens=False)
+        self.offset = 0
+
+    # ------------------------------------------------------------------ helpers ----
+    def _start(self, x) -> int:
+        if x.__class__ is Token:
+            return x.start_pos + self.offset
+        if x.__class__ in (_Group, _Params, _Seq):
+            return x.start
+        return x.span.start
+
+    def _end(self, x) -> int:
+        if x.__class__ is Token:
+            return x.end_pos + self.offset
+        if x.__class__ in (_Group, _Params, _Seq):
+            return x.end
+        return x.span.end
+
+    def _span(self, c) -> Span:
+        """Span from the first to the last non-placeholder child."""
+        first = 0
+        while c[first] is None:
+            first += 1
+        last = len(c) - 1
+        while c[last] is None:
+            last -= 1
+        return Span(self._start(c[first]), self._end(c[last]))
+
+    def _tspan(self, t: Token) -> Span:
+        off = self.offset
+        return Span(t.start_pos + off, t.end_pos + off)
+
+    def _name(self, t: Token) -> A.Name:
+        off = self.offset
+        return A.Name(t.value, Span(t.start_pos + off, t.end_pos + off))
+
+    def _number(self, t: Token, minus: Token | None = None) -> A.Number:
+        text = t.value
+        value: int | float = int(text) if t.type == "INT" else float(text)
+        off = self.offset
+        if minus is not None:
+            return A.Number(-value, "-" + text, Span(minus.start_pos + off, t.end_pos + off))
+        return A.Number(value, text, Span(t.start_pos + off, t.end_pos + off))
+
+    def _names(self, c, types=("NAME",)) -> tuple[A.Name, ...]:
+        return tuple(self._name(x) for x in c if x.__class__ is Token and x.type in types)
+
+    @staticmethod
+    def _nodes(c) -> list:
+        return [_u(x) for x in c if x is not None and x.__class__ is not Token]
+
+    # ------------------------------------------------------------------ module ----
+    def start(self, c):
+        return [x for x in c if x is not None]
+
+    # ------------------------------------------------------------ objects ----
+    def name_list(self, c):
+        names = self._names(c)
+        return _Seq(names, names[0].span.start, names[-1].span.end)
+
+    def object_decl(self, c):
+        return A.ObjectDecl(self._name(c[0]), c[1].items, _u(c[3]), (), self._span(c))
+
+    def type_decl(self, c):
+        return A.TypeDecl(self._name(c[0]), self._name(c[1]), _u(c[3]), (), self._span(c))
+
+    def space_decl(self, c):
+        return A.SpaceDecl(self._name(c[0]), self._name(c[1]), _u(c[3]), (), self._span(c))
+
+    def bracket_ctor(self, c):
+        ctor = self._name(c[0])
+        i = 1
+        args = []
+        while c[i].__class__ is Token and c[i].type in ("INT", "FLOAT"):
+            args.append(self._number(c[i]))
+            i += 1
+        kwargs = tuple(x for x in c[i:] if x.__class__ is A.KwArg)
+        bracket = Span(self._start(c[i]), self._end(c[-1]))
+        return A.BracketCtor(ctor, tuple(args), kwargs, bracket, self._span(c))
+
+    def _flatten(self, c, cls, attr):
+        left, op, right = c
+        left_n, right_n = _u(left), _u(right)
+        parts, ops = [], []
+        if left_n.__class__ is cls:
+            parts.extend(getattr(left_n, attr))
+            ops.extend(left_n.op_spans)
+        else:
+            parts.append(left_n)
+        ops.append(self._tspan(op))
+        if right_n.__class__ is cls:
+            parts.extend(getattr(right_n, attr))
+            ops.extend(right_n.op_spans)
+        else:
+            parts.append(right_n)
+        return cls(tuple(parts), tuple(ops), self._span(c))
+
+    def coproduct(self, c):
+        return self._flatten(c, A.Coproduct, "operands")
+
+    def product(self, c):
+        return self._flatten(c, A.Product, "factors")
+
+    def type_ref(self, c):
+        name = self._name(c[0])
+        return A.TypeRef(name, name.span)
+
+    def type_card(self, c):
+        num = self._number(c[0])
+        return A.TypeCard(num, num.span)
+
+    def type_ctor(self, c):
+        args = tuple(self._number(x) for x in c[1:] if x.__class__ is Token)
+        opts = c[-1] if c[-1].__class__ is A.BraceOpts else None
+        return A.TypeCtor(self._name(c[0]), args, opts, self._span(c))
+
+    def type_call(self, c):
+        args = tuple(x for x in c[2:] if x.__class__ in (A.Number, A.KwArg))
+        opts = c[-1] if c[-1].__class__ is A.BraceOpts else None
+        return A.TypeCall(self._name(c[0]), args, opts, self._span(c))
+
+    def _group(self, c):
+        return _Group(c[1], self._start(c[0]), self._end(c[2]))
+
+    type_atom = _group
+    cat_atom = _group
+    matom = _group
+    atom = _group
+
+    def brace_opts(self, c):
+        return A.BraceOpts(tuple(x for x in c if x.__class__ is A.KwArg), self._span(c))
+
+    def kwarg(self, c):
+        return A.KwArg(self._name(c[0]), c[2], self._span(c))
+
+    def signed_number(self, c):
+        if len(c) == 1:
+            return self._number(c[0])
+        return self._number(c[1], c[0])
+
+    # ------------------------------------------------------- grammar world ----
+    def quantale_decl(self, c):
+        return A.QuantaleDecl(self._name(c[0]), self._name(c[1]), (), self._span(c))
+
+    def category_decl(self, c):
+        return A.CategoryDecl(self._name(c[0]), c[1].items, (), self._span(c))
+
+    def rule_decl(self, c):
+        rpar = next(i for i, x in enumerate(c) if x.__class__ is Token and x.type == "RPAR"
+                    and i > 2)
+        variables = self._names(c[3:rpar])
+        arrow_i = next(i for i, x in enumerate(c) if x.__class__ is Token
+                       and x.type == "RULE_ARROW")
+        premises = tuple(self._nodes(c[rpar + 2:arrow_i]))
+        return A.RuleDecl(self._name(c[0]), self._name(c[1]), variables, premises,
+                          self._name(c[arrow_i]), _u(c[arrow_i + 1]), (), self._span(c))
+
+    def _slash(self, c):
+        return A.CatSlash(c[1].value, _u(c[0]), _u(c[2]), self._tspan(c[1]), self._span(c))
+
+    cat_over = _slash
+    cat_under = _slash
+
+    def cat_product(self, c):
+        return A.CatProduct(_u(c[0]), _u(c[2]), self._tspan(c[1]), self._span(c))
+
+    def cat_ref(self, c):
+        name = self._name(c[0])
+        return A.CatRef(name, name.span)
+
+    # --------------------------------------------------- morphism declarations ----
+    def _morphism_parts(self, c, start):
+        """Walk ``[replication] ":" sig [options] ["~"|"=" init [options]]`` from `start`."""
+        replication = sig = options = init = init_options = tilde = None
+        for x in c[start:]:
+            if x is None:
+                continue
+            cls = x.__class__
+            if cls is A.Replication:
+                replication = x
+            elif cls is A.Signature:
+                sig = x
+            elif cls is A.Options:
+                if init is None:
+                    options = x
+                else:
+                    init_options = x
+            elif cls is Token:
+                if x.type in ("TILDE", "EQUAL"):
+                    tilde = self._tspan(x)
+            else:
+                init = _u(x)
+        return replication, sig, options, init, init_options, tilde
+
+    def morphism_decl(self, c):
+        _, sig, options, init, init_options, tilde = self._morphism_parts(c, 2)
+        return A.MorphismDecl(self._name(c[0]), c[1].items, sig, options, init, init_options,
+                              tilde, (), self._span(c))
+
+    def continuous_decl(self, c):
+        rep, sig, options, init, init_options, tilde = self._morphism_parts(c, 2)
+        return A.ContinuousDecl(self._name(c[0]), self._name(c[1]), rep, sig, options, init,
+                                init_options, tilde, (), self._span(c))
+
+    def stochastic_decl(self, c):
+        rep, sig, options, _, _, _ = self._morphism_parts(c, 2)
+        return A.StochasticDecl(self._name(c[0]), self._name(c[1]), rep, sig, options, (),
+                                self._span(c))
+
+    def latent_decl(self, c):
+        _, sig, options, init, _, _ = self._morphism_parts(c, 2)
+        return A.LatentDecl(self._name(c[0]), self._name(c[1]), sig, options, init, (),
+                            self._span(c))
+
+    def observed_decl(self, c):
+        _, sig, options, init, _, _ = self._morphism_parts(c, 2)
+        return A.ObservedDecl(self._name(c[0]), self._name(c[1]), sig, options, init, (),
+                              self._span(c))
+
+    def embed_decl(self, c):
+        rep, sig, options, _, _, _ = self._morphism_parts(c, 2)
+        return A.EmbedDecl(self._name(c[0]), self._name(c[1]), rep, sig, options, (),
+                           self._span(c))
+
+    def discretize_decl(self, c):
+        # "discretize" NAME ":" type_expr "->" INT [options]
+        return A.DiscretizeDecl(self._name(c[0]), self._name(c[1]), _u(c[3]),
+                                self._tspan(c[4]), self._number(c[5]), c[6], (),
+                                self._span(c))
+
+    def sig(self, c):
+        return A.Signature(_u(c[0]), _u(c[2]), self._tspan(c[1]), self._span(c))
+
+    def replication(self, c):
+        return A.Replication(self._number(c[1]), self._span(c))
+
+    def family_call(self, c):
+        args = c[2].items if c[2].__class__ is _Seq else ()
+        return A.FamilyCall(self._name(c[0]), args, self._span(c))
+
+    def options(self, c):
+        return A.Options(tuple(x for x in c if x.__class__ is A.Option), self._span(c))
+
+    def _opt_value(self, x):
+        if x.__class__ is Token:  # a plain NAME value
+            name = self._name(x)
+            return A.OptName(name, False, name.span)
+        return x
+
+    def option(self, c):
+        value = self._opt_value(c[2]) if len(c) > 2 and c[2] is not None else None
+        return A.Option(self._name(c[0]), value, self._span(c))
+
+    def opt_list(self, c):
+        items = tuple(self._opt_value(x) for x in c
+                      if x is not None and not (x.__class__ is Token
+                                                and x.type in ("LSQB", "RSQB", "COMMA")))
+        return A.OptList(items, self._span(c))
+
+    def role_word(self, c):
+        name = self._name(c[0])
+        return A.OptName(name, True, name.span)
+
+    # ---------------------------------------------------------- top-level bindings ----
+    def define_decl(self, c):
+        where = self._tspan(c[4]) if len(c) > 4 and c[4] is not None else None
+        return A.DefineDecl(self._name(c[0]), self._name(c[1]), _u(c[3]), where, (),
+                            self._span(c))
+
+    def export_decl(self, c):
+        return A.ExportDecl(self._name(c[0]), _u(c[1]), (), self._span(c))
+
+    # --------------------------------------------------------- morphism expressions ----
+    def compose(self, c):
+        op = self._name(c[1])
+        left, right = _u(c[0]), _u(c[2])
+        if op.text == "<<":  # `a << b` means `b >> a` (ast docstring)
+            left, right = right, left
+        return A.Compose(left, right, op, self._span(c))
+
+    def tensor(self, c):
+        return A.Tensor(_u(c[0]), _u(c[2]), self._tspan(c[1]), self._span(c))
+
+    def marginalize(self, c):
+        # mpost "." "marginalize" "(" NAME ("," NAME)* ","? ")"
+        return A.Marginalize(_u(c[0]), self._names(c[4:]), self._name(c[2]), self._span(c))
+
+    def ref(self, c):
+        name = self._name(c[0])
+        return A.Ref(name, name.span)
+
+    def identity(self, c):
+        return A.Identity(self._name(c[2]), self._name(c[0]), self._span(c))
+
+    def fan(self, c):
+        return A.Fan(tuple(self._nodes(c[2:])), self._name(c[0]), self._span(c))
+
+    def repeat(self, c):
+        count = next((self._number(x) for x in c[3:] if x.__class__ is Token
+                      and x.type == "INT"), None)
+        return A.Repeat(_u(c[2]), count, self._name(c[0]), self._span(c))
+
+    def stack(self, c):
+        return A.Stack(_u(c[2]), self._number(c[4]), self._name(c[0]), self._span(c))
+
+    def scan(self, c):
+        opts = tuple(x for x in c[3:] if x.__class__ is A.ScanOpt)
+        return A.Scan(_u(c[2]), opts, self._name(c[0]), self._span(c))
+
+    def parser_kw(self, c):
+        return c[0]
+
+    def parser(self, c):
+        args = tuple(x for x in c if x.__class__ is A.ParserArg)
+        return A.ParserExpr(self._name(c[0]), args, self._span(c))
+
+    def scan_opt(self, c):
+        return A.ScanOpt(self._name(c[0]), self._name(c[2]), self._span(c))
+
+    def parser_arg(self, c):
+        value = c[2]
+        if value.__class__ is Token:
+            value = self._number(value) if value.type == "INT" else self._name(value)
+        return A.ParserArg(self._name(c[0]), value, self._span(c))
+
+    def id_list(self, c):
+        return A.IdList(self._names(c), self._span(c))
+
+    # -------------------------------------------------------------------- programs ----
+    def params(self, c):
+        return _Params(self._names(c), self._start(c[0]), self._end(c[-1]))
+
+    def program_decl(self, c):
+        # "program" NAME [params] ":" sig [options] step* return_step
+        params = c[2]
+        sig = c[4]
+        options = c[5]
+        steps = tuple(x for x in c[6:-1] if x is not None)
+        return A.ProgramDecl(
+            self._name(c[0]), self._name(c[1]),
+            params.names if params is not None else None,
+            Span(params.start, params.end) if params is not None else None,
+            sig, options, steps, c[-1], (), self._span(c),
+        )
+
+    def draw_step(self, c):
+        return A.DrawStep(self._name(c[0]), c[1], c[3], (), self._span(c))
+
+    def bind_step(self, c):
+        return A.BindStep(self._name(c[1]), self._name(c[0]), c[2], (), self._span(c))
+
+    def _annotated_step(self, c, cls):
+        # KW pattern [":" type_expr] "<-" target [options]
+        annotation = _u(c[3]) if c[3] is not None else None
+        return cls(self._name(c[0]), c[1], annotation, c[5], c[6], (), self._span(c))
+
+    def sample_step(self, c):
+        return self._annotated_step(c, A.SampleStep)
+
+    def observe_step(self, c):
+        return self._annotated_step(c, A.ObserveStep)
+
+    def observe_tilde_step(self, c):
+        return A.ObserveTildeStep(self._name(c[0]), c[1], c[3], (), self._span(c))
+
+    def let_step(self, c):
+        return A.LetStep(self._name(c[0]), self._name(c[1]), _u(c[3]), (), self._span(c))
+
+    def return_step(self, c):
+        return A.ReturnStep(self._name(c[0]), c[1], (), self._span(c))
+
+    def pat_var(self, c):
+        name = self._name(c[0])
+        return A.PatVar(name, name.span)
+
+    def pat_tuple(self, c):
+        return A.PatTuple(self._names(c), False, self._span(c))
+
+    def pat_bracket(self, c):
+        return A.PatTuple(self._names(c), True, self._span(c))
+
+    def ret_var(self, c):
+        name = self._name(c[0])
+        return A.RetVar(name, name.span)
+
+    def ret_tuple(self, c):
+        return A.RetTuple(tuple(x for x in c if x.__class__ is A.RetItem), self._span(c))
+
+    def ret_item(self, c):
+        if len(c) > 2 and c[2] is not None:  # `label : var`
+            return A.RetItem(self._name(c[2]), self._name(c[0]), self._span(c))
+        return A.RetItem(self._name(c[0]), None, self._span(c))
+
+    def target(self, c):
+        if len(c) == 1 or c[1] is None:
+            args = None
+        else:
+            args = c[2].items if c[2].__class__ is _Seq else ()
+        return A.Target(self._name(c[0]), args, self._span(c))
+
+    def args(self, c):
+        items = tuple(self._nodes(c))
+        return _Seq(items, self._start(c[0]), self._end(c[-1]))
+
+    def named_arg(self, c):
+        return A.NamedArg(self._name(c[0]), _u(c[2]), self._span(c))
+
+    # ------------------------------------------------------------------ arithmetic ----
+    def _binop(self, c):
+        op = c[1]
+        return A.BinOp(op.value, _u(c[0]), _u(c[2]), self._tspan(op), self._span(c))
+
+    add = sub = mul = div = _binop
+
+    def neg(self, c):
+        return A.Neg(_u(c[1]), self._span(c))
+
+    def lit(self, c):
+        num = c[0] if c[0].__class__ is A.Number else self._number(c[0])
+        return A.Lit(num, num.span)
+
+    def var(self, c):
+        name = self._name(c[0])
+        return A.Var(name, name.span)
+
+    def call(self, c):
+        return A.Call(self._name(c[0]), tuple(self._nodes(c[2:])), self._span(c))
+
+    def vec(self, c):
+        return A.Vec(tuple(self._nodes(c)), self._span(c))
+
+    def __default__(self, data, children, meta):
+        # lark's internal repetition rules (``__start_star_0``...) must stay trees: the
+        # parent rule's child filter splices them into its own children list.
+        if data.startswith("_"):
+            return Tree(data, children, meta)
+        raise AssertionError(f"no AST builder for grammar rule {data!r}")  # grammar drift
+
+
+__all__ = ["AstBuilder"]
