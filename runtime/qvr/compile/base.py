@@ -1,0 +1,223 @@
+"""The base class of every runtime module and the public calls they share (spec §6.2).
+
+Subclasses implement `run(x, rec, path, target)` (see `record.py`) and `nested_specs(path)`
+(the static sites recorded below `path/`). This class turns those into the documented API:
+`rsample`, `log_prob`, `trace`, `log_joint`, `site_specs`, with inputs moved and cast to the
+module's device and dtype (§6.4) and checked against the declared domain (ShapeError).
+
+A non-program module traced on its own records its output as the observed site `output`
+(its nested choices below `output/`); programs record their steps at the top level.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..errors import NotSupportedError, ShapeError
+from ..semantics.types import ObjType, SeqType, elem_of
+from . import values as V
+from .record import Recorder
+from .trace import DETERMINISTIC, LATENT, OBSERVED, SiteSpec, Trace
+
+ROOT_SITE = "output"
+
+
+class RuntimeModule(nn.Module):
+    """An nn.Module with a QVR type `dom -> cod` and the site-recording run protocol."""
+
+    is_random = False      # the output is a random choice with a density
+    is_program = False
+    label = "expr"         # its label inside a composite when it is not a reference
+
+    def __init__(self, dom, cod):
+        super().__init__()
+        self.dom = dom
+        self.cod = cod
+
+    # -- what subclasses provide -----------------------------------------------------------
+    def run(self, x, rec: Recorder, path: str, target=None):
+        raise NotImplementedError
+
+    def nested_specs(self, path: str, seq: bool = False) -> list[SiteSpec]:
+        return []
+
+    @property
+    def support(self):
+        return _support_of_type(self.cod)
+
+    @property
+    def event_shape(self) -> tuple[int, ...]:
+        return V.event_shape(self.cod)
+
+    def output_kind_widths(self) -> tuple[list[int], list[int]]:
+        """How a tuple pattern splits this module's value: widths and element ranks of the
+        codomain's top-level factors (programs override: one per returned variable)."""
+        facts = elem_of(self.cod).factor_types
+        return [f.width for f in facts], [V.element_rank(f) for f in facts]
+
+    def reset_parameters(self) -> None:
+        """Fresh initialisation (used by `stack`); children reset themselves."""
+        for child in self.children():
+            _reset(child)
+
+    # -- device and inputs -----------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        dev = getattr(self, "_qvr_device", None)
+        if dev is not None:
+            return dev
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        dt = getattr(self, "_qvr_dtype", None)
+        if dt is not None:
+            return dt
+        for t in self.parameters():
+            if t.dtype.is_floating_point:
+                return t.dtype
+        return torch.float32
+
+    def _tensor(self, v, *, index: Optional[bool] = None) -> torch.Tensor:
+        """Move a user tensor to this module's device; floats take the module dtype."""
+        if not isinstance(v, torch.Tensor):
+            v = torch.as_tensor(v)
+        if v.dtype.is_floating_point and index is not True:
+            return v.to(device=self.device, dtype=self.dtype)
+        if index is False:
+            return v.to(device=self.device, dtype=self.dtype)
+        return v.to(device=self.device)
+
+    def _prepare_input(self, x) -> torch.Tensor:
+        if isinstance(x, (tuple, list)):
+            parts = [self._tensor(p) for p in x]
+            facts = elem_of(self.dom).factor_types
+            if len(parts) != len(facts):
+                raise ShapeError(f"expected {len(facts)} components for {self.dom.display()}, got {len(parts)}")
+            x = V.concat_values(parts, facts, dtype=self.dtype)
+        else:
+            x = self._tensor(x)
+        V.check_input(x, self.dom, where=f"input of {self._describe_self()}")
+        if isinstance(self.dom, SeqType) and x.dim() < 2 + V.element_rank(self.dom):
+            raise ShapeError(f"input of {self._describe_self()}: expected a sequence "
+                             f"{V.describe_shape(self.dom)}, got {tuple(x.shape)}")
+        return x
+
+    def _prepare_values(self, values) -> dict:
+        return {k: self._tensor(v) for k, v in (values or {}).items()}
+
+    def _describe_self(self) -> str:
+        name = getattr(self, "qvr_name", None) or type(self).__name__
+        return f"`{name}` ({self.dom.display()} -> {self.cod.display()})"
+
+    # -- public API -------------------------------------------------------------------------
+    def rsample(self, x, *, observations=None, n_steps=None, as_dict=False):
+        x = self._prepare_input(x)
+        rec = Recorder(observations=self._prepare_values(observations), n_steps=n_steps)
+        y, _ = self.run(x, rec, self._root_path(), None)
+        if as_dict and self.is_program:
+            return self.as_dict(y)
+        return y
+
+    def log_prob(self, x, y) -> torch.Tensor:
+        if not self.is_random or any(s.kind != DETERMINISTIC for s in self.nested_specs(ROOT_SITE)):
+            raise NotSupportedError(
+                f"{self._describe_self()} has random choices besides its output; use log_joint")
+        x = self._prepare_input(x)
+        y = self._fit_target(self._tensor(y))
+        _, lp = self.run(x, Recorder(), ROOT_SITE, y)
+        return lp
+
+    def trace(self, x, *, observations=None, values=None) -> Trace:
+        x = self._prepare_input(x)
+        rec = Recorder(values=self._prepare_values(values),
+                       observations=self._prepare_values(observations))
+        return self._trace(x, rec)
+
+    def log_joint(self, x, values) -> torch.Tensor:
+        x = self._prepare_input(x)
+        rec = Recorder(values=self._prepare_values(values), strict=True)
+        return self._trace(x, rec).log_joint
+
+    def site_specs(self) -> list[SiteSpec]:
+        if self.is_program:
+            return self.nested_specs("")
+        own = SiteSpec(ROOT_SITE, OBSERVED if self.is_random else DETERMINISTIC, self.event_shape,
+                       self.support, isinstance(self.cod, SeqType))
+        return [own] + self.nested_specs(ROOT_SITE)
+
+    @property
+    def observed_names(self) -> set[str]:
+        return {s.name for s in self.site_specs() if s.kind == OBSERVED}
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _root_path(self) -> str:
+        return "" if self.is_program else ROOT_SITE
+
+    def _trace(self, x, rec: Recorder) -> Trace:
+        if self.is_program:
+            y, _ = self.run(x, rec, "", None)
+            return Trace(rec.finished_sites(), y)
+        target = None
+        if self.is_random:
+            rec.reserve(ROOT_SITE)
+            target = rec.clamp(ROOT_SITE, observed=True)
+            if target is not None:
+                target = self._fit_target(target)
+        y, lp = self.run(x, rec, ROOT_SITE, target)
+        rec.record(ROOT_SITE, y, lp, OBSERVED if self.is_random else DETERMINISTIC, self.support,
+                   self.event_shape, isinstance(self.cod, SeqType) or y.dim() > 1 + len(self.event_shape))
+        return Trace(rec.finished_sites(), y)
+
+    def _fit_target(self, v: torch.Tensor) -> torch.Tensor:
+        """A supplied value of width 1 may omit its trailing axis; indices stay int64."""
+        return fit_value(v, self.cod, self.dtype)
+
+
+def fit_value(v: torch.Tensor, t, dtype) -> torch.Tensor:
+    ev = V.event_shape(t)
+    if V.is_index_type(t):
+        v = v.long()
+    else:
+        v = v.to(dtype)
+    if ev == (1,) and (v.dim() == 1 or v.shape[-1] != 1):
+        v = v.unsqueeze(-1)
+    return v
+
+
+def _reset(module: nn.Module) -> None:
+    if isinstance(module, RuntimeModule):
+        module.reset_parameters()
+    elif hasattr(module, "reset_parameters"):
+        module.reset_parameters()
+    else:
+        for child in module.children():
+            _reset(child)
+
+
+def _support_of_type(t):
+    from torch.distributions import constraints
+    e = elem_of(t)
+    leaves = e.leaves
+    if len(leaves) == 1:
+        leaf = leaves[0]
+        if e.is_finite:
+            return constraints.integer_interval(0, leaf.n - 1)
+        if getattr(leaf, "simplex", False):
+            return constraints.simplex
+        if leaf.low is not None and leaf.high is not None:
+            return constraints.interval(leaf.low, leaf.high)
+        if leaf.low is not None:
+            return constraints.greater_than(leaf.low)
+        if leaf.high is not None:
+            return constraints.less_than(leaf.high)
+        return constraints.real
+    if e.is_finite:
+        return constraints.nonnegative_integer
+    return constraints.real
