@@ -1,0 +1,132 @@
+// Generates syntaxes/qvr.tmLanguage.json, the TextMate grammar VS Code uses for base colouring
+// before (and alongside) the language server's semantic tokens. Word lists come from
+// grammar/vocabulary.json (see vocabulary.mjs); only the token shapes (comments, numbers,
+// operators, declaration heads) are written here, following spec §2.
+//
+//   node scripts/gen-tmlanguage.mjs [output]     (QVR_VOCABULARY=path overrides the input)
+import { writeFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadVocabulary } from "./vocabulary.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// Identifier characters (spec §2.4: Unicode letters, decimal digits, `_`), as Oniguruma classes.
+const ID_START = "[\\p{L}_]";
+const ID_CONT = "[\\p{L}\\p{Nd}_]";
+const IDENT = `${ID_START}${ID_CONT}*`;
+const NOT_ID_BEFORE = `(?<!${ID_CONT})`;
+const NOT_ID_AFTER = `(?!${ID_CONT})`;
+
+function escapeRegex(word) {
+  return word.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** A pattern matching exactly these words as whole identifiers (longest first). */
+export function wordsPattern(words) {
+  const sorted = [...words].sort((a, b) => b.length - a.length || a.localeCompare(b));
+  return `${NOT_ID_BEFORE}(?:${sorted.map(escapeRegex).join("|")})${NOT_ID_AFTER}`;
+}
+
+// Declaration keywords whose following name is the thing declared (spec §3.1 statements).
+// Only those present in the vocabulary's reserved list are used.
+const TYPE_DECLARATIONS = ["object", "type", "space", "category", "quantale"];
+const MORPHISM_DECLARATIONS = [
+  "morphism", "continuous", "stochastic", "latent", "observed", "embed", "discretize",
+  "program", "define", "let", "rule",
+];
+
+/** Build the grammar object from a normalised vocabulary. */
+export function buildGrammar(vocab) {
+  const reserved = new Set(vocab.reserved);
+  const present = (list) => list.filter((w) => reserved.has(w));
+  // A rule for an optional word list, or null when the vocabulary has no such list.
+  const wordRule = (words, name, suffix = "") =>
+    words.length ? { name, match: wordsPattern(words) + suffix } : null;
+  const rules = {
+    comments: {
+      patterns: [
+        {
+          name: "comment.block.qvr",
+          begin: "#\\{",
+          end: "\\}#",
+          beginCaptures: { 0: { name: "punctuation.definition.comment.begin.qvr" } },
+          endCaptures: { 0: { name: "punctuation.definition.comment.end.qvr" } },
+        },
+        // `#![…` is a plain comment (spec §2.3), every other `#!` line is documentation.
+        { name: "comment.line.documentation.qvr", match: "#!(?!\\[).*$" },
+        { name: "comment.line.number-sign.qvr", match: "#.*$" },
+      ],
+    },
+    "declaration-heads": {
+      patterns: [
+        [TYPE_DECLARATIONS, "entity.name.type.qvr"],
+        [MORPHISM_DECLARATIONS, "entity.name.function.qvr"],
+      ]
+        .map(([keywords, scope]) => [present(keywords), scope])
+        .filter(([keywords]) => keywords.length > 0)
+        .map(([keywords, scope]) => ({
+          match: `${NOT_ID_BEFORE}(${keywords.join("|")})\\s+(${IDENT})`,
+          captures: { 1: { name: "keyword.other.qvr" }, 2: { name: scope } },
+        })),
+    },
+    keywords: { name: "keyword.other.qvr", match: wordsPattern(vocab.reserved) },
+    families: wordRule(vocab.families, "support.type.builtin.qvr"),
+    "type-constructors": wordRule(vocab.typeConstructors, "support.type.constructor.qvr"),
+    builtins: wordRule(vocab.builtins, "support.function.builtin.qvr"),
+    // An option key is only a key in `key=` position (not `=>`), e.g. `[role=kernel]`.
+    "option-keys": wordRule(vocab.optionKeys, "variable.other.property.qvr", "(?=\\s*=(?!>))"),
+    "option-values": wordRule(vocab.optionValues, "constant.language.qvr"),
+    numbers: {
+      // FLOAT forms of spec §2.6 first, then INT.
+      name: "constant.numeric.qvr",
+      match:
+        `${NOT_ID_BEFORE}(?:\\d+\\.\\d+(?:[eE][+-]?\\d+)?|\\d+[eE][+-]?\\d+|\\.\\d+(?:[eE][+-]?\\d+)?` +
+        `|\\d+\\.(?![\\p{L}\\p{Nd}_.])|\\d+)`,
+    },
+    operators: {
+      // Longest match first (spec §2.7).
+      name: "keyword.operator.qvr",
+      match: ">=>|->|<-|>>|<<|=>|\\|-|⊢|~|@|\\*|\\+|-|/|\\\\|=",
+    },
+    punctuation: {
+      patterns: [
+        { name: "punctuation.separator.qvr", match: "[,:.]" },
+        { name: "punctuation.bracket.qvr", match: "[()\\[\\]{}]" },
+      ],
+    },
+  };
+  // Order matters: comments first, then declaration heads (which capture the declared name),
+  // then words, numbers and operators.
+  const repository = Object.fromEntries(Object.entries(rules).filter(([, rule]) => rule));
+  const patterns = Object.keys(repository).map((key) => ({ include: `#${key}` }));
+  return {
+    $schema: "https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json",
+    name: "QVR",
+    scopeName: "source.qvr",
+    fileTypes: ["qvr"],
+    comment: "Generated by scripts/gen-tmlanguage.mjs from grammar/vocabulary.json; do not edit.",
+    patterns,
+    repository,
+  };
+}
+
+function main() {
+  const out = process.argv[2] || path.resolve(here, "..", "syntaxes", "qvr.tmLanguage.json");
+  let vocab;
+  try {
+    vocab = loadVocabulary();
+  } catch (err) {
+    console.error(`gen-tmlanguage: ${err.message}`);
+    process.exit(1);
+  }
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(buildGrammar(vocab), null, 2) + "\n");
+  console.log(
+    `gen-tmlanguage: wrote ${path.relative(process.cwd(), out)} ` +
+      `(${vocab.reserved.length} reserved words, ${vocab.families.length} families, ` +
+      `${vocab.builtins.length} builtins)`,
+  );
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

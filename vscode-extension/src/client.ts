@@ -1,0 +1,77 @@
+/**
+ * Starting the language client: locating qvr-lsp, the client options (document selector,
+ * trust-aware settings, middleware that notices runs started from code lenses).
+ */
+import * as fs from "fs";
+import * as vscode from "vscode";
+import {
+  ConfigurationParams,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+} from "vscode-languageclient/node";
+import { findServer, ServerLocation } from "./serverPath";
+import { applyTrust, readSettings, QvrSettings } from "./settings";
+
+export function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function locateServer(): ServerLocation {
+  return findServer({
+    configured: vscode.workspace.getConfiguration("qvr").get<string>("server.path", ""),
+    workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath),
+    trusted: vscode.workspace.isTrusted,
+    pathEnv: process.env.PATH ?? "",
+    platform: process.platform,
+    isExecutable,
+  });
+}
+
+export function currentSettings(): QvrSettings {
+  const config = vscode.workspace.getConfiguration("qvr");
+  return readSettings((key, fallback) => config.get(key, fallback), vscode.workspace.isTrusted);
+}
+
+export interface ClientHooks {
+  /** A `workspace/executeCommand` for `command` is about to go to the server. */
+  onExecuteCommand(command: string, args: unknown[]): void;
+}
+
+export function createClient(
+  command: string,
+  outputChannel: vscode.OutputChannel,
+  hooks: ClientHooks,
+): LanguageClient {
+  const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  // No `transport`: plain stdio, so no `--stdio` flag is appended to the command line.
+  const serverOptions: ServerOptions = { command, args: [], options: cwd ? { cwd } : {} };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: "file", language: "qvr" },
+      { scheme: "untitled", language: "qvr" },
+    ],
+    initializationOptions: currentSettings(),
+    outputChannel,
+    middleware: {
+      workspace: {
+        configuration: async (params: ConfigurationParams, token, next) => {
+          const results = await next(params, token);
+          if (!Array.isArray(results)) return results;
+          return applyTrust(params.items, results, vscode.workspace.isTrusted);
+        },
+      },
+      // Commands run through the client (code lenses, the palette) pass here first.
+      executeCommand: (cmd, args, next) => {
+        hooks.onExecuteCommand(cmd, args);
+        return next(cmd, args);
+      },
+    },
+  };
+  return new LanguageClient("qvr", "QVR Language Server", serverOptions, clientOptions);
+}

@@ -1,0 +1,270 @@
+/**
+ * The QVR extension's entry point: starts qvr-lsp through vscode-languageclient, registers the
+ * palette commands (run on the program under the cursor, cancel, show result, migrate,
+ * restart), keeps the status bar item current and shows run results.
+ *
+ * Everything that can be decided without VS Code lives in the pure modules next to this one
+ * (serverPath, programs, settings, runResult, statusText, resultsHtml, lossCurve).
+ */
+import * as vscode from "vscode";
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  State,
+} from "vscode-languageclient/node";
+import { createClient, currentSettings, locateServer } from "./client";
+import { entryAt, findPrograms, exportedName } from "./programs";
+import { ResultsPanel } from "./resultsPanel";
+import {
+  CANCEL_COMMAND,
+  MIGRATE_COMMAND,
+  RUN_COMMANDS,
+  RUN_FINISHED_NOTIFICATION,
+  RunKind,
+  RunResult,
+  describeResult,
+  parseRunResult,
+} from "./runResult";
+import { INSTALL_COMMAND } from "./serverPath";
+import { ActiveRun, ServerState, statusFor } from "./statusText";
+
+const LAST_RESULT_KEY = "qvr.lastResult";
+
+interface TrackedRun extends ActiveRun {
+  uri: string;
+}
+
+export class QvrExtension implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private clientSubscriptions: vscode.Disposable[] = [];
+  private serverState: ServerState = "starting";
+  private runs: TrackedRun[] = [];
+  private lastResult: RunResult | undefined;
+  private readonly output = vscode.window.createOutputChannel("QVR Language Server");
+  private readonly status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+  private readonly results = new ResultsPanel();
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    this.lastResult = context.workspaceState.get<RunResult>(LAST_RESULT_KEY);
+    const register = (id: string, fn: () => unknown) =>
+      this.subscriptions.push(vscode.commands.registerCommand(id, fn));
+    register("qvr.runSvi", () => this.run("svi"));
+    register("qvr.runSample", () => this.run("sample"));
+    register("qvr.runNuts", () => this.run("nuts"));
+    register("qvr.cancelRun", () => this.cancel());
+    register("qvr.showLastResult", () => this.showLastResult());
+    register("qvr.migrateFile", () => this.migrate());
+    register("qvr.restartServer", () => this.restart());
+    this.subscriptions.push(
+      this.output,
+      this.status,
+      this.results,
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.pushSettings()),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration("qvr.server.path")) void this.restart();
+        else if (e.affectsConfiguration("qvr")) this.pushSettings();
+      }),
+    );
+    this.renderStatus();
+    this.status.show();
+  }
+
+  /** Locate and start the server; a clear message (with the install command) when missing. */
+  async start(): Promise<void> {
+    const location = locateServer();
+    if (!location.found) {
+      this.setServerState("missing");
+      const choice = await vscode.window.showErrorMessage(location.message, "Open Settings", "Copy Install Command");
+      if (choice === "Open Settings") {
+        await vscode.commands.executeCommand("workbench.action.openSettings", "qvr.server.path");
+      } else if (choice === "Copy Install Command") {
+        await vscode.env.clipboard.writeText(INSTALL_COMMAND);
+      }
+      return;
+    }
+    this.output.appendLine(`Starting ${location.command} (found via ${location.source})`);
+    const client = createClient(location.command, this.output, {
+      onExecuteCommand: (command, args) => this.noteCommand(command, args),
+    });
+    this.client = client;
+    this.clientSubscriptions.push(
+      client.onDidChangeState((e) => {
+        this.setServerState(e.newState === State.Running ? "running" : e.newState === State.Starting ? "starting" : "stopped");
+      }),
+    );
+    this.setServerState("starting");
+    try {
+      await client.start();
+      this.clientSubscriptions.push(
+        client.onNotification(RUN_FINISHED_NOTIFICATION, (params: unknown) => this.runFinished(params)),
+      );
+      this.setServerState("running");
+    } catch (err) {
+      this.setServerState("stopped");
+      void vscode.window.showErrorMessage(`QVR: the language server (${location.command}) failed to start: ${String(err)}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.clientSubscriptions.forEach((d) => d.dispose());
+    this.clientSubscriptions = [];
+    this.runs = [];
+    if (client) {
+      try {
+        await client.stop();
+      } catch {
+        // A server that already died cannot be stopped; it is gone either way.
+      }
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.subscriptions.forEach((d) => d.dispose());
+  }
+
+  /** The run commands: find the program under the cursor and ask the server to run it. */
+  private async run(kind: RunKind): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage("QVR: model runs are disabled in untrusted workspaces.");
+      return;
+    }
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.languageId !== "qvr") {
+      void vscode.window.showWarningMessage("QVR: open a .qvr file and put the cursor in a program to run it.");
+      return;
+    }
+    const document = editor.document;
+    const text = document.getText();
+    let entry = entryAt(text, document.offsetAt(editor.selection.active));
+    if (!entry) {
+      const choices = [...new Set([...findPrograms(text).map((p) => p.name), exportedName(text)].filter(Boolean))] as string[];
+      if (choices.length === 0) {
+        void vscode.window.showWarningMessage("QVR: this file has no program or export to run.");
+        return;
+      }
+      entry = await vscode.window.showQuickPick(choices, { placeHolder: "Program to run" });
+      if (!entry) return;
+    }
+    // The worker runs the file from disk.
+    if (document.isDirty && !(await document.save())) return;
+    const uri = document.uri.toString();
+    await this.executeOnServer(RUN_COMMANDS[kind], [{ uri, entry }]);
+  }
+
+  private async cancel(): Promise<void> {
+    if (this.runs.length === 0) {
+      void vscode.window.showInformationMessage("QVR: no run in progress.");
+    }
+    await this.executeOnServer(CANCEL_COMMAND, []);
+  }
+
+  private async migrate(): Promise<void> {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.languageId !== "qvr") {
+      void vscode.window.showWarningMessage("QVR: open a .qvr file to migrate it.");
+      return;
+    }
+    await this.executeOnServer(MIGRATE_COMMAND, [{ uri: editor.document.uri.toString() }]);
+  }
+
+  private showLastResult(): void {
+    if (!this.lastResult) {
+      void vscode.window.showInformationMessage("QVR: no run has finished yet.");
+      return;
+    }
+    this.results.show(this.lastResult);
+  }
+
+  /** Send `workspace/executeCommand` to the server; errors become messages. */
+  private async executeOnServer(command: string, args: unknown[]): Promise<void> {
+    const client = this.client;
+    if (!client || this.serverState !== "running") {
+      void vscode.window.showErrorMessage("QVR: the language server is not running (QVR: Restart Server).");
+      return;
+    }
+    this.noteCommand(command, args);
+    try {
+      await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+    } catch (err) {
+      this.forgetRuns(command, args);
+      void vscode.window.showErrorMessage(`QVR: ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Track runs (however they were started) for the status bar. */
+  private noteCommand(command: string, args: unknown[]): void {
+    const kind = (Object.keys(RUN_COMMANDS) as RunKind[]).find((k) => RUN_COMMANDS[k] === command);
+    if (kind) {
+      const { uri, entry } = (args[0] ?? {}) as { uri?: string; entry?: string };
+      this.runs.push({ kind, entry: entry ?? "?", uri: uri ?? "" });
+    } else if (command === CANCEL_COMMAND && args.length === 0) {
+      this.runs = [];
+    }
+    this.renderStatus();
+  }
+
+  private forgetRuns(command: string, args: unknown[]): void {
+    const { entry } = (args[0] ?? {}) as { entry?: string };
+    this.runs = this.runs.filter((r) => !(RUN_COMMANDS[r.kind as RunKind] === command && r.entry === (entry ?? "?")));
+    this.renderStatus();
+  }
+
+  private runFinished(params: unknown): void {
+    const result = parseRunResult(params);
+    const i = this.runs.findIndex((r) => r.entry === result.entry && r.kind === result.kind);
+    if (i >= 0) this.runs.splice(i, 1);
+    this.renderStatus();
+    this.lastResult = result;
+    void this.context.workspaceState.update(LAST_RESULT_KEY, result);
+    this.results.update(result);
+    const message = `QVR: ${describeResult(result)}`;
+    const show = result.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
+    void Promise.resolve(show(message, "Show Result")).then((choice) => {
+      if (choice === "Show Result") this.results.show(result);
+    });
+  }
+
+  /** Send the trust-adjusted settings to the server (trust granted, or settings changed). */
+  private pushSettings(): void {
+    if (this.client && this.serverState === "running") {
+      void this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { qvr: currentSettings() } });
+    }
+  }
+
+  private setServerState(state: ServerState): void {
+    this.serverState = state;
+    if (state !== "running") this.runs = [];
+    this.renderStatus();
+  }
+
+  private renderStatus(): void {
+    const view = statusFor(this.serverState, this.runs);
+    this.status.text = view.text;
+    this.status.tooltip = view.tooltip;
+    this.status.command = this.runs.length > 0 ? "qvr.cancelRun" : this.serverState === "running" ? "qvr.showLastResult" : "qvr.restartServer";
+  }
+}
+
+let extension: QvrExtension | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<QvrExtension> {
+  extension = new QvrExtension(context);
+  context.subscriptions.push(extension);
+  await extension.start();
+  return extension;
+}
+
+export async function deactivate(): Promise<void> {
+  await extension?.stop();
+  extension = undefined;
+}

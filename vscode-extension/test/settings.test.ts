@@ -1,0 +1,35 @@
+// Workspace trust folded into what the server is told about runs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { applyTrust, readSettings } from "../src/settings";
+import { statusFor } from "../src/statusText";
+
+const reader = (values: Record<string, unknown>) => <T>(key: string, fallback: T): T =>
+  (key in values ? values[key] : fallback) as T;
+
+test("runs are enabled only when the settings allow it and the workspace is trusted", () => {
+  assert.equal(readSettings(reader({}), true).run.enabled, true);
+  assert.equal(readSettings(reader({}), false).run.enabled, false);
+  assert.equal(readSettings(reader({ "run.enabled": false }), true).run.enabled, false);
+  const s = readSettings(reader({ "run.steps": 50, "run.device": "cuda" }), true);
+  assert.deepEqual(s.run, { enabled: true, steps: 50, device: "cuda", data: "", python: "" });
+});
+
+test("configuration answers are patched in untrusted workspaces, for every section shape", () => {
+  const items = [{ section: "qvr" }, { section: "qvr.run" }, { section: "qvr.run.enabled" }, { section: "editor" }];
+  const answers = [{ run: { enabled: true, steps: 5 } }, { enabled: true, steps: 5 }, true, { tabSize: 4 }];
+  assert.deepEqual(applyTrust(items, answers, false), [
+    { run: { enabled: false, steps: 5 } },
+    { enabled: false, steps: 5 },
+    false,
+    { tabSize: 4 },
+  ]);
+  assert.deepEqual(applyTrust(items, answers, true), answers);
+});
+
+test("the status bar shows the server state and the runs in progress", () => {
+  assert.match(statusFor("missing", []).tooltip, /not found/);
+  assert.equal(statusFor("running", []).text, "$(check) QVR");
+  assert.equal(statusFor("running", [{ kind: "svi", entry: "lm" }]).text, "$(sync~spin) QVR: SVI lm");
+  assert.equal(statusFor("running", [{ kind: "svi", entry: "a" }, { kind: "nuts", entry: "b" }]).text, "$(sync~spin) QVR: 2 runs");
+});
