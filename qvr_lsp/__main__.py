@@ -1,0 +1,39 @@
+"""`qvr-lsp` / `python -m qvr_lsp`: start the QVR language server (stdio by default)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qvr-lsp", description="QVR language server")
+    parser.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket instead of stdio")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--log-level", default="WARNING", help="logging level for stderr (default WARNING)")
+    args = parser.parse_args(argv)
+    if args.version:
+        print(f"qvr-lsp {__version__}")
+        return 0
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, str(args.log_level).upper(), logging.WARNING))
+
+    from .server import create_server
+
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        try:
+            port_number = int(port)
+        except ValueError:
+            parser.error(f"--tcp expects HOST:PORT, got {args.tcp!r}")
+        server.start_tcp(host or "127.0.0.1", port_number)
+    else:
+        server.start_io()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

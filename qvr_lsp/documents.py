@@ -1,0 +1,254 @@
+"""Open documents: text, incremental tree-sitter tree, incremental parse and the latest Analysis.
+
+Stable API (other parts of the server, e.g. `qvr_lsp.run_commands`, rely on it):
+
+* `store = DocumentStore()`; the server keeps one as ``server.documents``.
+* `store.get(uri) -> Document | None`: the latest version of an open document.
+* `Document` attributes: ``uri``, ``path`` (filesystem path or None), ``text`` (normalised:
+  LF line ends, no BOM), ``version``, ``line_index`` (`qvr.syntax.span.LineIndex`),
+  ``analysis`` (the `qvr.semantics.Analysis` of exactly this text, computed on first access and
+  then cached; None only if the checker cannot be imported), ``parsed`` (the `ParseResult`),
+  ``tree`` (tree-sitter `Tree` or None).
+
+A `Document` is an immutable snapshot of one version: an edit makes a new `Document`, so a
+request that holds an old snapshot never sees half-applied state, and work for a version that
+is no longer the latest can be recognised (``store.is_current(doc)``) and dropped.
+
+Incrementality. pygls applies an edit to its own copy of the text before our didChange handler
+runs, so the store keeps its own copy and applies each change itself (positions are in the
+negotiated encoding, converted with `PositionEncoder`). For each change the tree-sitter tree is
+edited (`Tree.edit`) and then re-parsed with the old tree. The lark parse is per top-level
+declaration chunk (`qvr.syntax.split_declarations`): a chunk whose text did not change is taken
+from the parser's memo (keyed by chunk text, shifted into place with `qvr.syntax.shift`), so an
+edit re-parses only the declarations it touched (see `ChunkParser`). Name resolution and checking then run over the
+whole module (`analyze(text, parsed=...)`), which is cheap.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence
+
+from qvr.syntax.span import LineIndex, normalize
+
+from . import layers
+from .positions import PositionEncoder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One content change: `range` is ((line, char), (line, char)) in the negotiated encoding,
+    or None for a full replacement."""
+
+    range: Optional[tuple[tuple[int, int], tuple[int, int]]]
+    text: str
+
+
+def uri_to_path(uri: str) -> Optional[str]:
+    try:
+        from pygls.uris import to_fs_path
+
+        return to_fs_path(uri)
+    except Exception:
+        return None
+
+
+# ------------------------------------------------------------------ incremental parse ----
+class ChunkParser:
+    """Parses a module declaration by declaration.
+
+    `qvr.syntax.parse_module` splits the text into top-level chunks and memoises each chunk's
+    lark parse by its text, shifting cached results into place; re-implementing that here would
+    only let the two drift apart (doc comments that attach across chunks, file-header comments,
+    end-of-file wording), so this class delegates to it and records how many chunks the edit
+    actually touched (`reparsed`: chunks whose text was not in the previous version).
+    """
+
+    def __init__(self) -> None:
+        self._previous: frozenset[str] = frozenset()
+        self.reparsed = 0
+
+    def parse(self, text: str):
+        syntax = layers.syntax()
+        if syntax is None:
+            return None
+        try:
+            chunks = frozenset(text[c.start:c.end] for c in syntax.split_declarations(text))
+            self.reparsed = len(chunks - self._previous)
+            self._previous = chunks
+        except Exception:
+            log.exception("split_declarations failed")
+        return syntax.parse_module(text)
+
+
+def fresh_parse(text: str):
+    """The whole-module parse the incremental one must agree with."""
+    syntax = layers.syntax()
+    return None if syntax is None else syntax.parse_module(text)
+
+
+# ---------------------------------------------------------------------- tree-sitter ----
+def _point(index: LineIndex, offset: int) -> tuple[int, int]:
+    return index.position_utf8(offset)
+
+
+def edit_tree(tree, old_index: LineIndex, new_index: LineIndex, start: int, old_end: int, new_end: int):
+    """Tell tree-sitter that text[start:old_end] (old text) became text[start:new_end] (new)."""
+    tree.edit(
+        start_byte=old_index.byte_offset(start),
+        old_end_byte=old_index.byte_offset(old_end),
+        new_end_byte=new_index.byte_offset(new_end),
+        start_point=_point(old_index, start),
+        old_end_point=_point(old_index, old_end),
+        new_end_point=_point(new_index, new_end),
+    )
+
+
+def tree_sexp(tree) -> str:
+    return "" if tree is None else str(tree.root_node)
+
+
+# ------------------------------------------------------------------------- document ----
+class Document:
+    """One version of one open document (immutable; `analysis` is computed lazily once)."""
+
+    __slots__ = ("uri", "path", "text", "version", "line_index", "tree", "_parser", "_parsed", "_analysis", "cache")
+
+    def __init__(self, uri: str, text: str, version: Optional[int], tree=None, parser: ChunkParser | None = None):
+        self.uri = uri
+        self.path = uri_to_path(uri)
+        self.text = text
+        self.version = version
+        self.line_index = LineIndex(text)
+        self.tree = tree
+        self._parser = parser or ChunkParser()
+        self._parsed = None
+        self._analysis = None
+        self.cache: dict = {}  # per-version memo for features (semantic tokens, folding, ...)
+
+    @property
+    def parsed(self):
+        if self._parsed is None:
+            try:
+                self._parsed = self._parser.parse(self.text)
+            except Exception:
+                log.exception("incremental parse failed for %s; using a full parse", self.uri)
+                self._parsed = fresh_parse(self.text)
+        return self._parsed
+
+    @property
+    def analysis(self):
+        if self._analysis is None:
+            semantics = layers.semantics()
+            if semantics is None:
+                return None
+            parsed = self.parsed
+            try:
+                self._analysis = semantics.analyze(self.text, parsed=parsed) if parsed is not None else semantics.analyze(self.text)
+            except Exception:
+                log.exception("analyze failed for %s (version %s)", self.uri, self.version)
+                return None
+        return self._analysis
+
+    @property
+    def has_analysis(self) -> bool:
+        return self._analysis is not None
+
+    def __repr__(self) -> str:
+        return f"Document({self.uri!r}, version={self.version}, {len(self.text)} chars)"
+
+
+def apply_change(text: str, index: LineIndex, change: Change, encoder: PositionEncoder) -> tuple[str, int, int, int]:
+    """Apply one change; return (new text, start, old end, new end) in code points."""
+    new_text = normalize(change.text) if change.text else ""
+    if change.range is None:
+        return new_text, 0, len(text), len(new_text)
+    span = encoder.span_from_lsp(index, change.range[0], change.range[1])
+    # A range ending between "\r" and "\n" cannot happen: the stored text has no "\r".
+    out = text[: span.start] + new_text + text[span.end:]
+    return out, span.start, span.end, span.start + len(new_text)
+
+
+class DocumentStore:
+    """The open documents, by URI. See the module docstring for the stable API."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Document] = {}
+        self._parsers: dict[str, ChunkParser] = {}
+        self._ts_parser = layers.new_tree_sitter_parser()
+
+    # -- queries ----------------------------------------------------------------------------
+    def get(self, uri: str) -> Optional[Document]:
+        return self._docs.get(uri)
+
+    def all(self) -> list[Document]:
+        return list(self._docs.values())
+
+    def is_current(self, doc: Document) -> bool:
+        return self._docs.get(doc.uri) is doc
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def _parse_tree(self, text: str, old_tree=None):
+        if self._ts_parser is None:
+            return None
+        try:
+            data = text.encode("utf-8", errors="surrogatepass")
+            return self._ts_parser.parse(data, old_tree) if old_tree is not None else self._ts_parser.parse(data)
+        except Exception:
+            log.exception("tree-sitter parse failed")
+            return None
+
+    def open(self, uri: str, text: str, version: Optional[int] = None) -> Document:
+        text = normalize(text or "")
+        parser = self._parsers.setdefault(uri, ChunkParser())
+        doc = Document(uri, text, version, self._parse_tree(text), parser)
+        self._docs[uri] = doc
+        return doc
+
+    def change(self, uri: str, version: Optional[int], changes: Iterable[Change], encoder: PositionEncoder) -> Document:
+        """Apply `changes` in order to the stored text and return the new snapshot."""
+        old = self._docs.get(uri)
+        if old is None:  # a change for a document we never saw: start from empty text
+            old = self.open(uri, "", None)
+        text, index, tree = old.text, old.line_index, old.tree
+        if tree is not None:
+            tree = tree.copy()  # the old snapshot keeps its own tree
+        for change in changes:
+            new_text, start, old_end, new_end = apply_change(text, index, change, encoder)
+            new_index = LineIndex(new_text)
+            if tree is not None:
+                try:
+                    edit_tree(tree, index, new_index, start, old_end, new_end)
+                except Exception:
+                    log.exception("tree edit failed; re-parsing from scratch")
+                    tree = None
+            text, index = new_text, new_index
+        tree = self._parse_tree(text, tree) if self._ts_parser is not None else None
+        doc = Document(uri, text, version, tree, self._parsers.setdefault(uri, ChunkParser()))
+        self._docs[uri] = doc
+        return doc
+
+    def close(self, uri: str) -> None:
+        self._docs.pop(uri, None)
+        self._parsers.pop(uri, None)
+
+
+def changes_from_lsp(content_changes: Sequence) -> list[Change]:
+    """lsprotocol change events (or plain dicts, lists possibly tuples) -> `Change`s."""
+    out = []
+    for ch in content_changes or ():
+        rng = getattr(ch, "range", None) if not isinstance(ch, dict) else ch.get("range")
+        text = getattr(ch, "text", None) if not isinstance(ch, dict) else ch.get("text")
+        if rng is None:
+            out.append(Change(None, text or ""))
+            continue
+        start = rng["start"] if isinstance(rng, dict) else rng.start
+        end = rng["end"] if isinstance(rng, dict) else rng.end
+
+        def pos(p):
+            return (p["line"], p["character"]) if isinstance(p, dict) else (p.line, p.character)
+
+        out.append(Change((pos(start), pos(end)), text or ""))
+    return out

@@ -1,0 +1,62 @@
+"""Inlay hints: the inferred type and dimension after program variables (`let`, `sample`, draws)
+and after the name of top-level compositions (`define`/`let x = …`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qvr.syntax.span import Span
+
+from .common import dimension_note, render_type
+
+
+@dataclass(frozen=True)
+class Hint:
+    offset: int
+    label: str
+
+
+def inlay_hints(doc, span: Span) -> list[Hint]:
+    analysis = doc.analysis
+    if analysis is None:
+        return []
+    out: list[Hint] = []
+    for info in (getattr(analysis, "programs", {}) or {}).values():
+        for var in (getattr(info, "variables", {}) or {}).values():
+            typ = getattr(var, "type", None)
+            if typ is None or getattr(var, "kind", "") in ("parameter",):
+                continue
+            name_span = _var_name_span(var)
+            if name_span is None or not (span.start <= name_span.end <= span.end):
+                continue
+            out.append(Hint(name_span.end, f": {dimension_note(typ)}"))
+    for name, info in (getattr(analysis, "defines", {}) or {}).items():
+        decl = getattr(info, "decl", None)
+        typ = getattr(info, "type", None)
+        if decl is None or typ is None:
+            continue
+        end = decl.name.span.end
+        if span.start <= end <= span.end:
+            out.append(Hint(end, f": {render_type(typ)}"))
+    return sorted(out, key=lambda h: h.offset)
+
+
+def _var_name_span(var):
+    """The span of the variable's own name inside its binding step."""
+    node = getattr(var, "node", None)
+    if node is None:
+        return None
+    name = getattr(var, "name", None)
+    candidates = []
+    pattern = getattr(node, "pattern", None)
+    if pattern is not None:
+        candidates.extend(getattr(pattern, "names", ()) or ())
+        if hasattr(pattern, "name"):
+            candidates.append(pattern.name)
+    if hasattr(node, "name") and hasattr(node.name, "span"):
+        candidates.append(node.name)
+    if hasattr(node, "text") and hasattr(node, "span"):
+        candidates.append(node)
+    for c in candidates:
+        if getattr(c, "text", None) == name:
+            return c.span
+    return None

@@ -1,0 +1,71 @@
+"""prepareRename and rename.
+
+A rename refuses (raises `RenameError` with a message for the user) when the new name is not an
+identifier, is a reserved word, or collides with a name visible in the same scope. Program locals
+are renamed only inside their program; top-level names everywhere they are referenced.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from qvr.syntax.span import Span
+
+from . import families
+from .common import is_identifier
+
+RENAMEABLE = {"object", "morphism", "program", "define", "category", "rule", "parameter", "variable", "rule_variable"}
+
+
+class RenameError(Exception):
+    """A rename the user asked for that we refuse; the message says why."""
+
+
+@dataclass(frozen=True)
+class RenameTarget:
+    span: Span
+    placeholder: str
+
+
+def _target(doc, offset: int):
+    analysis = doc.analysis
+    if analysis is None:
+        return None, None
+    ref = analysis.reference_at(offset)
+    if ref is None or ref.symbol is None or ref.symbol.kind not in RENAMEABLE:
+        return analysis, None
+    return analysis, ref
+
+
+def prepare_rename(doc, offset: int) -> Optional[RenameTarget]:
+    _, ref = _target(doc, offset)
+    if ref is None:
+        return None
+    return RenameTarget(ref.span, doc.text[ref.span.start:ref.span.end])
+
+
+def _names_in_scope(analysis, symbol) -> set[str]:
+    scope = getattr(symbol, "scope", None)
+    if scope is None:
+        return set(getattr(analysis, "top_level", {}) or {})
+    return {s.name for s in analysis.symbols if getattr(s, "scope", None) == scope}
+
+
+def rename(doc, offset: int, new_name: str) -> list[tuple[Span, str]]:
+    """Edits (span, new text) that rename the symbol under the cursor; raises `RenameError`."""
+    analysis, ref = _target(doc, offset)
+    if ref is None:
+        raise RenameError("nothing to rename here: place the cursor on a declared name")
+    symbol = ref.symbol
+    if not is_identifier(new_name):
+        raise RenameError(f"`{new_name}` is not a valid QVR identifier")
+    if new_name in families.reserved_words():
+        raise RenameError(f"`{new_name}` is a reserved word and cannot be used as a name")
+    if new_name == symbol.name:
+        return []
+    if new_name in _names_in_scope(analysis, symbol):
+        where = f"program `{symbol.scope}`" if getattr(symbol, "scope", None) else "this file"
+        raise RenameError(f"`{new_name}` is already declared in {where}")
+    spans = {(r.span.start, r.span.end) for r in analysis.references_to(symbol)}
+    spans.add((symbol.name_span.start, symbol.name_span.end))
+    return [(Span(a, b), new_name) for a, b in sorted(spans)]

@@ -1,0 +1,130 @@
+"""Semantic tokens: a lexical scan of the text, with identifiers classified by the Analysis
+(what each name resolves to) and the vocabulary (families, builtins, constructors)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+from qvr.syntax.span import Span
+
+from . import families
+
+TOKEN_TYPES = (
+    "keyword", "type", "function", "variable", "parameter", "property", "number", "comment",
+    "operator", "namespace", "enumMember", "macro",
+)
+TOKEN_MODIFIERS = ("declaration", "documentation", "defaultLibrary", "deprecated", "readonly")
+_T = {name: i for i, name in enumerate(TOKEN_TYPES)}
+_M = {name: 1 << i for i, name in enumerate(TOKEN_MODIFIERS)}
+
+KIND_TO_TYPE = {
+    "object": "type", "morphism": "function", "program": "function", "define": "function",
+    "category": "namespace", "quantale": "namespace", "rule": "macro",
+    "parameter": "parameter", "variable": "variable", "rule_variable": "parameter",
+}
+OPTION_VALUES = {"kernel", "deterministic", "affine", "mlp", "zeros", "learned", "last", "all", "forward", "backward"}
+
+LEXER = re.compile(
+    r"(?P<block>#\{[\s\S]*?(?:\}#|\Z))"
+    r"|(?P<doc>#![^\n]*)"
+    r"|(?P<comment>#[^\n]*)"
+    r"|(?P<number>(?:\d+\.\d+|\d+\.(?![\w.])|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<word>\w+)"
+    r"|(?P<op>>=>|->|<-|>>|<<|=>|\|-|⊢|[~@*+\-/\\=])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    span: Span
+    type: int
+    modifiers: int
+
+
+def _classify_word(word: str, start: int, text: str, refs: dict, reserved: frozenset, fams: frozenset,
+                   builtins: frozenset, ctors: frozenset, after_word: str) -> Optional[tuple[int, int]]:
+    if word in reserved:
+        return _T["keyword"], 0
+    ref = refs.get(start)
+    if ref is not None and ref.symbol is not None:
+        mods = _M["declaration"] if ref.is_definition else 0
+        return _T[KIND_TO_TYPE.get(ref.symbol.kind, "variable")], mods
+    if word[0].isdigit():
+        return None
+    if after_word.startswith("=") and not after_word.startswith("=>"):
+        return _T["property"], 0
+    if word in fams:
+        return _T["type"], _M["defaultLibrary"]
+    if word in ctors:
+        return _T["type"], _M["defaultLibrary"]
+    if word in builtins:
+        return _T["function"], _M["defaultLibrary"]
+    if word in OPTION_VALUES:
+        return _T["enumMember"], 0
+    return None
+
+
+def semantic_tokens(doc, span: Optional[Span] = None) -> list[Token]:
+    tokens = doc.cache.get("semantic_tokens")
+    if tokens is None:
+        tokens = _compute(doc)
+        doc.cache["semantic_tokens"] = tokens
+    if span is None:
+        return tokens
+    return [t for t in tokens if t.span.end >= span.start and t.span.start <= span.end]
+
+
+def _compute(doc) -> list[Token]:
+    text = doc.text
+    analysis = doc.analysis
+    refs = {}
+    if analysis is not None:
+        refs = {r.span.start: r for r in analysis.references}
+    reserved = frozenset(families.reserved_words())
+    fams = frozenset(families.family_names())
+    builtins = frozenset(families.builtin_names())
+    ctors = frozenset(families.type_constructors())
+    out: list[Token] = []
+    n = len(text)
+    for m in LEXER.finditer(text):
+        kind = m.lastgroup
+        start, end = m.span()
+        if kind in ("block", "comment"):
+            out.append(Token(Span(start, end), _T["comment"], 0))
+        elif kind == "doc":
+            out.append(Token(Span(start, end), _T["comment"], _M["documentation"]))
+        elif kind == "number":
+            out.append(Token(Span(start, end), _T["number"], 0))
+        elif kind == "op":
+            out.append(Token(Span(start, end), _T["operator"], 0))
+        else:
+            j = end
+            while j < n and text[j] in " \t":
+                j += 1
+            cls = _classify_word(m.group(), start, text, refs, reserved, fams, builtins, ctors, text[j:j + 2])
+            if cls is not None:
+                out.append(Token(Span(start, end), cls[0], cls[1]))
+    return out
+
+
+def encode(doc, tokens: list[Token], encoder) -> list[int]:
+    """LSP's relative integer encoding; multi-line tokens (block comments) are split per line."""
+    data: list[int] = []
+    index = doc.line_index
+    text = doc.text
+    prev_line, prev_col = 0, 0
+    for tok in tokens:
+        start = tok.span.start
+        while start < tok.span.end:
+            nl = text.find("\n", start, tok.span.end)
+            end = tok.span.end if nl < 0 else nl
+            if end > start:
+                line, col = encoder.to_lsp(index, start)
+                length = encoder.length(text[start:end])
+                delta_line = line - prev_line
+                delta_col = col - prev_col if delta_line == 0 else col
+                data.extend((delta_line, delta_col, length, tok.type, tok.modifiers))
+                prev_line, prev_col = line, col
+            start = end + 1 if nl >= 0 else tok.span.end
+    return data

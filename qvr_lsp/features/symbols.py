@@ -1,0 +1,164 @@
+"""Document symbols (hierarchical: programs contain their parameters and steps) and workspace
+symbols over open documents and the workspace's `.qvr` files."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from qvr.syntax.span import Span
+
+from .common import first_line_of
+
+KEYWORD_KIND = {
+    "object": "object", "type": "object", "space": "object",
+    "quantale": "quantale", "category": "category", "rule": "rule",
+    "morphism": "morphism", "continuous": "morphism", "stochastic": "morphism", "latent": "morphism",
+    "observed": "morphism", "embed": "morphism", "discretize": "morphism",
+    "program": "program", "let": "define", "define": "define", "output": "export", "export": "export",
+}
+
+
+@dataclass(frozen=True)
+class SymbolNode:
+    name: str
+    kind: str  # object morphism program define export category rule quantale parameter variable
+    span: Span
+    name_span: Span
+    detail: str = ""
+    children: tuple["SymbolNode", ...] = ()
+
+
+def _pattern_names(pattern) -> tuple:
+    if pattern is None:
+        return ()
+    if hasattr(pattern, "names"):
+        return tuple(pattern.names)
+    if hasattr(pattern, "name"):
+        return (pattern.name,)
+    return ()
+
+
+def _step_symbols(step) -> list[SymbolNode]:
+    names = ()
+    if hasattr(step, "pattern"):
+        names = _pattern_names(step.pattern)
+    elif hasattr(step, "name"):
+        names = (step.name,)
+    kw = getattr(getattr(step, "keyword", None), "text", "")
+    detail = "let" if kw == "let" else ("observe" if kw == "observe" else "sample")
+    return [SymbolNode(n.text, "variable", step.span, n.span, detail) for n in names]
+
+
+def document_symbols(module, text: str) -> list[SymbolNode]:
+    out: list[SymbolNode] = []
+    for decl in getattr(module, "statements", ()):
+        keyword = getattr(getattr(decl, "keyword", None), "text", "")
+        kind = KEYWORD_KIND.get(keyword, "object")
+        detail = first_line_of(text, decl.span)
+        if kind == "export":
+            out.append(SymbolNode(keyword, "export", decl.span, decl.keyword.span, detail))
+            continue
+        names = getattr(decl, "names", None) or ((decl.name,) if getattr(decl, "name", None) else ())
+        kids: list[SymbolNode] = []
+        if kind == "program":
+            for p in decl.params or ():
+                kids.append(SymbolNode(p.text, "parameter", p.span, p.span, "parameter"))
+            for step in decl.steps:
+                kids.extend(_step_symbols(step))
+        for name in names:
+            out.append(SymbolNode(name.text, kind, decl.span, name.span, detail, tuple(kids)))
+    return out
+
+
+# ---------------------------------------------------------------- workspace symbols ----
+@dataclass(frozen=True)
+class WorkspaceSymbol:
+    name: str
+    kind: str
+    uri: str
+    span: Span  # name span
+    text: str = field(repr=False, default="")  # the text the span indexes (for line mapping)
+
+
+def matches(query: str, name: str) -> bool:
+    """Case-insensitive subsequence match (`gi` matches `gate_i`)."""
+    if not query:
+        return True
+    it = iter(name.lower())
+    return all(ch in it for ch in query.lower())
+
+
+def _flatten(nodes: Iterable[SymbolNode]):
+    for n in nodes:
+        yield n
+        yield from _flatten(n.children)
+
+
+class WorkspaceIndex:
+    """Top-level symbols of `.qvr` files on disk, re-parsed only when a file's mtime changes."""
+
+    def __init__(self, max_files: int = 2000) -> None:
+        self._cache: dict[str, tuple[float, list[SymbolNode], str]] = {}
+        self.max_files = max_files
+
+    def files(self, roots: Iterable[str]) -> list[str]:
+        out = []
+        for root in roots:
+            if not root or not os.path.isdir(root):
+                continue
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
+                out.extend(os.path.join(dirpath, f) for f in filenames if f.endswith(".qvr"))
+                if len(out) >= self.max_files:
+                    return out[: self.max_files]
+        return out
+
+    def symbols_of(self, path: str) -> tuple[list[SymbolNode], str]:
+        from qvr.syntax.span import normalize
+
+        from .. import layers
+
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return [], ""
+        cached = self._cache.get(path)
+        if cached and cached[0] == mtime:
+            return cached[1], cached[2]
+        syntax = layers.syntax()
+        if syntax is None:
+            return [], ""
+        try:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = normalize(fh.read())
+            nodes = document_symbols(syntax.parse_module(text).module, text)
+        except Exception:
+            nodes, text = [], ""
+        self._cache[path] = (mtime, nodes, text)
+        return nodes, text
+
+
+def workspace_symbols(query: str, open_docs, index: Optional[WorkspaceIndex], roots: Iterable[str], limit: int = 500) -> list[WorkspaceSymbol]:
+    from pygls.uris import from_fs_path
+
+    out: list[WorkspaceSymbol] = []
+    open_paths = set()
+    for doc in open_docs:
+        if doc.path:
+            open_paths.add(os.path.normcase(os.path.abspath(doc.path)))
+        module = doc.parsed.module if doc.parsed is not None else None
+        for node in _flatten(document_symbols(module, doc.text)):
+            if node.kind not in ("parameter", "variable") and matches(query, node.name):
+                out.append(WorkspaceSymbol(node.name, node.kind, doc.uri, node.name_span, doc.text))
+    if index is not None:
+        for path in index.files(roots):
+            if os.path.normcase(os.path.abspath(path)) in open_paths:
+                continue
+            nodes, text = index.symbols_of(path)
+            for node in nodes:
+                if matches(query, node.name):
+                    out.append(WorkspaceSymbol(node.name, node.kind, from_fs_path(path), node.name_span, text))
+            if len(out) >= limit:
+                break
+    return out[:limit]

@@ -1,0 +1,468 @@
+"""pygls 2 wiring: capabilities, and handlers that call feature functions and convert results.
+
+Every handler catches its own exceptions, logs them and returns an empty/neutral result, so no
+input (broken syntax, huge files, binary junk) can crash the server or lose the user's text.
+Diagnostics are published after a short debounce: rapid didChange notifications coalesce, and a
+publish for a version that is no longer the latest is dropped. Requests always answer from the
+latest document version (its Analysis is computed on demand if the debounce has not run yet).
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import logging
+import os
+import sys
+from typing import Any, Callable, Optional
+
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+from pygls.lsp.server import LanguageServer
+
+from . import __version__, convert
+from .documents import DocumentStore, changes_from_lsp
+from .features import (
+    code_actions as f_actions,
+    completion as f_completion,
+    diagnostics as f_diagnostics,
+    formatting as f_formatting,
+    hover as f_hover,
+    inlay_hints as f_inlay,
+    navigation as f_nav,
+    rename as f_rename,
+    semantic_tokens as f_tokens,
+    signature_help as f_sig,
+    structure as f_structure,
+    symbols as f_symbols,
+)
+from .positions import PositionEncoder
+
+log = logging.getLogger("qvr_lsp")
+
+DEBUG_INFO = "qvr/debugInfo"
+MIGRATE_COMMAND = "qvr.migrateFile"
+
+
+class QvrLanguageServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("qvr-lsp", __version__)
+        self.documents = DocumentStore()
+        self.workspace_index = f_symbols.WorkspaceIndex()
+        self.debounce_s = float(os.environ.get("QVR_LSP_DEBOUNCE_MS", "30")) / 1000.0
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+
+    @property
+    def encoder(self) -> PositionEncoder:
+        try:
+            return PositionEncoder(self.workspace.position_encoding)
+        except Exception:  # before initialize
+            return PositionEncoder()
+
+    def offset(self, doc, pos: lsp.Position) -> int:
+        return self.encoder.from_lsp(doc.line_index, pos.line, pos.character)
+
+    def span(self, doc, rng: lsp.Range):
+        return self.encoder.span_from_lsp(doc.line_index, (rng.start.line, rng.start.character), (rng.end.line, rng.end.character))
+
+    # -- diagnostics ------------------------------------------------------------------------
+    def publish(self, doc) -> None:
+        if not self.documents.is_current(doc):
+            return  # a newer version arrived; its own publish is scheduled
+        try:
+            diags = [convert.diagnostic(self.encoder, doc, d) for d in f_diagnostics.document_diagnostics(doc)]
+        except Exception:
+            log.exception("diagnostics failed for %s", doc.uri)
+            diags = []
+        if not self.documents.is_current(doc):
+            return
+        self.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
+        )
+
+    def schedule_publish(self, doc) -> None:
+        previous = self._pending.pop(doc.uri, None)
+        if previous is not None:
+            previous.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.publish(doc)
+            return
+        if self.debounce_s <= 0:
+            self._pending[doc.uri] = loop.call_soon(self._run_publish, doc)
+        else:
+            self._pending[doc.uri] = loop.call_later(self.debounce_s, self._run_publish, doc)
+
+    def _run_publish(self, doc) -> None:
+        self._pending.pop(doc.uri, None)
+        try:
+            self.publish(doc)
+        except Exception:
+            log.exception("publishing diagnostics failed")
+
+    def clear(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+class RequestFailed(JsonRpcException):
+    """LSP's RequestFailed (-32803): the request was valid but we refuse it, with a reason."""
+
+    CODE = -32803
+    MESSAGE = "request failed"
+
+
+def guarded(default: Any = None) -> Callable:
+    """Run a handler; on any exception log it and return `default` (JSON-RPC errors we raise on
+    purpose, e.g. a refused rename, pass through)."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(ls, params):
+            try:
+                return fn(ls, params)
+            except JsonRpcException:
+                raise
+            except Exception:
+                log.exception("%s failed", fn.__name__)
+                return default() if callable(default) else default
+
+        return inner
+
+    return wrap
+
+
+def _doc(ls: QvrLanguageServer, params):
+    return ls.documents.get(params.text_document.uri)
+
+
+def create_server() -> QvrLanguageServer:
+    ls = QvrLanguageServer()
+
+    # -- synchronisation --------------------------------------------------------------------
+    @ls.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    @guarded()
+    def did_open(ls: QvrLanguageServer, params: lsp.DidOpenTextDocumentParams):
+        td = params.text_document
+        doc = ls.documents.open(td.uri, td.text, td.version)
+        ls.schedule_publish(doc)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    @guarded()
+    def did_change(ls: QvrLanguageServer, params: lsp.DidChangeTextDocumentParams):
+        td = params.text_document
+        try:
+            doc = ls.documents.change(td.uri, td.version, changes_from_lsp(params.content_changes), ls.encoder)
+        except Exception:
+            # never lose the user's text: fall back to pygls' own copy of the document
+            log.exception("applying a change failed; resynchronising from the workspace copy")
+            doc = ls.documents.open(td.uri, ls.workspace.get_text_document(td.uri).source, td.version)
+        ls.schedule_publish(doc)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    @guarded()
+    def did_close(ls: QvrLanguageServer, params: lsp.DidCloseTextDocumentParams):
+        ls.documents.close(params.text_document.uri)
+        ls.clear(params.text_document.uri)
+
+    # -- navigation -------------------------------------------------------------------------
+    @ls.feature(lsp.TEXT_DOCUMENT_HOVER)
+    @guarded()
+    def hover(ls: QvrLanguageServer, params: lsp.HoverParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return None
+        result = f_hover.hover(doc, ls.offset(doc, params.position))
+        if result is None:
+            return None
+        return lsp.Hover(
+            contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=result.markdown),
+            range=convert.range_(ls.encoder, doc.line_index, result.span),
+        )
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    @guarded()
+    def definition(ls: QvrLanguageServer, params: lsp.DefinitionParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return None
+        span = f_nav.definition(doc, ls.offset(doc, params.position))
+        if span is None:
+            return None
+        return lsp.Location(uri=doc.uri, range=convert.range_(ls.encoder, doc.line_index, span))
+
+    @ls.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    @guarded(list)
+    def references(ls: QvrLanguageServer, params: lsp.ReferenceParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return []
+        include = bool(params.context.include_declaration) if params.context else True
+        spans = f_nav.references(doc, ls.offset(doc, params.position), include)
+        return [lsp.Location(uri=doc.uri, range=convert.range_(ls.encoder, doc.line_index, s)) for s in spans]
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+    @guarded(list)
+    def highlight(ls: QvrLanguageServer, params: lsp.DocumentHighlightParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return []
+        return [
+            lsp.DocumentHighlight(
+                range=convert.range_(ls.encoder, doc.line_index, h.span),
+                kind=lsp.DocumentHighlightKind.Write if h.is_write else lsp.DocumentHighlightKind.Read,
+            )
+            for h in f_nav.highlights(doc, ls.offset(doc, params.position))
+        ]
+
+    @ls.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+    @guarded()
+    def prepare_rename(ls: QvrLanguageServer, params: lsp.PrepareRenameParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return None
+        target = f_rename.prepare_rename(doc, ls.offset(doc, params.position))
+        if target is None:
+            return None
+        return lsp.PrepareRenamePlaceholder(
+            range=convert.range_(ls.encoder, doc.line_index, target.span), placeholder=target.placeholder
+        )
+
+    @ls.feature(lsp.TEXT_DOCUMENT_RENAME, lsp.RenameOptions(prepare_provider=True))
+    @guarded()
+    def rename(ls: QvrLanguageServer, params: lsp.RenameParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return None
+        try:
+            edits = f_rename.rename(doc, ls.offset(doc, params.position), params.new_name)
+        except f_rename.RenameError as exc:
+            raise RequestFailed(str(exc)) from None
+        return lsp.WorkspaceEdit(changes={doc.uri: convert.text_edits(ls.encoder, doc.line_index, edits)})
+
+    # -- symbols ----------------------------------------------------------------------------
+    @ls.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @guarded(list)
+    def document_symbol(ls: QvrLanguageServer, params: lsp.DocumentSymbolParams):
+        doc = _doc(ls, params)
+        if doc is None or doc.parsed is None:
+            return []
+        index, enc = doc.line_index, ls.encoder
+
+        def to_lsp(node):
+            return lsp.DocumentSymbol(
+                name=node.name,
+                kind=convert.SYMBOL_KINDS.get(node.kind, lsp.SymbolKind.Variable),
+                range=convert.range_(enc, index, node.span),
+                selection_range=convert.range_(enc, index, node.name_span),
+                detail=node.detail or None,
+                children=[to_lsp(c) for c in node.children] or None,
+            )
+
+        return [to_lsp(n) for n in f_symbols.document_symbols(doc.parsed.module, doc.text)]
+
+    @ls.feature(lsp.WORKSPACE_SYMBOL)
+    @guarded(list)
+    def workspace_symbol(ls: QvrLanguageServer, params: lsp.WorkspaceSymbolParams):
+        roots = []
+        try:
+            if ls.workspace.root_path:
+                roots.append(ls.workspace.root_path)
+            from pygls.uris import to_fs_path
+
+            roots += [to_fs_path(f.uri) for f in (ls.workspace.folders or {}).values()]
+        except Exception:
+            pass
+        out = []
+        from qvr.syntax.span import LineIndex
+
+        indexes: dict[int, Any] = {}
+        for sym in f_symbols.workspace_symbols(params.query or "", ls.documents.all(), ls.workspace_index, list(dict.fromkeys(roots))):
+            index = indexes.setdefault(id(sym.text), LineIndex(sym.text))
+            out.append(
+                lsp.WorkspaceSymbol(
+                    name=sym.name,
+                    kind=convert.SYMBOL_KINDS.get(sym.kind, lsp.SymbolKind.Variable),
+                    location=lsp.Location(uri=sym.uri, range=convert.range_(ls.encoder, index, sym.span)),
+                )
+            )
+        return out
+
+    # -- editing help -----------------------------------------------------------------------
+    @ls.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["~", "-", ">", ":", "(", "[", ",", " "]))
+    @guarded(lambda: lsp.CompletionList(is_incomplete=False, items=[]))
+    def completion(ls: QvrLanguageServer, params: lsp.CompletionParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return lsp.CompletionList(is_incomplete=False, items=[])
+        items = []
+        for it in f_completion.complete(doc, ls.offset(doc, params.position)):
+            items.append(
+                lsp.CompletionItem(
+                    label=it.label,
+                    kind=convert.COMPLETION_KINDS.get(it.kind, lsp.CompletionItemKind.Text),
+                    detail=it.detail or None,
+                    insert_text=it.insert_text,
+                    insert_text_format=lsp.InsertTextFormat.Snippet if it.is_snippet else None,
+                    sort_text=f"{it.sort_group}{it.label}",
+                )
+            )
+        return lsp.CompletionList(is_incomplete=False, items=items)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_SIGNATURE_HELP, lsp.SignatureHelpOptions(trigger_characters=["(", ","]))
+    @guarded()
+    def signature_help(ls: QvrLanguageServer, params: lsp.SignatureHelpParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return None
+        sig = f_sig.signature_help(doc, ls.offset(doc, params.position))
+        if sig is None:
+            return None
+        info = lsp.SignatureInformation(
+            label=sig.label,
+            documentation=sig.documentation or None,
+            parameters=[lsp.ParameterInformation(label=p) for p in sig.parameters],
+        )
+        return lsp.SignatureHelp(signatures=[info], active_signature=0, active_parameter=sig.active_parameter)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)
+    @guarded(list)
+    def inlay_hint(ls: QvrLanguageServer, params: lsp.InlayHintParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return []
+        return [
+            lsp.InlayHint(position=convert.position(ls.encoder, doc.line_index, h.offset), label=h.label, kind=lsp.InlayHintKind.Type, padding_left=False)
+            for h in f_inlay.inlay_hints(doc, ls.span(doc, params.range))
+        ]
+
+    legend = lsp.SemanticTokensLegend(token_types=list(f_tokens.TOKEN_TYPES), token_modifiers=list(f_tokens.TOKEN_MODIFIERS))
+
+    @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, lsp.SemanticTokensOptions(legend=legend, full=True, range=True))
+    @guarded(lambda: lsp.SemanticTokens(data=[]))
+    def semantic_tokens_full(ls: QvrLanguageServer, params: lsp.SemanticTokensParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return lsp.SemanticTokens(data=[])
+        return lsp.SemanticTokens(data=f_tokens.encode(doc, f_tokens.semantic_tokens(doc), ls.encoder))
+
+    @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE, legend)
+    @guarded(lambda: lsp.SemanticTokens(data=[]))
+    def semantic_tokens_range(ls: QvrLanguageServer, params: lsp.SemanticTokensRangeParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return lsp.SemanticTokens(data=[])
+        tokens = f_tokens.semantic_tokens(doc, ls.span(doc, params.range))
+        return lsp.SemanticTokens(data=f_tokens.encode(doc, tokens, ls.encoder))
+
+    @ls.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+    @guarded(list)
+    def folding_range(ls: QvrLanguageServer, params: lsp.FoldingRangeParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return []
+        return [
+            lsp.FoldingRange(start_line=f.start_line, end_line=f.end_line, kind=lsp.FoldingRangeKind.Comment if f.kind == "comment" else None)
+            for f in f_structure.folding_ranges(doc)
+        ]
+
+    @ls.feature(lsp.TEXT_DOCUMENT_SELECTION_RANGE)
+    @guarded(list)
+    def selection_range(ls: QvrLanguageServer, params: lsp.SelectionRangeParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return []
+        out = []
+        for pos in params.positions:
+            parent = None
+            for span in reversed(f_structure.selection_chain(doc, ls.offset(doc, pos))):
+                parent = lsp.SelectionRange(range=convert.range_(ls.encoder, doc.line_index, span), parent=parent)
+            out.append(parent)
+        return out
+
+    @ls.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+    @guarded(list)
+    def formatting(ls: QvrLanguageServer, params: lsp.DocumentFormattingParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return []
+        result = f_formatting.format_document(doc)
+        if result.message:
+            ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=result.message))
+        return convert.text_edits(ls.encoder, doc.line_index, result.edits)
+
+    @ls.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, f_actions.MIGRATE_KIND]),
+    )
+    @guarded(list)
+    def code_action(ls: QvrLanguageServer, params: lsp.CodeActionParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return []
+        only = list(params.context.only) if params.context and params.context.only else None
+        out = []
+        for action in f_actions.code_actions(doc, ls.span(doc, params.range), only):
+            out.append(
+                lsp.CodeAction(
+                    title=action.title,
+                    kind=action.kind,
+                    diagnostics=[convert.diagnostic(ls.encoder, doc, action.diagnostic)] if action.diagnostic else None,
+                    edit=lsp.WorkspaceEdit(changes={doc.uri: convert.text_edits(ls.encoder, doc.line_index, action.edits)}),
+                    is_preferred=action.preferred or None,
+                )
+            )
+        return out
+
+    # -- custom requests --------------------------------------------------------------------
+    @ls.feature(DEBUG_INFO)
+    def debug_info(ls: QvrLanguageServer, params):
+        """Facts tests rely on: whether torch got imported, the negotiated encoding, versions."""
+        return {
+            "torch_loaded": "torch" in sys.modules,
+            "compile_loaded": any(m.startswith(("qvr.compile", "qvr.infer")) for m in sys.modules),
+            "position_encoding": ls.encoder.encoding,
+            "documents": {d.uri: d.version for d in ls.documents.all()},
+            "version": __version__,
+        }
+
+    _register_run_commands(ls)
+    if MIGRATE_COMMAND not in ls.protocol.fm.commands:
+
+        @ls.command(MIGRATE_COMMAND)
+        def migrate_file(ls: QvrLanguageServer, *args):
+            try:
+                arg = args[0] if args else {}
+                if isinstance(arg, (list, tuple)):
+                    arg = arg[0] if arg else {}
+                uri = arg.get("uri") if isinstance(arg, dict) else getattr(arg, "uri", None)
+                doc = ls.documents.get(uri) if uri else None
+                if doc is None:
+                    return {"applied": False, "message": "document is not open"}
+                action = f_actions.migrate_action(doc)
+                if action is None:
+                    return {"applied": False, "message": "nothing to migrate"}
+                edit = lsp.WorkspaceEdit(changes={doc.uri: convert.text_edits(ls.encoder, doc.line_index, action.edits)})
+                ls.workspace_apply_edit(lsp.ApplyWorkspaceEditParams(edit=edit, label="Migrate to current QVR syntax"))
+                return {"applied": True}
+            except Exception as exc:
+                log.exception("migrateFile failed")
+                return {"applied": False, "message": str(exc)}
+
+    return ls
+
+
+def _register_run_commands(ls: QvrLanguageServer) -> None:
+    """Hook for the editor-runs feature: `qvr_lsp.run_commands.register(server)` if it exists."""
+    if importlib.util.find_spec("qvr_lsp.run_commands") is None:
+        return
+    try:
+        from . import run_commands
+    except ImportError as exc:
+        if exc.name == "qvr_lsp.run_commands":
+            return
+        raise
+    run_commands.register(ls)
