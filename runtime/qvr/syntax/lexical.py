@@ -121,8 +121,11 @@ def split_declarations(text: str) -> list[Chunk]:
         if kind != "kw":
             continue
         word = m.group()
-        if word in ROLE_WORDS and _after_equals(text, m.start()):
+        before = _char_before(text, m.start())
+        if word in ROLE_WORDS and before == "=":
             continue  # `role=embed`: an option value, not a statement
+        if before in (",", "("):
+            continue  # a keyword in a name list or parameter list: QVR004, not a new chunk
         if word == "return":
             in_body = False
             continue
@@ -140,12 +143,12 @@ def split_declarations(text: str) -> list[Chunk]:
     return chunks
 
 
-def _after_equals(text: str, pos: int) -> bool:
-    """Whether the last non-blank character before `pos` is `=`."""
+def _char_before(text: str, pos: int) -> str:
+    """The last non-blank character before `pos` ('' at the start)."""
     i = pos - 1
     while i >= 0 and text[i] in " \t\f\n":
         i -= 1
-    return i >= 0 and text[i] == "="
+    return text[i] if i >= 0 else ""
 
 
 def _has_code(text: str, start: int, end: int) -> bool:
