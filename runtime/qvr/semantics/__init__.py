@@ -6,6 +6,10 @@ every deprecated form to the current one. Never imports torch.
 """
 from __future__ import annotations
 
+# qvr.syntax must initialise before qvr.diagnostics (the latter imports qvr.syntax.span, and
+# qvr.syntax imports qvr.diagnostics); importing it first keeps either entry order working.
+from .. import syntax as _syntax  # noqa: F401
+
 
 def analyze(text, *, parsed=None):
     from .analysis import analyze as _analyze

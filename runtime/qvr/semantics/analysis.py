@@ -1,0 +1,354 @@
+"""`analyze(text)`: parse (or take a `ParseResult`), resolve, infer and check a QVR module.
+
+Order of work (spec §4.1): `where` bindings are grouped by keyword column (§3.3); every
+top-level name is declared first (so a use before the declaration is QVR014, not
+"undefined"); then statements are checked in order, each pass writing symbols, references,
+types and diagnostics into one `Context`; finally unused names (§4.7) and the missing export
+(QVR055) are reported and everything is frozen into an `Analysis`.
+
+`analyze` never raises: an internal failure on some statement is contained to that statement.
+Everything is linear in the size of the module (the language server calls this per keystroke).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..diagnostics import Related, Severity
+from ..syntax import ast as A
+from ..syntax.span import LineIndex, Span, normalize
+from .context import Context
+from .declarations import check_morphism
+from .deprecations import statement_deprecations
+from .expressions import infer, world, has_fuzzy_latent
+from .families import BUILTINS, FAMILIES, QUANTALES
+from .grammar import cat_refs, check_rule
+from .model import Analysis, DefineInfo, Symbol
+from .objects import resolve_type
+from .programs import check_program
+
+DECL_KIND = {
+    A.ObjectDecl: "object", A.TypeDecl: "object", A.SpaceDecl: "object",
+    A.CategoryDecl: "category", A.RuleDecl: "rule", A.ProgramDecl: "program",
+    A.DefineDecl: "define",
+}
+for _cls in A.MORPHISM_DECLS:
+    DECL_KIND[_cls] = "morphism"
+
+
+# ------------------------------------------------------------------------ where groups ----
+def group_where(ctx: Context, statements) -> tuple[list, dict]:
+    """Split statements into top-level ones and `where` bindings (spec §3.3).
+
+    Returns (top_level_statements, bindings) with bindings[id(owner)] = list of binding
+    DefineDecls (each possibly an owner itself)."""
+    bindings: dict[int, list] = {}
+    top: list = []
+    col = lambda d: ctx.line_index.position(d.keyword.span.start)[1]
+    i, n = 0, len(statements)
+
+    def take(owner, i):
+        """Collect `owner`'s bindings starting at index i; returns the next index."""
+        c = col(owner)
+        mine = []
+        while i < n:
+            s = statements[i]
+            if not isinstance(s, A.DefineDecl) or col(s) <= c:
+                break
+            mine.append(s)
+            i += 1
+            if s.where is not None:
+                i = take(s, i)
+        bindings[id(owner)] = mine
+        if not mine:
+            ctx.error("QVR006", f"`where` of `{owner.name.text}` has no bindings (bindings must be "
+                      f"indented more than `{owner.name.text}`)", owner.where)
+        return i
+
+    while i < n:
+        s = statements[i]
+        top.append(s)
+        i += 1
+        if isinstance(s, A.DefineDecl) and s.where is not None:
+            i = take(s, i)
+    return top, bindings
+
+
+# ----------------------------------------------------------------------------- analyze ----
+def _replicate_count(d) -> int:
+    rep = getattr(d, "replication", None)
+    if rep is not None:
+        return int(rep.count.value) if rep.count.is_int and rep.count.value >= 1 else 1
+    for block in (getattr(d, "options", None), getattr(d, "init_options", None)):
+        if block is None:
+            continue
+        for o in block.items:
+            if (o.key.text == "replicate" and isinstance(o.value, A.Number) and o.value.is_int
+                    and o.value.value >= 1):
+                return int(o.value.value)
+    return 1
+
+
+def _doc(d) -> Optional[str]:
+    docs = getattr(d, "docs", ())
+    return "\n".join(x.text for x in docs) if docs else None
+
+
+class Analyzer:
+    def __init__(self, text: str, parsed):
+        self.text = text
+        self.index = LineIndex(text)
+        self.parsed = parsed
+        self.ctx = Context(text, self.index)
+        self.export = None
+        self.export_type = None
+        self.bindings: dict = {}
+
+    def run(self) -> Analysis:
+        ctx = self.ctx
+        module = self.parsed.module
+        ctx.schema_parser = False
+        ctx.owner_unused: list = []
+        try:
+            top, self.bindings = group_where(ctx, module.statements)
+            self.declare(top)
+            for i, d in enumerate(top):
+                ctx.current_index = i
+                try:
+                    self.check_statement(d)
+                except Exception:  # never let one statement take the analysis down
+                    pass
+                finally:
+                    ctx.order_free = False
+                    ctx.local_top = {}
+                    ctx.pending = set()
+            self.finish(top)
+        except Exception:
+            pass
+        diags = list(self.parsed.diagnostics) + ctx.diagnostics
+        diags.sort(key=lambda d: (d.span.start, d.span.end, d.code))
+        refs = sorted(ctx.references, key=lambda r: (r.span.start, r.span.end))
+        return Analysis(
+            text=self.text, line_index=self.index, module=module, diagnostics=tuple(diags),
+            symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=tuple(refs),
+            objects=dict(ctx.objects), morphisms=dict(ctx.morphisms),
+            programs=dict(ctx.programs), defines=dict(ctx.defines), export=self.export,
+            export_type=self.export_type, _types=ctx.types, _scans=ctx.scans,
+            _inlines=ctx.inlines, _ref_starts=[r.span.start for r in refs])
+
+    # -- pass 1: declare every top-level name ------------------------------------------------
+    def declare(self, top) -> None:
+        ctx = self.ctx
+        for i, d in enumerate(top):
+            kind = DECL_KIND.get(type(d))
+            if kind is None:
+                continue
+            for name in A.declared_names(d):
+                sym = self.new_symbol(name, kind, d)
+                if sym is None:
+                    continue
+                ctx.declared_at[name.text] = i
+                if kind == "morphism":
+                    k = _replicate_count(d)
+                    if k > 1:
+                        members = [f"{name.text}_{j}" for j in range(k)]
+                        ctx.groups[name.text] = members
+                        for m in members:
+                            if m in ctx.top:
+                                continue
+                            msym = Symbol(m, "morphism", name.span, d.span, doc=_doc(d),
+                                          decl=d)
+                            ctx.symbols.append(msym)
+                            ctx.top[m] = msym
+                            ctx.declared_at[m] = i
+
+    def new_symbol(self, name: A.Name, kind: str, d, *, table=None) -> Optional[Symbol]:
+        ctx = self.ctx
+        table = ctx.top if table is None else table
+        first = table.get(name.text) or ctx.top.get(name.text)
+        if first is not None:
+            ctx.error("QVR015", f"`{name.text}` is already declared (line "
+                      f"{ctx.line_of(first.name_span)})", name.span,
+                      related=(Related(first.name_span, f"first declaration of `{name.text}`"),))
+            ctx.add_symbol(Symbol(name.text, kind, name.span, d.span, doc=_doc(d), decl=d))
+            return None
+        if name.text in FAMILIES or name.text in BUILTINS:
+            what = "distribution family" if name.text in FAMILIES else "builtin function"
+            ctx.warning("QVR019", f"`{name.text}` shadows the {what} `{name.text}`", name.span)
+        sym = ctx.add_symbol(Symbol(name.text, kind, name.span, d.span, doc=_doc(d), decl=d))
+        table[name.text] = sym
+        return sym
+
+    # -- pass 2: check statements in order ------------------------------------------------------
+    def check_statement(self, d) -> None:
+        ctx = self.ctx
+        ctx.pending = set()
+        statement_deprecations(ctx, d)
+        if isinstance(d, (A.ObjectDecl, A.TypeDecl, A.SpaceDecl)):
+            obj = resolve_type(ctx, d.value, finite_position=not isinstance(d, A.ObjectDecl)
+                               and isinstance(d.value, A.Product))
+            for name in A.declared_names(d):
+                if obj is not None and name.text not in ctx.objects:
+                    named = obj.named(name.text)
+                    ctx.objects[name.text] = named
+                    sym = ctx.top.get(name.text)
+                    if sym is not None and sym.decl is d:
+                        sym.type = named
+                        sym.detail = f"object {name.text} : {obj.named(None).display()}"
+        elif isinstance(d, A.QuantaleDecl):
+            q = d.name.text.lower()
+            if q not in QUANTALES:
+                ctx.error("QVR037", f"unknown quantale `{d.name.text}`; available: "
+                          f"{', '.join(QUANTALES)}", d.name.span)
+            else:
+                ctx.quantale = q
+            ctx.add_symbol(Symbol(d.name.text, "quantale", d.name.span, d.span,
+                                  detail=f"quantale {q}", decl=d))
+        elif isinstance(d, A.CategoryDecl):
+            for name in d.names:
+                sym = ctx.top.get(name.text)
+                if sym is not None and sym.decl is d:
+                    sym.detail = f"category {name.text}"
+        elif isinstance(d, A.RuleDecl):
+            self.check_rule(d)
+        elif isinstance(d, A.MORPHISM_DECLS):
+            check_morphism(ctx, d)
+            for name in A.declared_names(d):
+                self.describe_morphism(name.text, d)
+        elif isinstance(d, A.ProgramDecl):
+            ctx.pending = {d.name.text}
+            info = check_program(ctx, d)
+            ctx.programs[d.name.text] = info
+            sym = ctx.top.get(d.name.text)
+            if sym is not None and sym.decl is d:
+                sym.type = info.effective
+                detail = f"program {d.name.text} : {info.declared.display() if info.declared else '?'}"
+                if info.promoted and info.effective is not None:
+                    detail += f" (promoted: {info.effective.display()})"
+                sym.detail = detail
+        elif isinstance(d, A.DefineDecl):
+            info = self.check_define(d, ctx.top)
+            if info is not None:
+                ctx.defines[d.name.text] = info
+        elif isinstance(d, A.ExportDecl):
+            if self.export is not None:
+                ctx.error("QVR054", "more than one `export`/`output`", d.keyword.span)
+                return
+            self.export = d
+            ctx.order_free = True
+            self.export_type = infer(ctx, d.expr)
+
+    def describe_morphism(self, name: str, d) -> None:
+        ctx = self.ctx
+        info = ctx.morphisms.get(name)
+        sym = ctx.top.get(name)
+        if info is None or sym is None:
+            return
+        sym.type = info.type
+        detail = f"{name} : {info.type.display() if info.type else '?'}"
+        if info.family:
+            detail += f" ~ {info.family}"
+        if info.role not in ("kernel", "deterministic"):
+            detail += f" [role={info.role}]"
+        sym.detail = detail
+        for m in ctx.groups.get(name, ()):
+            ms = ctx.top.get(m)
+            if ms is not None and ms.decl is d:
+                ms.type, ms.detail = info.type, detail.replace(name, m, 1)
+
+    def check_rule(self, d: A.RuleDecl) -> None:
+        ctx = self.ctx
+        local = {}
+        for v in d.variables:
+            if v.text in local:
+                ctx.error("QVR016", f"variable `{v.text}` is already bound in rule "
+                          f"`{d.name.text}`", v.span)
+                continue
+            local[v.text] = ctx.add_symbol(Symbol(v.text, "rule_variable", v.span, v.span,
+                                                  scope=d.name.text, detail=f"{v.text} (rule variable)"))
+        for pat in list(d.premises) + [d.conclusion]:
+            for ref in cat_refs(pat):
+                sym = local.get(ref.name.text)
+                if sym is not None:
+                    ctx.add_reference(ref.name.span, sym)
+                    continue
+                ctx.lookup_top(ref.name, want="category", undefined_code="QVR010",
+                               undefined_msg=f"undefined type `{ref.name.text}`",
+                               allowed_kinds=("category", "object"))
+        check_rule(ctx, d)
+        sym = ctx.top.get(d.name.text)
+        if sym is not None and sym.decl is d:
+            sym.detail = f"rule {d.name.text}"
+
+    def check_define(self, d: A.DefineDecl, table) -> Optional[DefineInfo]:
+        """Check a define/let and (first) its where-bindings, in a local scope."""
+        ctx = self.ctx
+        binds = self.bindings.get(id(d), [])
+        saved = dict(ctx.local_top)
+        infos = []
+        local_syms = []
+        for b in binds:
+            statement_deprecations(ctx, b)
+            sym = self.new_symbol(b.name, "define", b, table=ctx.local_top)
+            binfo = self.check_define(b, ctx.local_top)
+            if sym is not None:
+                # a binding sees the earlier siblings and itself only after its expression
+                sym.type = binfo.type if binfo else None
+                sym.detail = f"define {b.name.text} : {binfo.type.display() if binfo and binfo.type else '?'}"
+                local_syms.append(sym)
+            if binfo is not None:
+                binfo.owner = d.name.text
+                infos.append(binfo)
+        ctx.pending = {d.name.text}
+        t = infer(ctx, d.expr)
+        ctx.pending = set()
+        for sym in local_syms:
+            if id(sym) not in ctx.used and not sym.name.startswith("_"):
+                ctx.hint("QVR080", f"`{sym.name}` is declared but never used", sym.name_span,
+                         tags=("unnecessary",))
+        ctx.local_top = saved
+        info = DefineInfo(d.name.text, d, t, tuple(infos))
+        info.world = world(ctx, d.expr)
+        info.fuzzy = has_fuzzy_latent(ctx, d.expr)
+        sym = ctx.top.get(d.name.text)
+        if sym is not None and sym.decl is d:
+            sym.type = t
+            sym.detail = f"define {d.name.text} : {t.display() if t else '?'}"
+        return info
+
+    # -- after all statements -------------------------------------------------------------------
+    def finish(self, top) -> None:
+        ctx = self.ctx
+        if self.export is None:
+            ctx.report("QVR055", Severity.INFORMATION,
+                       "no `export`; `qvr.load` cannot run this module", Span(0, 0))
+        for name, sym in ctx.top.items():
+            if sym.name_span is None or name.startswith("_") or id(sym) in ctx.used:
+                continue
+            if sym.kind == "category" and ctx.schema_parser:
+                continue
+            if sym.decl is not None and name in ctx.groups.get(getattr(sym.decl, "name", None)
+                                                              and sym.decl.name.text or "", ()):
+                continue  # replicated members: the group is reported once
+            members = ctx.groups.get(name)
+            if members and any(id(ctx.top[m]) in ctx.used for m in members if m in ctx.top):
+                continue
+            ctx.hint("QVR080", f"`{name}` is declared but never used", sym.name_span,
+                     tags=("unnecessary",))
+
+
+def analyze(text: str, *, parsed=None) -> Analysis:
+    """Analyse a module (spec §4). Never raises. `parsed` is a `ParseResult` of this text."""
+    text = normalize(text if isinstance(text, str) else str(text))
+    if parsed is None:
+        try:
+            from ..syntax import parse_module
+            parsed = parse_module(text)
+        except Exception:
+            from ..syntax import ParseResult
+            parsed = ParseResult(A.Module((), (), Span(0, len(text))), ())
+    return Analyzer(text, parsed).run()
+
+
+def check(text: str, uri: str = "<string>") -> list:
+    """Every diagnostic of `text` (syntax and semantic), sorted by position."""
+    return list(analyze(text).diagnostics)

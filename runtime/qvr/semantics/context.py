@@ -1,0 +1,160 @@
+"""Shared state of one checker run: diagnostics, symbols, references, inferred types.
+
+The passes (`objects`, `declarations`, `expressions`, `programs`, `deprecations`) all write
+into one `Context`; `analysis.analyze` creates it, runs the passes in statement order and
+freezes the result into an `Analysis`.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
+from ..syntax.span import LineIndex, Span
+from .model import Reference, Symbol
+
+KIND_WORDS = {
+    "object": "object", "morphism": "morphism", "program": "program", "define": "define",
+    "category": "category", "rule": "rule", "quantale": "quantale",
+    "parameter": "variable", "variable": "variable", "rule_variable": "rule variable",
+}
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Levenshtein distance, giving up (returning limit+1) once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        best = i
+        for j, cb in enumerate(b, 1):
+            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            cur.append(v)
+            best = min(best, v)
+        if best > limit:
+            return limit + 1
+        prev = cur
+    return prev[-1]
+
+
+class Context:
+    def __init__(self, text: str, line_index: LineIndex):
+        self.text = text
+        self.line_index = line_index
+        self.diagnostics: list[Diagnostic] = []
+        self.symbols: list[Symbol] = []
+        self.top: dict[str, Symbol] = {}
+        # statement index at which each top-level name becomes visible (declaration order)
+        self.declared_at: dict[str, int] = {}
+        self.references: list[Reference] = []
+        self.used: set[int] = set()  # id(Symbol) of used symbols
+        self.types: dict[int, tuple] = {}
+        self.scans: dict[int, tuple] = {}
+        self.inlines: dict[int, tuple] = {}
+        self.objects: dict = {}
+        self.morphisms: dict = {}
+        self.programs: dict = {}
+        self.defines: dict = {}
+        self.groups: dict[str, list[str]] = {}  # group name -> member names
+        self.current_index = 0  # index of the statement being checked
+        self.order_free = False  # True inside export: any top-level name may be used
+        self.local_top: dict[str, Symbol] = {}  # where-bindings visible to the current owner
+        self.quantale = "product_fuzzy"
+        self.worlds: dict[int, str] = {}  # id(Compose/Tensor) -> quantale of a finite world
+        self.quantale_at_identity: dict[int, str] = {}
+        self.muted = 0  # >0 while re-checking (promotion): diagnostics are dropped
+
+    # -- diagnostics ---------------------------------------------------------------------
+    def report(self, code: str, severity: Severity, message: str, span: Span, *,
+               tags=(), related=(), fixes=()) -> None:
+        if self.muted:
+            return
+        self.diagnostics.append(Diagnostic(code, severity, message, span, tuple(tags),
+                                           tuple(related), tuple(fixes)))
+
+    def error(self, code, message, span, **kw):
+        self.report(code, Severity.ERROR, message, span, **kw)
+
+    def warning(self, code, message, span, **kw):
+        self.report(code, Severity.WARNING, message, span, **kw)
+
+    def hint(self, code, message, span, **kw):
+        self.report(code, Severity.HINT, message, span, **kw)
+
+    def deprecated(self, code: str, form: str, rewrite: str, span: Span, edits) -> None:
+        """A QVR090–109 Hint: "`form` is deprecated; write `rewrite`" with its fix."""
+        edits = tuple(e if isinstance(e, TextEdit) else TextEdit(*e) for e in edits)
+        self.hint(code, f"`{form}` is deprecated; write `{rewrite}`", span,
+                  tags=("deprecated",), fixes=(Fix(f"Rewrite as `{rewrite}`", edits),))
+
+    def line_of(self, span: Span) -> int:
+        return self.line_index.position(span.start)[0] + 1
+
+    def src(self, span: Span) -> str:
+        return self.text[span.start:span.end]
+
+    # -- symbols and references ------------------------------------------------------------
+    def add_symbol(self, sym: Symbol) -> Symbol:
+        self.symbols.append(sym)
+        self.references.append(Reference(sym.name_span, sym, True))
+        return sym
+
+    def add_reference(self, span: Span, sym: Symbol) -> None:
+        self.references.append(Reference(span, sym, False))
+        self.used.add(id(sym))
+
+    def record_type(self, node, t) -> None:
+        if t is not None:
+            self.types[id(node)] = (node, t)
+
+    def type_of(self, node):
+        e = self.types.get(id(node))
+        return e[1] if e is not None and e[0] is node else None
+
+    # -- top-level lookup --------------------------------------------------------------------
+    def lookup_top(self, name, *, want: str, undefined_code: str, undefined_msg: str,
+                   allowed_kinds: tuple, fix_kinds: Optional[tuple] = None) -> Optional[Symbol]:
+        """Resolve a top-level name at a use site, reporting QVR010/011/014/017 as needed.
+
+        Returns the symbol when it resolves to an allowed kind (a reference is recorded
+        either way, so hover and rename still work on misuse)."""
+        sym = self.local_top.get(name.text) or self.top.get(name.text)
+        if sym is None:
+            self.undefined(name, undefined_code, undefined_msg, fix_kinds or allowed_kinds)
+            return None
+        self.add_reference(name.span, sym)
+        if (sym.scope is None and not self.order_free
+                and self.declared_at.get(name.text, -1) > self.current_index):
+            self.error("QVR014", f"`{name.text}` is used before its declaration "
+                       f"(line {self.line_of(sym.name_span)})", name.span,
+                       related=(Related(sym.name_span, f"`{name.text}` is declared here"),))
+            return sym if sym.kind in allowed_kinds else None
+        if sym.kind not in allowed_kinds:
+            self.error("QVR017", f"`{name.text}` is a {KIND_WORDS.get(sym.kind, sym.kind)}, "
+                       f"not a {want}", name.span)
+            return None
+        return sym
+
+    def undefined(self, name, code: str, message: str, kinds: tuple, candidates=None,
+                  extra_fixes=()) -> None:
+        """Report an undefined name with a "did you mean" fix (closest name of the kinds)."""
+        if candidates is None:
+            candidates = [s.name for s in list(self.top.values()) + list(self.local_top.values())
+                          if s.kind in kinds]
+        best = closest(name.text, candidates)
+        fixes = ()
+        if best is not None:
+            fixes = (Fix(f"Change to `{best}`", (TextEdit(name.span, best),)),)
+        self.error(code, message, name.span, fixes=fixes + tuple(extra_fixes))
+
+
+def closest(word: str, candidates) -> Optional[str]:
+    limit = max(1, min(3, len(word) // 3))
+    best, best_d = None, limit + 1
+    for c in candidates:
+        if c == word:
+            continue
+        d = edit_distance(word, c, limit)
+        if d < best_d or (d == best_d and best is not None and c < best):
+            best, best_d = c, d
+    return best if best_d <= limit else None

@@ -1,0 +1,193 @@
+"""The records the semantic layer publishes (docs/internals.md "Semantics").
+
+`Analysis` is the immutable result of `analyze()`; everything the language server and the
+runtime need is here so neither re-derives semantics:
+
+* `Symbol` / `Reference`: every declared name and every occurrence of it;
+* `MorphismInfo`: per declared morphism (replicated members included) its role, family, fixed
+  arguments, validated options (with defaults filled in), replicate count and quantale;
+* `ProgramInfo` / `VarInfo`: program signatures, promotion, parameter binding, local types;
+* `DefineInfo`, `ScanInfo`, `InlineInfo`: `define` types, scan partitions, inline draws.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..syntax.span import LineIndex, Span
+from .types import MorphType, ObjType, Type
+
+
+@dataclass(eq=False)
+class Symbol:
+    """A declared name. `kind` ∈ object morphism program define category rule quantale
+    parameter variable rule_variable; `scope` is None at top level, else the program/rule
+    name; `detail` is the one-line signature hover shows."""
+
+    name: str
+    kind: str
+    name_span: Span
+    span: Span
+    type: Any = None
+    doc: Optional[str] = None
+    detail: str = ""
+    scope: Optional[str] = None
+    decl: Any = None
+
+    def __repr__(self) -> str:
+        return f"Symbol({self.name!r}, {self.kind!r}, scope={self.scope!r})"
+
+
+@dataclass(frozen=True)
+class Reference:
+    span: Span
+    symbol: Symbol
+    is_definition: bool
+
+
+@dataclass
+class MorphismInfo:
+    """A declared morphism. `role` ∈ kernel deterministic embed latent observed discretize;
+    `family` the family name for kernels (``Categorical`` for `stochastic`); `fixed_args` the
+    argument nodes of a fixed distribution ``~ F(args)`` (None for a learned kernel);
+    `fixed_bound` those arguments by canonical parameter name; `options` the validated
+    options with defaults (`scale` None when learned); `replicate` the group size (members
+    `f_0…` each get their own MorphismInfo with `member_of` set); `quantale` the quantale for
+    finite-world use; `init` the initializer expression of an observed morphism; `bins` for
+    discretize."""
+
+    name: str
+    role: str
+    decl: Any
+    type: Optional[MorphType]
+    family: Optional[str] = None
+    fixed_args: Optional[tuple] = None
+    fixed_bound: Optional[dict] = None
+    options: dict = field(default_factory=dict)
+    replicate: int = 1
+    member_of: Optional[str] = None
+    quantale: str = "markov"
+    init: Any = None
+    bins: Optional[int] = None
+
+    @property
+    def is_stochastic(self) -> bool:
+        return self.role in ("kernel", "latent") or (
+            self.role == "discretize")
+
+
+@dataclass
+class VarInfo:
+    """A program local: `kind` ∈ parameter sample observe let; `type` ObjType/SeqType."""
+
+    name: str
+    kind: str
+    type: Optional[Type]
+    node: Any
+
+
+@dataclass
+class ProgramInfo:
+    """A program. `param_binding` ∈ whole factors leaves none (spec §4.6); `params` pairs
+    each parameter Name with its type (sequence types when promoted); `effective` is the type
+    after promotion (and after a QVR067 scalar return)."""
+
+    name: str
+    decl: Any
+    declared: Optional[MorphType]
+    effective: Optional[MorphType]
+    promoted: bool = False
+    params: list = field(default_factory=list)
+    param_binding: str = "none"
+    variables: dict = field(default_factory=dict)
+    scope_span: Optional[Span] = None
+    return_type: Optional[Type] = None
+    return_parts: Optional[list] = None  # types of the returned variables, in order
+
+
+@dataclass
+class DefineInfo:
+    name: str
+    decl: Any
+    type: Optional[MorphType]
+    where_bindings: tuple = ()
+    owner: Optional[str] = None  # for a where-binding: the name of its owner
+
+
+@dataclass
+class ScanInfo:
+    """A `scan(c, …)`: the cell's input leaves (as the product `input`) and state part
+    (`state`, the cell's codomain), and the three options with defaults filled in."""
+
+    cell_type: Optional[MorphType]
+    input_leaves: tuple
+    state_leaves: tuple
+    input: Optional[ObjType]
+    state: Optional[ObjType]
+    init: str = "zeros"
+    states: str = "last"
+    direction: str = "forward"
+
+
+@dataclass
+class InlineInfo:
+    """An inline draw `Normal(loc=mu, scale=0.5)`: `bound` maps canonical parameter names to
+    argument nodes; `width` the broadcast width; `value_type` the family support at it."""
+
+    family: str
+    bound: dict
+    width: int
+    value_type: Optional[Type]
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    text: str
+    line_index: LineIndex
+    module: Any
+    diagnostics: tuple
+    symbols: tuple
+    top_level: dict
+    references: tuple
+    objects: dict
+    morphisms: dict
+    programs: dict
+    defines: dict
+    export: Any
+    export_type: Optional[MorphType]
+    _types: dict = field(repr=False, default_factory=dict)
+    _scans: dict = field(repr=False, default_factory=dict)
+    _inlines: dict = field(repr=False, default_factory=dict)
+    _ref_starts: list = field(repr=False, default_factory=list)
+
+    def reference_at(self, offset: int) -> Optional[Reference]:
+        """The reference whose span contains `offset` (end inclusive)."""
+        refs = self.references
+        i = bisect.bisect_right(self._ref_starts, offset) - 1
+        # A cursor at the end of one name and the start of the next prefers the later one.
+        for j in (i, i - 1):
+            if 0 <= j < len(refs) and refs[j].span.start <= offset <= refs[j].span.end:
+                return refs[j]
+        return None
+
+    def references_to(self, symbol: Symbol) -> list:
+        return [r for r in self.references if r.symbol is symbol]
+
+    def type_of(self, node):
+        """Inferred type of an expression node (MorphType), arithmetic node or step
+        (value type); None when unknown."""
+        entry = self._types.get(id(node))
+        return entry[1] if entry is not None and entry[0] is node else None
+
+    def scan_info(self, node) -> Optional[ScanInfo]:
+        entry = self._scans.get(id(node))
+        return entry[1] if entry is not None and entry[0] is node else None
+
+    def inline_info(self, step) -> Optional[InlineInfo]:
+        entry = self._inlines.get(id(step))
+        return entry[1] if entry is not None and entry[0] is step else None
+
+    @property
+    def errors(self) -> list:
+        return [d for d in self.diagnostics if d.is_error]
