@@ -22,5 +22,5 @@ def check(text, uri: str = "<string>"):
 
 
 def migrate(text):
-    from .migrate import migrate as _migrate
+    from .migration import migrate as _migrate
     return _migrate(text)

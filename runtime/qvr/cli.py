@@ -1,0 +1,162 @@
+"""The `qvr` command: `qvr check`, `qvr fmt` and `qvr run`.
+
+* `qvr check FILE... [--json]` prints every diagnostic as `file:line:col: severity[code]:
+  message` (1-based line and code-point column) and `file: OK` for a file without errors;
+  `--json` prints one object `{"files", "diagnostics", "ok"}`. Exit status 0 when no file has
+  an error, 1 when some file has one, 2 for usage or I/O errors.
+* `qvr fmt FILE... [--check] [--diff]` formats files in place with
+  `qvr.semantics.formatter.format_text`; `--check` only reports files that would change
+  (exit 1), `--diff` prints a unified diff instead of writing.
+* `qvr run ...` belongs to `qvr.runner` (`add_run_arguments`, `run_command`), imported only
+  when `run` is chosen so that `qvr check` never imports torch.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from typing import Optional
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with status 2 and a one-line message (its default, kept explicit)."""
+
+    def error(self, message):  # pragma: no cover - argparse contract
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"qvr: error: {message}\n")
+
+
+def _read(path: str) -> str:
+    with open(path, "r", encoding="utf-8", newline="") as f:
+        return f.read()
+
+
+def _cmd_check(args) -> int:
+    from .semantics import analyze
+
+    status = EXIT_OK
+    all_diags, files = [], []
+    for path in args.files:
+        try:
+            text = _read(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"qvr: cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+                  file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        analysis = analyze(text)
+        files.append(path)
+        has_error = False
+        for d in analysis.diagnostics:
+            has_error |= d.is_error
+            if args.json:
+                all_diags.append(d.to_json(path, analysis.line_index))
+            else:
+                print(d.format(path, analysis.line_index))
+        if has_error and status == EXIT_OK:
+            status = EXIT_ERRORS
+        if not has_error and not args.json:
+            print(f"{path}: OK")
+    if args.json:
+        print(json.dumps({"files": files, "diagnostics": all_diags,
+                          "ok": status == EXIT_OK}, ensure_ascii=False))
+    return status
+
+
+def _cmd_fmt(args) -> int:
+    try:
+        from .semantics.formatter import format_text
+    except ImportError as exc:
+        print(f"qvr: the formatter is not available ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            text = _read(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"qvr: cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+                  file=sys.stderr)
+            status = EXIT_USAGE
+            continue
+        try:
+            new = format_text(text)
+        except Exception as exc:  # the formatter refuses text that does not parse
+            diags = getattr(exc, "diagnostics", None)
+            if diags:
+                from .syntax.span import LineIndex, normalize
+                index = LineIndex(normalize(text))
+                for d in diags:
+                    print(d.format(path, index), file=sys.stderr)
+            else:
+                print(f"{path}: cannot format: {exc}", file=sys.stderr)
+            status = max(status, EXIT_ERRORS)
+            continue
+        if new == text:
+            continue
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(True), new.splitlines(True), f"{path}", f"{path} (formatted)"))
+        if args.check:
+            if not args.diff:
+                print(f"{path}: would reformat")
+            status = max(status, EXIT_ERRORS)
+        elif not args.diff:
+            with open(path, "w", encoding="utf-8", newline="") as f:
+                f.write(new)
+            print(f"{path}: formatted")
+    return status
+
+
+def _cmd_run_unavailable(message: str):
+    def run(_args) -> int:
+        print(f"qvr: `qvr run` is not available: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    return run
+
+
+def build_parser(with_run: bool = True) -> argparse.ArgumentParser:
+    parser = _Parser(prog="qvr", description="QVR language tools: check, format and run models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("check", help="check QVR files and print diagnostics")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("fmt", help="format QVR files in place")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--check", action="store_true", help="only report files that would change")
+    p.add_argument("--diff", action="store_true", help="print a diff instead of writing")
+    p.set_defaults(func=_cmd_fmt)
+
+    if with_run:
+        p = sub.add_parser("run", help="run a model (SVI, sampling, NUTS)")
+        try:
+            from .runner import add_run_arguments, run_command
+        except ImportError as exc:
+            p.add_argument("rest", nargs=argparse.REMAINDER)
+            p.set_defaults(func=_cmd_run_unavailable(str(exc)))
+        else:
+            add_run_arguments(p)
+            p.set_defaults(func=run_command)
+    return parser
+
+
+def main(argv: Optional[list] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Only build the `run` subcommand (which imports the runner, and torch) when it is used.
+    with_run = "run" in argv[:1] or not argv or argv[0] in ("-h", "--help")
+    parser = build_parser(with_run=with_run)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
