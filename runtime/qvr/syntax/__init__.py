@@ -122,9 +122,9 @@ def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
     if failure is not None:
         diagnostics.extend(diagnostics_for(failure, parse_text, offset, at_eof or open_at is not None))
         decls = []
-    elif diagnostics:
-        decls = []
-    else:
+    elif any(dg.code != "QVR003" for dg in diagnostics):
+        decls = []  # a malformed identifier: the declaration's names are not usable
+    if decls:
         runs = doc_runs(chunk_text, comments(chunk_text))
         if runs:
             runs = {k + offset: shift(v, offset) for k, v in runs.items()}

@@ -1,0 +1,101 @@
+"""parse_module keeps every good declaration around a broken one; chunk API and shift."""
+from __future__ import annotations
+
+from qvr.syntax import ast as A
+from qvr.syntax import parse, parse_declaration, parse_module, shift, split_declarations
+
+from syntax_helpers import at, example_text
+
+GOOD_BAD_GOOD = """object Token : FinSet 256
+morphism broken : Token -> -> Token
+program p : Token -> Token
+    let x = 1.0
+    sample y <- f(x)
+    return y
+define later = p
+"""
+
+
+def test_broken_declaration_between_good_ones():
+    result = parse_module(GOOD_BAD_GOOD)
+    assert [d.code for d in result.diagnostics] == ["QVR002"]
+    names = [A.declared_names(d)[0].text for d in result.module.statements]
+    assert names == ["Token", "p", "later"]
+    bad = result.diagnostics[0]
+    assert at(GOOD_BAD_GOOD, bad.span) == "->"
+    assert bad.span.start == GOOD_BAD_GOOD.index("-> -> ") + 3
+
+
+def test_several_broken_declarations_are_all_reported():
+    text = "object A : 3\nobject $ : 3\nobject B : : 3\nobject C : 3\nprogram q : A -> A\n"
+    result = parse_module(text)
+    assert [d.code for d in result.diagnostics] == ["QVR001", "QVR002", "QVR005"]
+    assert [d.names[0].text for d in result.module.statements] == ["A", "C"]
+
+
+def test_split_declarations_respects_program_bodies():
+    text = example_text("s7_1.qvr")
+    chunks = split_declarations(text)
+    starts = [text[c.start:c.start + 12] for c in chunks]
+    assert len(chunks) == 14
+    program = next(c for c in chunks if text[c.start:].startswith("program"))
+    body = text[program.start:program.end]
+    assert body.count("let ") == 5 and body.rstrip().endswith("return (c_new, h_new)")
+    assert starts[-2].startswith("let lstm")  # top-level `let` after `return` splits
+
+
+def test_split_ignores_keywords_in_comments_and_role_values():
+    text = "object T : 3 # object U : 4\nmorphism e : T -> X [role=embed]\n#{ define z }#"
+    chunks = split_declarations(text)
+    assert len(chunks) == 2
+
+
+def test_parse_declaration_gives_absolute_spans():
+    text = GOOD_BAD_GOOD
+    chunks = split_declarations(text)
+    decl, diags, _ = parse_declaration(text, chunks[2].start, chunks[2].end)
+    assert diags == ()
+    assert isinstance(decl, A.ProgramDecl)
+    assert at(text, decl.name.span) == "p"
+    decl, diags, _ = parse_declaration(text, chunks[1].start, chunks[1].end)
+    assert decl is None and diags[0].code == "QVR002"
+
+
+def test_memoised_chunks_are_shifted_when_text_moves():
+    text = "object T : 3\nprogram p : T -> T\n    return x\n"
+    first = parse(text).statements[1]
+    moved_text = "# a new header line\n" + text
+    moved = parse(moved_text).statements[1]
+    delta = len("# a new header line\n")
+    assert moved == shift(first, delta)
+    assert at(moved_text, moved.name.span) == "p"
+    assert at(moved_text, moved.ret.pattern.var.span) == "x"
+
+
+def test_shift_moves_every_span():
+    decl = parse("define x = f >> g").statements[0]
+    moved = shift(decl, 10)
+    assert moved.span.start == decl.span.start + 10
+    assert moved.expr.op.span.start == decl.expr.op.span.start + 10
+    assert moved.expr.right.name.span.end == decl.expr.right.name.span.end + 10
+    assert shift(decl, 0) is decl
+
+
+def test_leading_junk_is_reported_not_dropped():
+    result = parse_module("junk here\nobject T : 3\n")
+    assert [d.code for d in result.diagnostics] == ["QVR002"]
+    assert len(result.module.statements) == 1
+
+
+def test_where_is_a_flag_and_bindings_stay_top_level():
+    module = parse(example_text("s3_3_where.qvr"))
+    names = [d.name.text for d in module.statements]
+    assert names == ["model", "first", "second", "after"]
+    assert module.statements[0].where is not None
+    assert all(d.where is None for d in module.statements[1:])
+
+
+def test_empty_and_comment_only_modules():
+    assert parse_module("").module.statements == ()
+    result = parse_module("# only a comment\n#! and a doc\n")
+    assert result.diagnostics == () and len(result.module.comments) == 2
