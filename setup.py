@@ -36,6 +36,7 @@ setup(
             sources=[
                 "grammar/bindings/python/tree_sitter_qvr/binding.c",
                 "grammar/src/parser.c",
+                "grammar/src/scanner.c",
             ],
             include_dirs=["grammar/src"],
             extra_compile_args=["-std=c11"],

@@ -7,9 +7,10 @@
  * hidden rules (`_mexpr`, `_arith`, ...), so parentheses produce no nodes, as in the AST.
  *
  * Layout is insignificant (spec §2.2): newlines are ordinary whitespace and a program body
- * ends with its `return` step.  Reserved words are keywords; because tree-sitter extracts
- * keywords contextually (`word`), a reserved word in a name position is accepted here and
- * reported by the checker as QVR004 (spec §3.5).
+ * ends with its `return` step.  Words are lexed by the external scanner (src/scanner.c), which
+ * makes reserved words unconditional keywords exactly as lark's basic lexer does (so, unlike
+ * the latitude spec §3.5 allows, a reserved word in a name position is a syntax error here
+ * too) and lets error recovery resynchronise at the next statement keyword.
  *
  * Keywords are written with `kw(...)`, which checks them against vocabulary.json (generated
  * from qvr.syntax.vocabulary by gen_vocabulary.py); generation fails if the grammar's keywords
@@ -41,6 +42,11 @@ function sep1Trailing(rule) {
 
 const grammar_definition = {
   name: 'qvr',
+
+  // Every word is lexed by src/scanner.c so that a reserved word is never an identifier
+  // (see the comment there); it also emits the zero-width `missing_return` marker.  The order
+  // must match the scanner's token indices.
+  externals: $ => [...VOCABULARY.RESERVED, $.identifier, $.missing_return],
 
   word: $ => $.identifier,
 
@@ -203,11 +209,19 @@ const grammar_definition = {
     id_list: $ => seq('[', optional(sep1Trailing(field('item', $.identifier))), ']'),
 
     // ---------- programs ----------
-    program_decl: $ => seq(
+    // prec.right: a `let` after a step continues the body (a let step), as in lark.
+    program_decl: $ => prec.right(seq(
       kw('program'), field('name', $.identifier), optional(field('params', $.params)),
       ':', field('signature', $.sig), optional(field('options', $.options)),
-      repeat(field('step', $._step)), field('return', $.return_step),
-    ),
+      repeat(field('step', $._step)),
+      // The return step is mandatory (QVR005), but a body that lacks it must end where the next
+      // statement begins, not swallow the rest of the file.  So a program may end after any
+      // step: before a top-level keyword or at the end of the file the scanner inserts the
+      // zero-width `missing_return` node (a syntax error, like ERROR/MISSING; see
+      // tree_sitter_qvr.syntax_errors), and error recovery can resume at the next statement
+      // keyword after a half-typed step.
+      optional(choice(field('return', $.return_step), field('missing_return', $.missing_return))),
+    )),
     params: $ => seq('(', sep1Trailing(field('parameter', $.identifier)), ')'),
     _step: $ => choice(
       $.draw_step, $.bind_step, $.sample_step, $.observe_tilde_step, $.observe_step, $.let_step,
@@ -265,8 +279,7 @@ const grammar_definition = {
     negative_number: $ => seq('-', $._number),
 
     // ---------- terminals ----------
-    // §2.4: a letter or `_`, then letters, decimal digits and `_`.
-    identifier: _ => /[_\p{L}][_\p{L}\p{Nd}]*/,
+    // identifier (§2.4) is an external token, see src/scanner.c.
     integer: _ => /[0-9]+/,
     // §2.6: D.D[exp], D exp, .D[exp], D. ; longest match keeps `2.5` whole.
     float: _ => token(choice(

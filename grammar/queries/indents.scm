@@ -1,0 +1,23 @@
+;; QVR indentation (nvim-treesitter `@indent.*` captures).  Layout carries no meaning in QVR
+;; (spec §2.2); these follow the house style of the examples: program steps one level in,
+;; continuation lines of bracketed lists one level in, closing brackets back out.
+
+(program_decl) @indent.begin
+
+[
+  (options)
+  (params)
+  (args)
+  (fan)
+  (scan)
+  (parser)
+  (opt_list)
+  (id_list)
+  (brace_opts)
+  (vec)
+] @indent.begin
+
+[ ")" "]" "}" ] @indent.branch
+[ ")" "]" "}" ] @indent.end
+
+(block_comment) @indent.ignore
