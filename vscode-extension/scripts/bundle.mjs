@@ -11,6 +11,6 @@ await build({
   platform: "node",
   target: "node18",
   sourcemap: false,
-  minify: false,
+  minify: true,
   logLevel: "info",
 });

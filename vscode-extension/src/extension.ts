@@ -55,7 +55,7 @@ export class QvrExtension implements vscode.Disposable {
     register("qvr.runNuts", () => this.run("nuts"));
     register("qvr.cancelRun", () => this.cancel());
     register("qvr.showLastResult", () => this.showLastResult());
-    register("qvr.migrateFile", () => this.migrate());
+    register("qvr.migrateCurrentFile", () => this.migrate());
     register("qvr.restartServer", () => this.restart());
     this.subscriptions.push(
       this.output,

@@ -1,0 +1,156 @@
+// The extension activated against a fake VS Code: commands, server start-up, trust, runs.
+import { test, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import { FakeWorld, fakeDocument, installFakes } from "./fakeVscode";
+
+const packageJson = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
+
+const SOURCE = `object A : Real 2
+morphism f : A -> A ~ Normal
+program first(x) : A -> A
+    draw y ~ f(x)
+    return y
+program second(x) : A -> A
+    return x
+`;
+
+let world: FakeWorld;
+
+function context() {
+  const state = new Map<string, unknown>();
+  return {
+    subscriptions: [] as Array<{ dispose(): void }>,
+    workspaceState: { get: (k: string) => state.get(k), update: async (k: string, v: unknown) => void state.set(k, v) },
+  };
+}
+
+async function activate() {
+  // A fresh copy of the extension per test, bound to this test's fake world.
+  for (const key of Object.keys(require.cache)) if (key.includes(`${path.sep}src${path.sep}`)) delete require.cache[key];
+  const ext = require("../src/extension");
+  await ext.activate(context());
+  return ext;
+}
+
+beforeEach(() => {
+  world = installFakes();
+  world.settings["qvr.server.path"] = process.execPath; // any executable file will do
+});
+
+test("activation registers exactly the commands package.json declares", async () => {
+  const ext = await activate();
+  const declared = packageJson.contributes.commands.map((c: { command: string }) => c.command).sort();
+  assert.deepEqual([...world.commands.keys()].sort(), declared);
+  // vscode-languageclient registers the server's own commands; a clash would fail at start-up.
+  const serverCommands = ["qvr.run.svi", "qvr.run.sample", "qvr.run.nuts", "qvr.run.cancel", "qvr.migrateFile"];
+  assert.deepEqual(declared.filter((id: string) => serverCommands.includes(id)), []);
+  await ext.deactivate();
+});
+
+test("the server starts from qvr.server.path with trust in initializationOptions", async () => {
+  world.trusted = false;
+  const ext = await activate();
+  assert.equal(world.clients.length, 1);
+  const client = world.clients[0];
+  assert.equal(client.id, "qvr");
+  assert.equal(client.serverOptions.command, process.execPath);
+  assert.equal(client.serverOptions.transport, undefined, "no --stdio flag appended");
+  assert.equal(client.clientOptions.initializationOptions.run.enabled, false);
+  assert.deepEqual(client.clientOptions.documentSelector.map((s: { language: string }) => s.language), ["qvr", "qvr"]);
+  // Trust granted later: the server is told runs are now enabled.
+  world.trusted = true;
+  world.trustGranted.fire();
+  assert.deepEqual(client.notificationsSent.at(-1), {
+    method: "workspace/didChangeConfiguration",
+    params: { settings: { qvr: { run: { enabled: true, steps: 200, device: "auto", data: "", python: "" } } } },
+  });
+  await ext.deactivate();
+});
+
+test("a missing server gives a message with the install command and no client", async () => {
+  world.settings["qvr.server.path"] = "";
+  const savedPath = process.env.PATH;
+  process.env.PATH = "/nonexistent-bin";
+  try {
+    const ext = await activate();
+    assert.equal(world.clients.length, 0);
+    assert.match(world.messages[0].text, /pip install qvr-tools/);
+    assert.match(world.statusBar.text, /error/);
+    await ext.deactivate();
+  } finally {
+    process.env.PATH = savedPath;
+  }
+});
+
+test("Run SVI runs the program under the cursor, tracks it, and shows the result", async () => {
+  const ext = await activate();
+  const client = world.clients[0];
+  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: SOURCE.indexOf("draw y") } };
+  await world.commands.get("qvr.runSvi")!();
+  assert.deepEqual(client.requests.at(-1), {
+    method: "workspace/executeCommand",
+    params: { command: "qvr.run.svi", arguments: [{ uri: "file:///ws/m.qvr", entry: "first" }] },
+  });
+  assert.equal(world.statusBar.text, "$(sync~spin) QVR: SVI first");
+  assert.equal(world.statusBar.command, "qvr.cancelRun");
+
+  world.answer = "Show Result";
+  client.notify("qvr/runFinished", { uri: "file:///ws/m.qvr", entry: "first", kind: "svi", ok: true, final_loss: 1.5, losses: [3, 2, 1.5], posterior: { y: { mean: [0.5], std: [0.1] } } });
+  assert.equal(world.statusBar.text, "$(check) QVR");
+  await new Promise((r) => setImmediate(r));
+  assert.match(world.messages.at(-1)!.text, /SVI on first finished: final loss 1.5/);
+  assert.equal(world.webviews.length, 1);
+  assert.equal(world.webviews[0].options.enableScripts, false);
+  assert.match(world.webviews[0].webview.html, /<polyline class="curve"/);
+  assert.match(world.webviews[0].webview.html, /<code>y<\/code>/);
+
+  // Show Last Result reuses the panel.
+  await world.commands.get("qvr.showLastResult")!();
+  assert.equal(world.webviews.length, 1);
+  await ext.deactivate();
+});
+
+test("runs are refused in an untrusted workspace and the server's answers are patched", async () => {
+  world.trusted = false;
+  const ext = await activate();
+  const client = world.clients[0];
+  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: 0 } };
+  await world.commands.get("qvr.runNuts")!();
+  assert.equal(client.requests.length, 0);
+  assert.match(world.messages.at(-1)!.text, /untrusted/);
+  const patched = await client.clientOptions.middleware.workspace.configuration(
+    { items: [{ section: "qvr.run" }] }, undefined, async () => [{ enabled: true, steps: 3 }],
+  );
+  assert.deepEqual(patched, [{ enabled: false, steps: 3 }]);
+  await ext.deactivate();
+});
+
+test("a run started elsewhere (code lens) shows in the status bar; Cancel Run cancels all", async () => {
+  const ext = await activate();
+  const client = world.clients[0];
+  const next = (cmd: string, args: unknown[]) => ({ cmd, args });
+  client.clientOptions.middleware.executeCommand("qvr.run.sample", [{ uri: "file:///ws/m.qvr", entry: "second" }], next);
+  assert.equal(world.statusBar.text, "$(sync~spin) QVR: Sample second");
+  await world.commands.get("qvr.cancelRun")!();
+  assert.deepEqual(client.requests.at(-1), { method: "workspace/executeCommand", params: { command: "qvr.run.cancel", arguments: [] } });
+  assert.equal(world.statusBar.text, "$(check) QVR");
+  await ext.deactivate();
+});
+
+test("a failing server command becomes an error message and the run is forgotten", async () => {
+  const ext = await activate();
+  const client = world.clients[0];
+  client.respond = () => {
+    throw new Error("runs are disabled");
+  };
+  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: SOURCE.indexOf("return x") } };
+  await world.commands.get("qvr.runSample")!();
+  assert.equal(client.requests.at(-1)!.params.arguments[0].entry, "second");
+  assert.match(world.messages.at(-1)!.text, /qvr\.run\.sample failed: runs are disabled/);
+  assert.equal(world.statusBar.text, "$(check) QVR");
+  await world.commands.get("qvr.migrateCurrentFile")!();
+  assert.deepEqual(client.requests.at(-1)!.params, { command: "qvr.migrateFile", arguments: [{ uri: "file:///ws/m.qvr" }] });
+  await ext.deactivate();
+});
