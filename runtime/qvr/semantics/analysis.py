@@ -226,7 +226,11 @@ class Analyzer:
                     detail += f" (promoted: {info.effective.display()})"
                 sym.detail = detail
         elif isinstance(d, A.DefineDecl):
-            info = self.check_define(d, ctx.top)
+            ctx.current_define = d.name.text
+            try:
+                info = self.check_define(d, ctx.top)
+            finally:
+                ctx.current_define = None
             if info is not None:
                 ctx.defines[d.name.text] = info
         elif isinstance(d, A.ExportDecl):
@@ -254,6 +258,22 @@ class Analyzer:
             ms = ctx.top.get(m)
             if ms is not None and ms.decl is d:
                 ms.type, ms.detail = info.type, detail.replace(name, m, 1)
+
+    def live_defines(self) -> set:
+        """Names of top-level defines referenced from outside any define, or from a live one
+        (a define used only by unused defines is itself unused, as `encoder` in upstream vae)."""
+        ctx = self.ctx
+        users = {sym.name: ctx.define_users.get(id(sym), set())
+                 for sym in ctx.top.values() if sym.kind == "define"}
+        live = {n for n, u in users.items() if None in u}
+        changed = True
+        while changed:
+            changed = False
+            for n, u in users.items():
+                if n not in live and u & live:
+                    live.add(n)
+                    changed = True
+        return live
 
     def check_rule(self, d: A.RuleDecl) -> None:
         ctx = self.ctx
@@ -321,8 +341,12 @@ class Analyzer:
         if self.export is None:
             ctx.report("QVR055", Severity.INFORMATION,
                        "no `export`; `qvr.load` cannot run this module", Span(0, 0))
+        live_defines = self.live_defines()
         for name, sym in ctx.top.items():
-            if sym.name_span is None or name.startswith("_") or id(sym) in ctx.used:
+            if sym.kind == "define" and sym.scope is None:
+                if name in live_defines or name.startswith("_"):
+                    continue
+            elif sym.name_span is None or name.startswith("_") or id(sym) in ctx.used:
                 continue
             if sym.kind == "category" and ctx.schema_parser:
                 continue

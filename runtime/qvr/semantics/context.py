@@ -62,6 +62,8 @@ class Context:
         self.quantale = "product_fuzzy"
         self.worlds: dict[int, str] = {}  # id(Compose/Tensor) -> quantale of a finite world
         self.quantale_at_identity: dict[int, str] = {}
+        self.current_define: Optional[str] = None  # top-level define being checked
+        self.define_users: dict[int, set] = {}  # id(define Symbol) -> names of users (None: other)
         self.muted = 0  # >0 while re-checking (promotion): diagnostics are dropped
 
     # -- diagnostics ---------------------------------------------------------------------
@@ -102,6 +104,9 @@ class Context:
     def add_reference(self, span: Span, sym: Symbol) -> None:
         self.references.append(Reference(span, sym, False))
         self.used.add(id(sym))
+        if sym.kind == "define" and sym.scope is None:
+            # who refers to a define: defines used only by unused defines are unused (§4.7)
+            self.define_users.setdefault(id(sym), set()).add(self.current_define)
 
     def record_type(self, node, t) -> None:
         if t is not None:
