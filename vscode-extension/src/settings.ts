@@ -24,7 +24,7 @@ export function readSettings(get: SettingReader, trusted: boolean): QvrSettings 
     run: {
       enabled: get("run.enabled", true) && trusted,
       steps: get("run.steps", 200),
-      device: get("run.device", "auto"),
+      device: get("run.device", ""),
       data: get("run.data", ""),
       python: get("run.python", ""),
     },

@@ -64,7 +64,7 @@ test("the server starts from qvr.server.path with trust in initializationOptions
   world.trustGranted.fire();
   assert.deepEqual(client.notificationsSent.at(-1), {
     method: "workspace/didChangeConfiguration",
-    params: { settings: { qvr: { run: { enabled: true, steps: 200, device: "auto", data: "", python: "" } } } },
+    params: { settings: { qvr: { run: { enabled: true, steps: 200, device: "", data: "", python: "" } } } },
   });
   await ext.deactivate();
 });
