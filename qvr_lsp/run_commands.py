@@ -1,0 +1,458 @@
+"""LSP wiring for model runs: the ``qvr.run.*`` commands, progress, results and settings.
+
+``register(server)`` (called by ``qvr_lsp.server`` once the pygls server exists) adds:
+
+* ``workspace/executeCommand`` commands ``qvr.run.svi``, ``qvr.run.sample``, ``qvr.run.nuts``
+  (argument ``{"uri", "entry"}``), ``qvr.run.cancel`` (optional ``{"uri"?, "entry"?}``; none:
+  every run), and the two commands code lenses use: ``qvr.run.check`` (summarise an entry's
+  diagnostics) and ``qvr.run.disabled`` (explain why a lens is disabled);
+* ``server.runs``: the `RunService`, whose ``extra_diagnostics(uri)`` the diagnostics publisher
+  merges into a document's diagnostics and whose ``update_settings(values)`` the server calls
+  with ``initializationOptions`` and ``workspace/didChangeConfiguration`` settings.
+
+Each run is a worker process managed by `qvr_lsp.runs.RunManager`; this module turns its life
+into LSP: a server-initiated, cancellable ``$/progress`` (``window/workDoneProgress/create``),
+a ``qvr/runFinished`` notification for clients that render results (the VS Code extension), a
+``window/showMessage`` summary for those that do not, and republished diagnostics when a failed
+run points at a line. Settings (``qvr.run.*``) are read with ``workspace/configuration`` at each
+run when the client supports it, on top of those pushed by the client.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import time
+from typing import Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from .features import code_lens
+from .runs import KIND_TITLES, RUN_KINDS, Run, RunManager, RunOutcome, RunRequest, RunSettings
+
+log = logging.getLogger(__name__)
+
+RUN_FINISHED = "qvr/runFinished"
+COMMANDS = {kind: f"qvr.run.{kind}" for kind in RUN_KINDS}
+CANCEL = code_lens.CANCEL_COMMAND
+CHECK = code_lens.CHECK_COMMAND
+DISABLED = code_lens.DISABLED_COMMAND
+
+_REPORT_INTERVAL = 0.1  # seconds between two progress reports: a fast SVI loop must not flood
+_CLIENT_TIMEOUT = 5.0  # seconds to wait for the client to answer a server-initiated request
+
+
+class RunCommandError(JsonRpcException):
+    """A run command that cannot do what was asked; the client shows the message."""
+
+    CODE = -32803  # LSP ErrorCodes.RequestFailed
+    MESSAGE = "Request failed"
+
+
+def register(server) -> "RunService":
+    """Add the run commands to a pygls `LanguageServer`; returns the service (``server.runs``)."""
+    service = RunService(server)
+    server.runs = service
+
+    for kind in RUN_KINDS:
+        server.command(COMMANDS[kind])(service.command_handler(kind))
+
+    @server.command(CANCEL)
+    async def cancel_runs(ls, *args):
+        return await service.cancel_command(args)
+
+    @server.command(CHECK)
+    def check_entry(ls, *args):
+        return service.check_command(args)
+
+    @server.command(DISABLED)
+    def explain_disabled(ls, *args):
+        return service.disabled_command(args)
+
+    _register_missing_features(server, service)
+    atexit.register(service.shutdown)  # no worker outlives the server, however it exits
+    return service
+
+
+def _register_missing_features(server, service: "RunService") -> None:
+    """Handlers the run layer needs, for those the server has not registered itself.
+
+    ``register`` is called after the server defined its own features, so a method already
+    present is the server's: it then calls ``server.runs.update_settings`` and
+    ``server.runs.code_lenses`` itself (pygls allows one handler per method).
+    """
+    features = server.protocol.fm.features
+
+    if types.TEXT_DOCUMENT_CODE_LENS not in features:
+        @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+        def code_lens_handler(ls, params: types.CodeLensParams):
+            try:
+                doc = service._document(params.text_document.uri)
+                return [] if doc is None else service.lsp_code_lenses(doc)
+            except Exception:
+                log.exception("code lenses failed")
+                return []
+
+    if types.INITIALIZE not in features:
+        @server.feature(types.INITIALIZE)
+        def initialize_handler(ls, params: types.InitializeParams):
+            service.update_settings(params.initialization_options)
+
+    if types.WORKSPACE_DID_CHANGE_CONFIGURATION not in features:
+        @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+        def did_change_configuration_handler(ls, params: types.DidChangeConfigurationParams):
+            service.update_settings(params.settings)
+            service._refresh_lenses()
+
+    if types.SHUTDOWN not in features:
+        @server.feature(types.SHUTDOWN)
+        async def shutdown_handler(ls, *args):
+            await service.manager.cancel()
+
+
+def _single_object(args: tuple, command: str, *, required: bool) -> dict:
+    if not args:
+        if required:
+            raise RunCommandError(
+                f"{command} needs an argument {{\"uri\": ..., \"entry\": ...}}: run it from a "
+                "code lens, or pass the document uri and the program name")
+        return {}
+    first = args[0]
+    if not isinstance(first, dict) or len(args) > 1:
+        raise RunCommandError(f"{command} takes one object argument {{\"uri\", \"entry\"}}, "
+                              f"got {list(args)!r}")
+    return first
+
+
+class RunService:
+    """The server's run state: settings, the run manager, and the LSP reporting of runs."""
+
+    def __init__(self, server):
+        self.server = server
+        self.settings = RunSettings()
+        self.manager = RunManager(_LspReporter(self))
+
+    # -- settings --------------------------------------------------------------------------------
+    def update_settings(self, values: Any) -> None:
+        """Merge pushed settings: ``initializationOptions`` or ``didChangeConfiguration``'s
+        ``settings`` (``{"qvr": {"run": {...}}}``, ``{"run": {...}}`` or the run object)."""
+        self.settings = self.settings.merged(values)
+
+    def _capability(self, *path: str) -> Any:
+        node = getattr(self.server, "client_capabilities", None)
+        for name in path:
+            node = getattr(node, name, None)
+        return node
+
+    async def settings_for(self, uri: str | None) -> RunSettings:
+        """Pushed settings, overridden by what ``workspace/configuration`` says for `uri`."""
+        settings = self.settings
+        if not self._capability("workspace", "configuration"):
+            return settings
+        try:
+            params = types.ConfigurationParams(
+                items=[types.ConfigurationItem(scope_uri=uri, section="qvr.run")])
+            result = await asyncio.wait_for(
+                self.server.workspace_configuration_async(params), _CLIENT_TIMEOUT)
+        except Exception as exc:  # a client that fails the request keeps the pushed settings
+            log.info("workspace/configuration failed (%s); using pushed settings", exc)
+            return settings
+        if result:
+            settings = settings.merged(result[0])
+        return settings
+
+    def runs_enabled(self) -> bool:
+        return self.settings.enabled
+
+    # -- documents -------------------------------------------------------------------------------
+    def _document(self, uri: str):
+        store = getattr(self.server, "documents", None)
+        return store.get(uri) if store is not None else None
+
+    def _source(self, uri: str) -> tuple[str, Any, str | None]:
+        """(text, analysis or None, filesystem path or None) of the document to run."""
+        doc = self._document(uri)
+        if doc is not None:
+            return doc.text, doc.analysis, doc.path
+        from .documents import uri_to_path  # a file that is not open is run from disk
+
+        path = uri_to_path(uri)
+        if not path or not os.path.isfile(path):
+            raise RunCommandError(f"cannot run {uri}: it is neither open nor a readable file")
+        from qvr.syntax.span import normalize
+
+        with open(path, encoding="utf-8") as f:
+            text = normalize(f.read())
+        semantics = _semantics()
+        return text, semantics.analyze(text) if semantics else None, path
+
+    def _workspace_root(self) -> str | None:
+        try:
+            return self.server.workspace.root_path
+        except Exception:
+            return None
+
+    # -- commands --------------------------------------------------------------------------------
+    def command_handler(self, kind: str):
+        async def run_command(ls, *args):
+            return await self.run_command(kind, args)
+
+        run_command.__name__ = f"run_{kind}"
+        return run_command
+
+    async def run_command(self, kind: str, args: tuple) -> dict:
+        command = COMMANDS[kind]
+        arg = _single_object(args, command, required=True)
+        uri, entry = arg.get("uri"), arg.get("entry")
+        if not isinstance(uri, str) or not uri or not isinstance(entry, str) or not entry:
+            raise RunCommandError(f"{command} needs both \"uri\" and \"entry\" (a program or "
+                                  f"definition name), got {arg!r}")
+        settings = await self.settings_for(uri)
+        self.settings = self.settings.merged({"enabled": settings.enabled})
+        if not settings.enabled:
+            raise RunCommandError(code_lens.RUNS_OFF_MESSAGE)
+        text, analysis, path = self._source(uri)
+        if analysis is not None:
+            self._check_runnable(analysis, entry)
+        filename = os.path.basename(path) if path else "untitled.qvr"
+        cwd = self._workspace_root() or (os.path.dirname(path) if path else None)
+        request = RunRequest(uri=uri, entry=entry, kind=kind, text=text, settings=settings,
+                             filename=filename, cwd=cwd if cwd and os.path.isdir(cwd) else None)
+        run = await self.manager.start(request)
+        self._refresh_lenses()
+        started = run.outcome is None
+        return {"started": started, "id": run.id, "pid": run.pid, "uri": uri, "entry": entry,
+                "kind": kind, "token": _token(run) if started else None,
+                "message": None if started else run.outcome.message}
+
+    @staticmethod
+    def _check_runnable(analysis, entry: str) -> None:
+        export = getattr(analysis, "export", None)
+        exported = getattr(getattr(getattr(export, "expr", None), "name", None), "text", None)
+        known = set(getattr(analysis, "programs", {})) | set(getattr(analysis, "defines", {}))
+        if exported:
+            known.add(exported)
+        if entry not in known:
+            names = ", ".join(sorted(known)) or "none"
+            raise RunCommandError(f"no program or definition named {entry!r} in this file "
+                                  f"(runnable: {names})")
+        errors = [d for d in analysis.diagnostics if d.severity == 1]
+        if errors:
+            first = errors[0]
+            line, col = analysis.line_index.position(first.span.start)
+            raise RunCommandError(
+                f"cannot run {entry}: the file has {len(errors)} error(s); first at "
+                f"{line + 1}:{col + 1}: {first.code}: {first.message}")
+
+    async def cancel_command(self, args: tuple) -> dict:
+        arg = _single_object(args, CANCEL, required=False)
+        uri, entry = arg.get("uri"), arg.get("entry")
+        cancelled = await self.manager.cancel(uri=uri, entry=entry)
+        return {"cancelled": [{"uri": r.request.uri, "entry": r.request.entry,
+                               "kind": r.request.kind, "pid": r.pid} for r in cancelled]}
+
+    def check_command(self, args: tuple) -> dict:
+        arg = _single_object(args, CHECK, required=True)
+        uri, entry = arg.get("uri"), arg.get("entry")
+        doc = self._document(uri) if isinstance(uri, str) else None
+        analysis = doc.analysis if doc is not None else None
+        if analysis is None:
+            raise RunCommandError(f"{CHECK}: {uri!r} is not an open, analysed QVR document")
+        diagnostics = list(analysis.diagnostics) + self.extra_diagnostics(uri)
+        scope = None
+        for target in code_lens.targets(analysis):
+            if target.entry == entry and target.scope is not None:
+                scope = target.scope
+        if scope is not None:
+            diagnostics = [d for d in diagnostics if code_lens.overlaps(d.span, scope)]
+        summary = code_lens.count_summary(diagnostics)
+        lines = [f"{entry or 'file'}: {summary}"]
+        for d in diagnostics[:5]:
+            line, col = analysis.line_index.position(d.span.start)
+            lines.append(f"{line + 1}:{col + 1} {d.code}: {d.message}")
+        if len(diagnostics) > 5:
+            lines.append(f"… and {len(diagnostics) - 5} more")
+        message = "\n".join(lines)
+        worst = min((int(d.severity) for d in diagnostics), default=4)
+        self._show(message, types.MessageType.Error if worst == 1 else
+                   types.MessageType.Warning if worst == 2 else types.MessageType.Info)
+        return {"entry": entry, "summary": summary, "count": len(diagnostics)}
+
+    def disabled_command(self, args: tuple) -> dict:
+        arg = _single_object(args, DISABLED, required=False)
+        reason = arg.get("reason") or "this run is not available"
+        self._show(str(reason), types.MessageType.Warning)
+        return {"reason": reason}
+
+    # -- lenses and diagnostics ------------------------------------------------------------------
+    def active_entries(self, uri: str) -> dict[str, str]:
+        """entry → kind of the runs going on in `uri` (for the code lenses)."""
+        return {entry: run.request.kind
+                for (run_uri, entry), run in self.manager.active.items() if run_uri == uri}
+
+    def code_lenses(self, doc) -> list[code_lens.Lens]:
+        """The lenses of an open document, with the run state folded in (the server's
+        ``textDocument/codeLens`` handler converts them)."""
+        analysis = doc.analysis
+        if analysis is None:
+            return []
+        diagnostics = list(analysis.diagnostics) + self.extra_diagnostics(doc.uri)
+        return code_lens.code_lenses(analysis, doc.uri, diagnostics=diagnostics,
+                                     runs_enabled=self.runs_enabled(),
+                                     active=self.active_entries(doc.uri))
+
+    def lsp_code_lenses(self, doc) -> list[types.CodeLens]:
+        """`code_lenses` as LSP ``CodeLens`` objects, in the negotiated position encoding."""
+        encoder = self._encoder()
+        out = []
+        for lens in self.code_lenses(doc):
+            (l1, c1), (l2, c2) = encoder.span_to_lsp(doc.line_index, lens.span)
+            out.append(types.CodeLens(
+                range=types.Range(types.Position(l1, c1), types.Position(l2, c2)),
+                command=types.Command(title=lens.title, command=lens.command,
+                                      arguments=list(lens.arguments))))
+        return out
+
+    def _encoder(self):
+        encoder = getattr(self.server, "encoder", None)
+        if encoder is not None:
+            return encoder
+        from .positions import PositionEncoder
+
+        try:
+            return PositionEncoder(self.server.workspace.position_encoding)
+        except Exception:
+            return PositionEncoder()
+
+    def extra_diagnostics(self, uri: str) -> list:
+        """Run diagnostics (plain `qvr.diagnostics.Diagnostic`) to publish with `uri`'s own;
+        only those from a run of the document's current text."""
+        doc = self._document(uri)
+        return self.manager.extra_diagnostics(uri, doc.text if doc is not None else None)
+
+    def _refresh_lenses(self) -> None:
+        if self._capability("workspace", "code_lens", "refresh_support"):
+            try:
+                self.server.workspace_code_lens_refresh(None)
+            except Exception as exc:
+                log.info("codeLens/refresh failed: %s", exc)
+
+    def _republish(self, uri: str) -> None:
+        """Publish `uri`'s diagnostics again, run diagnostics included."""
+        publish = getattr(self.server, "publish_diagnostics_for", None)
+        if callable(publish):  # the server merges extra_diagnostics itself
+            publish(uri)
+            return
+        doc = self._document(uri)
+        if doc is None:
+            return
+        from . import convert
+        from .features.diagnostics import document_diagnostics
+
+        encoder = self._encoder()
+        try:
+            own = document_diagnostics(doc)
+        except Exception:
+            log.exception("diagnostics failed for %s", uri)
+            own = []
+        merged = [convert.diagnostic(encoder, doc, d)
+                  for d in list(own) + self.extra_diagnostics(uri)]
+        self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=merged, version=doc.version))
+
+    def _show(self, message: str, kind: types.MessageType) -> None:
+        self.server.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def shutdown(self) -> None:
+        """Kill all workers (call from the server's shutdown/exit path)."""
+        self.manager.shutdown_now()
+
+
+def _semantics():
+    from . import layers
+
+    return layers.semantics()
+
+
+def _token(run: Run) -> str:
+    return f"qvr-run-{run.id}"
+
+
+class _LspReporter:
+    """`RunReporter` over LSP: work-done progress, messages, notifications, diagnostics."""
+
+    def __init__(self, service: RunService):
+        self.service = service
+        self._last_report: dict[str, float] = {}
+        self._progress: set[str] = set()  # tokens the client accepted
+
+    @property
+    def server(self):
+        return self.service.server
+
+    async def begin(self, run: Run, title: str, message: str) -> None:
+        token = _token(run)
+        if not self.service._capability("window", "work_done_progress"):
+            self.server.window_log_message(types.LogMessageParams(
+                type=types.MessageType.Info, message=f"{title}: {message}"))
+            return
+        progress = self.server.work_done_progress
+        try:
+            await asyncio.wait_for(progress.create_async(token), _CLIENT_TIMEOUT)
+        except Exception as exc:
+            log.info("window/workDoneProgress/create failed (%s); no progress shown", exc)
+            return
+        self._progress.add(token)
+        progress.begin(token, types.WorkDoneProgressBegin(
+            title=title, message=message, cancellable=True, percentage=0))
+        # pygls cancels this future when the client sends window/workDoneProgress/cancel
+        future = progress.tokens.get(token)
+        if future is not None:
+            loop = asyncio.get_running_loop()
+            manager = self.service.manager
+
+            def on_cancel(fut, run=run):
+                if fut.cancelled() and run.outcome is None:
+                    loop.call_soon_threadsafe(
+                        lambda: asyncio.ensure_future(
+                            manager.stop(run, "cancelled from the progress UI",
+                                         status="cancelled")))
+
+            future.add_done_callback(on_cancel)
+
+    def report(self, run: Run, message: str, percentage: int | None) -> None:
+        token = _token(run)
+        if token not in self._progress:
+            return
+        now = time.monotonic()
+        if now - self._last_report.get(token, 0.0) < _REPORT_INTERVAL and percentage != 100:
+            return
+        self._last_report[token] = now
+        self.server.work_done_progress.report(
+            token, types.WorkDoneProgressReport(message=message, percentage=percentage))
+
+    def end(self, run: Run, message: str) -> None:
+        token = _token(run)
+        self._last_report.pop(token, None)
+        if token not in self._progress:
+            return
+        self._progress.discard(token)
+        progress = self.server.work_done_progress
+        progress.end(token, types.WorkDoneProgressEnd(message=message))
+        progress.tokens.pop(token, None)
+
+    def finished(self, run: Run, outcome: RunOutcome) -> None:
+        kind = (types.MessageType.Info if outcome.status in ("ok", "cancelled")
+                else types.MessageType.Error)
+        message = outcome.message
+        if outcome.ok and outcome.loss_curve_path:
+            message += f" (loss curve: {outcome.loss_curve_path})"
+        # the message first: a client that sees qvr/runFinished has everything by then
+        self.service._show(message, kind)
+        self.server.protocol.notify(RUN_FINISHED, outcome.to_notification())
+        self.service._refresh_lenses()
+
+    def diagnostics_changed(self, uri: str) -> None:
+        self.service._republish(uri)
