@@ -1,0 +1,157 @@
+"""Parse (+ check) throughput on a generated 10,000-line module of recurrent models.
+
+The module mixes the three generations of QVR syntax (classic LSTM/GRU cells, 0.11 RNN
+language models, current-form LSTMs), every model with its own names so that no chunk is a
+repeat of another (the per-chunk memo would otherwise make parsing look free).
+
+Run: ``python bench/parse_check.py [--lines N] [--repeat R]``. Prints lines/s for parsing
+alone and for parse + `qvr.semantics.analyze` (when available), with the Python version.
+Target: >= 50,000 lines/s for parse + check.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
+
+import qvr.syntax as syntax  # noqa: E402
+
+CLASSIC = """object Token{i} : 256
+type Embedded{i} = Euclidean 16
+type State{i} = Euclidean 32
+type Hidden{i} = Euclidean 16
+embed tok_embed{i} : Token{i} -> Embedded{i}
+continuous gate_z{i} : Embedded{i} * State{i} -> Hidden{i} ~ LogitNormal
+continuous cand{i} : Embedded{i} * State{i} -> Hidden{i} ~ Normal [scale=0.1]
+program cell{i}(x_t, s_prev) : Embedded{i} * State{i} -> State{i}
+    draw z ~ gate_z{i}(x_t, s_prev)
+    draw g ~ cand{i}(x_t, s_prev)
+    h_c <- Normal(g, 0.5)
+    let c_new = z * g + (1.0 - z) * h_c
+    let h_new = tanh(c_new)
+    return (c_new, h_new)
+let model{i} = tok_embed{i} >> scan(cell{i})
+"""
+
+GEN_011 = """object Tok{i} : FinSet 128
+object Emb{i} : Real 16
+object Hid{i} : Real 32
+object Rate{i} : Real 1 [low=0.0]
+morphism tok_embed_b{i} : Tok{i} -> Emb{i} [role=embed]
+morphism cell_b{i} : Emb{i} * Hid{i} -> Hid{i} [role=kernel, scale=0.1] ~ Normal
+morphism head_b{i} : Hid{i} -> Tok{i} [role=kernel] ~ Categorical
+morphism rate_b{i} : Hid{i} -> Rate{i} ~ Exponential
+let backbone{i} = tok_embed_b{i} >> scan(cell_b{i})
+program lm{i} : Tok{i} -> Tok{i}
+    sample [h] <- backbone{i}
+    observe next_token : Tok{i} <- head_b{i}(h)
+    sample _r <- rate_b{i}(h)
+    return next_token
+"""
+
+CURRENT = """#! Current-form LSTM number {i}.
+object Char{i} : FinSet 28
+object H{i} : Real 32 {{low=-5.0, high=5.0}}
+morphism in_gate{i}, forget_gate{i}, out_gate{i} : Char{i} * H{i} -> H{i}
+morphism node{i} : Char{i} * H{i} -> H{i} [hidden_dim=16] ~ Normal
+morphism char_head{i} : H{i} -> Char{i} ~ Categorical
+program lstm_cell{i}(x, c, h) : Char{i} * H{i} * H{i} -> H{i} * H{i}
+    let i = sigmoid(in_gate{i}(x, h))
+    let f = sigmoid(forget_gate{i}(x, h))
+    let o = sigmoid(out_gate{i}(x, h))
+    sample g <- node{i}(x, h)
+    let c_new = f * c + i * tanh(g)
+    let h_new = o * tanh(c_new)
+    return (c_new, h_new)
+define lstm{i} = scan(lstm_cell{i}, states=all) # per position
+program char_lm{i} : Char{i} -> Char{i}
+    sample (_c, h) <- lstm{i}
+    observe next_char : Char{i} <- char_head{i}(h)
+    return next_char
+"""
+
+
+def generate(lines: int) -> str:
+    parts, count, i = [], 0, 0
+    templates = (CLASSIC, GEN_011, CURRENT)
+    while count < lines:
+        block = templates[i % 3].format(i=i)
+        parts.append(block)
+        count += block.count("\n")
+        i += 1
+    parts.append(f"export char_lm{i - 1 if (i - 1) % 3 == 2 else 2}\n")
+    return "".join(parts)
+
+
+def clear_memo() -> None:
+    syntax._memo.clear()  # measure cold parsing, not the per-chunk memo
+
+
+_TOKENS = re.compile(r"#[^\n]*|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?|\w+|->|<-|>>|\S")
+
+
+def reference(text: str) -> int:
+    return len(_TOKENS.findall(text))
+
+
+def timed(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        clear_memo()
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lines", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    text = generate(args.lines)
+    n_lines = text.count("\n")
+    result = syntax.parse_module(text)
+    assert not result.diagnostics, result.diagnostics[:3]
+    print(f"Python {platform.python_version()} ({platform.python_implementation()}), "
+          f"{n_lines} lines, {len(result.module.statements)} declarations")
+
+    ref_s = timed(lambda: reference(text), args.repeat)
+    print(f"reference:     {ref_s * 1000:8.1f} ms  {n_lines / ref_s:10,.0f} lines/s "
+          f"(re.findall tokenisation only, {reference(text)} tokens)")
+
+    parse_s = timed(lambda: syntax.parse_module(text), args.repeat)
+    print(f"parse:         {parse_s * 1000:8.1f} ms  {n_lines / parse_s:10,.0f} lines/s "
+          f"= {parse_s / ref_s:5.1f} x reference")
+
+    syntax.parse_module(text)  # warm the memo, then edit one line in the middle
+    middle = text.index("let h_new", len(text) // 2)
+    edited = text[:middle] + "let h_new = tanh(c_new) * 1.0" + text[text.index("\n", middle):]
+    start = time.perf_counter()
+    syntax.parse_module(edited)
+    edit_s = time.perf_counter() - start
+    print(f"re-parse after a one-line edit: {edit_s * 1000:8.1f} ms "
+          f"{n_lines / edit_s:10,.0f} lines/s")
+
+    try:
+        from qvr.semantics import analyze
+    except ImportError:
+        print("parse + check: qvr.semantics.analyze not available")
+        return
+    analysis = analyze(text)
+    errors = [d for d in analysis.diagnostics if d.severity == 1]
+    if errors:
+        print(f"note: the generated module has {len(errors)} check errors, first: "
+              f"{errors[0].code} {errors[0].message}")
+    both_s = timed(lambda: analyze(text), args.repeat)
+    print(f"parse + check: {both_s * 1000:8.1f} ms  {n_lines / both_s:10,.0f} lines/s "
+          f"= {both_s / ref_s:5.1f} x reference (target >= 50,000 lines/s)")
+
+
+if __name__ == "__main__":
+    main()
