@@ -56,7 +56,8 @@ program lm{i} : Tok{i} -> Tok{i}
 
 CURRENT = """#! Current-form LSTM number {i}.
 object Char{i} : FinSet 28
-object H{i} : Real 32 {{low=-5.0, high=5.0}}
+object H{i} : Real 32
+object Box{i} : Real 2 {{low=-5.0, high=5.0}}
 morphism in_gate{i}, forget_gate{i}, out_gate{i} : Char{i} * H{i} -> H{i}
 morphism node{i} : Char{i} * H{i} -> H{i} [hidden_dim=16] ~ Normal
 morphism char_head{i} : H{i} -> Char{i} ~ Categorical
