@@ -341,7 +341,7 @@ def create_server() -> QvrLanguageServer:
 
     legend = lsp.SemanticTokensLegend(token_types=list(f_tokens.TOKEN_TYPES), token_modifiers=list(f_tokens.TOKEN_MODIFIERS))
 
-    @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, lsp.SemanticTokensOptions(legend=legend, full=True, range=True))
+    @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, legend)
     @guarded(lambda: lsp.SemanticTokens(data=[]))
     def semantic_tokens_full(ls: QvrLanguageServer, params: lsp.SemanticTokensParams):
         doc = _doc(ls, params)
@@ -425,7 +425,7 @@ def create_server() -> QvrLanguageServer:
             "torch_loaded": "torch" in sys.modules,
             "compile_loaded": any(m.startswith(("qvr.compile", "qvr.infer")) for m in sys.modules),
             "position_encoding": ls.encoder.encoding,
-            "documents": {d.uri: d.version for d in ls.documents.all()},
+            "documents": [[d.uri, d.version] for d in ls.documents.all()],
             "version": __version__,
         }
 

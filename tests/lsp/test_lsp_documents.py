@@ -1,0 +1,114 @@
+"""The document store: applying LSP changes in every encoding, incremental tree-sitter trees
+and parses that agree with a fresh parse, and snapshots that never change under a request."""
+from __future__ import annotations
+
+import pytest
+
+from qvr.syntax.span import LineIndex
+from qvr_lsp import layers
+from qvr_lsp.documents import Change, DocumentStore, changes_from_lsp, fresh_parse, tree_sexp
+from qvr_lsp.positions import PositionEncoder, UTF8, UTF16, UTF32
+
+from lsp_fixtures import SAMPLES
+
+URI = "file:///tmp/doc.qvr"
+needs_tree_sitter = pytest.mark.skipif(layers.tree_sitter_language() is None, reason="tree_sitter_qvr not built")
+
+
+def lsp_range(text: str, start: int, end: int, encoder: PositionEncoder):
+    index = LineIndex(text)
+    return encoder.to_lsp(index, start), encoder.to_lsp(index, end)
+
+
+@pytest.mark.parametrize("encoding", [UTF16, UTF8, UTF32])
+def test_change_with_astral_characters_in_each_encoding(encoding):
+    enc = PositionEncoder(encoding)
+    store = DocumentStore()
+    text = "object 𝔸é : FinSet 2\nobject B : Real 1\n"
+    store.open(URI, text, 1)
+    # replace "FinSet 2" (after two non-ASCII characters, one astral) by "FinSet 3"
+    start = text.index("2\n")
+    doc = store.change(URI, 2, [Change(lsp_range(text, start, start + 1, enc), "3")], enc)
+    assert doc.text == text.replace("FinSet 2", "FinSet 3")
+    assert doc.version == 2
+
+
+def test_positions_differ_between_encodings_after_astral_character():
+    index = LineIndex("a𝔸b")
+    offset = 2  # before "b"
+    assert PositionEncoder(UTF16).to_lsp(index, offset) == (0, 3)
+    assert PositionEncoder(UTF8).to_lsp(index, offset) == (0, 5)
+    assert PositionEncoder(UTF32).to_lsp(index, offset) == (0, 2)
+    for enc in (UTF8, UTF16, UTF32):
+        e = PositionEncoder(enc)
+        assert e.from_lsp(index, *e.to_lsp(index, offset)) == offset
+
+
+def test_crlf_and_bom_are_normalised_on_open_and_change():
+    store = DocumentStore()
+    doc = store.open(URI, "\ufeffobject A : FinSet 2\r\nobject B : FinSet 3\r\n", 1)
+    assert doc.text == "object A : FinSet 2\nobject B : FinSet 3\n"
+    doc = store.change(URI, 2, [Change(((1, 0), (1, 0)), "object C : FinSet 4\r\n")], PositionEncoder())
+    assert doc.text.splitlines()[1] == "object C : FinSet 4"
+    assert "\r" not in doc.text
+
+
+def test_full_replacement_and_lists_as_tuples():
+    store = DocumentStore()
+    store.open(URI, "object A : FinSet 2\n", 1)
+    changes = changes_from_lsp(({"text": "object Z : FinSet 9\n"},))
+    doc = store.change(URI, 2, changes, PositionEncoder())
+    assert doc.text == "object Z : FinSet 9\n"
+    ranged = changes_from_lsp(({"range": {"start": {"line": 0, "character": 7}, "end": {"line": 0, "character": 8}}, "text": "Y"},))
+    assert store.change(URI, 3, ranged, PositionEncoder()).text == "object Y : FinSet 9\n"
+
+
+def test_old_snapshot_is_unchanged_by_a_later_edit():
+    store = DocumentStore()
+    old = store.open(URI, SAMPLES["lstm_current"], 1)
+    old_sexp = tree_sexp(old.tree)
+    new = store.change(URI, 2, [Change(((1, 0), (1, 0)), "object Extra : FinSet 3\n")], PositionEncoder())
+    assert old.text == SAMPLES["lstm_current"]
+    assert tree_sexp(old.tree) == old_sexp
+    assert not store.is_current(old) and store.is_current(new)
+
+
+@needs_tree_sitter
+def test_incremental_tree_matches_fresh_parse_after_edits():
+    store = DocumentStore()
+    text = SAMPLES["lstm_classic"]
+    store.open(URI, text, 1)
+    enc = PositionEncoder()
+    edits = [("draw i_gate", "sample i_gate"), ("type State", "object State"), ("0.5]", "0.25]"), ("output lstm", "export lstm")]
+    for version, (old, new) in enumerate(edits, start=2):
+        start = text.index(old)
+        rng = lsp_range(text, start, start + len(old), enc)
+        text = text[:start] + new + text[start + len(old):]
+        doc = store.change(URI, version, [Change(rng, new)], enc)
+        assert doc.text == text
+        assert tree_sexp(doc.tree) == tree_sexp(store._parse_tree(text))
+
+
+def test_an_edit_reparses_only_the_declaration_it_touched():
+    store = DocumentStore()
+    text = SAMPLES["lstm_current"]
+    doc = store.open(URI, text, 1)
+    assert doc.parsed is not None
+    start = text.index("Real 32")
+    doc = store.change(URI, 2, [Change(lsp_range(text, start + 5, start + 7, PositionEncoder()), "48")], PositionEncoder())
+    parsed = doc.parsed
+    assert doc._parser.reparsed == 1
+    fresh = fresh_parse(doc.text)
+    assert parsed.module == fresh.module
+    assert parsed.diagnostics == fresh.diagnostics
+
+
+def test_binary_junk_and_nul_bytes_are_kept_verbatim():
+    store = DocumentStore()
+    junk = "object A : FinSet 2\n\x00\x01\xff\ufffd program $$$ ((( \n" * 20
+    doc = store.open(URI, junk, 1)
+    assert doc.text == junk
+    _ = doc.parsed
+    _ = doc.analysis
+    doc = store.change(URI, 2, [Change(((3, 5), (3, 9)), "\x00")], PositionEncoder())
+    assert "\x00" in doc.text and len(doc.text) == len(junk) - 3

@@ -1,0 +1,96 @@
+"""Fuzzing the document store: thousands of random LSP edits (multi-byte and astral text, NUL
+bytes, half-typed keywords) applied incrementally must give exactly what a fresh parse of the
+same text gives, and no feature function may raise on the result.
+
+About 2,400 edits per run: 120 hypothesis examples of 20 edits each (some batched into one
+didChange with several content changes).
+"""
+from __future__ import annotations
+
+import random
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from qvr.syntax.span import LineIndex, Span
+from qvr_lsp import layers
+from qvr_lsp.documents import Change, DocumentStore, fresh_parse, tree_sexp
+from qvr_lsp.features import (
+    code_actions, completion, diagnostics, hover, inlay_hints, navigation, rename, semantic_tokens,
+    signature_help, structure, symbols,
+)
+from qvr_lsp.positions import PositionEncoder, UTF8, UTF16
+
+from lsp_fixtures import SAMPLES
+
+FRAGMENTS = [
+    "object", "morphism", "program", "sample", "observe", "let", "define", "export", "return", "draw",
+    " ", "  ", "\n", "\n    ", ":", "->", "<-", "~", ">>", "@", "*", "(", ")", "[", "]", "{", "}", ",", "=",
+    "#", "#!", "#{", "}#", "x", "h", "Hidden", "FinSet", "Real", "64", "0.5", "Normal", "scan(", "é", "𝔸", "\x00",
+    "\t", "$", ";",
+]
+EDITS_PER_EXAMPLE = 20
+
+
+def _features_do_not_raise(doc, rng: random.Random) -> None:
+    n = len(doc.text)
+    for _ in range(3):
+        off = rng.randint(0, n)
+        hover.hover(doc, off)
+        navigation.definition(doc, off)
+        navigation.references(doc, off)
+        navigation.highlights(doc, off)
+        completion.complete(doc, off)
+        signature_help.signature_help(doc, off)
+        structure.selection_chain(doc, off)
+        rename.prepare_rename(doc, off)
+        try:
+            rename.rename(doc, off, "renamed_x")
+        except rename.RenameError:
+            pass
+    diagnostics.document_diagnostics(doc)
+    semantic_tokens.semantic_tokens(doc)
+    structure.folding_ranges(doc)
+    inlay_hints.inlay_hints(doc, Span(0, n))
+    code_actions.quick_fixes(doc, Span(0, n))
+    if doc.parsed is not None:
+        symbols.document_symbols(doc.parsed.module, doc.text)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    sample=st.sampled_from(sorted(SAMPLES)),
+    seed=st.integers(0, 2**32 - 1),
+    encoding=st.sampled_from([UTF16, UTF8]),
+)
+def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
+    rng = random.Random(seed)
+    enc = PositionEncoder(encoding)
+    store = DocumentStore()
+    uri = "file:///fuzz.qvr"
+    text = SAMPLES[sample]
+    store.open(uri, text, 0)
+    semantics = layers.semantics()
+    version = 0
+    edits_done = 0
+    while edits_done < EDITS_PER_EXAMPLE:
+        batch = []
+        for _ in range(rng.choice((1, 1, 1, 2, 3))):
+            index = LineIndex(text)
+            a = rng.randint(0, len(text))
+            b = min(len(text), a + rng.choice((0, 0, 1, 2, 5, 12)))
+            new = "".join(rng.choice(FRAGMENTS) for _ in range(rng.choice((0, 1, 1, 2, 3))))
+            batch.append(Change((enc.to_lsp(index, a), enc.to_lsp(index, b)), new))
+            text = text[:a] + new + text[b:]
+            edits_done += 1
+        version += 1
+        doc = store.change(uri, version, batch, enc)
+        assert doc.text == text
+        if doc.tree is not None:
+            assert tree_sexp(doc.tree) == tree_sexp(store._parse_tree(text))
+        fresh = fresh_parse(text)
+        if fresh is not None:
+            assert doc.parsed.module == fresh.module
+            assert doc.parsed.diagnostics == fresh.diagnostics
+        if semantics is not None and hasattr(semantics, "analyze") and doc.analysis is not None:
+            assert list(doc.analysis.diagnostics) == list(semantics.analyze(text).diagnostics)
+        _features_do_not_raise(doc, rng)

@@ -1,0 +1,269 @@
+"""End-to-end tests against the real server over stdio (`python -m qvr_lsp`), once with the VS Code
+client capabilities and once with Neovim's. These check the protocol wiring; what each feature
+computes is tested in the feature-function tests."""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from qvr_lsp import layers
+
+from lsp_fixtures import SAMPLES, offset_of
+
+# the client fixture lives on a module-scoped event loop; the tests must run on the same loop
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+needs_semantics = pytest.mark.skipif(
+    layers.optional_module("qvr.semantics.analysis") is None, reason="qvr.semantics.analysis not available"
+)
+
+def recording_client() -> LanguageClient:
+    """pytest-lsp's test client, plus `client.published`: every publishDiagnostics with its
+    version (pytest-lsp itself keeps only the latest diagnostics per URI, without version)."""
+    from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+    from pygls.protocol import default_converter
+
+    client = LanguageClient(converter_factory=default_converter)
+    client.published = []
+    default = DEFAULT_CLIENT_FEATURES[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def publish(client: LanguageClient, params: lsp.PublishDiagnosticsParams):
+        client.published.append(params)
+        default(client, params)
+
+    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish})
+    return client
+
+
+SERVER = ClientServerConfig(
+    server_command=[sys.executable, "-m", "qvr_lsp"],
+    server_env={**os.environ, "QVR_LSP_DEBOUNCE_MS": "5"},
+    client_factory=recording_client,
+)
+
+
+@pytest_lsp.fixture(config=SERVER, params=["visual-studio-code", "neovim"], scope="module")
+async def client(lsp_client: LanguageClient, request):
+    params = lsp.InitializeParams(capabilities=client_capabilities(request.param))
+    await lsp_client.initialize_session(params)
+    yield
+    await lsp_client.shutdown_session()
+
+
+_counter = [0]
+
+
+async def open_text(client: LanguageClient, text: str) -> str:
+    """Open `text` under a fresh URI and wait for its first diagnostics."""
+    _counter[0] += 1
+    uri = f"file:///tmp/qvr_test_{_counter[0]}.qvr"
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(text_document=lsp.TextDocumentItem(uri=uri, language_id="qvr", version=1, text=text))
+    )
+    await wait_for_diagnostics(client, uri, 1)
+    return uri
+
+
+async def wait_for_diagnostics(client: LanguageClient, uri: str, version: int | None, timeout: float = 10.0):
+    """Wait until diagnostics for `uri` at `version` have been published (and return them)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        for params in reversed(client.published):
+            if params.uri == uri and params.version == version:
+                return list(params.diagnostics)
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no diagnostics for {uri} version {version}")
+        await asyncio.sleep(0.005)
+
+
+async def debug_info(client: LanguageClient) -> dict:
+    info = await client.protocol.send_request_async("qvr/debugInfo", {})
+    return {k: getattr(info, k) for k in ("torch_loaded", "compile_loaded", "position_encoding", "documents", "version")}
+
+
+def pos(text: str, offset: int) -> lsp.Position:
+    line = text.count("\n", 0, offset)
+    col = offset - (text.rfind("\n", 0, offset) + 1)
+    return lsp.Position(line=line, character=col)  # ASCII samples: columns equal in every encoding
+
+
+def td(uri: str) -> lsp.TextDocumentIdentifier:
+    return lsp.TextDocumentIdentifier(uri=uri)
+
+
+async def test_server_never_imports_torch(client: LanguageClient):
+    uri = await open_text(client, SAMPLES["lstm_current"])
+    await client.protocol.send_request_async(lsp.TEXT_DOCUMENT_HOVER, lsp.HoverParams(text_document=td(uri), position=lsp.Position(line=1, character=8)))
+    info = await debug_info(client)
+    assert info["torch_loaded"] is False
+    assert info["compile_loaded"] is False
+
+
+async def test_negotiated_position_encoding_is_reported(client: LanguageClient):
+    info = await debug_info(client)
+    offered = client.capabilities.general.position_encodings if client.capabilities.general else None
+    expected = "utf-8" if offered and "utf-8" in list(offered) else "utf-16"
+    if offered and list(offered)[0] not in ("utf-8", "utf-16"):
+        expected = str(list(offered)[0])
+    assert info["position_encoding"] == expected
+
+
+async def test_syntax_error_is_published_once_with_version_and_cleared_on_close(client: LanguageClient):
+    text = "object A : FinSet 2\nobject B : : FinSet 3\n"
+    uri = await open_text(client, text)
+    diags = client.diagnostics[uri]
+    syntax = [d for d in diags if d.code in ("QVR001", "QVR002", "QVR003", "QVR004", "QVR005")]
+    assert len(syntax) == 1
+    assert syntax[0].range.start.line == 1
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=lsp.Position(line=1, character=11), end=lsp.Position(line=1, character=13)), text=""
+            )],
+        )
+    )
+    diags = await wait_for_diagnostics(client, uri, 2)
+    assert not [d for d in diags if d.severity == lsp.DiagnosticSeverity.Error]
+    client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=td(uri)))
+    await wait_for_diagnostics(client, uri, None)
+    assert list(client.diagnostics[uri]) == []
+
+
+async def test_rapid_changes_end_with_diagnostics_for_the_last_version(client: LanguageClient):
+    text = "object A : FinSet 2\n"
+    uri = await open_text(client, text)
+    for v in range(2, 22):
+        client.text_document_did_change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=v),
+                content_changes=[lsp.TextDocumentContentChangePartial(
+                    range=lsp.Range(start=lsp.Position(line=v - 1, character=0), end=lsp.Position(line=v - 1, character=0)),
+                    text=f"object N{v} : FinSet {v}\n",
+                )],
+            )
+        )
+    await wait_for_diagnostics(client, uri, 21)
+    info = await debug_info(client)
+    assert [uri, 21] in [list(d) for d in info["documents"]]
+
+
+async def test_junk_input_does_not_crash_the_server(client: LanguageClient):
+    junk = "\x00\x01program (((( ~~ <- \ufffd 𝔸 #{ unterminated\n" * 50
+    uri = await open_text(client, junk)
+    for line in (0, 3, 49):
+        p = lsp.Position(line=line, character=5)
+        await client.text_document_hover_async(lsp.HoverParams(text_document=td(uri), position=p))
+        await client.text_document_completion_async(lsp.CompletionParams(text_document=td(uri), position=p))
+        await client.text_document_definition_async(lsp.DefinitionParams(text_document=td(uri), position=p))
+    await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=td(uri)))
+    await client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=td(uri)))
+    await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=td(uri)))
+    edits = await client.text_document_formatting_async(
+        lsp.DocumentFormattingParams(text_document=td(uri), options=lsp.FormattingOptions(tab_size=4, insert_spaces=True))
+    )
+    assert not edits  # refuses to format text with syntax errors
+    info = await client.protocol.send_request_async("qvr/debugInfo", {})
+    assert info is not None
+
+
+async def test_requests_on_unknown_documents_return_empty_results(client: LanguageClient):
+    uri = "file:///never/opened.qvr"
+    p = lsp.Position(line=0, character=0)
+    assert await client.text_document_hover_async(lsp.HoverParams(text_document=td(uri), position=p)) is None
+    refs = await client.text_document_references_async(
+        lsp.ReferenceParams(text_document=td(uri), position=p, context=lsp.ReferenceContext(include_declaration=True))
+    )
+    assert not refs
+
+
+async def test_semantic_tokens_and_folding_and_symbols(client: LanguageClient):
+    text = SAMPLES["lstm_current"]
+    uri = await open_text(client, text)
+    tokens = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=td(uri)))
+    assert tokens.data and len(tokens.data) % 5 == 0
+    first_line_tokens = tokens.data[:5]
+    assert first_line_tokens[0] == 0  # the header comment on line 0
+    ranged = await client.text_document_semantic_tokens_range_async(
+        lsp.SemanticTokensRangeParams(text_document=td(uri), range=lsp.Range(start=lsp.Position(line=1, character=0), end=lsp.Position(line=2, character=0)))
+    )
+    assert 0 < len(ranged.data) < len(tokens.data)
+    folds = await client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=td(uri)))
+    program_line = text[: text.index("program lstm_cell")].count("\n")
+    assert any(f.start_line == program_line and f.end_line > program_line for f in folds)
+    syms = await client.text_document_document_symbol_async(lsp.DocumentSymbolParams(text_document=td(uri)))
+    names = [s.name for s in syms]
+    assert {"Token", "gate_i", "gate_f", "gate_o", "lstm_cell", "lstm"} <= set(names)
+    cell = next(s for s in syms if s.name == "lstm_cell")
+    assert {"x", "c", "h", "i", "c_new", "h_new"} <= {c.name for c in cell.children}
+    ws = await client.workspace_symbol_async(lsp.WorkspaceSymbolParams(query="lstmcell"))
+    assert any(s.name == "lstm_cell" for s in ws)
+
+
+async def test_selection_range_grows_outwards(client: LanguageClient):
+    text = SAMPLES["lstm_current"]
+    uri = await open_text(client, text)
+    off = offset_of(text, "gate_i(x, h)", delta=2)
+    result = await client.text_document_selection_range_async(
+        lsp.SelectionRangeParams(text_document=td(uri), positions=[pos(text, off)])
+    )
+    chain, node = [], result[0]
+    while node is not None:
+        chain.append(node.range)
+        node = node.parent
+    assert len(chain) >= 3
+    assert chain[0].start.line == chain[0].end.line  # the word first
+
+
+@needs_semantics
+async def test_hover_definition_references_rename(client: LanguageClient):
+    text = SAMPLES["lstm_current"]
+    uri = await open_text(client, text)
+    use = offset_of(text, "gate_i(x, h)", delta=1)
+    hover = await client.text_document_hover_async(lsp.HoverParams(text_document=td(uri), position=pos(text, use)))
+    assert "gate_i" in hover.contents.value and "LogitNormal" in hover.contents.value
+    loc = await client.text_document_definition_async(lsp.DefinitionParams(text_document=td(uri), position=pos(text, use)))
+    loc = loc[0] if isinstance(loc, list) else loc
+    assert loc.range.start == pos(text, offset_of(text, "gate_i, gate_f"))
+    refs = await client.text_document_references_async(
+        lsp.ReferenceParams(text_document=td(uri), position=pos(text, use), context=lsp.ReferenceContext(include_declaration=False))
+    )
+    assert len(refs) == 1
+    edit = await client.text_document_rename_async(lsp.RenameParams(text_document=td(uri), position=pos(text, use), new_name="input_gate"))
+    assert len(edit.changes[uri]) == 2
+    with pytest.raises(Exception, match="reserved"):
+        await client.text_document_rename_async(lsp.RenameParams(text_document=td(uri), position=pos(text, use), new_name="scan"))
+
+
+@needs_semantics
+async def test_completion_signature_help_inlay_hints_code_actions(client: LanguageClient):
+    text = SAMPLES["lstm_classic"]
+    uri = await open_text(client, text)
+    after_tilde = offset_of(text, "~ LogitNormal", delta=2)
+    items = await client.text_document_completion_async(lsp.CompletionParams(text_document=td(uri), position=pos(text, after_tilde)))
+    labels = {i.label for i in items.items}
+    assert {"Normal", "LogitNormal", "Categorical"} <= labels
+    call = offset_of(text, "gate_i(x_t", delta=len("gate_i(x_t, "))
+    sig = await client.text_document_signature_help_async(lsp.SignatureHelpParams(text_document=td(uri), position=pos(text, call)))
+    assert sig.active_parameter == 1 and "State" in sig.signatures[0].label
+    end = text.count("\n")
+    hints = await client.text_document_inlay_hint_async(
+        lsp.InlayHintParams(text_document=td(uri), range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=end, character=0)))
+    )
+    assert any("128" in (h.label if isinstance(h.label, str) else "") or "64" in str(h.label) for h in hints)
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=td(uri),
+            range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=14)),
+            context=lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
+    kinds = {a.kind for a in actions}
+    assert lsp.CodeActionKind.QuickFix in kinds
+    assert "source.migrate.qvr" in kinds
