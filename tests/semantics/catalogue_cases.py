@@ -123,7 +123,7 @@ CASES = [
     ("QVR102", prog("‸y <- f(x)"), prog("sample y <- f(x)")),
     ("QVR103", prog("‸observe y ~ f(x)"), prog("observe y <- f(x)")),
     ("QVR104", prog("sample y <- Normal(‸x, 1.0)"), prog("sample y <- Normal(loc=x, scale=1.0)")),
-    ("QVR105", prog("sample ‸[a, b] <- cell(x, [1.0, 2.0, 3.0]);let y = x", sig="R -> R"), prog("sample (a, b) <- cell(x, [1.0, 2.0, 3.0]);let y = x", sig="R -> R")),
+    ("QVR105", prog("sample ‸[a, b] <- split2(x);let y = a + b"), prog("sample (a, b) <- split2(x);let y = a + b")),
     ("QVR106", "object X : ‸Real 1 [low=0.0]\nmorphism m : X -> X\nexport m\n", "object X : Real 1 {low=0.0}\nmorphism m : X -> X\nexport m\n"),
     ("QVR107", P("define d = f ‸>=> f\n", "export d\n"), P("define d = f >> f\n", "export d\n")),
     ("QVR108", P("category C\nrule lift(X) : X ‸=> X\n"), P("category C\nrule lift(X) : X |- X\n")),
