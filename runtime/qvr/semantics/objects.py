@@ -37,11 +37,12 @@ def resolve_type(ctx: Context, t, *, finite_position: bool = False) -> Optional[
     deprecated (QVR090) except as the whole value of an `object` statement (reported there)."""
     if isinstance(t, A.TypeRef):
         name = t.name
+        if name.text == "UnitInterval" and name.text not in ctx.top:
+            # the bare constructor (no dimension) parses as a reference
+            return _ctor(ctx, t, name, [], [], None, call=False)
         sym = ctx.lookup_top(name, want="object", undefined_code="QVR010",
                              undefined_msg=f"undefined type `{name.text}`",
                              allowed_kinds=("object",), fix_kinds=("object",))
-        if sym is None and name.text not in ctx.top and name.text not in ctx.local_top:
-            pass
         if sym is None:
             return None
         obj = ctx.objects.get(sym.name)
