@@ -291,9 +291,10 @@ const grammar_definition = {
 
     // §2.3 comments.  `#!` starts a doc comment except `#![`, which is a plain comment; `#{`
     // starts a block comment that must be closed by `}#` (an unclosed one is a syntax error,
-    // the checker's QVR003), so a line comment never starts with `#{`.
-    comment: _ => token(seq('#', optional(choice(/![\[][^\n]*/, /[^!{\n][^\n]*/)))),
-    doc_comment: _ => token(seq('#!', optional(/[^\[\n][^\n]*/))),
+    // the checker's QVR003), so a line comment never starts with `#{`.  Line comments stop at
+    // `\r` too: every line terminator of spec §2.1 ends them, even in un-normalised text.
+    comment: _ => token(seq('#', optional(choice(/![\[][^\r\n]*/, /[^!{\r\n][^\r\n]*/)))),
+    doc_comment: _ => token(seq('#!', optional(/[^\[\r\n][^\r\n]*/))),
     block_comment: _ => token(seq('#{', /([^}]|\}+[^}#])*/, /\}+#/)),
   },
 };

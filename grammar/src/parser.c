@@ -3794,23 +3794,27 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
       if (lookahead == '!') ADVANCE(243);
       if (lookahead == '{') ADVANCE(169);
       if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(242);
+          lookahead != '\n' &&
+          lookahead != '\r') ADVANCE(242);
       END_STATE();
     case 242:
       ACCEPT_TOKEN(sym_comment);
       if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(242);
+          lookahead != '\n' &&
+          lookahead != '\r') ADVANCE(242);
       END_STATE();
     case 243:
       ACCEPT_TOKEN(sym_doc_comment);
       if (lookahead == '[') ADVANCE(242);
       if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(244);
+          lookahead != '\n' &&
+          lookahead != '\r') ADVANCE(244);
       END_STATE();
     case 244:
       ACCEPT_TOKEN(sym_doc_comment);
       if (lookahead != 0 &&
-          lookahead != '\n') ADVANCE(244);
+          lookahead != '\n' &&
+          lookahead != '\r') ADVANCE(244);
       END_STATE();
     case 245:
       ACCEPT_TOKEN(sym_block_comment);
