@@ -87,9 +87,11 @@ def _register_missing_features(server, service: "RunService") -> None:
 
     if types.TEXT_DOCUMENT_CODE_LENS not in features:
         @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
-        def code_lens_handler(ls, params: types.CodeLensParams):
+        async def code_lens_handler(ls, params: types.CodeLensParams):
             try:
-                doc = service._document(params.text_document.uri)
+                uri = params.text_document.uri
+                await service.settings_for(uri)  # is running allowed (workspace trust)?
+                doc = service._document(uri)
                 return [] if doc is None else service.lsp_code_lenses(doc)
             except Exception:
                 log.exception("code lenses failed")
@@ -132,13 +134,20 @@ class RunService:
     def __init__(self, server):
         self.server = server
         self.settings = RunSettings()
+        self.client_renders_results = False
         self.manager = RunManager(_LspReporter(self))
 
     # -- settings --------------------------------------------------------------------------------
     def update_settings(self, values: Any) -> None:
         """Merge pushed settings: ``initializationOptions`` or ``didChangeConfiguration``'s
-        ``settings`` (``{"qvr": {"run": {...}}}``, ``{"run": {...}}`` or the run object)."""
+        ``settings`` (``{"qvr": {"run": {...}}}``, ``{"run": {...}}`` or the run object).
+
+        ``initializationOptions`` may also say ``"runFinishedNotification": true``: the client
+        shows ``qvr/runFinished`` itself (the VS Code extension), so the summary goes to the log
+        instead of a second pop-up."""
         self.settings = self.settings.merged(values)
+        if isinstance(values, dict) and isinstance(values.get("runFinishedNotification"), bool):
+            self.client_renders_results = values["runFinishedNotification"]
 
     def _capability(self, *path: str) -> Any:
         node = getattr(self.server, "client_capabilities", None)
@@ -161,6 +170,7 @@ class RunService:
             return settings
         if result:
             settings = settings.merged(result[0])
+            self.settings = settings  # the latest word on the settings, pushed or pulled
         return settings
 
     def runs_enabled(self) -> bool:
@@ -210,7 +220,6 @@ class RunService:
             raise RunCommandError(f"{command} needs both \"uri\" and \"entry\" (a program or "
                                   f"definition name), got {arg!r}")
         settings = await self.settings_for(uri)
-        self.settings = self.settings.merged({"enabled": settings.enabled})
         if not settings.enabled:
             raise RunCommandError(code_lens.RUNS_OFF_MESSAGE)
         text, analysis, path = self._source(uri)
@@ -450,7 +459,10 @@ class _LspReporter:
         if outcome.ok and outcome.loss_curve_path:
             message += f" (loss curve: {outcome.loss_curve_path})"
         # the message first: a client that sees qvr/runFinished has everything by then
-        self.service._show(message, kind)
+        if self.service.client_renders_results:
+            self.server.window_log_message(types.LogMessageParams(type=kind, message=message))
+        else:
+            self.service._show(message, kind)
         self.server.protocol.notify(RUN_FINISHED, outcome.to_notification())
         self.service._refresh_lenses()
 

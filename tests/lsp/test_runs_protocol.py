@@ -311,3 +311,100 @@ async def test_settings_pushed_by_did_change_configuration(tmp_path):
             settings={"qvr": {"run": {"steps": 3, "device": "cuda:7"}}}))
         _, result = await run_to_end(client, "qvr.run.svi", {"uri": uri, "entry": "lm"})
         assert result["losses"] == [100.0, 50.0, 100 / 3] and result["device"] == "cuda:7"
+
+
+SEED_002 = """object Token : FinSet 256
+object Embedded : Real 64
+object Hidden : Real 128
+morphism tok_embed : Token -> Embedded [role=embed]
+morphism cell : Embedded * Hidden -> Hidden [role=kernel, scale=0.1] ~ Normal
+morphism lm_head : Hidden -> Token [role=kernel] ~ Categorical
+define backbone = tok_embed >> scan(cell)
+program vanilla_rnn_lm : Token -> Token
+    sample h <- backbone
+    observe next_token : Token <- lm_head(h)
+    return next_token
+export vanilla_rnn_lm
+"""
+
+
+async def code_lenses(client, uri):
+    return await client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+async def test_code_lenses_over_the_protocol(preset, tmp_path):
+    uri = (tmp_path / "lm.qvr").as_uri()
+    async with session(preset) as client:
+        open_doc(client, uri, SEED_002)
+        lenses = await code_lenses(client, uri)
+        rows = [(l.range.start.line, l.command.title, l.command.command, list(l.command.arguments))
+                for l in lenses]
+        args = [{"uri": uri, "entry": "vanilla_rnn_lm"}]
+        assert rows == [(line, title, command, args) for line in (7, 11) for title, command in (
+            ("Run SVI", "qvr.run.svi"), ("Sample", "qvr.run.sample"),
+            ("Run NUTS", "qvr.run.nuts"), ("Check: no problems", "qvr.run.check"))]
+        # the arguments of a lens run it as they are
+        finished = asyncio.ensure_future(client.wait_for_notification("qvr/runFinished"))
+        started = as_dict(await execute(client, lenses[0].command.command,
+                                        *lenses[0].command.arguments))
+        assert started["started"] and started["entry"] == "vanilla_rnn_lm"
+        await execute(client, "qvr.run.cancel")
+        await asyncio.wait_for(finished, 10)
+
+
+async def test_disabled_lenses_explain_themselves(tmp_path):
+    uri = (tmp_path / "lm.qvr").as_uri()
+    broken = SEED_002.replace("lm_head(h)", "lm_head(h, h)")
+    async with session() as client:
+        open_doc(client, uri, broken)
+        lenses = await code_lenses(client, uri)
+        first = lenses[0].command
+        assert first.title == "Run SVI (disabled: 1 error)"
+        assert first.command == "qvr.run.disabled"
+        await execute(client, first.command, *first.arguments)
+        assert any("vanilla_rnn_lm has 1 error" in m.message for m in client.messages)
+        # the command itself refuses too, naming the first error
+        with pytest.raises(Exception, match=r"1 error\(s\); first at 10:\d+: QVR061"):
+            await execute(client, "qvr.run.svi", {"uri": uri, "entry": "vanilla_rnn_lm"})
+        check = lenses[3].command
+        assert check.title == "Check: 1 error"
+        summary = as_dict(await execute(client, check.command, *check.arguments))
+        assert summary["count"] == 1
+        assert any("QVR061" in m.message for m in client.messages)
+
+
+@pytest.mark.parametrize("preset", ["visual-studio-code", "neovim@v0.7.0"])
+async def test_lenses_disabled_when_runs_are_off(preset, tmp_path):
+    uri = (tmp_path / "lm.qvr").as_uri()
+    off = {"qvr": {"run": {"enabled": False}}}
+    if preset == "visual-studio-code":  # pulled with workspace/configuration
+        ctx = session(preset, config=off)
+    else:  # pushed with initializationOptions
+        ctx = session(preset, init_options={"run": {"enabled": False}})
+    async with ctx as client:
+        open_doc(client, uri, SEED_002)
+        titles = [l.command.title for l in await code_lenses(client, uri)]
+        assert titles[:3] == ["Run SVI (disabled: runs disabled)",
+                              "Sample (disabled: runs disabled)",
+                              "Run NUTS (disabled: runs disabled)"]
+
+
+async def test_unknown_entry_is_refused(tmp_path):
+    uri = (tmp_path / "lm.qvr").as_uri()
+    async with session() as client:
+        open_doc(client, uri, SEED_002)
+        with pytest.raises(Exception, match="no program or definition named 'nope'"):
+            await execute(client, "qvr.run.svi", {"uri": uri, "entry": "nope"})
+
+
+async def test_client_that_renders_results_gets_no_duplicate_popup(tmp_path):
+    uri = (tmp_path / "model.qvr").as_uri()
+    init = {"run": {"steps": 2}, "runFinishedNotification": True}
+    async with session(init_options=init) as client:
+        open_doc(client, uri, "# fake-worker: ok\n" + MODEL)
+        _, result = await run_to_end(client, "qvr.run.svi", {"uri": uri, "entry": "lm"})
+        assert result["ok"] and result["losses"] == [100.0, 50.0]
+        assert not any("finished" in m.message for m in client.messages)
+        assert any("Run SVI lm finished" in m.message for m in client.log_messages)
