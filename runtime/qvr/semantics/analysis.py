@@ -318,6 +318,10 @@ class Analyzer:
             if binfo is not None:
                 binfo.owner = d.name.text
                 infos.append(binfo)
+                # where-bindings are listed in `defines` too (with `owner` set) so the
+                # runtime can build the owner's expression; local names of different owners
+                # may coincide, the first one keeps the key.
+                ctx.defines.setdefault(b.name.text, binfo)
         ctx.pending = {d.name.text}
         t = infer(ctx, d.expr)
         ctx.pending = set()

@@ -111,7 +111,10 @@ def validate_options(ctx: Context, options: list, role: str, *, what: str, famil
             v = None
         if v is not None:
             values[key] = v
-    out = {k: OPTION_DEFAULTS[k] for k in allowed if k in OPTION_DEFAULTS}
+    # Defaults are filled in except for the MLP shape keys, which are present only when
+    # written (the runtime reads their presence as "use an MLP"; `param_source` says the same).
+    out = {k: OPTION_DEFAULTS[k] for k in allowed
+           if k in OPTION_DEFAULTS and k not in ("hidden_dim", "n_layers")}
     if "scale" in allowed:
         out["scale"] = 0.5 if role == "latent" else None
     out.update(values)

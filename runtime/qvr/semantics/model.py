@@ -108,6 +108,9 @@ class ProgramInfo:
 
 @dataclass
 class DefineInfo:
+    """A `define`/`let`; `where_bindings` its where-bindings (DefineInfos with `owner` set,
+    also listed in `Analysis.defines` under their own names)."""
+
     name: str
     decl: Any
     type: Optional[MorphType]
