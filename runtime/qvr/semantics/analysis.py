@@ -11,6 +11,7 @@ Everything is linear in the size of the module (the language server calls this p
 """
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 from ..diagnostics import Related, Severity
@@ -25,6 +26,9 @@ from .grammar import cat_refs, check_rule
 from .model import Analysis, DefineInfo, Symbol
 from .objects import resolve_type
 from .programs import check_program
+
+# QVR_SEMANTICS_DEBUG=1 re-raises internal errors instead of containing them (development).
+_DEBUG = bool(os.environ.get("QVR_SEMANTICS_DEBUG"))
 
 DECL_KIND = {
     A.ObjectDecl: "object", A.TypeDecl: "object", A.SpaceDecl: "object",
@@ -116,14 +120,16 @@ class Analyzer:
                 try:
                     self.check_statement(d)
                 except Exception:  # never let one statement take the analysis down
-                    pass
+                    if _DEBUG:
+                        raise
                 finally:
                     ctx.order_free = False
                     ctx.local_top = {}
                     ctx.pending = set()
             self.finish(top)
         except Exception:
-            pass
+            if _DEBUG:
+                raise
         diags = list(self.parsed.diagnostics) + ctx.diagnostics
         diags.sort(key=lambda d: (d.span.start, d.span.end, d.code))
         refs = sorted(ctx.references, key=lambda r: (r.span.start, r.span.end))
@@ -133,7 +139,8 @@ class Analyzer:
             objects=dict(ctx.objects), morphisms=dict(ctx.morphisms),
             programs=dict(ctx.programs), defines=dict(ctx.defines), export=self.export,
             export_type=self.export_type, _types=ctx.types, _scans=ctx.scans,
-            _inlines=ctx.inlines, _ref_starts=[r.span.start for r in refs])
+            _inlines=ctx.inlines, _ref_starts=[r.span.start for r in refs],
+            _intermediates=ctx.intermediates)
 
     # -- pass 1: declare every top-level name ------------------------------------------------
     def declare(self, top) -> None:

@@ -50,6 +50,7 @@ class Context:
         self.used: set[int] = set()  # id(Symbol) of used symbols
         self.types: dict[int, tuple] = {}
         self.scans: dict[int, tuple] = {}
+        self.intermediates: dict[int, tuple] = {}  # id(Compose) -> (node, value between sides)
         self.inlines: dict[int, tuple] = {}
         self.objects: dict = {}
         self.morphisms: dict = {}

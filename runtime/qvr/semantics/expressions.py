@@ -179,6 +179,7 @@ def _compose(ctx: Context, e: A.Compose) -> Optional[MorphType]:
     if is_seq(tau) == is_seq(rho):
         if not compatible(tau, rho):
             return mismatch()
+        ctx.intermediates[id(e)] = (e, tau)
         return MorphType(f.dom, g.cod)
     if is_seq(tau):  # lift g
         if not g.is_elementwise:
@@ -187,6 +188,7 @@ def _compose(ctx: Context, e: A.Compose) -> Optional[MorphType]:
             return None
         if not compatible(tau.elem, rho):
             return mismatch()
+        ctx.intermediates[id(e)] = (e, tau)
         return MorphType(f.dom, SeqType(g.cod))
     # rho is a sequence: lift f
     if not f.is_elementwise:
@@ -195,6 +197,7 @@ def _compose(ctx: Context, e: A.Compose) -> Optional[MorphType]:
         return None
     if not compatible(tau, rho.elem):
         return mismatch()
+    ctx.intermediates[id(e)] = (e, rho)
     return MorphType(SeqType(f.dom), g.cod)
 
 

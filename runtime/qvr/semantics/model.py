@@ -163,6 +163,7 @@ class Analysis:
     _scans: dict = field(repr=False, default_factory=dict)
     _inlines: dict = field(repr=False, default_factory=dict)
     _ref_starts: list = field(repr=False, default_factory=list)
+    _intermediates: dict = field(repr=False, default_factory=dict)
 
     def reference_at(self, offset: int) -> Optional[Reference]:
         """The reference whose span contains `offset` (end inclusive)."""
@@ -181,6 +182,12 @@ class Analysis:
         """Inferred type of an expression node (MorphType), arithmetic node or step
         (value type); None when unknown."""
         entry = self._types.get(id(node))
+        return entry[1] if entry is not None and entry[0] is node else None
+
+    def intermediate_type(self, node):
+        """For a `Compose` node: the value passed between its sides as it flows, i.e. after
+        lifting (`Seq[Embedded]` in `tok_embed >> scan(cell)`); hover on `>>` shows it."""
+        entry = self._intermediates.get(id(node))
         return entry[1] if entry is not None and entry[0] is node else None
 
     def scan_info(self, node) -> Optional[ScanInfo]:
