@@ -1,0 +1,2 @@
+" QVR source files.
+autocmd BufRead,BufNewFile *.qvr setfiletype qvr
