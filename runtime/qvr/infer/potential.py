@@ -1,0 +1,89 @@
+"""The potential energy MCMC moves on: a model's latent sites flattened into one vector.
+
+``Potential(model, x, observations, shapes)`` lays every latent site out in one flat
+unconstrained vector ``q`` (site order = trace order). ``U(q) = -(log_joint(x, {obs, z(q)}) +
+log|dz/dq|)`` summed over rows, with ``z`` the support bijection of each site. ``__call__``
+returns ``(U, grad U, log_joint)`` as tensors (no host sync); a non-finite value comes back as
+``U = +inf`` with a zero gradient, which the kernels treat as a divergence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.distributions import biject_to
+
+from .sites import LatentShape
+
+
+@dataclass(frozen=True)
+class _Slot:
+    name: str
+    start: int
+    stop: int
+    unconstrained_shape: tuple[int, ...]
+    shape: tuple[int, ...]
+    support: object
+
+
+class Potential:
+    def __init__(self, model, x, observations: dict, shapes: dict[str, LatentShape]):
+        self.model = model
+        self.x = x
+        self.observations = dict(observations)
+        self.slots: list[_Slot] = []
+        start = 0
+        for name, site in shapes.items():
+            ushape = site.unconstrained_shape
+            size = 1
+            for s in ushape:
+                size *= int(s)
+            self.slots.append(_Slot(name, start, start + size, ushape, site.shape, site.support))
+            start += size
+        self.dim = start
+        self._bijections = [biject_to(s.support) for s in self.slots]
+
+    # -- packing ---------------------------------------------------------------------------
+    def unpack(self, q: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Constrained site values from ``q`` (D,) and the summed log|Jacobian| (scalar)."""
+        values, ladj = {}, q.new_zeros(())
+        for slot, bij in zip(self.slots, self._bijections):
+            u = q[slot.start:slot.stop].reshape(slot.unconstrained_shape)
+            z = bij(u)
+            values[slot.name] = z
+            ladj = ladj + bij.log_abs_det_jacobian(u, z).sum()
+        return values, ladj
+
+    def pack(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Flatten constrained site values into the unconstrained vector ``q``."""
+        parts = []
+        for slot, bij in zip(self.slots, self._bijections):
+            parts.append(bij.inv(values[slot.name].detach()).reshape(-1))
+        return torch.cat(parts) if parts else torch.zeros(0)
+
+    def constrain_draws(self, qs: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Many vectors at once: ``(N, D) -> {site: (N, *site_shape)}`` (no gradients)."""
+        out = {}
+        with torch.no_grad():
+            for slot, bij in zip(self.slots, self._bijections):
+                u = qs[:, slot.start:slot.stop].reshape((qs.shape[0],) + tuple(slot.unconstrained_shape))
+                out[slot.name] = bij(u)
+        return out
+
+    # -- energy ------------------------------------------------------------------------------
+    def log_joint(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model.log_joint(self.x, {**self.observations, **values}).sum()
+
+    def __call__(self, q: torch.Tensor):
+        q = q.detach().requires_grad_(True)
+        with torch.enable_grad():
+            values, ladj = self.unpack(q)
+            lj = self.log_joint(values)
+            u = -(lj + ladj)
+            (grad,) = torch.autograd.grad(u, q)
+        u = u.detach()
+        # Keep the kernels sync-free: a non-finite energy becomes +inf (a divergence) by masking.
+        bad = ~(torch.isfinite(u) & torch.isfinite(grad).all())
+        u = torch.where(bad, torch.full_like(u, float("inf")), u)
+        grad = torch.where(bad, torch.zeros_like(grad), grad)
+        return u, grad, lj.detach()
