@@ -33,12 +33,36 @@ def quick_fixes(doc, span: Span) -> list[Action]:
         return []
     out = []
     for d in analysis.diagnostics:
-        if not d.fixes or not _overlaps(d.span, span):
+        if not _overlaps(d.span, span):
+            continue
+        if d.code == UNDEFINED_TYPE and not d.fixes:
+            action = declare_missing_object(doc, d)
+            if action is not None:
+                out.append(action)
             continue
         for i, fix in enumerate(d.fixes):
             edits = tuple((e.span, e.new_text) for e in fix.edits)
             out.append(Action(fix.title, "quickfix", edits, d, preferred=(i == 0 and len(d.fixes) == 1)))
     return out
+
+
+UNDEFINED_TYPE = "QVR010"
+
+
+def declare_missing_object(doc, diag: Diagnostic) -> Optional[Action]:
+    """For `undefined type X` without a checker fix: declare `object X : Real 1` on the line
+    before the declaration that uses it (declaration order matters, spec §4.1)."""
+    name = doc.text[diag.span.start:diag.span.end]
+    if not name or not name.isidentifier():
+        return None
+    stmt_start = diag.span.start
+    for stmt in getattr(doc.analysis.module, "statements", ()):
+        if stmt.span.start <= diag.span.start <= stmt.span.end:
+            stmt_start = stmt.span.start
+            break
+    line_start = doc.text.rfind("\n", 0, stmt_start) + 1
+    edit = (Span(line_start, line_start), f"object {name} : Real 1\n")
+    return Action(f"Declare object `{name}`", "quickfix", (edit,), diag)
 
 
 def migrated_text(text: str) -> Optional[str]:

@@ -195,13 +195,10 @@ def complete(doc, offset: int) -> list[Item]:
     program = enclosing_program(text, offset)
     in_program = program is not None and first != "program"
 
-    if not before:  # start of a statement
+    if not before:  # start of a statement: current-form keywords only (no deprecated ones)
         if in_program:
-            items = [Item(k, "snippet", "step", v, True, 0) for k, v in STEP_SNIPPETS.items()]
-            return items + [Item(k, "keyword", "keyword", sort_group=4) for k in TOP_LEVEL_SNIPPETS]
-        return [Item(k, "snippet", "declaration", v, True, 0) for k, v in TOP_LEVEL_SNIPPETS.items()] + [
-            Item(k, "keyword", "keyword", sort_group=4) for k in sorted(DECL_KEYWORDS)
-        ]
+            return [Item(k, "snippet", "step", v, True, 0) for k, v in STEP_SNIPPETS.items()]
+        return [Item(k, "snippet", "declaration", v, True, 0) for k, v in TOP_LEVEL_SNIPPETS.items()]
 
     # option block after a signature or target: `[key=…`
     bracket = _unclosed(line_prefix, "[", "]")

@@ -69,8 +69,9 @@ def symbol_markdown(analysis, symbol) -> str:
             f = families.family(fam)
             parts.append(f"Family `{f.signature()}`, support {f.support}")
         options = getattr(info, "options", None) if info else None
-        if options:
-            parts.append("Options: " + ", ".join(f"`{k}={v}`" for k, v in options.items()))
+        shown = {k: v for k, v in (options or {}).items() if v is not None}
+        if shown:
+            parts.append("Options: " + ", ".join(f"`{k}={v}`" for k, v in shown.items()))
     elif kind == "program":
         info = getattr(analysis, "programs", {}).get(name)
         if info is not None:
@@ -120,6 +121,10 @@ def symbol_markdown(analysis, symbol) -> str:
     return "\n\n".join(parts)
 
 
+def _is_seq(t) -> bool:
+    return type(t).__name__ == "SeqType"
+
+
 def _compose_hover(analysis, offset: int) -> Optional[HoverResult]:
     for node in reversed(nodes_containing(analysis.module, offset)):
         if type(node).__name__ != "Compose":
@@ -128,11 +133,17 @@ def _compose_hover(analysis, offset: int) -> Optional[HoverResult]:
         if not (op.span.start <= offset <= op.span.end):
             continue
         left = analysis.type_of(node.left)
+        right = analysis.type_of(node.right)
         whole = analysis.type_of(node)
         middle = getattr(left, "cod", None)
-        lines = [_code(f"{op.text} : {render_type(middle)}")] if middle is not None else []
+        lines = []
         if middle is not None:
-            lines.append(f"Intermediate type `{display_type(middle)}`")
+            shown, plain = render_type(middle), display_type(middle)
+            # a per-element left side feeding a sequence consumer is lifted: values are Seq[...]
+            if _is_seq(getattr(right, "dom", None)) and not _is_seq(middle):
+                shown, plain = f"Seq[{shown}]", f"Seq[{plain}]"
+            lines.append(_code(f"{op.text} : {shown}"))
+            lines.append(f"Intermediate type `{plain}`")
         if whole is not None:
             lines.append(f"Composite: `{render_type(whole)}`")
         if lines:
