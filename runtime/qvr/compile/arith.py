@@ -29,6 +29,9 @@ BUILTINS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "softmax": lambda t: torch.softmax(t, dim=-1),
 }
 
+# The program stores (device, dtype) of its run under this key so constants land there.
+PLACE = "\0place"
+
 _OPS = {"+": torch.add, "-": torch.sub, "*": torch.mul, "/": torch.div}
 
 
@@ -55,13 +58,16 @@ class ArithCompiler:
 
     def compile(self, node) -> Callable[[dict], torch.Tensor]:
         if isinstance(node, A.Lit):
-            const = torch.tensor([float(node.value.value)], dtype=self.dtype, device=self.device)
-            return lambda env: const
+            value = float(node.value.value)
+
+            def lit(env):
+                device, dtype = env[PLACE]
+                return torch.full((1,), value, dtype=dtype, device=device)
+            return lit
         if isinstance(node, A.Var):
             name = node.name.text
             rank = self.var_rank(name)
-            dtype = self.dtype
-            return lambda env: V.as_columns(env[name], rank, dtype)
+            return lambda env: V.as_columns(env[name], rank, env[PLACE][1])
         if isinstance(node, A.Neg):
             inner = self.compile(node.operand)
             return lambda env: -inner(env)
@@ -102,11 +108,10 @@ class ArithCompiler:
     def _morphism_call(self, node, module, arg_types):
         from .record import Recorder
         args = [self.compile_arg(a, t) for a, t in zip(node.args, arg_types)]
-        dtype = self.dtype
 
         def call(env):
             vals = [f(env) for f in args]
-            x = vals[0] if len(vals) == 1 else V.concat_values(vals, arg_types, dtype=dtype)
+            x = vals[0] if len(vals) == 1 else V.concat_values(vals, arg_types, dtype=env[PLACE][1])
             y, _ = module.run(x, Recorder(), "", None)
             return y
         return call

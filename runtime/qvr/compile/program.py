@@ -14,6 +14,7 @@ import torch
 
 from ..semantics.types import SeqType, elem_of
 from . import values as V
+from .arith import PLACE
 from .base import RuntimeModule, _support_of_type, fit_value
 from .record import Recorder, join
 from .trace import DETERMINISTIC, LATENT, OBSERVED, SiteSpec
@@ -76,7 +77,7 @@ class ProgramModule(RuntimeModule):
         lead = x.dim() - self._dom_rank
         if lead > 1 and not isinstance(self.dom, SeqType):
             return self._execute_folded(x, rec, path)
-        env: dict = {}
+        env: dict = {PLACE: (x.device, self.dtype)}
         self._bind(x, env)
         for step in self.plan:
             if isinstance(step, LetPlan):
@@ -152,7 +153,9 @@ class ProgramModule(RuntimeModule):
         B, T = x.shape[0], x.shape[1]
         folded = FoldRecorder(rec, B, T)
         out, env = self.execute(x.reshape(B * T, *x.shape[2:]), folded, path)
-        return out.reshape(B, T, *out.shape[1:]), {k: v.reshape(B, T, *v.shape[1:]) for k, v in env.items()}
+        unfolded = {k: (v.reshape(B, T, *v.shape[1:]) if isinstance(v, torch.Tensor) else v)
+                    for k, v in env.items()}
+        return out.reshape(B, T, *out.shape[1:]), unfolded
 
     # -- API extras --------------------------------------------------------------------------
     def rsample(self, x, *, observations=None, n_steps=None, as_dict=False):

@@ -1,0 +1,267 @@
+"""From an `Analysis` to runtime modules: one `Builder` per loaded module.
+
+The builder consumes what the checker computed (roles, families, validated options, types,
+scan partitions, inline widths, program bindings; docs/internals.md "Semantics") and never
+re-derives it. Modules are cached per declared name, so a morphism used twice is one module
+with shared parameters.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from ..errors import NotSupportedError, QvrError
+from ..semantics.types import MorphType, ObjType, SeqType, elem_of
+from ..syntax import ast as A
+from . import combinators as C
+from . import kernels as K
+from . import values as V
+from .arith import ArithCompiler
+from .program import DrawPlan, LetPlan, ProgramModule, ReturnPlan
+from .trace import LATENT, OBSERVED
+
+_DRAW_STEPS = (A.DrawStep, A.BindStep, A.SampleStep, A.ObserveTildeStep, A.ObserveStep)
+_OBSERVE_STEPS = (A.ObserveTildeStep, A.ObserveStep)
+
+
+class Builder:
+    def __init__(self, analysis, *, source_name: str = "<string>"):
+        self.a = analysis
+        self.source_name = source_name
+        self.cache: dict = {}
+
+    # -- locations --------------------------------------------------------------------------
+    def where(self, span) -> str:
+        line, col = self.a.line_index.position(span.start)
+        return f"{self.source_name}:{line + 1}:{col + 1}"
+
+    def not_supported(self, node, what: str):
+        raise NotSupportedError(f"{self.where(node.span)}: {what}")
+
+    def active_quantale(self, offset: int) -> str:
+        """The last `quantale` statement before `offset` (default product_fuzzy, spec §4.5)."""
+        q = "product_fuzzy"
+        for st in self.a.module.statements:
+            if isinstance(st, A.QuantaleDecl) and st.span.start < offset:
+                q = st.name.text.lower()
+        return q
+
+    # -- names ------------------------------------------------------------------------------
+    def named(self, name: str):
+        if name in self.cache:
+            return self.cache[name]
+        a = self.a
+        if name in a.morphisms:
+            module = self._morphism(a.morphisms[name])
+        elif name in a.programs:
+            module = self._program(a.programs[name])
+        elif name in a.defines:
+            module = self.expr(a.defines[name].decl.expr)
+        else:
+            raise QvrError(f"`{name}` is not a morphism, program or define")
+        if getattr(module, "qvr_name", None) is None:
+            module.qvr_name = name
+        self.cache[name] = module
+        return module
+
+    def _morphism(self, info):
+        t: MorphType = info.type
+        role = info.role
+        opts = {k: v for k, v in (info.options or {}).items() if v is not None}
+        if role == "kernel":
+            if info.fixed_bound is not None:
+                args = {k: literal_value(v) for k, v in info.fixed_bound.items()}
+                return K.FixedDistribution(t.dom, t.cod, info.family, args)
+            return K.Kernel(t.dom, t.cod, info.family, opts)
+        if role == "deterministic":
+            return K.Deterministic(t.dom, t.cod, opts)
+        if role == "embed":
+            return K.Embed(t.dom, t.cod)
+        if role == "discretize":
+            return K.Discretize(t.dom, info.bins or elem_of(t.cod).cardinality,
+                                opts.get("temperature", 0.1))
+        if role in ("latent", "observed"):
+            from .finite import finite_morphism
+            return finite_morphism(self, info)
+        raise QvrError(f"unknown role `{role}`")
+
+    # -- expressions -------------------------------------------------------------------------
+    def expr(self, node):
+        """The runtime module of a morphism expression (fresh for combinators, cached for
+        references)."""
+        t = self.a.type_of(node)
+        if isinstance(node, A.Ref):
+            return self.named(node.name.text)
+        if isinstance(node, A.Compose):
+            parts = self._flatten(node)
+            return C.Composite([m for m, _ in parts], [l for _, l in parts],
+                               dom=t.dom if t else None, cod=t.cod if t else None)
+        if isinstance(node, A.Tensor):
+            left, right = self.expr(node.left), self.expr(node.right)
+            return C.Parallel([left, right], [label_of(node.left), label_of(node.right)], t.dom, t.cod)
+        if isinstance(node, A.Fan):
+            parts, labels = [], []
+            for item in node.items:
+                members = self._group_members(item)
+                if members:
+                    parts += [self.named(m) for m in members]
+                    labels += members
+                else:
+                    parts.append(self.expr(item))
+                    labels.append(label_of(item))
+            return C.Fan(parts, labels, t.dom, t.cod)
+        if isinstance(node, A.Repeat):
+            return C.Repeat(self.expr(node.expr), node.count.value if node.count else None)
+        if isinstance(node, A.Stack):
+            return C.Stack(self.expr(node.expr), int(node.count.value))
+        if isinstance(node, A.Identity):
+            obj = self.a.objects[node.object.text]
+            if obj.is_finite:
+                from .finite import FiniteIdentity
+                return FiniteIdentity(self, obj, self.active_quantale(node.span.start))
+            return C.Identity(obj, obj)
+        if isinstance(node, A.Scan):
+            info = self.a.scan_info(node)
+            cell = self.expr(node.cell)
+            return C.Scan(cell, info.input, info.state, init=info.init, states=info.states,
+                          direction=info.direction)
+        if isinstance(node, A.Marginalize):
+            from .finite import Marginalized
+            return Marginalized(self, node)
+        if isinstance(node, A.ParserExpr):
+            self.not_supported(node, "grammar parsers are not supported by this runtime")
+        raise QvrError(f"unsupported expression {type(node).__name__}")
+
+    def _flatten(self, node):
+        if isinstance(node, A.Compose):
+            return self._flatten(node.left) + self._flatten(node.right)
+        return [(self.expr(node), label_of(node))]
+
+    def _group_members(self, item) -> list[str]:
+        if not isinstance(item, A.Ref):
+            return []
+        name = item.name.text
+        if name in self.a.morphisms:
+            return []
+        return [n for n, info in self.a.morphisms.items() if info.member_of == name]
+
+    # -- programs ----------------------------------------------------------------------------
+    def _program(self, info) -> ProgramModule:
+        a = self.a
+        decl = info.decl
+        eff: MorphType = info.effective
+        variables = info.variables
+
+        def var_type(v):
+            vi = variables.get(v)
+            return vi.type if vi is not None else None
+
+        def var_rank(v):
+            t = var_type(v)
+            return 1 if t is None else V.element_rank(t)
+
+        calls: dict = {}
+
+        def call_module(node):
+            name = node.name.text
+            minfo = a.morphisms.get(name)
+            if minfo is None or minfo.role != "deterministic":
+                return None
+            calls[name] = self.named(name)
+            return calls[name], [a.type_of(arg) for arg in node.args]
+
+        compiler = ArithCompiler(var_rank, call_module=call_module)
+        steps, modules = [], {}
+        for step in decl.steps:
+            if isinstance(step, A.LetStep):
+                var = step.name.text
+                steps.append(LetPlan(var, compiler.compile(step.value), var_type(var)))
+                continue
+            if not isinstance(step, _DRAW_STEPS):
+                raise QvrError(f"unsupported step {type(step).__name__}")
+            vars_ = pattern_vars(step)
+            kind = OBSERVED if isinstance(step, _OBSERVE_STEPS) else LATENT
+            attr = f"_step_{vars_[0]}"
+            target = step.target
+            inline = a.inline_info(step)
+            var_types = [var_type(v) for v in vars_]
+            if inline is not None:
+                low = literal_or_none(inline.bound.get("low"))
+                high = literal_or_none(inline.bound.get("high"))
+                module = K.InlineFamily(inline.family, inline.width, inline.value_type or var_types[0],
+                                        low=low, high=high)
+                evals = {k: compiler.compile(_arg_value(v)) for k, v in inline.bound.items()}
+                plan = DrawPlan(vars_, attr, kind, var_types, inline=evals)
+            else:
+                module = self.named(target.name.text)
+                if target.args:
+                    arg_nodes = [_arg_value(x) for x in target.args]
+                    arg_types = [a.type_of(x) for x in arg_nodes]
+                    evals = [compiler.compile_arg(x, t) for x, t in zip(arg_nodes, arg_types)]
+                    plan = DrawPlan(vars_, attr, kind, var_types, args=evals, arg_types=arg_types)
+                else:
+                    plan = DrawPlan(vars_, attr, kind, var_types)
+            modules[attr] = module
+            steps.append(plan)
+        ret = decl.ret.pattern
+        if isinstance(ret, A.RetVar):
+            rvars, labels = [ret.var.text], [ret.var.text]
+        else:
+            rvars = [it.var.text for it in ret.items]
+            labels = [(it.label.text if it.label else it.var.text) for it in ret.items]
+        ret_plan = ReturnPlan(rvars, labels, [var_type(v) for v in rvars])
+        params = [n.text for n, _ in info.params]
+        prog = ProgramModule(decl.name.text, eff.dom, eff.cod, params=params,
+                             binding=info.param_binding, param_types=[t for _, t in info.params],
+                             steps=steps, ret=ret_plan)
+        for attr, module in modules.items():
+            setattr(prog, attr, module)
+        for name, module in calls.items():
+            setattr(prog, f"_call_{name}", module)
+        return prog
+
+
+# ------------------------------------------------------------------------------ helpers ----
+def pattern_vars(step) -> list[str]:
+    if isinstance(step, A.BindStep):
+        return [step.name.text]
+    pat = step.pattern
+    if isinstance(pat, A.PatVar):
+        return [pat.name.text]
+    return [n.text for n in pat.names]
+
+
+def label_of(node) -> str:
+    """A component's label in site names (§5.8): the referenced name or the combinator word."""
+    if isinstance(node, A.Ref):
+        return node.name.text
+    return {A.Scan: "scan", A.Fan: "fan", A.Stack: "stack", A.Repeat: "repeat",
+            A.Tensor: "tensor", A.Identity: "identity", A.Compose: "compose",
+            A.Marginalize: "marginalize", A.ParserExpr: "parser"}.get(type(node), "expr")
+
+
+def _arg_value(node):
+    return node.value if isinstance(node, A.NamedArg) else node
+
+
+def literal_value(node):
+    """A literal argument (number, negated number, vector) as a Python value."""
+    node = _arg_value(node)
+    if isinstance(node, A.Lit):
+        return float(node.value.value)
+    if isinstance(node, A.Number):
+        return float(node.value)
+    if isinstance(node, A.Neg):
+        return -literal_value(node.operand)
+    if isinstance(node, A.Vec):
+        return [literal_value(i) for i in node.items]
+    raise QvrError("fixed distribution arguments must be literals")
+
+
+def literal_or_none(node) -> Optional[float]:
+    if node is None:
+        return None
+    try:
+        v = literal_value(node)
+    except QvrError:
+        return None
+    return v if isinstance(v, float) else None

@@ -1,0 +1,136 @@
+"""`qvr.load` / `qvr.loads` and the `Program` they return (spec §6.1, §6.4).
+
+Loading analyses the text (the same `analyze()` the checker and the language server use),
+refuses a module with Error diagnostics or without an export (the message lists the located
+diagnostics exactly as `qvr check` prints them), builds the exported runtime module and moves
+it to the device: `device=None` means `$QVR_DEVICE`, else cuda when available, else cpu.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ..syntax.span import Span, normalize  # noqa: I001  (qvr.syntax before qvr.diagnostics: import cycle)
+from ..syntax import ast as _ast  # noqa: F401
+from ..diagnostics import Diagnostic, Severity
+from ..errors import QvrCheckError, QvrSyntaxError
+from .build import Builder
+from .finite import finite_tensor
+
+_SYNTAX_CODES = {"QVR001", "QVR002", "QVR003", "QVR004", "QVR005", "QVR006"}
+
+
+def resolve_device(device=None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    env = os.environ.get("QVR_DEVICE")
+    if env:
+        return torch.device(env)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _place(module: nn.Module, device: torch.device, dtype: torch.dtype) -> None:
+    module.to(device=device)
+    for p in module.parameters():
+        if p.dtype.is_floating_point and p.dtype != dtype:
+            p.data = p.data.to(dtype)
+    for m in module.modules():
+        m._qvr_device = device
+        m._qvr_dtype = dtype
+        for name, b in list(m._buffers.items()):
+            if b is not None and b.dtype.is_floating_point:
+                m._buffers[name] = b.to(dtype)
+
+
+class _Env(Mapping):
+    """`Program.env[name]`: the runtime module of any declared or defined name, built on first
+    access with the program's builder (so it shares parameters with `.morphism`)."""
+
+    def __init__(self, program: "Program"):
+        self._program = program
+
+    def _names(self):
+        a = self._program.analysis
+        return list(a.morphisms) + list(a.programs) + list(a.defines)
+
+    def __getitem__(self, name):
+        if name not in self._names():
+            raise KeyError(name)
+        p = self._program
+        module = p._builder.named(name)
+        _place(module, p.device, p.dtype)
+        return module
+
+    def __iter__(self):
+        return iter(self._names())
+
+    def __len__(self):
+        return len(self._names())
+
+
+class Program(nn.Module):
+    """A loaded QVR module: `.morphism` is the exported runtime module."""
+
+    def __init__(self, analysis, *, source_name: str = "<string>", device=None,
+                 dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.analysis = analysis
+        self.source_name = source_name
+        self.diagnostics = list(analysis.diagnostics)
+        self._device = resolve_device(device)
+        self.dtype = dtype
+        self._builder = Builder(analysis, source_name=source_name)
+        morphism = self._builder.expr(analysis.export.expr)
+        _place(morphism, self._device, dtype)
+        self.morphism = morphism
+        self.env = _Env(self)
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def domain(self):
+        return self.analysis.export_type.dom
+
+    @property
+    def codomain(self):
+        return self.analysis.export_type.cod
+
+    def forward(self, n_steps: Optional[int] = None) -> torch.Tensor:
+        """The finite-world tensor of the exported expression (spec §5.9)."""
+        return finite_tensor(self.morphism, n_steps)
+
+    def rsample(self, x, **kwargs):
+        return self.morphism.rsample(x, **kwargs)
+
+
+def _refuse(analysis, source_name: str):
+    """Raise QvrSyntaxError/QvrCheckError listing located Error diagnostics (qvr check format)."""
+    errors = [d for d in analysis.diagnostics if d.severity == Severity.ERROR]
+    if not errors and analysis.export is None:
+        errors = [Diagnostic("QVR055", Severity.ERROR, "no `export`; `qvr.load` cannot run this module",
+                             Span(0, 0))]
+    if not errors:
+        return
+    lines = [d.format(source_name, analysis.line_index) for d in errors]
+    cls = QvrSyntaxError if any(d.code in _SYNTAX_CODES for d in errors) else QvrCheckError
+    raise cls("\n".join(lines), errors, source_name)
+
+
+def loads(text: str, *, device=None, dtype: torch.dtype = torch.float32, name: str = "<string>") -> Program:
+    from ..semantics import analyze
+    analysis = analyze(normalize(text))
+    _refuse(analysis, name)
+    return Program(analysis, source_name=name, device=device, dtype=dtype)
+
+
+def load(path, *, device=None, dtype: torch.dtype = torch.float32) -> Program:
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    return loads(text, device=device, dtype=dtype, name=str(path))
