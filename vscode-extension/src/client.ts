@@ -56,7 +56,9 @@ export function createClient(
       { scheme: "file", language: "qvr" },
       { scheme: "untitled", language: "qvr" },
     ],
-    initializationOptions: currentSettings(),
+    // runFinishedNotification: this client renders qvr/runFinished itself, so the server
+    // logs the summary instead of also popping up a message.
+    initializationOptions: { ...currentSettings(), runFinishedNotification: true },
     outputChannel,
     middleware: {
       workspace: {

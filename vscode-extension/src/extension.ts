@@ -155,8 +155,7 @@ export class QvrExtension implements vscode.Disposable {
       entry = await vscode.window.showQuickPick(choices, { placeHolder: "Program to run" });
       if (!entry) return;
     }
-    // The worker runs the file from disk.
-    if (document.isDirty && !(await document.save())) return;
+    // No save needed: the server runs the text it has, unsaved edits included.
     const uri = document.uri.toString();
     await this.executeOnServer(RUN_COMMANDS[kind], [{ uri, entry }]);
   }

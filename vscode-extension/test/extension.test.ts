@@ -58,6 +58,7 @@ test("the server starts from qvr.server.path with trust in initializationOptions
   assert.equal(client.serverOptions.command, process.execPath);
   assert.equal(client.serverOptions.transport, undefined, "no --stdio flag appended");
   assert.equal(client.clientOptions.initializationOptions.run.enabled, false);
+  assert.equal(client.clientOptions.initializationOptions.runFinishedNotification, true);
   assert.deepEqual(client.clientOptions.documentSelector.map((s: { language: string }) => s.language), ["qvr", "qvr"]);
   // Trust granted later: the server is told runs are now enabled.
   world.trusted = true;

@@ -135,7 +135,8 @@ local function client_config(root)
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
     settings = M.config.settings,
-    init_options = M.config.settings.qvr,
+    -- runFinishedNotification: the plugin echoes qvr/runFinished itself (no duplicate message).
+    init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { runFinishedNotification = true }),
     handlers = M.handlers,
     capabilities = M.config.capabilities or vim.lsp.protocol.make_client_capabilities(),
     on_attach = M.config.on_attach,
@@ -192,7 +193,7 @@ local function setup_lspconfig()
         filetypes = { "qvr" },
         root_dir = lspconfig.util.root_pattern(unpack(M.config.root_markers)),
         settings = M.config.settings,
-        init_options = M.config.settings.qvr,
+        init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { runFinishedNotification = true }),
       },
       docs = { description = "qvr-lsp, the QVR language server (pip install qvr-tools)" },
     }
