@@ -44,14 +44,14 @@ class ProgramChecker:
             for o in d.options.items:
                 ctx.error("QVR028", f"unknown option `{o.key.text}` for a program; allowed: "
                           "(none)", o.key.span)
-        snapshot = (len(ctx.diagnostics), len(ctx.references), len(ctx.symbols),
-                    dict(ctx.types), dict(ctx.inlines))
+        # Only list lengths are remembered (cheap); types and inline records of the aborted
+        # first pass are overwritten by the second pass, which visits the same nodes again.
+        snapshot = (len(ctx.diagnostics), len(ctx.references), len(ctx.symbols))
         info = self._body(declared, promoted=False)
         if info is None:  # promotion detected: check again with sequence parameters
             del ctx.diagnostics[snapshot[0]:]
             del ctx.references[snapshot[1]:]
             del ctx.symbols[snapshot[2]:]
-            ctx.types, ctx.inlines = snapshot[3], snapshot[4]
             self.locals, self.uses = {}, {}
             info = self._body(declared, promoted=True)
         return info

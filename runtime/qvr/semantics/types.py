@@ -13,8 +13,7 @@ consume it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from typing import Optional, Union
 
 
@@ -94,11 +93,29 @@ class ObjType:
     A primitive object has exactly one factor, which is a leaf. A product `A * B` has one
     factor per written operand (each an `ObjType`, named if it was a reference), so
     `Embedded * Hidden * Hidden` has three factors and `leaves` flattens nested products.
-    Equality is structural (name included); use `compatible` for `≈`.
+    Equality is structural (name included); use `compatible` for `≈`. `leaves`, `width`
+    and `feature_width` are computed once at construction (the checker asks often).
     """
 
     factors: tuple[Union["ObjType", Leaf], ...]
     name: Optional[str] = None
+    leaves: tuple = field(init=False, repr=False, compare=False)
+    width: int = field(init=False, repr=False, compare=False)
+    feature_width: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        out: list = []
+        for f in self.factors:
+            if isinstance(f, ObjType):
+                out.extend(f.leaves)
+            else:
+                out.append(f)
+        leaves = tuple(out)
+        object.__setattr__(self, "leaves", leaves)
+        # value width w: Σd over continuous leaves plus 1 per finite leaf;
+        # feature width fw: Σd plus n per finite leaf (one-hot)
+        object.__setattr__(self, "width", sum(l.width for l in leaves))
+        object.__setattr__(self, "feature_width", sum(l.feature_width for l in leaves))
 
     # -- constructors ----------------------------------------------------------------------
     @staticmethod
@@ -126,16 +143,6 @@ class ObjType:
         return ObjType(self.factors, name)
 
     # -- structure -------------------------------------------------------------------------
-    @cached_property
-    def leaves(self) -> tuple[Leaf, ...]:
-        out: list[Leaf] = []
-        for f in self.factors:
-            if isinstance(f, ObjType):
-                out.extend(f.leaves)
-            else:
-                out.append(f)
-        return tuple(out)
-
     @property
     def is_primitive(self) -> bool:
         return len(self.factors) == 1 and not isinstance(self.factors[0], ObjType)
@@ -146,16 +153,6 @@ class ObjType:
         if self.is_primitive:
             return (self,)
         return tuple(f if isinstance(f, ObjType) else ObjType((f,)) for f in self.factors)
-
-    @cached_property
-    def width(self) -> int:
-        """Value width w: Σd over continuous leaves plus 1 per finite leaf."""
-        return sum(l.width for l in self.leaves)
-
-    @cached_property
-    def feature_width(self) -> int:
-        """Feature width fw: Σd over continuous leaves plus n per finite leaf (one-hot)."""
-        return sum(l.feature_width for l in self.leaves)
 
     @property
     def is_finite(self) -> bool:
