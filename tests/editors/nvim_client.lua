@@ -165,7 +165,11 @@ local function main()
   vim.cmd("buffer " .. bufnr)
   vim.api.nvim_win_set_cursor(0, { row + 1, col })
   qvr.last_result = nil
-  qvr.config.settings.qvr.run.steps = 100000
+  -- The server pulls qvr.run with workspace/configuration at each run; Neovim answers from
+  -- client.config.settings.
+  for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    client.config.settings.qvr.run.steps = 100000
+  end
   local reports_before = #qvr.progress_log
   vim.cmd("QvrRunSvi")
   out.long_run_progressed = vim.wait(TIMEOUT, function()

@@ -36,8 +36,8 @@ M.last_result = nil -- the latest qvr/runFinished payload
 local clients_by_root = {}
 local progress_titles = {}
 
-local function echo(text, highlight)
-  vim.api.nvim_echo({ { text, highlight or "None" } }, true, {})
+local function echo(text, highlight, history)
+  vim.api.nvim_echo({ { text, highlight or "None" } }, history ~= false, {})
 end
 
 local function root_dir(bufnr)
@@ -96,7 +96,8 @@ local function progress_handler(err, result, ctx, config)
     text = text .. " — done"
   end
   table.insert(M.progress_log, { kind = value.kind, title = title, message = value.message, percentage = value.percentage })
-  echo(text)
+  -- Intermediate reports replace each other on the command line; begin and end stay in :messages.
+  echo(text, nil, value.kind ~= "report")
 end
 
 --- One line for a finished run: "SVI on lm finished: final loss 12.3 in 4.1 s on cpu".
