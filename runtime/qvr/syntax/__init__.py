@@ -50,12 +50,15 @@ class ParseResult:
 
 
 # ------------------------------------------------------------------------- shifting ----
-_FIELDS: dict[type, tuple[str, ...]] = {
-    cls: tuple(f.name for f in dataclasses.fields(cls))
-    for cls in vars(ast).values()
-    if isinstance(cls, type) and dataclasses.is_dataclass(cls)
-}
-_FIELDS[Diagnostic] = tuple(f.name for f in dataclasses.fields(Diagnostic))
+def _make_shifter(cls):
+    """A function ``(node, delta) -> node`` for one dataclass, generated once: the language
+    server shifts every memoised declaration after an edit, so this is on the hot path."""
+    fields = [f.name for f in dataclasses.fields(cls)]
+    args = ", ".join(f"_sh(x.{f}, d)" if f != "span" else "_Span(x.span.start + d, x.span.end + d)"
+                     for f in fields)
+    namespace = {"_sh": _shift, "_Span": Span, "_cls": cls}
+    exec(f"def shifter(x, d):\n    return _cls({args})\n", namespace)
+    return namespace["shifter"]
 
 
 def _shift(x, d: int):
@@ -64,10 +67,17 @@ def _shift(x, d: int):
         return Span(x.start + d, x.end + d)
     if cls is tuple:
         return tuple([_shift(i, d) for i in x])
-    fields = _FIELDS.get(cls)
-    if fields is None:
+    shifter = _SHIFTERS.get(cls)
+    if shifter is None:
         return x  # str, numbers, bools, None, enums
-    return cls(*[_shift(getattr(x, f), d) for f in fields])
+    return shifter(x, d)
+
+
+_SHIFTERS = {
+    cls: _make_shifter(cls)
+    for cls in [*vars(ast).values(), Diagnostic]
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls)
+}
 
 
 def shift(node, delta: int):
@@ -120,7 +130,13 @@ def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
             diagnostics.append(error("QVR001", f"unexpected character `{tok.value[i]}`",
                                      Span(at, at + 1)))
     if failure is not None:
-        diagnostics.extend(diagnostics_for(failure, parse_text, offset, at_eof or open_at is not None))
+        diagnostics.extend(diagnostics_for(failure, parse_text, offset,
+                                           at_eof or open_at is not None))
+        decls = []
+    elif decls is None:  # the fast path and lark disagree: a bug, but never a silent drop
+        diagnostics.append(error("QVR002", "syntax error: this declaration could not be "
+                                 "parsed (internal parser disagreement)",
+                                 Span(offset, offset + len(chunk_text.rstrip()))))
         decls = []
     elif any(dg.code != "QVR003" for dg in diagnostics):
         decls = []  # a malformed identifier: the declaration's names are not usable

@@ -1,24 +1,30 @@
 """The lark parser for QVR: loads qvr.lark once and parses one chunk of text into AST nodes.
 
-The parser object is built once per process (and cached on disk by lark, ``cache=True``) with
-the `AstBuilder` transformer inlined into the LALR parser, so parsing produces AST nodes
-directly without building a parse tree first (the fastest way to use lark).
+Two lark objects are built from the normative grammar, once per process:
 
-`parse_chunk` is the only entry point the rest of the package uses: it parses ``text`` as a
-sequence of statements and returns the declarations with spans made absolute by adding
-``offset``. It raises lark's `UnexpectedInput` subclasses on errors; `qvr.syntax.errors` turns
-those into worded diagnostics. A lock serialises parses because the transformer carries the
-offset of the chunk being parsed.
+* `LARK`, with the `AstBuilder` transformer inlined into the LALR parser (the AST is built
+  during the reductions, no parse tree). Its parse table and rule callbacks drive the **fast
+  path**: our own single-regex lexer (`fast_tokens`, equivalent to lark's basic lexer on
+  these terminals) feeding a copy of lark's LALR loop (`_drive`). lark's own lexer and
+  `Token` objects cost about half of the parse time, which is why they are bypassed.
+* `error_parser()`, loaded exactly as spec §3.1 prescribes, without a transformer. Text the
+  fast path rejects is re-parsed by it, and its `UnexpectedInput` (with the interactive
+  parser state) is what `qvr.syntax.errors` words into QVR001–QVR005.
+
+`parse_chunk` is the only entry point the rest of the package uses. A lock serialises parses
+because the shared AST builder carries the offset of the chunk being parsed.
 """
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedInput
+from lark.parsers.lalr_analysis import Shift as _SHIFT
 
-from .transformer import AstBuilder
+from .transformer import AstBuilder, Tok
 
 GRAMMAR_PATH = Path(__file__).with_name("qvr.lark")
 
@@ -41,7 +47,10 @@ def _load() -> Lark:
     options = dict(
         parser="lalr",
         lexer="basic",
-        propagate_positions=True,
+        # The AST builder computes every span from token offsets itself, so lark's position
+        # propagation (which wraps every rule callback) is pure overhead on this parser; the
+        # error parser below is loaded exactly as spec §3.1 says.
+        propagate_positions=False,
         maybe_placeholders=True,
         keep_all_tokens=True,  # keyword and punctuation tokens give keyword ranges and spans
         transformer=_builder,
@@ -64,8 +73,124 @@ def error_parser() -> Lark:
     global _ERROR_LARK
     if _ERROR_LARK is None:
         _ERROR_LARK = Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr",
-                           lexer="basic", maybe_placeholders=True, keep_all_tokens=True)
+                           lexer="basic", maybe_placeholders=True, keep_all_tokens=True,
+                           propagate_positions=True, lexer_callbacks={"NAME": _check_name},
+                           cache=True)
     return _ERROR_LARK
+
+
+def _fast_lexer():
+    """One regular expression equivalent to lark's basic lexer over qvr.lark's terminals:
+    the same terminals in lark's order (priority, then longest pattern first); keywords are
+    NAME matches whose text is a keyword string, exactly as lark retypes them."""
+    keywords = {}
+    operators = []
+    for term in LARK.terminals:
+        if term.pattern.type == "str":
+            if term.pattern.value.isidentifier():
+                keywords[term.pattern.value] = term.name
+            else:
+                operators.append((term.pattern.value, term.name))
+    # regex terminals made of fixed alternatives (RULE_ARROW, COMPOSE) become operators too
+    for value, name in ((">=>", "COMPOSE"), (">>", "COMPOSE"), ("<<", "COMPOSE"),
+                        ("=>", "RULE_ARROW"), ("|-", "RULE_ARROW"), ("\u22a2", "RULE_ARROW")):
+        operators.append((value, name))
+    operators.sort(key=lambda vn: -len(vn[0]))
+    op_names = dict(operators)
+    pattern = re.compile(
+        r"[ \t\f\r\n\ufeff]+|#\{(?:.|\n)*?\}#|#[^\n]*"
+        r"|(?P<FLOAT>[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+"
+        r"|\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.(?![\w.]))"
+        r"|(?P<NAME>(?!\d)\w+)|(?P<INT>[0-9]+)"
+        r"|(?P<OP>" + "|".join(re.escape(v) for v, _ in operators) + ")",
+    )
+    return pattern, keywords, op_names
+
+
+_FAST_RE, _KEYWORDS, _OP_NAMES = _fast_lexer()
+
+
+def fast_tokens(text: str):
+    """Tokens of `text` for the fast path, or None where the text has a character the
+    grammar has no token for (the slow path then reports it)."""
+    out = []
+    append = out.append
+    keywords = _KEYWORDS
+    op_names = _OP_NAMES
+    pos = 0
+    n = len(text)
+    match = _FAST_RE.match
+    while pos < n:
+        m = match(text, pos)
+        if m is None:
+            return None
+        kind = m.lastgroup
+        end = m.end()
+        if kind is not None:
+            value = m.group()
+            if kind == "NAME":
+                kind = keywords.get(value, "NAME")
+            elif kind == "OP":
+                kind = op_names[value]
+            append(Tok(kind, value, pos, end))
+        pos = end
+    return out
+
+
+_TABLE = LARK.parser.parser.parser.parse_table
+# Rules like `?arith: term` only pass their single child up; skip their wrapper chain
+# (most reductions in expressions are such chain rules). None marks them.
+_CALLBACKS = {
+    rule: (None if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1
+           and not rule.expansion[0].name.startswith("_") else callback)
+    for rule, callback in LARK.parser.parser.parser.callbacks.items()
+}
+_STATES = _TABLE.states
+_START_STATE = _TABLE.start_states["start"]
+_END_STATE = _TABLE.end_states["start"]
+
+
+class _FastPathFailed(Exception):
+    pass
+
+
+def _drive(tokens: list[Tok], end_pos: int):
+    """lark's LALR loop (lalr_parser_state.ParserState.feed_token) over our tokens, with
+    lark's own parse table and rule callbacks (which run the AST builder)."""
+    states = _STATES
+    callbacks = _CALLBACKS
+    state_stack = [_START_STATE]
+    value_stack: list = []
+    tokens.append(Tok("$END", "", end_pos, end_pos))
+    last = len(tokens) - 1
+    for i, tok in enumerate(tokens):
+        ttype = tok.type
+        while True:
+            try:
+                action, arg = states[state_stack[-1]][ttype]
+            except KeyError:
+                raise _FastPathFailed from None
+            if action is _SHIFT:
+                if i == last:
+                    raise _FastPathFailed
+                state_stack.append(arg)
+                value_stack.append(tok)
+                break
+            size = len(arg.expansion)
+            if size:
+                children = value_stack[-size:]
+                del state_stack[-size:]
+                del value_stack[-size:]
+            else:
+                children = []
+            callback = callbacks[arg]
+            value = children[0] if callback is None else callback(children)
+            _, new_state = states[state_stack[-1]][arg.origin.name]
+            state_stack.append(new_state)
+            value_stack.append(value)
+            if i == last and new_state == _END_STATE:
+                return value
+    raise _FastPathFailed
 
 
 def parse_chunk(text: str, offset: int = 0):
@@ -74,19 +199,31 @@ def parse_chunk(text: str, offset: int = 0):
 
     Returns ``(decls, bad_names, error)``: the declarations (None on failure), the NAME
     tokens that need §2.4 validation (positions relative to `text`) and the lark
-    `UnexpectedInput` that stopped the parse, if any."""
+    `UnexpectedInput` that stopped the parse, if any.
+
+    Valid text takes the fast path (our lexer + lark's LALR tables); anything else is
+    re-parsed by lark itself, whose exception `qvr.syntax.errors` turns into wording."""
     with _lock:
         _builder.offset = offset
-        _bad_names.clear()
         try:
-            decls, failure = LARK.parse(text), None
-        except UnexpectedInput as exc:
-            decls, failure = None, exc
+            tokens = fast_tokens(text)
+            if tokens is not None:
+                bad = [t for t in tokens if t.type == "NAME" and not t.value.isascii()]
+                try:
+                    return _drive(tokens, len(text)), bad, None
+                except _FastPathFailed:
+                    pass
+            _bad_names.clear()
+            try:
+                error_parser().parse(text)
+                failure = None  # pragma: no cover - the fast path and lark disagree
+            except UnexpectedInput as exc:
+                failure = exc
+            bad = list(_bad_names)
+            _bad_names.clear()
+            return None, bad, failure
         finally:
             _builder.offset = 0
-        bad = list(_bad_names)
-        _bad_names.clear()
-    return decls, bad, failure
 
 
 def terminal_patterns() -> dict[str, str]:

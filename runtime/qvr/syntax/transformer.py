@@ -19,10 +19,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from lark import Token, Transformer, Tree
+from lark import Transformer, Tree
 
 from . import ast as A
 from .span import Span
+
+
+class Tok:
+    """A token as the AST builder sees it: type (lark terminal name), text and offsets.
+
+    The parser's own lexer makes these instead of lark's `Token` (a `str` subclass that is
+    comparatively expensive to create)."""
+
+    __slots__ = ("type", "value", "start_pos", "end_pos")
+
+    def __init__(self, type_: str, value: str, start: int, end: int):
+        self.type = type_
+        self.value = value
+        self.start_pos = start
+        self.end_pos = end
 
 
 class _Group:
@@ -72,14 +87,14 @@ class AstBuilder(Transformer):
 
     # ------------------------------------------------------------------ helpers ----
     def _start(self, x) -> int:
-        if x.__class__ is Token:
+        if x.__class__ is Tok:
             return x.start_pos + self.offset
         if x.__class__ in (_Group, _Params, _Seq):
             return x.start
         return x.span.start
 
     def _end(self, x) -> int:
-        if x.__class__ is Token:
+        if x.__class__ is Tok:
             return x.end_pos + self.offset
         if x.__class__ in (_Group, _Params, _Seq):
             return x.end
@@ -95,15 +110,15 @@ class AstBuilder(Transformer):
             last -= 1
         return Span(self._start(c[first]), self._end(c[last]))
 
-    def _tspan(self, t: Token) -> Span:
+    def _tspan(self, t: Tok) -> Span:
         off = self.offset
         return Span(t.start_pos + off, t.end_pos + off)
 
-    def _name(self, t: Token) -> A.Name:
+    def _name(self, t: Tok) -> A.Name:
         off = self.offset
         return A.Name(t.value, Span(t.start_pos + off, t.end_pos + off))
 
-    def _number(self, t: Token, minus: Token | None = None) -> A.Number:
+    def _number(self, t: Tok, minus: Tok | None = None) -> A.Number:
         text = t.value
         value: int | float = int(text) if t.type == "INT" else float(text)
         off = self.offset
@@ -112,11 +127,11 @@ class AstBuilder(Transformer):
         return A.Number(value, text, Span(t.start_pos + off, t.end_pos + off))
 
     def _names(self, c, types=("NAME",)) -> tuple[A.Name, ...]:
-        return tuple(self._name(x) for x in c if x.__class__ is Token and x.type in types)
+        return tuple(self._name(x) for x in c if x.__class__ is Tok and x.type in types)
 
     @staticmethod
     def _nodes(c) -> list:
-        return [_u(x) for x in c if x is not None and x.__class__ is not Token]
+        return [_u(x) for x in c if x is not None and x.__class__ is not Tok]
 
     # ------------------------------------------------------------------ module ----
     def start(self, c):
@@ -140,7 +155,7 @@ class AstBuilder(Transformer):
         ctor = self._name(c[0])
         i = 1
         args = []
-        while c[i].__class__ is Token and c[i].type in ("INT", "FLOAT"):
+        while c[i].__class__ is Tok and c[i].type in ("INT", "FLOAT"):
             args.append(self._number(c[i]))
             i += 1
         kwargs = tuple(x for x in c[i:] if x.__class__ is A.KwArg)
@@ -179,7 +194,7 @@ class AstBuilder(Transformer):
         return A.TypeCard(num, num.span)
 
     def type_ctor(self, c):
-        args = tuple(self._number(x) for x in c[1:] if x.__class__ is Token)
+        args = tuple(self._number(x) for x in c[1:] if x.__class__ is Tok)
         opts = c[-1] if c[-1].__class__ is A.BraceOpts else None
         return A.TypeCtor(self._name(c[0]), args, opts, self._span(c))
 
@@ -215,10 +230,10 @@ class AstBuilder(Transformer):
         return A.CategoryDecl(self._name(c[0]), c[1].items, (), self._span(c))
 
     def rule_decl(self, c):
-        rpar = next(i for i, x in enumerate(c) if x.__class__ is Token and x.type == "RPAR"
+        rpar = next(i for i, x in enumerate(c) if x.__class__ is Tok and x.type == "RPAR"
                     and i > 2)
         variables = self._names(c[3:rpar])
-        arrow_i = next(i for i, x in enumerate(c) if x.__class__ is Token
+        arrow_i = next(i for i, x in enumerate(c) if x.__class__ is Tok
                        and x.type == "RULE_ARROW")
         premises = tuple(self._nodes(c[rpar + 2:arrow_i]))
         return A.RuleDecl(self._name(c[0]), self._name(c[1]), variables, premises,
@@ -254,7 +269,7 @@ class AstBuilder(Transformer):
                     options = x
                 else:
                     init_options = x
-            elif cls is Token:
+            elif cls is Tok:
                 if x.type in ("TILDE", "EQUAL"):
                     tilde = self._tspan(x)
             else:
@@ -311,7 +326,7 @@ class AstBuilder(Transformer):
         return A.Options(tuple(x for x in c if x.__class__ is A.Option), self._span(c))
 
     def _opt_value(self, x):
-        if x.__class__ is Token:  # a plain NAME value
+        if x.__class__ is Tok:  # a plain NAME value
             name = self._name(x)
             return A.OptName(name, False, name.span)
         return x
@@ -322,7 +337,7 @@ class AstBuilder(Transformer):
 
     def opt_list(self, c):
         items = tuple(self._opt_value(x) for x in c
-                      if x is not None and not (x.__class__ is Token
+                      if x is not None and not (x.__class__ is Tok
                                                 and x.type in ("LSQB", "RSQB", "COMMA")))
         return A.OptList(items, self._span(c))
 
@@ -365,7 +380,7 @@ class AstBuilder(Transformer):
         return A.Fan(tuple(self._nodes(c[2:])), self._name(c[0]), self._span(c))
 
     def repeat(self, c):
-        count = next((self._number(x) for x in c[3:] if x.__class__ is Token
+        count = next((self._number(x) for x in c[3:] if x.__class__ is Tok
                       and x.type == "INT"), None)
         return A.Repeat(_u(c[2]), count, self._name(c[0]), self._span(c))
 
@@ -388,7 +403,7 @@ class AstBuilder(Transformer):
 
     def parser_arg(self, c):
         value = c[2]
-        if value.__class__ is Token:
+        if value.__class__ is Tok:
             value = self._number(value) if value.type == "INT" else self._name(value)
         return A.ParserArg(self._name(c[0]), value, self._span(c))
 
