@@ -243,6 +243,9 @@ local function execute(bufnr, command, arguments, on_result)
   if not client then
     return false
   end
+  if command:match("^qvr%.run%.") and arguments then
+    echo(string.format("[qvr] %s on %s: starting", KIND_TITLES[command:sub(9)] or command, arguments[1].entry))
+  end
   -- No `arguments` key at all for "no arguments": an empty Lua table would encode as {}.
   local params = { command = command, arguments = arguments }
   client.request("workspace/executeCommand", params, function(err, result)
@@ -263,7 +266,6 @@ function M.run(kind)
     echo("[qvr] no program under the cursor (and no export) to run", "WarningMsg")
     return false
   end
-  echo(string.format("[qvr] %s on %s: starting", KIND_TITLES[kind], entry))
   return execute(bufnr, RUN_COMMANDS[kind], { { uri = vim.uri_from_bufnr(bufnr), entry = entry } })
 end
 
