@@ -114,8 +114,10 @@ def _refuse(analysis, source_name: str):
     """Raise QvrSyntaxError/QvrCheckError listing located Error diagnostics (qvr check format)."""
     errors = [d for d in analysis.diagnostics if d.severity == Severity.ERROR]
     if not errors and analysis.export is None:
-        errors = [Diagnostic("QVR055", Severity.ERROR, "no `export`; `qvr.load` cannot run this module",
-                             Span(0, 0))]
+        # the checker's own QVR055 (Information) says why; keep its wording and position
+        errors = [d for d in analysis.diagnostics if d.code == "QVR055"] or [
+            Diagnostic("QVR055", Severity.INFORMATION, "no `export`; `qvr.load` cannot run this module",
+                       Span(0, 0))]
     if not errors:
         return
     lines = [d.format(source_name, analysis.line_index) for d in errors]
