@@ -189,6 +189,9 @@ class Analyzer:
     def check_statement(self, d) -> None:
         ctx = self.ctx
         ctx.pending = set()
+        keyword = getattr(d, "keyword", None)
+        start = keyword.span.start if keyword is not None else d.span.start
+        ctx.statement_start = self.text.rfind("\n", 0, start) + 1
         statement_deprecations(ctx, d)
         if isinstance(d, (A.ObjectDecl, A.TypeDecl, A.SpaceDecl)):
             obj = resolve_type(ctx, d.value, finite_position=not isinstance(d, A.ObjectDecl)

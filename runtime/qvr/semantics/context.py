@@ -63,6 +63,8 @@ class Context:
         self.quantale = "product_fuzzy"
         self.worlds: dict[int, str] = {}  # id(Compose/Tensor) -> quantale of a finite world
         self.quantale_at_identity: dict[int, str] = {}
+        self.pending: set = set()  # names of the statement being checked (not yet visible)
+        self.statement_start = 0  # offset of the current statement's line (for inserted fixes)
         self.current_define: Optional[str] = None  # top-level define being checked
         self.define_users: dict[int, set] = {}  # id(define Symbol) -> names of users (None: other)
         self.muted = 0  # >0 while re-checking (promotion): diagnostics are dropped
@@ -129,15 +131,18 @@ class Context:
             self.undefined(name, undefined_code, undefined_msg, fix_kinds or allowed_kinds)
             return None
         self.add_reference(name.span, sym)
+        # a program or define is in scope only after its own statement (no recursion)
         if (sym.scope is None and not self.order_free
-                and self.declared_at.get(name.text, -1) > self.current_index):
+                and (self.declared_at.get(name.text, -1) > self.current_index
+                     or (name.text in self.pending and sym.kind in ("program", "define")
+                         and name.text not in self.local_top))):
             self.error("QVR014", f"`{name.text}` is used before its declaration "
                        f"(line {self.line_of(sym.name_span)})", name.span,
                        related=(Related(sym.name_span, f"`{name.text}` is declared here"),))
             return sym if sym.kind in allowed_kinds else None
         if sym.kind not in allowed_kinds:
-            self.error("QVR017", f"`{name.text}` is a {KIND_WORDS.get(sym.kind, sym.kind)}, "
-                       f"not a {want}", name.span)
+            self.error("QVR017", f"`{name.text}` is {_article(KIND_WORDS.get(sym.kind, sym.kind))}, "
+                       f"not {_article(want)}", name.span)
             return None
         return sym
 
@@ -152,6 +157,10 @@ class Context:
         if best is not None:
             fixes = (Fix(f"Change to `{best}`", (TextEdit(name.span, best),)),)
         self.error(code, message, name.span, fixes=fixes + tuple(extra_fixes))
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def closest(word: str, candidates) -> Optional[str]:

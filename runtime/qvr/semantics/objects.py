@@ -40,6 +40,14 @@ def resolve_type(ctx: Context, t, *, finite_position: bool = False) -> Optional[
         if name.text == "UnitInterval" and name.text not in ctx.top:
             # the bare constructor (no dimension) parses as a reference
             return _ctor(ctx, t, name, [], [], None, call=False)
+        if name.text not in ctx.top and name.text not in ctx.local_top:
+            # "did you mean" (closest object) and "declare object" before this statement
+            declare = Fix(f"Declare object `{name.text}`",
+                          (TextEdit(Span(ctx.statement_start, ctx.statement_start),
+                                    f"object {name.text} : Real 1\n"),))
+            ctx.undefined(name, "QVR010", f"undefined type `{name.text}`", ("object",),
+                          extra_fixes=(declare,))
+            return None
         sym = ctx.lookup_top(name, want="object", undefined_code="QVR010",
                              undefined_msg=f"undefined type `{name.text}`",
                              allowed_kinds=("object",), fix_kinds=("object",))

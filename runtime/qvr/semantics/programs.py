@@ -248,6 +248,8 @@ class ProgramChecker:
                       "distribution family", (), candidates=[
                           s.name for s in ctx.top.values() if s.kind in EXPR_KINDS]
                       + list(FAMILIES))
+        for a in target.args or ():  # still resolve the arguments' variables
+            self.arith(a.value if isinstance(a, A.NamedArg) else a)
         return None
 
     def _has_density(self, sym) -> bool:
