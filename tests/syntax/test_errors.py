@@ -44,7 +44,8 @@ def test_qvr002_missing_arrow_names_the_declaration():
 def test_qvr002_unclosed_option_list():
     d, line, col = diag("morphism f : A -> B [scale=0.1\nobject X : 3\n")
     assert d.code == "QVR002"
-    assert "expected `]` to close the option list" in d.message
+    assert d.message == ("syntax error: expected `]` to close the option list, "
+                         "found the next declaration")
     assert (line, col) == (1, 31)
     assert d.span.start == d.span.end  # zero width where the declaration ran out
 
@@ -53,7 +54,7 @@ def test_qvr002_at_end_of_file_is_zero_width():
     text = "define x = f >>"
     d, line, col = diag(text)
     assert d.code == "QVR002"
-    assert d.message == "syntax error: expected a morphism expression in `x`, found end of file"
+    assert d.message == "syntax error: expected a morphism expression in define `x`, found end of file"
     assert d.span.start == d.span.end == len(text)
 
 
@@ -77,6 +78,23 @@ def test_qvr002_never_mentions_lark_internals():
             assert d.code in ("QVR002", "QVR004", "QVR005")
             assert "__ANON" not in d.message and "Token(" not in d.message
             assert "$END" not in d.message
+
+
+def test_qvr002_step_outside_a_program():
+    d, _, _ = diag("object T : 3\nsample x <- f\n")
+    assert d.message == ("syntax error: expected `+` or a declaration, found `sample` "
+                         "(steps belong in a `program` body)")
+
+
+def test_qvr002_tuple_missing_comma():
+    d, _, _ = diag("program p : A -> B\n return (a b)")
+    assert d.message == \
+        "syntax error: expected `,`, `:` or `)` to close the returned tuple, found `b`"
+
+
+def test_qvr002_option_value_missing():
+    d, _, _ = diag("morphism f : A -> B [scale=]")
+    assert d.message == "syntax error: expected an option value in morphism `f`, found `]`"
 
 
 def test_qvr003_unclosed_block_comment():
@@ -114,7 +132,7 @@ def test_qvr004_reserved_word_as_name(text, word):
 def test_missing_operand_before_keyword_is_not_qvr004():
     d, _, _ = diag("program p : A -> B\n let x =\n return x")
     assert d.code == "QVR002"
-    assert d.message == "syntax error: expected an expression in `p`, found `return`"
+    assert d.message == "syntax error: expected an expression in program `p`, found `return`"
 
 
 @pytest.mark.parametrize("tail", ["", "\nobject T : 3\n"])

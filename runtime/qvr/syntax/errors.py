@@ -42,6 +42,7 @@ _STEP_TERMINALS = frozenset({"DRAW", "SAMPLE", "OBSERVE", "LET", "RETURN"})
 _EXPRESSION_TERMINALS = frozenset({"IDENTITY", "FAN", "REPEAT", "STACK", "SCAN", "PARSER",
                                    "CCG", "LAMBEK"})
 _ARITH_TERMINALS = frozenset({"NAME", "INT", "FLOAT", "LPAR", "LSQB", "MINUS"})
+_STEP_WORDS = frozenset({"draw", "sample", "observe", "return"})
 _CLOSERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _DECL_KEYWORDS = frozenset(STATEMENT_KEYWORDS)
 
@@ -71,6 +72,10 @@ def describe_expected(expected) -> str:
     if declaration:
         names -= _STATEMENT_TERMINALS
         names.discard("$END")
+    if {"EMBED", "LATENT", "OBSERVED", "DISCRETIZE"} <= names:
+        parts.append("an option value")
+        names -= {"EMBED", "LATENT", "OBSERVED", "DISCRETIZE", "NAME", "INT", "FLOAT", "MINUS",
+                  "LSQB"}
     if _EXPRESSION_TERMINALS <= names:
         parts.append("a morphism expression")
         names -= _EXPRESSION_TERMINALS | {"NAME", "LPAR"}
@@ -156,7 +161,7 @@ class _Context:
         if self.keyword is None:
             return ""
         if self.name:
-            return f"`{self.name}`"
+            return f"{self.keyword} `{self.name}`"
         return f"the `{self.keyword}` statement"
 
     def bracket_role(self) -> str:
@@ -176,6 +181,10 @@ class _Context:
         if before is not None and before.type == "NAME" and before.value == self.name \
                 and self.keyword == "program":
             return "the parameter list"
+        if before is not None and before.type == "RETURN":
+            return "the returned tuple"
+        if before is not None and before.type in ("SAMPLE", "DRAW", "OBSERVE"):
+            return "the pattern"
         if before is not None and before.type in ("NAME", "SCAN", "FAN", "REPEAT", "STACK",
                                                   "IDENTITY", "PARSER", "CCG", "LAMBEK",
                                                   "MARGINALIZE"):
@@ -188,10 +197,19 @@ def _context_phrase(ctx: _Context, expected: set[str], found: Token) -> str:
     if ctx.open is not None:
         closer = _CLOSERS[ctx.open[0].type]
         if closer in expected:
-            return f"expected {closer_names[closer]} to close {ctx.bracket_role()}"
+            others = sorted(_show_terminal(n) for n in expected - {closer})
+            if others == ["`,`"]:  # "expected `]` to close the option list" says enough
+                others = []
+            items = (others if len(others) <= 2 else []) + [closer_names[closer]]
+            listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+            return f"expected {listed} to close {ctx.bracket_role()}"
     if "__ANON_0" in expected and ctx.keyword and not ctx.after_arrow:
         if len(expected - {"STAR", "PLUS"}) <= 1:
-            return f"expected `->` after the domain of {ctx.subject()}"
+            name = f"`{ctx.name}`" if ctx.name else ctx.subject()
+            return f"expected `->` after the domain of {name}"
+    if found.value in _STEP_WORDS and not ctx.in_program and "NAME" not in expected:
+        return (f"expected {describe_expected(expected)}, found `{found.value}` (steps "
+                f"belong in a `program` body)", True)
     if ctx.in_program and "RETURN" in expected and ctx.program_name:
         if found.type == "$END" or found.value in _DECL_KEYWORDS:
             return None  # reported as QVR005 by the caller
@@ -228,6 +246,8 @@ def diagnostics_for(exc: UnexpectedInput, text: str, offset: int, at_eof: bool =
                           span)]
         ctx = _Context(_prefix_tokens(text, pos))
         phrase = _context_phrase(ctx, expected, tok)
+        if isinstance(phrase, tuple):  # a complete message
+            return [error("QVR002", f"syntax error: {phrase[0]}", span)]
         if phrase is None:
             name_tok = _program_name_span(text)
             return [error("QVR005", f"program `{ctx.program_name}` has no `return` step",
