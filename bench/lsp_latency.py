@@ -1,0 +1,165 @@
+"""Latency of the QVR language server, driven over stdio like an editor would.
+
+Generates 1,000- and 5,000-line modules of recurrent models (every model with its own names),
+starts `python -m qvr_lsp` and measures, per size:
+
+* start -> first diagnostics: process spawn, initialize, didOpen, first publishDiagnostics;
+* keystroke -> diagnostics: one-character didChange in the middle of the file (alternately
+  inserting and deleting, so the text stays valid) until publishDiagnostics for that version;
+* hover, definition, completion and full semantic tokens request round trips.
+
+Prints p50/p95 in milliseconds and the targets. Run: ``python bench/lsp_latency.py [--rounds N]``.
+Targets (spec/issue): keystroke->diagnostics p95 <= 30 ms at 5,000 lines, hover/definition p95
+<= 5 ms, start->first diagnostics <= 0.5 s.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+
+MODEL = """#! Model {i}: an LSTM-style cell.
+object Tok{i} : FinSet 64
+object Emb{i} : Real 16
+object Hid{i} : Real 16
+morphism embed{i} : Tok{i} -> Emb{i} [role=embed]
+morphism gate{i}, forget{i} : Emb{i} * Hid{i} -> Hid{i} ~ LogitNormal
+morphism cand{i} : Emb{i} * Hid{i} -> Hid{i} [scale=0.1] ~ Normal
+program cell{i}(x, h) : Emb{i} * Hid{i} -> Hid{i}
+    sample i <- gate{i}(x, h)
+    sample f <- forget{i}(x, h)
+    sample g <- cand{i}(x, h)
+    let h_new = f * h + i * tanh(g)
+    return h_new
+define enc{i} = embed{i} >> scan(cell{i})
+"""
+
+
+def generate(lines: int) -> str:
+    parts, total, i = [], 0, 0
+    per = MODEL.count("\n")
+    while total + per + 1 <= lines:
+        parts.append(MODEL.format(i=i))
+        total += per
+        i += 1
+    parts.append(f"export fan({', '.join(f'enc{k}' for k in range(min(i, 4)))})\n")
+    return "".join(parts)
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(q * (len(values) - 1))))
+    return values[k]
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.client = LanguageClient("qvr-bench", "0")
+        self.published: dict[tuple[str, int | None], float] = {}
+        self.event = asyncio.Event()
+
+        @self.client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(params: lsp.PublishDiagnosticsParams):
+            self.published[(params.uri, params.version)] = time.perf_counter()
+            self.event.set()
+
+    async def wait_published(self, uri: str, version: int, timeout: float = 30.0) -> float:
+        end = time.perf_counter() + timeout
+        while (uri, version) not in self.published:
+            self.event.clear()
+            remaining = end - time.perf_counter()
+            if remaining <= 0:
+                raise TimeoutError(f"no diagnostics for version {version}")
+            try:
+                await asyncio.wait_for(self.event.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+        return self.published[(uri, version)]
+
+
+async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
+    text = generate(lines)
+    uri = f"file:///tmp/bench_{lines}.qvr"
+    bench = Bench()
+    client = bench.client
+    env = {**os.environ, "QVR_LSP_DEBOUNCE_MS": os.environ.get("QVR_LSP_DEBOUNCE_MS", "0")}
+    t0 = time.perf_counter()
+    await client.start_io(sys.executable, "-m", "qvr_lsp", env=env)
+    await client.initialize_async(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
+    client.initialized(lsp.InitializedParams())
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="qvr", version=1, text=text)))
+    first = await bench.wait_published(uri, 1) - t0
+    results: dict[str, list[float]] = {"start -> first diagnostics": [first]}
+
+    # a position in the middle of the file: the `x` in `gate{k}(x, h)`
+    mid_model = (lines // MODEL.count("\n")) // 2
+    line_of_model = mid_model * MODEL.count("\n")
+    gate_line = line_of_model + 8
+    hover_pos = lsp.Position(line=gate_line, character=len("    sample i <- ") + 1)
+    doc = lsp.TextDocumentIdentifier(uri=uri)
+
+    keystrokes = []
+    version = 1
+    for r in range(rounds):
+        version += 1
+        # insert then delete a character inside the doc comment of the middle model
+        pos = lsp.Position(line=line_of_model, character=3)
+        if r % 2 == 0:
+            change = lsp.TextDocumentContentChangePartial(range=lsp.Range(start=pos, end=pos), text="x")
+        else:
+            change = lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(start=pos, end=lsp.Position(line=pos.line, character=4)), text="")
+        sent = time.perf_counter()
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[change]))
+        keystrokes.append(await bench.wait_published(uri, version) - sent)
+    results["keystroke -> diagnostics"] = keystrokes
+
+    async def timed(name: str, coro_factory):
+        out = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            await coro_factory()
+            out.append(time.perf_counter() - t)
+        results[name] = out
+
+    await timed("hover", lambda: client.text_document_hover_async(lsp.HoverParams(text_document=doc, position=hover_pos)))
+    await timed("definition", lambda: client.text_document_definition_async(lsp.DefinitionParams(text_document=doc, position=hover_pos)))
+    comp_pos = lsp.Position(line=gate_line, character=len("    sample i <- "))
+    await timed("completion", lambda: client.text_document_completion_async(lsp.CompletionParams(text_document=doc, position=comp_pos)))
+    await timed("semantic tokens (full)", lambda: client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=doc)))
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--sizes", default="1000,5000")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} rounds")
+    rows = []
+    for lines in (int(s) for s in args.sizes.split(",")):
+        res = asyncio.run(measure(lines, args.rounds))
+        for name, values in res.items():
+            ms = [v * 1000 for v in values]
+            rows.append((lines, name, statistics.median(ms), percentile(ms, 0.95)))
+    print(f"| {'lines':>5} | {'measurement':<26} | {'p50 ms':>8} | {'p95 ms':>8} |")
+    print(f"|{'-' * 7}|{'-' * 28}|{'-' * 10}|{'-' * 10}|")
+    for lines, name, p50, p95 in rows:
+        print(f"| {lines:>5} | {name:<26} | {p50:>8.1f} | {p95:>8.1f} |")
+    print("targets: keystroke->diagnostics p95 <= 30 ms (5,000 lines); hover/definition p95 <= 5 ms; "
+          "start->first diagnostics <= 500 ms")
+
+
+if __name__ == "__main__":
+    main()
