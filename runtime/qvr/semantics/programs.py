@@ -47,7 +47,7 @@ class ProgramChecker:
         # Only list lengths are remembered (cheap); types and inline records of the aborted
         # first pass are overwritten by the second pass, which visits the same nodes again.
         snapshot = (len(ctx.diagnostics), len(ctx.references), len(ctx.symbols))
-        info = self._body(declared, promoted=False)
+        info = self._body(declared, promoted=self._predict_promotion())
         if info is None:  # promotion detected: check again with sequence parameters
             del ctx.diagnostics[snapshot[0]:]
             del ctx.references[snapshot[1]:]
@@ -55,6 +55,30 @@ class ProgramChecker:
             self.locals, self.uses = {}, {}
             info = self._body(declared, promoted=True)
         return info
+
+    def _predict_promotion(self) -> bool:
+        """Cheap look-ahead for the common promoted form: a step passing the input or bare
+        parameters to an already-declared target whose domain is a sequence. (The exact test
+        is in `_apply`; a miss only costs a second pass.)"""
+        params = set(self.d.params or ())
+        params = {p.text for p in params}
+        for step in self.d.steps:
+            target = getattr(step, "target", None)
+            if target is None:
+                continue
+            sym = self.ctx.top.get(target.name.text)
+            if sym is None or sym.kind not in EXPR_KINDS:
+                continue
+            if self.ctx.declared_at.get(sym.name, -1) >= self.ctx.current_index:
+                continue
+            mt = symbol_type(self.ctx, sym)
+            if mt is None or not is_seq(mt.dom):
+                continue
+            args = target.args
+            if args is None or (args and all(isinstance(a, A.Var) and a.name.text in params
+                                             for a in args)):
+                return True
+        return False
 
     def _body(self, declared: Optional[MorphType], promoted: bool) -> Optional[ProgramInfo]:
         ctx, d = self.ctx, self.d
