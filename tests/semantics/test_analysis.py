@@ -174,6 +174,12 @@ def test_replicated_members_and_groups():
     assert a.morphisms["head"].replicate == 3
     assert str(a.export_type) == "L -> H * H * H"
     assert "head_1" in a.top_level
+    assert not [d for d in a.diagnostics if d.code == "QVR080" and "head" in d.message]
+    # a group used through one member only is used; an unused group is reported once
+    b = analyze(text.replace("define all_heads = fan(head)\n", "").replace("export all_heads", "export one"))
+    assert not [d for d in b.diagnostics if d.code == "QVR080" and "head" in d.message]
+    c = analyze("object L : Real 4\nmorphism head : L -> L [replicate=2] ~ Normal\n")
+    assert [d.message for d in c.diagnostics if d.code == "QVR080"] == ["`head` is declared but never used"]
 
 
 def test_analysis_never_imports_torch():

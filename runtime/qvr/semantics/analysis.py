@@ -357,6 +357,7 @@ class Analyzer:
             ctx.report("QVR055", Severity.INFORMATION,
                        "no `export`; `qvr.load` cannot run this module", Span(0, 0))
         live_defines = self.live_defines()
+        members_of_groups = {m for ms in ctx.groups.values() for m in ms}
         for name, sym in ctx.top.items():
             if sym.kind == "define" and sym.scope is None:
                 if name in live_defines or name.startswith("_"):
@@ -365,8 +366,7 @@ class Analyzer:
                 continue
             if sym.kind == "category" and ctx.schema_parser:
                 continue
-            if sym.decl is not None and name in ctx.groups.get(getattr(sym.decl, "name", None)
-                                                              and sym.decl.name.text or "", ()):
+            if name in members_of_groups:
                 continue  # replicated members: the group is reported once
             members = ctx.groups.get(name)
             if members and any(id(ctx.top[m]) in ctx.used for m in members if m in ctx.top):
