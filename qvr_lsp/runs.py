@@ -486,7 +486,11 @@ class RunManager:
             error = run.error
             what = "produced NaN" if error.get("code") == "nan" else "failed"
             line = error.get("line") if isinstance(error.get("line"), int) else None
-            where = f" (line {line})" if line else ""
+            where = ""
+            if line and self._is_snapshot(run, error.get("file")):
+                where = f" (line {line})"
+            elif line:
+                where = f" ({os.path.basename(str(error['file']))}:{line})"
             return self._outcome(run, ok=False, status="failed", error_line=line,
                                  message=f"{label} {what}{where}: {error.get('message', '')}")
         if run.result is not None and code == 0:
@@ -521,7 +525,8 @@ class RunManager:
         if self.active.get(run.key) is run:
             del self.active[run.key]
         error = run.error
-        if outcome.status == "failed" and error is not None and outcome.error_line:
+        if (outcome.status == "failed" and error is not None and outcome.error_line
+                and self._is_snapshot(run, error.get("file"))):
             column = error.get("column") if isinstance(error.get("column"), int) else None
             code = error.get("code") if isinstance(error.get("code"), str) else None
             if not code or code == "nan":
@@ -537,6 +542,14 @@ class RunManager:
             end = outcome.message
         self.reporter.end(run, end)
         self.reporter.finished(run, outcome)
+
+    @staticmethod
+    def _is_snapshot(run: Run, file: Any) -> bool:
+        """Whether an error event's ``file`` is the document (absent: assume it is)."""
+        if not isinstance(file, str) or not file:
+            return True
+        path = file if os.path.isabs(file) else os.path.join(run.request.cwd or os.getcwd(), file)
+        return os.path.realpath(path) == os.path.realpath(run.snapshot_path)
 
     # -- diagnostics -----------------------------------------------------------------------------
     def extra_diagnostics(self, uri: str, text: str | None = None) -> list[Diagnostic]:

@@ -228,3 +228,13 @@ async def test_missing_interpreter_is_a_clear_failure(tmp_path, monkeypatch):
     run = await manager.start(request(python=str(tmp_path / "no-such-python")))
     assert run.task is None and run.outcome.status == "failed"
     assert "could not start the worker" in run.outcome.message
+
+
+async def test_error_in_another_file_gives_no_diagnostic(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    outcome = await finish(await manager.start(request("data-error")))
+    assert outcome.status == "failed"
+    assert "failed (data.pt:3): token 300 out of range" in outcome.message
+    assert outcome.error_line == 3
+    assert manager.extra_diagnostics("file:///m.qvr") == [] and rec.changed == []

@@ -273,7 +273,7 @@ async def test_hover_stays_responsive_during_a_run(tmp_path):
             await asyncio.sleep(0.02)
         assert pid_alive(started["pid"]), "the run should still be going"
         # generous for a 2-core CI machine, but a server blocked by the run would take seconds
-        assert sorted(timings)[len(timings) // 2] < 0.05
+        assert sorted(timings)[len(timings) // 2] < 0.05, timings
         await execute(client, "qvr.run.cancel")
 
 
@@ -408,3 +408,18 @@ async def test_client_that_renders_results_gets_no_duplicate_popup(tmp_path):
         assert result["ok"] and result["losses"] == [100.0, 50.0]
         assert not any("finished" in m.message for m in client.messages)
         assert any("Run SVI lm finished" in m.message for m in client.log_messages)
+
+
+async def test_shutdown_leaves_no_worker_behind(tmp_path):
+    uri = (tmp_path / "model.qvr").as_uri()
+    async with session() as client:
+        open_doc(client, uri, "# fake-worker: stubborn\n" + MODEL)
+        started = as_dict(await execute(client, "qvr.run.svi", {"uri": uri, "entry": "lm"}))
+        await asyncio.sleep(0.3)
+        assert pid_alive(started["pid"])
+    # the session's exit shut the server down
+    for _ in range(40):
+        if not pid_alive(started["pid"]):
+            break
+        await asyncio.sleep(0.1)
+    assert not pid_alive(started["pid"])
