@@ -215,11 +215,8 @@ def _tensor(ctx: Context, e: A.Tensor) -> Optional[MorphType]:
     if f is None or g is None:
         return None
     if is_seq(f.dom) != is_seq(g.dom) or is_seq(f.cod) != is_seq(g.cod):
-        odd = e.right if (is_seq(g.dom) != is_seq(f.dom) and is_seq(f.dom)) or (
-            is_seq(g.cod) and not is_seq(f.cod)) else e.left
-        if is_seq(f.dom) == is_seq(g.dom):
-            odd = e.right if is_seq(g.cod) != is_seq(f.cod) and not is_seq(f.cod) else e.left
-        ctx.error("QVR045", "`@` cannot mix sequence and per-element operands", odd.span)
+        # report on the operand that differs from the left one
+        ctx.error("QVR045", "`@` cannot mix sequence and per-element operands", e.right.span)
         return None
     if is_seq(f.dom):
         ctx.warning("QVR046", "`@` feeds each side its own sequence; use `fan(...)` to run both "
