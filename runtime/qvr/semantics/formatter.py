@@ -85,22 +85,21 @@ def _tokens(text: str) -> list[_Tok]:
     return out
 
 
-def _where_levels(statements) -> dict[int, int]:
-    """Start offset -> nesting level of every `where` binding (spec §3.3 grouping)."""
+def _where_levels(text: str, statements) -> dict[int, int]:
+    """Start offset -> nesting level of every `where` binding, grouped from the source
+    columns exactly as spec §3.3 (and the checker) groups them."""
     levels: dict[int, int] = {}
-    cols = {}
     n = len(statements)
 
     def column(decl) -> int:
-        if decl not in cols:
-            cols[decl] = decl.keyword.span.start - _line_starts_before(decl.keyword.span.start)
-        return cols[decl]
+        start = decl.keyword.span.start
+        return start - (text.rfind("\n", 0, start) + 1)
 
     def take(i: int, level: int) -> int:
-        owner = statements[i]
+        owner_col = column(statements[i])
         j = i + 1
         while j < n and isinstance(statements[j], A.DefineDecl) \
-                and column(statements[j]) > column(owner):
+                and column(statements[j]) > owner_col:
             levels[statements[j].span.start] = level + 1
             j = take(j, level + 1) if statements[j].where is not None else j + 1
         return j
@@ -109,18 +108,10 @@ def _where_levels(statements) -> dict[int, int]:
     while i < n:
         stmt = statements[i]
         if isinstance(stmt, A.DefineDecl) and stmt.where is not None:
-            i = take(i, levels.get(stmt.span.start, 0))
+            i = take(i, 0)
         else:
             i += 1
     return levels
-
-
-_TEXT_FOR_COLUMNS = [""]
-
-
-def _line_starts_before(offset: int) -> int:
-    text = _TEXT_FOR_COLUMNS[0]
-    return text.rfind("\n", 0, offset) + 1
 
 
 class _Writer:
@@ -197,11 +188,7 @@ def format_text(text: str) -> str:
         raise QvrSyntaxError(f"cannot format: {first.code} {first.message}",
                              result.diagnostics)
     statements = result.module.statements
-    _TEXT_FOR_COLUMNS[0] = text
-    try:
-        levels = _where_levels(statements)
-    finally:
-        _TEXT_FOR_COLUMNS[0] = ""
+    levels = _where_levels(text, statements)
     unit_indent: dict[int, str] = {}
     for stmt in statements:
         unit_indent[stmt.span.start] = INDENT * levels.get(stmt.span.start, 0)

@@ -51,13 +51,27 @@ class ParseResult:
 
 # ------------------------------------------------------------------------- shifting ----
 def _make_shifter(cls):
-    """A function ``(node, delta) -> node`` for one dataclass, generated once: the language
-    server shifts every memoised declaration after an edit, so this is on the hot path."""
-    fields = [f.name for f in dataclasses.fields(cls)]
-    args = ", ".join(f"_sh(x.{f}, d)" if f != "span" else "_Span(x.span.start + d, x.span.end + d)"
-                     for f in fields)
-    namespace = {"_sh": _shift, "_Span": Span, "_cls": cls}
-    exec(f"def shifter(x, d):\n    return _cls({args})\n", namespace)
+    """A function ``(node, delta) -> node`` for one dataclass, generated once from its field
+    annotations: the language server shifts every memoised declaration after an edit, so
+    this is on the hot path. Spans and names are rebuilt inline, plain values are copied,
+    and only nested nodes recurse."""
+    exprs = []
+    for f in dataclasses.fields(cls):
+        ann, get = str(f.type), f"x.{f.name}"
+        if ann == "Span":
+            exprs.append(f"_Span({get}.start + d, {get}.end + d)")
+        elif ann == "Optional[Span]":
+            exprs.append(f"(None if {get} is None else _Span({get}.start + d, {get}.end + d))")
+        elif ann == "Name":
+            exprs.append(f"_Name({get}.text, _Span({get}.span.start + d, {get}.span.end + d))")
+        elif ann in ("str", "bool", "int", "Severity") or ann.startswith("Union[int"):
+            exprs.append(get)
+        elif ann.startswith(("tuple", "Optional")):
+            exprs.append(f"(_sh({get}, d) if {get} else {get})")  # () and None stay
+        else:
+            exprs.append(f"_sh({get}, d)")
+    namespace = {"_sh": _shift, "_Span": Span, "_Name": ast.Name, "_cls": cls}
+    exec(f"def shifter(x, d):\n    return _cls({', '.join(exprs)})\n", namespace)
     return namespace["shifter"]
 
 
@@ -115,7 +129,7 @@ def _with_docs(node, runs):
 
 def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
     diagnostics: list[Diagnostic] = []
-    chunk_comments = shift(comments(chunk_text), offset)
+    chunk_comments = comments(chunk_text, offset)
     parse_text = chunk_text
     open_at = unclosed_block(chunk_text)
     if open_at is not None:
@@ -140,12 +154,13 @@ def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
         decls = []
     elif any(dg.code != "QVR003" for dg in diagnostics):
         decls = []  # a malformed identifier: the declaration's names are not usable
-    if decls:
+    if decls and any(c.kind == "doc" for c in chunk_comments):
         runs = doc_runs(chunk_text, comments(chunk_text))
         if runs:
             runs = {k + offset: shift(v, offset) for k, v in runs.items()}
             decls = [_attach_docs(d, runs) for d in decls]
-    diagnostics.sort(key=lambda dg: (dg.span.start, dg.code))
+    if len(diagnostics) > 1:
+        diagnostics.sort(key=lambda dg: (dg.span.start, dg.code))
     return tuple(decls), tuple(diagnostics), chunk_comments
 
 

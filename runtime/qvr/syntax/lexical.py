@@ -46,21 +46,25 @@ def _classify_line(text: str) -> str:
     return "line"
 
 
-def comments(text: str) -> tuple[Comment, ...]:
-    """Every comment of `text` in order: kind ``line``, ``doc`` or ``block``.
+def comments(text: str, offset: int = 0) -> tuple[Comment, ...]:
+    """Every comment of `text` in order: kind ``line``, ``doc`` or ``block``, with spans
+    moved by `offset` (for a chunk of a larger text).
 
     An unclosed ``#{`` yields a ``block`` comment that runs to the end of the text."""
+    if "#" not in text:
+        return ()
     out = []
     for m in _COMMENT_SCAN.finditer(text):
         kind = m.lastgroup
+        start = m.start() + offset
         if kind == "block":
-            out.append(Comment("block", m.group(), Span(m.start(), m.end())))
+            out.append(Comment("block", m.group(), Span(start, m.end() + offset)))
         elif kind == "open":
-            out.append(Comment("block", text[m.start():], Span(m.start(), len(text))))
+            out.append(Comment("block", text[m.start():], Span(start, len(text) + offset)))
             break
         else:
             line = m.group()
-            out.append(Comment(_classify_line(line), line, Span(m.start(), m.end())))
+            out.append(Comment(_classify_line(line), line, Span(start, m.end() + offset)))
     return tuple(out)
 
 

@@ -208,7 +208,8 @@ def parse_chunk(text: str, offset: int = 0):
         try:
             tokens = fast_tokens(text)
             if tokens is not None:
-                bad = [t for t in tokens if t.type == "NAME" and not t.value.isascii()]
+                bad = [] if text.isascii() else [
+                    t for t in tokens if t.type == "NAME" and not t.value.isascii()]
                 try:
                     return _drive(tokens, len(text)), bad, None
                 except _FastPathFailed:
