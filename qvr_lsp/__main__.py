@@ -20,9 +20,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, str(args.log_level).upper(), logging.WARNING))
 
-    from .server import create_server
+    from .server import create_server, tune_gc
 
     server = create_server()
+    tune_gc()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         try:

@@ -8,7 +8,7 @@ Stable API (other parts of the server, e.g. `qvr_lsp.run_commands`, rely on it):
   LF line ends, no BOM), ``version``, ``line_index`` (`qvr.syntax.span.LineIndex`),
   ``analysis`` (the `qvr.semantics.Analysis` of exactly this text, computed on first access and
   then cached; None only if the checker cannot be imported), ``parsed`` (the `ParseResult`),
-  ``tree`` (tree-sitter `Tree` or None).
+  ``tree`` (tree-sitter `Tree` or None, parsed on first access).
 
 A `Document` is an immutable snapshot of one version: an edit makes a new `Document`, so a
 request that holds an old snapshot never sees half-applied state, and work for a version that
@@ -17,7 +17,8 @@ is no longer the latest can be recognised (``store.is_current(doc)``) and droppe
 Incrementality. pygls applies an edit to its own copy of the text before our didChange handler
 runs, so the store keeps its own copy and applies each change itself (positions are in the
 negotiated encoding, converted with `PositionEncoder`). For each change the tree-sitter tree is
-edited (`Tree.edit`) and then re-parsed with the old tree. The lark parse is per top-level
+edited (`Tree.edit`); the new version's tree is re-parsed from that edited old tree when first
+asked for (nothing on the keystroke -> diagnostics path needs it). The lark parse is per top-level
 declaration chunk (`qvr.syntax.split_declarations`): a chunk whose text did not change is taken
 from the parser's memo (keyed by chunk text, shifted into place with `qvr.syntax.shift`), so an
 edit re-parses only the declarations it touched (see `ChunkParser`). Name resolution and checking then run over the
@@ -62,11 +63,13 @@ class ChunkParser:
     `qvr.syntax.parse_module` splits the text into top-level chunks and memoises each chunk's
     lark parse by its text, shifting cached results into place; re-implementing that here would
     only let the two drift apart (doc comments that attach across chunks, file-header comments,
-    end-of-file wording), so this class delegates to it and records how many chunks the edit
-    actually touched (`reparsed`: chunks whose text was not in the previous version).
+    end-of-file wording), so this class delegates to it. With `track=True` it also records how
+    many chunks an edit actually touched (`reparsed`: chunks whose text was not in the previous
+    version); that costs a second split, so only tests and the benchmark turn it on.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, track: bool = False) -> None:
+        self.track = track
         self._previous: frozenset[str] = frozenset()
         self.reparsed = 0
 
@@ -74,12 +77,10 @@ class ChunkParser:
         syntax = layers.syntax()
         if syntax is None:
             return None
-        try:
+        if self.track:
             chunks = frozenset(text[c.start:c.end] for c in syntax.split_declarations(text))
             self.reparsed = len(chunks - self._previous)
             self._previous = chunks
-        except Exception:
-            log.exception("split_declarations failed")
         return syntax.parse_module(text)
 
 
@@ -114,19 +115,43 @@ def tree_sexp(tree) -> str:
 class Document:
     """One version of one open document (immutable; `analysis` is computed lazily once)."""
 
-    __slots__ = ("uri", "path", "text", "version", "line_index", "tree", "_parser", "_parsed", "_analysis", "cache")
+    __slots__ = ("uri", "path", "text", "version", "line_index", "_tree", "_edited_tree", "_ts_parser",
+                 "_parser", "_parsed", "_analysis", "cache")
 
-    def __init__(self, uri: str, text: str, version: Optional[int], tree=None, parser: ChunkParser | None = None):
+    def __init__(self, uri: str, text: str, version: Optional[int], parser: ChunkParser | None = None,
+                 ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None):
         self.uri = uri
-        self.path = uri_to_path(uri)
+        self.path = path if path is not None else uri_to_path(uri)
         self.text = text
         self.version = version
-        self.line_index = LineIndex(text)
-        self.tree = tree
+        self.line_index = line_index or LineIndex(text)
+        self._ts_parser = ts_parser
+        self._edited_tree = edited_tree  # the previous tree with this version's edits applied
+        self._tree = None
         self._parser = parser or ChunkParser()
         self._parsed = None
         self._analysis = None
         self.cache: dict = {}  # per-version memo for features (semantic tokens, folding, ...)
+
+    @property
+    def tree(self):
+        """The tree-sitter tree of this text (None without the binding). Re-parsed lazily and
+        incrementally from the previous version's tree: nothing on the keystroke path needs it."""
+        if self._tree is None and self._ts_parser is not None:
+            try:
+                data = self.text.encode("utf-8", errors="surrogatepass")
+                old = self._edited_tree
+                self._tree = self._ts_parser.parse(data, old) if old is not None else self._ts_parser.parse(data)
+            except Exception:
+                log.exception("tree-sitter parse failed for %s", self.uri)
+                self._ts_parser = None
+            self._edited_tree = None
+        return self._tree
+
+    def tree_for_next_edit(self):
+        """A private copy of the tree to apply the next version's edits to (parsed or not)."""
+        base = self._tree if self._tree is not None else self._edited_tree
+        return base.copy() if base is not None else None
 
     @property
     def parsed(self):
@@ -174,7 +199,8 @@ def apply_change(text: str, index: LineIndex, change: Change, encoder: PositionE
 class DocumentStore:
     """The open documents, by URI. See the module docstring for the stable API."""
 
-    def __init__(self) -> None:
+    def __init__(self, track_reparse: bool = False) -> None:
+        self.track_reparse = track_reparse
         self._docs: dict[str, Document] = {}
         self._parsers: dict[str, ChunkParser] = {}
         self._ts_parser = layers.new_tree_sitter_parser()
@@ -191,19 +217,16 @@ class DocumentStore:
 
     # -- lifecycle --------------------------------------------------------------------------
     def _parse_tree(self, text: str, old_tree=None):
+        """A tree-sitter parse of `text` (tests compare incremental trees against this)."""
         if self._ts_parser is None:
             return None
-        try:
-            data = text.encode("utf-8", errors="surrogatepass")
-            return self._ts_parser.parse(data, old_tree) if old_tree is not None else self._ts_parser.parse(data)
-        except Exception:
-            log.exception("tree-sitter parse failed")
-            return None
+        data = text.encode("utf-8", errors="surrogatepass")
+        return self._ts_parser.parse(data, old_tree) if old_tree is not None else self._ts_parser.parse(data)
 
     def open(self, uri: str, text: str, version: Optional[int] = None) -> Document:
         text = normalize(text or "")
-        parser = self._parsers.setdefault(uri, ChunkParser())
-        doc = Document(uri, text, version, self._parse_tree(text), parser)
+        parser = self._parsers.setdefault(uri, ChunkParser(self.track_reparse))
+        doc = Document(uri, text, version, parser, self._ts_parser)
         self._docs[uri] = doc
         return doc
 
@@ -212,9 +235,8 @@ class DocumentStore:
         old = self._docs.get(uri)
         if old is None:  # a change for a document we never saw: start from empty text
             old = self.open(uri, "", None)
-        text, index, tree = old.text, old.line_index, old.tree
-        if tree is not None:
-            tree = tree.copy()  # the old snapshot keeps its own tree
+        text, index = old.text, old.line_index
+        tree = old.tree_for_next_edit()
         for change in changes:
             new_text, start, old_end, new_end = apply_change(text, index, change, encoder)
             new_index = LineIndex(new_text)
@@ -222,11 +244,11 @@ class DocumentStore:
                 try:
                     edit_tree(tree, index, new_index, start, old_end, new_end)
                 except Exception:
-                    log.exception("tree edit failed; re-parsing from scratch")
+                    log.exception("tree edit failed; the next tree is parsed from scratch")
                     tree = None
             text, index = new_text, new_index
-        tree = self._parse_tree(text, tree) if self._ts_parser is not None else None
-        doc = Document(uri, text, version, tree, self._parsers.setdefault(uri, ChunkParser()))
+        doc = Document(uri, text, version, self._parsers.setdefault(uri, ChunkParser(self.track_reparse)),
+                       self._ts_parser, tree, old.path, index)
         self._docs[uri] = doc
         return doc
 

@@ -135,6 +135,23 @@ def guarded(default: Any = None) -> Callable:
     return wrap
 
 
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector off the keystroke path.
+
+    Each analysis allocates hundreds of thousands of small frozen objects (AST nodes, spans,
+    symbols), which trigger full collections that scan everything alive, including the modules
+    imported at start-up. Freezing the start-up heap and raising the generation-0 threshold made
+    parse + analyze of a 5,000-line file about twice as fast in the profile; memory is still
+    reclaimed by reference counting (documents and analyses hold no cycles we rely on the
+    collector for), and full collections still happen, just less often.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _doc(ls: QvrLanguageServer, params):
     return ls.documents.get(params.text_document.uri)
 
@@ -298,8 +315,10 @@ def create_server() -> QvrLanguageServer:
         doc = _doc(ls, params)
         if doc is None:
             return lsp.CompletionList(is_incomplete=False, items=[])
+        offset = ls.offset(doc, params.position)
+        found, cut = f_completion.prefix_filter(f_completion.complete(doc, offset), f_completion.typed_prefix(doc, offset))
         items = []
-        for it in f_completion.complete(doc, ls.offset(doc, params.position)):
+        for it in found:
             items.append(
                 lsp.CompletionItem(
                     label=it.label,
@@ -310,7 +329,7 @@ def create_server() -> QvrLanguageServer:
                     sort_text=f"{it.sort_group}{it.label}",
                 )
             )
-        return lsp.CompletionList(is_incomplete=False, items=items)
+        return lsp.CompletionList(is_incomplete=cut, items=items)
 
     @ls.feature(lsp.TEXT_DOCUMENT_SIGNATURE_HELP, lsp.SignatureHelpOptions(trigger_characters=["(", ","]))
     @guarded()
@@ -347,7 +366,11 @@ def create_server() -> QvrLanguageServer:
         doc = _doc(ls, params)
         if doc is None:
             return lsp.SemanticTokens(data=[])
-        return lsp.SemanticTokens(data=f_tokens.encode(doc, f_tokens.semantic_tokens(doc), ls.encoder))
+        key = ("semantic_tokens_data", ls.encoder.encoding)
+        data = doc.cache.get(key)
+        if data is None:
+            data = doc.cache[key] = f_tokens.encode(doc, f_tokens.semantic_tokens(doc), ls.encoder)
+        return lsp.SemanticTokens(data=data)
 
     @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE, legend)
     @guarded(lambda: lsp.SemanticTokens(data=[]))

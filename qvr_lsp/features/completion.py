@@ -182,6 +182,29 @@ def _expressions(doc) -> list[Item]:
     return items
 
 
+MAX_ITEMS = 200
+
+
+def prefix_filter(items: list[Item], prefix: str, limit: int = MAX_ITEMS) -> tuple[list[Item], bool]:
+    """Items whose label contains the typed prefix as a case-insensitive subsequence, best
+    groups first, at most `limit` (and whether the list was cut, so the client asks again)."""
+    if prefix:
+        low = prefix.lower()
+
+        def ok(label: str) -> bool:
+            it = iter(label.lower())
+            return all(ch in it for ch in low)
+
+        items = [i for i in items if ok(i.label)]
+    items = sorted(items, key=lambda i: (i.sort_group, not i.label.startswith(prefix), i.label))
+    return items[:limit], len(items) > limit
+
+
+def typed_prefix(doc, offset: int) -> str:
+    ls = _line_start(doc.text, offset)
+    return re.search(r"\w*$", doc.text[ls:offset]).group(0)
+
+
 def complete(doc, offset: int) -> list[Item]:
     text = doc.text
     offset = max(0, min(offset, len(text)))

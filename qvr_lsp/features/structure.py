@@ -58,10 +58,33 @@ def selection_chain(doc, offset: int) -> list[Span]:
     if parsed is not None:
         for node in reversed(nodes_containing(parsed.module, offset)):
             spans.append(node.span)
+    spans.extend(_tree_sitter_spans(doc, offset))
     spans.append(Span(0, len(doc.text)))
     out: list[Span] = []
-    for s in spans:
-        if out and (s == out[-1] or not s.covers(out[-1])):
+    # innermost first; each span must strictly contain the previous one
+    for s in sorted(set(spans), key=lambda s: (s.end - s.start, -s.start)):
+        if out and not s.covers(out[-1]):
             continue
         out.append(s)
+    return out
+
+
+def _tree_sitter_spans(doc, offset: int) -> list[Span]:
+    """Named CST nodes around `offset`: they still exist in text lark cannot parse."""
+    tree = doc.tree
+    if tree is None:
+        return []
+    text = doc.text
+    ascii_text = doc.line_index._ascii if hasattr(doc.line_index, "_ascii") else text.isascii()
+    data = None if ascii_text else text.encode("utf-8", errors="surrogatepass")
+
+    def to_offset(byte: int) -> int:
+        return byte if data is None else len(data[:byte].decode("utf-8", errors="ignore"))
+
+    byte = doc.line_index.byte_offset(offset)
+    node = tree.root_node.named_descendant_for_byte_range(byte, byte)
+    out = []
+    while node is not None and len(out) < 64:
+        out.append(Span(to_offset(node.start_byte), to_offset(node.end_byte)))
+        node = node.parent
     return out

@@ -74,6 +74,21 @@ def test_old_snapshot_is_unchanged_by_a_later_edit():
 
 
 @needs_tree_sitter
+def test_tree_is_reparsed_lazily_across_several_unobserved_versions():
+    store = DocumentStore()
+    text = SAMPLES["rnn_011"]
+    store.open(URI, text, 1).tree  # parsed once
+    enc = PositionEncoder()
+    for version, (old, new) in enumerate([("FinSet 256", "FinSet 300"), ("Real 64", "Real 65"), ("sample h", "sample hh")], start=2):
+        start = text.index(old)
+        rng = lsp_range(text, start, start + len(old), enc)
+        text = text[:start] + new + text[start + len(old):]
+        doc = store.change(URI, version, [Change(rng, new)], enc)  # tree not looked at
+    assert tree_sexp(doc.tree) == tree_sexp(store._parse_tree(text))
+    assert doc.tree.root_node.end_byte == len(text.encode())
+
+
+@needs_tree_sitter
 def test_incremental_tree_matches_fresh_parse_after_edits():
     store = DocumentStore()
     text = SAMPLES["lstm_classic"]
@@ -90,7 +105,7 @@ def test_incremental_tree_matches_fresh_parse_after_edits():
 
 
 def test_an_edit_reparses_only_the_declaration_it_touched():
-    store = DocumentStore()
+    store = DocumentStore(track_reparse=True)
     text = SAMPLES["lstm_current"]
     doc = store.open(URI, text, 1)
     assert doc.parsed is not None

@@ -232,6 +232,14 @@ def test_program_variables_are_offered_only_after_they_are_bound():
     assert {"x", "h"} <= got and "later" not in got
 
 
+def test_prefix_filter_keeps_matches_and_caps_long_lists():
+    items = [completion.Item(f"name{i}", "morphism") for i in range(500)] + [completion.Item("gate_i", "morphism")]
+    found, cut = completion.prefix_filter(items, "gi")
+    assert [i.label for i in found] == ["gate_i"] and not cut
+    found, cut = completion.prefix_filter(items, "")
+    assert len(found) == completion.MAX_ITEMS and cut
+
+
 def test_declaration_snippets_are_snippets():
     doc, off = at_cursor("$0")
     items = {i.label: i for i in completion.complete(doc, off)}

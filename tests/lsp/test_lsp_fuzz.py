@@ -85,7 +85,8 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
         version += 1
         doc = store.change(uri, version, batch, enc)
         assert doc.text == text
-        if doc.tree is not None:
+        # look at the tree only now and then: lazy re-parses must chain edits correctly
+        if rng.random() < 0.5 and doc.tree is not None:
             assert tree_sexp(doc.tree) == tree_sexp(store._parse_tree(text))
         fresh = fresh_parse(text)
         if fresh is not None:
