@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import importlib.util
 import logging
 import os
@@ -448,7 +449,7 @@ def create_server() -> QvrLanguageServer:
             "torch_loaded": "torch" in sys.modules,
             "compile_loaded": any(m.startswith(("qvr.compile", "qvr.infer")) for m in sys.modules),
             "position_encoding": ls.encoder.encoding,
-            "documents": [[d.uri, d.version] for d in ls.documents.all()],
+            "documents": [[d.uri, d.version, hashlib.sha1(d.text.encode("utf-8", "surrogatepass")).hexdigest()] for d in ls.documents.all()],
             "version": __version__,
         }
 
