@@ -197,6 +197,7 @@ def format_text(text: str) -> str:
                 unit_indent[step.span.start] = INDENT
 
     tokens = _tokens(text)
+    next_code = _next_code_tokens(tokens)
     out = _Writer()
     indent = ""  # indentation of the current statement or step
     last_code = None  # the previous non-comment token (decides whether `-` is a sign)
@@ -215,20 +216,25 @@ def format_text(text: str) -> str:
             continue
         if tok.kind == "comment":
             if tok.own_line:
-                nxt = _next_code(tokens, i)
-                c_indent = unit_indent.get(nxt.start, indent + INDENT) if nxt else indent
-                if nxt is None or nxt.start in unit_indent:
-                    c_indent = unit_indent.get(nxt.start, "") if nxt else ""
+                # Indented like the statement or step it precedes; inside a statement it
+                # starts a continuation line.
+                nxt = next_code[i]
+                inside = nxt is not None and nxt.start not in unit_indent
+                if nxt is None:
+                    c_indent = ""
+                elif inside:
+                    c_indent = indent + INDENT
+                else:
+                    c_indent = unit_indent[nxt.start]
                 out.flush()
                 if tok.blank_before:
                     out.blank()
                 out.raw_line(c_indent, tok.text)
-                if not (nxt is None or nxt.start in unit_indent):
+                if inside:
                     out.start_line(indent + INDENT)
                 continue
-            ends_line = tok.text.startswith("#") and not tok.text.startswith("#{") \
-                or _ends_source_line(text, tok.end)
-            if ends_line:
+            is_line_comment = not tok.text.startswith("#{")
+            if is_line_comment or _ends_source_line(text, tok.end):
                 if out.parts:
                     out.parts.append("  " + tok.text)
                     out.flush()
@@ -248,11 +254,15 @@ def format_text(text: str) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
-def _next_code(tokens: list[_Tok], i: int):
-    for tok in tokens[i + 1:]:
-        if tok.kind != "comment":
-            return tok
-    return None
+def _next_code_tokens(tokens: list[_Tok]) -> list:
+    """For each token index, the next non-comment token after it (None at the end)."""
+    out: list = [None] * len(tokens)
+    following = None
+    for i in range(len(tokens) - 1, -1, -1):
+        out[i] = following
+        if tokens[i].kind != "comment":
+            following = tokens[i]
+    return out
 
 
 def _ends_source_line(text: str, end: int) -> bool:
