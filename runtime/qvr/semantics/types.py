@@ -85,6 +85,8 @@ class Cont:
 
 Leaf = Union[Fin, Cont]
 
+_PLAIN_REAL: dict = {}  # d -> the anonymous `Real d` (see ObjType.real)
+
 
 @dataclass(frozen=True)
 class ObjType:
@@ -129,6 +131,12 @@ class ObjType:
     @staticmethod
     def real(d: int, low: Optional[float] = None, high: Optional[float] = None,
              name: Optional[str] = None) -> "ObjType":
+        if low is None and high is None and name is None:
+            # `Real w` is made for every arithmetic result; objects are immutable, so share
+            cached = _PLAIN_REAL.get(d)
+            if cached is None:
+                cached = _PLAIN_REAL[d] = ObjType((Cont(d),))
+            return cached
         return ObjType((Cont(d, low, high),), name)
 
     @staticmethod
