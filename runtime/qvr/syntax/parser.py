@@ -138,59 +138,84 @@ def fast_tokens(text: str):
 
 
 _TABLE = LARK.parser.parser.parser.parse_table
-# Rules like `?arith: term` only pass their single child up; skip their wrapper chain
-# (most reductions in expressions are such chain rules). None marks them.
-_CALLBACKS = {
-    rule: (None if rule.options.expand1 and not rule.alias and len(rule.expansion) == 1
-           and not rule.expansion[0].name.startswith("_") else callback)
-    for rule, callback in LARK.parser.parser.parser.callbacks.items()
-}
 _STATES = _TABLE.states
 _START_STATE = _TABLE.start_states["start"]
 _END_STATE = _TABLE.end_states["start"]
+
+
+def _reductions():
+    """Per rule: (number of children, goto symbol, callback). Rules like `?arith: term` only
+    pass their single child up; their wrapper chain is skipped (callback None), which
+    matters because most reductions in expressions are such chain rules."""
+    out = {}
+    for rule, callback in LARK.parser.parser.parser.callbacks.items():
+        chain = (rule.options.expand1 and not rule.alias and len(rule.expansion) == 1
+                 and not rule.expansion[0].name.startswith("_"))
+        out[rule] = (len(rule.expansion), rule.origin.name, None if chain else callback)
+    return out
+
+
+_REDUCTIONS = _reductions()
 
 
 class _FastPathFailed(Exception):
     pass
 
 
-def _drive(tokens: list[Tok], end_pos: int):
+def _drive(tokens: list[Tok]):
     """lark's LALR loop (lalr_parser_state.ParserState.feed_token) over our tokens, with
     lark's own parse table and rule callbacks (which run the AST builder)."""
     states = _STATES
-    callbacks = _CALLBACKS
-    state_stack = [_START_STATE]
+    reductions = _REDUCTIONS
+    shift = _SHIFT
+    state = _START_STATE
+    state_stack = [state]
     value_stack: list = []
-    tokens.append(Tok("$END", "", end_pos, end_pos))
-    last = len(tokens) - 1
-    for i, tok in enumerate(tokens):
+    push_state = state_stack.append
+    push_value = value_stack.append
+    for tok in tokens:
         ttype = tok.type
         while True:
             try:
-                action, arg = states[state_stack[-1]][ttype]
+                action, arg = states[state][ttype]
             except KeyError:
                 raise _FastPathFailed from None
-            if action is _SHIFT:
-                if i == last:
-                    raise _FastPathFailed
-                state_stack.append(arg)
-                value_stack.append(tok)
+            if action is shift:
+                state = arg
+                push_state(state)
+                push_value(tok)
                 break
-            size = len(arg.expansion)
+            size, goto, callback = reductions[arg]
             if size:
                 children = value_stack[-size:]
                 del state_stack[-size:]
                 del value_stack[-size:]
             else:
                 children = []
-            callback = callbacks[arg]
-            value = children[0] if callback is None else callback(children)
-            _, new_state = states[state_stack[-1]][arg.origin.name]
-            state_stack.append(new_state)
-            value_stack.append(value)
-            if i == last and new_state == _END_STATE:
-                return value
-    raise _FastPathFailed
+            push_value(children[0] if callback is None else callback(children))
+            state = states[state_stack[-1]][goto][1]
+            push_state(state)
+    # end of input: reduce until the start symbol is accepted
+    while True:
+        try:
+            action, arg = states[state]["$END"]
+        except KeyError:
+            raise _FastPathFailed from None
+        if action is shift:
+            raise _FastPathFailed
+        size, goto, callback = reductions[arg]
+        if size:
+            children = value_stack[-size:]
+            del state_stack[-size:]
+            del value_stack[-size:]
+        else:
+            children = []
+        value = children[0] if callback is None else callback(children)
+        state = states[state_stack[-1]][goto][1]
+        if state == _END_STATE:
+            return value
+        push_state(state)
+        push_value(value)
 
 
 def parse_chunk(text: str, offset: int = 0):
@@ -211,7 +236,7 @@ def parse_chunk(text: str, offset: int = 0):
                 bad = [] if text.isascii() else [
                     t for t in tokens if t.type == "NAME" and not t.value.isascii()]
                 try:
-                    return _drive(tokens, len(text)), bad, None
+                    return _drive(tokens), bad, None
                 except _FastPathFailed:
                     pass
             _bad_names.clear()
