@@ -255,6 +255,17 @@ async def test_crash_and_hang_end_with_clear_messages(tmp_path):
         assert any("crashed" in m for m in errors) and any("no output" in m for m in errors)
 
 
+async def hover_median(client, params, n=10) -> float:
+    timings = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        hover = await client.text_document_hover_async(params)
+        timings.append(time.perf_counter() - t0)
+        assert hover is not None
+        await asyncio.sleep(0.02)
+    return sorted(timings)[n // 2]
+
+
 async def test_hover_stays_responsive_during_a_run(tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
     async with session(config={"qvr": {"run": {"steps": 400}}}) as client:
@@ -262,18 +273,14 @@ async def test_hover_stays_responsive_during_a_run(tmp_path):
         params = types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri),
                                    position=types.Position(line=3, character=9))
         await client.text_document_hover_async(params)  # warm up: analysis of this version
+        idle = await hover_median(client, params)
         started = as_dict(await execute(client, "qvr.run.svi", {"uri": uri, "entry": "lm"}))
         await asyncio.sleep(0.3)  # the worker is streaming progress now
-        timings = []
-        for _ in range(10):
-            t0 = time.perf_counter()
-            hover = await client.text_document_hover_async(params)
-            timings.append(time.perf_counter() - t0)
-            assert hover is not None
-            await asyncio.sleep(0.02)
+        during = await hover_median(client, params)
         assert pid_alive(started["pid"]), "the run should still be going"
-        # generous for a 2-core CI machine, but a server blocked by the run would take seconds
-        assert sorted(timings)[len(timings) // 2] < 0.05, timings
+        # 50 ms (the bound), relaxed only when the machine is so loaded that an idle
+        # hover is slow too; a server blocked by the run would take seconds either way
+        assert during < max(0.05, 3 * idle), (during, idle)
         await execute(client, "qvr.run.cancel")
 
 
