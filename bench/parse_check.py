@@ -4,7 +4,8 @@ The module mixes the three generations of QVR syntax (classic LSTM/GRU cells, 0.
 language models, current-form LSTMs), every model with its own names so that no chunk is a
 repeat of another (the per-chunk memo would otherwise make parsing look free).
 
-Run: ``python bench/parse_check.py [--lines N] [--repeat R]``. Prints lines/s (CPU time, best of R) for parsing
+Run: ``python bench/parse_check.py [--lines N] [--repeat R]``. Prints lines/s (CPU time,
+best of R) for parsing
 alone and for parse + `qvr.semantics.analyze` (when available), with the Python version.
 Target: >= 50,000 lines/s for parse + check.
 """

@@ -54,7 +54,8 @@ def test_qvr002_at_end_of_file_is_zero_width():
     text = "define x = f >>"
     d, line, col = diag(text)
     assert d.code == "QVR002"
-    assert d.message == "syntax error: expected a morphism expression in define `x`, found end of file"
+    assert d.message == \
+        "syntax error: expected a morphism expression in define `x`, found end of file"
     assert d.span.start == d.span.end == len(text)
 
 

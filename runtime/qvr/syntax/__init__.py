@@ -104,8 +104,9 @@ def shift(node, delta: int):
 
 # ----------------------------------------------------------------- chunk parsing ----
 _MEMO_SIZE = 8192
-# (chunk text, chunk ends the file) -> (decls, diagnostics, comments, the offset those spans were computed at)
-_memo: "OrderedDict[str, tuple]" = OrderedDict()
+# (chunk text, chunk ends the file) -> (decls, diagnostics, comments, the offset their
+# spans were computed at); least recently used entries are dropped first.
+_memo: "OrderedDict[tuple[str, bool], tuple]" = OrderedDict()
 
 
 def _attach_docs(decl, runs: dict[int, tuple]):

@@ -17,7 +17,6 @@ each parse; see `qvr.syntax.parser`).
 """
 from __future__ import annotations
 
-from typing import Any
 
 from lark import Transformer, Tree
 

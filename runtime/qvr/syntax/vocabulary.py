@@ -107,7 +107,9 @@ SCAN_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 #: Quantales (`quantale NAME`, matched case-insensitively; §4.5). Default first.
-QUANTALES: tuple[str, ...] = ("product_fuzzy", "boolean", "lukasiewicz", "godel", "tropical", "markov")
+QUANTALES: tuple[str, ...] = (
+    "product_fuzzy", "boolean", "lukasiewicz", "godel", "tropical", "markov",
+)
 
 #: Built-in rule schemas for grammar parsers (§4.5).
 BUILTIN_SCHEMAS: tuple[str, ...] = (
