@@ -1,0 +1,92 @@
+"""Runs with the real worker (``python -m qvr run ... --json``) through the language server.
+
+Seed 002 (examples/seed_002_vanilla_rnn_lm.qvr) is fitted with SVI from a code-lens command:
+progress streams with a falling loss, the result arrives as ``qvr/runFinished``, the server
+never imports torch, and a long run is cancelled within 2 s with its process gone. Skipped
+while the runner (runtime/qvr/runner.py) is not there.
+"""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import math
+import os
+import time
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+
+from qvr_lsp import runs
+
+from test_runs_protocol import (  # noqa: E402  (shared pytest-lsp session helpers)
+    as_dict, execute, losses_from, open_doc, pid_alive, run_to_end, session)
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("qvr.runner") is None,
+                                reason="qvr run (runtime/qvr/runner.py) is not available")
+
+SEED_002 = Path(__file__).resolve().parents[2] / "examples" / "seed_002_vanilla_rnn_lm.qvr"
+
+
+def real_worker_env() -> dict:
+    return {k: v for k, v in os.environ.items() if k != runs.WORKER_ENV}
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+@pytest.mark.parametrize("preset", ["visual-studio-code", "neovim"])
+async def test_svi_on_seed_002_streams_falling_loss_and_finishes(preset, tmp_path):
+    text = SEED_002.read_text(encoding="utf-8")
+    uri = (tmp_path / "vanilla_rnn_lm.qvr").as_uri()
+    config = {"qvr": {"run": {"steps": 60, "device": "cpu"}}}
+    async with session(preset, config=config, init_options=config, env=real_worker_env(),
+                       workspace=tmp_path) as client:
+        open_doc(client, uri, text)
+        lenses = await client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri)))
+        svi = next(l.command for l in lenses if l.command.command == "qvr.run.svi")
+        started, result = await run_to_end(client, svi.command, *svi.arguments, timeout=240)
+        started = as_dict(started)
+        assert result["ok"] is True, result["message"]
+        assert result["entry"] == "vanilla_rnn_lm" and result["kind"] == "svi"
+        assert result["device"] == "cpu" and math.isfinite(result["final_loss"])
+        assert result["summary_path"] and Path(result["summary_path"]).is_file()
+
+        values = client.progress_reports[started["token"]]
+        assert isinstance(values[0], types.WorkDoneProgressBegin)
+        assert "vanilla_rnn_lm" in values[0].title
+        assert isinstance(values[-1], types.WorkDoneProgressEnd)
+        streamed = losses_from(values[1:-1])
+        assert len(streamed) >= 2
+        assert streamed[-1] < streamed[0]
+        losses = result["losses"]
+        k = max(1, len(losses) // 5)
+        assert mean(losses[-k:]) < mean(losses[:k])  # SVI fitted: the loss went down
+
+        info = await client.protocol.send_request_async("qvr/debugInfo", {})
+        assert as_dict(info)["torch_loaded"] is False
+
+
+async def test_long_real_run_is_cancelled_within_two_seconds(tmp_path):
+    text = SEED_002.read_text(encoding="utf-8")
+    uri = (tmp_path / "vanilla_rnn_lm.qvr").as_uri()
+    async with session(config={"qvr": {"run": {"steps": 1_000_000, "device": "cpu"}}},
+                       env=real_worker_env(), workspace=tmp_path) as client:
+        open_doc(client, uri, text)
+        finished = asyncio.ensure_future(client.wait_for_notification("qvr/runFinished"))
+        started = as_dict(await execute(client, "qvr.run.svi",
+                                        {"uri": uri, "entry": "vanilla_rnn_lm"}))
+        token = started["token"]
+        for _ in range(600):  # wait until the worker is really fitting (torch loaded)
+            if len(client.progress_reports.get(token, [])) >= 3:
+                break
+            await asyncio.sleep(0.1)
+        assert pid_alive(started["pid"])
+        t0 = time.monotonic()
+        await execute(client, "qvr.run.cancel", {"uri": uri, "entry": "vanilla_rnn_lm"})
+        result = as_dict(await asyncio.wait_for(finished, 10))
+        assert time.monotonic() - t0 < 2
+        assert not pid_alive(started["pid"])
+        assert result["ok"] is False and "cancelled" in result["message"]
