@@ -30,6 +30,17 @@ def test_qvr001_non_letter_word_character_in_identifier():
     assert (line, col) == (2, 9)
 
 
+def test_qvr001_invisible_character_is_named():
+    d, line, col = diag("object T :\u00a03\n")
+    assert d.code == "QVR001" and d.message == "unexpected character `U+00A0`"
+    assert (line, col) == (1, 11)
+
+
+def test_qvr001_non_ascii_digit_cannot_start_a_word():
+    d, _, _ = diag("object T : \u0663\n")
+    assert d.code == "QVR001"
+
+
 def test_unicode_letters_and_digits_are_identifiers():
     assert parse_module("object é1 : 3\nobject _ : 2\nobject x_t : 2").diagnostics == ()
 

@@ -228,6 +228,8 @@ def diagnostics_for(exc: UnexpectedInput, text: str, offset: int, at_eof: bool =
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
         ch = text[pos] if pos < len(text) else ""
+        if ch and (ch.isspace() or not ch.isprintable()):
+            ch = f"U+{ord(ch):04X}"  # an invisible character: name it
         return [error("QVR001", f"unexpected character `{ch}`",
                       Span(offset + pos, offset + pos + 1))]
     if isinstance(exc, UnexpectedToken):
