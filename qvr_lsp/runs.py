@@ -535,9 +535,9 @@ class RunManager:
                 text=run.request.text, line=outcome.error_line, column=column, code=code,
                 message=outcome.message)
             self.reporter.diagnostics_changed(run.request.uri)
-        if outcome.ok:
-            end = (f"final loss {format_loss(outcome.final_loss)} in "
-                   f"{outcome.elapsed or 0:.1f} s")
+        if outcome.ok:  # wall time as the user waited for it, worker start-up included
+            wall = time.monotonic() - run.started_at
+            end = f"final loss {format_loss(outcome.final_loss)} in {wall:.1f} s"
         else:
             end = outcome.message
         self.reporter.end(run, end)
