@@ -163,7 +163,7 @@ class Marginalized(RuntimeModule):
                     seen.add(i)
                     break
         self._drop = drop
-        self.quantale = getattr(inner, "quantale", "markov")
+        self.quantale = quantale_of(inner)
         self.is_random = inner.is_random
 
     def tensor(self, n_steps=None):
