@@ -181,3 +181,18 @@ def test_one_line_program_formats_like_the_multi_line_one():
     one_line = " ".join(text.split())
     assert [ln for ln in format_text(one_line).splitlines() if ln] == \
         [ln for ln in format_text(text).splitlines() if ln]
+
+
+@pytest.mark.parametrize("text", [
+    example_text("s3_3_where.qvr"),
+    "define a = b where define c = d where\n   define e = f\n  define g = h\ndefine i = j\n",
+    "define a = b\n  where\n    define b = c where\n        define c = d\n    define e = b\n",
+])
+def test_checker_groups_where_bindings_the_same_after_formatting(text):
+    semantics = pytest.importorskip("qvr.semantics")
+
+    def owners(source):
+        return {name: getattr(info, "owner", None)
+                for name, info in semantics.analyze(source).defines.items()}
+
+    assert owners(format_text(text)) == owners(text)
