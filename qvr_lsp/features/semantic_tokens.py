@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from qvr.syntax.span import Span
 
@@ -35,9 +34,12 @@ LEXER = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    span: Span
+class Token(NamedTuple):
+    """One token: [start, end) in code points, index into TOKEN_TYPES, modifier bit set.
+    (A tuple, not a dataclass with a Span: large files have hundreds of thousands of them.)"""
+
+    start: int
+    end: int
     type: int
     modifiers: int
 
@@ -72,7 +74,7 @@ def semantic_tokens(doc, span: Optional[Span] = None) -> list[Token]:
         doc.cache["semantic_tokens"] = tokens
     if span is None:
         return tokens
-    return [t for t in tokens if t.span.end >= span.start and t.span.start <= span.end]
+    return [t for t in tokens if t.end >= span.start and t.start <= span.end]
 
 
 def _compute(doc) -> list[Token]:
@@ -86,25 +88,23 @@ def _compute(doc) -> list[Token]:
     builtins = frozenset(families.builtin_names())
     ctors = frozenset(families.type_constructors())
     out: list[Token] = []
+    append = out.append
+    fixed = {"block": (_T["comment"], 0), "comment": (_T["comment"], 0), "doc": (_T["comment"], _M["documentation"]),
+             "number": (_T["number"], 0), "op": (_T["operator"], 0)}
     n = len(text)
     for m in LEXER.finditer(text):
         kind = m.lastgroup
         start, end = m.span()
-        if kind in ("block", "comment"):
-            out.append(Token(Span(start, end), _T["comment"], 0))
-        elif kind == "doc":
-            out.append(Token(Span(start, end), _T["comment"], _M["documentation"]))
-        elif kind == "number":
-            out.append(Token(Span(start, end), _T["number"], 0))
-        elif kind == "op":
-            out.append(Token(Span(start, end), _T["operator"], 0))
-        else:
-            j = end
-            while j < n and text[j] in " \t":
-                j += 1
-            cls = _classify_word(m.group(), start, text, refs, reserved, fams, builtins, ctors, text[j:j + 2])
-            if cls is not None:
-                out.append(Token(Span(start, end), cls[0], cls[1]))
+        if kind != "word":
+            typ, mods = fixed[kind]
+            append(Token(start, end, typ, mods))
+            continue
+        j = end
+        while j < n and text[j] in " \t":
+            j += 1
+        cls = _classify_word(m.group(), start, text, refs, reserved, fams, builtins, ctors, text[j:j + 2])
+        if cls is not None:
+            append(Token(start, end, cls[0], cls[1]))
     return out
 
 
@@ -115,10 +115,10 @@ def encode(doc, tokens: list[Token], encoder) -> list[int]:
     text = doc.text
     prev_line, prev_col = 0, 0
     for tok in tokens:
-        start = tok.span.start
-        while start < tok.span.end:
-            nl = text.find("\n", start, tok.span.end)
-            end = tok.span.end if nl < 0 else nl
+        start = tok.start
+        while start < tok.end:
+            nl = text.find("\n", start, tok.end)
+            end = tok.end if nl < 0 else nl
             if end > start:
                 line, col = encoder.to_lsp(index, start)
                 length = encoder.length(text[start:end])
@@ -126,5 +126,5 @@ def encode(doc, tokens: list[Token], encoder) -> list[int]:
                 delta_col = col - prev_col if delta_line == 0 else col
                 data.extend((delta_line, delta_col, length, tok.type, tok.modifiers))
                 prev_line, prev_col = line, col
-            start = end + 1 if nl >= 0 else tok.span.end
+            start = end + 1 if nl >= 0 else tok.end
     return data

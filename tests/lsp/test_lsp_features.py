@@ -287,7 +287,7 @@ def test_inlay_hints_respect_the_requested_range():
 def token_at(doc, needle: str, nth: int = 0):
     start = offset_of(doc.text, needle, nth)
     for tok in semantic_tokens.semantic_tokens(doc):
-        if tok.span.start == start:
+        if tok.start == start:
             return semantic_tokens.TOKEN_TYPES[tok.type], tok.modifiers
     return None
 

@@ -309,3 +309,31 @@ async def test_protocol_fuzz_random_edits_keep_text_and_diagnostics_in_sync(clie
     assert [(d.code, d.range.start.line, d.range.start.character) for d in diags] == [
         (d.code, *enc.to_lsp(index, d.span.start)) for d in expected
     ]
+
+
+async def test_huge_file_is_handled_without_losing_text(client: LanguageClient, request):
+    """50,000 lines: the server answers, keeps every character and keeps up with an edit."""
+    import hashlib
+
+    if "neovim" in request.node.callspec.id:
+        pytest.skip("one client preset is enough for the size test (it is about the server)")
+    lines = []
+    for i in range(12_500):
+        lines += [f"object T{i} : FinSet 2", f"# comment {i}", f"morphism f{i} : T{i} -> T{i} ~ Categorical", ""]
+    text = "\n".join(lines)
+    uri = f"file:///tmp/huge_{len(lines)}.qvr"
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="qvr", version=1, text=text)))
+    await wait_for_diagnostics(client, uri, 1, timeout=180)
+    mid = 25_000
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=mid, character=0), end=lsp.Position(line=mid, character=0)), text="# edited\n")]))
+    hover = await client.text_document_hover_async(lsp.HoverParams(text_document=td(uri), position=lsp.Position(line=mid + 3, character=9)))
+    assert hover is not None and "f6250" in hover.contents.value
+    lines.insert(mid, "# edited")
+    info = await debug_info(client)
+    digest = hashlib.sha1("\n".join(lines).encode()).hexdigest()
+    assert [uri, 2, digest] in [list(d) for d in info["documents"]]
+    client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=td(uri)))
