@@ -3,7 +3,7 @@
 --
 -- Environment: QVR_NVIM_PLUGIN (editors/neovim), QVR_NVIM_FILE (a .qvr file to open),
 -- QVR_NVIM_OUT (JSON output), QVR_NVIM_CMD (JSON array: server command), QVR_NVIM_PARSER_DIR,
--- QVR_NVIM_GRAMMAR (grammar/), QVR_NVIM_STEPS (SVI steps), QVR_NVIM_TIMEOUT_MS (run timeout).
+-- QVR_NVIM_GRAMMAR (optional; default: the plugin's own repository's grammar/), QVR_NVIM_STEPS (SVI steps), QVR_NVIM_TIMEOUT_MS (run timeout).
 local env = vim.env
 local out = { steps = {} }
 local TIMEOUT = tonumber(env.QVR_NVIM_TIMEOUT_MS or "120000")

@@ -48,7 +48,6 @@ def session(tmp_path_factory) -> dict:
     env = dict(
         os.environ,
         QVR_NVIM_PLUGIN=str(ROOT / "editors" / "neovim"),
-        QVR_NVIM_GRAMMAR=str(ROOT / "grammar"),
         QVR_NVIM_FILE=str(model),
         QVR_NVIM_OUT=str(out),
         # The server under test runs under this interpreter, whatever qvr-lsp is on PATH.
