@@ -39,8 +39,8 @@ export function currentSettings(): QvrSettings {
 }
 
 export interface ClientHooks {
-  /** A `workspace/executeCommand` for `command` is about to go to the server. */
-  onExecuteCommand(command: string, args: unknown[]): void;
+  /** Send a `workspace/executeCommand` (`send`), watching it (runs show in the status bar). */
+  track<T>(command: string, args: unknown[], send: () => Promise<T>): Promise<T>;
 }
 
 export function createClient(
@@ -69,10 +69,7 @@ export function createClient(
         },
       },
       // Commands run through the client (code lenses, the palette) pass here first.
-      executeCommand: (cmd, args, next) => {
-        hooks.onExecuteCommand(cmd, args);
-        return next(cmd, args);
-      },
+      executeCommand: (cmd, args, next) => hooks.track(cmd, args, async () => next(cmd, args)),
     },
   };
   return new LanguageClient("qvr", "QVR Language Server", serverOptions, clientOptions);

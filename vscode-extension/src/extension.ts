@@ -86,7 +86,7 @@ export class QvrExtension implements vscode.Disposable {
     }
     this.output.appendLine(`Starting ${location.command} (found via ${location.source})`);
     const client = createClient(location.command, this.output, {
-      onExecuteCommand: (command, args) => this.noteCommand(command, args),
+      track: (command, args, send) => this.track(command, args, send),
     });
     this.client = client;
     this.clientSubscriptions.push(
@@ -191,16 +191,30 @@ export class QvrExtension implements vscode.Disposable {
       void vscode.window.showErrorMessage("QVR: the language server is not running (QVR: Restart Server).");
       return;
     }
-    this.noteCommand(command, args);
     try {
-      await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args });
+      await this.track(command, args, () => client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }));
     } catch (err) {
-      this.forgetRuns(command, args);
       void vscode.window.showErrorMessage(`QVR: ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  /** Track runs (however they were started) for the status bar. */
+  /**
+   * Send a server command, tracking runs (however they were started: palette or code lens) for
+   * the status bar. A run the server refused (an error, or `started: false`) is forgotten; a
+   * started one stays until its `qvr/runFinished`.
+   */
+  private async track<T>(command: string, args: unknown[], send: () => Promise<T>): Promise<T> {
+    this.noteCommand(command, args);
+    try {
+      const result = await send();
+      if ((result as { started?: unknown } | null)?.started === false) this.forgetRuns(command, args);
+      return result;
+    } catch (err) {
+      this.forgetRuns(command, args);
+      throw err;
+    }
+  }
+
   private noteCommand(command: string, args: unknown[]): void {
     const kind = (Object.keys(RUN_COMMANDS) as RunKind[]).find((k) => RUN_COMMANDS[k] === command);
     if (kind) {

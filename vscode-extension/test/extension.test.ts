@@ -131,8 +131,15 @@ test("runs are refused in an untrusted workspace and the server's answers are pa
 test("a run started elsewhere (code lens) shows in the status bar; Cancel Run cancels all", async () => {
   const ext = await activate();
   const client = world.clients[0];
-  const next = (cmd: string, args: unknown[]) => ({ cmd, args });
-  client.clientOptions.middleware.executeCommand("qvr.run.sample", [{ uri: "file:///ws/m.qvr", entry: "second" }], next);
+  const next = async (cmd: string, args: unknown[]) => ({ started: true, cmd, args });
+  const answer = await client.clientOptions.middleware.executeCommand("qvr.run.sample", [{ uri: "file:///ws/m.qvr", entry: "second" }], next);
+  assert.equal(answer.started, true, "the server's answer is passed through");
+  assert.equal(world.statusBar.text, "$(sync~spin) QVR: Sample second");
+  // A lens run the server refuses leaves no spinner behind.
+  await assert.rejects(client.clientOptions.middleware.executeCommand("qvr.run.nuts", [{ uri: "file:///ws/m.qvr", entry: "first" }], async () => {
+    throw new Error("runs are off");
+  }));
+  await client.clientOptions.middleware.executeCommand("qvr.run.svi", [{ uri: "file:///ws/m.qvr", entry: "first" }], async () => ({ started: false }));
   assert.equal(world.statusBar.text, "$(sync~spin) QVR: Sample second");
   await world.commands.get("qvr.cancelRun")!();
   assert.deepEqual(client.requests.at(-1), { method: "workspace/executeCommand", params: { command: "qvr.run.cancel", arguments: [] } });
