@@ -143,19 +143,28 @@ _START_STATE = _TABLE.start_states["start"]
 _END_STATE = _TABLE.end_states["start"]
 
 
-def _reductions():
-    """Per rule: (number of children, goto symbol, callback). Rules like `?arith: term` only
-    pass their single child up; their wrapper chain is skipped (callback None), which
-    matters because most reductions in expressions are such chain rules."""
-    out = {}
-    for rule, callback in LARK.parser.parser.parser.callbacks.items():
+def _fast_table():
+    """lark's parse table with each reduce action replaced by (number of children, goto
+    symbol, callback). Rules like `?arith: term` only pass their single child up; their
+    wrapper chain is skipped (callback None), which matters because most reductions in
+    expressions are such chain rules. Keying nothing by lark's `Rule` objects also avoids
+    their Python-level `__hash__` on every reduction."""
+    callbacks = LARK.parser.parser.parser.callbacks
+    reductions = {}
+    for rule, callback in callbacks.items():
         chain = (rule.options.expand1 and not rule.alias and len(rule.expansion) == 1
                  and not rule.expansion[0].name.startswith("_"))
-        out[rule] = (len(rule.expansion), rule.origin.name, None if chain else callback)
-    return out
+        reductions[rule] = (len(rule.expansion), rule.origin.name, None if chain else callback)
+    table = {}
+    for state, actions in _STATES.items():
+        row = {}
+        for symbol, (action, arg) in actions.items():
+            row[symbol] = (True, arg) if action is _SHIFT else (False, reductions[arg])
+        table[state] = row
+    return table
 
 
-_REDUCTIONS = _reductions()
+_FAST_STATES = _fast_table()
 
 
 class _FastPathFailed(Exception):
@@ -165,9 +174,7 @@ class _FastPathFailed(Exception):
 def _drive(tokens: list[Tok]):
     """lark's LALR loop (lalr_parser_state.ParserState.feed_token) over our tokens, with
     lark's own parse table and rule callbacks (which run the AST builder)."""
-    states = _STATES
-    reductions = _REDUCTIONS
-    shift = _SHIFT
+    states = _FAST_STATES
     state = _START_STATE
     state_stack = [state]
     value_stack: list = []
@@ -177,15 +184,15 @@ def _drive(tokens: list[Tok]):
         ttype = tok.type
         while True:
             try:
-                action, arg = states[state][ttype]
+                is_shift, arg = states[state][ttype]
             except KeyError:
                 raise _FastPathFailed from None
-            if action is shift:
+            if is_shift:
                 state = arg
                 push_state(state)
                 push_value(tok)
                 break
-            size, goto, callback = reductions[arg]
+            size, goto, callback = arg
             if size:
                 children = value_stack[-size:]
                 del state_stack[-size:]
@@ -198,12 +205,12 @@ def _drive(tokens: list[Tok]):
     # end of input: reduce until the start symbol is accepted
     while True:
         try:
-            action, arg = states[state]["$END"]
+            is_shift, arg = states[state]["$END"]
         except KeyError:
             raise _FastPathFailed from None
-        if action is shift:
+        if is_shift:
             raise _FastPathFailed
-        size, goto, callback = reductions[arg]
+        size, goto, callback = arg
         if size:
             children = value_stack[-size:]
             del state_stack[-size:]
