@@ -89,3 +89,14 @@ def test_plural_names_and_duplicates():
     dup = next(d for d in a.diagnostics if d.code == "QVR015")
     assert dup.message == "`h` is already declared (line 4)"
     assert a.line_index.position(dup.span.start) == (4, 9)
+
+
+def test_where_binding_sees_earlier_siblings_only():
+    text = PRE + ("define model = first\n    where\n        define first = second >> f\n"
+                  "        define second = f\nexport model\n")
+    a = analyze(text)
+    found = [(d.code, a.text[d.span.start:d.span.end]) for d in a.diagnostics if d.is_error]
+    assert found == [("QVR014", "second")]
+    swapped = text.replace("define first = second >> f", "define first = f").replace(
+        "define model = first", "define model = first >> second")
+    assert not analyze(swapped).errors

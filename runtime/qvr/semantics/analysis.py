@@ -317,7 +317,11 @@ class Analyzer:
         saved = dict(ctx.local_top)
         infos = []
         local_syms = []
+        saved_later = dict(ctx.where_later)
         for b in binds:
+            ctx.where_later.setdefault(b.name.text, b.name.span)
+        for b in binds:
+            ctx.where_later.pop(b.name.text, None)
             statement_deprecations(ctx, b)
             sym = self.new_symbol(b.name, "define", b, table=ctx.local_top)
             binfo = self.check_define(b, ctx.local_top)
@@ -333,6 +337,7 @@ class Analyzer:
                 # runtime can build the owner's expression; local names of different owners
                 # may coincide, the first one keeps the key.
                 ctx.defines.setdefault(b.name.text, binfo)
+        ctx.where_later = saved_later
         ctx.pending = {d.name.text}
         t = infer(ctx, d.expr)
         ctx.pending = set()

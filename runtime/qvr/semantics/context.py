@@ -63,7 +63,8 @@ class Context:
         self.quantale = "product_fuzzy"
         self.worlds: dict[int, str] = {}  # id(Compose/Tensor) -> quantale of a finite world
         self.quantale_at_identity: dict[int, str] = {}
-        self.pending: set = set()  # names of the statement being checked (not yet visible)
+        self.pending: set = set()
+        self.where_later: dict = {}  # where-binding name -> name span, not yet visible  # names of the statement being checked (not yet visible)
         self.statement_start = 0  # offset of the current statement's line (for inserted fixes)
         self.current_define: Optional[str] = None  # top-level define being checked
         self.define_users: dict[int, set] = {}  # id(define Symbol) -> names of users (None: other)
@@ -128,6 +129,12 @@ class Context:
         either way, so hover and rename still work on misuse)."""
         sym = self.local_top.get(name.text) or self.top.get(name.text)
         if sym is None:
+            later = self.where_later.get(name.text)
+            if later is not None:  # a where-binding written after the one being checked
+                self.error("QVR014", f"`{name.text}` is used before its declaration "
+                           f"(line {self.line_of(later)})", name.span,
+                           related=(Related(later, f"`{name.text}` is declared here"),))
+                return None
             self.undefined(name, undefined_code, undefined_msg, fix_kinds or allowed_kinds)
             return None
         self.add_reference(name.span, sym)
