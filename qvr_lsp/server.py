@@ -71,7 +71,9 @@ class QvrLanguageServer(LanguageServer):
         if not self.documents.is_current(doc):
             return  # a newer version arrived; its own publish is scheduled
         try:
-            diags = [convert.diagnostic(self.encoder, doc, d) for d in f_diagnostics.document_diagnostics(doc)]
+            found = list(f_diagnostics.document_diagnostics(doc))
+            found += self._run_diagnostics(doc.uri)
+            diags = [convert.diagnostic(self.encoder, doc, d) for d in found]
         except Exception:
             log.exception("diagnostics failed for %s", doc.uri)
             diags = []
@@ -80,6 +82,23 @@ class QvrLanguageServer(LanguageServer):
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
         )
+
+    def _run_diagnostics(self, uri: str) -> list:
+        """Failures of editor runs on this exact text (`qvr_lsp.run_commands`), if any."""
+        runs = getattr(self, "runs", None)
+        if runs is None or not hasattr(runs, "extra_diagnostics"):
+            return []
+        try:
+            return list(runs.extra_diagnostics(uri) or ())
+        except Exception:
+            log.exception("run diagnostics failed for %s", uri)
+            return []
+
+    def publish_diagnostics_for(self, uri: str) -> None:
+        """Re-publish a document's diagnostics now (the run layer calls this after a run)."""
+        doc = self.documents.get(uri)
+        if doc is not None:
+            self.publish(doc)
 
     def schedule_publish(self, doc) -> None:
         previous = self._pending.pop(doc.uri, None)
