@@ -18,7 +18,7 @@ each parse; see `qvr.syntax.parser`).
 from __future__ import annotations
 
 
-from lark import Transformer, Tree
+from lark import Transformer
 
 from . import ast as A
 from .span import Span
@@ -37,6 +37,16 @@ class Tok:
         self.value = value
         self.start_pos = start
         self.end_pos = end
+
+
+class _Spliced:
+    """The children of one of lark's internal repetition rules, spliced into the parent's
+    children by lark's child filter (it only reads ``.children``; a `Tree` is not needed)."""
+
+    __slots__ = ("children",)
+
+    def __init__(self, children):
+        self.children = children
 
 
 class _Group:
@@ -513,10 +523,10 @@ class AstBuilder(Transformer):
         return A.Vec(tuple(self._nodes(c)), self._span(c))
 
     def __default__(self, data, children, meta):
-        # lark's internal repetition rules (``__start_star_0``...) must stay trees: the
-        # parent rule's child filter splices them into its own children list.
+        # lark's internal repetition rules (``__start_star_0``...): the parent rule's child
+        # filter splices their ``.children`` into its own children list.
         if data.startswith("_"):
-            return Tree(data, children, meta)
+            return _Spliced(children)
         raise AssertionError(f"no AST builder for grammar rule {data!r}")  # grammar drift
 
 
