@@ -11,9 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch.distributions import biject_to
+from torch.distributions import biject_to, constraints
 
+from ..errors import QvrError
 from .sites import LatentShape
+
+
+def _is_real(support) -> bool:
+    while isinstance(support, constraints.independent):
+        support = support.base_constraint
+    return support is constraints.real
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,9 @@ class Potential:
             self.slots.append(_Slot(name, start, start + size, ushape, site.shape, site.support))
             start += size
         self.dim = start
+        self.last_error: str | None = None
         self._bijections = [biject_to(s.support) for s in self.slots]
+        self._identity = {s.name for s in self.slots if _is_real(s.support)}
 
     # -- packing ---------------------------------------------------------------------------
     def unpack(self, q: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -49,6 +58,9 @@ class Potential:
         values, ladj = {}, q.new_zeros(())
         for slot, bij in zip(self.slots, self._bijections):
             u = q[slot.start:slot.stop].reshape(slot.unconstrained_shape)
+            if slot.name in self._identity:
+                values[slot.name] = u  # identity: no transform, no Jacobian (the common case)
+                continue
             z = bij(u)
             values[slot.name] = z
             ladj = ladj + bij.log_abs_det_jacobian(u, z).sum()
@@ -78,7 +90,17 @@ class Potential:
         q = q.detach().requires_grad_(True)
         with torch.enable_grad():
             values, ladj = self.unpack(q)
-            lj = self.log_joint(values)
+            try:
+                lj = self.log_joint(values)
+            except ValueError as exc:
+                # torch.distributions argument validation: at extreme positions (a scale that
+                # underflowed to 0) the density is undefined, i.e. the move is a divergence.
+                # Our own errors (ShapeError is a ValueError too) are real bugs: re-raise.
+                if isinstance(exc, QvrError):
+                    raise
+                self.last_error = str(exc)
+                inf = torch.full((), float("inf"), device=q.device, dtype=q.dtype)
+                return inf, torch.zeros_like(q), -inf
             u = -(lj + ladj)
             (grad,) = torch.autograd.grad(u, q)
         u = u.detach()
