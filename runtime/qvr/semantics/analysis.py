@@ -93,6 +93,10 @@ def _replicate_count(d) -> int:
     return 1
 
 
+def _ref_start(r) -> int:
+    return r.span.start
+
+
 def _doc(d) -> Optional[str]:
     docs = getattr(d, "docs", ())
     return "\n".join(x.text for x in docs) if docs else None
@@ -133,7 +137,8 @@ class Analyzer:
                 raise
         diags = list(self.parsed.diagnostics) + ctx.diagnostics
         diags.sort(key=lambda d: (d.span.start, d.span.end, d.code))
-        refs = sorted(ctx.references, key=lambda r: (r.span.start, r.span.end))
+        # by start offset; the sort is stable and references are mostly recorded in order
+        refs = sorted(ctx.references, key=_ref_start)
         return Analysis(
             text=self.text, line_index=self.index, module=module, diagnostics=tuple(diags),
             symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=tuple(refs),
