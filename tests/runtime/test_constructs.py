@@ -422,3 +422,17 @@ def test_grammar_parsers_raise_located_not_supported():
     src = "object Tok : FinSet 4\ncategory S, NP\nexport ccg(terminal=Tok, categories=[S, NP])\n"
     with pytest.raises(NotSupportedError, match=r"t\.qvr:3:8: grammar parsers are not supported by this runtime"):
         load(src)
+
+
+def test_bad_values_and_names_raise_qvr_errors():
+    model = rnn()
+    x = torch.randn(2, 3, 2)
+    with pytest.raises(ShapeError, match=r"s/scan.*\(B, T-1, 3\)"):
+        model.log_joint(x, {"s": torch.randn(2, 3), "s/scan": torch.randn(2, 3, 3)})
+    with pytest.raises(ShapeError, match="site `s`"):
+        model.log_joint(x, {"s": torch.randn(2, 4), "s/scan": torch.randn(2, 2, 3)})
+    with pytest.raises(ShapeError, match="batch size 2"):
+        model.log_joint(x, {"s": torch.randn(5, 3), "s/scan": torch.randn(2, 2, 3)})
+    prog = load(RNN.replace("{opts}", ""))
+    with pytest.raises(qvr.QvrError, match="nope"):
+        prog.env["nope"]

@@ -177,10 +177,12 @@ class RuntimeModule(nn.Module):
 
     def _fit_target(self, v: torch.Tensor) -> torch.Tensor:
         """A supplied value of width 1 may omit its trailing axis; indices stay int64."""
-        return fit_value(v, self.cod, self.dtype)
+        return fit_value(v, self.cod, self.dtype, name=ROOT_SITE)
 
 
-def fit_value(v: torch.Tensor, t, dtype) -> torch.Tensor:
+def fit_value(v: torch.Tensor, t, dtype, *, name: str = None) -> torch.Tensor:
+    """A supplied site value in the layout of type `t`: indices int64, floats in `dtype`, a
+    width-1 value may omit its trailing axis. ShapeError (naming the site) otherwise."""
     ev = V.event_shape(t)
     if V.is_index_type(t):
         v = v.long()
@@ -188,6 +190,10 @@ def fit_value(v: torch.Tensor, t, dtype) -> torch.Tensor:
         v = v.to(dtype)
     if ev == (1,) and (v.dim() == 1 or v.shape[-1] != 1):
         v = v.unsqueeze(-1)
+    if v.dim() < 1 + len(ev) or tuple(v.shape[v.dim() - len(ev):]) != ev:
+        where = f"value of site `{name}`" if name else "value"
+        raise ShapeError(f"{where}: expected shape {V.describe_shape(t)} (or with a time axis), "
+                         f"got {tuple(v.shape)}")
     return v
 
 

@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from ..errors import ShapeError
 from ..semantics.types import ObjType, SeqType, elem_of
 from . import values as V
 from .base import RuntimeModule, _reset, fit_value
@@ -38,7 +39,7 @@ def run_nested(part: RuntimeModule, x, rec: Recorder, name: str, seq: bool):
     rec.reserve(name)
     target = rec.clamp(name)
     if target is not None:
-        target = fit_value(target, part.cod, part.dtype if target.dtype.is_floating_point else torch.float32)
+        target = fit_value(target, part.cod, part.dtype, name=name)
     y, lp = part.run(x, rec, name, target)
     rec.record(name, y, lp, LATENT, part.support, part.event_shape,
                seq or y.dim() > 1 + len(part.event_shape))
@@ -278,7 +279,11 @@ class Scan(RuntimeModule):
         if keep_states_site and random:
             state_clamp = rec.clamp(scan_path)
             if state_clamp is not None:
-                state_clamp = state_clamp.to(self.dtype)
+                state_clamp = fit_value(state_clamp.to(self.dtype), SeqType(self.state_type), self.dtype,
+                                        name=scan_path)
+                if state_clamp.dim() != 3 or state_clamp.shape[:2] != (B, T - 1):
+                    raise ShapeError(f"value of site `{scan_path}`: expected shape (B, T-1, {self._wS}) = "
+                                     f"({B}, {T - 1}, {self._wS}), got {tuple(state_clamp.shape)}")
         order = range(T) if self.direction == "forward" else range(T - 1, -1, -1)
         last_t = T - 1 if self.direction == "forward" else 0
         states: list = [None] * T

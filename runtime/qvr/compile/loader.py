@@ -18,7 +18,14 @@ from torch import nn
 from ..syntax.span import Span, normalize  # noqa: I001  (qvr.syntax before qvr.diagnostics: import cycle)
 from ..syntax import ast as _ast  # noqa: F401
 from ..diagnostics import Diagnostic, Severity
-from ..errors import QvrCheckError, QvrSyntaxError
+from ..errors import QvrCheckError, QvrError, QvrSyntaxError
+
+
+class UnknownNameError(QvrError, KeyError):
+    """`Program.env[name]` for a name the module does not declare."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown name"
 from .build import Builder
 from .finite import finite_tensor
 
@@ -60,7 +67,7 @@ class _Env(Mapping):
 
     def __getitem__(self, name):
         if name not in self._names():
-            raise KeyError(name)
+            raise UnknownNameError(f"`{name}` is not a morphism, program or define of this module")
         p = self._program
         module = p._builder.named(name)
         _place(module, p.device, p.dtype)

@@ -12,6 +12,7 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
+from ..errors import ShapeError
 from ..semantics.types import SeqType, elem_of
 from . import values as V
 from .arith import PLACE
@@ -78,6 +79,8 @@ class ProgramModule(RuntimeModule):
         if lead > 1 and not isinstance(self.dom, SeqType):
             return self._execute_folded(x, rec, path)
         env: dict = {PLACE: (x.device, self.dtype)}
+        if getattr(rec, "batch", None) is None:
+            rec.batch = x.shape[0]
         self._bind(x, env)
         for step in self.plan:
             if isinstance(step, LetPlan):
@@ -141,12 +144,20 @@ class ProgramModule(RuntimeModule):
         observed = step.kind == OBSERVED
         if len(names) == 1:
             value = rec.clamp(names[0], observed=observed)
-            return None if value is None else fit_value(value, module.cod, self.dtype)
+            return None if value is None else self._check_batch(
+                fit_value(value, module.cod, self.dtype, name=names[0]), names[0], rec)
         vals = [rec.clamp(n, observed=observed) for n in names]
         if any(v is None for v in vals):
             return None
-        vals = [fit_value(v, t, self.dtype) for v, t in zip(vals, step.var_types)]
+        vals = [fit_value(v, t, self.dtype, name=n) for v, t, n in zip(vals, step.var_types, names)]
         return V.concat_values(vals, step.var_types, dtype=self.dtype)
+
+    @staticmethod
+    def _check_batch(value, name, rec):
+        B = getattr(rec, "batch", None)
+        if B is not None and value.shape[0] != B:
+            raise ShapeError(f"value of site `{name}`: expected batch size {B}, got {tuple(value.shape)}")
+        return value
 
     def _execute_folded(self, x, rec: Recorder, path: str):
         """Runtime lifting (§5.1): fold the extra time axis into the batch and unfold after."""

@@ -36,6 +36,7 @@ class Recorder:
         self.strict = strict
         self.n_steps = n_steps
         self.sites: "OrderedDict[str, Optional[Site]]" = OrderedDict()
+        self.batch: Optional[int] = None  # batch size of the outermost program run
 
     # -- clamping ----------------------------------------------------------------------------
     def lookup(self, name: str) -> Optional[torch.Tensor]:
