@@ -1,0 +1,43 @@
+"""Server pieces that need no client: the idle garbage collector and the publish scheduling."""
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from qvr_lsp.server import IdleCollector, create_server
+
+
+def test_idle_collector_collects_after_a_pause_or_too_many_changes():
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        collector = IdleCollector(idle_s=0.01, max_changes=3)
+        calls = []
+        collector.collect = lambda: calls.append("collect")  # observe, do not really collect
+
+        async def scenario():
+            collector.touch()
+            await asyncio.sleep(0.05)
+            assert calls == ["collect"]  # after a pause
+
+        asyncio.run(scenario())
+        calls.clear()
+        collector._changes = 0
+        for _ in range(3):
+            collector.touch()  # outside a loop: collects at once once max_changes is reached
+        assert "collect" in calls
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_stale_publish_is_dropped():
+    server = create_server()
+    sent = []
+    server.text_document_publish_diagnostics = lambda params: sent.append(params)
+    old = server.documents.open("file:///a.qvr", "object A : FinSet 2\n", 1)
+    new = server.documents.open("file:///a.qvr", "object A : FinSet 3\n", 2)
+    server.publish(old)
+    assert sent == []
+    server.publish(new)
+    assert [p.version for p in sent] == [2]
