@@ -228,7 +228,8 @@ class RunService:
         filename = os.path.basename(path) if path else "untitled.qvr"
         cwd = self._workspace_root() or (os.path.dirname(path) if path else None)
         request = RunRequest(uri=uri, entry=entry, kind=kind, text=text, settings=settings,
-                             filename=filename, cwd=cwd if cwd and os.path.isdir(cwd) else None)
+                             filename=filename, cwd=cwd if cwd and os.path.isdir(cwd) else None,
+                             out_dir=_results_dir(path, entry, kind))
         run = await self.manager.start(request)
         self._refresh_lenses()
         started = run.outcome is None
@@ -377,6 +378,21 @@ class RunService:
     def shutdown(self) -> None:
         """Kill all workers (call from the server's shutdown/exit path)."""
         self.manager.shutdown_now()
+
+
+def _results_dir(path: str | None, entry: str, kind: str) -> str | None:
+    """``runs/<entry>-<kind>-<UTC time>`` next to the document, like ``qvr run``'s default;
+    None (a temporary directory) for a document that is not a file in an existing folder."""
+    folder = os.path.dirname(path) if path else None
+    if not folder or not os.path.isdir(folder):
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    base = os.path.join(folder, "runs", f"{entry}-{kind}-{stamp}")
+    out, n = base, 1
+    while os.path.exists(out):  # two runs in the same second (a replaced run)
+        n += 1
+        out = f"{base}-{n}"
+    return out
 
 
 def _semantics():

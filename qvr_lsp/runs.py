@@ -11,8 +11,10 @@ a plain recording reporter.
 
 Life of a run:
 
-1. the document text is written to a fresh run directory (what runs is exactly what the editor
-   shows, saved or not), next to which the worker writes ``summary.json`` and the loss curve;
+1. the document text is written to a private temporary directory (what runs is exactly what
+   the editor shows, saved or not; the snapshot is removed when the run ends); the worker writes
+   ``summary.json`` and the loss curve to the request's ``out_dir`` (the server passes
+   ``runs/<entry>-<kind>-<time>`` next to the document, as ``qvr run`` itself does);
 2. a second run of the same (document, entry) first cancels the one before it;
 3. every line of stdout is one event; stderr is kept (last lines) to explain a crash;
 4. no output for ``timeout`` seconds is a hang, a non-finite loss is a NaN failure; both stop the
@@ -29,6 +31,7 @@ import json
 import math
 import os
 import shlex
+import shutil
 import signal
 import sys
 import tempfile
@@ -123,6 +126,7 @@ class RunRequest:
     settings: RunSettings = RunSettings()
     filename: str = "model.qvr"  # base name of the snapshot written for the worker
     cwd: str | None = None  # where the worker runs (relative --data paths resolve there)
+    out_dir: str | None = None  # where results go (--out); None: a fresh temporary directory
 
 
 @dataclass
@@ -199,11 +203,14 @@ def format_loss(loss: float | None) -> str:
 
 def worker_prefix(settings: RunSettings) -> list[str]:
     """The command that stands for ``qvr``: ``$QVR_LSP_WORKER`` if set, else
-    ``<qvr.run.python or this interpreter> -m qvr``."""
+    ``<qvr.run.python or this interpreter> -P -m qvr``.
+
+    ``-P`` keeps the working directory (the user's workspace) off ``sys.path``: a ``qvr.py`` or
+    ``qvr/`` folder there must neither shadow the package nor run as code."""
     override = os.environ.get(WORKER_ENV)
     if override:
         return shlex.split(override)
-    return [settings.python or sys.executable, "-m", "qvr"]
+    return [settings.python or sys.executable, "-P", "-m", "qvr"]
 
 
 def worker_command(settings: RunSettings, path: str, entry: str, kind: str,
@@ -244,7 +251,8 @@ class Run:
     """One worker process and what it has said so far."""
 
     request: RunRequest
-    run_dir: str
+    work_dir: str  # private: holds the snapshot, removed when the run ends
+    out_dir: str  # the worker's --out: summary.json and the loss curve, kept
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     process: asyncio.subprocess.Process | None = None
     task: asyncio.Task | None = None
@@ -270,7 +278,7 @@ class Run:
 
     @property
     def snapshot_path(self) -> str:
-        return os.path.join(self.run_dir, self.request.filename)
+        return os.path.join(self.work_dir, self.request.filename)
 
     @property
     def label(self) -> str:
@@ -305,7 +313,8 @@ class RunManager:
         if self._diagnostics.pop((request.uri, request.entry), None) is not None:
             self.reporter.diagnostics_changed(request.uri)
 
-        run = Run(request=request, run_dir=self._make_run_dir(request))
+        run = Run(request=request, work_dir=self._temp_dir("qvr-run-"),
+                  out_dir=self._out_dir(request))
         Path(run.snapshot_path).write_text(request.text, encoding="utf-8")
         self.active[run.key] = run
         settings = request.settings
@@ -316,7 +325,7 @@ class RunManager:
                 self._finish(run, self._conclude(run))
                 return run
             cmd = worker_command(settings, run.snapshot_path, request.entry, request.kind,
-                                 run.run_dir)
+                                 run.out_dir)
             run.process = await asyncio.create_subprocess_exec(
                 *cmd,
                 stdin=asyncio.subprocess.DEVNULL,
@@ -335,12 +344,17 @@ class RunManager:
         run.task = asyncio.ensure_future(self._watch(run))
         return run
 
-    def _make_run_dir(self, request: RunRequest) -> str:
+    def _temp_dir(self, prefix: str) -> str:
         if self.runs_root:
             os.makedirs(self.runs_root, exist_ok=True)
+        return tempfile.mkdtemp(prefix=prefix, dir=self.runs_root)
+
+    def _out_dir(self, request: RunRequest) -> str:
+        if request.out_dir:
+            os.makedirs(request.out_dir, exist_ok=True)
+            return request.out_dir
         stem = Path(request.filename).stem
-        return tempfile.mkdtemp(prefix=f"qvr-{stem}-{request.entry}-{request.kind}-",
-                                dir=self.runs_root)
+        return self._temp_dir(f"qvr-{stem}-{request.entry}-{request.kind}-")
 
     # -- stopping --------------------------------------------------------------------------------
     async def cancel(self, uri: str | None = None, entry: str | None = None) -> list[Run]:
@@ -522,6 +536,7 @@ class RunManager:
 
     def _finish(self, run: Run, outcome: RunOutcome) -> None:
         run.outcome = outcome
+        shutil.rmtree(run.work_dir, ignore_errors=True)  # the worker is gone: drop the snapshot
         if self.active.get(run.key) is run:
             del self.active[run.key]
         error = run.error

@@ -94,9 +94,18 @@ async def test_successful_run_reports_progress_and_result(tmp_path):
     assert reports[-1] == ("report", "step 5/5 · loss 20", 100)
     assert "Run SVI lm finished on cpu" in outcome.message
     assert manager.active == {}
-    # the worker ran the snapshot of the text, not some file on disk
-    assert Path(run.snapshot_path).read_text() == run.request.text
+    # results stay in the out directory; the private snapshot is gone with the worker
+    assert Path(outcome.summary_path).parent == Path(run.out_dir)
+    assert not Path(run.work_dir).exists()
     assert not pid_alive(run.pid)
+
+
+async def test_worker_runs_the_snapshot_of_the_editor_text(tmp_path):
+    manager = RunManager(Recorder(), runs_root=str(tmp_path))
+    run = await manager.start(request("hang"))
+    assert Path(run.snapshot_path).read_text() == run.request.text
+    assert run.process is not None
+    await manager.cancel()
 
 
 def test_worker_arguments_follow_settings():
@@ -109,8 +118,19 @@ def test_worker_arguments_follow_settings():
 
 def test_real_worker_prefix_uses_configured_python(monkeypatch):
     monkeypatch.delenv(runs.WORKER_ENV)
-    assert runs.worker_prefix(RunSettings(python="/opt/py")) == ["/opt/py", "-m", "qvr"]
-    assert runs.worker_prefix(RunSettings()) == [sys.executable, "-m", "qvr"]
+    assert runs.worker_prefix(RunSettings(python="/opt/py")) == ["/opt/py", "-P", "-m", "qvr"]
+    assert runs.worker_prefix(RunSettings()) == [sys.executable, "-P", "-m", "qvr"]
+
+
+async def test_workspace_module_named_qvr_cannot_shadow_the_worker(tmp_path, monkeypatch):
+    """A workspace (the worker's cwd) with its own qvr.py must not be imported by the worker."""
+    monkeypatch.delenv(runs.WORKER_ENV)
+    (tmp_path / "qvr.py").write_text("import sys; print('hijacked'); sys.exit(3)\n")
+    manager = RunManager(Recorder(), runs_root=str(tmp_path / "runs"))
+    req = RunRequest(uri="file:///m.qvr", entry="lm", kind="svi", text=MODEL,
+                     settings=RunSettings(steps=1), filename="m.qvr", cwd=str(tmp_path))
+    outcome = await finish(await manager.start(req))
+    assert "hijacked" not in outcome.message and "exit status 3" not in outcome.message
 
 
 def test_settings_merge_ignores_bad_values():

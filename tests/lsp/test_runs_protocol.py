@@ -143,6 +143,9 @@ async def test_run_streams_progress_and_reports_result(preset, tmp_path):
         assert result["kind"] == "svi" and result["final_loss"] == 12.5
         assert result["losses"] == [100 / s for s in range(1, 9)]
         assert result["device"] == "cpu" and Path(result["summary_path"]).is_file()
+        # results are kept next to the document, as `qvr run` does: runs/<entry>-<kind>-<time>
+        out_dir = Path(result["summary_path"]).parent
+        assert out_dir.parent == tmp_path / "runs" and out_dir.name.startswith("lm-svi-")
         assert set(result) >= {"elapsed", "posterior", "loss_curve_path", "message"}
         # clients that know nothing of qvr/runFinished get a message
         assert any("Run SVI lm finished" in m.message and "final loss 12.5" in m.message
