@@ -141,6 +141,51 @@ async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
     return results
 
 
+def child_cpu_ms(code: str, repeat: int = 3) -> float:
+    """CPU time of a fresh interpreter running `code` (best of `repeat`)."""
+    import resource
+    import subprocess
+
+    best = float("inf")
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", code], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best = min(best, (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    return best
+
+
+def keystroke_breakdown(lines: int, rounds: int) -> list[tuple[str, float, float]]:
+    """CPU time (not wall time: robust to a busy machine) of each stage of one keystroke,
+    in-process, with the server's garbage-collector settings."""
+    from qvr_lsp import convert
+    from qvr_lsp.documents import Change, DocumentStore
+    from qvr_lsp.features import diagnostics, semantic_tokens
+    from qvr_lsp.positions import PositionEncoder
+    from qvr_lsp.server import tune_gc
+
+    tune_gc()
+    enc = PositionEncoder()
+    store = DocumentStore()
+    doc = store.open("file:///breakdown.qvr", generate(lines), 1)
+    doc.analysis
+    stages: dict[str, list[float]] = {k: [] for k in ("apply change + tree edit", "parse_module (qvr.syntax)", "analyze (qvr.semantics)", "diagnostics -> LSP", "semantic tokens")}
+    for v in range(2, rounds + 2):
+        t0 = time.process_time()
+        doc = store.change(doc.uri, v, [Change(((lines // 2, 3), (lines // 2, 3 if v % 2 == 0 else 4)), "x" if v % 2 == 0 else "")], enc)
+        t1 = time.process_time(); doc.parsed
+        t2 = time.process_time(); doc.analysis
+        t3 = time.process_time(); [convert.diagnostic(enc, doc, d) for d in diagnostics.document_diagnostics(doc)]
+        t4 = time.process_time(); semantic_tokens.semantic_tokens(doc)
+        t5 = time.process_time()
+        for key, a, b in zip(stages, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
+            stages[key].append((b - a) * 1000)
+    import gc
+
+    gc.enable()
+    return [(k, statistics.median(v), percentile(v, 0.95)) for k, v in stages.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
@@ -159,6 +204,16 @@ def main() -> None:
         print(f"| {lines:>5} | {name:<26} | {p50:>8.1f} | {p95:>8.1f} |")
     print("targets: keystroke->diagnostics p95 <= 30 ms (5,000 lines); hover/definition p95 <= 5 ms; "
           "start->first diagnostics <= 500 ms")
+    print()
+    print("one keystroke, in-process CPU time per stage:")
+    print(f"| {'lines':>5} | {'stage':<26} | {'p50 ms':>8} | {'p95 ms':>8} |")
+    print(f"|{'-' * 7}|{'-' * 28}|{'-' * 10}|{'-' * 10}|")
+    for lines in (int(s) for s in args.sizes.split(",")):
+        for name, p50, p95 in keystroke_breakdown(lines, min(args.rounds, 20)):
+            print(f"| {lines:>5} | {name:<26} | {p50:>8.1f} | {p95:>8.1f} |")
+    print()
+    for what in ("pass", "import lsprotocol.types", "import qvr_lsp.server"):
+        print(f"start-up CPU of `python -c '{what}'`: {child_cpu_ms(what):.0f} ms")
 
 
 if __name__ == "__main__":
