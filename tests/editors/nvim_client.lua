@@ -165,11 +165,7 @@ local function main()
   vim.cmd("buffer " .. bufnr)
   vim.api.nvim_win_set_cursor(0, { row + 1, col })
   qvr.last_result = nil
-  -- The server pulls qvr.run with workspace/configuration at each run; Neovim answers from
-  -- client.config.settings.
-  for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
-    client.config.settings.qvr.run.steps = 100000
-  end
+  qvr.update_settings({ qvr = { run = { steps = 100000 } } })
   local reports_before = #qvr.progress_log
   vim.cmd("QvrRunSvi")
   out.long_run_progressed = vim.wait(TIMEOUT, function()
@@ -185,6 +181,11 @@ local function main()
     return qvr.last_result ~= nil
   end, 50)
   out.cancelled_run = qvr.last_result and { ok = qvr.last_result.ok, message = qvr.last_result.message } or nil
+  -- The long run's first report names its step count: the changed setting reached the worker.
+  out.long_run_messages = {}
+  for i = reports_before + 1, #qvr.progress_log do
+    table.insert(out.long_run_messages, qvr.progress_log[i].message or "")
+  end
   step("cancel")
 end
 

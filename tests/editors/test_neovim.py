@@ -127,5 +127,7 @@ def test_svi_run_through_command_reports_progress(session):
 
 def test_cancel_stops_a_long_run(session):
     assert session["long_run_progressed"], "the long run never reported progress"
+    # qvr.update_settings() reached the worker: the long run was started with 100000 steps.
+    assert any("100000" in m for m in session["long_run_messages"]), session["long_run_messages"]
     assert session["cancel_finished"], "no qvr/runFinished after :QvrCancel"
     assert session["cancelled_run"]["ok"] is False

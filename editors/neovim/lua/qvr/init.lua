@@ -129,6 +129,14 @@ M.handlers = {
   ["qvr/runFinished"] = run_finished_handler,
 }
 
+--- Client capabilities: the configured ones (or Neovim's defaults), plus
+--- workspace.configuration, which Neovim 0.7 answers but does not announce; without it the
+--- server would never ask for qvr.run settings.
+local function capabilities()
+  local caps = M.config.capabilities or vim.lsp.protocol.make_client_capabilities()
+  return vim.tbl_deep_extend("force", caps, { workspace = { configuration = true } })
+end
+
 local function client_config(root)
   return {
     name = "qvr",
@@ -139,7 +147,7 @@ local function client_config(root)
     -- runFinishedNotification: the plugin echoes qvr/runFinished itself (no duplicate message).
     init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { runFinishedNotification = true }),
     handlers = M.handlers,
-    capabilities = M.config.capabilities or vim.lsp.protocol.make_client_capabilities(),
+    capabilities = capabilities(),
     on_attach = M.config.on_attach,
   }
 end
@@ -199,7 +207,7 @@ local function setup_lspconfig()
       docs = { description = "qvr-lsp, the QVR language server (pip install qvr-tools)" },
     }
   end
-  lspconfig.qvr.setup({ handlers = M.handlers, on_attach = M.config.on_attach, capabilities = M.config.capabilities })
+  lspconfig.qvr.setup({ handlers = M.handlers, on_attach = M.config.on_attach, capabilities = capabilities() })
   return true
 end
 
@@ -223,6 +231,19 @@ function M.setup(opts)
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_loaded(bufnr) and vim.bo[bufnr].filetype == "qvr" then
       on_filetype({ buf = bufnr })
+    end
+  end
+end
+
+--- Change settings while running, e.g. update_settings({ qvr = { run = { steps = 50 } } }):
+--- every qvr client answers workspace/configuration with them and is sent
+--- workspace/didChangeConfiguration.
+function M.update_settings(settings)
+  M.config.settings = vim.tbl_deep_extend("force", M.config.settings, settings)
+  for _, client in pairs(vim.lsp.get_active_clients()) do
+    if client.name == "qvr" then
+      client.config.settings = vim.tbl_deep_extend("force", client.config.settings or {}, settings)
+      client.notify("workspace/didChangeConfiguration", { settings = client.config.settings })
     end
   end
 end
