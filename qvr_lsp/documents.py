@@ -174,12 +174,12 @@ class Document:
                 self._analysis = semantics.analyze(self.text, parsed=parsed) if parsed is not None else semantics.analyze(self.text)
             except Exception:
                 log.exception("analyze failed for %s (version %s)", self.uri, self.version)
-                return None
-        return self._analysis
+                self._analysis = False  # do not retry for this version
+        return self._analysis or None
 
     @property
     def has_analysis(self) -> bool:
-        return self._analysis is not None
+        return bool(self._analysis)
 
     def __repr__(self) -> str:
         return f"Document({self.uri!r}, version={self.version}, {len(self.text)} chars)"

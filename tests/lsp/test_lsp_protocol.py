@@ -136,6 +136,19 @@ async def test_syntax_error_is_published_once_with_version_and_cleared_on_close(
     assert list(client.diagnostics[uri]) == []
 
 
+async def test_semantic_diagnostics_carry_code_tags_and_related_information(client: LanguageClient):
+    text = "object A : FinSet 2\nobject A : FinSet 3\ntype B = FinSet 4\nmorphism f : A -> B ~ Categorical\nexport f\n"
+    uri = await open_text(client, text)
+    diags = client.published[-1].diagnostics if client.published[-1].uri == uri else await wait_for_diagnostics(client, uri, 1)
+    by_code = {d.code: d for d in diags}
+    dup = by_code["QVR015"]
+    assert dup.severity == lsp.DiagnosticSeverity.Error and dup.range.start.line == 1
+    assert dup.related_information and dup.related_information[0].location.range.start.line == 0
+    deprecated = by_code["QVR091"]
+    assert deprecated.severity == lsp.DiagnosticSeverity.Hint
+    assert lsp.DiagnosticTag.Deprecated in deprecated.tags and deprecated.source == "qvr"
+
+
 async def test_rapid_changes_end_with_diagnostics_for_the_last_version(client: LanguageClient):
     text = "object A : FinSet 2\n"
     uri = await open_text(client, text)
