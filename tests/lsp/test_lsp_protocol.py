@@ -350,3 +350,24 @@ async def test_huge_file_is_handled_without_losing_text(client: LanguageClient, 
     digest = hashlib.sha1("\n".join(lines).encode()).hexdigest()
     assert [uri, 2, digest] in [list(d) for d in info["documents"]]
     client.text_document_did_close(lsp.DidCloseTextDocumentParams(text_document=td(uri)))
+
+
+async def test_out_of_range_edits_are_clamped_not_lost(client: LanguageClient):
+    import hashlib
+
+    text = "object A : FinSet 2\n"
+    uri = await open_text(client, text)
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=50, character=0), end=lsp.Position(line=60, character=9)),
+            text="object B : FinSet 3\n")]))
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=3),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=0, character=400), end=lsp.Position(line=0, character=500)),
+            text=" # end")]))
+    await wait_for_diagnostics(client, uri, 3)
+    expected = "object A : FinSet 2 # end\nobject B : FinSet 3\n"
+    info = await debug_info(client)
+    assert [uri, 3, hashlib.sha1(expected.encode()).hexdigest()] in [list(d) for d in info["documents"]]
