@@ -33,12 +33,8 @@ def _nvim_version(nvim: str) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory) -> dict:
-    nvim = shutil.which("nvim")
-    if nvim is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("nvim is not installed but CI=true: install it (apt-get install -y neovim)")
-        pytest.skip("Neovim is not installed (apt-get install -y neovim)")
+def session(tmp_path_factory, require_tool) -> dict:
+    nvim = require_tool("nvim", "apt-get install -y neovim")
     if _nvim_version(nvim) < (0, 7):
         pytest.fail(f"Neovim 0.7 or newer is needed, found {_nvim_version(nvim)}")
     work = tmp_path_factory.mktemp("nvim")

@@ -12,9 +12,7 @@ needs only `node` (no node_modules) for the generator.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -26,12 +24,8 @@ PACKAGE = json.loads((EXTENSION / "package.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def tm_grammar(tmp_path_factory) -> dict:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("node is not installed but CI=true")
-        pytest.skip("node is not installed")
+def tm_grammar(tmp_path_factory, require_tool) -> dict:
+    node = require_tool("node", "install Node.js 18 or newer")
     out = tmp_path_factory.mktemp("tm") / "qvr.tmLanguage.json"
     proc = subprocess.run([node, str(EXTENSION / "scripts" / "gen-tmlanguage.mjs"), str(out)],
                           capture_output=True, text=True, timeout=60)
