@@ -167,7 +167,7 @@ class HMCKernel(_HamiltonianKernel):
             q, p, grad, u, lj = self._leapfrog(chain, q, p, grad, chain.step_size)
         delta = _to_float(u + self._kinetic(chain, p) - h0)
         diverged = not delta < DIVERGENCE_THRESHOLD
-        accept = 0.0 if diverged else min(1.0, math.exp(-delta))
+        accept = 0.0 if diverged else math.exp(min(0.0, -delta))
         if not diverged and chain.rng.random() < accept:
             chain.q, chain.u, chain.grad, chain.log_joint = q, u, grad, lj
         return accept, diverged
@@ -225,7 +225,7 @@ class NUTSKernel(_HamiltonianKernel):
             h = _to_float(u + self._kinetic(chain, p))
             delta = h - h0
             diverged = not delta < DIVERGENCE_THRESHOLD
-            accept = 0.0 if not math.isfinite(delta) else min(1.0, math.exp(-delta))
+            accept = 0.0 if not math.isfinite(delta) else math.exp(min(0.0, -delta))
             return _Tree(q, p, grad, p, p, q, u, grad, lj,
                          log_weight=-delta if math.isfinite(delta) else -math.inf,
                          diverged=diverged, sum_accept=accept, num_steps=1)

@@ -74,8 +74,9 @@ class MCMC:
         self.num_chains = int(num_chains)
         self.init_strategy = init_strategy
         self.seed = seed
-        # progress(chain, iteration, total_iterations, accept_stat) after every iteration;
-        # the runner uses it for progress bars and JSON events.
+        # progress(chain, iteration, total_iterations, accept_stat, log_joint) after every
+        # iteration (log_joint a 0-d tensor: reading it is the caller's sync); the runner uses
+        # it for progress bars and JSON events.
         self.progress = progress
 
     def run(self, model, x, observations=None) -> MCMCResult:
@@ -150,7 +151,7 @@ class MCMC:
                 accept_sum += accept
                 divergences += int(diverged)
             if self.progress is not None:
-                self.progress(chain_index, it + 1, total, accept)
+                self.progress(chain_index, it + 1, total, accept, chain.log_joint)
         return {
             "qs": torch.stack(qs),
             "log_joint": torch.stack(ljs).detach().cpu(),
