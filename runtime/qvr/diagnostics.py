@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from .syntax.span import LineIndex, Span
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only; importing qvr.syntax here would be circular
+    from .syntax.span import LineIndex, Span
 
 
 class Severity(IntEnum):
