@@ -2,8 +2,11 @@
 
 Seed 002 (examples/seed_002_vanilla_rnn_lm.qvr) is fitted with SVI from a code-lens command:
 progress streams with a falling loss, the result arrives as ``qvr/runFinished``, the server
-never imports torch, and a long run is cancelled within 2 s with its process gone. Skipped
-while the runner (runtime/qvr/runner.py) is not there.
+never imports torch, and a long run is cancelled within 2 s with its process gone. A variant
+whose noise scale underflows (``scale=1e-30``) makes the worker report a NaN loss, which ends
+the run with an error message and a diagnostic on the offending line. Skipped while the runner
+(runtime/qvr/runner.py) is not there. The Neovim preset is covered with the fake worker
+(test_runs_protocol.py); each real run costs a torch start-up.
 """
 from __future__ import annotations
 
@@ -36,12 +39,11 @@ def mean(xs):
     return sum(xs) / len(xs)
 
 
-@pytest.mark.parametrize("preset", ["visual-studio-code", "neovim"])
-async def test_svi_on_seed_002_streams_falling_loss_and_finishes(preset, tmp_path):
+async def test_svi_on_seed_002_streams_falling_loss_and_finishes(tmp_path):
     text = SEED_002.read_text(encoding="utf-8")
     uri = (tmp_path / "vanilla_rnn_lm.qvr").as_uri()
-    config = {"qvr": {"run": {"steps": 60, "device": "cpu"}}}
-    async with session(preset, config=config, init_options=config, env=real_worker_env(),
+    config = {"qvr": {"run": {"steps": 20, "device": "cpu"}}}
+    async with session("visual-studio-code", config=config, env=real_worker_env(),
                        workspace=tmp_path) as client:
         open_doc(client, uri, text)
         lenses = await client.text_document_code_lens_async(
@@ -90,3 +92,26 @@ async def test_long_real_run_is_cancelled_within_two_seconds(tmp_path):
         assert time.monotonic() - t0 < 2
         assert not pid_alive(started["pid"])
         assert result["ok"] is False and "cancelled" in result["message"]
+
+
+async def test_nan_from_the_real_worker_is_reported_on_its_line(tmp_path):
+    text = SEED_002.read_text(encoding="utf-8").replace("scale=0.1]", "scale=1e-30]")
+    assert "scale=1e-30" in text
+    uri = (tmp_path / "nan.qvr").as_uri()
+    async with session("neovim", config={"qvr": {"run": {"steps": 5, "device": "cpu"}}},
+                       env=real_worker_env(), workspace=tmp_path) as client:
+        open_doc(client, uri, text)
+        _, result = await run_to_end(client, "qvr.run.svi",
+                                     {"uri": uri, "entry": "vanilla_rnn_lm"}, timeout=240)
+        assert result["ok"] is False
+        assert "produced NaN" in result["message"] and "non-finite" in result["message"]
+        assert any(m.type == types.MessageType.Error and "NaN" in m.message
+                   for m in client.messages)
+        sample_line = next(i for i, l in enumerate(text.splitlines()) if "sample h" in l)
+        for _ in range(50):
+            run_diags = [d for d in client.diagnostics.get(uri, [])
+                         if d.code == runs.RUN_ERROR_CODE]
+            if run_diags:
+                break
+            await asyncio.sleep(0.05)
+        assert [d.range.start.line for d in run_diags] == [sample_line]
