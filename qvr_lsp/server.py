@@ -20,6 +20,8 @@ from typing import Any, Callable, Optional
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
 
 from . import __version__, convert
 from .documents import DocumentStore, changes_from_lsp
@@ -45,9 +47,33 @@ DEBUG_INFO = "qvr/debugInfo"
 MIGRATE_COMMAND = "qvr.migrateFile"
 
 
+def prefer_utf8(params: lsp.InitializeParams) -> None:
+    """Move `utf-8` to the front of the client's position encodings when it offers it.
+
+    pygls picks the client's first supported encoding; we want UTF-16 by default but UTF-8 (the
+    encoding tree-sitter and most fast clients use) whenever the client can speak it."""
+    general = getattr(params.capabilities, "general", None)
+    encodings = list(getattr(general, "position_encodings", None) or ())
+    if general is not None and "utf-8" in encodings:
+        encodings.remove("utf-8")
+        general.position_encodings = ["utf-8", *encodings]
+
+
+class QvrProtocol(LanguageServerProtocol):
+    """The standard protocol, with UTF-8 preferred at initialisation (see `prefer_utf8`)."""
+
+    @lsp_method(lsp.INITIALIZE)
+    def lsp_initialize(self, params: lsp.InitializeParams):
+        try:
+            prefer_utf8(params)
+        except Exception:
+            log.exception("could not reorder position encodings")
+        return (yield from super().lsp_initialize(params))
+
+
 class QvrLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("qvr-lsp", __version__)
+        super().__init__("qvr-lsp", __version__, protocol_cls=QvrProtocol)
         self.documents = DocumentStore()
         self.workspace_index = f_symbols.WorkspaceIndex()
         self.debounce_s = float(os.environ.get("QVR_LSP_DEBOUNCE_MS", "10")) / 1000.0

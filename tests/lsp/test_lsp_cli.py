@@ -74,3 +74,32 @@ def test_tcp_mode_answers_initialize():
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def _initialize_over_tcp(capabilities: dict) -> dict:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "qvr_lsp", "--tcp", f"127.0.0.1:{port}"], stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        with sock:
+            sock.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                                   "params": {"processId": os.getpid(), "rootUri": None, "capabilities": capabilities}}))
+            return _read_message(sock)["result"]["capabilities"]
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def test_utf8_is_negotiated_whenever_the_client_offers_it():
+    caps = _initialize_over_tcp({"general": {"positionEncodings": ["utf-16", "utf-8"]}})
+    assert caps["positionEncoding"] == "utf-8"
+    caps = _initialize_over_tcp({"general": {"positionEncodings": ["utf-16"]}})
+    assert caps["positionEncoding"] == "utf-16"

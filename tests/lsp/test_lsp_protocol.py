@@ -107,10 +107,9 @@ async def test_server_never_imports_torch(client: LanguageClient):
 
 async def test_negotiated_position_encoding_is_reported(client: LanguageClient):
     info = await debug_info(client)
-    offered = client.capabilities.general.position_encodings if client.capabilities.general else None
-    expected = "utf-8" if offered and "utf-8" in list(offered) else "utf-16"
-    if offered and list(offered)[0] not in ("utf-8", "utf-16"):
-        expected = str(list(offered)[0])
+    offered = list(client.capabilities.general.position_encodings or ()) if client.capabilities.general else []
+    supported = [e for e in offered if e in ("utf-8", "utf-16", "utf-32")]
+    expected = "utf-8" if "utf-8" in supported else (supported[0] if supported else "utf-16")
     assert info["position_encoding"] == expected
 
 
