@@ -186,6 +186,10 @@ local function main()
   for i = reports_before + 1, #qvr.progress_log do
     table.insert(out.long_run_messages, qvr.progress_log[i].message or "")
   end
+  vim.wait(5000, function()
+    return vim.api.nvim_exec("messages", true):find("cancelled", 1, true) ~= nil
+  end, 50)
+  out.messages = vim.api.nvim_exec("messages", true)
   step("cancel")
 end
 

@@ -127,3 +127,4 @@ def test_cancel_stops_a_long_run(session):
     assert any("100000" in m for m in session["long_run_messages"]), session["long_run_messages"]
     assert session["cancel_finished"], "no qvr/runFinished after :QvrCancel"
     assert session["cancelled_run"]["ok"] is False
+    assert "[qvr] cancelled 1 run" in session["messages"]

@@ -161,10 +161,12 @@ export class QvrExtension implements vscode.Disposable {
   }
 
   private async cancel(): Promise<void> {
-    if (this.runs.length === 0) {
-      void vscode.window.showInformationMessage("QVR: no run in progress.");
-    }
-    await this.executeOnServer(CANCEL_COMMAND, []);
+    // Ask the server even when no run is tracked here: it knows every run, ours or not.
+    const answer = await this.executeOnServer(CANCEL_COMMAND, []);
+    if (answer === undefined) return;
+    const cancelled = (answer as { cancelled?: unknown[] } | null)?.cancelled;
+    const n = Array.isArray(cancelled) ? cancelled.length : 0;
+    void vscode.window.showInformationMessage(n === 0 ? "QVR: no run in progress." : `QVR: cancelled ${n} run${n === 1 ? "" : "s"}.`);
   }
 
   private async migrate(): Promise<void> {
@@ -184,17 +186,18 @@ export class QvrExtension implements vscode.Disposable {
     this.results.show(this.lastResult);
   }
 
-  /** Send `workspace/executeCommand` to the server; errors become messages. */
-  private async executeOnServer(command: string, args: unknown[]): Promise<void> {
+  /** Send `workspace/executeCommand` to the server: its answer, or undefined after an error message. */
+  private async executeOnServer(command: string, args: unknown[]): Promise<unknown> {
     const client = this.client;
     if (!client || this.serverState !== "running") {
       void vscode.window.showErrorMessage("QVR: the language server is not running (QVR: Restart Server).");
-      return;
+      return undefined;
     }
     try {
-      await this.track(command, args, () => client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }));
+      return await this.track(command, args, () => client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }));
     } catch (err) {
       void vscode.window.showErrorMessage(`QVR: ${command} failed: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
     }
   }
 

@@ -141,9 +141,14 @@ test("a run started elsewhere (code lens) shows in the status bar; Cancel Run ca
   }));
   await client.clientOptions.middleware.executeCommand("qvr.run.svi", [{ uri: "file:///ws/m.qvr", entry: "first" }], async () => ({ started: false }));
   assert.equal(world.statusBar.text, "$(sync~spin) QVR: Sample second");
+  client.respond = () => ({ cancelled: [{ uri: "file:///ws/m.qvr", entry: "second", kind: "sample", pid: 1 }] });
   await world.commands.get("qvr.cancelRun")!();
   assert.deepEqual(client.requests.at(-1), { method: "workspace/executeCommand", params: { command: "qvr.run.cancel", arguments: [] } });
   assert.equal(world.statusBar.text, "$(check) QVR");
+  assert.equal(world.messages.at(-1)!.text, "QVR: cancelled 1 run.");
+  client.respond = () => ({ cancelled: [] });
+  await world.commands.get("qvr.cancelRun")!();
+  assert.equal(world.messages.at(-1)!.text, "QVR: no run in progress.");
   await ext.deactivate();
 });
 

@@ -292,8 +292,9 @@ end
 
 --- :QvrCancel — stop every run in progress.
 function M.cancel()
-  return execute(vim.api.nvim_get_current_buf(), "qvr.run.cancel", nil, function()
-    echo("[qvr] runs cancelled")
+  return execute(vim.api.nvim_get_current_buf(), "qvr.run.cancel", nil, function(result)
+    local n = type(result) == "table" and type(result.cancelled) == "table" and #result.cancelled or 0
+    echo(n == 0 and "[qvr] no run in progress" or string.format("[qvr] cancelled %d run%s", n, n == 1 and "" or "s"))
   end)
 end
 
