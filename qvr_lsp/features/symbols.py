@@ -98,16 +98,21 @@ def _flatten(nodes: Iterable[SymbolNode]):
 class WorkspaceIndex:
     """Top-level symbols of `.qvr` files on disk, re-parsed only when a file's mtime changes."""
 
-    def __init__(self, max_files: int = 2000) -> None:
+    def __init__(self, max_files: int = 2000, max_dirs: int = 5000) -> None:
         self._cache: dict[str, tuple[float, list[SymbolNode], str]] = {}
         self.max_files = max_files
+        self.max_dirs = max_dirs  # a workspace opened at / or ~ must not stall the server
 
     def files(self, roots: Iterable[str]) -> list[str]:
         out = []
+        dirs = 0
         for root in roots:
             if not root or not os.path.isdir(root):
                 continue
             for dirpath, dirnames, filenames in os.walk(root):
+                dirs += 1
+                if dirs > self.max_dirs:
+                    return out
                 dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "__pycache__")]
                 out.extend(os.path.join(dirpath, f) for f in filenames if f.endswith(".qvr"))
                 if len(out) >= self.max_files:
