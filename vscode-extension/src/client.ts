@@ -9,7 +9,9 @@ import {
   LanguageClient,
   LanguageClientOptions,
   ServerOptions,
+  WorkDoneProgressCreateRequest,
 } from "vscode-languageclient/node";
+import { progressCreateHandler } from "./progressNotifications";
 import { findServer, ServerLocation } from "./serverPath";
 import { applyTrust, readSettings, QvrSettings } from "./settings";
 
@@ -43,6 +45,19 @@ export interface ClientHooks {
   track<T>(command: string, args: unknown[], send: () => Promise<T>): Promise<T>;
 }
 
+/**
+ * The language client, except that server progress goes to notifications: the client's
+ * progress feature registers its `window/workDoneProgress/create` handler on every (re)start
+ * through `onRequest`, so swapping the handler here holds across restarts.
+ */
+class QvrLanguageClient extends LanguageClient {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onRequest(type: any, handler: any): vscode.Disposable {
+    const method = typeof type === "string" ? type : type.method;
+    return super.onRequest(type, method === WorkDoneProgressCreateRequest.method ? progressCreateHandler(this) : handler);
+  }
+}
+
 export function createClient(
   command: string,
   outputChannel: vscode.OutputChannel,
@@ -72,5 +87,5 @@ export function createClient(
       executeCommand: (cmd, args, next) => hooks.track(cmd, args, async () => next(cmd, args)),
     },
   };
-  return new LanguageClient("qvr", "QVR Language Server", serverOptions, clientOptions);
+  return new QvrLanguageClient("qvr", "QVR Language Server", serverOptions, clientOptions);
 }

@@ -167,3 +167,30 @@ test("a failing server command becomes an error message and the run is forgotten
   assert.deepEqual(client.requests.at(-1)!.params, { command: "qvr.migrateFile", arguments: [{ uri: "file:///ws/m.qvr" }] });
   await ext.deactivate();
 });
+
+test("server progress shows as a cancellable notification, not only in the status bar", async () => {
+  const ext = await activate();
+  const client = world.clients[0];
+  // The client's own handler (registered at start) was replaced by the extension's.
+  assert.equal(client.serverRequest("window/workDoneProgress/create", { token: "run-1" }), null);
+  client.serverProgress("run-1", { kind: "begin", title: "QVR: Run SVI lm", cancellable: true, percentage: 0, message: "starting worker" });
+  client.serverProgress("run-1", { kind: "report", message: "step 50/200, loss 12.3", percentage: 25 });
+  client.serverProgress("run-1", { kind: "report", message: "step 100/200, loss 9.1", percentage: 50 });
+  assert.equal(world.progress.length, 1);
+  const shown = world.progress[0];
+  assert.equal(shown.options.location, 15, "ProgressLocation.Notification");
+  assert.equal(shown.options.title, "QVR: Run SVI lm");
+  assert.equal(shown.options.cancellable, true);
+  assert.deepEqual(shown.reports, [
+    { message: "starting worker" },
+    { message: "step 50/200, loss 12.3", increment: 25 },
+    { message: "step 100/200, loss 9.1", increment: 25 },
+  ]);
+  shown.cancel();
+  assert.deepEqual(client.notificationsSent.at(-1), { method: "window/workDoneProgress/cancel", params: { token: "run-1" } });
+  client.serverProgress("run-1", { kind: "end", message: "cancelled" });
+  await new Promise((r) => setImmediate(r));
+  assert.equal(shown.done, true);
+  assert.equal(client.progressHandlers.size, 0, "the token's subscription is released");
+  await ext.deactivate();
+});

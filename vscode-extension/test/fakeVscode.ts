@@ -50,6 +50,8 @@ export class FakeWorld {
   webviews: Array<{ title: string; webview: { html: string }; options: any }> = [];
   statusBar = { text: "", tooltip: "", command: "" as string | undefined, show() {}, dispose() {} };
   clients: FakeLanguageClient[] = [];
+  /** Every window.withProgress: its options, what was reported, whether its task finished. */
+  progress: Array<{ options: any; reports: any[]; done: boolean; cancel: () => void }> = [];
   trustGranted = new Emitter();
   configChanged = new Emitter();
 
@@ -61,6 +63,7 @@ export class FakeWorld {
     };
     return {
       StatusBarAlignment: { Left: 1, Right: 2 },
+      ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
       ViewColumn: { Beside: -2 },
       window: {
         createOutputChannel: () => ({ appendLine() {}, append() {}, show() {}, dispose() {} }),
@@ -77,6 +80,15 @@ export class FakeWorld {
           };
           world.webviews.push(panel);
           return panel;
+        },
+        withProgress: (options: any, task: (progress: any, token: any) => Promise<void>) => {
+          const cancelled = new Emitter();
+          const record = { options, reports: [] as any[], done: false, cancel: () => cancelled.fire() };
+          world.progress.push(record);
+          const progress = { report: (value: unknown) => record.reports.push(value) };
+          return task(progress, { onCancellationRequested: cancelled.event }).then(() => {
+            record.done = true;
+          });
         },
         showErrorMessage: message("error"),
         showWarningMessage: message("warning"),
@@ -117,6 +129,9 @@ export class FakeWorld {
     return {
       State: { Stopped: 1, Running: 2, Starting: 3 },
       ExecuteCommandRequest: { type: { method: "workspace/executeCommand" } },
+      WorkDoneProgressCreateRequest: { type: { method: "window/workDoneProgress/create" }, method: "window/workDoneProgress/create" },
+      WorkDoneProgressCancelNotification: { type: { method: "window/workDoneProgress/cancel" } },
+      WorkDoneProgress: { type: { method: "$/progress" } },
       DidChangeConfigurationNotification: { type: { method: "workspace/didChangeConfiguration" } },
       LanguageClient: class extends FakeLanguageClient {
         constructor(id: string, name: string, serverOptions: any, clientOptions: any) {
@@ -132,6 +147,8 @@ export class FakeLanguageClient {
   requests: Array<{ method: string; params: any }> = [];
   notificationsSent: Array<{ method: string; params: any }> = [];
   handlers = new Map<string, Listener>();
+  requestHandlers = new Map<string, Listener>();
+  progressHandlers = new Map<string | number, Listener>();
   state = new Emitter();
   started = false;
   /** What the server answers to a request (or throws). */
@@ -147,12 +164,31 @@ export class FakeLanguageClient {
   onDidChangeState = this.state.event;
   async start() {
     this.state.fire({ oldState: 1, newState: 3 });
+    // As vscode-languageclient's progress feature does at every start: its own (status bar)
+    // handler for server-created progress.
+    this.onRequest({ method: "window/workDoneProgress/create" }, () => "builtin status-bar progress");
     this.started = true;
     this.state.fire({ oldState: 3, newState: 2 });
   }
   async stop() {
     this.started = false;
     this.state.fire({ oldState: 2, newState: 1 });
+  }
+  onRequest(type: { method: string } | string, handler: Listener) {
+    this.requestHandlers.set(typeof type === "string" ? type : type.method, handler);
+    return { dispose: () => undefined };
+  }
+  onProgress(_type: unknown, token: string | number, handler: Listener) {
+    this.progressHandlers.set(token, handler);
+    return { dispose: () => this.progressHandlers.delete(token) };
+  }
+  /** The server sends a request to the client; the client's handler's answer. */
+  serverRequest(method: string, params: unknown) {
+    return this.requestHandlers.get(method)?.(params);
+  }
+  /** The server sends `$/progress` for a token. */
+  serverProgress(token: string | number, value: unknown) {
+    this.progressHandlers.get(token)?.(value);
   }
   onNotification(method: string, handler: Listener) {
     this.handlers.set(method, handler);

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { applyTrust, readSettings } from "../src/settings";
 import { statusFor } from "../src/statusText";
+import { ProgressState } from "../src/progressState";
 
 const reader = (values: Record<string, unknown>) => <T>(key: string, fallback: T): T =>
   (key in values ? values[key] : fallback) as T;
@@ -32,4 +33,13 @@ test("the status bar shows the server state and the runs in progress", () => {
   assert.equal(statusFor("running", []).text, "$(check) QVR");
   assert.equal(statusFor("running", [{ kind: "svi", entry: "lm" }]).text, "$(sync~spin) QVR: SVI lm");
   assert.equal(statusFor("running", [{ kind: "svi", entry: "a" }, { kind: "nuts", entry: "b" }]).text, "$(sync~spin) QVR: 2 runs");
+});
+
+test("progress percentages become increments that never go backwards or past 100", () => {
+  const state = new ProgressState();
+  assert.deepEqual(state.update({ kind: "begin", message: "start", percentage: 0 }), { message: "start" });
+  assert.deepEqual(state.update({ kind: "report", percentage: 30 }), { increment: 30 });
+  assert.deepEqual(state.update({ kind: "report", percentage: 20, message: "late" }), { message: "late" });
+  assert.deepEqual(state.update({ kind: "report", percentage: 250 }), { increment: 70 });
+  assert.deepEqual(state.update({ kind: "end" }), {});
 });
