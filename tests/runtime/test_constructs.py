@@ -436,3 +436,22 @@ def test_bad_values_and_names_raise_qvr_errors():
     prog = load(RNN.replace("{opts}", ""))
     with pytest.raises(qvr.QvrError, match="nope"):
         prog.env["nope"]
+
+
+@pytest.mark.parametrize("opts", ["", ", direction=backward", ", states=all", ", init=learned, direction=backward, states=all"])
+@pytest.mark.parametrize("T", [1, 2, 5])
+def test_batched_clamped_scan_equals_the_step_loop(opts, T):
+    torch.manual_seed(0)
+    model = rnn(opts)
+    scan = model._step_s
+    if scan.init == "learned":
+        with torch.no_grad():
+            scan.init_state.normal_()
+    x = torch.randn(3, T, 2)
+    tr = model.trace(x)
+    values = {k: s.value for k, s in tr.sites.items()}
+    fast = model.log_joint(x, values)
+    scan._parallel_ok = False
+    slow = model.log_joint(x, values)
+    torch.testing.assert_close(fast, slow)
+    torch.testing.assert_close(slow, tr.log_joint)

@@ -247,6 +247,8 @@ class Scan(RuntimeModule):
         self._rank_in = V.element_rank(input_type)
         if init == "learned":
             self.init_state = nn.Parameter(torch.zeros(self._wS))
+        # a random cell without nested sites can be scored for all steps at once when clamped
+        self._parallel_ok = cell.is_random and not cell.nested_specs("cell")
 
     def reset_parameters(self):
         if self.init == "learned":
@@ -284,8 +286,10 @@ class Scan(RuntimeModule):
                 if state_clamp.dim() != 3 or state_clamp.shape[:2] != (B, T - 1):
                     raise ShapeError(f"value of site `{scan_path}`: expected shape (B, T-1, {self._wS}) = "
                                      f"({B}, {T - 1}, {self._wS}), got {tuple(state_clamp.shape)}")
-        order = range(T) if self.direction == "forward" else range(T - 1, -1, -1)
         last_t = T - 1 if self.direction == "forward" else 0
+        if T > 0 and self._parallel_ok and (target is not None) and (state_clamp is not None or T == 1 or self.states == "all"):
+            return self._run_clamped(x, rec, path, target, state_clamp, B, T, last_t)
+        order = range(T) if self.direction == "forward" else range(T - 1, -1, -1)
         states: list = [None] * T
         lps: list = [None] * T
         step_sites: list = [None] * T
@@ -323,6 +327,33 @@ class Scan(RuntimeModule):
             rec.record(scan_path, value, lp, LATENT if random else DETERMINISTIC, self.support,
                        (self._wS,), True)
         return states[last_t], (lps[last_t] if random else None)
+
+    def _run_clamped(self, x, rec, path, target, state_clamp, B, T, last_t):
+        """Every state is given (log_joint, or a trace with values) and the cell is a single
+        random choice: each step's input (x_t, s_{t−1}) is known, so all T steps are scored in
+        one batched call. Same density as the loop, Σ_t log p(s_t | x_t, s_{t−1})."""
+        fwd = self.direction == "forward"
+        if self.states == "all":
+            states = target.to(self.dtype)
+        elif T == 1:
+            states = target.unsqueeze(1)
+        elif fwd:
+            states = torch.cat([state_clamp, target.unsqueeze(1)], 1)
+        else:
+            states = torch.cat([target.unsqueeze(1), state_clamp], 1)
+        s0 = self.initial_state(B, x).unsqueeze(1)
+        prev = torch.cat([s0, states[:, :-1]], 1) if fwd else torch.cat([states[:, 1:], s0], 1)
+        inp = torch.cat([V.as_columns(x, self._rank_in, self.dtype), prev], -1)
+        if self.states == "all":
+            return self.cell.run(inp, rec, join(path, "scan"), states)
+        if T == 1:
+            _, lp = self.cell.run(inp[:, 0], rec, join(path, "scan"), target)
+            return target, lp
+        others = slice(0, T - 1) if fwd else slice(1, T)
+        _, lp_rest = self.cell.run(inp[:, others], rec, join(path, "scan"), state_clamp)
+        _, lp_last = self.cell.run(inp[:, last_t], rec, join(path, "scan"), target)
+        rec.record(join(path, "scan"), state_clamp, lp_rest, LATENT, self.support, (self._wS,), True)
+        return target, lp_last
 
     @staticmethod
     def _record_cell_sites(rec, step_sites):

@@ -162,9 +162,34 @@ class TruncatedNormal(D.Distribution):
         return torch.where(inside, lp, torch.full_like(lp, -math.inf))
 
 
+class LogitNormal(D.Distribution):
+    """sigmoid(Normal(loc, scale)); closed-form density (cheaper than a TransformedDistribution):
+    log p(v) = log N(logit v; loc, scale) − log v − log(1 − v)."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=False):
+        self.loc, self.scale = torch.broadcast_tensors(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def rsample(self, sample_shape=torch.Size()):
+        eps = torch.randn(self._extended_shape(sample_shape), dtype=self.loc.dtype, device=self.loc.device)
+        finfo = torch.finfo(self.loc.dtype)  # keep samples strictly inside (0, 1), as torch does
+        return torch.sigmoid(self.loc + self.scale * eps).clamp(finfo.tiny, 1.0 - finfo.eps)
+
+    def log_prob(self, value):
+        z = (torch.logit(value) - self.loc) / self.scale
+        return (-0.5 * z * z - _HALF_LOG_2PI - torch.log(self.scale)
+                - torch.log(value) - torch.log1p(-value))
+
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
 def logit_normal(loc, scale) -> D.Distribution:
-    return D.TransformedDistribution(D.Normal(loc, scale, validate_args=False),
-                                     [D.SigmoidTransform()], validate_args=False)
+    return LogitNormal(loc, scale)
 
 
 def make_distribution(spec: FamilySpec, params: dict) -> D.Distribution:
@@ -268,9 +293,11 @@ def kernel_block_widths(spec: FamilySpec, d: int, *, fixed_scale: bool) -> list[
 
 
 def kernel_parameters(spec: FamilySpec, raw: torch.Tensor, d: int, *, scale: Optional[float],
-                      low=None, high=None) -> dict:
-    """Cut `raw` (..., P) into blocks and map each through its transform (spec §5.2 table)."""
-    blocks = kernel_block_widths(spec, d, fixed_scale=scale is not None)
+                      low=None, high=None, blocks=None) -> dict:
+    """Cut `raw` (..., P) into blocks and map each through its transform (spec §5.2 table).
+    `blocks` is `kernel_block_widths(...)`, precomputed by kernels on their hot path."""
+    if blocks is None:
+        blocks = kernel_block_widths(spec, d, fixed_scale=scale is not None)
     pieces = torch.split(raw, [w for _, w in blocks], dim=-1)
     out = {}
     for (name, _), piece in zip(blocks, pieces):

@@ -64,7 +64,7 @@ class _ParamSource(RuntimeModule):
     def raw(self, x: torch.Tensor) -> torch.Tensor:
         if self._source == "table":
             return self.table[V.joint_index(x, self._src_dom)]
-        u = V.features(x, self._src_dom, dtype=self.dtype)
+        u = V.features(x, self._src_dom, dtype=x.dtype if x.dtype.is_floating_point else self.dtype)
         return self.linear(u) if self._source == "affine" else self.mlp(u)
 
 
@@ -89,8 +89,8 @@ class Kernel(_ParamSource):
         leaf = cod_e.leaves[0]
         self._low = getattr(leaf, "low", None)
         self._high = getattr(leaf, "high", None)
-        P = sum(w for _, w in FAM.kernel_block_widths(self.spec, self.d, fixed_scale=self.scale is not None))
-        self._build_source(dom, P, options)
+        self._blocks = FAM.kernel_block_widths(self.spec, self.d, fixed_scale=self.scale is not None)
+        self._build_source(dom, sum(w for _, w in self._blocks), options)
 
     @property
     def support(self):
@@ -98,7 +98,7 @@ class Kernel(_ParamSource):
 
     def distribution(self, x: torch.Tensor):
         params = FAM.kernel_parameters(self.spec, self.raw(x), self.d, scale=self.scale,
-                                       low=self._low, high=self._high)
+                                       low=self._low, high=self._high, blocks=self._blocks)
         return FAM.make_distribution(self.spec, params)
 
     def run(self, x, rec, path, target=None):

@@ -61,6 +61,10 @@ class Recorder:
 
     def record(self, name: str, value: torch.Tensor, log_prob: Optional[torch.Tensor], kind: str,
                support, event_shape, is_sequence: bool = False) -> None:
+        if self.strict and (log_prob is None or kind == DETERMINISTIC):
+            # log_joint only sums random sites: skip deterministic bookkeeping on the hot path
+            self.sites.pop(name, None)
+            return
         if log_prob is None or kind == DETERMINISTIC:
             log_prob = torch.zeros(value.shape[0], device=value.device)
             kind = DETERMINISTIC
