@@ -93,6 +93,18 @@ def pos(text: str, offset: int) -> lsp.Position:
     return lsp.Position(line=line, character=col)  # ASCII samples: columns equal in every encoding
 
 
+def apply_ascii_edits(text: str, edits) -> str:
+    """Apply LSP TextEdits to ASCII text (columns are the same in every encoding)."""
+    lines = text.split("\n")
+
+    def offset(p):
+        return sum(len(line) + 1 for line in lines[: p.line]) + p.character
+
+    for e in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        text = text[: offset(e.range.start)] + e.new_text + text[offset(e.range.end):]
+    return text
+
+
 def td(uri: str) -> lsp.TextDocumentIdentifier:
     return lsp.TextDocumentIdentifier(uri=uri)
 
@@ -370,3 +382,35 @@ async def test_out_of_range_edits_are_clamped_not_lost(client: LanguageClient):
     expected = "object A : FinSet 2 # end\nobject B : FinSet 3\n"
     info = await debug_info(client)
     assert [uri, 3, hashlib.sha1(expected.encode()).hexdigest()] in [list(d) for d in info["documents"]]
+
+
+@needs_semantics
+async def test_highlight_prepare_rename_formatting_and_migrate_command(client: LanguageClient):
+    text = "object   A : FinSet 2   # keep\nmorphism f : A -> A ~ Categorical\noutput f\n"
+    uri = await open_text(client, text)
+    on_a = pos(text, text.index("A -> A"))
+    marks = await client.text_document_document_highlight_async(lsp.DocumentHighlightParams(text_document=td(uri), position=on_a))
+    assert [m.kind for m in marks] == [lsp.DocumentHighlightKind.Write, lsp.DocumentHighlightKind.Read, lsp.DocumentHighlightKind.Read]
+    prepared = await client.text_document_prepare_rename_async(lsp.PrepareRenameParams(text_document=td(uri), position=on_a))
+    assert prepared.placeholder == "A"
+    nothing = await client.text_document_prepare_rename_async(lsp.PrepareRenameParams(text_document=td(uri), position=pos(text, text.index("keep"))))
+    assert nothing is None
+    edits = await client.text_document_formatting_async(
+        lsp.DocumentFormattingParams(text_document=td(uri), options=lsp.FormattingOptions(tab_size=4, insert_spaces=True)))
+    formatted = apply_ascii_edits(text, edits)
+    assert formatted.startswith("object A : FinSet 2") and "# keep" in formatted
+    applied = []
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: lsp.ApplyWorkspaceEditParams):
+        applied.append(params)
+        return lsp.ApplyWorkspaceEditResult(applied=True)
+
+    result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="qvr.migrateFile", arguments=[{"uri": uri}]))
+    assert (result.get("applied") if isinstance(result, dict) else getattr(result, "applied", None)) is True
+    for _ in range(200):
+        if applied:
+            break
+        await asyncio.sleep(0.01)
+    migrated = apply_ascii_edits(text, applied[0].edit.changes[uri])
+    assert "export f" in migrated and "output" not in migrated
