@@ -76,12 +76,14 @@ export class QvrExtension implements vscode.Disposable {
     const location = locateServer();
     if (!location.found) {
       this.setServerState("missing");
-      const choice = await vscode.window.showErrorMessage(location.message, "Open Settings", "Copy Install Command");
-      if (choice === "Open Settings") {
-        await vscode.commands.executeCommand("workbench.action.openSettings", "qvr.server.path");
-      } else if (choice === "Copy Install Command") {
-        await vscode.env.clipboard.writeText(INSTALL_COMMAND);
-      }
+      // Not awaited: activation must not wait for the user to answer.
+      void Promise.resolve(vscode.window.showErrorMessage(location.message, "Open Settings", "Copy Install Command")).then((choice) => {
+        if (choice === "Open Settings") {
+          void vscode.commands.executeCommand("workbench.action.openSettings", "qvr.server.path");
+        } else if (choice === "Copy Install Command") {
+          void vscode.env.clipboard.writeText(INSTALL_COMMAND);
+        }
+      });
       return;
     }
     this.output.appendLine(`Starting ${location.command} (found via ${location.source})`);
