@@ -455,3 +455,29 @@ def test_batched_clamped_scan_equals_the_step_loop(opts, T):
     slow = model.log_joint(x, values)
     torch.testing.assert_close(fast, slow)
     torch.testing.assert_close(slow, tr.log_joint)
+
+
+def test_replicated_group_in_fan_and_leaf_binding():
+    src = """
+object X : Real 2
+object Y : Real 3
+object Pair : X * Y
+continuous head[3] : X -> Y ~ Normal [scale=0.2]
+program leaves(u, v, w) : X * Pair -> Y
+    let s = v * 0.0 + u[0] * 0.0
+    return w
+program factors(u, p) : X * Pair -> Pair
+    return p
+define heads = fan(head)
+export heads
+"""
+    prog = load(src.replace("u[0] * 0.0", "0.0"))
+    fan = prog.morphism
+    assert [n for n, _ in fan.named_parameters()] == [
+        f"parts.{i}.linear.{k}" for i in range(3) for k in ("weight", "bias")]
+    y = fan.rsample(torch.randn(4, 2))
+    assert y.shape == (4, 9)
+    assert [s.name for s in fan.site_specs()] == ["output", "output/head_0", "output/head_1", "output/head_2"]
+    x = torch.arange(7.0).expand(2, 7)
+    torch.testing.assert_close(prog.env["leaves"].rsample(x), x[:, 4:])
+    torch.testing.assert_close(prog.env["factors"].rsample(x), x[:, 2:])

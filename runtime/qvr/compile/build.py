@@ -140,8 +140,6 @@ class Builder:
         if not isinstance(item, A.Ref):
             return []
         name = item.name.text
-        if name in self.a.morphisms:
-            return []
         return [n for n, info in self.a.morphisms.items() if info.member_of == name]
 
     # -- programs ----------------------------------------------------------------------------
