@@ -5,8 +5,9 @@ Two lark objects are built from the normative grammar, once per process:
 * `LARK`, with the `AstBuilder` transformer inlined into the LALR parser (the AST is built
   during the reductions, no parse tree). Its parse table and rule callbacks drive the **fast
   path**: our own single-regex lexer (`fast_tokens`, equivalent to lark's basic lexer on
-  these terminals) feeding a copy of lark's LALR loop (`_drive`). lark's own lexer and
-  `Token` objects cost about half of the parse time, which is why they are bypassed.
+  these terminals) feeding a small LALR driver written here (`_drive`) with the semantics
+  of lark's. lark's own lexer and `Token` objects cost about half of the parse time, which
+  is why they are bypassed.
 * `error_parser()`, loaded exactly as spec §3.1 prescribes, without a transformer. Text the
   fast path rejects is re-parsed by it, and its `UnexpectedInput` (with the interactive
   parser state) is what `qvr.syntax.errors` words into QVR001–QVR005.
@@ -172,7 +173,7 @@ class _FastPathFailed(Exception):
 
 
 def _drive(tokens: list[Tok]):
-    """lark's LALR loop (lalr_parser_state.ParserState.feed_token) over our tokens, with
+    """A textbook LALR(1) driver (same semantics as lark's own) over our tokens, with
     lark's own parse table and rule callbacks (which run the AST builder)."""
     states = _FAST_STATES
     state = _START_STATE
