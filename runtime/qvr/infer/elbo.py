@@ -24,7 +24,10 @@ class ELBO:
     def loss(self, model, guide, x, observations=None) -> torch.Tensor:
         device = model_device(model)
         x = to_device(x, device)
-        observations = to_device(dict(observations or {}), device)
+        # Observations are data: a value that still carries a graph (e.g. straight from
+        # model.rsample) must not make backward() walk through its history.
+        observations = {k: v.detach() if isinstance(v, torch.Tensor) else v
+                        for k, v in to_device(dict(observations or {}), device).items()}
         k = self.num_particles
         xk = repeat_batch(x, k)
         obs_k = repeat_batch(observations, k)

@@ -1,0 +1,195 @@
+"""`qvr run` (qvr.runner): events, outputs, data validation, NaN and cancellation handling.
+
+Most runs are in-process through ``qvr.runner.main`` on a tiny program (data/*.qvr) so the
+file stays fast; one subprocess test checks SIGTERM, and one runs seed 002 end to end.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from qvr import runner
+
+DATA = Path(__file__).parent / "data"
+LATENT = str(DATA / "latent_regression.qvr")
+CLASSIFIER = str(DATA / "classifier.qvr")
+SEED_002 = str(Path(__file__).parents[2] / "examples" / "seed_002_vanilla_rnn_lm.qvr")
+
+
+def run_json(capsys, *argv):
+    rc = runner.main(list(argv) + ["--json"])
+    out = capsys.readouterr()
+    events = [json.loads(line) for line in out.out.splitlines() if line.strip()]
+    assert "Traceback" not in out.err
+    return rc, events, out.err
+
+
+def test_svi_json_events_outputs_and_falling_loss(capsys, tmp_path):
+    rc, events, _ = run_json(capsys, LATENT, "--svi", "--steps", "120", "--lr", "0.05",
+                             "--batch", "32", "--out", str(tmp_path))
+    assert rc == 0
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "result" and set(kinds[1:-1]) == {"progress"}
+    start, result = events[0], events[-1]
+    assert start == {"event": "start", "entry": "latent_reg", "kind": "svi", "device": "cpu", "total": 120}
+    progress = events[1:-1]
+    assert [e["step"] for e in progress] == list(range(1, 121))
+    assert all(e["total"] == 120 and e["elapsed"] >= 0 for e in progress)
+    losses = [e["loss"] for e in progress]
+    assert sum(losses[-10:]) / 10 < sum(losses[:10]) / 10
+    assert result["final_loss"] == losses[-1]
+    assert set(result["posterior"]) == {"z"}
+    assert np.array(result["posterior"]["z"]["mean"]).shape == (32, 3)
+    summary = json.loads(Path(result["summary_path"]).read_text())
+    assert summary["losses"] == losses and summary["kind"] == "svi"
+    png = Path(result["loss_curve_path"]).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nuts_and_sample_runs(capsys, tmp_path):
+    rc, events, _ = run_json(capsys, LATENT, "--nuts", "--warmup", "20", "--samples", "20",
+                             "--chains", "2", "--out", str(tmp_path / "n"))
+    assert rc == 0
+    assert events[0]["total"] == 80 and events[-2]["step"] == 80
+    post = events[-1]["posterior"]
+    assert np.array(post["z"]["mean"]).shape == (4, 3)
+    assert len(post["_diagnostics"]["acceptance_rates"]) == 2
+    rc, events, _ = run_json(capsys, LATENT, "--sample", "--steps", "30", "--out", str(tmp_path / "s"))
+    assert rc == 0 and events[-1]["event"] == "result"
+    assert set(events[-1]["posterior"]) == {"z", "y"}
+
+
+def test_human_mode_prints_a_progress_bar(capsys, tmp_path):
+    rc = runner.main([LATENT, "--svi", "--steps", "20", "--out", str(tmp_path)])
+    out = capsys.readouterr()
+    assert rc == 0
+    bars = [line for line in out.err.splitlines() if line.startswith("[")]
+    assert bars and bars[-1].startswith("[" + "#" * 30 + "] 20/20  loss ")
+    assert "final loss" in out.out and str(tmp_path) in out.out
+
+
+def test_default_output_folder_is_next_to_the_file(capsys, tmp_path):
+    src = tmp_path / "model.qvr"
+    src.write_text(Path(LATENT).read_text())
+    rc, events, _ = run_json(capsys, str(src), "--svi", "--steps", "2")
+    assert rc == 0
+    summary = Path(events[-1]["summary_path"])
+    assert summary.parent.parent == tmp_path / "runs"
+    assert summary.parent.name.startswith("latent_reg-")
+
+
+@pytest.mark.parametrize("fmt", ["pt", "npz", "json"])
+def test_data_files_are_loaded(capsys, tmp_path, fmt):
+    x = torch.randn(6, 2)
+    label = torch.tensor([0, 1, 2, 0, 1, 2])
+    path = tmp_path / f"d.{fmt}"
+    if fmt == "pt":
+        torch.save({"x": x, "label": label}, path)
+    elif fmt == "npz":
+        np.savez(path, x=x.numpy(), label=label.numpy())
+    else:
+        path.write_text(json.dumps({"x": x.tolist(), "label": label.tolist()}))
+    rc, events, _ = run_json(capsys, CLASSIFIER, "--svi", "--steps", "3", "--data", str(path),
+                             "--out", str(tmp_path / "o"))
+    assert rc == 0, events
+
+
+@pytest.mark.parametrize("content, message", [
+    ({"x": [[0.0, 1.0]]}, "no values for observed site 'label'"),
+    ({"x": [[0.0, 1.0]], "label": [0, 1]}, "site 'label' expects shape (1,)"),
+    ({"x": [[0.0, 1.0]], "label": [0.5]}, "site 'label' is finite and needs integer values"),
+    ({"x": [[0.0, 1.0]], "label": [7]}, "site 'label' has values outside its support"),
+    ({"x": [[0.0, 1.0]], "label": [1], "lable": [1]}, "'lable' is not an observed site"),
+    ({"label": [1]}, "no 'x'"),
+    ({"x": [[0.0, 1.0, 2.0]], "label": [1]}, "'x' does not fit the model"),
+])
+def test_bad_data_is_a_clear_error_naming_the_site(capsys, tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(content))
+    rc, events, _ = run_json(capsys, CLASSIFIER, "--svi", "--steps", "2", "--data", str(path))
+    assert rc == 1
+    (error,) = [e for e in events if e["event"] == "error"]
+    assert error["code"] == "data" and message in error["message"]
+    # Human mode: one located line on stderr, no traceback.
+    rc = runner.main([CLASSIFIER, "--svi", "--steps", "2", "--data", str(path)])
+    err = capsys.readouterr().err
+    assert rc == 1 and "error[data]" in err and message in err and "Traceback" not in err
+
+
+def test_load_errors_carry_the_diagnostic_code_and_position(capsys, tmp_path):
+    src = tmp_path / "broken.qvr"
+    src.write_text("object X : Real 2\nprogram p : X -> X\n    sample z <- nowhere\n    return z\nexport p\n")
+    rc, events, _ = run_json(capsys, str(src), "--svi", "--steps", "2")
+    assert rc == 1
+    error = events[-1]
+    assert error["event"] == "error" and error["code"].startswith("QVR")
+    assert error["file"] == str(src) and error["line"] == 3
+
+
+def test_unknown_entry_and_usage_errors(capsys):
+    rc, events, _ = run_json(capsys, LATENT, "--svi", "--entry", "nope")
+    assert rc == 1 and events[-1]["code"] == "entry" and "latent_reg" in events[-1]["message"]
+    assert runner.main([LATENT]) == 2            # no --svi/--nuts/--sample
+    assert runner.main([LATENT, "--svi", "--steps", "0"]) == 2
+    capsys.readouterr()
+
+
+def test_a_non_finite_loss_stops_the_run_with_a_nan_event(capsys, tmp_path, monkeypatch):
+    from qvr.infer import SVI
+
+    calls = []
+
+    def step(self, x, observations=None):
+        calls.append(1)
+        return 1.0 if len(calls) < 3 else float("nan")
+
+    monkeypatch.setattr(SVI, "step", step)
+    rc, events, _ = run_json(capsys, LATENT, "--svi", "--steps", "10", "--out", str(tmp_path))
+    assert rc == 1
+    assert events[-1]["event"] == "error" and events[-1]["code"] == "nan"
+    assert "step 3" in events[-1]["message"]
+    assert [e["step"] for e in events if e["event"] == "progress"] == [1, 2]
+
+
+def test_failing_sites_map_to_their_program_step(tmp_path):
+    import qvr
+
+    program = qvr.load(LATENT)
+    locate = runner._Locator(program, "latent_reg", Path(LATENT).read_text(), LATENT)
+    assert locate.position_of("z") == (8, 5)
+    assert locate.position_of("y") == (9, 5)
+
+
+def test_sigterm_ends_the_run_with_a_cancelled_event(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qvr.runner", LATENT, "--svi", "--steps", "1000000", "--json",
+         "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["event"] == "start"
+        json.loads(proc.stdout.readline())  # a progress event: the loop is running
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    last = json.loads(rest.strip().splitlines()[-1])
+    assert last == {"event": "error", "message": "run cancelled by SIGTERM", "code": "cancelled"}
+    assert proc.returncode == 1 and "Traceback" not in err
+
+
+def test_seed_002_svi_run_shows_the_loss_falling(capsys, tmp_path):
+    rc, events, _ = run_json(capsys, SEED_002, "--svi", "--steps", "30", "--batch", "2",
+                             "--seq-len", "4", "--out", str(tmp_path))
+    assert rc == 0
+    losses = [e["loss"] for e in events if e["event"] == "progress"]
+    assert len(losses) == 30 and sum(losses[-5:]) < sum(losses[:5])
