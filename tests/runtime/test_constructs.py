@@ -8,6 +8,9 @@ import torch.distributions as D
 import torch.nn.functional as F
 
 import qvr
+from pathlib import Path
+
+PROGRAMS = Path(__file__).parent / "programs"
 from qvr.errors import MissingSiteError, NotSupportedError, QvrCheckError, ShapeError
 from qvr.compile.trace import DETERMINISTIC, LATENT, OBSERVED
 
@@ -481,3 +484,15 @@ export heads
     x = torch.arange(7.0).expand(2, 7)
     torch.testing.assert_close(prog.env["leaves"].rsample(x), x[:, 4:])
     torch.testing.assert_close(prog.env["factors"].rsample(x), x[:, 2:])
+
+
+def test_stacked_program_copy_calls_its_own_morphisms():
+    src = (PROGRAMS / "char_lm.qvr").read_text().replace(
+        "define lstm = scan(cell, states=all)", "define lstm = scan(stack(cell, 1), states=all)")
+    model = load(src).morphism
+    copy = model._step__c.cell.copies[0]
+    assert copy._call_in_gate is not load(src).env["in_gate"]
+    x, y = torch.randint(0, 28, (2, 5)), torch.randint(0, 28, (2, 5))
+    model.log_joint(x, {"next_char": y}).sum().backward()
+    assert copy._call_in_gate.linear.weight.grad is not None
+    assert sum(p.numel() for p in model.parameters()) == 8_732

@@ -31,6 +31,9 @@ BUILTINS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 
 # The program stores (device, dtype) of its run under this key so constants land there.
 PLACE = "\0place"
+# ...and itself under this key: morphism calls look their module up on the running program, so
+# a deep copy (`stack`) calls its own copies rather than the original's.
+OWNER = "\0owner"
 
 _OPS = {"+": torch.add, "-": torch.sub, "*": torch.mul, "/": torch.div}
 
@@ -47,7 +50,8 @@ def align(a: torch.Tensor, b: torch.Tensor):
 
 class ArithCompiler:
     """Compiles Arith nodes. `var_rank(name)` gives a variable's element rank (0 = index);
-    `call_module(node)` returns (module, arg_types) for a deterministic-morphism call."""
+    `call_module(node)` returns (submodule attribute, arg_types) for a deterministic-morphism
+    call; the program registers the module under that attribute."""
 
     def __init__(self, var_rank: Callable[[str], int], dtype=torch.float32,
                  call_module: Optional[Callable] = None, device=None):
@@ -105,11 +109,12 @@ class ArithCompiler:
             raise QvrError(f"`{name}` is neither a declared morphism nor a builtin function")
         raise QvrError(f"unsupported arithmetic node {type(node).__name__}")
 
-    def _morphism_call(self, node, module, arg_types):
+    def _morphism_call(self, node, attr, arg_types):
         from .record import Recorder
         args = [self.compile_arg(a, t) for a, t in zip(node.args, arg_types)]
 
         def call(env):
+            module = getattr(env[OWNER], attr)
             vals = [f(env) for f in args]
             x = vals[0] if len(vals) == 1 else V.concat_values(vals, arg_types, dtype=env[PLACE][1])
             y, _ = module.run(x, Recorder(), "", None)

@@ -165,7 +165,7 @@ class Builder:
             if minfo is None or minfo.role != "deterministic":
                 return None
             calls[name] = self.named(name)
-            return calls[name], [a.type_of(arg) for arg in node.args]
+            return f"_call_{name}", [a.type_of(arg) for arg in node.args]
 
         compiler = ArithCompiler(var_rank, call_module=call_module)
         steps, modules = [], {}

@@ -15,7 +15,7 @@ import torch
 from ..errors import ShapeError
 from ..semantics.types import SeqType, elem_of
 from . import values as V
-from .arith import PLACE
+from .arith import OWNER, PLACE
 from .base import RuntimeModule, _support_of_type, fit_value
 from .record import Recorder, join
 from .trace import DETERMINISTIC, LATENT, OBSERVED, SiteSpec
@@ -78,7 +78,7 @@ class ProgramModule(RuntimeModule):
         lead = x.dim() - self._dom_rank
         if lead > 1 and not isinstance(self.dom, SeqType):
             return self._execute_folded(x, rec, path)
-        env: dict = {PLACE: (x.device, self.dtype)}
+        env: dict = {PLACE: (x.device, self.dtype), OWNER: self}
         if getattr(rec, "batch", None) is None:
             rec.batch = x.shape[0]
         self._bind(x, env)
