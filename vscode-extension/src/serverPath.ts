@@ -9,7 +9,7 @@
 import * as path from "path";
 
 export const SERVER_EXECUTABLE = "qvr-lsp";
-export const INSTALL_COMMAND = "pip install qvr-tools";
+export const INSTALL_COMMAND = "pip install -e <path to your qvr-tools checkout>";
 
 export interface ServerSearch {
   /** The `qvr.server.path` setting ("" when unset). */

@@ -77,7 +77,7 @@ test("a missing server gives a message with the install command and no client", 
   try {
     const ext = await activate();
     assert.equal(world.clients.length, 0);
-    assert.match(world.messages[0].text, /pip install qvr-tools/);
+    assert.match(world.messages[0].text, /pip install -e <path to your qvr-tools checkout>/);
     assert.match(world.statusBar.text, /error/);
     await ext.deactivate();
   } finally {

@@ -47,5 +47,5 @@ test("PATH is searched in order", () => {
 test("missing everywhere: the message carries the install command", () => {
   const miss = findServer(search([]));
   assert.equal(miss.found, false);
-  assert.match((miss as { message: string }).message, /pip install qvr-tools/);
+  assert.match((miss as { message: string }).message, /pip install -e <path to your qvr-tools checkout>/);
 });

@@ -11,7 +11,7 @@ local M = {}
 
 local RUN_COMMANDS = { svi = "qvr.run.svi", sample = "qvr.run.sample", nuts = "qvr.run.nuts" }
 local KIND_TITLES = { svi = "SVI", sample = "Sample", nuts = "NUTS" }
-local INSTALL_HINT = "install it with `pip install qvr-tools`, or pass cmd = {...} to require('qvr').setup()"
+local INSTALL_HINT = "install it with `pip install -e <path to your qvr-tools checkout>`, or pass cmd = {...} to require('qvr').setup()"
 
 -- This file is <repo>/editors/neovim/lua/qvr/init.lua; the grammar is <repo>/grammar.
 local this_file = debug.getinfo(1, "S").source:sub(2)
@@ -204,7 +204,7 @@ local function setup_lspconfig()
         settings = M.config.settings,
         init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { runFinishedNotification = true }),
       },
-      docs = { description = "qvr-lsp, the QVR language server (pip install qvr-tools)" },
+      docs = { description = "qvr-lsp, the QVR language server (pip install -e <qvr-tools checkout>)" },
     }
   end
   lspconfig.qvr.setup({ handlers = M.handlers, on_attach = M.config.on_attach, capabilities = capabilities() })
