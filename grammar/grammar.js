@@ -44,9 +44,12 @@ const grammar_definition = {
   name: 'qvr',
 
   // Every word is lexed by src/scanner.c so that a reserved word is never an identifier
-  // (see the comment there); it also emits the zero-width `missing_return` marker.  The order
+  // (see the comment there); it also emits the zero-width `missing_return` and `_statement_end`
+  // markers, and `_error_sentinel` tells it when tree-sitter is recovering from an error.  The order
   // must match the scanner's token indices.
-  externals: $ => [...VOCABULARY.RESERVED, $.identifier, $.missing_return],
+  externals: $ => [
+    ...VOCABULARY.RESERVED, $.identifier, $.missing_return, $._statement_end, $._error_sentinel,
+  ],
 
   word: $ => $.identifier,
 
@@ -55,7 +58,10 @@ const grammar_definition = {
   supertypes: $ => [$._statement, $._step],
 
   rules: {
-    source_file: $ => repeat($._statement),
+    // `_statement_end` is a zero-width marker from the scanner (see src/scanner.c): it only
+    // makes unchanged statements reusable by incremental parsing.  Optional so that error
+    // recovery may resume at a statement keyword without it.
+    source_file: $ => repeat(seq($._statement, optional($._statement_end))),
 
     _statement: $ => choice(
       $.object_decl, $.type_decl, $.space_decl,

@@ -19,6 +19,15 @@
  * the file ends), the body is over without its return: the scanner emits the zero-width
  * `missing_return` token so the tree marks the error at that spot and the following
  * statement parses normally.  `let` is not such a word: it may be a `let` step.
+ *
+ * STATEMENT_END: a hidden zero-width token after every top-level statement, emitted when the
+ * next word starts a statement (or the file ends).  It exists for incremental parsing: the
+ * next statement's keyword is then lexed in the state that follows a statement, the state in
+ * which an unchanged statement is later reused, so tree-sitter can reuse whole statements
+ * instead of re-lexing each one's first token and re-shifting its children.
+ *
+ * ERROR_SENTINEL is never valid in the grammar; it is valid only during error recovery,
+ * when tree-sitter marks every external token valid.
  */
 #include "tree_sitter/parser.h"
 #include "scanner_tables.h"
@@ -26,7 +35,7 @@
 #include <string.h>
 
 /* Token indices (grammar.js externals): the reserved words in vocabulary order, then these. */
-enum { IDENTIFIER = QVR_RESERVED_COUNT, MISSING_RETURN };
+enum { IDENTIFIER = QVR_RESERVED_COUNT, MISSING_RETURN, STATEMENT_END, ERROR_SENTINEL };
 
 
 /* Longest reserved word is 11 characters ("marginalize"); longer words are never reserved. */
@@ -105,25 +114,42 @@ void tree_sitter_qvr_external_scanner_deserialize(void *payload, const char *buf
     (void)length;
 }
 
-bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const bool *valid_symbols) {
-    (void)payload;
-    while (is_space(lexer->lookahead)) {
+/* Skips spaces and complete comments (for look-ahead only).  Returns false if an unclosed
+   block comment stops it; sets *saw_comment when a comment was passed. */
+static bool skip_blank_and_comments(TSLexer *lexer, bool *saw_comment) {
+    for (;;) {
+        while (is_space(lexer->lookahead)) {
+            lexer->advance(lexer, true);
+        }
+        if (lexer->lookahead != '#') {
+            return true;
+        }
+        *saw_comment = true;
         lexer->advance(lexer, true);
+        if (lexer->lookahead == '{') {
+            /* block comment: up to and including the first `}#` */
+            lexer->advance(lexer, true);
+            for (;;) {
+                if (lexer->eof(lexer)) {
+                    return false;
+                }
+                int32_t c = lexer->lookahead;
+                lexer->advance(lexer, true);
+                if (c == '}' && lexer->lookahead == '#') {
+                    lexer->advance(lexer, true);
+                    break;
+                }
+            }
+        } else {
+            while (!lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r') {
+                lexer->advance(lexer, true);
+            }
+        }
     }
-    /* In error recovery every token is valid at once; `marginalize` (only after `.`) and
-       `missing_return` (only at the end of a program body) never are in a real parse state. */
-    bool error_mode = valid_symbols[MISSING_RETURN] && valid_symbols[QVR_KW_MARGINALIZE];
-    bool may_end_body = valid_symbols[MISSING_RETURN] && !error_mode;
-    lexer->mark_end(lexer); /* a missing_return token ends here, before the word */
+}
 
-    if (may_end_body && lexer->eof(lexer)) {
-        lexer->result_symbol = MISSING_RETURN;
-        return true;
-    }
-    if (!is_identifier_start(lexer->lookahead)) {
-        return false; /* numbers, operators, comments: the generated lexer handles them */
-    }
-
+/* Reads a word (the lexer is at its first character); returns its reserved-word index or -1. */
+static int read_word(TSLexer *lexer) {
     char word[MAX_RESERVED_LENGTH + 1];
     size_t length = 0;
     bool may_be_reserved = true;
@@ -136,24 +162,24 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
         length++;
         lexer->advance(lexer, false);
     }
+    if (!may_be_reserved) {
+        return -1;
+    }
+    word[length] = '\0';
+    return reserved_index(word);
+}
 
-    if (may_be_reserved) {
-        word[length] = '\0';
-        int keyword = reserved_index(word);
-        if (may_end_body && keyword >= 0 && starts_statement_only(keyword)) {
-            lexer->result_symbol = MISSING_RETURN; /* zero width: mark_end was called above */
-            return true;
+/* The word just read is the token: its keyword if reserved, else an identifier. */
+static bool finish_word(TSLexer *lexer, const bool *valid_symbols, int keyword) {
+    if (keyword >= 0) {
+        /* Never an identifier: if the keyword is not valid here, fail so that the parser
+           recovers at it instead of reading it as a name. */
+        if (!valid_symbols[keyword]) {
+            return false;
         }
-        if (keyword >= 0) {
-            /* Never an identifier: if the keyword is not valid here, fail so that the parser
-               recovers at it instead of reading it as a name. */
-            if (!valid_symbols[keyword]) {
-                return false;
-            }
-            lexer->mark_end(lexer);
-            lexer->result_symbol = (TSSymbol)keyword;
-            return true;
-        }
+        lexer->mark_end(lexer);
+        lexer->result_symbol = (TSSymbol)keyword;
+        return true;
     }
     if (!valid_symbols[IDENTIFIER]) {
         return false;
@@ -161,4 +187,48 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
     lexer->mark_end(lexer);
     lexer->result_symbol = IDENTIFIER;
     return true;
+}
+
+bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const bool *valid_symbols) {
+    (void)payload;
+    bool error_mode = valid_symbols[ERROR_SENTINEL]; /* never valid in a real parse state */
+    bool may_end_body = !error_mode && valid_symbols[MISSING_RETURN];
+    bool may_end_statement = !error_mode && valid_symbols[STATEMENT_END];
+
+    if (may_end_body || may_end_statement) {
+        /* A zero-width token would end right after the previous token (before any blank or
+           comment), so declaration nodes keep tight ranges; peek past blanks and comments
+           for the next word to decide. */
+        lexer->mark_end(lexer);
+        bool saw_comment = false;
+        if (!skip_blank_and_comments(lexer, &saw_comment)) {
+            return false;
+        }
+        bool at_end = lexer->eof(lexer);
+        int keyword = -1;
+        bool is_word = !at_end && is_identifier_start(lexer->lookahead);
+        if (is_word) {
+            keyword = read_word(lexer);
+        }
+        bool next_is_statement =
+            at_end || (keyword >= 0 && (starts_statement_only(keyword) ||
+                                        (keyword == QVR_KW_LET && !may_end_body)));
+        if (next_is_statement) {
+            lexer->result_symbol = may_end_body ? MISSING_RETURN : STATEMENT_END;
+            return true;
+        }
+        if (!is_word || saw_comment) {
+            return false; /* the generated lexer takes it from here (comments are extras) */
+        }
+        return finish_word(lexer, valid_symbols, keyword);
+    }
+
+    while (is_space(lexer->lookahead)) {
+        lexer->advance(lexer, true);
+    }
+    if (!is_identifier_start(lexer->lookahead)) {
+        return false; /* numbers, operators, comments: the generated lexer handles them */
+    }
+    int keyword = read_word(lexer);
+    return finish_word(lexer, valid_symbols, keyword);
 }

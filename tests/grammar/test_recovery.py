@@ -60,7 +60,10 @@ def test_missing_return_is_marked_where_the_body_ends():
     program, obj = tree.root_node.named_children
     assert program.type == "program_decl" and program.child_by_field_name("return") is None
     marker = program.child_by_field_name("missing_return")
-    assert marker is not None and marker.start_byte == marker.end_byte == text.index("object")
+    # zero width, right after the last step: the program's range does not cover the blank line
+    end_of_step = text.index("f(x)") + len("f(x)")
+    assert marker is not None and marker.start_byte == marker.end_byte == end_of_step
+    assert program.end_byte == end_of_step
     assert [n.type for n in tree_sitter_qvr.syntax_errors(tree)] == ["missing_return"]
     assert intact(obj)
 
@@ -107,3 +110,16 @@ def test_incremental_reparse_recovers_after_the_fix():
     new = parser.parse(new_text, old)
     assert not tree_sitter_qvr.has_syntax_error(new)
     assert str(new.root_node) == str(parser.parse(new_text).root_node)
+
+
+def test_declaration_ranges_end_at_their_last_token():
+    """Blank lines and comments after a declaration belong to neither neighbour."""
+    text = "object A : 3   # about A\n\n#! doc of f\nmorphism f : A -> A\n\n"
+    tree = parse(text)
+    kinds = [(n.type, n.start_byte, n.end_byte) for n in tree.root_node.named_children]
+    assert kinds == [
+        ("object_decl", 0, text.index("   #")),
+        ("comment", text.index("# about"), text.index("\n\n#!")),
+        ("doc_comment", text.index("#! doc"), text.index("\nmorphism")),
+        ("morphism_decl", text.index("morphism"), len(text.rstrip())),
+    ]
