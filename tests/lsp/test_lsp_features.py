@@ -383,3 +383,75 @@ def test_migrate_source_action_rewrites_the_whole_file():
     new = apply_edits(doc.text, [TextEdit(s, t) for s, t in actions[0].edits])
     assert "draw " not in new and "output gru" not in new and "export gru" in new
     assert not [d for d in open_doc(new).analysis.diagnostics if "deprecated" in d.tags]
+
+
+# ------------------------------------------------------------- the three dialects ----
+@pytest.mark.parametrize(
+    "sample, needle, delta, expected",
+    [
+        ("lstm_classic", "gate_i(x_t", 0, "gate_i : Embedded(64) * State(128) -> Hidden(64) ~ LogitNormal"),
+        ("lstm_classic", "cell_cand(x_t", 2, "Normal"),
+        ("lstm_classic", "draw i_gate", 5, "i_gate : Hidden(64)"),
+        ("lstm_classic", "let two_c", 5, "two_c : Real 64"),      # f_gate * g_cand: Hidden is 64 wide
+        ("lstm_classic", "sigmoid(two_c)", 9, "two_c : Real 64"),
+        ("lstm_classic", "output lstm", 8, "define lstm : Seq[Token(256)] -> Output(32)"),
+        ("lstm_classic", "embed tok_embed", 7, "tok_embed : Token(256) -> Embedded(64)"),
+        ("gru_classic", "h_cand <-", 0, "h_cand : Real 128"),
+        ("gru_classic", "z * h_cand", 0, "z : Hidden(128)"),
+        ("gru_classic", "scan(gru_cell)", 6, "program gru_cell(x_t, h_prev) : Embedded(64) * Hidden(128) -> Hidden(128)"),
+        ("rnn_011", "lm_head(h)", 1, "lm_head : Hidden(128) -> Token(256) ~ Categorical"),
+        ("rnn_011", "observe next_token", 9, "next_token : Token(256)"),
+        ("rnn_011", "let backbone", 5, "define backbone : Seq[Token(256)] -> Hidden(128)"),
+        ("lstm_current", "take_h >>", 1, "program take_h(_c, h) : Hidden(64) * Hidden(64) -> Hidden(64)"),
+        ("lstm_current", "take_h >>", 1, "Keep the hidden half of an LSTM state."),
+        ("lstm_current", "out_proj\n", 1, "out_proj : Hidden(64) -> Output(32) ~ Normal"),
+    ],
+)
+def test_hover_across_dialects(sample, needle, delta, expected):
+    doc = open_doc(SAMPLES[sample])
+    result = hover.hover(doc, offset_of(doc.text, needle, delta=delta))
+    assert result is not None and expected in result.markdown, result and result.markdown
+
+
+@pytest.mark.parametrize(
+    "sample, needle",
+    [("lstm_classic", "State"), ("lstm_classic", "x_t"), ("gru_classic", "h_prev"), ("rnn_011", "Token"),
+     ("lstm_classic", "tok_embed"), ("gru_classic", "gru_cell")],
+)
+def test_references_find_every_whole_word_occurrence(sample, needle):
+    """These samples have no comments, and each name has one scope: every whole-word
+    occurrence is a reference."""
+    import re
+
+    doc = open_doc(SAMPLES[sample])
+    refs = navigation.references(doc, offset_of(doc.text, needle, delta=1))
+    assert len(refs) == len(re.findall(rf"\b{needle}\b", doc.text))
+    assert all(doc.text[s.start:s.end] == needle for s in refs)
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES))
+def test_every_name_in_every_sample_resolves_to_its_definition(sample):
+    """Definition of every reference is the declared name; rename round-trips leave the file
+    checking the same way."""
+    doc = open_doc(SAMPLES[sample])
+    analysis = doc.analysis
+    for ref in analysis.references:
+        span = navigation.definition(doc, ref.span.start)
+        assert span == ref.symbol.name_span
+        assert doc.text[span.start:span.end] == ref.symbol.name
+
+
+@pytest.mark.parametrize(
+    "fixture, present",
+    [
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    observe y : $0", {"Hidden", "Token", "Real"}),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    draw y ~ $0", {"cell", "Normal"}),
+        (PRELUDE + "object Pair : Hidden * $0", {"Hidden", "Embedded"}),
+        (PRELUDE + "type T = $0", {"FinSet", "Real", "Hidden"}),
+        (PRELUDE + "define d = fan($0", {"cell", "tok_embed"}),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    let v = x * (h + $0", {"x", "h"}),
+    ],
+)
+def test_more_completion_contexts(fixture, present):
+    got = labels(fixture)
+    assert present <= got, f"missing {present - got}"
