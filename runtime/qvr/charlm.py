@@ -16,7 +16,7 @@ the d2l recipe for The Time Machine (sections "Converting Raw Text into Sequence
   per token (`token_loss`). For a model without latent sites (the char LM with deterministic
   gates) the ELBO is the exact log-likelihood, so this is maximum likelihood; with latent sites
   (the Bayesian variant) the guide is the model's own conditional of the gates (see
-  `token_loss`). SGD with gradient-norm clipping, as in d2l.
+  `observed_nll`). SGD with gradient-norm clipping, as in d2l.
 * **Perplexity** (`perplexity`): exp of the mean per-token negative log-likelihood of the
   observed next characters. For models with latent sites the latents are drawn once from the
   model (a one-draw estimate, so a bound rather than the exact value).
@@ -232,23 +232,34 @@ def steps_per_epoch(num_windows: int, batch_size: int) -> int:
     return math.ceil(num_windows / batch_size)
 
 
-def token_loss(cm: CharModel, X, Y) -> torch.Tensor:
-    """Negative ELBO per token for a batch of windows.
+def observed_nll(model, x, observations) -> torch.Tensor:
+    """Minus the log-density of the observed sites per row, `(B,)`, with every latent site drawn
+    from the model itself (reparameterised, so gradients flow through the draws).
 
-    Without latent sites this is the exact negative log-likelihood (`log_joint`). With latent
-    sites (stochastic gates) the guide is the model's own conditional of each step's gates given
-    the text so far, q(z | x) = p(z | x): the ELBO reduces to E_q[log p(y | x, z)], estimated
-    with one reparameterised draw from a trace. A mean-field AutoNormal guide is the wrong tool
-    here: its q per site is shared over rows and positions, so every step would get the same
-    gate values and the recurrence would be lost (measured: validation perplexity stuck near 27
-    on The Time Machine).
+    This is the negative ELBO for the guide q(z | x) = p(z | x), the model's own conditional of
+    its latent sites given the input: log p(z) - log q(z) cancels and E_q[log p(y | x, z)] is
+    left, estimated with one draw. For a model without latent sites it is the exact negative
+    log-likelihood. A mean-field AutoNormal guide is the wrong tool for per-step latent gates:
+    its q per site is shared over rows and positions, so every step would get the same gate
+    values and the recurrence would be lost (measured on the Bayesian char LM: validation
+    perplexity stuck near 27 on The Time Machine).
     """
+    from .compile.trace import OBSERVED
+
+    trace = model.trace(x, observations=observations)
+    lps = [s.log_prob for s in trace.sites.values() if s.kind == OBSERVED]
+    return -torch.stack(lps, 0).sum(0)
+
+
+def token_loss(cm: CharModel, X, Y) -> torch.Tensor:
+    """Negative ELBO per token for a batch of windows (`observed_nll`; the exact NLL, through
+    the faster `log_joint`, for a model without latent sites)."""
     obs = {cm.observed: Y}
     if cm.latent:
-        lp = cm.model.trace(X, observations=obs).sites[cm.observed].log_prob
+        nll = observed_nll(cm.model, X, obs)
     else:
-        lp = cm.model.log_joint(X, obs)
-    return -lp.mean() / X.shape[1]
+        nll = -cm.model.log_joint(X, obs)
+    return nll.mean() / X.shape[1]
 
 
 def fit(cm: CharModel, train, val, *, epochs: int = 1, max_steps: Optional[int] = None,
@@ -323,9 +334,14 @@ def perplexity(cm: CharModel, X, Y, *, batch_size: int = 1024) -> float:
 
 # --------------------------------------------------------------------------- generation --
 
-@torch.no_grad()
 def generate(cm: CharModel, vocab: Vocab, prompt: str, num_chars: int) -> str:
-    """`prompt` (preprocessed) followed by `num_chars` generated characters.
+    """`prompt` (preprocessed) followed by `num_chars` generated characters, as text."""
+    return vocab.decode(generate_ids(cm, vocab, prompt, num_chars))
+
+
+@torch.no_grad()
+def generate_ids(cm: CharModel, vocab: Vocab, prompt: str, num_chars: int) -> list:
+    """The prompt's indices followed by `num_chars` generated ones.
 
     Deterministic models decode greedily: the next character maximises the model's probability
     of it given the text so far. That probability is read off `log_joint` on 28 copies of the
@@ -354,4 +370,4 @@ def generate(cm: CharModel, vocab: Vocab, prompt: str, num_chars: int) -> str:
             scores = cm.model.log_joint(x.unsqueeze(0).repeat(K, 1), {cm.observed: Y})
             nxt = int(torch.argmax(scores))
         ids.append(nxt)
-    return vocab.decode(ids)
+    return ids
