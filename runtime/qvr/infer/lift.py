@@ -23,7 +23,7 @@ import math
 import torch
 from torch import nn
 
-from ..compile.trace import LATENT, Site, SiteSpec, Trace
+from ..compile.trace import LATENT, OBSERVED, Site, SiteSpec, Trace
 from ..errors import MissingSiteError, ShapeError
 from .sites import latent_specs, model_device, to_device
 
@@ -116,6 +116,13 @@ class LiftedModel:
                 s = inner.sites[n]
                 row[n] = Site(n, s.value, s.log_prob.sum().reshape(1), LATENT, s.support,
                               tuple(s.value.shape))
+            # The data are part of the lifted model: record their (fixed) sites too, so that
+            # trace.log_joint equals log_joint. They are not in site_specs/observed_names.
+            for n in self.observations:
+                if n in inner.sites:
+                    s = inner.sites[n]
+                    row[n] = Site(n, s.value, s.log_prob.sum().reshape(1), OBSERVED, s.support,
+                                  tuple(s.value.shape))
             per_row_sites.append(row)
         for key in per_row_sites[0]:
             first = per_row_sites[0][key]
@@ -123,7 +130,7 @@ class LiftedModel:
                 key,
                 torch.stack([row[key].value for row in per_row_sites]),
                 torch.cat([row[key].log_prob for row in per_row_sites]),
-                LATENT, first.support, first.event_shape,
+                first.kind, first.support, first.event_shape,
             )
         tr.output = torch.zeros(len(per_row_sites), 1, device=self.device)
         return tr
