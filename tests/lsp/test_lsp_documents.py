@@ -127,3 +127,18 @@ def test_binary_junk_and_nul_bytes_are_kept_verbatim():
     _ = doc.analysis
     doc = store.change(URI, 2, [Change(((3, 5), (3, 9)), "\x00")], PositionEncoder())
     assert "\x00" in doc.text and len(doc.text) == len(junk) - 3
+
+
+@needs_tree_sitter
+def test_tree_sitter_fallback_reports_located_syntax_errors():
+    """Used only when the checker cannot be imported: one located QVR002 per broken spot."""
+    from qvr_lsp.features.diagnostics import tree_sitter_syntax_errors
+
+    store = DocumentStore()
+    text = "object A : FinSet 2\nmorphism f : A -> ~ Normal\nobject B : FinSet 3\n"
+    doc = store.open(URI, text, 1)
+    errors = tree_sitter_syntax_errors(doc)
+    assert errors and all(e.code == "QVR002" for e in errors)
+    line = doc.line_index.line_of(errors[0].span.start)
+    assert line == 1
+    assert tree_sitter_syntax_errors(store.open(URI, "object A : FinSet 2\n", 2)) == []
