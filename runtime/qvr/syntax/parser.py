@@ -172,10 +172,35 @@ class _FastPathFailed(Exception):
     pass
 
 
+# (state below, state on top, lookahead) -> the state reached after every chain reduction
+# that lookahead triggers there (see `_drive`); filled lazily, a few hundred entries.
+_CHAIN_MEMO: dict = {}
+
+
+def _after_chains(below: int, state: int, ttype: str) -> int:
+    """Follow chain reductions (``?arith: term``...) from `state` with lookahead `ttype`.
+
+    A chain reduction pops one state and pushes goto(below, rule), so the state below never
+    changes and the whole run of them depends only on (below, state, lookahead)."""
+    states = _FAST_STATES
+    key = (below, state, ttype)
+    state = states[below][states[state][ttype][1][1]][1]  # the first chain reduction
+    while True:
+        action = states[state].get(ttype)
+        if action is None or action[0] or action[1][2] is not None or action[1][0] != 1:
+            _CHAIN_MEMO[key] = state
+            return state
+        state = states[below][action[1][1]][1]
+
+
 def _drive(tokens: list[Tok]):
     """A textbook LALR(1) driver (same semantics as lark's own) over our tokens, with
-    lark's own parse table and rule callbacks (which run the AST builder)."""
+    lark's own parse table and rule callbacks (which run the AST builder).
+
+    About half of all reductions are chain rules that only pass their child up; a run of
+    them is replaced by one memoised jump (`_after_chains`)."""
     states = _FAST_STATES
+    chain_memo = _CHAIN_MEMO
     state = _START_STATE
     state_stack = [state]
     value_stack: list = []
@@ -194,6 +219,12 @@ def _drive(tokens: list[Tok]):
                 push_value(tok)
                 break
             size, goto, callback = arg
+            if callback is None and size == 1:
+                below = state_stack[-2]
+                after = chain_memo.get((below, state, ttype))
+                state = _after_chains(below, state, ttype) if after is None else after
+                state_stack[-1] = state
+                continue
             if size:
                 children = value_stack[-size:]
                 del state_stack[-size:]
