@@ -176,3 +176,14 @@ def test_unexported_modules_are_not_submodules():
     prog = qvr.load(program_path("seed001_gru"))
     assert n_params(prog.env["candidate"]) > 0
     assert all(m is not prog.env["candidate"] for m in prog.morphism.modules())
+
+
+def test_seed002_bad_inputs_raise_shape_errors_with_the_expected_shape():
+    model = qvr.load(program_path("seed002_vanilla_rnn_lm")).morphism
+    with pytest.raises(qvr.ShapeError, match=r"\(B, T\)"):
+        model.rsample(torch.randint(0, 256, (4,)))
+    with pytest.raises(qvr.ShapeError, match="int64"):
+        model.rsample(torch.rand(4, 8))
+    with pytest.raises(qvr.ShapeError, match="next_token"):
+        model.log_joint(torch.randint(0, 256, (4, 8)), {"h": torch.zeros(4, 128), "h/scan": torch.zeros(4, 7, 128),
+                                                        "next_token": torch.zeros(4, 3)})

@@ -195,7 +195,10 @@ class Builder:
                     arg_nodes = [_arg_value(x) for x in target.args]
                     arg_types = [a.type_of(x) for x in arg_nodes]
                     evals = [compiler.compile_arg(x, t) for x, t in zip(arg_nodes, arg_types)]
-                    plan = DrawPlan(vars_, attr, kind, var_types, args=evals, arg_types=arg_types)
+                    key = (tuple(x.name.text for x in arg_nodes)
+                           if all(isinstance(x, A.Var) for x in arg_nodes) else None)
+                    plan = DrawPlan(vars_, attr, kind, var_types, args=evals, arg_types=arg_types,
+                                    arg_key=key)
                 else:
                     plan = DrawPlan(vars_, attr, kind, var_types)
             modules[attr] = module

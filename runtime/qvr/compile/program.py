@@ -35,6 +35,14 @@ class DrawPlan:
     args: Optional[list[Evaluator]] = None
     arg_types: Optional[list] = None
     inline: Optional[dict] = None   # {param: evaluator}
+    arg_key: Optional[tuple] = None  # the argument variables when every argument is a plain
+                                     # variable: equal keys give equal inputs (no rebinding)
+
+    def __post_init__(self):
+        if self.arg_types is not None:
+            # precomputed concatenation layout (hot path: no type queries per call)
+            self.arg_ranks = [V.element_rank(t) for t in self.arg_types]
+            self.arg_all_finite = all(V.is_index_type(t) for t in self.arg_types)
 
 
 @dataclass
@@ -49,6 +57,17 @@ class ReturnPlan:
     vars: list[str]
     labels: list[str]
     types: list
+
+
+_INPUTS = "\0inputs"  # env key: draw inputs already concatenated in this run
+
+
+def _concat(values, ranks, all_finite, dtype):
+    cols = []
+    for v, r in zip(values, ranks):
+        c = v.unsqueeze(-1) if r == 0 else v
+        cols.append(c if all_finite or c.dtype == dtype else c.to(dtype))
+    return torch.cat(V.broadcast_time(cols), dim=-1)
 
 
 class ProgramModule(RuntimeModule):
@@ -78,7 +97,7 @@ class ProgramModule(RuntimeModule):
         lead = x.dim() - self._dom_rank
         if lead > 1 and not isinstance(self.dom, SeqType):
             return self._execute_folded(x, rec, path)
-        env: dict = {PLACE: (x.device, self.dtype), OWNER: self}
+        env: dict = {PLACE: (x.device, self.dtype), OWNER: self, _INPUTS: {}}
         if getattr(rec, "batch", None) is None:
             rec.batch = x.shape[0]
         self._bind(x, env)
@@ -115,7 +134,12 @@ class ProgramModule(RuntimeModule):
         elif len(step.args) == 1:
             inp = step.args[0](env)
         else:
-            inp = V.concat_values([fn(env) for fn in step.args], step.arg_types, dtype=self.dtype)
+            cache = env[_INPUTS]
+            inp = cache.get(step.arg_key) if step.arg_key is not None else None
+            if inp is None:
+                inp = _concat([fn(env) for fn in step.args], step.arg_ranks, step.arg_all_finite, self.dtype)
+                if step.arg_key is not None:
+                    cache[step.arg_key] = inp
         name = join(path, step.vars[0])
         names = [join(path, v) for v in step.vars]
         for n in names:
@@ -144,8 +168,16 @@ class ProgramModule(RuntimeModule):
         observed = step.kind == OBSERVED
         if len(names) == 1:
             value = rec.clamp(names[0], observed=observed)
-            return None if value is None else self._check_batch(
-                fit_value(value, module.cod, self.dtype, name=names[0]), names[0], rec)
+            if value is None:
+                return None
+            value = self._check_batch(fit_value(value, module.cod, self.dtype, name=names[0]), names[0], rec)
+            t = step.var_types[0]
+            if t is not None:
+                want = 1 + isinstance(t, SeqType) + len(V.event_shape(t))
+                if value.dim() != want:
+                    raise ShapeError(f"value of site `{names[0]}`: expected shape {V.describe_shape(t)}, "
+                                     f"got {tuple(value.shape)}")
+            return value
         vals = [rec.clamp(n, observed=observed) for n in names]
         if any(v is None for v in vals):
             return None
