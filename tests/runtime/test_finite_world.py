@@ -107,3 +107,19 @@ export f
 """
     raw = load(src).env["f"].raw
     assert 1.6 < float(raw.detach().std()) < 2.4
+
+
+def test_observed_relation_is_its_initializers_tensor_and_not_trained():
+    src = """
+object A : FinSet 3
+object B : FinSet 2
+stochastic k : A -> B
+observed o : A -> B = k
+export o
+"""
+    prog = load(src)
+    k = prog.env["k"]
+    torch.testing.assert_close(prog(), torch.softmax(k.table, -1).detach())
+    assert list(prog.morphism.parameters()) == []
+    y = prog.rsample(torch.tensor([0, 2, 1]))
+    assert y.shape == (3,) and y.dtype == torch.int64

@@ -122,7 +122,7 @@ class FixedRelation(RuntimeModule):
         return self.relation
 
     def run(self, x, rec, path, target=None):
-        if elem_of(self.dom) == elem_of(self.cod) or self.label == "identity":
+        if self.label == "identity":
             return x, None
         return _sample_rows(self, self.relation, x, target)
 
@@ -190,11 +190,10 @@ def finite_morphism(builder, info):
     inner = builder.expr(info.init)
     if elem_of(t.dom).is_finite and elem_of(t.cod).is_finite:
         table = finite_tensor(inner).detach()
+        # the relation is the initializer's tensor at load time, fixed (not trained)
         rel = FixedRelation(t.dom, t.cod, table, info.quantale)
         rel.label = "observed"
-        rel.inner = inner
-        rel.run = inner.run  # sampling follows the initializer
-        rel.is_random = inner.is_random
+        rel.is_random = info.quantale == "markov"
         return rel
     return inner
 
