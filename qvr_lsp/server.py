@@ -2,8 +2,9 @@
 
 Every handler catches its own exceptions, logs them and returns an empty/neutral result, so no
 input (broken syntax, huge files, binary junk) can crash the server or lose the user's text.
-Diagnostics are published after a short debounce: rapid didChange notifications coalesce, and a
-publish for a version that is no longer the latest is dropped. Requests always answer from the
+Diagnostics are checked in a loop callback right after a change: changes that arrive while a
+check runs coalesce into one check of the latest version, and a publish for a version that is no
+longer the latest is dropped. Requests always answer from the
 latest document version (its Analysis is computed on demand if the debounce has not run yet).
 """
 from __future__ import annotations
@@ -76,7 +77,8 @@ class QvrLanguageServer(LanguageServer):
         super().__init__("qvr-lsp", __version__, protocol_cls=QvrProtocol)
         self.documents = DocumentStore()
         self.workspace_index = f_symbols.WorkspaceIndex()
-        self.debounce_s = float(os.environ.get("QVR_LSP_DEBOUNCE_MS", "10")) / 1000.0
+        fixed = os.environ.get("QVR_LSP_DEBOUNCE_MS")
+        self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self.idle_gc = IdleCollector()
 
@@ -94,6 +96,16 @@ class QvrLanguageServer(LanguageServer):
         return self.encoder.span_from_lsp(doc.line_index, (rng.start.line, rng.start.character), (rng.end.line, rng.end.character))
 
     # -- diagnostics ------------------------------------------------------------------------
+    def debounce_for(self, uri: str) -> float:
+        """How long to wait after a change before checking (QVR_LSP_DEBOUNCE_MS; default 0).
+
+        No delay is needed to coalesce bursts: the check runs in a loop callback, and changes
+        that arrive while one check runs are all read before the next callback, each cancelling
+        the previous pending publish, so a burst costs one check for its last version. A delay
+        would only add latency; requests never wait for it anyway (they compute the analysis of
+        the latest version on demand)."""
+        return self.fixed_debounce_s if self.fixed_debounce_s is not None else 0.0
+
     def publish(self, doc) -> None:
         if not self.documents.is_current(doc):
             return  # a newer version arrived; its own publish is scheduled
@@ -137,10 +149,11 @@ class QvrLanguageServer(LanguageServer):
         except RuntimeError:
             self.publish(doc)
             return
-        if self.debounce_s <= 0:
+        delay = self.debounce_for(doc.uri)
+        if delay <= 0:
             self._pending[doc.uri] = loop.call_soon(self._run_publish, doc)
         else:
-            self._pending[doc.uri] = loop.call_later(self.debounce_s, self._run_publish, doc)
+            self._pending[doc.uri] = loop.call_later(delay, self._run_publish, doc)
 
     def _run_publish(self, doc) -> None:
         self._pending.pop(doc.uri, None)

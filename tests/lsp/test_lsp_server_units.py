@@ -41,3 +41,10 @@ def test_stale_publish_is_dropped():
     assert sent == []
     server.publish(new)
     assert [p.version for p in sent] == [2]
+
+
+def test_debounce_is_zero_unless_configured(monkeypatch):
+    monkeypatch.delenv("QVR_LSP_DEBOUNCE_MS", raising=False)
+    assert create_server().debounce_for("file:///a.qvr") == 0.0
+    monkeypatch.setenv("QVR_LSP_DEBOUNCE_MS", "7")
+    assert create_server().debounce_for("file:///a.qvr") == 0.007
