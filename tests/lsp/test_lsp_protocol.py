@@ -70,7 +70,7 @@ async def open_text(client: LanguageClient, text: str) -> str:
     return uri
 
 
-async def wait_for_diagnostics(client: LanguageClient, uri: str, version: int | None, timeout: float = 10.0):
+async def wait_for_diagnostics(client: LanguageClient, uri: str, version: int | None, timeout: float = 60.0):
     """Wait until diagnostics for `uri` at `version` have been published (and return them)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
