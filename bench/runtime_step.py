@@ -9,7 +9,6 @@ versions also check that the runtime computes the same density.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from pathlib import Path
 

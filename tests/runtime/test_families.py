@@ -2,15 +2,13 @@
 argument binding (positional, keyword, alternative names), supports, kernel blocks."""
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torch.distributions as D
 from torch.distributions import constraints
 
 from qvr.compile import families as FAM
-from qvr.compile.kernels import FixedDistribution, Kernel, sample_or_score
+from qvr.compile.kernels import FixedDistribution, Kernel
 from qvr.errors import QvrError
 from qvr.semantics.types import ObjType
 

@@ -105,8 +105,10 @@ def test_spec_6_5_step_1_synthetic_data():
     lj = model.log_joint(prompts, {**{n: s.value for n, s in model.trace(prompts).sites.items()}, **observations})
     assert lj.shape == (4,) and torch.isfinite(lj).all()
     # same seed, same weights, same data
-    model2 = fresh(0)
+    again = fresh(0)
     torch.testing.assert_close(torch.randint(0, 256, (4, 8)), prompts)
+    for (_, p), (_, q) in zip(model.named_parameters(), again.named_parameters()):
+        torch.testing.assert_close(p, q)
 
 
 @pytest.mark.parametrize("path", sorted(PROGRAMS.glob("*.qvr")) + sorted((REPO / "examples").glob("**/*.qvr")),

@@ -16,10 +16,10 @@ import torch
 from torch import nn
 
 from ..errors import NotSupportedError, ShapeError
-from ..semantics.types import ObjType, SeqType, elem_of
+from ..semantics.types import SeqType, elem_of
 from . import values as V
 from .record import Recorder
-from .trace import DETERMINISTIC, LATENT, OBSERVED, SiteSpec, Trace
+from .trace import DETERMINISTIC, OBSERVED, SiteSpec, Trace
 
 ROOT_SITE = "output"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..errors import NotSupportedError, QvrError
-from ..semantics.types import MorphType, ObjType, SeqType, elem_of
+from ..semantics.types import MorphType, elem_of
 from ..syntax import ast as A
 from . import combinators as C
 from . import kernels as K

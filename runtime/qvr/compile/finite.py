@@ -13,7 +13,6 @@ from torch import nn
 
 from ..errors import NotSupportedError, QvrError
 from ..semantics.types import ObjType, elem_of
-from ..syntax import ast as A
 from . import combinators as C
 from . import kernels as K
 from . import values as V

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import QvrError
-from ..semantics.types import Cont, Fin, ObjType, elem_of
+from ..semantics.types import Fin, ObjType, elem_of
 from . import families as FAM
 from . import values as V
 from .base import RuntimeModule

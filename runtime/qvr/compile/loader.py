@@ -16,7 +16,6 @@ import torch
 from torch import nn
 
 from ..syntax.span import Span, normalize  # noqa: I001  (qvr.syntax before qvr.diagnostics: import cycle)
-from ..syntax import ast as _ast  # noqa: F401
 from ..diagnostics import Diagnostic, Severity
 from ..errors import QvrCheckError, QvrError, QvrSyntaxError
 

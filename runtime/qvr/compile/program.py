@@ -7,7 +7,7 @@ over the plan with one environment dict. Every sample/observe step's module is t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import torch
@@ -18,7 +18,7 @@ from . import values as V
 from .arith import OWNER, PLACE
 from .base import RuntimeModule, _support_of_type, fit_value
 from .record import Recorder, join
-from .trace import DETERMINISTIC, LATENT, OBSERVED, SiteSpec
+from .trace import DETERMINISTIC, OBSERVED, SiteSpec
 
 Evaluator = Callable[[dict], torch.Tensor]
 
