@@ -249,6 +249,8 @@ class DocumentStore:
             text, index = new_text, new_index
         doc = Document(uri, text, version, self._parsers.setdefault(uri, ChunkParser(self.track_reparse)),
                        self._ts_parser, tree, old.path, index)
+        if text == old.text:  # e.g. an edit and its undo in one batch: the analysis carries over
+            doc._parsed, doc._analysis = old._parsed, old._analysis
         self._docs[uri] = doc
         return doc
 

@@ -142,3 +142,12 @@ def test_tree_sitter_fallback_reports_located_syntax_errors():
     line = doc.line_index.line_of(errors[0].span.start)
     assert line == 1
     assert tree_sitter_syntax_errors(store.open(URI, "object A : FinSet 2\n", 2)) == []
+
+
+def test_unchanged_text_keeps_its_analysis():
+    store = DocumentStore()
+    doc = store.open(URI, SAMPLES["rnn_011"], 1)
+    analysis = doc.analysis
+    same = store.change(URI, 2, [Change(((0, 0), (0, 0)), "x"), Change(((0, 0), (0, 1)), "")], PositionEncoder())
+    assert same.version == 2 and same.text == doc.text
+    assert same.analysis is analysis
