@@ -105,9 +105,23 @@ def pid_alive(pid: int) -> bool:
 
 async def run_to_end(client, command: str, arg: dict, timeout: float = 30):
     finished = asyncio.ensure_future(client.wait_for_notification("qvr/runFinished"))
-    started = await execute(client, command, arg)
+    try:
+        started = await execute(client, command, arg)
+    except BaseException:
+        finished.cancel()
+        raise
     result = as_dict(await asyncio.wait_for(finished, timeout))
     return started, result
+
+
+async def run_diagnostics(client, uri: str, seconds: float = 10) -> list:
+    """The run diagnostics published for `uri` (the republish follows qvr/runFinished)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = [d for d in client.diagnostics.get(uri, []) if d.code == runs.RUN_ERROR_CODE]
+        if found or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.05)
 
 
 def losses_from(reports) -> list[float]:
@@ -222,11 +236,8 @@ async def test_nan_is_reported_with_a_diagnostic_on_its_line(preset, tmp_path):
         assert result["ok"] is False and "NaN" in result["message"]
         assert any(m.type == types.MessageType.Error and "NaN" in m.message
                    for m in client.messages)
-        for _ in range(50):  # the republish follows the notification
-            run_diags = [d for d in client.diagnostics.get(uri, []) if d.code == runs.RUN_ERROR_CODE]
-            if run_diags:
-                break
-            await asyncio.sleep(0.05)
+        run_diags = await run_diagnostics(client, uri)
+        assert len(run_diags) == 1, (result, client.diagnostics.get(uri))
         [diag] = run_diags
         observe_line = next(i for i, l in enumerate(text.splitlines()) if "observe" in l)
         assert diag.range.start.line == observe_line

@@ -23,7 +23,7 @@ from lsprotocol import types
 from qvr_lsp import runs
 
 from test_runs_protocol import (  # noqa: E402  (shared pytest-lsp session helpers)
-    as_dict, execute, losses_from, open_doc, pid_alive, run_to_end, session)
+    as_dict, execute, losses_from, open_doc, pid_alive, run_diagnostics, run_to_end, session)
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("qvr.runner") is None,
                                 reason="qvr run (runtime/qvr/runner.py) is not available")
@@ -106,14 +106,11 @@ async def test_nan_from_the_real_worker_is_reported_on_its_line(tmp_path):
         _, result = await run_to_end(client, "qvr.run.svi",
                                      {"uri": uri, "entry": "vanilla_rnn_lm"}, timeout=240)
         assert result["ok"] is False
-        assert "produced NaN" in result["message"] and "non-finite" in result["message"]
+        assert "produced NaN" in result["message"] and "non-finite" in result["message"], \
+            result["message"]
         assert any(m.type == types.MessageType.Error and "NaN" in m.message
                    for m in client.messages)
         sample_line = next(i for i, l in enumerate(text.splitlines()) if "sample h" in l)
-        for _ in range(50):
-            run_diags = [d for d in client.diagnostics.get(uri, [])
-                         if d.code == runs.RUN_ERROR_CODE]
-            if run_diags:
-                break
-            await asyncio.sleep(0.05)
-        assert [d.range.start.line for d in run_diags] == [sample_line]
+        run_diags = await run_diagnostics(client, uri)
+        assert [d.range.start.line for d in run_diags] == [sample_line], \
+            (result["message"], client.diagnostics.get(uri))
