@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import partial
 from pathlib import Path
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedInput
+from lark.parse_tree_builder import (
+    ChildFilterLALR,
+    ChildFilterLALR_NoPlaceholders,
+    ExpandSingleChild,
+)
 from lark.parsers.lalr_analysis import Shift as _SHIFT
 
-from .transformer import AstBuilder, Tok
+from .transformer import AstBuilder, Tok, _Spliced
 
 GRAMMAR_PATH = Path(__file__).with_name("qvr.lark")
 
@@ -144,6 +150,50 @@ _START_STATE = _TABLE.start_states["start"]
 _END_STATE = _TABLE.end_states["start"]
 
 
+def _filter_source(entries, tail: int) -> str:
+    """Python source of one of lark's LALR child filters, unrolled for one rule: `entries`
+    are lark's ``(child index, splice its .children, Nones to insert before)``, `tail` the
+    Nones appended after (``maybe_placeholders``)."""
+    items = []
+    for k, (i, expand, nones) in enumerate(entries):
+        items.extend(["None"] * nones)
+        items.append(f"*c[{i}].children" if expand else f"c[{i}]")
+    items.extend(["None"] * tail)
+    first = entries[0] if entries else None
+    if first is not None and first[1] and not first[2]:
+        # lark extends a left-recursive repetition's list in place (linear, not quadratic)
+        rest = ", ".join(items[1:])
+        return (f"def f(c):\n    r = c[{first[0]}].children\n"
+                + (f"    r += ({rest},)\n" if rest else "") + "    return build(r)\n")
+    return f"def f(c):\n    return build([{', '.join(items)}])\n"
+
+
+def _specialise(callback, size: int):
+    """`callback` with lark's generic wrappers (child filters, single-child expansion, the
+    default callback of internal `_rules`) replaced by equivalent straight-line functions:
+    lark interprets its filter tables on every reduction, which cost about a sixth of the
+    parse time."""
+    cls = callback.__class__
+    if cls is ChildFilterLALR or cls is ChildFilterLALR_NoPlaceholders:
+        if cls is ChildFilterLALR:
+            entries, tail = callback.to_include, callback.append_none
+        else:
+            entries, tail = [(i, e, 0) for i, e in callback.to_include], 0
+        build = _specialise(callback.node_builder, size)
+        if not tail and [(i, e, n) for i, e, n in entries] == [(i, False, 0) for i in range(size)]:
+            return build  # keeps every child as it is: the filter is the identity
+        namespace = {"build": build}
+        exec(_filter_source(entries, tail), namespace)
+        return namespace["f"]
+    if cls is ExpandSingleChild:
+        build = _specialise(callback.node_builder, size)
+        return lambda c: c[0] if len(c) == 1 else build(c)
+    if (cls is partial and callback.func.__name__ == "default_callback"
+            and callback.args[0].startswith("_")):
+        return _Spliced  # lark's internal repetition rules (see AstBuilder.__default__)
+    return callback
+
+
 def _fast_table():
     """lark's parse table with each reduce action replaced by (number of children, goto
     symbol, callback). Rules like `?arith: term` only pass their single child up; their
@@ -153,9 +203,11 @@ def _fast_table():
     callbacks = LARK.parser.parser.parser.callbacks
     reductions = {}
     for rule, callback in callbacks.items():
-        chain = (rule.options.expand1 and not rule.alias and len(rule.expansion) == 1
+        size = len(rule.expansion)
+        chain = (rule.options.expand1 and not rule.alias and size == 1
                  and not rule.expansion[0].name.startswith("_"))
-        reductions[rule] = (len(rule.expansion), rule.origin.name, None if chain else callback)
+        reductions[rule] = (size, rule.origin.name,
+                            None if chain else _specialise(callback, size))
     table = {}
     for state, actions in _STATES.items():
         row = {}
