@@ -362,6 +362,10 @@ class Scan(RuntimeModule):
         for name in names:
             per_t = [sites[name] for sites in step_sites]
             first = per_t[0]
+            if rec.strict:   # log_joint reads only the densities: skip stacking the values
+                rec.record(name, first.value, torch.stack([s.log_prob for s in per_t], 0).sum(0),
+                           first.kind, first.support, first.event_shape, True)
+                continue
             value = torch.stack([s.value for s in per_t], dim=1)
             lp = torch.stack([s.log_prob for s in per_t], 0).sum(0)
             rec.record(name, value, lp, first.kind, first.support, first.event_shape, True)

@@ -190,7 +190,7 @@ class InlineFamily(RuntimeModule):
     def run(self, x: dict, rec, path, target=None):
         names = list(x)
         cols = V.broadcast_time([x[k] for k in names])
-        lead = torch.broadcast_shapes(*[c.shape[:-1] for c in cols])
+        lead = max(cols, key=lambda c: c.dim()).shape[:-1]   # (B,) or (B, T); literals are (1,)
         params = {k: c.expand(*lead, self.w) for k, c in zip(names, cols)}
         params = FAM.clamp_arguments(self.spec, params)
         dist = FAM.make_distribution(self.spec, params)
