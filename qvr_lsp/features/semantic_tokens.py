@@ -44,29 +44,6 @@ class Token(NamedTuple):
     modifiers: int
 
 
-def _classify_word(word: str, start: int, text: str, refs: dict, reserved: frozenset, fams: frozenset,
-                   builtins: frozenset, ctors: frozenset, after_word: str) -> Optional[tuple[int, int]]:
-    if word in reserved:
-        return _T["keyword"], 0
-    ref = refs.get(start)
-    if ref is not None and ref.symbol is not None:
-        mods = _M["declaration"] if ref.is_definition else 0
-        return _T[KIND_TO_TYPE.get(ref.symbol.kind, "variable")], mods
-    if word[0].isdigit():
-        return None
-    if after_word.startswith("=") and not after_word.startswith("=>"):
-        return _T["property"], 0
-    if word in fams:
-        return _T["type"], _M["defaultLibrary"]
-    if word in ctors:
-        return _T["type"], _M["defaultLibrary"]
-    if word in builtins:
-        return _T["function"], _M["defaultLibrary"]
-    if word in OPTION_VALUES:
-        return _T["enumMember"], 0
-    return None
-
-
 def semantic_tokens(doc, span: Optional[Span] = None) -> list[Token]:
     tokens = doc.cache.get("semantic_tokens")
     if tokens is None:
@@ -77,20 +54,33 @@ def semantic_tokens(doc, span: Optional[Span] = None) -> list[Token]:
     return [t for t in tokens if t.end >= span.start and t.start <= span.end]
 
 
+def _static_classes() -> dict[str, tuple[int, int]]:
+    """Words whose class does not depend on the analysis (reserved words win over the rest)."""
+    lib = _M["defaultLibrary"]
+    table: dict[str, tuple[int, int]] = {w: (_T["enumMember"], 0) for w in OPTION_VALUES}
+    table.update({w: (_T["function"], lib) for w in families.builtin_names()})
+    table.update({w: (_T["type"], lib) for w in families.type_constructors()})
+    table.update({w: (_T["type"], lib) for w in families.family_names()})
+    table.update({w: (_T["keyword"], 0) for w in families.reserved_words()})
+    return table
+
+
 def _compute(doc) -> list[Token]:
+    """One pass of LEXER over the text. A word is, in order: a reserved word; whatever the
+    analysis resolved it to (declaration modifier on definitions); an option/argument key when
+    `=` follows; a family, constructor, builtin or option value; otherwise left to the client's
+    syntax colouring."""
     text = doc.text
     analysis = doc.analysis
-    refs = {}
-    if analysis is not None:
-        refs = {r.span.start: r for r in analysis.references}
-    reserved = frozenset(families.reserved_words())
-    fams = frozenset(families.family_names())
-    builtins = frozenset(families.builtin_names())
-    ctors = frozenset(families.type_constructors())
-    out: list[Token] = []
-    append = out.append
+    refs = {r.span.start: r for r in analysis.references} if analysis is not None else {}
+    static = _static_classes()
+    keyword = _T["keyword"]
+    by_kind = {kind: _T[name] for kind, name in KIND_TO_TYPE.items()}
+    variable, prop, declaration = _T["variable"], _T["property"], _M["declaration"]
     fixed = {"block": (_T["comment"], 0), "comment": (_T["comment"], 0), "doc": (_T["comment"], _M["documentation"]),
              "number": (_T["number"], 0), "op": (_T["operator"], 0)}
+    out: list[Token] = []
+    append = out.append
     n = len(text)
     for m in LEXER.finditer(text):
         kind = m.lastgroup
@@ -99,11 +89,21 @@ def _compute(doc) -> list[Token]:
             typ, mods = fixed[kind]
             append(Token(start, end, typ, mods))
             continue
+        word = m.group()
+        cls = static.get(word)
+        if cls is not None and cls[0] == keyword:
+            append(Token(start, end, keyword, 0))
+            continue
+        ref = refs.get(start)
+        if ref is not None and ref.symbol is not None:
+            append(Token(start, end, by_kind.get(ref.symbol.kind, variable), declaration if ref.is_definition else 0))
+            continue
         j = end
         while j < n and text[j] in " \t":
             j += 1
-        cls = _classify_word(m.group(), start, text, refs, reserved, fams, builtins, ctors, text[j:j + 2])
-        if cls is not None:
+        if j < n and text[j] == "=" and text[j + 1: j + 2] != ">":
+            append(Token(start, end, prop, 0))
+        elif cls is not None:
             append(Token(start, end, cls[0], cls[1]))
     return out
 
