@@ -359,7 +359,9 @@ class QvrWriter:
         elif how == 1:
             tokens.insert(index, tokens[index])
         elif how == 2:
-            tokens[index] = self.r.choice(RESERVED)
+            # Not the role words: after `[` they hit the known qvr.syntax chunk-splitter bug
+            # (test_known_syntax_layer_divergences), which would make this test flaky.
+            tokens[index] = self.r.choice([w for w in RESERVED if w not in ROLE_WORDS])
         elif how == 3:
             tokens.insert(index, self.r.choice(STRAY))
         elif "return" in tokens:
