@@ -51,6 +51,8 @@ const grammar_definition = {
     ...VOCABULARY.RESERVED, $.identifier, $.missing_return, $._statement_end, $._error_sentinel,
   ],
 
+  // The conventional word token.  Keyword extraction has nothing to do here (the keywords are
+  // external tokens, lexed by the scanner), but tools and queries expect `identifier` as the word.
   word: $ => $.identifier,
 
   extras: $ => [/[ \t\f\r\n\uFEFF]/, $.comment, $.doc_comment, $.block_comment],
