@@ -6,10 +6,3 @@ position to plain data; `server` wires them to LSP with lsprotocol types. Nothin
 torch (model runs go through a worker process, see `qvr_lsp.runs`).
 """
 __version__ = "0.1.0"
-
-try:
-    # Import the parser package before anything imports `qvr.diagnostics` directly: the two
-    # import each other, and only this order initialises cleanly.
-    import qvr.syntax  # noqa: F401
-except Exception:  # a broken parser must not stop the server from starting
-    pass
