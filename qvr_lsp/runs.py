@@ -351,8 +351,11 @@ class RunManager:
 
     def _out_dir(self, request: RunRequest) -> str:
         if request.out_dir:
-            os.makedirs(request.out_dir, exist_ok=True)
-            return request.out_dir
+            try:
+                os.makedirs(request.out_dir, exist_ok=True)
+                return request.out_dir
+            except OSError:  # e.g. a read-only folder: results go to a temporary directory
+                pass
         stem = Path(request.filename).stem
         return self._temp_dir(f"qvr-{stem}-{request.entry}-{request.kind}-")
 

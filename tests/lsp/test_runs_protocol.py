@@ -226,11 +226,10 @@ async def test_second_run_replaces_first(tmp_path):
         assert not pid_alive(second["pid"])
 
 
-@pytest.mark.parametrize("preset", PRESETS)
-async def test_nan_is_reported_with_a_diagnostic_on_its_line(preset, tmp_path):
+async def test_nan_is_reported_with_a_diagnostic_on_its_line(tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
     text = "# fake-worker: nan\n" + MODEL
-    async with session(preset) as client:
+    async with session("neovim") as client:
         open_doc(client, uri, text)
         _, result = await run_to_end(client, "qvr.run.svi", {"uri": uri, "entry": "lm"})
         assert result["ok"] is False and "NaN" in result["message"]
