@@ -81,6 +81,7 @@ class QvrLanguageServer(LanguageServer):
         self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self.idle_gc = IdleCollector()
+        self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens
 
     @property
     def encoder(self) -> PositionEncoder:
@@ -163,6 +164,7 @@ class QvrLanguageServer(LanguageServer):
             log.exception("publishing diagnostics failed")
 
     def clear(self, uri: str) -> None:
+        self.token_results.pop(uri, None)
         pending = self._pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
@@ -455,17 +457,42 @@ def create_server() -> QvrLanguageServer:
 
     legend = lsp.SemanticTokensLegend(token_types=list(f_tokens.TOKEN_TYPES), token_modifiers=list(f_tokens.TOKEN_MODIFIERS))
 
+    def full_tokens(ls: QvrLanguageServer, doc) -> list[int]:
+        key = ("semantic_tokens_data", ls.encoder.encoding)
+        data = doc.cache.get(key)
+        if data is None:
+            data = doc.cache[key] = f_tokens.encode(doc, f_tokens.semantic_tokens(doc), ls.encoder)
+        return data
+
+    def remember_tokens(ls: QvrLanguageServer, doc, data: list[int]) -> str:
+        """Keep the last full result per document so the next request can be a delta."""
+        result_id = f"{doc.version}:{id(data)}"
+        ls.token_results[doc.uri] = (result_id, data)
+        return result_id
+
     @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, legend)
     @guarded(lambda: lsp.SemanticTokens(data=[]))
     def semantic_tokens_full(ls: QvrLanguageServer, params: lsp.SemanticTokensParams):
         doc = _doc(ls, params)
         if doc is None:
             return lsp.SemanticTokens(data=[])
-        key = ("semantic_tokens_data", ls.encoder.encoding)
-        data = doc.cache.get(key)
-        if data is None:
-            data = doc.cache[key] = f_tokens.encode(doc, f_tokens.semantic_tokens(doc), ls.encoder)
-        return lsp.SemanticTokens(data=data)
+        data = full_tokens(ls, doc)
+        return lsp.SemanticTokens(data=data, result_id=remember_tokens(ls, doc, data))
+
+    @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL_DELTA)
+    @guarded(lambda: lsp.SemanticTokens(data=[]))
+    def semantic_tokens_delta(ls: QvrLanguageServer, params: lsp.SemanticTokensDeltaParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return lsp.SemanticTokens(data=[])
+        data = full_tokens(ls, doc)
+        previous = ls.token_results.get(doc.uri)
+        result_id = remember_tokens(ls, doc, data)
+        if previous is None or previous[0] != params.previous_result_id:
+            return lsp.SemanticTokens(data=data, result_id=result_id)
+        start, delete, insert = f_tokens.delta(previous[1], data)
+        edits = [] if delete == 0 and not insert else [lsp.SemanticTokensEdit(start=start, delete_count=delete, data=insert)]
+        return lsp.SemanticTokensDelta(edits=edits, result_id=result_id)
 
     @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE, legend)
     @guarded(lambda: lsp.SemanticTokens(data=[]))

@@ -128,3 +128,19 @@ def encode(doc, tokens: list[Token], encoder) -> list[int]:
                 prev_line, prev_col = line, col
             start = end + 1 if nl >= 0 else tok.end
     return data
+
+
+def delta(previous: list[int], current: list[int]) -> tuple[int, int, list[int]]:
+    """One edit turning `previous` into `current`: (start, delete count, data to insert), with the
+    common prefix and suffix left out (LSP semanticTokens/full/delta). Starts are kept at token
+    boundaries (multiples of 5) so clients that splice per token are happy too."""
+    n = min(len(previous), len(current))
+    a = 0
+    while a < n and previous[a] == current[a]:
+        a += 1
+    a -= a % 5
+    b = 0
+    while b < n - a and previous[len(previous) - 1 - b] == current[len(current) - 1 - b]:
+        b += 1
+    b -= b % 5
+    return a, len(previous) - a - b, current[a: len(current) - b]

@@ -316,6 +316,18 @@ def test_semantic_tokens_encoding_splits_block_comments_per_line():
     assert quintuples[0][:3] == [0, 0, 6] and quintuples[1][:3] == [1, 0, 6]
 
 
+def test_semantic_token_delta_reproduces_the_new_data():
+    before = open_doc(PRELUDE + "define rnn = tok_embed >> scan(cell)\nexport rnn\n")
+    after = open_doc(PRELUDE + "# a new comment line\ndefine rnn = tok_embed >> scan(cell)\nexport rnn\n")
+    from qvr_lsp.positions import PositionEncoder
+
+    old = semantic_tokens.encode(before, semantic_tokens.semantic_tokens(before), PositionEncoder())
+    new = semantic_tokens.encode(after, semantic_tokens.semantic_tokens(after), PositionEncoder())
+    start, delete, insert = semantic_tokens.delta(old, new)
+    assert start % 5 == 0 and len(insert) < len(new)
+    assert old[:start] + insert + old[start + delete:] == new
+
+
 # --------------------------------------------------------------- folding and selection ----
 def test_folding_ranges_cover_programs_and_comment_runs():
     doc = open_doc("# a\n# b\n# c\n" + SAMPLES["lstm_current"])

@@ -218,6 +218,18 @@ async def test_semantic_tokens_and_folding_and_symbols(client: LanguageClient):
         lsp.SemanticTokensRangeParams(text_document=td(uri), range=lsp.Range(start=lsp.Position(line=1, character=0), end=lsp.Position(line=2, character=0)))
     )
     assert 0 < len(ranged.data) < len(tokens.data)
+    client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+        text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[lsp.TextDocumentContentChangePartial(
+            range=lsp.Range(start=lsp.Position(line=1, character=0), end=lsp.Position(line=1, character=0)), text="# new\n")]))
+    delta = await client.text_document_semantic_tokens_full_delta_async(
+        lsp.SemanticTokensDeltaParams(text_document=td(uri), previous_result_id=tokens.result_id))
+    assert isinstance(delta, lsp.SemanticTokensDelta) and len(delta.edits) == 1
+    edit = delta.edits[0]
+    patched = list(tokens.data[: edit.start]) + list(edit.data or ()) + list(tokens.data[edit.start + edit.delete_count:])
+    full = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=td(uri)))
+    assert patched == list(full.data)
+    text = "\n".join(text.split("\n")[:1] + ["# new"] + text.split("\n")[1:])
     folds = await client.text_document_folding_range_async(lsp.FoldingRangeParams(text_document=td(uri)))
     program_line = text[: text.index("program lstm_cell")].count("\n")
     assert any(f.start_line == program_line and f.end_line > program_line for f in folds)
