@@ -6,6 +6,7 @@ starts `python -m qvr_lsp` and measures, per size:
 * start -> first diagnostics: process spawn, initialize, didOpen, first publishDiagnostics;
 * keystroke -> diagnostics: one-character didChange in the middle of the file (alternately
   inserting and deleting, so the text stays valid) until publishDiagnostics for that version;
+* semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * hover, definition, completion and full semantic tokens request round trips.
 
 Prints p50/p95 in milliseconds and the targets. Run: ``python bench/lsp_latency.py [--rounds N]``.
@@ -105,8 +106,10 @@ async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
     hover_pos = lsp.Position(line=gate_line, character=len("    sample i <- ") + 1)
     doc = lsp.TextDocumentIdentifier(uri=uri)
 
-    keystrokes = []
+    keystrokes, deltas = [], []
     version = 1
+    full = await client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=doc))
+    result_id = full.result_id
     for r in range(rounds):
         version += 1
         # insert then delete a character inside the doc comment of the middle model
@@ -120,7 +123,13 @@ async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
         client.text_document_did_change(lsp.DidChangeTextDocumentParams(
             text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[change]))
         keystrokes.append(await bench.wait_published(uri, version) - sent)
+        t = time.perf_counter()
+        answer = await client.text_document_semantic_tokens_full_delta_async(
+            lsp.SemanticTokensDeltaParams(text_document=doc, previous_result_id=result_id))
+        deltas.append(time.perf_counter() - t)
+        result_id = answer.result_id
     results["keystroke -> diagnostics"] = keystrokes
+    results["semantic tokens delta"] = deltas
 
     async def timed(name: str, coro_factory):
         out = []
