@@ -4,8 +4,8 @@ Every handler catches its own exceptions, logs them and returns an empty/neutral
 input (broken syntax, huge files, binary junk) can crash the server or lose the user's text.
 Diagnostics are checked in a loop callback right after a change: changes that arrive while a
 check runs coalesce into one check of the latest version, and a publish for a version that is no
-longer the latest is dropped. Requests always answer from the
-latest document version (its Analysis is computed on demand if the debounce has not run yet).
+longer the latest is dropped. Requests always answer from the latest document version (its
+Analysis is computed on demand if that check has not run yet).
 """
 from __future__ import annotations
 
