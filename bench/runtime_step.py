@@ -102,18 +102,24 @@ MODELS = {
 }
 
 
-def timed(fn, params, repeats):
-    for _ in range(3):  # warm-up
-        fn().sum().backward()
-    times = []
-    for _ in range(repeats):
+def timed_pair(fa, fb, params, repeats):
+    """Median seconds per forward+backward of `fa` and `fb`, measured interleaved (a, b, a, b…)
+    so that load changes on a shared machine hit both alike."""
+    def once(fn):
         for p in params:
             p.grad = None
         t0 = time.perf_counter()
         fn().sum().backward()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]   # median
+        return time.perf_counter() - t0
+
+    for _ in range(3):  # warm-up
+        once(fa), once(fb)
+    ta, tb = [], []
+    for _ in range(repeats):
+        ta.append(once(fa))
+        tb.append(once(fb))
+    ta.sort(), tb.sort()
+    return ta[len(ta) // 2], tb[len(tb) // 2]
 
 
 def main():
@@ -137,8 +143,8 @@ def main():
         with torch.no_grad():
             a, b = model.log_joint(x, values), hand(model, x, values)
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-2), (name, a, b)
-        t_qvr = timed(lambda: model.log_joint(x, values), params, args.repeats)
-        t_hand = timed(lambda: hand(model, x, values), params, args.repeats)
+        t_qvr, t_hand = timed_pair(lambda: model.log_joint(x, values), lambda: hand(model, x, values),
+                                   params, args.repeats)
         print(f"{name:26s} {t_qvr * 1e3:9.2f} {t_hand * 1e3:9.2f} {t_qvr / t_hand:7.2f}")
 
 
