@@ -496,3 +496,11 @@ def test_stacked_program_copy_calls_its_own_morphisms():
     model.log_joint(x, {"next_char": y}).sum().backward()
     assert copy._call_in_gate.linear.weight.grad is not None
     assert sum(p.numel() for p in model.parameters()) == 8_732
+
+
+def test_inputs_follow_the_module_after_to():
+    prog = load(RNN.replace("{opts}", ""))
+    model = prog.morphism.to(torch.float64)
+    assert model.device == torch.device("cpu")
+    y = model.rsample(torch.randn(2, 3, 2, dtype=torch.float32))
+    assert y.shape == (2, 3)

@@ -63,26 +63,32 @@ class RuntimeModule(nn.Module):
             _reset(child)
 
     # -- device and inputs -----------------------------------------------------------------
+    # Device and dtype are cached (the loader sets them; they are read on the hot path) and
+    # re-derived from the parameters after `module.to(...)` (see `_apply`).
     @property
     def device(self) -> torch.device:
-        dev = getattr(self, "_qvr_device", None)
-        if dev is not None:
-            return dev
-        for t in self.parameters():
-            return t.device
-        for t in self.buffers():
-            return t.device
-        return torch.device("cpu")
+        dev = self.__dict__.get("_qvr_device")
+        if dev is None:
+            first = next(self.parameters(), None)
+            if first is None:
+                first = next(self.buffers(), None)
+            dev = first.device if first is not None else torch.device("cpu")
+            self.__dict__["_qvr_device"] = dev
+        return dev
 
     @property
     def dtype(self) -> torch.dtype:
-        dt = getattr(self, "_qvr_dtype", None)
-        if dt is not None:
-            return dt
-        for t in self.parameters():
-            if t.dtype.is_floating_point:
-                return t.dtype
-        return torch.float32
+        dt = self.__dict__.get("_qvr_dtype")
+        if dt is None:
+            dt = next((t.dtype for t in self.parameters() if t.dtype.is_floating_point), torch.float32)
+            self.__dict__["_qvr_dtype"] = dt
+        return dt
+
+    def _apply(self, fn, recurse=True):
+        out = super()._apply(fn, recurse)
+        self.__dict__.pop("_qvr_device", None)
+        self.__dict__.pop("_qvr_dtype", None)
+        return out
 
     def _tensor(self, v, *, index: Optional[bool] = None) -> torch.Tensor:
         """Move a user tensor to this module's device; floats take the module dtype."""
