@@ -110,6 +110,12 @@ def _compute(doc) -> list[Token]:
 
 def encode(doc, tokens: list[Token], encoder) -> list[int]:
     """LSP's relative integer encoding; multi-line tokens (block comments) are split per line."""
+    if doc.text.isascii():  # every encoding counts ASCII the same: walk the lines once
+        return _encode_ascii(doc.text, doc.line_index.line_starts, tokens)
+    return _encode_general(doc, tokens, encoder)
+
+
+def _encode_general(doc, tokens: list[Token], encoder) -> list[int]:
     data: list[int] = []
     index = doc.line_index
     text = doc.text
@@ -130,17 +136,47 @@ def encode(doc, tokens: list[Token], encoder) -> list[int]:
     return data
 
 
+def _encode_ascii(text: str, line_starts: list[int], tokens: list[Token]) -> list[int]:
+    data: list[int] = []
+    extend = data.extend
+    line, nlines = 0, len(line_starts)
+    prev_line = prev_col = 0
+    for start, end, typ, mods in tokens:
+        while True:
+            while line + 1 < nlines and line_starts[line + 1] <= start:
+                line += 1
+            nl = text.find("\n", start, end)
+            stop = end if nl < 0 else nl
+            if stop > start:
+                col = start - line_starts[line]
+                extend((line - prev_line, col - prev_col if line == prev_line else col, stop - start, typ, mods))
+                prev_line, prev_col = line, col
+            if nl < 0:
+                break
+            start = nl + 1
+    return data
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    """Length of the common prefix, compared block by block (slice equality runs in C)."""
+    n = min(len(a), len(b))
+    i, block = 0, 4096
+    while block:
+        while i + block <= n and a[i:i + block] == b[i:i + block]:
+            i += block
+        block //= 8
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
 def delta(previous: list[int], current: list[int]) -> tuple[int, int, list[int]]:
     """One edit turning `previous` into `current`: (start, delete count, data to insert), with the
     common prefix and suffix left out (LSP semanticTokens/full/delta). Starts are kept at token
     boundaries (multiples of 5) so clients that splice per token are happy too."""
-    n = min(len(previous), len(current))
-    a = 0
-    while a < n and previous[a] == current[a]:
-        a += 1
+    a = _common_prefix(previous, current)
     a -= a % 5
-    b = 0
-    while b < n - a and previous[len(previous) - 1 - b] == current[len(current) - 1 - b]:
-        b += 1
+    limit = min(len(previous), len(current)) - a
+    b = min(_common_prefix(previous[::-1], current[::-1]), limit)
     b -= b % 5
     return a, len(previous) - a - b, current[a: len(current) - b]

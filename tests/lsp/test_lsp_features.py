@@ -316,6 +316,28 @@ def test_semantic_tokens_encoding_splits_block_comments_per_line():
     assert quintuples[0][:3] == [0, 0, 6] and quintuples[1][:3] == [1, 0, 6]
 
 
+def test_ascii_fast_path_encodes_like_the_general_path():
+    from qvr_lsp.positions import PositionEncoder
+
+    doc = open_doc(SAMPLES["lstm_current"] + "#{ block\ncomment }#\nobject Z : FinSet 2\n")
+    tokens = semantic_tokens.semantic_tokens(doc)
+    fast = semantic_tokens._encode_ascii(doc.text, doc.line_index.line_starts, tokens)
+    assert fast == semantic_tokens._encode_general(doc, tokens, PositionEncoder()) and fast
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_semantic_token_delta_on_random_changes(seed):
+    import random
+
+    rng = random.Random(seed)
+    old = [rng.randrange(10) for _ in range(rng.randrange(0, 3000))]
+    new = old[:]
+    at = rng.randrange(len(new) + 1)
+    new[at:at + rng.randrange(30)] = [rng.randrange(10) for _ in range(rng.randrange(30))]
+    start, delete, insert = semantic_tokens.delta(old, new)
+    assert old[:start] + insert + old[start + delete:] == new and start % 5 == 0
+
+
 def test_semantic_token_delta_reproduces_the_new_data():
     before = open_doc(PRELUDE + "define rnn = tok_embed >> scan(cell)\nexport rnn\n")
     after = open_doc(PRELUDE + "# a new comment line\ndefine rnn = tok_embed >> scan(cell)\nexport rnn\n")
