@@ -213,11 +213,15 @@ class NUTSKernel(_HamiltonianKernel):
         self.max_tree_depth = int(max_tree_depth)
 
     @staticmethod
-    def _turning(chain, rho, p_a, p_b) -> bool:
-        # Generalised criterion: both end velocities must still point along the summed momentum.
-        v = torch.stack([(rho * chain.inv_mass * p_a).sum(), (rho * chain.inv_mass * p_b).sum()])
-        a, b = v.tolist()
-        return not (a > 0 and b > 0)
+    def _turning(chain, *checks) -> bool:
+        """Generalised no-U-turn criterion for each ``(rho, p_a, p_b)``: both end velocities
+        must still point along the summed momentum. All checks cost one host sync."""
+        dots = []
+        for rho, p_a, p_b in checks:
+            v = rho * chain.inv_mass
+            dots += [(v * p_a).sum(), (v * p_b).sum()]
+        values = torch.stack(dots).tolist()
+        return not all(d > 0 for d in values)
 
     def _build(self, chain, q, p, grad, direction, depth, h0) -> _Tree:
         if depth == 0:
@@ -247,11 +251,12 @@ class NUTSKernel(_HamiltonianKernel):
         if chain.rng.random() < math.exp(second.log_weight - tree.log_weight):
             tree.q_prop, tree.u_prop, tree.grad_prop, tree.lj_prop = (
                 second.q_prop, second.u_prop, second.grad_prop, second.lj_prop)
-        tree.turning = (
-            self._turning(chain, tree.rho, first.p_near, second.p_far)
+        tree.turning = self._turning(
+            chain,
+            (tree.rho, first.p_near, second.p_far),
             # Stan's extra checks across the two halves catch U-turns the outer check misses.
-            or self._turning(chain, first.rho + second.p_near, first.p_near, second.p_near)
-            or self._turning(chain, second.rho + first.p_far, first.p_far, second.p_far)
+            (first.rho + second.p_near, first.p_near, second.p_near),
+            (second.rho + first.p_far, first.p_far, second.p_far),
         )
         return tree
 
@@ -284,10 +289,11 @@ class NUTSKernel(_HamiltonianKernel):
                 prop = (sub.q_prop, sub.u_prop, sub.grad_prop, sub.lj_prop)
             log_weight = _logaddexp(log_weight, sub.log_weight)
             p_old_side, p_other = p_end[side], p_end[1 - side]
-            turning = (
-                self._turning(chain, rho + sub.rho, p_other, sub.p_far)
-                or self._turning(chain, rho + sub.p_near, p_other, sub.p_near)
-                or self._turning(chain, sub.rho + p_old_side, p_old_side, sub.p_far)
+            turning = self._turning(
+                chain,
+                (rho + sub.rho, p_other, sub.p_far),
+                (rho + sub.p_near, p_other, sub.p_near),
+                (sub.rho + p_old_side, p_old_side, sub.p_far),
             )
             q_end[side], p_end[side], g_end[side] = sub.q_far, sub.p_far, sub.grad_far
             rho = rho + sub.rho
