@@ -371,3 +371,55 @@ def generate_ids(cm: CharModel, vocab: Vocab, prompt: str, num_chars: int) -> li
             nxt = int(torch.argmax(scores))
         ids.append(nxt)
     return ids
+
+
+# ------------------------------------------------------------------------- `qvr run` ----
+
+TENSOR_DATA_SUFFIXES = (".pt", ".npz", ".json")
+
+
+def is_text_corpus(path) -> bool:
+    """`qvr run --data FILE`: anything but a .pt/.npz/.json tensor file is a text corpus."""
+    return Path(path).suffix.lower() not in TENSOR_DATA_SUFFIXES
+
+
+class CorpusRun:
+    """What `qvr run MODEL --svi --data corpus.txt` does, step by step: load and window the
+    corpus for the model (`CorpusError` if they do not fit), train, evaluate, generate."""
+
+    def __init__(self, model, path, *, num_steps: int = DEFAULT_NUM_STEPS, batch_size: int = 1024,
+                 num_train: Optional[int] = None, num_val: Optional[int] = None):
+        self.corpus = read_corpus(path)
+        self.cm = char_model(model, len(self.corpus.vocab))
+        X, Y = windows(self.corpus.indices, num_steps)
+        self.train_set, self.val_set = split_windows(X, Y, num_train, num_val)
+        self.num_steps = num_steps
+        self.batch_size = batch_size
+        self.history: Optional[History] = None
+
+    @property
+    def vocab(self) -> Vocab:
+        return self.corpus.vocab
+
+    def epochs_for(self, steps: int) -> int:
+        return math.ceil(steps / steps_per_epoch(self.train_set[0].shape[0], self.batch_size))
+
+    def train(self, steps: int, *, lr: float = 4.0, clip: float = 1.0, seed: int = 0,
+              progress: Optional[Callable] = None) -> History:
+        self.history = fit(self.cm, self.train_set, self.val_set, epochs=self.epochs_for(steps),
+                           max_steps=steps, batch_size=self.batch_size, lr=lr, clip=clip,
+                           seed=seed, progress=progress)
+        return self.history
+
+    def summary(self) -> dict:
+        h = self.history
+        return {
+            "vocabulary": list(self.vocab.tokens),
+            "num_steps": self.num_steps, "batch_size": self.batch_size,
+            "train_windows": int(self.train_set[0].shape[0]), "val_windows": int(self.val_set[0].shape[0]),
+            "train_perplexity": h.train_ppl[-1] if h and h.train_ppl else None,
+            "val_perplexity": h.val_ppl[-1] if h and h.val_ppl else None,
+            "train_perplexity_per_epoch": h.train_ppl if h else [],
+            "val_perplexity_per_epoch": h.val_ppl if h else [],
+            "latent_sites": list(self.cm.latent),
+        }
