@@ -423,3 +423,6 @@ class CorpusRun:
             "val_perplexity_per_epoch": h.val_ppl if h else [],
             "latent_sites": list(self.cm.latent),
         }
+
+    def generate(self, prompt: str, num_chars: int) -> str:
+        return generate(self.cm, self.vocab, prompt, num_chars)
