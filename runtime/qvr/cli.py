@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 from typing import Optional
 
@@ -29,9 +30,42 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"qvr: error: {message}\n")
 
 
-def _read(path: str) -> str:
-    with open(path, "r", encoding="utf-8", newline="") as f:
-        return f.read()
+def _read(path: str):
+    """`(text, None)` for a UTF-8 file (text as written); `(None, (diagnostic, line_index))` for
+    one that is not, the diagnostic a located QVR001 at the first bad byte. OSError propagates."""
+    from .source import invalid_utf8_diagnostic
+
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return None, invalid_utf8_diagnostic(data, exc)
+
+
+def _cannot_read(path: str, exc: OSError) -> None:
+    print(f"qvr: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+
+
+def _line_ending(text: str) -> str:
+    """The file's first line terminator (`\\n` when it has none): `qvr fmt` keeps it."""
+    for i, c in enumerate(text):
+        if c == "\r":
+            return "\r\n" if text[i + 1:i + 2] == "\n" else "\r"
+        if c == "\n":
+            return "\n"
+    return "\n"
+
+
+def _keep_layout(original: str, formatted: str) -> str:
+    """Give the formatter's output (LF, no BOM) the original's line terminator and BOM, so that
+    formatting a CRLF file does not rewrite every line and an editor sees only real changes."""
+    ending = _line_ending(original)
+    if ending != "\n":
+        formatted = formatted.replace("\n", ending)
+    if original.startswith("\ufeff"):
+        formatted = "\ufeff" + formatted
+    return formatted
 
 
 def _cmd_check(args) -> int:
@@ -41,21 +75,25 @@ def _cmd_check(args) -> int:
     all_diags, files = [], []
     for path in args.files:
         try:
-            text = _read(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"qvr: cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
-                  file=sys.stderr)
+            text, not_utf8 = _read(path)
+        except OSError as exc:
+            _cannot_read(path, exc)
             status = EXIT_USAGE
             continue
-        analysis = analyze(text)
+        if not_utf8:  # one located QVR001; the rest of the file is not checked
+            diagnostic, index = not_utf8
+            diagnostics = [diagnostic]
+        else:
+            analysis = analyze(text)
+            diagnostics, index = analysis.diagnostics, analysis.line_index
         files.append(path)
         has_error = False
-        for d in analysis.diagnostics:
+        for d in diagnostics:
             has_error |= d.is_error
             if args.json:
-                all_diags.append(d.to_json(path, analysis.line_index))
+                all_diags.append(d.to_json(path, index))
             else:
-                print(d.format(path, analysis.line_index))
+                print(d.format(path, index))
         if has_error and status == EXIT_OK:
             status = EXIT_ERRORS
         if not has_error and not args.json:
@@ -75,14 +113,18 @@ def _cmd_fmt(args) -> int:
     status = EXIT_OK
     for path in args.files:
         try:
-            text = _read(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            print(f"qvr: cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
-                  file=sys.stderr)
+            text, not_utf8 = _read(path)
+        except OSError as exc:
+            _cannot_read(path, exc)
             status = EXIT_USAGE
             continue
+        if not_utf8:  # never rewrite bytes we cannot decode
+            diagnostic, index = not_utf8
+            print(diagnostic.format(path, index), file=sys.stderr)
+            status = max(status, EXIT_ERRORS)
+            continue
         try:
-            new = format_text(text)
+            new = _keep_layout(text, format_text(text))
         except Exception as exc:  # the formatter refuses text that does not parse
             diags = getattr(exc, "diagnostics", None)
             if diags:
@@ -104,8 +146,13 @@ def _cmd_fmt(args) -> int:
                 print(f"{path}: would reformat")
             status = max(status, EXIT_ERRORS)
         elif not args.diff:
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                f.write(new)
+            try:
+                with open(path, "w", encoding="utf-8", newline="") as f:
+                    f.write(new)
+            except OSError as exc:
+                print(f"qvr: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+                status = EXIT_USAGE
+                continue
             print(f"{path}: formatted")
     return status
 
@@ -155,7 +202,15 @@ def main(argv: Optional[list] = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C during check/fmt (`qvr run` handles its own signals)
+        print("qvr: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `qvr check ... | head`: the reader left; not an error of ours
+        # Point stdout at devnull so the interpreter's final flush does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERRORS
 
 
 if __name__ == "__main__":  # pragma: no cover

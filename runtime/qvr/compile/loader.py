@@ -139,6 +139,8 @@ def loads(text: str, *, device=None, dtype: torch.dtype = torch.float32, name: s
 
 
 def load(path, *, device=None, dtype: torch.dtype = torch.float32) -> Program:
+    from ..source import read_source  # bytes that are not UTF-8: a located QVR001, not UnicodeDecodeError
+
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_source(path)
     return loads(text, device=device, dtype=dtype, name=str(path))
