@@ -312,7 +312,34 @@ def _run(args, reporter) -> None:
     reporter.result({"event": "result", "entry": entry_name, "kind": kind, "final_loss": final,
                      "elapsed": round(elapsed, 4), "device": str(device),
                      "summary_path": str(summary_path.resolve()),
-                     "loss_curve_path": str(curve_path.resolve()), "posterior": posterior})
+                     "loss_curve_path": str(curve_path.resolve()),
+                     "posterior": compact_posterior(posterior)})
+
+
+EVENT_ARRAY_LIMIT = 256
+
+
+def compact_posterior(posterior: dict) -> dict:
+    """The posterior for the `result` event: arrays over EVENT_ARRAY_LIMIT elements are
+    averaged over their leading (batch/time) axes, keeping the last axis, with the full shape
+    recorded; summary.json keeps everything. Keeps events small enough to read live."""
+    import torch
+
+    out = {}
+    for site, stats in posterior.items():
+        if not isinstance(stats, dict) or site.startswith("_"):
+            out[site] = stats
+            continue
+        entry = {}
+        for key, value in stats.items():
+            t = torch.as_tensor(value, dtype=torch.float64)
+            if t.numel() > EVENT_ARRAY_LIMIT and t.dim() > 1:
+                entry.setdefault("shape", list(t.shape))
+                entry["averaged_over_leading_axes"] = True
+                t = t.reshape(-1, t.shape[-1]).nanmean(0)
+            entry[key] = t.tolist()
+        out[site] = entry
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ def test_svi_json_events_outputs_and_falling_loss(capsys, tmp_path):
     assert set(result["posterior"]) == {"z"}
     assert np.array(result["posterior"]["z"]["mean"]).shape == (32, 3)
     summary = json.loads(Path(result["summary_path"]).read_text())
+    assert np.array(summary["posterior"]["z"]["mean"]).shape == (32, 3)
     assert summary["losses"] == losses and summary["kind"] == "svi"
     png = Path(result["loss_curve_path"]).read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
@@ -65,6 +66,16 @@ def test_nuts_and_sample_runs(capsys, tmp_path):
     rc, events, _ = run_json(capsys, LATENT, "--sample", "--steps", "30", "--out", str(tmp_path / "s"))
     assert rc == 0 and events[-1]["event"] == "result"
     assert set(events[-1]["posterior"]) == {"z", "y"}
+
+
+def test_large_posterior_arrays_are_averaged_in_the_event_but_kept_in_the_summary():
+    big = torch.arange(4 * 7 * 128, dtype=torch.float64).reshape(4, 7, 128)
+    small = [[1.0, 2.0], [3.0, 4.0]]
+    out = runner.compact_posterior({"h/scan": {"mean": big.tolist(), "std": big.tolist()},
+                                    "z": {"mean": small}, "_diagnostics": {"x": [1]}})
+    assert out["h/scan"]["shape"] == [4, 7, 128] and out["h/scan"]["averaged_over_leading_axes"]
+    assert out["h/scan"]["mean"] == big.reshape(-1, 128).mean(0).tolist()
+    assert out["z"] == {"mean": small} and out["_diagnostics"] == {"x": [1]}
 
 
 def test_human_mode_prints_a_progress_bar(capsys, tmp_path):
