@@ -13,6 +13,10 @@ Ratios are ours / Pyro (higher is better for us). Each figure is the best of ``-
 timed runs after one untimed warm-up run. If Pyro is not importable the script says so and
 prints our numbers only. Install it without touching torch:
 ``pip install --no-deps pyro-ppl pyro-api opt_einsum tqdm``.
+
+On a small, busy CPU box run it as ``OMP_NUM_THREADS=1 python bench/inference.py``: these
+models are far too small for intra-op threads, and oversubscribed OpenMP threads make tiny
+matrix products (and so both sides' timings) 10x slower and noisy.
 """
 from __future__ import annotations
 

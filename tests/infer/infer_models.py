@@ -9,7 +9,6 @@ and not against the compiler.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 

@@ -6,7 +6,6 @@ file stays fast; one subprocess test checks SIGTERM, and one runs seed 002 end t
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

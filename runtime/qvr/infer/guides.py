@@ -24,6 +24,7 @@ from .sites import (
     LatentShape,
     ShapeOracle,
     batch_size,
+    is_real_support,
     latent_specs,
     model_device,
     require_continuous,
@@ -50,6 +51,7 @@ class _AutoGuide(nn.Module):
         self.latent_names = [s.name for s in specs]
         self._device = model_device(model)
         self._oracle = ShapeOracle(model, self.latent_names)
+        self._real_sites = {s.name for s in specs if is_real_support(s.support)}
         self._full_shapes = example_input is not None
         if self._full_shapes:
             example_input = to_device(example_input, self._device)
@@ -119,11 +121,15 @@ class AutoNormalGuide(_AutoGuide):
             log_scale = self._expand(name, self.log_scales[_key(name)], full)
             eps = torch.randn(full, device=loc.device, dtype=loc.dtype)
             u = loc + log_scale.exp() * eps
-            bij = biject_to(shapes[name].support)
-            z = bij(u)
             # log N(u; loc, scale) with eps = (u - loc)/scale known exactly, minus log|dz/du|.
             lp = -0.5 * eps * eps - log_scale - 0.5 * math.log(2 * math.pi)
-            term = sum_to_rows(lp, rows) - sum_to_rows(bij.log_abs_det_jacobian(u, z), rows)
+            term = sum_to_rows(lp, rows)
+            if name in self._real_sites:
+                z = u  # identity bijection: no transform, no Jacobian (most RNN states)
+            else:
+                bij = biject_to(shapes[name].support)
+                z = bij(u)
+                term = term - sum_to_rows(bij.log_abs_det_jacobian(u, z), rows)
             values[name] = z
             log_q = term if log_q is None else log_q + term
         if log_q is None:

@@ -11,16 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch.distributions import biject_to, constraints
+from torch.distributions import biject_to
 
 from ..errors import QvrError
-from .sites import LatentShape
-
-
-def _is_real(support) -> bool:
-    while isinstance(support, constraints.independent):
-        support = support.base_constraint
-    return support is constraints.real
+from .sites import LatentShape, is_real_support
 
 
 @dataclass(frozen=True)
@@ -50,7 +44,7 @@ class Potential:
         self.dim = start
         self.last_error: str | None = None
         self._bijections = [biject_to(s.support) for s in self.slots]
-        self._identity = {s.name for s in self.slots if _is_real(s.support)}
+        self._identity = {s.name for s in self.slots if is_real_support(s.support)}
 
     # -- packing ---------------------------------------------------------------------------
     def unpack(self, q: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import torch
-from torch.distributions import biject_to
+from torch.distributions import biject_to, constraints
 
 from ..compile.trace import DETERMINISTIC, Site, SiteSpec
 from ..errors import NotSupportedError
@@ -44,6 +44,13 @@ def to_device(value, device: torch.device):
     if isinstance(value, list):
         return [to_device(v, device) for v in value]
     return value
+
+
+def is_real_support(support) -> bool:
+    """``real`` or ``independent(real, k)``: the support bijection is the identity."""
+    while isinstance(support, constraints.independent):
+        support = support.base_constraint
+    return support is constraints.real
 
 
 def is_finite_support(support) -> bool:
