@@ -12,6 +12,8 @@ from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
 from ..syntax.span import LineIndex, Span
 from .model import Reference, Symbol
 
+_new_tuple = tuple.__new__
+
 KIND_WORDS = {
     "object": "object", "morphism": "morphism", "program": "program", "define": "define",
     "category": "category", "rule": "rule", "quantale": "quantale",
@@ -100,13 +102,15 @@ class Context:
         return self.text[span.start:span.end]
 
     # -- symbols and references ------------------------------------------------------------
+    # References are made with tuple.__new__: NamedTuple's own constructor is a Python-level
+    # function, and large modules record tens of thousands of references.
     def add_symbol(self, sym: Symbol) -> Symbol:
         self.symbols.append(sym)
-        self.references.append(Reference(sym.name_span, sym, True))
+        self.references.append(_new_tuple(Reference, (sym.name_span, sym, True)))
         return sym
 
     def add_reference(self, span: Span, sym: Symbol) -> None:
-        self.references.append(Reference(span, sym, False))
+        self.references.append(_new_tuple(Reference, (span, sym, False)))
         self.used.add(id(sym))
         if sym.kind == "define" and sym.scope is None:
             # who refers to a define: defines used only by unused defines are unused (§4.7)

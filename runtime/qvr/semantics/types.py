@@ -106,18 +106,32 @@ class ObjType:
     feature_width: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        out: list = []
-        for f in self.factors:
-            if isinstance(f, ObjType):
-                out.extend(f.leaves)
-            else:
-                out.append(f)
-        leaves = tuple(out)
-        object.__setattr__(self, "leaves", leaves)
+        # One pass, no generators: objects are built for every declaration and signature.
+        factors = self.factors
+        if len(factors) == 1 and factors[0].__class__ is not ObjType:
+            leaves = tuple(factors)
+        else:
+            out: list = []
+            for f in factors:
+                if f.__class__ is ObjType:
+                    out.extend(f.leaves)
+                else:
+                    out.append(f)
+            leaves = tuple(out)
         # value width w: Σd over continuous leaves plus 1 per finite leaf;
         # feature width fw: Σd plus n per finite leaf (one-hot)
-        object.__setattr__(self, "width", sum(l.width for l in leaves))
-        object.__setattr__(self, "feature_width", sum(l.feature_width for l in leaves))
+        width = feature_width = 0
+        for leaf in leaves:
+            if leaf.__class__ is Fin:
+                width += 1
+                feature_width += leaf.n
+            else:
+                width += leaf.width
+                feature_width += leaf.feature_width
+        setattr_ = object.__setattr__
+        setattr_(self, "leaves", leaves)
+        setattr_(self, "width", width)
+        setattr_(self, "feature_width", feature_width)
 
     # -- constructors ----------------------------------------------------------------------
     @staticmethod

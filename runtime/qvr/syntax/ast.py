@@ -32,6 +32,16 @@ class Name:
     span: Span
 
 
+def _name_init(self, text: str, span: Span, _set_text=Name.text.__set__,
+               _set_span=Name.span.__set__) -> None:
+    # As `Span.__init__` (see span.py): the parser makes one Name per identifier token.
+    _set_text(self, text)
+    _set_span(self, span)
+
+
+Name.__init__ = _name_init
+
+
 @dataclass(frozen=True, slots=True)
 class Doc:
     """One ``#!`` line: its text (after ``#!`` and one leading space) and the line's span."""
