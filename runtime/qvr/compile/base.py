@@ -93,7 +93,10 @@ class RuntimeModule(nn.Module):
     def _tensor(self, v, *, index: Optional[bool] = None) -> torch.Tensor:
         """Move a user tensor to this module's device; floats take the module dtype."""
         if not isinstance(v, torch.Tensor):
-            v = torch.as_tensor(v)
+            try:
+                v = torch.as_tensor(v)
+            except (RuntimeError, TypeError, ValueError):  # None, a string, ragged lists
+                raise ShapeError(f"expected a tensor (or nested numeric lists), got {type(v).__name__}") from None
         if v.dtype.is_floating_point and index is not True:
             return v.to(device=self.device, dtype=self.dtype)
         if index is False:
@@ -116,6 +119,8 @@ class RuntimeModule(nn.Module):
         return x
 
     def _prepare_values(self, values) -> dict:
+        if values is not None and not hasattr(values, "items"):
+            raise TypeError(f"site values must be a mapping from site names to tensors, got {type(values).__name__}")
         return {k: self._tensor(v) for k, v in (values or {}).items()}
 
     def _describe_self(self) -> str:

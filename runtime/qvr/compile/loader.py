@@ -31,13 +31,20 @@ from .finite import finite_tensor
 _SYNTAX_CODES = {"QVR001", "QVR002", "QVR003", "QVR004", "QVR005", "QVR006"}
 
 
+class DeviceError(QvrError, RuntimeError):
+    """An unknown device string, or CUDA asked for where there is none (a RuntimeError, as torch's)."""
+
+
 def resolve_device(device=None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    env = os.environ.get("QVR_DEVICE")
-    if env:
-        return torch.device(env)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device is None:
+        device = os.environ.get("QVR_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise DeviceError(f"unknown device {device!r} (expected e.g. 'cpu', 'cuda' or 'cuda:0')") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"device {device!r}: CUDA is not available on this machine") from None
+    return resolved
 
 
 def _place(module: nn.Module, device: torch.device, dtype: torch.dtype) -> None:
@@ -133,6 +140,14 @@ def _refuse(analysis, source_name: str):
 
 def loads(text: str, *, device=None, dtype: torch.dtype = torch.float32, name: str = "<string>") -> Program:
     from ..semantics import analyze
+    from ..source import decode_source
+
+    if isinstance(text, (bytes, bytearray)):
+        text = decode_source(bytes(text), name)  # not UTF-8: a located QvrSyntaxError
+    if not isinstance(text, str):
+        raise TypeError(f"qvr.loads expects QVR source text (str), got {type(text).__name__}")
+    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch dtype (e.g. torch.float32), got {dtype}")
     analysis = analyze(normalize(text))
     _refuse(analysis, name)
     return Program(analysis, source_name=name, device=device, dtype=dtype)
