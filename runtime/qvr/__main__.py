@@ -1,6 +1,11 @@
 """`python -m qvr` is the `qvr` command (see `qvr.cli`)."""
 import sys
 
-from .cli import main
+try:
+    from .cli import main
 
-sys.exit(main())
+    status = main()
+except KeyboardInterrupt:  # Ctrl-C while the command is still importing
+    sys.stderr.write("qvr: interrupted\n")
+    status = 130
+sys.exit(status)

@@ -195,6 +195,18 @@ def build_parser(with_run: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: Optional[list] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C in check/fmt or while loading (`qvr run` reports its own)
+        print("qvr: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `qvr check ... | head`: the reader left; not an error of ours
+        # Point stdout at devnull so the interpreter's final flush does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERRORS
+
+
+def _main(argv: list) -> int:
     # Only build the `run` subcommand (which imports the runner, and torch) when it is used.
     with_run = "run" in argv[:1] or not argv or argv[0] in ("-h", "--help")
     parser = build_parser(with_run=with_run)
@@ -202,15 +214,7 @@ def main(argv: Optional[list] = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:  # Ctrl-C during check/fmt (`qvr run` handles its own signals)
-        print("qvr: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # `qvr check ... | head`: the reader left; not an error of ours
-        # Point stdout at devnull so the interpreter's final flush does not complain again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_ERRORS
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
