@@ -186,8 +186,10 @@ local function main()
   for i = reports_before + 1, #qvr.progress_log do
     table.insert(out.long_run_messages, qvr.progress_log[i].message or "")
   end
-  vim.wait(5000, function()
-    return vim.api.nvim_exec("messages", true):find("cancelled", 1, true) ~= nil
+  -- Wait for :QvrCancel's own answer; the progress end ("cancelled — done") may come first.
+  vim.wait(10000, function()
+    local messages = vim.api.nvim_exec("messages", true)
+    return messages:find("[qvr] cancelled ", 1, true) ~= nil or messages:find("[qvr] no run", 1, true) ~= nil
   end, 50)
   out.messages = vim.api.nvim_exec("messages", true)
   step("cancel")

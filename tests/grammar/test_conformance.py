@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 import tree_sitter_qvr
-from conftest import declarations, parse, qvr_sources
+from conftest import GRAMMAR_DIR, declarations, parse, qvr_sources
 from qvr_strategies import mutated_sources, sources
 
 syntax = pytest.importorskip("qvr.syntax")
@@ -146,7 +146,6 @@ def test_generator_covers_every_node_kind():
     import json
     import random
 
-    from conftest import GRAMMAR_DIR
     from qvr_strategies import QvrWriter
 
     seen = set()

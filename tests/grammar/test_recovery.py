@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 import tree_sitter_qvr
 
-from conftest import parse
+# Module-level only: at run time `conftest` may name another directory's conftest.
+from conftest import LANGUAGE, parse
 
 AFTER = "\nobject B : 4\nmorphism g : A -> B ~ Normal\nexport g\n"
 BEFORE = "object A : 3\n"
@@ -95,7 +96,6 @@ def test_incremental_reparse_recovers_after_the_fix():
     """Typing the missing `return` turns the marker into a return step."""
     import tree_sitter
 
-    from conftest import LANGUAGE
 
     text = b"program p : A -> A\n    sample y <- f\nobject B : 4\n"
     parser = tree_sitter.Parser(LANGUAGE)
