@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
+from .frozen_init import install_fast_init
 from .span import Span
 
 
@@ -31,15 +32,6 @@ class Name:
     text: str
     span: Span
 
-
-def _name_init(self, text: str, span: Span, _set_text=Name.text.__set__,
-               _set_span=Name.span.__set__) -> None:
-    # As `Span.__init__` (see span.py): the parser makes one Name per identifier token.
-    _set_text(self, text)
-    _set_span(self, span)
-
-
-Name.__init__ = _name_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -734,3 +726,11 @@ class Module:
     statements: tuple[Decl, ...]
     comments: tuple[Comment, ...]
     span: Span
+
+
+# The parser builds these node by node and `shift` rebuilds them after every edit; give each
+# the cheaper constructor of `frozen_init` (same signature, same result).
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and _cls.__module__ == __name__ and hasattr(_cls, "__dataclass_fields__"):
+        install_fast_init(_cls)
+del _cls
