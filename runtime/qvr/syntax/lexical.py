@@ -70,6 +70,8 @@ def comments(text: str, offset: int = 0) -> tuple[Comment, ...]:
 
 def unclosed_block(text: str) -> Optional[int]:
     """Offset of a ``#{`` that has no closing ``}#`` (QVR003), or None."""
+    if "#{" not in text:
+        return None  # the common case, without a regex scan of every chunk
     for m in _COMMENT_SCAN.finditer(text):
         if m.lastgroup == "open":
             return m.start()
