@@ -1,8 +1,10 @@
 """The `qvr` command: `qvr check`, `qvr fmt` and `qvr run`.
 
-* `qvr check FILE... [--json]` prints every diagnostic as `file:line:col: severity[code]:
-  message` (1-based line and code-point column) and `file: OK` for a file without errors;
-  `--json` prints one object `{"files", "diagnostics", "ok"}`. Exit status 0 when no file has
+* `qvr check FILE... [--json] [--hints]` prints errors, warnings and notes as `file:line:col:
+  severity[code]: message` (1-based line and code-point column) and `file: OK` for a file
+  without errors, with a count of the hints not shown (`--hints` prints them too: deprecated
+  syntax, unused names); `--json` prints one object `{"files", "diagnostics", "ok"}`
+  with every diagnostic, whatever the severity. Exit status 0 when no file has
   an error, 1 when some file has one, 2 for usage or I/O errors.
 * `qvr fmt FILE... [--check] [--diff]` formats files in place with
   `qvr.semantics.formatter.format_text`; `--check` only reports files that would change
@@ -69,6 +71,7 @@ def _keep_layout(original: str, formatted: str) -> str:
 
 
 def _cmd_check(args) -> int:
+    from .diagnostics import Severity
     from .semantics import analyze
 
     status = EXIT_OK
@@ -88,16 +91,20 @@ def _cmd_check(args) -> int:
             diagnostics, index = analysis.diagnostics, analysis.line_index
         files.append(path)
         has_error = False
+        hidden = 0
         for d in diagnostics:
             has_error |= d.is_error
             if args.json:
                 all_diags.append(d.to_json(path, index))
-            else:
+            elif args.hints or d.severity <= Severity.INFORMATION:
                 print(d.format(path, index))
+            else:
+                hidden += 1  # hints (deprecations, unused names) only on request
         if has_error and status == EXIT_OK:
             status = EXIT_ERRORS
         if not has_error and not args.json:
-            print(f"{path}: OK")
+            more = f" ({hidden} hint{'s' if hidden != 1 else ''}; --hints shows them)" if hidden else ""
+            print(f"{path}: OK{more}")
     if args.json:
         print(json.dumps({"files": files, "diagnostics": all_diags,
                           "ok": status == EXIT_OK}, ensure_ascii=False))
@@ -172,6 +179,8 @@ def build_parser(with_run: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check QVR files and print diagnostics")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--hints", action="store_true",
+                   help="also print hints (deprecated syntax, unused names)")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("fmt", help="format QVR files in place")

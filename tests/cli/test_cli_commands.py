@@ -25,19 +25,27 @@ def broken(tmp_path):
     return str(p)
 
 
-def test_clean_file_prints_ok_and_exits_0(capsys):
+def test_clean_file_prints_only_ok_and_exits_0(capsys):
+    # Hints (here the classic `let`'s deprecation) are counted, not printed, by default.
     assert main(["check", SEED_002]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == f"{SEED_002}: OK"
-    # the classic `let` gives a deprecation hint line in the human format
-    assert f"{SEED_002}:10:1: hint[QVR099]: `let backbone = …` is deprecated; write `define backbone = …`" in out
+    assert out == [f"{SEED_002}: OK (1 hint; --hints shows them)"]
 
 
-def test_hints_still_print_for_an_ok_file(capsys):
-    assert main(["check", SEED_001]) == 0
+def test_hints_print_on_request_for_an_ok_file(capsys):
+    assert main(["check", "--hints", SEED_001]) == 0
     out = capsys.readouterr().out
     assert f"{SEED_001}:12:12: hint[QVR080]: `candidate` is declared but never used" in out
     assert out.rstrip().endswith(f"{SEED_001}: OK")
+    assert main(["check", "--hints", SEED_002]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"{SEED_002}:10:1: hint[QVR099]: `let backbone = …` is deprecated; write `define backbone = …`" in out
+
+
+def test_json_keeps_every_severity(capsys):
+    assert main(["check", "--json", SEED_001]) == 0
+    codes = {d["code"] for d in json.loads(capsys.readouterr().out)["diagnostics"]}
+    assert "QVR080" in codes and "QVR094" in codes
 
 
 def test_error_file_exits_1_with_located_message(capsys, broken):
@@ -122,7 +130,7 @@ def test_subprocess_python_m_qvr(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "qvr", "check", SEED_002], capture_output=True,
                           text=True, cwd=str(tmp_path))
     assert proc.returncode == 0
-    assert proc.stdout.splitlines()[-1] == f"{SEED_002}: OK"
+    assert proc.stdout.splitlines() == [f"{SEED_002}: OK (1 hint; --hints shows them)"]
     code = ("import sys; from qvr.cli import main; main(['check', sys.argv[1]]); "
             "print('torch' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code, SEED_002], capture_output=True, text=True)
