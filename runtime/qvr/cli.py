@@ -7,8 +7,12 @@
   with every diagnostic, whatever the severity. Exit status 0 when no file has
   an error, 1 when some file has one, 2 for usage or I/O errors.
 * `qvr fmt FILE... [--check] [--diff]` formats files in place with
-  `qvr.semantics.formatter.format_text`; `--check` only reports files that would change
-  (exit 1), `--diff` prints a unified diff instead of writing.
+  `qvr.semantics.formatter.format_text`, keeping the file's line terminator (LF, CRLF or CR)
+  and BOM; `--check` only reports files that would change (exit 1), `--diff` prints a unified
+  diff instead of writing. A file that does not parse gets located errors and is not touched.
+* Bytes that are not UTF-8 are a located `QVR001` at the first bad byte (`qvr.source`), an
+  error of the file (exit 1) like any other; missing files, directories and unreadable files
+  are I/O errors (exit 2). Ctrl-C exits 130 and a closed stdout (`| head`) quietly.
 * `qvr run ...` belongs to `qvr.runner` (`add_run_arguments`, `run_command`), imported only
   when `run` is chosen so that `qvr check` never imports torch.
 """
