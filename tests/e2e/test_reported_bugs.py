@@ -38,8 +38,6 @@ def model():
     return qvr.loads(TINY.replace("{scale}", "0.1"), device="cpu").morphism
 
 
-@pytest.mark.xfail(reason="syntax (transformer._group): a doubly parenthesised expression keeps an "
-                          "internal _Group node: QVR080 false positive, loads fails")
 def test_nested_parentheses_check_and_load():
     assert [d.code for d in qvr.check(NESTED_PARENS)] == []
     program = qvr.loads(NESTED_PARENS, device="cpu")

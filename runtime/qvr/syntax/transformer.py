@@ -213,7 +213,9 @@ class AstBuilder(Transformer):
         return A.TypeCall(self._name(c[0]), args, opts, self._span(c))
 
     def _group(self, c):
-        return _Group(c[1], self._start(c[0]), self._end(c[2]))
+        # Unwrap the inner node so that `((x))` holds `x`, not a `_Group` of a `_Group`:
+        # callers unwrap one level only, and nothing below them knows about `_Group`.
+        return _Group(_u(c[1]), self._start(c[0]), self._end(c[2]))
 
     type_atom = _group
     cat_atom = _group
