@@ -16,6 +16,7 @@ from . import combinators as C
 from . import kernels as K
 from . import values as V
 from .arith import ArithCompiler
+from .fused import lower_scan
 from .program import DrawPlan, LetPlan, ProgramModule, ReturnPlan
 from .trace import LATENT, OBSERVED
 
@@ -122,8 +123,11 @@ class Builder:
         if isinstance(node, A.Scan):
             info = self.a.scan_info(node)
             cell = self.expr(node.cell)
-            return C.Scan(cell, info.input, info.state, init=info.init, states=info.states,
+            scan = C.Scan(cell, info.input, info.state, init=info.init, states=info.states,
                           direction=info.direction)
+            # a standard LSTM cell with deterministic gates runs on torch's fused kernel
+            scan.fused = lower_scan(self.a, node.cell, cell)
+            return scan
         if isinstance(node, A.Marginalize):
             from .finite import Marginalized
             return Marginalized(self, node)

@@ -17,6 +17,7 @@ from ..errors import ShapeError
 from ..semantics.types import ObjType, SeqType, elem_of
 from . import values as V
 from .base import RuntimeModule, _reset, fit_value
+from .fused import fused_enabled
 from .record import Recorder, StepRecorder, join
 from .trace import DETERMINISTIC, LATENT, SiteSpec
 
@@ -231,6 +232,7 @@ class Scan(RuntimeModule):
     """
 
     label = "scan"
+    fused = None    # a `qvr.compile.fused.FusedLSTM` when the builder lowered the cell
 
     def __init__(self, cell: RuntimeModule, input_type: ObjType, state_type: ObjType, *,
                  init: str = "zeros", states: str = "last", direction: str = "forward"):
@@ -270,6 +272,9 @@ class Scan(RuntimeModule):
         return torch.zeros(B, self._wS, dtype=self.dtype, device=like.device)
 
     def run(self, x, rec, path, target=None):
+        if self.fused is not None and rec.strict and fused_enabled():
+            # log_joint records no cell sites, so torch's LSTM kernel can replace the loop
+            return self.fused.run(self, x, rec, path, target)
         B, T = x.shape[0], x.shape[1]
         s = self.initial_state(B, x)
         scan_path = join(path, "scan")
