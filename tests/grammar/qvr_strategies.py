@@ -153,10 +153,6 @@ class QvrWriter:
         if kind == 2:
             return [self.r.choice(ROLE_WORDS)]
         items = self.maybe(lambda: self.comma_list(lambda: self.opt_value(depth - 1), trailing=False))
-        if items and items[0] in ROLE_WORDS:
-            # Known bug in qvr.syntax's chunk splitter (test_conformance.py,
-            # test_known_syntax_layer_divergences): `[embed, ...]` is split at `embed`.
-            items = ["0", ","] + items
         return ["["] + items + ["]"]
 
     def option(self) -> list[str]:
@@ -337,12 +333,6 @@ class QvrWriter:
         """Source text with random separators (empty only where tokens cannot merge)."""
         parts = [tokens[0]]
         for prev, tok in zip(tokens, tokens[1:]):
-            if tok in ROLE_WORDS:
-                # Known bug in qvr.syntax's chunk splitter (test_conformance.py,
-                # test_known_syntax_layer_divergences): a comment between `=` and a role word
-                # makes it split the statement there.  Plain space until that is fixed.
-                parts += [" ", tok]
-                continue
             adjacent_ok = not (_wordish(prev[-1]) and _wordish(tok[0]))
             parts.append("" if adjacent_ok and self.chance(0.25) else self.r.choice(SEPARATORS))
             parts.append(tok)
@@ -359,9 +349,7 @@ class QvrWriter:
         elif how == 1:
             tokens.insert(index, tokens[index])
         elif how == 2:
-            # Not the role words: after `[` they hit the known qvr.syntax chunk-splitter bug
-            # (test_known_syntax_layer_divergences), which would make this test flaky.
-            tokens[index] = self.r.choice([w for w in RESERVED if w not in ROLE_WORDS])
+            tokens[index] = self.r.choice(RESERVED)
         elif how == 3:
             tokens.insert(index, self.r.choice(STRAY))
         elif "return" in tokens:

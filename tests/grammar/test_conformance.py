@@ -124,11 +124,6 @@ def test_invalid_programs_are_rejected_by_both(text):
     assert tree_sitter_declarations(text) is None
 
 
-@pytest.mark.xfail(
-    reason="qvr.syntax.split_declarations splits a statement at a role word that follows a "
-    "comment after `=` or opens an option list; the lark grammar (spec §3.1) accepts both",
-    strict=False,
-)
 @pytest.mark.parametrize(
     "text",
     [

@@ -1,6 +1,8 @@
 """parse_module keeps every good declaration around a broken one; chunk API and shift."""
 from __future__ import annotations
 
+import pytest
+
 from qvr.syntax import ast as A
 from qvr.syntax import parse, parse_declaration, parse_module, shift, split_declarations
 
@@ -48,6 +50,29 @@ def test_split_ignores_keywords_in_comments_and_role_values():
     text = "object T : 3 # object U : 4\nmorphism e : T -> X [role=embed]\n#{ define z }#"
     chunks = split_declarations(text)
     assert len(chunks) == 2
+
+
+@pytest.mark.parametrize("options", [
+    "[role= #{ why }# embed]",
+    "[role= # why\n  embed]",
+    "[role=#{a}# #{b}#\n embed]",
+    "[a=[embed, latent]]",
+    "[a=[ #{ first }# observed]]",
+    "[a=[[discretize]]]",
+])
+def test_a_role_word_value_after_a_comment_or_in_a_list_does_not_split(options):
+    text = f"object A, B : 3\nmorphism a : A -> B {options}\nobject C : 3\n"
+    chunks = split_declarations(text)
+    assert [text[c.start:c.end].split()[0] for c in chunks] == ["object", "morphism", "object"]
+    result = parse_module(text)
+    assert result.diagnostics == ()
+    assert [type(d).__name__ for d in result.module.statements] == [
+        "ObjectDecl", "MorphismDecl", "ObjectDecl"]
+
+
+def test_a_statement_keyword_after_a_comment_still_splits():
+    text = "object A : 3 #{ x = }#\nembed e : A -> A\nobject B : 3 # =\nlatent l : A -> A\n"
+    assert len(split_declarations(text)) == 4
 
 
 def test_parse_declaration_gives_absolute_spans():

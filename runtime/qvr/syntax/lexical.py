@@ -120,16 +120,18 @@ def split_declarations(text: str) -> list[Chunk]:
     whitespace and comments becomes a chunk of its own (so it is reported, not dropped)."""
     starts: list[int] = []
     in_body = False
+    comment_start_at_end: dict[int, int] = {}  # comments seen so far, so `_char_before` skips them
     for m in _SCAN.finditer(text):
         kind = m.lastgroup
         if kind == "open":
             break  # unclosed block comment: the rest of the file is a comment
         if kind != "kw":
+            comment_start_at_end[m.end()] = m.start()
             continue
         word = m.group()
-        before = _char_before(text, m.start())
-        if word in ROLE_WORDS and before == "=":
-            continue  # `role=embed`: an option value, not a statement
+        before = _char_before(text, m.start(), comment_start_at_end)
+        if word in ROLE_WORDS and before in ("=", "["):
+            continue  # `role=embed`, `a=[embed, latent]`: an option value, not a statement
         if before in (",", "("):
             continue  # a keyword in a name list or parameter list: QVR004, not a new chunk
         if word == "return":
@@ -149,11 +151,19 @@ def split_declarations(text: str) -> list[Chunk]:
     return chunks
 
 
-def _char_before(text: str, pos: int) -> str:
-    """The last non-blank character before `pos` ('' at the start)."""
+def _char_before(text: str, pos: int, comment_start_at_end: dict[int, int]) -> str:
+    """The last character before `pos` that is neither blank nor inside a comment ('' at the
+    start). `comment_start_at_end` maps the end offset of each comment before `pos` to its
+    start: comments are invisible to the grammar, so `[role= #{ why }# embed]` has `=` before
+    `embed`."""
     i = pos - 1
-    while i >= 0 and text[i] in " \t\f\n":
-        i -= 1
+    while i >= 0:
+        if text[i] in " \t\f\n\r":
+            i -= 1
+        elif i + 1 in comment_start_at_end:
+            i = comment_start_at_end[i + 1] - 1
+        else:
+            break
     return text[i] if i >= 0 else ""
 
 
