@@ -18,6 +18,7 @@ from torch import nn
 from ..errors import NotSupportedError, ShapeError
 from ..semantics.types import SeqType, elem_of
 from . import values as V
+from . import validate
 from .record import Recorder
 from .trace import DETERMINISTIC, OBSERVED, SiteSpec, Trace
 
@@ -104,19 +105,50 @@ class RuntimeModule(nn.Module):
         return v.to(device=self.device)
 
     def _prepare_input(self, x) -> torch.Tensor:
-        if isinstance(x, (tuple, list)):
+        facts = elem_of(self.dom).factor_types
+        # a tuple is always product components (§5.1); a list only when the domain is a
+        # product — otherwise it is nested numbers, e.g. [[1, 2], [3, 4]] token indices
+        if isinstance(x, tuple) or (isinstance(x, list) and len(facts) > 1):
             parts = [self._tensor(p) for p in x]
-            facts = elem_of(self.dom).factor_types
             if len(parts) != len(facts):
                 raise ShapeError(f"expected {len(facts)} components for {self.dom.display()}, got {len(parts)}")
             x = V.concat_values(parts, facts, dtype=self.dtype)
         else:
             x = self._tensor(x)
-        V.check_input(x, self.dom, where=f"input of {self._describe_self()}")
+        where = f"input `x` of {self._describe_self()}"
+        V.check_input(x, self.dom, where=where)
         if isinstance(self.dom, SeqType) and x.dim() < 2 + V.element_rank(self.dom):
             raise ShapeError(f"input of {self._describe_self()}: expected a sequence "
                              f"{V.describe_shape(self.dom)}, got {tuple(x.shape)}")
-        return x
+        validate.check_leading_axes(x, self.dom, where=where)
+        return validate.check_index_dtype(x, self.dom, where=where)
+
+    def _check_ranges(self, x, *site_values, y=None) -> None:
+        """Finite indices of one call (input, output value, supplied site values) are inside
+        their ranges; one host sync for all of them (validate.RangeCheck)."""
+        check = validate.RangeCheck()
+        check.add_value(x, self.dom, where=f"input `x` of {self._describe_self()}")
+        if y is not None:
+            check.add_value(y, self.cod, where=f"value `y` of {self._describe_self()}")
+        supports = None
+        for values in site_values:
+            for name, v in values.items():
+                if supports is None:
+                    supports = self._index_site_supports()
+                support = supports.get(name)
+                if support is not None:
+                    check.add_site(v, support, where=f"value of site `{name}`")
+        check.run()
+
+    def _index_site_supports(self) -> dict:
+        """{site name: integer support} of the finite sites (cached: the structure is fixed)."""
+        cached = self.__dict__.get("_qvr_index_supports")
+        if cached is None:
+            cached = {s.name: s.support for s in self.site_specs()
+                      if isinstance(s.support, validate.constraints.integer_interval)
+                      or s.support is validate.constraints.nonnegative_integer}
+            self.__dict__["_qvr_index_supports"] = cached
+        return cached
 
     def _prepare_values(self, values) -> dict:
         if values is not None and not hasattr(values, "items"):
@@ -130,7 +162,9 @@ class RuntimeModule(nn.Module):
     # -- public API -------------------------------------------------------------------------
     def rsample(self, x, *, observations=None, n_steps=None, as_dict=False):
         x = self._prepare_input(x)
-        rec = Recorder(observations=self._prepare_values(observations), n_steps=n_steps)
+        observations = self._prepare_values(observations)
+        self._check_ranges(x, observations)
+        rec = Recorder(observations=observations, n_steps=n_steps)
         y, _ = self.run(x, rec, self._root_path(), None)
         if as_dict and self.is_program:
             return self.as_dict(y)
@@ -142,18 +176,22 @@ class RuntimeModule(nn.Module):
                 f"{self._describe_self()} has random choices besides its output; use log_joint")
         x = self._prepare_input(x)
         y = self._fit_target(self._tensor(y))
+        self._check_ranges(x, y=y)
         _, lp = self.run(x, Recorder(), ROOT_SITE, y)
         return lp
 
     def trace(self, x, *, observations=None, values=None) -> Trace:
         x = self._prepare_input(x)
-        rec = Recorder(values=self._prepare_values(values),
-                       observations=self._prepare_values(observations))
+        values, observations = self._prepare_values(values), self._prepare_values(observations)
+        self._check_ranges(x, values, observations)
+        rec = Recorder(values=values, observations=observations)
         return self._trace(x, rec)
 
     def log_joint(self, x, values) -> torch.Tensor:
         x = self._prepare_input(x)
-        rec = Recorder(values=self._prepare_values(values), strict=True)
+        values = self._prepare_values(values)
+        self._check_ranges(x, values)
+        rec = Recorder(values=values, strict=True)
         return self._trace(x, rec).log_joint
 
     def site_specs(self) -> list[SiteSpec]:

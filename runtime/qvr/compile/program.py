@@ -203,7 +203,9 @@ class ProgramModule(RuntimeModule):
     # -- API extras --------------------------------------------------------------------------
     def rsample(self, x, *, observations=None, n_steps=None, as_dict=False):
         x = self._prepare_input(x)
-        rec = Recorder(observations=self._prepare_values(observations), n_steps=n_steps)
+        observations = self._prepare_values(observations)
+        self._check_ranges(x, observations)
+        rec = Recorder(observations=observations, n_steps=n_steps)
         out, env = self.execute(x, rec, "")
         if as_dict:
             return {label: env[v] for label, v in zip(self.ret.labels, self.ret.vars)}

@@ -1,0 +1,162 @@
+"""Validation of user inputs at the documented entry points (spec §5.1, §5.11).
+
+`RuntimeModule.rsample/trace/log_joint/log_prob` call into this module once per call, before
+any tensor reaches torch indexing: a token index outside ``[0, n)`` would otherwise surface
+as a raw IndexError (CPU), a device-side assert (CUDA) or a RuntimeError deep inside a scan.
+
+Two kinds of checks:
+
+* layout (`check_index_dtype`, `check_leading_axes`): dtype and rank, free (no host sync);
+* ranges (`RangeCheck`): every finite value of the call — the input and the supplied values of
+  finite sites — is collected, then checked with a single host sync (`RangeCheck.run`). A tensor
+  already collected in the same call (the same object given twice) is checked only once.
+  The detailed message is only computed after a failure.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+from torch.distributions import constraints
+
+from ..errors import ShapeError
+from ..semantics.types import Fin, SeqType, elem_of
+from . import values as V
+
+# leading axes a value may carry: the batch, and one more (the time axis of a sequence, or the
+# axis that runtime lifting folds into the batch, spec §5.1)
+MAX_LEADING_AXES = 2
+
+
+def check_index_dtype(x: torch.Tensor, t, *, where: str) -> torch.Tensor:
+    """An all-finite value as int64 indices: integer dtypes are widened, floats and bools
+    refused (a float index column belongs only to a product with a continuous leaf)."""
+    if not V.is_index_type(t) or x.dtype == torch.int64:
+        return x
+    if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+        raise ShapeError(f"{where}: expected int64 token indices in {_ranges(t)} of shape "
+                         f"{V.describe_shape(t)}, got dtype {x.dtype}")
+    return x.long()
+
+
+def check_leading_axes(x: torch.Tensor, t, *, where: str) -> None:
+    """At most a batch axis and one time (or lifted) axis before the element axes of `t`."""
+    lead = x.dim() - V.element_rank(t)
+    if lead > MAX_LEADING_AXES:
+        seq = isinstance(t, SeqType)
+        lifted = "" if seq else f" (or {_lifted_shape(t)} over time)"
+        raise ShapeError(f"{where}: expected shape {V.describe_shape(t)}{lifted}, got {tuple(x.shape)}")
+
+
+class RangeCheck:
+    """Collects the finite values of one call and checks them all with one host sync."""
+
+    def __init__(self):
+        self._items: list[tuple[torch.Tensor, torch.Tensor, Callable[[torch.Tensor, torch.Tensor], str]]] = []
+        self._seen: set[int] = set()
+
+    def add_value(self, x: torch.Tensor, t, *, where: str) -> None:
+        """`x` in the layout of type `t` (§5.1): check its finite leaves against their sizes."""
+        sizes = finite_columns(t)
+        if sizes is None:
+            return
+        cols, bounds = sizes
+        if V.element_rank(t) == 0:
+            view = x
+        elif cols is None:
+            view = x
+        else:
+            view = x[..., cols]
+        self._add(x, view, bounds, lambda lo, hi: _index_message(where, t, x, lo, hi))
+
+    def add_site(self, x: torch.Tensor, support, *, where: str) -> None:
+        """A supplied site value checked against the site's support (integer supports only)."""
+        if not isinstance(support, constraints.integer_interval) and support is not constraints.nonnegative_integer:
+            return
+        if isinstance(support, constraints.integer_interval):
+            lo, hi = support.lower_bound, support.upper_bound + 1
+            expected = f"indices in [{lo}, {hi})"
+        else:
+            lo, hi = 0, None
+            expected = "non-negative indices"
+        if x.dtype.is_floating_point or x.dtype == torch.bool:
+            raise ShapeError(f"{where}: expected int64 {expected}, got dtype {x.dtype}")
+
+        def message(low, high):
+            return f"{where}: expected int64 {expected}, got {_found(low, high, lo, hi)}"
+        self._add(x, x, (lo, hi), message)
+
+    def _add(self, key: torch.Tensor, view: torch.Tensor, bounds, message) -> None:
+        if id(key) in self._seen or view.numel() == 0:
+            return
+        self._seen.add(id(key))
+        self._items.append((view, bounds, message))
+
+    def run(self) -> None:
+        """One host sync for every collected value; ShapeError naming the first bad one."""
+        if not self._items:
+            return
+        flags = []
+        for view, (lo, hi), _ in self._items:
+            bad = view < lo
+            if hi is not None:
+                bad = bad | (view >= hi)
+            flags.append(bad.any())
+        if not bool(torch.stack(flags).any()):
+            return
+        for (view, _, message), flag in zip(self._items, flags):
+            if bool(flag):
+                raise ShapeError(message(view.min(), view.max()))
+
+
+def finite_columns(t) -> Optional[tuple[Optional[list[int]], tuple]]:
+    """For a value of type `t` with finite leaves: (columns of those leaves or None for every
+    column, (0, exclusive upper bounds)); None when `t` has no finite leaf."""
+    leaves = elem_of(t).leaves
+    if not any(isinstance(l, Fin) for l in leaves):
+        return None
+    if V.element_rank(t) == 0:
+        return None, (0, leaves[0].n)
+    cols, sizes, at = [], [], 0
+    for leaf in leaves:
+        if isinstance(leaf, Fin):
+            cols.append(at)
+            sizes.append(leaf.n)
+        at += leaf.width
+    every = len(cols) == at
+    # bounds as a python int when every leaf has the same size (no tensor to build)
+    hi = sizes[0] if len(set(sizes)) == 1 else torch.tensor(sizes)
+    return (None if every else cols), (0, hi)
+
+
+def _index_message(where, t, x, low, high) -> str:
+    lo, hi = finite_columns(t)[1]
+    lead = x.dim() - V.element_rank(t)
+    shape = V.describe_shape(t) if (lead == 1 or isinstance(t, SeqType)) else _lifted_shape(t)
+    kind = "int64 token indices" if V.is_index_type(t) else "finite index columns"
+    return f"{where}: expected {kind} in {_ranges(t)} of shape {shape}, got {_found(low, high, lo, hi)}"
+
+
+def _found(low, high, lo, hi) -> str:
+    low, high = low.item(), high.item()
+    if low < 0:
+        return f"values down to {_num(low)}"
+    if hi is not None and not isinstance(hi, torch.Tensor) and high < hi:
+        return f"values in [{_num(low)}, {_num(high)}]"
+    return f"values up to {_num(high)}"
+
+
+def _num(v) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def _ranges(t) -> str:
+    sizes = [l.n for l in elem_of(t).leaves if isinstance(l, Fin)]
+    if len(set(sizes)) == 1:
+        return f"[0, {sizes[0]})"
+    return " × ".join(f"[0, {n})" for n in sizes)
+
+
+def _lifted_shape(t) -> str:
+    ev = V.event_shape(t)
+    return "(B, T" + "".join(f", {d}" for d in ev) + ")"
