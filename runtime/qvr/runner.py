@@ -20,6 +20,8 @@ What a run does:
    over weights and latents via `bayesian_lift_parameters`); `--warmup`/`--samples` default to
    half of `--steps` each; the "loss" is the negative log joint of the current draw;
    `--sample`: `--steps` prior-predictive draws, the loss is their negative log joint;
+   a text file as `--data` trains a character model instead (`qvr.charlm`: SGD with clipping,
+   `--num-steps` windows, perplexities, `--generate PROMPT --chars N`; see `_run_corpus`);
 4. writes `summary.json` and `loss.png` (matplotlib, Agg) to `--out`, by default
    `runs/<entry>-<UTC timestamp>/` next to FILE.
 
@@ -83,7 +85,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                       help="sample the latent sites with NUTS")
     p.add_argument("--steps", type=_positive_int, metavar="N",
                    help="SVI steps / samples to draw / NUTS iterations (default 200, 100, 200)")
-    p.add_argument("--lr", type=_positive_float, default=0.05, metavar="X", help="Adam learning rate")
+    p.add_argument("--lr", type=_positive_float, metavar="X",
+                   help="learning rate (default: Adam 0.05; SGD 4 with a text corpus)")
     p.add_argument("--particles", type=_positive_int, default=1, metavar="K", help="ELBO particles")
     p.add_argument("--warmup", type=_non_negative_int, metavar="N", help="NUTS warmup iterations")
     p.add_argument("--samples", type=_positive_int, metavar="N", help="NUTS draws per chain")
@@ -94,9 +97,17 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="NUTS over the weights too (bayesian_lift_parameters, prior N(0, 1))")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
     p.add_argument("--device", metavar="D", help="torch device (default: $QVR_DEVICE, cuda, cpu)")
-    p.add_argument("--data", metavar="FILE", help=".pt/.npz/.json with x and observed sites")
-    p.add_argument("--batch", type=_positive_int, default=4, metavar="B",
-                   help="rows of simulated data (without --data)")
+    p.add_argument("--data", metavar="FILE",
+                   help=".pt/.npz/.json with x and observed sites, or a text file (character models)")
+    p.add_argument("--batch", type=_positive_int, metavar="B",
+                   help="rows of simulated data (default 4), or windows per step with a text corpus "
+                        "(default 1024)")
+    p.add_argument("--num-steps", type=_positive_int, default=32, metavar="N",
+                   help="characters per training window (text corpus; default 32)")
+    p.add_argument("--generate", metavar="PROMPT",
+                   help="after training on a text corpus, continue PROMPT")
+    p.add_argument("--chars", type=_non_negative_int, default=20, metavar="N",
+                   help="characters to generate after the prompt (default 20)")
     p.add_argument("--seq-len", type=_positive_int, default=8, metavar="T",
                    help="positions per simulated sequence (without --data)")
     p.add_argument("--out", metavar="DIR",
@@ -182,6 +193,11 @@ class HumanReporter:
                 self.err.flush()
 
     def result(self, event):
+        if "val_perplexity" in event:  # a text corpus (qvr.charlm)
+            self.out.write(f"training perplexity {_fmt(event['train_perplexity'])}, "
+                           f"validation perplexity {_fmt(event['val_perplexity'])}\n")
+            if event.get("generated") is not None:
+                self.out.write(f"generated: {json.dumps(event['generated'])}\n")
         self.out.write(
             f"{event['kind']} {event['entry']}: final loss {_fmt(event['final_loss'])} "
             f"in {event['elapsed']:.1f}s on {event['device']}\n"
@@ -257,14 +273,24 @@ def _restore_signal_handlers(previous):
 def _run(args, reporter) -> None:
     import torch
 
+    from .charlm import is_text_corpus
     from .infer.sites import model_device
 
     path = Path(args.file)
     kind = args.kind
     steps = args.steps or DEFAULT_STEPS[kind]
+    text_corpus = bool(args.data) and is_text_corpus(args.data)
+    if args.batch is None:
+        args.batch = 1024 if text_corpus else 4
+    if args.lr is None:
+        args.lr = 4.0 if text_corpus else 0.05
+    if args.generate is not None and not text_corpus:
+        raise RunError("--generate needs a text corpus to train on (--data FILE.txt)", "usage")
     program, text = _load(path, args.device, seed=args.seed)
     entry_name, model, domain = _entry(program, args.entry, path)
     device = model_device(model)
+    if text_corpus:
+        return _run_corpus(args, reporter, path, entry_name, model, device)
 
     if args.data:
         x, observations = load_data(args.data, model, device)
@@ -340,6 +366,60 @@ def compact_posterior(posterior: dict) -> dict:
             entry[key] = t.tolist()
         out[site] = entry
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# text corpora: character models (qvr.charlm)
+
+
+def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> None:
+    """`--data` is a text file: train the character model on its windows (SGD, clipping), report
+    training/validation perplexity and optionally continue `--generate` by `--chars`."""
+    import torch
+
+    from .charlm import CorpusError, CorpusRun
+
+    if args.kind != "svi":
+        raise RunError(f"a text corpus (--data {args.data}) trains a character model: use --svi",
+                       "usage")
+    steps = args.steps or DEFAULT_STEPS["svi"]
+    try:
+        run = CorpusRun(model, args.data, num_steps=args.num_steps, batch_size=args.batch)
+    except CorpusError as exc:
+        raise RunError(f"--data {args.data}: {exc}", "data", file=args.data) from None
+    reporter.start({"event": "start", "entry": entry_name, "kind": "svi", "device": str(device),
+                    "total": steps})
+    started = time.perf_counter()
+    torch.manual_seed(args.seed + 2)
+    try:
+        history = run.train(steps, lr=args.lr, clip=1.0, seed=args.seed,
+                            progress=lambda step, total, loss, _e: reporter.progress(
+                                step, total, loss, time.perf_counter() - started))
+        generated = run.generate(args.generate, args.chars) if args.generate is not None else None
+    except CorpusError as exc:
+        code = "nan" if "non-finite" in str(exc) else "data"
+        raise RunError(str(exc), code) from None
+    elapsed = time.perf_counter() - started
+    out_dir = _out_dir(args.out, path, entry_name)
+    summary_path, curve_path = out_dir / "summary.json", out_dir / "loss.png"
+    corpus = run.summary()
+    final = history.losses[-1] if history.losses else None
+    summary = {
+        "entry": entry_name, "kind": "svi", "device": str(device), "file": str(path),
+        "final_loss": final, "elapsed": elapsed, "losses": history.losses, "posterior": {},
+        "data": args.data, "seed": args.seed, "corpus": corpus, "generated": generated,
+        "settings": {"steps": steps, "lr": args.lr, "batch": args.batch, "num_steps": args.num_steps,
+                     "clip": 1.0, "optimizer": "sgd"},
+    }
+    summary_path.write_text(json.dumps(summary, indent=1, allow_nan=True), encoding="utf-8")
+    _plot(history.losses, curve_path, f"{entry_name} (svi on {Path(args.data).name})",
+          "loss (negative ELBO per token)")
+    reporter.result({"event": "result", "entry": entry_name, "kind": "svi", "final_loss": final,
+                     "elapsed": round(elapsed, 4), "device": str(device),
+                     "summary_path": str(summary_path.resolve()),
+                     "loss_curve_path": str(curve_path.resolve()), "posterior": {},
+                     "train_perplexity": corpus["train_perplexity"],
+                     "val_perplexity": corpus["val_perplexity"], "generated": generated})
 
 
 # ------------------------------------------------------------------------------------------------
