@@ -171,9 +171,10 @@ def test_finite_column_of_a_mixed_product_is_range_checked():
     assert g.rsample(torch.tensor([[100.0, -7.0, 1.0]])).shape == (1, 2)
 
 
-def test_extra_axis_on_a_lifted_token_input_mentions_the_time_axis():
-    head_on_tokens = qvr.loads("object Token : FinSet 4\nobject R : Real 2\n"
-                               "morphism e : Token -> R [role=embed]\nexport e\n", device="cpu").morphism
-    assert head_on_tokens.rsample(torch.randint(0, 4, (2, 3))).shape == (2, 3, 2)  # lifted (§5.1)
-    with pytest.raises(ShapeError, match=r"expected shape \(B\) \(or \(B, T\) over time\), got \(2, 3, 2\)"):
-        head_on_tokens.rsample(torch.randint(0, 4, (2, 3, 2)))
+def test_extra_leading_axes_still_pass_through_a_non_sequence_module():
+    """§5.1: modules pass extra leading axes through; only sequence inputs are pinned to (B, T)."""
+    embed = qvr.loads("object Token : FinSet 4\nobject R : Real 2\n"
+                      "morphism e : Token -> R [role=embed]\nexport e\n", device="cpu").morphism
+    assert embed.rsample(torch.randint(0, 4, (2, 3, 5))).shape == (2, 3, 5, 2)
+    with pytest.raises(ShapeError, match=r"\[0, 4\)"):
+        embed.rsample(torch.full((2, 3, 5), 4))

@@ -23,9 +23,10 @@ from ..errors import ShapeError
 from ..semantics.types import Fin, SeqType, elem_of
 from . import values as V
 
-# leading axes a value may carry: the batch, and one more (the time axis of a sequence, or the
-# axis that runtime lifting folds into the batch, spec §5.1)
-MAX_LEADING_AXES = 2
+# leading axes of a sequence value: the batch and the time axis. Other values may carry any
+# number (spec §5.1: modules pass extra leading axes through, programs lift over them); a
+# sequence with more would reach the scan with a wrong step shape.
+SEQ_LEADING_AXES = 2
 
 
 def check_index_dtype(x: torch.Tensor, t, *, where: str) -> torch.Tensor:
@@ -40,12 +41,9 @@ def check_index_dtype(x: torch.Tensor, t, *, where: str) -> torch.Tensor:
 
 
 def check_leading_axes(x: torch.Tensor, t, *, where: str) -> None:
-    """At most a batch axis and one time (or lifted) axis before the element axes of `t`."""
-    lead = x.dim() - V.element_rank(t)
-    if lead > MAX_LEADING_AXES:
-        seq = isinstance(t, SeqType)
-        lifted = "" if seq else f" (or {_lifted_shape(t)} over time)"
-        raise ShapeError(f"{where}: expected shape {V.describe_shape(t)}{lifted}, got {tuple(x.shape)}")
+    """A sequence value is exactly (batch, time) before the element axes of `t`."""
+    if isinstance(t, SeqType) and x.dim() - V.element_rank(t) > SEQ_LEADING_AXES:
+        raise ShapeError(f"{where}: expected shape {V.describe_shape(t)}, got {tuple(x.shape)}")
 
 
 class RangeCheck:
@@ -132,7 +130,10 @@ def finite_columns(t) -> Optional[tuple[Optional[list[int]], tuple]]:
 def _index_message(where, t, x, low, high) -> str:
     lo, hi = finite_columns(t)[1]
     lead = x.dim() - V.element_rank(t)
-    shape = V.describe_shape(t) if (lead == 1 or isinstance(t, SeqType)) else _lifted_shape(t)
+    if lead == 1 or isinstance(t, SeqType):
+        shape = V.describe_shape(t)
+    else:  # lifted over extra leading axes (§5.1)
+        shape = _lifted_shape(t, "T" if lead == 2 else "…")
     kind = "int64 token indices" if V.is_index_type(t) else "finite index columns"
     return f"{where}: expected {kind} in {_ranges(t)} of shape {shape}, got {_found(low, high, lo, hi)}"
 
@@ -157,6 +158,6 @@ def _ranges(t) -> str:
     return " × ".join(f"[0, {n})" for n in sizes)
 
 
-def _lifted_shape(t) -> str:
+def _lifted_shape(t, extra: str) -> str:
     ev = V.event_shape(t)
-    return "(B, T" + "".join(f", {d}" for d in ev) + ")"
+    return f"(B, {extra}" + "".join(f", {d}" for d in ev) + ")"
