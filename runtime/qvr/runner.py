@@ -23,7 +23,8 @@ What a run does:
    a text file as `--data` trains a character model instead (`qvr.charlm`: SGD with clipping,
    `--num-steps` windows, perplexities, `--generate PROMPT --chars N`; see `_run_corpus`);
 4. writes `summary.json` and `loss.png` (matplotlib, Agg) to `--out`, by default
-   `runs/<entry>-<UTC timestamp>/` next to FILE.
+   `runs/<entry>-<kind>-<UTC time>/` next to FILE (the language server uses the same name);
+   the folder is created and checked for writing before anything is fitted.
 
 Output: a progress bar on stderr (a carriage-return line on a TTY, a line every 10% otherwise)
 and a final summary on stdout; with `--json`, one event per line on stdout exactly as
@@ -111,7 +112,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seq-len", type=_positive_int, default=8, metavar="T",
                    help="positions per simulated sequence (without --data)")
     p.add_argument("--out", metavar="DIR",
-                   help="output folder (default: runs/<entry>-<timestamp>/ next to FILE)")
+                   help="output folder (default: runs/<entry>-<kind>-<UTC time>/ next to FILE)")
     p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
 
 
@@ -307,6 +308,9 @@ def _run(args, reporter) -> None:
         total = args.chains * (warmup + samples)
     else:
         total = steps
+    _check_something_to_fit(fit_model, entry_name, kind, args.lift)
+    # An unwritable --out must fail now, not after a long fit.
+    out_dir = _out_dir(args.out, path, entry_name, kind)
     reporter.start({"event": "start", "entry": entry_name, "kind": kind, "device": str(device),
                     "total": total})
     started = time.perf_counter()
@@ -320,7 +324,6 @@ def _run(args, reporter) -> None:
         losses, posterior = _nuts(fit_model, x, observations, warmup, samples, args, reporter,
                                   started, locate)
     elapsed = time.perf_counter() - started
-    out_dir = _out_dir(args.out, path, entry_name)
     summary_path = out_dir / "summary.json"
     curve_path = out_dir / "loss.png"
     final = losses[-1] if losses else None
@@ -332,9 +335,12 @@ def _run(args, reporter) -> None:
                      ("steps", "lr", "particles", "warmup", "samples", "chains", "max_tree_depth", "lift", "batch",
                       "seq_len")},
     }
-    summary_path.write_text(json.dumps(summary, indent=1, allow_nan=True), encoding="utf-8")
-    _plot(losses, curve_path, f"{entry_name} ({kind})",
-          "negative log joint" if kind != "svi" else "loss (negative ELBO)")
+    try:
+        summary_path.write_text(json.dumps(summary, indent=1, allow_nan=True), encoding="utf-8")
+        _plot(losses, curve_path, f"{entry_name} ({kind})",
+              "negative log joint" if kind != "svi" else "loss (negative ELBO)")
+    except OSError as exc:  # e.g. the folder was removed or filled up during the run
+        raise RunError(f"cannot write results to {out_dir}: {exc.strerror or exc}", "io") from None
     reporter.result({"event": "result", "entry": entry_name, "kind": kind, "final_loss": final,
                      "elapsed": round(elapsed, 4), "device": str(device),
                      "summary_path": str(summary_path.resolve()),
@@ -387,6 +393,7 @@ def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> N
         run = CorpusRun(model, args.data, num_steps=args.num_steps, batch_size=args.batch)
     except CorpusError as exc:
         raise RunError(f"--data {args.data}: {exc}", "data", file=args.data) from None
+    out_dir = _out_dir(args.out, path, entry_name, "svi")  # fail before training, not after
     reporter.start({"event": "start", "entry": entry_name, "kind": "svi", "device": str(device),
                     "total": steps})
     started = time.perf_counter()
@@ -400,7 +407,6 @@ def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> N
         code = "nan" if "non-finite" in str(exc) else "data"
         raise RunError(str(exc), code) from None
     elapsed = time.perf_counter() - started
-    out_dir = _out_dir(args.out, path, entry_name)
     summary_path, curve_path = out_dir / "summary.json", out_dir / "loss.png"
     corpus = run.summary()
     final = history.losses[-1] if history.losses else None
@@ -433,10 +439,19 @@ def _load(path: Path, device, *, seed: int):
     from .errors import QvrCheckError, QvrSyntaxError
     from .syntax.span import LineIndex, normalize
 
+    from .source import invalid_utf8_diagnostic
+
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise RunError(f"cannot read {path}: {exc.strerror or exc}", "io", file=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # spec §2.1: a located QVR001, like `qvr check` gives
+        diagnostic, index = invalid_utf8_diagnostic(data, exc)
+        line, col = index.position(diagnostic.span.start)
+        raise RunError(diagnostic.message, diagnostic.code, file=str(path),
+                       line=line + 1, column=col + 1) from None
     torch.manual_seed(seed)  # parameter initialisation is part of the run's seed
     try:
         return qvr.loads(text, device=device, name=str(path)), text
@@ -448,6 +463,10 @@ def _load(path: Path, device, *, seed: int):
         raise RunError(f"{first.message} ({len(exc.diagnostics)} error(s); run `qvr check`)",
                        first.code, file=str(path), line=line + 1, column=col + 1) from None
     except RuntimeError as exc:  # e.g. an unknown --device
+        from .compile.loader import DeviceError
+
+        if isinstance(exc, DeviceError):  # its message already names the device
+            raise RunError(f"cannot place the model on {exc}", "device") from None
         raise RunError(f"cannot place the model on device {device!r}: {exc}", "device") from None
 
 
@@ -468,16 +487,30 @@ def _entry(program, name, path):
     return name, module, mtype.dom
 
 
-def _out_dir(out, path: Path, entry: str) -> Path:
-    if out:
-        d = Path(out)
-    else:
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        d = path.resolve().parent / "runs" / f"{entry}-{stamp}"
+def default_out_dir(path: Path, entry: str, kind: str) -> Path:
+    """``runs/<entry>-<kind>-<UTC time>`` next to FILE, with ``-2``, ``-3``... for runs started
+    in the same second (the language server's ``_results_dir`` names folders the same way)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    base = path.resolve().parent / "runs" / f"{entry}-{kind}-{stamp}"
+    d, n = base, 1
+    while d.exists():
+        n += 1
+        d = base.with_name(f"{base.name}-{n}")
+    return d
+
+
+def _out_dir(out, path: Path, entry: str, kind: str) -> Path:
+    """Create the output folder and prove it writable (a probe file) before the run starts."""
+    import tempfile
+
+    d = Path(out) if out else default_out_dir(path, entry, kind)
     try:
         d.mkdir(parents=True, exist_ok=True)
+        # mkdir succeeds on an existing read-only folder; only a write tells.
+        with tempfile.TemporaryFile(dir=d):
+            pass
     except OSError as exc:
-        raise RunError(f"cannot create output folder {d}: {exc.strerror or exc}", "io") from None
+        raise RunError(f"cannot write to output folder {d}: {exc.strerror or exc}", "io") from None
     return d
 
 
@@ -636,6 +669,35 @@ def _check_protocol(model, entry_what: str):
     if not all(hasattr(model, a) for a in ("trace", "log_joint", "site_specs")):
         raise RunError(f"{entry_what} is not a program: `qvr run` needs a program (or a define "
                        "whose value is one) with sample/observe steps", "entry")
+
+
+def _check_something_to_fit(model, entry: str, kind: str, lift: bool) -> None:
+    """Refuse (code ``nothing-to-fit``) an SVI/NUTS run whose objective cannot depend on
+    anything: SVI needs latent sites (the guide learns them) or observed sites with parameters
+    to learn; NUTS needs latent sites, or with --lift, parameters to lift."""
+    if kind == "sample":
+        return
+    _check_protocol(model, "the entry")
+    from .compile.trace import LATENT, OBSERVED
+
+    kinds = {spec.kind for spec in model.site_specs()}
+    has_params = any(p.requires_grad for p in model.parameters())
+    latent, observed = LATENT in kinds, OBSERVED in kinds
+    if kind == "svi" and (latent or (observed and has_params)):
+        return
+    if kind == "nuts" and (latent or (lift and has_params)):
+        return
+    what = []
+    if not has_params:
+        what.append("no parameters")
+    if not latent:
+        what.append("no latent sites")
+    if not observed:
+        what.append("no observed sites")
+    need = ("latent sites, or observed sites and parameters" if kind == "svi" else
+            "latent sites (sample steps)" + ("" if lift else ", or parameters with --lift"))
+    raise RunError(f"nothing to fit: `{entry}` has {', '.join(what)}; --{kind} needs {need}",
+                   "nothing-to-fit")
 
 
 def _svi(model, x, observations, steps, args, reporter, started, locate):
@@ -802,16 +864,25 @@ def _plot(losses, path: Path, title: str, ylabel: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
-    finite = [v if v is not None and math.isfinite(v) else float("nan") for v in losses]
-    ax.plot(range(1, len(finite) + 1), finite, lw=1.2)
+    # Non-finite values (a NaN model, an infinite draw) are gaps in the line, not errors.
+    series = [float(v) if v is not None and math.isfinite(v) else float("nan") for v in losses]
+    ax.plot(range(1, len(series) + 1), series, lw=1.2)
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    if finite and min(v for v in finite if v == v) > 0 and max(finite) / max(min(finite), 1e-12) > 100:
+    if _wants_log_scale(series):
         ax.set_yscale("log")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _wants_log_scale(series) -> bool:
+    """A log axis only for positive finite values spanning more than two decades."""
+    finite = [v for v in series if math.isfinite(v)]
+    if not finite or min(finite) <= 0:
+        return False
+    return max(finite) / min(finite) > 100
 
 
 def main(argv=None) -> int:
