@@ -49,8 +49,6 @@ def test_a_chain_of_300_compositions_loads():
     assert program.morphism.rsample(torch.randn(2, 2)).shape == (2, 2)
 
 
-@pytest.mark.xfail(reason="semantics (analysis.run swallows the RecursionError of one statement): "
-                          "a 400-deep `>>` chain is dropped silently; check says OK, load fails")
 def test_a_chain_of_400_compositions_is_checked_or_refused_with_a_located_error():
     text = long_chain(400)
     errors = [d for d in qvr.check(text) if d.is_error]

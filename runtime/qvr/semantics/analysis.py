@@ -6,7 +6,10 @@ top-level name is declared first (so a use before the declaration is QVR014, not
 types and diagnostics into one `Context`; finally unused names (§4.7) and the missing export
 (QVR055) are reported and everything is frozen into an `Analysis`.
 
-`analyze` never raises: an internal failure on some statement is contained to that statement.
+`analyze` never raises: an internal failure on some statement is contained to that statement
+and reported as an error with code `internal` over the statement (and "never used" hints are
+then left out, since that statement's uses are unknown), so a module that could not be fully
+checked is never reported clean.
 Everything is linear in the size of the module (the language server calls this per keystroke).
 """
 from __future__ import annotations
@@ -31,6 +34,20 @@ from .programs import check_program
 
 # QVR_SEMANTICS_DEBUG=1 re-raises internal errors instead of containing them (development).
 _DEBUG = bool(os.environ.get("QVR_SEMANTICS_DEBUG"))
+
+# The code of the error that stands in for a statement the checker failed on (a bug in the
+# checker, or input beyond its limits): not a catalogue code (spec §4.8 reserves those), and
+# the same word `qvr run` uses for its internal failures.
+INTERNAL_CODE = "internal"
+
+
+def _internal_message(exc: BaseException, what: str) -> str:
+    if isinstance(exc, RecursionError):
+        return (f"{what} is nested too deeply for the checker; split it into smaller "
+                "`define`s")
+    return (f"internal error: the checker failed on {what} ({type(exc).__name__}: {exc}); "
+            "it was not checked")
+
 
 DECL_KIND = {
     A.ObjectDecl: "object", A.TypeDecl: "object", A.SpaceDecl: "object",
@@ -112,6 +129,9 @@ class Analyzer:
         self.export = None
         self.export_type = None
         self.bindings: dict = {}
+        # Set when a statement could not be checked: its uses were not all recorded, so
+        # "never used" hints would be guesses and are left out.
+        self.unchecked = False
 
     def run(self) -> Analysis:
         ctx = self.ctx
@@ -125,17 +145,22 @@ class Analyzer:
                 ctx.current_index = i
                 try:
                     self.check_statement(d)
-                except Exception:  # never let one statement take the analysis down
+                except Exception as exc:  # never let one statement take the analysis down
                     if _DEBUG:
                         raise
+                    self.unchecked = True
+                    ctx.error(INTERNAL_CODE, _internal_message(exc, "this statement"), d.span)
                 finally:
                     ctx.order_free = False
                     ctx.local_top = {}
                     ctx.pending = set()
             self.finish(top)
-        except Exception:
+        except Exception as exc:
             if _DEBUG:
                 raise
+            first_line_end = self.text.find("\n")
+            ctx.error(INTERNAL_CODE, _internal_message(exc, "this module"),
+                      Span(0, len(self.text) if first_line_end < 0 else first_line_end))
         diags = list(self.parsed.diagnostics) + ctx.diagnostics
         diags.sort(key=lambda d: (d.span.start, d.span.end, d.code))
         # by start offset; the sort is stable and references are mostly recorded in order
@@ -367,6 +392,8 @@ class Analyzer:
         if self.export is None:
             ctx.report("QVR055", Severity.INFORMATION,
                        "no `export`; `qvr.load` cannot run this module", Span(0, 0))
+        if self.unchecked:
+            return
         live_defines = self.live_defines()
         members_of_groups = {m for ms in ctx.groups.values() for m in ms}
         for name, sym in ctx.top.items():

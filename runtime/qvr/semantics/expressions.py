@@ -15,19 +15,49 @@ from .types import MorphType, ObjType, SeqType, compatible, elem_of, is_seq
 EXPR_KINDS = ("morphism", "program", "define")
 
 
+_CHAIN = (A.Compose, A.Tensor)
+
+
 def infer(ctx: Context, e, *, in_fan: bool = False) -> Optional[MorphType]:
+    if e.__class__ in _CHAIN:
+        return _infer_chain(ctx, e)
     t = _infer(ctx, e, in_fan)
     ctx.record_type(e, t)
     return t
 
 
+def _infer_chain(ctx: Context, e) -> Optional[MorphType]:
+    """Type a tree of `>>`/`@` nodes without recursing on its binary nodes.
+
+    `f >> f >> ... >> f` parses into a left spine as deep as the chain is long (and `<<`
+    chains into a right spine); recursing would hit Python's recursion limit at a few hundred
+    operators. This is a post-order walk with an explicit stack: operands are typed left
+    before right (the order the diagnostics come in), each binary node once both are known."""
+    todo: list = [(e, False)]
+    types: list = []  # operand types, in post order
+    while todo:
+        node, operands_done = todo.pop()
+        if node.__class__ not in _CHAIN:
+            t = _infer(ctx, node, False)
+        elif not operands_done:
+            todo.append((node, True))
+            todo.append((node.right, False))
+            todo.append((node.left, False))
+            continue
+        else:
+            g = types.pop()
+            f = types.pop()
+            t = (_compose if node.__class__ is A.Compose else _tensor)(ctx, node, f, g)
+        ctx.record_type(node, t)
+        types.append(t)
+    return types[0]
+
+
 def _infer(ctx: Context, e, in_fan: bool) -> Optional[MorphType]:
     if isinstance(e, A.Ref):
         return _ref(ctx, e, in_fan)
-    if isinstance(e, A.Compose):
-        return _compose(ctx, e)
-    if isinstance(e, A.Tensor):
-        return _tensor(ctx, e)
+    if isinstance(e, _CHAIN):
+        return _infer_chain(ctx, e)
     if isinstance(e, A.Fan):
         return _fan(ctx, e)
     if isinstance(e, A.Scan):
@@ -125,9 +155,14 @@ def has_fuzzy_latent(ctx: Context, e) -> bool:
         if sym.kind == "define":
             return bool(getattr(ctx.defines.get(sym.name), "fuzzy", False))
         return False
-    for child in _children(e):
-        if has_fuzzy_latent(ctx, child):
-            return True
+    todo = list(_children(e))  # an explicit stack: chains can be thousands of nodes deep
+    while todo:
+        node = todo.pop()
+        if isinstance(node, A.Ref):
+            if has_fuzzy_latent(ctx, node):
+                return True
+        else:
+            todo.extend(_children(node))
     return False
 
 
@@ -159,9 +194,9 @@ def _check_worlds(ctx: Context, e, op_span) -> None:
                       side.span)
 
 
-def _compose(ctx: Context, e: A.Compose) -> Optional[MorphType]:
-    f = infer(ctx, e.left)
-    g = infer(ctx, e.right)
+def _compose(ctx: Context, e: A.Compose, f: Optional[MorphType],
+             g: Optional[MorphType]) -> Optional[MorphType]:
+    """`e.left >> e.right` given the types `f`, `g` of its sides (see `_infer_chain`)."""
     if e.op.text == ">=>":
         ctx.deprecated("QVR107", ">=>", ">>", e.op.span, [(e.op.span, ">>")])
     _check_worlds(ctx, e, e.op.span)
@@ -208,9 +243,9 @@ def _seq_product(parts):
     return ObjType.product(list(parts))
 
 
-def _tensor(ctx: Context, e: A.Tensor) -> Optional[MorphType]:
-    f = infer(ctx, e.left)
-    g = infer(ctx, e.right)
+def _tensor(ctx: Context, e: A.Tensor, f: Optional[MorphType],
+            g: Optional[MorphType]) -> Optional[MorphType]:
+    """`e.left @ e.right` given the types `f`, `g` of its sides (see `_infer_chain`)."""
     _check_worlds(ctx, e, e.op)
     if f is None or g is None:
         return None

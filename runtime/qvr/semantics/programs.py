@@ -389,9 +389,46 @@ class ProgramChecker:
 
     # ---------------------------------------------------------------------- arithmetic ----
     def arith(self, node, *, operand: bool = False):
+        if node.__class__ is A.BinOp:
+            return self._arith_binops(node)
         t = self._arith(node, operand)
         self.ctx.record_type(node, t)
         return t
+
+    def _arith_binops(self, node: A.BinOp):
+        """Type a tree of `+ - * /` without recursing on its operators: `x + x + ... + x`
+        is a left spine as deep as it is long. Post-order with an explicit stack, left operand
+        before right (the order diagnostics come in)."""
+        ctx = self.ctx
+        todo: list = [(node, False)]
+        types: list = []
+        while todo:
+            n, operands_done = todo.pop()
+            if n.__class__ is not A.BinOp:
+                t = self._arith(n, True)
+            elif not operands_done:
+                todo.append((n, True))
+                todo.append((n.right, False))
+                todo.append((n.left, False))
+                continue
+            else:
+                rt = types.pop()
+                lt = types.pop()
+                t = self._binop(n, lt, rt)
+            ctx.record_type(n, t)
+            types.append(t)
+        return types[0]
+
+    def _binop(self, node: A.BinOp, lt, rt):
+        """The value type of `left op right` given its operands' types."""
+        if lt is None or rt is None:
+            return None
+        wl, wr = elem_of(lt).width, elem_of(rt).width
+        if wl != wr and 1 not in (wl, wr):
+            self.ctx.error("QVR069", f"arithmetic on widths {wl} and {wr}", node.op_span)
+            return None
+        out = ObjType.real(max(wl, wr))
+        return SeqType(out) if is_seq(lt) or is_seq(rt) else out
 
     def _arith(self, node, operand: bool):
         ctx = self.ctx
@@ -420,16 +457,7 @@ class ProgramChecker:
             t = self.arith(node.operand, operand=True)
             return _realise(t)
         if isinstance(node, A.BinOp):
-            lt = self.arith(node.left, operand=True)
-            rt = self.arith(node.right, operand=True)
-            if lt is None or rt is None:
-                return None
-            wl, wr = elem_of(lt).width, elem_of(rt).width
-            if wl != wr and 1 not in (wl, wr):
-                ctx.error("QVR069", f"arithmetic on widths {wl} and {wr}", node.op_span)
-                return None
-            out = ObjType.real(max(wl, wr))
-            return SeqType(out) if is_seq(lt) or is_seq(rt) else out
+            return self._arith_binops(node)
         if isinstance(node, A.Call):
             return self._call(node)
         return None
@@ -572,25 +600,33 @@ def inline_value_type(family: str, w: int, bound: dict) -> Optional[ObjType]:
 
 
 def _expr_has_density(ctx: Context, e) -> bool:
-    """A composite has a density when its last component is a family kernel/discretize."""
-    if isinstance(e, A.Ref):
-        sym = ctx.top.get(e.name.text)
-        if sym is None:
-            return True
-        if sym.kind == "morphism":
-            info = ctx.morphisms.get(sym.name)
-            return info is None or info.role in ("kernel", "discretize")
-        if sym.kind == "define":
-            info = ctx.defines.get(sym.name)
-            return info is None or _expr_has_density(ctx, info.decl.expr)
-        return False
-    if isinstance(e, A.Compose):
-        return _expr_has_density(ctx, e.right)
-    if isinstance(e, (A.Repeat, A.Stack)):
-        return _expr_has_density(ctx, e.expr)
-    if isinstance(e, A.Scan):
-        return _expr_has_density(ctx, e.cell)
-    return False
+    """A composite has a density when its last component is a family kernel/discretize.
+
+    A loop down the right-hand side rather than recursion: `<<` chains are right spines as
+    deep as they are long."""
+    while True:
+        if isinstance(e, A.Ref):
+            sym = ctx.top.get(e.name.text)
+            if sym is None:
+                return True
+            if sym.kind == "morphism":
+                info = ctx.morphisms.get(sym.name)
+                return info is None or info.role in ("kernel", "discretize")
+            if sym.kind == "define":
+                info = ctx.defines.get(sym.name)
+                if info is None:
+                    return True
+                e = info.decl.expr
+                continue
+            return False
+        if isinstance(e, A.Compose):
+            e = e.right
+        elif isinstance(e, (A.Repeat, A.Stack)):
+            e = e.expr
+        elif isinstance(e, A.Scan):
+            e = e.cell
+        else:
+            return False
 
 
 def _doc_text(docs) -> Optional[str]:

@@ -216,7 +216,21 @@ class ObjType:
             return self.name
         if self.is_primitive:
             return self.factors[0].display()
-        return " * ".join(f.display() for f in self.factor_types)
+        # Anonymous products nest as deep as an `f @ f @ ...` chain is long, and print flat
+        # (`A * B * C`): walk them with an explicit stack rather than recursing.
+        parts: list[str] = []
+        todo: list = [self]
+        while todo:
+            t = todo.pop()
+            if t.__class__ is not ObjType:  # a leaf factor
+                parts.append(t.display())
+            elif t.name is not None:
+                parts.append(t.name)
+            elif t.is_primitive:
+                parts.append(t.factors[0].display())
+            else:
+                todo.extend(reversed(t.factors))
+        return " * ".join(parts)
 
     def __str__(self) -> str:
         return self.display()

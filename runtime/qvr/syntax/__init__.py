@@ -174,9 +174,14 @@ def _parse_chunk_cached(text: str, start: int, end: int):
         _memo.move_to_end(key)
         decls, diags, chunk_comments, base = hit
         delta = start - base
-        if delta:
+        if not delta:
+            return decls, diags, chunk_comments
+        try:
             return shift(decls, delta), shift(diags, delta), shift(chunk_comments, delta)
-        return decls, diags, chunk_comments
+        except RecursionError:
+            # `shift` recurses on the tree; a chain of thousands of `>>` is deeper than that
+            # allows. Parsing is iterative, so parse the chunk again at its new offset.
+            pass
     result = _parse_chunk_uncached(chunk_text, start, key[1])
     _memo[key] = result + (start,)
     if len(_memo) > _MEMO_SIZE:
