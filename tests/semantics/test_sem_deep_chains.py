@@ -111,3 +111,15 @@ def test_a_failure_outside_any_statement_is_an_error_on_the_first_line(monkeypat
     a = analyze(SMALL)
     assert codes(a) == ["internal"]
     assert (a.diagnostics[0].span.start, a.diagnostics[0].span.end) == (0, SMALL.index("\n"))
+
+
+@pytest.mark.parametrize("op", ["/", "*", "\\"])
+def test_a_long_category_pattern_resolves_every_name(op):
+    names = ["x"] * DEPTH
+    names[-1] = "Q"  # undefined, at the far end of the spine
+    text = "category S\nrule r(x, y) : " + f" {op} ".join(names) + ", y |- S\n"
+    a = analyze(text)
+    undefined = [d for d in a.diagnostics if d.code == "QVR010"]
+    assert [text[d.span.start:d.span.end] for d in undefined] == ["Q"]
+    x_refs = [r for r in a.references if r.symbol.name == "x" and not r.is_definition]
+    assert len(x_refs) == DEPTH - 1

@@ -12,12 +12,17 @@ from .types import MorphType, ObjType, SeqType
 
 
 def cat_refs(p):
-    """Every `CatRef` of a category pattern, left to right."""
-    if isinstance(p, A.CatRef):
-        yield p
-    elif isinstance(p, (A.CatSlash, A.CatProduct)):
-        yield from cat_refs(p.left)
-        yield from cat_refs(p.right)
+    """Every `CatRef` of a category pattern, left to right.
+
+    An explicit stack, not recursion: `x / y / y / ...` is a left spine as deep as it is long."""
+    todo = [p]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, A.CatRef):
+            yield node
+        elif isinstance(node, (A.CatSlash, A.CatProduct)):
+            todo.append(node.right)
+            todo.append(node.left)
 
 
 def check_parser(ctx: Context, e: A.ParserExpr) -> Optional[MorphType]:
