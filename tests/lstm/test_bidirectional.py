@@ -7,7 +7,7 @@ import torch
 
 import qvr
 
-from conftest import EXAMPLES
+from lstm_paths import EXAMPLES
 
 
 def encode(encoder, x, seed=5):

@@ -11,7 +11,7 @@ import torch
 import qvr
 from qvr import charlm as C
 
-from conftest import EXAMPLES, TIME_MACHINE_SHA1
+from lstm_paths import EXAMPLES, TIME_MACHINE_SHA1
 
 
 @pytest.fixture(scope="module")

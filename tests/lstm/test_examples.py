@@ -10,7 +10,7 @@ import torch
 import qvr
 from qvr.infer import ELBO, SVI, AutoNormalGuide
 
-from conftest import EXAMPLES
+from lstm_paths import EXAMPLES
 
 B, T = 3, 5
 

@@ -8,7 +8,7 @@ import torch
 import qvr
 from qvr.compile.fused import match_lstm_cell
 
-from conftest import EXAMPLES
+from lstm_paths import EXAMPLES
 
 VARIANT = """
 object In : Real 5
@@ -126,3 +126,16 @@ def test_stochastic_and_gru_cells_are_not_lowered():
                        ("char_lstm_lm_bayesian.qvr", "cell")):
         program = qvr.load(EXAMPLES / name, device="cpu")
         assert match_lstm_cell(program.analysis, cell) is None, name
+
+
+def test_unread_cell_states_are_marked_and_skipped(monkeypatch):
+    """The char LM never reads `_c`: the draw marks it unread, and under log_joint the fused
+    scan leaves it uncomputed without changing the density or the gradients."""
+    torch.manual_seed(0)
+    model = qvr.load(EXAMPLES / "char_lstm_lm.qvr", device="cpu", dtype=torch.float64).morphism
+    draw = next(p for p in model.plan if getattr(p, "vars", None) == ["_c", "h"])
+    assert draw.unread == (0,)
+    program = qvr.loads(VARIANT.replace("{opts}", ", states=all"), device="cpu")
+    assert next(p for p in program.morphism.plan if getattr(p, "vars", None) == ["h", "c"]).unread == ()
+    x, y = torch.randint(0, 28, (3, 7)), torch.randint(0, 28, (3, 7))
+    assert_same(model, x, {"next_char": y}, monkeypatch)

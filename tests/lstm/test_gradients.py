@@ -6,7 +6,7 @@ import torch
 
 import qvr
 
-from conftest import EXAMPLES
+from lstm_paths import EXAMPLES
 
 
 def check_against_finite_differences(fn, params, picks=4, eps=1e-6, seed=0):

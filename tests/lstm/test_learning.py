@@ -9,7 +9,7 @@ import torch
 import qvr
 from qvr.charlm import observed_nll
 
-from conftest import EXAMPLES
+from lstm_paths import EXAMPLES
 
 
 def train(model, x, obs, steps, lr=0.02):

@@ -7,7 +7,7 @@ import math
 
 from qvr import runner
 
-from conftest import EXAMPLES
+from lstm_paths import EXAMPLES
 
 CHAR_LM = str(EXAMPLES / "char_lstm_lm.qvr")
 

@@ -7,6 +7,7 @@ with shared parameters.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 from ..errors import NotSupportedError, QvrError
@@ -214,6 +215,7 @@ class Builder:
             rvars = [it.var.text for it in ret.items]
             labels = [(it.label.text if it.label else it.var.text) for it in ret.items]
         ret_plan = ReturnPlan(rvars, labels, [var_type(v) for v in rvars])
+        _mark_unread(steps, decl.steps, rvars)
         params = [n.text for n, _ in info.params]
         prog = ProgramModule(decl.name.text, eff.dom, eff.cod, params=params,
                              binding=info.param_binding, param_types=[t for _, t in info.params],
@@ -226,6 +228,28 @@ class Builder:
 
 
 # ------------------------------------------------------------------------------ helpers ----
+def _names_read(node) -> set:
+    """Every program variable an AST subtree reads (its `Var` nodes)."""
+    out, stack = set(), [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, A.Var):
+            out.add(n.name.text)
+        elif isinstance(n, (tuple, list)):
+            stack.extend(n)
+        elif dataclasses.is_dataclass(n) and not isinstance(n, type):
+            stack.extend(getattr(n, f.name) for f in dataclasses.fields(n))
+    return out
+
+
+def _mark_unread(plans, ast_steps, returned) -> None:
+    """Set `DrawPlan.unread` for tuple draws: the positions of variables that no later step
+    and not the return reads (the char LM's `_c`)."""
+    read_later = set(returned)
+    for plan, step in zip(reversed(plans), reversed(ast_steps)):
+        if isinstance(plan, DrawPlan) and len(plan.vars) > 1:
+            plan.unread = tuple(i for i, v in enumerate(plan.vars) if v not in read_later)
+        read_later |= _names_read(step.value if isinstance(step, A.LetStep) else step.target)
 def pattern_vars(step) -> list[str]:
     if isinstance(step, A.BindStep):
         return [step.name.text]

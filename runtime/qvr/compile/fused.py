@@ -29,8 +29,10 @@ not recorded; `trace` and `rsample`, which record them, keep the general path. F
 `states=all` the kernel returns every hidden state but only the last cell state, so the cell
 states are recomputed from the hidden states: every step's gates depend only on x_t and
 h_{t−1}, both known, so they come from one batched matmul, and c_t = f_t c_{t−1} + i_t g_t is
-an elementwise loop. (When the cell states are not used, as in the char LM, the backward pass
-never visits that recomputation.)
+an elementwise loop. When the program never reads the cell states (the char LM's `_c`: its
+draw's `DrawPlan.unread`, passed as `rec.unread[path]`) they are left zero instead, since
+log_joint records no deterministic site; otherwise the recomputation's backward runs only
+when their gradient is not all zero (`_CellStates`).
 
 `QVR_FUSED=0` in the environment forces the general path (read at every call), which is how
 tests compare the two and bench/charlm.py times both. GRU cells are not lowered: torch's GRU
@@ -238,7 +240,12 @@ class FusedLSTM:
             hT, cT = hn[0], cn[0]
         if scan.states == "last":
             return self._state(cT, hT), None
-        cs = self._cell_states(feats, hs, h0, c0, W_ih, W_hh, b)
+        if p.c_index in rec.unread.get(path, ()):
+            # the program never reads the cell states (and log_joint records no deterministic
+            # site): leave them zero instead of recomputing them
+            cs = hs.new_zeros(hs.shape)
+        else:
+            cs = self._cell_states(feats, hs, h0, c0, W_ih, W_hh, b)
         if backward:
             hs, cs = hs.flip(1), cs.flip(1)
         return self._state(cs, hs), None

@@ -37,6 +37,7 @@ class DrawPlan:
     inline: Optional[dict] = None   # {param: evaluator}
     arg_key: Optional[tuple] = None  # the argument variables when every argument is a plain
                                      # variable: equal keys give equal inputs (no rebinding)
+    unread: tuple = ()               # positions of tuple-pattern variables nothing later reads
 
     def __post_init__(self):
         if self.arg_types is not None:
@@ -148,6 +149,15 @@ class ProgramModule(RuntimeModule):
             target = self._step_target(step, names, rec, module)
             y, lp = module.run(inp, rec, name, target)
             kind = step.kind
+        elif step.unread and rec.strict:
+            # log_joint records no deterministic sites, so a module may leave the unread parts
+            # of its value uncomputed (a fused LSTM scan skips the cell states, qvr.compile.fused)
+            rec.unread[name] = step.unread
+            try:
+                y, lp = module.run(inp, rec, name, None)
+            finally:
+                rec.unread.pop(name, None)
+            kind = DETERMINISTIC
         else:
             y, lp = module.run(inp, rec, name, None)
             kind = DETERMINISTIC

@@ -37,6 +37,9 @@ class Recorder:
         self.n_steps = n_steps
         self.sites: "OrderedDict[str, Optional[Site]]" = OrderedDict()
         self.batch: Optional[int] = None  # batch size of the outermost program run
+        # site name -> indices of its value's top-level factors that no later step reads; set
+        # by a program around a deterministic tuple draw under log_joint (see `DrawPlan.unread`)
+        self.unread: dict = {}
 
     # -- clamping ----------------------------------------------------------------------------
     def lookup(self, name: str) -> Optional[torch.Tensor]:

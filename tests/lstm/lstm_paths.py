@@ -1,0 +1,19 @@
+"""Paths shared by the LSTM-family tests (a unique module name: several test folders have a
+conftest.py, so tests import these from here, never `from conftest import ...`).
+
+The Time Machine is never copied into the repository: its path comes from `$QVR_TIMEMACHINE`,
+else `../shared/data/timemachine.txt` next to the repository root.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+TIME_MACHINE_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
+
+
+def time_machine_path() -> Path:
+    env = os.environ.get("QVR_TIMEMACHINE")
+    return Path(env) if env else ROOT.parent / "shared" / "data" / "timemachine.txt"
