@@ -123,3 +123,17 @@ def test_bayesian_char_lm_trains_and_samples(corpus):
     assert all(math.isfinite(v) for v in hist.losses) and hist.val_ppl[-1] < 28
     text = C.generate(cm, corpus.vocab, "time", 10)
     assert text.startswith("time") and len(C.generate_ids(cm, corpus.vocab, "time", 10)) == 14
+
+
+def test_fetch_checks_the_sha1_and_keeps_only_a_good_copy(time_machine, tmp_path):
+    """`fetch` through a file:// URL (no network in tests): the copy is kept only when its SHA-1
+    matches, and a second call reuses it."""
+    url = time_machine.resolve().as_uri()
+    with pytest.raises(C.CorpusError, match="SHA-1"):
+        C.fetch(url, "0" * 40, tmp_path / "bad")
+    assert list((tmp_path / "bad").iterdir()) == []
+    got = C.fetch(url, TIME_MACHINE_SHA1, tmp_path / "cache")
+    assert got.name == "timemachine.txt" and C.sha1_of(got) == TIME_MACHINE_SHA1
+    mtime = got.stat().st_mtime_ns
+    assert C.fetch(url, TIME_MACHINE_SHA1, tmp_path / "cache") == got and got.stat().st_mtime_ns == mtime
+    assert len(C.read_corpus(got).vocab) == 28
