@@ -93,7 +93,7 @@ def test_default_output_folder_is_next_to_the_file(capsys, tmp_path):
     assert rc == 0
     summary = Path(events[-1]["summary_path"])
     assert summary.parent.parent == tmp_path / "runs"
-    assert summary.parent.name.startswith("latent_reg-")
+    assert summary.parent.name.startswith("latent_reg-svi-")
 
 
 @pytest.mark.parametrize("fmt", ["pt", "npz", "json"])

@@ -5,8 +5,13 @@
 * ``WarmupSchedule`` follows Stan's windows: an initial fast interval (step size only), a
   sequence of doubling slow windows (each ends with a new diagonal mass matrix estimated from
   that window's draws, then a restart of the step-size adaptation), and a terminal fast
-  interval. Short warmups are scaled (15% / 75% / 10%) as Stan does; under 20 iterations only
-  the step size adapts.
+  interval. Short warmups are scaled (15% / 75% / 10%) as Stan does, except that the terminal
+  interval keeps at least ``MIN_TERMINAL_WINDOW`` iterations and the slow window at least
+  ``MIN_SLOW_WINDOW`` draws; a warmup too short for both adapts only the step size. Why: after
+  a metric update the dual averaging restarts with its shrinkage point at 10x the step size,
+  and its averaged step size needs a dozen or so iterations to come down. With Stan's 10% the
+  terminal interval of a 20-25 iteration warmup is 2 iterations, the final step size is still
+  the exploratory one, and the post-warmup chain freezes (acceptance ~0).
 * ``Welford`` accumulates a running variance on the device without host syncs; the estimate is
   regularised towards 1e-3 as in Stan: ``(n / (n + 5)) var + 1e-3 (5 / (n + 5))``.
 """
@@ -62,6 +67,10 @@ class Welford:
         return (n / (n + 5.0)) * var + 1e-3 * (5.0 / (n + 5.0))
 
 
+MIN_TERMINAL_WINDOW = 15  # step-size-only iterations after the last metric update
+MIN_SLOW_WINDOW = 10      # draws behind a metric estimate
+
+
 class WarmupSchedule:
     """Which warmup iterations end a slow (mass-matrix) window."""
 
@@ -69,13 +78,15 @@ class WarmupSchedule:
         self.window_ends: set[int] = set()
         self.window_start = 0
         self.starts: dict[int, int] = {}
-        if not adapt_mass_matrix or num_warmup < 20:
+        if not adapt_mass_matrix:
             return
         init, term, base = 75, 50, 25
         if init + term + base > num_warmup:
             init = int(0.15 * num_warmup)
-            term = int(0.1 * num_warmup)
+            term = max(int(0.1 * num_warmup), MIN_TERMINAL_WINDOW)
             base = num_warmup - init - term
+            if base < MIN_SLOW_WINDOW:  # too short for a metric: step size only
+                return
         start, size = init, base
         last = num_warmup - term
         while start < last:
