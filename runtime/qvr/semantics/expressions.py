@@ -56,8 +56,7 @@ def _infer_chain(ctx: Context, e) -> Optional[MorphType]:
 def _infer(ctx: Context, e, in_fan: bool) -> Optional[MorphType]:
     if isinstance(e, A.Ref):
         return _ref(ctx, e, in_fan)
-    if isinstance(e, _CHAIN):
-        return _infer_chain(ctx, e)
+    # `>>`/`@` nodes never get here: `infer` and `_infer_chain` handle them.
     if isinstance(e, A.Fan):
         return _fan(ctx, e)
     if isinstance(e, A.Scan):
