@@ -378,9 +378,16 @@ def generate_ids(cm: CharModel, vocab: Vocab, prompt: str, num_chars: int) -> li
 TENSOR_DATA_SUFFIXES = (".pt", ".npz", ".json")
 
 
+TEXT_CORPUS_SUFFIXES = (".txt", ".text")
+
+
 def is_text_corpus(path) -> bool:
-    """`qvr run --data FILE`: anything but a .pt/.npz/.json tensor file is a text corpus."""
-    return Path(path).suffix.lower() not in TENSOR_DATA_SUFFIXES
+    """`qvr run --data FILE`: a .txt/.text file is a text corpus for a character model.
+
+    Other suffixes are not guessed at: a .csv or a misspelt tensor file gets the runner's
+    "expected a .pt, .npz or .json file, or a .txt text corpus" error instead of being read as
+    characters."""
+    return Path(path).suffix.lower() in TEXT_CORPUS_SUFFIXES
 
 
 class CorpusRun:

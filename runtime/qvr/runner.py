@@ -580,7 +580,8 @@ def _read_data_file(path: str) -> dict:
             with open(path, encoding="utf-8") as f:
                 raw = json.load(f)
         else:
-            raise RunError(f"--data {path}: expected a .pt, .npz or .json file", "data", file=path)
+            raise RunError(f"--data {path}: expected a .pt, .npz or .json file, or a .txt text corpus",
+                           "data", file=path)
     except RunError:
         raise
     except FileNotFoundError:
