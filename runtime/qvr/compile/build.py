@@ -137,9 +137,18 @@ class Builder:
         raise QvrError(f"unsupported expression {type(node).__name__}")
 
     def _flatten(self, node):
-        if isinstance(node, A.Compose):
-            return self._flatten(node.left) + self._flatten(node.right)
-        return [(self.expr(node), label_of(node))]
+        """The operands of a `>>` chain in order, built. Walks the tree with an explicit stack:
+        a chain of thousands of `>>` (the checker accepts them) must not hit Python's recursion
+        limit."""
+        parts, stack = [], [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, A.Compose):
+                stack.append(item.right)
+                stack.append(item.left)
+            else:
+                parts.append((self.expr(item), label_of(item)))
+        return parts
 
     def _group_members(self, item) -> list[str]:
         if not isinstance(item, A.Ref):
