@@ -22,12 +22,17 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 
 import torch
 
 import qvr
+
 from qvr.infer import ELBO, MCMC, SVI, AutoNormalGuide, NUTSKernel, bayesian_lift_parameters
+
+# Pyro's JIT tracing warns once per traced call about Python booleans; the numbers are what matter.
+warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_002 = ROOT / "examples" / "seed_002_vanilla_rnn_lm.qvr"
