@@ -1,6 +1,6 @@
-"""Behaviour a new user hits that is broken outside the QA-owned files, one test per bug, marked
-xfail with the owner's area in the reason. Each asserts the correct behaviour, so it turns XPASS
-when fixed (then drop the marker). Details and reproduction commands are in the QA report.
+"""Behaviour a new user hit in the first end-to-end pass, one test per bug (nested parentheses,
+deep chains, out-of-range indices, runner internal errors). All are fixed; each test asserts the
+correct behaviour so the bugs stay fixed.
 """
 from __future__ import annotations
 

@@ -84,8 +84,6 @@ def test_unreadable_model_file_is_an_io_error(capsys, tmp_path, name):
     assert status == 1 and "error[io]: cannot read" in err
 
 
-@pytest.mark.xfail(reason="runner: `qvr run` on a non-UTF-8 file reports error[internal] "
-                          "UnicodeDecodeError instead of a located QVR001 (qvr.source.read_source)")
 def test_non_utf8_model_file_is_a_located_error(capsys, tmp_path):
     path = tmp_path / "latin1.qvr"
     path.write_bytes(b"# caf\xe9\n" + TINY.replace("{scale}", "0.1").encode())
