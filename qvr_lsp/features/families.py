@@ -1,13 +1,29 @@
 """Facts about distribution families (spec §5.2) for hover, completion and signature help.
 
-The checker owns validation; this table only describes families to the user. When the
-vocabulary module lists families we do not describe, they are still offered (without detail).
+Everything here is derived from the tables the checker uses (`qvr.semantics.families` for
+parameter order, alternative names, `scale` and inline use; `qvr.syntax.vocabulary` for the
+word lists), so the editor cannot describe a family differently from how it is checked. The
+only thing added is a sentence per support kind for people to read.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import layers
+from qvr.semantics.families import FAMILIES as _SCHEMAS
+from qvr.syntax import vocabulary as _vocabulary
+
+# How each support kind of `qvr.semantics.families` reads in hover and signature help.
+_SUPPORT_TEXT = {
+    "real": "real line ℝ → Real w",
+    "unit": "unit interval (0, 1) → Real w {low=0.0, high=1.0}",
+    "positive": "non-negative reals [0, ∞) → Real w {low=0.0}",
+    "bounded": "[low, high]",
+    "simplex": "probability simplex → Simplex w",
+    "binary": "{0, 1} → FinSet 2",
+    "categorical": "finite set → FinSet K",
+}
+# The checker treats every positive family alike; these two exclude 0 itself (spec §5.2).
+_OPEN_AT_ZERO = dict.fromkeys(("LogNormal", "Gamma"), "positive reals (0, ∞) → Real w {low=0.0}")
 
 
 @dataclass(frozen=True)
@@ -23,57 +39,32 @@ class FamilyDoc:
         return f"{self.name}({', '.join(self.params)})"
 
 
-_TABLE = (
-    FamilyDoc("Normal", ("loc", "scale"), "real line ℝ → Real w", has_scale=True),
-    FamilyDoc("LogitNormal", ("loc", "scale"), "unit interval (0, 1) → Real w {low=0.0, high=1.0}", ("mu", "sigma"), True),
-    FamilyDoc("LogNormal", ("loc", "scale"), "positive reals (0, ∞) → Real w {low=0.0}", has_scale=True),
-    FamilyDoc("Laplace", ("loc", "scale"), "real line ℝ", has_scale=True),
-    FamilyDoc("Cauchy", ("loc", "scale"), "real line ℝ", has_scale=True),
-    FamilyDoc("StudentT", ("df", "loc", "scale"), "real line ℝ", has_scale=True),
-    FamilyDoc("HalfNormal", ("scale",), "[0, ∞)", has_scale=True),
-    FamilyDoc("HalfCauchy", ("scale",), "[0, ∞)", has_scale=True),
-    FamilyDoc("Exponential", ("rate",), "[0, ∞)"),
-    FamilyDoc("Gamma", ("concentration", "rate"), "(0, ∞)"),
-    FamilyDoc("Beta", ("concentration1", "concentration0"), "(0, 1)"),
-    FamilyDoc("Uniform", ("low", "high"), "[low, high]"),
-    FamilyDoc("TruncatedNormal", ("loc", "scale", "low", "high"), "[low, high]", ("mu", "sigma", "low", "high"), True),
-    FamilyDoc("Dirichlet", ("concentration",), "probability simplex → Simplex w"),
-    FamilyDoc("MultivariateNormal", ("loc", "scale_tril"), "ℝᵈ (kernel and fixed only)", has_scale=True, inline=False),
-    FamilyDoc("Bernoulli", ("probs",), "{0, 1} → FinSet 2", ("logits",)),
-    FamilyDoc("Categorical", ("probs",), "finite set → FinSet K", ("logits",)),
-)
-FAMILIES: dict[str, FamilyDoc] = {f.name: f for f in _TABLE}
+def _doc(schema) -> FamilyDoc:
+    support = _OPEN_AT_ZERO.get(schema.name) or _SUPPORT_TEXT.get(schema.support, schema.support)
+    if not schema.inline:
+        support += " (kernel and fixed only)"
+    alt = tuple(dict.fromkeys((*schema.aliases, *(k for k in schema.one_of if k not in schema.params))))
+    return FamilyDoc(schema.name, schema.params, support, alt, schema.has_scale, schema.inline)
+
+
+FAMILIES: dict[str, FamilyDoc] = {name: _doc(schema) for name, schema in _SCHEMAS.items()}
 
 
 def family_names() -> tuple[str, ...]:
-    vocab = layers.vocabulary()
-    names = tuple(getattr(vocab, "FAMILIES", ()) or ()) if vocab else ()
-    return tuple(dict.fromkeys((*FAMILIES, *names)))
+    return tuple(FAMILIES)
 
 
 def family(name: str) -> FamilyDoc | None:
-    if name in FAMILIES:
-        return FAMILIES[name]
-    return FamilyDoc(name, (), "see spec §5.2") if name in family_names() else None
+    return FAMILIES.get(name)
 
 
 def builtin_names() -> tuple[str, ...]:
-    vocab = layers.vocabulary()
-    names = tuple(getattr(vocab, "BUILTINS", ()) or ()) if vocab else ()
-    return names or ("sigmoid", "tanh", "exp", "log", "softplus", "relu", "abs", "sqrt")
+    return tuple(_vocabulary.BUILTINS)
 
 
 def reserved_words() -> tuple[str, ...]:
-    vocab = layers.vocabulary()
-    words = tuple(getattr(vocab, "RESERVED", ()) or ()) if vocab else ()
-    return words or (
-        "object type space quantale category rule morphism continuous stochastic latent observed embed "
-        "discretize program let define where output export draw sample observe return identity "
-        "marginalize fan repeat stack scan parser ccg lambek"
-    ).split()
+    return tuple(_vocabulary.RESERVED)
 
 
 def type_constructors() -> tuple[str, ...]:
-    vocab = layers.vocabulary()
-    names = tuple(getattr(vocab, "TYPE_CONSTRUCTORS", ()) or ()) if vocab else ()
-    return names or ("FinSet", "Real", "Simplex", "Euclidean", "PositiveReals", "UnitInterval")
+    return tuple(_vocabulary.TYPE_CONSTRUCTORS)
