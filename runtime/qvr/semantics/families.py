@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Word lists live in the vocabulary (shared with the grammars and the editors); this module
+# adds their meaning.
+from ..syntax import vocabulary as _vocabulary
+
 # Support kinds: "real" (ℝ), "unit" ((0,1)), "positive" ([0,∞)), "bounded" ([low,high]),
 # "simplex", "binary" ({0,1}), "categorical" (FinSet K).
 
@@ -64,14 +68,14 @@ UNIT_FAMILIES = frozenset({"LogitNormal", "Beta"})
 POSITIVE_FAMILIES = frozenset({"LogNormal", "HalfNormal", "HalfCauchy", "Exponential", "Gamma"})
 
 # Builtin functions usable in `let` and arguments: arity 1, width-preserving (§5.7).
-BUILTINS = ("sigmoid", "tanh", "exp", "log", "abs", "softplus", "relu", "sqrt", "logit", "softmax")
+BUILTINS = _vocabulary.BUILTINS
 
 QUANTALES = ("product_fuzzy", "markov", "boolean", "godel", "lukasiewicz", "tropical")
 DEFAULT_QUANTALE = "product_fuzzy"
 
-TYPE_CONSTRUCTORS = ("FinSet", "Real", "Simplex", "Euclidean", "PositiveReals", "UnitInterval")
+TYPE_CONSTRUCTORS = _vocabulary.TYPE_CONSTRUCTORS
 
-ROLES = ("kernel", "deterministic", "embed", "latent", "observed", "discretize")
+ROLES = _vocabulary.ROLES
 
 # Option keys allowed per role (§4.4); `role` only on the `morphism` statement.
 NETWORK_OPTIONS = ("param_source", "hidden_dim", "n_layers")
@@ -86,15 +90,12 @@ OPTIONS_BY_ROLE = {
 OPTION_DEFAULTS = {"param_source": "affine", "hidden_dim": 64, "n_layers": 2, "replicate": 1,
                    "temperature": 0.1}
 
-SCAN_OPTIONS = {"init": ("zeros", "learned"), "states": ("last", "all"),
-                "direction": ("forward", "backward")}
+SCAN_OPTIONS = _vocabulary.SCAN_OPTIONS
 
-SCHEMA_RULES = ("evaluation", "harmonic_composition", "crossed_composition", "adjunction_units",
-                "tensor_introduction", "tensor_projection", "modal_introduction",
-                "modal_elimination")
+SCHEMA_RULES = _vocabulary.BUILTIN_SCHEMAS
 PARSER_DEFAULT_RULES = {
     "ccg": ("evaluation", "harmonic_composition", "crossed_composition"),
     "lambek": ("evaluation", "adjunction_units", "tensor_introduction", "tensor_projection"),
 }
 PARSER_KEYS = ("rules", "categories", "terminal", "start", "depth", "constructors")
-PARSER_CONSTRUCTORS = ("slash", "diamond", "box", "unit")
+PARSER_CONSTRUCTORS = _vocabulary.PARSER_CONSTRUCTORS
