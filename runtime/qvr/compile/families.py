@@ -22,6 +22,7 @@ from torch.distributions import constraints
 import torch.distributions as D
 
 from ..errors import QvrError
+from ..semantics.families import FAMILIES as _SCHEMAS
 
 EPS = 1e-5        # added to softplus outputs: sp(r) = softplus(r) + 1e-5
 CLAMP_MIN = 1e-7  # inline/fixed arguments: scales and rates at least this; probabilities inside (ε, 1-ε)
@@ -48,34 +49,34 @@ class FamilySpec:
         return self.alt.get(key)
 
 
-def _spec(name, params, *, alt=None, positive=(), scale=None, discrete=False, joint=False,
-          kernel=None):
-    return FamilySpec(name, tuple(params), dict(alt or {}), frozenset(positive), scale, discrete,
-                      joint, tuple(kernel if kernel is not None else params))
+def _spec(name, *, positive=(), scale=None, discrete=False, joint=False, kernel=None):
+    """Runtime facts for family `name`; its parameters and keyword names come from the checker's
+    schema (`qvr.semantics.families`), so what checks is what runs."""
+    schema = _SCHEMAS[name]
+    alt = dict(schema.aliases)
+    alt.update({k: k for k in schema.one_of if k not in schema.params})  # probs | logits
+    return FamilySpec(name, schema.params, alt, frozenset(positive), scale, discrete, joint,
+                      tuple(kernel if kernel is not None else schema.params))
 
 
 FAMILIES: dict[str, FamilySpec] = {s.name: s for s in [
-    _spec("Normal", ["loc", "scale"], positive=["scale"], scale="scale"),
-    _spec("LogitNormal", ["loc", "scale"], alt={"mu": "loc", "sigma": "scale"},
-          positive=["scale"], scale="scale"),
-    _spec("LogNormal", ["loc", "scale"], positive=["scale"], scale="scale"),
-    _spec("Laplace", ["loc", "scale"], positive=["scale"], scale="scale"),
-    _spec("Cauchy", ["loc", "scale"], positive=["scale"], scale="scale"),
-    _spec("StudentT", ["df", "loc", "scale"], positive=["df", "scale"], scale="scale"),
-    _spec("HalfNormal", ["scale"], positive=["scale"], scale="scale"),
-    _spec("HalfCauchy", ["scale"], positive=["scale"], scale="scale"),
-    _spec("Exponential", ["rate"], positive=["rate"]),
-    _spec("Gamma", ["concentration", "rate"], positive=["concentration", "rate"]),
-    _spec("Beta", ["concentration1", "concentration0"],
-          positive=["concentration1", "concentration0"]),
-    _spec("Uniform", ["low", "high"]),
-    _spec("TruncatedNormal", ["loc", "scale", "low", "high"], alt={"mu": "loc", "sigma": "scale"},
-          positive=["scale"], scale="scale", kernel=["loc", "scale"]),
-    _spec("Dirichlet", ["concentration"], positive=["concentration"], joint=True),
-    _spec("MultivariateNormal", ["loc", "scale_tril"], scale="scale_tril", joint=True),
-    _spec("Bernoulli", ["probs"], alt={"logits": "logits"}, discrete=True, kernel=["logits"]),
-    _spec("Categorical", ["probs"], alt={"logits": "logits"}, discrete=True, joint=True,
-          kernel=["logits"]),
+    _spec("Normal", positive=["scale"], scale="scale"),
+    _spec("LogitNormal", positive=["scale"], scale="scale"),
+    _spec("LogNormal", positive=["scale"], scale="scale"),
+    _spec("Laplace", positive=["scale"], scale="scale"),
+    _spec("Cauchy", positive=["scale"], scale="scale"),
+    _spec("StudentT", positive=["df", "scale"], scale="scale"),
+    _spec("HalfNormal", positive=["scale"], scale="scale"),
+    _spec("HalfCauchy", positive=["scale"], scale="scale"),
+    _spec("Exponential", positive=["rate"]),
+    _spec("Gamma", positive=["concentration", "rate"]),
+    _spec("Beta", positive=["concentration1", "concentration0"]),
+    _spec("Uniform"),
+    _spec("TruncatedNormal", positive=["scale"], scale="scale", kernel=["loc", "scale"]),
+    _spec("Dirichlet", positive=["concentration"], joint=True),
+    _spec("MultivariateNormal", scale="scale_tril", joint=True),
+    _spec("Bernoulli", discrete=True, kernel=["logits"]),
+    _spec("Categorical", discrete=True, joint=True, kernel=["logits"]),
 ]}
 
 
