@@ -21,8 +21,9 @@ edited (`Tree.edit`); the new version's tree is re-parsed from that edited old t
 asked for (nothing on the keystroke -> diagnostics path needs it). The lark parse is per top-level
 declaration chunk (`qvr.syntax.split_declarations`): a chunk whose text did not change is taken
 from the parser's memo (keyed by chunk text, shifted into place with `qvr.syntax.shift`), so an
-edit re-parses only the declarations it touched (see `ChunkParser`). Name resolution and checking then run over the
-whole module (`analyze(text, parsed=...)`), which is cheap.
+edit re-parses only the declarations it touched (see `ChunkParser`). Name resolution and checking
+then run over the whole module (`analyze(text, parsed=...)`); that whole-module pass is what a
+keystroke mostly costs on large files (see the README's latency table).
 """
 from __future__ import annotations
 
@@ -32,7 +33,10 @@ from typing import Iterable, Optional, Sequence
 
 from qvr.syntax.span import LineIndex, normalize
 
-from . import layers
+import tree_sitter
+import tree_sitter_qvr
+from qvr import semantics, syntax
+
 from .positions import PositionEncoder
 
 log = logging.getLogger(__name__)
@@ -74,9 +78,6 @@ class ChunkParser:
         self.reparsed = 0
 
     def parse(self, text: str):
-        syntax = layers.syntax()
-        if syntax is None:
-            return None
         if self.track:
             chunks = frozenset(text[c.start:c.end] for c in syntax.split_declarations(text))
             self.reparsed = len(chunks - self._previous)
@@ -86,8 +87,7 @@ class ChunkParser:
 
 def fresh_parse(text: str):
     """The whole-module parse the incremental one must agree with."""
-    syntax = layers.syntax()
-    return None if syntax is None else syntax.parse_module(text)
+    return syntax.parse_module(text)
 
 
 # ---------------------------------------------------------------------- tree-sitter ----
@@ -166,9 +166,6 @@ class Document:
     @property
     def analysis(self):
         if self._analysis is None:
-            semantics = layers.semantics()
-            if semantics is None:
-                return None
             parsed = self.parsed
             try:
                 self._analysis = semantics.analyze(self.text, parsed=parsed) if parsed is not None else semantics.analyze(self.text)
@@ -203,7 +200,7 @@ class DocumentStore:
         self.track_reparse = track_reparse
         self._docs: dict[str, Document] = {}
         self._parsers: dict[str, ChunkParser] = {}
-        self._ts_parser = layers.new_tree_sitter_parser()
+        self._ts_parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_qvr.language()))
 
     # -- queries ----------------------------------------------------------------------------
     def get(self, uri: str) -> Optional[Document]:

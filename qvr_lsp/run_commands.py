@@ -195,8 +195,9 @@ class RunService:
 
         with open(path, encoding="utf-8") as f:
             text = normalize(f.read())
-        semantics = _semantics()
-        return text, semantics.analyze(text) if semantics else None, path
+        from qvr.semantics import analyze
+
+        return text, analyze(text), path
 
     def _workspace_root(self) -> str | None:
         try:
@@ -393,12 +394,6 @@ def _results_dir(path: str | None, entry: str, kind: str) -> str | None:
         n += 1
         out = f"{base}-{n}"
     return out
-
-
-def _semantics():
-    from . import layers
-
-    return layers.semantics()
 
 
 def _token(run: Run) -> str:

@@ -120,9 +120,8 @@ class WorkspaceIndex:
         return out
 
     def symbols_of(self, path: str) -> tuple[list[SymbolNode], str]:
+        from qvr.syntax import parse_module
         from qvr.syntax.span import normalize
-
-        from .. import layers
 
         try:
             mtime = os.stat(path).st_mtime
@@ -131,13 +130,10 @@ class WorkspaceIndex:
         cached = self._cache.get(path)
         if cached and cached[0] == mtime:
             return cached[1], cached[2]
-        syntax = layers.syntax()
-        if syntax is None:
-            return [], ""
         try:
             with open(path, encoding="utf-8", errors="replace") as fh:
                 text = normalize(fh.read())
-            nodes = document_symbols(syntax.parse_module(text).module, text)
+            nodes = document_symbols(parse_module(text).module, text)
         except Exception:
             nodes, text = [], ""
         self._cache[path] = (mtime, nodes, text)

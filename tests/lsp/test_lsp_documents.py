@@ -5,14 +5,12 @@ from __future__ import annotations
 import pytest
 
 from qvr.syntax.span import LineIndex
-from qvr_lsp import layers
 from qvr_lsp.documents import Change, DocumentStore, changes_from_lsp, fresh_parse, tree_sexp
 from qvr_lsp.positions import PositionEncoder, UTF8, UTF16, UTF32
 
 from lsp_fixtures import SAMPLES
 
 URI = "file:///tmp/doc.qvr"
-needs_tree_sitter = pytest.mark.skipif(layers.tree_sitter_language() is None, reason="tree_sitter_qvr not built")
 
 
 def lsp_range(text: str, start: int, end: int, encoder: PositionEncoder):
@@ -73,7 +71,6 @@ def test_old_snapshot_is_unchanged_by_a_later_edit():
     assert not store.is_current(old) and store.is_current(new)
 
 
-@needs_tree_sitter
 def test_tree_is_reparsed_lazily_across_several_unobserved_versions():
     store = DocumentStore()
     text = SAMPLES["rnn_011"]
@@ -88,7 +85,6 @@ def test_tree_is_reparsed_lazily_across_several_unobserved_versions():
     assert doc.tree.root_node.end_byte == len(text.encode())
 
 
-@needs_tree_sitter
 def test_incremental_tree_matches_fresh_parse_after_edits():
     store = DocumentStore()
     text = SAMPLES["lstm_classic"]
@@ -129,7 +125,6 @@ def test_binary_junk_and_nul_bytes_are_kept_verbatim():
     assert "\x00" in doc.text and len(doc.text) == len(junk) - 3
 
 
-@needs_tree_sitter
 def test_tree_sitter_fallback_reports_located_syntax_errors():
     """Used only when the checker cannot be imported: one located QVR002 per broken spot."""
     from qvr_lsp.features.diagnostics import tree_sitter_syntax_errors

@@ -7,17 +7,12 @@ from __future__ import annotations
 import pytest
 
 from qvr.syntax.span import Span
-from qvr_lsp import layers
 from qvr_lsp.features import (
     code_actions, completion, formatting, hover, inlay_hints, navigation, rename, semantic_tokens,
     signature_help, structure, symbols,
 )
 
 from lsp_fixtures import SAMPLES, at_cursor, marked, open_doc, offset_of
-
-pytestmark = pytest.mark.skipif(
-    layers.optional_module("qvr.semantics.analysis") is None, reason="qvr.semantics.analysis not available"
-)
 
 PRELUDE = """object Token : FinSet 256
 object Embedded : Real 64

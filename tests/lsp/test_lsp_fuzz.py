@@ -11,8 +11,8 @@ import random
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from qvr import semantics
 from qvr.syntax.span import LineIndex, Span
-from qvr_lsp import layers
 from qvr_lsp.documents import Change, DocumentStore, fresh_parse, tree_sexp
 from qvr_lsp.features import (
     code_actions, completion, diagnostics, hover, inlay_hints, navigation, rename, semantic_tokens,
@@ -69,7 +69,6 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
     uri = "file:///fuzz.qvr"
     text = SAMPLES[sample]
     store.open(uri, text, 0)
-    semantics = layers.semantics()
     version = 0
     edits_done = 0
     while edits_done < EDITS_PER_EXAMPLE:
@@ -92,6 +91,6 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
         if fresh is not None:
             assert doc.parsed.module == fresh.module
             assert doc.parsed.diagnostics == fresh.diagnostics
-        if semantics is not None and hasattr(semantics, "analyze") and doc.analysis is not None:
+        if doc.analysis is not None:
             assert list(doc.analysis.diagnostics) == list(semantics.analyze(text).diagnostics)
         _features_do_not_raise(doc, rng)

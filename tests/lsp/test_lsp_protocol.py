@@ -12,16 +12,11 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from qvr_lsp import layers
-
 from lsp_fixtures import SAMPLES, offset_of
 
 # the client fixture lives on a module-scoped event loop; the tests must run on the same loop
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-needs_semantics = pytest.mark.skipif(
-    layers.optional_module("qvr.semantics.analysis") is None, reason="qvr.semantics.analysis not available"
-)
 
 def recording_client() -> LanguageClient:
     """pytest-lsp's test client, plus `client.published`: every publishDiagnostics with its
@@ -257,7 +252,6 @@ async def test_selection_range_grows_outwards(client: LanguageClient):
     assert chain[0].start.line == chain[0].end.line  # the word first
 
 
-@needs_semantics
 async def test_hover_definition_references_rename(client: LanguageClient):
     text = SAMPLES["lstm_current"]
     uri = await open_text(client, text)
@@ -277,7 +271,6 @@ async def test_hover_definition_references_rename(client: LanguageClient):
         await client.text_document_rename_async(lsp.RenameParams(text_document=td(uri), position=pos(text, use), new_name="scan"))
 
 
-@needs_semantics
 async def test_completion_signature_help_inlay_hints_code_actions(client: LanguageClient):
     text = SAMPLES["lstm_classic"]
     uri = await open_text(client, text)
@@ -396,7 +389,6 @@ async def test_out_of_range_edits_are_clamped_not_lost(client: LanguageClient):
     assert [uri, 3, hashlib.sha1(expected.encode()).hexdigest()] in [list(d) for d in info["documents"]]
 
 
-@needs_semantics
 async def test_highlight_prepare_rename_formatting_and_migrate_command(client: LanguageClient):
     text = "object   A : FinSet 2   # keep\nmorphism f : A -> A ~ Categorical\noutput f\n"
     uri = await open_text(client, text)
