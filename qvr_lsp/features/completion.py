@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from qvr.syntax import vocabulary as _vocabulary
+
 from . import families
 
 TOP_LEVEL_SNIPPETS = {
@@ -37,7 +39,7 @@ COMBINATORS = {
     "stack": "stack(${1:f}, ${2:1})",
     "identity": "identity(${1:X})",
 }
-OPTION_KEYS = ("role", "scale", "param_source", "hidden_dim", "n_layers", "replicate", "temperature")
+OPTION_KEYS = tuple(_vocabulary.OPTION_KEYS)  # key -> value description in the vocabulary
 DECL_KEYWORDS = {
     "object", "type", "space", "morphism", "continuous", "stochastic", "latent", "observed", "embed",
     "discretize", "program", "define", "export", "output", "quantale", "category", "rule",
@@ -230,7 +232,7 @@ def complete(doc, offset: int) -> list[Item]:
         if not inside or inside.endswith(","):
             return [Item(k, "option", "option", f"{k}=", False, 1) for k in OPTION_KEYS]
         if inside.endswith("role="):
-            return [Item(r, "keyword", "role", sort_group=1) for r in ("kernel", "deterministic", "embed", "latent", "observed", "discretize")]
+            return [Item(r, "keyword", "role", sort_group=1) for r in _vocabulary.ROLES]
         return []
 
     if before.endswith("<-") or (before.endswith("~") and first in ("draw", "observe")):
