@@ -22,8 +22,14 @@ asked for (nothing on the keystroke -> diagnostics path needs it). The lark pars
 declaration chunk (`qvr.syntax.split_declarations`): a chunk whose text did not change is taken
 from the parser's memo (keyed by chunk text, shifted into place with `qvr.syntax.shift`), so an
 edit re-parses only the declarations it touched (see `ChunkParser`). Name resolution and checking
-then run over the whole module (`analyze(text, parsed=...)`); that whole-module pass is what a
-keystroke mostly costs on large files (see the README's latency table).
+then run over the whole module (`analyze(text, parsed=...)`) when a feature first asks for
+``analysis``.
+
+The keystroke path does not need that: ``diagnostics`` comes from the document's
+`qvr.semantics.incremental.IncrementalChecker`, which checks each declaration in a frame of its
+own and re-checks only the declarations an edit touched and those depending on them (its result
+equals ``analysis.diagnostics``; tests compare them). The chunk list it works on is kept up to
+date edit by edit (`qvr.syntax.resplit_declarations`), so a keystroke never rescans the file.
 """
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ from qvr.syntax.span import LineIndex, normalize
 import tree_sitter
 import tree_sitter_qvr
 from qvr import semantics, syntax
+from qvr.semantics.incremental import IncrementalChecker
 
 from .positions import PositionEncoder
 
@@ -116,10 +123,11 @@ class Document:
     """One version of one open document (immutable; `analysis` is computed lazily once)."""
 
     __slots__ = ("uri", "path", "text", "version", "line_index", "_tree", "_edited_tree", "_ts_parser",
-                 "_parser", "_parsed", "_analysis", "cache")
+                 "_parser", "_parsed", "_analysis", "cache", "_chunks", "_checker", "_diagnostics")
 
     def __init__(self, uri: str, text: str, version: Optional[int], parser: ChunkParser | None = None,
-                 ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None):
+                 ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None,
+                 chunks=None, checker: Optional[IncrementalChecker] = None):
         self.uri = uri
         self.path = path if path is not None else uri_to_path(uri)
         self.text = text
@@ -132,6 +140,37 @@ class Document:
         self._parsed = None
         self._analysis = None
         self.cache: dict = {}  # per-version memo for features (semantic tokens, folding, ...)
+        self._chunks = chunks  # `split_declarations(text)`, kept up to date edit by edit
+        self._checker = checker
+        self._diagnostics = None
+
+    @property
+    def chunks(self) -> list:
+        if self._chunks is None:
+            self._chunks = syntax.split_declarations(self.text)
+        return self._chunks
+
+    @property
+    def diagnostics(self) -> Optional[tuple]:
+        """Every diagnostic of this version (equal to ``analysis.diagnostics``), from the
+        document's `IncrementalChecker`: the keystroke path, which re-checks only what the
+        edit touched. Falls back to the full analysis if the incremental checker fails; None
+        only if that fails too."""
+        if self._diagnostics is None:
+            if self._analysis:
+                self._diagnostics = self._analysis.diagnostics
+            elif self._checker is not None:
+                try:
+                    self._diagnostics = self._checker.diagnostics(self.text, self.chunks, self.line_index)
+                except Exception:
+                    log.exception("incremental check failed for %s; using a full analysis", self.uri)
+                    self._checker.reset()
+            if self._diagnostics is None:
+                analysis = self.analysis
+                if analysis is None:
+                    return None
+                self._diagnostics = analysis.diagnostics
+        return self._diagnostics
 
     @property
     def tree(self):
@@ -200,6 +239,7 @@ class DocumentStore:
         self.track_reparse = track_reparse
         self._docs: dict[str, Document] = {}
         self._parsers: dict[str, ChunkParser] = {}
+        self._checkers: dict[str, IncrementalChecker] = {}
         self._ts_parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_qvr.language()))
 
     # -- queries ----------------------------------------------------------------------------
@@ -223,7 +263,8 @@ class DocumentStore:
     def open(self, uri: str, text: str, version: Optional[int] = None) -> Document:
         text = normalize(text or "")
         parser = self._parsers.setdefault(uri, ChunkParser(self.track_reparse))
-        doc = Document(uri, text, version, parser, self._ts_parser)
+        checker = self._checkers.setdefault(uri, IncrementalChecker())
+        doc = Document(uri, text, version, parser, self._ts_parser, checker=checker)
         self._docs[uri] = doc
         return doc
 
@@ -234,9 +275,16 @@ class DocumentStore:
             old = self.open(uri, "", None)
         text, index = old.text, old.line_index
         tree = old.tree_for_next_edit()
+        chunks = old._chunks
         for change in changes:
             new_text, start, old_end, new_end = apply_change(text, index, change, encoder)
             new_index = LineIndex(new_text)
+            if chunks is not None:
+                try:
+                    chunks = syntax.resplit_declarations(text, chunks, new_text, start, old_end, new_end)
+                except Exception:
+                    log.exception("re-splitting failed; the next chunks are split from scratch")
+                    chunks = None
             if tree is not None:
                 try:
                     edit_tree(tree, index, new_index, start, old_end, new_end)
@@ -245,15 +293,18 @@ class DocumentStore:
                     tree = None
             text, index = new_text, new_index
         doc = Document(uri, text, version, self._parsers.setdefault(uri, ChunkParser(self.track_reparse)),
-                       self._ts_parser, tree, old.path, index)
+                       self._ts_parser, tree, old.path, index, chunks,
+                       self._checkers.setdefault(uri, IncrementalChecker()))
         if text == old.text:  # e.g. an edit and its undo in one batch: the analysis carries over
             doc._parsed, doc._analysis = old._parsed, old._analysis
+            doc._diagnostics = old._diagnostics
         self._docs[uri] = doc
         return doc
 
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)
         self._parsers.pop(uri, None)
+        self._checkers.pop(uri, None)
 
 
 def changes_from_lsp(content_changes: Sequence) -> list[Change]:

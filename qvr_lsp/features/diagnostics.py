@@ -1,5 +1,8 @@
 """Diagnostics of a document: the checker's (syntax and semantic), each reported once.
 
+They come from `Document.diagnostics` (the incremental checker: a keystroke re-checks only the
+declarations it touched), which equals the full analysis' diagnostics.
+
 The checker's lark-based syntax diagnostics (QVR001–QVR005) are authoritative. Tree-sitter
 ERROR/MISSING nodes are only used when the checker is unavailable, worded for humans, so a
 syntax error is never reported twice.
@@ -11,10 +14,10 @@ from qvr.syntax.span import Span
 
 
 def document_diagnostics(doc) -> list[Diagnostic]:
-    analysis = doc.analysis
-    if analysis is not None:
+    diagnostics = doc.diagnostics
+    if diagnostics is not None:
         out, seen = [], set()
-        for d in analysis.diagnostics:
+        for d in diagnostics:
             key = (d.code, d.span.start, d.span.end, d.message)
             if key not in seen:
                 seen.add(key)

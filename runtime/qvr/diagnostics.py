@@ -65,6 +65,16 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity == Severity.ERROR
 
+    def shifted(self, delta: int) -> "Diagnostic":
+        """This diagnostic with every span (its own, related locations, fix edits) moved."""
+        if not delta:
+            return self
+        span = self.span.shifted(delta)
+        related = tuple(Related(r.span.shifted(delta), r.message) for r in self.related)
+        fixes = tuple(Fix(f.title, tuple(TextEdit(e.span.shifted(delta), e.new_text) for e in f.edits))
+                      for f in self.fixes)
+        return Diagnostic(self.code, self.severity, self.message, span, self.tags, related, fixes)
+
     def format(self, filename: str, index: LineIndex) -> str:
         """``file:line:col: severity[code]: message`` with 1-based line and code-point column."""
         line, col = index.position(self.span.start)

@@ -59,14 +59,17 @@ for _cls in A.MORPHISM_DECLS:
 
 
 # ------------------------------------------------------------------------ where groups ----
-def group_where(ctx: Context, statements) -> tuple[list, dict]:
+def group_where(ctx: Context, statements, col=None, origin_of=None) -> tuple[list, dict]:
     """Split statements into top-level ones and `where` bindings (spec §3.3).
 
     Returns (top_level_statements, bindings) with bindings[id(owner)] = list of binding
-    DefineDecls (each possibly an owner itself)."""
+    DefineDecls (each possibly an owner itself). `col(d)` is the column of a statement's
+    keyword (by default from its span in the whole text); `origin_of(d)` the frame of a
+    statement checked in a frame of its own (see Context.origin)."""
     bindings: dict[int, list] = {}
     top: list = []
-    col = lambda d: ctx.line_index.position(d.keyword.span.start)[1]
+    if col is None:
+        col = lambda d: ctx.line_index.position(d.keyword.span.start)[1]
     i, n = 0, len(statements)
 
     def take(owner, i):
@@ -83,6 +86,8 @@ def group_where(ctx: Context, statements) -> tuple[list, dict]:
                 i = take(s, i)
         bindings[id(owner)] = mine
         if not mine:
+            if origin_of is not None:
+                ctx.origin = origin_of(owner)
             ctx.error("QVR006", f"`where` of `{owner.name.text}` has no bindings (bindings must be "
                       f"indented more than `{owner.name.text}`)", owner.where)
         return i
@@ -178,36 +183,41 @@ class Analyzer:
     def declare(self, top) -> None:
         ctx = self.ctx
         for i, d in enumerate(top):
-            kind = DECL_KIND.get(type(d))
-            if kind is None:
+            self.declare_statement(i, d)
+
+    def declare_statement(self, i: int, d) -> None:
+        ctx = self.ctx
+        kind = DECL_KIND.get(type(d))
+        if kind is None:
+            return
+        for name in A.declared_names(d):
+            sym = self.new_symbol(name, kind, d)
+            if sym is None:
                 continue
-            for name in A.declared_names(d):
-                sym = self.new_symbol(name, kind, d)
-                if sym is None:
-                    continue
-                ctx.declared_at[name.text] = i
-                if kind == "morphism":
-                    k = _replicate_count(d)
-                    if k > 1:
-                        members = [f"{name.text}_{j}" for j in range(k)]
-                        ctx.groups[name.text] = members
-                        for m in members:
-                            if m in ctx.top:
-                                continue
-                            msym = Symbol(m, "morphism", name.span, d.span, doc=_doc(d),
-                                          decl=d)
-                            ctx.symbols.append(msym)
-                            ctx.top[m] = msym
-                            ctx.declared_at[m] = i
+            ctx.declared_at[name.text] = i
+            if kind == "morphism":
+                k = _replicate_count(d)
+                if k > 1:
+                    members = [f"{name.text}_{j}" for j in range(k)]
+                    ctx.groups[name.text] = members
+                    for m in members:
+                        if m in ctx.top:
+                            continue
+                        msym = Symbol(m, "morphism", name.span, d.span, doc=_doc(d),
+                                      decl=d, origin=ctx.origin)
+                        ctx.symbols.append(msym)
+                        ctx.top[m] = msym
+                        ctx.declared_at[m] = i
 
     def new_symbol(self, name: A.Name, kind: str, d, *, table=None) -> Optional[Symbol]:
         ctx = self.ctx
         table = ctx.top if table is None else table
         first = table.get(name.text) or ctx.top.get(name.text)
         if first is not None:
+            where = ctx.frame_span(first)
             ctx.error("QVR015", f"`{name.text}` is already declared (line "
-                      f"{ctx.line_of(first.name_span)})", name.span,
-                      related=(Related(first.name_span, f"first declaration of `{name.text}`"),))
+                      f"{ctx.line_of(where)})", name.span,
+                      related=(Related(where, f"first declaration of `{name.text}`"),))
             ctx.add_symbol(Symbol(name.text, kind, name.span, d.span, doc=_doc(d), decl=d))
             return None
         if name.text in FAMILIES or name.text in BUILTINS:
@@ -223,7 +233,7 @@ class Analyzer:
         ctx.pending = set()
         keyword = getattr(d, "keyword", None)
         start = keyword.span.start if keyword is not None else d.span.start
-        ctx.statement_start = self.text.rfind("\n", 0, start) + 1
+        ctx.statement_start = self.text.rfind("\n", 0, start + ctx.origin) + 1 - ctx.origin
         statement_deprecations(ctx, d)
         if isinstance(d, (A.ObjectDecl, A.TypeDecl, A.SpaceDecl)):
             obj = resolve_type(ctx, d.value, finite_position=not isinstance(d, A.ObjectDecl)
@@ -409,7 +419,7 @@ class Analyzer:
             members = ctx.groups.get(name)
             if members and any(id(ctx.top[m]) in ctx.used for m in members if m in ctx.top):
                 continue
-            ctx.hint("QVR080", f"`{name}` is declared but never used", sym.name_span,
+            ctx.hint("QVR080", f"`{name}` is declared but never used", ctx.frame_span(sym),
                      tags=("unnecessary",))
 
 

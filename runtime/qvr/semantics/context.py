@@ -71,14 +71,30 @@ class Context:
         self.current_define: Optional[str] = None  # top-level define being checked
         self.define_users: dict[int, set] = {}  # id(define Symbol) -> names of users (None: other)
         self.muted = 0  # >0 while re-checking (promotion): diagnostics are dropped
+        # Frames. `analyze` checks every statement in the coordinates of the whole text
+        # (origin 0). The incremental checker (`incremental.py`) checks each statement in
+        # the coordinates of its own chunk, so that an unchanged statement's AST and results
+        # stay valid when text before it moves: `origin` is the offset of the current frame
+        # in the text; spans of the current statement's nodes are relative to it, and
+        # `report` moves what it records to absolute offsets.
+        self.origin = 0
+        # Set when an output depends on where things are, not only on what they are (a
+        # message naming a line, a location in another statement): such a statement's
+        # results cannot be reused once text before it moves.
+        self.positional = False
+        # Set when a "did you mean" suggestion looked at every declared name.
+        self.uses_all_names = False
+        # When a list, every reference is also appended to it as (symbol, current define).
+        self.recording: Optional[list] = None
 
     # -- diagnostics ---------------------------------------------------------------------
     def report(self, code: str, severity: Severity, message: str, span: Span, *,
                tags=(), related=(), fixes=()) -> None:
         if self.muted:
             return
-        self.diagnostics.append(Diagnostic(code, severity, message, span, tuple(tags),
-                                           tuple(related), tuple(fixes)))
+        diagnostic = Diagnostic(code, severity, message, span, tuple(tags), tuple(related),
+                                tuple(fixes))
+        self.diagnostics.append(diagnostic.shifted(self.origin) if self.origin else diagnostic)
 
     def error(self, code, message, span, **kw):
         self.report(code, Severity.ERROR, message, span, **kw)
@@ -96,15 +112,26 @@ class Context:
                   tags=("deprecated",), fixes=(Fix(f"Rewrite as `{rewrite}`", edits),))
 
     def line_of(self, span: Span) -> int:
-        return self.line_index.position(span.start)[0] + 1
+        """1-based line of a span of the current frame (a message that names it)."""
+        self.positional = True
+        return self.line_index.position(span.start + self.origin)[0] + 1
 
     def src(self, span: Span) -> str:
-        return self.text[span.start:span.end]
+        return self.text[span.start + self.origin:span.end + self.origin]
+
+    def frame_span(self, sym: Symbol) -> Span:
+        """`sym.name_span` in the current frame (`sym` may belong to another statement)."""
+        delta = sym.origin - self.origin
+        if not delta:
+            return sym.name_span
+        self.positional = True
+        return Span(sym.name_span.start + delta, sym.name_span.end + delta)
 
     # -- symbols and references ------------------------------------------------------------
     # References are made with tuple.__new__: NamedTuple's own constructor is a Python-level
     # function, and large modules record tens of thousands of references.
     def add_symbol(self, sym: Symbol) -> Symbol:
+        sym.origin = self.origin
         self.symbols.append(sym)
         self.references.append(_new_tuple(Reference, (sym.name_span, sym, True)))
         return sym
@@ -112,6 +139,8 @@ class Context:
     def add_reference(self, span: Span, sym: Symbol) -> None:
         self.references.append(_new_tuple(Reference, (span, sym, False)))
         self.used.add(id(sym))
+        if self.recording is not None:
+            self.recording.append((sym, self.current_define))
         if sym.kind == "define" and sym.scope is None:
             # who refers to a define: defines used only by unused defines are unused (§4.7)
             self.define_users.setdefault(id(sym), set()).add(self.current_define)
@@ -147,9 +176,10 @@ class Context:
                 and (self.declared_at.get(name.text, -1) > self.current_index
                      or (name.text in self.pending and sym.kind in ("program", "define")
                          and name.text not in self.local_top))):
+            where = self.frame_span(sym)
             self.error("QVR014", f"`{name.text}` is used before its declaration "
-                       f"(line {self.line_of(sym.name_span)})", name.span,
-                       related=(Related(sym.name_span, f"`{name.text}` is declared here"),))
+                       f"(line {self.line_of(where)})", name.span,
+                       related=(Related(where, f"`{name.text}` is declared here"),))
             return sym if sym.kind in allowed_kinds else None
         if sym.kind not in allowed_kinds:
             self.error("QVR017", f"`{name.text}` is {_article(KIND_WORDS.get(sym.kind, sym.kind))}, "
@@ -160,6 +190,7 @@ class Context:
     def undefined(self, name, code: str, message: str, kinds: tuple, candidates=None,
                   extra_fixes=()) -> None:
         """Report an undefined name with a "did you mean" fix (closest name of the kinds)."""
+        self.uses_all_names = True
         if candidates is None:
             candidates = [s.name for s in list(self.top.values()) + list(self.local_top.values())
                           if s.kind in kinds]

@@ -34,6 +34,8 @@ class Symbol:
     detail: str = ""
     scope: Optional[str] = None
     decl: Any = None
+    # offset of the frame `name_span` is relative to (0: the whole text; see Context.origin)
+    origin: int = 0
 
     def __repr__(self) -> str:
         return f"Symbol({self.name!r}, {self.kind!r}, scope={self.scope!r})"

@@ -28,6 +28,7 @@ from .lexical import (
     comments,
     doc_runs,
     invalid_identifier_char,
+    resplit_declarations,
     split_declarations,
     unclosed_block,
 )
@@ -36,7 +37,7 @@ from .span import LineIndex, Span, normalize
 
 __all__ = [
     "Chunk", "ParseResult", "comments", "normalize", "parse", "parse_declaration",
-    "parse_module", "shift", "split_declarations",
+    "parse_chunk_local", "parse_module", "resplit_declarations", "shift", "split_declarations",
 ]
 
 
@@ -90,9 +91,11 @@ def _shift(x, d: int):
 
 _SHIFTERS = {
     cls: _make_shifter(cls)
-    for cls in [*vars(ast).values(), Diagnostic]
+    for cls in vars(ast).values()
     if isinstance(cls, type) and dataclasses.is_dataclass(cls)
 }
+# a diagnostic's related locations and fix edits move with it
+_SHIFTERS[Diagnostic] = Diagnostic.shifted
 
 
 def shift(node, delta: int):
@@ -187,6 +190,35 @@ def _parse_chunk_cached(text: str, start: int, end: int):
     if len(_memo) > _MEMO_SIZE:
         _memo.popitem(last=False)
     return result
+
+
+# (chunk text, chunk ends the file, occurrence) -> (decls, diagnostics) at offset 0
+_local_memo: "OrderedDict[tuple[str, bool, int], tuple]" = OrderedDict()
+
+
+def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0):
+    """``(decls, diagnostics)`` of one chunk with spans relative to the chunk's start.
+
+    Memoised by text, and the memo returns the *same* objects for the same text wherever the
+    chunk sits in the file: the incremental checker keys its per-statement results on them.
+    `occurrence` tells identical chunks of one file apart (the second copy of a declaration
+    must be a different node, or its symbol would be taken for the first one's)."""
+    key = (chunk_text, at_eof, occurrence)
+    hit = _local_memo.get(key)
+    if hit is not None:
+        _local_memo.move_to_end(key)
+        return hit
+    was_enabled = gc.isenabled()
+    gc.disable()  # as in parse_module
+    try:
+        decls, diags, _ = _parse_chunk_uncached(chunk_text, 0, at_eof)
+    finally:
+        if was_enabled:
+            gc.enable()
+    _local_memo[key] = hit = (decls, diags)
+    if len(_local_memo) > _MEMO_SIZE:
+        _local_memo.popitem(last=False)
+    return hit
 
 
 def parse_declaration(text: str, start: int = 0, end: Optional[int] = None
