@@ -77,13 +77,13 @@ class _Record:
     """What checking one unit did, to replay when its key comes again."""
 
     __slots__ = ("origin", "diagnostics", "writes", "symbols", "used", "define_uses",
-                 "quantale", "export", "export_type", "schema_parser", "names_key")
+                 "quantale", "export", "export_type", "schema_parser", "names_key", "foreign")
 
     def __init__(self, origin, diagnostics, writes, symbols, used, define_uses, quantale, export,
                  export_type, schema_parser, names_key):
         self.origin = origin  # the frame the diagnostics were recorded in
         self.diagnostics = diagnostics  # absolute offsets, for `origin`
-        self.writes = writes  # (table, name, value) for objects/morphisms/programs/defines
+        self.writes = writes  # a unit's: (table, name, value); a block's: (table, {name: value})
         self.symbols = symbols  # (name, type, detail) of the unit's own top-level symbols
         self.used = used  # top-level names it uses
         self.define_uses = define_uses  # (define name, the define using it or None)
@@ -112,6 +112,24 @@ class _Unit:
         self.statements = (decl,)
 
 
+BLOCK = 8  # units per block, on average
+
+
+class _Block:
+    """Consecutive units whose results are recorded and replayed together."""
+
+    __slots__ = ("units", "indices", "names", "idents", "text_key", "export", "where")
+
+    def __init__(self, units, indices, names, idents, text_key, export):
+        self.units = units
+        self.indices = indices  # their positions among the top-level units
+        self.names = names  # the top-level names they declare
+        self.idents = idents  # the identifiers of their texts, reserved words left out
+        self.text_key = text_key  # hash of their texts
+        self.export = export  # whether one of them is an export
+        self.where = any(u.where for u in units)
+
+
 class IncrementalChecker:
     """Diagnostics of the successive versions of one document (see the module docstring)."""
 
@@ -120,6 +138,7 @@ class IncrementalChecker:
         self._previous: dict[int, _Record] = {}  # and the one before (an edit and its undo)
         self._chunks: dict[tuple, tuple] = {}  # (text, at end, occurrence) -> parse, identifiers
         self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups)
+        self._block_info: dict[tuple, tuple] = {}  # block shape -> identifiers, key, export
         self.checked = 0  # units checked (not replayed) by the last call: tests look at it
         self.replayed = 0
 
@@ -169,61 +188,65 @@ class IncrementalChecker:
                                     origin_of=lambda d: origins[id(d)])
         ctx.origin = 0
         analyzer.bindings = bindings
-        by_decl = {id(u.decl): u for u in units}
-        top_units = [by_decl[id(d)] for d in top]
-        for u in top_units:
-            if bindings.get(id(u.decl)):
-                self._into_owner_frame(text, u, bindings, origins, by_decl)
+        if len(top) == len(units):  # no `where` bindings: every statement is a unit
+            top_units = units
+        else:
+            by_decl = {id(u.decl): u for u in units}
+            top_units = [by_decl[id(d)] for d in top]
+            for k, u in enumerate(top_units):
+                if bindings.get(id(u.decl)):
+                    top_units[k] = self._into_owner_frame(text, u, bindings, origins, by_decl)
 
         # -- declare every top-level name ---------------------------------------------------
         unit_names = self._declare(analyzer, top_units)
 
-        # -- check or replay each unit -------------------------------------------------------
+        # -- check or replay each block of units --------------------------------------------
         records: dict[int, _Record] = {}
-        # What a unit's key says about each identifier of its text: for a top-level name
-        # the key of the unit that declared it (and of units that wrote its entry since),
-        # ("later", its declaration's text) while that unit is still ahead, "self" for the
-        # unit's own names; None for anything else (locals, undefined names).
+        # What a block's key says about each identifier of its text: for a top-level name
+        # the key of the block that declared it (and of blocks that wrote its entry since),
+        # ("later", its declaration's text) while that block is still ahead, "self" for the
+        # block's own names; None for anything else (locals, undefined names).
         sources: dict[str, object] = {}
         for i, u in enumerate(top_units):
             if unit_names[i]:
-                later = ("later", hash(u.text))
+                later = ("later", u.text_key)
                 for name in unit_names[i]:
                     sources[name] = later
         names_key = None
-        declared_at = ctx.declared_at
         top_syms = ctx.top
         tables = {attr: getattr(ctx, attr) for attr in _ENV}
         define_users = ctx.define_users
-        used_names: set[str] = set()  # top-level names the replayed units use
+        used_names: set[str] = set()  # top-level names the replayed blocks use
         export_seen = False
         checked = replayed = 0
-        for i, u in enumerate(top_units):
-            own = unit_names[i]
+        for block in self._blocks(top_units, unit_names):
+            own = block.names
             for name in own:
                 sources[name] = "self"
-            origin = u.origin
-            # the text before the keyword on its line: where fixes insert declarations
-            prefix = "" if origin == 0 or text[origin - 1] == "\n" else \
-                text[text.rfind("\n", 0, origin) + 1:origin]
-            key = hash((u.text_key, u.index, prefix, ctx.quantale, export_seen,
-                        tuple(map(sources.get, u.idents))))
-            record = None if u.where else (self._records.get(key) or self._previous.get(key))
+            # the text before each keyword on its line, where fixes insert declarations
+            prefixes = ()
+            for u in block.units:
+                origin = u.origin
+                if origin and text[origin - 1] != "\n":
+                    prefixes += (text[text.rfind("\n", 0, origin) + 1:origin],)
+            key = hash((block.text_key, prefixes, ctx.quantale, export_seen,
+                        tuple(map(sources.get, block.idents))))
+            record = None if block.where else (self._records.get(key) or self._previous.get(key))
             if record is not None and record.names_key is not None:
                 if names_key is None:
                     names_key = _names_key(top_syms)
                 if record.names_key != names_key:
                     record = None
-            if record is not None:  # replay (inlined: this loop runs for every unit)
-                replayed += 1
+            if record is not None:  # replay (inlined: this loop runs for every block)
+                replayed += len(block.units)
                 records[key] = record
-                delta = u.origin - record.origin
+                delta = block.units[0].origin - record.origin
                 if delta:
                     ctx.diagnostics.extend([d.shifted(delta) for d in record.diagnostics])
                 elif record.diagnostics:
                     ctx.diagnostics.extend(record.diagnostics)
-                for attr, name, value in record.writes:
-                    dict.__setitem__(tables[attr], name, value)
+                for attr, entries in record.writes:
+                    tables[attr].update(entries)
                 for name, type_, detail in record.symbols:
                     sym = top_syms[name]
                     sym.type, sym.detail = type_, detail
@@ -237,8 +260,8 @@ class IncrementalChecker:
                 if record.schema_parser:
                     ctx.schema_parser = True
             else:
-                checked += 1
-                record, reusable = self._check(analyzer, i, u)
+                checked += len(block.units)
+                record, reusable = self._check_block(analyzer, block)
                 if reusable:
                     if record.names_key is not None:
                         if names_key is None:
@@ -247,10 +270,9 @@ class IncrementalChecker:
                     records[key] = record
             for name in own:
                 sources[name] = key
-            for _, name, _ in record.writes:
-                if declared_at.get(name) != i:  # an entry of a name declared elsewhere
-                    sources[name] = hash((sources.get(name), key))
-            if u.decl.__class__ is A.ExportDecl:
+            for name in record.foreign:  # entries of names declared elsewhere
+                sources[name] = hash((sources.get(name), key))
+            if block.export:
                 export_seen = True
         self.checked, self.replayed = checked, replayed
         ctx.used.update(id(top_syms[n]) for n in used_names)
@@ -284,23 +306,31 @@ class IncrementalChecker:
             if parsed is None:
                 decls, chunk_diags = parse_chunk_local(chunk_text, at_eof, occurrence)
                 idents = tuple(sorted(set(_IDENT.findall(chunk_text)) - _RESERVED))
-                parsed = cache[key] = (decls, chunk_diags, idents, hash(key))
-            decls, chunk_diags, idents, text_key = parsed
+                text_key = hash(key)
+                # the units are reused by later versions (only `origin`/`end` change; a
+                # `where` owner is copied before it is changed, see `_into_owner_frame`)
+                parsed = cache[key] = (
+                    [_Unit(d, start, chunk.end, chunk_text, k, idents, text_key)
+                     for k, d in enumerate(decls)], chunk_diags)
+            chunk_units, chunk_diags = parsed
             for d in chunk_diags:
                 diags.append(d.shifted(start))
-            for k, d in enumerate(decls):
-                origins[id(d)] = start
-                units.append(_Unit(d, start, chunk.end, chunk_text, k, idents, text_key))
+            for u in chunk_units:
+                u.origin, u.end = start, chunk.end
+                units.append(u)
+                if u.decl.__class__ is A.DefineDecl:  # only `where` grouping asks
+                    origins[id(u.decl)] = start
         return diags, units, origins
 
     def _declare(self, analyzer, top_units) -> list:
         """Declare every top-level name (QVR015/QVR019 included); return each unit's names.
 
         A declaration that went in cleanly last time (no diagnostic) and whose names are
-        all still free goes in again with the same `Symbol`s, reset to how declaring left
-        them; anything else takes `Analyzer.declare_statement`."""
+        all still free goes in again with the same `Symbol`s (their type and detail are set
+        again by the replay, or reset before a check); anything else takes
+        `Analyzer.declare_statement`. `ctx.symbols` is not filled: nothing here reads it."""
         ctx = analyzer.ctx
-        top, declared_at, groups, symbols = ctx.top, ctx.declared_at, ctx.groups, ctx.symbols
+        top, declared_at, groups = ctx.top, ctx.declared_at, ctx.groups
         cache, fresh = self._declared, {}
         names = []
         for i, u in enumerate(top_units):
@@ -309,11 +339,11 @@ class IncrementalChecker:
             if hit is not None and hit[0] is d:
                 entries = hit[1]
                 if top.keys().isdisjoint(hit[3]):
+                    origin = u.origin
                     for n, sym in entries:
                         top[n] = sym
                         declared_at[n] = i
-                        sym.origin, sym.type, sym.detail = u.origin, None, ""
-                        symbols.append(sym)
+                        sym.origin = origin
                     for n, members in hit[2]:
                         groups[n] = members
                     fresh[id(d)] = hit
@@ -331,8 +361,11 @@ class IncrementalChecker:
         self._declared = fresh
         return names
 
-    def _into_owner_frame(self, text, unit, bindings, origins, by_decl) -> None:
-        """Move a `where` owner's bindings (nested ones too) into the owner's frame."""
+    def _into_owner_frame(self, text, owner_unit, bindings, origins, by_decl) -> "_Unit":
+        """A unit for a `where` owner with its bindings (nested ones too) moved into the
+        owner's frame."""
+        unit = _Unit(owner_unit.decl, owner_unit.origin, owner_unit.end, owner_unit.text,
+                     owner_unit.index, owner_unit.idents, owner_unit.text_key)
         unit.where = True
         statements = [unit.decl]
         end = unit.end
@@ -355,8 +388,78 @@ class IncrementalChecker:
         unit.text = text[unit.origin:end]  # its key covers the bindings
         unit.idents = tuple(sorted(set(_IDENT.findall(unit.text)) - _RESERVED))
         unit.text_key = hash((unit.text, end >= len(text)))
+        return unit
 
     # -------------------------------------------------------------------------------------
+    def _blocks(self, top_units, unit_names) -> list:
+        """Cut the units into blocks, the grain of reuse: bookkeeping per unit would cost more
+        than re-checking a few neighbours of an edited one. Cuts are chosen by content (after a
+        unit whose text hash is 0 mod `BLOCK`), so an edit moves no cut but its own; `where`
+        units, never reused, are blocks of their own."""
+        blocks, current, start = [], [], 0
+        info = self._block_info
+        if len(info) > 20000:
+            info.clear()
+
+        def close(end):
+            units = top_units[start:end]
+            shape = tuple((u.text_key, u.index) for u in units)
+            found = info.get(shape)
+            if found is None:
+                idents = set()
+                for u in units:
+                    idents.update(u.idents)
+                found = info[shape] = (tuple(sorted(idents)), hash(shape),
+                                       any(u.decl.__class__ is A.ExportDecl for u in units))
+            names = [n for i in range(start, end) for n in unit_names[i]]
+            blocks.append(_Block(units, range(start, end), names, *found))
+
+        previous = None
+        for i, u in enumerate(top_units):
+            # a block is one stretch of text: a chunk that gave no unit (a syntax error) may
+            # change length without changing any unit of the block
+            if i > start and (u.where or u.origin != previous.end and u.origin != previous.origin):
+                close(i)
+                start = i
+            previous = u
+            if u.where or u.text_key % BLOCK == 0:
+                close(i + 1)
+                start = i + 1
+        if start < len(top_units):
+            close(len(top_units))
+        return blocks
+
+    def _check_block(self, analyzer, block) -> tuple["_Record", bool]:
+        """Check a block unit by unit; merge what they did into one record."""
+        records, reusable = [], not block.where
+        for i, u in zip(block.indices, block.units):
+            record, ok = self._check(analyzer, i, u)
+            records.append(record)
+            reusable = reusable and ok
+        writes: dict[str, dict] = {}
+        for r in records:
+            for attr, name, value in r.writes:
+                writes.setdefault(attr, {})[name] = value
+        declared_at = analyzer.ctx.declared_at
+        indices = block.indices
+        foreign = tuple(name for entries in writes.values() for name in entries
+                        if declared_at.get(name) not in indices)
+        quantale = export = export_type = None
+        for r in records:
+            if r.quantale is not None:
+                quantale = r.quantale
+            if r.export is not None:
+                export, export_type = r.export, r.export_type
+        merged = _Record(
+            block.units[0].origin, tuple(d for r in records for d in r.diagnostics),
+            tuple(writes.items()), tuple(x for r in records for x in r.symbols),
+            frozenset().union(*(r.used for r in records)),
+            tuple(x for r in records for x in r.define_uses), quantale, export, export_type,
+            any(r.schema_parser for r in records),
+            0 if any(r.names_key is not None for r in records) else None)
+        merged.foreign = tuple(dict.fromkeys(foreign))
+        return merged, reusable
+
     def _check(self, analyzer, i, u) -> tuple[_Record, bool]:
         """Check one unit, recording what it did; the flag says whether it may be replayed."""
         ctx = analyzer.ctx
@@ -374,6 +477,11 @@ class IncrementalChecker:
         schema_before = ctx.schema_parser
         failed = False
         ctx.current_index = i
+        for name in A.declared_names(u.decl):  # as declaring left them (they may be reused)
+            for n in (name.text, *ctx.groups.get(name.text, ())):
+                sym = ctx.top.get(n)
+                if sym is not None and sym.decl is u.decl:
+                    sym.type, sym.detail = None, ""
         try:
             analyzer.check_statement(u.decl)
         except Exception as exc:  # as in Analyzer.run: one statement never takes all down
