@@ -43,7 +43,9 @@ def _lazy_module(name: str):
     Start-up time counts up to the first diagnostics; modules that only answer later requests
     (hover, completion, ...) need not be executed before that. This is the standard library's
     recipe (`importlib.util.LazyLoader`); the module is registered in `sys.modules` and on its
-    package like a normal import, so other importers get the same (lazy) module object."""
+    package like a normal import, so other importers get the same (lazy) module object.
+    Every handler runs on the event-loop thread, so no two first uses race (Python 3.11's
+    LazyLoader has no lock of its own)."""
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.find_spec(name)
