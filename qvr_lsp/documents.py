@@ -123,7 +123,7 @@ class Document:
     """One version of one open document (immutable; `analysis` is computed lazily once)."""
 
     __slots__ = ("uri", "path", "text", "version", "line_index", "_tree", "_edited_tree", "_ts_parser",
-                 "_parser", "_parsed", "_analysis", "cache", "_chunks", "_checker", "_diagnostics")
+                 "_parser", "_parsed", "_analysis", "cache", "_chunks", "_checker", "_diagnostics", "layout")
 
     def __init__(self, uri: str, text: str, version: Optional[int], parser: ChunkParser | None = None,
                  ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None,
@@ -143,6 +143,9 @@ class Document:
         self._chunks = chunks  # `split_declarations(text)`, kept up to date edit by edit
         self._checker = checker
         self._diagnostics = None
+        # the incremental checker's blocks for this text (`IncrementalChecker.layout`), once
+        # `diagnostics` has run: semantic tokens are stitched from them
+        self.layout = None
 
     @property
     def chunks(self) -> list:
@@ -162,6 +165,7 @@ class Document:
             elif self._checker is not None:
                 try:
                     self._diagnostics = self._checker.diagnostics(self.text, self.chunks, self.line_index)
+                    self.layout = self._checker.layout
                 except Exception:
                     log.exception("incremental check failed for %s; using a full analysis", self.uri)
                     self._checker.reset()

@@ -2,6 +2,7 @@
 (what each name resolves to) and the vocabulary (families, builtins, constructors)."""
 from __future__ import annotations
 
+import bisect
 import re
 from typing import NamedTuple, Optional
 
@@ -66,13 +67,19 @@ def _static_classes() -> dict[str, tuple[int, int]]:
 
 
 def _compute(doc) -> list[Token]:
-    """One pass of LEXER over the text. A word is, in order: a reserved word; whatever the
-    analysis resolved it to (declaration modifier on definitions); an option/argument key when
-    `=` follows; a family, constructor, builtin or option value; otherwise left to the client's
-    syntax colouring."""
-    text = doc.text
     analysis = doc.analysis
-    refs = {r.span.start: r for r in analysis.references} if analysis is not None else {}
+    refs = {}
+    if analysis is not None:
+        for r in analysis.references:  # a later occurrence at the same offset wins
+            refs[r.span.start] = None if r.symbol is None else (r.symbol.kind, r.is_definition)
+    return _lex(doc.text, refs)
+
+
+def _lex(text: str, refs: dict) -> list[Token]:
+    """One pass of LEXER over `text`. A word is, in order: a reserved word; whatever the
+    analysis resolved it to (`refs`: offset -> (symbol kind, is definition) or None; the
+    declaration modifier on definitions); an option/argument key when `=` follows; a family,
+    constructor, builtin or option value; otherwise left to the client's syntax colouring."""
     static = _static_classes()
     keyword = _T["keyword"]
     by_kind = {kind: _T[name] for kind, name in KIND_TO_TYPE.items()}
@@ -95,8 +102,8 @@ def _compute(doc) -> list[Token]:
             append(Token(start, end, keyword, 0))
             continue
         ref = refs.get(start)
-        if ref is not None and ref.symbol is not None:
-            append(Token(start, end, by_kind.get(ref.symbol.kind, variable), declaration if ref.is_definition else 0))
+        if ref is not None:
+            append(Token(start, end, by_kind.get(ref[0], variable), declaration if ref[1] else 0))
             continue
         j = end
         while j < n and text[j] in " \t":
@@ -105,6 +112,86 @@ def _compute(doc) -> list[Token]:
             append(Token(start, end, prop, 0))
         elif cls is not None:
             append(Token(start, end, cls[0], cls[1]))
+    return out
+
+
+# ------------------------------------------------------------------ incremental encoding ----
+def encoded(doc, encoder) -> list[int]:
+    """The whole document's LSP token data, equal to ``encode(doc, semantic_tokens(doc), ...)``.
+
+    After a keystroke the incremental checker has the name occurrences of every block of
+    declarations (`IncrementalChecker.layout`), most of them replayed from earlier versions;
+    each block's tokens are encoded relative to its first line once and kept with its record,
+    and the document's data is the blocks' data stitched together. So a keystroke costs the
+    edited block, not a lexing pass over the file and a full analysis. Without a layout (or when
+    a block does not start a line) this falls back to the whole-text path."""
+    layout = getattr(doc, "layout", None)
+    text = doc.text
+    if layout is None or layout[0] is not text:
+        return encode(doc, semantic_tokens(doc), encoder)
+    regions = []  # (offset, data, last line, last column), in text order
+    at = 0
+    for origin, record in layout[1]:
+        if origin and text[origin - 1] != "\n":
+            return encode(doc, semantic_tokens(doc), encoder)
+        if origin > at:
+            regions.append((at,) + _encode_region(text[at:origin], {}, encoder))
+        key = ("tokens", encoder.encoding)
+        found = record.memo.get(key)
+        if found is None:
+            refs = {}
+            for start, kind, is_def in record.refs:
+                refs[start] = None if kind is None else (kind, is_def)
+            found = record.memo[key] = _encode_region(text[origin:origin + record.end], refs, encoder)
+        regions.append((origin,) + found)
+        at = origin + record.end
+    if at < len(text):
+        if at and text[at - 1] != "\n":
+            return encode(doc, semantic_tokens(doc), encoder)
+        regions.append((at,) + _encode_region(text[at:], {}, encoder))
+    return _stitch(doc.line_index.line_starts, regions)
+
+
+class _Region:
+    """A piece of text starting a line, shaped like a document for the encoders."""
+
+    __slots__ = ("text", "line_index")
+
+    def __init__(self, text: str):
+        from qvr.syntax.span import LineIndex
+
+        self.text = text
+        self.line_index = LineIndex(text)
+
+
+def _encode_region(text: str, refs: dict, encoder) -> tuple[list[int], int, int]:
+    """(data relative to the region's first line, line and column of its last token)."""
+    data = encode(_Region(text), _lex(text, refs), encoder)
+    line = col = 0
+    for i in range(0, len(data), 5):
+        if data[i]:
+            line += data[i]
+            col = data[i + 1]
+        else:
+            col += data[i + 1]
+    return data, line, col
+
+
+def _stitch(line_starts: list[int], regions) -> list[int]:
+    out: list[int] = []
+    prev_line = prev_col = 0
+    for offset, data, last_line, last_col in regions:
+        if not data:
+            continue
+        first_line = bisect.bisect_right(line_starts, offset) - 1
+        n = len(out)
+        out.extend(data)
+        line = first_line + data[0]
+        if line == prev_line:
+            out[n], out[n + 1] = 0, data[1] - prev_col
+        else:
+            out[n] = line - prev_line
+        prev_line, prev_col = first_line + last_line, last_col
     return out
 
 

@@ -42,7 +42,7 @@ from ..syntax import parse_chunk_local, shift, split_declarations
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, normalize
 from ..syntax.vocabulary import RESERVED
-from .analysis import INTERNAL_CODE, Analyzer, _internal_message, group_where
+from .analysis import DECL_KIND, INTERNAL_CODE, Analyzer, _internal_message, group_where
 from .context import Context
 
 _IDENT = re.compile(r"[^\W\d]\w*")
@@ -77,7 +77,8 @@ class _Record:
     """What checking one unit did, to replay when its key comes again."""
 
     __slots__ = ("origin", "diagnostics", "writes", "symbols", "used", "define_uses",
-                 "quantale", "export", "export_type", "schema_parser", "names_key", "foreign")
+                 "quantale", "export", "export_type", "schema_parser", "names_key", "foreign",
+                 "refs", "end", "memo")
 
     def __init__(self, origin, diagnostics, writes, symbols, used, define_uses, quantale, export,
                  export_type, schema_parser, names_key):
@@ -87,6 +88,9 @@ class _Record:
         self.symbols = symbols  # (name, type, detail) of the unit's own top-level symbols
         self.used = used  # top-level names it uses
         self.define_uses = define_uses  # (define name, the define using it or None)
+        self.refs = ()  # name occurrences: (offset in the frame, kind, is definition)
+        self.end = 0  # a block's: its length
+        self.memo: dict = {}  # for presentation layers (semantic tokens per block)
         self.quantale = quantale
         self.export = export
         self.export_type = export_type
@@ -139,6 +143,8 @@ class IncrementalChecker:
         self._chunks: dict[tuple, tuple] = {}  # (text, at end, occurrence) -> parse, identifiers
         self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups)
         self._block_info: dict[tuple, tuple] = {}  # block shape -> identifiers, key, export
+        # the last call's text and its blocks: [(offset, record)] (semantic tokens use them)
+        self.layout: Optional[tuple] = None
         self.checked = 0  # units checked (not replayed) by the last call: tests look at it
         self.replayed = 0
 
@@ -219,6 +225,7 @@ class IncrementalChecker:
         used_names: set[str] = set()  # top-level names the replayed blocks use
         export_seen = False
         checked = replayed = 0
+        layout = []
         for block in self._blocks(top_units, unit_names):
             own = block.names
             for name in own:
@@ -268,6 +275,7 @@ class IncrementalChecker:
                             names_key = _names_key(top_syms)
                         record.names_key = names_key
                     records[key] = record
+            layout.append((block.units[0].origin, record))
             for name in own:
                 sources[name] = key
             for name in record.foreign:  # entries of names declared elsewhere
@@ -275,6 +283,7 @@ class IncrementalChecker:
             if block.export:
                 export_seen = True
         self.checked, self.replayed = checked, replayed
+        self.layout = (text, layout)
         ctx.used.update(id(top_syms[n]) for n in used_names)
         self._previous, self._records = self._records, records
 
@@ -458,6 +467,20 @@ class IncrementalChecker:
             any(r.schema_parser for r in records),
             0 if any(r.names_key is not None for r in records) else None)
         merged.foreign = tuple(dict.fromkeys(foreign))
+        # Name occurrences relative to the block's start, in the order `analyze` records
+        # them: the declaring pass (every declared name, before any check), then the checks.
+        origin = block.units[0].origin
+        refs = []
+        for u in block.units:
+            kind = DECL_KIND.get(type(u.decl))
+            if kind is not None:
+                off = u.origin - origin
+                refs.extend((name.span.start + off, kind, True) for name in A.declared_names(u.decl))
+        for u, r in zip(block.units, records):
+            off = u.origin - origin
+            refs.extend((start + off, kind, is_def) for start, kind, is_def in r.refs)
+        merged.refs = tuple(refs)
+        merged.end = block.units[-1].end - origin
         return merged, reusable
 
     def _check(self, analyzer, i, u) -> tuple[_Record, bool]:
@@ -477,6 +500,7 @@ class IncrementalChecker:
         schema_before = ctx.schema_parser
         failed = False
         ctx.current_index = i
+        refs_before = len(ctx.references)
         for name in A.declared_names(u.decl):  # as declaring left them (they may be reused)
             for n in (name.text, *ctx.groups.get(name.text, ())):
                 sym = ctx.top.get(n)
@@ -515,11 +539,16 @@ class IncrementalChecker:
         define_uses = tuple({(sym.name, user) for sym, user in uses
                              if sym.kind == "define" and sym.scope is None})
         exported = analyzer.export is not export_before
+        # every name occurrence the check resolved, for semantic tokens: (offset in the
+        # unit's frame, kind of what it names, whether it is the definition)
+        record_refs = tuple((r.span.start, None if r.symbol is None else r.symbol.kind,
+                             r.is_definition) for r in ctx.references[refs_before:])
         record = _Record(
             u.origin, tuple(unit_diags), tuple(writes), tuple(symbols), used, define_uses,
             ctx.quantale if ctx.quantale != quantale_before else None,
             analyzer.export if exported else None, analyzer.export_type if exported else None,
             ctx.schema_parser and not schema_before, 0 if ctx.uses_all_names else None)
+        record.refs = record_refs
         return record, not (failed or ctx.positional or u.where)
 
 
