@@ -124,7 +124,7 @@ def encoded(doc, encoder) -> list[int]:
     each block's tokens are encoded relative to its first line once and kept with its record,
     and the document's data is the blocks' data stitched together. So a keystroke costs the
     edited block, not a lexing pass over the file and a full analysis. Without a layout (or when
-    a block does not start a line) this falls back to the whole-text path."""
+    a layout for another text) this falls back to the whole-text path."""
     layout = getattr(doc, "layout", None)
     text = doc.text
     if layout is None or layout[0] is not text:
@@ -132,8 +132,6 @@ def encoded(doc, encoder) -> list[int]:
     regions = []  # (offset, data, last line, last column), in text order
     at = 0
     for origin, record in layout[1]:
-        if origin and text[origin - 1] != "\n":
-            return encode(doc, semantic_tokens(doc), encoder)
         if origin > at:
             regions.append((at,) + _encode_region(text[at:origin], {}, encoder))
         key = ("tokens", encoder.encoding)
@@ -146,14 +144,13 @@ def encoded(doc, encoder) -> list[int]:
         regions.append((origin,) + found)
         at = origin + record.end
     if at < len(text):
-        if at and text[at - 1] != "\n":
-            return encode(doc, semantic_tokens(doc), encoder)
         regions.append((at,) + _encode_region(text[at:], {}, encoder))
-    return _stitch(doc.line_index.line_starts, regions)
+    return _stitch(text, doc.line_index.line_starts, regions, encoder)
 
 
 class _Region:
-    """A piece of text starting a line, shaped like a document for the encoders."""
+    """A piece of the text, shaped like a document for the encoders (its columns count from
+    the piece's start on its first line; `_stitch` adds the rest)."""
 
     __slots__ = ("text", "line_index")
 
@@ -177,21 +174,29 @@ def _encode_region(text: str, refs: dict, encoder) -> tuple[list[int], int, int]
     return data, line, col
 
 
-def _stitch(line_starts: list[int], regions) -> list[int]:
+def _stitch(text: str, line_starts: list[int], regions, encoder) -> list[int]:
+    """The regions' data as one document's: each region's first token is re-expressed
+    relative to the previous region's last one. A region that starts inside a line (a chunk
+    after a `where` binding's indentation) has its first line's columns moved by the width of
+    the text before it on that line."""
     out: list[int] = []
     prev_line = prev_col = 0
     for offset, data, last_line, last_col in regions:
         if not data:
             continue
         first_line = bisect.bisect_right(line_starts, offset) - 1
+        line_start = line_starts[first_line]
+        shift = encoder.length(text[line_start:offset]) if offset > line_start else 0
         n = len(out)
         out.extend(data)
         line = first_line + data[0]
+        col = data[1] + (shift if data[0] == 0 else 0)
         if line == prev_line:
-            out[n], out[n + 1] = 0, data[1] - prev_col
+            out[n], out[n + 1] = 0, col - prev_col
         else:
-            out[n] = line - prev_line
-        prev_line, prev_col = first_line + last_line, last_col
+            out[n], out[n + 1] = line - prev_line, col
+        prev_line = first_line + last_line
+        prev_col = last_col + (shift if last_line == 0 else 0)
     return out
 
 

@@ -82,7 +82,8 @@ class Context:
         # message naming a line, a location in another statement): such a statement's
         # results cannot be reused once text before it moves.
         self.positional = False
-        # Set when a "did you mean" suggestion looked at every declared name.
+        # Set when a result looked at every declared name (a "did you mean" suggestion,
+        # "is there any `category`"), not only at the names the statement mentions.
         self.uses_all_names = False
         # When a list, every reference is also appended to it as (symbol, current define).
         self.recording: Optional[list] = None

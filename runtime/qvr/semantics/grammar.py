@@ -122,6 +122,7 @@ def check_parser(ctx: Context, e: A.ParserExpr) -> Optional[MorphType]:
         ok = False
 
     if schema_mode:
+        ctx.uses_all_names = True  # whether any `category` exists anywhere in the module
         has_categories = "categories" in args or any(
             s.kind == "category" for s in ctx.top.values())
         if not has_categories:

@@ -44,6 +44,7 @@ from ..syntax.span import LineIndex, normalize
 from ..syntax.vocabulary import RESERVED
 from .analysis import DECL_KIND, INTERNAL_CODE, Analyzer, _internal_message, group_where
 from .context import Context
+from .families import QUANTALES
 
 _IDENT = re.compile(r"[^\W\d]\w*")
 _RESERVED = frozenset(RESERVED)  # never names: not worth a lookup
@@ -117,32 +118,34 @@ class _Unit:
 
 
 BLOCK = 8  # units per block, on average
+MAX_BLOCK = 4 * BLOCK  # and at most (what one keystroke may have to re-check)
 
 
 class _Block:
     """Consecutive units whose results are recorded and replayed together."""
 
-    __slots__ = ("units", "indices", "names", "idents", "text_key", "export", "where")
+    __slots__ = ("units", "indices", "text_key", "export", "where")
 
-    def __init__(self, units, indices, names, idents, text_key, export):
+    def __init__(self, units, indices, text_key, export, where):
         self.units = units
-        self.indices = indices  # their positions among the top-level units
-        self.names = names  # the top-level names they declare
-        self.idents = idents  # the identifiers of their texts, reserved words left out
+        self.indices = indices  # their positions among the top-level units (a range)
         self.text_key = text_key  # hash of their texts
         self.export = export  # whether one of them is an export
-        self.where = any(u.where for u in units)
+        self.where = where  # a `where` unit (always a block of its own)
 
 
 class IncrementalChecker:
     """Diagnostics of the successive versions of one document (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, block: int = BLOCK) -> None:
+        # units per block on average (1: every unit its own block, which tests use to
+        # see exactly which units an edit re-checks)
+        self.block = block
         self._records: dict[int, _Record] = {}  # by unit key: the last version's
         self._previous: dict[int, _Record] = {}  # and the one before (an edit and its undo)
         self._chunks: dict[tuple, tuple] = {}  # (text, at end, occurrence) -> parse, identifiers
         self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups)
-        self._block_info: dict[tuple, tuple] = {}  # block shape -> identifiers, key, export
+        self._block_info: dict[tuple, tuple] = {}  # block shape -> its hash, has an export
         # the last call's text and its blocks: [(offset, record)] (semantic tokens use them)
         self.layout: Optional[tuple] = None
         self.checked = 0  # units checked (not replayed) by the last call: tests look at it
@@ -150,7 +153,7 @@ class IncrementalChecker:
 
     def reset(self) -> None:
         """Forget everything (after a failure: the next call starts from scratch)."""
-        self.__init__()
+        self.__init__(self.block)
 
     def diagnostics(self, text: str, chunks: Optional[Sequence] = None,
                     line_index: Optional[LineIndex] = None) -> tuple:
@@ -213,11 +216,9 @@ class IncrementalChecker:
         # ("later", its declaration's text) while that block is still ahead, "self" for the
         # block's own names; None for anything else (locals, undefined names).
         sources: dict[str, object] = {}
-        for i, u in enumerate(top_units):
-            if unit_names[i]:
-                later = ("later", u.text_key)
-                for name in unit_names[i]:
-                    sources[name] = later
+        for u, names in zip(top_units, unit_names):
+            if names:
+                sources.update(dict.fromkeys(names, ("later", u.text_key)))
         names_key = None
         top_syms = ctx.top
         tables = {attr: getattr(ctx, attr) for attr in _ENV}
@@ -226,18 +227,31 @@ class IncrementalChecker:
         export_seen = False
         checked = replayed = 0
         layout = []
-        for block in self._blocks(top_units, unit_names):
-            own = block.names
-            for name in own:
-                sources[name] = "self"
-            # the text before each keyword on its line, where fixes insert declarations
-            prefixes = ()
-            for u in block.units:
+        # the quantale in force at each unit: part of its key, since the entries it writes
+        # (a `latent`'s quantale) depend on it
+        quantale = ctx.quantale
+        for block in self._blocks(top_units):
+            # Each unit's key: its text and, per identifier, the key of the unit declaring
+            # it. Per unit, not per block, so that a block depends only on the names it uses
+            # (not on whatever else shares a block with them).
+            unit_keys = []
+            prefixes = ()  # the text before each keyword on its line, where fixes insert
+            for i, u in zip(block.indices, block.units):
+                own = unit_names[i]
+                for name in own:
+                    sources[name] = "self"
+                if u.decl.__class__ is A.QuantaleDecl:  # in force from here on (if known)
+                    named = u.decl.name.text.lower()
+                    quantale = named if named in QUANTALES else quantale
+                unit_key = hash((u.text_key, u.index, quantale, tuple(map(sources.get, u.idents))))
+                for name in own:
+                    sources[name] = unit_key
+                unit_keys.append(unit_key)
                 origin = u.origin
                 if origin and text[origin - 1] != "\n":
-                    prefixes += (text[text.rfind("\n", 0, origin) + 1:origin],)
-            key = hash((block.text_key, prefixes, ctx.quantale, export_seen,
-                        tuple(map(sources.get, block.idents))))
+                    prefixes += (i - block.indices.start,
+                                 text[text.rfind("\n", 0, origin) + 1:origin])
+            key = hash((block.text_key, prefixes, ctx.quantale, export_seen, tuple(unit_keys)))
             record = None if block.where else (self._records.get(key) or self._previous.get(key))
             if record is not None and record.names_key is not None:
                 if names_key is None:
@@ -276,15 +290,13 @@ class IncrementalChecker:
                         record.names_key = names_key
                     records[key] = record
             layout.append((block.units[0].origin, record))
-            for name in own:
-                sources[name] = key
             for name in record.foreign:  # entries of names declared elsewhere
                 sources[name] = hash((sources.get(name), key))
             if block.export:
                 export_seen = True
         self.checked, self.replayed = checked, replayed
         self.layout = (text, layout)
-        ctx.used.update(id(top_syms[n]) for n in used_names)
+        ctx.used.update(map(id, map(top_syms.__getitem__, used_names)))
         self._previous, self._records = self._records, records
 
         # -- the whole-module pass -------------------------------------------------------------
@@ -335,9 +347,9 @@ class IncrementalChecker:
         """Declare every top-level name (QVR015/QVR019 included); return each unit's names.
 
         A declaration that went in cleanly last time (no diagnostic) and whose names are
-        all still free goes in again with the same `Symbol`s (their type and detail are set
-        again by the replay, or reset before a check); anything else takes
-        `Analyzer.declare_statement`. `ctx.symbols` is not filled: nothing here reads it."""
+        all still free goes in again with the same `Symbol`s, reset to how declaring leaves
+        them; anything else takes `Analyzer.declare_statement`. `ctx.symbols` is not filled:
+        nothing here reads it."""
         ctx = analyzer.ctx
         top, declared_at, groups = ctx.top, ctx.declared_at, ctx.groups
         cache, fresh = self._declared, {}
@@ -352,7 +364,8 @@ class IncrementalChecker:
                     for n, sym in entries:
                         top[n] = sym
                         declared_at[n] = i
-                        sym.origin = origin
+                        # as a fresh symbol: a unit checked before this one may read it
+                        sym.origin, sym.type, sym.detail = origin, None, ""
                     for n, members in hit[2]:
                         groups[n] = members
                     fresh[id(d)] = hit
@@ -400,12 +413,14 @@ class IncrementalChecker:
         return unit
 
     # -------------------------------------------------------------------------------------
-    def _blocks(self, top_units, unit_names) -> list:
+    def _blocks(self, top_units) -> list:
         """Cut the units into blocks, the grain of reuse: bookkeeping per unit would cost more
         than re-checking a few neighbours of an edited one. Cuts are chosen by content (after a
-        unit whose text hash is 0 mod `BLOCK`), so an edit moves no cut but its own; `where`
-        units, never reused, are blocks of their own."""
-        blocks, current, start = [], [], 0
+        unit whose text hash is 0 mod `BLOCK`), so an edit moves no cut but its own (a block
+        also ends after `MAX_BLOCK` units; cuts after that resynchronise at the next content
+        cut); `where` units, never reused, are blocks of their own."""
+        blocks, start = [], 0
+        block, most = self.block, MAX_BLOCK * self.block // BLOCK
         info = self._block_info
         if len(info) > 20000:
             info.clear()
@@ -415,13 +430,10 @@ class IncrementalChecker:
             shape = tuple((u.text_key, u.index) for u in units)
             found = info.get(shape)
             if found is None:
-                idents = set()
-                for u in units:
-                    idents.update(u.idents)
-                found = info[shape] = (tuple(sorted(idents)), hash(shape),
+                found = info[shape] = (hash(shape),
                                        any(u.decl.__class__ is A.ExportDecl for u in units))
-            names = [n for i in range(start, end) for n in unit_names[i]]
-            blocks.append(_Block(units, range(start, end), names, *found))
+            blocks.append(_Block(units, range(start, end), *found,
+                                 units[0].where if len(units) == 1 else False))
 
         previous = None
         for i, u in enumerate(top_units):
@@ -431,7 +443,7 @@ class IncrementalChecker:
                 close(i)
                 start = i
             previous = u
-            if u.where or u.text_key % BLOCK == 0:
+            if u.where or u.text_key % block == 0 or i + 1 - start >= most:
                 close(i + 1)
                 start = i + 1
         if start < len(top_units):

@@ -1,0 +1,114 @@
+"""The language server's keystroke path equals the whole-module path, and stays local.
+
+After each edit a `Document` gets its chunk list from `resplit_declarations`, its diagnostics
+from the incremental checker, and its semantic tokens stitched from the checker's blocks. Here
+every one of them is compared with what the whole-module path computes from scratch for the same
+text (`split_declarations`, `analyze`, the whole-text token pass), over random edits in all three
+position encodings; and on a large file a one-character edit is shown to re-check only a block
+or two.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qvr import semantics, syntax
+from qvr_lsp.documents import Change, DocumentStore
+from qvr_lsp.features import semantic_tokens
+from qvr_lsp.positions import PositionEncoder
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((ROOT / "examples").glob("*.qvr"))
+CODE_POINTS = PositionEncoder("utf-32")  # edits are given in code points below
+
+SNIPPETS = [
+    "x", " ", "\n", "\n\n", "#", "#{ c }#", "#{", "}#", "#! doc\n", "define d = f\n",
+    "morphism m : A -> A\n", "program p(x) : A -> A\n    return x\n", "return ", "let ",
+    "    where\n        define b = f\n", ",", "(", ")", "=", "[replicate=3]", "->", ">>",
+    "~ Normal", "_", "1", "Real 4", "scan(", "object O : Real 2\n", "export ", "quantale fuzzy\n",
+    "é", "≈", "𝔼",
+]
+
+
+def _whole_path_tokens(doc, encoder):
+    return semantic_tokens.encode(doc, semantic_tokens._compute(doc), encoder)
+
+
+def _assert_matches_whole_path(doc, encoder):
+    assert doc.chunks == syntax.split_declarations(doc.text)
+    fresh = semantics.analyze(doc.text)
+    assert doc.diagnostics == fresh.diagnostics
+    fast = semantic_tokens.encoded(doc, encoder)
+    doc._analysis = fresh  # the whole-text token pass reads the full analysis
+    assert fast == _whole_path_tokens(doc, encoder)
+
+
+edits = st.lists(
+    st.tuples(st.floats(0, 1), st.integers(0, 6), st.sampled_from(SNIPPETS), st.booleans()),
+    min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.sampled_from(EXAMPLES), second=st.sampled_from(EXAMPLES), steps=edits,
+       encoding=st.sampled_from(["utf-16", "utf-8", "utf-32"]))
+def test_every_keystroke_result_equals_the_whole_module_path(first, second, steps, encoding):
+    store = DocumentStore()
+    encoder = PositionEncoder(encoding)
+    doc = store.open("file:///edit.qvr", first.read_text() + "\n" + second.read_text(), 1)
+    doc.diagnostics
+    for version, (where, delete, snippet, insert) in enumerate(steps, start=2):
+        at = int(where * len(doc.text))
+        line = doc.text.count("\n", 0, at)
+        col = at - (doc.text.rfind("\n", 0, at) + 1)
+        end_col = col if insert else min(col + delete, len(doc.text.split("\n")[line]))
+        doc = store.change(doc.uri, version, [Change(((line, col), (line, end_col)),
+                                                     snippet if insert else "")], CODE_POINTS)
+        _assert_matches_whole_path(doc, encoder)
+
+
+def _generated(lines: int) -> str:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from lsp_latency import generate
+    finally:
+        sys.path.pop(0)
+    return generate(lines)
+
+
+def test_a_keystroke_in_a_large_file_rechecks_only_its_block():
+    store = DocumentStore()
+    encoder = PositionEncoder("utf-16")
+    doc = store.open("file:///large.qvr", _generated(3000), 1)
+    doc.diagnostics
+    checker = store._checkers[doc.uri]
+    units = checker.checked
+    assert units > 1000  # the first version checks everything
+    line = doc.text.split("\n").index("#! Model 100: an LSTM-style cell.")
+    for version in range(2, 6):  # type and delete a character in a doc comment mid-file
+        change = Change(((line, 3), (line, 3 if version % 2 == 0 else 4)), "x" if version % 2 == 0 else "")
+        doc = store.change(doc.uri, version, [change], CODE_POINTS)
+        _assert_matches_whole_path(doc, encoder)
+        assert checker.checked <= 2 * 32  # the edited block (and at most its neighbour)
+        assert checker.replayed >= units - 2 * 32
+
+
+def test_a_changed_declaration_rechecks_its_users_and_their_diagnostics_follow():
+    text = _generated(600)
+    store = DocumentStore()
+    doc = store.open("file:///users.qvr", text, 1)
+    assert not [d for d in doc.diagnostics if d.is_error]
+    # `cand5` now returns a finite object: the program of model 5 that uses it is wrong
+    line = doc.text.split("\n").index("morphism cand5 : Emb5 * Hid5 -> Hid5 [scale=0.1] ~ Normal")
+    new = "morphism cand5 : Emb5 * Hid5 -> Tok5 [scale=0.1] ~ Normal"
+    doc = store.change(doc.uri, 2, [Change(((line, 0), (line, len(new))), new)], CODE_POINTS)
+    fresh = semantics.analyze(doc.text)
+    assert doc.diagnostics == fresh.diagnostics
+    assert any(d.is_error for d in doc.diagnostics)  # the program using it is now wrong
+    old = "morphism cand5 : Emb5 * Hid5 -> Hid5 [scale=0.1] ~ Normal"
+    doc = store.change(doc.uri, 3, [Change(((line, 0), (line, len(new))), old)], CODE_POINTS)
+    assert store._checkers[doc.uri].checked < 100  # the edited block and the users' blocks
+    assert doc.diagnostics == semantics.analyze(doc.text).diagnostics
+    assert not [d for d in doc.diagnostics if d.is_error]
