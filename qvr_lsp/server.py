@@ -490,7 +490,8 @@ def create_server() -> QvrLanguageServer:
         key = ("semantic_tokens_data", ls.encoder.encoding)
         data = doc.cache.get(key)
         if data is None:
-            data = doc.cache[key] = f_tokens.encode(doc, f_tokens.semantic_tokens(doc), ls.encoder)
+            # stitched from the incremental checker's blocks when it has them (no full analysis)
+            data = doc.cache[key] = f_tokens.encoded(doc, ls.encoder)
         return data
 
     def remember_tokens(ls: QvrLanguageServer, doc, data: list[int]) -> str:

@@ -125,6 +125,8 @@ def encoded(doc, encoder) -> list[int]:
     and the document's data is the blocks' data stitched together. So a keystroke costs the
     edited block, not a lexing pass over the file and a full analysis. Without a layout (or when
     a layout for another text) this falls back to the whole-text path."""
+    if getattr(doc, "layout", None) is None and getattr(doc, "_checker", None) is not None:
+        doc.diagnostics  # the incremental check (normally done already, for publishing)
     layout = getattr(doc, "layout", None)
     text = doc.text
     if layout is None or layout[0] is not text:
