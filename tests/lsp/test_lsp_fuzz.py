@@ -1,6 +1,8 @@
 """Fuzzing the document store: thousands of random LSP edits (multi-byte and astral text, NUL
 bytes, half-typed keywords) applied incrementally must give exactly what a fresh parse of the
-same text gives, and no feature function may raise on the result.
+same text gives, and no feature function may raise on the result. The keystroke path is
+checked on every version: the chunk list kept up to date edit by edit, the incremental checker's
+diagnostics and the semantic tokens stitched from its blocks equal the whole-module results.
 
 About 2,400 edits per run: 120 hypothesis examples of 20 edits each (some batched into one
 didChange with several content changes).
@@ -11,7 +13,7 @@ import random
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from qvr import semantics
+from qvr import semantics, syntax
 from qvr.syntax.span import LineIndex, Span
 from qvr_lsp.documents import Change, DocumentStore, fresh_parse, tree_sexp
 from qvr_lsp.features import (
@@ -91,6 +93,13 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
         if fresh is not None:
             assert doc.parsed.module == fresh.module
             assert doc.parsed.diagnostics == fresh.diagnostics
+        # the keystroke path first (before anything computes the full analysis): chunks kept
+        # up to date edit by edit, and the incremental checker's diagnostics
+        assert doc.chunks == syntax.split_declarations(text)
+        expected = semantics.analyze(text).diagnostics
+        assert doc.diagnostics == expected
+        stitched = semantic_tokens.encoded(doc, enc)
         if doc.analysis is not None:
-            assert list(doc.analysis.diagnostics) == list(semantics.analyze(text).diagnostics)
+            assert doc.analysis.diagnostics == expected
+            assert stitched == semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc), enc)
         _features_do_not_raise(doc, rng)
