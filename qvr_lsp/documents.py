@@ -296,12 +296,14 @@ class DocumentStore:
                     log.exception("tree edit failed; the next tree is parsed from scratch")
                     tree = None
             text, index = new_text, new_index
+        if text == old.text:
+            text = old.text  # the same object: results keyed on the text carry over
         doc = Document(uri, text, version, self._parsers.setdefault(uri, ChunkParser(self.track_reparse)),
                        self._ts_parser, tree, old.path, index, chunks,
                        self._checkers.setdefault(uri, IncrementalChecker()))
         if text == old.text:  # e.g. an edit and its undo in one batch: the analysis carries over
             doc._parsed, doc._analysis = old._parsed, old._analysis
-            doc._diagnostics = old._diagnostics
+            doc._diagnostics, doc.layout = old._diagnostics, old.layout
         self._docs[uri] = doc
         return doc
 

@@ -41,6 +41,7 @@ def _assert_matches_whole_path(doc, encoder):
     assert doc.chunks == syntax.split_declarations(doc.text)
     fresh = semantics.analyze(doc.text)
     assert doc.diagnostics == fresh.diagnostics
+    assert doc.layout is not None  # from the incremental checker, not its fallback
     fast = semantic_tokens.encoded(doc, encoder)
     doc._analysis = fresh  # the whole-text token pass reads the full analysis
     assert fast == _whole_path_tokens(doc, encoder)

@@ -98,6 +98,7 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
         assert doc.chunks == syntax.split_declarations(text)
         expected = semantics.analyze(text).diagnostics
         assert doc.diagnostics == expected
+        assert doc.layout is not None  # from the incremental checker, not its fallback
         stitched = semantic_tokens.encoded(doc, enc)
         if doc.analysis is not None:
             assert doc.analysis.diagnostics == expected

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import gc
 import re
+import zlib
 from typing import Optional, Sequence
 
 from ..syntax import parse_chunk_local, shift, split_declarations
@@ -102,8 +103,8 @@ class _Record:
 class _Unit:
     """A top-level statement with its `where` bindings, checked in one frame."""
 
-    __slots__ = ("decl", "origin", "end", "text", "index", "idents", "text_key", "where",
-                 "statements")
+    __slots__ = ("decl", "origin", "end", "text", "index", "idents", "text_key", "cut", "where",
+                 "statements", "key", "key_quantale", "names")
 
     def __init__(self, decl, origin, end, text, index, idents, text_key):
         self.decl = decl
@@ -113,8 +114,16 @@ class _Unit:
         self.index = index  # position of the declaration in its chunk
         self.idents = idents  # the identifiers of `text`, reserved words left out
         self.text_key = text_key  # hash of (text, whether it ends the file)
+        # where blocks are cut: a checksum of the text, the same in every process (unlike
+        # `hash`), so which units share a block is reproducible
+        self.cut = zlib.crc32(text.encode("utf-8", "surrogatepass")) + index
         self.where = False
         self.statements = (decl,)
+        # its key (None until `_run` computes it; valid while it stays in the file), the
+        # quantale it was computed under, and the top-level names it declared then
+        self.key = None
+        self.key_quantale = None
+        self.names = ()
 
 
 BLOCK = 8  # units per block, on average
@@ -124,14 +133,29 @@ MAX_BLOCK = 4 * BLOCK  # and at most (what one keystroke may have to re-check)
 class _Block:
     """Consecutive units whose results are recorded and replayed together."""
 
-    __slots__ = ("units", "indices", "text_key", "export", "where")
+    __slots__ = ("units", "indices", "info", "where", "fresh")
 
-    def __init__(self, units, indices, text_key, export, where):
+    def __init__(self, units, indices, info, where, fresh):
         self.units = units
         self.indices = indices  # their positions among the top-level units (a range)
-        self.text_key = text_key  # hash of their texts
-        self.export = export  # whether one of them is an export
+        self.info = info  # what depends only on their texts, and the last key (`_BlockInfo`)
         self.where = where  # a `where` unit (always a block of its own)
+        self.fresh = fresh  # has a unit new in this version (no key yet)
+
+
+class _BlockInfo:
+    """Facts about a block's texts, and its key the last time it was keyed."""
+
+    __slots__ = ("text_key", "export", "quantale", "idents", "key", "context", "version")
+
+    def __init__(self, text_key, export, quantale, idents):
+        self.text_key = text_key  # hash of the units' texts
+        self.export = export  # one of them is an export
+        self.quantale = quantale  # one of them is a `quantale` statement
+        self.idents = idents  # the identifiers of all of them
+        self.key = None
+        self.context = None  # what else went into `key`
+        self.version = -1  # the checker version it was keyed in
 
 
 class IncrementalChecker:
@@ -146,6 +170,15 @@ class IncrementalChecker:
         self._chunks: dict[tuple, tuple] = {}  # (text, at end, occurrence) -> parse, identifiers
         self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups)
         self._block_info: dict[tuple, tuple] = {}  # block shape -> its hash, has an export
+        # the last version's text, chunks, and per chunk (units, parse diagnostics): an edit
+        # keeps the chunks before and after it (the latter moved)
+        self._last: Optional[tuple] = None
+        self._version = 0
+        self._dirty: set = set()  # names whose declaring unit changed since the last version
+        self._name_key: dict[str, int] = {}  # name -> key of the unit declaring it
+        self._foreign: frozenset = frozenset()  # names written by units not declaring them
+        self._occupied: set = set()  # chunk cache keys in use by the last version's chunks
+        self._where_names: set = set()  # names declared by the last version's `where` units
         # the last call's text and its blocks: [(offset, record)] (semantic tokens use them)
         self.layout: Optional[tuple] = None
         self.checked = 0  # units checked (not replayed) by the last call: tests look at it
@@ -175,7 +208,9 @@ class IncrementalChecker:
 
     # -------------------------------------------------------------------------------------
     def _run(self, text, chunks, index) -> tuple:
-        parse_diags, units, origins = self._parse(text, chunks)
+        self._version += 1
+        parse_diags, units = self._parse(text, chunks)
+        origins = {}
         analyzer = Analyzer.__new__(Analyzer)  # its passes, without its whole-module run
         analyzer.text, analyzer.index, analyzer.parsed = text, index, None
         ctx = analyzer.ctx = Context(text, index)
@@ -187,14 +222,18 @@ class IncrementalChecker:
             setattr(ctx, attr, _WriteLog())
 
         # -- `where` grouping, by absolute columns -----------------------------------------
+        def origin_of(d):
+            if not origins:  # only files with `where` get here
+                origins.update((id(u.decl), u.origin) for u in units)
+            return origins[id(d)]
+
         def col(d):
-            at = origins[id(d)] + d.keyword.span.start
+            at = origin_of(d) + d.keyword.span.start
             if at == 0 or text[at - 1] == "\n":
                 return 0
             return index.position(at)[1]
 
-        top, bindings = group_where(ctx, [u.decl for u in units], col=col,
-                                    origin_of=lambda d: origins[id(d)])
+        top, bindings = group_where(ctx, [u.decl for u in units], col=col, origin_of=origin_of)
         ctx.origin = 0
         analyzer.bindings = bindings
         if len(top) == len(units):  # no `where` bindings: every statement is a unit
@@ -204,6 +243,7 @@ class IncrementalChecker:
             top_units = [by_decl[id(d)] for d in top]
             for k, u in enumerate(top_units):
                 if bindings.get(id(u.decl)):
+                    origin_of(u.decl)
                     top_units[k] = self._into_owner_frame(text, u, bindings, origins, by_decl)
 
         # -- declare every top-level name ---------------------------------------------------
@@ -211,47 +251,53 @@ class IncrementalChecker:
 
         # -- check or replay each block of units --------------------------------------------
         records: dict[int, _Record] = {}
-        # What a block's key says about each identifier of its text: for a top-level name
-        # the key of the block that declared it (and of blocks that wrote its entry since),
-        # ("later", its declaration's text) while that block is still ahead, "self" for the
-        # block's own names; None for anything else (locals, undefined names).
-        sources: dict[str, object] = {}
-        for u, names in zip(top_units, unit_names):
-            if names:
-                sources.update(dict.fromkeys(names, ("later", u.text_key)))
         names_key = None
-        top_syms = ctx.top
+        top_syms, declared_at = ctx.top, ctx.declared_at
         tables = {attr: getattr(ctx, attr) for attr in _ENV}
         define_users = ctx.define_users
         used_names: set[str] = set()  # top-level names the replayed blocks use
         export_seen = False
         checked = replayed = 0
         layout = []
+        # Names whose meaning may have changed since the last version: those of the units
+        # that changed (old and new), and those written by units that do not declare them.
+        # A unit kept from the last version keeps its key unless it mentions one of them.
+        dirty = self._dirty
+        dirty.update(self._foreign)
+        # a `where` unit is a fresh copy every version (its names are not on the chunk's
+        # unit): the names the last version's declared count as changed
+        dirty.update(self._where_names)
+        where_names: set = set()
+        version, last_version = self._version, self._version - 1
+        for u, own in zip(top_units, unit_names):
+            if u.key is None:
+                dirty.update(own)
+        name_key = self._name_key
+        extra_writes: dict[str, int] = {}  # name -> chained keys of blocks writing it, so far
+        foreign_now: set = set()
         # the quantale in force at each unit: part of its key, since the entries it writes
         # (a `latent`'s quantale) depend on it
         quantale = ctx.quantale
         for block in self._blocks(top_units):
-            # Each unit's key: its text and, per identifier, the key of the unit declaring
-            # it. Per unit, not per block, so that a block depends only on the names it uses
-            # (not on whatever else shares a block with them).
-            unit_keys = []
-            prefixes = ()  # the text before each keyword on its line, where fixes insert
-            for i, u in zip(block.indices, block.units):
-                own = unit_names[i]
-                for name in own:
-                    sources[name] = "self"
-                if u.decl.__class__ is A.QuantaleDecl:  # in force from here on (if known)
-                    named = u.decl.name.text.lower()
-                    quantale = named if named in QUANTALES else quantale
-                unit_key = hash((u.text_key, u.index, quantale, tuple(map(sources.get, u.idents))))
-                for name in own:
-                    sources[name] = unit_key
-                unit_keys.append(unit_key)
-                origin = u.origin
-                if origin and text[origin - 1] != "\n":
-                    prefixes += (i - block.indices.start,
-                                 text[text.rfind("\n", 0, origin) + 1:origin])
-            key = hash((block.text_key, prefixes, ctx.quantale, export_seen, tuple(unit_keys)))
+            info = block.info
+            first = block.units[0]
+            # the text before its keyword on its line (where fixes insert): for the first unit
+            # it lies outside the block
+            origin = first.origin
+            head = "" if not origin or text[origin - 1] == "\n" else \
+                text[text.rfind("\n", 0, origin) + 1:origin]
+            context = (quantale, ctx.quantale, export_seen, head)
+            if (info.version == last_version and not block.fresh and not info.quantale
+                    and not block.where and info.context == context
+                    and (not dirty or dirty.isdisjoint(info.idents))):
+                # nothing it depends on changed: its units keep their keys, it keeps its key
+                key = info.key
+            else:
+                key = self._block_key(block, context, text, top_units, unit_names, declared_at,
+                                      name_key, extra_writes, dirty)
+                quantale = block.units[-1].key_quantale
+                info.key, info.context = key, context
+            info.version = version
             record = None if block.where else (self._records.get(key) or self._previous.get(key))
             if record is not None and record.names_key is not None:
                 if names_key is None:
@@ -290,10 +336,18 @@ class IncrementalChecker:
                         record.names_key = names_key
                     records[key] = record
             layout.append((block.units[0].origin, record))
-            for name in record.foreign:  # entries of names declared elsewhere
-                sources[name] = hash((sources.get(name), key))
-            if block.export:
+            if record.foreign:  # entries of names declared elsewhere
+                for name in record.foreign:
+                    extra_writes[name] = hash((extra_writes.get(name), key))
+                dirty.update(record.foreign)
+                foreign_now.update(record.foreign)
+            if info.export:
                 export_seen = True
+            if block.where:
+                where_names.update(unit_names[block.indices.start])
+        dirty.clear()
+        self._foreign = frozenset(foreign_now)
+        self._where_names = where_names
         self.checked, self.replayed = checked, replayed
         self.layout = (text, layout)
         ctx.used.update(map(id, map(top_syms.__getitem__, used_names)))
@@ -307,41 +361,68 @@ class IncrementalChecker:
 
     # -------------------------------------------------------------------------------------
     def _parse(self, text, chunks):
-        """Parse every chunk in its own frame: (parse diagnostics, units, origin by node id)."""
-        diags, units, origins = [], [], {}
-        seen: dict[str, int] = {}
-        end = len(text)
+        """Parse every chunk in its own frame: (parse diagnostics, units).
+
+        Chunks before and after the edit are the last version's (found by comparing the chunk
+        lists and, in C, the texts); their units are kept, moved by the edit's length change.
+        The chunks in between are looked up by text (`_parse_chunk`); their units get no key
+        yet (`_run` computes one) and their old and new names are marked dirty."""
+        last = self._last
+        if last is None:
+            keep_head = keep_tail = 0
+            per_chunk: list = []
+        else:
+            old_text, old_chunks, per_chunk = last
+            keep_head, keep_tail = _kept(old_text, old_chunks, text, chunks)
+            for units, _, key in per_chunk[keep_head:len(per_chunk) - keep_tail]:
+                self._occupied.discard(key)
+                for u in units:
+                    self._dirty.update(u.names)
+        delta = len(text) - (len(last[0]) if last is not None else 0)
+        entries = per_chunk[:keep_head]
+        for chunk in chunks[keep_head:len(chunks) - keep_tail]:
+            entries.append(self._parse_chunk(text, chunk))
+        for units, diags, key in per_chunk[len(per_chunk) - keep_tail:] if keep_tail else ():
+            for u in units:
+                u.origin += delta
+                u.end += delta
+            entries.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
+        self._last = (text, chunks, entries)
+        units, diags = [], []
+        for chunk_units, chunk_diags, _ in entries:
+            units.extend(chunk_units)
+            if chunk_diags:
+                diags.extend(chunk_diags)
+        return diags, units
+
+    def _parse_chunk(self, text, chunk) -> tuple:
+        """(units, parse diagnostics, cache key) of a chunk this version does not keep."""
         cache = self._chunks
         if len(cache) > 50000:
             cache.clear()
-        for chunk in chunks:
-            start = chunk.start
-            chunk_text = text[start:chunk.end]
-            if chunk_text in seen:  # identical chunks: each copy gets nodes of its own
-                occurrence = seen[chunk_text] = seen[chunk_text] + 1
-            else:
-                occurrence = seen[chunk_text] = 0
-            at_eof = chunk.end >= end
-            key = (chunk_text, at_eof, occurrence)
-            parsed = cache.get(key)
-            if parsed is None:
-                decls, chunk_diags = parse_chunk_local(chunk_text, at_eof, occurrence)
-                idents = tuple(sorted(set(_IDENT.findall(chunk_text)) - _RESERVED))
-                text_key = hash(key)
-                # the units are reused by later versions (only `origin`/`end` change; a
-                # `where` owner is copied before it is changed, see `_into_owner_frame`)
-                parsed = cache[key] = (
-                    [_Unit(d, start, chunk.end, chunk_text, k, idents, text_key)
-                     for k, d in enumerate(decls)], chunk_diags)
-            chunk_units, chunk_diags = parsed
-            for d in chunk_diags:
-                diags.append(d.shifted(start))
-            for u in chunk_units:
-                u.origin, u.end = start, chunk.end
-                units.append(u)
-                if u.decl.__class__ is A.DefineDecl:  # only `where` grouping asks
-                    origins[id(u.decl)] = start
-        return diags, units, origins
+        start = chunk.start
+        chunk_text = text[start:chunk.end]
+        at_eof = chunk.end >= len(text)
+        occurrence = 0
+        while (chunk_text, at_eof, occurrence) in self._occupied:
+            occurrence += 1  # identical chunks: each copy gets nodes of its own
+        key = (chunk_text, at_eof, occurrence)
+        self._occupied.add(key)
+        parsed = cache.get(key)
+        if parsed is None:
+            decls, chunk_diags = parse_chunk_local(chunk_text, at_eof, occurrence)
+            idents = tuple(sorted(set(_IDENT.findall(chunk_text)) - _RESERVED))
+            text_key = hash(key)
+            # the units are reused by later versions (only `origin`/`end` change; a `where`
+            # owner is copied before it is changed, see `_into_owner_frame`)
+            parsed = cache[key] = (
+                [_Unit(d, start, chunk.end, chunk_text, k, idents, text_key)
+                 for k, d in enumerate(decls)], chunk_diags)
+        units, chunk_diags = parsed
+        for u in units:
+            u.origin, u.end = start, chunk.end
+            u.key = None  # not kept: `_run` computes its key
+        return units, tuple(d.shifted(start) for d in chunk_diags), key
 
     def _declare(self, analyzer, top_units) -> list:
         """Declare every top-level name (QVR015/QVR019 included); return each unit's names.
@@ -389,6 +470,7 @@ class IncrementalChecker:
         unit = _Unit(owner_unit.decl, owner_unit.origin, owner_unit.end, owner_unit.text,
                      owner_unit.index, owner_unit.idents, owner_unit.text_key)
         unit.where = True
+        owner_unit.key = None  # not a unit of its own this version: no key to keep
         statements = [unit.decl]
         end = unit.end
         todo = [unit.decl]
@@ -396,6 +478,7 @@ class IncrementalChecker:
             owner = todo.pop()
             moved = []
             for b in bindings.get(id(owner), ()):
+                by_decl[id(b)].key = None
                 end = max(end, by_decl[id(b)].end)
                 nb = shift(b, origins[id(b)] - unit.origin)
                 origins[id(nb)] = unit.origin
@@ -413,10 +496,55 @@ class IncrementalChecker:
         return unit
 
     # -------------------------------------------------------------------------------------
+    def _block_key(self, block, context, text, top_units, unit_names, declared_at, name_key,
+                   extra_writes, dirty) -> int:
+        """Key the block's units (those whose inputs may have changed afresh) and the block."""
+        quantale = context[0]
+        unit_keys = []
+        prefixes = ()
+        for i, u in zip(block.indices, block.units):
+            if u.decl.__class__ is A.QuantaleDecl:  # in force from here on (if known)
+                named = u.decl.name.text.lower()
+                quantale = named if named in QUANTALES else quantale
+            key = u.key
+            if key is None or u.key_quantale != quantale or (dirty and not dirty.isdisjoint(u.idents)):
+                # Its text and, per identifier, the key of the unit declaring it (per unit,
+                # not per block: a block depends only on the names it uses).
+                states = []
+                for name in u.idents:
+                    at = declared_at.get(name)
+                    if at is None:
+                        state = None
+                    elif at < i:
+                        state = name_key.get(name)
+                    elif at == i:
+                        state = "self"
+                    else:  # declared later: only its declaration is visible yet
+                        state = ("later", top_units[at].text_key)
+                    if extra_writes and name in extra_writes:
+                        state = (state, extra_writes[name])
+                    states.append(state)
+                new_key = hash((u.text_key, u.index, quantale, tuple(states)))
+                own = unit_names[i]
+                if new_key != key or own != u.names:
+                    dirty.update(own)
+                    dirty.update(u.names)
+                key = u.key = new_key
+                u.names = own
+                for name in own:
+                    name_key[name] = key
+            u.key_quantale = quantale
+            unit_keys.append(key)
+            if i > block.indices.start:
+                origin = u.origin
+                if text[origin - 1] != "\n":
+                    prefixes += (i, text[text.rfind("\n", 0, origin) + 1:origin])
+        return hash((block.info.text_key, context[1:], prefixes, tuple(unit_keys)))
+
     def _blocks(self, top_units) -> list:
         """Cut the units into blocks, the grain of reuse: bookkeeping per unit would cost more
         than re-checking a few neighbours of an edited one. Cuts are chosen by content (after a
-        unit whose text hash is 0 mod `BLOCK`), so an edit moves no cut but its own (a block
+        unit whose text checksum is 0 mod `block`), so an edit moves no cut but its own (a block
         also ends after `MAX_BLOCK` units; cuts after that resynchronise at the next content
         cut); `where` units, never reused, are blocks of their own."""
         blocks, start = [], 0
@@ -425,29 +553,38 @@ class IncrementalChecker:
         if len(info) > 20000:
             info.clear()
 
-        def close(end):
+        def close(end, fresh):
             units = top_units[start:end]
             shape = tuple((u.text_key, u.index) for u in units)
             found = info.get(shape)
             if found is None:
-                found = info[shape] = (hash(shape),
-                                       any(u.decl.__class__ is A.ExportDecl for u in units))
-            blocks.append(_Block(units, range(start, end), *found,
-                                 units[0].where if len(units) == 1 else False))
+                idents = set()
+                for u in units:
+                    idents.update(u.idents)
+                found = info[shape] = _BlockInfo(
+                    hash(shape), any(u.decl.__class__ is A.ExportDecl for u in units),
+                    any(u.decl.__class__ is A.QuantaleDecl for u in units), frozenset(idents))
+            blocks.append(_Block(units, range(start, end), found,
+                                 units[0].where if len(units) == 1 else False, fresh))
 
         previous = None
+        fresh = False  # whether the block has a unit without a key (new in this version)
         for i, u in enumerate(top_units):
+            if u.key is None:
+                fresh = True
             # a block is one stretch of text: a chunk that gave no unit (a syntax error) may
             # change length without changing any unit of the block
             if i > start and (u.where or u.origin != previous.end and u.origin != previous.origin):
-                close(i)
+                close(i, fresh and any(v.key is None for v in top_units[start:i]))
                 start = i
+                fresh = u.key is None
             previous = u
-            if u.where or u.text_key % block == 0 or i + 1 - start >= most:
-                close(i + 1)
+            if u.where or u.cut % block == 0 or i + 1 - start >= most:
+                close(i + 1, fresh)
                 start = i + 1
+                fresh = False
         if start < len(top_units):
-            close(len(top_units))
+            close(len(top_units), fresh)
         return blocks
 
     def _check_block(self, analyzer, block) -> tuple["_Record", bool]:
@@ -461,10 +598,12 @@ class IncrementalChecker:
         for r in records:
             for attr, name, value in r.writes:
                 writes.setdefault(attr, {})[name] = value
+        # entries a unit wrote for a name it does not declare (a duplicate declaration
+        # overwrites the first one's entry): whoever reads the name depends on that unit too,
+        # even when the declaring unit is in the same block
         declared_at = analyzer.ctx.declared_at
-        indices = block.indices
-        foreign = tuple(name for entries in writes.values() for name in entries
-                        if declared_at.get(name) not in indices)
+        foreign = tuple(name for i, r in zip(block.indices, records)
+                        for _, name, _ in r.writes if declared_at.get(name) != i)
         quantale = export = export_type = None
         for r in records:
             if r.quantale is not None:
@@ -562,6 +701,47 @@ class IncrementalChecker:
             ctx.schema_parser and not schema_before, 0 if ctx.uses_all_names else None)
         record.refs = record_refs
         return record, not (failed or ctx.positional or u.where)
+
+
+def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
+    """How many leading and trailing chunks an edit left alone: same bounds (the trailing ones
+    moved by the length change) and same text. The last chunk is only ever kept as trailing
+    (whether a chunk ends the file is part of what it parses to)."""
+    delta = len(text) - len(old_text)
+    n_old, n_new = len(old_chunks), len(chunks)
+    most = min(n_old, n_new)
+    head = 0
+    while head < most - 1:
+        a, b = old_chunks[head], chunks[head]
+        if a is not b and (a.start != b.start or a.end != b.end):
+            break
+        head += 1
+    # the texts must agree too (a same-length edit leaves every bound in place)
+    while head and old_text[:chunks[head - 1].end] != text[:chunks[head - 1].end]:
+        low, high = 0, head - 1  # binary search on the longest equal prefix of chunks
+        while low < high:
+            mid = (low + high + 1) // 2
+            if old_text[:chunks[mid - 1].end] == text[:chunks[mid - 1].end]:
+                low = mid
+            else:
+                high = mid - 1
+        head = low
+    tail = 0
+    while tail < most - head:
+        a, b = old_chunks[n_old - 1 - tail], chunks[n_new - 1 - tail]
+        if a.start + delta != b.start or a.end + delta != b.end:
+            break
+        tail += 1
+    while tail and old_text[old_chunks[n_old - tail].start:] != text[chunks[n_new - tail].start:]:
+        low, high = 0, tail - 1
+        while low < high:
+            mid = (low + high + 1) // 2
+            if old_text[old_chunks[n_old - mid].start:] == text[chunks[n_new - mid].start:]:
+                low = mid
+            else:
+                high = mid - 1
+        tail = low
+    return head, tail
 
 
 def _names_of(d, groups) -> list:
