@@ -215,7 +215,24 @@ class Document:
             except Exception:
                 log.exception("analyze failed for %s (version %s)", self.uri, self.version)
                 self._analysis = False  # do not retry for this version
+            else:
+                self._check_incremental_agrees()
         return self._analysis or None
+
+    def _check_incremental_agrees(self) -> None:
+        """When a feature computes the full analysis anyway, compare the diagnostics published
+        from the incremental checker with it: they must be equal (the tests hold them so); if
+        not, say so in the log and start the checker afresh, so the next version is right."""
+        fast = self._diagnostics
+        if fast is None or fast is self._analysis.diagnostics or fast == self._analysis.diagnostics:
+            return
+        wrong = next((d for d in fast if d not in self._analysis.diagnostics), None)
+        missing = next((d for d in self._analysis.diagnostics if d not in fast), None)
+        log.error("incremental diagnostics differ from a full analysis for %s (version %s): "
+                  "extra %r, missing %r; the checker starts afresh", self.uri, self.version, wrong, missing)
+        self._diagnostics = self._analysis.diagnostics
+        if self._checker is not None:
+            self._checker.reset()
 
     @property
     def has_analysis(self) -> bool:

@@ -113,3 +113,17 @@ def test_a_changed_declaration_rechecks_its_users_and_their_diagnostics_follow()
     assert store._checkers[doc.uri].checked < 100  # the edited block and the users' blocks
     assert doc.diagnostics == semantics.analyze(doc.text).diagnostics
     assert not [d for d in doc.diagnostics if d.is_error]
+
+
+def test_a_disagreement_with_the_full_analysis_is_logged_and_the_checker_restarts(caplog):
+    store = DocumentStore()
+    doc = store.open("file:///check.qvr", EXAMPLES[0].read_text() + "define d = missing\n", 1)
+    assert doc.diagnostics  # QVR011 at least
+    checker = store._checkers[doc.uri]
+    assert checker.layout is not None
+    doc._diagnostics = ()  # as if the incremental checker had missed everything
+    with caplog.at_level("ERROR"):
+        analysis = doc.analysis
+    assert "differ from a full analysis" in caplog.text
+    assert doc.diagnostics == analysis.diagnostics
+    assert checker.layout is None  # reset: the next version is checked from scratch
