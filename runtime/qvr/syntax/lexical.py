@@ -121,29 +121,7 @@ def split_declarations(text: str) -> list[Chunk]:
     """Top-level chunk boundaries. Each chunk starts at a statement keyword outside a program
     body and runs to the next one; text before the first keyword that holds anything but
     whitespace and comments becomes a chunk of its own (so it is reported, not dropped)."""
-    starts: list[int] = []
-    in_body = False
-    comment_start_at_end: dict[int, int] = {}  # comments seen so far, so `_char_before` skips them
-    for m in _SCAN.finditer(text):
-        kind = m.lastgroup
-        if kind == "open":
-            break  # unclosed block comment: the rest of the file is a comment
-        if kind != "kw":
-            comment_start_at_end[m.end()] = m.start()
-            continue
-        word = m.group()
-        before = _char_before(text, m.start(), comment_start_at_end)
-        if word in ROLE_WORDS and before in ("=", "["):
-            continue  # `role=embed`, `a=[embed, latent]`: an option value, not a statement
-        if before in (",", "("):
-            continue  # a keyword in a name list or parameter list: QVR004, not a new chunk
-        if word == "return":
-            in_body = False
-            continue
-        if in_body and word == "let":
-            continue  # a program `let` step
-        starts.append(m.start())
-        in_body = word == "program"
+    starts = list(_chunk_starts(text, 0, False))
     chunks = []
     if not starts or _has_code(text, 0, starts[0]):
         chunks.append(Chunk(0, starts[0] if starts else len(text)))
@@ -271,11 +249,11 @@ def _restart_point(old_text: str, old_chunks: list[Chunk],
 
 
 def _chunk_starts(text: str, pos: int, in_body: bool):
-    """Yield the chunk starts `split_declarations` decides after `pos`, given the `in_body`
-    state there. `pos` must be 0 or the end of a keyword that was a chunk start (see
-    `resplit_declarations`). The decisions mirror `split_declarations`, which stays the
-    reference; tests/syntax/test_resplit.py holds the two together."""
-    comment_start_at_end: dict[int, int] = {}
+    """Yield the chunk starts after `pos`, given the `in_body` state there (a body runs from
+    ``program`` to its ``return``). `pos` must be 0 or the end of a keyword that was a chunk
+    start (see `resplit_declarations`). `split_declarations` scans the whole text with it;
+    tests/syntax/test_resplit.py holds the incremental and the whole-text results together."""
+    comment_start_at_end: dict[int, int] = {}  # comments seen so far, so `_char_before` skips them
     for m in _SCAN.finditer(text, pos):
         kind = m.lastgroup
         if kind == "open":
@@ -286,14 +264,14 @@ def _chunk_starts(text: str, pos: int, in_body: bool):
         word = m.group()
         before = _char_before(text, m.start(), comment_start_at_end)
         if word in ROLE_WORDS and before in ("=", "["):
-            continue
+            continue  # `role=embed`, `a=[embed, latent]`: an option value, not a statement
         if before in (",", "("):
-            continue
+            continue  # a keyword in a name list or parameter list: QVR004, not a new chunk
         if word == "return":
             in_body = False
             continue
         if in_body and word == "let":
-            continue
+            continue  # a program `let` step
         yield m.start()
         in_body = word == "program"
 
