@@ -2,7 +2,7 @@
 
 `analyze` checks a whole module; on a 5,000-line file that is ~100 ms, too slow for a
 keystroke. `IncrementalChecker.diagnostics(text)` returns exactly `analyze(text).diagnostics`
-(the tests compare the two on every edit they make) but reuses each statement's results from
+(the tests compare the two on every edit they make) but reuses each declaration's results from
 earlier versions when nothing it depends on changed.
 
 How:
@@ -13,24 +13,33 @@ How:
   `Context.origin` is the chunk's offset and `Context.report` moves diagnostics to absolute
   offsets. A `where` owner and its bindings are separate chunks that must share a frame; such
   a unit is moved into the owner's frame and always re-checked (they are rare).
-* **Per-unit records.** Checking a unit (a top-level statement with its `where` bindings) has
-  effects the rest of the analysis reads: entries in `objects`/`morphisms`/`programs`/
-  `defines`, the type and detail of its own symbols, which top-level names it uses (for
-  "never used"), the quantale, the export. Checking records them with its diagnostics; a
-  later version replays the record instead of checking.
-* **Keys.** A record is reused when the unit's key is equal: its chunk text (and the text
-  before it on its line, where fixes insert), the quantale in force, whether an export was
-  seen, and for every identifier of the text that names a top-level declaration: its kind,
-  whether it is declared before, at or after the unit, and the key of the unit that declares
-  it (and of any other unit that wrote its entry). Keys are hashes that chain (like a Merkle
-  tree), so an edit re-checks the edited unit and the units that depend on it, transitively.
-  A unit whose "did you mean" looked at all names also keys on the set of all names.
-* **Not reused:** units whose output depends on where things are (a message naming a line,
-  a related location in another statement: `Context.positional`), units the checker failed
-  on, and `where` units.
+* **Kept chunks.** The chunks before and after an edit are found by comparing the chunk lists
+  and (in C) the texts with the last version's; their units are kept as they are, moved by
+  the edit's length change. Only the chunks in between are looked up or parsed.
+* **Unit keys.** A unit (a top-level statement with its `where` bindings) has a key: a hash of
+  its text, the quantale in force, and for every identifier of its text that names a top-level
+  declaration, whether it is declared before, at or after the unit and the key of the unit that
+  declares it (and of any unit that wrote its entry without declaring it, e.g. a duplicate).
+  Keys chain like a Merkle tree, so a changed unit changes the keys of the units that depend
+  on it, transitively. A kept unit keeps its key unless a name it mentions is *dirty* (its
+  declaring unit changed, or the unit writing its entry did).
+* **Block records.** Checking has effects the rest of the analysis reads: entries in
+  `objects`/`morphisms`/`programs`/`defines`, the type and detail of a unit's own symbols,
+  which top-level names it uses (for "never used"), the quantale, the export. They are
+  recorded with the diagnostics per *block* of about `BLOCK` consecutive units (cut by a
+  checksum of the text, so an edit moves no cut but its own), under a key made of the units'
+  keys: a later version replays the record instead of checking. Per-unit bookkeeping would
+  cost more than re-checking a few neighbours; per-unit keys keep the dependencies exact. A
+  block whose units all kept their keys is not even re-keyed.
+* **Not reused:** results that depend on where things are (a message naming a line, a
+  related location in another statement: `Context.positional`), statements the checker failed
+  on, and `where` units. A result that looked at all names ("did you mean", "is there any
+  `category`": `Context.uses_all_names`) is reused only while the set of names is the same.
 
-The whole-module passes stay whole: `where` grouping, declaring every name (QVR015/019) and
-the final "never used"/missing-export pass; they are linear and cheap next to checking.
+The whole-module passes stay whole: `where` grouping, declaring every name (QVR015/019, with
+the last version's symbols where a declaration went in cleanly) and the final "never used"/
+missing-export pass; they are linear and cheap next to checking. `layout` gives semantic tokens
+each block's name occurrences, so they too are stitched instead of recomputed.
 """
 from __future__ import annotations
 
