@@ -13,18 +13,22 @@ instead, so this module
 * reports a reserved word found where a name was expected as QVR004.
 
 Nothing here raises: every failure becomes a `Diagnostic`.
+
+lark is imported only when a failure is worded (valid text never gets here), so that importing
+`qvr.syntax` and parsing valid text stay lark-free.
 """
 from __future__ import annotations
 
-from typing import Optional
-
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING, Optional
 
 from ..diagnostics import Diagnostic, Severity
-from .parser import LARK, _lock, terminal_patterns
+from .parser import _lock, error_parser, terminal_patterns
 from .span import Span
 from .vocabulary import RESERVED, STATEMENT_KEYWORDS
+
+if TYPE_CHECKING:
+    from lark import Token
+    from lark.exceptions import UnexpectedInput, UnexpectedToken
 
 _PATTERNS = terminal_patterns()
 
@@ -113,9 +117,11 @@ def _show_token(tok: Token, at_eof: bool) -> str:
 
 def _prefix_tokens(text: str, end: int) -> list[Token]:
     """Tokens of text[:end] (the part that lexed fine before the error)."""
+    from lark.exceptions import UnexpectedInput
+
     out = []
     try:
-        for tok in LARK.lex(text[:end]):
+        for tok in error_parser().lex(text[:end]):
             out.append(tok)
     except UnexpectedInput:
         pass
@@ -225,6 +231,8 @@ def _context_phrase(ctx: _Context, expected: set[str], found: Token) -> str:
 def diagnostics_for(exc: UnexpectedInput, text: str, offset: int, at_eof: bool = True
                     ) -> list[Diagnostic]:
     """Worded diagnostics for a lark failure while parsing `text` (absolute `offset`)."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
         ch = text[pos] if pos < len(text) else ""

@@ -1,16 +1,16 @@
-"""The lark parser for QVR: loads qvr.lark once and parses one chunk of text into AST nodes.
+"""The QVR parser: one chunk of text into AST nodes, without lark for valid text.
 
-Two lark objects are built from the normative grammar, once per process:
-
-* `LARK`, with the `AstBuilder` transformer inlined into the LALR parser (the AST is built
-  during the reductions, no parse tree). Its parse table and rule callbacks drive the **fast
-  path**: our own single-regex lexer (`fast_tokens`, equivalent to lark's basic lexer on
-  these terminals) feeding a small LALR driver written here (`_drive`) with the semantics
-  of lark's. lark's own lexer and `Token` objects cost about half of the parse time, which
-  is why they are bypassed.
-* `error_parser()`, loaded exactly as spec §3.1 prescribes, without a transformer. Text the
-  fast path rejects is re-parsed by it, and its `UnexpectedInput` (with the interactive
-  parser state) is what `qvr.syntax.errors` words into QVR001–QVR005.
+* The **fast path** parses valid text: our own single-regex lexer (`fast_tokens`, equivalent
+  to lark's basic lexer on qvr.lark's terminals) feeding a small LALR(1) driver written here
+  (`_drive`) with the semantics of lark's, over qvr.lark's LALR tables and rules as plain data
+  (`qvr.syntax.lalr_tables`, generated once from lark). Reductions run the `AstBuilder`
+  callbacks directly, with lark's child filters compiled into straight-line functions.
+  lark's own lexer and `Token` objects cost about half of the parse time, and importing lark
+  at all costs start-up time (the language server's first diagnostics), which is why lark is
+  bypassed.
+* `error_parser()`, loaded exactly as spec §3.1 prescribes, on first use. Text the fast path
+  rejects is re-parsed by it, and its `UnexpectedInput` (with the interactive parser state)
+  is what `qvr.syntax.errors` words into QVR001–QVR005. Only this path imports lark.
 
 `parse_chunk` is the only entry point the rest of the package uses. A lock serialises parses
 because the shared AST builder carries the offset of the chunk being parsed.
@@ -19,21 +19,15 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import partial
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lark import Lark, Token
-from lark.exceptions import UnexpectedInput
-from lark.parse_tree_builder import (
-    ChildFilterLALR,
-    ChildFilterLALR_NoPlaceholders,
-    ExpandSingleChild,
-)
-from lark.parsers.lalr_analysis import Shift as _SHIFT
-
+from . import lalr_tables
 from .transformer import AstBuilder, Tok, _Spliced
 
-GRAMMAR_PATH = Path(__file__).with_name("qvr.lark")
+if TYPE_CHECKING:
+    from lark import Lark, Token
+
+GRAMMAR_PATH = lalr_tables.GRAMMAR_PATH
 
 _builder = AstBuilder()
 _lock = threading.Lock()
@@ -49,41 +43,31 @@ def _check_name(token: Token) -> Token:
     return token
 
 
-def _load() -> Lark:
-    text = GRAMMAR_PATH.read_text(encoding="utf-8")
-    options = dict(
-        parser="lalr",
-        lexer="basic",
-        # The AST builder computes every span from token offsets itself, so lark's position
-        # propagation (which wraps every rule callback) is pure overhead on this parser; the
-        # error parser below is loaded exactly as spec §3.1 says.
-        propagate_positions=False,
-        maybe_placeholders=True,
-        keep_all_tokens=True,  # keyword and punctuation tokens give keyword ranges and spans
-        transformer=_builder,
-        lexer_callbacks={"NAME": _check_name},
-    )
-    try:
-        return Lark(text, cache=True, **options)
-    except Exception:  # an unwritable cache directory must not stop parsing
-        return Lark(text, **options)
+_TABLES = lalr_tables.load()
 
-
-LARK = _load()
-
-# A second parser without the transformer, used only to analyse errors (interactive
-# parsing for the expected-token sets and the partial parse state).
+# lark's parser of qvr.lark, without a transformer, used only to analyse errors
+# (interactive parsing for the expected-token sets and the partial parse state).
 _ERROR_LARK: Lark | None = None
 
 
 def error_parser() -> Lark:
     global _ERROR_LARK
     if _ERROR_LARK is None:
+        from lark import Lark
+
         _ERROR_LARK = Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr",
                            lexer="basic", maybe_placeholders=True, keep_all_tokens=True,
                            propagate_positions=True, lexer_callbacks={"NAME": _check_name},
                            cache=True)
     return _ERROR_LARK
+
+
+def __getattr__(name: str):
+    # `LARK` (lark's parser of the grammar, for its `.terminals`...) used to be built at
+    # import; it is now the error parser, built on first use.
+    if name == "LARK":
+        return error_parser()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _fast_lexer():
@@ -92,12 +76,12 @@ def _fast_lexer():
     NAME matches whose text is a keyword string, exactly as lark retypes them."""
     keywords = {}
     operators = []
-    for term in LARK.terminals:
-        if term.pattern.type == "str":
-            if term.pattern.value.isidentifier():
-                keywords[term.pattern.value] = term.name
+    for name, kind, value in _TABLES.terminals:
+        if kind == "str":
+            if value.isidentifier():
+                keywords[value] = name
             else:
-                operators.append((term.pattern.value, term.name))
+                operators.append((value, name))
     # regex terminals made of fixed alternatives (RULE_ARROW, COMPOSE) become operators too
     for value, name in ((">=>", "COMPOSE"), (">>", "COMPOSE"), ("<<", "COMPOSE"),
                         ("=>", "RULE_ARROW"), ("|-", "RULE_ARROW"), ("\u22a2", "RULE_ARROW")):
@@ -144,12 +128,6 @@ def fast_tokens(text: str):
     return out
 
 
-_TABLE = LARK.parser.parser.parser.parse_table
-_STATES = _TABLE.states
-_START_STATE = _TABLE.start_states["start"]
-_END_STATE = _TABLE.end_states["start"]
-
-
 def _filter_source(entries, tail: int) -> str:
     """Python source of one of lark's LALR child filters, unrolled for one rule: `entries`
     are lark's ``(child index, splice its .children, Nones to insert before)``, `tail` the
@@ -168,56 +146,62 @@ def _filter_source(entries, tail: int) -> str:
     return f"def f(c):\n    return build([{', '.join(items)}])\n"
 
 
-def _specialise(callback, size: int):
-    """`callback` with lark's generic wrappers (child filters, single-child expansion, the
-    default callback of internal `_rules`) replaced by equivalent straight-line functions:
+# filter source -> its compiled code: rules share a handful of filter shapes, and compiling
+# each rule's filter anew was most of the time spent building the table at import.
+_FILTER_CODE: dict[str, object] = {}
+
+
+def _user_callback(name: str):
+    """The AST builder's method for rule callback `name`; lark's default for rules without
+    one: internal repetition rules (``__start_star_0``) hand their children to the parent's
+    child filter, which splices them (see AstBuilder.__default__)."""
+    method = getattr(_builder, name, None)
+    if method is not None:
+        return method
+    if name.startswith("_"):
+        return _Spliced
+    return lambda children: _builder.__default__(name, children, None)
+
+
+def _callback(rule: lalr_tables.Rule):
+    """The reduction function of `rule`: what lark runs on a reduction (the callback, wrapped
+    in single-child expansion, wrapped in the child filter), as straight-line functions:
     lark interprets its filter tables on every reduction, which cost about a sixth of the
     parse time."""
-    cls = callback.__class__
-    if cls is ChildFilterLALR or cls is ChildFilterLALR_NoPlaceholders:
-        if cls is ChildFilterLALR:
-            entries, tail = callback.to_include, callback.append_none
-        else:
-            entries, tail = [(i, e, 0) for i, e in callback.to_include], 0
-        build = _specialise(callback.node_builder, size)
-        if not tail and [(i, e, n) for i, e, n in entries] == [(i, False, 0) for i in range(size)]:
-            return build  # keeps every child as it is: the filter is the identity
-        namespace = {"build": build}
-        exec(_filter_source(entries, tail), namespace)
-        return namespace["f"]
-    if cls is ExpandSingleChild:
-        build = _specialise(callback.node_builder, size)
-        return lambda c: c[0] if len(c) == 1 else build(c)
-    if (cls is partial and callback.func.__name__ == "default_callback"
-            and callback.args[0].startswith("_")):
-        return _Spliced  # lark's internal repetition rules (see AstBuilder.__default__)
-    return callback
+    build = _user_callback(rule.callback)
+    if rule.expand_single:
+        inner = build
+        build = lambda c: c[0] if len(c) == 1 else inner(c)  # noqa: E731
+    if rule.child_filter is None:
+        return build
+    entries, tail = rule.child_filter
+    if not tail and list(entries) == [(i, False, 0) for i in range(rule.size)]:
+        return build  # keeps every child as it is: the filter is the identity
+    source = _filter_source(entries, tail)
+    code = _FILTER_CODE.get(source)
+    if code is None:
+        code = _FILTER_CODE[source] = compile(source, "<child filter>", "exec")
+    namespace = {"build": build}
+    exec(code, namespace)
+    return namespace["f"]
 
 
 def _fast_table():
-    """lark's parse table with each reduce action replaced by (number of children, goto
-    symbol, callback). Rules like `?arith: term` only pass their single child up; their
-    wrapper chain is skipped (callback None), which matters because most reductions in
-    expressions are such chain rules. Keying nothing by lark's `Rule` objects also avoids
-    their Python-level `__hash__` on every reduction."""
-    callbacks = LARK.parser.parser.parser.callbacks
-    reductions = {}
-    for rule, callback in callbacks.items():
-        size = len(rule.expansion)
-        chain = (rule.options.expand1 and not rule.alias and size == 1
-                 and not rule.expansion[0].name.startswith("_"))
-        reductions[rule] = (size, rule.origin.name,
-                            None if chain else _specialise(callback, size))
-    table = {}
-    for state, actions in _STATES.items():
-        row = {}
-        for symbol, (action, arg) in actions.items():
-            row[symbol] = (True, arg) if action is _SHIFT else (False, reductions[arg])
-        table[state] = row
-    return table
+    """The parse table as the driver reads it: one dict per state, symbol -> ``(True, next
+    state)`` for a shift or goto, ``(False, (number of children, goto symbol, reduction
+    function))`` for a reduction. Rules like `?arith: term` only pass their single child up;
+    their function is None (`_drive` skips them), which matters because most reductions in
+    expressions are such chain rules."""
+    reductions = [(False, (rule.size, rule.origin, None if rule.chain else _callback(rule)))
+                  for rule in _TABLES.rules]
+    shifts = [(True, n) for n in range(len(_TABLES.states))]
+    return [dict(zip(symbols, [shifts[a] if a >= 0 else reductions[~a] for a in actions]))
+            for symbols, actions in _TABLES.states]
 
 
 _FAST_STATES = _fast_table()
+_START_STATE = _TABLES.start
+_END_STATE = _TABLES.end
 
 
 class _FastPathFailed(Exception):
@@ -247,7 +231,7 @@ def _after_chains(below: int, state: int, ttype: str) -> int:
 
 def _drive(tokens: list[Tok]):
     """A textbook LALR(1) driver (same semantics as lark's own) over our tokens, with
-    lark's own parse table and rule callbacks (which run the AST builder).
+    lark's parse table and rule callbacks for qvr.lark (which run the AST builder).
 
     About half of all reductions are chain rules that only pass their child up; a run of
     them is replaced by one memoised jump (`_after_chains`)."""
@@ -317,7 +301,7 @@ def parse_chunk(text: str, offset: int = 0):
     tokens that need §2.4 validation (positions relative to `text`) and the lark
     `UnexpectedInput` that stopped the parse, if any.
 
-    Valid text takes the fast path (our lexer + lark's LALR tables); anything else is
+    Valid text takes the fast path (our lexer + the LALR tables); anything else is
     re-parsed by lark itself, whose exception `qvr.syntax.errors` turns into wording."""
     with _lock:
         _builder.offset = offset
@@ -330,6 +314,8 @@ def parse_chunk(text: str, offset: int = 0):
                     return _drive(tokens), bad, None
                 except _FastPathFailed:
                     pass
+            from lark.exceptions import UnexpectedInput  # the slow path needs lark
+
             _bad_names.clear()
             try:
                 error_parser().parse(text)
@@ -346,7 +332,7 @@ def parse_chunk(text: str, offset: int = 0):
 def terminal_patterns() -> dict[str, str]:
     """Terminal name -> literal text for string terminals (``COLON`` -> ``:``)."""
     out = {}
-    for term in LARK.terminals:
-        if term.pattern.type == "str":
-            out[term.name] = term.pattern.value
+    for name, kind, value in _TABLES.terminals:
+        if kind == "str":
+            out[name] = value
     return out

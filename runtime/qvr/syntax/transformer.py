@@ -1,10 +1,11 @@
-"""Builds the frozen AST of `qvr.syntax.ast` directly from lark's LALR reductions.
+"""Builds the frozen AST of `qvr.syntax.ast` directly from the LALR reductions of qvr.lark.
 
-The grammar (qvr.lark) is loaded with ``keep_all_tokens=True`` and this transformer is handed
-to `Lark(..., transformer=...)`, so every rule callback runs while parsing (no intermediate
-parse tree) and sees every token, keywords and punctuation included: that is where keyword
-ranges, operator spans and bracket spans come from. Callbacks receive the children list of
-their rule; ``[optional]`` parts that did not match are ``None`` (``maybe_placeholders``).
+The parser (`qvr.syntax.parser`) calls the method named after a rule (or its alias) on every
+reduction, with the children list lark would pass it for the grammar loaded with
+``keep_all_tokens=True`` and ``maybe_placeholders=True``: no intermediate parse tree, every
+token kept, keywords and punctuation included (that is where keyword ranges, operator spans
+and bracket spans come from), and ``None`` for ``[optional]`` parts that did not match. The
+builder is a plain class, not a `lark.Transformer`: parsing valid text never imports lark.
 
 Parenthesised sub-expressions never become nodes (ast docstring). The grammar's
 ``"(" x ")"`` alternatives of ``?type_atom``/``?cat_atom``/``?matom``/``?atom`` reach us as a
@@ -16,9 +17,6 @@ chunk text being parsed, so every span adds `AstBuilder.offset` (set by the pars
 each parse; see `qvr.syntax.parser`).
 """
 from __future__ import annotations
-
-
-from lark import Transformer
 
 from . import ast as A
 from .span import Span
@@ -87,11 +85,10 @@ def _u(x):
     return x.node if x.__class__ is _Group else x
 
 
-class AstBuilder(Transformer):
+class AstBuilder:
     """Rule callbacks named after the grammar's rules and aliases (spec §3.1)."""
 
     def __init__(self):
-        super().__init__(visit_tokens=False)
         self.offset = 0
 
     # ------------------------------------------------------------------ helpers ----
@@ -525,8 +522,9 @@ class AstBuilder(Transformer):
         return A.Vec(tuple(self._nodes(c)), self._span(c))
 
     def __default__(self, data, children, meta):
-        # lark's internal repetition rules (``__start_star_0``...): the parent rule's child
-        # filter splices their ``.children`` into its own children list.
+        # A rule without a method (lark's name for this hook, with its signature). lark's
+        # internal repetition rules (``__start_star_0``...): the parent rule's child filter
+        # splices their ``.children`` into its own children list.
         if data.startswith("_"):
             return _Spliced(children)
         raise AssertionError(f"no AST builder for grammar rule {data!r}")  # grammar drift
