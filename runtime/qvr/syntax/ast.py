@@ -15,17 +15,20 @@ Conventions:
   `Paren`-free trees: parentheses never produce nodes.
 * ``a << b`` is stored as ``Compose(left=b, right=a, op=Name("<<", ...))``.
 * Doc comments (``#!``) attach to the following declaration or program step as ``docs``.
+
+Every node class is ``@dataclass(frozen=True, slots=True)`` with the fast constructor of
+`frozen_init`; `frozen_dataclass` builds exactly that at a fraction of the import cost (the
+language server imports this module at start-up).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional, Union
 
-from .frozen_init import install_fast_init
+from .frozen_init import frozen_dataclass
 from .span import Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Name:
     """An identifier (or keyword/operator token) as written, with its span."""
 
@@ -34,7 +37,7 @@ class Name:
 
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Doc:
     """One ``#!`` line: its text (after ``#!`` and one leading space) and the line's span."""
 
@@ -42,7 +45,7 @@ class Doc:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Comment:
     """Any comment kept for the formatter: kind is ``line``, ``doc`` or ``block``."""
 
@@ -51,7 +54,7 @@ class Comment:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Number:
     """A numeric literal, possibly with a leading ``-`` (signed_number); span covers the sign."""
 
@@ -65,7 +68,7 @@ class Number:
 
 
 # ---------------------------------------------------------------------------- types ----
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class KwArg:
     """``key = signed_number`` inside ``{...}``, a constructor call, or a bracket ctor."""
 
@@ -74,19 +77,19 @@ class KwArg:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class BraceOpts:
     items: tuple[KwArg, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TypeRef:
     name: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TypeCard:
     """A bare integer in type position (classic ``object T : 256``)."""
 
@@ -94,7 +97,7 @@ class TypeCard:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TypeCtor:
     """``Real 64``, ``FinSet 3``, ``Real 2 {low=0.0}`` (``NAME number+ [brace_opts]``)."""
 
@@ -104,7 +107,7 @@ class TypeCtor:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TypeCall:
     """``FinSet(3)``, ``Euclidean(4, low=0.0)``, ``UnitInterval()``; args are Number|KwArg."""
 
@@ -114,7 +117,7 @@ class TypeCall:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class BracketCtor:
     """0.11 form ``Real 1 [low=0.0]`` (only directly as an object value)."""
 
@@ -125,14 +128,14 @@ class BracketCtor:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Product:
     factors: tuple["TypeExpr", ...]
     op_spans: tuple[Span, ...]  # each ``*``
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Coproduct:
     operands: tuple["TypeExpr", ...]
     op_spans: tuple[Span, ...]  # each ``+``
@@ -143,7 +146,7 @@ TypeExpr = Union[TypeRef, TypeCard, TypeCtor, TypeCall, BracketCtor, Product, Co
 
 
 # ----------------------------------------------------------------- options and args ----
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OptName:
     """An identifier or role word used as an option value (``kernel``, ``embed``, ``mlp``)."""
 
@@ -152,7 +155,7 @@ class OptName:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class OptList:
     items: tuple["OptValue", ...]
     span: Span
@@ -161,14 +164,14 @@ class OptList:
 OptValue = Union[Number, OptName, OptList]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Option:
     key: Name
     value: Optional[OptValue]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Options:
     """An option block ``[k=v, ...]``; span covers the brackets."""
 
@@ -176,7 +179,7 @@ class Options:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Signature:
     domain: TypeExpr
     codomain: TypeExpr
@@ -184,7 +187,7 @@ class Signature:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Replication:
     """``[k]`` after a declaration name."""
 
@@ -193,19 +196,19 @@ class Replication:
 
 
 # ------------------------------------------------------------------------ arithmetic ----
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Lit:
     value: Number
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Var:
     name: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Call:
     """``f(a, b)`` inside arithmetic: a builtin or a deterministic morphism."""
 
@@ -214,13 +217,13 @@ class Call:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Vec:
     items: tuple["Arith", ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class BinOp:
     """``+ - * /``; op is the operator character."""
 
@@ -231,7 +234,7 @@ class BinOp:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Neg:
     operand: "Arith"
     span: Span
@@ -240,7 +243,7 @@ class Neg:
 Arith = Union[Lit, Var, Call, Vec, BinOp, Neg]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class NamedArg:
     """``key = arith`` in a target or family call."""
 
@@ -252,7 +255,7 @@ class NamedArg:
 Arg = Union[Arith, NamedArg]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class FamilyCall:
     """``~ Normal(0.0, 1.0)`` after a morphism signature: a fixed distribution."""
 
@@ -262,13 +265,13 @@ class FamilyCall:
 
 
 # ------------------------------------------------------------- morphism expressions ----
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Ref:
     name: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Compose:
     """``left >> right`` (also ``right << left`` and deprecated ``>=>``)."""
 
@@ -278,7 +281,7 @@ class Compose:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Tensor:
     left: "MExpr"
     right: "MExpr"
@@ -286,7 +289,7 @@ class Tensor:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Marginalize:
     expr: "MExpr"
     names: tuple[Name, ...]
@@ -294,21 +297,21 @@ class Marginalize:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Identity:
     object: Name
     keyword: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Fan:
     items: tuple["MExpr", ...]
     keyword: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Repeat:
     expr: "MExpr"
     count: Optional[Number]
@@ -316,7 +319,7 @@ class Repeat:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Stack:
     expr: "MExpr"
     count: Number
@@ -324,14 +327,14 @@ class Stack:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ScanOpt:
     key: Name
     value: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Scan:
     cell: "MExpr"
     options: tuple[ScanOpt, ...]
@@ -339,20 +342,20 @@ class Scan:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class IdList:
     names: tuple[Name, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ParserArg:
     key: Name
     value: Union[IdList, Name, Number]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ParserExpr:
     """``parser(...)``, ``ccg(...)``, ``lambek(...)``; keyword.text tells which."""
 
@@ -366,13 +369,13 @@ Init = Union[FamilyCall, MExpr]
 
 
 # ------------------------------------------------------------------ category patterns ----
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class CatRef:
     name: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class CatSlash:
     """``left / right`` (op ``/``) or ``left \\ right`` (op ``\\``)."""
 
@@ -383,7 +386,7 @@ class CatSlash:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class CatProduct:
     left: "CatPat"
     right: "CatPat"
@@ -395,13 +398,13 @@ CatPat = Union[CatRef, CatSlash, CatProduct]
 
 
 # --------------------------------------------------------------------------- programs ----
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class PatVar:
     name: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class PatTuple:
     """``(a, b)`` (current) or, with ``bracket=True``, ``[a, b]`` (0.11, deprecated)."""
 
@@ -413,7 +416,7 @@ class PatTuple:
 Pattern = Union[PatVar, PatTuple]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Target:
     """``name`` or ``name(args)``; ``args`` is None when written without parentheses."""
 
@@ -422,7 +425,7 @@ class Target:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class DrawStep:
     """Classic ``draw p ~ target``."""
 
@@ -433,7 +436,7 @@ class DrawStep:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class BindStep:
     """Classic bare ``x <- target``; ``keyword`` is the ``<-`` token."""
 
@@ -444,7 +447,7 @@ class BindStep:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class SampleStep:
     keyword: Name
     pattern: Pattern
@@ -455,7 +458,7 @@ class SampleStep:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ObserveTildeStep:
     """Classic ``observe y ~ target``."""
 
@@ -466,7 +469,7 @@ class ObserveTildeStep:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ObserveStep:
     keyword: Name
     pattern: Pattern
@@ -477,7 +480,7 @@ class ObserveStep:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class LetStep:
     keyword: Name
     name: Name
@@ -486,7 +489,7 @@ class LetStep:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class RetItem:
     """``var`` or ``label : var`` in a tuple return."""
 
@@ -495,19 +498,19 @@ class RetItem:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class RetVar:
     var: Name
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class RetTuple:
     items: tuple[RetItem, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ReturnStep:
     keyword: Name
     pattern: Union[RetVar, RetTuple]
@@ -519,7 +522,7 @@ Step = Union[DrawStep, BindStep, SampleStep, ObserveTildeStep, ObserveStep, LetS
 
 
 # ----------------------------------------------------------------------- declarations ----
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ObjectDecl:
     keyword: Name
     names: tuple[Name, ...]
@@ -528,7 +531,7 @@ class ObjectDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class TypeDecl:
     keyword: Name
     name: Name
@@ -537,7 +540,7 @@ class TypeDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class SpaceDecl:
     keyword: Name
     name: Name
@@ -546,7 +549,7 @@ class SpaceDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class QuantaleDecl:
     keyword: Name
     name: Name
@@ -554,7 +557,7 @@ class QuantaleDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class CategoryDecl:
     keyword: Name
     names: tuple[Name, ...]
@@ -562,7 +565,7 @@ class CategoryDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class RuleDecl:
     keyword: Name
     name: Name
@@ -574,7 +577,7 @@ class RuleDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class MorphismDecl:
     """``morphism f, g : A -> B [opts] ~ init [opts]``.
 
@@ -592,7 +595,7 @@ class MorphismDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ContinuousDecl:
     keyword: Name
     name: Name
@@ -606,7 +609,7 @@ class ContinuousDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class StochasticDecl:
     keyword: Name
     name: Name
@@ -617,7 +620,7 @@ class StochasticDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class LatentDecl:
     keyword: Name
     name: Name
@@ -628,7 +631,7 @@ class LatentDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ObservedDecl:
     keyword: Name
     name: Name
@@ -639,7 +642,7 @@ class ObservedDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class EmbedDecl:
     keyword: Name
     name: Name
@@ -650,7 +653,7 @@ class EmbedDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class DiscretizeDecl:
     keyword: Name
     name: Name
@@ -662,7 +665,7 @@ class DiscretizeDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ProgramDecl:
     keyword: Name
     name: Name
@@ -676,7 +679,7 @@ class ProgramDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class DefineDecl:
     """``let x = e`` (classic) or ``define x = e``; ``where`` is the span of a trailing
     ``where`` keyword (its bindings are the following indented DefineDecls, spec §3.3)."""
@@ -689,7 +692,7 @@ class DefineDecl:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class ExportDecl:
     """``output e`` (classic) or ``export e``."""
 
@@ -721,16 +724,8 @@ def declared_names(decl: Decl) -> tuple[Name, ...]:
     return (name,) if name is not None else ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen_dataclass
 class Module:
     statements: tuple[Decl, ...]
     comments: tuple[Comment, ...]
     span: Span
-
-
-# The parser builds these node by node and `shift` rebuilds them after every edit; give each
-# the cheaper constructor of `frozen_init` (same signature, same result).
-for _cls in list(globals().values()):
-    if isinstance(_cls, type) and _cls.__module__ == __name__ and hasattr(_cls, "__dataclass_fields__"):
-        install_fast_init(_cls)
-del _cls
