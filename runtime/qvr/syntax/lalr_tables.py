@@ -65,12 +65,15 @@ def grammar_sha256(text: str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def generated() -> Optional[Tables]:
-    """The tables of the committed `lalr_generated` module, or None when it is missing."""
+def generated(key: Optional[str] = None) -> Optional[Tables]:
+    """The tables of the committed `lalr_generated` module; None when it is missing or (given
+    `key`) was made from another grammar."""
     try:
         from . import lalr_generated as g
     except ImportError:
         return None
+    if key is not None and getattr(g, "GRAMMAR_SHA256", None) != key:
+        return None  # checked first: a module of another format may lack the other names
     return Tables(g.GRAMMAR_SHA256, g.TERMINALS, tuple(Rule(*r) for r in g.RULES), g.STATES,
                   g.START, g.END)
 
@@ -80,9 +83,8 @@ def load(text: Optional[str] = None) -> Tables:
     this grammar, else freshly built from lark (which imports lark)."""
     if text is None:
         text = grammar_text()
-    key = grammar_sha256(text)
-    tables = generated()
-    if tables is not None and tables.grammar_sha256 == key:
+    tables = generated(grammar_sha256(text))
+    if tables is not None:
         return tables
     from .lalr_build import build  # stale or missing: lark is needed after all
 
