@@ -43,6 +43,7 @@ import tree_sitter
 import tree_sitter_qvr
 from qvr import semantics, syntax
 from qvr.semantics.incremental import IncrementalChecker
+from qvr.syntax.ast import ProgramDecl
 
 from .positions import PositionEncoder
 
@@ -123,7 +124,8 @@ class Document:
     """One version of one open document (immutable; `analysis` is computed lazily once)."""
 
     __slots__ = ("uri", "path", "text", "version", "line_index", "_tree", "_edited_tree", "_ts_parser",
-                 "_parser", "_parsed", "_analysis", "cache", "_chunks", "_checker", "_diagnostics", "layout")
+                 "_parser", "_parsed", "_analysis", "cache", "_chunks", "_checker", "_diagnostics", "layout",
+                 "names")
 
     def __init__(self, uri: str, text: str, version: Optional[int], parser: ChunkParser | None = None,
                  ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None,
@@ -146,6 +148,9 @@ class Document:
         # the incremental checker's blocks for this text (`IncrementalChecker.layout`), once
         # `diagnostics` has run: semantic tokens are stitched from them
         self.layout = None
+        # and its top-level symbols and program infos (`IncrementalChecker.names`): completion
+        # while typing reads them instead of waiting for a full analysis
+        self.names = None
 
     @property
     def chunks(self) -> list:
@@ -165,7 +170,7 @@ class Document:
             elif self._checker is not None:
                 try:
                     self._diagnostics = self._checker.diagnostics(self.text, self.chunks, self.line_index)
-                    self.layout = self._checker.layout
+                    self.layout, self.names = self._checker.layout, self._checker.names
                 except Exception:
                     log.exception("incremental check failed for %s; using a full analysis", self.uri)
                     self._checker.reset()
@@ -233,6 +238,22 @@ class Document:
         self._diagnostics = self._analysis.diagnostics
         if self._checker is not None:
             self._checker.reset()
+
+    def top_level_names(self) -> tuple[dict, dict, dict]:
+        """(top-level symbols by name, program infos by name, offset of each program's frame)
+        of this version: from the full analysis when it is there, else from the incremental
+        checker (no full analysis on the typing path); empty when neither is available."""
+        if not self._analysis:
+            if self.names is None and self._checker is not None:
+                self.diagnostics
+            if self.names is not None and self.names[0] is self.text:
+                _, top, programs, units = self.names
+                frame = {id(u.decl): u.origin for u in units if u.decl.__class__ is ProgramDecl}
+                return top, programs, {n: frame.get(id(info.decl), 0) for n, info in programs.items()}
+        analysis = self.analysis
+        if analysis is None:
+            return {}, {}, {}
+        return analysis.top_level, analysis.programs, {}
 
     @property
     def has_analysis(self) -> bool:
@@ -320,7 +341,7 @@ class DocumentStore:
                        self._checkers.setdefault(uri, IncrementalChecker()))
         if text == old.text:  # e.g. an edit and its undo in one batch: the analysis carries over
             doc._parsed, doc._analysis = old._parsed, old._analysis
-            doc._diagnostics, doc.layout = old._diagnostics, old.layout
+            doc._diagnostics, doc.layout, doc.names = old._diagnostics, old.layout, old.names
         self._docs[uri] = doc
         return doc
 

@@ -113,8 +113,9 @@ def _unclosed(text: str, opener: str, closer: str) -> int:
 def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]:
     name, header = program
     items: dict[str, Item] = {}
-    analysis = doc.analysis
-    info = getattr(analysis, "programs", {}).get(name) if analysis is not None else None
+    _, programs, origins = _names(doc)
+    info = programs.get(name)
+    origin = origins.get(name, 0)  # program nodes from the incremental checker are relative
     if info is not None:
         from .common import dimension_note
 
@@ -123,7 +124,7 @@ def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]
             items[label] = Item(label, "variable", f"parameter : {dimension_note(ptype) if ptype is not None else '?'}", sort_group=1)
         for var in getattr(info, "variables", {}).values():
             node = getattr(var, "node", None)
-            if node is not None and getattr(node, "span", None) is not None and node.span.start > offset:
+            if node is not None and getattr(node, "span", None) is not None and node.span.start + origin > offset:
                 continue
             typ = getattr(var, "type", None)
             items.setdefault(var.name, Item(var.name, "variable", f"{var.kind} : {dimension_note(typ) if typ is not None else '?'}", sort_group=1))
@@ -142,12 +143,21 @@ def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]
     return list(items.values())
 
 
-def _top_level(doc, kinds: set[str]) -> list[Item]:
+def _names(doc) -> tuple[dict, dict, dict]:
+    """Top-level symbols, program infos and program frame offsets (see
+    `Document.top_level_names`; plain test documents only have an analysis)."""
+    names = getattr(doc, "top_level_names", None)
+    if names is not None:
+        return names()
     analysis = doc.analysis
     if analysis is None:
-        return []
+        return {}, {}, {}
+    return analysis.top_level, analysis.programs, {}
+
+
+def _top_level(doc, kinds: set[str]) -> list[Item]:
     out = []
-    for name, sym in (getattr(analysis, "top_level", {}) or {}).items():
+    for name, sym in (_names(doc)[0] or {}).items():
         if sym.kind in kinds:
             out.append(Item(name, sym.kind, getattr(sym, "detail", "") or sym.kind, sort_group=2))
     return out

@@ -4,11 +4,13 @@ After each edit a `Document` gets its chunk list from `resplit_declarations`, it
 from the incremental checker, and its semantic tokens stitched from the checker's blocks. Here
 every one of them is compared with what the whole-module path computes from scratch for the same
 text (`split_declarations`, `analyze`, the whole-text token pass), over random edits in all three
-position encodings; and on a large file a one-character edit is shown to re-check only a block
+position encodings, and so is completion, which while typing reads the checker's symbols instead
+of a full analysis; and on a large file a one-character edit is shown to re-check only a block
 or two.
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 from qvr import semantics, syntax
 from qvr_lsp.documents import Change, DocumentStore
-from qvr_lsp.features import semantic_tokens
+from qvr_lsp.features import completion, semantic_tokens
 from qvr_lsp.positions import PositionEncoder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,14 +39,25 @@ def _whole_path_tokens(doc, encoder):
     return semantic_tokens.encode(doc, semantic_tokens._compute(doc), encoder)
 
 
+def _completion_offsets(text: str) -> list[int]:
+    """Where completion is asked: after each `<- ` and `~ `, inside program bodies, and a few
+    other places."""
+    found = [m.end() for m in re.finditer(r"<- |~ |\n    ", text)][:12]
+    return found + [len(text) * k // 5 for k in range(6)]
+
+
 def _assert_matches_whole_path(doc, encoder):
     assert doc.chunks == syntax.split_declarations(doc.text)
     fresh = semantics.analyze(doc.text)
     assert doc.diagnostics == fresh.diagnostics
     assert doc.layout is not None  # from the incremental checker, not its fallback
     fast = semantic_tokens.encoded(doc, encoder)
-    doc._analysis = fresh  # the whole-text token pass reads the full analysis
+    offsets = _completion_offsets(doc.text)
+    # no full analysis yet (unless the edit left the text as it was: then it carries over)
+    typing = [completion.complete(doc, at) for at in offsets]
+    doc._analysis = fresh  # the whole-text paths read the full analysis
     assert fast == _whole_path_tokens(doc, encoder)
+    assert typing == [completion.complete(doc, at) for at in offsets]
 
 
 edits = st.lists(
@@ -91,6 +104,11 @@ def test_a_keystroke_in_a_large_file_rechecks_only_its_block():
     for version in range(2, 6):  # type and delete a character in a doc comment mid-file
         change = Change(((line, 3), (line, 3 if version % 2 == 0 else 4)), "x" if version % 2 == 0 else "")
         doc = store.change(doc.uri, version, [change], CODE_POINTS)
+        # completion while typing needs no full analysis
+        at = doc.text.index("sample i <- ", doc.text.index("program cell100")) + len("sample i <- ")
+        labels = {item.label for item in completion.complete(doc, at)}
+        assert {"gate100", "cand100", "Normal"} <= labels
+        assert not doc.has_analysis
         _assert_matches_whole_path(doc, encoder)
         assert checker.checked <= 2 * 32  # the edited block (and at most its neighbour)
         assert checker.replayed >= units - 2 * 32

@@ -190,6 +190,8 @@ class IncrementalChecker:
         self._where_names: set = set()  # names declared by the last version's `where` units
         # the last call's text and its blocks: [(offset, record)] (semantic tokens use them)
         self.layout: Optional[tuple] = None
+        # the last call's text, top-level symbols, program infos and units (for completion)
+        self.names: Optional[tuple] = None
         self.checked = 0  # units checked (not replayed) by the last call: tests look at it
         self.replayed = 0
 
@@ -359,6 +361,9 @@ class IncrementalChecker:
         self._where_names = where_names
         self.checked, self.replayed = checked, replayed
         self.layout = (text, layout)
+        # what completion needs without a full analysis: the top-level symbols (kind, detail),
+        # program infos and the units (a program info's nodes are in its unit's frame)
+        self.names = (text, dict(top_syms), dict(ctx.programs), top_units)
         ctx.used.update(map(id, map(top_syms.__getitem__, used_names)))
         self._previous, self._records = self._records, records
 
@@ -686,13 +691,12 @@ class IncrementalChecker:
             table = getattr(ctx, attr)
             for name in dict.fromkeys(logs[attr]):
                 writes.append((attr, name, table[name]))
-        own = {id(d) for d in u.statements}
         top = ctx.top
-        symbols = []
+        symbols = []  # a duplicate declaration re-describes the first one's symbol too
         for name in A.declared_names(u.decl):
             for n in (name.text, *ctx.groups.get(name.text, ())):
                 sym = top.get(n)
-                if sym is not None and id(sym.decl) in own:
+                if sym is not None:
                     symbols.append((n, sym.type, sym.detail))
         uses = [(sym, user) for sym, user in uses if top.get(sym.name) is sym]
         used = frozenset(sym.name for sym, _ in uses)
