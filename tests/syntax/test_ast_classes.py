@@ -202,3 +202,22 @@ def test_classes_beyond_plain_fields_get_the_standard_build():
             cls(1).a = 3
     # eligible for the fast constructor: standard build, then install_fast_init
     assert WithOwnRepr.__init__.__code__.co_qualname == "factory.<locals>.__init__"
+
+
+def test_the_import_time_self_check_sees_a_difference_from_dataclasses(monkeypatch):
+    assert frozen_init._cheap_build_matches_the_standard_one()
+    monkeypatch.setattr(frozen_init, "_repr", lambda names: (lambda self: "different"))
+    assert not frozen_init._cheap_build_matches_the_standard_one()
+
+
+def test_when_the_self_check_fails_every_class_gets_the_standard_build(monkeypatch):
+    monkeypatch.setattr(frozen_init, "_CHEAP_BUILD_MATCHES", False)
+
+    @frozen_dataclass
+    class Plain:
+        a: int
+        b: str
+
+    assert Plain.__eq__.__code__.co_qualname != "factory.<locals>.__eq__"  # dataclasses' own
+    assert Plain.__init__.__code__.co_qualname == "factory.<locals>.__init__"  # still fast
+    assert Plain(1, "x") == Plain(1, "x") and "__slots__" in vars(Plain)

@@ -32,15 +32,18 @@ here; the standard slotted build raises `TypeError` from its ``super()`` call (i
 from __future__ import annotations
 
 import dataclasses
+import operator
 import reprlib
 from dataclasses import FrozenInstanceError
 
 # A real frozen slotted dataclass to copy the two things `dataclasses` keeps private: the
 # `__dataclass_params__` object (read-only, so one is shared by every class built here) and the
-# marker `dataclasses.fields` uses to tell real fields from ClassVar/InitVar pseudo-fields.
+# marker `dataclasses.fields` uses to tell real fields from ClassVar/InitVar pseudo-fields. It
+# is also the yardstick of `_cheap_build_matches_the_standard_one` (so: no docstring).
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Reference:
     x: int
+    y: tuple[str, ...]
 
 
 _PARAMS = _Reference.__dataclass_params__
@@ -75,11 +78,15 @@ def install_fast_init(cls: type) -> bool:
 def frozen_dataclass(cls: type) -> type:
     """``dataclass(frozen=True, slots=True)(cls)`` with the fast `__init__`, built cheaply."""
     annotations = cls.__dict__.get("__annotations__", {})
-    if not _plain(cls, annotations):
-        cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
-        install_fast_init(cls)
-        return cls
-    names = tuple(annotations)
+    if _CHEAP_BUILD_MATCHES and _plain(cls, annotations):
+        return _build(cls, tuple(annotations), annotations)
+    cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
+    install_fast_init(cls)
+    return cls
+
+
+def _build(cls: type, names: tuple, annotations: dict) -> type:
+    """The frozen slotted dataclass of the plain class `cls`, built once with its slots."""
     namespace = dict(cls.__dict__)
     namespace.pop("__dict__", None)
     namespace.pop("__weakref__", None)
@@ -145,10 +152,15 @@ def _compile_methods(cls: type, names, *, with_eq_hash: bool) -> tuple:
 
 def _repr(names: tuple):
     """`__repr__` as `dataclasses` writes it: ``Cls(a=..., b=...)``, ``...`` on recursion."""
+    template = f"({', '.join(f'{n}=%r' for n in names)})"
+    values = operator.attrgetter(*names)
+    if len(names) == 1:  # attrgetter of one name gives the value itself, not a 1-tuple
+        value = values
+        values = lambda self: (value(self),)  # noqa: E731
+
     @reprlib.recursive_repr()
     def __repr__(self):
-        fields = ", ".join([f"{n}={getattr(self, n)!r}" for n in names])
-        return f"{self.__class__.__qualname__}({fields})"
+        return self.__class__.__qualname__ + template % values(self)
     return __repr__
 
 
@@ -175,3 +187,22 @@ def _getstate(self):
 def _setstate(self, state):
     for f, value in zip(dataclasses.fields(self), state):
         object.__setattr__(self, f.name, value)
+
+
+def _cheap_build_matches_the_standard_one() -> bool:
+    """Whether `_build` makes what this Python's `dataclasses` makes of `_Reference`'s class
+    statement: same class attributes, fields, docstring, and an instance that prints, hashes
+    and pickles the same. Checked once at import, so that a `dataclasses` that adds or changes
+    something (3.13 adds `__replace__`) sends every class to the standard build instead of
+    differing silently."""
+    annotations = {"x": "int", "y": "tuple[str, ...]"}
+    probe = type("_Reference", (), {"__module__": __name__, "__annotations__": annotations})
+    mine, theirs = _build(probe, tuple(annotations), annotations), _Reference
+    a, b = mine(1, ("s",)), theirs(1, ("s",))
+    return (set(vars(mine)) == set(vars(theirs)) and mine.__doc__ == theirs.__doc__
+            and mine.__slots__ == theirs.__slots__ and mine.__match_args__ == theirs.__match_args__
+            and repr(dataclasses.fields(mine)) == repr(dataclasses.fields(theirs))
+            and repr(a) == repr(b) and hash(a) == hash(b) and a.__getstate__() == b.__getstate__())
+
+
+_CHEAP_BUILD_MATCHES = _cheap_build_matches_the_standard_one()
