@@ -8,9 +8,10 @@ import sys
 import textwrap
 
 from lark import Lark
+from lark.parse_tree_builder import ChildFilterLALR
 from lark.parsers.lalr_analysis import Shift
 
-from qvr.syntax import lalr_build, lalr_tables, parse_module
+from qvr.syntax import lalr_build, lalr_generated, lalr_tables, parse_module
 from qvr.syntax.lalr_tables import grammar_sha256, grammar_text
 
 from syntax_helpers import EXAMPLES
@@ -65,6 +66,34 @@ def test_stored_table_is_isomorphic_to_a_fresh_lark_table():
         (r.origin.name, len(r.expansion), r.alias or r.origin.name) for r in frontend.callbacks}
     assert stored.terminals == tuple((t.name, t.pattern.type, t.pattern.value)
                                      for t in lark.terminals)
+
+
+class _Repetition:
+    """What an internal repetition rule's reduction hands its parent (it has `.children`)."""
+
+    def __init__(self, children):
+        self.children = children
+
+
+def _children(entries) -> list:
+    """Distinct children for a rule with child filter `entries` (fresh lists each time: a
+    filter may extend a spliced child's list in place)."""
+    spliced = {i for i, expand, _ in entries if expand}
+    size = max(i for i, _, _ in entries) + 1
+    return [_Repetition([f"r{i}a", f"r{i}b"]) if i in spliced else f"c{i}"
+            for i in range(size)]
+
+
+def test_compiled_child_filters_do_what_lark_filters_do():
+    tables = lalr_tables.load()
+    factories = lalr_tables.filter_factories(tables)
+    shapes = {r.child_filter for r in tables.rules if lalr_tables.filters_children(r)}
+    assert set(factories) == shapes and len(shapes) > 20
+    for (entries, tail), factory in factories.items():
+        assert factory is lalr_generated.FILTERS[(entries, tail)]  # not compiled at import
+        ours = factory(list)(_children(entries))
+        lark = ChildFilterLALR(list(entries), tail, list)(_children(entries))
+        assert ours == lark, (entries, tail)
 
 
 def test_tables_of_a_changed_grammar_are_rebuilt_from_it():

@@ -31,7 +31,14 @@ from lark.parse_tree_builder import (
 )
 from lark.parsers.lalr_analysis import Shift
 
-from .lalr_tables import Rule, Tables, grammar_sha256, grammar_text
+from .lalr_tables import (
+    Rule,
+    Tables,
+    filter_source,
+    filters_children,
+    grammar_sha256,
+    grammar_text,
+)
 
 GENERATED_PATH = Path(__file__).with_name("lalr_generated.py")
 
@@ -146,7 +153,17 @@ def render(tables: Tables) -> str:
         *(f"    {s!r},  # {i}" for i, s in enumerate(tables.states)),
         ")",
         "",
+        "",
+        "# The child filters that change their rule's children, compiled (see",
+        "# `qvr.syntax.lalr_tables.filter_source`): FILTERS[child_filter](build).",
     ]
+    shapes = sorted({r.child_filter for r in tables.rules if filters_children(r)})
+    for k, shape in enumerate(shapes):
+        lines.extend(["", filter_source(shape, f"_filter_{k}")])
+    lines.extend(["", "FILTERS = {"])
+    lines.extend(f"    {shape!r}: _filter_{k}," for k, shape in enumerate(shapes))
+    lines.append("}")
+    lines.append("")
     return "\n".join(lines)
 
 

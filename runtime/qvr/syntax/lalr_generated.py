@@ -2,7 +2,7 @@
 
 The LALR tables of the grammar as plain data (see `qvr.syntax.lalr_tables`).
 """
-GRAMMAR_SHA256 = '5dec8bff2f1480fffaf5ad1f63a528a7350f5ff4639cf3f06a81a3df5c41835f'
+GRAMMAR_SHA256 = '9d4979f09dea0a78364fe66998d1b4cd2b0592402dd910b2582c72e7be3bede7'
 START = 0
 END = 34
 
@@ -888,3 +888,449 @@ STATES = (
     (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50)),  # 540
     (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-204, 416, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, 419, -204, -204, -204)),  # 541
 )
+
+
+# The child filters that change their rule's children, compiled (see
+# `qvr.syntax.lalr_tables.filter_source`): FILTERS[child_filter](build).
+
+def _filter_0(build):
+    def f(c):
+        return build([c[0], None, None])
+    return f
+
+
+def _filter_1(build):
+    def f(c):
+        return build([c[0], None, None, None])
+    return f
+
+
+def _filter_2(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], None])
+    return f
+
+
+def _filter_3(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], None, None, None])
+    return f
+
+
+def _filter_4(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], None, None, None, None])
+    return f
+
+
+def _filter_5(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], None])
+    return f
+
+
+def _filter_6(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], None, None])
+    return f
+
+
+def _filter_7(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], None, None, None])
+    return f
+
+
+def _filter_8(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], None])
+    return f
+
+
+def _filter_9(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], None])
+    return f
+
+
+def _filter_10(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], None])
+    return f
+
+
+def _filter_11(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], *c[8].children, c[9], c[10]])
+    return f
+
+
+def _filter_12(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], *c[7].children, c[8], c[9]])
+    return f
+
+
+def _filter_13(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], *c[6].children, c[7]])
+    return f
+
+
+def _filter_14(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], None, c[5]])
+    return f
+
+
+def _filter_15(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], None, c[5], c[6], None])
+    return f
+
+
+def _filter_16(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], None, c[5], c[6], c[7]])
+    return f
+
+
+def _filter_17(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], *c[5].children, c[6]])
+    return f
+
+
+def _filter_18(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], *c[5].children, c[6], c[7]])
+    return f
+
+
+def _filter_19(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], c[4], None, *c[5].children, c[6]])
+    return f
+
+
+def _filter_20(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], None, c[4], c[5]])
+    return f
+
+
+def _filter_21(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], None, c[4], c[5], None])
+    return f
+
+
+def _filter_22(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], None, c[4], c[5], c[6]])
+    return f
+
+
+def _filter_23(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], c[9]])
+    return f
+
+
+def _filter_24(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], c[9], c[10]])
+    return f
+
+
+def _filter_25(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], *c[9].children, c[10], c[11]])
+    return f
+
+
+def _filter_26(build):
+    def f(c):
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], *c[8].children, c[9], c[10]])
+    return f
+
+
+def _filter_27(build):
+    def f(c):
+        return build([c[0], c[1], c[2], None, None, c[3]])
+    return f
+
+
+def _filter_28(build):
+    def f(c):
+        return build([c[0], c[1], c[2], *c[3].children, c[4]])
+    return f
+
+
+def _filter_29(build):
+    def f(c):
+        return build([c[0], c[1], c[2], *c[3].children, c[4], None])
+    return f
+
+
+def _filter_30(build):
+    def f(c):
+        return build([c[0], c[1], c[2], *c[3].children, c[4], c[5]])
+    return f
+
+
+def _filter_31(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2]])
+    return f
+
+
+def _filter_32(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], None])
+    return f
+
+
+def _filter_33(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3]])
+    return f
+
+
+def _filter_34(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], None])
+    return f
+
+
+def _filter_35(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], c[4]])
+    return f
+
+
+def _filter_36(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], c[4], c[5]])
+    return f
+
+
+def _filter_37(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], c[4], c[5], c[6], None])
+    return f
+
+
+def _filter_38(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], c[4], c[5], c[6], c[7]])
+    return f
+
+
+def _filter_39(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], c[4], *c[5].children, c[6]])
+    return f
+
+
+def _filter_40(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], None, c[4]])
+    return f
+
+
+def _filter_41(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], None, c[4], c[5], None])
+    return f
+
+
+def _filter_42(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], None, c[4], c[5], c[6]])
+    return f
+
+
+def _filter_43(build):
+    def f(c):
+        return build([c[0], c[1], None, c[2], c[3], None, *c[4].children, c[5]])
+    return f
+
+
+def _filter_44(build):
+    def f(c):
+        return build([c[0], c[1], None, None, c[2]])
+    return f
+
+
+def _filter_45(build):
+    def f(c):
+        return build([c[0], c[1], None, None, c[2], c[3], None])
+    return f
+
+
+def _filter_46(build):
+    def f(c):
+        return build([c[0], c[1], None, None, c[2], c[3], c[4]])
+    return f
+
+
+def _filter_47(build):
+    def f(c):
+        return build([c[0], c[1], *c[2].children, c[3]])
+    return f
+
+
+def _filter_48(build):
+    def f(c):
+        return build([c[0], c[1], *c[2].children, c[3], c[4]])
+    return f
+
+
+def _filter_49(build):
+    def f(c):
+        return build([c[0], None, c[1]])
+    return f
+
+
+def _filter_50(build):
+    def f(c):
+        return build([c[0], None, None, c[1]])
+    return f
+
+
+def _filter_51(build):
+    def f(c):
+        return build([c[0], *c[1].children])
+    return f
+
+
+def _filter_52(build):
+    def f(c):
+        return build([c[0], *c[1].children, None])
+    return f
+
+
+def _filter_53(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2]])
+    return f
+
+
+def _filter_54(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2], c[3], c[4]])
+    return f
+
+
+def _filter_55(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2], c[3], c[4], c[5]])
+    return f
+
+
+def _filter_56(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2], c[3], *c[4].children, c[5]])
+    return f
+
+
+def _filter_57(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2], c[3], *c[4].children, c[5], c[6]])
+    return f
+
+
+def _filter_58(build):
+    def f(c):
+        return build([None, c[0]])
+    return f
+
+
+def _filter_59(build):
+    def f(c):
+        r = c[0].children
+        return build(r)
+    return f
+
+
+def _filter_60(build):
+    def f(c):
+        r = c[0].children
+        r += (c[1],)
+        return build(r)
+    return f
+
+
+def _filter_61(build):
+    def f(c):
+        r = c[0].children
+        r += (c[1], c[2],)
+        return build(r)
+    return f
+
+
+FILTERS = {
+    (((0, False, 0),), 2): _filter_0,
+    (((0, False, 0),), 3): _filter_1,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1): _filter_2,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 3): _filter_3,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 4): _filter_4,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 1): _filter_5,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 2): _filter_6,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 3): _filter_7,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1): _filter_8,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1): _filter_9,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 1): _filter_10,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0): _filter_11,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, True, 0), (8, False, 0), (9, False, 0)), 0): _filter_12,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, True, 0), (7, False, 0)), 0): _filter_13,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1)), 0): _filter_14,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0)), 1): _filter_15,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0), (7, False, 0)), 0): _filter_16,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0): _filter_17,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0), (7, False, 0)), 0): _filter_18,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 1), (6, False, 0)), 0): _filter_19,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 0): _filter_20,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 1): _filter_21,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0): _filter_22,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0)), 0): _filter_23,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0), (10, False, 0)), 0): _filter_24,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, True, 0), (10, False, 0), (11, False, 0)), 0): _filter_25,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0): _filter_26,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 2)), 0): _filter_27,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0): _filter_28,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 1): _filter_29,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0): _filter_30,
+    (((0, False, 0), (1, False, 0), (2, False, 1)), 0): _filter_31,
+    (((0, False, 0), (1, False, 0), (2, False, 1)), 1): _filter_32,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 0): _filter_33,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 1): _filter_34,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0)), 0): _filter_35,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0)), 0): _filter_36,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1): _filter_37,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 0): _filter_38,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0): _filter_39,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1)), 0): _filter_40,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0)), 1): _filter_41,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0): _filter_42,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, True, 1), (5, False, 0)), 0): _filter_43,
+    (((0, False, 0), (1, False, 0), (2, False, 2)), 0): _filter_44,
+    (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1): _filter_45,
+    (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0): _filter_46,
+    (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0): _filter_47,
+    (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0): _filter_48,
+    (((0, False, 0), (1, False, 1)), 0): _filter_49,
+    (((0, False, 0), (1, False, 2)), 0): _filter_50,
+    (((0, False, 0), (1, True, 0)), 0): _filter_51,
+    (((0, False, 0), (1, True, 0)), 1): _filter_52,
+    (((0, False, 0), (1, True, 0), (2, False, 0)), 0): _filter_53,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 0): _filter_54,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 0): _filter_55,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0)), 0): _filter_56,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0)), 0): _filter_57,
+    (((0, False, 1),), 0): _filter_58,
+    (((0, True, 0),), 0): _filter_59,
+    (((0, True, 0), (1, False, 0)), 0): _filter_60,
+    (((0, True, 0), (1, False, 0), (2, False, 0)), 0): _filter_61,
+}

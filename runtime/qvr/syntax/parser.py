@@ -128,29 +128,6 @@ def fast_tokens(text: str):
     return out
 
 
-def _filter_source(entries, tail: int) -> str:
-    """Python source of one of lark's LALR child filters, unrolled for one rule: `entries`
-    are lark's ``(child index, splice its .children, Nones to insert before)``, `tail` the
-    Nones appended after (``maybe_placeholders``)."""
-    items = []
-    for k, (i, expand, nones) in enumerate(entries):
-        items.extend(["None"] * nones)
-        items.append(f"*c[{i}].children" if expand else f"c[{i}]")
-    items.extend(["None"] * tail)
-    first = entries[0] if entries else None
-    if first is not None and first[1] and not first[2]:
-        # lark extends a left-recursive repetition's list in place (linear, not quadratic)
-        rest = ", ".join(items[1:])
-        return (f"def f(c):\n    r = c[{first[0]}].children\n"
-                + (f"    r += ({rest},)\n" if rest else "") + "    return build(r)\n")
-    return f"def f(c):\n    return build([{', '.join(items)}])\n"
-
-
-# filter source -> its compiled code: rules share a handful of filter shapes, and compiling
-# each rule's filter anew was most of the time spent building the table at import.
-_FILTER_CODE: dict[str, object] = {}
-
-
 def _user_callback(name: str):
     """The AST builder's method for rule callback `name`; lark's default for rules without
     one: internal repetition rules (``__start_star_0``) hand their children to the parent's
@@ -163,6 +140,10 @@ def _user_callback(name: str):
     return lambda children: _builder.__default__(name, children, None)
 
 
+# child filter -> factory(build) of the straight-line function applying it
+_FILTER_FACTORIES = lalr_tables.filter_factories(_TABLES)
+
+
 def _callback(rule: lalr_tables.Rule):
     """The reduction function of `rule`: what lark runs on a reduction (the callback, wrapped
     in single-child expansion, wrapped in the child filter), as straight-line functions:
@@ -172,18 +153,9 @@ def _callback(rule: lalr_tables.Rule):
     if rule.expand_single:
         inner = build
         build = lambda c: c[0] if len(c) == 1 else inner(c)  # noqa: E731
-    if rule.child_filter is None:
+    if not lalr_tables.filters_children(rule):
         return build
-    entries, tail = rule.child_filter
-    if not tail and list(entries) == [(i, False, 0) for i in range(rule.size)]:
-        return build  # keeps every child as it is: the filter is the identity
-    source = _filter_source(entries, tail)
-    code = _FILTER_CODE.get(source)
-    if code is None:
-        code = _FILTER_CODE[source] = compile(source, "<child filter>", "exec")
-    namespace = {"build": build}
-    exec(code, namespace)
-    return namespace["f"]
+    return _FILTER_FACTORIES[rule.child_filter](build)
 
 
 def _fast_table():
