@@ -23,7 +23,14 @@ Two tools:
   `dataclasses.fields`, `is_dataclass`, `replace`, `asdict` and pickling work unchanged.
   Classes that use anything beyond plain annotated fields (defaults, `field()`, base classes,
   ``ClassVar``/``InitVar``, their own dunders, `__post_init__`) are handed to `dataclasses`
-  itself. tests/syntax/test_ast_classes.py checks every AST class against the standard build.
+  itself, and so is every class if the check made once at import finds that this Python's
+  `dataclasses` builds something else (`_cheap_build_matches_the_standard_one`).
+  tests/syntax/test_ast_classes.py checks every AST class against the standard build.
+
+Why not one batched `exec` for all classes: compiling costs in proportion to the source, not
+per call (measured: 438 small sources compile no slower than their concatenation), so the
+saving is in compiling half as much, not in compiling it at once. `__repr__` is not compiled
+and so is ~25% slower per node than the generated one; nothing calls it on a hot path.
 
 One deliberate difference: assigning a name that is not a field raises `FrozenInstanceError`
 here; the standard slotted build raises `TypeError` from its ``super()`` call (its
