@@ -145,3 +145,21 @@ def test_a_disagreement_with_the_full_analysis_is_logged_and_the_checker_restart
     assert "differ from a full analysis" in caplog.text
     assert doc.diagnostics == analysis.diagnostics
     assert checker.layout is None  # reset: the next version is checked from scratch
+
+
+def test_declarations_sharing_a_chunk_stay_in_one_block():
+    # `64morphism` lexes as `64` then `morphism`, but the chunk splitter needs a word boundary:
+    # one chunk, two declarations. Cutting blocks between them made two overlapping regions
+    # of stitched tokens (found by the fuzz test). One unit per block forces the question.
+    from qvr.semantics.incremental import IncrementalChecker
+
+    text = ("object A : Real 4\nobject B : Real 64morphism f : B -> A [scale=0.1] ~ Normal\n"
+            "define d = f\nexport d\n")
+    store = DocumentStore()
+    store._checkers["file:///two.qvr"] = IncrementalChecker(block=1)
+    doc = store.open("file:///two.qvr", text, 1)
+    assert len(doc.chunks) == 4 and len(syntax.parse_chunk_local(
+        text[doc.chunks[1].start:doc.chunks[1].end], False)[0]) == 2
+    _assert_matches_whole_path(doc, PositionEncoder("utf-16"))
+    doc = store.change(doc.uri, 2, [Change(((0, 0), (0, 0)), "#! doc\n")], CODE_POINTS)
+    _assert_matches_whole_path(doc, PositionEncoder("utf-16"))

@@ -593,6 +593,8 @@ class IncrementalChecker:
                 start = i
                 fresh = u.key is None
             previous = u
+            if i + 1 < len(top_units) and top_units[i + 1].origin == u.origin:
+                continue  # declarations of one chunk share its text: never cut between them
             if u.where or u.cut % block == 0 or i + 1 - start >= most:
                 close(i + 1, fresh)
                 start = i + 1
