@@ -4,8 +4,9 @@ The fast parser (`qvr.syntax.parser`) needs only three things from the grammar: 
 (for its lexer), the rules (origin, length, which AST builder callback runs and how lark would
 filter its children) and the LALR(1) parse table. lark computes these from qvr.lark, but
 importing lark and loading a grammar costs tens of milliseconds at start-up, so they are
-generated once into `lalr_generated` (a Python module of constant tuples: loading it is one
-unmarshal of its cached bytecode) by `qvr.syntax.lalr_build`:
+generated once into `lalr_generated` (a Python module of constant tuples, loaded by one
+unmarshal of its cached bytecode, plus the rules' child filters as compiled functions) by
+`qvr.syntax.lalr_build`:
 
     python -m qvr.syntax.lalr_build            # rewrite lalr_generated.py after editing qvr.lark
     python -m qvr.syntax.lalr_build --check    # exit 1 if it is stale
@@ -14,6 +15,10 @@ The generated module records the SHA-256 of the grammar it was made from. `load(
 with qvr.lark as installed and, when they differ (or the module is missing), builds the tables
 from lark in memory instead: a stale file costs start-up time, never correctness.
 tests/syntax/test_parser_tables.py fails while the committed file is stale.
+
+Why a committed module rather than a cache file written on first use: nothing is ever written
+at run time (read-only installs, several servers starting at once), the first start after an
+install is as fast as any other, and it ships in the wheel like any other module.
 """
 from __future__ import annotations
 
