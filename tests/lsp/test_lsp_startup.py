@@ -40,6 +40,7 @@ START_AND_PUBLISH = textwrap.dedent(
         "executed": sorted(executed),
         "tree_built": doc._tree is not None,  # the tree-sitter tree is for other requests
         "error_parser_built": parser._ERROR_LARK is not None,
+        "lark_loaded": "lark" in sys.modules,  # valid text parses with the generated tables
         "gc_enabled": __import__("gc").isenabled(),
         "frozen": __import__("gc").get_freeze_count(),
     }
@@ -67,6 +68,7 @@ def test_first_publish_runs_no_request_only_code():
     # nothing on the diagnostics path builds the tree-sitter tree or lark's error parser
     assert report["tree_built"] is False
     assert report["error_parser_built"] is False
+    assert report["lark_loaded"] is False
     # a lazily imported module still works when a request needs it
     assert report["hover_callable"] is True
     assert "hover.py" in report["executed_after_use"]
