@@ -247,7 +247,10 @@ class Document:
             if self.names is None and self._checker is not None:
                 self.diagnostics
             if self.names is not None and self.names[0] is self.text:
-                _, top, programs, units = self.names
+                _, top, programs, units, declared_at = self.names
+                # in declaration order, as the full analysis lists them (the checker's table
+                # is patched in place across versions)
+                top = dict(sorted(top.items(), key=lambda item: declared_at.get(item[0], -1)))
                 frame = {id(u.decl): u.origin for u in units if u.decl.__class__ is ProgramDecl}
                 return top, programs, {n: frame.get(id(info.decl), 0) for n, info in programs.items()}
         analysis = self.analysis

@@ -177,7 +177,11 @@ class IncrementalChecker:
         self._records: dict[int, _Record] = {}  # by unit key: the last version's
         self._previous: dict[int, _Record] = {}  # and the one before (an edit and its undo)
         self._chunks: dict[tuple, tuple] = {}  # (text, at end, occurrence) -> parse, identifiers
-        self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups)
+        self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups, names)
+        # the last version's declarations and tables, when it declared them cleanly
+        self._declared_last: Optional[tuple] = None
+        self._unmoved = 0  # how many of this version's units the edit did not move
+        self._where_free = True  # this version has no `where` units
         self._block_info: dict[tuple, tuple] = {}  # block shape -> its hash, has an export
         # the last version's text, chunks, and per chunk (units, parse diagnostics): an edit
         # keeps the chunks before and after it (the latter moved)
@@ -247,7 +251,8 @@ class IncrementalChecker:
         top, bindings = group_where(ctx, [u.decl for u in units], col=col, origin_of=origin_of)
         ctx.origin = 0
         analyzer.bindings = bindings
-        if len(top) == len(units):  # no `where` bindings: every statement is a unit
+        self._where_free = len(top) == len(units)
+        if self._where_free:  # no `where` bindings: every statement is a unit
             top_units = units
         else:
             by_decl = {id(u.decl): u for u in units}
@@ -363,7 +368,7 @@ class IncrementalChecker:
         self.layout = (text, layout)
         # what completion needs without a full analysis: the top-level symbols (kind, detail),
         # program infos and the units (a program info's nodes are in its unit's frame)
-        self.names = (text, dict(top_syms), dict(ctx.programs), top_units)
+        self.names = (text, top_syms, ctx.programs, top_units, ctx.declared_at)  # not changed later
         ctx.used.update(map(id, map(top_syms.__getitem__, used_names)))
         self._previous, self._records = self._records, records
 
@@ -403,10 +408,14 @@ class IncrementalChecker:
             entries.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
         self._last = (text, chunks, entries)
         units, diags = [], []
-        for chunk_units, chunk_diags, _ in entries:
+        for k, (chunk_units, chunk_diags, _) in enumerate(entries):
+            if k == keep_head:
+                self._unmoved = len(units)  # units before the edit: not moved
             units.extend(chunk_units)
             if chunk_diags:
                 diags.extend(chunk_diags)
+        if keep_head >= len(entries):
+            self._unmoved = len(units)
         return diags, units
 
     def _parse_chunk(self, text, chunk) -> tuple:
@@ -441,14 +450,36 @@ class IncrementalChecker:
     def _declare(self, analyzer, top_units) -> list:
         """Declare every top-level name (QVR015/QVR019 included); return each unit's names.
 
-        A declaration that went in cleanly last time (no diagnostic) and whose names are
-        all still free goes in again with the same `Symbol`s, reset to how declaring leaves
-        them; anything else takes `Analyzer.declare_statement`. `ctx.symbols` is not filled:
-        nothing here reads it."""
+        When the last version declared everything cleanly (no diagnostic) and this one has the
+        same number of units, only the units that changed are declared again, into copies of
+        the last version's tables (`_declare_changed`); otherwise every unit is
+        (`_declare_all`)."""
+        last = self._declared_last
+        if last is not None and len(last[0]) == len(top_units):
+            decls = last[0]
+            n = len(top_units)
+            first = 0
+            while first < n and top_units[first].decl is decls[first]:
+                first += 1
+            end = n
+            while end > first and top_units[end - 1].decl is decls[end - 1]:
+                end -= 1
+            names = self._declare_changed(analyzer, top_units, first, end)
+            if names is not None:
+                return names
+        return self._declare_all(analyzer, top_units)
+
+    def _declare_all(self, analyzer, top_units) -> list:
+        """Declare every unit. A declaration that went in cleanly last time and whose names
+        are all still free goes in again with the same `Symbol`s, reset to how declaring
+        leaves them; anything else takes `Analyzer.declare_statement`. `ctx.symbols` is not
+        filled: nothing here reads it."""
         ctx = analyzer.ctx
+        ctx.top, ctx.declared_at, ctx.groups = {}, {}, {}
         top, declared_at, groups = ctx.top, ctx.declared_at, ctx.groups
         cache, fresh = self._declared, {}
         names = []
+        diagnostics_before = len(ctx.diagnostics)
         for i, u in enumerate(top_units):
             d = u.decl
             hit = cache.get(id(d))
@@ -466,16 +497,68 @@ class IncrementalChecker:
                     fresh[id(d)] = hit
                     names.append(hit[3])
                     continue
-            before = len(ctx.diagnostics)
-            ctx.origin = u.origin
-            analyzer.declare_statement(i, d)
-            ctx.origin = 0
-            own = [n for n in _names_of(d, groups) if declared_at.get(n) == i and top[n].decl is d]
-            names.append(own)
-            if len(ctx.diagnostics) == before:
-                fresh[id(d)] = (d, [(n, top[n]) for n in own],
-                                [(n, groups[n]) for n in own if n in groups], tuple(own))
+            names.append(self._declare_one(analyzer, i, u, fresh))
         self._declared = fresh
+        clean = len(ctx.diagnostics) == diagnostics_before
+        self._declared_last = ([u.decl for u in top_units], dict(top), dict(declared_at),
+                               dict(groups), names) if clean else None
+        return names
+
+    def _declare_one(self, analyzer, i, u, cache) -> tuple:
+        """`Analyzer.declare_statement` for one unit; a clean result goes into `cache`."""
+        ctx = analyzer.ctx
+        d = u.decl
+        before = len(ctx.diagnostics)
+        ctx.origin = u.origin
+        analyzer.declare_statement(i, d)
+        ctx.origin = 0
+        top, declared_at, groups = ctx.top, ctx.declared_at, ctx.groups
+        own = tuple(n for n in _names_of(d, groups) if declared_at.get(n) == i and top[n].decl is d)
+        if len(ctx.diagnostics) == before:
+            cache[id(d)] = (d, [(n, top[n]) for n in own], [(n, groups[n]) for n in own if n in groups],
+                            own)
+        return own
+
+    def _declare_changed(self, analyzer, top_units, first, end) -> Optional[list]:
+        """Declare only units [first, end) (those that changed; the count is the same) into
+        copies of the last version's tables. None when that is not enough (a diagnostic, a
+        name taken): the caller then declares everything. The kept symbols keep their last
+        type and detail: every unit is replayed or checked after this, which sets them, and a
+        check reading a symbol declared after it resets that one first (`_check`)."""
+        ctx = analyzer.ctx
+        decls, top0, declared_at0, groups0, names0 = self._declared_last
+        top, declared_at, groups = dict(top0), dict(declared_at0), dict(groups0)
+        for i in range(first, end):
+            for name in names0[i]:
+                top.pop(name, None)
+                declared_at.pop(name, None)
+                groups.pop(name, None)
+        ctx.top, ctx.declared_at, ctx.groups = top, declared_at, groups
+        names = list(names0)
+        cache = self._declared
+        diagnostics_before = len(ctx.diagnostics)
+        for i in range(first, end):
+            u = top_units[i]
+            names[i] = own = self._declare_one(analyzer, i, u, cache)
+            if len(ctx.diagnostics) != diagnostics_before:
+                del ctx.diagnostics[diagnostics_before:]
+                return None
+            for name in own:
+                ctx.top[name].type, ctx.top[name].detail = None, ""
+        # declarations after the edit moved: their symbols' frames with them (with `where`
+        # units the unit list is not the chunks' one: then all of them)
+        unmoved = self._unmoved if self._where_free else 0
+        for u in top_units[min(first, unmoved):]:
+            entry = cache.get(id(u.decl))
+            if entry is None or entry[0] is not u.decl:
+                return None
+            origin = u.origin
+            for _, sym in entry[1]:
+                sym.origin = origin
+        if len(cache) > 2 * len(top_units) + 1000:  # forget declarations long gone
+            self._declared = {id(u.decl): cache[id(u.decl)] for u in top_units if id(u.decl) in cache}
+        self._declared_last = ([u.decl for u in top_units] if first < end else decls,
+                               top, declared_at, groups, names)
         return names
 
     def _into_owner_frame(self, text, owner_unit, bindings, origins, by_decl) -> "_Unit":
@@ -673,6 +756,14 @@ class IncrementalChecker:
                 sym = ctx.top.get(n)
                 if sym is not None and sym.decl is u.decl:
                     sym.type, sym.detail = None, ""
+        declared_at = ctx.declared_at
+        for name in u.idents:  # symbols declared later: as `analyze` has them at this point
+            at = declared_at.get(name)
+            if at is not None and at > i:
+                for n in (name, *ctx.groups.get(name, ())):
+                    sym = ctx.top.get(n)
+                    if sym is not None:
+                        sym.type, sym.detail = None, ""
         try:
             analyzer.check_statement(u.decl)
         except Exception as exc:  # as in Analyzer.run: one statement never takes all down
