@@ -323,7 +323,7 @@ class DocumentStore:
         chunks = old._chunks
         for change in changes:
             new_text, start, old_end, new_end = apply_change(text, index, change, encoder)
-            new_index = LineIndex(new_text)
+            new_index = LineIndex.edited(index, new_text, start, old_end, new_end)
             if chunks is not None:
                 try:
                     chunks = syntax.resplit_declarations(text, chunks, new_text, start, old_end, new_end)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qvr import semantics, syntax
+from qvr.syntax.span import LineIndex
 from qvr_lsp.documents import Change, DocumentStore
 from qvr_lsp.features import completion, semantic_tokens
 from qvr_lsp.positions import PositionEncoder
@@ -47,6 +48,7 @@ def _completion_offsets(text: str) -> list[int]:
 
 
 def _assert_matches_whole_path(doc, encoder):
+    assert doc.line_index.line_starts == LineIndex(doc.text).line_starts  # updated edit by edit
     assert doc.chunks == syntax.split_declarations(doc.text)
     fresh = semantics.analyze(doc.text)
     assert doc.diagnostics == fresh.diagnostics

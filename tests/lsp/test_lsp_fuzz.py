@@ -95,6 +95,7 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
             assert doc.parsed.diagnostics == fresh.diagnostics
         # the keystroke path first (before anything computes the full analysis): chunks kept
         # up to date edit by edit, and the incremental checker's diagnostics
+        assert doc.line_index.line_starts == LineIndex(text).line_starts
         assert doc.chunks == syntax.split_declarations(text)
         expected = semantics.analyze(text).diagnostics
         assert doc.diagnostics == expected

@@ -77,6 +77,28 @@ class LineIndex:
         self.line_starts = starts
         self._ascii = text.isascii()
 
+    @classmethod
+    def edited(cls, old: "LineIndex", text: str, start: int, old_end: int, new_end: int) -> "LineIndex":
+        """The index of `text`, which is `old.text` with ``[start, old_end)`` replaced by
+        ``text[start:new_end]``: the old line starts before the edit are kept, those after it
+        moved, and only the inserted text is searched (equal to ``LineIndex(text)``)."""
+        index = cls.__new__(cls)
+        index.text = text
+        starts = old.line_starts
+        head = bisect.bisect_right(starts, start)  # line starts at or before the edit
+        tail = bisect.bisect_right(starts, old_end)  # line starts after the replaced text
+        inserted = []
+        find = text.find
+        i = find("\n", start, new_end)
+        while i >= 0:
+            inserted.append(i + 1)
+            i = find("\n", i + 1, new_end)
+        delta = new_end - old_end
+        index.line_starts = starts[:head] + inserted + (
+            [s + delta for s in starts[tail:]] if delta else starts[tail:])
+        index._ascii = text.isascii()
+        return index
+
     @property
     def line_count(self) -> int:
         return len(self.line_starts)
