@@ -46,6 +46,7 @@ from __future__ import annotations
 import gc
 import re
 import zlib
+from operator import attrgetter
 from typing import Optional, Sequence
 
 from ..syntax import parse_chunk_local, shift, split_declarations
@@ -112,8 +113,8 @@ class _Record:
 class _Unit:
     """A top-level statement with its `where` bindings, checked in one frame."""
 
-    __slots__ = ("decl", "origin", "end", "text", "index", "idents", "text_key", "cut", "where",
-                 "statements", "key", "key_quantale", "names")
+    __slots__ = ("decl", "origin", "end", "text", "index", "idents", "text_key", "shape_key", "cut",
+                 "where", "statements", "key", "key_quantale", "names")
 
     def __init__(self, decl, origin, end, text, index, idents, text_key):
         self.decl = decl
@@ -123,6 +124,7 @@ class _Unit:
         self.index = index  # position of the declaration in its chunk
         self.idents = idents  # the identifiers of `text`, reserved words left out
         self.text_key = text_key  # hash of (text, whether it ends the file)
+        self.shape_key = (text_key, index)  # what a block of units is made of
         # where blocks are cut: a checksum of the text, the same in every process (unlike
         # `hash`), so which units share a block is reproducible
         self.cut = zlib.crc32(text.encode("utf-8", "surrogatepass")) + index
@@ -590,6 +592,7 @@ class IncrementalChecker:
         unit.text = text[unit.origin:end]  # its key covers the bindings
         unit.idents = tuple(sorted(set(_IDENT.findall(unit.text)) - _RESERVED))
         unit.text_key = hash((unit.text, end >= len(text)))
+        unit.shape_key = (unit.text_key, unit.index)
         return unit
 
     # -------------------------------------------------------------------------------------
@@ -652,7 +655,7 @@ class IncrementalChecker:
 
         def close(end, fresh):
             units = top_units[start:end]
-            shape = tuple((u.text_key, u.index) for u in units)
+            shape = tuple(map(_shape_key, units))
             found = info.get(shape)
             if found is None:
                 idents = set()
@@ -856,6 +859,9 @@ def _names_of(d, groups) -> list:
         out.append(name.text)
         out.extend(groups.get(name.text, ()))
     return out
+
+
+_shape_key = attrgetter("shape_key")
 
 
 def _names_key(top) -> int:
