@@ -181,7 +181,6 @@ class Analyzer:
 
     # -- pass 1: declare every top-level name ------------------------------------------------
     def declare(self, top) -> None:
-        ctx = self.ctx
         for i, d in enumerate(top):
             self.declare_statement(i, d)
 
