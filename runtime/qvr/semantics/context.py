@@ -207,10 +207,16 @@ def _article(word: str) -> str:
 
 
 def closest(word: str, candidates) -> Optional[str]:
+    """The candidate nearest to `word` within a small edit distance (ties: alphabetical)."""
     limit = max(1, min(3, len(word) // 3))
     best, best_d = None, limit + 1
+    length, letters, most = len(word), set(word), 2 * limit
     for c in candidates:
-        if c == word:
+        if c == word or abs(len(c) - length) > limit:
+            continue
+        # each edit changes the set of letters by at most two, so letter sets that differ by
+        # more than 2 * limit are too far apart (a cheap test: a file has thousands of names)
+        if len(letters.symmetric_difference(c)) > most:
             continue
         d = edit_distance(word, c, limit)
         if d < best_d or (d == best_d and best is not None and c < best):
