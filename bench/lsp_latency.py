@@ -207,6 +207,43 @@ def keystroke_breakdown(lines: int, rounds: int) -> list[tuple[str, float, float
     return [(k, statistics.median(v), percentile(v, 0.95)) for k, v in stages.items()]
 
 
+def typing_breakdown(lines: int) -> tuple[float, float, float, int]:
+    """Typing a new program step character by character (then deleting it again) in the middle
+    of the file: CPU per keystroke of the change and the incremental diagnostics (p50, p95, max),
+    each version's result asserted equal to a fresh `analyze`. Unlike the doc-comment keystrokes
+    above, half-typed lines here break and mend the program's parse and name things that do not
+    exist yet ("did you mean")."""
+    from qvr import semantics
+    from qvr_lsp.documents import Change, DocumentStore
+    from qvr_lsp.positions import PositionEncoder
+    from qvr_lsp.server import tune_gc
+
+    tune_gc()
+    enc = PositionEncoder()
+    store = DocumentStore()
+    text = generate(lines)
+    doc = store.open("file:///typing.qvr", text, 1)
+    doc.diagnostics
+    k = (lines // MODEL.count("\n")) // 2
+    line = text.split("\n").index(f"    sample i <- gate{k}(x, h)") + 1
+    typed = f"    sample z <- gate{k}(x, h)"
+    doc = store.change(doc.uri, 2, [Change(((line, 0), (line, 0)), "\n")], enc)
+    doc.diagnostics
+    costs, version = [], 2
+    steps = [(c, c, typed[c]) for c in range(len(typed))] + [(c - 1, c, "") for c in range(len(typed), 0, -1)]
+    for start, end, new in steps:
+        version += 1
+        t0 = time.process_time()
+        doc = store.change(doc.uri, version, [Change(((line, start), (line, end)), new)], enc)
+        found = doc.diagnostics
+        costs.append((time.process_time() - t0) * 1000)
+        assert found == semantics.analyze(doc.text).diagnostics
+    import gc
+
+    gc.enable()
+    return statistics.median(costs), percentile(costs, 0.95), max(costs), len(costs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
@@ -233,6 +270,12 @@ def main() -> None:
     for lines in (int(s) for s in args.sizes.split(",")):
         for name, p50, p95 in keystroke_breakdown(lines, min(args.rounds, 20)):
             print(f"| {lines:>5} | {name:<33} | {p50:>8.1f} | {p95:>8.1f} |")
+    print()
+    print("typing a program step character by character, then deleting it (in-process CPU per")
+    print("keystroke: change + incremental diagnostics, each result asserted equal to `analyze`):")
+    for lines in (int(s) for s in args.sizes.split(",")):
+        p50, p95, most, count = typing_breakdown(lines)
+        print(f"| {lines:>5} | {count} keystrokes | p50 {p50:.1f} ms | p95 {p95:.1f} ms | max {most:.1f} ms |")
     print()
     for what in ("pass", "import lsprotocol.types", "import qvr_lsp.server"):
         print(f"start-up CPU of `python -c '{what}'`: {child_cpu_ms(what):.0f} ms")
