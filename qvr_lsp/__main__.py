@@ -20,6 +20,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     logging.basicConfig(stream=sys.stderr, level=getattr(logging, str(args.log_level).upper(), logging.WARNING))
 
+    # No cyclic garbage collection while the modules import (the collections it ran there cost
+    # 50-100 ms before the first diagnostics); `tune_gc` keeps it off and the first idle pause
+    # collects everything once (see `IdleCollector`).
+    import gc
+
+    gc.disable()
     from .server import create_server, tune_gc
 
     server = create_server()

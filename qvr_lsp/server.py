@@ -232,15 +232,13 @@ def tune_gc() -> None:
     server collects when the user pauses (`IdleCollector`). Memory without cycles is still freed
     immediately by reference counting.
 
-    Only the young generations are collected before freezing: the automatic collections that
-    ran while the modules were imported already freed the import-time cycles (a full collection
-    at this point found 0 unreachable objects), yet it cost 40-70 ms before the first
-    diagnostics, scanning the whole start-up heap. A young collection costs about 1 ms.
+    Nothing is collected here: a full collection scans the whole start-up heap (40-80 ms before
+    the first diagnostics). `qvr-lsp` also imports its modules with the collector off, so their
+    import-time cycles are still there; the first collection, at the first idle pause, frees
+    them and then freezes what is left, so later collections skip the start-up heap.
     """
     import gc
 
-    gc.collect(1)
-    gc.freeze()
     gc.disable()
 
 
@@ -251,6 +249,7 @@ class IdleCollector:
     def __init__(self, idle_s: float = 1.5, max_changes: int = 200) -> None:
         self.idle_s = idle_s
         self.max_changes = max_changes
+        self._frozen = False
         self._changes = 0
         self._handle: Optional[asyncio.TimerHandle] = None
 
@@ -276,6 +275,9 @@ class IdleCollector:
         self._handle = None
         self._changes = 0
         gc.collect()
+        if not self._frozen:  # the first one: what survives it is the long-lived heap
+            gc.freeze()
+            self._frozen = True
 
 
 def _doc(ls: QvrLanguageServer, params):
