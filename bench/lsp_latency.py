@@ -3,7 +3,8 @@
 Generates 1,000- and 5,000-line modules of recurrent models (every model with its own names),
 starts `python -m qvr_lsp` and measures, per size:
 
-* start -> first diagnostics: process spawn, initialize, didOpen, first publishDiagnostics;
+* start -> first diagnostics: process spawn, initialize, didOpen, first publishDiagnostics
+  (`--starts` servers per size);
 * keystroke -> diagnostics: one-character didChange in the middle of the file (alternately
   inserting and deleting, so the text stays valid) until publishDiagnostics for that version
   (as an editor sees it: the client's own decoding of the notification is included);
@@ -83,6 +84,25 @@ class Bench:
             except asyncio.TimeoutError:
                 pass
         return self.published[(uri, version)]
+
+
+async def start_once(lines: int) -> float:
+    """Seconds from spawning the server to the first publishDiagnostics of a `lines` file."""
+    text = generate(lines)
+    uri = f"file:///tmp/bench_start_{lines}.qvr"
+    bench = Bench()
+    client = bench.client
+    t0 = time.perf_counter()
+    await client.start_io(sys.executable, "-m", "qvr_lsp", env=dict(os.environ))
+    await client.initialize_async(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
+    client.initialized(lsp.InitializedParams())
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        text_document=lsp.TextDocumentItem(uri=uri, language_id="qvr", version=1, text=text)))
+    first = await bench.wait_published(uri, 1) - t0
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return first
 
 
 async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
@@ -248,11 +268,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--sizes", default="1000,5000")
+    parser.add_argument("--starts", type=int, default=5, help="server starts timed per size")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} rounds")
     rows = []
     for lines in (int(s) for s in args.sizes.split(",")):
         res = asyncio.run(measure(lines, args.rounds))
+        # start-up is one sample per session: take a few more (the machine is noisy)
+        for _ in range(args.starts - 1):
+            res["start -> first diagnostics"].append(asyncio.run(start_once(lines)))
         for name, values in res.items():
             ms = [v * 1000 for v in values]
             rows.append((lines, name, statistics.median(ms), percentile(ms, 0.95)))
