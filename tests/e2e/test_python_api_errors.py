@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -20,21 +22,7 @@ from qvr import MissingSiteError, QvrCheckError, QvrError, QvrSyntaxError, Shape
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED_002 = os.path.join(ROOT, "examples", "seed_002_vanilla_rnn_lm.qvr")
 
-# seed 002 in miniature (same structure, small widths) so that each test is fast
-TINY = """\
-object Token : FinSet 16
-object Embedded : Real 4
-object Hidden : Real 8
-morphism tok_embed : Token -> Embedded [role=embed]
-morphism cell : Embedded * Hidden -> Hidden [role=kernel, scale=0.1] ~ Normal
-morphism lm_head : Hidden -> Token [role=kernel] ~ Categorical
-define backbone = tok_embed >> scan(cell)
-program rnn : Token -> Token
-    sample h <- backbone
-    observe next_token : Token <- lm_head(h)
-    return next_token
-export rnn
-"""
+TINY = (Path(__file__).resolve().parents[1] / "programs" / "tiny_lm.qvr").read_text(encoding="utf-8")  # seed 002 in miniature
 
 
 @pytest.fixture(scope="module")

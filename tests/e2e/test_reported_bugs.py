@@ -4,6 +4,8 @@ correct behaviour so the bugs stay fixed.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -12,20 +14,7 @@ import qvr  # noqa: E402
 from qvr import QvrError, ShapeError  # noqa: E402
 from qvr.cli import main  # noqa: E402
 
-TINY = """\
-object Token : FinSet 16
-object Embedded : Real 4
-object Hidden : Real 8
-morphism tok_embed : Token -> Embedded [role=embed]
-morphism cell : Embedded * Hidden -> Hidden [role=kernel, scale={scale}] ~ Normal
-morphism lm_head : Hidden -> Token [role=kernel] ~ Categorical
-define backbone = tok_embed >> scan(cell)
-program rnn : Token -> Token
-    sample h <- backbone
-    observe next_token : Token <- lm_head(h)
-    return next_token
-export rnn
-"""
+TINY = (Path(__file__).resolve().parents[1] / "programs" / "tiny_lm.qvr").read_text(encoding="utf-8")  # seed 002 in miniature
 NESTED_PARENS = "object X : Real 2\nmorphism f : X -> X\ndefine a = ((f))\nexport a\n"
 
 
@@ -35,7 +24,7 @@ def long_chain(n: int) -> str:
 
 @pytest.fixture(scope="module")
 def model():
-    return qvr.loads(TINY.replace("{scale}", "0.1"), device="cpu").morphism
+    return qvr.loads(TINY, device="cpu").morphism
 
 
 def test_nested_parentheses_check_and_load():
@@ -77,7 +66,7 @@ def test_out_of_range_site_value_is_a_clear_error(model):
 
 def test_sampling_a_nan_model_is_a_nan_error(capsys, tmp_path):
     path = tmp_path / "nan.qvr"
-    path.write_text(TINY.replace("{scale}", "1e-30"), encoding="utf-8")
+    path.write_text(TINY.replace("scale=0.1", "scale=1e-30"), encoding="utf-8")
     status = main(["run", str(path), "--sample", "--steps", "2", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert "error[internal]" not in err
@@ -98,4 +87,4 @@ def test_errors_above_are_qvr_errors_where_they_already_are(model):
     with pytest.raises(ShapeError):
         model.rsample(None)
     with pytest.raises(QvrError):
-        qvr.loads(TINY.replace("{scale}", "0.1"), device="nonsense")
+        qvr.loads(TINY, device="nonsense")

@@ -11,32 +11,21 @@ from __future__ import annotations
 import json
 import math
 
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from qvr.cli import main  # noqa: E402
 
-TINY = """\
-object Token : FinSet 16
-object Embedded : Real 4
-object Hidden : Real 8
-morphism tok_embed : Token -> Embedded [role=embed]
-morphism cell : Embedded * Hidden -> Hidden [role=kernel, scale={scale}] ~ Normal
-morphism lm_head : Hidden -> Token [role=kernel] ~ Categorical
-define backbone = tok_embed >> scan(cell)
-program rnn : Token -> Token
-    sample h <- backbone
-    observe next_token : Token <- lm_head(h)
-    return next_token
-export rnn
-"""
+TINY = (Path(__file__).resolve().parents[1] / "programs" / "tiny_lm.qvr").read_text(encoding="utf-8")  # seed 002 in miniature
 
 
 @pytest.fixture
 def model_file(tmp_path):
     path = tmp_path / "tiny.qvr"
-    path.write_text(TINY.replace("{scale}", "0.1"), encoding="utf-8")
+    path.write_text(TINY, encoding="utf-8")
     return str(path)
 
 
@@ -73,7 +62,7 @@ def test_unknown_entry_names_the_available_ones(capsys, tmp_path, model_file):
 
 def test_source_errors_are_located(capsys, tmp_path):
     path = tmp_path / "broken.qvr"
-    path.write_text(TINY.replace("{scale}", "0.1").replace("-> Hidden [role", "-> Hiden [role"), encoding="utf-8")
+    path.write_text(TINY.replace("-> Hidden [role", "-> Hiden [role"), encoding="utf-8")
     status, _, err = run(capsys, tmp_path, str(path), "--svi", "--steps", "1")
     assert status == 1 and f"{path}:5:" in err and "QVR010" in err
 
@@ -86,7 +75,7 @@ def test_unreadable_model_file_is_an_io_error(capsys, tmp_path, name):
 
 def test_non_utf8_model_file_is_a_located_error(capsys, tmp_path):
     path = tmp_path / "latin1.qvr"
-    path.write_bytes(b"# caf\xe9\n" + TINY.replace("{scale}", "0.1").encode())
+    path.write_bytes(b"# caf\xe9\n" + TINY.encode())
     status, _, err = run(capsys, tmp_path, str(path), "--svi", "--steps", "1")
     assert status == 1 and f"{path}:1:6: error[QVR001]" in err
 
@@ -153,7 +142,7 @@ def test_output_folder_that_cannot_be_created_is_an_io_error(capsys, tmp_path, m
 
 def test_model_that_goes_nan_is_located_at_its_step(capsys, tmp_path):
     path = tmp_path / "nan.qvr"
-    path.write_text(TINY.replace("{scale}", "1e-30"), encoding="utf-8")
+    path.write_text(TINY.replace("scale=0.1", "scale=1e-30"), encoding="utf-8")
     status, _, err = run(capsys, tmp_path, str(path), "--svi", "--steps", "3")
     assert status == 1
     assert f"{path}:9:5: error[nan]:" in err and "'h'" in err

@@ -20,20 +20,7 @@ from qvr import runner
 from qvr.infer import MCMC, NUTSKernel
 from qvr.infer.adaptation import MIN_SLOW_WINDOW, MIN_TERMINAL_WINDOW, WarmupSchedule
 
-TINY_LM = """\
-object Token : FinSet 16
-object Embedded : Real 4
-object Hidden : Real 8
-morphism tok_embed : Token -> Embedded [role=embed]
-morphism cell : Embedded * Hidden -> Hidden [role=kernel, scale={scale}] ~ Normal
-morphism lm_head : Hidden -> Token [role=kernel] ~ Categorical
-define backbone = tok_embed >> scan(cell)
-program rnn : Token -> Token
-    sample h <- backbone
-    observe next_token : Token <- lm_head(h)
-    return next_token
-export rnn
-"""
+TINY_LM = (Path(__file__).resolve().parents[1] / "programs" / "tiny_lm.qvr").read_text(encoding="utf-8")  # seed 002 in miniature
 DETERMINISTIC = "object X : Real 4\nmorphism f, g : X -> X\ndefine model = f >> g\nexport model\n"
 SMALL = ["--batch", "2", "--seq-len", "3"]
 
@@ -47,7 +34,7 @@ def run_json(capsys, *argv):
 @pytest.fixture
 def lm_file(tmp_path):
     path = tmp_path / "lm.qvr"
-    path.write_text(TINY_LM.replace("{scale}", "0.1"), encoding="utf-8")
+    path.write_text(TINY_LM, encoding="utf-8")
     return str(path)
 
 
@@ -79,7 +66,7 @@ def test_loss_curve_tolerates_nan_inf_and_empty_series(tmp_path):
 
 def test_sampling_a_nan_model_writes_its_results(capsys, tmp_path):
     path = tmp_path / "nan.qvr"
-    path.write_text(TINY_LM.replace("{scale}", "1e-30"), encoding="utf-8")
+    path.write_text(TINY_LM.replace("scale=0.1", "scale=1e-30"), encoding="utf-8")
     status, events = run_json(capsys, str(path), "--sample", "--steps", "2", *SMALL,
                               "--out", str(tmp_path / "out"))
     assert status == runner.EXIT_OK, events[-1]
@@ -166,7 +153,7 @@ def test_long_warmups_keep_stans_windows():
 @pytest.mark.parametrize("num_warmup,seed", [(20, 1), (25, 0)])  # both froze before the fix
 def test_nuts_does_not_freeze_after_a_short_warmup(num_warmup, seed):
     torch.manual_seed(0)
-    model = qvr.loads(TINY_LM.replace("{scale}", "0.1"), device="cpu").morphism
+    model = qvr.loads(TINY_LM, device="cpu").morphism
     x = torch.randint(0, 16, (4, 8))
     observations = {"next_token": model.rsample(x)}
     result = MCMC(NUTSKernel(max_tree_depth=4), num_warmup=num_warmup, num_samples=10,
