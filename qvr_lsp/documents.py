@@ -72,12 +72,13 @@ def uri_to_path(uri: str) -> Optional[str]:
 class ChunkParser:
     """Parses a module declaration by declaration.
 
-    `qvr.syntax.parse_module` splits the text into top-level chunks and memoises each chunk's
-    lark parse by its text, shifting cached results into place; re-implementing that here would
-    only let the two drift apart (doc comments that attach across chunks, file-header comments,
-    end-of-file wording), so this class delegates to it. With `track=True` it also records how
-    many chunks an edit actually touched (`reparsed`: chunks whose text was not in the previous
-    version); that costs a second split, so only tests and the benchmark turn it on.
+    `qvr.syntax.parse_module` memoises each chunk's lark parse by its text, shifting cached
+    results into place; re-implementing that here would only let the two drift apart (doc
+    comments that attach across chunks, file-header comments, end-of-file wording), so this
+    class delegates to it, passing the document's chunk list (kept up to date edit by edit) so
+    the text is not split again. With `track=True` it also records how many chunks an edit
+    actually touched (`reparsed`: chunks whose text was not in the previous version); only tests
+    and the benchmark turn it on.
     """
 
     def __init__(self, track: bool = False) -> None:
@@ -85,12 +86,13 @@ class ChunkParser:
         self._previous: frozenset[str] = frozenset()
         self.reparsed = 0
 
-    def parse(self, text: str):
+    def parse(self, text: str, chunks=None):
         if self.track:
-            chunks = frozenset(text[c.start:c.end] for c in syntax.split_declarations(text))
-            self.reparsed = len(chunks - self._previous)
-            self._previous = chunks
-        return syntax.parse_module(text)
+            chunks = chunks if chunks is not None else syntax.split_declarations(text)
+            texts = frozenset(text[c.start:c.end] for c in chunks)
+            self.reparsed = len(texts - self._previous)
+            self._previous = texts
+        return syntax.parse_module(text, chunks)
 
 
 def fresh_parse(text: str):
@@ -205,7 +207,7 @@ class Document:
     def parsed(self):
         if self._parsed is None:
             try:
-                self._parsed = self._parser.parse(self.text)
+                self._parsed = self._parser.parse(self.text, self.chunks)  # kept up to date edit by edit
             except Exception:
                 log.exception("incremental parse failed for %s; using a full parse", self.uri)
                 self._parsed = fresh_parse(self.text)

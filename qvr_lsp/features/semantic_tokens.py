@@ -6,7 +6,7 @@ import bisect
 import re
 from typing import NamedTuple, Optional
 
-from qvr.syntax.span import Span
+from qvr.syntax.span import LineIndex, Span
 
 from . import families
 
@@ -125,7 +125,7 @@ def encoded(doc, encoder) -> list[int]:
     and the document's data is the blocks' data stitched together. So a keystroke costs the
     edited block, not a lexing pass over the file and a full analysis. Without a layout (or when
     a layout for another text) this falls back to the whole-text path."""
-    if getattr(doc, "layout", None) is None and getattr(doc, "_checker", None) is not None:
+    if getattr(doc, "layout", None) is None and hasattr(doc, "top_level_names"):
         doc.diagnostics  # the incremental check (normally done already, for publishing)
     layout = getattr(doc, "layout", None)
     text = doc.text
@@ -157,8 +157,6 @@ class _Region:
     __slots__ = ("text", "line_index")
 
     def __init__(self, text: str):
-        from qvr.syntax.span import LineIndex
-
         self.text = text
         self.line_index = LineIndex(text)
 

@@ -61,6 +61,11 @@ _IDENT = re.compile(r"[^\W\d]\w*")
 _RESERVED = frozenset(RESERVED)  # never names: not worth a lookup
 
 
+def _identifiers(text: str) -> tuple:
+    """The identifiers of a text, sorted, reserved words left out (what a key looks up)."""
+    return tuple(sorted(set(_IDENT.findall(text)) - _RESERVED))
+
+
 class _WriteLog(dict):
     """A dict that notes the keys written while `log` is a list (reads stay C-speed)."""
 
@@ -182,8 +187,6 @@ class IncrementalChecker:
         self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups, names)
         # the last version's declarations and tables, when it declared them cleanly
         self._declared_last: Optional[tuple] = None
-        self._unmoved = 0  # how many of this version's units the edit did not move
-        self._where_free = True  # this version has no `where` units
         self._block_info: dict[tuple, tuple] = {}  # block shape -> its hash, has an export
         # the last version's text, chunks, and per chunk (units, parse diagnostics): an edit
         # keeps the chunks before and after it (the latter moved)
@@ -226,7 +229,7 @@ class IncrementalChecker:
     # -------------------------------------------------------------------------------------
     def _run(self, text, chunks, index) -> tuple:
         self._version += 1
-        parse_diags, units = self._parse(text, chunks)
+        parse_diags, units, unmoved = self._parse(text, chunks)
         origins = {}
         analyzer = Analyzer.__new__(Analyzer)  # its passes, without its whole-module run
         analyzer.text, analyzer.index, analyzer.parsed = text, index, None
@@ -253,8 +256,7 @@ class IncrementalChecker:
         top, bindings = group_where(ctx, [u.decl for u in units], col=col, origin_of=origin_of)
         ctx.origin = 0
         analyzer.bindings = bindings
-        self._where_free = len(top) == len(units)
-        if self._where_free:  # no `where` bindings: every statement is a unit
+        if len(top) == len(units):  # no `where` bindings: every statement is a unit
             top_units = units
         else:
             by_decl = {id(u.decl): u for u in units}
@@ -265,7 +267,8 @@ class IncrementalChecker:
                     top_units[k] = self._into_owner_frame(text, u, bindings, origins, by_decl)
 
         # -- declare every top-level name ---------------------------------------------------
-        unit_names = self._declare(analyzer, top_units)
+        # with `where` units the unit list is not the chunks' one: count every unit as moved
+        unit_names = self._declare(analyzer, top_units, unmoved if top_units is units else 0)
 
         # -- check or replay each block of units --------------------------------------------
         records: dict[int, _Record] = {}
@@ -382,7 +385,8 @@ class IncrementalChecker:
 
     # -------------------------------------------------------------------------------------
     def _parse(self, text, chunks):
-        """Parse every chunk in its own frame: (parse diagnostics, units).
+        """Parse every chunk in its own frame: (parse diagnostics, units, how many units come
+        before the edit).
 
         Chunks before and after the edit are the last version's (found by comparing the chunk
         lists and, in C, the texts); their units are kept, moved by the edit's length change.
@@ -410,15 +414,14 @@ class IncrementalChecker:
             entries.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
         self._last = (text, chunks, entries)
         units, diags = [], []
+        unmoved = None  # how many units lie before the edit (not moved)
         for k, (chunk_units, chunk_diags, _) in enumerate(entries):
             if k == keep_head:
-                self._unmoved = len(units)  # units before the edit: not moved
+                unmoved = len(units)
             units.extend(chunk_units)
             if chunk_diags:
                 diags.extend(chunk_diags)
-        if keep_head >= len(entries):
-            self._unmoved = len(units)
-        return diags, units
+        return diags, units, len(units) if unmoved is None else unmoved
 
     def _parse_chunk(self, text, chunk) -> tuple:
         """(units, parse diagnostics, cache key) of a chunk this version does not keep."""
@@ -436,7 +439,7 @@ class IncrementalChecker:
         parsed = cache.get(key)
         if parsed is None:
             decls, chunk_diags = parse_chunk_local(chunk_text, at_eof, occurrence)
-            idents = tuple(sorted(set(_IDENT.findall(chunk_text)) - _RESERVED))
+            idents = _identifiers(chunk_text)
             text_key = hash(key)
             # the units are reused by later versions (only `origin`/`end` change; a `where`
             # owner is copied before it is changed, see `_into_owner_frame`)
@@ -449,7 +452,7 @@ class IncrementalChecker:
             u.key = None  # not kept: `_run` computes its key
         return units, tuple(d.shifted(start) for d in chunk_diags), key
 
-    def _declare(self, analyzer, top_units) -> list:
+    def _declare(self, analyzer, top_units, unmoved: int) -> list:
         """Declare every top-level name (QVR015/QVR019 included); return each unit's names.
 
         When the last version declared everything cleanly (no diagnostic) and this one has the
@@ -466,7 +469,7 @@ class IncrementalChecker:
             end = n
             while end > first and top_units[end - 1].decl is decls[end - 1]:
                 end -= 1
-            names = self._declare_changed(analyzer, top_units, first, end)
+            names = self._declare_changed(analyzer, top_units, first, end, unmoved)
             if names is not None:
                 return names
         return self._declare_all(analyzer, top_units)
@@ -521,7 +524,7 @@ class IncrementalChecker:
                             own)
         return own
 
-    def _declare_changed(self, analyzer, top_units, first, end) -> Optional[list]:
+    def _declare_changed(self, analyzer, top_units, first, end, unmoved) -> Optional[list]:
         """Declare only units [first, end) (those that changed; the count is the same) into
         copies of the last version's tables. None when that is not enough (a diagnostic, a
         name taken): the caller then declares everything. The kept symbols keep their last
@@ -547,9 +550,7 @@ class IncrementalChecker:
                 return None
             for name in own:
                 ctx.top[name].type, ctx.top[name].detail = None, ""
-        # declarations after the edit moved: their symbols' frames with them (with `where`
-        # units the unit list is not the chunks' one: then all of them)
-        unmoved = self._unmoved if self._where_free else 0
+        # declarations after the edit moved: their symbols' frames with them
         for u in top_units[min(first, unmoved):]:
             entry = cache.get(id(u.decl))
             if entry is None or entry[0] is not u.decl:
@@ -590,7 +591,7 @@ class IncrementalChecker:
         unit.statements = tuple(statements)
         unit.end = end
         unit.text = text[unit.origin:end]  # its key covers the bindings
-        unit.idents = tuple(sorted(set(_IDENT.findall(unit.text)) - _RESERVED))
+        unit.idents = _identifiers(unit.text)
         unit.text_key = hash((unit.text, end >= len(text)))
         unit.shape_key = (unit.text_key, unit.index)
         return unit

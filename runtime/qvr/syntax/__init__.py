@@ -230,26 +230,29 @@ def parse_declaration(text: str, start: int = 0, end: Optional[int] = None
     return (decls[0] if decls else None), diags, chunk_comments
 
 
-def parse_module(text: str) -> ParseResult:
-    """Parse a whole module resiliently; never raises (see the module docstring)."""
+def parse_module(text: str, chunks=None) -> ParseResult:
+    """Parse a whole module resiliently; never raises (see the module docstring). `chunks` is
+    ``split_declarations(text)`` when the caller already has it."""
     # Parsing allocates many small objects and no reference cycles (the AST is made of
     # frozen dataclasses and tuples), so the cyclic garbage collector only costs time here:
     # its repeated passes over the memo made parsing about a third slower.
     if not gc.isenabled():
-        return _parse_module(text)
+        return _parse_module(text, chunks)
     gc.disable()
     try:
-        return _parse_module(text)
+        return _parse_module(text, chunks)
     finally:
         gc.enable()
 
 
-def _parse_module(text: str) -> ParseResult:
-    text = normalize(text)
+def _parse_module(text: str, chunks=None) -> ParseResult:
+    normalized = normalize(text)
+    if normalized is not text or chunks is None:  # given chunks describe the text as given
+        chunks = split_declarations(normalized)
+    text = normalized
     statements: list[Decl] = []
     diagnostics: list[Diagnostic] = []
     all_comments: list[Comment] = []
-    chunks = split_declarations(text)
     # Comments before the first chunk (a file header) are not inside any chunk.
     head_end = chunks[0].start if chunks else len(text)
     if head_end > 0:
