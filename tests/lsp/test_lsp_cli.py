@@ -51,29 +51,9 @@ def _read_message(sock: socket.socket) -> dict:
 
 
 def test_tcp_mode_answers_initialize():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "qvr_lsp", "--tcp", f"127.0.0.1:{port}"], stderr=subprocess.PIPE)
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        with sock:
-            sock.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-                                   "params": {"processId": os.getpid(), "rootUri": None, "capabilities": {}}}))
-            reply = _read_message(sock)
-            assert reply["id"] == 1
-            caps = reply["result"]["capabilities"]
-            assert caps["hoverProvider"] is True and caps["positionEncoding"] == "utf-16"
-            assert caps["textDocumentSync"]["change"] == 2  # incremental
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    caps = _initialize_over_tcp({})
+    assert caps["hoverProvider"] is True and caps["positionEncoding"] == "utf-16"
+    assert caps["textDocumentSync"]["change"] == 2  # incremental
 
 
 def _initialize_over_tcp(capabilities: dict) -> dict:
@@ -92,7 +72,9 @@ def _initialize_over_tcp(capabilities: dict) -> dict:
         with sock:
             sock.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                                    "params": {"processId": os.getpid(), "rootUri": None, "capabilities": capabilities}}))
-            return _read_message(sock)["result"]["capabilities"]
+            reply = _read_message(sock)
+            assert reply["id"] == 1
+            return reply["result"]["capabilities"]
     finally:
         proc.kill()
         proc.wait(timeout=30)
