@@ -4,7 +4,8 @@ Generates 1,000- and 5,000-line modules of recurrent models (every model with it
 starts `python -m qvr_lsp` and measures, per size:
 
 * start -> first diagnostics: process spawn, initialize, didOpen, first publishDiagnostics
-  (`--starts` servers per size);
+  (`--starts` servers per size), side by side with as many starts without the start-up code
+  cache (QVR_CODE_CACHE=off, see qvr_lsp/code_cache.py), and once with the cache empty;
 * keystroke -> diagnostics: one-character didChange in the middle of the file (alternately
   inserting and deleting, so the text stays valid) until publishDiagnostics for that version
   (as an editor sees it: the client's own decoding of the notification is included);
@@ -22,6 +23,7 @@ import asyncio
 import os
 import statistics
 import sys
+import tempfile
 import time
 
 from lsprotocol import types as lsp
@@ -86,14 +88,15 @@ class Bench:
         return self.published[(uri, version)]
 
 
-async def start_once(lines: int) -> float:
-    """Seconds from spawning the server to the first publishDiagnostics of a `lines` file."""
+async def start_once(lines: int, env: dict) -> float:
+    """Seconds from spawning the server (with environment `env`) to the first
+    publishDiagnostics of a `lines` file."""
     text = generate(lines)
     uri = f"file:///tmp/bench_start_{lines}.qvr"
     bench = Bench()
     client = bench.client
     t0 = time.perf_counter()
-    await client.start_io(sys.executable, "-m", "qvr_lsp", env=dict(os.environ))
+    await client.start_io(sys.executable, "-m", "qvr_lsp", env=env)
     await client.initialize_async(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
     client.initialized(lsp.InitializedParams())
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(
@@ -105,12 +108,23 @@ async def start_once(lines: int) -> float:
     return first
 
 
-async def measure(lines: int, rounds: int) -> dict[str, list[float]]:
+def starts_side_by_side(lines: int, starts: int, env: dict) -> dict[str, list[float]]:
+    """`starts` server starts with the start-up code cache (warm) and as many without it
+    (QVR_CODE_CACHE=off), alternating so that both see the same machine."""
+    results: dict[str, list[float]] = {"start -> first diagnostics": [], "start, no code cache": []}
+    for _ in range(starts):
+        results["start, no code cache"].append(asyncio.run(start_once(lines, dict(env, QVR_CODE_CACHE="off"))))
+        results["start -> first diagnostics"].append(asyncio.run(start_once(lines, env)))
+    return results
+
+
+async def measure(lines: int, rounds: int, env: dict) -> dict[str, list[float]]:
+    """The request round trips of one server session on a `lines` file (`env`: the server's
+    environment; its own debounce unless QVR_LSP_DEBOUNCE_MS is set)."""
     text = generate(lines)
     uri = f"file:///tmp/bench_{lines}.qvr"
     bench = Bench()
     client = bench.client
-    env = dict(os.environ)  # the server's own (adaptive) debounce, unless QVR_LSP_DEBOUNCE_MS is set
     t0 = time.perf_counter()
     await client.start_io(sys.executable, "-m", "qvr_lsp", env=env)
     await client.initialize_async(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
@@ -271,15 +285,22 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=5, help="server starts timed per size")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.rounds} rounds")
+    sizes = [int(s) for s in args.sizes.split(",")]
     rows = []
-    for lines in (int(s) for s in args.sizes.split(",")):
-        res = asyncio.run(measure(lines, args.rounds))
-        # start-up is one sample per session: take a few more (the machine is noisy)
-        for _ in range(args.starts - 1):
-            res["start -> first diagnostics"].append(asyncio.run(start_once(lines)))
-        for name, values in res.items():
-            ms = [v * 1000 for v in values]
-            rows.append((lines, name, statistics.median(ms), percentile(ms, 0.95)))
+    with tempfile.TemporaryDirectory(prefix="qvr-bench-cache-") as cache_dir:
+        # the servers keep their start-up code cache here: empty for the very first start
+        env = dict(os.environ, QVR_CACHE_DIR=cache_dir)
+        env.pop("QVR_CODE_CACHE", None)
+        cold = asyncio.run(start_once(sizes[0], env))
+        print(f"first start ever (empty code cache), {sizes[0]} lines: {cold * 1000:.0f} ms")
+        for lines in sizes:
+            res = asyncio.run(measure(lines, args.rounds, env))
+            # start-up is one sample per session: take a few more (the machine is noisy)
+            for name, values in starts_side_by_side(lines, args.starts, env).items():
+                res.setdefault(name, []).extend(values)
+            for name, values in res.items():
+                ms = [v * 1000 for v in values]
+                rows.append((lines, name, statistics.median(ms), percentile(ms, 0.95)))
     print(f"| {'lines':>5} | {'measurement':<26} | {'p50 ms':>8} | {'p95 ms':>8} |")
     print(f"|{'-' * 7}|{'-' * 28}|{'-' * 10}|{'-' * 10}|")
     for lines, name, p50, p95 in rows:

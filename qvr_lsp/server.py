@@ -244,7 +244,8 @@ def tune_gc() -> None:
 
 class IdleCollector:
     """Runs `gc.collect()` once the editor has been quiet for `idle_s` seconds, and at the latest
-    every `max_changes` changes (so a client that never pauses cannot grow memory forever)."""
+    every `max_changes` changes (so a client that never pauses cannot grow memory forever).
+    Then runs the callables in `also` (other work that should not delay a keystroke)."""
 
     def __init__(self, idle_s: float = 1.5, max_changes: int = 200) -> None:
         self.idle_s = idle_s
@@ -252,6 +253,7 @@ class IdleCollector:
         self._frozen = False
         self._changes = 0
         self._handle: Optional[asyncio.TimerHandle] = None
+        self.also: list = []
 
     def touch(self) -> None:
         import gc
@@ -278,6 +280,11 @@ class IdleCollector:
         if not self._frozen:  # the first one: what survives it is the long-lived heap
             gc.freeze()
             self._frozen = True
+        for task in self.also:
+            try:
+                task()
+            except Exception:
+                log.exception("idle task %r failed", task)
 
 
 def _doc(ls: QvrLanguageServer, params):

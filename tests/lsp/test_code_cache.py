@@ -1,0 +1,215 @@
+"""The start-up cache of code that attrs/cattrs generate (qvr_lsp.code_cache).
+
+What must hold: a cached code object is the one the generating module would have compiled
+itself (same `__future__` flags), a second start reuses what the first saved, and a damaged,
+foreign or unwritable cache is never an error, only a miss.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import types
+
+from qvr_lsp import code_cache
+from qvr_lsp.code_cache import CodeCache
+
+# A generator module in the style of attrs: `from __future__ import annotations` and a call to
+# `compile(source, filename, "exec")` in its own code.
+GENERATOR = textwrap.dedent(
+    """
+    from __future__ import annotations
+
+    def generate(source):
+        namespace = {}
+        eval(compile(source, "<generated>", "exec"), namespace)
+        return namespace
+    """
+)
+SOURCE = "def f(x: NotDefinedAnywhere) -> int:\n    return x + 1\n"
+
+
+def _generator_module(cache: CodeCache | None = None) -> types.ModuleType:
+    module = types.ModuleType("fake_generator")
+    exec(compile(GENERATOR, "fake_generator.py", "exec", dont_inherit=True), vars(module))
+    if cache is not None:
+        module.compile = cache.compiler(code_cache._future_flags(vars(module)))
+    return module
+
+
+def test_cached_code_is_what_the_module_itself_compiles(tmp_path):
+    plain = _generator_module().generate(SOURCE)["f"]
+    cache = CodeCache(tmp_path / "c.marshal")
+    cached = _generator_module(cache).generate(SOURCE)["f"]
+    assert cache.misses == 1
+    assert cached.__code__ == plain.__code__
+    assert cached.__code__.co_flags == plain.__code__.co_flags
+    # the generator's `from __future__ import annotations` carried over: nothing was evaluated
+    assert cached.__annotations__ == {"x": "NotDefinedAnywhere", "return": "int"}
+    assert cached(1) == 2
+
+
+def test_a_later_start_reuses_the_saved_code(tmp_path):
+    path = tmp_path / "sub" / "c.marshal"
+    first = CodeCache(path)
+    code = _generator_module(first).generate(SOURCE)["f"].__code__
+    assert first.save() is True and path.exists()
+    assert first.save() is False  # nothing new since
+    second = CodeCache(path)
+    again = _generator_module(second).generate(SOURCE)["f"]
+    assert (second.hits, second.misses) == (1, 0)
+    assert again.__code__ == code and again(2) == 3
+    # a different source is compiled, not confused with the cached one
+    other = _generator_module(second).generate(SOURCE.replace("+ 1", "+ 2"))["f"]
+    assert second.misses == 1 and other(2) == 4
+
+
+def test_damaged_or_foreign_files_are_ignored_and_replaced(tmp_path):
+    path = tmp_path / "c.marshal"
+    writer = CodeCache(path)
+    _generator_module(writer).generate(SOURCE)
+    writer.save()
+    good = path.read_bytes()
+    damaged = {
+        "junk": os.urandom(4096),
+        "empty": b"",
+        "truncated": good[: len(good) // 2],
+        "one byte flipped": good[:-10] + bytes([good[-10] ^ 0xFF]) + good[-9:],
+        "other python": good.replace(good[17:21], b"\x00\x00\x00\x00", 1),
+    }
+    for what, data in damaged.items():
+        path.write_bytes(data)
+        cache = CodeCache(path)
+        assert cache.code == {}, what
+        assert _generator_module(cache).generate(SOURCE)["f"](1) == 2, what
+        assert cache.save() is True, what
+        assert CodeCache(path).code.keys() == cache.code.keys(), what
+
+
+def test_an_unwritable_directory_means_no_cache_not_an_error(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be")
+    cache = CodeCache(blocker / "c.marshal")
+    assert _generator_module(cache).generate(SOURCE)["f"](1) == 2
+    assert cache.save() is False
+    assert cache.save() is False  # and it does not try again and again
+
+
+def test_other_calls_go_to_the_builtin(tmp_path):
+    cache = CodeCache(tmp_path / "c.marshal")
+    shim = cache.compiler(0)
+    assert eval(shim("1 + 2", "<x>", "eval")) == 3  # cached like exec
+    tree = compile("a = 1", "<ast>", "exec", flags=0x400)  # ast.PyCF_ONLY_AST
+    namespace: dict = {}
+    exec(shim(tree, "<ast>", "exec"), namespace)  # an AST object is not cached
+    assert namespace["a"] == 1
+    exec(shim("b = 2", "<kw>", "exec", dont_inherit=True), namespace)  # extra arguments: builtin
+    assert namespace["b"] == 2
+    assert cache.misses == 1
+
+
+# In a fresh interpreter: install the cache, build lsprotocol's types and pygls' converter, and
+# convert an initialize request and result both ways (what the server does before the first
+# diagnostics).
+LSPROTOCOL_ROUND_TRIP = textwrap.dedent(
+    """
+    import json, sys
+    from qvr_lsp import code_cache
+    cache = code_cache.install()
+    from lsprotocol import types as lsp
+    from pygls.protocol import default_converter
+    converter = default_converter()
+    params = converter.structure(
+        {"processId": 7, "capabilities": {"textDocument": {"hover": {"contentFormat": ["markdown"]}},
+         "general": {"positionEncodings": ["utf-8", "utf-16"]}}}, lsp.InitializeParams)
+    result = lsp.InitializeResult(capabilities=lsp.ServerCapabilities(
+        hover_provider=True, position_encoding=lsp.PositionEncodingKind.Utf8))
+    report = {"params": converter.unstructure(params), "result": converter.unstructure(result),
+              "equal": params == converter.structure(converter.unstructure(params), lsp.InitializeParams)}
+    if cache is not None:
+        cache.save()
+        report.update(hits=cache.hits, misses=cache.misses)
+    print(json.dumps(report))
+    """
+)
+
+
+def _run(code: str, env: dict) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_lsprotocol_built_from_the_cache_behaves_the_same(tmp_path):
+    env = dict(os.environ, QVR_CACHE_DIR=str(tmp_path))
+    cold = _run(LSPROTOCOL_ROUND_TRIP, env)
+    warm = _run(LSPROTOCOL_ROUND_TRIP, env)
+    off = _run(LSPROTOCOL_ROUND_TRIP, dict(env, QVR_CODE_CACHE="off"))
+    assert cold["misses"] > 500  # lsprotocol's classes, compiled once
+    # the second start compiles almost nothing (attrs writes a per-process hash of the class into
+    # the `__hash__` of hashable classes, so a few sources differ from run to run)
+    assert warm["hits"] >= cold["misses"] - 5 and warm["misses"] <= 5, warm
+    assert "hits" not in off  # turned off: no cache at all
+    for run in (cold, warm, off):
+        assert run["equal"] is True
+        assert run["params"] == off["params"] and run["result"] == off["result"]
+    assert warm["params"]["capabilities"]["general"]["positionEncodings"] == ["utf-8", "utf-16"]
+
+
+def test_turned_off_installs_nothing(monkeypatch, tmp_path):
+    monkeypatch.setenv("QVR_CODE_CACHE", "off")
+    assert code_cache.install(tmp_path) is None
+    assert not list(tmp_path.iterdir())
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("QVR_CACHE_DIR", str(tmp_path / "explicit"))
+    assert code_cache.cache_dir() == tmp_path / "explicit"
+    monkeypatch.delenv("QVR_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert code_cache.cache_dir() == tmp_path / "xdg" / "qvr"
+
+
+def _frame(message: dict) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _serve_once(env: dict) -> str:
+    """Start `python -m qvr_lsp`, initialize, shut down, exit; its stderr (debug log)."""
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    out = subprocess.run([sys.executable, "-m", "qvr_lsp", "--log-level", "DEBUG"],
+                         input=b"".join(_frame(m) for m in messages), capture_output=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr.decode()
+    assert b'"id": 2' in out.stdout or b'"id":2' in out.stdout  # shutdown was answered
+    return out.stderr.decode()
+
+
+def test_the_server_saves_at_exit_and_reuses_at_the_next_start(tmp_path):
+    env = dict(os.environ, QVR_CACHE_DIR=str(tmp_path))
+    env.pop("QVR_CODE_CACHE", None)
+    first = _serve_once(env)
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].name.startswith("generated-code-")
+    second = _serve_once(env)
+    reused_first, compiled_first = _counts(first)
+    reused, compiled = _counts(second)
+    assert compiled_first > 500
+    assert reused >= compiled_first - 5 and compiled <= 5
+
+
+def _counts(log: str) -> tuple[int, int]:
+    import re
+
+    found = re.findall(r"code cache .*: (\d+) reused, (\d+) compiled", log)
+    assert found, log
+    return int(found[-1][0]), int(found[-1][1])
