@@ -1,8 +1,9 @@
 """The semantic layer of QVR: types, name resolution, inference and the checker.
 
 `analyze(text)` returns an immutable `Analysis` (symbols, references, inferred types and every
-diagnostic of spec §4.8); `check(text)` returns just the diagnostics; `migrate(text)` rewrites
-every deprecated form to the current one. Never imports torch.
+diagnostic of spec §4.8), and `analyze_steps` does the same as a generator (`qvr.stepwise`);
+`check(text)` returns just the diagnostics; `migrate(text)` rewrites every deprecated form to
+the current one. Never imports torch.
 """
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ from .. import syntax as _syntax  # noqa: F401
 def analyze(text, *, parsed=None):
     from .analysis import analyze as _analyze
     return _analyze(text, parsed=parsed)
+
+
+def analyze_steps(text, parsed):
+    """`analyze` as a generator that yields now and then (`qvr.stepwise`)."""
+    from .analysis import analyze_steps as _analyze_steps
+    return _analyze_steps(text, parsed)
 
 
 def check(text, uri: str = "<string>"):

@@ -20,6 +20,7 @@ from operator import attrgetter
 from typing import Optional
 
 from ..diagnostics import Related, Severity
+from ..stepwise import finish
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, Span, normalize
 from .context import Context
@@ -139,14 +140,26 @@ class Analyzer:
         self.unchecked = False
 
     def run(self) -> Analysis:
+        return finish(self.run_steps())
+
+    def run_steps(self, every: int = 32):
+        """`run` as a generator (see `qvr.stepwise`): yields after every `every` statements
+        checked and returns the `Analysis`."""
         ctx = self.ctx
         module = self.parsed.module
         ctx.schema_parser = False
         ctx.owner_unused: list = []
         try:
             top, self.bindings = group_where(ctx, module.statements)
-            self.declare(top)
+            yield
+            for i, d in enumerate(top):  # `declare`, a slice at a time
+                if i % (4 * every) == 4 * every - 1:
+                    yield
+                self.declare_statement(i, d)
+            yield
             for i, d in enumerate(top):
+                if i % every == every - 1:
+                    yield
                 ctx.current_index = i
                 try:
                     self.check_statement(d)
@@ -159,6 +172,7 @@ class Analyzer:
                     ctx.order_free = False
                     ctx.local_top = {}
                     ctx.pending = set()
+            yield
             self.finish(top)
         except Exception as exc:
             if _DEBUG:
@@ -166,10 +180,13 @@ class Analyzer:
             first_line_end = self.text.find("\n")
             ctx.error(INTERNAL_CODE, _internal_message(exc, "this module"),
                       Span(0, len(self.text) if first_line_end < 0 else first_line_end))
+        yield
         diags = list(self.parsed.diagnostics) + ctx.diagnostics
         diags.sort(key=lambda d: (d.span.start, d.span.end, d.code))
+        yield
         # by start offset; the sort is stable and references are mostly recorded in order
         refs = sorted(ctx.references, key=_ref_start)
+        yield
         return Analysis(
             text=self.text, line_index=self.index, module=module, diagnostics=tuple(diags),
             symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=tuple(refs),
@@ -180,10 +197,6 @@ class Analyzer:
             _intermediates=ctx.intermediates)
 
     # -- pass 1: declare every top-level name ------------------------------------------------
-    def declare(self, top) -> None:
-        for i, d in enumerate(top):
-            self.declare_statement(i, d)
-
     def declare_statement(self, i: int, d) -> None:
         ctx = self.ctx
         kind = DECL_KIND.get(type(d))
@@ -442,6 +455,19 @@ def analyze(text: str, *, parsed=None) -> Analysis:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def analyze_steps(text: str, parsed):
+    """`analyze(text, parsed=parsed)` as a generator (see `qvr.stepwise`): yields now and then
+    and returns the `Analysis`. Leaves the garbage collector alone."""
+    text = normalize(text if isinstance(text, str) else str(text))
+    if parsed is None:
+        from ..syntax import ParseResult, parse_module_steps
+        try:
+            parsed = yield from parse_module_steps(text)
+        except Exception:
+            parsed = ParseResult(A.Module((), (), Span(0, len(text))), ())
+    return (yield from Analyzer(text, parsed).run_steps())
 
 
 def check(text: str, uri: str = "<string>") -> list:

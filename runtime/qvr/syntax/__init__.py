@@ -4,7 +4,8 @@ Public API (docs/internals.md, "Syntax"):
 
 * `parse(text)` — the whole module; raises `QvrSyntaxError` on any syntax error.
 * `parse_module(text)` — never raises; parses chunk by chunk (memoised by chunk text), keeps
-  every good declaration, reports every broken one.
+  every good declaration, reports every broken one. `parse_module_steps` is the same as a
+  generator (`qvr.stepwise`).
 * `split_declarations(text)`, `parse_declaration(text, start, end)`, `shift(node, delta)`,
   `comments(text)`.
 
@@ -34,10 +35,11 @@ from .lexical import (
 )
 from .parser import parse_chunk
 from .span import LineIndex, Span, normalize
+from ..stepwise import finish
 
 __all__ = [
     "Chunk", "ParseResult", "comments", "normalize", "parse", "parse_declaration",
-    "parse_chunk_local", "parse_module", "resplit_declarations", "shift", "split_declarations",
+    "parse_chunk_local", "parse_module", "parse_module_steps", "resplit_declarations", "shift", "split_declarations",
 ]
 
 
@@ -246,6 +248,12 @@ def parse_module(text: str, chunks=None) -> ParseResult:
 
 
 def _parse_module(text: str, chunks=None) -> ParseResult:
+    return finish(parse_module_steps(text, chunks))
+
+
+def parse_module_steps(text: str, chunks=None, every: int = 64):
+    """`parse_module` as a generator (see `qvr.stepwise`): yields after every `every` chunks
+    and returns the `ParseResult`. Leaves the garbage collector alone."""
     normalized = normalize(text)
     if normalized is not text or chunks is None:  # given chunks describe the text as given
         chunks = split_declarations(normalized)
@@ -257,11 +265,14 @@ def _parse_module(text: str, chunks=None) -> ParseResult:
     head_end = chunks[0].start if chunks else len(text)
     if head_end > 0:
         all_comments.extend(comments(text[:head_end]))
-    for chunk in chunks:
+    for i, chunk in enumerate(chunks):
+        if i % every == every - 1:
+            yield
         decls, diags, chunk_comments = _parse_chunk_cached(text, chunk.start, chunk.end)
         statements.extend(decls)
         diagnostics.extend(diags)
         all_comments.extend(chunk_comments)
+    yield
     # Doc comments that precede a declaration sit at the end of the previous chunk.
     if any(c.kind == "doc" for c in all_comments):
         runs = doc_runs(text, tuple(all_comments))
