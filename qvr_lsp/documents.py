@@ -33,8 +33,10 @@ date edit by edit (`qvr.syntax.resplit_declarations`), so a keystroke never resc
 """
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Iterable, Optional, Sequence
 
 from qvr.syntax.span import LineIndex, normalize
@@ -86,13 +88,17 @@ class ChunkParser:
         self._previous: frozenset[str] = frozenset()
         self.reparsed = 0
 
-    def parse(self, text: str, chunks=None):
+    def parse_steps(self, text: str, chunks=None):
+        """`syntax.parse_module(text, chunks)` as a generator (`qvr.stepwise`)."""
+        return syntax.parse_module_steps(text, self._track(text, chunks))
+
+    def _track(self, text: str, chunks):
         if self.track:
             chunks = chunks if chunks is not None else syntax.split_declarations(text)
             texts = frozenset(text[c.start:c.end] for c in chunks)
             self.reparsed = len(texts - self._previous)
             self._previous = texts
-        return syntax.parse_module(text, chunks)
+        return chunks
 
 
 def fresh_parse(text: str):
@@ -126,8 +132,8 @@ class Document:
     """One version of one open document (immutable; `analysis` is computed lazily once)."""
 
     __slots__ = ("uri", "path", "text", "version", "line_index", "_tree", "_edited_tree", "_ts_parser",
-                 "_parser", "_parsed", "_analysis", "cache", "_chunks", "_checker", "_diagnostics", "layout",
-                 "names")
+                 "_parser", "_parsed", "_analysis", "_analysis_steps", "cache", "_chunks", "_checker",
+                 "_diagnostics", "layout", "names")
 
     def __init__(self, uri: str, text: str, version: Optional[int], parser: ChunkParser | None = None,
                  ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None,
@@ -143,6 +149,7 @@ class Document:
         self._parser = parser or ChunkParser()
         self._parsed = None
         self._analysis = None
+        self._analysis_steps = None  # the analysis under way, when it is computed in slices
         self.cache: dict = {}  # per-version memo for features (semantic tokens, folding, ...)
         self._chunks = chunks  # `split_declarations(text)`, kept up to date edit by edit
         self._checker = checker
@@ -205,26 +212,69 @@ class Document:
 
     @property
     def parsed(self):
+        """The `ParseResult` of this version (the one its analysis is made from)."""
         if self._parsed is None:
-            try:
-                self._parsed = self._parser.parse(self.text, self.chunks)  # kept up to date edit by edit
-            except Exception:
-                log.exception("incremental parse failed for %s; using a full parse", self.uri)
-                self._parsed = fresh_parse(self.text)
+            self.advance_analysis(None, parse_only=True)
         return self._parsed
 
     @property
     def analysis(self):
+        """The full `Analysis` of this version, computed (or finished) now if need be."""
         if self._analysis is None:
-            parsed = self.parsed
-            try:
-                self._analysis = semantics.analyze(self.text, parsed=parsed) if parsed is not None else semantics.analyze(self.text)
-            except Exception:
-                log.exception("analyze failed for %s (version %s)", self.uri, self.version)
-                self._analysis = False  # do not retry for this version
-            else:
-                self._check_incremental_agrees()
+            self.advance_analysis(None)
         return self._analysis or None
+
+    def advance_analysis(self, budget_s: Optional[float], parse_only: bool = False) -> bool:
+        """Work on this version's analysis (`parse_only`: just its parse) for about `budget_s`
+        seconds (None: to the end); True once it is there. The server calls this between
+        messages, so that the analysis of a large file never holds a keystroke up for more
+        than one slice."""
+        if self._analysis is not None or (parse_only and self._parsed is not None):
+            return True
+        if self._analysis_steps is None:
+            self._analysis_steps = self._analyze_steps()
+        steps = self._analysis_steps
+        deadline = None if budget_s is None else perf_counter() + budget_s
+        # in one go, the collector would only rescan the new objects over and over (as in
+        # `analyze`); the server has it off anyway
+        paused = budget_s is None and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            while True:
+                next(steps)
+                if parse_only and self._parsed is not None:
+                    return True
+                if deadline is not None and perf_counter() >= deadline:
+                    return False
+        except StopIteration:
+            pass
+        except Exception:  # _analyze_steps catches what the parse and checker raise; not this
+            log.exception("analysis failed for %s (version %s)", self.uri, self.version)
+            self._analysis = False
+        finally:
+            if paused:
+                gc.enable()
+        self._analysis_steps = None
+        return True
+
+    def _analyze_steps(self):
+        """Parse (reusing unchanged declarations) and analyse this version, as a generator;
+        sets `_parsed` and `_analysis` (False when the checker failed: not retried)."""
+        if self._parsed is None:
+            try:  # the chunk list is kept up to date edit by edit
+                self._parsed = yield from self._parser.parse_steps(self.text, self.chunks)
+            except Exception:
+                log.exception("incremental parse failed for %s; using a full parse", self.uri)
+                self._parsed = fresh_parse(self.text)
+            yield  # a caller that only wants the parse stops here
+        try:
+            self._analysis = yield from semantics.analyze_steps(self.text, self._parsed)
+        except Exception:
+            log.exception("analyze failed for %s (version %s)", self.uri, self.version)
+            self._analysis = False  # do not retry for this version
+        else:
+            self._check_incremental_agrees()
 
     def _check_incremental_agrees(self) -> None:
         """When a feature computes the full analysis anyway, compare the diagnostics published

@@ -92,7 +92,16 @@ def _register_missing_features(server, service: "RunService") -> None:
                 uri = params.text_document.uri
                 await service.settings_for(uri)  # is running allowed (workspace trust)?
                 doc = service._document(uri)
-                return [] if doc is None else service.lsp_code_lenses(doc)
+                if doc is None:
+                    return []
+                # the lenses read the full analysis: computed in slices between messages
+                ready = getattr(ls, "document_ready", None)
+                if ready is not None and not await ready(doc):
+                    from .server import ContentModified
+                    raise ContentModified()
+                return service.lsp_code_lenses(doc)
+            except JsonRpcException:
+                raise
             except Exception:
                 log.exception("code lenses failed")
                 return []

@@ -4,8 +4,12 @@ Every handler catches its own exceptions, logs them and returns an empty/neutral
 input (broken syntax, huge files, binary junk) can crash the server or lose the user's text.
 Diagnostics are checked in a loop callback right after a change: changes that arrive while a
 check runs coalesce into one check of the latest version, and a publish for a version that is no
-longer the latest is dropped. Requests always answer from the latest document version (its
-Analysis is computed on demand if that check has not run yet).
+longer the latest is dropped. Requests always answer from the latest document version.
+
+Diagnostics come from the incremental checker; the full Analysis that hover, navigation and the
+other requests read is computed in slices of a few milliseconds between messages (`after`,
+`document_ready`), when a request needs it or when the user pauses (`schedule_warm_up`), so a
+keystroke never waits for it; a request whose document changed meanwhile gets ContentModified.
 """
 from __future__ import annotations
 
@@ -104,6 +108,8 @@ class QvrLanguageServer(LanguageServer):
         fixed = os.environ.get("QVR_LSP_DEBOUNCE_MS")
         self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None
         self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._warm: dict[str, asyncio.TimerHandle] = {}
+        self._warming: set = set()
         self.idle_gc = IdleCollector()
         self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens
 
@@ -130,6 +136,39 @@ class QvrLanguageServer(LanguageServer):
         would only add latency; requests never wait for it anyway (they compute the analysis of
         the latest version on demand)."""
         return self.fixed_debounce_s if self.fixed_debounce_s is not None else 0.0
+
+    # -- the full analysis, in slices -------------------------------------------------------
+    async def document_ready(self, doc, need: str = "analysis") -> bool:
+        """Compute `doc`'s full analysis (``need="parse"``: just its parse) a slice of
+        `ANALYSIS_SLICE_S` at a time, reading other messages in between, so a keystroke that
+        arrives meanwhile is checked and published without waiting for it. False when a newer
+        version arrived first (the work for this one is dropped)."""
+        while not doc.advance_analysis(ANALYSIS_SLICE_S, parse_only=need == "parse"):
+            await asyncio.sleep(READ_PAUSE_S)
+            if not self.documents.is_current(doc):
+                return False
+        return True
+
+    def schedule_warm_up(self, doc) -> None:
+        """Once the user pauses (`WARM_UP_DELAY_S` without a change), compute the analysis in
+        slices, so hover, navigation, inlay hints and code lenses then answer at once."""
+        previous = self._warm.pop(doc.uri, None)
+        if previous is not None:
+            previous.cancel()
+        if doc.has_analysis:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (tests driving the server by hand): requests compute it on demand
+        self._warm[doc.uri] = loop.call_later(WARM_UP_DELAY_S, self._warm_up, doc)
+
+    def _warm_up(self, doc) -> None:
+        self._warm.pop(doc.uri, None)
+        if self.documents.is_current(doc) and not doc.has_analysis:
+            task = asyncio.ensure_future(self.document_ready(doc))
+            self._warming.add(task)  # a reference until it is done (the loop keeps weak ones)
+            task.add_done_callback(self._warming.discard)
 
     def publish(self, doc) -> None:
         if not self.documents.is_current(doc):
@@ -169,6 +208,9 @@ class QvrLanguageServer(LanguageServer):
         previous = self._pending.pop(doc.uri, None)
         if previous is not None:
             previous.cancel()
+        warm = self._warm.pop(doc.uri, None)
+        if warm is not None:
+            warm.cancel()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -184,14 +226,16 @@ class QvrLanguageServer(LanguageServer):
         self._pending.pop(doc.uri, None)
         try:
             self.publish(doc)
+            self.schedule_warm_up(doc)
         except Exception:
             log.exception("publishing diagnostics failed")
 
     def clear(self, uri: str) -> None:
         self.token_results.pop(uri, None)
-        pending = self._pending.pop(uri, None)
-        if pending is not None:
-            pending.cancel()
+        for handles in (self._pending, self._warm):
+            pending = handles.pop(uri, None)
+            if pending is not None:
+                pending.cancel()
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
@@ -218,6 +262,43 @@ def guarded(default: Any = None) -> Callable:
                 return default() if callable(default) else default
 
         return inner
+
+    return wrap
+
+
+class ContentModified(JsonRpcException):
+    """LSP's ContentModified (-32801): the document changed while the request waited for its
+    analysis; the client asks again for the new version if it still wants the answer."""
+
+    CODE = -32801
+    MESSAGE = "content modified"
+
+
+# How long one slice of a full analysis may run before the server reads its messages again,
+# and how long the user must pause before the server computes it unasked.
+ANALYSIS_SLICE_S = 0.004
+WARM_UP_DELAY_S = 0.25
+# Between slices the loop waits this long, not zero: pygls reads stdin in a worker thread, which
+# needs the GIL to hand a message over. `sleep(0)` never lets the loop block, so the worker got
+# the GIL only at the interpreter's switch interval and each message took several slices to
+# arrive (a keystroke behind an inlay-hint request waited ~100 ms on 5,000 lines, not ~5).
+READ_PAUSE_S = 0.0005
+
+
+def after(need: str) -> Callable:
+    """For a handler that reads the document's full analysis (``need="analysis"``) or parse
+    (``"parse"``): have it computed in slices first (`QvrLanguageServer.document_ready`),
+    then run the handler; ContentModified if the document changed meanwhile."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        async def handler(ls, params):
+            doc = _doc(ls, params)
+            if doc is not None and not await ls.document_ready(doc, need):
+                raise ContentModified()
+            return fn(ls, params)
+
+        return handler
 
     return wrap
 
@@ -322,6 +403,7 @@ def create_server() -> QvrLanguageServer:
 
     # -- navigation -------------------------------------------------------------------------
     @ls.feature(lsp.TEXT_DOCUMENT_HOVER)
+    @after("analysis")
     @guarded()
     def hover(ls: QvrLanguageServer, params: lsp.HoverParams):
         doc = _doc(ls, params)
@@ -336,6 +418,7 @@ def create_server() -> QvrLanguageServer:
         )
 
     @ls.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    @after("analysis")
     @guarded()
     def definition(ls: QvrLanguageServer, params: lsp.DefinitionParams):
         doc = _doc(ls, params)
@@ -347,6 +430,7 @@ def create_server() -> QvrLanguageServer:
         return lsp.Location(uri=doc.uri, range=convert.range_(ls.encoder, doc.line_index, span))
 
     @ls.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    @after("analysis")
     @guarded(list)
     def references(ls: QvrLanguageServer, params: lsp.ReferenceParams):
         doc = _doc(ls, params)
@@ -357,6 +441,7 @@ def create_server() -> QvrLanguageServer:
         return [lsp.Location(uri=doc.uri, range=convert.range_(ls.encoder, doc.line_index, s)) for s in spans]
 
     @ls.feature(lsp.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+    @after("analysis")
     @guarded(list)
     def highlight(ls: QvrLanguageServer, params: lsp.DocumentHighlightParams):
         doc = _doc(ls, params)
@@ -371,6 +456,7 @@ def create_server() -> QvrLanguageServer:
         ]
 
     @ls.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
+    @after("analysis")
     @guarded()
     def prepare_rename(ls: QvrLanguageServer, params: lsp.PrepareRenameParams):
         doc = _doc(ls, params)
@@ -384,6 +470,7 @@ def create_server() -> QvrLanguageServer:
         )
 
     @ls.feature(lsp.TEXT_DOCUMENT_RENAME, lsp.RenameOptions(prepare_provider=True))
+    @after("analysis")
     @guarded()
     def rename(ls: QvrLanguageServer, params: lsp.RenameParams):
         doc = _doc(ls, params)
@@ -397,6 +484,7 @@ def create_server() -> QvrLanguageServer:
 
     # -- symbols ----------------------------------------------------------------------------
     @ls.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @after("parse")
     @guarded(list)
     def document_symbol(ls: QvrLanguageServer, params: lsp.DocumentSymbolParams):
         doc = _doc(ls, params)
@@ -467,6 +555,7 @@ def create_server() -> QvrLanguageServer:
         return lsp.CompletionList(is_incomplete=cut, items=items)
 
     @ls.feature(lsp.TEXT_DOCUMENT_SIGNATURE_HELP, lsp.SignatureHelpOptions(trigger_characters=["(", ","]))
+    @after("analysis")
     @guarded()
     def signature_help(ls: QvrLanguageServer, params: lsp.SignatureHelpParams):
         doc = _doc(ls, params)
@@ -483,6 +572,7 @@ def create_server() -> QvrLanguageServer:
         return lsp.SignatureHelp(signatures=[info], active_signature=0, active_parameter=sig.active_parameter)
 
     @ls.feature(lsp.TEXT_DOCUMENT_INLAY_HINT)
+    @after("analysis")
     @guarded(list)
     def inlay_hint(ls: QvrLanguageServer, params: lsp.InlayHintParams):
         doc = _doc(ls, params)
@@ -534,6 +624,7 @@ def create_server() -> QvrLanguageServer:
         return lsp.SemanticTokensDelta(edits=edits, result_id=result_id)
 
     @ls.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE, legend)
+    @after("analysis")
     @guarded(lambda: lsp.SemanticTokens(data=[]))
     def semantic_tokens_range(ls: QvrLanguageServer, params: lsp.SemanticTokensRangeParams):
         doc = _doc(ls, params)
@@ -543,6 +634,7 @@ def create_server() -> QvrLanguageServer:
         return lsp.SemanticTokens(data=f_tokens.encode(doc, tokens, ls.encoder))
 
     @ls.feature(lsp.TEXT_DOCUMENT_FOLDING_RANGE)
+    @after("parse")
     @guarded(list)
     def folding_range(ls: QvrLanguageServer, params: lsp.FoldingRangeParams):
         doc = _doc(ls, params)
@@ -554,6 +646,7 @@ def create_server() -> QvrLanguageServer:
         ]
 
     @ls.feature(lsp.TEXT_DOCUMENT_SELECTION_RANGE)
+    @after("parse")
     @guarded(list)
     def selection_range(ls: QvrLanguageServer, params: lsp.SelectionRangeParams):
         doc = _doc(ls, params)
@@ -568,6 +661,7 @@ def create_server() -> QvrLanguageServer:
         return out
 
     @ls.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+    @after("analysis")
     @guarded(list)
     def formatting(ls: QvrLanguageServer, params: lsp.DocumentFormattingParams):
         doc = _doc(ls, params)
@@ -582,6 +676,7 @@ def create_server() -> QvrLanguageServer:
         lsp.TEXT_DOCUMENT_CODE_ACTION,
         lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, f_actions.MIGRATE_KIND]),
     )
+    @after("analysis")
     @guarded(list)
     def code_action(ls: QvrLanguageServer, params: lsp.CodeActionParams):
         doc = _doc(ls, params)

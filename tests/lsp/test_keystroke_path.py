@@ -11,7 +11,6 @@ or two.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -85,19 +84,10 @@ def test_every_keystroke_result_equals_the_whole_module_path(first, second, step
         _assert_matches_whole_path(doc, encoder)
 
 
-def _generated(lines: int) -> str:
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        from lsp_latency import generate
-    finally:
-        sys.path.pop(0)
-    return generate(lines)
-
-
-def test_a_keystroke_in_a_large_file_rechecks_only_its_block():
+def test_a_keystroke_in_a_large_file_rechecks_only_its_block(generated_module):
     store = DocumentStore()
     encoder = PositionEncoder("utf-16")
-    doc = store.open("file:///large.qvr", _generated(3000), 1)
+    doc = store.open("file:///large.qvr", generated_module(3000), 1)
     doc.diagnostics
     checker = store._checkers[doc.uri]
     units = checker.checked
@@ -116,8 +106,8 @@ def test_a_keystroke_in_a_large_file_rechecks_only_its_block():
         assert checker.replayed >= units - 2 * 32
 
 
-def test_a_changed_declaration_rechecks_its_users_and_their_diagnostics_follow():
-    text = _generated(600)
+def test_a_changed_declaration_rechecks_its_users_and_their_diagnostics_follow(generated_module):
+    text = generated_module(600)
     store = DocumentStore()
     doc = store.open("file:///users.qvr", text, 1)
     assert not [d for d in doc.diagnostics if d.is_error]

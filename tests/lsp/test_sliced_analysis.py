@@ -1,0 +1,134 @@
+"""The full analysis computed a slice at a time, between messages (`Document.advance_analysis`,
+`QvrLanguageServer.document_ready`, the `after(...)` handlers and the warm-up after a pause).
+
+What must hold: a keystroke that arrives while a request waits for the analysis of a large
+file is checked and published before that analysis is done (and the request then answers
+ContentModified); the sliced analysis is the same as the one computed in one go; a pause
+computes it unasked, so the next hover does not wait.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types as lsp
+
+from qvr import semantics
+from qvr_lsp import server as server_module
+from qvr_lsp.documents import Change, DocumentStore
+from qvr_lsp.positions import PositionEncoder
+from qvr_lsp.server import ContentModified, create_server
+
+URI = "file:///large.qvr"
+
+
+def test_advance_in_slices_gives_the_one_go_analysis(generated_module):
+    store = DocumentStore()
+    text = generated_module(1500)
+    doc = store.open(URI, text, 1)
+    slices = 1
+    while not doc.advance_analysis(0.0):  # the smallest slice: one step each
+        slices += 1
+    assert slices > 20
+    whole = semantics.analyze(text)
+    assert doc.analysis.diagnostics == whole.diagnostics
+    assert doc.parsed.module is doc.analysis.module  # one parse, shared by both
+    assert len(doc.analysis.references) == len(whole.references)
+
+
+def test_parse_only_stops_before_the_analysis(generated_module):
+    store = DocumentStore()
+    doc = store.open(URI, generated_module(600), 1)
+    while not doc.advance_analysis(0.0, parse_only=True):
+        pass
+    assert doc._parsed is not None and not doc.has_analysis
+    assert doc.parsed.module.statements  # and the property gives that same parse
+    assert doc.analysis.module is doc.parsed.module
+
+
+def test_a_failing_analysis_is_logged_not_raised(monkeypatch, caplog):
+    store = DocumentStore()
+    doc = store.open(URI, "object A : FinSet 2\n", 1)
+
+    def broken(text, parsed):
+        raise RuntimeError("checker bug")
+        yield  # a generator, like the real one
+
+    monkeypatch.setattr(semantics, "analyze_steps", broken)
+    assert doc.advance_analysis(0.001) is True
+    assert doc.analysis is None
+    assert "checker bug" in caplog.text
+
+
+def _server_with(text: str):
+    ls = create_server()
+    published = []
+    ls.text_document_publish_diagnostics = lambda params: published.append(params.version)
+    doc = ls.documents.open(URI, text, 1)
+    return ls, published, doc
+
+
+def _keystroke(ls, doc, version):
+    line = doc.text.count("\n") // 2
+    return ls.documents.change(URI, version, [Change(((line, 0), (line, 0)), " ")], PositionEncoder("utf-16"))
+
+
+def test_a_keystroke_is_published_while_a_request_waits_for_the_analysis(generated_module):
+    ls, published, doc = _server_with(generated_module(3000))
+    ls.publish(doc)
+    events = []
+    hover = ls.protocol.fm.features[lsp.TEXT_DOCUMENT_HOVER]
+    params = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=URI),
+                             position=lsp.Position(line=8, character=17))
+
+    async def scenario():
+        request = asyncio.ensure_future(hover(params))
+        await asyncio.sleep(0.01)  # a few slices of the analysis have run
+        assert not request.done() and not doc.has_analysis
+        new = _keystroke(ls, doc, 2)
+        ls.schedule_publish(new)  # as did_change does
+        request.add_done_callback(lambda _: events.append("request done"))
+        while 2 not in published:
+            await asyncio.sleep(0)
+        events.append("keystroke published")
+        with pytest.raises(ContentModified):
+            await request
+        assert not doc.has_analysis  # the old version's analysis was dropped, not finished
+
+    asyncio.run(scenario())
+    assert published == [1, 2]
+    assert events[0] == "keystroke published"
+
+
+def test_a_request_answers_from_the_sliced_analysis(generated_module):
+    ls, _, doc = _server_with(generated_module(1000))
+    hover = ls.protocol.fm.features[lsp.TEXT_DOCUMENT_HOVER]
+    params = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=URI),
+                             position=lsp.Position(line=8, character=17))
+    result = asyncio.run(hover(params))
+    assert doc.has_analysis
+    assert result is not None and "Emb0" in result.contents.value  # `x : Emb0` in program cell0
+
+
+def test_a_pause_computes_the_analysis_unasked(monkeypatch, generated_module):
+    monkeypatch.setattr(server_module, "WARM_UP_DELAY_S", 0.02)
+    ls, published, doc = _server_with(generated_module(1000))
+
+    async def scenario():
+        ls.schedule_publish(doc)
+        await asyncio.sleep(0.005)
+        assert published == [1] and not doc.has_analysis  # published first, analysis later
+        for _ in range(400):
+            if doc.has_analysis:
+                break
+            await asyncio.sleep(0.01)
+        assert doc.has_analysis
+        # a change before the pause is over: no warm-up for the old version
+        new = _keystroke(ls, doc, 2)
+        ls.schedule_publish(new)
+        newer = _keystroke(ls, new, 3)
+        ls.schedule_publish(newer)
+        await asyncio.sleep(0.2)
+        assert not new.has_analysis
+
+    asyncio.run(scenario())
