@@ -18,11 +18,14 @@ import functools
 import importlib.util
 import logging
 import os
+import stat
 import sys
+import threading
 from typing import Any, Callable, Optional
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
@@ -109,9 +112,40 @@ class QvrLanguageServer(LanguageServer):
         self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._warm: dict[str, asyncio.TimerHandle] = {}
+        self.read_pause_s = READ_PAUSE_S  # between analysis slices; 0 when the loop reads stdin
         self._warming: set = set()
         self.idle_gc = IdleCollector()
         self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens
+
+    # -- stdio --------------------------------------------------------------------------------
+    def start_io(self, stdin=None, stdout=None):
+        """pygls' stdio server, except that a pipe (what an editor gives its language server)
+        is read by the event loop itself. pygls reads stdin in a worker thread, a thread hop
+        per header line and body, each needing the GIL: while the full analysis runs in slices
+        (`document_ready`), a keystroke waited for the GIL before it was even read, or each
+        slice had to pause for it (`READ_PAUSE_S`). Anything else (a file, a terminal, Windows)
+        is left to pygls."""
+        stdin = stdin if stdin is not None else sys.stdin.buffer
+        if not _is_pipe(stdin):
+            return super().start_io(stdin, stdout)
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout if stdout is not None else sys.stdout.buffer))
+        try:
+            asyncio.run(self._serve_pipe(stdin))
+        except (BrokenPipeError, asyncio.IncompleteReadError):
+            log.error("the connection to the client was lost; shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
+    async def _serve_pipe(self, stdin) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=1 << 26)  # a header line; bodies are read exactly
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+        self.read_pause_s = 0.0  # messages are read between slices without waiting
+        await run_async(stop_event=self._stop_event, reader=_YieldingReader(reader),
+                        protocol=self.protocol, logger=log, error_handler=self.report_server_error)
 
     @property
     def encoder(self) -> PositionEncoder:
@@ -144,7 +178,7 @@ class QvrLanguageServer(LanguageServer):
         arrives meanwhile is checked and published without waiting for it. False when a newer
         version arrived first (the work for this one is dropped)."""
         while not doc.advance_analysis(ANALYSIS_SLICE_S, parse_only=need == "parse"):
-            await asyncio.sleep(READ_PAUSE_S)
+            await asyncio.sleep(self.read_pause_s)
             if not self.documents.is_current(doc):
                 return False
         return True
@@ -246,6 +280,41 @@ class RequestFailed(JsonRpcException):
     MESSAGE = "request failed"
 
 
+class _YieldingReader:
+    """An `asyncio.StreamReader` that lets the loop run once before each message it reads.
+    Messages already buffered would otherwise be handled back to back, before the callbacks of
+    the earlier ones ran: a client that sends `shutdown` and `exit` together would exit before
+    the answer to `shutdown` was written. Once per message, not per line: each turn of the loop
+    may also run a slice of an analysis (`document_ready`)."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        self._reader = reader
+        self._message_done = False
+
+    async def readline(self) -> bytes:
+        if self._message_done:
+            self._message_done = False
+            await asyncio.sleep(0)
+        return await self._reader.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        body = await self._reader.readexactly(n)
+        self._message_done = True
+        return body
+
+
+def _is_pipe(stream) -> bool:
+    """Whether `stream` is a pipe or socket the event loop can read (not on Windows, whose
+    loop cannot read an anonymous pipe)."""
+    if sys.platform == "win32":
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+
+
 def guarded(default: Any = None) -> Callable:
     """Run a handler; on any exception log it and return `default` (JSON-RPC errors we raise on
     purpose, e.g. a refused rename, pass through)."""
@@ -278,10 +347,11 @@ class ContentModified(JsonRpcException):
 # and how long the user must pause before the server computes it unasked.
 ANALYSIS_SLICE_S = 0.004
 WARM_UP_DELAY_S = 0.25
-# Between slices the loop waits this long, not zero: pygls reads stdin in a worker thread, which
-# needs the GIL to hand a message over. `sleep(0)` never lets the loop block, so the worker got
-# the GIL only at the interpreter's switch interval and each message took several slices to
-# arrive (a keystroke behind an inlay-hint request waited ~100 ms on 5,000 lines, not ~5).
+# Between slices the loop lets other callbacks run. When pygls reads stdin in its worker thread
+# (stdin not a pipe), the loop also waits this long: the worker needs the GIL to hand a message
+# over, and with `sleep(0)` the loop never blocks, so it got the GIL only at the interpreter's
+# switch interval (a keystroke behind an inlay-hint request waited ~100 ms on 5,000 lines).
+# Reading a pipe on the loop itself (`start_io`) needs no pause; each one costs ~1 ms.
 READ_PAUSE_S = 0.0005
 
 

@@ -179,19 +179,31 @@ def _frame(message: dict) -> bytes:
 
 
 def _serve_once(env: dict) -> str:
-    """Start `python -m qvr_lsp`, initialize, shut down, exit; its stderr (debug log)."""
-    messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "capabilities": {}}},
-        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
-        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
-        {"jsonrpc": "2.0", "method": "exit"},
-    ]
-    out = subprocess.run([sys.executable, "-m", "qvr_lsp", "--log-level", "DEBUG"],
-                         input=b"".join(_frame(m) for m in messages), capture_output=True, env=env,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr.decode()
-    assert b'"id": 2' in out.stdout or b'"id":2' in out.stdout  # shutdown was answered
-    return out.stderr.decode()
+    """Start `python -m qvr_lsp`, initialize, shut down and (once that is answered, as a client
+    does) exit; its stderr (debug log)."""
+    server = subprocess.Popen([sys.executable, "-m", "qvr_lsp", "--log-level", "DEBUG"], env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for message in (
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "capabilities": {}}},
+            {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+            {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        ):
+            server.stdin.write(_frame(message))
+        server.stdin.flush()
+        answered = set()
+        while 2 not in answered:  # read responses until the one to `shutdown`
+            length = 0
+            while (line := server.stdout.readline().strip()):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            answered.add(json.loads(server.stdout.read(length)).get("id"))
+        _, err = server.communicate(_frame({"jsonrpc": "2.0", "method": "exit"}), timeout=120)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode == 0, err.decode()
+    return err.decode()
 
 
 def test_the_server_saves_at_exit_and_reuses_at_the_next_start(tmp_path):

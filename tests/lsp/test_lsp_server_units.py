@@ -48,3 +48,25 @@ def test_debounce_is_zero_unless_configured(monkeypatch):
     assert create_server().debounce_for("file:///a.qvr") == 0.0
     monkeypatch.setenv("QVR_LSP_DEBOUNCE_MS", "7")
     assert create_server().debounce_for("file:///a.qvr") == 0.007
+
+
+def test_stdin_is_read_on_the_loop_only_when_it_is_a_pipe(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from qvr_lsp.server import _is_pipe
+
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as pipe, open(tmp_path / "f", "wb+") as regular:
+        assert _is_pipe(pipe) is True
+        assert _is_pipe(regular) is False
+    os.close(write)
+    assert _is_pipe(object()) is False  # no file descriptor at all
+    # a regular file on stdin goes to pygls' own reader, and the server still answers
+    body = b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "capabilities": {}}}'
+    exit_ = b'{"jsonrpc": "2.0", "method": "exit"}'
+    (tmp_path / "in").write_bytes(b"".join(b"Content-Length: %d\r\n\r\n%s" % (len(m), m) for m in (body, exit_)))
+    with open(tmp_path / "in", "rb") as stdin:
+        out = subprocess.run([sys.executable, "-m", "qvr_lsp"], stdin=stdin, capture_output=True, timeout=120)
+    assert b'"capabilities"' in out.stdout, out.stderr.decode()
