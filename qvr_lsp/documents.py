@@ -23,7 +23,8 @@ declaration chunk (`qvr.syntax.split_declarations`): a chunk whose text did not 
 from the parser's memo (keyed by chunk text, shifted into place with `qvr.syntax.shift`), so an
 edit re-parses only the declarations it touched (see `ChunkParser`). Name resolution and checking
 then run over the whole module (`analyze(text, parsed=...)`) when a feature first asks for
-``analysis``.
+``analysis``; the server advances that computation a few milliseconds at a time between
+messages (`advance_analysis`), so it never holds a keystroke up.
 
 The keystroke path does not need that: ``diagnostics`` comes from the document's
 `qvr.semantics.incremental.IncrementalChecker`, which checks each declaration in a frame of its
