@@ -365,6 +365,49 @@ async def test_protocol_fuzz_random_edits_keep_text_and_diagnostics_in_sync(clie
     ]
 
 
+async def test_requests_in_flight_during_edits_are_answered_or_refused_cleanly(client: LanguageClient, generated_module):
+    """Random edits of a 1,500-line file with requests that need the analysis (or the parse)
+    sent between them, never awaited before the next edit: every request gets a result or
+    ContentModified, never another error; afterwards the server's text and diagnostics are those
+    of the last version."""
+    import hashlib
+    import random
+
+    from qvr.semantics import analyze
+
+    rng = random.Random(99)
+    text = generated_module(1500)
+    uri = await open_text(client, text)
+    fragments = ["x", " ", "\n", "(", "sample q <- ", "#", "~ Normal", ""]
+    version, pending = 1, []
+    for _ in range(40):
+        at = rng.randint(0, len(text))
+        end = min(len(text), at + rng.choice((0, 1, 4)))
+        new = rng.choice(fragments)
+        version += 1
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[lsp.TextDocumentContentChangePartial(range=lsp.Range(start=pos(text, at), end=pos(text, end)), text=new)]))
+        text = text[:at] + new + text[end:]
+        where = pos(text, rng.randint(0, len(text)))
+        method, params = rng.choice([
+            (lsp.TEXT_DOCUMENT_HOVER, lsp.HoverParams(text_document=td(uri), position=where)),
+            (lsp.TEXT_DOCUMENT_DEFINITION, lsp.DefinitionParams(text_document=td(uri), position=where)),
+            (lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintParams(text_document=td(uri), range=lsp.Range(start=lsp.Position(line=0, character=0), end=where))),
+            (lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL, lsp.DocumentSymbolParams(text_document=td(uri))),
+            (lsp.TEXT_DOCUMENT_CODE_LENS, lsp.CodeLensParams(text_document=td(uri))),
+        ])
+        pending.append(asyncio.ensure_future(client.protocol.send_request_async(method, params)))
+        await asyncio.sleep(rng.choice((0, 0.002, 0.02)))
+    outcomes = await asyncio.gather(*pending, return_exceptions=True)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert all(getattr(e, "code", None) == -32801 for e in errors), errors  # only ContentModified
+    diags = await wait_for_diagnostics(client, uri, version)
+    info = await debug_info(client)
+    assert [uri, version, hashlib.sha1(text.encode()).hexdigest()] in [list(d) for d in info["documents"]]
+    assert [d.code for d in diags] == [d.code for d in analyze(text).diagnostics]
+
+
 async def test_huge_file_is_handled_without_losing_text(client: LanguageClient, request):
     """50,000 lines: the server answers, keeps every character and keeps up with an edit."""
     import hashlib
