@@ -132,3 +132,27 @@ def test_a_pause_computes_the_analysis_unasked(monkeypatch, generated_module):
         assert not new.has_analysis
 
     asyncio.run(scenario())
+
+
+def test_a_cancelled_request_pauses_the_analysis_and_a_later_one_resumes_it(generated_module):
+    """`$/cancelRequest` cancels the handler's task (pygls); the slices stop there, and the
+    work done so far is kept for the next request on the same version."""
+    ls, _, doc = _server_with(generated_module(2000))
+    hover = ls.protocol.fm.features[lsp.TEXT_DOCUMENT_HOVER]
+    params = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=URI),
+                             position=lsp.Position(line=8, character=17))
+
+    async def scenario():
+        request = asyncio.ensure_future(hover(params))
+        await asyncio.sleep(0.01)
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        steps = doc._analysis_steps
+        assert steps is not None and not doc.has_analysis  # paused half way, not finished
+        await asyncio.sleep(0.05)
+        assert doc._analysis_steps is steps and not doc.has_analysis  # nothing runs meanwhile
+        return await hover(params)
+
+    result = asyncio.run(scenario())
+    assert doc.has_analysis and result is not None
