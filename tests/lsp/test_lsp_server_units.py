@@ -62,6 +62,11 @@ def test_stdin_is_read_on_the_loop_only_when_it_is_a_pipe(tmp_path):
         assert _is_pipe(pipe) is True
         assert _is_pipe(regular) is False
     os.close(write)
+    import socket
+
+    one, other = socket.socketpair()  # what node and libuv connect a child's stdio with
+    with one, other:
+        assert _is_pipe(one) is True
     assert _is_pipe(object()) is False  # no file descriptor at all
     # a regular file on stdin goes to pygls' own reader, and the server still answers
     body = b'{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": null, "capabilities": {}}}'
@@ -70,3 +75,49 @@ def test_stdin_is_read_on_the_loop_only_when_it_is_a_pipe(tmp_path):
     with open(tmp_path / "in", "rb") as stdin:
         out = subprocess.run([sys.executable, "-m", "qvr_lsp"], stdin=stdin, capture_output=True, timeout=120)
     assert b'"capabilities"' in out.stdout, out.stderr.decode()
+
+
+def test_the_server_talks_over_a_socketpair_as_node_and_libuv_give_one():
+    """VS Code (node) and Neovim (libuv) connect a server's stdio with a socketpair, not a FIFO:
+    that too is read on the event loop."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    ours, theirs = socket.socketpair()
+    server = subprocess.Popen([sys.executable, "-m", "qvr_lsp"], stdin=theirs.fileno(),
+                              stdout=theirs.fileno(), stderr=subprocess.PIPE)
+    theirs.close()
+    stream = ours.makefile("rwb")
+
+    def send(message: dict) -> None:
+        body = json.dumps(message).encode()
+        stream.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        stream.flush()
+
+    def receive() -> dict:
+        length = 0
+        while (line := stream.readline().strip()):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        return json.loads(stream.read(length))
+
+    try:
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"processId": None, "capabilities": {}}})
+        assert "capabilities" in receive()["result"]
+        send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": "file:///s.qvr", "languageId": "qvr", "version": 1, "text": "object A : : FinSet 2\n"}}})
+        published = receive()
+        assert published["method"] == "textDocument/publishDiagnostics"
+        assert any(d["code"].startswith("QVR00") for d in published["params"]["diagnostics"])
+        send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+        assert receive()["id"] == 2
+        send({"jsonrpc": "2.0", "method": "exit"})
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+        stream.close()
+        ours.close()
