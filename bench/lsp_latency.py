@@ -90,11 +90,9 @@ class Bench:
         return self.published[(uri, version)]
 
 
-async def start_once(lines: int, env: dict) -> float:
-    """Seconds from spawning the server (with environment `env`) to the first
-    publishDiagnostics of a `lines` file."""
-    text = generate(lines)
-    uri = f"file:///tmp/bench_start_{lines}.qvr"
+async def open_session(text: str, uri: str, env: dict) -> tuple["Bench", float]:
+    """Spawn the server (environment `env`), initialize it and open `text` as `uri`: the
+    session, and the seconds from spawning to the first publishDiagnostics."""
     bench = Bench()
     client = bench.client
     t0 = time.perf_counter()
@@ -103,10 +101,20 @@ async def start_once(lines: int, env: dict) -> float:
     client.initialized(lsp.InitializedParams())
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(
         text_document=lsp.TextDocumentItem(uri=uri, language_id="qvr", version=1, text=text)))
-    first = await bench.wait_published(uri, 1) - t0
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
+    return bench, await bench.wait_published(uri, 1) - t0
+
+
+async def close_session(bench: "Bench") -> None:
+    await bench.client.shutdown_async(None)
+    bench.client.exit(None)
+    await bench.client.stop()
+
+
+async def start_once(lines: int, env: dict) -> float:
+    """Seconds from spawning the server (with environment `env`) to the first
+    publishDiagnostics of a `lines` file."""
+    bench, first = await open_session(generate(lines), f"file:///tmp/bench_start_{lines}.qvr", env)
+    await close_session(bench)
     return first
 
 
@@ -123,17 +131,9 @@ def starts_side_by_side(lines: int, starts: int, env: dict) -> dict[str, list[fl
 async def measure(lines: int, rounds: int, env: dict) -> dict[str, list[float]]:
     """The request round trips of one server session on a `lines` file (`env`: the server's
     environment; its own debounce unless QVR_LSP_DEBOUNCE_MS is set)."""
-    text = generate(lines)
     uri = f"file:///tmp/bench_{lines}.qvr"
-    bench = Bench()
+    bench, first = await open_session(generate(lines), uri, env)
     client = bench.client
-    t0 = time.perf_counter()
-    await client.start_io(sys.executable, "-m", "qvr_lsp", env=env)
-    await client.initialize_async(lsp.InitializeParams(capabilities=lsp.ClientCapabilities()))
-    client.initialized(lsp.InitializedParams())
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="qvr", version=1, text=text)))
-    first = await bench.wait_published(uri, 1) - t0
     results: dict[str, list[float]] = {"start -> first diagnostics": [first]}
 
     # a position in the middle of the file: the `x` in `gate{k}(x, h)`
@@ -217,9 +217,7 @@ async def measure(lines: int, rounds: int, env: dict) -> dict[str, list[float]]:
     comp_pos = lsp.Position(line=gate_line, character=len("    sample i <- "))
     await timed("completion", lambda: client.text_document_completion_async(lsp.CompletionParams(text_document=doc, position=comp_pos)))
     await timed("semantic tokens (full)", lambda: client.text_document_semantic_tokens_full_async(lsp.SemanticTokensParams(text_document=doc)))
-    await client.shutdown_async(None)
-    client.exit(None)
-    await client.stop()
+    await close_session(bench)
     return results
 
 

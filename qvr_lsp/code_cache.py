@@ -33,7 +33,6 @@ from __future__ import annotations
 import __future__
 import builtins
 import hashlib
-import importlib
 import importlib.util
 import logging
 import marshal

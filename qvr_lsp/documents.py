@@ -34,6 +34,7 @@ date edit by edit (`qvr.syntax.resplit_declarations`), so a keystroke never resc
 """
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from dataclasses import dataclass
@@ -250,7 +251,7 @@ class Document:
                     return False
         except StopIteration:
             pass
-        except Exception:  # _analyze_steps catches what the parse and checker raise; not this
+        except Exception:  # a bug in _analyze_steps itself (it catches the parse's and checker's)
             log.exception("analysis failed for %s (version %s)", self.uri, self.version)
             self._analysis = False
         finally:
@@ -330,11 +331,23 @@ def apply_change(text: str, index: LineIndex, change: Change, encoder: PositionE
     return out, span.start, span.end, span.start + len(new_text)
 
 
+# How long one slice of a full analysis may run before the event loop gets its turn (`ready`).
+ANALYSIS_SLICE_S = 0.004
+# Between slices the loop lets other callbacks run. When pygls reads stdin in its worker thread
+# (stdin not a pipe), the loop also waits this long: the worker needs the GIL to hand a message
+# over, and with `sleep(0)` the loop never blocks, so it got the GIL only at the interpreter's
+# switch interval (a keystroke behind an inlay-hint request waited ~100 ms on 5,000 lines).
+# A server that reads its input on the loop itself sets `slice_pause_s` to 0 (each pause costs
+# ~1 ms).
+SLICE_PAUSE_S = 0.0005
+
+
 class DocumentStore:
     """The open documents, by URI. See the module docstring for the stable API."""
 
     def __init__(self, track_reparse: bool = False) -> None:
         self.track_reparse = track_reparse
+        self.slice_pause_s = SLICE_PAUSE_S
         self._docs: dict[str, Document] = {}
         self._parsers: dict[str, ChunkParser] = {}
         self._checkers: dict[str, IncrementalChecker] = {}
@@ -349,6 +362,17 @@ class DocumentStore:
 
     def is_current(self, doc: Document) -> bool:
         return self._docs.get(doc.uri) is doc
+
+    async def ready(self, doc: Document, need: str = "analysis") -> bool:
+        """Compute `doc`'s full analysis (``need="parse"``: just its parse) a slice of
+        `ANALYSIS_SLICE_S` at a time, letting the event loop run in between, so a keystroke that
+        arrives meanwhile is checked and published without waiting for it. False when a newer
+        version arrived first (the work for this one is dropped)."""
+        while not doc.advance_analysis(ANALYSIS_SLICE_S, parse_only=need == "parse"):
+            await asyncio.sleep(self.slice_pause_s)
+            if not self.is_current(doc):
+                return False
+        return True
 
     # -- lifecycle --------------------------------------------------------------------------
     def _parse_tree(self, text: str, old_tree=None):

@@ -86,22 +86,16 @@ def _register_missing_features(server, service: "RunService") -> None:
     features = server.protocol.fm.features
 
     if types.TEXT_DOCUMENT_CODE_LENS not in features:
+        from .server import after  # the lenses read the full analysis, computed in slices
+
         @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+        @after("analysis")
         async def code_lens_handler(ls, params: types.CodeLensParams):
             try:
                 uri = params.text_document.uri
                 await service.settings_for(uri)  # is running allowed (workspace trust)?
                 doc = service._document(uri)
-                if doc is None:
-                    return []
-                # the lenses read the full analysis: computed in slices between messages
-                ready = getattr(ls, "document_ready", None)
-                if ready is not None and not await ready(doc):
-                    from .server import ContentModified
-                    raise ContentModified()
-                return service.lsp_code_lenses(doc)
-            except JsonRpcException:
-                raise
+                return [] if doc is None else service.lsp_code_lenses(doc)
             except Exception:
                 log.exception("code lenses failed")
                 return []

@@ -8,7 +8,7 @@ longer the latest is dropped. Requests always answer from the latest document ve
 
 Diagnostics come from the incremental checker; the full Analysis that hover, navigation and the
 other requests read is computed in slices of a few milliseconds between messages (`after`,
-`document_ready`), when a request needs it or when the user pauses (`schedule_warm_up`), so a
+`DocumentStore.ready`), when a request needs it or when the user pauses (`schedule_warm_up`), so a
 keystroke never waits for it; a request whose document changed meanwhile gets ContentModified.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
+import inspect
 import logging
 import os
 import stat
@@ -112,7 +113,6 @@ class QvrLanguageServer(LanguageServer):
         self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._warm: dict[str, asyncio.TimerHandle] = {}
-        self.read_pause_s = READ_PAUSE_S  # between analysis slices; 0 when the loop reads stdin
         self._warming: set = set()
         self.idle_gc = IdleCollector()
         self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens
@@ -122,8 +122,8 @@ class QvrLanguageServer(LanguageServer):
         """pygls' stdio server, except that a pipe (what an editor gives its language server)
         is read by the event loop itself. pygls reads stdin in a worker thread, a thread hop
         per header line and body, each needing the GIL: while the full analysis runs in slices
-        (`document_ready`), a keystroke waited for the GIL before it was even read, or each
-        slice had to pause for it (`READ_PAUSE_S`). Anything else (a file, a terminal, Windows)
+        (`DocumentStore.ready`), a keystroke waited for the GIL before it was even read, or
+        each slice had to pause for it (`documents.SLICE_PAUSE_S`). Anything else (a file, a terminal, Windows)
         is left to pygls."""
         stdin = stdin if stdin is not None else sys.stdin.buffer
         if not _is_pipe(stdin):
@@ -143,7 +143,7 @@ class QvrLanguageServer(LanguageServer):
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=1 << 26)  # a header line; bodies are read exactly
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-        self.read_pause_s = 0.0  # messages are read between slices without waiting
+        self.documents.slice_pause_s = 0.0  # messages are read between slices without waiting
         await run_async(stop_event=self._stop_event, reader=_YieldingReader(reader),
                         protocol=self.protocol, logger=log, error_handler=self.report_server_error)
 
@@ -171,18 +171,7 @@ class QvrLanguageServer(LanguageServer):
         the latest version on demand)."""
         return self.fixed_debounce_s if self.fixed_debounce_s is not None else 0.0
 
-    # -- the full analysis, in slices -------------------------------------------------------
-    async def document_ready(self, doc, need: str = "analysis") -> bool:
-        """Compute `doc`'s full analysis (``need="parse"``: just its parse) a slice of
-        `ANALYSIS_SLICE_S` at a time, reading other messages in between, so a keystroke that
-        arrives meanwhile is checked and published without waiting for it. False when a newer
-        version arrived first (the work for this one is dropped)."""
-        while not doc.advance_analysis(ANALYSIS_SLICE_S, parse_only=need == "parse"):
-            await asyncio.sleep(self.read_pause_s)
-            if not self.documents.is_current(doc):
-                return False
-        return True
-
+    # -- the full analysis, computed while the user pauses -----------------------------------
     def schedule_warm_up(self, doc) -> None:
         """Once the user pauses (`WARM_UP_DELAY_S` without a change), compute the analysis in
         slices, so hover, navigation, inlay hints and code lenses then answer at once."""
@@ -200,7 +189,7 @@ class QvrLanguageServer(LanguageServer):
     def _warm_up(self, doc) -> None:
         self._warm.pop(doc.uri, None)
         if self.documents.is_current(doc) and not doc.has_analysis:
-            task = asyncio.ensure_future(self.document_ready(doc))
+            task = asyncio.ensure_future(self.documents.ready(doc))
             self._warming.add(task)  # a reference until it is done (the loop keeps weak ones)
             task.add_done_callback(self._warming.discard)
 
@@ -285,7 +274,7 @@ class _YieldingReader:
     Messages already buffered would otherwise be handled back to back, before the callbacks of
     the earlier ones ran: a client that sends `shutdown` and `exit` together would exit before
     the answer to `shutdown` was written. Once per message, not per line: each turn of the loop
-    may also run a slice of an analysis (`document_ready`)."""
+    may also run a slice of an analysis (`DocumentStore.ready`)."""
 
     def __init__(self, reader: asyncio.StreamReader) -> None:
         self._reader = reader
@@ -343,30 +332,24 @@ class ContentModified(JsonRpcException):
     MESSAGE = "content modified"
 
 
-# How long one slice of a full analysis may run before the server reads its messages again,
-# and how long the user must pause before the server computes it unasked.
-ANALYSIS_SLICE_S = 0.004
+# How long the user must pause before the server computes the full analysis unasked.
 WARM_UP_DELAY_S = 0.25
-# Between slices the loop lets other callbacks run. When pygls reads stdin in its worker thread
-# (stdin not a pipe), the loop also waits this long: the worker needs the GIL to hand a message
-# over, and with `sleep(0)` the loop never blocks, so it got the GIL only at the interpreter's
-# switch interval (a keystroke behind an inlay-hint request waited ~100 ms on 5,000 lines).
-# Reading a pipe on the loop itself (`start_io`) needs no pause; each one costs ~1 ms.
-READ_PAUSE_S = 0.0005
 
 
 def after(need: str) -> Callable:
     """For a handler that reads the document's full analysis (``need="analysis"``) or parse
-    (``"parse"``): have it computed in slices first (`QvrLanguageServer.document_ready`),
-    then run the handler; ContentModified if the document changed meanwhile."""
+    (``"parse"``): have it computed in slices first (`DocumentStore.ready`), then run the
+    handler (a function or a coroutine function); ContentModified if the document changed
+    meanwhile."""
 
     def wrap(fn):
         @functools.wraps(fn)
         async def handler(ls, params):
             doc = _doc(ls, params)
-            if doc is not None and not await ls.document_ready(doc, need):
+            if doc is not None and not await ls.documents.ready(doc, need):
                 raise ContentModified()
-            return fn(ls, params)
+            result = fn(ls, params)
+            return await result if inspect.isawaitable(result) else result
 
         return handler
 

@@ -1,5 +1,5 @@
 """The full analysis computed a slice at a time, between messages (`Document.advance_analysis`,
-`QvrLanguageServer.document_ready`, the `after(...)` handlers and the warm-up after a pause).
+`DocumentStore.ready`, the `after(...)` handlers and the warm-up after a pause).
 
 What must hold: a keystroke that arrives while a request waits for the analysis of a large
 file is checked and published before that analysis is done (and the request then answers
