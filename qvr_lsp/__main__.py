@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start_tcp(host or "127.0.0.1", port_number)
     else:
         server.start_io()
-    return 0
+    return server.exit_code
 
 
 if __name__ == "__main__":

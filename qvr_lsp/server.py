@@ -93,7 +93,12 @@ def prefer_utf8(params: lsp.InitializeParams) -> None:
 
 
 class QvrProtocol(LanguageServerProtocol):
-    """The standard protocol, with UTF-8 preferred at initialisation (see `prefer_utf8`)."""
+    """The standard protocol, with UTF-8 preferred at initialisation (see `prefer_utf8`), and
+    an `exit` that waits for the answer to a `shutdown` still in progress."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._shutdown_answered: Optional[asyncio.Event] = None  # set while shutdown runs
 
     @lsp_method(lsp.INITIALIZE)
     def lsp_initialize(self, params: lsp.InitializeParams):
@@ -102,6 +107,50 @@ class QvrProtocol(LanguageServerProtocol):
         except Exception:
             log.exception("could not reorder position encodings")
         return (yield from super().lsp_initialize(params))
+
+    @lsp_method(lsp.SHUTDOWN)
+    def lsp_shutdown(self, *args):
+        # The user handler (the run layer's: it stops running workers politely) is a
+        # coroutine, so the answer takes a few turns of the loop; `lsp_exit` waits for it.
+        try:
+            self._shutdown_answered = asyncio.Event()
+        except RuntimeError:  # pragma: no cover - no event loop (the synchronous WASM server)
+            self._shutdown_answered = None
+        try:
+            return (yield from super().lsp_shutdown(*args))
+        finally:
+            if self._shutdown_answered is not None:
+                self._shutdown_answered.set()  # the answer is sent before the waiter resumes
+
+    @lsp_method(lsp.EXIT)
+    def lsp_exit(self, *args):
+        """Exit with 0 when `shutdown` came first, as LSP asks, even when a client sends `exit`
+        right behind `shutdown` without waiting for its answer: without the wait, pygls exited
+        with 1 and then failed to write the pending answer to the closed output."""
+        pending = self._shutdown_answered
+        if pending is not None and not pending.is_set():
+            yield _wait_at_most, (pending, SHUTDOWN_WAIT_S), None
+        self._server.exit_code = 0 if self._shutdown else 1  # pygls' readers swallow SystemExit
+        return (yield from super().lsp_exit(*args))
+
+
+# How long `exit` waits for a `shutdown` still being answered (runs get their grace period
+# from the run layer's own settings; this only bounds a stuck handler).
+SHUTDOWN_WAIT_S = 10.0
+
+
+async def _wait_at_most(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except asyncio.TimeoutError:
+        log.warning("exiting before the shutdown request was answered")
+
+
+def _output_closed(error: BaseException) -> bool:
+    """Whether `error` says the client's end is gone (nothing can be sent to it any more)."""
+    if isinstance(error, (BrokenPipeError, ConnectionError, EOFError)):
+        return True
+    return isinstance(error, ValueError) and "closed file" in str(error)
 
 
 class QvrLanguageServer(LanguageServer):
@@ -116,6 +165,22 @@ class QvrLanguageServer(LanguageServer):
         self._warming: set = set()
         self.idle_gc = IdleCollector()
         self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens
+        self._reporting_error = False
+        self.exit_code = 0  # what `exit` asked for: 1 when no shutdown came first (LSP)
+
+    def report_server_error(self, error: Exception, source) -> None:
+        """pygls shows an error that answers no request to the user (window/showMessage). Not
+        when the error is that the output is closed, and never from inside such a report:
+        each failed send is reported by sending again, which recursed until Python's limit
+        (190,000 lines of tracebacks on stderr for one answer that came after the client left)."""
+        if self._reporting_error or _output_closed(error):
+            log.debug("not reported to the client: %r", error)
+            return
+        self._reporting_error = True
+        try:
+            super().report_server_error(error, source)
+        finally:
+            self._reporting_error = False
 
     # -- stdio --------------------------------------------------------------------------------
     def start_io(self, stdin=None, stdout=None):

@@ -121,3 +121,84 @@ def test_the_server_talks_over_a_socketpair_as_node_and_libuv_give_one():
             server.kill()
         stream.close()
         ours.close()
+
+
+def _frame(message: dict) -> bytes:
+    import json
+
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _answers(stdout: bytes) -> list[dict]:
+    import json
+
+    found = []
+    while stdout:
+        header, _, rest = stdout.partition(b"\r\n\r\n")
+        length = int(header.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        found.append(json.loads(rest[:length]))
+        stdout = rest[length:]
+    return found
+
+
+def _talk(*messages: dict) -> tuple[int, list[dict], str]:
+    """Send `messages` to `python -m qvr_lsp` in one write, close its stdin; (exit code,
+    everything it sent, its stderr)."""
+    import subprocess
+    import sys
+
+    init = [{"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"processId": None, "capabilities": {}}},
+            {"jsonrpc": "2.0", "method": "initialized", "params": {}}]
+    server = subprocess.Popen([sys.executable, "-m", "qvr_lsp"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = server.communicate(b"".join(_frame(m) for m in init + list(messages)), timeout=60)
+    return server.returncode, _answers(out), err.decode(errors="replace")
+
+
+def test_exit_right_behind_shutdown_still_gets_the_answer_and_code_0():
+    # Not every client waits for the answer to `shutdown` before sending `exit`. The answer
+    # used to be written after the exit, to a closed output, and each failed write was
+    # reported by writing again: 190,000 lines of tracebacks, and exit code 1.
+    code, answers, err = _talk({"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+                               {"jsonrpc": "2.0", "method": "exit"})
+    assert [a for a in answers if a.get("id") == 2] == [{"jsonrpc": "2.0", "id": 2, "result": None}]
+    assert code == 0
+    assert "Traceback" not in err, err[:2000]
+
+
+def test_exit_without_shutdown_exits_with_code_1():
+    code, _, err = _talk({"jsonrpc": "2.0", "method": "exit"})  # LSP: 1 without a shutdown
+    assert code == 1
+    assert "Traceback" not in err, err[:2000]
+
+
+def test_a_closed_output_is_not_reported_by_writing_to_it_again():
+    from lsprotocol import types as lsp
+
+    server = create_server()
+    writes = []
+
+    class ClosedWriter:
+        def write(self, data):
+            writes.append(data)
+            raise ValueError("I/O operation on closed file.")
+
+        def close(self):
+            pass
+
+    server.protocol.set_writer(ClosedWriter())
+    server.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info, message="hello"))
+    assert len(writes) == 1  # the message itself, not a window/showMessage about the failure
+
+    class BrokenWriter(ClosedWriter):
+        def write(self, data):
+            writes.append(data)
+            raise RuntimeError("the transport broke")
+
+    writes.clear()
+    server.protocol.set_writer(BrokenWriter())
+    server.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info, message="hello"))
+    # another failure is shown to the user once, and that report's own failure is not reported
+    assert len(writes) == 2 and b"window/showMessage" in writes[1]
