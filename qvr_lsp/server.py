@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import logging
 import os
+import select
 import stat
 import sys
 import threading
@@ -156,7 +157,7 @@ def _output_closed(error: BaseException) -> bool:
 class QvrLanguageServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("qvr-lsp", __version__, protocol_cls=QvrProtocol)
-        self.documents = DocumentStore()
+        self.documents = DocumentStore(first_from_analysis=True)
         self.workspace_index = f_symbols.WorkspaceIndex()
         fixed = os.environ.get("QVR_LSP_DEBOUNCE_MS")
         self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None
@@ -209,6 +210,7 @@ class QvrLanguageServer(LanguageServer):
         reader = asyncio.StreamReader(limit=1 << 26)  # a header line; bodies are read exactly
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
         self.documents.slice_pause_s = 0.0  # messages are read between slices without waiting
+        self.documents.input_waiting = _readable(stdin)  # and a slice ends when one comes in
         await run_async(stop_event=self._stop_event, reader=_YieldingReader(reader),
                         protocol=self.protocol, logger=log, error_handler=self.report_server_error)
 
@@ -239,24 +241,33 @@ class QvrLanguageServer(LanguageServer):
     # -- the full analysis, computed while the user pauses -----------------------------------
     def schedule_warm_up(self, doc) -> None:
         """Once the user pauses (`WARM_UP_DELAY_S` without a change), compute the analysis in
-        slices, so hover, navigation, inlay hints and code lenses then answer at once."""
+        slices, so hover, navigation, inlay hints and code lenses then answer at once; and
+        bring the incremental checker up to the document if it is behind (a first version)."""
         previous = self._warm.pop(doc.uri, None)
         if previous is not None:
             previous.cancel()
-        if doc.has_analysis:
+        if doc.has_analysis and doc.checker_ready:
             return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (tests driving the server by hand): requests compute it on demand
-        self._warm[doc.uri] = loop.call_later(WARM_UP_DELAY_S, self._warm_up, doc)
+        # A just-opened document was published from its full analysis: its incremental checker
+        # catches up at once, so that typing soon after opening is fast (see
+        # `DocumentStore.first_from_analysis`).
+        delay = 0.0 if doc.has_analysis else WARM_UP_DELAY_S
+        self._warm[doc.uri] = loop.call_later(delay, self._warm_up, doc)
 
     def _warm_up(self, doc) -> None:
         self._warm.pop(doc.uri, None)
-        if self.documents.is_current(doc) and not doc.has_analysis:
-            task = asyncio.ensure_future(self.documents.ready(doc))
+        if self.documents.is_current(doc):
+            task = asyncio.ensure_future(self._warm_steps(doc))
             self._warming.add(task)  # a reference until it is done (the loop keeps weak ones)
             task.add_done_callback(self._warming.discard)
+
+    async def _warm_steps(self, doc) -> None:
+        if await self.documents.ready(doc, "analysis"):
+            await self.documents.ready(doc, "checker")
 
     def publish(self, doc) -> None:
         if not self.documents.is_current(doc):
@@ -355,6 +366,17 @@ class _YieldingReader:
         body = await self._reader.readexactly(n)
         self._message_done = True
         return body
+
+
+def _readable(stream) -> Optional[Callable[[], bool]]:
+    """A check (a few microseconds) of whether `stream` has input waiting; None where poll is
+    not available."""
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLIN)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return lambda: bool(poller.poll(0))
 
 
 def _is_pipe(stream) -> bool:

@@ -61,16 +61,69 @@ def test_a_failing_analysis_is_logged_not_raised(monkeypatch, caplog):
 
 
 def _server_with(text: str):
+    """A server with `text` open and edited once: the edited version (2) has no analysis yet.
+    (The opened version is published from its full analysis, see `test_an_opened_version...`.)"""
     ls = create_server()
     published = []
     ls.text_document_publish_diagnostics = lambda params: published.append(params.version)
-    doc = ls.documents.open(URI, text, 1)
+    opened = ls.documents.open(URI, text, 1)
+    ls.publish(opened)
+    opened.advance_checker(None)
+    doc = _keystroke(ls, opened, 2)
+    published.clear()
     return ls, published, doc
 
 
 def _keystroke(ls, doc, version):
     line = doc.text.count("\n") // 2
     return ls.documents.change(URI, version, [Change(((line, 0), (line, 0)), " ")], PositionEncoder("utf-16"))
+
+
+def test_an_opened_version_is_published_from_its_analysis_and_the_checker_catches_up(generated_module):
+    """The first version's diagnostics come from the full analysis (faster than the checker's
+    first run); the checker then runs in slices right after the publish, so the first
+    keystroke re-checks only what it touched."""
+    ls = create_server()
+    published = []
+    ls.text_document_publish_diagnostics = lambda params: published.append(params.version)
+    text = generated_module(2000)
+    doc = ls.documents.open(URI, text, 1)
+    checker = ls.documents._checkers[URI]
+
+    async def scenario():
+        ls.schedule_publish(doc)
+        while not published:
+            await asyncio.sleep(0)
+        assert doc.has_analysis and not doc.checker_ready and checker.cold
+        await asyncio.sleep(0.002)
+        assert not doc.checker_ready and not checker.cold  # under way, a slice at a time
+        for _ in range(500):
+            if doc.checker_ready:
+                break
+            await asyncio.sleep(0.01)
+        assert doc.checker_ready
+
+    asyncio.run(scenario())
+    assert published == [1]
+    units = checker.checked
+    assert units > 1000  # the first run checked everything
+    new = _keystroke(ls, doc, 2)
+    assert new.diagnostics == semantics.analyze(new.text).diagnostics
+    assert checker.checked < units // 20 and checker.replayed > units // 2
+
+
+def test_a_keystroke_before_the_checker_caught_up_finishes_its_run_first(generated_module):
+    ls = create_server()
+    text = generated_module(2000)
+    opened = ls.documents.open(URI, text, 1)
+    assert opened.diagnostics == semantics.analyze(text).diagnostics  # from the analysis
+    assert not opened.advance_checker(0.0)  # one step of the checker's run, and no more
+    checker = ls.documents._checkers[URI]
+    new = _keystroke(ls, opened, 2)
+    assert new.diagnostics == semantics.analyze(new.text).diagnostics
+    assert checker.checked < 200  # the dropped run was finished, not started again
+    assert opened.advance_checker(0.0) is True and not opened.checker_ready  # nothing kept of it
+    assert opened.diagnostics == semantics.analyze(text).diagnostics
 
 
 def test_a_keystroke_is_published_while_a_request_waits_for_the_analysis(generated_module):
@@ -85,10 +138,10 @@ def test_a_keystroke_is_published_while_a_request_waits_for_the_analysis(generat
         request = asyncio.ensure_future(hover(params))
         await asyncio.sleep(0.01)  # a few slices of the analysis have run
         assert not request.done() and not doc.has_analysis
-        new = _keystroke(ls, doc, 2)
+        new = _keystroke(ls, doc, 3)
         ls.schedule_publish(new)  # as did_change does
         request.add_done_callback(lambda _: events.append("request done"))
-        while 2 not in published:
+        while 3 not in published:
             await asyncio.sleep(0)
         events.append("keystroke published")
         with pytest.raises(ContentModified):
@@ -96,7 +149,7 @@ def test_a_keystroke_is_published_while_a_request_waits_for_the_analysis(generat
         assert not doc.has_analysis  # the old version's analysis was dropped, not finished
 
     asyncio.run(scenario())
-    assert published == [1, 2]
+    assert published == [2, 3]
     assert events[0] == "keystroke published"
 
 
@@ -117,16 +170,16 @@ def test_a_pause_computes_the_analysis_unasked(monkeypatch, generated_module):
     async def scenario():
         ls.schedule_publish(doc)
         await asyncio.sleep(0.005)
-        assert published == [1] and not doc.has_analysis  # published first, analysis later
+        assert published == [2] and not doc.has_analysis  # published first, analysis later
         for _ in range(400):
             if doc.has_analysis:
                 break
             await asyncio.sleep(0.01)
         assert doc.has_analysis
         # a change before the pause is over: no warm-up for the old version
-        new = _keystroke(ls, doc, 2)
+        new = _keystroke(ls, doc, 3)
         ls.schedule_publish(new)
-        newer = _keystroke(ls, new, 3)
+        newer = _keystroke(ls, new, 4)
         ls.schedule_publish(newer)
         await asyncio.sleep(0.2)
         assert not new.has_analysis
@@ -156,3 +209,80 @@ def test_a_cancelled_request_pauses_the_analysis_and_a_later_one_resumes_it(gene
 
     result = asyncio.run(scenario())
     assert doc.has_analysis and result is not None
+
+
+def test_a_slice_ends_as_soon_as_input_is_waiting(generated_module):
+    store = DocumentStore()
+    doc = store.open(URI, generated_module(1500), 1)
+    slices = 1
+    while not doc.advance_analysis(10.0, interrupt=lambda: True):  # input waits: one step each
+        slices += 1
+    assert slices > 20
+    other = store.open(URI, generated_module(1500) + "\n", 2)
+    assert other.advance_analysis(10.0, interrupt=lambda: False)  # nothing waits: in one go
+
+
+def test_readable_tells_whether_a_pipe_has_input():
+    import os
+
+    from qvr_lsp.server import _readable
+
+    read, write = os.pipe()
+    with os.fdopen(read, "rb", buffering=0) as stream:
+        waiting = _readable(stream)
+        assert waiting is not None and not waiting()
+        os.write(write, b"Content-Length: 2\r\n\r\n{}")
+        assert waiting()
+        stream.read(23)
+        assert not waiting()
+    os.close(write)
+
+
+def test_a_message_is_answered_before_the_next_slice(monkeypatch, generated_module):
+    """Reading, handling and answering a message takes a few turns of the event loop; the
+    sliced analysis lets that many turns pass between its slices, so a request that comes in
+    during a long analysis is answered before another slice runs (with one turn between
+    slices it waited for several slices)."""
+    import json
+
+    from qvr_lsp.documents import Document
+
+    ls, _, doc = _server_with(generated_module(3000))
+    ls.documents.slice_pause_s = 0.0  # as when the server reads a pipe on its loop
+    small = ls.documents.open("file:///small.qvr", "object A : FinSet 2\n", 1)
+    assert small.analysis is not None
+    slices = []
+    real = Document.advance_analysis
+
+    def counted(self, *args, **kwargs):
+        slices.append(self.uri)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Document, "advance_analysis", counted)
+    written = []
+
+    class Writer:
+        def write(self, data):
+            written.append(len(slices))
+
+        def close(self):
+            pass
+
+    ls.protocol.set_writer(Writer())
+    hover = {"jsonrpc": "2.0", "id": 7, "method": "textDocument/hover", "params": {
+        "textDocument": {"uri": "file:///small.qvr"}, "position": {"line": 0, "character": 8}}}
+
+    async def scenario():
+        warm = asyncio.ensure_future(ls.documents.ready(doc))
+        while len(slices) < 3:
+            await asyncio.sleep(0)
+        before = len(slices)
+        ls.protocol.handle_message(json.loads(json.dumps(hover), object_hook=ls.protocol.structure_message))
+        while not written:
+            await asyncio.sleep(0)
+        assert not warm.done()
+        warm.cancel()
+        return before
+
+    before = asyncio.run(scenario())
+    assert URI not in slices[before:written[0]]  # the answer was written before another slice
