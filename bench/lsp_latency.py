@@ -6,6 +6,10 @@ starts `python -m qvr_lsp` and measures, per size:
 * start -> first diagnostics: process spawn, initialize, didOpen, first publishDiagnostics
   (`--starts` servers per size), side by side with as many starts without the start-up code
   cache (QVR_CODE_CACHE=off, see qvr_lsp/code_cache.py), and once with the cache empty;
+* right after those first diagnostics, what a user may do at once: a hover, then a keystroke
+  (the first version is published from the full analysis and the incremental checker catches
+  up in slices after it, see `DocumentStore.first_from_analysis`: a keystroke that comes
+  before that is done waits for the rest of it);
 * keystroke -> diagnostics: one-character didChange in the middle of the file (alternately
   inserting and deleting, so the text stays valid) until publishDiagnostics for that version
   (as an editor sees it: the client's own decoding of the notification is included);
@@ -65,9 +69,23 @@ def percentile(values: list[float], q: float) -> float:
     return values[k]
 
 
+_CONVERTER = []
+
+
+def _shared_converter():
+    """One cattrs converter for every client session of the bench: a fresh one builds its
+    (de)serialisation code for each message type on first use, ~20 ms of the *client's* time
+    for a first hover answer, which an editor (not written in Python) never spends."""
+    if not _CONVERTER:
+        from pygls.protocol import default_converter
+
+        _CONVERTER.append(default_converter())
+    return _CONVERTER[0]
+
+
 class Bench:
     def __init__(self) -> None:
-        self.client = LanguageClient("qvr-bench", "0")
+        self.client = LanguageClient("qvr-bench", "0", converter_factory=_shared_converter)
         self.published: dict[tuple[str, int | None], float] = {}
         self.event = asyncio.Event()
 
@@ -110,21 +128,47 @@ async def close_session(bench: "Bench") -> None:
     await bench.client.stop()
 
 
-async def start_once(lines: int, env: dict) -> float:
+def middle_positions(lines: int) -> tuple[int, lsp.Position]:
+    """The first line of the model in the middle of a generated file (its doc comment), and
+    the position of the `x` in its `gate{k}(x, h)`."""
+    line_of_model = (lines // MODEL.count("\n")) // 2 * MODEL.count("\n")
+    return line_of_model, lsp.Position(line=line_of_model + 8, character=len("    sample i <- ") + 1)
+
+
+async def start_once(lines: int, env: dict, after_open: bool = False) -> dict[str, float]:
     """Seconds from spawning the server (with environment `env`) to the first
-    publishDiagnostics of a `lines` file."""
-    bench, first = await open_session(generate(lines), f"file:///tmp/bench_start_{lines}.qvr", env)
+    publishDiagnostics of a `lines` file; with `after_open`, also what a user does next at
+    once: a hover, then a keystroke (the server may still be preparing the incremental
+    checker, see `DocumentStore.first_from_analysis`)."""
+    uri = f"file:///tmp/bench_start_{lines}.qvr"
+    bench, first = await open_session(generate(lines), uri, env)
+    times = {"start -> first diagnostics": first}
+    if after_open:
+        client, doc = bench.client, lsp.TextDocumentIdentifier(uri=uri)
+        line, hover_pos = middle_positions(lines)
+        t = time.perf_counter()
+        await client.text_document_hover_async(lsp.HoverParams(text_document=doc, position=hover_pos))
+        times["hover right after open"] = time.perf_counter() - t
+        at = lsp.Position(line=line, character=3)
+        t = time.perf_counter()
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[lsp.TextDocumentContentChangePartial(range=lsp.Range(start=at, end=at), text="x")]))
+        times["keystroke right after open"] = await bench.wait_published(uri, 2) - t
     await close_session(bench)
-    return first
+    return times
 
 
 def starts_side_by_side(lines: int, starts: int, env: dict) -> dict[str, list[float]]:
     """`starts` server starts with the start-up code cache (warm) and as many without it
-    (QVR_CODE_CACHE=off), alternating so that both see the same machine."""
-    results: dict[str, list[float]] = {"start -> first diagnostics": [], "start, no code cache": []}
+    (QVR_CODE_CACHE=off), alternating so that both see the same machine; the warm ones also
+    time a hover and a keystroke right after the first diagnostics."""
+    results: dict[str, list[float]] = {"start, no code cache": []}
     for _ in range(starts):
-        results["start, no code cache"].append(asyncio.run(start_once(lines, dict(env, QVR_CODE_CACHE="off"))))
-        results["start -> first diagnostics"].append(asyncio.run(start_once(lines, env)))
+        off = asyncio.run(start_once(lines, dict(env, QVR_CODE_CACHE="off")))
+        results["start, no code cache"].append(off["start -> first diagnostics"])
+        for name, seconds in asyncio.run(start_once(lines, env, after_open=True)).items():
+            results.setdefault(name, []).append(seconds)
     return results
 
 
@@ -137,10 +181,8 @@ async def measure(lines: int, rounds: int, env: dict) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {"start -> first diagnostics": [first]}
 
     # a position in the middle of the file: the `x` in `gate{k}(x, h)`
-    mid_model = (lines // MODEL.count("\n")) // 2
-    line_of_model = mid_model * MODEL.count("\n")
-    gate_line = line_of_model + 8
-    hover_pos = lsp.Position(line=gate_line, character=len("    sample i <- ") + 1)
+    line_of_model, hover_pos = middle_positions(lines)
+    gate_line = hover_pos.line
     doc = lsp.TextDocumentIdentifier(uri=uri)
 
     keystrokes, deltas = [], []
@@ -327,7 +369,7 @@ def main() -> None:
         # the servers keep their start-up code cache here: empty for the very first start
         env = dict(os.environ, QVR_CACHE_DIR=cache_dir)
         env.pop("QVR_CODE_CACHE", None)
-        cold = asyncio.run(start_once(sizes[0], env))
+        cold = asyncio.run(start_once(sizes[0], env))["start -> first diagnostics"]
         print(f"first start ever (empty code cache), {sizes[0]} lines: {cold * 1000:.0f} ms")
         for lines in sizes:
             res = asyncio.run(measure(lines, args.rounds, env))
