@@ -105,3 +105,35 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
             assert doc.analysis.diagnostics == expected
             assert stitched == semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc), enc)
         _features_do_not_raise(doc, rng)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(sample=st.sampled_from(sorted(SAMPLES)), seed=st.integers(0, 2**32 - 1))
+def test_random_edits_while_the_checker_catches_up(sample, seed):
+    """As the server runs it: the opened version is published from its full analysis, and
+    the incremental checker catches up in slices that an edit may interrupt at any step (the
+    edit then finishes the dropped run first). Every version's diagnostics still equal a fresh
+    `analyze`, and a version whose catch-up was overtaken keeps what it published."""
+    rng = random.Random(seed)
+    enc = PositionEncoder(UTF16)
+    store = DocumentStore(first_from_analysis=True)
+    uri = "file:///fuzz.qvr"
+    text = SAMPLES[sample]
+    doc = store.open(uri, text, 0)
+    for version in range(1, 11):
+        published = doc.diagnostics
+        assert published == semantics.analyze(doc.text).diagnostics
+        for _ in range(rng.choice((0, 0, 1, 3, 50))):  # some slices of a catch-up, if any
+            if doc.advance_checker(0.0):
+                break
+        old = doc
+        index = LineIndex(text)
+        a = rng.randint(0, len(text))
+        b = min(len(text), a + rng.choice((0, 1, 2, 5)))
+        new = "".join(rng.choice(FRAGMENTS) for _ in range(rng.choice((1, 2, 3))))
+        text = text[:a] + new + text[b:]
+        doc = store.change(uri, version, [Change((enc.to_lsp(index, a), enc.to_lsp(index, b)), new)], enc)
+        assert doc.diagnostics == semantics.analyze(text).diagnostics
+        assert doc.layout is not None  # later versions come from the checker
+        old.advance_checker(0.0)  # a stale catch-up step is harmless
+        assert old.diagnostics == published
