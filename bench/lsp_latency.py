@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import sys
@@ -69,18 +70,14 @@ def percentile(values: list[float], q: float) -> float:
     return values[k]
 
 
-_CONVERTER = []
-
-
+@functools.cache
 def _shared_converter():
     """One cattrs converter for every client session of the bench: a fresh one builds its
     (de)serialisation code for each message type on first use, ~20 ms of the *client's* time
     for a first hover answer, which an editor (not written in Python) never spends."""
-    if not _CONVERTER:
-        from pygls.protocol import default_converter
+    from pygls.protocol import default_converter
 
-        _CONVERTER.append(default_converter())
-    return _CONVERTER[0]
+    return default_converter()
 
 
 class Bench:

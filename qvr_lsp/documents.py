@@ -247,28 +247,17 @@ class Document:
             return True
         if self._analysis_steps is None:
             self._analysis_steps = self._analyze_steps()
-        steps = self._analysis_steps
-        pause = _pause_check(budget_s, interrupt)
-        # in one go, the collector would only rescan the new objects over and over (as in
-        # `analyze`); the server has it off anyway
-        paused = budget_s is None and gc.isenabled()
-        if paused:
-            gc.disable()
         try:
-            while True:
-                next(steps)
-                if parse_only and self._parsed is not None:
-                    return True
-                if pause is not None and pause():
-                    return False
+            if not _run_slice(self._analysis_steps, budget_s, interrupt,
+                              (lambda: self._parsed is not None) if parse_only else None):
+                return False
+            if parse_only:
+                return True  # the parse is there; the analysis goes on later
         except StopIteration:
             pass
         except Exception:  # a bug in _analyze_steps itself (it catches the parse's and checker's)
             log.exception("analysis failed for %s (version %s)", self.uri, self.version)
             self._analysis = False
-        finally:
-            if paused:
-                gc.enable()
         self._analysis_steps = None
         return True
 
@@ -310,16 +299,9 @@ class Document:
             return True
         if self._checker_steps is None:
             self._checker_steps = self._checker.diagnostics_steps(self.text, self.chunks, self.line_index)
-        steps = self._checker_steps
-        pause = _pause_check(budget_s, interrupt)
-        paused = budget_s is None and gc.isenabled()  # as in `advance_analysis`
-        if paused:
-            gc.disable()
         try:
-            while True:
-                next(steps)
-                if pause is not None and pause():
-                    return False
+            if not _run_slice(self._checker_steps, budget_s, interrupt):
+                return False
         except SupersededRun:
             pass  # a newer version's check finished this one first: nothing of it is kept
         except StopIteration as stop:
@@ -331,9 +313,6 @@ class Document:
         except Exception:
             log.exception("incremental check failed for %s", self.uri)
             self._checker.reset()
-        finally:
-            if paused:
-                gc.enable()
         self._checker_steps = None
         return True
 
@@ -397,15 +376,31 @@ def apply_change(text: str, index: LineIndex, change: Change, encoder: PositionE
     return out, span.start, span.end, span.start + len(new_text)
 
 
-def _pause_check(budget_s: Optional[float], interrupt: Optional[Callable[[], bool]]):
-    """None (run to the end) or a function saying when a sliced computation should pause:
-    its `budget_s` is spent, or `interrupt()` says input is waiting."""
+def _run_slice(steps, budget_s: Optional[float], interrupt: Optional[Callable[[], bool]] = None,
+               enough: Optional[Callable[[], bool]] = None) -> bool:
+    """Advance the generator `steps` (`qvr.stepwise`) for about `budget_s` seconds, until
+    `interrupt()` says input is waiting (False: paused), or until `enough()` (True). Its end
+    comes out as StopIteration, its failures as they are. With `budget_s` None it runs to the
+    end with the cyclic collector paused: in one go, the collector would only rescan the new
+    objects over and over (as in `analyze`); the server has it off anyway."""
     if budget_s is None:
-        return None
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            while True:
+                next(steps)
+                if enough is not None and enough():
+                    return True
+        finally:
+            if paused:
+                gc.enable()
     deadline = perf_counter() + budget_s
-    if interrupt is None:
-        return lambda: perf_counter() >= deadline
-    return lambda: perf_counter() >= deadline or interrupt()
+    while True:
+        next(steps)
+        if enough is not None and enough():
+            return True
+        if perf_counter() >= deadline or (interrupt is not None and interrupt()):
+            return False
 
 
 # How long one slice of a full analysis may run before the event loop gets its turn (`ready`).

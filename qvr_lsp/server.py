@@ -113,15 +113,11 @@ class QvrProtocol(LanguageServerProtocol):
     def lsp_shutdown(self, *args):
         # The user handler (the run layer's: it stops running workers politely) is a
         # coroutine, so the answer takes a few turns of the loop; `lsp_exit` waits for it.
-        try:
-            self._shutdown_answered = asyncio.Event()
-        except RuntimeError:  # pragma: no cover - no event loop (the synchronous WASM server)
-            self._shutdown_answered = None
+        self._shutdown_answered = answered = asyncio.Event()
         try:
             return (yield from super().lsp_shutdown(*args))
         finally:
-            if self._shutdown_answered is not None:
-                self._shutdown_answered.set()  # the answer is sent before the waiter resumes
+            answered.set()  # the answer is sent before the waiter resumes
 
     @lsp_method(lsp.EXIT)
     def lsp_exit(self, *args):

@@ -1,10 +1,13 @@
-"""Shared helpers for the language-server tests: cursor-marker fixtures and sample files.
+"""Shared helpers for the language-server tests: cursor-marker fixtures, sample files, and
+`frame()` for tests that talk raw JSON-RPC to a server process.
 
 A fixture text marks the cursor with `$0` (rust-analyzer style); `marked()` removes the marker
 and returns the text and the code-point offset where it was. Several markers `$1`, `$2`, ...
 can name extra positions.
 """
 from __future__ import annotations
+
+import json
 
 import re
 from pathlib import Path
@@ -47,3 +50,9 @@ def offset_of(text: str, needle: str, nth: int = 0, delta: int = 0) -> int:
     for _ in range(nth + 1):
         pos = text.index(needle, pos + 1)
     return pos + delta
+
+
+def frame(message: dict) -> bytes:
+    """`message` as one LSP base-protocol frame (Content-Length header and JSON body)."""
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body

@@ -16,6 +16,8 @@ import types
 from qvr_lsp import code_cache
 from qvr_lsp.code_cache import CodeCache
 
+from lsp_fixtures import frame
+
 # A generator module in the style of attrs: `from __future__ import annotations` and a call to
 # `compile(source, filename, "exec")` in its own code.
 GENERATOR = textwrap.dedent(
@@ -173,11 +175,6 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     assert code_cache.cache_dir() == tmp_path / "xdg" / "qvr"
 
 
-def _frame(message: dict) -> bytes:
-    body = json.dumps(message).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
-
-
 def _serve_once(env: dict) -> str:
     """Start `python -m qvr_lsp`, initialize, shut down and (once that is answered, as a client
     does) exit; its stderr (debug log)."""
@@ -189,7 +186,7 @@ def _serve_once(env: dict) -> str:
             {"jsonrpc": "2.0", "method": "initialized", "params": {}},
             {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
         ):
-            server.stdin.write(_frame(message))
+            server.stdin.write(frame(message))
         server.stdin.flush()
         answered = set()
         while 2 not in answered:  # read responses until the one to `shutdown`
@@ -198,7 +195,7 @@ def _serve_once(env: dict) -> str:
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             answered.add(json.loads(server.stdout.read(length)).get("id"))
-        _, err = server.communicate(_frame({"jsonrpc": "2.0", "method": "exit"}), timeout=120)
+        _, err = server.communicate(frame({"jsonrpc": "2.0", "method": "exit"}), timeout=120)
     finally:
         if server.poll() is None:
             server.kill()

@@ -11,6 +11,8 @@ import time
 
 from qvr_lsp import __version__
 
+from lsp_fixtures import frame
+
 
 def test_version_flag_prints_version():
     out = subprocess.run([sys.executable, "-m", "qvr_lsp", "--version"], capture_output=True, text=True, timeout=60)
@@ -32,11 +34,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _message(payload: dict) -> bytes:
-    body = json.dumps(payload).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
 def _read_message(sock: socket.socket) -> dict:
@@ -70,7 +67,7 @@ def _initialize_over_tcp(capabilities: dict) -> dict:
                     raise
                 time.sleep(0.1)
         with sock:
-            sock.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            sock.sendall(frame({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                                    "params": {"processId": os.getpid(), "rootUri": None, "capabilities": capabilities}}))
             reply = _read_message(sock)
             assert reply["id"] == 1

@@ -6,6 +6,8 @@ import gc
 
 from qvr_lsp.server import IdleCollector, create_server
 
+from lsp_fixtures import frame
+
 
 def test_idle_collector_collects_after_a_pause_or_too_many_changes():
     was_enabled = gc.isenabled()
@@ -123,13 +125,6 @@ def test_the_server_talks_over_a_socketpair_as_node_and_libuv_give_one():
         ours.close()
 
 
-def _frame(message: dict) -> bytes:
-    import json
-
-    body = json.dumps(message).encode()
-    return b"Content-Length: %d\r\n\r\n" % len(body) + body
-
-
 def _answers(stdout: bytes) -> list[dict]:
     import json
 
@@ -153,7 +148,7 @@ def _talk(*messages: dict) -> tuple[int, list[dict], str]:
             {"jsonrpc": "2.0", "method": "initialized", "params": {}}]
     server = subprocess.Popen([sys.executable, "-m", "qvr_lsp"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = server.communicate(b"".join(_frame(m) for m in init + list(messages)), timeout=60)
+    out, err = server.communicate(b"".join(frame(m) for m in init + list(messages)), timeout=60)
     return server.returncode, _answers(out), err.decode(errors="replace")
 
 
