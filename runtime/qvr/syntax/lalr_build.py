@@ -49,10 +49,10 @@ LARK_OPTIONS = dict(parser="lalr", lexer="basic", propagate_positions=False,
 
 
 def _load_lark(text: str) -> Lark:
-    try:
-        return Lark(text, cache=True, **LARK_OPTIONS)
-    except Exception:  # an unwritable cache directory must not stop building
-        return Lark(text, **LARK_OPTIONS)
+    # Built afresh every time, never from lark's cache: a cached build hands back rule names
+    # as plain strings where a fresh one has `Token`s, and reading a pickle from the shared
+    # temp dir is unsafe. The build is offline and runs in well under a second.
+    return Lark(text, **LARK_OPTIONS)
 
 
 def _describe_callback(callback) -> tuple[str, bool, object]:
@@ -77,7 +77,7 @@ def _describe_callback(callback) -> tuple[str, bool, object]:
     if not isinstance(callback, partial) or len(callback.args) != 1:
         raise RuntimeError(f"unexpected lark rule callback {callback!r}: lark's parse tree "
                            "builder changed; update qvr.syntax.lalr_build")
-    return callback.args[0], expand_single, child_filter
+    return str(callback.args[0]), expand_single, child_filter
 
 
 def _rule_key(rule):
@@ -99,7 +99,7 @@ def build(text: str) -> Tables:
         # The same test as lark's ExpandSingleChild on one child, made once per rule; a
         # spliced child (``_rule``) is a list, not a node, so it is not a chain.
         chain = (expand_single and size == 1 and not rule.expansion[0].name.startswith("_"))
-        rules.append(Rule(rule.origin.name, size, name, expand_single, child_filter, chain))
+        rules.append(Rule(str(rule.origin.name), size, name, expand_single, child_filter, chain))
 
     start = table.start_states["start"]
     order = [start]

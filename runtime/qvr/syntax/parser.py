@@ -55,11 +55,31 @@ def error_parser() -> Lark:
     if _ERROR_LARK is None:
         from lark import Lark
 
-        _ERROR_LARK = Lark(GRAMMAR_PATH.read_text(encoding="utf-8"), parser="lalr",
-                           lexer="basic", maybe_placeholders=True, keep_all_tokens=True,
-                           propagate_positions=True, lexer_callbacks={"NAME": _check_name},
-                           cache=True)
+        text = GRAMMAR_PATH.read_text(encoding="utf-8")
+        _ERROR_LARK = Lark(text, parser="lalr", lexer="basic", maybe_placeholders=True,
+                           keep_all_tokens=True, propagate_positions=True,
+                           lexer_callbacks={"NAME": _check_name}, cache=_lark_cache_file(text))
     return _ERROR_LARK
+
+
+def _lark_cache_file(grammar: str):
+    """Where lark keeps the error parser's tables between processes (building them costs
+    about 0.1 s): a file in the user's private cache directory (`qvr.user_cache`), never the
+    shared temp dir, since lark reads it back with pickle. False (no cache) when there is no
+    private directory."""
+    import hashlib
+    import sys
+
+    from lark import __version__ as lark_version
+
+    from ..user_cache import private_cache_dir
+
+    directory = private_cache_dir()
+    if directory is None:
+        return False
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return str(directory / f"lark-error-parser-{digest}-{lark_version}-py{sys.version_info[0]}"
+                           f"{sys.version_info[1]}.pickle")
 
 
 def __getattr__(name: str):
