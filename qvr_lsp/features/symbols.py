@@ -98,9 +98,11 @@ def _flatten(nodes: Iterable[SymbolNode]):
 class WorkspaceIndex:
     """Top-level symbols of `.qvr` files on disk, re-parsed only when a file's mtime changes."""
 
-    def __init__(self, max_files: int = 2000, max_dirs: int = 5000) -> None:
+    def __init__(self, max_files: int = 2000, max_dirs: int = 5000,
+                 max_bytes: int = 4 * 1024 * 1024) -> None:
         self._cache: dict[str, tuple[float, list[SymbolNode], str]] = {}
         self.max_files = max_files
+        self.max_bytes = max_bytes  # larger files are left out of the index
         self.max_dirs = max_dirs  # a workspace opened at / or ~ must not stall the server
 
     def files(self, roots: Iterable[str]) -> list[str]:
@@ -120,6 +122,7 @@ class WorkspaceIndex:
         return out
 
     def symbols_of(self, path: str) -> tuple[list[SymbolNode], str]:
+        from qvr.source import read_regular_file
         from qvr.syntax import parse_module
         from qvr.syntax.span import normalize
 
@@ -131,8 +134,10 @@ class WorkspaceIndex:
         if cached and cached[0] == mtime:
             return cached[1], cached[2]
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                text = normalize(fh.read())
+            # only a regular file, and not a huge one: a committed symlink to /dev/stdin or
+            # /dev/zero must not make the server read its own input or fill its memory
+            data = read_regular_file(path, max_bytes=self.max_bytes)
+            text = normalize(data.decode("utf-8", errors="replace"))
             nodes = document_symbols(parse_module(text).module, text)
         except Exception:
             nodes, text = [], ""

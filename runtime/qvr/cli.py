@@ -1,5 +1,8 @@
 """The `qvr` command: `qvr check`, `qvr fmt` and `qvr run`.
 
+* FILE may be a directory (the `.qvr` files under it, sorted; hidden directories are not
+  entered) or `-` (standard input; `qvr fmt -` writes the formatted text to standard output).
+  Only regular files are read: a FIFO or a device is an I/O error, never read.
 * `qvr check FILE... [--json] [--hints]` prints errors, warnings and notes as `file:line:col:
   severity[code]: message` (1-based line and code-point column) and `file: OK` for a file
   without errors, with a count of the hints not shown (`--hints` prints them too: deprecated
@@ -8,7 +11,7 @@
   an error, 1 when some file has one, 2 for usage or I/O errors.
 * `qvr fmt FILE... [--check] [--diff]` formats files in place with
   `qvr.semantics.formatter.format_text`, keeping the file's line terminator (LF, CRLF or CR)
-  and BOM; `--check` only reports files that would change (exit 1), `--diff` prints a unified
+  and BOM, written atomically (a temporary file beside it, renamed over it); `--check` only reports files that would change (exit 1), `--diff` prints a unified
   diff instead of writing. A file that does not parse gets located errors and is not touched.
 * Bytes that are not UTF-8 are a located `QVR001` at the first bad byte (`qvr.source`), an
   error of the file (exit 1) like any other; missing files, directories and unreadable files
@@ -36,17 +39,76 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"qvr: error: {message}\n")
 
 
+STDIN = "-"  # a FILE argument that means standard input (`qvr fmt -` writes to stdout)
+
+
 def _read(path: str):
     """`(text, None)` for a UTF-8 file (text as written); `(None, (diagnostic, line_index))` for
-    one that is not, the diagnostic a located QVR001 at the first bad byte. OSError propagates."""
-    from .source import invalid_utf8_diagnostic
+    one that is not, the diagnostic a located QVR001 at the first bad byte. OSError propagates,
+    also for what is not a regular file (a FIFO or a device is refused, never read)."""
+    from .source import invalid_utf8_diagnostic, read_regular_file
 
-    with open(path, "rb") as f:
-        data = f.read()
+    data = sys.stdin.buffer.read() if path == STDIN else read_regular_file(path)
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         return None, invalid_utf8_diagnostic(data, exc)
+
+
+def _display_name(path: str) -> str:
+    return "<stdin>" if path == STDIN else path
+
+
+# Directories `qvr check DIR` / `qvr fmt DIR` do not descend into.
+_SKIPPED_DIRS = ("node_modules", "__pycache__")
+
+
+def _expand(paths: list) -> tuple[list, int]:
+    """The files to work on: each FILE as given, each directory replaced by the `.qvr` files
+    under it (sorted; hidden directories and symlinked ones are not entered). Returns the
+    files and EXIT_USAGE when a directory holds none (else EXIT_OK)."""
+    out, status = [], EXIT_OK
+    for path in paths:
+        if path == STDIN or not os.path.isdir(path):
+            out.append(path)
+            continue
+        found = []
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames[:] = sorted(d for d in dirnames
+                                 if not d.startswith(".") and d not in _SKIPPED_DIRS)
+            found.extend(os.path.join(dirpath, f) for f in sorted(filenames) if f.endswith(".qvr"))
+        if not found:
+            print(f"qvr: no .qvr files under {path}", file=sys.stderr)
+            status = EXIT_USAGE
+        out.extend(found)
+    return out, status
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Replace the file's contents with `text` without a moment where it is truncated: write a
+    temporary file beside it (same permissions), flush it to disk, then rename it over the
+    original. A full disk or Ctrl-C leaves the original as it was. A symlink is followed (its
+    target is rewritten, the link stays)."""
+    import tempfile
+
+    target = os.path.realpath(path)
+    if not os.access(target, os.W_OK):  # renaming over a read-only file would bypass that
+        raise PermissionError(13, "Permission denied", path)
+    directory, name = os.path.split(target)
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, os.stat(target).st_mode & 0o7777)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def _cannot_read(path: str, exc: OSError) -> None:
@@ -78,15 +140,16 @@ def _cmd_check(args) -> int:
     from .diagnostics import Severity
     from .semantics import analyze
 
-    status = EXIT_OK
+    paths, status = _expand(args.files)
     all_diags, files = [], []
-    for path in args.files:
+    for path in paths:
         try:
             text, not_utf8 = _read(path)
         except OSError as exc:
             _cannot_read(path, exc)
             status = EXIT_USAGE
             continue
+        path = _display_name(path)
         if not_utf8:  # one located QVR001; the rest of the file is not checked
             diagnostic, index = not_utf8
             diagnostics = [diagnostic]
@@ -104,7 +167,7 @@ def _cmd_check(args) -> int:
                 print(d.format(path, index))
             else:
                 hidden += 1  # hints (deprecations, unused names) only on request
-        if has_error and status == EXIT_OK:
+        if has_error and status != EXIT_USAGE:
             status = EXIT_ERRORS
         if not has_error and not args.json:
             more = f" ({hidden} hint{'s' if hidden != 1 else ''}; --hints shows them)" if hidden else ""
@@ -121,14 +184,16 @@ def _cmd_fmt(args) -> int:
     except ImportError as exc:
         print(f"qvr: the formatter is not available ({exc})", file=sys.stderr)
         return EXIT_USAGE
-    status = EXIT_OK
-    for path in args.files:
+    paths, status = _expand(args.files)
+    for path in paths:
         try:
             text, not_utf8 = _read(path)
         except OSError as exc:
             _cannot_read(path, exc)
             status = EXIT_USAGE
             continue
+        to_stdout = path == STDIN and not (args.check or args.diff)
+        path = _display_name(path)
         if not_utf8:  # never rewrite bytes we cannot decode
             diagnostic, index = not_utf8
             print(diagnostic.format(path, index), file=sys.stderr)
@@ -147,6 +212,9 @@ def _cmd_fmt(args) -> int:
                 print(f"{path}: cannot format: {exc}", file=sys.stderr)
             status = max(status, EXIT_ERRORS)
             continue
+        if to_stdout:  # `qvr fmt -`: the formatted text, changed or not
+            sys.stdout.write(new)
+            continue
         if new == text:
             continue
         if args.diff:
@@ -158,8 +226,7 @@ def _cmd_fmt(args) -> int:
             status = max(status, EXIT_ERRORS)
         elif not args.diff:
             try:
-                with open(path, "w", encoding="utf-8", newline="") as f:
-                    f.write(new)
+                _write_atomic(path, new)
             except OSError as exc:
                 print(f"qvr: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
                 status = EXIT_USAGE
@@ -176,19 +243,25 @@ def _cmd_run_unavailable(message: str):
 
 
 def build_parser(with_run: bool = True) -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="qvr", description="QVR language tools: check, format and run models.")
+    parser.add_argument("--version", action="version", version=f"qvr {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("check", help="check QVR files and print diagnostics")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="a .qvr file, a directory (its .qvr files), or - for standard input")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--hints", action="store_true",
                    help="also print hints (deprecated syntax, unused names)")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("fmt", help="format QVR files in place")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="a .qvr file, a directory (its .qvr files), or - (standard input to "
+                        "standard output)")
     p.add_argument("--check", action="store_true", help="only report files that would change")
     p.add_argument("--diff", action="store_true", help="print a diff instead of writing")
     p.set_defaults(func=_cmd_fmt)
@@ -221,7 +294,7 @@ def main(argv: Optional[list] = None) -> int:
 
 def _main(argv: list) -> int:
     # Only build the `run` subcommand (which imports the runner, and torch) when it is used.
-    with_run = "run" in argv[:1] or not argv or argv[0] in ("-h", "--help")
+    with_run = "run" in argv[:1] or not argv or argv[0] in ("-h", "--help", "--version")
     parser = build_parser(with_run=with_run)
     try:
         args = parser.parse_args(argv)
