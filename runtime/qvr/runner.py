@@ -92,6 +92,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup", type=_non_negative_int, metavar="N", help="NUTS warmup iterations")
     p.add_argument("--samples", type=_positive_int, metavar="N", help="NUTS draws per chain")
     p.add_argument("--chains", type=_positive_int, default=1, metavar="N", help="NUTS chains")
+    p.add_argument("--chain-method", choices=("auto", "parallel", "sequential"), default="auto",
+                   help="how NUTS chains run: parallel worker processes (one core each), one "
+                        "after another, or auto (parallel for several chains on the CPU; the "
+                        "default). A fixed --seed gives the same draws either way")
     p.add_argument("--max-tree-depth", type=_positive_int, default=6, metavar="N",
                    help="NUTS tree depth limit (default 6: at most 63 gradients per draw)")
     p.add_argument("--lift", action="store_true",
@@ -150,9 +154,12 @@ class JsonReporter:
         self.stream.write(json.dumps(event, allow_nan=True) + "\n")
         self.stream.flush()
 
-    def progress(self, step, total, loss, elapsed):
-        self.emit({"event": "progress", "step": step, "total": total,
-                   "loss": _json_float(loss), "elapsed": round(elapsed, 4)})
+    def progress(self, step, total, loss, elapsed, chains=None):
+        event = {"event": "progress", "step": step, "total": total,
+                 "loss": _json_float(loss), "elapsed": round(elapsed, 4)}
+        if chains is not None:  # iterations done per NUTS chain
+            event["chains"] = list(chains)
+        self.emit(event)
 
     def start(self, event):
         self.emit(event)
@@ -178,11 +185,15 @@ class HumanReporter:
                        f"{event['total']} steps\n")
         self.err.flush()
 
-    def progress(self, step, total, loss, elapsed):
+    def progress(self, step, total, loss, elapsed, chains=None):
         width = 30
         filled = int(width * step / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
         line = f"[{bar}] {step}/{total}  loss {_fmt(loss)}  {elapsed:.1f}s"
+        if chains is not None:
+            per_chain = total // len(chains) if total else 0
+            line += "  chains " + " ".join(f"{100 * done // per_chain if per_chain else 100}%"
+                                           for done in chains)
         if self.tty:
             self.err.write("\r" + line + ("\n" if step >= total else ""))
             self.err.flush()
@@ -774,6 +785,8 @@ def _sample(model, x, observations, steps, reporter, started):
 
 
 def _nuts(model, x, observations, warmup, samples, args, reporter, started, locate):
+    import torch
+
     from .infer import MCMC, NUTSKernel, bayesian_lift_parameters
     from .errors import NotSupportedError
 
@@ -781,19 +794,21 @@ def _nuts(model, x, observations, warmup, samples, args, reporter, started, loca
     target, tx, tobs = model, x, observations
     if args.lift:
         target, tx, tobs = bayesian_lift_parameters(model, x, observations)
-    losses = []
     per_chain = warmup + samples
+    done = [0] * args.chains  # iterations done per chain (chains may run side by side)
 
     def progress(chain, it, total, accept, log_joint):
-        step = chain * per_chain + it
+        done[chain] = it
         loss = -float(log_joint)
         if not math.isfinite(loss):
-            raise RunError(f"the log joint became non-finite at NUTS iteration {step}", "nan")
-        losses.append(loss)
-        reporter.progress(step, args.chains * per_chain, loss, time.perf_counter() - started)
+            raise RunError(f"the log joint became non-finite at NUTS iteration {it} of chain "
+                           f"{chain}", "nan")
+        reporter.progress(sum(done), args.chains * per_chain, loss, time.perf_counter() - started,
+                          chains=done if args.chains > 1 else None)
 
-    mcmc = MCMC(NUTSKernel(max_tree_depth=args.max_tree_depth), num_warmup=warmup, num_samples=samples, num_chains=args.chains,
-                seed=args.seed, progress=progress)
+    mcmc = MCMC(NUTSKernel(max_tree_depth=args.max_tree_depth), num_warmup=warmup,
+                num_samples=samples, num_chains=args.chains, seed=args.seed, progress=progress,
+                chain_method=getattr(args, "chain_method", "auto"))
     try:
         result = mcmc.run(target, tx, tobs)
     except NotSupportedError as exc:
@@ -805,7 +820,10 @@ def _nuts(model, x, observations, warmup, samples, args, reporter, started, loca
         "acceptance_rates": result.acceptance_rates.tolist(),
         "divergence_counts": result.divergence_counts.tolist(),
         "step_sizes": result.step_sizes.tolist(),
+        "chain_method": result.chain_method,
     }
+    # the negative log joint at every iteration, chain after chain (whatever ran them)
+    losses = (-result.trace_log_joint.to(torch.float64)).reshape(-1).tolist()
     return losses, posterior
 
 

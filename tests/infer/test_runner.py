@@ -67,6 +67,28 @@ def test_nuts_and_sample_runs(capsys, tmp_path):
     assert set(events[-1]["posterior"]) == {"z", "y"}
 
 
+def test_parallel_and_sequential_nuts_chains_give_the_same_run(capsys, tmp_path):
+    """`--chain-method parallel` (worker processes) and `sequential` give the same summary for
+    a fixed seed: posterior, R-hat and ESS across chains, and the log-joint curve."""
+    runs = {}
+    for method in ("parallel", "sequential"):
+        rc, events, _ = run_json(capsys, LATENT, "--nuts", "--warmup", "15", "--samples", "15",
+                                 "--chains", "3", "--chain-method", method, "--seed", "4",
+                                 "--out", str(tmp_path / method))
+        assert rc == 0
+        progress = [e for e in events if e["event"] == "progress"]
+        # per-chain progress: every event says how far each chain is; the step is their sum
+        assert all(len(e["chains"]) == 3 and e["step"] == sum(e["chains"]) for e in progress)
+        assert progress[-1]["chains"] == [30, 30, 30] and progress[-1]["step"] == 90
+        runs[method] = json.loads(Path(events[-1]["summary_path"]).read_text())
+    parallel, sequential = runs["parallel"], runs["sequential"]
+    assert parallel["posterior"]["_diagnostics"].pop("chain_method") == "parallel"
+    assert sequential["posterior"]["_diagnostics"].pop("chain_method") == "sequential"
+    assert parallel["posterior"] == sequential["posterior"]
+    assert set(parallel["posterior"]["z"]) == {"mean", "std", "r_hat", "ess"}
+    assert parallel["losses"] == sequential["losses"] and len(parallel["losses"]) == 90
+
+
 def test_large_posterior_arrays_are_averaged_in_the_event_but_kept_in_the_summary():
     big = torch.arange(4 * 7 * 128, dtype=torch.float64).reshape(4, 7, 128)
     small = [[1.0, 2.0], [3.0, 4.0]]

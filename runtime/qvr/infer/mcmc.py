@@ -1,9 +1,26 @@
 """MCMC driver: runs a Hamiltonian kernel on a model's continuous latent sites (spec §6.3).
 
-``MCMC(kernel, num_warmup, num_samples, num_chains=1, init_strategy="jitter", seed=None)
-.run(model, x, observations) -> MCMCResult``. Latent sites are the model's random sites that
-are neither observed (``model.observed_names``) nor given in ``observations``; their shapes come
-from one trace at ``x``. Chains run one after another, each with its own adaptation.
+``MCMC(kernel, num_warmup, num_samples, num_chains=1, init_strategy="jitter", seed=None,
+chain_method="auto").run(model, x, observations) -> MCMCResult``. Latent sites are the model's
+random sites that are neither observed (``model.observed_names``) nor given in
+``observations``; their shapes come from one trace at ``x``. Each chain has its own adaptation.
+
+How chains run (``chain_method``):
+
+* ``"parallel"``: one worker process per chain (at most one per CPU core at a time), each with
+  one torch thread; the workers are forked, so the model is not pickled or rebuilt. Progress
+  and results come back over a queue; a worker that fails or dies fails the run, and the
+  workers never outlive it.
+* ``"sequential"``: one chain after another in this process.
+* ``"auto"`` (default): parallel when there are several chains, several CPU cores, the model
+  is on the CPU and the platform can fork; sequential otherwise (CUDA cannot be used in a
+  forked process, and chains on one GPU gain little from processes).
+
+Chains do not share a random stream: chain ``c`` seeds torch and its own ``random.Random`` with
+``seed + c`` (with ``seed=None``, with per-chain seeds drawn once from torch), so a fixed seed
+gives the same draws whichever method runs them. NUTS chains are not vectorised into one
+process: each chain builds trees of its own depth at every iteration, so chains in lockstep
+would wait for the deepest tree.
 
 Initial points (``init_strategy``), all in unconstrained space, retried until the potential
 is finite:
@@ -17,6 +34,9 @@ is finite:
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue as queue_module
 import random
 import time
 from dataclasses import dataclass, field
@@ -29,6 +49,7 @@ from .potential import Potential
 from .sites import ShapeOracle, latent_specs, model_device, require_continuous, to_device
 
 INIT_STRATEGIES = ("jitter", "prior", "uniform")
+CHAIN_METHODS = ("auto", "parallel", "sequential")
 
 
 @dataclass
@@ -46,6 +67,9 @@ class MCMCResult:
     inverse_mass: list = field(default_factory=list)        # per chain, (D,)
     num_leapfrog: torch.Tensor = field(default=None)        # (chains,) total gradient evaluations
     elapsed: float = 0.0
+    # (chains, warmup + draws): the log joint after every iteration, warmup included
+    trace_log_joint: torch.Tensor = field(default=None)
+    chain_method: str = "sequential"                        # how the chains ran
 
     def summary(self) -> dict[str, dict[str, torch.Tensor]]:
         """Per site: mean, std over all chains and draws, R-hat and bulk ESS."""
@@ -63,11 +87,14 @@ class MCMCResult:
 
 class MCMC:
     def __init__(self, kernel, num_warmup: int, num_samples: int, num_chains: int = 1,
-                 init_strategy: str = "jitter", seed: int | None = None, progress=None):
+                 init_strategy: str = "jitter", seed: int | None = None, progress=None,
+                 chain_method: str = "auto"):
         if int(num_samples) < 1 or int(num_warmup) < 0 or int(num_chains) < 1:
             raise ValueError("MCMC needs num_samples >= 1, num_warmup >= 0 and num_chains >= 1")
         if init_strategy not in INIT_STRATEGIES:
             raise ValueError(f"init_strategy must be one of {INIT_STRATEGIES}, got {init_strategy!r}")
+        if chain_method not in CHAIN_METHODS:
+            raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
         self.kernel = kernel
         self.num_warmup = int(num_warmup)
         self.num_samples = int(num_samples)
@@ -78,6 +105,7 @@ class MCMC:
         # iteration (log_joint a 0-d tensor: reading it is the caller's sync); the runner uses
         # it for progress bars and JSON events.
         self.progress = progress
+        self.chain_method = chain_method
 
     def run(self, model, x, observations=None) -> MCMCResult:
         device = model_device(model)
@@ -91,11 +119,20 @@ class MCMC:
         require_continuous(specs, "MCMC")
         if self.seed is not None:
             torch.manual_seed(self.seed)
+            seeds = [self.seed + c for c in range(self.num_chains)]
+        else:
+            seeds = [int(v) for v in torch.randint(0, 2**31 - 1, (self.num_chains,))]
         names = [s.name for s in specs]
         shapes = ShapeOracle(model, names).shapes(x, observations or None)
         potential = Potential(model, x, observations, shapes)
         started = time.perf_counter()
-        per_chain = [self._run_chain(model, x, observations, potential, c) for c in range(self.num_chains)]
+        run_chain = lambda c, progress: self._run_chain(  # noqa: E731
+            model, x, observations, potential, c, seeds[c], progress)
+        method = self.resolved_chain_method(device)
+        if method == "parallel":
+            per_chain = _run_in_processes(run_chain, self.num_chains, self.progress)
+        else:
+            per_chain = [run_chain(c, self.progress) for c in range(self.num_chains)]
         qs = torch.stack([c["qs"] for c in per_chain])                     # (C, N, D)
         flat = qs.reshape(-1, potential.dim)
         constrained = potential.constrain_draws(flat)
@@ -113,7 +150,20 @@ class MCMC:
             inverse_mass=[c["inv_mass"] for c in per_chain],
             num_leapfrog=torch.tensor([c["num_leapfrog"] for c in per_chain]),
             elapsed=time.perf_counter() - started,
+            trace_log_joint=torch.stack([c["trace_log_joint"] for c in per_chain]),
+            chain_method=method,
         )
+
+    def resolved_chain_method(self, device=None) -> str:
+        """"parallel" or "sequential": what `chain_method` means for this run (see the module
+        docstring for "auto")."""
+        if self.chain_method != "auto":
+            return self.chain_method
+        on_cpu = device is None or torch.device(device).type == "cpu"
+        if (self.num_chains > 1 and on_cpu and _cpu_count() > 1
+                and "fork" in multiprocessing.get_all_start_methods()):
+            return "parallel"
+        return "sequential"
 
     # -- one chain -----------------------------------------------------------------------------
     def _initial_point(self, model, x, observations, potential) -> torch.Tensor:
@@ -135,26 +185,29 @@ class MCMC:
                 return q
         raise QvrError("MCMC could not find an initial point with a finite log density in 100 tries")
 
-    def _run_chain(self, model, x, observations, potential, chain_index: int) -> dict:
-        seed = self.seed + chain_index if self.seed is not None else int(torch.randint(0, 2**31 - 1, ()))
+    def _run_chain(self, model, x, observations, potential, chain_index: int, seed: int,
+                   progress) -> dict:
+        torch.manual_seed(seed)  # the chain's own stream, whatever ran before it
         rng = random.Random(seed)
         q0 = self._initial_point(model, x, observations, potential)
         chain = self.kernel.start_chain(potential, q0, self.num_warmup, rng)
         total = self.num_warmup + self.num_samples
-        qs, ljs = [], []
+        qs, ljs, every = [], [], []
         accept_sum, divergences = 0.0, 0
         for it in range(total):
             accept, diverged = self.kernel.transition(chain, it)
+            every.append(chain.log_joint)
             if it >= self.num_warmup:
                 qs.append(chain.q)
                 ljs.append(chain.log_joint)
                 accept_sum += accept
                 divergences += int(diverged)
-            if self.progress is not None:
-                self.progress(chain_index, it + 1, total, accept, chain.log_joint)
+            if progress is not None:
+                progress(chain_index, it + 1, total, accept, chain.log_joint)
         return {
             "qs": torch.stack(qs),
             "log_joint": torch.stack(ljs).detach().cpu(),
+            "trace_log_joint": torch.stack(every).detach().cpu().reshape(total),
             "accept": accept_sum / self.num_samples,
             "divergences": divergences,
             "step_size": chain.step_size,
@@ -165,3 +218,94 @@ class MCMC:
 
 def potential_device(potential: Potential, x) -> torch.device:
     return x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
+
+
+# -- chains in worker processes ------------------------------------------------------------------
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+# A worker reports progress at most this often (seconds), and always on its last iteration:
+# one message per iteration would cost more than a small model's transition.
+_PROGRESS_EVERY_S = 0.05
+
+
+def _chain_process(run_chain, chain_index: int, messages) -> None:
+    """Body of one worker: run the chain, send ("progress", ...) messages and finally
+    ("done", chain, result) or ("error", chain, exception)."""
+    torch.set_num_threads(1)  # one core per chain; the parent's thread pool is not shared
+    last = [0.0]
+
+    def progress(chain, it, total, accept, log_joint):
+        now = time.perf_counter()
+        if it == total or now - last[0] >= _PROGRESS_EVERY_S:
+            last[0] = now
+            messages.put(("progress", chain, it, total, float(accept), float(log_joint)))
+
+    try:
+        result = run_chain(chain_index, progress)
+        # as numpy arrays: torch would send tensors as shared-memory handles that die with
+        # this process
+        messages.put(("done", chain_index, {k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
+                                            for k, v in result.items()}))
+    except BaseException as exc:  # sent to the parent, which raises it
+        try:
+            messages.put(("error", chain_index, exc))
+        except Exception:  # an exception that cannot be pickled: its words still can
+            messages.put(("error", chain_index, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        messages.close()
+        messages.join_thread()
+
+
+def _run_in_processes(run_chain, num_chains: int, progress) -> list:
+    """Run `run_chain(c, progress)` for every chain in forked worker processes, at most one per
+    CPU core at a time; the results in chain order. The parent relays progress (calling
+    `progress` in this process, so a callback that raises stops the run) and stops every
+    worker when it leaves, normally or not."""
+    import numpy as np  # what the workers send arrays as (torch needs it for `.numpy()`)
+
+    context = multiprocessing.get_context("fork")
+    messages = context.Queue()
+    waiting = list(range(num_chains))
+    running: dict[int, multiprocessing.Process] = {}
+    results: dict[int, dict] = {}
+    slots = max(1, min(num_chains, _cpu_count()))
+    try:
+        while len(results) < num_chains:
+            while waiting and len(running) < slots:
+                c = waiting.pop(0)
+                worker = context.Process(target=_chain_process, args=(run_chain, c, messages),
+                                         name=f"qvr-chain-{c}", daemon=True)
+                worker.start()
+                running[c] = worker
+            try:
+                message = messages.get(timeout=1.0)
+            except queue_module.Empty:
+                for c, worker in running.items():
+                    if not worker.is_alive() and c not in results:
+                        raise QvrError(f"MCMC chain {c} stopped without a result "
+                                       f"(its process exited with {worker.exitcode})")
+                continue
+            kind, c = message[0], message[1]
+            if kind == "progress":
+                if progress is not None:
+                    _, _, it, total, accept, log_joint = message
+                    progress(c, it, total, accept, torch.tensor(log_joint))
+            elif kind == "done":
+                results[c] = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                              for k, v in message[2].items()}
+                running.pop(c).join()
+            else:
+                raise message[2]
+    finally:
+        for worker in running.values():
+            if worker.is_alive():
+                worker.terminate()
+        for worker in running.values():
+            worker.join()
+        messages.close()
+    return [results[c] for c in range(num_chains)]
