@@ -268,14 +268,26 @@ def fit(cm: CharModel, train, val, *, epochs: int = 1, max_steps: Optional[int] 
     """SGD on the per-token negative ELBO with gradient-norm clipping (d2l's recipe).
 
     Runs `epochs` passes over the shuffled training windows, or stops after `max_steps`
-    optimiser steps if that comes first. `progress(step, total, loss, elapsed)` is called after
+    optimiser steps if that comes first. In a torch.distributed group each process computes
+    its share of every batch (`qvr.infer.distributed`). `progress(step, total, loss, elapsed)` is called after
     every step; after every epoch the training perplexity (exp of the epoch's mean loss, as d2l
     plots it) and the validation perplexity are appended to the history.
     """
+    from .infer.distributed import (all_reduce_gradients, broadcast_parameters, rank,
+                                    shard_rows, world_size)
+
     X, Y = train
     device = cm.model.device
     params = list(cm.model.parameters())
     optim = torch.optim.SGD(params, lr=lr)
+    # Data parallel (`qvr run --nproc N`): every process walks the same shuffled order and
+    # takes its share of each batch; the summed gradient is the whole batch's.
+    rank_, world = rank(), world_size()
+    if world > 1:
+        if batch_size < world:
+            raise CorpusError(f"a batch of {batch_size} windows cannot be shared by {world} "
+                              "processes")
+        broadcast_parameters(params)
     gen = torch.Generator().manual_seed(seed)
     per_epoch = steps_per_epoch(X.shape[0], batch_size)
     total = epochs * per_epoch if max_steps is None else min(max_steps, epochs * per_epoch)
@@ -290,14 +302,19 @@ def fit(cm: CharModel, train, val, *, epochs: int = 1, max_steps: Optional[int] 
             if step >= total:
                 break
             idx = order[b * batch_size:(b + 1) * batch_size]
+            share = 1.0
+            if world > 1:  # this process's part of the batch; gradients summed below
+                part = shard_rows(len(idx), rank_, world)
+                share = (part.stop - part.start) / len(idx)
+                idx = idx[part]
             xb, yb = X[idx].to(device), Y[idx].to(device)
             optim.zero_grad(set_to_none=True)
-            loss = token_loss(cm, xb, yb)
+            loss = token_loss(cm, xb, yb) * share
             loss.backward()
+            value = all_reduce_gradients(params, loss) if world > 1 else float(loss.detach())
             if clip:
                 torch.nn.utils.clip_grad_norm_(params, clip)
             optim.step()
-            value = float(loss.detach())
             if not math.isfinite(value):
                 raise CorpusError(f"the loss became non-finite at step {step + 1} (lower --lr?)")
             step += 1

@@ -300,6 +300,7 @@ def _main(argv: list) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    args.argv = argv[1:]  # `qvr run --nproc N` starts the same command N-1 more times
     return int(args.func(args) or 0)
 
 

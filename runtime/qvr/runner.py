@@ -118,6 +118,13 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR",
                    help="output folder (default: runs/<entry>-<kind>-<UTC time>/ next to FILE)")
     p.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    p.add_argument("--nproc", type=_positive_int, default=1, metavar="N",
+                   help="--svi on N processes of this machine (torch.distributed: gloo on the "
+                        "CPU, NCCL on CUDA), the data's rows shared among them; under torchrun "
+                        "the processes are torchrun's (default 1)")
+    p.add_argument("--batch-size", type=_positive_int, metavar="B",
+                   help="--svi on B rows drawn afresh each step from the data's N rows (the "
+                        "loss stays an unbiased estimate of the full one); default: all rows")
 
 
 def _positive_int(text):
@@ -238,11 +245,54 @@ def _json_float(x):
 # the command
 
 
+class _SilentReporter:
+    """What the processes other than rank 0 of a data-parallel run report: nothing."""
+
+    def start(self, event):
+        pass
+
+    def progress(self, *args, **kwargs):
+        pass
+
+    def result(self, event):
+        pass
+
+    def error(self, err):
+        print(f"qvr run: error[{err.code}]: {err}", file=sys.stderr)
+
+
+def _lead() -> bool:
+    """Whether this process reports and writes results: rank 0, or the only process."""
+    from .infer.distributed import rank
+
+    return rank() == 0
+
+
+def _device_request(args) -> str:
+    import torch
+
+    return args.device or os.environ.get("QVR_DEVICE") or ("cuda" if torch.cuda.is_available()
+                                                           else "cpu")
+
+
 def run_command(args) -> int:
+    from .launch import data_parallel, world_from_env
+
+    world = world_from_env()
     reporter = JsonReporter() if args.json else HumanReporter()
+    if world is not None and world[0] != 0:
+        reporter = _SilentReporter()
     previous = _install_signal_handlers()
     try:
-        _run(args, reporter)
+        nproc = getattr(args, "nproc", 1)
+        if (nproc > 1 or world is not None) and args.kind != "svi":
+            raise RunError(f"--{args.kind} runs in one process; --nproc is for --svi", "usage")
+        if world is not None and _device_request(args).startswith("cuda") \
+                and ":" not in _device_request(args):
+            args.device = f"cuda:{world[2]}"  # one GPU per process
+        with data_parallel(getattr(args, "argv", None) or [], nproc,
+                           device_of=lambda: _device_request(args)):
+            _run(args, reporter)
         return EXIT_OK
     except RunError as err:
         reporter.error(err)
@@ -320,8 +370,8 @@ def _run(args, reporter) -> None:
     else:
         total = steps
     _check_something_to_fit(fit_model, entry_name, kind, args.lift)
-    # An unwritable --out must fail now, not after a long fit.
-    out_dir = _out_dir(args.out, path, entry_name, kind)
+    # An unwritable --out must fail now, not after a long fit (rank 0 alone writes results).
+    out_dir = _out_dir(args.out, path, entry_name, kind) if _lead() else None
     reporter.start({"event": "start", "entry": entry_name, "kind": kind, "device": str(device),
                     "total": total})
     started = time.perf_counter()
@@ -335,6 +385,8 @@ def _run(args, reporter) -> None:
         losses, posterior = _nuts(fit_model, x, observations, warmup, samples, args, reporter,
                                   started, locate)
     elapsed = time.perf_counter() - started
+    if out_dir is None:
+        return
     summary_path = out_dir / "summary.json"
     curve_path = out_dir / "loss.png"
     final = losses[-1] if losses else None
@@ -399,12 +451,16 @@ def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> N
     if args.kind != "svi":
         raise RunError(f"a text corpus (--data {args.data}) trains a character model: use --svi",
                        "usage")
+    if getattr(args, "batch_size", None) is not None:
+        raise RunError("--batch-size is for data with rows; a text corpus is trained on --batch "
+                       "windows per step", "usage")
     steps = args.steps or DEFAULT_STEPS["svi"]
     try:
         run = CorpusRun(model, args.data, num_steps=args.num_steps, batch_size=args.batch)
     except CorpusError as exc:
         raise RunError(f"--data {args.data}: {exc}", "data", file=args.data) from None
-    out_dir = _out_dir(args.out, path, entry_name, "svi")  # fail before training, not after
+    # fail before training, not after (rank 0 alone writes results)
+    out_dir = _out_dir(args.out, path, entry_name, "svi") if _lead() else None
     reporter.start({"event": "start", "entry": entry_name, "kind": "svi", "device": str(device),
                     "total": steps})
     started = time.perf_counter()
@@ -418,6 +474,8 @@ def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> N
         code = "nan" if "non-finite" in str(exc) else "data"
         raise RunError(str(exc), code) from None
     elapsed = time.perf_counter() - started
+    if out_dir is None:
+        return
     summary_path, curve_path = out_dir / "summary.json", out_dir / "loss.png"
     corpus = run.summary()
     final = history.losses[-1] if history.losses else None
@@ -727,7 +785,13 @@ def _svi(model, x, observations, steps, args, reporter, started, locate):
     if not params:
         raise RunError("nothing to fit: the entry has no parameters and no latent sites", "unsupported")
     optim = torch.optim.Adam(params, lr=args.lr)
-    svi = SVI(model, guide, optim, ELBO(num_particles=args.particles))
+    from .infer.distributed import is_distributed
+
+    try:
+        svi = SVI(model, guide, optim, ELBO(num_particles=args.particles),
+                  batch_size=getattr(args, "batch_size", None), distributed=is_distributed())
+    except ValueError as exc:
+        raise RunError(str(exc), "usage") from None
     every = max(1, steps // 500)
     losses = []
     for step in range(1, steps + 1):
@@ -907,10 +971,12 @@ def _wants_log_scale(series) -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="qvr run", description="run a QVR model")
     add_run_arguments(parser)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    args.argv = argv  # what the other processes of `--nproc N` run
     return run_command(args)
 
 

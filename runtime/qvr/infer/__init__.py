@@ -6,12 +6,13 @@ Everything here works on any model implementing the program protocol
 
 * ``sites``       — latent-site discovery, shapes per input, support bijections
 * ``guides``      — ``AutoNormalGuide``, ``AutoDeltaGuide``
-* ``elbo``        — ``ELBO`` (vectorised particles), ``SVI``
+* ``elbo``        — ``ELBO`` (vectorised particles), ``SVI`` (minibatches, data parallel)
+* ``distributed`` — rows shared among torch.distributed processes, gradients summed
 * ``predictive``  — ``Predictive``
 * ``potential``   — latents flattened to one unconstrained vector; potential energy + gradient
 * ``adaptation``  — dual averaging, Stan-style mass-matrix windows
 * ``kernels``     — ``HMCKernel``, ``NUTSKernel``
-* ``mcmc``        — ``MCMC``, ``MCMCResult``
+* ``mcmc``        — ``MCMC``, ``MCMCResult`` (chains in parallel worker processes)
 * ``convergence`` — rank-normalised split R-hat, bulk ESS
 * ``lift``        — ``bayesian_lift_parameters``
 """

@@ -4,12 +4,24 @@
 particles are vectorised, not looped: the input and observations are repeated K times along
 the batch axis (copy-major), the guide draws one latent per row of that folded batch, and one
 ``model.log_joint`` call scores them all. The loss is minus the mean over particles and rows.
+
+``SVI(model, guide, optim, loss, batch_size=None, distributed=False)``. Both options change
+which rows one step sees, never what it estimates:
+
+* ``batch_size=B``: each step scores B rows drawn without replacement from the N given. The
+  loss is a mean over rows, so the minibatch mean is an unbiased estimate of the full one (the
+  sum over all rows scaled by N/B, divided by N).
+* ``distributed=True``: the processes of a `torch.distributed` group each score their own
+  share of the rows (of the minibatch, with ``batch_size``) and sum their gradients
+  (`qvr.infer.distributed`); every process passes the same, whole data to ``step``.
 """
 from __future__ import annotations
 
 
 import torch
 
+from . import distributed as dist_
+from .sites import batch_size as rows_of
 from .sites import model_device, repeat_batch, to_device
 
 
@@ -45,24 +57,70 @@ class ELBO:
 class SVI:
     """Stochastic variational inference: one optimiser step per ``step`` call."""
 
-    def __init__(self, model, guide, optim, loss=None):
+    def __init__(self, model, guide, optim, loss=None, *, batch_size: int | None = None,
+                 distributed: bool = False):
         self.model = model
         self.guide = guide
         self.optim = optim
         self.loss = loss if loss is not None else ELBO()
+        if batch_size is not None and int(batch_size) < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.distributed = bool(distributed)
+        if self.distributed:
+            import torch.distributed as dist
+
+            if not (dist.is_available() and dist.is_initialized()):
+                raise ValueError("SVI(distributed=True) needs an initialised torch.distributed "
+                                 "process group (qvr run --nproc N, or torchrun)")
+            # copies initialised differently (another seed, another process) agree from here
+            dist_.broadcast_parameters(dist_.optimiser_parameters(optim))
 
     def _loss(self, x, observations) -> torch.Tensor:
         fn = self.loss.loss if hasattr(self.loss, "loss") else self.loss
         return fn(self.model, self.guide, x, observations)
 
+    def _rows(self, rows: int):
+        """(rows this process scores this step, its share of all rows scored this step)."""
+        rank, world = (dist_.rank(), dist_.world_size()) if self.distributed else (0, 1)
+        if world > rows:
+            raise ValueError(f"{rows} rows cannot be shared by {world} processes")
+        mine = dist_.shard_rows(rows, rank, world)
+        share = (mine.stop - mine.start) / rows
+        if self.batch_size is None:
+            return mine, share
+        # a minibatch of each process's own rows: its mean estimates the mean of those rows,
+        # weighted by their share of all rows, so the sum estimates the full mean unbiasedly
+        total = min(self.batch_size, rows)
+        take = dist_.shard_rows(total, rank, world)
+        count = take.stop - take.start
+        if count < 1:
+            raise ValueError(f"a batch of {total} rows cannot be shared by {world} processes")
+        index = mine.start + torch.randperm(mine.stop - mine.start)[:count]
+        return index, share
+
     def step(self, x, observations=None) -> float:
-        """zero_grad, loss, backward, ``optim.step()``; returns the loss as a float."""
+        """zero_grad, loss, backward, ``optim.step()``; returns the loss as a float (with
+        ``distributed``, the loss of all processes' rows together)."""
         self.optim.zero_grad(set_to_none=True)
-        loss = self._loss(x, observations)
-        loss.backward()
+        if self.batch_size is None and not self.distributed:
+            loss = self._loss(x, observations)
+            loss.backward()
+            self.optim.step()
+            # One host sync per step is the price of the documented float return value.
+            return float(loss.detach())
+        index, share = self._rows(rows_of(x))
+        rows = index.to(model_device(self.model)) if isinstance(index, torch.Tensor) else index
+        scaled = self._loss(dist_.take_rows(to_device(x, model_device(self.model)), rows),
+                            dist_.take_rows(to_device(dict(observations or {}),
+                                                      model_device(self.model)), rows)) * share
+        scaled.backward()
+        if self.distributed:
+            total = dist_.all_reduce_gradients(dist_.optimiser_parameters(self.optim), scaled)
+        else:
+            total = float(scaled.detach())
         self.optim.step()
-        # One host sync per step is the price of the documented float return value.
-        return float(loss.detach())
+        return total
 
     def evaluate_loss(self, x, observations=None) -> float:
         with torch.no_grad():
