@@ -1,5 +1,16 @@
-"""Conversion of feature results (plain data with code-point `Span`s) to lsprotocol types."""
+"""Conversion of feature results (plain data with code-point `Span`s) to lsprotocol types.
+
+Diagnostics are converted through a `DiagnosticMemo` (one per document and position
+encoding): a file in the classic dialect has a deprecation hint on almost every line, and a
+keystroke leaves nearly all of them as they were, so each converted `lsp.Diagnostic` (and its
+JSON text, see `DiagnosticMemo.json_texts`) is kept and reused while the diagnostic and its LSP
+positions stay the same.
+"""
 from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from typing import Optional, Sequence
 
 from lsprotocol import types as lsp
 
@@ -55,3 +66,101 @@ def diagnostic(encoder: PositionEncoder, doc, d: Diagnostic) -> lsp.Diagnostic:
 
 def text_edits(encoder: PositionEncoder, index, edits) -> list[lsp.TextEdit]:
     return [lsp.TextEdit(range=range_(encoder, index, span), new_text=new) for span, new in edits]
+
+
+class DiagnosticMemo:
+    """Converted diagnostics of one document, reused from one version to the next.
+
+    A converted diagnostic depends on the `Diagnostic`'s code, severity, message and tags and
+    on the LSP positions (line, column in the negotiated encoding) of its span and of its
+    related locations, not on the code-point offsets: an edit shifts the offsets of everything
+    after it, but a keystroke that adds no line leaves the lines and columns of every other
+    line alone. So the memo is keyed by those values and positions; fixes do not appear in the
+    LSP form (code actions convert them on request). Each `convert` keeps only the entries it
+    used, so the memo never outgrows the document's current diagnostics.
+    """
+
+    __slots__ = ("uri", "encoding", "_memo", "last", "_texts", "_converter")
+
+    def __init__(self, uri: str, encoding: str) -> None:
+        self.uri = uri
+        self.encoding = encoding
+        self._memo: dict[tuple, lsp.Diagnostic] = {}
+        self.last: list[lsp.Diagnostic] = []  # what the last `convert` returned
+        self._texts: dict[int, str] = {}  # id of a converted diagnostic -> its JSON text
+        self._converter = None
+
+    def convert(self, encoder: PositionEncoder, index, diagnostics: Sequence[Diagnostic]) -> list[lsp.Diagnostic]:
+        """`diagnostic(...)` of each, reusing the objects of earlier calls where nothing they
+        show changed (the same object, so callers can compare lists by identity)."""
+        memo, used, out = self._memo, {}, []
+        starts = index.line_starts
+        text = index.text
+        fast = text.isascii()  # (O(1) in CPython) columns are code points in every encoding
+        size = len(text)
+
+        def at(offset: int) -> tuple[int, int]:
+            if not fast:
+                return encoder.to_lsp(index, offset)
+            offset = 0 if offset < 0 else size if offset > size else offset
+            line = bisect_right(starts, offset) - 1
+            return line, offset - starts[line]
+
+        for d in diagnostics:
+            span = d.span
+            a, b = span.start, span.end
+            if fast and 0 <= a <= b <= size:  # `at` inlined: this loop runs for every hint
+                line = bisect_right(starts, a) - 1
+                start = (line, a - starts[line])
+                line = bisect_right(starts, b, line) - 1
+                end = (line, b - starts[line])
+            else:
+                start, end = at(a), at(b)
+            related = tuple((r.message, at(r.span.start), at(r.span.end)) for r in d.related) if d.related else ()
+            key = (d.code, d.severity, d.message, d.tags, start, end, related)
+            converted = used.get(key) or memo.get(key)
+            if converted is None:
+                converted = _diagnostic_at(self.uri, d, start, end, related)
+            used[key] = converted
+            out.append(converted)
+        self._memo = used
+        self.last = out
+        return out
+
+    def json_texts(self, diagnostics: list[lsp.Diagnostic], converter) -> Optional[list[str]]:
+        """The JSON text of each of `diagnostics` when that list is the last `convert`'s
+        (None otherwise), each serialised once with `converter` and then reused: a list of
+        thousands of hints costs tens of milliseconds to serialise, and the same ones are sent
+        again after every keystroke."""
+        if diagnostics is not self.last:
+            return None
+        if converter is not self._converter:
+            self._texts, self._converter = {}, converter
+        texts, keep, out = self._texts, {}, []
+        for d in diagnostics:
+            text = texts.get(id(d))
+            if text is None:
+                text = json.dumps(converter.unstructure(d))
+            keep[id(d)] = text  # ids stay valid: the memo keeps every object in `last` alive
+            out.append(text)
+        self._texts = keep
+        return out
+
+
+def _diagnostic_at(uri: str, d: Diagnostic, start, end, related) -> lsp.Diagnostic:
+    def range_at(a, b) -> lsp.Range:
+        return lsp.Range(start=lsp.Position(line=a[0], character=a[1]), end=lsp.Position(line=b[0], character=b[1]))
+
+    tags = [TAGS[t] for t in d.tags if t in TAGS]
+    return lsp.Diagnostic(
+        range=range_at(start, end),
+        message=d.message,
+        severity=lsp.DiagnosticSeverity(int(d.severity)),
+        code=d.code,
+        source="qvr",
+        tags=tags or None,
+        related_information=[
+            lsp.DiagnosticRelatedInformation(location=lsp.Location(uri=uri, range=range_at(a, b)), message=message)
+            for message, a, b in related
+        ] or None,
+    )

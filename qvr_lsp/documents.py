@@ -136,11 +136,12 @@ class Document:
 
     __slots__ = ("uri", "path", "text", "version", "line_index", "_tree", "_edited_tree", "_ts_parser",
                  "_parser", "_parsed", "_analysis", "_analysis_steps", "cache", "_chunks", "_checker",
-                 "_checker_steps", "_diagnostics", "layout", "names", "first_from_analysis")
+                 "_checker_steps", "_diagnostics", "layout", "names", "first_from_analysis", "_runs")
 
     def __init__(self, uri: str, text: str, version: Optional[int], parser: ChunkParser | None = None,
                  ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None,
-                 chunks=None, checker: Optional[IncrementalChecker] = None, first_from_analysis: bool = False):
+                 chunks=None, checker: Optional[IncrementalChecker] = None, first_from_analysis: bool = False,
+                 runs: Optional[dict] = None):
         self.uri = uri
         self.path = path if path is not None else uri_to_path(uri)
         self.text = text
@@ -157,6 +158,9 @@ class Document:
         self._chunks = chunks  # `split_declarations(text)`, kept up to date edit by edit
         self._checker = checker
         self._checker_steps = None  # the checker's run for this text, when it runs in slices
+        # uri -> the version whose checker run is under way (shared by a store's documents):
+        # a later version finishes that run in slices before starting its own
+        self._runs = runs if runs is not None else {}
         # when the checker has never run: take this version's diagnostics from the full
         # analysis, and let the checker catch up in slices (`advance_checker`); see
         # `DocumentStore.first_from_analysis`
@@ -298,7 +302,16 @@ class Document:
         if self.checker_ready:
             return True
         if self._checker_steps is None:
+            # The checker's runs are sequential: a run an earlier version started and dropped
+            # is finished before the next starts. `diagnostics_steps` would do that in one go
+            # (`IncrementalChecker.settle`), seconds on a file of megabytes; here it goes on
+            # in slices, as it was running.
+            earlier = self._runs.get(self.uri)
+            if earlier is not None and earlier is not self and earlier._checker_steps is not None:
+                if not earlier.advance_checker(budget_s, interrupt):
+                    return False
             self._checker_steps = self._checker.diagnostics_steps(self.text, self.chunks, self.line_index)
+            self._runs[self.uri] = self
         try:
             if not _run_slice(self._checker_steps, budget_s, interrupt):
                 return False
@@ -314,7 +327,23 @@ class Document:
             log.exception("incremental check failed for %s", self.uri)
             self._checker.reset()
         self._checker_steps = None
+        if self._runs.get(self.uri) is self:
+            del self._runs[self.uri]
         return True
+
+    def advance_diagnostics(self, budget_s: Optional[float],
+                            interrupt: Optional[Callable[[], bool]] = None) -> bool:
+        """Work on what `diagnostics` reads (`budget_s` and `interrupt` as for
+        `advance_analysis`); True once `diagnostics` answers at once. A first version's come
+        from the full analysis (see `DocumentStore.first_from_analysis`), a later version's
+        from the incremental checker; either way in slices, so that opening or editing a file
+        of megabytes never holds up the messages of other documents."""
+        if self._diagnostics is not None or self._analysis:
+            return True
+        if self._checker is None or (self.first_from_analysis and self._checker.cold
+                                     and self._checker_steps is None):
+            return self.advance_analysis(budget_s, interrupt=interrupt)
+        return self.advance_checker(budget_s, interrupt)
 
     def _compare_diagnostics(self, fast: tuple, full: tuple, source: str) -> bool:
         """Whether the incremental checker's `fast` diagnostics equal `full` (from `source`);
@@ -436,6 +465,7 @@ class DocumentStore:
         self._docs: dict[str, Document] = {}
         self._parsers: dict[str, ChunkParser] = {}
         self._checkers: dict[str, IncrementalChecker] = {}
+        self._runs: dict[str, Document] = {}  # see `Document._runs`
         self._ts_parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_qvr.language()))
 
     # -- queries ----------------------------------------------------------------------------
@@ -450,12 +480,15 @@ class DocumentStore:
 
     async def ready(self, doc: Document, need: str = "analysis") -> bool:
         """Compute `doc`'s full analysis (``need="parse"``: just its parse; ``"checker"``: bring
-        its incremental checker up to it, see `Document.advance_checker`) a slice of
+        its incremental checker up to it, see `Document.advance_checker`; ``"diagnostics"``:
+        what `Document.diagnostics` reads, see `Document.advance_diagnostics`) a slice of
         `ANALYSIS_SLICE_S` at a time, letting the event loop run in between, so a keystroke that
         arrives meanwhile is checked and published without waiting for it. False when a newer
         version arrived first (the work for this one is dropped)."""
         if need == "checker":
             advance = doc.advance_checker
+        elif need == "diagnostics":
+            advance = doc.advance_diagnostics
         else:
             advance = functools.partial(doc.advance_analysis, parse_only=need == "parse")
         while not advance(ANALYSIS_SLICE_S, interrupt=self.input_waiting):
@@ -479,7 +512,7 @@ class DocumentStore:
         parser = self._parsers.setdefault(uri, ChunkParser(self.track_reparse))
         checker = self._checkers.setdefault(uri, IncrementalChecker())
         doc = Document(uri, text, version, parser, self._ts_parser, checker=checker,
-                       first_from_analysis=self.first_from_analysis)
+                       first_from_analysis=self.first_from_analysis, runs=self._runs)
         self._docs[uri] = doc
         return doc
 
@@ -511,7 +544,7 @@ class DocumentStore:
             text = old.text  # the same object: results keyed on the text carry over
         doc = Document(uri, text, version, self._parsers.setdefault(uri, ChunkParser(self.track_reparse)),
                        self._ts_parser, tree, old.path, index, chunks,
-                       self._checkers.setdefault(uri, IncrementalChecker()))
+                       self._checkers.setdefault(uri, IncrementalChecker()), runs=self._runs)
         if text == old.text:  # e.g. an edit and its undo in one batch: the analysis carries over
             doc._parsed, doc._analysis = old._parsed, old._analysis
             doc._diagnostics, doc.layout, doc.names = old._diagnostics, old.layout, old.names
@@ -522,6 +555,7 @@ class DocumentStore:
         self._docs.pop(uri, None)
         self._parsers.pop(uri, None)
         self._checkers.pop(uri, None)
+        self._runs.pop(uri, None)
 
 
 def changes_from_lsp(content_changes: Sequence) -> list[Change]:

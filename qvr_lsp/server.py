@@ -17,7 +17,9 @@ import asyncio
 import functools
 import importlib.util
 import inspect
+import json
 import logging
+import operator
 import os
 import select
 import stat
@@ -32,7 +34,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from . import __version__, convert
+from . import __version__, convert, documents
 from .documents import DocumentStore, changes_from_lsp
 from .features import (
     code_actions as f_actions,  # registration reads MIGRATE_KIND
@@ -107,7 +109,15 @@ class QvrProtocol(LanguageServerProtocol):
             prefer_utf8(params)
         except Exception:
             log.exception("could not reorder position encodings")
-        return (yield from super().lsp_initialize(params))
+        result = yield from super().lsp_initialize(params)
+        # Pull diagnostics (textDocument/diagnostic) only for clients that can pull; the others
+        # get them pushed. Never both: editors keep pulled and pushed diagnostics apart (VS
+        # Code in two collections, Neovim in two namespaces) and would show each one twice.
+        pull = client_pulls_diagnostics(params.capabilities)
+        self._server.pull_diagnostics = pull
+        if not pull and result is not None and result.capabilities is not None:
+            result.capabilities.diagnostic_provider = None
+        return result
 
     @lsp_method(lsp.SHUTDOWN)
     def lsp_shutdown(self, *args):
@@ -143,6 +153,11 @@ async def _wait_at_most(event: asyncio.Event, seconds: float) -> None:
         log.warning("exiting before the shutdown request was answered")
 
 
+def client_pulls_diagnostics(capabilities) -> bool:
+    """Whether the client can pull diagnostics (LSP 3.17 `textDocument.diagnostic`)."""
+    return getattr(getattr(capabilities, "text_document", None), "diagnostic", None) is not None
+
+
 def _output_closed(error: BaseException) -> bool:
     """Whether `error` says the client's end is gone (nothing can be sent to it any more)."""
     if isinstance(error, (BrokenPipeError, ConnectionError, EOFError)):
@@ -162,6 +177,13 @@ class QvrLanguageServer(LanguageServer):
         self._warming: set = set()
         self.idle_gc = IdleCollector()
         self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens
+        # Diagnostics: pushed (publishDiagnostics), or pulled by clients that can (decided at
+        # initialize, see `QvrProtocol.lsp_initialize`)
+        self.pull_diagnostics = False
+        self._diagnostic_memos: dict[str, convert.DiagnosticMemo] = {}  # uri -> converted ones
+        self._diagnostic_results: dict[str, tuple[str, list]] = {}  # uri -> (result id, items)
+        self._result_count = 0
+        self._checking: set = set()  # tasks computing diagnostics in slices (references)
         self._reporting_error = False
         self.exit_code = 0  # what `exit` asked for: 1 when no shutdown came first (LSP)
 
@@ -265,13 +287,39 @@ class QvrLanguageServer(LanguageServer):
         if await self.documents.ready(doc, "analysis"):
             await self.documents.ready(doc, "checker")
 
+    def lsp_diagnostics(self, doc) -> list[lsp.Diagnostic]:
+        """The document's diagnostics plus run failures, as LSP diagnostics: converted through
+        the document's `convert.DiagnosticMemo`, so those that did not change are the objects
+        of the last call."""
+        found = list(f_diagnostics.document_diagnostics(doc))
+        found += self._run_diagnostics(doc.uri)
+        encoder = self.encoder
+        memo = self._diagnostic_memos.get(doc.uri)
+        if memo is None or memo.encoding != encoder.encoding:
+            memo = self._diagnostic_memos[doc.uri] = convert.DiagnosticMemo(doc.uri, encoder.encoding)
+        return memo.convert(encoder, doc.line_index, found)
+
+    def diagnostic_result(self, doc) -> tuple[str, list[lsp.Diagnostic]]:
+        """(result id, LSP diagnostics) of `doc` now. The result id changes only when the
+        diagnostics do (as the client sees them: the same ranges in the negotiated encoding),
+        so a pull after a keystroke that changed none can be answered `unchanged`."""
+        items = self.lsp_diagnostics(doc)
+        previous = self._diagnostic_results.get(doc.uri)
+        if previous is not None and len(previous[1]) == len(items) and all(map(operator.is_, previous[1], items)):
+            result_id = previous[0]  # the memo gave the very same objects: nothing changed
+        else:
+            self._result_count += 1
+            result_id = f"{self._result_count}"
+        self._diagnostic_results[doc.uri] = (result_id, items)
+        return result_id, items
+
     def publish(self, doc) -> None:
-        if not self.documents.is_current(doc):
-            return  # a newer version arrived; its own publish is scheduled
+        """Push the diagnostics of `doc`, if it is still the latest version (and the client
+        does not pull them)."""
+        if not self.documents.is_current(doc) or self.pull_diagnostics:
+            return  # a newer version arrived (its own publish is scheduled), or the client pulls
         try:
-            found = list(f_diagnostics.document_diagnostics(doc))
-            found += self._run_diagnostics(doc.uri)
-            diags = [convert.diagnostic(self.encoder, doc, d) for d in found]
+            diags = self.diagnostic_result(doc)[1]
         except Exception:
             log.exception("diagnostics failed for %s", doc.uri)
             diags = []
@@ -280,6 +328,26 @@ class QvrLanguageServer(LanguageServer):
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=doc.uri, diagnostics=diags, version=doc.version)
         )
+
+    def text_document_publish_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
+        """pygls' notification, written from the JSON text each diagnostic got the first time
+        it was sent (`DiagnosticMemo.json_texts`) when `params` holds the latest converted list
+        of its document: serialising thousands of hints again cost more than the rest of a
+        keystroke. Anything else goes through pygls."""
+        memo = self._diagnostic_memos.get(params.uri)
+        protocol = self.protocol
+        texts = None
+        if memo is not None and protocol.writer is not None:
+            try:
+                texts = memo.json_texts(params.diagnostics, protocol._converter)
+            except Exception:
+                log.exception("serialising diagnostics failed; sending them through pygls")
+        if texts is None:
+            return super().text_document_publish_diagnostics(params)
+        version = "" if params.version is None else f'"version": {json.dumps(params.version)}, '
+        body = (f'{{"jsonrpc": "2.0", "method": "{lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS}", "params": '
+                f'{{"uri": {json.dumps(params.uri)}, {version}"diagnostics": [{", ".join(texts)}]}}}}')
+        write_message(protocol, body)
 
     def _run_diagnostics(self, uri: str) -> list:
         """Failures of editor runs on this exact text (`qvr_lsp.run_commands`), if any."""
@@ -293,10 +361,21 @@ class QvrLanguageServer(LanguageServer):
             return []
 
     def publish_diagnostics_for(self, uri: str) -> None:
-        """Re-publish a document's diagnostics now (the run layer calls this after a run)."""
+        """Re-publish a document's diagnostics now (the run layer calls this after a run); a
+        client that pulls them is asked to pull again, if it can be."""
         doc = self.documents.get(uri)
-        if doc is not None:
+        if doc is None:
+            return
+        if not self.pull_diagnostics:
             self.publish(doc)
+            return
+        workspace = getattr(self.client_capabilities, "workspace", None)
+        if getattr(getattr(workspace, "diagnostics", None), "refresh_support", None):
+            try:
+                self.workspace_diagnostic_refresh(None)
+            except Exception:
+                log.exception("workspace/diagnostic/refresh failed")
+        # otherwise the client's next pull (on its next edit or focus) has them
 
     def schedule_publish(self, doc) -> None:
         self.idle_gc.touch()
@@ -318,20 +397,57 @@ class QvrLanguageServer(LanguageServer):
             self._pending[doc.uri] = loop.call_later(delay, self._run_publish, doc)
 
     def _run_publish(self, doc) -> None:
+        """Publish `doc`'s diagnostics, computed in slices (`DocumentStore.ready`): the first
+        version of a file of megabytes takes seconds to analyse, and other documents' messages
+        are answered in between. What takes a single slice is published right here."""
         self._pending.pop(doc.uri, None)
         try:
+            if not doc.advance_diagnostics(documents.ANALYSIS_SLICE_S, self.documents.input_waiting):
+                task = asyncio.ensure_future(self._publish_when_ready(doc))
+                self._checking.add(task)  # a reference until it is done (the loop keeps weak ones)
+                task.add_done_callback(self._checking.discard)
+                return
             self.publish(doc)
             self.schedule_warm_up(doc)
         except Exception:
             log.exception("publishing diagnostics failed")
 
+    async def _publish_when_ready(self, doc) -> None:
+        try:
+            if await self.documents.ready(doc, "diagnostics"):
+                self.publish(doc)
+                self.schedule_warm_up(doc)
+        except Exception:
+            log.exception("publishing diagnostics failed")
+
     def clear(self, uri: str) -> None:
         self.token_results.pop(uri, None)
+        self._diagnostic_memos.pop(uri, None)
+        self._diagnostic_results.pop(uri, None)
         for handles in (self._pending, self._warm):
             pending = handles.pop(uri, None)
             if pending is not None:
                 pending.cancel()
-        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        if not self.pull_diagnostics:  # a pulling client drops a closed document's itself
+            self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+def write_message(protocol: LanguageServerProtocol, body: str) -> None:
+    """Send a JSON-RPC message whose JSON text `body` (ASCII, as `json.dumps` writes it) is
+    already made, framed as pygls frames its own (`JsonRPCProtocol._send_data`)."""
+    if protocol._include_headers:
+        body = (f"Content-Length: {len(body)}\r\n"
+                f"Content-Type: {protocol.CONTENT_TYPE}; charset={protocol.CHARSET}\r\n\r\n") + body
+    try:
+        result = protocol.writer.write(body.encode(protocol.CHARSET))
+        if inspect.isawaitable(result):
+            asyncio.ensure_future(result)
+    except BrokenPipeError:
+        log.exception("Error sending data. BrokenPipeError")
+        raise
+    except Exception as error:
+        log.exception("Error sending data")
+        protocol._server._report_server_error(error, JsonRpcException)
 
 
 class RequestFailed(JsonRpcException):
@@ -536,6 +652,31 @@ def create_server() -> QvrLanguageServer:
     def did_close(ls: QvrLanguageServer, params: lsp.DidCloseTextDocumentParams):
         ls.documents.close(params.text_document.uri)
         ls.clear(params.text_document.uri)
+
+    # -- pull diagnostics (LSP 3.17; offered only to clients that pull) ----------------------
+    @ls.feature(
+        lsp.TEXT_DOCUMENT_DIAGNOSTIC,
+        lsp.DiagnosticOptions(identifier="qvr", inter_file_dependencies=False, workspace_diagnostics=False),
+    )
+    async def document_diagnostic(ls: QvrLanguageServer, params: lsp.DocumentDiagnosticParams):
+        """The diagnostics of the latest version (computed in slices if need be; when the
+        document changes meanwhile, those of the newer one), run failures included; `unchanged`
+        when they are those the client has (`previousResultId`)."""
+        uri = params.text_document.uri
+        try:
+            doc = ls.documents.get(uri)
+            while doc is not None and not await ls.documents.ready(doc, "diagnostics"):
+                doc = ls.documents.get(uri)  # a newer version arrived: answer for it
+            if doc is None:
+                return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+            result_id, items = ls.diagnostic_result(doc)
+            ls.schedule_warm_up(doc)
+        except Exception:
+            log.exception("document_diagnostic failed")
+            return lsp.RelatedFullDocumentDiagnosticReport(items=[])
+        if params.previous_result_id is not None and params.previous_result_id == result_id:
+            return lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
 
     # -- navigation -------------------------------------------------------------------------
     @ls.feature(lsp.TEXT_DOCUMENT_HOVER)
