@@ -477,6 +477,13 @@ class RunManager:
             if isinstance(step, int) and isinstance(total, int) and total > 0:
                 percentage = max(0, min(100, int(100 * step / total)))
             where = f"step {step}/{total}" if total else f"step {step}"
+            chains = event.get("chains")
+            if (isinstance(chains, list) and len(chains) > 1 and isinstance(total, int)
+                    and all(isinstance(done, int) for done in chains)):
+                # NUTS chains side by side: how far each one is
+                per_chain = max(1, total // len(chains))
+                where += " · chains " + " ".join(
+                    f"{min(100, 100 * done // per_chain)}%" for done in chains)
             message = where if loss is None else f"{where} · loss {format_loss(loss)}"
             self.reporter.report(run, message, percentage)
         elif kind == "result":

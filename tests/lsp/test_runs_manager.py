@@ -78,6 +78,19 @@ async def finish(run):
     return run.outcome
 
 
+async def test_nuts_chains_side_by_side_are_reported_per_chain(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    outcome = await finish(await manager.start(request("chains", kind="nuts", steps=8)))
+    assert outcome.ok
+    reports = [e[1] for e in rec.events if e[0] == "report"][1:]  # after the start report
+    assert reports == [
+        "step 1/8 · chains 25% 0% · loss 100", "step 2/8 · chains 25% 25% · loss 50",
+        "step 3/8 · chains 50% 25% · loss 33.33", "step 4/8 · chains 75% 25% · loss 25",
+        "step 5/8 · chains 100% 25% · loss 20", "step 6/8 · chains 100% 50% · loss 16.67",
+        "step 7/8 · chains 100% 75% · loss 14.29", "step 8/8 · chains 100% 100% · loss 12.5"]
+
+
 async def test_successful_run_reports_progress_and_result(tmp_path):
     rec = Recorder()
     manager = RunManager(rec, runs_root=str(tmp_path))
