@@ -2,14 +2,21 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from lark.exceptions import UnexpectedCharacters
 
-from qvr.syntax import parse_module
-from qvr.syntax.parser import error_parser, fast_tokens
+from qvr.syntax import lalr_tables, parse_module
+from qvr.syntax.parser import _FIXED, error_parser, fast_tokens, fixed_strings
 
 from syntax_helpers import EXAMPLES
+
+ROOT = Path(__file__).resolve().parents[2]
+# every QVR file of the repository: the spec's examples, the shipped examples, test programs
+ALL_FILES = EXAMPLES + sorted((ROOT / "examples").glob("*.qvr")) + sorted(
+    (ROOT / "tests" / "programs").glob("*.qvr"))
 
 PIECES = ["object", "T", "x_t", "é1", "2", "0.5", ".5", "2.", "1e-3", "2.5E+4", "->", "<-", ">>",
           "<<", ">=>", "=>", "|-", "⊢", "~", "@", "*", "+", "-", "/", "\\", "=", ":", ".", ",",
@@ -31,10 +38,47 @@ def ours(text):
                                         for t in tokens]
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("path", ALL_FILES, ids=[str(p.relative_to(ROOT)) for p in ALL_FILES])
 def test_lexers_agree_on_examples(path):
     text = path.read_text(encoding="utf-8")
     assert ours(text) == lark_tokens(text)
+
+
+def test_operator_texts_come_from_the_grammar():
+    """Every fixed text of every terminal of qvr.lark (string terminals, and the alternatives
+    of regex terminals such as COMPOSE and RULE_ARROW) lexes as that terminal, and nothing else
+    is a fixed text."""
+    expected = {}
+    for name, kind, value in lalr_tables.load().terminals:
+        strings = [value] if kind == "str" else fixed_strings(value)
+        if strings is not None and name in _USED:
+            expected.update((s, name) for s in strings)
+    assert {"=>": "RULE_ARROW", "|-": "RULE_ARROW", "\u22a2": "RULE_ARROW", ">>": "COMPOSE",
+            "<<": "COMPOSE", ">=>": "COMPOSE"}.items() <= expected.items()
+    assert _FIXED == expected
+
+
+def test_fixed_strings():
+    assert fixed_strings(r"(?:=>|\|\-|\u22a2)") == ["=>", "|-", "\u22a2"]
+    assert fixed_strings(r"(?:>=>|>>|<<)") == [">=>", ">>", "<<"]
+    assert fixed_strings(r"a(?:b|c)[de]") == ["abd", "abe", "acd", "ace"]
+    for not_fixed in (r"[0-9]+", r"(?!\d)\w+", r"a?", r"[a-c]", r"(?i)ab", r"(a|b)", r"[^a]", "("):
+        assert fixed_strings(not_fixed) is None, not_fixed
+
+
+_USED = {s for symbols, _ in lalr_tables.load().states for s in symbols}
+# Fixed texts of the grammar plus everything the lexer may confuse them with: prefixes and
+# neighbours of the operators, comment and number fragments, characters it has no token for.
+_OPERATOR_PIECES = sorted(set(_FIXED) - {k for k in _FIXED if k.isidentifier()}) + [
+    ">", "<", "|", "=", "!", "#", "#!", "#{", "}#", "1", ".", "e", "x", "\u22a3", " ", "\n",
+    "\t", "\r", "\ufeff", "$", "?", ";"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_OPERATOR_PIECES), max_size=24))
+def test_lexers_agree_on_operator_soup(pieces):
+    text = "".join(pieces)
+    assert ours(text) == lark_tokens(text), text
 
 
 def test_lexers_agree_on_token_soup():

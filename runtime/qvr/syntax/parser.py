@@ -7,7 +7,9 @@
   callbacks directly, with lark's child filters compiled into straight-line functions.
   lark's own lexer and `Token` objects cost about half of the parse time, and importing lark
   at all costs start-up time (the language server's first diagnostics), which is why lark is
-  bypassed.
+  bypassed. Measured side by side (bench/parser_compare.py, the same 10,000-line module, the
+  same AST from the same builder): lark's standalone parser takes about 2.3 times as long and
+  lark with lark_cython's Cython lexer and parser about 2.0 times, so neither replaces it.
 * `error_parser()`, loaded exactly as spec §3.1 prescribes, on first use. Text the fast path
   rejects is re-parsed by it, and its `UnexpectedInput` (with the interactive parser state)
   is what `qvr.syntax.errors` words into QVR001–QVR005. Only this path imports lark.
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import TYPE_CHECKING
+from re import _parser as _sre  # sre_parse; re's own parser of patterns
+from typing import TYPE_CHECKING, Optional
 
 from . import lalr_tables
 from .transformer import AstBuilder, Tok, _Spliced
@@ -90,35 +93,92 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def fixed_strings(pattern: str) -> Optional[list[str]]:
+    """Every string the regular expression `pattern` matches, when it is made only of
+    literals, non-capturing groups, alternatives and one-character classes
+    (``(?:=>|\\|\\-|⊢)`` -> ``["=>", "|-", "⊢"]``); None for anything else (repetition,
+    ranges, lookarounds, flags), i.e. for patterns that are not a fixed set of strings."""
+    try:
+        tree = _sre.parse(pattern)
+    except re.error:
+        return None
+    if tree.state.flags & ~re.UNICODE:
+        return None
+    return _expand(list(tree))
+
+
+def _expand(items) -> Optional[list[str]]:
+    out = [""]
+    for op, arg in items:
+        if op is _sre.LITERAL:
+            choices = [chr(arg)]
+        elif op is _sre.IN and all(o is _sre.LITERAL for o, _ in arg):
+            choices = [chr(a) for _, a in arg]
+        elif op is _sre.BRANCH:
+            choices = []
+            for branch in arg[1]:
+                strings = _expand(branch)
+                if strings is None:
+                    return None
+                choices.extend(strings)
+        elif op is _sre.SUBPATTERN and arg[0] is None and not arg[1] and not arg[2]:
+            choices = _expand(arg[3])
+            if choices is None:
+                return None
+        else:
+            return None
+        out = [a + b for a in out for b in choices]
+    return out
+
+
+# What lark's basic lexer skips (qvr.lark's %ignore terminals: block, doc and line comments,
+# whitespace; a block comment before a line comment, as its higher priority has lark try it
+# first) and the regular-expression terminals that are not fixed strings, in lark's order
+# (FLOAT has priority 2, so `2.5` is not INT `2` + ...; NAME before INT, whose texts never
+# overlap since NAME cannot start with a digit). Written out by hand because the tables keep
+# no terminal priorities; tests/syntax/test_fast_path.py checks the lexer against lark's.
+_SKIP = r"(?:[ \t\f\r\n\ufeff]+|#\{(?:.|\n)*?\}#|#[^\n]*)*"
+_FLOAT = (r"[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+"
+          r"|\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.(?![\w.])")
+_NAME = r"(?!\d)\w+"
+_INT = r"[0-9]+"
+_HAND_WRITTEN = frozenset({"FLOAT", "NAME", "INT", "DOC_COMMENT", "BLOCK_COMMENT", "LINE_COMMENT"})
+
+
 def _fast_lexer():
-    """One regular expression equivalent to lark's basic lexer over qvr.lark's terminals:
-    the same terminals in lark's order (priority, then longest pattern first); keywords are
-    NAME matches whose text is a keyword string, exactly as lark retypes them."""
-    keywords = {}
+    """One regular expression equivalent to lark's basic lexer over qvr.lark's terminals, and
+    the terminal of each fixed text.
+
+    Each match is the text lark skips (whitespace, comments) followed by at most one token;
+    group 1..4 is FLOAT, NAME, INT or an operator. The operators are every string terminal
+    that is not a word plus every string of the regex terminals made of fixed alternatives
+    (COMPOSE, RULE_ARROW: `fixed_strings`), longest first, as lark tries them (its order puts
+    a longer pattern first). Keywords are NAME matches whose text is a keyword string,
+    exactly as lark retypes them."""
+    fixed = {}
     operators = []
+    shifted = {symbol for symbols, _ in _TABLES.states for symbol in symbols}
     for name, kind, value in _TABLES.terminals:
-        if kind == "str":
-            if value.isidentifier():
-                keywords[value] = name
-            else:
-                operators.append((value, name))
-    # regex terminals made of fixed alternatives (RULE_ARROW, COMPOSE) become operators too
-    for value, name in ((">=>", "COMPOSE"), (">>", "COMPOSE"), ("<<", "COMPOSE"),
-                        ("=>", "RULE_ARROW"), ("|-", "RULE_ARROW"), ("\u22a2", "RULE_ARROW")):
-        operators.append((value, name))
-    operators.sort(key=lambda vn: -len(vn[0]))
-    op_names = dict(operators)
+        strings = [value] if kind == "str" else fixed_strings(value)
+        if name not in shifted or strings is None:  # %ignore'd (no state shifts it) or not fixed
+            if name not in _HAND_WRITTEN and not name.startswith("__IGNORE"):
+                raise RuntimeError(f"qvr.lark terminal {name} ({value!r}) is not known to the "
+                                   "fast lexer (qvr.syntax.parser._fast_lexer)")
+            continue
+        for text in strings:
+            fixed[text] = name
+            if not text.isidentifier():
+                operators.append(text)
+    operators.sort(key=len, reverse=True)
     pattern = re.compile(
-        r"[ \t\f\r\n\ufeff]+|#\{(?:.|\n)*?\}#|#[^\n]*"
-        r"|(?P<FLOAT>[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+"
-        r"|\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.(?![\w.]))"
-        r"|(?P<NAME>(?!\d)\w+)|(?P<INT>[0-9]+)"
-        r"|(?P<OP>" + "|".join(re.escape(v) for v, _ in operators) + ")",
-    )
-    return pattern, keywords, op_names
+        f"{_SKIP}(?:(?P<FLOAT>{_FLOAT})|(?P<NAME>{_NAME})|(?P<INT>{_INT})"
+        f"|(?P<OP>{'|'.join(map(re.escape, operators))}))?")
+    # terminal by group number; an operator's is always in `fixed`
+    kinds = (None, "FLOAT", "NAME", "INT", "OP")
+    return pattern, fixed, kinds
 
 
-_FAST_RE, _KEYWORDS, _OP_NAMES = _fast_lexer()
+_FAST_RE, _FIXED, _GROUP_KINDS = _fast_lexer()
 
 
 def fast_tokens(text: str):
@@ -126,25 +186,21 @@ def fast_tokens(text: str):
     grammar has no token for (the slow path then reports it)."""
     out = []
     append = out.append
-    keywords = _KEYWORDS
-    op_names = _OP_NAMES
-    pos = 0
+    kind_of = _FIXED.get
+    kinds = _GROUP_KINDS
     n = len(text)
-    match = _FAST_RE.match
-    while pos < n:
-        m = match(text, pos)
-        if m is None:
-            return None
-        kind = m.lastgroup
-        end = m.end()
-        if kind is not None:
-            value = m.group()
-            if kind == "NAME":
-                kind = keywords.get(value, "NAME")
-            elif kind == "OP":
-                kind = op_names[value]
-            append(Tok(kind, value, pos, end))
-        pos = end
+    # Every match starts where the previous one ended: the pattern also matches the empty
+    # string, so `finditer` never skips a character; an empty or skip-only match before the
+    # end is a character no token starts with.
+    for m in _FAST_RE.finditer(text):
+        group = m.lastindex
+        if group is None:
+            if m.end() != n:
+                return None
+            break
+        start, end = m.span(group)
+        value = m.group(group)
+        append(Tok(kind_of(value, kinds[group]), value, start, end))
     return out
 
 
