@@ -202,10 +202,12 @@ def _compose(ctx: Context, e: A.Compose, f: Optional[MorphType],
     if f is None or g is None:
         return None
     tau, rho = f.cod, g.dom
-    related = (Related(e.left.span, f"left side: `{f.display()}`"),
-               Related(e.right.span, f"right side: `{g.display()}`"))
 
     def mismatch():
+        # Types are displayed only here: in a long chain the sides' types can be long, and
+        # displaying them at every operator would cost time quadratic in the chain's length.
+        related = (Related(e.left.span, f"left side: `{f.display()}`"),
+                   Related(e.right.span, f"right side: `{g.display()}`"))
         ctx.error("QVR040", f"cannot compose: left side produces `{tau.display()}`, right side "
                   f"expects `{rho.display()}`", e.op.span, related=related)
         return None

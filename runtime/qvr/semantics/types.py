@@ -40,7 +40,7 @@ class Fin:
     is_continuous = False
 
     def display(self) -> str:
-        return f"FinSet {self.n}"
+        return f"FinSet {count_text(self.n)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,70 @@ class Cont:
 
 Leaf = Union[Fin, Cont]
 
+# Counts from this size up print as a bound: Python refuses to print an int of more than 4300
+# digits (and printing a huge one costs quadratic time); a product of many finite objects
+# has a cardinality that large.
+_COUNT_LIMIT = 10 ** 60
+
+
+def count_text(n: int) -> str:
+    """`n` in decimal, or `more than 10^k` when it has more than 60 digits."""
+    if n < _COUNT_LIMIT:
+        return str(n)
+    # n >= 2^(bits - 1) >= 10^k for k = floor((bits - 1) * log10(2)); 0.301029 < log10(2)
+    return f"more than 10^{(n.bit_length() - 1) * 301029 // 1000000}"
+
+
+def _product(ns: list) -> int:
+    """The product of `ns`, multiplied pairwise (a balanced tree): multiplying one growing
+    number by each in turn is quadratic in the result's size, and the cardinality of a
+    product of thousands of finite objects is a number of thousands of digits."""
+    if not ns:
+        return 1
+    while len(ns) > 1:
+        pairs = [ns[i] * ns[i + 1] for i in range(0, len(ns) - 1, 2)]
+        if len(ns) % 2:
+            pairs.append(ns[-1])
+        ns = pairs
+    return ns[0]
+
 _PLAIN_REAL: dict = {}  # d -> the anonymous `Real d` (see ObjType.real)
+
+
+class _Leaves:
+    """`ObjType.leaves`, computed on first use and then kept in the instance's ``__dict__``
+    (a non-data descriptor, so later reads are plain attribute reads).
+
+    Not at construction: an `f @ f @ ...` chain builds one binary product per operator, each
+    holding the previous one, and flattening every one of them would copy ever longer leaf
+    tuples (quadratic in the chain's length). Only the types somebody asks about get
+    flattened, each once, with an explicit stack (the nesting can be thousands deep)."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        factors = obj.factors
+        if len(factors) == 1 and factors[0].__class__ is not ObjType:
+            leaves = factors
+        else:
+            out: list = []
+            todo = list(reversed(factors))
+            while todo:
+                f = todo.pop()
+                if f.__class__ is not ObjType:
+                    out.append(f)
+                    continue
+                cached = f.__dict__.get("leaves")
+                if cached is not None:
+                    out.extend(cached)
+                else:
+                    todo.extend(reversed(f.factors))
+            leaves = tuple(out)
+        obj.__dict__[self.name] = leaves
+        return leaves
 
 
 @dataclass(frozen=True)
@@ -95,43 +158,63 @@ class ObjType:
     A primitive object has exactly one factor, which is a leaf. A product `A * B` has one
     factor per written operand (each an `ObjType`, named if it was a reference), so
     `Embedded * Hidden * Hidden` has three factors and `leaves` flattens nested products.
-    Equality is structural (name included); use `compatible` for `≈`. `leaves`, `width`
-    and `feature_width` are computed once at construction (the checker asks often).
+    Equality is structural (name included); use `compatible` for `≈`. `width` and
+    `feature_width` are computed at construction from the factors' own (constant work per
+    factor, the checker asks often); `leaves` on first use (see `_Leaves`).
     """
 
     factors: tuple[Union["ObjType", Leaf], ...]
     name: Optional[str] = None
-    leaves: tuple = field(init=False, repr=False, compare=False)
     width: int = field(init=False, repr=False, compare=False)
     feature_width: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        # One pass, no generators: objects are built for every declaration and signature.
-        factors = self.factors
-        if len(factors) == 1 and factors[0].__class__ is not ObjType:
-            leaves = tuple(factors)
-        else:
-            out: list = []
-            for f in factors:
-                if f.__class__ is ObjType:
-                    out.extend(f.leaves)
-                else:
-                    out.append(f)
-            leaves = tuple(out)
         # value width w: Σd over continuous leaves plus 1 per finite leaf;
-        # feature width fw: Σd plus n per finite leaf (one-hot)
+        # feature width fw: Σd plus n per finite leaf (one-hot). A nested product already
+        # knows both for its own leaves.
         width = feature_width = 0
-        for leaf in leaves:
-            if leaf.__class__ is Fin:
+        for f in self.factors:
+            cls = f.__class__
+            if cls is Fin:
                 width += 1
-                feature_width += leaf.n
+                feature_width += f.n
+            elif cls is Cont:
+                width += f.d
+                feature_width += f.d
             else:
-                width += leaf.width
-                feature_width += leaf.feature_width
+                width += f.width
+                feature_width += f.feature_width
         setattr_ = object.__setattr__
-        setattr_(self, "leaves", leaves)
         setattr_(self, "width", width)
         setattr_(self, "feature_width", feature_width)
+
+    leaves = _Leaves()
+
+    # Equality and hashing written out rather than generated: the generated ones recurse
+    # through the factors, and the product an `f @ f @ ...` chain builds nests as deep as the
+    # chain is long.
+    def __eq__(self, other):
+        if other.__class__ is not ObjType:
+            return NotImplemented
+        todo = [(self, other)]
+        while todo:
+            a, b = todo.pop()
+            if a is b:
+                continue
+            if a.__class__ is not b.__class__:
+                return False
+            if a.__class__ is not ObjType:  # leaves compare as values
+                if a != b:
+                    return False
+                continue
+            if a.name != b.name or len(a.factors) != len(b.factors) or a.width != b.width:
+                return False
+            todo.extend(zip(a.factors, b.factors))
+        return True
+
+    def __hash__(self):
+        # constant work; equal objects agree on all three
+        return hash((self.name, len(self.factors), self.width, self.feature_width))
 
     # -- constructors ----------------------------------------------------------------------
     @staticmethod
@@ -187,11 +270,7 @@ class ObjType:
     @property
     def cardinality(self) -> int:
         """Product of the finite leaves' sizes (1 if there are none)."""
-        out = 1
-        for l in self.leaves:
-            if isinstance(l, Fin):
-                out *= l.n
-        return out
+        return _product([l.n for l in self.leaves if l.__class__ is Fin])
 
     def segments(self) -> tuple[tuple[str, int], ...]:
         """Segments for `≈`: ("cont", Σd) per maximal continuous run, ("fin", n) per finite leaf."""
