@@ -80,9 +80,67 @@ class _Seq:
         self.end = end
 
 
+class _Chain:
+    """A `*` product or `+` coproduct of type expressions that the parser may still extend.
+
+    ``A * B * C`` reduces as ``(A * B) * C`` and the AST keeps it flat (``Product`` with
+    three factors). Building a finished node at every reduction would copy the factors so
+    far each time, quadratic in the chain's length; instead the chain's lists grow in place
+    (the left operand is the chain itself: each node of the parse has one parent) and the
+    node is made once, when something else takes the chain (`_u`). A parenthesised chain on
+    the right (``A * (B * C)``, flattened too) is kept as a nested `_Chain` in the lists and
+    spliced in then, with an explicit stack: parentheses can nest thousands deep."""
+
+    __slots__ = ("cls", "attr", "items", "ops", "start", "end", "node")
+
+    def __init__(self, cls, attr):
+        self.cls = cls  # A.Product or A.Coproduct
+        self.attr = attr  # its operand field: "factors" or "operands"
+        self.items: list = []  # operand nodes and nested chains, in order
+        self.ops: list = []  # operator spans and nested chains (at the same places)
+        self.start = self.end = 0
+        self.node = None
+
+    def finish(self):
+        if self.node is None:
+            self.node = self.cls(_spliced(self.items, "items"), _spliced(self.ops, "ops"),
+                                 Span(self.start, self.end))
+        return self.node
+
+
+def _spliced(seq: list, attr: str) -> tuple:
+    """`seq` with every nested `_Chain` replaced by its own (spliced) `attr` list."""
+    out: list = []
+    stack = [iter(seq)]
+    while stack:
+        for x in stack[-1]:
+            if x.__class__ is _Chain:
+                stack.append(iter(getattr(x, attr)))
+                break
+            out.append(x)
+        else:
+            stack.pop()
+    return tuple(out)
+
+
 def _u(x):
-    """Unwrap a parenthesised group to the node it holds."""
-    return x.node if x.__class__ is _Group else x
+    """Unwrap a parenthesised group to the node it holds; finish a `_Chain`."""
+    cls = x.__class__
+    if cls is _Group:
+        x = x.node
+        cls = x.__class__
+    if cls is _Chain:
+        return x.finish()
+    return x
+
+
+def _open_chain(x, cls):
+    """`x` (or the group around it) if it is a `_Chain` of `cls` that nothing has taken yet."""
+    if x.__class__ is _Group:
+        x = x.node
+    if x.__class__ is _Chain and x.cls is cls and x.node is None:
+        return x
+    return None
 
 
 class AstBuilder:
@@ -95,14 +153,14 @@ class AstBuilder:
     def _start(self, x) -> int:
         if x.__class__ is Tok:
             return x.start_pos + self.offset
-        if x.__class__ in (_Group, _Params, _Seq):
+        if x.__class__ in (_Group, _Params, _Seq, _Chain):
             return x.start
         return x.span.start
 
     def _end(self, x) -> int:
         if x.__class__ is Tok:
             return x.end_pos + self.offset
-        if x.__class__ in (_Group, _Params, _Seq):
+        if x.__class__ in (_Group, _Params, _Seq, _Chain):
             return x.end
         return x.span.end
 
@@ -169,21 +227,32 @@ class AstBuilder:
         return A.BracketCtor(ctor, tuple(args), kwargs, bracket, self._span(c))
 
     def _flatten(self, c, cls, attr):
+        """``left op right`` of a `*`/`+` chain: extend the left chain (see `_Chain`)."""
         left, op, right = c
-        left_n, right_n = _u(left), _u(right)
-        parts, ops = [], []
-        if left_n.__class__ is cls:
-            parts.extend(getattr(left_n, attr))
-            ops.extend(left_n.op_spans)
+        start, end = self._start(left), self._end(right)
+        chain = _open_chain(left, cls)
+        if chain is None:
+            chain = _Chain(cls, attr)
+            left_n = _u(left)
+            if left_n.__class__ is cls:
+                chain.items.extend(getattr(left_n, attr))
+                chain.ops.extend(left_n.op_spans)
+            else:
+                chain.items.append(left_n)
+        chain.ops.append(self._tspan(op))
+        nested = _open_chain(right, cls)
+        if nested is not None:  # `A * (B * C)`: spliced when the chain is finished
+            chain.items.append(nested)
+            chain.ops.append(nested)
         else:
-            parts.append(left_n)
-        ops.append(self._tspan(op))
-        if right_n.__class__ is cls:
-            parts.extend(getattr(right_n, attr))
-            ops.extend(right_n.op_spans)
-        else:
-            parts.append(right_n)
-        return cls(tuple(parts), tuple(ops), self._span(c))
+            right_n = _u(right)
+            if right_n.__class__ is cls:
+                chain.items.extend(getattr(right_n, attr))
+                chain.ops.extend(right_n.op_spans)
+            else:
+                chain.items.append(right_n)
+        chain.start, chain.end = start, end
+        return chain
 
     def coproduct(self, c):
         return self._flatten(c, A.Coproduct, "operands")
@@ -212,7 +281,12 @@ class AstBuilder:
     def _group(self, c):
         # Unwrap the inner node so that `((x))` holds `x`, not a `_Group` of a `_Group`:
         # callers unwrap one level only, and nothing below them knows about `_Group`.
-        return _Group(_u(c[1]), self._start(c[0]), self._end(c[2]))
+        # A `*`/`+` chain stays open inside the group: ``(A * B) * C`` and ``A * (B * C)``
+        # extend or splice it (the AST flattens both).
+        node = c[1]
+        if node.__class__ is _Group:
+            node = node.node
+        return _Group(node, self._start(c[0]), self._end(c[2]))
 
     type_atom = _group
     cat_atom = _group

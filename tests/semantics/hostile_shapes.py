@@ -1,0 +1,130 @@
+"""Long operator chains and products, and a deterministic measure of the work spent on them.
+
+`SHAPES[name](n)` is a small valid module around one construct of about `n` parts. The tests
+compare the work done for `n` and `4 * n` parts: linear cost gives a ratio of about 4,
+quadratic about 16. Work is counted, never timed (the machines running the tests are shared):
+
+* `line_events(fn)`: the Python lines executed inside the `qvr` and `qvr_lsp` packages while
+  `fn()` runs (a `sys.settrace` line counter). Loops over ever longer lists written in Python
+  show up here; copying done in C (a `list.extend`, a tuple of a list) does not, so the tests
+  that need it count the objects built instead.
+* `peak_bytes(fn)`: the peak of memory allocated while `fn()` runs (`tracemalloc`).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tracemalloc
+
+import qvr
+import qvr_lsp
+
+_PACKAGES = (os.path.dirname(qvr.__file__), os.path.dirname(qvr_lsp.__file__))
+
+HEADER = "object X : Real 2\nobject Y : Real 3\nmorphism f : X -> X\nmorphism g : X -> Y\n"
+
+
+def chain(op: str, n: int) -> str:
+    """`define a = f op f op ... f` with `n` operators."""
+    return HEADER + "define a = " + f" {op} ".join(["f"] * (n + 1)) + "\nexport a\n"
+
+
+def arithmetic(op: str, n: int) -> str:
+    """A program `let` with `n` arithmetic operators."""
+    return ("object X : Real 2\nprogram p(x) : X -> X\n    let y = "
+            + f" {op} ".join(["x"] * (n + 1)) + "\n    return y\nexport p\n")
+
+
+def pattern(op: str, n: int) -> str:
+    """A grammar rule whose first premise has `n` category operators."""
+    return "category S\nrule r(x, y) : " + f" {op} ".join(["x"] * (n + 1)) + ", y |- S\n"
+
+
+def product_object(n: int) -> str:
+    """`object P : X * X * ...` with `n` factors."""
+    return ("object X : Real 2\nobject P : " + " * ".join(["X"] * n)
+            + "\nmorphism h : P -> X\nexport h\n")
+
+
+def product_signature(n: int) -> str:
+    """A morphism whose domain is a product of `n` factors, written in the signature."""
+    return "object X : Real 2\nmorphism h : " + " * ".join(["X"] * n) + " -> X\nexport h\n"
+
+
+def product_program(n: int) -> str:
+    """A program with `n` parameters bound to the `n` factors of its domain."""
+    names = [f"x{i}" for i in range(n)]
+    return ("object X : Real 2\nprogram p(" + ", ".join(names) + ") : "
+            + " * ".join(["X"] * n) + " -> X\n    return x0\nexport p\n")
+
+
+def coproduct(n: int) -> str:
+    """`object P : B + B + ...` with `n` operands."""
+    return ("object B : FinSet 2\nobject P : " + " + ".join(["B"] * n)
+            + "\nmorphism h : P -> B ~ Categorical\nexport h\n")
+
+
+def sequence_tensor(n: int) -> str:
+    """`s @ s @ ...` of sequence morphisms (a QVR046 warning at every operator)."""
+    return ("object T : FinSet 4\nobject X : Real 2\nmorphism e : T -> X [role=embed]\n"
+            "morphism c : X * X -> X\ndefine s = e >> scan(c)\ndefine a = "
+            + " @ ".join(["s"] * (n + 1)) + "\nexport a\n")
+
+
+def composed_tensors(n: int) -> str:
+    """`f @ f >> f @ f >> ...`: about `n` operators of both kinds."""
+    return HEADER + "define a = " + " >> ".join(["f @ f"] * (n // 2 + 1)) + "\nexport a\n"
+
+
+SHAPES = {
+    "@": lambda n: chain("@", n),
+    ">>": lambda n: chain(">>", n),
+    "<<": lambda n: chain("<<", n),
+    ">=>": lambda n: chain(">=>", n),
+    "let +": lambda n: arithmetic("+", n),
+    "let -": lambda n: arithmetic("-", n),
+    "let *": lambda n: arithmetic("*", n),
+    "let /": lambda n: arithmetic("/", n),
+    "rule *": lambda n: pattern("*", n),
+    "rule /": lambda n: pattern("/", n),
+    "rule \\": lambda n: pattern("\\", n),
+    "object product": product_object,
+    "signature product": product_signature,
+    "program product": product_program,
+    "coproduct": coproduct,
+    "sequence @": sequence_tensor,
+    "@ and >>": composed_tensors,
+}
+
+
+def line_events(fn) -> int:
+    """Python lines executed in the `qvr` and `qvr_lsp` packages while `fn()` runs."""
+    count = 0
+
+    def local(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return local
+
+    def call(frame, event, arg):
+        return local if frame.f_code.co_filename.startswith(_PACKAGES) else None
+
+    previous = sys.gettrace()
+    sys.settrace(call)
+    try:
+        fn()
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def peak_bytes(fn) -> int:
+    """Peak memory allocated while `fn()` runs, above what was allocated before."""
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
