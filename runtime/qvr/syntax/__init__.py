@@ -33,8 +33,9 @@ from .lexical import (
     split_declarations,
     unclosed_block,
 )
-from .parser import parse_chunk
+from .parser import fast_tokens, parse_chunk
 from .span import LineIndex, Span, normalize
+from .transformer import LiteralError, literal_problem
 from ..stepwise import finish
 
 __all__ = [
@@ -134,6 +135,28 @@ def _with_docs(node, runs):
     return dataclasses.replace(node, docs=docs)
 
 
+def _mask_bad_literals(text: str) -> tuple[str, list[tuple[int, int, str]]]:
+    """`text` with each number literal that has no value (`literal_problem`) overwritten by
+    `1` or `1.0` padded with spaces to its length (offsets and the token's kind unchanged),
+    and ``(start, end, message)`` for each of them."""
+    pieces: list[str] = []
+    found: list[tuple[int, int, str]] = []
+    last = 0
+    for tok in fast_tokens(text) or ():
+        if tok.type not in ("INT", "FLOAT"):
+            continue
+        message = literal_problem(tok.type, tok.value)
+        if message is None:
+            continue
+        found.append((tok.start_pos, tok.end_pos, message))
+        stand_in = "1" if tok.type == "INT" else "1.0"
+        pieces.append(text[last:tok.start_pos])
+        pieces.append(stand_in.ljust(tok.end_pos - tok.start_pos))
+        last = tok.end_pos
+    pieces.append(text[last:])
+    return "".join(pieces), found
+
+
 def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
     diagnostics: list[Diagnostic] = []
     chunk_comments = comments(chunk_text, offset)
@@ -143,7 +166,18 @@ def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
         diagnostics.append(error("QVR003", "block comment is not closed",
                                  Span(offset + open_at, offset + len(chunk_text))))
         parse_text = chunk_text[:open_at]
-    decls, bad_names, failure = parse_chunk(parse_text, offset)
+    try:
+        decls, bad_names, failure = parse_chunk(parse_text, offset)
+    except LiteralError:
+        # A number literal without a value: report each one, then parse the chunk again with
+        # them masked, for its other errors (the declaration is dropped, as for a bad name).
+        parse_text, bad_numbers = _mask_bad_literals(parse_text)
+        for start, end, message in bad_numbers:
+            diagnostics.append(error("QVR002", message, Span(offset + start, offset + end)))
+        try:
+            decls, bad_names, failure = parse_chunk(parse_text, offset)
+        except LiteralError:  # one `literal_problem` does not see: reported below, not dropped
+            decls, bad_names, failure = None, [], None
     for tok in bad_names:
         i = invalid_identifier_char(tok.value)
         if i is not None:

@@ -18,8 +18,37 @@ each parse; see `qvr.syntax.parser`).
 """
 from __future__ import annotations
 
+import sys
+
 from . import ast as A
 from .span import Span
+
+
+#: The most digits an integer literal may have: Python's default limit for converting text
+#: to `int` (a longer literal could not become a value, and none is meaningful).
+MAX_INT_DIGITS = 4300
+_INF = float("inf")
+
+
+class LiteralError(ValueError):
+    """A number literal has no value: an integer of more than `MAX_INT_DIGITS` digits or a
+    float beyond the float range. Raised out of the parse; `qvr.syntax` then reports every
+    such literal of the chunk (`literal_problem`) and parses the rest of it without them."""
+
+
+def literal_problem(kind: str, text: str) -> str | None:
+    """Why the number token `text` (``INT`` or ``FLOAT``) cannot be a value, or None."""
+    shown = text if len(text) <= 20 else f"{text[:8]}…{text[-4:]}"
+    if kind == "INT":
+        # the interpreter may have been given a lower limit (PYTHONINTMAXSTRDIGITS)
+        limit = min(MAX_INT_DIGITS, sys.get_int_max_str_digits() or MAX_INT_DIGITS)
+        if len(text) > limit:
+            return (f"syntax error: number `{shown}` has {len(text)} digits; an integer may "
+                    f"have at most {limit}")
+        return None
+    if kind == "FLOAT" and float(text) == _INF:
+        return f"syntax error: number `{shown}` is too large for a 64-bit float"
+    return None
 
 
 class Tok:
@@ -184,7 +213,17 @@ class AstBuilder:
 
     def _number(self, t: Tok, minus: Tok | None = None) -> A.Number:
         text = t.value
-        value: int | float = int(text) if t.type == "INT" else float(text)
+        try:
+            if t.type == "INT":
+                if len(text) > MAX_INT_DIGITS:
+                    raise LiteralError
+                value: int | float = int(text)
+            else:
+                value = float(text)
+                if value == _INF:
+                    raise LiteralError
+        except ValueError:  # LiteralError, or the interpreter's own digit limit
+            raise LiteralError from None
         off = self.offset
         if minus is not None:
             return A.Number(-value, "-" + text, Span(minus.start_pos + off, t.end_pos + off))
