@@ -5,6 +5,7 @@ import dataclasses
 import re
 from typing import Iterator, Optional
 
+from qvr.semantics.types import count_text
 from qvr.syntax.span import Span
 
 WORD_RE = re.compile(r"\w+")
@@ -74,11 +75,12 @@ def statement_at(module, offset: int):
 
 
 # ------------------------------------------------------------------------ type display ----
-def _dim(t) -> Optional[int]:
+def _dim(t) -> Optional[str]:
+    """The dimension (or cardinality) shown after a name; a huge cardinality as a bound."""
     try:
         if getattr(t, "is_finite", False):
-            return t.cardinality
-        return t.width
+            return count_text(t.cardinality)
+        return str(t.width)
     except Exception:
         return None
 
@@ -92,17 +94,28 @@ def render_type(t) -> str:
         return f"{render_type(t.dom)} -> {render_type(t.cod)}"
     if cls == "SeqType":
         return f"Seq[{render_type(t.elem)}]"
-    if cls == "ObjType":
-        name = getattr(t, "name", None)
+    if cls != "ObjType":
+        return display_type(t)
+    # Anonymous products print flat (`A(2) * B(3) * C(2)`) however they nest; an `f @ f @ ...`
+    # chain nests them as deep as it is long, so walk with a stack rather than recursing.
+    parts: list[str] = []
+    stack = [t]
+    while stack:
+        x = stack.pop()
+        if type(x).__name__ != "ObjType":  # a leaf factor
+            parts.append(display_type(x))
+            continue
+        name = getattr(x, "name", None)
         if name:
-            dim = _dim(t)
-            return f"{name}({dim})" if dim is not None else name
-        factors = tuple(getattr(t, "factors", ()) or ())
-        if len(factors) > 1:
-            return " * ".join(render_type(f) for f in factors)
-        if len(factors) == 1 and factors[0] is not t:
-            return render_type(factors[0])
-    return display_type(t)
+            dim = _dim(x)
+            parts.append(f"{name}({dim})" if dim is not None else name)
+            continue
+        factors = tuple(getattr(x, "factors", ()) or ())
+        if len(factors) > 1 or (len(factors) == 1 and factors[0] is not x):
+            stack.extend(reversed(factors))
+        else:
+            parts.append(display_type(x))
+    return " * ".join(parts)
 
 
 def display_type(t) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from qvr.semantics.types import count_text
 from qvr.syntax.span import Span
 
 from . import families
@@ -92,7 +93,7 @@ def symbol_markdown(analysis, symbol) -> str:
         if obj is not None:
             try:
                 if obj.is_finite:
-                    parts.append(f"finite, cardinality {obj.cardinality}")
+                    parts.append(f"finite, cardinality {count_text(obj.cardinality)}")
                 else:
                     parts.append(f"value width {obj.width}, feature width {obj.feature_width}")
             except Exception:
