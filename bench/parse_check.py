@@ -4,12 +4,18 @@ The module mixes the three generations of QVR syntax (classic LSTM/GRU cells, 0.
 language models, current-form LSTMs), every model with its own names so that no chunk is a
 repeat of another (the per-chunk memo would otherwise make parsing look free).
 
-Run: ``python bench/parse_check.py [--lines N] [--repeat R]``. Prints lines/s (CPU time,
+Run: ``python bench/parse_check.py [--lines N] [--repeat R] [--no-hostile]``. Prints lines/s (CPU time,
 best of R) for parsing alone (cold memo), re-parsing after a one-line edit (warm memo),
 checking a parsed module alone and parse + `qvr.semantics.analyze` (when available), with
 the Python version and a same-run reference (a regex tokenisation of the text): on a shared,
 loaded machine compare the "x reference" ratios, not the absolute figures.
 Target: >= 50,000 lines/s for parse + check.
+
+Then the hostile shapes (``--no-hostile`` skips them): a 16,000-operator `@` chain, the same
+length of `>>` and of arithmetic in a program `let`, and a 100,000-factor product type, each
+checked with parse + `analyze` (cold memo, CPU time, best of R) and printed in seconds and
+"x reference" (the same regex tokenisation of that text). Their cost must stay linear in
+their length; target <= 2 s each.
 """
 from __future__ import annotations
 
@@ -113,10 +119,44 @@ def timed(fn, repeat: int) -> float:
     return best
 
 
+HOSTILE_HEADER = "object X : Real 2\nmorphism f : X -> X\n"
+
+
+def hostile_shapes() -> list[tuple[str, str]]:
+    """(what, module text) for each hostile shape: one construct of many parts."""
+    ops = 16_000
+    factors = 100_000
+    return [
+        (f"{ops:,}-operator `@` chain",
+         HOSTILE_HEADER + "define a = " + " @ ".join(["f"] * (ops + 1)) + "\nexport a\n"),
+        (f"{ops:,}-operator `>>` chain",
+         HOSTILE_HEADER + "define a = " + " >> ".join(["f"] * (ops + 1)) + "\nexport a\n"),
+        (f"{ops:,}-operator arithmetic",
+         "object X : Real 2\nprogram p(x) : X -> X\n    let y = "
+         + " + ".join(["x"] * (ops + 1)) + "\n    return y\nexport p\n"),
+        (f"{factors:,}-factor product type",
+         "object X : Real 2\nobject P : " + " * ".join(["X"] * factors)
+         + "\nmorphism h : P -> X\nexport h\n"),
+    ]
+
+
+def hostile(repeat: int) -> None:
+    from qvr.semantics import analyze
+
+    print("hostile input (parse + check, seconds; target <= 2 s each):")
+    for what, text in hostile_shapes():
+        ref_s = timed(lambda: reference(text), repeat)
+        check_s = timed(lambda: analyze(text), repeat)
+        print(f"  {what:32} {check_s:7.3f} s = {check_s / ref_s:6.1f} x reference "
+              f"({len(text):,} characters)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-hostile", action="store_true",
+                    help="skip the long chains and the long product type")
     args = ap.parse_args()
     text = generate(args.lines)
     n_lines = text.count("\n")
@@ -163,6 +203,8 @@ def main() -> None:
     both_s = timed(lambda: analyze(text), args.repeat)
     print(f"parse + check: {both_s * 1000:8.1f} ms  {n_lines / both_s:10,.0f} lines/s "
           f"= {both_s / ref_s:5.1f} x reference (target >= 50,000 lines/s)")
+    if not args.no_hostile:
+        hostile(args.repeat)
 
 
 if __name__ == "__main__":
