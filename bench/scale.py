@@ -123,7 +123,8 @@ def main() -> None:
 
     corpus = corpus_path(args.corpus)
     if not corpus.is_file():
-        print(f"SVI: no corpus at {corpus} (set QVR_TIMEMACHINE); skipped")
+        print(f"SVI: no corpus at {corpus} (run `qvr data fetch timemachine` and set "
+              "QVR_TIMEMACHINE to the path it prints); skipped")
         return
     import tempfile
 

@@ -27,8 +27,17 @@ _LAZY = {
 }
 
 
+# Subpackages reachable as attributes (`qvr.infer.SVI`), imported on first use: `qvr.compile`
+# and `qvr.infer` import torch.
+_SUBPACKAGES = ("syntax", "semantics", "compile", "infer", "charlm", "runner", "cli")
+
+
 def __getattr__(name: str):
     # Lazy so that `import qvr` stays torch-free for the checker and the language server.
+    if name in _SUBPACKAGES:
+        import importlib
+
+        return importlib.import_module(f"qvr.{name}")
     if name in _LAZY:
         import importlib
 

@@ -1,4 +1,4 @@
-"""Character-level language models on a plain-text corpus (issue 9): data, training, generation.
+"""Character-level language models on a plain-text corpus: data, training, generation.
 
 This is the code behind `qvr run MODEL --svi --data corpus.txt` and bench/charlm.py. It follows
 the d2l recipe for The Time Machine (sections "Converting Raw Text into Sequence Data" and
@@ -34,21 +34,20 @@ The corpus can be read from a file (`read_corpus`) or fetched from a URL with a 
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import torch
 
+from .datasets import DATASETS, DataError, download, sha1_of  # noqa: F401  (sha1_of re-exported)
 from .errors import QvrError
 
-TIME_MACHINE_URL = "http://d2l-data.s3-accelerate.amazonaws.com/timemachine.txt"
-TIME_MACHINE_SHA1 = "090b5e7e70c295757f55df93cb0a180b9691891a"
+TIME_MACHINE_URL = DATASETS["timemachine"].url
+TIME_MACHINE_SHA1 = DATASETS["timemachine"].sha1
 UNK = "<unk>"
 
 DEFAULT_NUM_STEPS = 32
@@ -109,14 +108,6 @@ class Corpus:
         return cls(text, vocab, vocab.encode(text))
 
 
-def sha1_of(path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def read_corpus(path, sha1: Optional[str] = None) -> Corpus:
     """Read a UTF-8 text file (optionally checking its SHA-1) and preprocess it."""
     path = Path(path)
@@ -130,25 +121,12 @@ def read_corpus(path, sha1: Optional[str] = None) -> Corpus:
 
 
 def fetch(url: str, sha1: str, cache_dir) -> Path:
-    """Download `url` into `cache_dir` unless a copy with the right SHA-1 is already there;
-    the download is checked against `sha1` before it is kept."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / url.rstrip("/").rsplit("/", 1)[-1]
-    if target.exists() and sha1_of(target) == sha1.lower():
-        return target
-    partial = target.with_suffix(target.suffix + ".part")
+    """Download `url` into `cache_dir` unless a copy with the right SHA-1 is already there
+    (`qvr.datasets.download`); a failure is a `CorpusError`."""
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
-            out.write(response.read())
-    except OSError as exc:
-        raise CorpusError(f"cannot download {url}: {exc}") from None
-    got = sha1_of(partial)
-    if got != sha1.lower():
-        partial.unlink(missing_ok=True)
-        raise CorpusError(f"{url} has SHA-1 {got}, expected {sha1}")
-    partial.replace(target)
-    return target
+        return download(url, sha1, cache_dir)
+    except DataError as exc:
+        raise CorpusError(str(exc)) from None
 
 
 # ------------------------------------------------------------------------------ windows --

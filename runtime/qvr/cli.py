@@ -1,4 +1,4 @@
-"""The `qvr` command: `qvr check`, `qvr fmt` and `qvr run`.
+"""The `qvr` command: `qvr check`, `qvr fmt`, `qvr data` and `qvr run`.
 
 * FILE may be a directory (the `.qvr` files under it, sorted; hidden directories are not
   entered) or `-` (standard input; `qvr fmt -` writes the formatted text to standard output).
@@ -16,6 +16,8 @@
 * Bytes that are not UTF-8 are a located `QVR001` at the first bad byte (`qvr.source`), an
   error of the file (exit 1) like any other; missing files, directories and unreadable files
   are I/O errors (exit 2). Ctrl-C exits 130 and a closed stdout (`| head`) quietly.
+* `qvr data fetch [NAME...] [--dir DIR]` downloads the named data sets (`qvr.datasets`) with
+  their checksums and prints their paths; `qvr data list` says what is known and fetched.
 * `qvr run ...` belongs to `qvr.runner` (`add_run_arguments`, `run_command`), imported only
   when `run` is chosen so that `qvr check` never imports torch.
 """
@@ -235,6 +237,25 @@ def _cmd_fmt(args) -> int:
     return status
 
 
+def _cmd_data(args) -> int:
+    from .datasets import DATASETS, DataError, fetch, local_path
+
+    if args.action == "list":
+        for name, found in sorted(DATASETS.items()):
+            where = local_path(name)
+            state = str(where) if where.is_file() else "not fetched"
+            print(f"{name}: {found.description}; {state}")
+        return EXIT_OK
+    status = EXIT_OK
+    for name in args.names or sorted(DATASETS):
+        try:
+            print(fetch(name, args.dir))
+        except DataError as exc:
+            print(f"qvr: {exc}", file=sys.stderr)
+            status = EXIT_ERRORS
+    return status
+
+
 def _cmd_run_unavailable(message: str):
     def run(_args) -> int:
         print(f"qvr: `qvr run` is not available: {message}", file=sys.stderr)
@@ -265,6 +286,15 @@ def build_parser(with_run: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only report files that would change")
     p.add_argument("--diff", action="store_true", help="print a diff instead of writing")
     p.set_defaults(func=_cmd_fmt)
+
+    p = sub.add_parser("data", help="fetch the data sets the examples train on",
+                       description="Data sets are downloaded once, checked against their SHA-1, "
+                                   "into $QVR_DATA_DIR (default: ~/.cache/qvr/data).")
+    p.add_argument("action", choices=("fetch", "list"),
+                   help="fetch: download (if needed) and print each path; list: what is known")
+    p.add_argument("names", nargs="*", metavar="NAME", help="data sets (default: all)")
+    p.add_argument("--dir", metavar="DIR", help="download into DIR instead")
+    p.set_defaults(func=_cmd_data)
 
     if with_run:
         p = sub.add_parser("run", help="run a model (SVI, sampling, NUTS)")

@@ -88,10 +88,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="SVI steps / samples to draw / NUTS iterations (default 200, 100, 200)")
     p.add_argument("--lr", type=_positive_float, metavar="X",
                    help="learning rate (default: Adam 0.05; SGD 4 with a text corpus)")
-    p.add_argument("--particles", type=_positive_int, default=1, metavar="K", help="ELBO particles")
-    p.add_argument("--warmup", type=_non_negative_int, metavar="N", help="NUTS warmup iterations")
-    p.add_argument("--samples", type=_positive_int, metavar="N", help="NUTS draws per chain")
-    p.add_argument("--chains", type=_positive_int, default=1, metavar="N", help="NUTS chains")
+    p.add_argument("--particles", type=_positive_int, default=1, metavar="K",
+                   help="ELBO particles per SVI step (default 1)")
+    p.add_argument("--warmup", type=_non_negative_int, metavar="N",
+                   help="NUTS warmup iterations per chain (default: half of --steps, 100)")
+    p.add_argument("--samples", type=_positive_int, metavar="N",
+                   help="NUTS draws per chain after warmup (default: the rest of --steps, 100)")
+    p.add_argument("--chains", type=_positive_int, default=1, metavar="N",
+                   help="NUTS chains (default 1)")
     p.add_argument("--chain-method", choices=("auto", "parallel", "sequential"), default="auto",
                    help="how NUTS chains run: parallel worker processes (one core each), one "
                         "after another, or auto (parallel for several chains on the CPU; the "
@@ -100,7 +104,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="NUTS tree depth limit (default 6: at most 63 gradients per draw)")
     p.add_argument("--lift", action="store_true",
                    help="NUTS over the weights too (bayesian_lift_parameters, prior N(0, 1))")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+    p.add_argument("--seed", type=_integer, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--device", metavar="D", help="torch device (default: $QVR_DEVICE, cuda, cpu)")
     p.add_argument("--data", metavar="FILE",
                    help=".pt/.npz/.json with x and observed sites, or a text file (character models)")
@@ -127,22 +131,31 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                         "loss stays an unbiased estimate of the full one); default: all rows")
 
 
-def _positive_int(text):
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+def _integer(text, what="an integer", low=None):
+    # argparse words a ValueError from `type` after the function's name ("invalid
+    # _positive_int value"); an ArgumentTypeError is shown as written.
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if low is not None and v < low:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
     return v
+
+
+def _positive_int(text):
+    return _integer(text, "a positive integer", 1)
 
 
 def _non_negative_int(text):
-    v = int(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text}")
-    return v
+    return _integer(text, "a non-negative integer", 0)
 
 
 def _positive_float(text):
-    v = float(text)
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     if not v > 0 or not math.isfinite(v):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
     return v
@@ -300,6 +313,9 @@ def run_command(args) -> int:
     except _Cancelled as c:
         reporter.error(RunError(f"run cancelled by {c.args[0] if c.args else 'signal'}", "cancelled"))
         return EXIT_RUN_ERROR
+    except ModuleNotFoundError as exc:  # torch (or another runtime dependency) is not installed
+        reporter.error(RunError(_missing_dependency(exc.name or str(exc)), "dependency"))
+        return EXIT_RUN_ERROR
     except Exception as exc:  # never a traceback for the user; the type says what went wrong
         from .errors import QvrError
 
@@ -312,6 +328,13 @@ def run_command(args) -> int:
         return EXIT_RUN_ERROR
     finally:
         _restore_signal_handlers(previous)
+
+
+def _missing_dependency(name: str) -> str:
+    if name.split(".")[0] == "torch":
+        return ("`qvr run` needs PyTorch, which is not installed: pip install torch "
+                "(the README says how to choose the CPU or a CUDA build)")
+    return f"`qvr run` needs the Python package `{name}`, which is not installed"
 
 
 def _install_signal_handlers():

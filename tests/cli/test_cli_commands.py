@@ -135,3 +135,37 @@ def test_subprocess_python_m_qvr(tmp_path):
             "print('torch' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code, SEED_002], capture_output=True, text=True)
     assert proc.stdout.splitlines()[-1] == "False", "qvr check must not import torch"
+
+
+def test_run_without_torch_names_the_missing_dependency():
+    code = ("import sys; sys.modules['torch'] = None\n"  # `import torch` now fails
+            "from qvr.cli import main\n"
+            f"sys.exit(main(['run', {SEED_002!r}, '--svi', '--json']))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert json.loads(done.stdout) == {
+        "event": "error", "code": "dependency",
+        "message": "`qvr run` needs PyTorch, which is not installed: pip install torch "
+                   "(the README says how to choose the CPU or a CUDA build)"}
+
+
+def test_run_help_gives_every_default_and_number_errors_are_worded(capsys):
+    from qvr.runner import main as run_main
+
+    assert run_main(["--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    for default in ("ELBO particles per SVI step (default 1)", "NUTS chains (default 1)",
+                    "random seed (default 0)", "half of --steps, 100", "the rest of --steps, 100",
+                    "or auto (parallel for several chains on the CPU; the default)"):
+        assert default in help_text
+    assert run_main([SEED_002, "--svi", "--steps", "abc"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        "qvr run: error: argument --steps: expected a positive integer, got 'abc'"
+
+
+def test_runtime_subpackages_are_attributes_of_qvr():
+    code = ("import sys, qvr\n"
+            "before = 'torch' in sys.modules\n"
+            "print(before, qvr.infer.SVI.__name__, qvr.semantics.analyze.__name__)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", "SVI", "analyze"]

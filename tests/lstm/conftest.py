@@ -1,4 +1,4 @@
-"""Fixtures for the LSTM-family tests (issue 9); paths live in lstm_paths.py."""
+"""Fixtures for the LSTM-family tests; paths live in lstm_paths.py."""
 from __future__ import annotations
 
 import pytest
@@ -11,7 +11,8 @@ from lstm_paths import time_machine_path
 def time_machine():
     path = time_machine_path()
     if not path.is_file():
-        pytest.skip(f"The Time Machine not found at {path} (set QVR_TIMEMACHINE)")
+        pytest.skip(f"needs The Time Machine, not found at {path}: run `qvr data fetch "
+                    "timemachine` (or set QVR_TIMEMACHINE to a copy)")
     return path
 
 

@@ -1,4 +1,4 @@
-"""Fused-kernel lowering of standard LSTM scan cells (issue 9).
+"""Fused-kernel lowering of standard LSTM scan cells.
 
 A `scan` whose cell is the textbook LSTM with deterministic gates, as in
 examples/char_lstm_lm.qvr,
