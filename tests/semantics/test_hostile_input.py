@@ -160,3 +160,13 @@ def test_a_sum_with_a_huge_finite_operand_is_checked():
     a = analyze(text)
     assert [d.code for d in a.diagnostics] == []
     assert a.objects["P"].factors[0].display() == "FinSet more than 10^4816"
+
+
+def test_where_bindings_nested_past_the_recursion_limit_are_formatted():
+    depth = 1200  # each binding owns the next: the formatter's levels are as deep
+    lines = ["object X : Real 2", "morphism f : X -> X"]
+    lines += [" " * i + f"define d{i} = f where" for i in range(depth)]
+    lines += [" " * depth + "define last = f", "export d0"]
+    out = format_text("\n".join(lines) + "\n").splitlines()
+    assert out[2:4] == ["define d0 = f where", "    define d1 = f where"]
+    assert out[-2] == "    " * depth + "define last = f"

@@ -95,20 +95,29 @@ def _where_levels(text: str, statements) -> dict[int, int]:
         start = decl.keyword.span.start
         return start - (text.rfind("\n", 0, start) + 1)
 
-    def take(i: int, level: int) -> int:
-        owner_col = column(statements[i])
+    def take(i: int) -> int:
+        """Level every binding of the `where` at statement `i`; the index after them. The
+        owners whose bindings are being taken are on a stack, not the call stack: `where`
+        bindings can nest thousands deep."""
+        owners = [(column(statements[i]), 0)]  # (keyword column, level) of each open owner
         j = i + 1
-        while j < n and isinstance(statements[j], A.DefineDecl) \
-                and column(statements[j]) > owner_col:
-            levels[statements[j].span.start] = level + 1
-            j = take(j, level + 1) if statements[j].where is not None else j + 1
+        while owners:
+            owner_col, level = owners[-1]
+            if j < n and isinstance(statements[j], A.DefineDecl) \
+                    and column(statements[j]) > owner_col:
+                levels[statements[j].span.start] = level + 1
+                if statements[j].where is not None:
+                    owners.append((column(statements[j]), level + 1))
+                j += 1
+            else:
+                owners.pop()
         return j
 
     i = 0
     while i < n:
         stmt = statements[i]
         if isinstance(stmt, A.DefineDecl) and stmt.where is not None:
-            i = take(i, 0)
+            i = take(i)
         else:
             i += 1
     return levels
