@@ -157,3 +157,22 @@ def test_nproc_is_only_for_svi(tmp_path):
     assert done.returncode == 1
     assert events[-1]["event"] == "error" and events[-1]["code"] == "usage"
     assert events[-1]["message"] == "--sample runs in one process; --nproc is for --svi"
+
+
+def test_under_torchrun_each_process_joins_its_group(tmp_path):
+    """The multi-machine recipe's path on one machine: torchrun sets the rendezvous variables,
+    `--nproc` is not needed, and process 0 alone writes the results."""
+    single, _ = _qvr_run(str(CLASSIFIER), "--svi", "--steps", "8", "--batch", "32",
+                         "--out", str(tmp_path / "one"))
+    assert single.returncode == 0, single.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+         "-m", "qvr", "run", str(CLASSIFIER), "--svi", "--steps", "8", "--batch", "32",
+         "--json", "--out", str(tmp_path / "two")],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert [e["event"] for e in events].count("result") == 1
+    two = json.loads((tmp_path / "two" / "summary.json").read_text())["losses"]
+    one = json.loads((tmp_path / "one" / "summary.json").read_text())["losses"]
+    assert two == pytest.approx(one, rel=1e-5)
