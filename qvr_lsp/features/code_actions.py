@@ -56,7 +56,7 @@ def declare_missing_object(doc, diag: Diagnostic) -> Optional[Action]:
     if not name or not name.isidentifier():
         return None
     stmt_start = diag.span.start
-    for stmt in getattr(doc.analysis.module, "statements", ()):
+    for stmt in doc.analysis.module.statements:
         if stmt.span.start <= diag.span.start <= stmt.span.end:
             stmt_start = stmt.span.start
             break

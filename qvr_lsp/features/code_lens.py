@@ -55,10 +55,10 @@ class Target:
 def targets(analysis) -> list[Target]:
     """Programs in source order, then the export."""
     found = []
-    for name, info in getattr(analysis, "programs", {}).items():
+    for name, info in analysis.programs.items():
         decl = info.decl
         found.append(Target(name, decl.keyword.span, decl.span))
-    export = getattr(analysis, "export", None)
+    export = analysis.export
     if export is not None:
         name = getattr(getattr(export.expr, "name", None), "text", None)
         is_plain_name = type(export.expr).__name__ == "Ref" and isinstance(name, str)

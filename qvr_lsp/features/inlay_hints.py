@@ -20,7 +20,7 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
     if analysis is None:
         return []
     out: list[Hint] = []
-    for info in (getattr(analysis, "programs", {}) or {}).values():
+    for info in analysis.programs.values():
         for var in (getattr(info, "variables", {}) or {}).values():
             typ = getattr(var, "type", None)
             if typ is None or getattr(var, "kind", "") in ("parameter",):
@@ -29,7 +29,7 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
             if name_span is None or not (span.start <= name_span.end <= span.end):
                 continue
             out.append(Hint(name_span.end, f": {dimension_note(typ)}"))
-    for name, info in (getattr(analysis, "defines", {}) or {}).items():
+    for name, info in analysis.defines.items():
         decl = getattr(info, "decl", None)
         typ = getattr(info, "type", None)
         if decl is None or typ is None:

@@ -45,10 +45,9 @@ def prepare_rename(doc, offset: int) -> Optional[RenameTarget]:
 
 
 def _names_in_scope(analysis, symbol) -> set[str]:
-    scope = getattr(symbol, "scope", None)
-    if scope is None:
-        return set(getattr(analysis, "top_level", {}) or {})
-    return {s.name for s in analysis.symbols if getattr(s, "scope", None) == scope}
+    if symbol.scope is None:
+        return set(analysis.top_level)
+    return {s.name for s in analysis.symbols if s.scope == symbol.scope}
 
 
 def rename(doc, offset: int, new_name: str) -> list[tuple[Span, str]]:

@@ -49,8 +49,8 @@ def signature_help(doc, offset: int) -> Optional[Signature]:
     name, index = ctx
     analysis = doc.analysis
     if analysis is not None:
-        info = getattr(analysis, "morphisms", {}).get(name)
-        program = getattr(analysis, "programs", {}).get(name)
+        info = analysis.morphisms.get(name)
+        program = analysis.programs.get(name)
         typ = getattr(info, "type", None) or getattr(program, "declared", None)
         if typ is not None:
             dom = typ.dom
