@@ -246,7 +246,8 @@ export class QvrExtension implements vscode.Disposable {
     void this.context.workspaceState.update(LAST_RESULT_KEY, result);
     this.results.update(result);
     const message = `QVR: ${describeResult(result)}`;
-    const show = result.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
+    // A run the user cancelled is not an error (servers that send `status` say which it was).
+    const show = result.ok || result.cancelled ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
     void Promise.resolve(show(message, "Show Result")).then((choice) => {
       if (choice === "Show Result") this.results.show(result);
     });

@@ -56,7 +56,7 @@ function posteriorTable(result: RunResult): string {
 
 function facts(result: RunResult): string {
   const items: Array<[string, string | undefined]> = [
-    ["status", result.ok ? "finished" : "failed"],
+    ["status", result.ok ? "finished" : result.cancelled ? "cancelled" : "failed"],
     ["final loss", result.finalLoss === undefined ? undefined : formatNumber(result.finalLoss)],
     ["steps", result.losses.length ? String(result.losses.length) : undefined],
     ["elapsed", result.elapsed === undefined ? undefined : `${result.elapsed.toFixed(2)} s`],

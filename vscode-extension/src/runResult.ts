@@ -16,6 +16,8 @@ export interface RunResult {
   entry: string;
   kind: string;
   ok: boolean;
+  /** Set when the user stopped the run (the payload's optional `status: "cancelled"`). */
+  cancelled: boolean;
   finalLoss?: number;
   elapsed?: number;
   device?: string;
@@ -59,6 +61,7 @@ export function parseRunResult(raw: unknown): RunResult {
     entry: text(r.entry) ?? "?",
     kind: text(r.kind) ?? "svi",
     ok: r.ok === true,
+    cancelled: r.ok !== true && r.status === "cancelled",
     finalLoss: finite(r.final_loss),
     elapsed: finite(r.elapsed),
     device: text(r.device),
@@ -73,6 +76,7 @@ export function parseRunResult(raw: unknown): RunResult {
 /** One line for a notification: "SVI on lm finished: final loss 12.3 in 4.1 s on cpu". */
 export function describeResult(result: RunResult): string {
   const what = `${KIND_TITLES[result.kind] ?? result.kind} on ${result.entry}`;
+  if (result.cancelled) return `${what} cancelled`;
   if (!result.ok) return `${what} failed${result.message ? `: ${result.message}` : ""}`;
   const parts = [`${what} finished`];
   if (result.finalLoss !== undefined) parts.push(`: final loss ${formatNumber(result.finalLoss)}`);

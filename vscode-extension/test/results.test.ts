@@ -38,6 +38,10 @@ test("the one-line description says what finished, or why it failed", () => {
   assert.equal(describeResult(parseRunResult(PAYLOAD)), "SVI on vanilla_rnn_lm finished: final loss 12.35 in 4.1 s on cpu");
   const failed = parseRunResult({ entry: "m", kind: "nuts", ok: false, message: "QVR061 at 3:5" });
   assert.equal(describeResult(failed), "NUTS on m failed: QVR061 at 3:5");
+  const cancelled = parseRunResult({ entry: "m", kind: "svi", ok: false, status: "cancelled", message: "Run SVI m: cancelled from the progress UI" });
+  assert.equal(cancelled.cancelled, true);
+  assert.equal(describeResult(cancelled), "SVI on m cancelled");
+  assert.equal(parseRunResult({ entry: "m", ok: false, status: "failed" }).cancelled, false);
 });
 
 test("the loss curve goes down when the loss goes down, inside the plot area", () => {
