@@ -6,17 +6,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from qvr.syntax.ast import ProgramDecl
 from qvr.syntax.span import Span
+from qvr.syntax.vocabulary import DECLARATION_KINDS as KEYWORD_KIND
 
 from .common import first_line_of
-
-KEYWORD_KIND = {
-    "object": "object", "type": "object", "space": "object",
-    "quantale": "quantale", "category": "category", "rule": "rule",
-    "morphism": "morphism", "continuous": "morphism", "stochastic": "morphism", "latent": "morphism",
-    "observed": "morphism", "embed": "morphism", "discretize": "morphism",
-    "program": "program", "let": "define", "define": "define", "output": "export", "export": "export",
-}
 
 
 @dataclass(frozen=True)
@@ -61,7 +55,7 @@ def document_symbols(module, text: str) -> list[SymbolNode]:
             continue
         names = getattr(decl, "names", None) or ((decl.name,) if getattr(decl, "name", None) else ())
         kids: list[SymbolNode] = []
-        if kind == "program":
+        if kind == "program" and isinstance(decl, ProgramDecl):  # (not a BrokenDecl)
             for p in decl.params or ():
                 kids.append(SymbolNode(p.text, "parameter", p.span, p.span, "parameter"))
             for step in decl.steps:

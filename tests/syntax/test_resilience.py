@@ -1,4 +1,5 @@
-"""parse_module keeps every good declaration around a broken one; chunk API and shift."""
+"""parse_module keeps every good declaration around a broken one (and the names the broken one
+declares, as an `ast.BrokenDecl`); chunk API and shift."""
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,9 @@ define later = p
 def test_broken_declaration_between_good_ones():
     result = parse_module(GOOD_BAD_GOOD)
     assert [d.code for d in result.diagnostics] == ["QVR002"]
-    names = [A.declared_names(d)[0].text for d in result.module.statements]
-    assert names == ["Token", "p", "later"]
+    names = [(type(d).__name__, A.declared_names(d)[0].text) for d in result.module.statements]
+    assert names == [("ObjectDecl", "Token"), ("BrokenDecl", "broken"), ("ProgramDecl", "p"),
+                     ("DefineDecl", "later")]
     bad = result.diagnostics[0]
     assert at(GOOD_BAD_GOOD, bad.span) == "->"
     assert bad.span.start == GOOD_BAD_GOOD.index("-> -> ") + 3
@@ -32,7 +34,9 @@ def test_several_broken_declarations_are_all_reported():
     text = "object A : 3\nobject $ : 3\nobject B : : 3\nobject C : 3\nprogram q : A -> A\n"
     result = parse_module(text)
     assert [d.code for d in result.diagnostics] == ["QVR001", "QVR002", "QVR005"]
-    assert [d.names[0].text for d in result.module.statements] == ["A", "C"]
+    # `object $` has no name to keep; `B` and `q` are kept as broken declarations
+    assert [(type(d).__name__, d.names[0].text) for d in result.module.statements] == [
+        ("ObjectDecl", "A"), ("BrokenDecl", "B"), ("ObjectDecl", "C"), ("BrokenDecl", "q")]
 
 
 def test_split_declarations_respects_program_bodies():
@@ -83,7 +87,9 @@ def test_parse_declaration_gives_absolute_spans():
     assert isinstance(decl, A.ProgramDecl)
     assert at(text, decl.name.span) == "p"
     decl, diags, _ = parse_declaration(text, chunks[1].start, chunks[1].end)
-    assert decl is None and diags[0].code == "QVR002"
+    assert isinstance(decl, A.BrokenDecl) and diags[0].code == "QVR002"
+    assert (at(text, decl.keyword.span), [at(text, n.span) for n in decl.names]) == (
+        "morphism", ["broken"])
 
 
 def test_memoised_chunks_are_shifted_when_text_moves():

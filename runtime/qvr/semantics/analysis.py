@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from operator import attrgetter
 from typing import Optional
 
@@ -23,6 +24,7 @@ from ..diagnostics import Related, Severity
 from ..stepwise import finish
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, Span, normalize
+from ..syntax.vocabulary import DECLARATION_KINDS
 from .context import Context
 from .declarations import check_morphism
 from .deprecations import statement_deprecations
@@ -57,6 +59,18 @@ DECL_KIND = {
 }
 for _cls in A.MORPHISM_DECLS:
     DECL_KIND[_cls] = "morphism"
+
+
+# Identifiers outside comments, in the text of a declaration that does not parse.
+_WORD_OR_COMMENT = re.compile(r"#\{(?:.|\n)*?\}#|#[^\n]*|(?P<word>(?!\d)\w+)")
+
+
+def decl_kind(d) -> Optional[str]:
+    """The kind of the names a top-level declaration introduces (None: it introduces none).
+    A declaration with a syntax error (`A.BrokenDecl`) declares what its keyword says."""
+    if d.__class__ is A.BrokenDecl:
+        return DECLARATION_KINDS.get(d.keyword.text)
+    return DECL_KIND.get(type(d))
 
 
 # ------------------------------------------------------------------------ where groups ----
@@ -199,7 +213,7 @@ class Analyzer:
     # -- pass 1: declare every top-level name ------------------------------------------------
     def declare_statement(self, i: int, d) -> None:
         ctx = self.ctx
-        kind = DECL_KIND.get(type(d))
+        kind = decl_kind(d)
         if kind is None:
             return
         for name in A.declared_names(d):
@@ -243,6 +257,9 @@ class Analyzer:
     def check_statement(self, d) -> None:
         ctx = self.ctx
         ctx.pending = set()
+        if d.__class__ is A.BrokenDecl:  # its syntax error is reported; its names are declared
+            self.check_broken(d)
+            return
         keyword = getattr(d, "keyword", None)
         start = keyword.span.start if keyword is not None else d.span.start
         ctx.statement_start = self.text.rfind("\n", 0, start + ctx.origin) + 1 - ctx.origin
@@ -304,6 +321,24 @@ class Analyzer:
             self.export = d
             ctx.order_free = True
             self.export_type = infer(ctx, d.expr)
+
+    def check_broken(self, d: A.BrokenDecl) -> None:
+        """A declaration with a syntax error is not checked, but the top-level names its text
+        mentions are references (so they are not "never used", and navigation finds them)."""
+        ctx = self.ctx
+        own = {name.text for name in d.names}
+        for name in d.names:
+            sym = ctx.top.get(name.text)
+            if sym is not None and sym.decl is d:
+                sym.detail = f"{d.keyword.text} {name.text} (not checked: it has a syntax error)"
+        start = d.names[-1].span.end
+        for found in _WORD_OR_COMMENT.finditer(ctx.src(Span(start, d.span.end))):
+            word = found.group("word")
+            if word is None or word in own:
+                continue
+            sym = ctx.top.get(word)
+            if sym is not None:
+                ctx.add_reference(Span(start + found.start(), start + found.end()), sym)
 
     def describe_morphism(self, name: str, d) -> None:
         ctx = self.ctx
@@ -424,6 +459,8 @@ class Analyzer:
                     continue
             elif sym.name_span is None or name.startswith("_") or id(sym) in ctx.used:
                 continue
+            if sym.decl.__class__ is A.BrokenDecl:
+                continue  # its syntax error is what matters; its uses may be broken too
             if sym.kind == "category" and ctx.schema_parser:
                 continue
             if name in members_of_groups:

@@ -54,7 +54,7 @@ from ..syntax import parse_chunk_local, shift, split_declarations
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, normalize
 from ..syntax.vocabulary import RESERVED
-from .analysis import DECL_KIND, INTERNAL_CODE, Analyzer, _internal_message, group_where
+from .analysis import INTERNAL_CODE, Analyzer, _internal_message, decl_kind, group_where
 from .context import Context
 from .families import QUANTALES
 
@@ -777,7 +777,7 @@ class IncrementalChecker:
         origin = block.units[0].origin
         refs = []
         for u in block.units:
-            kind = DECL_KIND.get(type(u.decl))
+            kind = decl_kind(u.decl)
             if kind is not None:
                 off = u.origin - origin
                 refs.extend((name.span.start + off, kind, True) for name in A.declared_names(u.decl))

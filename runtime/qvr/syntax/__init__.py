@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
@@ -35,6 +36,7 @@ from .lexical import (
 )
 from .parser import fast_tokens, parse_chunk
 from .span import LineIndex, Span, normalize
+from .vocabulary import DECLARATION_KINDS, RESERVED
 from .transformer import LiteralError, literal_problem
 from ..stepwise import finish
 
@@ -157,6 +159,38 @@ def _mask_bad_literals(text: str) -> tuple[str, list[tuple[int, int, str]]]:
     return "".join(pieces), found
 
 
+# The head of a declaration: its statement keyword and the names it declares (comments and
+# line breaks may stand between them), for a declaration whose text does not parse.
+_DECL_HEAD = re.compile(
+    r"(?:[ \t\f\r\n]+|#\{(?:.|\n)*?\}#|#[^\n]*)*"
+    r"(?P<keyword>" + "|".join(sorted(DECLARATION_KINDS, key=len, reverse=True)) + r")\b"
+    r"(?P<names>[ \t]+(?!\d)\w+(?:[ \t]*,[ \t]*(?!\d)\w+)*)")
+_NAME = re.compile(r"(?!\d)\w+")
+_RESERVED_WORDS = frozenset(RESERVED)
+
+
+def _broken_declaration(text: str, offset: int) -> Optional[ast.BrokenDecl]:
+    """A `BrokenDecl` for a chunk that does not parse, when its head still says what it
+    declares (`morphism f, g : A ->` declares `f` and `g`); None when it does not (a keyword
+    alone, `export`, a name that is a reserved word or not an identifier)."""
+    head = _DECL_HEAD.match(text)
+    if head is None or DECLARATION_KINDS[head.group("keyword")] in ("export", "quantale"):
+        return None
+    names = []
+    for found in _NAME.finditer(text, head.start("names"), head.end("names")):
+        word = found.group()
+        if word in _RESERVED_WORDS or not word.isascii() or not word.isidentifier():
+            return None
+        names.append(ast.Name(word, Span(offset + found.start(), offset + found.end())))
+    if not names:
+        return None
+    keyword = ast.Name(head.group("keyword"), Span(offset + head.start("keyword"),
+                                                   offset + head.end("keyword")))
+    end = len(text.rstrip())
+    return ast.BrokenDecl(keyword, tuple(names), (),
+                          Span(offset + head.start("keyword"), offset + end))
+
+
 def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
     diagnostics: list[Diagnostic] = []
     chunk_comments = comments(chunk_text, offset)
@@ -187,14 +221,17 @@ def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
     if failure is not None:
         diagnostics.extend(diagnostics_for(failure, parse_text, offset,
                                            at_eof or open_at is not None))
-        decls = []
+        # the names it declares stay declared (see `ast.BrokenDecl`), unless the error is in
+        # them (a malformed identifier, below)
+        broken = None if bad_names else _broken_declaration(parse_text, offset)
+        decls = [] if broken is None else [broken]
     elif decls is None:  # the fast path and lark disagree: a bug, but never a silent drop
         diagnostics.append(error("QVR002", "syntax error: this declaration could not be "
                                  "parsed (internal parser disagreement)",
                                  Span(offset, offset + len(chunk_text.rstrip()))))
         decls = []
     elif any(dg.code != "QVR003" for dg in diagnostics):
-        decls = []  # a malformed identifier: the declaration's names are not usable
+        decls = []  # a malformed identifier or literal: the declaration's names are not usable
     if decls and any(c.kind == "doc" for c in chunk_comments):
         runs = doc_runs(chunk_text, comments(chunk_text))
         if runs:

@@ -702,10 +702,23 @@ class ExportDecl:
     span: Span
 
 
+@frozen_dataclass
+class BrokenDecl:
+    """A top-level declaration with a syntax error: only its keyword and the names it would
+    declare are known (`parse_module` reports the error). The names are declared all the same,
+    so that the rest of the module can still use them without an "undefined" error for every
+    use; the declaration itself is never checked, compiled or formatted."""
+
+    keyword: Name
+    names: tuple[Name, ...]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
 Decl = Union[
     ObjectDecl, TypeDecl, SpaceDecl, QuantaleDecl, CategoryDecl, RuleDecl, MorphismDecl,
     ContinuousDecl, StochasticDecl, LatentDecl, ObservedDecl, EmbedDecl, DiscretizeDecl,
-    ProgramDecl, DefineDecl, ExportDecl,
+    ProgramDecl, DefineDecl, ExportDecl, BrokenDecl,
 ]
 
 OBJECT_DECLS = (ObjectDecl, TypeDecl, SpaceDecl)

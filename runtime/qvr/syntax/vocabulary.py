@@ -22,6 +22,18 @@ STATEMENT_KEYWORDS: tuple[str, ...] = (
     "output", "let",
 )
 
+#: What a statement keyword declares: the kind of the names it introduces (`export`/`output`
+#: introduce none). Used where only the keyword is known (a declaration with a syntax error,
+#: the outline).
+DECLARATION_KINDS: dict[str, str] = {
+    "object": "object", "type": "object", "space": "object",
+    "quantale": "quantale", "category": "category", "rule": "rule",
+    "morphism": "morphism", "continuous": "morphism", "stochastic": "morphism",
+    "latent": "morphism", "observed": "morphism", "embed": "morphism", "discretize": "morphism",
+    "program": "program", "let": "define", "define": "define", "output": "export",
+    "export": "export",
+}
+
 #: Keywords that begin a program step.
 STEP_KEYWORDS: tuple[str, ...] = ("draw", "sample", "observe", "let", "return")
 
