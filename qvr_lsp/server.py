@@ -14,6 +14,7 @@ keystroke never waits for it; a request whose document changed meanwhile gets Co
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import importlib.util
 import inspect
@@ -21,17 +22,21 @@ import json
 import logging
 import operator
 import os
+import re
 import select
+import signal
 import stat
 import sys
 import threading
 from typing import Any, Callable, Optional
 
+from cattrs.errors import ClassValidationError
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException
-from pygls.io_ import StdoutWriter, run_async
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 from pygls.protocol.language_server import lsp_method
 
 from . import __version__, convert, documents
@@ -96,13 +101,163 @@ def prefer_utf8(params: lsp.InitializeParams) -> None:
 
 
 class QvrProtocol(LanguageServerProtocol):
-    """The standard protocol, with UTF-8 preferred at initialisation (see `prefer_utf8`), and
-    an `exit` that waits for the answer to a `shutdown` still in progress."""
+    """The standard protocol, with UTF-8 preferred at initialisation (see `prefer_utf8`), the
+    lifecycle rules of LSP enforced on every message, and an `exit` that waits for the answer to
+    a `shutdown` still in progress.
+
+    Messages come in through `receive` (one frame's body), never through pygls' own reader:
+    pygls answered a request whose params did not fit nothing at all (the client waited
+    forever), answered requests before `initialize` with `null` and accepted a second
+    `initialize`. Here every request gets an answer:
+
+    * a body that is not JSON: ParseError (-32700) with id null;
+    * not a JSON-RPC 2.0 message (an array, no `jsonrpc: "2.0"`, a `method` that is not a
+      string, an `id` that is neither integer nor string): InvalidRequest (-32600);
+    * params that do not fit the method's LSP type: InvalidParams (-32602), naming the field;
+    * a request before `initialize`: ServerNotInitialized (-32002); a second `initialize`, or
+      any request after `shutdown`: InvalidRequest. Notifications before `initialize` and after
+      `shutdown` are dropped, except `exit`, as LSP asks.
+
+    An error the handler raised on purpose (a refused rename, ContentModified, a run command
+    that cannot run) is the answer: it is logged as one line, not as a traceback."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._shutdown_answered: Optional[asyncio.Event] = None  # set while shutdown runs
+        self._initialize_received = False
+        self._shutdown_received = False
 
+    # -- incoming messages ---------------------------------------------------------------------
+    def receive(self, body: bytes) -> None:
+        """Handle one message, the body of one frame. Raises `FrameError` when the body shows
+        that the framing itself is broken (it holds the next message's header)."""
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            if _HEADER_INSIDE.search(body):
+                # The announced length swallowed (part of) the next message: its Content-Length
+                # was too large. What follows cannot be framed with any confidence.
+                raise FrameError(f"a message of {len(body)} bytes (its Content-Length) runs into "
+                                 "the next message's header; the Content-Length was wrong") from None
+            why = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else "not JSON"
+            log.warning("a message of %d bytes is %s; answered ParseError", len(body), why)
+            self.send_error(None, PARSE_ERROR, f"Parse error: the message body is {why}")
+            return
+        if not isinstance(data, dict):
+            self._invalid_request(None, "a JSON-RPC message must be an object (LSP has no batches)")
+            return
+        msg_id = data.get("id")
+        id_ok = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+        method = data.get("method")
+        if "method" not in data and "id" in data and ("result" in data or "error" in data):
+            self._receive_response(data, msg_id)
+            return
+        if "method" in data and "id" not in data:
+            self._receive_notification(method, data)
+            return
+        if data.get("jsonrpc") != "2.0":
+            self._invalid_request(msg_id if id_ok else None, 'a JSON-RPC 2.0 message needs "jsonrpc": "2.0"')
+        elif "method" not in data:
+            self._invalid_request(msg_id if id_ok else None,
+                                  "neither a request, a notification nor a response")
+        elif not id_ok:
+            self._invalid_request(None, 'a request "id" must be an integer or a string')
+        elif not isinstance(method, str):
+            self._invalid_request(msg_id, 'a request "method" must be a string')
+        else:
+            self._receive_request(msg_id, method, data)
+
+    def _receive_request(self, msg_id, method: str, data: dict) -> None:
+        if method == lsp.INITIALIZE:
+            if self._initialize_received:
+                self._invalid_request(msg_id, "initialize was already received: a server is initialized once")
+                return
+        elif not self._initialize_received:
+            self.send_error(msg_id, SERVER_NOT_INITIALIZED,
+                            f"{method}: the server is not initialized yet (send initialize first)")
+            return
+        elif self._shutdown_received:
+            self._invalid_request(msg_id, f"{method}: the server is shutting down; only exit is accepted")
+            return
+        try:
+            message = self._converter.structure(data, self.get_message_type(method) or JsonRPCRequestMessage)
+        except Exception as exc:
+            problem = f"invalid params for {method}: {_params_problem(exc)}"
+            log.warning("answered InvalidParams: %s", problem)
+            self.send_error(msg_id, INVALID_PARAMS, problem)
+            return
+        if method == lsp.INITIALIZE:
+            self._initialize_received = True
+        elif method == lsp.SHUTDOWN:
+            self._shutdown_received = True
+        contextvars.copy_context().run(self._handle_request, message.id, method, message.params)
+
+    def _receive_notification(self, method, data: dict) -> None:
+        if not isinstance(method, str) or data.get("jsonrpc") != "2.0":
+            log.warning("ignored a notification that is not JSON-RPC 2.0")
+            return
+        if method != lsp.EXIT and (not self._initialize_received or self._shutdown_received):
+            log.info("ignored %s %s initialize", method,
+                     "after shutdown" if self._shutdown_received else "before")
+            return
+        try:
+            message = self._converter.structure(data, self.get_message_type(method) or JsonRPCNotification)
+        except Exception as exc:
+            log.warning("ignored %s: invalid params: %s", method, _params_problem(exc))
+            return
+        contextvars.copy_context().run(self._handle_notification, method, message.params)
+
+    def _receive_response(self, data: dict, msg_id) -> None:
+        """The client's answer to a request of ours. One that does not fit its type fails the
+        request (whoever waits for it sees an error) instead of leaving it pending forever; one
+        nobody waits for any more (the wait timed out) is dropped."""
+        key_ok = isinstance(msg_id, (int, str)) and not isinstance(msg_id, bool)
+        result_type = self._result_types.pop(msg_id, None) if key_ok else None
+        future = self._request_futures.get(msg_id) if key_ok else None
+        if future is None or future.done():
+            if future is not None:
+                self._request_futures.pop(msg_id, None)
+            log.info("dropped an answer to request %r, which nobody waits for", msg_id)
+            return
+        try:
+            if "error" in data:
+                message = self._converter.structure(data, lsp.ResponseErrorMessage)
+            else:
+                message = self._converter.structure(data, result_type or JsonRPCResponseMessage)
+        except Exception as exc:
+            problem = _params_problem(exc)
+            log.warning("the client's answer to request %r does not fit: %s", msg_id, problem)
+            self._request_futures.pop(msg_id, None)
+            future.set_exception(JsonRpcException(code=INVALID_PARAMS, message=problem))
+            return
+        if "error" in data:
+            contextvars.copy_context().run(self._handle_response, message.id, None, message.error)
+        else:
+            contextvars.copy_context().run(self._handle_response, message.id, message.result)
+
+    def _invalid_request(self, msg_id, message: str) -> None:
+        log.warning("answered InvalidRequest: %s", message)
+        self.send_error(msg_id, INVALID_REQUEST, message)
+
+    def send_error(self, msg_id, code: int, message: str) -> None:
+        """Answer request `msg_id` (None: one whose id could not be read) with an error."""
+        write_message(self, json.dumps({"jsonrpc": "2.0", "id": msg_id,
+                                        "error": {"code": code, "message": message}}))
+
+    def _send_handler_result(self, future, *, msg_id):
+        """pygls' answer to a request, except that an error a handler raised on purpose (a
+        JsonRpcException other than an internal error) is sent without a traceback in the log
+        and without a second report: the client shows the answer."""
+        if not future.cancelled():
+            error = future.exception()
+            if isinstance(error, JsonRpcException) and not isinstance(error, JsonRpcInternalError):
+                self._request_futures.pop(msg_id, None)
+                log.info("request %r refused (%s): %s", msg_id, error.code, error.message)
+                self._send_response(msg_id, error=error.to_response_error())
+                return
+        super()._send_handler_result(future, msg_id=msg_id)
+
+    # -- lifecycle -----------------------------------------------------------------------------
     @lsp_method(lsp.INITIALIZE)
     def lsp_initialize(self, params: lsp.InitializeParams):
         try:
@@ -132,13 +287,35 @@ class QvrProtocol(LanguageServerProtocol):
     @lsp_method(lsp.EXIT)
     def lsp_exit(self, *args):
         """Exit with 0 when `shutdown` came first, as LSP asks, even when a client sends `exit`
-        right behind `shutdown` without waiting for its answer: without the wait, pygls exited
-        with 1 and then failed to write the pending answer to the closed output."""
-        pending = self._shutdown_answered
-        if pending is not None and not pending.is_set():
-            yield _wait_at_most, (pending, SHUTDOWN_WAIT_S), None
-        self._server.exit_code = 0 if self._shutdown else 1  # pygls' readers swallow SystemExit
-        return (yield from super().lsp_exit(*args))
+        right behind `shutdown` without waiting for its answer (the exit then waits for that
+        answer). The wait is a task of its own: pygls' `shutdown` cancels every other request
+        in flight, and a wait run as one of them was cancelled, leaving the server running."""
+        self._server.exit_when_answered(self._shutdown_answered)
+
+
+# JSON-RPC and LSP error codes answered by the protocol layer.
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+INVALID_PARAMS = -32602
+SERVER_NOT_INITIALIZED = -32002
+
+# A frame header inside a body: the body swallowed the next message.
+_HEADER_INSIDE = re.compile(rb"Content-Length[ \t]*:[ \t]*\d+\r?\n", re.IGNORECASE)
+
+
+def _params_problem(exc: BaseException) -> str:
+    """What is wrong with a message that did not fit its LSP type, with JSON field names:
+    `params.position: required field missing`."""
+    if isinstance(exc, ClassValidationError):
+        from cattrs import transform_error  # only a broken message needs it
+
+        problems = []
+        for text in transform_error(exc, path="$"):
+            what, _, where = text.rpartition(" @ ")
+            where = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), where.removeprefix("$."))
+            problems.append(f"{where}: {what}" if what else text)
+        return "; ".join(problems)
+    return str(exc) or type(exc).__name__
 
 
 # How long `exit` waits for a `shutdown` still being answered (runs get their grace period
@@ -203,34 +380,135 @@ class QvrLanguageServer(LanguageServer):
 
     # -- stdio --------------------------------------------------------------------------------
     def start_io(self, stdin=None, stdout=None):
-        """pygls' stdio server, except that a pipe (what an editor gives its language server)
-        is read by the event loop itself. pygls reads stdin in a worker thread, a thread hop
-        per header line and body, each needing the GIL: while the full analysis runs in slices
-        (`DocumentStore.ready`), a keystroke waited for the GIL before it was even read, or
-        each slice had to pause for it (`documents.SLICE_PAUSE_S`). Anything else (a file, a terminal, Windows)
-        is left to pygls."""
+        """Serve LSP on stdin/stdout with our own reader (`serve`). A pipe or socket (what an
+        editor gives its language server) is read by the event loop itself: pygls read stdin
+        in a worker thread, a thread hop per header line and body, each needing the GIL, so
+        while the full analysis ran in slices (`DocumentStore.ready`) a keystroke waited for
+        the GIL before it was even read, or each slice had to pause for it
+        (`documents.SLICE_PAUSE_S`). Anything else (a file, a terminal, Windows) is read by a
+        daemon thread that feeds the same reader, so it never keeps the process alive."""
         stdin = stdin if stdin is not None else sys.stdin.buffer
-        if not _is_pipe(stdin):
-            return super().start_io(stdin, stdout)
-        self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout if stdout is not None else sys.stdout.buffer))
+        self._run_loop(self._serve_stdin(stdin, pipe=_is_pipe(stdin)))
+
+    def start_tcp(self, host: str, port: int) -> None:
+        """Serve one client on a TCP socket with the same reader as stdio."""
+
+        async def main() -> None:
+            done = asyncio.get_running_loop().create_future()
+
+            async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                self.protocol.set_writer(writer)
+                try:
+                    await self.serve(reader)
+                finally:
+                    if not done.done():
+                        done.set_result(None)
+
+            server = await asyncio.start_server(connection, host, port, limit=_READ_LIMIT)
+            async with server:
+                await done
+
+        self._run_loop(main())
+
+    def _run_loop(self, main) -> None:
+        self._stop_event = threading.Event()
         try:
-            asyncio.run(self._serve_pipe(stdin))
-        except (BrokenPipeError, asyncio.IncompleteReadError):
+            asyncio.run(main)
+        except BrokenPipeError:
             log.error("the connection to the client was lost; shutting down")
         except (KeyboardInterrupt, SystemExit):
             pass
         finally:
             self.shutdown()
 
-    async def _serve_pipe(self, stdin) -> None:
+    async def _serve_stdin(self, stdin, *, pipe: bool) -> None:
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=1 << 26)  # a header line; bodies are read exactly
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-        self.documents.slice_pause_s = 0.0  # messages are read between slices without waiting
-        self.documents.input_waiting = _readable(stdin)  # and a slice ends when one comes in
-        await run_async(stop_event=self._stop_event, reader=_YieldingReader(reader),
-                        protocol=self.protocol, logger=log, error_handler=self.report_server_error)
+        reader = asyncio.StreamReader(limit=_READ_LIMIT)
+        if pipe:
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+            self.documents.slice_pause_s = 0.0  # messages are read between slices without waiting
+            self.documents.input_waiting = _readable(stdin)  # and a slice ends when one comes in
+        else:
+            _feed_from_thread(stdin, reader, loop)
+        await self.serve(reader)
+
+    async def serve(self, stream: asyncio.StreamReader) -> None:
+        """Read and handle messages until `exit`, the end of the input, a termination signal,
+        or input that cannot be split into messages any more (`FrameError`: the server exits
+        with status 1 after one line on stderr, rather than read on without knowing where the
+        next message starts)."""
+        loop = asyncio.get_running_loop()
+        self._exit_requested = loop.create_future()
+        handled = self._handle_signals(loop)
+        reading = asyncio.ensure_future(self._read_messages(_FrameReader(stream)))
+        try:
+            await asyncio.wait({reading, self._exit_requested}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            if not reading.done():
+                reading.cancel()
+            elif reading.exception() is not None:
+                raise reading.exception()
+
+    async def _read_messages(self, reader: "_FrameReader") -> None:
+        while True:
+            try:
+                body = await reader.next_body()
+                if body is None:
+                    return  # the client closed its end between messages
+                self.protocol.receive(body)
+            except FrameError as exc:
+                log.error("broken message framing, exiting: %s", exc)
+                self.exit_code = 1
+                return
+
+    def exit_when_answered(self, pending: Optional[asyncio.Event]) -> None:
+        """`exit`: stop serving once a `shutdown` still being answered has its answer out;
+        the exit status is 0 if `shutdown` came first, else 1."""
+
+        async def finish() -> None:
+            if pending is not None and not pending.is_set():
+                await _wait_at_most(pending, SHUTDOWN_WAIT_S)
+            self.stop_serving(0 if self.protocol._shutdown else 1)
+
+        self._exiting = asyncio.ensure_future(finish())  # a reference until the loop ends
+
+    def stop_serving(self, code: int) -> None:
+        """End `serve` with exit status `code` (the process exits once the loop is done)."""
+        self.exit_code = code
+        future = getattr(self, "_exit_requested", None)
+        if future is None:  # not serving (handlers driven by hand): exit as pygls did
+            raise SystemExit(code)
+        if not future.done():
+            future.set_result(code)
+
+    def _handle_signals(self, loop) -> list:
+        """SIGTERM and SIGHUP (an editor that stops its server, a closed terminal): stop every
+        run's worker at once, then leave the loop, exiting with 128 + the signal number as the
+        default action would. Python's default action ended the process on the spot and left
+        the workers running (each in its own process group)."""
+        handled = []
+        for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)):
+            if sig is None:
+                continue
+            try:
+                loop.add_signal_handler(sig, self._terminated, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
+                continue
+            handled.append(sig)
+        return handled
+
+    def _terminated(self, sig: int) -> None:
+        log.warning("terminated by %s", signal.Signals(sig).name)
+        runs = getattr(self, "runs", None)
+        if runs is not None:
+            try:
+                runs.shutdown()
+            except Exception:
+                log.exception("stopping the runs failed")
+        self.stop_serving(128 + int(sig))
 
     @property
     def encoder(self) -> PositionEncoder:
@@ -457,27 +735,120 @@ class RequestFailed(JsonRpcException):
     MESSAGE = "request failed"
 
 
-class _YieldingReader:
-    """An `asyncio.StreamReader` that lets the loop run once before each message it reads.
-    Messages already buffered would otherwise be handled back to back, before the callbacks of
-    the earlier ones ran: a client that sends `shutdown` and `exit` together would exit before
-    the answer to `shutdown` was written. Once per message, not per line: each turn of the loop
-    may also run a slice of an analysis (`DocumentStore.ready`)."""
+class FrameError(Exception):
+    """The input can no longer be split into messages (a header that is not one, a length that
+    lies, input that ends inside a message)."""
 
-    def __init__(self, reader: asyncio.StreamReader) -> None:
-        self._reader = reader
+
+# Header lines are short; a "line" longer than this is not a header (binary junk, a body that
+# lost its header). The reader's buffer limit is what bounds it.
+_READ_LIMIT = 1 << 20
+_MAX_HEADER_LINES = 32
+_MAX_BODY = 1 << 30  # bytes; a larger Content-Length is a broken header, not a message
+_HEADER_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*")
+
+
+class _FrameReader:
+    """LSP base-protocol frames (header lines, a blank line, `Content-Length` bytes of body)
+    from an `asyncio.StreamReader`.
+
+    What can be resynchronised and what cannot: blank lines between messages are skipped, and
+    unknown headers (Content-Type) are ignored; lines may end in CRLF or LF. A header line
+    that is not `Name: value`, a block without a readable `Content-Length` (or with two
+    different ones), and input that ends inside a message are `FrameError`s, and so is a body
+    that turns out to hold the next message's header (`QvrProtocol.receive`): after any of
+    these there is no telling where the next message starts, and guessing could hand a
+    fragment of one message to a handler or swallow a request the client then waits for
+    forever. Exiting is what lets the editor notice and restart the server. A body that is
+    merely not JSON is framed correctly: it gets ParseError and reading goes on. A frame that
+    stops arriving in the middle is waited for, as a slow client is (a client suspended in
+    mid-write, Ctrl-Z in a terminal editor, is not broken).
+
+    Before each message the loop runs once: messages already buffered would otherwise be
+    handled back to back, before the callbacks of the earlier ones ran (a client that sends
+    `shutdown` and `exit` together would exit before the answer to `shutdown` was written).
+    Once per message, not per line: each turn of the loop may also run a slice of an analysis
+    (`DocumentStore.ready`)."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self._stream = stream
         self._message_done = False
 
-    async def readline(self) -> bytes:
+    async def next_body(self) -> Optional[bytes]:
+        """The next message's body; None when the input ends between messages."""
         if self._message_done:
             self._message_done = False
             await asyncio.sleep(0)
-        return await self._reader.readline()
-
-    async def readexactly(self, n: int) -> bytes:
-        body = await self._reader.readexactly(n)
+        length: Optional[int] = None
+        lines = 0
+        while True:
+            line = await self._line(inside=lines > 0)
+            if line is None:
+                return None
+            if not line:
+                if lines == 0:
+                    continue  # a blank line between messages
+                if length is None:
+                    raise FrameError("a message header without Content-Length")
+                break
+            lines += 1
+            match = _HEADER_LINE.fullmatch(line)
+            if match is None or lines > _MAX_HEADER_LINES:
+                raise FrameError(f"not a message header: {_shown(line)}")
+            if match.group(1).lower() == b"content-length":
+                value = match.group(2)
+                if not value.isdigit() or int(value) > _MAX_BODY:
+                    raise FrameError(f"not a usable Content-Length: {_shown(value)}")
+                if length is not None and int(value) != length:
+                    raise FrameError("a message header with two different Content-Lengths")
+                length = int(value)
+        try:
+            body = await self._stream.readexactly(length)
+        except asyncio.IncompleteReadError as exc:
+            raise FrameError(f"the input ended {len(exc.partial)} bytes into a message of "
+                             f"{length} bytes") from None
         self._message_done = True
         return body
+
+    async def _line(self, *, inside: bool) -> Optional[bytes]:
+        try:
+            line = await self._stream.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            if exc.partial or inside:
+                raise FrameError("the input ended inside a message header") from None
+            return None
+        except asyncio.LimitOverrunError:
+            raise FrameError(f"a header line longer than {_READ_LIMIT} bytes") from None
+        return line[:-2] if line.endswith(b"\r\n") else line[:-1]
+
+
+def _shown(data: bytes) -> str:
+    """A short, printable rendering of raw input for an error message."""
+    text = repr(data[:60])
+    return text + ("..." if len(data) > 60 else "")
+
+
+def _feed_from_thread(stdin, reader: asyncio.StreamReader, loop) -> None:
+    """Feed `reader` from a stream the event loop cannot watch (a file, a terminal), in a
+    daemon thread: an `exit` then ends the process without waiting for more input."""
+    read = getattr(stdin, "read1", None) or stdin.read
+
+    def pump() -> None:
+        while True:
+            try:
+                data = read(1 << 16)
+            except (OSError, ValueError):
+                data = b""
+            try:
+                if data:
+                    loop.call_soon_threadsafe(reader.feed_data, data)
+                else:
+                    loop.call_soon_threadsafe(reader.feed_eof)
+                    return
+            except RuntimeError:  # the loop is closed: the server is exiting
+                return
+
+    threading.Thread(target=pump, name="qvr-lsp-stdin", daemon=True).start()
 
 
 def _readable(stream) -> Optional[Callable[[], bool]]:
@@ -620,6 +991,16 @@ class IdleCollector:
                 log.exception("idle task %r failed", task)
 
 
+def hover_format(capabilities) -> lsp.MarkupKind:
+    """The first of the client's `textDocument.hover.contentFormat` we can write (markdown
+    when it lists none we know, or says nothing)."""
+    hover = getattr(getattr(capabilities, "text_document", None), "hover", None)
+    for kind in getattr(hover, "content_format", None) or ():
+        if kind in (lsp.MarkupKind.Markdown, lsp.MarkupKind.PlainText):
+            return lsp.MarkupKind(kind)
+    return lsp.MarkupKind.Markdown
+
+
 def _doc(ls: QvrLanguageServer, params):
     return ls.documents.get(params.text_document.uri)
 
@@ -689,10 +1070,11 @@ def create_server() -> QvrLanguageServer:
         result = f_hover.hover(doc, ls.offset(doc, params.position))
         if result is None:
             return None
-        return lsp.Hover(
-            contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=result.markdown),
-            range=convert.range_(ls.encoder, doc.line_index, result.span),
-        )
+        if hover_format(getattr(ls.protocol, "client_capabilities", None)) == lsp.MarkupKind.PlainText:
+            contents = lsp.MarkupContent(kind=lsp.MarkupKind.PlainText, value=result.plaintext)
+        else:
+            contents = lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=result.markdown)
+        return lsp.Hover(contents=contents, range=convert.range_(ls.encoder, doc.line_index, result.span))
 
     @ls.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     @after("analysis")
