@@ -1,8 +1,18 @@
-"""Hover: what a name means, with resolved types and dimensions, docs and family details."""
+"""Hover: what a name means, with resolved types and dimensions, docs and family details.
+
+A hover is a list of blocks (`Block`): a QVR code line (a signature), a sentence of ours (in
+which `backticks` mark code), or the user's own `#!` documentation. `HoverResult.markdown`
+renders them for clients that show markdown (code in ```qvr fences), `HoverResult.plaintext`
+for clients that asked for plain text (`textDocument.hover.contentFormat`): no fences, no
+backticks; the user's documentation is shown as written either way.
+
+Builtin functions and the combinator keywords are described by one table, `BUILTIN_HOVERS`.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from qvr.semantics.types import count_text
 from qvr.syntax.span import Span
@@ -12,13 +22,102 @@ from .common import display_type, nodes_containing, render_type, word_at
 
 
 @dataclass(frozen=True)
+class Block:
+    """One paragraph of a hover: ``code`` (a QVR line), ``text`` (ours; `backticks` mark
+    code) or ``doc`` (the user's documentation, verbatim)."""
+
+    kind: str
+    text: str
+
+
+def _code(text: str) -> Block:
+    return Block("code", text)
+
+
+def _text(text: str) -> Block:
+    return Block("text", text)
+
+
+_INLINE_CODE = re.compile(r"`([^`]*)`")
+
+
+def render(blocks: Sequence[Block], plaintext: bool = False) -> str:
+    """The blocks as markdown (code in ```qvr fences) or as plain text."""
+    out = []
+    for block in blocks:
+        if block.kind == "code":
+            out.append(block.text if plaintext else f"```qvr\n{block.text}\n```")
+        elif block.kind == "text" and plaintext:
+            out.append(_INLINE_CODE.sub(r"\1", block.text))
+        else:
+            out.append(block.text)
+    return "\n\n".join(out)
+
+
+@dataclass(frozen=True)
 class HoverResult:
-    markdown: str
+    blocks: tuple[Block, ...]
     span: Span
 
+    @property
+    def markdown(self) -> str:
+        return render(self.blocks)
 
-def _code(text: str) -> str:
-    return f"```qvr\n{text}\n```"
+    @property
+    def plaintext(self) -> str:
+        return render(self.blocks, plaintext=True)
+
+
+# Builtin functions (`qvr.syntax.vocabulary.BUILTINS`, applied to one value in program steps)
+# and the combinator keywords of morphism expressions: a signature-like line and one sentence.
+BUILTIN_HOVERS: dict[str, tuple[str, str]] = {
+    "sigmoid": ("builtin sigmoid(x) : Real n -> Real n",
+                "Logistic function 1 / (1 + exp(-x)), elementwise; values in (0, 1)."),
+    "tanh": ("builtin tanh(x) : Real n -> Real n",
+             "Hyperbolic tangent, elementwise; values in (-1, 1)."),
+    "exp": ("builtin exp(x) : Real n -> Real n",
+            "Exponential, elementwise; values in (0, ∞)."),
+    "log": ("builtin log(x) : Real n -> Real n",
+            "Natural logarithm, elementwise; defined for x > 0."),
+    "abs": ("builtin abs(x) : Real n -> Real n",
+            "Absolute value, elementwise."),
+    "softplus": ("builtin softplus(x) : Real n -> Real n",
+                 "log(1 + exp(x)), elementwise: a smooth relu with values in (0, ∞)."),
+    "relu": ("builtin relu(x) : Real n -> Real n",
+             "max(x, 0), elementwise."),
+    "sqrt": ("builtin sqrt(x) : Real n -> Real n",
+             "Square root, elementwise; defined for x ≥ 0."),
+    "logit": ("builtin logit(x) : Real n -> Real n",
+              "log(x / (1 - x)), elementwise: the inverse of sigmoid, defined on (0, 1)."),
+    "softmax": ("builtin softmax(x) : Real n -> Real n",
+                "exp(x) normalised over the whole vector: n entries in (0, 1) that sum to 1."),
+    "identity": ("identity(A) : A -> A",
+                 "The identity morphism of object `A`: returns its input unchanged."),
+    "fan": ("fan(f, g, ...) : A -> B * C * ...",
+            "Runs every component on the same input and returns the product of their outputs; "
+            "the components must share a domain."),
+    "repeat": ("repeat(f, n) : A -> A",
+               "Applies the endomorphism `f` n times with shared parameters (without n, as many "
+               "times as the run's step count)."),
+    "stack": ("stack(f, n) : A -> A",
+              "Applies n independent, freshly initialised copies of `f` one after the other; "
+              "for n ≥ 2, `f` must be an endomorphism."),
+    "scan": ("scan(cell, init=zeros|learned, states=last|all, direction=forward|backward)"
+             " : Seq[X] -> S",
+             "Runs the cell `X * S -> S` along a sequence, threading the state `S`; "
+             "`states=all` returns `Seq[S]`."),
+    "marginalize": ("marginalize(f, B, ...) : A -> C",
+                    "Sums the named factors out of the finite codomain of a finite-world "
+                    "morphism `f`, keeping the others."),
+    "parser": ("parser(rules=..., categories=..., terminal=..., start=..., depth=...)",
+               "A chart parser over the declared grammar rules (the grammar world)."),
+    "ccg": ("ccg(categories=..., terminal=..., start=..., depth=...)",
+            "A chart parser with the combinatory categorial grammar rules (evaluation, "
+            "harmonic and crossed composition)."),
+    "lambek": ("lambek(categories=..., terminal=..., start=..., depth=...)",
+               "A chart parser with the Lambek calculus rules (evaluation, adjunction units, "
+               "tensor introduction and projection)."),
+}
 
 
 def _docs(symbol) -> str:
@@ -30,18 +129,23 @@ def _docs(symbol) -> str:
     return "\n".join(getattr(d, "text", str(d)) for d in doc)
 
 
-def family_markdown(name: str) -> Optional[str]:
+def family_blocks(name: str) -> Optional[list[Block]]:
     fam = families.family(name)
     if fam is None:
         return None
-    lines = [_code(f"family {fam.signature()}"), f"Support: {fam.support}"]
+    lines = [_code(f"family {fam.signature()}"), _text(f"Support: {fam.support}")]
     if fam.alt_names:
-        lines.append(f"Alternative parameter names: {', '.join(fam.alt_names)}")
+        lines.append(_text(f"Alternative parameter names: {', '.join(fam.alt_names)}"))
     if fam.has_scale:
-        lines.append("Accepts the `scale` option as a kernel.")
+        lines.append(_text("Accepts the `scale` option as a kernel."))
     if not fam.inline:
-        lines.append("Kernel and fixed distribution only (not inline).")
-    return "\n\n".join(lines)
+        lines.append(_text("Kernel and fixed distribution only (not inline)."))
+    return lines
+
+
+def family_markdown(name: str) -> Optional[str]:
+    blocks = family_blocks(name)
+    return None if blocks is None else render(blocks)
 
 
 def _morphism_signature(analysis, name: str, symbol) -> str:
@@ -60,19 +164,23 @@ def _morphism_signature(analysis, name: str, symbol) -> str:
 
 
 def symbol_markdown(analysis, symbol) -> str:
+    return render(symbol_blocks(analysis, symbol))
+
+
+def symbol_blocks(analysis, symbol) -> list[Block]:
     kind, name = symbol.kind, symbol.name
-    parts: list[str] = []
+    parts: list[Block] = []
     if kind == "morphism":
         parts.append(_code(_morphism_signature(analysis, name, symbol)))
         info = getattr(analysis, "morphisms", {}).get(name)
         fam = getattr(info, "family", None) if info else None
         if fam and families.family(fam):
             f = families.family(fam)
-            parts.append(f"Family `{f.signature()}`, support {f.support}")
+            parts.append(_text(f"Family `{f.signature()}`, support {f.support}"))
         options = getattr(info, "options", None) if info else None
         shown = {k: v for k, v in (options or {}).items() if v is not None}
         if shown:
-            parts.append("Options: " + ", ".join(f"`{k}={v}`" for k, v in shown.items()))
+            parts.append(_text("Options: " + ", ".join(f"`{k}={v}`" for k, v in shown.items())))
     elif kind == "program":
         info = getattr(analysis, "programs", {}).get(name)
         if info is not None:
@@ -80,7 +188,7 @@ def symbol_markdown(analysis, symbol) -> str:
             head = f"program {name}" + (f"({params})" if params else "")
             parts.append(_code(f"{head} : {render_type(info.declared)}"))
             if getattr(info, "promoted", False):
-                parts.append(f"Promoted to `{render_type(info.effective)}`")
+                parts.append(_text(f"Promoted to `{render_type(info.effective)}`"))
         else:
             parts.append(_code(symbol.detail or f"program {name}"))
     elif kind == "define":
@@ -93,9 +201,9 @@ def symbol_markdown(analysis, symbol) -> str:
         if obj is not None:
             try:
                 if obj.is_finite:
-                    parts.append(f"finite, cardinality {count_text(obj.cardinality)}")
+                    parts.append(_text(f"finite, cardinality {count_text(obj.cardinality)}"))
                 else:
-                    parts.append(f"value width {obj.width}, feature width {obj.feature_width}")
+                    parts.append(_text(f"value width {obj.width}, feature width {obj.feature_width}"))
             except Exception:
                 pass
     elif kind in ("parameter", "variable"):
@@ -113,13 +221,13 @@ def symbol_markdown(analysis, symbol) -> str:
         if plain not in shown and plain != "?":
             line += f"  // {plain}"
         parts.append(_code(line))
-        parts.append(f"{what}" + (f" of program `{scope}`" if scope else ""))
+        parts.append(_text(f"{what}" + (f" of program `{scope}`" if scope else "")))
     else:
         parts.append(_code(symbol.detail or f"{kind} {name}"))
     doc = _docs(symbol)
     if doc:
-        parts.append(doc)
-    return "\n\n".join(parts)
+        parts.append(Block("doc", doc))
+    return parts
 
 
 def _is_seq(t) -> bool:
@@ -144,11 +252,11 @@ def _compose_hover(analysis, offset: int) -> Optional[HoverResult]:
             if _is_seq(getattr(right, "dom", None)) and not _is_seq(middle):
                 shown, plain = f"Seq[{shown}]", f"Seq[{plain}]"
             lines.append(_code(f"{op.text} : {shown}"))
-            lines.append(f"Intermediate type `{plain}`")
+            lines.append(_text(f"Intermediate type `{plain}`"))
         if whole is not None:
-            lines.append(f"Composite: `{render_type(whole)}`")
+            lines.append(_text(f"Composite: `{render_type(whole)}`"))
         if lines:
-            return HoverResult("\n\n".join(lines), op.span)
+            return HoverResult(tuple(lines), op.span)
     return None
 
 
@@ -158,7 +266,7 @@ def hover(doc, offset: int) -> Optional[HoverResult]:
         return None
     ref = analysis.reference_at(offset)
     if ref is not None and ref.symbol is not None:
-        return HoverResult(symbol_markdown(analysis, ref.symbol), ref.span)
+        return HoverResult(tuple(symbol_blocks(analysis, ref.symbol)), ref.span)
     composed = _compose_hover(analysis, offset)
     if composed is not None:
         return composed
@@ -166,11 +274,13 @@ def hover(doc, offset: int) -> Optional[HoverResult]:
     if word is None or _in_comment(analysis, offset):
         return None
     text, span = word
-    md = family_markdown(text)
-    if md:
-        return HoverResult(md, span)
-    if text in families.builtin_names():
-        return HoverResult(_code(f"builtin {text}(x)") + "\n\nElementwise, width-preserving builtin function.", span)
+    blocks = family_blocks(text)
+    if blocks:
+        return HoverResult(tuple(blocks), span)
+    described = BUILTIN_HOVERS.get(text)
+    if described is not None:
+        signature, sentence = described
+        return HoverResult((_code(signature), _text(sentence)), span)
     return None
 
 
