@@ -16,6 +16,23 @@ a ``qvr/runFinished`` notification for clients that render results (the VS Code 
 ``window/showMessage`` summary for those that do not, and republished diagnostics when a failed
 run points at a line. Settings (``qvr.run.*``) are read with ``workspace/configuration`` at each
 run when the client supports it, on top of those pushed by the client.
+
+Where settings come from, and which may name the interpreter (``qvr.run.python``, which the
+worker executes; default: the server's own interpreter, ``sys.executable``):
+
+* ``initializationOptions`` (``{"run": {...}}``): written by the user's editor configuration
+  that starts the server; every setting, ``python`` included;
+* ``workspace/configuration`` with a ``scopeUri`` (the document being run): the client's
+  answer for that resource, folder and workspace settings included, so a folder the user
+  merely opened can write it (``.vscode/settings.json``, a project-local config); every
+  setting except ``python``;
+* ``workspace/configuration`` without a ``scopeUri``, asked for ``qvr.run.python`` alone: the
+  client's global settings (the user's own); ``python`` only;
+* ``workspace/didChangeConfiguration`` pushes: the client's view of the settings, which for
+  VS Code includes the workspace's; every setting except ``python``.
+
+A value of the wrong type is ignored with a warning in the log (once per setting and value),
+and so is a ``python`` from a source that may not set it (`RunSettings.merged`).
 """
 from __future__ import annotations
 
@@ -103,7 +120,7 @@ def _register_missing_features(server, service: "RunService") -> None:
     if types.INITIALIZE not in features:
         @server.feature(types.INITIALIZE)
         def initialize_handler(ls, params: types.InitializeParams):
-            service.update_settings(params.initialization_options)
+            service.update_settings(params.initialization_options, from_initialization=True)
 
     if types.WORKSPACE_DID_CHANGE_CONFIGURATION not in features:
         @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -138,19 +155,37 @@ class RunService:
         self.server = server
         self.settings = RunSettings()
         self.client_renders_results = False
-        self.manager = RunManager(_LspReporter(self))
+        self.manager = RunManager(_LspReporter(self), max_concurrent=self.settings.max_concurrent)
+        self._warned: set[str] = set()
 
     # -- settings --------------------------------------------------------------------------------
-    def update_settings(self, values: Any) -> None:
-        """Merge pushed settings: ``initializationOptions`` or ``didChangeConfiguration``'s
-        ``settings`` (``{"qvr": {"run": {...}}}``, ``{"run": {...}}`` or the run object).
+    def update_settings(self, values: Any, *, from_initialization: bool = False) -> None:
+        """Merge pushed settings: ``initializationOptions`` (`from_initialization`: the only
+        push that may set ``qvr.run.python``) or ``didChangeConfiguration``'s ``settings``
+        (``{"qvr": {"run": {...}}}``, ``{"run": {...}}`` or the run object).
 
         ``initializationOptions`` may also say ``"runFinishedNotification": true``: the client
         shows ``qvr/runFinished`` itself (the VS Code extension), so the summary goes to the log
         instead of a second pop-up."""
-        self.settings = self.settings.merged(values)
-        if isinstance(values, dict) and isinstance(values.get("runFinishedNotification"), bool):
-            self.client_renders_results = values["runFinishedNotification"]
+        self._set_settings(self.settings.merged(values, allow_python=from_initialization,
+                                                warn=self._warn_once))
+        if isinstance(values, dict) and "runFinishedNotification" in values:
+            value = values["runFinishedNotification"]
+            if isinstance(value, bool):
+                self.client_renders_results = value
+            else:
+                self._warn_once(f"runFinishedNotification: {value!r} is not true or false; "
+                                f"keeping {str(self.client_renders_results).lower()}")
+
+    def _set_settings(self, settings: RunSettings) -> None:
+        self.settings = settings
+        if settings.max_concurrent != self.manager.max_concurrent:
+            self.manager.set_max_concurrent(settings.max_concurrent)
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            log.warning("ignored setting: %s", message)
 
     def _capability(self, *path: str) -> Any:
         node = getattr(self.server, "client_capabilities", None)
@@ -159,22 +194,35 @@ class RunService:
         return node
 
     async def settings_for(self, uri: str | None) -> RunSettings:
-        """Pushed settings, overridden by what ``workspace/configuration`` says for `uri`."""
+        """Pushed settings, overridden by what ``workspace/configuration`` says for `uri`, and
+        the interpreter by what it says without a scope (see the module docstring)."""
         settings = self.settings
         if not self._capability("workspace", "configuration"):
             return settings
-        try:
-            params = types.ConfigurationParams(
-                items=[types.ConfigurationItem(scope_uri=uri, section="qvr.run")])
-            result = await asyncio.wait_for(
-                self.server.workspace_configuration_async(params), _CLIENT_TIMEOUT)
-        except Exception as exc:  # a client that fails the request keeps the pushed settings
-            log.info("workspace/configuration failed (%s); using pushed settings", exc)
-            return settings
-        if result:
-            settings = settings.merged(result[0])
-            self.settings = settings  # the latest word on the settings, pushed or pulled
+        scoped, user = await asyncio.gather(
+            self._configuration(types.ConfigurationItem(scope_uri=uri, section="qvr.run")),
+            self._configuration(types.ConfigurationItem(section="qvr.run.python")))
+        if isinstance(scoped, dict) and scoped.get("python") in (None, "", user):
+            # what the client says for every scope (VS Code answers with effective values):
+            # the user's own, taken below, not a workspace's to warn about
+            scoped = {k: v for k, v in scoped.items() if k != "python"}
+        if scoped is not None:
+            settings = settings.merged(scoped, warn=self._warn_once)
+        if user is not None and user != "":  # unset (null, ""): keep initializationOptions'
+            settings = settings.merged({"python": user}, allow_python=True, warn=self._warn_once)
+        self._set_settings(settings)  # the latest word on the settings, pushed or pulled
         return settings
+
+    async def _configuration(self, item: types.ConfigurationItem) -> Any:
+        """The client's answer for one ``workspace/configuration`` item; None when it fails
+        (the pushed settings stay)."""
+        try:
+            result = await asyncio.wait_for(self.server.workspace_configuration_async(
+                types.ConfigurationParams(items=[item])), _CLIENT_TIMEOUT)
+        except Exception as exc:
+            log.info("workspace/configuration failed (%s); using pushed settings", exc)
+            return None
+        return result[0] if isinstance(result, (list, tuple)) and result else None
 
     def runs_enabled(self) -> bool:
         return self.settings.enabled
@@ -235,10 +283,18 @@ class RunService:
                              filename=filename, cwd=cwd if cwd and os.path.isdir(cwd) else None,
                              out_dir=_results_dir(path, entry, kind))
         run = await self.manager.start(request)
+        if run.request is not request:  # this entry has a run queued or in progress
+            if not run.queued:
+                await run.spawned.wait()  # answer with its worker's pid, as its own request did
+            return {"started": False, "running": True, "queued": run.queued, "id": run.id,
+                    "pid": run.pid, "uri": uri, "entry": entry, "kind": run.request.kind,
+                    "token": _token(run),
+                    "message": f"{run.label} is already in progress; cancel it to start again"}
         self._refresh_lenses()
         started = run.outcome is None
-        return {"started": started, "id": run.id, "pid": run.pid, "uri": uri, "entry": entry,
-                "kind": kind, "token": _token(run) if started else None,
+        return {"started": started, "queued": run.queued and started, "id": run.id,
+                "pid": run.pid, "uri": uri, "entry": entry, "kind": kind,
+                "token": _token(run) if started else None,
                 "message": None if started else run.outcome.message}
 
     @staticmethod

@@ -11,23 +11,37 @@ a plain recording reporter.
 
 Life of a run:
 
-1. the document text is written to a private temporary directory (what runs is exactly what
-   the editor shows, saved or not; the snapshot is removed when the run ends); the worker writes
-   ``summary.json`` and the loss curve to the request's ``out_dir`` (the server passes
-   ``runs/<entry>-<kind>-<time>`` next to the document, as ``qvr run`` itself does);
-2. a second run of the same (document, entry) first cancels the one before it;
+1. at most one run per (document, entry): a request for an entry that has a run queued,
+   starting or running gets that run back (`RunManager.start`), however close together the
+   requests come; at most ``max_concurrent`` workers run at once, later runs wait in a queue
+   (reported as "queued") and start in order as slots free up;
+2. the document text is written to a private temporary directory (what runs is exactly what
+   the editor shows, saved or not); the worker writes ``summary.json`` and the loss curve to the
+   request's ``out_dir`` (the server passes ``runs/<entry>-<kind>-<time>`` next to the document,
+   as ``qvr run`` itself does). When the run ends the snapshot directory is removed, and so is
+   an ``out_dir`` the worker left empty (a cancelled run), with the ``runs`` folder above it if
+   this manager created it and it is empty;
 3. every line of stdout is one event; stderr is kept (last lines) to explain a crash;
-4. no output for ``timeout`` seconds is a hang, a non-finite loss is a NaN failure; both stop the
+4. no output for ``timeout`` seconds (counted from the last line, so a long run that keeps
+   reporting is never a hang) is a hang, a non-finite loss is a NaN failure; both stop the
    worker, as does a cancel: SIGTERM to its process group, SIGKILL after ``grace`` seconds, then
    the process is reaped, so nothing is left behind;
 5. an ``error`` event with a line becomes a diagnostic on that line of the document
    (`RunManager.extra_diagnostics`), kept until the document text changes or the entry runs again.
+
+Workers die with the server however it dies: each worker asks Linux for SIGKILL when the
+server's process ends (``PR_SET_PDEATHSIG``, set between fork and exec), the server kills every
+worker's process group at exit (`RunManager.shutdown_now`, from ``atexit`` and from its SIGTERM
+handler), and a clean ``shutdown`` stops them politely first. The worker keeps a process group
+of its own so that stopping it also stops the processes it started (parallel NUTS chains,
+data-parallel copies).
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import json
+import logging
 import math
 import os
 import shlex
@@ -39,7 +53,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from qvr.diagnostics import Diagnostic, Severity
 from qvr.syntax.span import LineIndex, Span
@@ -54,6 +68,11 @@ WORKER_ENV = "QVR_LSP_WORKER"
 #: Diagnostic code for a run failure whose worker did not say which QVR code applies.
 RUN_ERROR_CODE = "QVR-run"
 
+#: The ``$/progress`` message of a run waiting for a free slot (``qvr.run.maxConcurrent``).
+QUEUED_MESSAGE = "queued"
+
+log = logging.getLogger(__name__)
+
 _STDERR_TAIL_LINES = 20
 _STREAM_LIMIT = 16 * 1024 * 1024  # a result event carries posterior summaries: allow long lines
 
@@ -64,11 +83,12 @@ _STREAM_LIMIT = 16 * 1024 * 1024  # a result event carries posterior summaries: 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """The ``qvr.run`` settings section (docs/internals.md) plus two process knobs.
+    """The ``qvr.run`` settings section (docs/internals.md) plus the process knobs.
 
     ``timeout`` is how long a worker may stay silent before it counts as hung (model loading
     and torch start-up included, so it is generous by default); ``grace`` is the time between
-    SIGTERM and SIGKILL when a run is stopped.
+    SIGTERM and SIGKILL when a run is stopped; ``max_concurrent`` (``maxConcurrent``) is how
+    many workers may run at once.
     """
 
     enabled: bool = True
@@ -78,27 +98,69 @@ class RunSettings:
     python: str | None = None
     timeout: float = 120.0
     grace: float = 1.0
+    max_concurrent: int = 2
 
-    def merged(self, values: Any) -> "RunSettings":
+    def merged(self, values: Any, *, allow_python: bool = False,
+               warn: Callable[[str], None] | None = None) -> "RunSettings":
         """These settings updated from a client's ``qvr.run`` object (or ``{"qvr": {"run": …}}``
-        / ``{"run": …}``). Unknown keys and values of the wrong type are ignored, so a
-        misconfigured client cannot break the server."""
+        / ``{"run": …}``).
+
+        Values are taken only when they have the right JSON type: ``enabled`` only as
+        ``true``/``false`` (a string "false", 0 or null are not booleans), numbers only as
+        positive numbers (integers for ``steps`` and ``maxConcurrent``; ``steps`` may be null:
+        the runner's default). Anything else is ignored, the current value kept, and `warn` is
+        told why, so a misconfigured client cannot break the server or turn runs on.
+
+        ``python`` names the interpreter the worker runs, so it is code execution: it is taken
+        only with ``allow_python`` (settings of the user's own, see `RunService`); otherwise it
+        is ignored and `warn` is told."""
         section = _run_section(values)
         if not section:
             return self
         changes: dict[str, Any] = {}
-        if isinstance(section.get("enabled"), bool):
-            changes["enabled"] = section["enabled"]
-        for key, kind in (("steps", int), ("timeout", float), ("grace", float)):
-            value = section.get(key, "missing")
+
+        def refuse(key: str, expected: str) -> None:
+            if warn is not None:
+                current = getattr(self, _SETTING_FIELDS.get(key, key))
+                warn(f"qvr.run.{key}: {json.dumps(section[key], default=repr)} is not {expected}; "
+                     f"keeping {json.dumps(current)}")
+
+        if "enabled" in section:
+            if isinstance(section["enabled"], bool):
+                changes["enabled"] = section["enabled"]
+            else:
+                refuse("enabled", "true or false")
+        for key, kind in (("steps", int), ("timeout", float), ("grace", float),
+                          ("maxConcurrent", int)):
+            if key not in section:
+                continue
+            value = section[key]
             if value is None and key == "steps":
-                changes[key] = None
-            elif isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-                changes[key] = kind(value)
+                changes["steps"] = None
+            elif (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value) and value > 0
+                  and (kind is float or float(value).is_integer())):
+                changes[_SETTING_FIELDS.get(key, key)] = kind(value)
+            else:
+                refuse(key, "a positive integer" if kind is int else "a positive number")
         for key in ("device", "data", "python"):
-            if key in section and (section[key] is None or isinstance(section[key], str)):
-                changes[key] = section[key] or None
+            if key not in section:
+                continue
+            value = section[key]
+            if value is not None and not isinstance(value, str):
+                refuse(key, "a string")
+            elif key == "python" and not allow_python:
+                if value and warn is not None:
+                    warn(f"qvr.run.python {json.dumps(value)} is ignored: the interpreter is "
+                         "taken only from initializationOptions or the user's global settings, "
+                         "never from a workspace's")
+            else:
+                changes[key] = value or None
         return replace(self, **changes)
+
+
+# JSON keys whose dataclass field is spelled differently.
+_SETTING_FIELDS = {"maxConcurrent": "max_concurrent"}
 
 
 def _run_section(values: Any) -> Mapping[str, Any] | None:
@@ -228,6 +290,40 @@ def worker_command(settings: RunSettings, path: str, entry: str, kind: str,
     return cmd
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_prctl: Any = None  # libc's prctl, looked up once (never in the forked child)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the worker receive SIGKILL when the server's process ends,
+    whatever ends it (SIGKILL included, when no handler of ours runs). None outside Linux.
+
+    It runs in the child between fork and exec; the setting survives exec. Linux sends the
+    signal when the thread that forked exits: the event loop's thread, the main thread. If the
+    server died before the call, nobody would send it, so the child checks its parent and
+    kills itself."""
+    global _prctl
+    if not sys.platform.startswith("linux"):
+        return None
+    if _prctl is None:
+        try:
+            import ctypes
+
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _prctl = False
+    if not _prctl:
+        return None
+    prctl, parent = _prctl, os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
 # ------------------------------------------------------------------------------------------------
 # reporting
 
@@ -246,17 +342,18 @@ class RunReporter(Protocol):
     def diagnostics_changed(self, uri: str) -> None: ...
 
 
-@dataclass
+@dataclass(eq=False)
 class Run:
-    """One worker process and what it has said so far."""
+    """One run (queued, or one worker process) and what its worker has said so far."""
 
     request: RunRequest
-    work_dir: str  # private: holds the snapshot, removed when the run ends
-    out_dir: str  # the worker's --out: summary.json and the loss curve, kept
+    work_dir: str = ""  # private: holds the snapshot, made when the worker starts, removed at the end
+    out_dir: str = ""  # the worker's --out: summary.json and the loss curve, kept if not empty
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     process: asyncio.subprocess.Process | None = None
     task: asyncio.Task | None = None
     started_at: float = field(default_factory=time.monotonic)
+    queued: bool = False  # waiting for a free slot (`RunManager.max_concurrent`)
     device: str | None = None
     total: int | None = None
     losses: list[float] = field(default_factory=list)
@@ -267,6 +364,9 @@ class Run:
     stderr_tail: collections.deque = field(
         default_factory=lambda: collections.deque(maxlen=_STDERR_TAIL_LINES))
     outcome: RunOutcome | None = None
+    begun: asyncio.Event = field(default_factory=asyncio.Event)  # the reporter has begun it
+    finished: asyncio.Event = field(default_factory=asyncio.Event)  # its outcome is reported
+    spawned: asyncio.Event = field(default_factory=asyncio.Event)  # its worker exists, or it ended
 
     @property
     def key(self) -> tuple[str, str]:
@@ -295,36 +395,88 @@ class _RunDiagnostic:
 
 
 class RunManager:
-    """Starts, watches and stops worker processes; at most one run per (uri, entry)."""
+    """Starts, watches and stops worker processes: at most one run per (uri, entry), at most
+    `max_concurrent` workers at once (later runs wait in a queue)."""
 
-    def __init__(self, reporter: RunReporter, *, runs_root: str | None = None):
+    def __init__(self, reporter: RunReporter, *, runs_root: str | None = None,
+                 max_concurrent: int = RunSettings.max_concurrent):
         self.reporter = reporter
         self.runs_root = runs_root
-        self.active: dict[tuple[str, str], Run] = {}
+        self.max_concurrent = max_concurrent
+        self.active: dict[tuple[str, str], Run] = {}  # queued, starting or running
+        self._queue: collections.deque[Run] = collections.deque()
+        self._slots: set[str] = set()  # ids of the runs that hold a slot (starting or running)
+        self._launching: set[asyncio.Task] = set()  # references to tasks starting queued runs
+        self._made_dirs: set[str] = set()  # folders this manager created above results folders
         self._diagnostics: dict[tuple[str, str], _RunDiagnostic] = {}
 
     # -- starting --------------------------------------------------------------------------------
     async def start(self, request: RunRequest) -> Run:
-        """Start a run (replacing a running one of the same entry) and return once the worker
-        process exists; the rest happens in a background task (`Run.task`)."""
-        previous = self.active.get((request.uri, request.entry))
-        if previous is not None:
-            await self.stop(previous, "replaced by a new run", status="cancelled")
-        if self._diagnostics.pop((request.uri, request.entry), None) is not None:
-            self.reporter.diagnostics_changed(request.uri)
+        """Start a run and return once its worker process exists, or once it is queued; the rest
+        happens in a background task (`Run.task`).
 
-        run = Run(request=request, work_dir=self._temp_dir("qvr-run-"),
-                  out_dir=self._out_dir(request))
-        Path(run.snapshot_path).write_text(request.text, encoding="utf-8")
-        self.active[run.key] = run
-        settings = request.settings
-        device = settings.device or "default device"
+        If (uri, entry) already has a run (queued, starting or running), that run is returned
+        unchanged (its ``request`` is not `request`): the check and the registration of the new
+        run happen before the first ``await``, so concurrent requests cannot start two."""
+        key = (request.uri, request.entry)
+        existing = self.active.get(key)
+        if existing is not None:
+            return existing
+        run = Run(request=request)
+        self.active[key] = run
+        if self._diagnostics.pop(key, None) is not None:
+            self.reporter.diagnostics_changed(request.uri)
+        queued = run.queued = len(self._slots) >= self.max_concurrent
+        if queued:
+            self._queue.append(run)
+        else:
+            self._slots.add(run.id)
+        device = request.settings.device or "default device"
         try:
-            await self.reporter.begin(run, f"QVR: {run.label}", f"starting worker ({device})")
-            if run.stop_reason is not None:  # cancelled while the client set up the progress
-                self._finish(run, self._conclude(run))
-                return run
-            cmd = worker_command(settings, run.snapshot_path, request.entry, request.kind,
+            await self.reporter.begin(run, f"QVR: {run.label}",
+                                      QUEUED_MESSAGE if queued else f"starting worker ({device})")
+        finally:
+            run.begun.set()
+        if run.stop_reason is not None:  # cancelled while the client set up the progress
+            self._finish(run, self._conclude(run))
+        elif not queued:  # (a queued run is started by `_launch` once a slot frees)
+            await self._spawn(run)
+        return run
+
+    def set_max_concurrent(self, n: int) -> None:
+        """Change the number of workers that may run at once; queued runs start if it grew."""
+        self.max_concurrent = n
+        self._promote()
+
+    def _promote(self) -> None:
+        """Start queued runs, oldest first, while slots are free."""
+        while self._queue and len(self._slots) < self.max_concurrent:
+            run = self._queue.popleft()
+            run.queued = False
+            self._slots.add(run.id)
+            task = asyncio.ensure_future(self._launch(run))
+            self._launching.add(task)
+            task.add_done_callback(self._launching.discard)
+
+    async def _launch(self, run: Run) -> None:
+        """Start a run that was queued, once its progress has begun."""
+        await run.begun.wait()
+        if run.outcome is not None:
+            return
+        if run.stop_reason is not None:
+            self._finish(run, self._conclude(run))
+            return
+        device = run.request.settings.device or "default device"
+        self.reporter.report(run, f"starting worker ({device})", 0)
+        await self._spawn(run)
+
+    async def _spawn(self, run: Run) -> None:
+        request = run.request
+        try:
+            run.work_dir = self._temp_dir("qvr-run-")
+            run.out_dir = self._out_dir(request)
+            Path(run.snapshot_path).write_text(request.text, encoding="utf-8")
+            cmd = worker_command(request.settings, run.snapshot_path, request.entry, request.kind,
                                  run.out_dir)
             run.process = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -335,14 +487,17 @@ class RunManager:
                 limit=_STREAM_LIMIT,
                 # its own process group, so stopping it also stops anything it started
                 start_new_session=(os.name == "posix"),
+                preexec_fn=_die_with_parent(),
             )
         except OSError as exc:
             self._finish(run, self._outcome(
                 run, ok=False, status="failed",
                 message=f"{run.label}: could not start the worker ({exc})"))
-            return run
+            return
         run.task = asyncio.ensure_future(self._watch(run))
-        return run
+        run.spawned.set()
+        if run.stop_reason is not None:  # stopped while the process was being created
+            await self._terminate(run)
 
     def _temp_dir(self, prefix: str) -> str:
         if self.runs_root:
@@ -352,17 +507,38 @@ class RunManager:
     def _out_dir(self, request: RunRequest) -> str:
         if request.out_dir:
             try:
+                missing, folder = [], os.path.abspath(request.out_dir)
+                while not os.path.exists(folder) and os.path.dirname(folder) != folder:
+                    missing.append(folder)
+                    folder = os.path.dirname(folder)
                 os.makedirs(request.out_dir, exist_ok=True)
+                self._made_dirs.update(missing)
                 return request.out_dir
             except OSError:  # e.g. a read-only folder: results go to a temporary directory
                 pass
         stem = Path(request.filename).stem
-        return self._temp_dir(f"qvr-{stem}-{request.entry}-{request.kind}-")
+        folder = self._temp_dir(f"qvr-{stem}-{request.entry}-{request.kind}-")
+        self._made_dirs.add(os.path.abspath(folder))
+        return folder
+
+    def _remove_files(self, run: Run) -> None:
+        """Remove the run's snapshot, and its results folder if the worker left it empty, then
+        the folders above it, while they are empty and were made by this manager."""
+        if run.work_dir:
+            shutil.rmtree(run.work_dir, ignore_errors=True)
+        folder = os.path.abspath(run.out_dir) if run.out_dir else None
+        while folder in self._made_dirs:
+            try:
+                os.rmdir(folder)  # only succeeds when empty
+            except OSError:
+                return
+            self._made_dirs.discard(folder)
+            folder = os.path.dirname(folder)
 
     # -- stopping --------------------------------------------------------------------------------
     async def cancel(self, uri: str | None = None, entry: str | None = None) -> list[Run]:
-        """Cancel the active runs matching uri/entry (None matches all); returns them once
-        their workers are gone."""
+        """Cancel the active runs (queued ones included) matching uri/entry (None matches all);
+        returns them once their workers are gone."""
         runs = [r for r in list(self.active.values())
                 if (uri is None or r.request.uri == uri)
                 and (entry is None or r.request.entry == entry)]
@@ -370,13 +546,19 @@ class RunManager:
         return runs
 
     async def stop(self, run: Run, reason: str, *, status: str = "failed") -> None:
-        """Stop a run's worker (terminate, kill after the grace period, reap) and wait until its
-        outcome has been reported."""
+        """Stop a run (terminate its worker, kill it after the grace period, reap it; or take it
+        off the queue) and wait until its outcome has been reported."""
         if run.stop_reason is None:
             run.stop_reason, run.stop_status = reason, status
+        if run.queued:
+            if run in self._queue:
+                self._queue.remove(run)
+            if run.begun.is_set():
+                self._finish(run, self._conclude(run))
+            # otherwise `start` finishes it once the reporter has begun it
         await self._terminate(run)
-        if run.task is not None and asyncio.current_task() is not run.task:
-            await asyncio.shield(run.task)
+        if asyncio.current_task() is not run.task:
+            await run.finished.wait()
 
     async def _terminate(self, run: Run) -> None:
         process = run.process
@@ -402,11 +584,14 @@ class RunManager:
             pass
 
     def shutdown_now(self) -> None:
-        """Kill every worker at once (server exit: no event loop to wait on)."""
+        """Kill every worker's process group at once and remove the runs' snapshots (server
+        exit: no event loop to wait on)."""
+        self._queue.clear()
         for run in list(self.active.values()):
             if run.process is not None and run.process.returncode is None:
                 self._signal(run.process, signal.SIGKILL if os.name == "posix"
                              else signal.SIGTERM)
+            self._remove_files(run)
 
     # -- watching --------------------------------------------------------------------------------
     async def _watch(self, run: Run) -> None:
@@ -435,6 +620,7 @@ class RunManager:
             await asyncio.wait_for(stderr_task, 5)
         except asyncio.CancelledError:
             await self._terminate(run)
+            self._remove_files(run)
             raise
         except Exception as exc:  # report, never let a bad event kill the watcher silently
             run.stop_reason = run.stop_reason or f"internal error while watching the run: {exc}"
@@ -545,10 +731,16 @@ class RunManager:
         return self._outcome(run, ok=False, status="failed", message=f"{label}: {why}")
 
     def _finish(self, run: Run, outcome: RunOutcome) -> None:
+        if run.outcome is not None:
+            return
         run.outcome = outcome
-        shutil.rmtree(run.work_dir, ignore_errors=True)  # the worker is gone: drop the snapshot
+        self._remove_files(run)  # the worker is gone: drop the snapshot (and an empty out_dir)
         if self.active.get(run.key) is run:
             del self.active[run.key]
+        if run in self._queue:
+            self._queue.remove(run)
+        self._slots.discard(run.id)
+        self._promote()
         error = run.error
         if (outcome.status == "failed" and error is not None and outcome.error_line
                 and self._is_snapshot(run, error.get("file"))):
@@ -565,8 +757,12 @@ class RunManager:
             end = f"final loss {format_loss(outcome.final_loss)} in {wall:.1f} s"
         else:
             end = outcome.message
-        self.reporter.end(run, end)
-        self.reporter.finished(run, outcome)
+        try:
+            self.reporter.end(run, end)
+            self.reporter.finished(run, outcome)
+        finally:
+            run.spawned.set()
+            run.finished.set()
 
     @staticmethod
     def _is_snapshot(run: Run, file: Any) -> bool:

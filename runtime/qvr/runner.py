@@ -793,6 +793,10 @@ def _check_something_to_fit(model, entry: str, kind: str, lift: bool) -> None:
                    "nothing-to-fit")
 
 
+#: Longest pause (seconds of wall time) between two progress events of an SVI run.
+PROGRESS_INTERVAL_S = 0.5
+
+
 def _svi(model, x, observations, steps, args, reporter, started, locate):
     import torch
 
@@ -815,15 +819,21 @@ def _svi(model, x, observations, steps, args, reporter, started, locate):
                   batch_size=getattr(args, "batch_size", None), distributed=is_distributed())
     except ValueError as exc:
         raise RunError(str(exc), "usage") from None
+    # A progress event every 1/500 of the steps, and whenever PROGRESS_INTERVAL_S has passed
+    # since the last one: the language server counts a worker silent for `qvr.run.timeout`
+    # seconds as hung, so slow steps must not make a healthy run silent.
     every = max(1, steps // 500)
     losses = []
+    last_report = time.perf_counter()
     for step in range(1, steps + 1):
         loss = svi.step(x, observations)
         if not math.isfinite(loss):
             raise locate.nan_error(step, model, guide, x, observations)
         losses.append(loss)
-        if step % every == 0 or step == steps:
-            reporter.progress(step, steps, loss, time.perf_counter() - started)
+        now = time.perf_counter()
+        if step % every == 0 or step == steps or now - last_report >= PROGRESS_INTERVAL_S:
+            reporter.progress(step, steps, loss, now - started)
+            last_report = now
     return losses, _guide_posterior(guide, x)
 
 
@@ -849,7 +859,12 @@ def _sample(model, x, observations, steps, reporter, started):
 
     _check_protocol(model, "the entry")
     losses, chunks = [], []
-    chunk = max(1, steps // 20)
+    # Draws are vectorised by chunk, and the chunk boundaries decide which random numbers go
+    # where, so they depend on `steps` alone (a seed gives the same draws on any machine, which
+    # time-sized chunks would not). A progress event follows every chunk: 1% of the draws, so
+    # a run is silent for at most 1% of its time (PROGRESS_INTERVAL_S while the whole run
+    # takes under 50 s).
+    chunk = max(1, steps // 100)
     done = 0
     with torch.no_grad():
         while done < steps:

@@ -240,17 +240,17 @@ async def test_error_event_becomes_a_diagnostic_on_its_line(tmp_path):
     await finish(run)
 
 
-async def test_second_run_of_same_entry_replaces_the_first(tmp_path):
+async def test_second_run_of_same_entry_gets_the_run_in_progress(tmp_path):
     rec = Recorder()
     manager = RunManager(rec, runs_root=str(tmp_path))
     first = await manager.start(request("hang"))
-    await asyncio.sleep(0.2)
     second = await manager.start(request("ok", steps=3))
-    assert first.outcome.status == "cancelled"
-    assert "replaced by a new run" in first.outcome.message
-    assert not pid_alive(first.pid)
-    assert manager.active[("file:///m.qvr", "lm")] is second
-    assert (await finish(second)).ok
+    assert second is first and first.outcome is None and pid_alive(first.pid)
+    assert manager.active == {("file:///m.qvr", "lm"): first}
+    await manager.cancel()
+    assert first.outcome.status == "cancelled" and not pid_alive(first.pid)
+    third = await manager.start(request("ok", steps=3))  # once it is over, the entry runs again
+    assert third is not first and (await finish(third)).ok
 
 
 async def test_missing_interpreter_is_a_clear_failure(tmp_path, monkeypatch):

@@ -219,16 +219,16 @@ async def test_cancel_with_no_argument_cancels_everything(tmp_path):
         assert not pid_alive(pa) and not pid_alive(pb)
 
 
-async def test_second_run_replaces_first(tmp_path):
+async def test_second_run_of_a_running_entry_gets_the_first(tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
     async with session() as client:
         open_doc(client, uri, "# fake-worker: hang\n" + MODEL)
         first = as_dict(await execute(client, "qvr.run.svi", {"uri": uri, "entry": "lm"}))
         second = as_dict(await execute(client, "qvr.run.svi", {"uri": uri, "entry": "lm"}))
-        assert first["pid"] != second["pid"]
-        assert not pid_alive(first["pid"]) and pid_alive(second["pid"])
+        assert second["started"] is False and second["running"] is True
+        assert second["pid"] == first["pid"] and pid_alive(first["pid"])
         await execute(client, "qvr.run.cancel", {"uri": uri, "entry": "lm"})
-        assert not pid_alive(second["pid"])
+        assert not pid_alive(first["pid"])
 
 
 async def test_nan_is_reported_with_a_diagnostic_on_its_line(tmp_path):
