@@ -1,4 +1,4 @@
-"""The `qvr` command: `qvr check`, `qvr fmt`, `qvr data` and `qvr run`.
+"""The `qvr` command: `qvr check`, `qvr fmt`, `qvr explain`, `qvr data` and `qvr run`.
 
 * FILE may be a directory (the `.qvr` files under it, sorted; hidden directories are not
   entered) or `-` (standard input; `qvr fmt -` writes the formatted text to standard output).
@@ -16,6 +16,10 @@
 * Bytes that are not UTF-8 are a located `QVR001` at the first bad byte (`qvr.source`), an
   error of the file (exit 1) like any other; missing files, directories and unreadable files
   are I/O errors (exit 2). Ctrl-C exits 130 and a closed stdout (`| head`) quietly.
+* `qvr explain [CODE] [--json]` explains a diagnostic code (`qvr.explain`): title, severity,
+  what it means, an example with the diagnostics the checker gives for it (run live) and the
+  fix; without CODE it lists every code. An unknown code is a usage error (exit 2) that
+  suggests near misses (`QVR13`, `qvr013`).
 * `qvr data fetch [NAME...] [--dir DIR]` downloads the named data sets (`qvr.datasets`) with
   their checksums and prints their paths; `qvr data list` says what is known and fetched.
 * `qvr run ...` belongs to `qvr.runner` (`add_run_arguments`, `run_command`), imported only
@@ -237,6 +241,28 @@ def _cmd_fmt(args) -> int:
     return status
 
 
+def _cmd_explain(args) -> int:
+    from .explain import CATALOGUE, ENTRIES, render_list, render_text, suggest, to_json
+
+    if args.code is None:
+        if args.json:
+            print(json.dumps([to_json(e) for e in ENTRIES], ensure_ascii=False, indent=2))
+        else:
+            sys.stdout.write(render_list())
+        return EXIT_OK
+    entry = CATALOGUE.get(args.code)
+    if entry is None:
+        near = suggest(args.code)
+        hint = f"; did you mean {' or '.join(near)}?" if near else "; `qvr explain` lists them"
+        print(f"qvr: unknown diagnostic code `{args.code}`{hint}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(to_json(entry), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(render_text(entry))
+    return EXIT_OK
+
+
 def _cmd_data(args) -> int:
     from .datasets import DATASETS, DataError, fetch, local_path
 
@@ -286,6 +312,15 @@ def build_parser(with_run: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only report files that would change")
     p.add_argument("--diff", action="store_true", help="print a diff instead of writing")
     p.set_defaults(func=_cmd_fmt)
+
+    p = sub.add_parser("explain", help="explain a diagnostic code, with an example and its fix",
+                       description="Explain a diagnostic code such as QVR013: what it means, a "
+                                   "program that triggers it (checked now) and the fixed "
+                                   "program. Without CODE, list every code.")
+    p.add_argument("code", nargs="?", metavar="CODE", help="a code such as QVR013, or internal")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON (one object, or a list of all entries without CODE)")
+    p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("data", help="fetch the data sets the examples train on",
                        description="Data sets are downloaded once, checked against their SHA-1, "
