@@ -265,12 +265,25 @@ class Document:
         self._analysis_steps = None
         return True
 
+    def _chunks_steps(self):
+        """`chunks` as a generator (`qvr.stepwise`): splitting a file of megabytes takes
+        a second, so it too goes in slices."""
+        if self._chunks is None:
+            self._chunks = yield from syntax.split_declarations_steps(self.text)
+        return self._chunks
+
+    def _check_steps(self):
+        """The incremental checker's run for this version, as a generator."""
+        chunks = yield from self._chunks_steps()
+        return (yield from self._checker.diagnostics_steps(self.text, chunks, self.line_index))
+
     def _analyze_steps(self):
         """Parse (reusing unchanged declarations) and analyse this version, as a generator;
         sets `_parsed` and `_analysis` (False when the checker failed: not retried)."""
         if self._parsed is None:
             try:  # the chunk list is kept up to date edit by edit
-                self._parsed = yield from self._parser.parse_steps(self.text, self.chunks)
+                chunks = yield from self._chunks_steps()
+                self._parsed = yield from self._parser.parse_steps(self.text, chunks)
             except Exception:
                 log.exception("incremental parse failed for %s; using a full parse", self.uri)
                 self._parsed = fresh_parse(self.text)
@@ -310,7 +323,7 @@ class Document:
             if earlier is not None and earlier is not self and earlier._checker_steps is not None:
                 if not earlier.advance_checker(budget_s, interrupt):
                     return False
-            self._checker_steps = self._checker.diagnostics_steps(self.text, self.chunks, self.line_index)
+            self._checker_steps = self._check_steps()
             self._runs[self.uri] = self
         try:
             if not _run_slice(self._checker_steps, budget_s, interrupt):

@@ -25,3 +25,30 @@ def finish(steps: "Steps[T]") -> T:
             next(steps)
         except StopIteration as stop:
             return stop.value
+
+
+# Items sorted in one go by `sorted_steps` (a few milliseconds of work); longer lists are sorted
+# in pieces of this size and merged.
+SORT_PIECE = 32768
+
+
+def sorted_steps(items: list, key, piece: int = SORT_PIECE):
+    """``sorted(items, key=key)`` as a generator: yields between sorting pieces of `piece`
+    items and while merging them, and returns the sorted list. The same order as `sorted`,
+    ties included: the pieces keep the original order and `heapq.merge` takes equal keys from
+    the earlier piece first."""
+    if len(items) <= piece:
+        return sorted(items, key=key)
+    import heapq
+
+    pieces = []
+    for start in range(0, len(items), piece):
+        pieces.append(sorted(items[start:start + piece], key=key))
+        yield
+    out = []
+    append = out.append
+    for count, item in enumerate(heapq.merge(*pieces, key=key), 1):
+        append(item)
+        if not count % piece:
+            yield
+    return out

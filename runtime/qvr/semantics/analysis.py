@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import Optional
 
 from ..diagnostics import Related, Severity
-from ..stepwise import finish
+from ..stepwise import finish, sorted_steps
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, Span, normalize
 from ..syntax.vocabulary import DECLARATION_KINDS
@@ -81,6 +81,16 @@ def group_where(ctx: Context, statements, col=None, origin_of=None) -> tuple[lis
     DefineDecls (each possibly an owner itself). `col(d)` is the column of a statement's
     keyword (by default from its span in the whole text); `origin_of(d)` the frame of a
     statement checked in a frame of its own (see Context.origin)."""
+    return finish(group_where_steps(ctx, statements, col, origin_of))
+
+
+# Whole-module passes (grouping, declaring, the final "never used" pass) yield after this many
+# statements or names when they run as steps: a 10 MB module has about 250,000 statements.
+PASS_STEP = 2048
+
+
+def group_where_steps(ctx: Context, statements, col=None, origin_of=None):
+    """`group_where` as a generator (`qvr.stepwise`)."""
     bindings: dict[int, list] = {}
     top: list = []
     if col is None:
@@ -113,6 +123,8 @@ def group_where(ctx: Context, statements, col=None, origin_of=None) -> tuple[lis
         i += 1
         if isinstance(s, A.DefineDecl) and s.where is not None:
             i = take(s, i)
+        if not len(top) % PASS_STEP:
+            yield
     return top, bindings
 
 
@@ -133,6 +145,10 @@ def _replicate_count(d) -> int:
 
 # sort key for references (C-level: a module has tens of thousands of references)
 _ref_start = attrgetter("span.start")
+
+
+def _diagnostic_order(d):
+    return (d.span.start, d.span.end, d.code)
 
 
 def _doc(d) -> Optional[str]:
@@ -164,7 +180,7 @@ class Analyzer:
         ctx.schema_parser = False
         ctx.owner_unused: list = []
         try:
-            top, self.bindings = group_where(ctx, module.statements)
+            top, self.bindings = yield from group_where_steps(ctx, module.statements)
             yield
             for i, d in enumerate(top):  # `declare`, a slice at a time
                 if i % (4 * every) == 4 * every - 1:
@@ -187,7 +203,7 @@ class Analyzer:
                     ctx.local_top = {}
                     ctx.pending = set()
             yield
-            self.finish(top)
+            yield from self.finish_steps(top)
         except Exception as exc:
             if _DEBUG:
                 raise
@@ -195,20 +211,25 @@ class Analyzer:
             ctx.error(INTERNAL_CODE, _internal_message(exc, "this module"),
                       Span(0, len(self.text) if first_line_end < 0 else first_line_end))
         yield
-        diags = list(self.parsed.diagnostics) + ctx.diagnostics
-        diags.sort(key=lambda d: (d.span.start, d.span.end, d.code))
+        diags = yield from sorted_steps(list(self.parsed.diagnostics) + ctx.diagnostics,
+                                        _diagnostic_order)
         yield
         # by start offset; the sort is stable and references are mostly recorded in order
-        refs = sorted(ctx.references, key=_ref_start)
+        refs = yield from sorted_steps(ctx.references, _ref_start)
+        yield
+        ref_starts: list = []
+        for k in range(0, len(refs), 16 * PASS_STEP):
+            ref_starts.extend(map(_ref_start, refs[k:k + 16 * PASS_STEP]))
+            yield
+        refs = tuple(refs)
         yield
         return Analysis(
             text=self.text, line_index=self.index, module=module, diagnostics=tuple(diags),
-            symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=tuple(refs),
+            symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=refs,
             objects=dict(ctx.objects), morphisms=dict(ctx.morphisms),
             programs=dict(ctx.programs), defines=dict(ctx.defines), export=self.export,
             export_type=self.export_type, _types=ctx.types, _scans=ctx.scans,
-            _inlines=ctx.inlines, _ref_starts=[r.span.start for r in refs],
-            _intermediates=ctx.intermediates)
+            _inlines=ctx.inlines, _ref_starts=ref_starts, _intermediates=ctx.intermediates)
 
     # -- pass 1: declare every top-level name ------------------------------------------------
     def declare_statement(self, i: int, d) -> None:
@@ -445,6 +466,10 @@ class Analyzer:
 
     # -- after all statements -------------------------------------------------------------------
     def finish(self, top) -> None:
+        finish(self.finish_steps(top))
+
+    def finish_steps(self, top):
+        """The passes after every statement (QVR055, "never used"), as a generator."""
         ctx = self.ctx
         if self.export is None:
             ctx.report("QVR055", Severity.INFORMATION,
@@ -453,7 +478,10 @@ class Analyzer:
             return
         live_defines = self.live_defines()
         members_of_groups = {m for ms in ctx.groups.values() for m in ms}
-        for name, sym in ctx.top.items():
+        yield
+        for count, (name, sym) in enumerate(ctx.top.items(), 1):
+            if not count % PASS_STEP:
+                yield
             if sym.kind == "define" and sym.scope is None:
                 if name in live_defines or name.startswith("_"):
                     continue

@@ -49,12 +49,13 @@ import zlib
 from operator import attrgetter
 from typing import Optional, Sequence
 
-from ..stepwise import Steps, finish
-from ..syntax import parse_chunk_local, shift, split_declarations
+from ..stepwise import Steps, finish, sorted_steps
+from ..syntax import parse_chunk_local, shift, split_declarations_steps
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, normalize
 from ..syntax.vocabulary import RESERVED
-from .analysis import INTERNAL_CODE, Analyzer, _internal_message, decl_kind, group_where
+from .analysis import (INTERNAL_CODE, PASS_STEP, Analyzer, _diagnostic_order, _internal_message,
+                       decl_kind, group_where_steps)
 from .context import Context
 from .families import QUANTALES
 
@@ -244,7 +245,7 @@ class IncrementalChecker:
         self.settle()
         text = normalize(text)
         if chunks is None:
-            chunks = split_declarations(text)
+            chunks = yield from split_declarations_steps(text)
         index = line_index or LineIndex(text)
         run = self._running = self._run_steps(text, chunks, index)
         # Driven by hand, not with `yield from`: closing this generator (a caller dropping it)
@@ -300,7 +301,8 @@ class IncrementalChecker:
                 return 0
             return index.position(at)[1]
 
-        top, bindings = group_where(ctx, [u.decl for u in units], col=col, origin_of=origin_of)
+        top, bindings = yield from group_where_steps(ctx, [u.decl for u in units], col=col,
+                                                     origin_of=origin_of)
         ctx.origin = 0
         analyzer.bindings = bindings
         if len(top) == len(units):  # no `where` bindings: every statement is a unit
@@ -315,7 +317,8 @@ class IncrementalChecker:
 
         # -- declare every top-level name ---------------------------------------------------
         # with `where` units the unit list is not the chunks' one: count every unit as moved
-        unit_names = self._declare(analyzer, top_units, unmoved if top_units is units else 0)
+        unit_names = yield from self._declare_steps(analyzer, top_units,
+                                                    unmoved if top_units is units else 0)
 
         # -- check or replay each block of units --------------------------------------------
         records: dict[int, _Record] = {}
@@ -337,16 +340,20 @@ class IncrementalChecker:
         dirty.update(self._where_names)
         where_names: set = set()
         version, last_version = self._version, self._version - 1
-        for u, own in zip(top_units, unit_names):
+        yield
+        for count, (u, own) in enumerate(zip(top_units, unit_names), 1):
             if u.key is None:
                 dirty.update(own)
+            if not count % (4 * PASS_STEP):
+                yield
         name_key = self._name_key
         extra_writes: dict[str, int] = {}  # name -> chained keys of blocks writing it, so far
         foreign_now: set = set()
         # the quantale in force at each unit: part of its key, since the entries it writes
         # (a `latent`'s quantale) depend on it
         quantale = ctx.quantale
-        for n_block, block in enumerate(self._blocks(top_units), 1):
+        blocks = yield from self._blocks_steps(top_units)
+        for n_block, block in enumerate(blocks, 1):
             if not n_block % STEP_BLOCKS:
                 yield
             info = block.info
@@ -427,9 +434,8 @@ class IncrementalChecker:
         self._previous, self._records = self._records, records
 
         # -- the whole-module pass -------------------------------------------------------------
-        analyzer.finish(top)
-        diags = list(parse_diags) + ctx.diagnostics
-        diags.sort(key=_diagnostic_order)
+        yield from analyzer.finish_steps(top)
+        diags = yield from sorted_steps(list(parse_diags) + ctx.diagnostics, _diagnostic_order)
         return tuple(diags)
 
     # -------------------------------------------------------------------------------------
@@ -503,7 +509,7 @@ class IncrementalChecker:
             u.key = None  # not kept: `_run` computes its key
         return units, tuple(d.shifted(start) for d in chunk_diags), key
 
-    def _declare(self, analyzer, top_units, unmoved: int) -> list:
+    def _declare_steps(self, analyzer, top_units, unmoved: int):
         """Declare every top-level name (QVR015/QVR019 included); return each unit's names.
 
         When the last version declared everything cleanly (no diagnostic) and this one has the
@@ -523,9 +529,9 @@ class IncrementalChecker:
             names = self._declare_changed(analyzer, top_units, first, end, unmoved)
             if names is not None:
                 return names
-        return self._declare_all(analyzer, top_units)
+        return (yield from self._declare_all_steps(analyzer, top_units))
 
-    def _declare_all(self, analyzer, top_units) -> list:
+    def _declare_all_steps(self, analyzer, top_units):
         """Declare every unit. A declaration that went in cleanly last time and whose names
         are all still free goes in again with the same `Symbol`s, reset to how declaring
         leaves them; anything else takes `Analyzer.declare_statement`. `ctx.symbols` is not
@@ -537,6 +543,8 @@ class IncrementalChecker:
         names = []
         diagnostics_before = len(ctx.diagnostics)
         for i, u in enumerate(top_units):
+            if i % PASS_STEP == PASS_STEP - 1:
+                yield
             d = u.decl
             hit = cache.get(id(d))
             if hit is not None and hit[0] is d:
@@ -693,7 +701,7 @@ class IncrementalChecker:
                     prefixes += (i, text[text.rfind("\n", 0, origin) + 1:origin])
         return hash((block.info.text_key, context[1:], prefixes, tuple(unit_keys)))
 
-    def _blocks(self, top_units) -> list:
+    def _blocks_steps(self, top_units):
         """Cut the units into blocks, the grain of reuse: bookkeeping per unit would cost more
         than re-checking a few neighbours of an edited one. Cuts are chosen by content (after a
         unit whose text checksum is 0 mod `block`), so an edit moves no cut but its own (a block
@@ -722,6 +730,8 @@ class IncrementalChecker:
         previous = None
         fresh = False  # whether the block has a unit without a key (new in this version)
         for i, u in enumerate(top_units):
+            if i % PASS_STEP == PASS_STEP - 1:
+                yield
             if u.key is None:
                 fresh = True
             # a block is one stretch of text: a chunk that gave no unit (a syntax error) may
@@ -919,6 +929,3 @@ _shape_key = attrgetter("shape_key")
 def _names_key(top) -> int:
     return hash(frozenset((s.name, s.kind) for s in top.values()))
 
-
-def _diagnostic_order(d):
-    return (d.span.start, d.span.end, d.code)

@@ -32,6 +32,7 @@ from .lexical import (
     invalid_identifier_char,
     resplit_declarations,
     split_declarations,
+    split_declarations_steps,
     unclosed_block,
 )
 from .parser import fast_tokens, parse_chunk
@@ -43,6 +44,7 @@ from ..stepwise import finish
 __all__ = [
     "Chunk", "ParseResult", "comments", "normalize", "parse", "parse_declaration",
     "parse_chunk_local", "parse_module", "parse_module_steps", "resplit_declarations", "shift", "split_declarations",
+    "split_declarations_steps",
 ]
 
 
@@ -338,7 +340,7 @@ def parse_module_steps(text: str, chunks=None, every: int = 64):
     and returns the `ParseResult`. Leaves the garbage collector alone."""
     normalized = normalize(text)
     if normalized is not text or chunks is None:  # given chunks describe the text as given
-        chunks = split_declarations(normalized)
+        chunks = yield from split_declarations_steps(normalized)
     text = normalized
     statements: list[Decl] = []
     diagnostics: list[Diagnostic] = []
@@ -358,7 +360,12 @@ def parse_module_steps(text: str, chunks=None, every: int = 64):
     # Doc comments that precede a declaration sit at the end of the previous chunk.
     if any(c.kind == "doc" for c in all_comments):
         runs = doc_runs(text, tuple(all_comments))
-        statements = [_with_docs(d, runs) if d.span.start in runs else d for d in statements]
+        yield
+        for i, d in enumerate(statements):
+            if d.span.start in runs:
+                statements[i] = _with_docs(d, runs)
+            if i % (64 * every) == 64 * every - 1:
+                yield
     module = Module(tuple(statements), tuple(all_comments), Span(0, len(text)))
     return ParseResult(module, tuple(diagnostics))
 
