@@ -216,6 +216,7 @@ class RunOutcome:
             "entry": self.entry,
             "kind": self.kind,
             "ok": self.ok,
+            "status": self.status,  # "ok", "failed" or "cancelled" (a cancel is not a failure)
             "final_loss": _json_number(self.final_loss),
             "elapsed": self.elapsed,
             "device": self.device,

@@ -186,6 +186,7 @@ async def test_cancel_command_ends_run_within_two_seconds(tmp_path):
         assert [as_dict(c)["pid"] for c in cancelled["cancelled"]] == [started["pid"]]
         assert not pid_alive(started["pid"])
         assert result["ok"] is False and "cancelled" in result["message"]
+        assert result["status"] == "cancelled"  # clients tell a cancel from a failure by it
         end = client.progress_reports[started["token"]][-1]
         assert isinstance(end, types.WorkDoneProgressEnd)
 
@@ -204,6 +205,7 @@ async def test_cancel_from_progress_ui(preset, tmp_path):
         result = as_dict(await asyncio.wait_for(finished, 5))
         assert time.monotonic() - t0 < 2
         assert "cancelled from the progress UI" in result["message"]
+        assert result["status"] == "cancelled"
         assert not pid_alive(started["pid"])
 
 

@@ -206,13 +206,19 @@ export class QvrExtension implements vscode.Disposable {
   /**
    * Send a server command, tracking runs (however they were started: palette or code lens) for
    * the status bar. A run the server refused (an error, or `started: false`) is forgotten; a
-   * started one stays until its `qvr/runFinished`.
+   * started one stays until its `qvr/runFinished`. A second request for a run already in
+   * progress (`started: false, running: true`, e.g. a double click on a lens) drops only the
+   * entry it added: the run it found goes on.
    */
   private async track<T>(command: string, args: unknown[], send: () => Promise<T>): Promise<T> {
     this.noteCommand(command, args);
     try {
       const result = await send();
-      if ((result as { started?: unknown } | null)?.started === false) this.forgetRuns(command, args);
+      const answer = result as { started?: unknown; running?: unknown } | null;
+      if (answer?.started === false) {
+        if (answer.running === true) this.forgetLastRun(command, args);
+        else this.forgetRuns(command, args);
+      }
       return result;
     } catch (err) {
       this.forgetRuns(command, args);
@@ -234,6 +240,18 @@ export class QvrExtension implements vscode.Disposable {
   private forgetRuns(command: string, args: unknown[]): void {
     const { entry } = (args[0] ?? {}) as { entry?: string };
     this.runs = this.runs.filter((r) => !(RUN_COMMANDS[r.kind as RunKind] === command && r.entry === (entry ?? "?")));
+    this.renderStatus();
+  }
+
+  private forgetLastRun(command: string, args: unknown[]): void {
+    const { entry } = (args[0] ?? {}) as { entry?: string };
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      const r = this.runs[i];
+      if (RUN_COMMANDS[r.kind as RunKind] === command && r.entry === (entry ?? "?")) {
+        this.runs.splice(i, 1);
+        break;
+      }
+    }
     this.renderStatus();
   }
 

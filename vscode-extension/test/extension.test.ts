@@ -141,6 +141,9 @@ test("a run started elsewhere (code lens) shows in the status bar; Cancel Run ca
   }));
   await client.clientOptions.middleware.executeCommand("qvr.run.svi", [{ uri: "file:///ws/m.qvr", entry: "first" }], async () => ({ started: false }));
   assert.equal(world.statusBar.text, "$(sync~spin) QVR: Sample second");
+  // A second click on the same lens: the server answers that the run is in progress; it stays.
+  await client.clientOptions.middleware.executeCommand("qvr.run.sample", [{ uri: "file:///ws/m.qvr", entry: "second" }], async () => ({ started: false, running: true }));
+  assert.equal(world.statusBar.text, "$(sync~spin) QVR: Sample second");
   client.respond = () => ({ cancelled: [{ uri: "file:///ws/m.qvr", entry: "second", kind: "sample", pid: 1 }] });
   await world.commands.get("qvr.cancelRun")!();
   assert.deepEqual(client.requests.at(-1), { method: "workspace/executeCommand", params: { command: "qvr.run.cancel", arguments: [] } });
