@@ -25,8 +25,10 @@ Safety:
 * If a library stops calling `compile` by that name, the shim is never called and nothing changes.
 
 `QVR_CODE_CACHE=off` turns it off; `QVR_CACHE_DIR` chooses the directory (default
-``$XDG_CACHE_HOME/qvr``, else ``~/.cache/qvr``). The server saves at its first idle pause and at
-exit, and only when something new was compiled.
+``$XDG_CACHE_HOME/qvr``, else ``~/.cache/qvr``: `qvr.user_cache.cache_dir`). The cached code is
+executed, so the directory is used only while it is private to the user (created 0700, owned by
+them, writable by nobody else: `qvr.user_cache.private_cache_dir`); otherwise there is no cache.
+The server saves at its first idle pause and at exit, and only when something new was compiled.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ import zlib
 from pathlib import Path
 from typing import Optional
 
+from qvr.user_cache import cache_dir, private_cache_dir  # noqa: F401  (cache_dir re-exported)
+
 log = logging.getLogger(__name__)
 
 # The modules whose generated code is cached: attrs builds classes, cattrs builds converters.
@@ -51,15 +55,6 @@ _HEADER = b"qvr-code-cache 1\n" + importlib.util.MAGIC_NUMBER
 # Entries kept beyond the ones a run used (some generated sources differ from run to run);
 # past this the file is rewritten with only what the last run used.
 MAX_ENTRIES = 5000
-
-
-def cache_dir() -> Path:
-    """Where the cache lives: QVR_CACHE_DIR, else $XDG_CACHE_HOME/qvr, else ~/.cache/qvr."""
-    explicit = os.environ.get("QVR_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "qvr"
 
 
 def _future_flags(namespace: dict) -> int:
@@ -158,7 +153,12 @@ def install(directory: Optional[Path] = None) -> Optional[CodeCache]:
     `lsprotocol.types` is imported). None when turned off by QVR_CODE_CACHE=off."""
     if os.environ.get("QVR_CODE_CACHE", "").lower() in ("0", "off", "no", "false"):
         return None
-    directory = cache_dir() if directory is None else directory
+    if directory is None:
+        # Code objects from this file are executed: only the user's own private directory
+        # (`qvr.user_cache`) is trusted, never one that others can write.
+        directory = private_cache_dir()
+        if directory is None:
+            return None
     tag = f"{sys.implementation.cache_tag}-{sys.version_info.releaselevel}"
     cache = CodeCache(directory / f"generated-code-{tag}.marshal")
     for name in GENERATORS:

@@ -222,3 +222,24 @@ def _counts(log: str) -> tuple[int, int]:
     found = re.findall(r"code cache .*: (\d+) reused, (\d+) compiled", log)
     assert found, log
     return int(found[-1][0]), int(found[-1][1])
+
+
+def test_a_cache_directory_others_can_write_is_not_used(monkeypatch, tmp_path):
+    """The cached code is executed: a directory that is not private to the user means no
+    cache, and nothing is read from or written to it."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("QVR_CACHE_DIR", str(shared))
+    monkeypatch.delenv("QVR_CODE_CACHE", raising=False)
+    try:
+        assert code_cache.install() is None
+        assert list(shared.iterdir()) == []
+        shared.chmod(0o700)
+        assert code_cache.install() is not None
+    finally:
+        shared.chmod(0o700)
+        for name in code_cache.GENERATORS:  # leave the generators' `compile` as it was
+            module = sys.modules.get(name)
+            if module is not None and "compile" in vars(module):
+                del module.compile
