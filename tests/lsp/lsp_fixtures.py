@@ -56,3 +56,15 @@ def frame(message: dict) -> bytes:
     """`message` as one LSP base-protocol frame (Content-Length header and JSON body)."""
     body = json.dumps(message).encode()
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+# The run tests: the stand-in for `python -m qvr` (see its docstring) and the smallest program
+# they start (a `# fake-worker: MODE` line in front chooses what the fake worker does).
+FAKE_WORKER = Path(__file__).parent / "fixtures" / "fake_qvr_worker.py"
+RUN_MODEL = """object Token : FinSet 4
+morphism head : Token -> Token ~ Categorical
+program lm : Token -> Token
+    observe y : Token <- head
+    return y
+export lm
+"""

@@ -28,16 +28,9 @@ from qvr_lsp import runs
 from qvr_lsp.run_commands import RunService
 from qvr_lsp.runs import RunManager, RunRequest, RunSettings
 
-FAKE_WORKER = Path(__file__).parent / "fixtures" / "fake_qvr_worker.py"
+from lsp_fixtures import FAKE_WORKER, RUN_MODEL as MODEL  # noqa: E402
 GUARD_S = 30.0
 
-MODEL = """object Token : FinSet 4
-morphism head : Token -> Token ~ Categorical
-program lm : Token -> Token
-    observe y : Token <- head
-    return y
-export lm
-"""
 
 
 @pytest.fixture(autouse=True)

@@ -19,15 +19,8 @@ import pytest
 from qvr_lsp import runs
 from qvr_lsp.runs import RunManager, RunRequest, RunSettings
 
-FAKE_WORKER = Path(__file__).parent / "fixtures" / "fake_qvr_worker.py"
+from lsp_fixtures import FAKE_WORKER, RUN_MODEL as MODEL  # noqa: E402
 
-MODEL = """object Token : FinSet 4
-morphism head : Token -> Token ~ Categorical
-program lm : Token -> Token
-    observe y : Token <- head
-    return y
-export lm
-"""
 
 
 class Recorder:

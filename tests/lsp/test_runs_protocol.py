@@ -26,7 +26,7 @@ from pytest_lsp import client_capabilities, make_test_lsp_client
 from qvr_lsp import runs
 
 FIXTURES = Path(__file__).parent / "fixtures"
-FAKE_WORKER = FIXTURES / "fake_qvr_worker.py"
+from lsp_fixtures import FAKE_WORKER, RUN_MODEL as MODEL  # noqa: E402
 HARNESS = FIXTURES / "runs_server.py"
 PRESETS = ["visual-studio-code", "neovim"]
 
@@ -46,13 +46,6 @@ def fake_worker_env() -> dict:
             runs.WORKER_ENV: f"{shlex.quote(sys.executable)} {shlex.quote(str(FAKE_WORKER))}"}
 
 
-MODEL = """object Token : FinSet 4
-morphism head : Token -> Token ~ Categorical
-program lm : Token -> Token
-    observe y : Token <- head
-    return y
-export lm
-"""
 
 
 @contextlib.asynccontextmanager
