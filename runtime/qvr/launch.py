@@ -74,9 +74,15 @@ class LocalWorkers:
                 p.wait()
 
     def failure(self) -> Optional[str]:
-        """The last stderr line of the first copy that failed, once all have exited."""
+        """The last stderr line of the first copy that failed, once all have exited (a copy
+        still running `TIMEOUT` after rank 0 finished is stopped and counts as failed)."""
         for rank, (p, log) in enumerate(zip(self.processes, self.logs), 1):
-            if p.wait() != 0:
+            try:
+                p.wait(timeout=TIMEOUT.total_seconds())
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            if p.returncode != 0:
                 log.seek(0)
                 lines = [line for line in log.read().decode("utf-8", "replace").splitlines()
                          if line.strip()]
@@ -96,7 +102,13 @@ def start_local(argv: list, nproc: int) -> LocalWorkers:
                MASTER_PORT=str(_free_port()))
     env.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo's connections stay on the loopback
     # the copies share the cores: one torch thread each unless the user chose otherwise
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    # (this process too: its thread pool would otherwise take every core)
+    if "OMP_NUM_THREADS" not in os.environ:
+        import torch
+
+        threads = max(1, (os.cpu_count() or 1) // nproc)
+        env["OMP_NUM_THREADS"] = str(threads)
+        torch.set_num_threads(threads)
     processes, logs = [], []
     for rank in range(1, nproc):
         log = tempfile.TemporaryFile()
@@ -125,8 +137,8 @@ def init_process_group(device) -> None:
 def data_parallel(argv: list, nproc: int, device_of=None):
     """Inside: this process is one of the run's processes (rank from `qvr.infer.distributed`).
     Starts the local copies for `nproc > 1` unless the environment already describes a group
-    (torchrun); joins the group; on leaving, waits for the copies and raises RuntimeError with
-    the first failure (a QvrError), or stops them when leaving with an exception."""
+    (torchrun); joins the group; on leaving, waits for the copies and raises QvrError with the
+    first failure, or stops them when leaving with an exception."""
     import torch.distributed as dist
 
     workers = None

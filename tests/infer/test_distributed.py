@@ -117,8 +117,9 @@ def _qvr_run(*argv):
     return done, events
 
 
-def _children_of_this_test_left():
-    out = subprocess.run(["pgrep", "-f", "qvr run .*--nproc"], capture_output=True, text=True)
+def _processes_naming(path) -> list:
+    """Processes whose command line names `path` (a test's own output folder)."""
+    out = subprocess.run(["pgrep", "-f", str(path)], capture_output=True, text=True)
     return out.stdout.split()
 
 
@@ -133,7 +134,7 @@ def test_qvr_run_nproc_2_matches_one_process_and_reports_once(tmp_path):
         runs[nproc] = json.loads((tmp_path / nproc / "summary.json").read_text())
     assert runs["2"]["losses"] == pytest.approx(runs["1"]["losses"], rel=1e-5)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1", "2"]
-    assert _children_of_this_test_left() == []
+    assert _processes_naming(tmp_path) == []  # the other process died with process 0
 
 
 def test_a_character_model_trains_the_same_on_two_processes(tmp_path):
