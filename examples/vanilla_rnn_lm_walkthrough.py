@@ -1,4 +1,4 @@
-"""Seed 002 walkthrough (spec §6.5): synthetic data, an SVI fit, and a NUTS posterior over the
+"""Seed 002 walkthrough: synthetic data, an SVI fit, and a NUTS posterior over the
 weights and hidden states of the vanilla RNN language model.
 
     python examples/vanilla_rnn_lm_walkthrough.py [SVI_STEPS [NUTS_WARMUP [NUTS_SAMPLES]]]

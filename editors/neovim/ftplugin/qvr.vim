@@ -1,4 +1,4 @@
-" QVR buffer settings: `#` comments, `#!` doc comments (spec §2.3), 4-space indentation.
+" QVR buffer settings: `#` comments, `#!` doc comments, 4-space indentation.
 if exists('b:did_ftplugin')
   finish
 endif
