@@ -16,21 +16,25 @@ from lsp_fixtures import SAMPLES, offset_of
 
 # the client fixture lives on a module-scoped event loop; the tests must run on the same loop
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+GUARD_S = 60.0  # a hang guard: only a test that would otherwise wait forever fails on it
 
 
 def recording_client() -> LanguageClient:
     """pytest-lsp's test client, plus `client.published`: every publishDiagnostics with its
-    version (pytest-lsp itself keeps only the latest diagnostics per URI, without version)."""
+    version (pytest-lsp itself keeps only the latest diagnostics per URI, without version), and
+    `client.publish_seen`, set at each one."""
     from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
     from pygls.protocol import default_converter
 
     client = LanguageClient(converter_factory=default_converter)
     client.published = []
+    client.publish_seen = asyncio.Event()
     default = DEFAULT_CLIENT_FEATURES[lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
 
     def publish(client: LanguageClient, params: lsp.PublishDiagnosticsParams):
         client.published.append(params)
         default(client, params)
+        client.publish_seen.set()
 
     register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: publish})
     return client
@@ -67,21 +71,28 @@ async def open_text(client: LanguageClient, text: str) -> str:
     return uri
 
 
-async def wait_for_diagnostics(client: LanguageClient, uri: str, version: int | None, timeout: float = 60.0):
+async def wait_for_diagnostics(client: LanguageClient, uri: str, version: int | None, timeout: float = GUARD_S):
     """Wait until diagnostics for `uri` at `version` have been published (and return them);
     for a client that pulls them, pull them (the server answers for its latest version, and
     reads the messages before the request in order)."""
     if getattr(client, "pulls", False):
         report = await client.text_document_diagnostic_async(lsp.DocumentDiagnosticParams(text_document=td(uri)))
         return list(report.items)
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        for params in reversed(client.published):
-            if params.uri == uri and params.version == version:
-                return list(params.diagnostics)
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"no diagnostics for {uri} version {version}")
-        await asyncio.sleep(0.005)
+
+    def found():
+        return next((p for p in reversed(client.published) if p.uri == uri and p.version == version),
+                    None)
+
+    async def wait():
+        while found() is None:
+            client.publish_seen.clear()
+            await client.publish_seen.wait()
+
+    try:
+        await asyncio.wait_for(wait(), timeout)
+    except asyncio.TimeoutError:
+        raise TimeoutError(f"no diagnostics for {uri} version {version}") from None
+    return list(found().diagnostics)
 
 
 async def debug_info(client: LanguageClient) -> dict:
@@ -195,10 +206,13 @@ async def test_a_keystroke_does_not_wait_for_a_request_computing_the_analysis(cl
 
     type_a_space(2)
     await wait_for_diagnostics(client, uri, 2)
-    hints = asyncio.ensure_future(client.text_document_inlay_hint_async(lsp.InlayHintParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri),
-        range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=3001, character=0)))))
-    await asyncio.sleep(0.01)  # the request is sent (and the server has begun on it)
+    hints = asyncio.wrap_future(client.protocol.send_request(  # written now, before the change
+        lsp.TEXT_DOCUMENT_INLAY_HINT, lsp.InlayHintParams(
+            text_document=lsp.TextDocumentIdentifier(uri=uri),
+            range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=3001, character=0)))))
+    # the server reads its messages in order and starts a request's handler before it waits for
+    # more input: once this later request is answered, it has begun on the hints
+    await debug_info(client)
     type_a_space(3)
     with pytest.raises(Exception) as refused:
         await hints
@@ -485,17 +499,17 @@ async def test_highlight_prepare_rename_formatting_and_migrate_command(client: L
     formatted = apply_ascii_edits(text, edits)
     assert formatted.startswith("object A : FinSet 2") and "# keep" in formatted
     applied = []
+    edit_seen = asyncio.get_running_loop().create_future()
 
     @client.feature(lsp.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: lsp.ApplyWorkspaceEditParams):
         applied.append(params)
+        if not edit_seen.done():
+            edit_seen.set_result(None)
         return lsp.ApplyWorkspaceEditResult(applied=True)
 
     result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(command="qvr.migrateFile", arguments=[{"uri": uri}]))
     assert (result.get("applied") if isinstance(result, dict) else getattr(result, "applied", None)) is True
-    for _ in range(200):
-        if applied:
-            break
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(edit_seen, GUARD_S)  # the server's workspace/applyEdit request
     migrated = apply_ascii_edits(text, applied[0].edit.changes[uri])
     assert "export f" in migrated and "output" not in migrated

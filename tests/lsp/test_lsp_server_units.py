@@ -18,11 +18,15 @@ def test_idle_collector_collects_after_a_pause_or_too_many_changes():
         collector.collect = lambda: calls.append("collect")  # observe, do not really collect
 
         async def scenario():
+            collected = asyncio.get_running_loop().create_future()
+            collector.collect = lambda: (calls.append("collect"), collected.set_result(None))
             collector.touch()
-            await asyncio.sleep(0.05)
-            assert calls == ["collect"]  # after a pause
+            assert calls == []  # not at once ...
+            await asyncio.wait_for(collected, 30)  # (a hang guard)
+            assert calls == ["collect"]  # ... but after a pause
 
         asyncio.run(scenario())
+        collector.collect = lambda: calls.append("collect")
         calls.clear()
         collector._changes = 0
         for _ in range(3):

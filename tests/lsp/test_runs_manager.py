@@ -21,6 +21,7 @@ from qvr_lsp.runs import RunManager, RunRequest, RunSettings
 
 from lsp_fixtures import FAKE_WORKER, RUN_MODEL as MODEL  # noqa: E402
 
+GUARD_S = 30.0  # only a hang fails on it
 
 
 class Recorder:
@@ -30,12 +31,24 @@ class Recorder:
         self.events: list[tuple] = []
         self.outcomes: list[runs.RunOutcome] = []
         self.changed: list[str] = []
+        self._reported = asyncio.Event()
+
+    async def worker_started(self, entry: str = "lm") -> None:
+        """Wait for the report of the worker's start event ("lm on cpu: 20 steps")."""
+        async def wait():
+            while not any(e[0] == "report" and e[1].startswith(f"{entry} on ")
+                          for e in self.events):
+                self._reported.clear()
+                await self._reported.wait()
+
+        await asyncio.wait_for(wait(), GUARD_S)
 
     async def begin(self, run, title, message):
         self.events.append(("begin", title, message))
 
     def report(self, run, message, percentage):
         self.events.append(("report", message, percentage))
+        self._reported.set()
 
     def end(self, run, message):
         self.events.append(("end", message))
@@ -67,7 +80,7 @@ def pid_alive(pid: int) -> bool:
 
 
 async def finish(run):
-    await asyncio.wait_for(run.task, 20)
+    await asyncio.wait_for(run.task, GUARD_S)
     return run.outcome
 
 
@@ -149,26 +162,29 @@ async def test_cancel_stops_worker_and_reports_cancelled(tmp_path):
     rec = Recorder()
     manager = RunManager(rec, runs_root=str(tmp_path))
     run = await manager.start(request("hang"))
-    await asyncio.sleep(0.3)
+    await rec.worker_started()
     assert pid_alive(run.pid)
-    t0 = time.monotonic()
-    cancelled = await manager.cancel(uri="file:///m.qvr")
+    cancelled = await asyncio.wait_for(manager.cancel(uri="file:///m.qvr"), GUARD_S)
     assert cancelled == [run]
-    assert time.monotonic() - t0 < 2
     assert run.outcome.status == "cancelled" and not run.outcome.ok
+    assert run.process.returncode == -15  # SIGTERM was enough: no kill after the grace period
     assert not pid_alive(run.pid)
+    assert rec.events[-1][0] == "end" and rec.outcomes == [run.outcome]
 
 
 async def test_stubborn_worker_is_killed_after_grace(tmp_path):
     rec = Recorder()
     manager = RunManager(rec, runs_root=str(tmp_path))
     run = await manager.start(request("stubborn", grace=0.3))
-    await asyncio.sleep(0.5)  # let it install its SIGTERM handler
+    await rec.worker_started()  # its SIGTERM handler is in place before it starts
     t0 = time.monotonic()
-    await manager.cancel()
-    assert 0.25 < time.monotonic() - t0 < 2
+    await asyncio.wait_for(manager.cancel(), GUARD_S)
+    # the grace period is a minimum (SIGTERM first, SIGKILL only after it), not a speed bound
+    assert time.monotonic() - t0 >= 0.3 - 0.05
+    assert "fake worker: SIGTERM ignored" in run.stderr_tail  # it got SIGTERM first ...
+    assert run.process.returncode == -9  # ... and SIGKILL after the grace period
     assert not pid_alive(run.pid)
-    assert run.process.returncode == -9
+    assert run.outcome.status == "cancelled"
 
 
 async def test_silent_worker_counts_as_hung(tmp_path):

@@ -2,7 +2,7 @@
 
 Seed 002 (examples/seed_002_vanilla_rnn_lm.qvr) is fitted with SVI from a code-lens command:
 progress streams with a falling loss, the result arrives as ``qvr/runFinished``, the server
-never imports torch, and a long run is cancelled within 2 s with its process gone. A variant
+never imports torch, and a long run is cancelled with its process gone. A variant
 whose noise scale underflows (``scale=1e-30``) makes the worker report a NaN loss, which ends
 the run with an error message and a diagnostic on the offending line. Skipped while the runner
 (runtime/qvr/runner.py) is not there. The Neovim preset is covered with the fake worker
@@ -14,7 +14,6 @@ import asyncio
 import importlib.util
 import math
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,8 @@ from lsprotocol import types
 from qvr_lsp import runs
 
 from test_runs_protocol import (  # noqa: E402  (shared pytest-lsp session helpers)
-    as_dict, execute, losses_from, open_doc, pid_alive, run_diagnostics, run_to_end, session)
+    as_dict, execute, losses_from, open_doc, pid_alive, progress_until, reported, run_diagnostics,
+    run_to_end, session)
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("qvr.runner") is None,
                                 reason="qvr run (runtime/qvr/runner.py) is not available")
@@ -71,7 +71,7 @@ async def test_svi_on_seed_002_streams_falling_loss_and_finishes(tmp_path):
         assert as_dict(info)["torch_loaded"] is False
 
 
-async def test_long_real_run_is_cancelled_within_two_seconds(tmp_path):
+async def test_long_real_run_is_cancelled(tmp_path):
     text = SEED_002.read_text(encoding="utf-8")
     uri = (tmp_path / "vanilla_rnn_lm.qvr").as_uri()
     # long (minutes), yet the runner still reports every few steps (it reports ~500 times)
@@ -81,19 +81,18 @@ async def test_long_real_run_is_cancelled_within_two_seconds(tmp_path):
         finished = asyncio.ensure_future(client.wait_for_notification("qvr/runFinished"))
         started = as_dict(await execute(client, "qvr.run.svi",
                                         {"uri": uri, "entry": "vanilla_rnn_lm"}))
-        token = started["token"]
-        for _ in range(600):  # wait until the worker is really fitting (torch loaded)
-            if len(client.progress_reports.get(token, [])) >= 3:
-                break
-            await asyncio.sleep(0.1)
-        assert len(client.progress_reports.get(token, [])) >= 3, "no progress from the worker"
+        # the worker is really fitting (torch loaded): its first step is reported
+        await progress_until(client, started["token"], reported("step "), guard=240)
         assert pid_alive(started["pid"])
-        t0 = time.monotonic()
-        await execute(client, "qvr.run.cancel", {"uri": uri, "entry": "vanilla_rnn_lm"})
-        result = as_dict(await asyncio.wait_for(finished, 10))
-        assert time.monotonic() - t0 < 2
-        assert not pid_alive(started["pid"])
+        cancelled = as_dict(await execute(client, "qvr.run.cancel",
+                                          {"uri": uri, "entry": "vanilla_rnn_lm"}))
+        assert [as_dict(c)["pid"] for c in cancelled["cancelled"]] == [started["pid"]]
+        assert not pid_alive(started["pid"])  # gone by the time the cancel answers
+        result = as_dict(await asyncio.wait_for(finished, 240))
         assert result["ok"] is False and "cancelled" in result["message"]
+        assert result["status"] == "cancelled"
+        assert not any("step 2000/2000" in (v.message or "")
+                       for v in client.progress_reports[started["token"]][1:-1])
 
 
 async def test_nan_from_the_real_worker_is_reported_on_its_line(tmp_path):

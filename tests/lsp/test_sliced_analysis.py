@@ -14,12 +14,36 @@ import pytest
 from lsprotocol import types as lsp
 
 from qvr import semantics
+from qvr_lsp import documents as documents_module
 from qvr_lsp import server as server_module
-from qvr_lsp.documents import Change, DocumentStore
+from qvr_lsp.documents import Change, Document, DocumentStore
 from qvr_lsp.positions import PositionEncoder
 from qvr_lsp.server import ContentModified, create_server
 
 URI = "file:///large.qvr"
+GUARD_S = 60.0  # a hang guard: only a test that would otherwise wait forever fails on it
+
+
+async def until(predicate) -> None:
+    """Let the event loop turn until `predicate()` holds."""
+    async def wait():
+        while not predicate():
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(wait(), GUARD_S)
+
+
+def count_slices(monkeypatch) -> list:
+    """The URIs of the analysis slices run from now on, in order (`Document.advance_analysis`)."""
+    slices = []
+    real = Document.advance_analysis
+
+    def counted(self, *args, **kwargs):
+        slices.append(self.uri)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Document, "advance_analysis", counted)
+    return slices
 
 
 def test_advance_in_slices_gives_the_one_go_analysis(generated_module):
@@ -95,13 +119,9 @@ def test_an_opened_version_is_published_from_its_analysis_and_the_checker_catche
         while not published:
             await asyncio.sleep(0)
         assert doc.has_analysis and not doc.checker_ready and checker.cold
-        await asyncio.sleep(0.002)
-        assert not doc.checker_ready and not checker.cold  # under way, a slice at a time
-        for _ in range(500):
-            if doc.checker_ready:
-                break
-            await asyncio.sleep(0.01)
-        assert doc.checker_ready
+        await until(lambda: not checker.cold)  # its first slice has run ...
+        assert not doc.checker_ready  # ... and it is under way, a slice at a time
+        await until(lambda: doc.checker_ready)
 
     asyncio.run(scenario())
     assert published == [1]
@@ -126,8 +146,9 @@ def test_a_keystroke_before_the_checker_caught_up_finishes_its_run_first(generat
     assert opened.diagnostics == semantics.analyze(text).diagnostics
 
 
-def test_a_keystroke_is_published_while_a_request_waits_for_the_analysis(generated_module):
+def test_a_keystroke_is_published_while_a_request_waits_for_the_analysis(monkeypatch, generated_module):
     ls, published, doc = _server_with(generated_module(3000))
+    slices = count_slices(monkeypatch)
     ls.publish(doc)
     events = []
     hover = ls.protocol.fm.features[lsp.TEXT_DOCUMENT_HOVER]
@@ -136,7 +157,7 @@ def test_a_keystroke_is_published_while_a_request_waits_for_the_analysis(generat
 
     async def scenario():
         request = asyncio.ensure_future(hover(params))
-        await asyncio.sleep(0.01)  # a few slices of the analysis have run
+        await until(lambda: slices.count(URI) >= 3)  # a few slices of the analysis have run
         assert not request.done() and not doc.has_analysis
         new = _keystroke(ls, doc, 3)
         ls.schedule_publish(new)  # as did_change does
@@ -170,42 +191,45 @@ def test_a_pause_computes_the_analysis_unasked(monkeypatch, generated_module):
 
     async def scenario():
         ls.schedule_publish(doc)
-        await asyncio.sleep(0.005)
+        await until(lambda: published)
         assert published == [2] and not doc.has_analysis  # published first, analysis later
-        for _ in range(400):
-            if doc.has_analysis:
-                break
-            await asyncio.sleep(0.01)
-        assert doc.has_analysis
+        await until(lambda: doc.has_analysis)  # then the pause computed it
         # a change before the pause is over: no warm-up for the old version
         new = _keystroke(ls, doc, 3)
         ls.schedule_publish(new)
         newer = _keystroke(ls, new, 4)
         ls.schedule_publish(newer)
-        await asyncio.sleep(0.2)
+        await until(lambda: newer.has_analysis)  # the pause after the last change is over
         assert not new.has_analysis
 
     asyncio.run(scenario())
 
 
-def test_a_cancelled_request_pauses_the_analysis_and_a_later_one_resumes_it(generated_module):
+def test_a_cancelled_request_pauses_the_analysis_and_a_later_one_resumes_it(monkeypatch, generated_module):
     """`$/cancelRequest` cancels the handler's task (pygls); the slices stop there, and the
     work done so far is kept for the next request on the same version."""
     ls, _, doc = _server_with(generated_module(2000))
+    # slices paced by turns of the loop only (as when the server reads a pipe on its loop), so
+    # that a number of turns stands for a number of slices
+    ls.documents.slice_pause_s = 0.0
+    slices = count_slices(monkeypatch)
     hover = ls.protocol.fm.features[lsp.TEXT_DOCUMENT_HOVER]
     params = lsp.HoverParams(text_document=lsp.TextDocumentIdentifier(uri=URI),
                              position=lsp.Position(line=8, character=17))
 
     async def scenario():
         request = asyncio.ensure_future(hover(params))
-        await asyncio.sleep(0.01)
+        await until(lambda: len(slices) >= 3)  # under way
         request.cancel()
         with pytest.raises(asyncio.CancelledError):
             await request
         steps = doc._analysis_steps
         assert steps is not None and not doc.has_analysis  # paused half way, not finished
-        await asyncio.sleep(0.05)
-        assert doc._analysis_steps is steps and not doc.has_analysis  # nothing runs meanwhile
+        done = len(slices)
+        for _ in range(10 * documents_module.TURNS_BETWEEN_SLICES):  # ~10 slices' worth of turns
+            await asyncio.sleep(0)
+        assert len(slices) == done  # nothing runs meanwhile
+        assert doc._analysis_steps is steps and not doc.has_analysis
         return await hover(params)
 
     result = asyncio.run(scenario())
