@@ -163,6 +163,7 @@ def test_run_help_gives_every_default_and_number_errors_are_worded(capsys):
         "qvr run: error: argument --steps: expected a positive integer, got 'abc'"
 
 
+@pytest.mark.slow
 def test_runtime_subpackages_are_attributes_of_qvr():
     code = ("import sys, qvr\n"
             "before = 'torch' in sys.modules\n"

@@ -55,6 +55,7 @@ def test_reader_leaving_early_is_not_a_traceback(tmp_path):
     assert "Traceback" not in err and "BrokenPipeError" not in err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_ends_a_run_with_a_cancelled_event(tmp_path):
     p = subprocess.Popen([sys.executable, "-m", "qvr", "run", SEED_002, "--svi", "--steps", "100000",

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "seed_002_vanilla_rnn_lm.qvr"
 DRIVER = Path(__file__).with_name("nvim_client.lua")

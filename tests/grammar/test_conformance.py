@@ -74,12 +74,14 @@ def test_examples_agree(path):
     assert assert_agree(path.read_text(encoding="utf-8")), "the example must be accepted"
 
 
+@pytest.mark.slow
 @settings(max_examples=2000, **SETTINGS)
 @given(sources)
 def test_generated_programs_are_accepted_by_both(text):
     assert assert_agree(text), f"both parsers reject a generated valid program:\n{text}"
 
 
+@pytest.mark.slow
 @settings(max_examples=600, **SETTINGS)
 @given(mutated_sources)
 def test_mutated_programs_get_the_same_verdict(text):

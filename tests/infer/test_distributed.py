@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CLASSIFIER = Path(__file__).parent / "data" / "classifier.qvr"
 CHAR_LM = ROOT / "examples" / "char_lstm_lm.qvr"
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not torch.distributed.is_available() or "fork" not in multiprocessing.get_all_start_methods(),
-    reason="needs torch.distributed and fork")
+    reason="needs torch.distributed and fork")]
 
 STEPS, ROWS = 6, 24
 

@@ -58,6 +58,7 @@ def test_unknown_additional_latents_raise_value_error():
                                  additional_latents={"nope": (3, 1)})
 
 
+@pytest.mark.slow
 def test_nuts_on_lifted_linear_regression_matches_the_closed_form_posterior():
     # y = X w + b + N(0, 0.5²), prior N(0, 1) on (w, b): a Gaussian posterior in closed form.
     torch.manual_seed(1)
@@ -149,6 +150,7 @@ def test_seed002_svi_moves_parameters_towards_the_truth(seed002):
     assert held_out() < before
 
 
+@pytest.mark.slow
 def test_walkthrough_example_runs_small():
     env = dict(os.environ, QVR_WALKTHROUGH_BATCH="2", QVR_WALKTHROUGH_SEQ_LEN="3")
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "vanilla_rnn_lm_walkthrough.py"), "4", "2", "2"],

@@ -13,6 +13,8 @@ from infer_models import correlated_gaussian, finite_latent, normal_normal, norm
 from qvr.errors import NotSupportedError
 from qvr.infer import MCMC, HMCKernel, NUTSKernel, bulk_ess, split_rhat
 
+pytestmark = pytest.mark.slow
+
 
 def test_nuts_matches_the_conjugate_normal_posterior():
     torch.manual_seed(0)

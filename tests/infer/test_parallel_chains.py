@@ -22,6 +22,7 @@ def _run(method, progress=None, seed=7, model=None):
                 chain_method=method, progress=progress).run(model, torch.zeros(1, 1))
 
 
+@pytest.mark.slow
 def test_parallel_and_sequential_chains_give_the_same_draws():
     seq, par = _run("sequential"), _run("parallel")
     assert torch.equal(seq.samples["z"], par.samples["z"])
@@ -85,6 +86,7 @@ def test_auto_is_parallel_only_for_several_chains_on_the_cpu():
         MCMC(NUTSKernel(), 1, 1, chain_method="vectorized")
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_fails_the_run():
     import os
     import signal

@@ -67,6 +67,7 @@ def test_nuts_and_sample_runs(capsys, tmp_path):
     assert set(events[-1]["posterior"]) == {"z", "y"}
 
 
+@pytest.mark.slow
 def test_parallel_and_sequential_nuts_chains_give_the_same_run(capsys, tmp_path):
     """`--chain-method parallel` (worker processes) and `sequential` give the same summary for
     a fixed seed: posterior, R-hat and ESS across chains, and the log-joint curve."""
@@ -200,6 +201,7 @@ def test_failing_sites_map_to_their_program_step(tmp_path):
     assert locate.position_of("y") == (9, 5)
 
 
+@pytest.mark.slow
 def test_sigterm_ends_the_run_with_a_cancelled_event(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "qvr.runner", LATENT, "--svi", "--steps", "1000000", "--json",

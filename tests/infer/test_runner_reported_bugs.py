@@ -150,6 +150,7 @@ def test_long_warmups_keep_stans_windows():
     assert sorted(schedule.window_ends) == [99, 149, 249, 449, 949]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_warmup,seed", [(20, 1), (25, 0)])  # both froze before the fix
 def test_nuts_does_not_freeze_after_a_short_warmup(num_warmup, seed):
     torch.manual_seed(0)

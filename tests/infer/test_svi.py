@@ -40,6 +40,7 @@ def test_svi_recovers_conjugate_normal_posterior_per_row():
     assert torch.allclose(guide.scale("mu").detach().squeeze(-1) ** 2, torch.full((3,), var), rtol=0.15)
 
 
+@pytest.mark.slow
 def test_normal_guide_jacobian_gives_the_kl_optimal_lognormal_for_a_gamma():
     # tau ~ Gamma(2, 1) with no data. The KL-optimal LogNormal(m, s) has exp(m + s²/2) = 2 and
     # s² = 1/2; without the log-det-Jacobian the optimum would be m = -1/2, s = 1 instead.

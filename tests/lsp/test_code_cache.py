@@ -13,6 +13,8 @@ import sys
 import textwrap
 import types
 
+import pytest
+
 from qvr_lsp import code_cache
 from qvr_lsp.code_cache import CodeCache
 
@@ -145,6 +147,7 @@ def _run(code: str, env: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_lsprotocol_built_from_the_cache_behaves_the_same(tmp_path):
     env = dict(os.environ, QVR_CACHE_DIR=str(tmp_path))
     cold = _run(LSPROTOCOL_ROUND_TRIP, env)
@@ -203,6 +206,7 @@ def _serve_once(env: dict) -> str:
     return err.decode()
 
 
+@pytest.mark.slow
 def test_the_server_saves_at_exit_and_reuses_at_the_next_start(tmp_path):
     env = dict(os.environ, QVR_CACHE_DIR=str(tmp_path))
     env.pop("QVR_CODE_CACHE", None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from lsprotocol import types as lsp
 
 from qvr.diagnostics import Diagnostic, Related, Severity
@@ -66,6 +67,7 @@ def test_a_keystroke_reuses_every_converted_diagnostic_it_did_not_move():
     assert 0 < kept < len(before)  # those above the new line kept, those below converted anew
 
 
+@pytest.mark.slow
 def test_pushed_json_is_what_pygls_would_send():
     ls = create_server()
     written = []
@@ -100,6 +102,7 @@ def _recording_server():
     return ls, events
 
 
+@pytest.mark.slow
 def test_a_small_file_is_answered_while_a_big_one_is_first_analysed(generated_module):
     """Opening a big file: its analysis runs in slices, and a hover on another document sent
     right after the open is answered before the big file's first diagnostics are published."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,6 +67,7 @@ edits = st.lists(
     min_size=1, max_size=12)
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(first=st.sampled_from(EXAMPLES), second=st.sampled_from(EXAMPLES), steps=edits,
        encoding=st.sampled_from(["utf-16", "utf-8", "utf-32"]))
@@ -84,6 +86,7 @@ def test_every_keystroke_result_equals_the_whole_module_path(first, second, step
         _assert_matches_whole_path(doc, encoder)
 
 
+@pytest.mark.slow
 def test_a_keystroke_in_a_large_file_rechecks_only_its_block(generated_module):
     store = DocumentStore()
     encoder = PositionEncoder("utf-16")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from qvr import semantics, syntax
@@ -23,6 +24,8 @@ from qvr_lsp.features import (
 from qvr_lsp.positions import PositionEncoder, UTF8, UTF16
 
 from lsp_fixtures import SAMPLES
+
+pytestmark = pytest.mark.slow
 
 FRAGMENTS = [
     "object", "morphism", "program", "sample", "observe", "let", "define", "export", "return", "draw",

@@ -435,6 +435,7 @@ async def test_requests_in_flight_during_edits_are_answered_or_refused_cleanly(c
     assert [d.code for d in diags] == [d.code for d in analyze(text).diagnostics]
 
 
+@pytest.mark.slow
 async def test_huge_file_is_handled_without_losing_text(client: LanguageClient, request):
     """50,000 lines: the server answers, keeps every character and keeps up with an edit."""
     import hashlib

@@ -322,6 +322,7 @@ def test_workers_die_with_the_server(tmp_path, sig):
 
 
 # ------------------------------------------------------------------- hang timeout ----
+@pytest.mark.slow
 async def test_the_hang_timeout_counts_from_the_last_event_not_the_start(tmp_path):
     # 12 steps of 0.2 s: 2.4 s in all, far beyond the 1 s timeout, never 1 s silent
     manager = RunManager(Recorder(), runs_root=str(tmp_path))
@@ -357,6 +358,7 @@ CADENCE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_the_worker_reports_progress_whenever_half_a_second_passed(tmp_path):
     pytest.importorskip("torch")
     model = Path(__file__).parents[1] / "infer" / "data" / "latent_regression.qvr"

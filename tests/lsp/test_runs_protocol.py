@@ -159,6 +159,7 @@ def losses_from(reports) -> list[float]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", PRESETS)
 async def test_run_streams_progress_and_reports_result(preset, tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
@@ -192,6 +193,7 @@ async def test_run_streams_progress_and_reports_result(preset, tmp_path):
                    for m in client.messages)
 
 
+@pytest.mark.slow
 async def test_cancel_command_ends_a_stubborn_run(tmp_path):
     """A worker that ignores SIGTERM is killed after the grace period; the cancel answers once
     it is gone."""
@@ -281,6 +283,7 @@ async def test_nan_loss_in_progress_stops_the_worker(tmp_path):
         assert not pid_alive(as_dict(started)["pid"])
 
 
+@pytest.mark.slow
 async def test_crash_and_hang_end_with_clear_messages(tmp_path):
     crash, hang = (tmp_path / "crash.qvr").as_uri(), (tmp_path / "hang.qvr").as_uri()
     async with session(config={"qvr": {"run": {"timeout": 0.5}}}) as client:
@@ -310,6 +313,7 @@ async def hover_median(client, params, n=10, *, between_progress=False) -> float
     return sorted(timings)[n // 2]
 
 
+@pytest.mark.slow
 async def test_hover_stays_responsive_during_a_run(tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
     async with session(config={"qvr": {"run": {"steps": 400}}}) as client:
@@ -461,6 +465,7 @@ async def test_client_that_renders_results_gets_no_duplicate_popup(tmp_path):
         assert any("Run SVI lm finished" in m.message for m in client.log_messages)
 
 
+@pytest.mark.slow
 async def test_shutdown_leaves_no_worker_behind(tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
     async with session() as client:

@@ -25,8 +25,9 @@ from test_runs_protocol import (  # noqa: E402  (shared pytest-lsp session helpe
     as_dict, execute, losses_from, open_doc, pid_alive, progress_until, reported, run_diagnostics,
     run_to_end, session)
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("qvr.runner") is None,
-                                reason="qvr run (runtime/qvr/runner.py) is not available")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("qvr.runner") is None,
+                                 reason="qvr run (runtime/qvr/runner.py) is not available")]
 
 SEED_002 = Path(__file__).resolve().parents[2] / "examples" / "seed_002_vanilla_rnn_lm.qvr"
 

@@ -4,12 +4,15 @@ conditional of the stochastic gates); accuracy is measured on fresh inputs with 
 gates, taking the label the head scores highest under that draw."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 import qvr
 from qvr.charlm import observed_nll
 
 from lstm_paths import EXAMPLES
+
+pytestmark = pytest.mark.slow
 
 
 def train(model, x, obs, steps, lr=0.02):

@@ -12,6 +12,7 @@ import glob
 import os
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,8 @@ from qvr.semantics import analyze
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import parse_check  # noqa: E402  (the benchmark's generated module: three syntax generations)
+
+pytestmark = pytest.mark.slow
 
 SOURCES = [open(p, encoding="utf-8").read()
            for p in sorted(glob.glob(os.path.join(ROOT, "examples", "*.qvr")))]

@@ -153,6 +153,7 @@ def apply_edit(data, text: str) -> str:
     return text
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(start=start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8]))
@@ -347,6 +348,7 @@ def test_replicated_groups():
 # ----------------------------------------------------------------------------------------------
 # 3. The benchmark's 1,000-line module with alternating insert/delete keystrokes
 # ----------------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_bench_module_alternating_keystrokes():
     text = _bench_module().generate(1000)
     checker = IncrementalChecker(block=1)  # one unit per block: exact counts

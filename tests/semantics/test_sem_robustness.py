@@ -6,6 +6,7 @@ import glob
 import os
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ def test_token_soup_never_raises(tokens):
     analyze(" ".join(tokens))
 
 
+@pytest.mark.slow
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, len(SOURCES) - 1), st.integers(0, 10_000), st.integers(0, 40),
        st.sampled_from(TOKENS + [""]))

@@ -4,10 +4,14 @@ declaring, cutting blocks, the "never used" pass and the final sorts all yield, 
 server can answer requests on other documents between slices of a file of megabytes."""
 from __future__ import annotations
 
+import pytest
+
 from qvr.semantics import analysis
 from qvr.semantics.analysis import analyze, analyze_steps
 from qvr.semantics.incremental import IncrementalChecker
 from qvr.stepwise import SORT_PIECE
+
+pytestmark = pytest.mark.slow
 
 MODEL = """object T{i} : FinSet 4
 morphism head{i} : T{i} -> T{i} ~ Categorical

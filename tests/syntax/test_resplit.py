@@ -75,6 +75,7 @@ texts = st.one_of(st.just(EXAMPLES_TEXT), generated_texts,
                   st.tuples(generated_texts, st.just(EXAMPLES_TEXT[:3000])).map("".join))
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts, data=st.data())
 def test_chained_random_edits_match_the_full_split(text, data):
