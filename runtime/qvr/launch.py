@@ -150,23 +150,29 @@ def data_parallel(argv: list, nproc: int, device_of=None):
         if world_from_env() is not None:
             init_process_group(device_of() if device_of is not None else "cpu")
         yield
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()  # every process is done with its collectives
     except BaseException:
         failed = True
         if workers is not None:
             workers.stop()
         raise
     finally:
-        if dist.is_available() and dist.is_initialized():
-            dist.destroy_process_group()
+        failure = None
         if workers is not None:
             for name, value in saved.items():  # a later run in this process starts afresh
                 if value is None:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+            # Rank 0 hosts the rendezvous store: it leaves the group only once the copies have
+            # left theirs and exited (a copy still tearing down when the store vanished would
+            # abort).
             failure = None if failed else workers.failure()
             workers.close()
-            if failure is not None:
-                from .errors import QvrError
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        if failure is not None:
+            from .errors import QvrError
 
-                raise QvrError(failure)
+            raise QvrError(failure)
