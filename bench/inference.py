@@ -36,8 +36,10 @@ warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_002 = ROOT / "examples" / "seed_002_vanilla_rnn_lm.qvr"
-LOGREG = """
-object X : Real 5
+def logreg_program(features: int = 5) -> str:
+    """A logistic regression over `features` inputs (its weights are lifted to latent sites)."""
+    return f"""
+object X : Real {features}
 object Label : FinSet 2
 morphism clf : X -> Label ~ Bernoulli
 program logreg : X -> Label
@@ -45,6 +47,9 @@ program logreg : X -> Label
     return y
 export logreg
 """
+
+
+LOGREG = logreg_program()
 
 
 def best_of(repeats, fn):

@@ -37,23 +37,14 @@ import torch
 import qvr
 from qvr.infer import MCMC, NUTSKernel, bayesian_lift_parameters
 
-LOGREG = """
-object X : Real 8
-object Label : FinSet 2
-morphism clf : X -> Label ~ Bernoulli
-program logreg : X -> Label
-    observe y : Label <- clf
-    return y
-export logreg
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from inference import logreg_data, logreg_program  # noqa: E402  (the same model, wider)
+
+LOGREG = logreg_program(8)
 
 
-def data(n=2000, d=8):
-    torch.manual_seed(2)
-    X = torch.randn(n, d)
-    w = torch.randn(d)
-    y = torch.bernoulli(torch.sigmoid(X @ w + 0.5)).long()
-    return X, y
+def data():
+    return logreg_data(2000, 8)
 
 
 def run(method, chains, warmup, samples, X, y):

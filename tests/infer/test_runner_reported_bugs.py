@@ -1,9 +1,7 @@
-"""`qvr run` and NUTS bugs reported by QA, one test each; every test fails on the code before
-its fix (the bug number is the brief's).
-
-1 non-UTF-8 model file, 2 NaN loss curves, 3 nothing to fit, 4 unwritable --out found only
-after the run, 5 device text printed twice, 6 NUTS freezing after 20-25 warmup iterations,
-7 default results folder without the kind.
+"""`qvr run` and NUTS on inputs that once went wrong, one test each: a non-UTF-8 model file, NaN
+loss curves, nothing to fit, an unwritable --out (refused before the run, not after), the device
+printed once, NUTS warmup that keeps going past 20-25 iterations, and the default results folder
+naming the kind of run.
 """
 from __future__ import annotations
 
