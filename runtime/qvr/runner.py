@@ -129,6 +129,9 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=_positive_int, metavar="B",
                    help="--svi on B rows drawn afresh each step from the data's N rows (the "
                         "loss stays an unbiased estimate of the full one); default: all rows")
+    # the command line as given (`qvr run --nproc N` starts the other processes with it);
+    # `main` and `qvr.cli` fill it in after parsing
+    p.set_defaults(argv=[])
 
 
 def _integer(text, what="an integer", low=None):
@@ -297,13 +300,13 @@ def run_command(args) -> int:
         reporter = _SilentReporter()
     previous = _install_signal_handlers()
     try:
-        nproc = getattr(args, "nproc", 1)
+        nproc = args.nproc
         if (nproc > 1 or world is not None) and args.kind != "svi":
             raise RunError(f"--{args.kind} runs in one process; --nproc is for --svi", "usage")
         if world is not None and _device_request(args).startswith("cuda") \
                 and ":" not in _device_request(args):
             args.device = f"cuda:{world[2]}"  # one GPU per process
-        with data_parallel(getattr(args, "argv", None) or [], nproc,
+        with data_parallel(args.argv, nproc,
                            device_of=lambda: _device_request(args)):
             _run(args, reporter)
         return EXIT_OK
@@ -474,7 +477,7 @@ def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> N
     if args.kind != "svi":
         raise RunError(f"a text corpus (--data {args.data}) trains a character model: use --svi",
                        "usage")
-    if getattr(args, "batch_size", None) is not None:
+    if args.batch_size is not None:
         raise RunError("--batch-size is for data with rows; a text corpus is trained on --batch "
                        "windows per step", "usage")
     steps = args.steps or DEFAULT_STEPS["svi"]
@@ -816,7 +819,7 @@ def _svi(model, x, observations, steps, args, reporter, started, locate):
 
     try:
         svi = SVI(model, guide, optim, ELBO(num_particles=args.particles),
-                  batch_size=getattr(args, "batch_size", None), distributed=is_distributed())
+                  batch_size=args.batch_size, distributed=is_distributed())
     except ValueError as exc:
         raise RunError(str(exc), "usage") from None
     # A progress event every 1/500 of the steps, and whenever PROGRESS_INTERVAL_S has passed
@@ -910,7 +913,7 @@ def _nuts(model, x, observations, warmup, samples, args, reporter, started, loca
 
     mcmc = MCMC(NUTSKernel(max_tree_depth=args.max_tree_depth), num_warmup=warmup,
                 num_samples=samples, num_chains=args.chains, seed=args.seed, progress=progress,
-                chain_method=getattr(args, "chain_method", "auto"))
+                chain_method=args.chain_method)
     try:
         result = mcmc.run(target, tx, tobs)
     except NotSupportedError as exc:

@@ -270,20 +270,11 @@ def test_a_message_is_answered_before_the_next_slice(monkeypatch, generated_modu
     slices it waited for several slices)."""
     import json
 
-    from qvr_lsp.documents import Document
-
     ls, _, doc = _server_with(generated_module(3000))
     ls.documents.slice_pause_s = 0.0  # as when the server reads a pipe on its loop
     small = ls.documents.open("file:///small.qvr", "object A : FinSet 2\n", 1)
     assert small.analysis is not None
-    slices = []
-    real = Document.advance_analysis
-
-    def counted(self, *args, **kwargs):
-        slices.append(self.uri)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Document, "advance_analysis", counted)
+    slices = count_slices(monkeypatch)
     written = []
 
     class Writer:

@@ -163,6 +163,16 @@ def _u(x):
     return x
 
 
+def _take(chain, node, cls, attr) -> None:
+    """Add an operand to `chain`: the parts and operator spans of a finished node of the same
+    kind (a parenthesised `A * B`), else the node itself."""
+    if node.__class__ is cls:
+        chain.items.extend(getattr(node, attr))
+        chain.ops.extend(node.op_spans)
+    else:
+        chain.items.append(node)
+
+
 def _open_chain(x, cls):
     """`x` (or the group around it) if it is a `_Chain` of `cls` that nothing has taken yet."""
     if x.__class__ is _Group:
@@ -272,24 +282,14 @@ class AstBuilder:
         chain = _open_chain(left, cls)
         if chain is None:
             chain = _Chain(cls, attr)
-            left_n = _u(left)
-            if left_n.__class__ is cls:
-                chain.items.extend(getattr(left_n, attr))
-                chain.ops.extend(left_n.op_spans)
-            else:
-                chain.items.append(left_n)
+            _take(chain, _u(left), cls, attr)
         chain.ops.append(self._tspan(op))
         nested = _open_chain(right, cls)
         if nested is not None:  # `A * (B * C)`: spliced when the chain is finished
             chain.items.append(nested)
             chain.ops.append(nested)
         else:
-            right_n = _u(right)
-            if right_n.__class__ is cls:
-                chain.items.extend(getattr(right_n, attr))
-                chain.ops.extend(right_n.op_spans)
-            else:
-                chain.items.append(right_n)
+            _take(chain, _u(right), cls, attr)
         chain.start, chain.end = start, end
         return chain
 
