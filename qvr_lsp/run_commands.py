@@ -46,6 +46,8 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
+from qvr.run.contract import results_dir
+
 from .features import code_lens
 from .runs import KIND_TITLES, RUN_KINDS, Run, RunManager, RunOutcome, RunRequest, RunSettings
 
@@ -441,18 +443,13 @@ class RunService:
 
 
 def _results_dir(path: str | None, entry: str, kind: str) -> str | None:
-    """``runs/<entry>-<kind>-<UTC time>`` next to the document, like ``qvr run``'s default;
-    None (a temporary directory) for a document that is not a file in an existing folder."""
+    """``runs/<entry>-<kind>-<UTC time>`` next to the document, the folder ``qvr run`` itself
+    would choose (`qvr.run.contract.results_dir`); None (a temporary directory) for a document
+    that is not a file in an existing folder."""
     folder = os.path.dirname(path) if path else None
     if not folder or not os.path.isdir(folder):
         return None
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    base = os.path.join(folder, "runs", f"{entry}-{kind}-{stamp}")
-    out, n = base, 1
-    while os.path.exists(out):  # two runs in the same second (a replaced run)
-        n += 1
-        out = f"{base}-{n}"
-    return out
+    return str(results_dir(folder, entry, kind))
 
 
 def _token(run: Run) -> str:

@@ -1,8 +1,10 @@
 """Model runs started from the editor: one worker process per run, never the server itself.
 
 A run is ``<python> -m qvr run SNAPSHOT --entry NAME --svi|--sample|--nuts --json ...`` in an
-asyncio subprocess (see docs/internals.md, "qvr run --json events"). The language server never
-imports torch: a model that crashes, hangs or eats memory takes down only its worker.
+asyncio subprocess; its output lines are the events of `qvr.run.contract` (read with
+`parse_event`; docs/internals.md, "qvr run --json events"). The language server never imports
+torch (the contract is torch-free): a model that crashes, hangs or eats memory takes down only
+its worker.
 
 This module knows nothing about LSP. `RunManager` turns the worker's JSON lines into calls on a
 `RunReporter` (progress begin/report/end, a final `RunOutcome`, changed diagnostics); the pygls
@@ -56,9 +58,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 from qvr.diagnostics import Diagnostic, Severity
+from qvr.run.contract import RUN_KINDS, finite_or_none, parse_event
 from qvr.syntax.span import LineIndex, Span
 
-RUN_KINDS = ("svi", "sample", "nuts")
 KIND_TITLES = {"svi": "Run SVI", "sample": "Sample", "nuts": "Run NUTS"}
 
 #: Environment variable naming a command that replaces ``<python> -m qvr`` (tests use a fake
@@ -217,37 +219,15 @@ class RunOutcome:
             "kind": self.kind,
             "ok": self.ok,
             "status": self.status,  # "ok", "failed" or "cancelled" (a cancel is not a failure)
-            "final_loss": _json_number(self.final_loss),
+            "final_loss": finite_or_none(self.final_loss),
             "elapsed": self.elapsed,
             "device": self.device,
-            "losses": [_json_number(x) for x in self.losses],
+            "losses": [finite_or_none(x) for x in self.losses],
             "posterior": self.posterior,
             "loss_curve_path": self.loss_curve_path,
             "summary_path": self.summary_path,
             "message": self.message,
         }
-
-
-def _json_number(x: float | None) -> float | None:
-    # JSON has no NaN/Infinity; LSP clients would reject the whole message.
-    return x if x is None or math.isfinite(x) else None
-
-
-def parse_event(line: str | bytes) -> dict | None:
-    """One worker output line as an event dict, or None for anything that is not one (a stray
-    print from user code or a library must not break the run)."""
-    if isinstance(line, bytes):
-        line = line.decode("utf-8", errors="replace")
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        event = json.loads(line)  # accepts NaN/Infinity as Python's json.dumps writes them
-    except ValueError:
-        return None
-    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
-        return None
-    return event
 
 
 def _number(value: Any) -> float | None:

@@ -22,7 +22,7 @@
   suggests near misses (`QVR13`, `qvr013`).
 * `qvr data fetch [NAME...] [--dir DIR]` downloads the named data sets (`qvr.datasets`) with
   their checksums and prints their paths; `qvr data list` says what is known and fetched.
-* `qvr run ...` belongs to `qvr.runner` (`add_run_arguments`, `run_command`), imported only
+* `qvr run ...` belongs to `qvr.run` (`add_run_arguments`, `run_command`), imported only
   when `run` is chosen so that `qvr check` never imports torch.
 """
 from __future__ import annotations
@@ -334,7 +334,7 @@ def build_parser(with_run: bool = True) -> argparse.ArgumentParser:
     if with_run:
         p = sub.add_parser("run", help="run a model (SVI, sampling, NUTS)")
         try:
-            from .runner import add_run_arguments, run_command
+            from .run.command import add_run_arguments, run_command
         except ImportError as exc:
             p.add_argument("rest", nargs=argparse.REMAINDER)
             p.set_defaults(func=_cmd_run_unavailable(str(exc)))

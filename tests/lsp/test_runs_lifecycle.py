@@ -334,7 +334,7 @@ async def test_the_hang_timeout_counts_from_the_last_event_not_the_start(tmp_pat
 # -------------------------------------------------------- the worker's progress cadence ----
 CADENCE = textwrap.dedent("""
     import contextlib, io, json, sys, time as real_time
-    from qvr import runner
+    from qvr.run import command, drivers
 
     class SlowClock:
         # every reading is 0.6 s after the last: each step of a loop looks slow
@@ -345,12 +345,12 @@ CADENCE = textwrap.dedent("""
         def __getattr__(self, name):
             return getattr(real_time, name)
 
-    runner.time = SlowClock()
+    drivers.time = SlowClock()  # the fit loop's clock
     found = {}
     for kind, steps in (("--svi", 1000), ("--sample", 300)):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = runner.main([sys.argv[1], kind, "--steps", str(steps), "--batch", "4",
+            code = command.main([sys.argv[1], kind, "--steps", str(steps), "--batch", "4",
                                 "--json", "--out", sys.argv[2] + kind])
         events = [json.loads(line) for line in out.getvalue().splitlines()]
         found[kind] = [code, [e["step"] for e in events if e["event"] == "progress"]]

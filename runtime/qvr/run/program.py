@@ -1,0 +1,145 @@
+"""The program a run works on: `load_program` reads and loads FILE (every failure a located
+`RunError`), `pick_entry` finds the entry (the export, or a program or define by name), the
+`check_*` functions refuse a model a run cannot use, and `Locator` maps a failing site back to
+the program step that draws it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .contract import RunError
+
+
+def load_program(path: Path, device, *, seed: int):
+    import torch
+
+    import qvr
+    from ..errors import QvrCheckError, QvrSyntaxError
+    from ..syntax.span import LineIndex, normalize
+
+    from ..source import invalid_utf8_diagnostic
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RunError(f"cannot read {path}: {exc.strerror or exc}", "io", file=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:  # spec §2.1: a located QVR001, like `qvr check` gives
+        diagnostic, index = invalid_utf8_diagnostic(data, exc)
+        line, col = index.position(diagnostic.span.start)
+        raise RunError(diagnostic.message, diagnostic.code, file=str(path),
+                       line=line + 1, column=col + 1) from None
+    torch.manual_seed(seed)  # parameter initialisation is part of the run's seed
+    try:
+        return qvr.loads(text, device=device, name=str(path)), text
+    except (QvrSyntaxError, QvrCheckError) as exc:
+        first = exc.diagnostics[0] if exc.diagnostics else None
+        if first is None:
+            raise RunError(str(exc), "load", file=str(path)) from None
+        line, col = LineIndex(normalize(text)).position(first.span.start)
+        raise RunError(f"{first.message} ({len(exc.diagnostics)} error(s); run `qvr check`)",
+                       first.code, file=str(path), line=line + 1, column=col + 1) from None
+    except RuntimeError as exc:  # e.g. an unknown --device
+        from ..compile.loader import DeviceError
+
+        if isinstance(exc, DeviceError):  # its message already names the device
+            raise RunError(f"cannot place the model on {exc}", "device") from None
+        raise RunError(f"cannot place the model on device {device!r}: {exc}", "device") from None
+
+
+def pick_entry(program, name, path):
+    analysis = program.analysis
+    if name is None:
+        export = analysis.export
+        label = getattr(getattr(export, "expr", None), "name", None) or path.stem
+        label = getattr(label, "text", label)
+        return str(label), program.morphism, program.domain
+    info = analysis.programs.get(name) or analysis.defines.get(name) or analysis.morphisms.get(name)
+    if info is None:
+        names = sorted(set(analysis.programs) | set(analysis.defines))
+        raise RunError(f"no program or define named {name!r} in {path} (available: "
+                       f"{', '.join(names) or 'none'})", "entry", file=str(path))
+    module = program.env[name]
+    mtype = getattr(info, "effective", None) or getattr(info, "type", None)
+    return name, module, mtype.dom
+
+
+def check_protocol(model, entry_what: str):
+    if not all(hasattr(model, a) for a in ("trace", "log_joint", "site_specs")):
+        raise RunError(f"{entry_what} is not a program: `qvr run` needs a program (or a define "
+                       "whose value is one) with sample/observe steps", "entry")
+
+
+def check_something_to_fit(model, entry: str, kind: str, lift: bool) -> None:
+    """Refuse (code ``nothing-to-fit``) an SVI/NUTS run whose objective cannot depend on
+    anything: SVI needs latent sites (the guide learns them) or observed sites with parameters
+    to learn; NUTS needs latent sites, or with --lift, parameters to lift."""
+    if kind == "sample":
+        return
+    check_protocol(model, "the entry")
+    from ..compile.trace import LATENT, OBSERVED
+
+    kinds = {spec.kind for spec in model.site_specs()}
+    has_params = any(p.requires_grad for p in model.parameters())
+    latent, observed = LATENT in kinds, OBSERVED in kinds
+    if kind == "svi" and (latent or (observed and has_params)):
+        return
+    if kind == "nuts" and (latent or (lift and has_params)):
+        return
+    what = []
+    if not has_params:
+        what.append("no parameters")
+    if not latent:
+        what.append("no latent sites")
+    if not observed:
+        what.append("no observed sites")
+    need = ("latent sites, or observed sites and parameters" if kind == "svi" else
+            "latent sites (sample steps)" + ("" if lift else ", or parameters with --lift"))
+    raise RunError(f"nothing to fit: `{entry}` has {', '.join(what)}; --{kind} needs {need}",
+                   "nothing-to-fit")
+
+
+class Locator:
+    """Maps a failing site back to the program step that draws it (file/line/column)."""
+
+    def __init__(self, program, entry, text, file):
+        self.program, self.entry, self.text, self.file = program, entry, text, file
+
+    def nan_error(self, step, model, guide, x, observations) -> RunError:
+        import torch
+
+        site = None
+        try:
+            with torch.no_grad():
+                z = guide.rsample(x)
+                tr = model.trace(x, observations=observations, values=z)
+            for name, s in tr.sites.items():
+                if not bool(torch.isfinite(s.log_prob).all()) or (
+                        s.value.is_floating_point() and not bool(torch.isfinite(s.value).all())):
+                    site = name
+                    break
+        except Exception:  # locating is best effort; the NaN report itself must go out
+            site = None
+        message = f"the loss became non-finite at step {step}"
+        if site is None:
+            return RunError(message + " (lower --lr?)", "nan")
+        line, col = self.position_of(site)
+        return RunError(f"{message}: site {site!r} has a non-finite log-density or value "
+                        "(lower --lr?)", "nan", file=self.file if line else None, line=line, column=col)
+
+    def position_of(self, site: str):
+        from ..syntax.span import LineIndex, normalize
+
+        var = site.split("/")[0]
+        analysis = self.program.analysis
+        info = analysis.programs.get(self.entry)
+        if info is None and analysis.export is not None:
+            ref = getattr(analysis.export.expr, "name", None)
+            info = analysis.programs.get(getattr(ref, "text", ref))
+        node = getattr(info.variables.get(var), "node", None) if info is not None else None
+        span = getattr(node, "span", None)
+        if span is None:
+            return None, None
+        line, col = LineIndex(normalize(self.text)).position(span.start)
+        return line + 1, col + 1
