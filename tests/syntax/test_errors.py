@@ -78,8 +78,8 @@ def test_qvr002_bad_step_inside_program():
 
 
 def test_qvr002_unclosed_parameter_list():
-    d, _, _ = diag("program p(x : A -> B\n return x")
-    assert d.message == "syntax error: expected `)` to close the parameter list, found `:`"
+    d, _, _ = diag("program p(x y : A -> B\n return x")
+    assert d.message == "syntax error: expected `,`, `:` or `)` to close the parameter list, found `y`"
 
 
 def test_qvr002_never_mentions_lark_internals():

@@ -59,7 +59,8 @@ def chunk_texts(text: str, chunks: list[Chunk]) -> list[str]:
 
 DANGEROUS = ["#{", "}#", "#", "#!", "\n", "\n", " ", "program", "return", "let", "define",
              "morphism", "object", "embed", "latent", "=", "[", "]", ",", "(", ")", "where",
-             "x", "h", ":", "->", "}", "{", ".", "_"]
+             "x", "h", ":", "->", "}", "{", ".", "_", "deduction D", "composition c", "\n    ",
+             ")\n"]
 LINES = [
     "object A : Real 2\n", "morphism f : A -> A\n", "morphism e : A -> A [role=embed]\n",
     "morphism g, h : A -> A [role= #{ why }# latent]\n", "program p(x) : A -> A\n",
@@ -67,6 +68,10 @@ LINES = [
     "define d = e >> scan(p)\n", "export d\n", "#{ a block\nobject Hidden : Real 1\n}#\n",
     "# line comment let\n", "#! doc\n", "garbage ( let\n", "embed e2 : A -> A\n", "\n",
     "output d\n", "f(a, let)\n",
+    # opaque (tier-3) blocks: one chunk each, whatever they hold; their extent depends on the
+    # lines after the head
+    "deduction D : A -> A\n", "    atoms S, let x\n", "    return program\n", ")\n",
+    "composition mine [level=rule]\n", "composition real\n", "define q(x : A) : A = x\n",
 ]
 
 snippets = st.lists(st.sampled_from(DANGEROUS), max_size=6).map("".join)

@@ -6,7 +6,7 @@ from qvr.syntax.parser import LARK
 
 
 def test_reserved_words_are_exactly_the_grammar_keywords():
-    assert len(V.RESERVED) == 32 and len(set(V.RESERVED)) == 32
+    assert len(V.RESERVED) == 33 and len(set(V.RESERVED)) == 33
     keywords = {t.pattern.value for t in LARK.terminals
                 if t.pattern.type == "str" and t.pattern.value.isidentifier()}
     assert keywords == set(V.RESERVED)

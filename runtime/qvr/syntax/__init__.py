@@ -193,6 +193,34 @@ def _broken_declaration(text: str, offset: int) -> Optional[ast.BrokenDecl]:
                           Span(offset + head.start("keyword"), offset + end))
 
 
+def _check_soft_keywords(decls, diagnostics: list) -> list:
+    """Spec part 2 §3.2: `composition`, `score` and `in` are ordinary names that the grammar
+    accepts in their places as any name; any other word there is QVR002. A "composition"
+    statement with another first word is not a declaration (`junk here` before the first
+    keyword): it is dropped. A program keeps its other steps."""
+    kept = []
+    for d in decls:
+        cls = d.__class__
+        if cls is ast.CompositionDecl:
+            if d.keyword.text != "composition":
+                diagnostics.append(error("QVR002", f"syntax error: expected a declaration, "
+                                         f"found `{d.keyword.text}`", d.keyword.span))
+                continue
+        elif cls is ast.ProgramDecl:
+            for step in ast.walk_steps(d.steps):
+                if step.__class__ is ast.ScoreStep and step.keyword.text != "score":
+                    diagnostics.append(error(
+                        "QVR002", f"syntax error: expected a step or `return` in program "
+                        f"`{d.name.text}`, found `{step.keyword.text}`", step.keyword.span))
+                elif step.__class__ is ast.LetStep and step.value.__class__ is ast.FactorExpr \
+                        and step.value.in_word.text != "in":
+                    word = step.value.in_word
+                    diagnostics.append(error("QVR002", f"syntax error: expected `in`, found "
+                                             f"`{word.text}`", word.span))
+        kept.append(d)
+    return kept
+
+
 def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
     diagnostics: list[Diagnostic] = []
     chunk_comments = comments(chunk_text, offset)
@@ -234,6 +262,8 @@ def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
         decls = []
     elif any(dg.code != "QVR003" for dg in diagnostics):
         decls = []  # a malformed identifier or literal: the declaration's names are not usable
+    else:
+        decls = _check_soft_keywords(decls, diagnostics)
     if decls and any(c.kind == "doc" for c in chunk_comments):
         runs = doc_runs(chunk_text, comments(chunk_text))
         if runs:

@@ -70,10 +70,11 @@ class Number:
 # ---------------------------------------------------------------------------- types ----
 @frozen_dataclass
 class KwArg:
-    """``key = signed_number`` inside ``{...}``, a constructor call, or a bracket ctor."""
+    """``key = value`` inside ``{...}``, a constructor call, or a bracket ctor: the value is a
+    signed number, a name (`KwName`) or a list of names (`KwList`)."""
 
     key: Name
-    value: Number
+    value: Union[Number, "KwName", "KwList"]
     span: Span
 
 
@@ -109,10 +110,11 @@ class TypeCtor:
 
 @frozen_dataclass
 class TypeCall:
-    """``FinSet(3)``, ``Euclidean(4, low=0.0)``, ``UnitInterval()``; args are Number|KwArg."""
+    """``FinSet(3)``, ``Euclidean(4, low=0.0)``, ``UnitInterval()``; args are Number, KwArg
+    or CtorName (``FreeMonoid(X)``)."""
 
     ctor: Name
-    args: tuple[Union[Number, KwArg], ...]
+    args: tuple[Union[Number, KwArg, "CtorName"], ...]
     options: Optional[BraceOpts]
     span: Span
 
@@ -142,7 +144,39 @@ class Coproduct:
     span: Span
 
 
-TypeExpr = Union[TypeRef, TypeCard, TypeCtor, TypeCall, BracketCtor, Product, Coproduct]
+@frozen_dataclass
+class EnumSet:
+    """``{a, b, c}`` as an object value: a finite set with labels."""
+
+    labels: tuple[Name, ...]
+    span: Span
+
+
+@frozen_dataclass
+class CtorName:
+    """A bare name as a type-constructor argument (``FreeMonoid(X, max_length=3)``)."""
+
+    name: Name
+    span: Span
+
+
+@frozen_dataclass
+class KwName:
+    """A name as the value of ``key=value`` inside a type constructor or brace options."""
+
+    name: Name
+    span: Span
+
+
+@frozen_dataclass
+class KwList:
+    """``[a, b]`` as the value of ``key=value`` inside a type constructor or brace options."""
+
+    names: tuple[Name, ...]
+    span: Span
+
+
+TypeExpr = Union[TypeRef, TypeCard, TypeCtor, TypeCall, BracketCtor, Product, Coproduct, EnumSet]
 
 
 # ----------------------------------------------------------------- options and args ----
@@ -161,7 +195,16 @@ class OptList:
     span: Span
 
 
-OptValue = Union[Number, OptName, OptList]
+@frozen_dataclass
+class OptCall:
+    """``mlp(16, 8)`` as an option value."""
+
+    callee: Name
+    args: tuple["OptValue", ...]
+    span: Span
+
+
+OptValue = Union[Number, OptName, OptList, OptCall]
 
 
 @frozen_dataclass
@@ -240,7 +283,36 @@ class Neg:
     span: Span
 
 
-Arith = Union[Lit, Var, Call, Vec, BinOp, Neg]
+@frozen_dataclass
+class Index:
+    """``v[i, 0]``: gathers, literal indices and sections of a plated value."""
+
+    name: Name
+    indices: tuple["Arith", ...]
+    span: Span
+
+
+@frozen_dataclass
+class MethodCall:
+    """``receiver.method(args)`` in arithmetic (``chart.goal_weight()``)."""
+
+    receiver: Name
+    method: Name
+    args: tuple["Arg", ...]
+    span: Span
+
+
+@frozen_dataclass
+class Lambda:
+    """``x -> e`` (tier 3: parsed, never checked)."""
+
+    param: Name
+    body: Union["Lambda", "Arith"]
+    arrow: Span
+    span: Span
+
+
+Arith = Union[Lit, Var, Call, Vec, BinOp, Neg, Index, MethodCall]
 
 
 @frozen_dataclass
@@ -252,7 +324,45 @@ class NamedArg:
     span: Span
 
 
-Arg = Union[Arith, NamedArg]
+Arg = Union[Arith, NamedArg, Lambda]
+
+
+@frozen_dataclass
+class FactorBinder:
+    """``v : K`` of a comprehension."""
+
+    name: Name
+    type: TypeExpr
+    span: Span
+
+
+@frozen_dataclass
+class FactorCase:
+    """``k -> e`` of a comprehension over cases."""
+
+    key: Number
+    value: Arith
+    span: Span
+
+
+@frozen_dataclass
+class FactorCases:
+    """``{ 0 -> e0, 1 -> e1 }``."""
+
+    cases: tuple[FactorCase, ...]
+    span: Span
+
+
+@frozen_dataclass
+class FactorExpr:
+    """``factor v : K, c : L in e`` or ``factor c : K in { 0 -> e, ... }``. ``in_word`` is the
+    word after the binders as written (the checker requires ``in``)."""
+
+    keyword: Name
+    binders: tuple[FactorBinder, ...]
+    in_word: Name
+    body: Union[Arith, FactorCases]
+    span: Span
 
 
 @frozen_dataclass
@@ -294,6 +404,17 @@ class Marginalize:
     expr: "MExpr"
     names: tuple[Name, ...]
     keyword: Name
+    span: Span
+
+
+@frozen_dataclass
+class Method:
+    """``e.dagger``, ``e.trace(A)``: a postfix method on a morphism expression; ``args`` is
+    None without parentheses."""
+
+    expr: "MExpr"
+    name: Name
+    args: Optional[tuple[Arg, ...]]
     span: Span
 
 
@@ -364,7 +485,8 @@ class ParserExpr:
     span: Span
 
 
-MExpr = Union[Ref, Compose, Tensor, Marginalize, Identity, Fan, Repeat, Stack, Scan, ParserExpr]
+MExpr = Union[Ref, Compose, Tensor, Marginalize, Method, FamilyCall, Identity, Fan, Repeat, Stack,
+              Scan, ParserExpr]
 Init = Union[FamilyCall, MExpr]
 
 
@@ -482,9 +604,50 @@ class ObserveStep:
 
 @frozen_dataclass
 class LetStep:
+    """``let n = e``; ``e`` is arithmetic, a `FactorExpr` comprehension or a `Lambda`."""
+
+    keyword: Name
+    name: Name
+    value: Union[Arith, FactorExpr, Lambda]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@frozen_dataclass
+class CallStep:
+    """``let g <- target [options]``: a draw from a program or a deterministic map."""
+
+    keyword: Name
+    name: Name
+    target: Target
+    options: Optional[Options]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@frozen_dataclass
+class ScoreStep:
+    """``score n = e``: one log-density term. ``keyword`` is the first word as written (the
+    checker requires ``score``)."""
+
     keyword: Name
     name: Name
     value: Arith
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@frozen_dataclass
+class MarginalizeStep:
+    """``marginalize z [: A] <- target [options]`` with its body: the steps after it that
+    start in a column greater than the keyword's (empty when none do)."""
+
+    keyword: Name
+    name: Name
+    annotation: Optional[TypeExpr]
+    target: Target
+    options: Optional[Options]
+    body: tuple["Step", ...]
     docs: tuple[Doc, ...]
     span: Span
 
@@ -518,7 +681,46 @@ class ReturnStep:
     span: Span
 
 
-Step = Union[DrawStep, BindStep, SampleStep, ObserveTildeStep, ObserveStep, LetStep]
+Step = Union[DrawStep, BindStep, SampleStep, ObserveTildeStep, ObserveStep, LetStep, CallStep,
+             ScoreStep, MarginalizeStep]
+
+
+def walk_steps(steps):
+    """Every step of a program body in source order, those inside `marginalize` bodies
+    included (each block before its body's steps)."""
+    stack = [iter(steps)]
+    while stack:
+        for step in stack[-1]:
+            yield step
+            if step.__class__ is MarginalizeStep and step.body:
+                stack.append(iter(step.body))
+                break
+        else:
+            stack.pop()
+
+
+@frozen_dataclass
+class TypedParam:
+    """``x : K`` in a program header: ``kind`` is a `KindRef` (``FinSet``, ``Real``, ...) or a
+    `KindMor` (``Mor[A, B]``)."""
+
+    name: Name
+    kind: Union["KindRef", "KindMor"]
+    span: Span
+
+
+@frozen_dataclass
+class KindRef:
+    name: Name
+    span: Span
+
+
+@frozen_dataclass
+class KindMor:
+    name: Name
+    domain: TypeExpr
+    codomain: TypeExpr
+    span: Span
 
 
 # ----------------------------------------------------------------------- declarations ----
@@ -671,6 +873,8 @@ class ProgramDecl:
     name: Name
     params: Optional[tuple[Name, ...]]  # None when the header has no parameter list
     params_span: Optional[Span]
+    # per parameter: its `TypedParam` (``x : K``) or None for a bare name; () without a list
+    param_kinds: tuple[Optional[TypedParam], ...]
     sig: Signature
     options: Optional[Options]
     steps: tuple[Step, ...]
@@ -703,6 +907,31 @@ class ExportDecl:
 
 
 @frozen_dataclass
+class CompositionDecl:
+    """``composition NAME [options]``: the algebra selector. ``keyword`` is the first word as
+    written (the checker requires ``composition``)."""
+
+    keyword: Name
+    name: Name
+    options: Optional[Options]
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@frozen_dataclass
+class OpaqueDecl:
+    """A tier-3 block, one token in the grammar: ``head`` is its first word (``deduction``,
+    ``define``, ``composition``, ...), ``name`` the identifier after it, ``text`` the block as
+    written (comments included; formatters keep it byte for byte)."""
+
+    head: Name
+    name: Name
+    text: str
+    docs: tuple[Doc, ...]
+    span: Span
+
+
+@frozen_dataclass
 class BrokenDecl:
     """A top-level declaration with a syntax error: only its keyword and the names it would
     declare are known (`parse_module` reports the error). The names are declared all the same,
@@ -718,7 +947,7 @@ class BrokenDecl:
 Decl = Union[
     ObjectDecl, TypeDecl, SpaceDecl, QuantaleDecl, CategoryDecl, RuleDecl, MorphismDecl,
     ContinuousDecl, StochasticDecl, LatentDecl, ObservedDecl, EmbedDecl, DiscretizeDecl,
-    ProgramDecl, DefineDecl, ExportDecl, BrokenDecl,
+    ProgramDecl, DefineDecl, ExportDecl, CompositionDecl, OpaqueDecl, BrokenDecl,
 ]
 
 OBJECT_DECLS = (ObjectDecl, TypeDecl, SpaceDecl)

@@ -76,6 +76,8 @@ def describe_expected(expected) -> str:
     if declaration:
         names -= _STATEMENT_TERMINALS
         names.discard("$END")
+        # a statement may also start with a name (`composition real`) or an opaque block
+        names -= {"NAME", "OPAQUE_BLOCK"}
     if {"EMBED", "LATENT", "OBSERVED", "DISCRETIZE"} <= names:
         parts.append("an option value")
         names -= {"EMBED", "LATENT", "OBSERVED", "DISCRETIZE", "NAME", "INT", "FLOAT", "MINUS",
@@ -85,9 +87,9 @@ def describe_expected(expected) -> str:
         names -= _EXPRESSION_TERMINALS | {"NAME", "LPAR"}
     elif _ARITH_TERMINALS <= names:
         parts.append("an expression")
-        names -= _ARITH_TERMINALS
-    elif names == {"NAME", "INT", "LPAR"}:
-        parts.append("a type")
+        names -= _ARITH_TERMINALS | {"FACTOR"}  # `let x = factor …` is an expression too
+    elif names in ({"NAME", "INT", "LPAR"}, {"NAME", "INT", "LPAR", "LBRACE"}):
+        parts.append("a type")  # `{a, b}` is an enumerated object
         names = set()
     if {"INT", "FLOAT"} <= names:
         parts.append("a number")
@@ -213,7 +215,9 @@ def _context_phrase(ctx: _Context, expected: set[str], found: Token) -> str:
         if len(expected - {"STAR", "PLUS"}) <= 1:
             name = f"`{ctx.name}`" if ctx.name else ctx.subject()
             return f"expected `->` after the domain of {name}"
-    if found.value in _STEP_WORDS and not ctx.in_program and "NAME" not in expected:
+    statement_next = _STATEMENT_TERMINALS - {"LET"} <= expected  # (a name may start one too)
+    if found.value in _STEP_WORDS and not ctx.in_program and ("NAME" not in expected
+                                                              or statement_next):
         return (f"expected {describe_expected(expected)}, found `{found.value}` (steps "
                 f"belong in a `program` body)", True)
     if ctx.in_program and "RETURN" in expected and ctx.program_name:

@@ -2,13 +2,14 @@
 
 The LALR tables of the grammar as plain data (see `qvr.syntax.lalr_tables`).
 """
-GRAMMAR_SHA256 = '9d4979f09dea0a78364fe66998d1b4cd2b0592402dd910b2582c72e7be3bede7'
+GRAMMAR_SHA256 = '221ca797992fbc7b1026544b852433810be241c82f134e8a9109a97b9ced26d6'
 START = 0
-END = 34
+END = 38
 
 # (name, pattern type, pattern)
 TERMINALS = (
     ('RULE_ARROW', 're', '(?:=>|\\|\\-|⊢)'),
+    ('OPAQUE_BLOCK', 're', '(?<![^\n])(?:(?:deduction|signature|encoder|decoder|loss|index|family|effect|instance|handler|schema|bundle|contraction)[ \t]+(?!\\d)\\w|define[ \t]+(?!\\d)\\w+[ \t]*[\\[(]|composition[ \t]+(?!\\d)\\w[^\n]*(?=(?:\n[ \t]*(?=\n))*\n[ \t]+[^\\s#]))[^\n]*(?:\n(?:[ \t]*\n)*(?:[ \t]+\\S|[)\\]}])[^\n]*)*'),
     ('LET', 'str', 'let'),
     ('DEFINE', 'str', 'define'),
     ('OUTPUT', 'str', 'output'),
@@ -30,12 +31,12 @@ TERMINALS = (
     ('COMMA', 'str', ','),
     ('LSQB', 'str', '['),
     ('RSQB', 'str', ']'),
+    ('LBRACE', 'str', '{'),
+    ('RBRACE', 'str', '}'),
     ('PLUS', 'str', '+'),
     ('STAR', 'str', '*'),
     ('LPAR', 'str', '('),
     ('RPAR', 'str', ')'),
-    ('LBRACE', 'str', '{'),
-    ('RBRACE', 'str', '}'),
     ('QUANTALE', 'str', 'quantale'),
     ('CATEGORY', 'str', 'category'),
     ('RULE', 'str', 'rule'),
@@ -68,825 +69,1018 @@ TERMINALS = (
     ('OBSERVE', 'str', 'observe'),
     ('RETURN', 'str', 'return'),
     ('MINUS', 'str', '-'),
+    ('FACTOR', 'str', 'factor'),
 )
 
 # (origin, size, callback, expand_single, child_filter, chain)
 RULES = (
-    ('__args_star_13', 2, '__args_star_13', False, None, False),  # 0
-    ('__args_star_13', 3, '__args_star_13', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 1
-    ('__atom_star_14', 2, '__atom_star_14', False, None, False),  # 2
-    ('__atom_star_14', 3, '__atom_star_14', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 3
-    ('__matom_star_10', 2, '__matom_star_10', False, None, False),  # 4
-    ('__matom_star_10', 3, '__matom_star_10', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 5
-    ('__matom_star_8', 2, '__matom_star_8', False, None, False),  # 6
-    ('__matom_star_8', 3, '__matom_star_8', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 7
-    ('__matom_star_8', 2, '__matom_star_8', False, (((0, True, 0), (1, False, 0)), 0), False),  # 8
-    ('__matom_star_8', 1, '__matom_star_8', False, None, False),  # 9
-    ('__matom_star_9', 2, '__matom_star_9', False, None, False),  # 10
-    ('__matom_star_9', 3, '__matom_star_9', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 11
-    ('__object_value_plus_1', 2, '__object_value_plus_1', False, (((0, True, 0), (1, False, 0)), 0), False),  # 12
-    ('__object_value_plus_1', 1, '__object_value_plus_1', False, None, False),  # 13
-    ('__object_value_star_2', 2, '__object_value_star_2', False, None, False),  # 14
-    ('__object_value_star_2', 3, '__object_value_star_2', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 15
-    ('__opt_value_star_7', 2, '__opt_value_star_7', False, None, False),  # 16
-    ('__opt_value_star_7', 3, '__opt_value_star_7', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 17
-    ('__options_star_6', 2, '__options_star_6', False, None, False),  # 18
-    ('__options_star_6', 3, '__options_star_6', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 19
-    ('__program_decl_star_11', 2, '__program_decl_star_11', False, (((0, True, 0), (1, False, 0)), 0), False),  # 20
-    ('__program_decl_star_11', 1, '__program_decl_star_11', False, None, False),  # 21
-    ('__return_pattern_star_12', 2, '__return_pattern_star_12', False, None, False),  # 22
-    ('__return_pattern_star_12', 3, '__return_pattern_star_12', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 23
-    ('__rule_decl_star_4', 2, '__rule_decl_star_4', False, None, False),  # 24
-    ('__rule_decl_star_4', 3, '__rule_decl_star_4', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 25
-    ('__rule_decl_star_5', 2, '__rule_decl_star_5', False, None, False),  # 26
-    ('__rule_decl_star_5', 3, '__rule_decl_star_5', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 27
-    ('__start_star_0', 2, '__start_star_0', False, (((0, True, 0), (1, False, 0)), 0), False),  # 28
-    ('__start_star_0', 1, '__start_star_0', False, None, False),  # 29
-    ('__type_atom_star_3', 2, '__type_atom_star_3', False, None, False),  # 30
-    ('__type_atom_star_3', 3, '__type_atom_star_3', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 31
-    ('arg', 3, 'named_arg', False, None, False),  # 32
-    ('arg', 1, 'arg', True, None, True),  # 33
-    ('args', 1, 'args', False, None, False),  # 34
-    ('args', 2, 'args', False, None, False),  # 35
-    ('args', 2, 'args', False, (((0, False, 0), (1, True, 0)), 0), False),  # 36
-    ('args', 3, 'args', False, (((0, False, 0), (1, True, 0), (2, False, 0)), 0), False),  # 37
-    ('arith', 3, 'sub', False, None, False),  # 38
-    ('arith', 3, 'add', False, None, False),  # 39
-    ('arith', 1, 'arith', True, None, True),  # 40
-    ('atom', 3, 'atom', True, None, False),  # 41
-    ('atom', 4, 'vec', False, None, False),  # 42
-    ('atom', 3, 'vec', False, None, False),  # 43
-    ('atom', 5, 'vec', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 44
-    ('atom', 4, 'vec', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 45
-    ('atom', 1, 'var', False, None, False),  # 46
-    ('atom', 3, 'call', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 0), False),  # 47
-    ('atom', 4, 'call', False, None, False),  # 48
-    ('atom', 5, 'call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 49
-    ('atom', 1, 'lit', False, None, False),  # 50
-    ('brace_opts', 4, 'brace_opts', False, None, False),  # 51
-    ('brace_opts', 3, 'brace_opts', False, None, False),  # 52
-    ('brace_opts', 5, 'brace_opts', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 53
-    ('brace_opts', 4, 'brace_opts', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 54
-    ('cat_atom', 3, 'cat_atom', True, None, False),  # 55
-    ('cat_atom', 1, 'cat_ref', False, None, False),  # 56
-    ('cat_pat', 3, 'cat_under', False, None, False),  # 57
-    ('cat_pat', 3, 'cat_over', False, None, False),  # 58
-    ('cat_pat', 1, 'cat_pat', True, None, True),  # 59
-    ('cat_prod', 1, 'cat_prod', True, None, True),  # 60
-    ('cat_prod', 3, 'cat_product', False, None, False),  # 61
-    ('category_decl', 2, 'category_decl', False, None, False),  # 62
-    ('continuous_decl', 6, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0)), 1), False),  # 63
-    ('continuous_decl', 7, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0), False),  # 64
-    ('continuous_decl', 7, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1), False),  # 65
-    ('continuous_decl', 8, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 0), False),  # 66
-    ('continuous_decl', 7, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0)), 1), False),  # 67
-    ('continuous_decl', 8, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0), (7, False, 0)), 0), False),  # 68
-    ('continuous_decl', 8, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 1), False),  # 69
-    ('continuous_decl', 9, 'continuous_decl', False, None, False),  # 70
-    ('ctor_arg', 1, 'ctor_arg', True, None, True),  # 71
-    ('ctor_arg', 1, 'ctor_arg', True, None, True),  # 72
-    ('define_decl', 4, 'define_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1), False),  # 73
-    ('define_decl', 5, 'define_decl', False, None, False),  # 74
-    ('define_decl', 4, 'define_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1), False),  # 75
-    ('define_decl', 5, 'define_decl', False, None, False),  # 76
-    ('discretize_decl', 6, 'discretize_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1), False),  # 77
-    ('discretize_decl', 7, 'discretize_decl', False, None, False),  # 78
-    ('embed_decl', 4, 'embed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 1), False),  # 79
-    ('embed_decl', 5, 'embed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0)), 0), False),  # 80
-    ('embed_decl', 5, 'embed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 1), False),  # 81
-    ('embed_decl', 6, 'embed_decl', False, None, False),  # 82
-    ('export_decl', 2, 'export_decl', False, None, False),  # 83
-    ('export_decl', 2, 'export_decl', False, None, False),  # 84
-    ('id_list', 4, 'id_list', False, None, False),  # 85
-    ('id_list', 3, 'id_list', False, None, False),  # 86
-    ('id_list', 5, 'id_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 87
-    ('id_list', 4, 'id_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 88
-    ('id_list', 2, 'id_list', False, (((0, False, 0), (1, False, 2)), 0), False),  # 89
-    ('init', 3, 'family_call', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 0), False),  # 90
-    ('init', 4, 'family_call', False, None, False),  # 91
-    ('init', 1, 'init', True, None, True),  # 92
-    ('kwarg', 3, 'kwarg', False, None, False),  # 93
-    ('latent_decl', 4, 'latent_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 3), False),  # 94
-    ('latent_decl', 6, 'latent_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 0), False),  # 95
-    ('latent_decl', 5, 'latent_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 2), False),  # 96
-    ('latent_decl', 7, 'latent_decl', False, None, False),  # 97
-    ('matom', 5, 'fan', False, None, False),  # 98
-    ('matom', 4, 'fan', False, None, False),  # 99
-    ('matom', 6, 'fan', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 100
-    ('matom', 5, 'fan', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 101
-    ('matom', 4, 'identity', False, None, False),  # 102
-    ('matom', 3, 'matom', True, None, False),  # 103
-    ('matom', 1, 'ref', False, None, False),  # 104
-    ('matom', 6, 'repeat', False, None, False),  # 105
-    ('matom', 4, 'repeat', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 2)), 0), False),  # 106
-    ('matom', 4, 'scan', False, None, False),  # 107
-    ('matom', 5, 'scan', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 108
-    ('matom', 6, 'stack', False, None, False),  # 109
-    ('matom', 3, 'parser', False, (((0, False, 0), (1, False, 0), (2, False, 2)), 0), False),  # 110
-    ('matom', 5, 'parser', False, None, False),  # 111
-    ('matom', 4, 'parser', False, None, False),  # 112
-    ('matom', 6, 'parser', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 113
-    ('matom', 5, 'parser', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 114
-    ('mexpr', 3, 'compose', False, None, False),  # 115
-    ('mexpr', 1, 'mexpr', True, None, True),  # 116
-    ('morphism_decl', 4, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 4), False),  # 117
-    ('morphism_decl', 6, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 1), False),  # 118
-    ('morphism_decl', 7, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0), False),  # 119
-    ('morphism_decl', 5, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 3), False),  # 120
-    ('morphism_decl', 7, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1), False),  # 121
-    ('morphism_decl', 8, 'morphism_decl', False, None, False),  # 122
-    ('mpost', 1, 'mpost', True, None, True),  # 123
-    ('mpost', 7, 'marginalize', False, None, False),  # 124
-    ('mpost', 6, 'marginalize', False, None, False),  # 125
-    ('mpost', 8, 'marginalize', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0), (7, False, 0)), 0), False),  # 126
-    ('mpost', 7, 'marginalize', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0), False),  # 127
-    ('mtensor', 1, 'mtensor', True, None, True),  # 128
-    ('mtensor', 3, 'tensor', False, None, False),  # 129
-    ('name_list', 1, 'name_list', False, None, False),  # 130
-    ('name_list', 2, 'name_list', False, (((0, False, 0), (1, True, 0)), 0), False),  # 131
-    ('number', 1, 'number', True, None, True),  # 132
-    ('number', 1, 'number', True, None, True),  # 133
-    ('object_decl', 4, 'object_decl', False, None, False),  # 134
-    ('object_value', 6, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 0), False),  # 135
-    ('object_value', 5, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 0), False),  # 136
-    ('object_value', 7, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0)), 0), False),  # 137
-    ('object_value', 6, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0)), 0), False),  # 138
-    ('object_value', 1, 'object_value', True, None, True),  # 139
-    ('observed_decl', 4, 'observed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 3), False),  # 140
-    ('observed_decl', 6, 'observed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 0), False),  # 141
-    ('observed_decl', 5, 'observed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 2), False),  # 142
-    ('observed_decl', 7, 'observed_decl', False, None, False),  # 143
-    ('opt_value', 2, 'opt_list', False, (((0, False, 0), (1, False, 1)), 0), False),  # 144
-    ('opt_value', 3, 'opt_list', False, None, False),  # 145
-    ('opt_value', 4, 'opt_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 146
-    ('opt_value', 1, 'opt_value', True, None, True),  # 147
-    ('opt_value', 1, 'opt_value', True, None, True),  # 148
-    ('opt_value', 1, 'opt_value', True, None, True),  # 149
-    ('option', 1, 'option', False, (((0, False, 0),), 2), False),  # 150
-    ('option', 3, 'option', False, None, False),  # 151
-    ('options', 2, 'options', False, (((0, False, 0), (1, False, 2)), 0), False),  # 152
-    ('options', 4, 'options', False, None, False),  # 153
-    ('options', 3, 'options', False, None, False),  # 154
-    ('options', 5, 'options', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 155
-    ('options', 4, 'options', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 156
-    ('params', 4, 'params', False, None, False),  # 157
-    ('params', 3, 'params', False, None, False),  # 158
-    ('params', 5, 'params', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 159
-    ('params', 4, 'params', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 160
-    ('parser_arg', 3, 'parser_arg', False, None, False),  # 161
-    ('parser_arg', 3, 'parser_arg', False, None, False),  # 162
-    ('parser_arg', 3, 'parser_arg', False, None, False),  # 163
-    ('parser_kw', 1, 'parser_kw', False, None, False),  # 164
-    ('parser_kw', 1, 'parser_kw', False, None, False),  # 165
-    ('parser_kw', 1, 'parser_kw', False, None, False),  # 166
-    ('pattern', 4, 'pat_tuple', False, None, False),  # 167
-    ('pattern', 3, 'pat_tuple', False, None, False),  # 168
-    ('pattern', 5, 'pat_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 169
-    ('pattern', 4, 'pat_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 170
-    ('pattern', 4, 'pat_bracket', False, None, False),  # 171
-    ('pattern', 3, 'pat_bracket', False, None, False),  # 172
-    ('pattern', 5, 'pat_bracket', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 173
-    ('pattern', 4, 'pat_bracket', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 174
-    ('pattern', 1, 'pat_var', False, None, False),  # 175
-    ('program_decl', 6, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, True, 1), (5, False, 0)), 0), False),  # 176
-    ('program_decl', 7, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0), False),  # 177
-    ('program_decl', 6, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0)), 0), False),  # 178
-    ('program_decl', 5, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1)), 0), False),  # 179
-    ('program_decl', 7, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 1), (6, False, 0)), 0), False),  # 180
-    ('program_decl', 8, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, True, 0), (7, False, 0)), 0), False),  # 181
-    ('program_decl', 7, 'program_decl', False, None, False),  # 182
-    ('program_decl', 6, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1)), 0), False),  # 183
-    ('quantale_decl', 2, 'quantale_decl', False, None, False),  # 184
-    ('replication', 3, 'replication', False, None, False),  # 185
-    ('ret_item', 1, 'ret_item', False, (((0, False, 0),), 2), False),  # 186
-    ('ret_item', 3, 'ret_item', False, None, False),  # 187
-    ('return_pattern', 4, 'ret_tuple', False, None, False),  # 188
-    ('return_pattern', 3, 'ret_tuple', False, None, False),  # 189
-    ('return_pattern', 5, 'ret_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 190
-    ('return_pattern', 4, 'ret_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 191
-    ('return_pattern', 1, 'ret_var', False, None, False),  # 192
-    ('return_step', 2, 'return_step', False, None, False),  # 193
-    ('role_word', 1, 'role_word', False, None, False),  # 194
-    ('role_word', 1, 'role_word', False, None, False),  # 195
-    ('role_word', 1, 'role_word', False, None, False),  # 196
-    ('role_word', 1, 'role_word', False, None, False),  # 197
-    ('rule_decl', 10, 'rule_decl', False, None, False),  # 198
-    ('rule_decl', 11, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0), False),  # 199
-    ('rule_decl', 9, 'rule_decl', False, None, False),  # 200
-    ('rule_decl', 10, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, True, 0), (8, False, 0), (9, False, 0)), 0), False),  # 201
-    ('rule_decl', 11, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0), (10, False, 0)), 0), False),  # 202
-    ('rule_decl', 12, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, True, 0), (10, False, 0), (11, False, 0)), 0), False),  # 203
-    ('rule_decl', 10, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0)), 0), False),  # 204
-    ('rule_decl', 11, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0), False),  # 205
-    ('scan_opt', 3, 'scan_opt', False, None, False),  # 206
-    ('sig', 3, 'sig', False, None, False),  # 207
-    ('signed_number', 2, 'signed_number', False, None, False),  # 208
-    ('signed_number', 1, 'signed_number', False, (((0, False, 1),), 0), False),  # 209
-    ('space_decl', 4, 'space_decl', False, None, False),  # 210
-    ('start', 0, 'start', False, None, False),  # 211
-    ('start', 1, 'start', False, (((0, True, 0),), 0), False),  # 212
-    ('statement', 1, 'statement', True, None, True),  # 213
-    ('statement', 1, 'statement', True, None, True),  # 214
-    ('statement', 1, 'statement', True, None, True),  # 215
-    ('statement', 1, 'statement', True, None, True),  # 216
-    ('statement', 1, 'statement', True, None, True),  # 217
-    ('statement', 1, 'statement', True, None, True),  # 218
-    ('statement', 1, 'statement', True, None, True),  # 219
-    ('statement', 1, 'statement', True, None, True),  # 220
-    ('statement', 1, 'statement', True, None, True),  # 221
-    ('statement', 1, 'statement', True, None, True),  # 222
-    ('statement', 1, 'statement', True, None, True),  # 223
-    ('statement', 1, 'statement', True, None, True),  # 224
-    ('statement', 1, 'statement', True, None, True),  # 225
-    ('statement', 1, 'statement', True, None, True),  # 226
-    ('statement', 1, 'statement', True, None, True),  # 227
-    ('statement', 1, 'statement', True, None, True),  # 228
-    ('step', 4, 'draw_step', False, None, False),  # 229
-    ('step', 4, 'let_step', False, None, False),  # 230
-    ('step', 3, 'bind_step', False, None, False),  # 231
-    ('step', 6, 'observe_step', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1), False),  # 232
-    ('step', 7, 'observe_step', False, None, False),  # 233
-    ('step', 4, 'observe_tilde_step', False, None, False),  # 234
-    ('step', 4, 'observe_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1), False),  # 235
-    ('step', 5, 'observe_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0), False),  # 236
-    ('step', 6, 'sample_step', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1), False),  # 237
-    ('step', 7, 'sample_step', False, None, False),  # 238
-    ('step', 4, 'sample_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1), False),  # 239
-    ('step', 5, 'sample_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0), False),  # 240
-    ('stochastic_decl', 4, 'stochastic_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 1), False),  # 241
-    ('stochastic_decl', 5, 'stochastic_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0)), 0), False),  # 242
-    ('stochastic_decl', 5, 'stochastic_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 1), False),  # 243
-    ('stochastic_decl', 6, 'stochastic_decl', False, None, False),  # 244
-    ('target', 1, 'target', False, (((0, False, 0),), 3), False),  # 245
-    ('target', 3, 'target', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 0), False),  # 246
-    ('target', 4, 'target', False, None, False),  # 247
-    ('term', 3, 'div', False, None, False),  # 248
-    ('term', 3, 'mul', False, None, False),  # 249
-    ('term', 1, 'term', True, None, True),  # 250
-    ('type_atom', 1, 'type_card', False, None, False),  # 251
-    ('type_atom', 3, 'type_atom', True, None, False),  # 252
-    ('type_atom', 1, 'type_ref', False, None, False),  # 253
-    ('type_atom', 3, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 1), False),  # 254
-    ('type_atom', 4, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 0), False),  # 255
-    ('type_atom', 4, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1), False),  # 256
-    ('type_atom', 5, 'type_call', False, None, False),  # 257
-    ('type_atom', 5, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 1), False),  # 258
-    ('type_atom', 6, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 259
-    ('type_atom', 2, 'type_ctor', False, (((0, False, 0), (1, True, 0)), 1), False),  # 260
-    ('type_atom', 3, 'type_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0)), 0), False),  # 261
-    ('type_decl', 4, 'type_decl', False, None, False),  # 262
-    ('type_expr', 3, 'coproduct', False, None, False),  # 263
-    ('type_expr', 1, 'type_expr', True, None, True),  # 264
-    ('type_prod', 1, 'type_prod', True, None, True),  # 265
-    ('type_prod', 3, 'product', False, None, False),  # 266
-    ('unary', 2, 'neg', False, None, False),  # 267
-    ('unary', 1, 'unary', True, None, True),  # 268
+    ('__args_star_14', 2, '__args_star_14', False, None, False),  # 0
+    ('__args_star_14', 3, '__args_star_14', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 1
+    ('__atom_star_15', 2, '__atom_star_15', False, None, False),  # 2
+    ('__atom_star_15', 3, '__atom_star_15', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 3
+    ('__factor_body_star_17', 2, '__factor_body_star_17', False, None, False),  # 4
+    ('__factor_body_star_17', 3, '__factor_body_star_17', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 5
+    ('__factor_expr_star_16', 2, '__factor_expr_star_16', False, None, False),  # 6
+    ('__factor_expr_star_16', 3, '__factor_expr_star_16', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 7
+    ('__matom_star_10', 2, '__matom_star_10', False, None, False),  # 8
+    ('__matom_star_10', 3, '__matom_star_10', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 9
+    ('__matom_star_8', 2, '__matom_star_8', False, None, False),  # 10
+    ('__matom_star_8', 3, '__matom_star_8', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 11
+    ('__matom_star_8', 2, '__matom_star_8', False, (((0, True, 0), (1, False, 0)), 0), False),  # 12
+    ('__matom_star_8', 1, '__matom_star_8', False, None, False),  # 13
+    ('__matom_star_9', 2, '__matom_star_9', False, None, False),  # 14
+    ('__matom_star_9', 3, '__matom_star_9', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 15
+    ('__object_value_plus_1', 2, '__object_value_plus_1', False, (((0, True, 0), (1, False, 0)), 0), False),  # 16
+    ('__object_value_plus_1', 1, '__object_value_plus_1', False, None, False),  # 17
+    ('__object_value_star_2', 2, '__object_value_star_2', False, None, False),  # 18
+    ('__object_value_star_2', 3, '__object_value_star_2', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 19
+    ('__object_value_star_3', 2, '__object_value_star_3', False, None, False),  # 20
+    ('__object_value_star_3', 3, '__object_value_star_3', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 21
+    ('__opt_value_star_7', 2, '__opt_value_star_7', False, None, False),  # 22
+    ('__opt_value_star_7', 3, '__opt_value_star_7', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 23
+    ('__options_star_6', 2, '__options_star_6', False, None, False),  # 24
+    ('__options_star_6', 3, '__options_star_6', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 25
+    ('__params_star_12', 2, '__params_star_12', False, None, False),  # 26
+    ('__params_star_12', 3, '__params_star_12', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 27
+    ('__program_decl_star_11', 2, '__program_decl_star_11', False, (((0, True, 0), (1, False, 0)), 0), False),  # 28
+    ('__program_decl_star_11', 1, '__program_decl_star_11', False, None, False),  # 29
+    ('__return_pattern_star_13', 2, '__return_pattern_star_13', False, None, False),  # 30
+    ('__return_pattern_star_13', 3, '__return_pattern_star_13', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 31
+    ('__rule_decl_star_5', 2, '__rule_decl_star_5', False, None, False),  # 32
+    ('__rule_decl_star_5', 3, '__rule_decl_star_5', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 33
+    ('__start_star_0', 2, '__start_star_0', False, (((0, True, 0), (1, False, 0)), 0), False),  # 34
+    ('__start_star_0', 1, '__start_star_0', False, None, False),  # 35
+    ('__type_atom_star_4', 2, '__type_atom_star_4', False, None, False),  # 36
+    ('__type_atom_star_4', 3, '__type_atom_star_4', False, (((0, True, 0), (1, False, 0), (2, False, 0)), 0), False),  # 37
+    ('arg', 3, 'named_arg', False, None, False),  # 38
+    ('arg', 1, 'arg', True, None, True),  # 39
+    ('arg', 1, 'arg', True, None, True),  # 40
+    ('args', 1, 'args', False, None, False),  # 41
+    ('args', 2, 'args', False, None, False),  # 42
+    ('args', 2, 'args', False, (((0, False, 0), (1, True, 0)), 0), False),  # 43
+    ('args', 3, 'args', False, (((0, False, 0), (1, True, 0), (2, False, 0)), 0), False),  # 44
+    ('arith', 3, 'sub', False, None, False),  # 45
+    ('arith', 3, 'add', False, None, False),  # 46
+    ('arith', 1, 'arith', True, None, True),  # 47
+    ('atom', 3, 'atom', True, None, False),  # 48
+    ('atom', 3, 'atom', True, None, False),  # 49
+    ('atom', 4, 'vec', False, None, False),  # 50
+    ('atom', 3, 'vec', False, None, False),  # 51
+    ('atom', 5, 'vec', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 52
+    ('atom', 4, 'vec', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 53
+    ('atom', 1, 'var', False, None, False),  # 54
+    ('atom', 5, 'method_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 2)), 0), False),  # 55
+    ('atom', 7, 'method_call', False, None, False),  # 56
+    ('atom', 6, 'method_call', False, None, False),  # 57
+    ('atom', 8, 'method_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0), (7, False, 0)), 0), False),  # 58
+    ('atom', 7, 'method_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0), False),  # 59
+    ('atom', 3, 'call', False, (((0, False, 0), (1, False, 0), (2, False, 2)), 0), False),  # 60
+    ('atom', 5, 'call', False, None, False),  # 61
+    ('atom', 4, 'call', False, None, False),  # 62
+    ('atom', 6, 'call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 63
+    ('atom', 5, 'call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 64
+    ('atom', 5, 'index', False, None, False),  # 65
+    ('atom', 4, 'index', False, None, False),  # 66
+    ('atom', 6, 'index', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 67
+    ('atom', 5, 'index', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 68
+    ('atom', 1, 'lit', False, None, False),  # 69
+    ('brace_opts', 4, 'brace_opts', False, None, False),  # 70
+    ('brace_opts', 3, 'brace_opts', False, None, False),  # 71
+    ('brace_opts', 5, 'brace_opts', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 72
+    ('brace_opts', 4, 'brace_opts', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 73
+    ('cat_atom', 3, 'cat_atom', True, None, False),  # 74
+    ('cat_atom', 1, 'cat_ref', False, None, False),  # 75
+    ('cat_pat', 3, 'cat_under', False, None, False),  # 76
+    ('cat_pat', 3, 'cat_over', False, None, False),  # 77
+    ('cat_pat', 1, 'cat_pat', True, None, True),  # 78
+    ('cat_prod', 1, 'cat_prod', True, None, True),  # 79
+    ('cat_prod', 3, 'cat_product', False, None, False),  # 80
+    ('category_decl', 2, 'category_decl', False, None, False),  # 81
+    ('composition_decl', 2, 'composition_decl', False, (((0, False, 0), (1, False, 0)), 1), False),  # 82
+    ('composition_decl', 3, 'composition_decl', False, None, False),  # 83
+    ('continuous_decl', 6, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0)), 1), False),  # 84
+    ('continuous_decl', 7, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0), False),  # 85
+    ('continuous_decl', 7, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1), False),  # 86
+    ('continuous_decl', 8, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 0), False),  # 87
+    ('continuous_decl', 7, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0)), 1), False),  # 88
+    ('continuous_decl', 8, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0), (7, False, 0)), 0), False),  # 89
+    ('continuous_decl', 8, 'continuous_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 1), False),  # 90
+    ('continuous_decl', 9, 'continuous_decl', False, None, False),  # 91
+    ('ctor_arg', 1, 'ctor_name', False, None, False),  # 92
+    ('ctor_arg', 1, 'ctor_arg', True, None, True),  # 93
+    ('ctor_arg', 1, 'ctor_arg', True, None, True),  # 94
+    ('define_decl', 4, 'define_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1), False),  # 95
+    ('define_decl', 5, 'define_decl', False, None, False),  # 96
+    ('define_decl', 4, 'define_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1), False),  # 97
+    ('define_decl', 5, 'define_decl', False, None, False),  # 98
+    ('discretize_decl', 6, 'discretize_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1), False),  # 99
+    ('discretize_decl', 7, 'discretize_decl', False, None, False),  # 100
+    ('embed_decl', 4, 'embed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 1), False),  # 101
+    ('embed_decl', 5, 'embed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0)), 0), False),  # 102
+    ('embed_decl', 5, 'embed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 1), False),  # 103
+    ('embed_decl', 6, 'embed_decl', False, None, False),  # 104
+    ('export_decl', 2, 'export_decl', False, None, False),  # 105
+    ('export_decl', 2, 'export_decl', False, None, False),  # 106
+    ('factor_binder', 3, 'factor_binder', False, None, False),  # 107
+    ('factor_body', 4, 'factor_cases', False, None, False),  # 108
+    ('factor_body', 3, 'factor_cases', False, None, False),  # 109
+    ('factor_body', 5, 'factor_cases', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 110
+    ('factor_body', 4, 'factor_cases', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 111
+    ('factor_body', 1, 'factor_body', True, None, True),  # 112
+    ('factor_case', 3, 'factor_case', False, None, False),  # 113
+    ('factor_expr', 4, 'factor_expr', False, None, False),  # 114
+    ('factor_expr', 5, 'factor_expr', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 115
+    ('id_list', 4, 'id_list', False, None, False),  # 116
+    ('id_list', 3, 'id_list', False, None, False),  # 117
+    ('id_list', 5, 'id_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 118
+    ('id_list', 4, 'id_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 119
+    ('id_list', 2, 'id_list', False, (((0, False, 0), (1, False, 2)), 0), False),  # 120
+    ('init', 1, 'init', True, None, True),  # 121
+    ('kw_value', 4, 'kw_list', False, None, False),  # 122
+    ('kw_value', 3, 'kw_list', False, None, False),  # 123
+    ('kw_value', 5, 'kw_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 124
+    ('kw_value', 4, 'kw_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 125
+    ('kw_value', 1, 'kw_name', False, None, False),  # 126
+    ('kw_value', 1, 'kw_value', True, None, True),  # 127
+    ('kwarg', 3, 'kwarg', False, None, False),  # 128
+    ('lambda', 3, 'lambda', False, None, False),  # 129
+    ('lambda', 3, 'lambda', False, None, False),  # 130
+    ('latent_decl', 4, 'latent_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 3), False),  # 131
+    ('latent_decl', 6, 'latent_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 0), False),  # 132
+    ('latent_decl', 5, 'latent_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 2), False),  # 133
+    ('latent_decl', 7, 'latent_decl', False, None, False),  # 134
+    ('let_rhs', 1, 'let_rhs', True, None, True),  # 135
+    ('let_rhs', 1, 'let_rhs', True, None, True),  # 136
+    ('let_rhs', 1, 'let_rhs', True, None, True),  # 137
+    ('matom', 5, 'fan', False, None, False),  # 138
+    ('matom', 4, 'fan', False, None, False),  # 139
+    ('matom', 6, 'fan', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 140
+    ('matom', 5, 'fan', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 141
+    ('matom', 4, 'identity', False, None, False),  # 142
+    ('matom', 3, 'matom', True, None, False),  # 143
+    ('matom', 1, 'ref', False, None, False),  # 144
+    ('matom', 3, 'family_call', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 0), False),  # 145
+    ('matom', 4, 'family_call', False, None, False),  # 146
+    ('matom', 6, 'repeat', False, None, False),  # 147
+    ('matom', 4, 'repeat', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 2)), 0), False),  # 148
+    ('matom', 4, 'scan', False, None, False),  # 149
+    ('matom', 5, 'scan', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 150
+    ('matom', 6, 'stack', False, None, False),  # 151
+    ('matom', 3, 'parser', False, (((0, False, 0), (1, False, 0), (2, False, 2)), 0), False),  # 152
+    ('matom', 5, 'parser', False, None, False),  # 153
+    ('matom', 4, 'parser', False, None, False),  # 154
+    ('matom', 6, 'parser', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 155
+    ('matom', 5, 'parser', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 156
+    ('mexpr', 3, 'compose', False, None, False),  # 157
+    ('mexpr', 1, 'mexpr', True, None, True),  # 158
+    ('morphism_decl', 4, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 4), False),  # 159
+    ('morphism_decl', 6, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 1), False),  # 160
+    ('morphism_decl', 7, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0), False),  # 161
+    ('morphism_decl', 5, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 3), False),  # 162
+    ('morphism_decl', 7, 'morphism_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1), False),  # 163
+    ('morphism_decl', 8, 'morphism_decl', False, None, False),  # 164
+    ('mpost', 1, 'mpost', True, None, True),  # 165
+    ('mpost', 7, 'marginalize', False, None, False),  # 166
+    ('mpost', 6, 'marginalize', False, None, False),  # 167
+    ('mpost', 8, 'marginalize', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0), (7, False, 0)), 0), False),  # 168
+    ('mpost', 7, 'marginalize', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0), False),  # 169
+    ('mpost', 3, 'method', False, (((0, False, 0), (1, False, 0), (2, False, 0)), 3), False),  # 170
+    ('mpost', 5, 'method', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1)), 0), False),  # 171
+    ('mpost', 6, 'method', False, None, False),  # 172
+    ('mtensor', 1, 'mtensor', True, None, True),  # 173
+    ('mtensor', 3, 'tensor', False, None, False),  # 174
+    ('name_list', 1, 'name_list', False, None, False),  # 175
+    ('name_list', 2, 'name_list', False, (((0, False, 0), (1, True, 0)), 0), False),  # 176
+    ('number', 1, 'number', True, None, True),  # 177
+    ('number', 1, 'number', True, None, True),  # 178
+    ('object_decl', 4, 'object_decl', False, None, False),  # 179
+    ('object_value', 4, 'enum_set', False, None, False),  # 180
+    ('object_value', 3, 'enum_set', False, None, False),  # 181
+    ('object_value', 5, 'enum_set', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 182
+    ('object_value', 4, 'enum_set', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 183
+    ('object_value', 6, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 0), False),  # 184
+    ('object_value', 5, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 0), False),  # 185
+    ('object_value', 7, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0)), 0), False),  # 186
+    ('object_value', 6, 'bracket_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0)), 0), False),  # 187
+    ('object_value', 1, 'object_value', True, None, True),  # 188
+    ('observed_decl', 4, 'observed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 3), False),  # 189
+    ('observed_decl', 6, 'observed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 0), False),  # 190
+    ('observed_decl', 5, 'observed_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 2), False),  # 191
+    ('observed_decl', 7, 'observed_decl', False, None, False),  # 192
+    ('opaque_decl', 1, 'opaque_decl', False, None, False),  # 193
+    ('opt_value', 2, 'opt_list', False, (((0, False, 0), (1, False, 1)), 0), False),  # 194
+    ('opt_value', 3, 'opt_list', False, None, False),  # 195
+    ('opt_value', 4, 'opt_list', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 196
+    ('opt_value', 1, 'opt_value', True, None, True),  # 197
+    ('opt_value', 3, 'opt_call', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 0), False),  # 198
+    ('opt_value', 4, 'opt_call', False, None, False),  # 199
+    ('opt_value', 5, 'opt_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0), False),  # 200
+    ('opt_value', 1, 'opt_value', True, None, True),  # 201
+    ('opt_value', 1, 'opt_value', True, None, True),  # 202
+    ('option', 1, 'option', False, (((0, False, 0),), 2), False),  # 203
+    ('option', 3, 'option', False, None, False),  # 204
+    ('options', 2, 'options', False, (((0, False, 0), (1, False, 2)), 0), False),  # 205
+    ('options', 4, 'options', False, None, False),  # 206
+    ('options', 3, 'options', False, None, False),  # 207
+    ('options', 5, 'options', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 208
+    ('options', 4, 'options', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 209
+    ('param', 1, 'param', True, None, True),  # 210
+    ('param', 3, 'typed_param', False, None, False),  # 211
+    ('param_kind', 1, 'kind_ref', False, None, False),  # 212
+    ('param_kind', 6, 'kind_mor', False, None, False),  # 213
+    ('params', 4, 'params', False, None, False),  # 214
+    ('params', 3, 'params', False, None, False),  # 215
+    ('params', 5, 'params', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 216
+    ('params', 4, 'params', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 217
+    ('parser_arg', 3, 'parser_arg', False, None, False),  # 218
+    ('parser_arg', 3, 'parser_arg', False, None, False),  # 219
+    ('parser_arg', 3, 'parser_arg', False, None, False),  # 220
+    ('parser_kw', 1, 'parser_kw', False, None, False),  # 221
+    ('parser_kw', 1, 'parser_kw', False, None, False),  # 222
+    ('parser_kw', 1, 'parser_kw', False, None, False),  # 223
+    ('pattern', 4, 'pat_tuple', False, None, False),  # 224
+    ('pattern', 3, 'pat_tuple', False, None, False),  # 225
+    ('pattern', 5, 'pat_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 226
+    ('pattern', 4, 'pat_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 227
+    ('pattern', 4, 'pat_bracket', False, None, False),  # 228
+    ('pattern', 3, 'pat_bracket', False, None, False),  # 229
+    ('pattern', 5, 'pat_bracket', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 230
+    ('pattern', 4, 'pat_bracket', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 231
+    ('pattern', 1, 'pat_var', False, None, False),  # 232
+    ('program_decl', 6, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, True, 1), (5, False, 0)), 0), False),  # 233
+    ('program_decl', 7, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0), False),  # 234
+    ('program_decl', 6, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0)), 0), False),  # 235
+    ('program_decl', 5, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1)), 0), False),  # 236
+    ('program_decl', 7, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 1), (6, False, 0)), 0), False),  # 237
+    ('program_decl', 8, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, True, 0), (7, False, 0)), 0), False),  # 238
+    ('program_decl', 7, 'program_decl', False, None, False),  # 239
+    ('program_decl', 6, 'program_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1)), 0), False),  # 240
+    ('quantale_decl', 2, 'quantale_decl', False, None, False),  # 241
+    ('replication', 3, 'replication', False, None, False),  # 242
+    ('ret_item', 1, 'ret_item', False, (((0, False, 0),), 2), False),  # 243
+    ('ret_item', 3, 'ret_item', False, None, False),  # 244
+    ('return_pattern', 4, 'ret_tuple', False, None, False),  # 245
+    ('return_pattern', 3, 'ret_tuple', False, None, False),  # 246
+    ('return_pattern', 5, 'ret_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0), False),  # 247
+    ('return_pattern', 4, 'ret_tuple', False, (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0), False),  # 248
+    ('return_pattern', 1, 'ret_var', False, None, False),  # 249
+    ('return_step', 2, 'return_step', False, None, False),  # 250
+    ('role_word', 1, 'role_word', False, None, False),  # 251
+    ('role_word', 1, 'role_word', False, None, False),  # 252
+    ('role_word', 1, 'role_word', False, None, False),  # 253
+    ('role_word', 1, 'role_word', False, None, False),  # 254
+    ('rule_decl', 10, 'rule_decl', False, None, False),  # 255
+    ('rule_decl', 11, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0), False),  # 256
+    ('rule_decl', 9, 'rule_decl', False, None, False),  # 257
+    ('rule_decl', 10, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, True, 0), (8, False, 0), (9, False, 0)), 0), False),  # 258
+    ('rule_decl', 11, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0), (10, False, 0)), 0), False),  # 259
+    ('rule_decl', 12, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, True, 0), (10, False, 0), (11, False, 0)), 0), False),  # 260
+    ('rule_decl', 10, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0)), 0), False),  # 261
+    ('rule_decl', 11, 'rule_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0), False),  # 262
+    ('scan_opt', 3, 'scan_opt', False, None, False),  # 263
+    ('sig', 3, 'sig', False, None, False),  # 264
+    ('signed_number', 2, 'signed_number', False, None, False),  # 265
+    ('signed_number', 1, 'signed_number', False, (((0, False, 1),), 0), False),  # 266
+    ('space_decl', 4, 'space_decl', False, None, False),  # 267
+    ('start', 0, 'start', False, None, False),  # 268
+    ('start', 1, 'start', False, (((0, True, 0),), 0), False),  # 269
+    ('statement', 1, 'statement', True, None, True),  # 270
+    ('statement', 1, 'statement', True, None, True),  # 271
+    ('statement', 1, 'statement', True, None, True),  # 272
+    ('statement', 1, 'statement', True, None, True),  # 273
+    ('statement', 1, 'statement', True, None, True),  # 274
+    ('statement', 1, 'statement', True, None, True),  # 275
+    ('statement', 1, 'statement', True, None, True),  # 276
+    ('statement', 1, 'statement', True, None, True),  # 277
+    ('statement', 1, 'statement', True, None, True),  # 278
+    ('statement', 1, 'statement', True, None, True),  # 279
+    ('statement', 1, 'statement', True, None, True),  # 280
+    ('statement', 1, 'statement', True, None, True),  # 281
+    ('statement', 1, 'statement', True, None, True),  # 282
+    ('statement', 1, 'statement', True, None, True),  # 283
+    ('statement', 1, 'statement', True, None, True),  # 284
+    ('statement', 1, 'statement', True, None, True),  # 285
+    ('statement', 1, 'statement', True, None, True),  # 286
+    ('statement', 1, 'statement', True, None, True),  # 287
+    ('step', 4, 'draw_step', False, None, False),  # 288
+    ('step', 4, 'let_step', False, None, False),  # 289
+    ('step', 4, 'call_step', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1), False),  # 290
+    ('step', 5, 'call_step', False, None, False),  # 291
+    ('step', 6, 'marginalize_step', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1), False),  # 292
+    ('step', 7, 'marginalize_step', False, None, False),  # 293
+    ('step', 4, 'marginalize_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1), False),  # 294
+    ('step', 5, 'marginalize_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0), False),  # 295
+    ('step', 4, 'score_step', False, None, False),  # 296
+    ('step', 3, 'bind_step', False, None, False),  # 297
+    ('step', 6, 'observe_step', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1), False),  # 298
+    ('step', 7, 'observe_step', False, None, False),  # 299
+    ('step', 4, 'observe_tilde_step', False, None, False),  # 300
+    ('step', 4, 'observe_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1), False),  # 301
+    ('step', 5, 'observe_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0), False),  # 302
+    ('step', 6, 'sample_step', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1), False),  # 303
+    ('step', 7, 'sample_step', False, None, False),  # 304
+    ('step', 4, 'sample_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1), False),  # 305
+    ('step', 5, 'sample_step', False, (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0), False),  # 306
+    ('stochastic_decl', 4, 'stochastic_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 1), False),  # 307
+    ('stochastic_decl', 5, 'stochastic_decl', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0)), 0), False),  # 308
+    ('stochastic_decl', 5, 'stochastic_decl', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 1), False),  # 309
+    ('stochastic_decl', 6, 'stochastic_decl', False, None, False),  # 310
+    ('target', 1, 'target', False, (((0, False, 0),), 3), False),  # 311
+    ('target', 3, 'target', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 0), False),  # 312
+    ('target', 4, 'target', False, None, False),  # 313
+    ('term', 3, 'div', False, None, False),  # 314
+    ('term', 3, 'mul', False, None, False),  # 315
+    ('term', 1, 'term', True, None, True),  # 316
+    ('type_atom', 1, 'type_card', False, None, False),  # 317
+    ('type_atom', 3, 'type_atom', True, None, False),  # 318
+    ('type_atom', 1, 'type_ref', False, None, False),  # 319
+    ('type_atom', 3, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 1)), 1), False),  # 320
+    ('type_atom', 4, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 0), False),  # 321
+    ('type_atom', 4, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1), False),  # 322
+    ('type_atom', 5, 'type_call', False, None, False),  # 323
+    ('type_atom', 5, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 1), False),  # 324
+    ('type_atom', 6, 'type_call', False, (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0), False),  # 325
+    ('type_atom', 2, 'type_ctor', False, (((0, False, 0), (1, True, 0)), 1), False),  # 326
+    ('type_atom', 3, 'type_ctor', False, (((0, False, 0), (1, True, 0), (2, False, 0)), 0), False),  # 327
+    ('type_decl', 4, 'type_decl', False, None, False),  # 328
+    ('type_expr', 3, 'coproduct', False, None, False),  # 329
+    ('type_expr', 1, 'type_expr', True, None, True),  # 330
+    ('type_prod', 1, 'type_prod', True, None, True),  # 331
+    ('type_prod', 3, 'product', False, None, False),  # 332
+    ('unary', 2, 'neg', False, None, False),  # 333
+    ('unary', 1, 'unary', True, None, True),  # 334
 )
 
 # (symbols, actions): n >= 0 shift/goto to state n, n < 0 reduce by RULES[~n]
 STATES = (
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', '__start_star_0', 'category_decl', 'continuous_decl', 'define_decl', 'discretize_decl', 'embed_decl', 'export_decl', 'latent_decl', 'morphism_decl', 'object_decl', 'observed_decl', 'program_decl', 'quantale_decl', 'rule_decl', 'space_decl', 'start', 'statement', 'stochastic_decl', 'type_decl'), (-212, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37)),  # 0
-    (('NAME', 'name_list'), (38, 39)),  # 1
-    (('NAME',), (40,)),  # 2
-    (('NAME',), (41,)),  # 3
-    (('NAME',), (42,)),  # 4
-    (('NAME',), (43,)),  # 5
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58)),  # 6
-    (('NAME',), (59,)),  # 7
-    (('NAME',), (60,)),  # 8
-    (('NAME', 'name_list'), (38, 61)),  # 9
-    (('NAME', 'name_list'), (38, 62)),  # 10
-    (('NAME',), (63,)),  # 11
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 64, 56, 57, 58)),  # 12
-    (('NAME',), (65,)),  # 13
-    (('NAME',), (66,)),  # 14
-    (('NAME',), (67,)),  # 15
-    (('NAME',), (68,)),  # 16
-    (('NAME',), (69,)),  # 17
-    (('NAME',), (70,)),  # 18
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'category_decl', 'continuous_decl', 'define_decl', 'discretize_decl', 'embed_decl', 'export_decl', 'latent_decl', 'morphism_decl', 'object_decl', 'observed_decl', 'program_decl', 'quantale_decl', 'rule_decl', 'space_decl', 'statement', 'stochastic_decl', 'type_decl'), (-213, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 71, 36, 37)),  # 19
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214, -214)),  # 20
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215, -215)),  # 21
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216, -216)),  # 22
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217, -217)),  # 23
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218, -218)),  # 24
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219, -219)),  # 25
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220, -220)),  # 26
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221, -221)),  # 27
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222, -222)),  # 28
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223, -223)),  # 29
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224, -224)),  # 30
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225, -225)),  # 31
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226, -226)),  # 32
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227, -227)),  # 33
-    ((), ()),  # 34
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30, -30)),  # 35
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228, -228)),  # 36
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229, -229)),  # 37
-    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', '__rule_decl_star_4'), (-131, -131, -131, 72, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, -131, 73)),  # 38
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63)),  # 39
-    (('COLON', 'LSQB', 'replication'), (74, 75, 76)),  # 40
-    (('EQUAL',), (77,)),  # 41
-    (('COLON',), (78,)),  # 42
-    (('COLON', 'LSQB', 'replication'), (79, 75, 80)),  # 43
-    (('LPAR',), (-165,)),  # 44
-    (('LPAR',), (81,)),  # 45
-    (('LPAR',), (82,)),  # 46
-    (('LPAR',), (-166,)),  # 47
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 83, 56, 57, 58)),  # 48
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105)),  # 49
-    (('LPAR',), (-167,)),  # 50
-    (('LPAR',), (84,)),  # 51
-    (('LPAR',), (85,)),  # 52
-    (('LPAR',), (86,)),  # 53
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124, -124)),  # 54
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-84, -84, 87, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84)),  # 55
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-129, -129, -129, -129, -129, -129, -129, -129, 88, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129, -129)),  # 56
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-117, 89, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117, -117)),  # 57
-    (('LPAR',), (90,)),  # 58
-    (('COLON',), (91,)),  # 59
-    (('EQUAL',), (92,)),  # 60
-    (('COLON',), (93,)),  # 61
-    (('COLON',), (94,)),  # 62
-    (('COLON',), (95,)),  # 63
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-85, -85, 87, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85)),  # 64
-    (('COLON', 'LPAR', 'params'), (96, 97, 98)),  # 65
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185)),  # 66
-    (('LPAR',), (99,)),  # 67
-    (('COLON',), (100,)),  # 68
-    (('COLON', 'LSQB', 'replication'), (101, 75, 102)),  # 69
-    (('EQUAL',), (103,)),  # 70
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29, -29)),  # 71
-    (('NAME',), (104,)),  # 72
-    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-132, -132, -132, 105, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132)),  # 73
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 109, 110, 111, 112)),  # 74
-    (('INT',), (113,)),  # 75
-    (('COLON',), (114,)),  # 76
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 115, 56, 57, 58)),  # 77
-    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 110, 116, 112)),  # 78
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 117, 110, 111, 112)),  # 79
-    (('COLON',), (118,)),  # 80
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 119, 56, 57, 58)),  # 81
-    (('NAME',), (120,)),  # 82
-    (('COMPOSE', 'RPAR'), (87, 121)),  # 83
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 122, 56, 57, 58)),  # 84
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 123, 56, 57, 58)),  # 85
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 124, 56, 57, 58)),  # 86
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 56, 125, 58)),  # 87
-    (('MARGINALIZE',), (126,)),  # 88
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mpost', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 127, 58)),  # 89
-    (('NAME', 'RPAR', 'parser_arg'), (128, 129, 130)),  # 90
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 131, 110, 111, 112)),  # 91
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 132, 56, 57, 58)),  # 92
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 133, 110, 111, 112)),  # 93
-    (('INT', 'LPAR', 'NAME', 'object_value', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 134, 135, 110, 136, 112)),  # 94
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 137, 110, 111, 112)),  # 95
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 138, 110, 111, 112)),  # 96
-    (('NAME',), (139,)),  # 97
-    (('COLON',), (140,)),  # 98
-    (('NAME',), (141,)),  # 99
-    (('INT', 'LPAR', 'NAME', 'object_value', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 134, 142, 110, 136, 112)),  # 100
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 143, 110, 111, 112)),  # 101
-    (('COLON',), (144,)),  # 102
-    (('INT', 'LPAR', 'NAME', 'object_value', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 134, 145, 110, 136, 112)),  # 103
-    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RSQB', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25, -25)),  # 104
-    (('NAME',), (146,)),  # 105
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252, -252)),  # 106
-    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 110, 147, 112)),  # 107
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LET', 'LPAR', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', '__object_value_plus_1', 'number'), (-254, -254, -254, -254, -254, -254, -254, -254, -254, 148, 149, -254, -254, 150, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, 151, 152)),  # 108
-    (('LSQB', 'TILDE', 'options'), (153, 154, 155)),  # 109
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266, -266)),  # 110
-    (('PLUS', '__ANON_0'), (156, 157)),  # 111
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, 158, -265, -265, -265, -265, -265)),  # 112
-    (('RSQB',), (159,)),  # 113
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 160, 110, 111, 112)),  # 114
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-74, -74, 87, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, 161)),  # 115
-    (('PLUS', '__ANON_0'), (156, 162)),  # 116
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-80, -80, -80, -80, -80, -80, -80, -80, -80, 153, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, 163)),  # 117
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 164, 110, 111, 112)),  # 118
-    (('COMMA', 'COMPOSE', 'RPAR', '__matom_star_9'), (165, 87, 166, 167)),  # 119
-    (('RPAR',), (168,)),  # 120
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104)),  # 121
-    (('COMMA', 'COMPOSE', 'RPAR'), (169, 87, 170)),  # 122
-    (('COMMA', 'COMPOSE', 'RPAR', '__matom_star_10'), (171, 87, 172, 173)),  # 123
-    (('COMMA', 'COMPOSE'), (174, 87)),  # 124
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-116, 89, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116, -116)),  # 125
-    (('LPAR',), (175,)),  # 126
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-130, -130, -130, -130, -130, -130, -130, -130, 88, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130, -130)),  # 127
-    (('EQUAL',), (176,)),  # 128
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111, -111)),  # 129
-    (('COMMA', 'NAME', 'RPAR', '__matom_star_8', 'parser_arg'), (177, 128, 178, 179, 180)),  # 130
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-95, -95, -95, -95, -95, -95, 181, -95, -95, -95, 153, -95, -95, -95, -95, -95, -95, -95, -95, -95, -95, 182)),  # 131
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-76, -76, 87, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, 183)),  # 132
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE', 'options'), (-118, -118, -118, -118, -118, -118, -118, -118, -118, 153, -118, -118, -118, -118, -118, -118, -118, -118, -118, 184, -118, 185)),  # 133
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LET', 'LPAR', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE', '__object_value_plus_1', 'number'), (-254, -254, -254, -254, -254, -254, -254, 148, 149, -254, -254, 150, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, -254, 186, 152)),  # 134
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135)),  # 135
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, 156, -140, -140, -140, -140, -140, -140)),  # 136
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-141, -141, -141, -141, -141, -141, 187, -141, -141, -141, 153, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, 188)),  # 137
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'options', 'return_step', 'step'), (189, 190, 153, 191, 192, 193, 194, 195, 196, 197, 198)),  # 138
-    (('COMMA', 'RPAR', '__rule_decl_star_4'), (199, 200, 201)),  # 139
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 202, 110, 111, 112)),  # 140
-    (('COMMA', 'RPAR', '__rule_decl_star_4'), (203, 204, 205)),  # 141
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211, -211)),  # 142
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-242, -242, -242, -242, -242, -242, -242, -242, -242, 153, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, 206)),  # 143
-    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 207, 110, 111, 112)),  # 144
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263)),  # 145
-    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RSQB', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26, -26)),  # 146
-    (('PLUS', 'RPAR'), (156, 208)),  # 147
-    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MINUS', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133)),  # 148
-    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MINUS', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134)),  # 149
-    (('FLOAT', 'INT', 'MINUS', 'NAME', 'RPAR', 'ctor_arg', 'kwarg', 'number', 'signed_number'), (148, 149, 209, 210, 211, 212, 213, 214, 215)),  # 150
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts', 'number'), (-261, -261, -261, -261, -261, -261, -261, -261, -261, 148, 149, -261, 216, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, 217, 218)),  # 151
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14, -14)),  # 152
-    (('NAME', 'RSQB', 'option'), (219, 220, 221)),  # 153
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 222, 50, 51, 52, 53, 223, 54, 224, 56, 57, 58)),  # 154
-    (('TILDE',), (225,)),  # 155
-    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_prod'), (106, 107, 108, 110, 226)),  # 156
-    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 110, 227, 112)),  # 157
-    (('INT', 'LPAR', 'NAME', 'type_atom'), (106, 107, 108, 228)),  # 158
-    (('COLON',), (-186,)),  # 159
-    (('LSQB', 'TILDE', 'options'), (153, 229, 230)),  # 160
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75)),  # 161
-    (('INT',), (231,)),  # 162
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81)),  # 163
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-82, -82, -82, -82, -82, -82, -82, -82, -82, 153, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, 232)),  # 164
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'RPAR', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 233, 52, 53, 54, 234, 56, 57, 58)),  # 165
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100)),  # 166
-    (('COMMA', 'RPAR'), (235, 236)),  # 167
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103)),  # 168
-    (('INT',), (237,)),  # 169
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107)),  # 170
-    (('NAME', 'scan_opt'), (238, 239)),  # 171
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108, -108)),  # 172
-    (('COMMA', 'RPAR'), (240, 241)),  # 173
-    (('INT',), (242,)),  # 174
-    (('NAME',), (243,)),  # 175
-    (('INT', 'LSQB', 'NAME', 'id_list'), (244, 245, 246, 247)),  # 176
-    (('NAME', 'RPAR', 'parser_arg'), (128, 248, 249)),  # 177
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113, -113)),  # 178
-    (('COMMA', 'NAME', 'RPAR', 'parser_arg'), (250, 128, 251, 252)),  # 179
-    (('COMMA', 'NAME', 'RPAR'), (-10, -10, -10)),  # 180
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 253, 56, 57, 58)),  # 181
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-97, -97, -97, -97, -97, -97, 254, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97)),  # 182
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77)),  # 183
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 222, 50, 51, 52, 53, 255, 54, 224, 56, 57, 58)),  # 184
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, -121, 256, -121)),  # 185
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE', 'brace_opts', 'number'), (-261, -261, -261, -261, -261, -261, -261, 148, 149, -261, 216, -261, 257, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, 217, 218)),  # 186
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 258, 56, 57, 58)),  # 187
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-143, -143, -143, -143, -143, -143, 259, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143)),  # 188
-    (('LPAR', 'LSQB', 'NAME', 'pattern'), (260, 261, 262, 263)),  # 189
-    (('NAME',), (264,)),  # 190
-    (('__ANON_1',), (265,)),  # 191
-    (('LPAR', 'LSQB', 'NAME', 'pattern'), (260, 261, 262, 266)),  # 192
-    (('LPAR', 'NAME', 'return_pattern'), (267, 268, 269)),  # 193
-    (('LPAR', 'LSQB', 'NAME', 'pattern'), (260, 261, 262, 270)),  # 194
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (189, 190, 191, 192, 193, 194, 271, 272)),  # 195
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'return_step', 'step'), (189, 190, 191, 192, 193, 194, 273, 274, 198)),  # 196
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180)),  # 197
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-22, -22, -22, -22, -22, -22)),  # 198
-    (('NAME', 'RPAR'), (104, 275)),  # 199
-    (('COLON',), (-159,)),  # 200
-    (('COMMA', 'RPAR'), (276, 277)),  # 201
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'options', 'return_step', 'step'), (189, 190, 153, 191, 192, 193, 194, 278, 279, 280, 198)),  # 202
-    (('NAME', 'RPAR'), (104, 281)),  # 203
-    (('COLON',), (282,)),  # 204
-    (('COMMA', 'RPAR'), (283, 284)),  # 205
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243, -243)),  # 206
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-244, -244, -244, -244, -244, -244, -244, -244, -244, 153, -244, -244, -244, -244, -244, -244, -244, -244, -244, -244, 285)),  # 207
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253, -253)),  # 208
-    (('FLOAT', 'INT', 'number'), (148, 149, 286)),  # 209
-    (('EQUAL',), (287,)),  # 210
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts'), (-255, -255, -255, -255, -255, -255, -255, -255, -255, -255, 216, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, -255, 288)),  # 211
-    (('COMMA', 'RPAR', '__type_atom_star_3'), (289, 290, 291)),  # 212
-    (('COMMA', 'RPAR'), (-72, -72)),  # 213
-    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-210, -210, -210, -210)),  # 214
-    (('COMMA', 'RPAR'), (-73, -73)),  # 215
-    (('NAME', 'kwarg'), (210, 292)),  # 216
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262)),  # 217
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13, -13)),  # 218
-    (('COMMA', 'EQUAL', 'RSQB'), (-151, 293, -151)),  # 219
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153)),  # 220
-    (('COMMA', 'RSQB', '__options_star_6'), (294, 295, 296)),  # 221
-    (('$END', 'AT', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LPAR', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, 297, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105)),  # 222
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-64, -64, -64, -64, -64, -64, -64, -64, -64, 153, -64, -64, -64, -64, -64, -64, -64, -64, -64, -64, 298)),  # 223
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-93, -93, 87, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93, -93)),  # 224
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 222, 50, 51, 52, 53, 299, 54, 224, 56, 57, 58)),  # 225
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, -264, 158, -264, -264, -264, -264, -264)),  # 226
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, 156, -208, -208, -208, -208, -208, -208, -208, -208, -208)),  # 227
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267, -267)),  # 228
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 222, 50, 51, 52, 53, 300, 54, 224, 56, 57, 58)),  # 229
-    (('TILDE',), (301,)),  # 230
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-78, -78, -78, -78, -78, -78, -78, -78, -78, 153, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, 302)),  # 231
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83)),  # 232
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99)),  # 233
-    (('COMMA', 'COMPOSE', 'RPAR'), (-11, 87, -11)),  # 234
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'RPAR', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 303, 52, 53, 54, 304, 56, 57, 58)),  # 235
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102)),  # 236
-    (('RPAR',), (305,)),  # 237
-    (('EQUAL',), (306,)),  # 238
-    (('COMMA', 'RPAR'), (-5, -5)),  # 239
-    (('NAME', 'scan_opt'), (238, 307)),  # 240
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109, -109)),  # 241
-    (('RPAR',), (308,)),  # 242
-    (('COMMA', 'RPAR', '__rule_decl_star_4'), (309, 310, 311)),  # 243
-    (('COMMA', 'NAME', 'RPAR'), (-162, -162, -162)),  # 244
-    (('NAME', 'RSQB'), (312, 313)),  # 245
-    (('COMMA', 'NAME', 'RPAR'), (-163, -163, -163)),  # 246
-    (('COMMA', 'NAME', 'RPAR'), (-164, -164, -164)),  # 247
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112, -112)),  # 248
-    (('COMMA', 'NAME', 'RPAR'), (-7, -7, -7)),  # 249
-    (('NAME', 'RPAR', 'parser_arg'), (128, 314, 315)),  # 250
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115, -115)),  # 251
-    (('COMMA', 'NAME', 'RPAR'), (-9, -9, -9)),  # 252
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-96, -96, 87, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96)),  # 253
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 316, 56, 57, 58)),  # 254
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-119, -119, -119, -119, -119, -119, -119, -119, -119, 153, -119, -119, -119, -119, -119, -119, -119, -119, -119, -119, 317)),  # 255
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 222, 50, 51, 52, 53, 318, 54, 224, 56, 57, 58)),  # 256
-    (('NAME', 'kwarg'), (210, 319)),  # 257
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-142, -142, 87, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142)),  # 258
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 320, 56, 57, 58)),  # 259
-    (('NAME',), (321,)),  # 260
-    (('NAME',), (322,)),  # 261
-    (('COLON', 'TILDE', '__ANON_1'), (-176, -176, -176)),  # 262
-    (('TILDE',), (323,)),  # 263
-    (('EQUAL',), (324,)),  # 264
-    (('NAME', 'target'), (325, 326)),  # 265
-    (('COLON', 'TILDE', '__ANON_1'), (327, 328, 329)),  # 266
-    (('NAME', 'ret_item'), (330, 331)),  # 267
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193)),  # 268
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194)),  # 269
-    (('COLON', '__ANON_1'), (332, 333)),  # 270
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177)),  # 271
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-21, -21, -21, -21, -21, -21)),  # 272
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (189, 190, 191, 192, 193, 194, 334, 272)),  # 273
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179)),  # 274
-    (('COLON',), (-158,)),  # 275
-    (('NAME', 'RPAR'), (146, 335)),  # 276
-    (('COLON',), (-161,)),  # 277
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (189, 190, 191, 192, 193, 194, 336, 272)),  # 278
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'return_step', 'step'), (189, 190, 191, 192, 193, 194, 337, 338, 198)),  # 279
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184)),  # 280
-    (('COLON',), (339,)),  # 281
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 343, 344)),  # 282
-    (('NAME', 'RPAR'), (146, 345)),  # 283
-    (('COLON',), (346,)),  # 284
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245, -245)),  # 285
-    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-209, -209, -209, -209)),  # 286
-    (('FLOAT', 'INT', 'MINUS', 'number', 'signed_number'), (148, 149, 209, 214, 347)),  # 287
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256)),  # 288
-    (('FLOAT', 'INT', 'MINUS', 'NAME', 'ctor_arg', 'kwarg', 'number', 'signed_number'), (148, 149, 209, 210, 348, 213, 214, 215)),  # 289
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts'), (-257, -257, -257, -257, -257, -257, -257, -257, -257, -257, 216, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, 349)),  # 290
-    (('COMMA', 'RPAR'), (350, 351)),  # 291
-    (('COMMA', 'RBRACE', '__object_value_star_2'), (352, 353, 354)),  # 292
-    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'number', 'opt_value', 'role_word', 'signed_number'), (355, 356, 148, 149, 357, 358, 209, 359, 360, 214, 361, 362, 363)),  # 293
-    (('NAME', 'RSQB', 'option'), (219, 364, 365)),  # 294
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155)),  # 295
-    (('COMMA', 'RSQB'), (366, 367)),  # 296
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'args', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 371, 372, 373, 374, 375, 376, 377, 378, 379)),  # 297
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65)),  # 298
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-66, -66, -66, -66, -66, -66, -66, -66, -66, 153, -66, -66, -66, -66, -66, -66, -66, -66, -66, -66, 380)),  # 299
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-68, -68, -68, -68, -68, -68, -68, -68, -68, 153, -68, -68, -68, -68, -68, -68, -68, -68, -68, -68, 381)),  # 300
-    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (44, 45, 46, 47, 48, 222, 50, 51, 52, 53, 382, 54, 224, 56, 57, 58)),  # 301
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79)),  # 302
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101)),  # 303
-    (('COMMA', 'COMPOSE', 'RPAR'), (-12, 87, -12)),  # 304
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106)),  # 305
-    (('NAME',), (383,)),  # 306
-    (('COMMA', 'RPAR'), (-6, -6)),  # 307
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110, -110)),  # 308
-    (('NAME', 'RPAR'), (104, 384)),  # 309
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126, -126)),  # 310
-    (('COMMA', 'RPAR'), (385, 386)),  # 311
-    (('COMMA', 'RSQB', '__rule_decl_star_4'), (387, 388, 389)),  # 312
-    (('COMMA', 'NAME', 'RPAR'), (-90, -90, -90)),  # 313
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114, -114)),  # 314
-    (('COMMA', 'NAME', 'RPAR'), (-8, -8, -8)),  # 315
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-98, -98, 87, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98)),  # 316
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120, -120)),  # 317
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-122, -122, -122, -122, -122, -122, -122, -122, -122, 153, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, 390)),  # 318
-    (('COMMA', 'RSQB', '__object_value_star_2'), (391, 392, 393)),  # 319
-    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-144, -144, 87, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144)),  # 320
-    (('COMMA', 'RPAR', '__rule_decl_star_4'), (394, 395, 396)),  # 321
-    (('COMMA', 'RSQB', '__rule_decl_star_4'), (397, 398, 399)),  # 322
-    (('NAME', 'target'), (325, 400)),  # 323
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 402, 376, 377, 378, 379)),  # 324
-    (('DRAW', 'LET', 'LPAR', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-246, -246, 403, -246, -246, -246, -246, -246)),  # 325
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-232, -232, -232, -232, -232, -232)),  # 326
-    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 110, 404, 112)),  # 327
-    (('NAME', 'target'), (325, 405)),  # 328
-    (('NAME', 'target'), (325, 406)),  # 329
-    (('COLON', 'COMMA', 'RPAR'), (407, -187, -187)),  # 330
-    (('COMMA', 'RPAR', '__return_pattern_star_12'), (408, 409, 410)),  # 331
-    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (106, 107, 108, 110, 411, 112)),  # 332
-    (('NAME', 'target'), (325, 412)),  # 333
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178)),  # 334
-    (('COLON',), (-160,)),  # 335
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181)),  # 336
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (189, 190, 191, 192, 193, 194, 413, 272)),  # 337
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183)),  # 338
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 414, 344)),  # 339
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 415, 344)),  # 340
-    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57)),  # 341
-    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61)),  # 342
-    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (416, 417, 418, 419, 420)),  # 343
-    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, 421, -60, -60)),  # 344
-    (('COLON',), (422,)),  # 345
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 423, 344)),  # 346
-    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-94, -94, -94, -94)),  # 347
-    (('COMMA', 'RPAR'), (-31, -31)),  # 348
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258)),  # 349
-    (('FLOAT', 'INT', 'MINUS', 'NAME', 'ctor_arg', 'kwarg', 'number', 'signed_number'), (148, 149, 209, 210, 424, 213, 214, 215)),  # 350
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts'), (-259, -259, -259, -259, -259, -259, -259, -259, -259, -259, 216, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, 425)),  # 351
-    (('NAME', 'RBRACE', 'kwarg'), (210, 426, 427)),  # 352
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53)),  # 353
-    (('COMMA', 'RBRACE'), (428, 429)),  # 354
-    (('COMMA', 'RSQB'), (-195, -195)),  # 355
-    (('COMMA', 'RSQB'), (-196, -196)),  # 356
-    (('COMMA', 'RSQB'), (-197, -197)),  # 357
-    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'RSQB', 'number', 'opt_value', 'role_word', 'signed_number'), (355, 356, 148, 149, 357, 358, 209, 359, 360, 430, 214, 431, 362, 363)),  # 358
-    (('COMMA', 'RSQB'), (-148, -148)),  # 359
-    (('COMMA', 'RSQB'), (-198, -198)),  # 360
-    (('COMMA', 'RSQB'), (-152, -152)),  # 361
-    (('COMMA', 'RSQB'), (-149, -149)),  # 362
-    (('COMMA', 'RSQB'), (-150, -150)),  # 363
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154)),  # 364
-    (('COMMA', 'RSQB'), (-19, -19)),  # 365
-    (('NAME', 'RSQB', 'option'), (219, 432, 433)),  # 366
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157)),  # 367
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 434, 376, 377, 378, 379)),  # 368
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 435, 376, 377, 378, 379)),  # 369
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'unary'), (148, 149, 368, 369, 370, 401, 376, 377, 436)),  # 370
-    (('COMMA', 'EQUAL', 'LPAR', 'MINUS', 'PLUS', 'RPAR', 'SLASH', 'STAR'), (-47, 437, 438, -47, -47, -47, -47, -47)),  # 371
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91)),  # 372
-    (('COMMA', 'RPAR', '__args_star_13'), (439, -35, 440)),  # 373
-    (('RPAR',), (441,)),  # 374
-    (('COMMA', 'MINUS', 'PLUS', 'RPAR'), (-34, 442, 443, -34)),  # 375
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-269, -269, -269, -269, -269, -269, -269, -269, -269, -269, -269, -269, -269)),  # 376
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51)),  # 377
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-41, -41, -41, -41, -41, -41, -41, -41, -41, -41, -41, 444, 445)),  # 378
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251)),  # 379
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67)),  # 380
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69)),  # 381
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-70, -70, -70, -70, -70, -70, -70, -70, -70, 153, -70, -70, -70, -70, -70, -70, -70, -70, -70, -70, 446)),  # 382
-    (('COMMA', 'RPAR'), (-207, -207)),  # 383
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125, -125)),  # 384
-    (('NAME', 'RPAR'), (146, 447)),  # 385
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128)),  # 386
-    (('NAME', 'RSQB'), (104, 448)),  # 387
-    (('COMMA', 'NAME', 'RPAR'), (-87, -87, -87)),  # 388
-    (('COMMA', 'RSQB'), (449, 450)),  # 389
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123, -123)),  # 390
-    (('NAME', 'RSQB', 'kwarg'), (210, 451, 427)),  # 391
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137, -137)),  # 392
-    (('COMMA', 'RSQB'), (452, 453)),  # 393
-    (('NAME', 'RPAR'), (104, 454)),  # 394
-    (('COLON', 'TILDE', '__ANON_1'), (-169, -169, -169)),  # 395
-    (('COMMA', 'RPAR'), (455, 456)),  # 396
-    (('NAME', 'RSQB'), (104, 457)),  # 397
-    (('COLON', 'TILDE', '__ANON_1'), (-173, -173, -173)),  # 398
-    (('COMMA', 'RSQB'), (458, 459)),  # 399
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-230, -230, -230, -230, -230, -230)),  # 400
-    (('COMMA', 'DRAW', 'LET', 'LPAR', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-47, -47, -47, 438, -47, -47, -47, -47, -47, -47, -47, -47, -47, -47)),  # 401
-    (('DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'SAMPLE'), (-231, -231, 442, -231, -231, 443, -231, -231)),  # 402
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'args', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 371, 460, 373, 461, 375, 376, 377, 378, 379)),  # 403
-    (('PLUS', '__ANON_1'), (156, 462)),  # 404
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-235, -235, -235, -235, -235, -235)),  # 405
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-236, -236, 153, -236, -236, -236, -236, 463)),  # 406
-    (('NAME',), (464,)),  # 407
-    (('NAME', 'RPAR', 'ret_item'), (330, 465, 466)),  # 408
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190)),  # 409
-    (('COMMA', 'RPAR'), (467, 468)),  # 410
-    (('PLUS', '__ANON_1'), (156, 469)),  # 411
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-240, -240, 153, -240, -240, -240, -240, 470)),  # 412
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182)),  # 413
-    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (416, 417, 471, 419, 472)),  # 414
-    (('BACKSLASH', 'RPAR', 'SLASH'), (416, 473, 419)),  # 415
-    (('LPAR', 'NAME', 'cat_atom', 'cat_prod'), (340, 341, 342, 474)),  # 416
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 475, 344)),  # 417
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 476, 344)),  # 418
-    (('LPAR', 'NAME', 'cat_atom', 'cat_prod'), (340, 341, 342, 477)),  # 419
-    (('COMMA', 'RULE_ARROW'), (478, 479)),  # 420
-    (('LPAR', 'NAME', 'cat_atom'), (340, 341, 480)),  # 421
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 481, 344)),  # 422
-    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (416, 417, 482, 419, 483)),  # 423
-    (('COMMA', 'RPAR'), (-32, -32)),  # 424
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260)),  # 425
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52)),  # 426
-    (('COMMA', 'RBRACE', 'RSQB'), (-15, -15, -15)),  # 427
-    (('NAME', 'RBRACE', 'kwarg'), (210, 484, 485)),  # 428
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55)),  # 429
-    (('COMMA', 'RSQB'), (-145, -145)),  # 430
-    (('COMMA', 'RSQB', '__opt_value_star_7'), (486, 487, 488)),  # 431
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156)),  # 432
-    (('COMMA', 'RSQB'), (-20, -20)),  # 433
-    (('MINUS', 'PLUS', 'RPAR'), (442, 443, 489)),  # 434
-    (('COMMA', 'MINUS', 'PLUS', 'RSQB', '__atom_star_14'), (490, 442, 443, 491, 492)),  # 435
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268)),  # 436
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 493, 376, 377, 378, 379)),  # 437
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 494, 495, 376, 377, 378, 379)),  # 438
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 371, -36, 496, 375, 376, 377, 378, 379)),  # 439
-    (('COMMA', 'RPAR'), (497, -37)),  # 440
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92)),  # 441
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 376, 377, 498, 379)),  # 442
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 376, 377, 499, 379)),  # 443
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'unary'), (148, 149, 368, 369, 370, 401, 376, 377, 500)),  # 444
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'unary'), (148, 149, 368, 369, 370, 401, 376, 377, 501)),  # 445
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71)),  # 446
-    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127, -127)),  # 447
-    (('COMMA', 'NAME', 'RPAR'), (-86, -86, -86)),  # 448
-    (('NAME', 'RSQB'), (146, 502)),  # 449
-    (('COMMA', 'NAME', 'RPAR'), (-89, -89, -89)),  # 450
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136, -136)),  # 451
-    (('NAME', 'RSQB', 'kwarg'), (210, 503, 485)),  # 452
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139)),  # 453
-    (('COLON', 'TILDE', '__ANON_1'), (-168, -168, -168)),  # 454
-    (('NAME', 'RPAR'), (146, 504)),  # 455
-    (('COLON', 'TILDE', '__ANON_1'), (-171, -171, -171)),  # 456
-    (('COLON', 'TILDE', '__ANON_1'), (-172, -172, -172)),  # 457
-    (('NAME', 'RSQB'), (146, 505)),  # 458
-    (('COLON', 'TILDE', '__ANON_1'), (-175, -175, -175)),  # 459
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-247, -247, -247, -247, -247, -247, -247)),  # 460
-    (('RPAR',), (506,)),  # 461
-    (('NAME', 'target'), (325, 507)),  # 462
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-237, -237, -237, -237, -237, -237)),  # 463
-    (('COMMA', 'RPAR'), (-188, -188)),  # 464
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189)),  # 465
-    (('COMMA', 'RPAR'), (-23, -23)),  # 466
-    (('NAME', 'RPAR', 'ret_item'), (330, 508, 509)),  # 467
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192)),  # 468
-    (('NAME', 'target'), (325, 510)),  # 469
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-241, -241, -241, -241, -241, -241)),  # 470
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 511, 344)),  # 471
-    (('COMMA', 'RULE_ARROW'), (478, 512)),  # 472
-    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56)),  # 473
-    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, 421, -58, -58)),  # 474
-    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH'), (416, -27, -27, 419)),  # 475
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-201, 416, -201, -201, -201, -201, -201, -201, -201, -201, -201, -201, -201, -201, -201, -201, -201, 419, -201, -201, -201)),  # 476
-    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, 421, -59, -59)),  # 477
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 513, 344)),  # 478
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 514, 344)),  # 479
-    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62)),  # 480
-    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (416, 417, 515, 419, 516)),  # 481
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 517, 344)),  # 482
-    (('COMMA', 'RULE_ARROW'), (478, 518)),  # 483
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54)),  # 484
-    (('COMMA', 'RBRACE', 'RSQB'), (-16, -16, -16)),  # 485
-    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'number', 'opt_value', 'role_word', 'signed_number'), (355, 356, 148, 149, 357, 358, 209, 359, 360, 214, 519, 362, 363)),  # 486
-    (('COMMA', 'RSQB'), (-146, -146)),  # 487
-    (('COMMA', 'RSQB'), (520, 521)),  # 488
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-42, -42, -42, -42, -42, -42, -42, -42, -42, -42, -42, -42, -42)),  # 489
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RSQB', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 522, 523, 376, 377, 378, 379)),  # 490
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-44, -44, -44, -44, -44, -44, -44, -44, -44, -44, -44, -44, -44)),  # 491
-    (('COMMA', 'RSQB'), (524, 525)),  # 492
-    (('COMMA', 'MINUS', 'PLUS', 'RPAR'), (-33, 442, 443, -33)),  # 493
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-48, -48, -48, -48, -48, -48, -48, -48, -48, -48, -48, -48, -48)),  # 494
-    (('COMMA', 'MINUS', 'PLUS', 'RPAR', '__atom_star_14'), (526, 442, 443, 527, 528)),  # 495
-    (('COMMA', 'RPAR'), (-1, -1)),  # 496
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 371, -38, 529, 375, 376, 377, 378, 379)),  # 497
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-39, -39, -39, -39, -39, -39, -39, -39, -39, -39, -39, 444, 445)),  # 498
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-40, -40, -40, -40, -40, -40, -40, -40, -40, -40, -40, 444, 445)),  # 499
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249)),  # 500
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250)),  # 501
-    (('COMMA', 'NAME', 'RPAR'), (-88, -88, -88)),  # 502
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138, -138)),  # 503
-    (('COLON', 'TILDE', '__ANON_1'), (-170, -170, -170)),  # 504
-    (('COLON', 'TILDE', '__ANON_1'), (-174, -174, -174)),  # 505
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-248, -248, -248, -248, -248, -248, -248)),  # 506
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-233, -233, 153, -233, -233, -233, -233, 530)),  # 507
-    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191)),  # 508
-    (('COMMA', 'RPAR'), (-24, -24)),  # 509
-    (('DRAW', 'LET', 'LSQB', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-238, -238, 153, -238, -238, -238, -238, 531)),  # 510
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-199, 416, -199, -199, -199, -199, -199, -199, -199, -199, -199, -199, -199, -199, -199, -199, -199, 419, -199, -199, -199)),  # 511
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 532, 344)),  # 512
-    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH'), (416, -28, -28, 419)),  # 513
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-202, 416, -202, -202, -202, -202, -202, -202, -202, -202, -202, -202, -202, -202, -202, -202, -202, 419, -202, -202, -202)),  # 514
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 533, 344)),  # 515
-    (('COMMA', 'RULE_ARROW'), (478, 534)),  # 516
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-205, 416, -205, -205, -205, -205, -205, -205, -205, -205, -205, -205, -205, -205, -205, -205, -205, 419, -205, -205, -205)),  # 517
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 535, 344)),  # 518
-    (('COMMA', 'RSQB'), (-17, -17)),  # 519
-    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'number', 'opt_value', 'role_word', 'signed_number'), (355, 356, 148, 149, 357, 358, 209, 359, 360, 214, 536, 362, 363)),  # 520
-    (('COMMA', 'RSQB'), (-147, -147)),  # 521
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-43, -43, -43, -43, -43, -43, -43, -43, -43, -43, -43, -43, -43)),  # 522
-    (('COMMA', 'MINUS', 'PLUS', 'RPAR', 'RSQB'), (-3, 442, 443, -3, -3)),  # 523
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RSQB', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 537, 538, 376, 377, 378, 379)),  # 524
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-46, -46, -46, -46, -46, -46, -46, -46, -46, -46, -46, -46, -46)),  # 525
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 523, 376, 377, 378, 379)),  # 526
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49)),  # 527
-    (('COMMA', 'RPAR'), (539, 540)),  # 528
-    (('COMMA', 'RPAR'), (-2, -2)),  # 529
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-234, -234, -234, -234, -234, -234)),  # 530
-    (('DRAW', 'LET', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-239, -239, -239, -239, -239, -239)),  # 531
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-200, 416, -200, -200, -200, -200, -200, -200, -200, -200, -200, -200, -200, -200, -200, -200, -200, 419, -200, -200, -200)),  # 532
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-203, 416, -203, -203, -203, -203, -203, -203, -203, -203, -203, -203, -203, -203, -203, -203, -203, 419, -203, -203, -203)),  # 533
-    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (340, 341, 342, 541, 344)),  # 534
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-206, 416, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, 419, -206, -206, -206)),  # 535
-    (('COMMA', 'RSQB'), (-18, -18)),  # 536
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-45, -45, -45, -45, -45, -45, -45, -45, -45, -45, -45, -45, -45)),  # 537
-    (('COMMA', 'MINUS', 'PLUS', 'RPAR', 'RSQB'), (-4, 442, 443, -4, -4)),  # 538
-    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (148, 149, 368, 369, 370, 401, 538, 376, 377, 378, 379)),  # 539
-    (('COMMA', 'DRAW', 'LET', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50)),  # 540
-    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'OBJECT', 'OBSERVED', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-204, 416, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, -204, 419, -204, -204, -204)),  # 541
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', '__start_star_0', 'category_decl', 'composition_decl', 'continuous_decl', 'define_decl', 'discretize_decl', 'embed_decl', 'export_decl', 'latent_decl', 'morphism_decl', 'object_decl', 'observed_decl', 'opaque_decl', 'program_decl', 'quantale_decl', 'rule_decl', 'space_decl', 'start', 'statement', 'stochastic_decl', 'type_decl'), (-269, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41)),  # 0
+    (('NAME', 'name_list'), (42, 43)),  # 1
+    (('NAME',), (44,)),  # 2
+    (('NAME',), (45,)),  # 3
+    (('NAME',), (46,)),  # 4
+    (('NAME',), (47,)),  # 5
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62)),  # 6
+    (('NAME',), (63,)),  # 7
+    (('NAME',), (64,)),  # 8
+    (('NAME', 'name_list'), (42, 65)),  # 9
+    (('NAME',), (66,)),  # 10
+    (('NAME', 'name_list'), (42, 67)),  # 11
+    (('NAME',), (68,)),  # 12
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194, -194)),  # 13
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 69, 60, 61, 62)),  # 14
+    (('NAME',), (70,)),  # 15
+    (('NAME',), (71,)),  # 16
+    (('NAME',), (72,)),  # 17
+    (('NAME',), (73,)),  # 18
+    (('NAME',), (74,)),  # 19
+    (('NAME',), (75,)),  # 20
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'category_decl', 'composition_decl', 'continuous_decl', 'define_decl', 'discretize_decl', 'embed_decl', 'export_decl', 'latent_decl', 'morphism_decl', 'object_decl', 'observed_decl', 'opaque_decl', 'program_decl', 'quantale_decl', 'rule_decl', 'space_decl', 'statement', 'stochastic_decl', 'type_decl'), (-270, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 76, 40, 41)),  # 21
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271, -271)),  # 22
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272, -272)),  # 23
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273, -273)),  # 24
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274, -274)),  # 25
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275, -275)),  # 26
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276, -276)),  # 27
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277, -277)),  # 28
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278, -278)),  # 29
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279, -279)),  # 30
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280, -280)),  # 31
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281, -281)),  # 32
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282, -282)),  # 33
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283, -283)),  # 34
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284, -284)),  # 35
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285, -285)),  # 36
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286, -286)),  # 37
+    ((), ()),  # 38
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36, -36)),  # 39
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287, -287)),  # 40
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288, -288)),  # 41
+    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', '__object_value_star_3'), (-176, -176, -176, 77, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, -176, 78)),  # 42
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82, -82)),  # 43
+    (('COLON', 'LSQB', 'replication'), (79, 80, 81)),  # 44
+    (('EQUAL',), (82,)),  # 45
+    (('COLON',), (83,)),  # 46
+    (('COLON', 'LSQB', 'replication'), (84, 80, 85)),  # 47
+    (('LPAR',), (-222,)),  # 48
+    (('LPAR',), (86,)),  # 49
+    (('LPAR',), (87,)),  # 50
+    (('LPAR',), (-223,)),  # 51
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 88, 60, 61, 62)),  # 52
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LPAR', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, 89, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145, -145)),  # 53
+    (('LPAR',), (-224,)),  # 54
+    (('LPAR',), (90,)),  # 55
+    (('LPAR',), (91,)),  # 56
+    (('LPAR',), (92,)),  # 57
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166, -166)),  # 58
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-106, -106, 93, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106, -106)),  # 59
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-174, -174, -174, -174, -174, -174, -174, -174, 94, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174, -174)),  # 60
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-159, 95, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159, -159)),  # 61
+    (('LPAR',), (96,)),  # 62
+    (('COLON',), (97,)),  # 63
+    (('EQUAL',), (98,)),  # 64
+    (('COLON',), (99,)),  # 65
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-83, -83, -83, -83, -83, -83, -83, -83, -83, 100, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, -83, 101)),  # 66
+    (('COLON',), (102,)),  # 67
+    (('COLON',), (103,)),  # 68
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-107, -107, 93, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107, -107)),  # 69
+    (('COLON', 'LPAR', 'params'), (104, 105, 106)),  # 70
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242, -242)),  # 71
+    (('LPAR',), (107,)),  # 72
+    (('COLON',), (108,)),  # 73
+    (('COLON', 'LSQB', 'replication'), (109, 80, 110)),  # 74
+    (('EQUAL',), (111,)),  # 75
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35, -35)),  # 76
+    (('NAME',), (112,)),  # 77
+    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-177, -177, -177, 113, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177, -177)),  # 78
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 117, 118, 119, 120)),  # 79
+    (('INT',), (121,)),  # 80
+    (('COLON',), (122,)),  # 81
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 123, 60, 61, 62)),  # 82
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 124, 120)),  # 83
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 125, 118, 119, 120)),  # 84
+    (('COLON',), (126,)),  # 85
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 127, 60, 61, 62)),  # 86
+    (('NAME',), (128,)),  # 87
+    (('COMPOSE', 'RPAR'), (93, 129)),  # 88
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'args', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142, 143, 144)),  # 89
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 145, 60, 61, 62)),  # 90
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 146, 60, 61, 62)),  # 91
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 147, 60, 61, 62)),  # 92
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 60, 148, 62)),  # 93
+    (('MARGINALIZE', 'NAME'), (149, 150)),  # 94
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mpost', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 151, 62)),  # 95
+    (('NAME', 'RPAR', 'parser_arg'), (152, 153, 154)),  # 96
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 155, 118, 119, 120)),  # 97
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 156, 60, 61, 62)),  # 98
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 157, 118, 119, 120)),  # 99
+    (('NAME', 'RSQB', 'option'), (158, 159, 160)),  # 100
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84, -84)),  # 101
+    (('INT', 'LBRACE', 'LPAR', 'NAME', 'object_value', 'type_atom', 'type_expr', 'type_prod'), (114, 161, 115, 162, 163, 118, 164, 120)),  # 102
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 165, 118, 119, 120)),  # 103
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 166, 118, 119, 120)),  # 104
+    (('NAME', 'param'), (167, 168)),  # 105
+    (('COLON',), (169,)),  # 106
+    (('NAME',), (170,)),  # 107
+    (('INT', 'LBRACE', 'LPAR', 'NAME', 'object_value', 'type_atom', 'type_expr', 'type_prod'), (114, 161, 115, 162, 171, 118, 164, 120)),  # 108
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 172, 118, 119, 120)),  # 109
+    (('COLON',), (173,)),  # 110
+    (('INT', 'LBRACE', 'LPAR', 'NAME', 'object_value', 'type_atom', 'type_expr', 'type_prod'), (114, 161, 115, 162, 174, 118, 164, 120)),  # 111
+    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RBRACE', 'RPAR', 'RSQB', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21, -21)),  # 112
+    (('NAME',), (175,)),  # 113
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318, -318)),  # 114
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 176, 120)),  # 115
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LET', 'LPAR', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', '__object_value_plus_1', 'number'), (-320, -320, -320, -320, -320, -320, -320, -320, -320, -320, 130, 131, -320, -320, 177, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, 178, 179)),  # 116
+    (('LSQB', 'TILDE', 'options'), (100, 180, 181)),  # 117
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332, -332)),  # 118
+    (('PLUS', '__ANON_0'), (182, 183)),  # 119
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, -331, 184, -331, -331, -331, -331, -331)),  # 120
+    (('RSQB',), (185,)),  # 121
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 186, 118, 119, 120)),  # 122
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-96, -96, 93, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, -96, 187)),  # 123
+    (('PLUS', '__ANON_0'), (182, 188)),  # 124
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-102, -102, -102, -102, -102, -102, -102, -102, -102, 100, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, -102, 189)),  # 125
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 190, 118, 119, 120)),  # 126
+    (('COMMA', 'COMPOSE', 'RPAR', '__matom_star_9'), (191, 93, 192, 193)),  # 127
+    (('RPAR',), (194,)),  # 128
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144, -144)),  # 129
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MINUS', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178, -178)),  # 130
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MINUS', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179, -179)),  # 131
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 195, 196, 140, 197, 142, 143, 144)),  # 132
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 199, 140, 142, 143, 144)),  # 133
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'unary'), (130, 131, 132, 133, 134, 198, 140, 142, 200)),  # 134
+    (('COMMA', 'DOT', 'EQUAL', 'LPAR', 'LSQB', 'MINUS', 'PLUS', 'RPAR', 'SLASH', 'STAR', '__ANON_0'), (-55, 201, 202, 203, 204, -55, -55, -55, -55, -55, 205)),  # 135
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146, -146)),  # 136
+    (('COMMA', 'RPAR', '__args_star_14'), (206, -42, 207)),  # 137
+    (('RPAR',), (208,)),  # 138
+    (('COMMA', 'MINUS', 'PLUS', 'RPAR'), (-40, 209, 210, -40)),  # 139
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-335, -335, -335, -335, -335, -335, -335, -335, -335, -335, -335, -335, -335, -335, -335)),  # 140
+    (('COMMA', 'RPAR'), (-41, -41)),  # 141
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-70, -70, -70, -70, -70, -70, -70, -70, -70, -70, -70, -70, -70, -70, -70)),  # 142
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-48, -48, -48, -48, -48, -48, -48, -48, -48, -48, -48, -48, -48, 211, 212)),  # 143
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-317, -317, -317, -317, -317, -317, -317, -317, -317, -317, -317, -317, -317, -317, -317)),  # 144
+    (('COMMA', 'COMPOSE', 'RPAR'), (213, 93, 214)),  # 145
+    (('COMMA', 'COMPOSE', 'RPAR', '__matom_star_10'), (215, 93, 216, 217)),  # 146
+    (('COMMA', 'COMPOSE'), (218, 93)),  # 147
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-158, 95, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158, -158)),  # 148
+    (('LPAR',), (219,)),  # 149
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LPAR', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, 220, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171, -171)),  # 150
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-175, -175, -175, -175, -175, -175, -175, -175, 94, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175, -175)),  # 151
+    (('EQUAL',), (221,)),  # 152
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153, -153)),  # 153
+    (('COMMA', 'NAME', 'RPAR', '__matom_star_8', 'parser_arg'), (222, 152, 223, 224, 225)),  # 154
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-132, -132, -132, -132, -132, -132, 226, -132, -132, -132, 100, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, -132, 227)),  # 155
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-98, -98, 93, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, -98, 228)),  # 156
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE', 'options'), (-160, -160, -160, -160, -160, -160, -160, -160, -160, 100, -160, -160, -160, -160, -160, -160, -160, -160, -160, -160, -160, 229, -160, 230)),  # 157
+    (('COMMA', 'EQUAL', 'RSQB'), (-204, 231, -204)),  # 158
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206, -206)),  # 159
+    (('COMMA', 'RSQB', '__options_star_6'), (232, 233, 234)),  # 160
+    (('NAME',), (235,)),  # 161
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LET', 'LPAR', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE', '__object_value_plus_1', 'number'), (-320, -320, -320, -320, -320, -320, -320, 130, 131, -320, -320, 177, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, -320, 236, 179)),  # 162
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180, -180)),  # 163
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, -189, 182, -189, -189, -189, -189, -189, -189)),  # 164
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-190, -190, -190, -190, -190, -190, 237, -190, -190, -190, 100, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, -190, 238)),  # 165
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'options', 'return_step', 'step'), (239, 240, 100, 241, 242, 243, 244, 245, 246, 247, 248, 249)),  # 166
+    (('COLON', 'COMMA', 'RPAR'), (250, -211, -211)),  # 167
+    (('COMMA', 'RPAR', '__params_star_12'), (251, 252, 253)),  # 168
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 254, 118, 119, 120)),  # 169
+    (('COMMA', 'RPAR', '__object_value_star_3'), (255, 256, 257)),  # 170
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268, -268)),  # 171
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-308, -308, -308, -308, -308, -308, -308, -308, -308, 100, -308, -308, -308, -308, -308, -308, -308, -308, -308, -308, -308, -308, 258)),  # 172
+    (('INT', 'LPAR', 'NAME', 'sig', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 259, 118, 119, 120)),  # 173
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329, -329)),  # 174
+    (('$END', 'CATEGORY', 'COLON', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RBRACE', 'RPAR', 'RSQB', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22, -22)),  # 175
+    (('PLUS', 'RPAR'), (182, 260)),  # 176
+    (('FLOAT', 'INT', 'MINUS', 'NAME', 'RPAR', 'ctor_arg', 'kwarg', 'number', 'signed_number'), (130, 131, 261, 262, 263, 264, 265, 266, 267)),  # 177
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts', 'number'), (-327, -327, -327, -327, -327, -327, -327, -327, -327, -327, 130, 131, -327, 268, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, 269, 270)),  # 178
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18, -18)),  # 179
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 271, 58, 272, 60, 61, 62)),  # 180
+    (('TILDE',), (273,)),  # 181
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_prod'), (114, 115, 116, 118, 274)),  # 182
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 275, 120)),  # 183
+    (('INT', 'LPAR', 'NAME', 'type_atom'), (114, 115, 116, 276)),  # 184
+    (('COLON',), (-243,)),  # 185
+    (('LSQB', 'TILDE', 'options'), (100, 277, 278)),  # 186
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97, -97)),  # 187
+    (('INT',), (279,)),  # 188
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103, -103)),  # 189
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-104, -104, -104, -104, -104, -104, -104, -104, -104, 100, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, -104, 280)),  # 190
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'RPAR', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 281, 56, 57, 58, 282, 60, 61, 62)),  # 191
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140, -140)),  # 192
+    (('COMMA', 'RPAR'), (283, 284)),  # 193
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143, -143)),  # 194
+    (('COMMA', 'DOT', 'DRAW', 'LET', 'LPAR', 'LSQB', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'SAMPLE', 'SLASH', 'STAR', '__ANON_0'), (-55, 201, -55, -55, 203, 204, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, 205)),  # 195
+    (('MINUS', 'PLUS', 'RPAR'), (209, 210, 285)),  # 196
+    (('RPAR',), (286,)),  # 197
+    (('COMMA', 'DOT', 'DRAW', 'LET', 'LPAR', 'LSQB', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-55, 201, -55, -55, 203, 204, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55, -55)),  # 198
+    (('COMMA', 'MINUS', 'PLUS', 'RSQB', '__atom_star_15'), (287, 209, 210, 288, 289)),  # 199
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-334, -334, -334, -334, -334, -334, -334, -334, -334, -334, -334, -334, -334, -334, -334)),  # 200
+    (('NAME',), (290,)),  # 201
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 291, 140, 142, 143, 144)),  # 202
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 292, 293, 139, 140, 141, 142, 143, 144)),  # 203
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 294, 140, 142, 143, 144)),  # 204
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 195, 295, 140, 296, 142, 143, 144)),  # 205
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, -43, 297, 139, 140, 141, 142, 143, 144)),  # 206
+    (('COMMA', 'RPAR'), (298, -44)),  # 207
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147, -147)),  # 208
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 140, 142, 299, 144)),  # 209
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 140, 142, 300, 144)),  # 210
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'unary'), (130, 131, 132, 133, 134, 198, 140, 142, 301)),  # 211
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'atom', 'number', 'unary'), (130, 131, 132, 133, 134, 198, 140, 142, 302)),  # 212
+    (('INT',), (303,)),  # 213
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149, -149)),  # 214
+    (('NAME', 'scan_opt'), (304, 305)),  # 215
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150, -150)),  # 216
+    (('COMMA', 'RPAR'), (306, 307)),  # 217
+    (('INT',), (308,)),  # 218
+    (('NAME',), (309,)),  # 219
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'args', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 310, 137, 311, 139, 140, 141, 142, 143, 144)),  # 220
+    (('INT', 'LSQB', 'NAME', 'id_list'), (312, 313, 314, 315)),  # 221
+    (('NAME', 'RPAR', 'parser_arg'), (152, 316, 317)),  # 222
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155, -155)),  # 223
+    (('COMMA', 'NAME', 'RPAR', 'parser_arg'), (318, 152, 319, 320)),  # 224
+    (('COMMA', 'NAME', 'RPAR'), (-14, -14, -14)),  # 225
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 321, 60, 61, 62)),  # 226
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-134, -134, -134, -134, -134, -134, 322, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134, -134)),  # 227
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99, -99)),  # 228
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 323, 58, 272, 60, 61, 62)),  # 229
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, -163, 324, -163)),  # 230
+    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'number', 'opt_value', 'role_word', 'signed_number'), (325, 326, 130, 131, 327, 328, 261, 329, 330, 266, 331, 332, 333)),  # 231
+    (('NAME', 'RSQB', 'option'), (158, 334, 335)),  # 232
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208, -208)),  # 233
+    (('COMMA', 'RSQB'), (336, 337)),  # 234
+    (('COMMA', 'RBRACE', '__object_value_star_3'), (338, 339, 340)),  # 235
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE', 'brace_opts', 'number'), (-327, -327, -327, -327, -327, -327, -327, 130, 131, -327, 268, -327, 341, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, -327, 269, 270)),  # 236
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 342, 60, 61, 62)),  # 237
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-192, -192, -192, -192, -192, -192, 343, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192, -192)),  # 238
+    (('LPAR', 'LSQB', 'NAME', 'pattern'), (344, 345, 346, 347)),  # 239
+    (('NAME',), (348,)),  # 240
+    (('NAME',), (349,)),  # 241
+    (('NAME', '__ANON_1'), (350, 351)),  # 242
+    (('LPAR', 'LSQB', 'NAME', 'pattern'), (344, 345, 346, 352)),  # 243
+    (('LPAR', 'NAME', 'return_pattern'), (353, 354, 355)),  # 244
+    (('LPAR', 'LSQB', 'NAME', 'pattern'), (344, 345, 346, 356)),  # 245
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (239, 240, 241, 242, 243, 244, 245, 357, 358)),  # 246
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'return_step', 'step'), (239, 240, 241, 242, 243, 244, 245, 359, 360, 249)),  # 247
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237, -237)),  # 248
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-30, -30, -30, -30, -30, -30, -30)),  # 249
+    (('NAME', 'param_kind'), (361, 362)),  # 250
+    (('NAME', 'RPAR', 'param'), (167, 363, 364)),  # 251
+    (('COLON',), (-216,)),  # 252
+    (('COMMA', 'RPAR'), (365, 366)),  # 253
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'options', 'return_step', 'step'), (239, 240, 100, 241, 242, 243, 244, 245, 367, 368, 369, 249)),  # 254
+    (('NAME', 'RPAR'), (112, 370)),  # 255
+    (('COLON',), (371,)),  # 256
+    (('COMMA', 'RPAR'), (372, 373)),  # 257
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309, -309)),  # 258
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-310, -310, -310, -310, -310, -310, -310, -310, -310, 100, -310, -310, -310, -310, -310, -310, -310, -310, -310, -310, -310, -310, 374)),  # 259
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319, -319)),  # 260
+    (('FLOAT', 'INT', 'number'), (130, 131, 375)),  # 261
+    (('COMMA', 'EQUAL', 'RPAR'), (-93, 376, -93)),  # 262
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts'), (-321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, 268, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, -321, 377)),  # 263
+    (('COMMA', 'RPAR', '__type_atom_star_4'), (378, 379, 380)),  # 264
+    (('COMMA', 'RPAR'), (-94, -94)),  # 265
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-267, -267, -267, -267)),  # 266
+    (('COMMA', 'RPAR'), (-95, -95)),  # 267
+    (('NAME', 'kwarg'), (381, 382)),  # 268
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328, -328)),  # 269
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'FLOAT', 'INT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17, -17)),  # 270
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-85, -85, -85, -85, -85, -85, -85, -85, -85, 100, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, -85, 383)),  # 271
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-122, -122, 93, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122, -122)),  # 272
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 384, 58, 272, 60, 61, 62)),  # 273
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, -330, 184, -330, -330, -330, -330, -330)),  # 274
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, -265, 182, -265, -265, -265, -265, -265, -265, -265, -265, -265)),  # 275
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333, -333)),  # 276
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 385, 58, 272, 60, 61, 62)),  # 277
+    (('TILDE',), (386,)),  # 278
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-100, -100, -100, -100, -100, -100, -100, -100, -100, 100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, -100, 387)),  # 279
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105, -105)),  # 280
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139, -139)),  # 281
+    (('COMMA', 'COMPOSE', 'RPAR'), (-15, 93, -15)),  # 282
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'RPAR', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 388, 56, 57, 58, 389, 60, 61, 62)),  # 283
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142, -142)),  # 284
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49, -49)),  # 285
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50, -50)),  # 286
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RSQB', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 390, 391, 140, 142, 143, 144)),  # 287
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52, -52)),  # 288
+    (('COMMA', 'RSQB'), (392, 393)),  # 289
+    (('LPAR',), (394,)),  # 290
+    (('COMMA', 'MINUS', 'PLUS', 'RPAR'), (-39, 209, 210, -39)),  # 291
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61, -61)),  # 292
+    (('COMMA', 'RPAR', '__args_star_14'), (395, 396, 397)),  # 293
+    (('COMMA', 'MINUS', 'PLUS', 'RSQB', '__atom_star_15'), (398, 209, 210, 399, 400)),  # 294
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'RPAR', 'SAMPLE'), (-130, -130, -130, -130, 209, -130, -130, 210, -130, -130, -130)),  # 295
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'RPAR', 'SAMPLE'), (-131, -131, -131, -131, -131, -131, -131, -131, -131)),  # 296
+    (('COMMA', 'RPAR'), (-1, -1)),  # 297
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, -45, 401, 139, 140, 141, 142, 143, 144)),  # 298
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-46, -46, -46, -46, -46, -46, -46, -46, -46, -46, -46, -46, -46, 211, 212)),  # 299
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-47, -47, -47, -47, -47, -47, -47, -47, -47, -47, -47, -47, -47, 211, 212)),  # 300
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-315, -315, -315, -315, -315, -315, -315, -315, -315, -315, -315, -315, -315, -315, -315)),  # 301
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-316, -316, -316, -316, -316, -316, -316, -316, -316, -316, -316, -316, -316, -316, -316)),  # 302
+    (('RPAR',), (402,)),  # 303
+    (('EQUAL',), (403,)),  # 304
+    (('COMMA', 'RPAR'), (-9, -9)),  # 305
+    (('NAME', 'scan_opt'), (304, 404)),  # 306
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151, -151)),  # 307
+    (('RPAR',), (405,)),  # 308
+    (('COMMA', 'RPAR', '__object_value_star_3'), (406, 407, 408)),  # 309
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172, -172)),  # 310
+    (('RPAR',), (409,)),  # 311
+    (('COMMA', 'NAME', 'RPAR'), (-219, -219, -219)),  # 312
+    (('NAME', 'RSQB'), (410, 411)),  # 313
+    (('COMMA', 'NAME', 'RPAR'), (-220, -220, -220)),  # 314
+    (('COMMA', 'NAME', 'RPAR'), (-221, -221, -221)),  # 315
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154, -154)),  # 316
+    (('COMMA', 'NAME', 'RPAR'), (-11, -11, -11)),  # 317
+    (('NAME', 'RPAR', 'parser_arg'), (152, 412, 413)),  # 318
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157, -157)),  # 319
+    (('COMMA', 'NAME', 'RPAR'), (-13, -13, -13)),  # 320
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-133, -133, 93, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133, -133)),  # 321
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 414, 60, 61, 62)),  # 322
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-161, -161, -161, -161, -161, -161, -161, -161, -161, 100, -161, -161, -161, -161, -161, -161, -161, -161, -161, -161, -161, -161, 415)),  # 323
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 416, 58, 272, 60, 61, 62)),  # 324
+    (('COMMA', 'RPAR', 'RSQB'), (-252, -252, -252)),  # 325
+    (('COMMA', 'RPAR', 'RSQB'), (-253, -253, -253)),  # 326
+    (('COMMA', 'RPAR', 'RSQB'), (-254, -254, -254)),  # 327
+    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'RSQB', 'number', 'opt_value', 'role_word', 'signed_number'), (325, 326, 130, 131, 327, 328, 261, 329, 330, 417, 266, 418, 332, 333)),  # 328
+    (('COMMA', 'LPAR', 'RPAR', 'RSQB'), (-198, 419, -198, -198)),  # 329
+    (('COMMA', 'RPAR', 'RSQB'), (-255, -255, -255)),  # 330
+    (('COMMA', 'RSQB'), (-205, -205)),  # 331
+    (('COMMA', 'RPAR', 'RSQB'), (-202, -202, -202)),  # 332
+    (('COMMA', 'RPAR', 'RSQB'), (-203, -203, -203)),  # 333
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207, -207)),  # 334
+    (('COMMA', 'RSQB'), (-25, -25)),  # 335
+    (('NAME', 'RSQB', 'option'), (158, 420, 421)),  # 336
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210, -210)),  # 337
+    (('NAME', 'RBRACE'), (112, 422)),  # 338
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182, -182)),  # 339
+    (('COMMA', 'RBRACE'), (423, 424)),  # 340
+    (('NAME', 'kwarg'), (381, 425)),  # 341
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-191, -191, 93, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191, -191)),  # 342
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 426, 60, 61, 62)),  # 343
+    (('NAME',), (427,)),  # 344
+    (('NAME',), (428,)),  # 345
+    (('COLON', 'TILDE', '__ANON_1'), (-233, -233, -233)),  # 346
+    (('TILDE',), (429,)),  # 347
+    (('EQUAL', '__ANON_1'), (430, 431)),  # 348
+    (('COLON', '__ANON_1'), (432, 433)),  # 349
+    (('EQUAL',), (434,)),  # 350
+    (('NAME', 'target'), (435, 436)),  # 351
+    (('COLON', 'TILDE', '__ANON_1'), (437, 438, 439)),  # 352
+    (('NAME', 'ret_item'), (440, 441)),  # 353
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250, -250)),  # 354
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251, -251)),  # 355
+    (('COLON', '__ANON_1'), (442, 443)),  # 356
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234, -234)),  # 357
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-29, -29, -29, -29, -29, -29, -29)),  # 358
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (239, 240, 241, 242, 243, 244, 245, 444, 358)),  # 359
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236, -236)),  # 360
+    (('COMMA', 'LSQB', 'RPAR'), (-213, 445, -213)),  # 361
+    (('COMMA', 'RPAR'), (-212, -212)),  # 362
+    (('COLON',), (-215,)),  # 363
+    (('COMMA', 'RPAR'), (-27, -27)),  # 364
+    (('NAME', 'RPAR', 'param'), (167, 446, 447)),  # 365
+    (('COLON',), (-218,)),  # 366
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (239, 240, 241, 242, 243, 244, 245, 448, 358)),  # 367
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', '__program_decl_star_11', 'return_step', 'step'), (239, 240, 241, 242, 243, 244, 245, 449, 450, 249)),  # 368
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241, -241)),  # 369
+    (('COLON',), (451,)),  # 370
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 455, 456)),  # 371
+    (('NAME', 'RPAR'), (175, 457)),  # 372
+    (('COLON',), (458,)),  # 373
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311, -311)),  # 374
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-266, -266, -266, -266)),  # 375
+    (('FLOAT', 'INT', 'LSQB', 'MINUS', 'NAME', 'kw_value', 'number', 'signed_number'), (130, 131, 459, 261, 460, 461, 266, 462)),  # 376
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322, -322)),  # 377
+    (('FLOAT', 'INT', 'MINUS', 'NAME', 'ctor_arg', 'kwarg', 'number', 'signed_number'), (130, 131, 261, 262, 463, 265, 266, 267)),  # 378
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts'), (-323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, 268, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, -323, 464)),  # 379
+    (('COMMA', 'RPAR'), (465, 466)),  # 380
+    (('EQUAL',), (376,)),  # 381
+    (('COMMA', 'RBRACE', '__object_value_star_2'), (467, 468, 469)),  # 382
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86, -86)),  # 383
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-87, -87, -87, -87, -87, -87, -87, -87, -87, 100, -87, -87, -87, -87, -87, -87, -87, -87, -87, -87, -87, -87, 470)),  # 384
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-89, -89, -89, -89, -89, -89, -89, -89, -89, 100, -89, -89, -89, -89, -89, -89, -89, -89, -89, -89, -89, -89, 471)),  # 385
+    (('CCG', 'FAN', 'IDENTITY', 'LAMBEK', 'LPAR', 'NAME', 'PARSER', 'REPEAT', 'SCAN', 'STACK', 'init', 'matom', 'mexpr', 'mpost', 'mtensor', 'parser_kw'), (48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 472, 58, 272, 60, 61, 62)),  # 386
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101, -101)),  # 387
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141, -141)),  # 388
+    (('COMMA', 'COMPOSE', 'RPAR'), (-16, 93, -16)),  # 389
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51, -51)),  # 390
+    (('COMMA', 'MINUS', 'PLUS', 'RSQB'), (-3, 209, 210, -3)),  # 391
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RSQB', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 473, 474, 140, 142, 143, 144)),  # 392
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54, -54)),  # 393
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 475, 476, 139, 140, 141, 142, 143, 144)),  # 394
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 477, 297, 139, 140, 141, 142, 143, 144)),  # 395
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63, -63)),  # 396
+    (('COMMA', 'RPAR'), (478, 479)),  # 397
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RSQB', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 480, 391, 140, 142, 143, 144)),  # 398
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67, -67)),  # 399
+    (('COMMA', 'RSQB'), (481, 482)),  # 400
+    (('COMMA', 'RPAR'), (-2, -2)),  # 401
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148, -148)),  # 402
+    (('NAME',), (483,)),  # 403
+    (('COMMA', 'RPAR'), (-10, -10)),  # 404
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152, -152)),  # 405
+    (('NAME', 'RPAR'), (112, 484)),  # 406
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168, -168)),  # 407
+    (('COMMA', 'RPAR'), (485, 486)),  # 408
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173, -173)),  # 409
+    (('COMMA', 'RSQB', '__object_value_star_3'), (487, 488, 489)),  # 410
+    (('COMMA', 'NAME', 'RPAR'), (-121, -121, -121)),  # 411
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156, -156)),  # 412
+    (('COMMA', 'NAME', 'RPAR'), (-12, -12, -12)),  # 413
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-135, -135, 93, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135, -135)),  # 414
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162, -162)),  # 415
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-164, -164, -164, -164, -164, -164, -164, -164, -164, 100, -164, -164, -164, -164, -164, -164, -164, -164, -164, -164, -164, -164, 490)),  # 416
+    (('COMMA', 'RPAR', 'RSQB'), (-195, -195, -195)),  # 417
+    (('COMMA', 'RSQB', '__opt_value_star_7'), (491, 492, 493)),  # 418
+    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'RPAR', 'number', 'opt_value', 'role_word', 'signed_number'), (325, 326, 130, 131, 327, 328, 261, 329, 330, 494, 266, 495, 332, 333)),  # 419
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RETURN', 'RULE', 'SAMPLE', 'SPACE', 'STOCHASTIC', 'TILDE', 'TYPE'), (-209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209, -209)),  # 420
+    (('COMMA', 'RSQB'), (-26, -26)),  # 421
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181, -181)),  # 422
+    (('NAME', 'RBRACE'), (175, 496)),  # 423
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184, -184)),  # 424
+    (('COMMA', 'RSQB', '__object_value_star_2'), (497, 498, 499)),  # 425
+    (('$END', 'CATEGORY', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-193, -193, 93, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193, -193)),  # 426
+    (('COMMA', 'RPAR', '__object_value_star_3'), (500, 501, 502)),  # 427
+    (('COMMA', 'RSQB', '__object_value_star_3'), (503, 504, 505)),  # 428
+    (('NAME', 'target'), (435, 506)),  # 429
+    (('FACTOR', 'FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'factor_expr', 'lambda', 'let_rhs', 'number', 'term', 'unary'), (507, 130, 131, 132, 133, 134, 195, 508, 140, 509, 510, 511, 142, 143, 144)),  # 430
+    (('NAME', 'target'), (435, 512)),  # 431
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 513, 120)),  # 432
+    (('NAME', 'target'), (435, 514)),  # 433
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 515, 140, 142, 143, 144)),  # 434
+    (('DRAW', 'LET', 'LPAR', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-312, -312, 516, -312, -312, -312, -312, -312, -312)),  # 435
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-298, -298, -298, -298, -298, -298, -298)),  # 436
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 517, 120)),  # 437
+    (('NAME', 'target'), (435, 518)),  # 438
+    (('NAME', 'target'), (435, 519)),  # 439
+    (('COLON', 'COMMA', 'RPAR'), (520, -244, -244)),  # 440
+    (('COMMA', 'RPAR', '__return_pattern_star_13'), (521, 522, 523)),  # 441
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 524, 120)),  # 442
+    (('NAME', 'target'), (435, 525)),  # 443
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235, -235)),  # 444
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 526, 120)),  # 445
+    (('COLON',), (-217,)),  # 446
+    (('COMMA', 'RPAR'), (-28, -28)),  # 447
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238, -238)),  # 448
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'return_step', 'step'), (239, 240, 241, 242, 243, 244, 245, 527, 358)),  # 449
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240, -240)),  # 450
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 528, 456)),  # 451
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 529, 456)),  # 452
+    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76, -76)),  # 453
+    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80, -80)),  # 454
+    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (530, 531, 532, 533, 534)),  # 455
+    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, -79, 535, -79, -79)),  # 456
+    (('COLON',), (536,)),  # 457
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 537, 456)),  # 458
+    (('NAME',), (538,)),  # 459
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-127, -127, -127, -127)),  # 460
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-129, -129, -129, -129)),  # 461
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-128, -128, -128, -128)),  # 462
+    (('COMMA', 'RPAR'), (-37, -37)),  # 463
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324, -324)),  # 464
+    (('FLOAT', 'INT', 'MINUS', 'NAME', 'ctor_arg', 'kwarg', 'number', 'signed_number'), (130, 131, 261, 262, 539, 265, 266, 267)),  # 465
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LBRACE', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1', 'brace_opts'), (-325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, 268, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, -325, 540)),  # 466
+    (('NAME', 'RBRACE', 'kwarg'), (381, 541, 542)),  # 467
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72, -72)),  # 468
+    (('COMMA', 'RBRACE'), (543, 544)),  # 469
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88, -88)),  # 470
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90, -90)),  # 471
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'options'), (-91, -91, -91, -91, -91, -91, -91, -91, -91, 100, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, -91, 545)),  # 472
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53, -53)),  # 473
+    (('COMMA', 'MINUS', 'PLUS', 'RSQB'), (-4, 209, 210, -4)),  # 474
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56, -56)),  # 475
+    (('COMMA', 'RPAR', '__args_star_14'), (546, 547, 548)),  # 476
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62, -62)),  # 477
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 549, 401, 139, 140, 141, 142, 143, 144)),  # 478
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65, -65)),  # 479
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-66, -66, -66, -66, -66, -66, -66, -66, -66, -66, -66, -66, -66, -66, -66)),  # 480
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RSQB', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 550, 474, 140, 142, 143, 144)),  # 481
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69, -69)),  # 482
+    (('COMMA', 'RPAR'), (-264, -264)),  # 483
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167, -167)),  # 484
+    (('NAME', 'RPAR'), (175, 551)),  # 485
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170, -170)),  # 486
+    (('NAME', 'RSQB'), (112, 552)),  # 487
+    (('COMMA', 'NAME', 'RPAR'), (-118, -118, -118)),  # 488
+    (('COMMA', 'RSQB'), (553, 554)),  # 489
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165, -165)),  # 490
+    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'number', 'opt_value', 'role_word', 'signed_number'), (325, 326, 130, 131, 327, 328, 261, 329, 330, 266, 555, 332, 333)),  # 491
+    (('COMMA', 'RPAR', 'RSQB'), (-196, -196, -196)),  # 492
+    (('COMMA', 'RSQB'), (556, 557)),  # 493
+    (('COMMA', 'RPAR', 'RSQB'), (-199, -199, -199)),  # 494
+    (('COMMA', 'RPAR', '__opt_value_star_7'), (491, 558, 559)),  # 495
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183, -183)),  # 496
+    (('NAME', 'RSQB', 'kwarg'), (381, 560, 542)),  # 497
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186, -186)),  # 498
+    (('COMMA', 'RSQB'), (561, 562)),  # 499
+    (('NAME', 'RPAR'), (112, 563)),  # 500
+    (('COLON', 'TILDE', '__ANON_1'), (-226, -226, -226)),  # 501
+    (('COMMA', 'RPAR'), (564, 565)),  # 502
+    (('NAME', 'RSQB'), (112, 566)),  # 503
+    (('COLON', 'TILDE', '__ANON_1'), (-230, -230, -230)),  # 504
+    (('COMMA', 'RSQB'), (567, 568)),  # 505
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-289, -289, -289, -289, -289, -289, -289)),  # 506
+    (('NAME', 'factor_binder'), (569, 570)),  # 507
+    (('DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'SAMPLE'), (-136, -136, -136, 209, -136, -136, 210, -136, -136)),  # 508
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-137, -137, -137, -137, -137, -137, -137)),  # 509
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-138, -138, -138, -138, -138, -138, -138)),  # 510
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-290, -290, -290, -290, -290, -290, -290)),  # 511
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-291, -291, 100, -291, -291, -291, -291, -291, 571)),  # 512
+    (('PLUS', '__ANON_1'), (182, 572)),  # 513
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-295, -295, 100, -295, -295, -295, -295, -295, 573)),  # 514
+    (('DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'SAMPLE'), (-297, -297, -297, 209, -297, -297, 210, -297, -297)),  # 515
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'args', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 574, 137, 575, 139, 140, 141, 142, 143, 144)),  # 516
+    (('PLUS', '__ANON_1'), (182, 576)),  # 517
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-301, -301, -301, -301, -301, -301, -301)),  # 518
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-302, -302, 100, -302, -302, -302, -302, -302, 577)),  # 519
+    (('NAME',), (578,)),  # 520
+    (('NAME', 'RPAR', 'ret_item'), (440, 579, 580)),  # 521
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247, -247)),  # 522
+    (('COMMA', 'RPAR'), (581, 582)),  # 523
+    (('PLUS', '__ANON_1'), (182, 583)),  # 524
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-306, -306, 100, -306, -306, -306, -306, -306, 584)),  # 525
+    (('COMMA', 'PLUS'), (585, 182)),  # 526
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239, -239)),  # 527
+    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (530, 531, 586, 533, 587)),  # 528
+    (('BACKSLASH', 'RPAR', 'SLASH'), (530, 588, 533)),  # 529
+    (('LPAR', 'NAME', 'cat_atom', 'cat_prod'), (452, 453, 454, 589)),  # 530
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 590, 456)),  # 531
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 591, 456)),  # 532
+    (('LPAR', 'NAME', 'cat_atom', 'cat_prod'), (452, 453, 454, 592)),  # 533
+    (('COMMA', 'RULE_ARROW'), (593, 594)),  # 534
+    (('LPAR', 'NAME', 'cat_atom'), (452, 453, 595)),  # 535
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 596, 456)),  # 536
+    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (530, 531, 597, 533, 598)),  # 537
+    (('COMMA', 'RSQB', '__object_value_star_3'), (599, 600, 601)),  # 538
+    (('COMMA', 'RPAR'), (-38, -38)),  # 539
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326, -326)),  # 540
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71, -71)),  # 541
+    (('COMMA', 'RBRACE', 'RSQB'), (-19, -19, -19)),  # 542
+    (('NAME', 'RBRACE', 'kwarg'), (381, 602, 603)),  # 543
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74, -74)),  # 544
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92, -92)),  # 545
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 604, 297, 139, 140, 141, 142, 143, 144)),  # 546
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58, -58)),  # 547
+    (('COMMA', 'RPAR'), (605, 606)),  # 548
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-64, -64, -64, -64, -64, -64, -64, -64, -64, -64, -64, -64, -64, -64, -64)),  # 549
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-68, -68, -68, -68, -68, -68, -68, -68, -68, -68, -68, -68, -68, -68, -68)),  # 550
+    (('$END', 'AT', 'CATEGORY', 'COMMA', 'COMPOSE', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DOT', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE', 'WHERE'), (-169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169, -169)),  # 551
+    (('COMMA', 'NAME', 'RPAR'), (-117, -117, -117)),  # 552
+    (('NAME', 'RSQB'), (175, 607)),  # 553
+    (('COMMA', 'NAME', 'RPAR'), (-120, -120, -120)),  # 554
+    (('COMMA', 'RPAR', 'RSQB'), (-23, -23, -23)),  # 555
+    (('DISCRETIZE', 'EMBED', 'FLOAT', 'INT', 'LATENT', 'LSQB', 'MINUS', 'NAME', 'OBSERVED', 'number', 'opt_value', 'role_word', 'signed_number'), (325, 326, 130, 131, 327, 328, 261, 329, 330, 266, 608, 332, 333)),  # 556
+    (('COMMA', 'RPAR', 'RSQB'), (-197, -197, -197)),  # 557
+    (('COMMA', 'RPAR', 'RSQB'), (-200, -200, -200)),  # 558
+    (('COMMA', 'RPAR'), (556, 609)),  # 559
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185, -185)),  # 560
+    (('NAME', 'RSQB', 'kwarg'), (381, 610, 603)),  # 561
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188, -188)),  # 562
+    (('COLON', 'TILDE', '__ANON_1'), (-225, -225, -225)),  # 563
+    (('NAME', 'RPAR'), (175, 611)),  # 564
+    (('COLON', 'TILDE', '__ANON_1'), (-228, -228, -228)),  # 565
+    (('COLON', 'TILDE', '__ANON_1'), (-229, -229, -229)),  # 566
+    (('NAME', 'RSQB'), (175, 612)),  # 567
+    (('COLON', 'TILDE', '__ANON_1'), (-232, -232, -232)),  # 568
+    (('COLON',), (613,)),  # 569
+    (('COMMA', 'NAME', '__factor_expr_star_16'), (614, 615, 616)),  # 570
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-292, -292, -292, -292, -292, -292, -292)),  # 571
+    (('NAME', 'target'), (435, 617)),  # 572
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-296, -296, -296, -296, -296, -296, -296)),  # 573
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-313, -313, -313, -313, -313, -313, -313, -313)),  # 574
+    (('RPAR',), (618,)),  # 575
+    (('NAME', 'target'), (435, 619)),  # 576
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-303, -303, -303, -303, -303, -303, -303)),  # 577
+    (('COMMA', 'RPAR'), (-245, -245)),  # 578
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246, -246)),  # 579
+    (('COMMA', 'RPAR'), (-31, -31)),  # 580
+    (('NAME', 'RPAR', 'ret_item'), (440, 620, 621)),  # 581
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249, -249)),  # 582
+    (('NAME', 'target'), (435, 622)),  # 583
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-307, -307, -307, -307, -307, -307, -307)),  # 584
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 623, 120)),  # 585
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 624, 456)),  # 586
+    (('COMMA', 'RULE_ARROW'), (593, 625)),  # 587
+    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75, -75)),  # 588
+    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, -77, 535, -77, -77)),  # 589
+    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH'), (530, -33, -33, 533)),  # 590
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-258, 530, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, -258, 533, -258, -258, -258)),  # 591
+    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, -78, 535, -78, -78)),  # 592
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 626, 456)),  # 593
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 627, 456)),  # 594
+    (('$END', 'BACKSLASH', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RPAR', 'RULE', 'RULE_ARROW', 'SLASH', 'SPACE', 'STAR', 'STOCHASTIC', 'TYPE'), (-81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81, -81)),  # 595
+    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH', '__rule_decl_star_5'), (530, 531, 628, 533, 629)),  # 596
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 630, 456)),  # 597
+    (('COMMA', 'RULE_ARROW'), (593, 631)),  # 598
+    (('NAME', 'RSQB'), (112, 632)),  # 599
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-124, -124, -124, -124)),  # 600
+    (('COMMA', 'RSQB'), (633, 634)),  # 601
+    (('$END', 'CATEGORY', 'COMMA', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'DRAW', 'EMBED', 'EQUAL', 'EXPORT', 'LATENT', 'LET', 'LSQB', 'MARGINALIZE', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVE', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PLUS', 'PROGRAM', 'QUANTALE', 'RETURN', 'RPAR', 'RSQB', 'RULE', 'SAMPLE', 'SPACE', 'STAR', 'STOCHASTIC', 'TILDE', 'TYPE', '__ANON_0', '__ANON_1'), (-73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73, -73)),  # 602
+    (('COMMA', 'RBRACE', 'RSQB'), (-20, -20, -20)),  # 603
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57, -57)),  # 604
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'RPAR', 'arg', 'arith', 'atom', 'lambda', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 135, 635, 401, 139, 140, 141, 142, 143, 144)),  # 605
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60, -60)),  # 606
+    (('COMMA', 'NAME', 'RPAR'), (-119, -119, -119)),  # 607
+    (('COMMA', 'RPAR', 'RSQB'), (-24, -24, -24)),  # 608
+    (('COMMA', 'RPAR', 'RSQB'), (-201, -201, -201)),  # 609
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187, -187)),  # 610
+    (('COLON', 'TILDE', '__ANON_1'), (-227, -227, -227)),  # 611
+    (('COLON', 'TILDE', '__ANON_1'), (-231, -231, -231)),  # 612
+    (('INT', 'LPAR', 'NAME', 'type_atom', 'type_expr', 'type_prod'), (114, 115, 116, 118, 636, 120)),  # 613
+    (('NAME', 'factor_binder'), (569, 637)),  # 614
+    (('FLOAT', 'INT', 'LBRACE', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'factor_body', 'number', 'term', 'unary'), (130, 131, 638, 132, 133, 134, 198, 639, 140, 640, 142, 143, 144)),  # 615
+    (('COMMA', 'NAME'), (641, 642)),  # 616
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-293, -293, 100, -293, -293, -293, -293, -293, 643)),  # 617
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-314, -314, -314, -314, -314, -314, -314, -314)),  # 618
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-299, -299, 100, -299, -299, -299, -299, -299, 644)),  # 619
+    (('$END', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SPACE', 'STOCHASTIC', 'TYPE'), (-248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248, -248)),  # 620
+    (('COMMA', 'RPAR'), (-32, -32)),  # 621
+    (('DRAW', 'LET', 'LSQB', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE', 'options'), (-304, -304, 100, -304, -304, -304, -304, -304, 645)),  # 622
+    (('PLUS', 'RSQB'), (182, 646)),  # 623
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-256, 530, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, -256, 533, -256, -256, -256)),  # 624
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 647, 456)),  # 625
+    (('BACKSLASH', 'COMMA', 'RULE_ARROW', 'SLASH'), (530, -34, -34, 533)),  # 626
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-259, 530, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, -259, 533, -259, -259, -259)),  # 627
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 648, 456)),  # 628
+    (('COMMA', 'RULE_ARROW'), (593, 649)),  # 629
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-262, 530, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, -262, 533, -262, -262, -262)),  # 630
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 650, 456)),  # 631
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-123, -123, -123, -123)),  # 632
+    (('NAME', 'RSQB'), (175, 651)),  # 633
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-126, -126, -126, -126)),  # 634
+    (('COMMA', 'DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RBRACE', 'RETURN', 'RPAR', 'RSQB', 'SAMPLE', 'SLASH', 'STAR'), (-59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59, -59)),  # 635
+    (('COMMA', 'NAME', 'PLUS'), (-108, -108, 182)),  # 636
+    (('COMMA', 'NAME'), (-7, -7)),  # 637
+    (('INT', 'factor_case'), (652, 653)),  # 638
+    (('DRAW', 'LET', 'MARGINALIZE', 'MINUS', 'NAME', 'OBSERVE', 'PLUS', 'RETURN', 'SAMPLE'), (-113, -113, -113, 209, -113, -113, 210, -113, -113)),  # 639
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-115, -115, -115, -115, -115, -115, -115)),  # 640
+    (('NAME', 'factor_binder'), (569, 654)),  # 641
+    (('FLOAT', 'INT', 'LBRACE', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'factor_body', 'number', 'term', 'unary'), (130, 131, 638, 132, 133, 134, 198, 639, 140, 655, 142, 143, 144)),  # 642
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-294, -294, -294, -294, -294, -294, -294)),  # 643
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-300, -300, -300, -300, -300, -300, -300)),  # 644
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-305, -305, -305, -305, -305, -305, -305)),  # 645
+    (('COMMA', 'RPAR'), (-214, -214)),  # 646
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-257, 530, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, -257, 533, -257, -257, -257)),  # 647
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-260, 530, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, -260, 533, -260, -260, -260)),  # 648
+    (('LPAR', 'NAME', 'cat_atom', 'cat_pat', 'cat_prod'), (452, 453, 454, 656, 456)),  # 649
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-263, 530, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, -263, 533, -263, -263, -263)),  # 650
+    (('COMMA', 'RBRACE', 'RPAR', 'RSQB'), (-125, -125, -125, -125)),  # 651
+    (('__ANON_0',), (657,)),  # 652
+    (('COMMA', 'RBRACE', '__factor_body_star_17'), (658, 659, 660)),  # 653
+    (('COMMA', 'NAME'), (-8, -8)),  # 654
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-116, -116, -116, -116, -116, -116, -116)),  # 655
+    (('$END', 'BACKSLASH', 'CATEGORY', 'CONTINUOUS', 'DEFINE', 'DISCRETIZE', 'EMBED', 'EXPORT', 'LATENT', 'LET', 'MORPHISM', 'NAME', 'OBJECT', 'OBSERVED', 'OPAQUE_BLOCK', 'OUTPUT', 'PROGRAM', 'QUANTALE', 'RULE', 'SLASH', 'SPACE', 'STOCHASTIC', 'TYPE'), (-261, 530, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, -261, 533, -261, -261, -261)),  # 656
+    (('FLOAT', 'INT', 'LPAR', 'LSQB', 'MINUS', 'NAME', 'arith', 'atom', 'number', 'term', 'unary'), (130, 131, 132, 133, 134, 198, 661, 140, 142, 143, 144)),  # 657
+    (('INT', 'RBRACE', 'factor_case'), (652, 662, 663)),  # 658
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-110, -110, -110, -110, -110, -110, -110)),  # 659
+    (('COMMA', 'RBRACE'), (664, 665)),  # 660
+    (('COMMA', 'MINUS', 'PLUS', 'RBRACE'), (-114, 209, 210, -114)),  # 661
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-109, -109, -109, -109, -109, -109, -109)),  # 662
+    (('COMMA', 'RBRACE'), (-5, -5)),  # 663
+    (('INT', 'RBRACE', 'factor_case'), (652, 666, 667)),  # 664
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-112, -112, -112, -112, -112, -112, -112)),  # 665
+    (('DRAW', 'LET', 'MARGINALIZE', 'NAME', 'OBSERVE', 'RETURN', 'SAMPLE'), (-111, -111, -111, -111, -111, -111, -111)),  # 666
+    (('COMMA', 'RBRACE'), (-6, -6)),  # 667
 )
 
 
@@ -907,354 +1101,378 @@ def _filter_1(build):
 
 def _filter_2(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], None])
+        return build([c[0], c[1], None])
     return f
 
 
 def _filter_3(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], None, None, None])
+        return build([c[0], c[1], c[2], None, None, None])
     return f
 
 
 def _filter_4(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], None, None, None, None])
+        return build([c[0], c[1], c[2], c[3], None])
     return f
 
 
 def _filter_5(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], None])
+        return build([c[0], c[1], c[2], c[3], None, None, None])
     return f
 
 
 def _filter_6(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], None, None])
+        return build([c[0], c[1], c[2], c[3], None, None, None, None])
     return f
 
 
 def _filter_7(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], None, None, None])
+        return build([c[0], c[1], c[2], c[3], c[4], None])
     return f
 
 
 def _filter_8(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], c[5], None])
+        return build([c[0], c[1], c[2], c[3], c[4], None, None])
     return f
 
 
 def _filter_9(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], None])
+        return build([c[0], c[1], c[2], c[3], c[4], None, None, None])
     return f
 
 
 def _filter_10(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], None])
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], None])
     return f
 
 
 def _filter_11(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], *c[8].children, c[9], c[10]])
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], None])
     return f
 
 
 def _filter_12(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], *c[7].children, c[8], c[9]])
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], None])
     return f
 
 
 def _filter_13(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], c[5], *c[6].children, c[7]])
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], *c[8].children, c[9], c[10]])
     return f
 
 
 def _filter_14(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], None, c[5]])
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], c[6], *c[7].children, c[8], c[9]])
     return f
 
 
 def _filter_15(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], None, c[5], c[6], None])
+        return build([c[0], c[1], c[2], c[3], c[4], c[5], *c[6].children, c[7]])
     return f
 
 
 def _filter_16(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], None, c[5], c[6], c[7]])
+        return build([c[0], c[1], c[2], c[3], c[4], None, c[5]])
     return f
 
 
 def _filter_17(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], *c[5].children, c[6]])
+        return build([c[0], c[1], c[2], c[3], c[4], None, c[5], c[6], None])
     return f
 
 
 def _filter_18(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], *c[5].children, c[6], c[7]])
+        return build([c[0], c[1], c[2], c[3], c[4], None, c[5], c[6], c[7]])
     return f
 
 
 def _filter_19(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], c[4], None, *c[5].children, c[6]])
+        return build([c[0], c[1], c[2], c[3], c[4], *c[5].children, c[6]])
     return f
 
 
 def _filter_20(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], None, c[4], c[5]])
+        return build([c[0], c[1], c[2], c[3], c[4], *c[5].children, c[6], c[7]])
     return f
 
 
 def _filter_21(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], None, c[4], c[5], None])
+        return build([c[0], c[1], c[2], c[3], c[4], None, *c[5].children, c[6]])
     return f
 
 
 def _filter_22(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], None, c[4], c[5], c[6]])
+        return build([c[0], c[1], c[2], c[3], None, c[4]])
     return f
 
 
 def _filter_23(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], c[9]])
+        return build([c[0], c[1], c[2], c[3], None, c[4], c[5]])
     return f
 
 
 def _filter_24(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], c[9], c[10]])
+        return build([c[0], c[1], c[2], c[3], None, c[4], c[5], None])
     return f
 
 
 def _filter_25(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], *c[9].children, c[10], c[11]])
+        return build([c[0], c[1], c[2], c[3], None, c[4], c[5], c[6]])
     return f
 
 
 def _filter_26(build):
     def f(c):
-        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], *c[8].children, c[9], c[10]])
+        return build([c[0], c[1], c[2], c[3], None, None, c[4]])
     return f
 
 
 def _filter_27(build):
     def f(c):
-        return build([c[0], c[1], c[2], None, None, c[3]])
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], c[9]])
     return f
 
 
 def _filter_28(build):
     def f(c):
-        return build([c[0], c[1], c[2], *c[3].children, c[4]])
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], c[9], c[10]])
     return f
 
 
 def _filter_29(build):
     def f(c):
-        return build([c[0], c[1], c[2], *c[3].children, c[4], None])
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], c[8], *c[9].children, c[10], c[11]])
     return f
 
 
 def _filter_30(build):
     def f(c):
-        return build([c[0], c[1], c[2], *c[3].children, c[4], c[5]])
+        return build([c[0], c[1], c[2], c[3], *c[4].children, c[5], c[6], c[7], *c[8].children, c[9], c[10]])
     return f
 
 
 def _filter_31(build):
     def f(c):
-        return build([c[0], c[1], None, c[2]])
+        return build([c[0], c[1], c[2], None, None, c[3]])
     return f
 
 
 def _filter_32(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], None])
+        return build([c[0], c[1], c[2], *c[3].children, c[4]])
     return f
 
 
 def _filter_33(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3]])
+        return build([c[0], c[1], c[2], *c[3].children, c[4], None])
     return f
 
 
 def _filter_34(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], None])
+        return build([c[0], c[1], c[2], *c[3].children, c[4], c[5]])
     return f
 
 
 def _filter_35(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], c[4]])
+        return build([c[0], c[1], None, c[2]])
     return f
 
 
 def _filter_36(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], c[4], c[5]])
+        return build([c[0], c[1], None, c[2], None])
     return f
 
 
 def _filter_37(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], c[4], c[5], c[6], None])
+        return build([c[0], c[1], None, c[2], c[3]])
     return f
 
 
 def _filter_38(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], c[4], c[5], c[6], c[7]])
+        return build([c[0], c[1], None, c[2], c[3], None])
     return f
 
 
 def _filter_39(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], c[4], *c[5].children, c[6]])
+        return build([c[0], c[1], None, c[2], c[3], c[4]])
     return f
 
 
 def _filter_40(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], None, c[4]])
+        return build([c[0], c[1], None, c[2], c[3], c[4], c[5]])
     return f
 
 
 def _filter_41(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], None, c[4], c[5], None])
+        return build([c[0], c[1], None, c[2], c[3], c[4], c[5], c[6], None])
     return f
 
 
 def _filter_42(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], None, c[4], c[5], c[6]])
+        return build([c[0], c[1], None, c[2], c[3], c[4], c[5], c[6], c[7]])
     return f
 
 
 def _filter_43(build):
     def f(c):
-        return build([c[0], c[1], None, c[2], c[3], None, *c[4].children, c[5]])
+        return build([c[0], c[1], None, c[2], c[3], c[4], *c[5].children, c[6]])
     return f
 
 
 def _filter_44(build):
     def f(c):
-        return build([c[0], c[1], None, None, c[2]])
+        return build([c[0], c[1], None, c[2], c[3], None, c[4]])
     return f
 
 
 def _filter_45(build):
     def f(c):
-        return build([c[0], c[1], None, None, c[2], c[3], None])
+        return build([c[0], c[1], None, c[2], c[3], None, c[4], c[5], None])
     return f
 
 
 def _filter_46(build):
     def f(c):
-        return build([c[0], c[1], None, None, c[2], c[3], c[4]])
+        return build([c[0], c[1], None, c[2], c[3], None, c[4], c[5], c[6]])
     return f
 
 
 def _filter_47(build):
     def f(c):
-        return build([c[0], c[1], *c[2].children, c[3]])
+        return build([c[0], c[1], None, c[2], c[3], None, *c[4].children, c[5]])
     return f
 
 
 def _filter_48(build):
     def f(c):
-        return build([c[0], c[1], *c[2].children, c[3], c[4]])
+        return build([c[0], c[1], None, None, c[2]])
     return f
 
 
 def _filter_49(build):
     def f(c):
-        return build([c[0], None, c[1]])
+        return build([c[0], c[1], None, None, c[2], c[3], None])
     return f
 
 
 def _filter_50(build):
     def f(c):
-        return build([c[0], None, None, c[1]])
+        return build([c[0], c[1], None, None, c[2], c[3], c[4]])
     return f
 
 
 def _filter_51(build):
     def f(c):
-        return build([c[0], *c[1].children])
+        return build([c[0], c[1], *c[2].children, c[3]])
     return f
 
 
 def _filter_52(build):
     def f(c):
-        return build([c[0], *c[1].children, None])
+        return build([c[0], c[1], *c[2].children, c[3], c[4]])
     return f
 
 
 def _filter_53(build):
     def f(c):
-        return build([c[0], *c[1].children, c[2]])
+        return build([c[0], None, c[1]])
     return f
 
 
 def _filter_54(build):
     def f(c):
-        return build([c[0], *c[1].children, c[2], c[3], c[4]])
+        return build([c[0], None, None, c[1]])
     return f
 
 
 def _filter_55(build):
     def f(c):
-        return build([c[0], *c[1].children, c[2], c[3], c[4], c[5]])
+        return build([c[0], *c[1].children])
     return f
 
 
 def _filter_56(build):
     def f(c):
-        return build([c[0], *c[1].children, c[2], c[3], *c[4].children, c[5]])
+        return build([c[0], *c[1].children, None])
     return f
 
 
 def _filter_57(build):
     def f(c):
-        return build([c[0], *c[1].children, c[2], c[3], *c[4].children, c[5], c[6]])
+        return build([c[0], *c[1].children, c[2]])
     return f
 
 
 def _filter_58(build):
     def f(c):
-        return build([None, c[0]])
+        return build([c[0], *c[1].children, c[2], c[3], c[4]])
     return f
 
 
 def _filter_59(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2], c[3], c[4], c[5]])
+    return f
+
+
+def _filter_60(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2], c[3], *c[4].children, c[5]])
+    return f
+
+
+def _filter_61(build):
+    def f(c):
+        return build([c[0], *c[1].children, c[2], c[3], *c[4].children, c[5], c[6]])
+    return f
+
+
+def _filter_62(build):
+    def f(c):
+        return build([None, c[0]])
+    return f
+
+
+def _filter_63(build):
     def f(c):
         r = c[0].children
         return build(r)
     return f
 
 
-def _filter_60(build):
+def _filter_64(build):
     def f(c):
         r = c[0].children
         r += (c[1],)
@@ -1262,7 +1480,7 @@ def _filter_60(build):
     return f
 
 
-def _filter_61(build):
+def _filter_65(build):
     def f(c):
         r = c[0].children
         r += (c[1], c[2],)
@@ -1273,64 +1491,68 @@ def _filter_61(build):
 FILTERS = {
     (((0, False, 0),), 2): _filter_0,
     (((0, False, 0),), 3): _filter_1,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1): _filter_2,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 3): _filter_3,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 4): _filter_4,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 1): _filter_5,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 2): _filter_6,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 3): _filter_7,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1): _filter_8,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1): _filter_9,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 1): _filter_10,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0): _filter_11,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, True, 0), (8, False, 0), (9, False, 0)), 0): _filter_12,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, True, 0), (7, False, 0)), 0): _filter_13,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1)), 0): _filter_14,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0)), 1): _filter_15,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0), (7, False, 0)), 0): _filter_16,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0): _filter_17,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0), (7, False, 0)), 0): _filter_18,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 1), (6, False, 0)), 0): _filter_19,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 0): _filter_20,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 1): _filter_21,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0): _filter_22,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0)), 0): _filter_23,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0), (10, False, 0)), 0): _filter_24,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, True, 0), (10, False, 0), (11, False, 0)), 0): _filter_25,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0): _filter_26,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 2)), 0): _filter_27,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0): _filter_28,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 1): _filter_29,
-    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0): _filter_30,
-    (((0, False, 0), (1, False, 0), (2, False, 1)), 0): _filter_31,
-    (((0, False, 0), (1, False, 0), (2, False, 1)), 1): _filter_32,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 0): _filter_33,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 1): _filter_34,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0)), 0): _filter_35,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0)), 0): _filter_36,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1): _filter_37,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 0): _filter_38,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0): _filter_39,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1)), 0): _filter_40,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0)), 1): _filter_41,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0): _filter_42,
-    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, True, 1), (5, False, 0)), 0): _filter_43,
-    (((0, False, 0), (1, False, 0), (2, False, 2)), 0): _filter_44,
-    (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1): _filter_45,
-    (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0): _filter_46,
-    (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0): _filter_47,
-    (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0): _filter_48,
-    (((0, False, 0), (1, False, 1)), 0): _filter_49,
-    (((0, False, 0), (1, False, 2)), 0): _filter_50,
-    (((0, False, 0), (1, True, 0)), 0): _filter_51,
-    (((0, False, 0), (1, True, 0)), 1): _filter_52,
-    (((0, False, 0), (1, True, 0), (2, False, 0)), 0): _filter_53,
-    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 0): _filter_54,
-    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 0): _filter_55,
-    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0)), 0): _filter_56,
-    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0)), 0): _filter_57,
-    (((0, False, 1),), 0): _filter_58,
-    (((0, True, 0),), 0): _filter_59,
-    (((0, True, 0), (1, False, 0)), 0): _filter_60,
-    (((0, True, 0), (1, False, 0), (2, False, 0)), 0): _filter_61,
+    (((0, False, 0), (1, False, 0)), 1): _filter_2,
+    (((0, False, 0), (1, False, 0), (2, False, 0)), 3): _filter_3,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 1): _filter_4,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 3): _filter_5,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0)), 4): _filter_6,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 1): _filter_7,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 2): _filter_8,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 3): _filter_9,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 1): _filter_10,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1): _filter_11,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 1): _filter_12,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0): _filter_13,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, True, 0), (8, False, 0), (9, False, 0)), 0): _filter_14,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0), (6, True, 0), (7, False, 0)), 0): _filter_15,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1)), 0): _filter_16,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0)), 1): _filter_17,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 1), (6, False, 0), (7, False, 0)), 0): _filter_18,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0): _filter_19,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0), (7, False, 0)), 0): _filter_20,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, True, 1), (6, False, 0)), 0): _filter_21,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1)), 0): _filter_22,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 0): _filter_23,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0)), 1): _filter_24,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0): _filter_25,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, False, 2)), 0): _filter_26,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0)), 0): _filter_27,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, False, 0), (10, False, 0)), 0): _filter_28,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, False, 0), (9, True, 0), (10, False, 0), (11, False, 0)), 0): _filter_29,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0), (7, False, 0), (8, True, 0), (9, False, 0), (10, False, 0)), 0): _filter_30,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, False, 2)), 0): _filter_31,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 0): _filter_32,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0)), 1): _filter_33,
+    (((0, False, 0), (1, False, 0), (2, False, 0), (3, True, 0), (4, False, 0), (5, False, 0)), 0): _filter_34,
+    (((0, False, 0), (1, False, 0), (2, False, 1)), 0): _filter_35,
+    (((0, False, 0), (1, False, 0), (2, False, 1)), 1): _filter_36,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 0): _filter_37,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0)), 1): _filter_38,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0)), 0): _filter_39,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0)), 0): _filter_40,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0)), 1): _filter_41,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, False, 0), (6, False, 0), (7, False, 0)), 0): _filter_42,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 0), (5, True, 0), (6, False, 0)), 0): _filter_43,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1)), 0): _filter_44,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0)), 1): _filter_45,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, False, 1), (5, False, 0), (6, False, 0)), 0): _filter_46,
+    (((0, False, 0), (1, False, 0), (2, False, 1), (3, False, 0), (4, True, 1), (5, False, 0)), 0): _filter_47,
+    (((0, False, 0), (1, False, 0), (2, False, 2)), 0): _filter_48,
+    (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0)), 1): _filter_49,
+    (((0, False, 0), (1, False, 0), (2, False, 2), (3, False, 0), (4, False, 0)), 0): _filter_50,
+    (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0)), 0): _filter_51,
+    (((0, False, 0), (1, False, 0), (2, True, 0), (3, False, 0), (4, False, 0)), 0): _filter_52,
+    (((0, False, 0), (1, False, 1)), 0): _filter_53,
+    (((0, False, 0), (1, False, 2)), 0): _filter_54,
+    (((0, False, 0), (1, True, 0)), 0): _filter_55,
+    (((0, False, 0), (1, True, 0)), 1): _filter_56,
+    (((0, False, 0), (1, True, 0), (2, False, 0)), 0): _filter_57,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0)), 0): _filter_58,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, False, 0), (5, False, 0)), 0): _filter_59,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0)), 0): _filter_60,
+    (((0, False, 0), (1, True, 0), (2, False, 0), (3, False, 0), (4, True, 0), (5, False, 0), (6, False, 0)), 0): _filter_61,
+    (((0, False, 1),), 0): _filter_62,
+    (((0, True, 0),), 0): _filter_63,
+    (((0, True, 0), (1, False, 0)), 0): _filter_64,
+    (((0, True, 0), (1, False, 0), (2, False, 0)), 0): _filter_65,
 }

@@ -23,14 +23,17 @@ from typing import Optional
 from ..stepwise import finish
 from .ast import Comment, Doc
 from .span import Span
-from .vocabulary import ROLE_WORDS, STATEMENT_KEYWORDS
+from .vocabulary import OPAQUE_BLOCK, ROLE_WORDS, STATEMENT_KEYWORDS
 
-# Block comments first (they also start with `#`), then an unclosed `#{`, then line comments;
-# words only matter when they are statement keywords, `program` or `return`.
+# Opaque (tier-3) blocks first: a block is one chunk, whatever words and comments it holds.
+# Then block comments (they also start with `#`), an unclosed `#{`, line comments; words only
+# matter when they are statement keywords, `program` or `return`, or `composition` at column 0
+# (the algebra selector, whose first word is not reserved).
 _SCAN = re.compile(
-    r"(?P<block>#\{.*?\}#)|(?P<open>#\{)|(?P<line>#[^\n]*)"
+    "(?P<opaque>" + OPAQUE_BLOCK + ")"
+    r"|(?P<block>#\{.*?\}#)|(?P<open>#\{)|(?P<line>#[^\n]*)"
     r"|(?<![\w.])(?P<kw>" + "|".join(sorted(set(STATEMENT_KEYWORDS) | {"return"}, key=len,
-                                             reverse=True)) + r")(?!\w)",
+                                             reverse=True)) + r"|(?<![^\n])composition)(?!\w)",
     re.S,
 )
 _COMMENT_SCAN = re.compile(r"(?P<block>#\{.*?\}#)|(?P<open>#\{)|(?P<line>#[^\n]*)", re.S)
@@ -238,6 +241,13 @@ def resplit_declarations(old_text: str, old_chunks: list[Chunk], new_text: str,
     return chunks
 
 
+# The text after a `define` or `composition` chunk start that decides whether it heads an
+# opaque block (spec part 2 §2.2): its line, and for `composition` the blank lines after it
+# and the first character of the next line with code.
+_OPAQUE_DECIDED = {"define": re.compile(r"[^\n]*"),
+                   "composition": re.compile(r"[^\n]*(?:\n[ \t]*)*\S?")}
+
+
 def _chunk_start(chunk: Chunk) -> int:
     return chunk.start
 
@@ -255,9 +265,15 @@ def _restart_point(old_text: str, old_chunks: list[Chunk],
         if s == 0:
             break  # the first chunk may be the leading non-keyword one: rescan from the top
         m = _SCAN.match(old_text, s)
+        if m is not None and m.lastgroup == "opaque":
+            continue  # a block's extent depends on the lines after it: restart before it
         if m is None or m.lastgroup != "kw":
             break  # `old_chunks` does not describe `old_text`: correctness first, rescan all
-        if m.end() < edit_start:  # the keyword and the character after it are unchanged
+        # The keyword and the character after it are unchanged, and so is the text that
+        # decides whether `define`/`composition` head an opaque block instead.
+        decided = _OPAQUE_DECIDED.get(m.group())
+        if m.end() < edit_start and (decided is None
+                                     or decided.match(old_text, s).end() < edit_start):
             return old_chunks[:i], [s], m.end(), m.group() == "program"
     return [], [], 0, False
 
@@ -272,6 +288,10 @@ def _chunk_starts(text: str, pos: int, in_body: bool):
         kind = m.lastgroup
         if kind == "open":
             return  # unclosed block comment: the rest of the file is a comment
+        if kind == "opaque":
+            yield m.start()
+            in_body = False
+            continue
         if kind != "kw":
             comment_start_at_end[m.end()] = m.start()
             continue

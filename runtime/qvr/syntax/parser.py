@@ -143,6 +143,9 @@ _FLOAT = (r"[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+"
 _NAME = r"(?!\d)\w+"
 _INT = r"[0-9]+"
 _HAND_WRITTEN = frozenset({"FLOAT", "NAME", "INT", "DOC_COMMENT", "BLOCK_COMMENT", "LINE_COMMENT"})
+# Terminals whose lark pattern the fast lexer uses as it is, tried before every other token
+# (lark gives OPAQUE_BLOCK the highest priority; its look-behind keeps it to column 0).
+_VERBATIM = ("OPAQUE_BLOCK",)
 
 
 def _fast_lexer():
@@ -157,8 +160,12 @@ def _fast_lexer():
     exactly as lark retypes them."""
     fixed = {}
     operators = []
+    verbatim = {}
     shifted = {symbol for symbols, _ in _TABLES.states for symbol in symbols}
     for name, kind, value in _TABLES.terminals:
+        if name in _VERBATIM:
+            verbatim[name] = value
+            continue
         strings = [value] if kind == "str" else fixed_strings(value)
         if name not in shifted or strings is None:  # %ignore'd (no state shifts it) or not fixed
             if name not in _HAND_WRITTEN and not name.startswith("__IGNORE"):
@@ -170,12 +177,20 @@ def _fast_lexer():
             if not text.isidentifier():
                 operators.append(text)
     operators.sort(key=len, reverse=True)
+    # The verbatim patterns' own groups are made non-capturing, so group numbers stay ours.
+    first = "".join(f"(?P<{name}>{_uncaptured(value)})|" for name, value in verbatim.items())
     pattern = re.compile(
-        f"{_SKIP}(?:(?P<FLOAT>{_FLOAT})|(?P<NAME>{_NAME})|(?P<INT>{_INT})"
+        f"{_SKIP}(?:{first}(?P<FLOAT>{_FLOAT})|(?P<NAME>{_NAME})|(?P<INT>{_INT})"
         f"|(?P<OP>{'|'.join(map(re.escape, operators))}))?")
     # terminal by group number; an operator's is always in `fixed`
-    kinds = (None, "FLOAT", "NAME", "INT", "OP")
+    kinds = (None, *verbatim, "FLOAT", "NAME", "INT", "OP")
     return pattern, fixed, kinds
+
+
+def _uncaptured(pattern: str) -> str:
+    """`pattern` with every capturing ``(`` made ``(?:`` (escaped and class brackets kept)."""
+    return re.sub(r"(\\.)|(\[(?:\\.|[^\]])*\])|\((?!\?)", lambda m: m.group(1) or m.group(2) or "(?:",
+                  pattern)
 
 
 _FAST_RE, _FIXED, _GROUP_KINDS = _fast_lexer()
@@ -208,7 +223,8 @@ def _user_callback(name: str):
     """The AST builder's method for rule callback `name`; lark's default for rules without
     one: internal repetition rules (``__start_star_0``) hand their children to the parent's
     child filter, which splices them (see AstBuilder.__default__)."""
-    method = getattr(_builder, name, None)
+    # a rule named like a Python keyword (`lambda`) has its method with a trailing underscore
+    method = getattr(_builder, name, None) or getattr(_builder, name + "_", None)
     if method is not None:
         return method
     if name.startswith("_"):
@@ -353,6 +369,7 @@ def parse_chunk(text: str, offset: int = 0):
     re-parsed by lark itself, whose exception `qvr.syntax.errors` turns into wording."""
     with _lock:
         _builder.offset = offset
+        _builder.text = text
         try:
             tokens = fast_tokens(text)
             if tokens is not None:
@@ -375,6 +392,7 @@ def parse_chunk(text: str, offset: int = 0):
             return None, bad, failure
         finally:
             _builder.offset = 0
+            _builder.text = ""
 
 
 def terminal_patterns() -> dict[str, str]:

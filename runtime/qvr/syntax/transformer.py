@@ -18,6 +18,7 @@ each parse; see `qvr.syntax.parser`).
 """
 from __future__ import annotations
 
+import re
 import sys
 
 from . import ast as A
@@ -182,11 +183,16 @@ def _open_chain(x, cls):
     return None
 
 
+# The head word and name of an opaque block (the OPAQUE_BLOCK token's text).
+_OPAQUE_HEAD = re.compile(r"(\w+)[ \t]+((?!\d)\w+)")
+
+
 class AstBuilder:
     """Rule callbacks named after the grammar's rules and aliases (spec §3.1)."""
 
     def __init__(self):
         self.offset = 0
+        self.text = ""  # the text being parsed (columns of `marginalize` bodies)
 
     # ------------------------------------------------------------------ helpers ----
     def _start(self, x) -> int:
@@ -313,7 +319,7 @@ class AstBuilder:
         return A.TypeCtor(self._name(c[0]), args, opts, self._span(c))
 
     def type_call(self, c):
-        args = tuple(x for x in c[2:] if x.__class__ in (A.Number, A.KwArg))
+        args = tuple(x for x in c[2:] if x.__class__ in (A.Number, A.KwArg, A.CtorName))
         opts = c[-1] if c[-1].__class__ is A.BraceOpts else None
         return A.TypeCall(self._name(c[0]), args, opts, self._span(c))
 
@@ -331,6 +337,20 @@ class AstBuilder:
     cat_atom = _group
     matom = _group
     atom = _group
+
+    def enum_set(self, c):
+        return A.EnumSet(self._names(c), self._span(c))
+
+    def ctor_name(self, c):
+        name = self._name(c[0])
+        return A.CtorName(name, name.span)
+
+    def kw_name(self, c):
+        name = self._name(c[0])
+        return A.KwName(name, name.span)
+
+    def kw_list(self, c):
+        return A.KwList(self._names(c), self._span(c))
 
     def brace_opts(self, c):
         return A.BraceOpts(tuple(x for x in c if x.__class__ is A.KwArg), self._span(c))
@@ -372,6 +392,20 @@ class AstBuilder:
     def cat_ref(self, c):
         name = self._name(c[0])
         return A.CatRef(name, name.span)
+
+    # ------------------------------------------ algebra selector, opaque blocks ----
+    def composition_decl(self, c):
+        return A.CompositionDecl(self._name(c[0]), self._name(c[1]), c[2], (), self._span(c))
+
+    def opaque_decl(self, c):
+        tok = c[0]
+        text = tok.value
+        head = _OPAQUE_HEAD.match(text)
+        start = tok.start_pos + self.offset
+        head_word = A.Name(head.group(1), Span(start, start + len(head.group(1))))
+        name_start = start + head.start(2)
+        name = A.Name(head.group(2), Span(name_start, name_start + len(head.group(2))))
+        return A.OpaqueDecl(head_word, name, text, (), Span(start, start + len(text)))
 
     # --------------------------------------------------- morphism declarations ----
     def _morphism_parts(self, c, start):
@@ -462,6 +496,12 @@ class AstBuilder:
                                                 and x.type in ("LSQB", "RSQB", "COMMA")))
         return A.OptList(items, self._span(c))
 
+    def opt_call(self, c):
+        items = tuple(self._opt_value(x) for x in c[2:]
+                      if x is not None and not (x.__class__ is Tok
+                                                and x.type in ("LPAR", "RPAR", "COMMA")))
+        return A.OptCall(self._name(c[0]), items, self._span(c))
+
     def role_word(self, c):
         name = self._name(c[0])
         return A.OptName(name, True, name.span)
@@ -489,6 +529,14 @@ class AstBuilder:
     def marginalize(self, c):
         # mpost "." "marginalize" "(" NAME ("," NAME)* ","? ")"
         return A.Marginalize(_u(c[0]), self._names(c[4:]), self._name(c[2]), self._span(c))
+
+    def method(self, c):
+        # mpost "." NAME ["(" [args] ")"]
+        if len(c) > 3 and c[3] is not None:
+            args = c[4].items if c[4].__class__ is _Seq else ()
+        else:
+            args = None
+        return A.Method(_u(c[0]), self._name(c[2]), args, self._span(c))
 
     def ref(self, c):
         name = self._name(c[0])
@@ -533,20 +581,72 @@ class AstBuilder:
 
     # -------------------------------------------------------------------- programs ----
     def params(self, c):
-        return _Params(self._names(c), self._start(c[0]), self._end(c[-1]))
+        params = [self._name(x) if x.__class__ is Tok else x for x in c
+                  if x.__class__ is A.TypedParam or (x.__class__ is Tok and x.type == "NAME")]
+        return _Params(params, self._start(c[0]), self._end(c[-1]))
+
+    def typed_param(self, c):
+        return A.TypedParam(self._name(c[0]), c[2], self._span(c))
+
+    def kind_ref(self, c):
+        name = self._name(c[0])
+        return A.KindRef(name, name.span)
+
+    def kind_mor(self, c):
+        # NAME "[" type_expr "," type_expr "]"
+        return A.KindMor(self._name(c[0]), _u(c[2]), _u(c[4]), self._span(c))
 
     def program_decl(self, c):
         # "program" NAME [params] ":" sig [options] step* return_step
         params = c[2]
         sig = c[4]
         options = c[5]
-        steps = tuple(x for x in c[6:-1] if x is not None)
+        steps = self._nest_bodies([x for x in c[6:-1] if x is not None])
+        if params is None:
+            names, kinds = None, ()
+        else:
+            names = tuple(p.name if p.__class__ is A.TypedParam else p for p in params.names)
+            kinds = tuple(p if p.__class__ is A.TypedParam else None for p in params.names)
         return A.ProgramDecl(
-            self._name(c[0]), self._name(c[1]),
-            params.names if params is not None else None,
-            Span(params.start, params.end) if params is not None else None,
+            self._name(c[0]), self._name(c[1]), names,
+            Span(params.start, params.end) if params is not None else None, kinds,
             sig, options, steps, c[-1], (), self._span(c),
         )
+
+    def _column(self, offset: int) -> int:
+        """Code-point column of document offset `offset` within the text being parsed."""
+        local = offset - self.offset
+        return local - (self.text.rfind("\n", 0, local) + 1)
+
+    def _nest_bodies(self, steps: list) -> tuple:
+        """Give each `marginalize` step its body: the run of steps right after it whose first
+        token is in a greater column (spec part 2 §2.3), nested blocks included."""
+        if not any(s.__class__ is A.MarginalizeStep for s in steps):
+            return tuple(steps)
+        out: list = []
+        i = 0
+        while i < len(steps):
+            step, i = self._with_body(steps, i)
+            out.append(step)
+        return tuple(out)
+
+    def _with_body(self, steps: list, i: int):
+        """The step at `i` (with its body if it is a `marginalize`) and the index after it."""
+        step = steps[i]
+        i += 1
+        if step.__class__ is not A.MarginalizeStep:
+            return step, i
+        column = self._column(step.span.start)
+        body: list = []
+        while i < len(steps) and self._column(steps[i].span.start) > column:
+            inner, i = self._with_body(steps, i)
+            body.append(inner)
+        if body:
+            end = body[-1].span.end
+            step = A.MarginalizeStep(step.keyword, step.name, step.annotation, step.target,
+                                     step.options, tuple(body), step.docs,
+                                     Span(step.span.start, end))
+        return step, i
 
     def draw_step(self, c):
         return A.DrawStep(self._name(c[0]), c[1], c[3], (), self._span(c))
@@ -570,6 +670,19 @@ class AstBuilder:
 
     def let_step(self, c):
         return A.LetStep(self._name(c[0]), self._name(c[1]), _u(c[3]), (), self._span(c))
+
+    def call_step(self, c):
+        # LET NAME "<-" target [options]
+        return A.CallStep(self._name(c[0]), self._name(c[1]), c[3], c[4], (), self._span(c))
+
+    def marginalize_step(self, c):
+        # "marginalize" NAME [":" type_expr] "<-" target [options]
+        annotation = _u(c[3]) if c[3] is not None else None
+        return A.MarginalizeStep(self._name(c[0]), self._name(c[1]), annotation, c[5], c[6],
+                                 (), (), self._span(c))
+
+    def score_step(self, c):
+        return A.ScoreStep(self._name(c[0]), self._name(c[1]), _u(c[3]), (), self._span(c))
 
     def return_step(self, c):
         return A.ReturnStep(self._name(c[0]), c[1], (), self._span(c))
@@ -630,6 +743,32 @@ class AstBuilder:
 
     def call(self, c):
         return A.Call(self._name(c[0]), tuple(self._nodes(c[2:])), self._span(c))
+
+    def index(self, c):
+        return A.Index(self._name(c[0]), tuple(self._nodes(c[2:])), self._span(c))
+
+    def method_call(self, c):
+        # NAME "." NAME "(" [arg ("," arg)* ","?] ")"
+        return A.MethodCall(self._name(c[0]), self._name(c[2]), tuple(self._nodes(c[4:])),
+                            self._span(c))
+
+    def factor_expr(self, c):
+        # "factor" factor_binder ("," factor_binder)* NAME factor_body
+        binders = tuple(x for x in c if x.__class__ is A.FactorBinder)
+        in_word = self._name(c[-2])
+        return A.FactorExpr(self._name(c[0]), binders, in_word, _u(c[-1]), self._span(c))
+
+    def factor_binder(self, c):
+        return A.FactorBinder(self._name(c[0]), _u(c[2]), self._span(c))
+
+    def factor_cases(self, c):
+        return A.FactorCases(tuple(x for x in c if x.__class__ is A.FactorCase), self._span(c))
+
+    def factor_case(self, c):
+        return A.FactorCase(self._number(c[0]), _u(c[2]), self._span(c))
+
+    def lambda_(self, c):
+        return A.Lambda(self._name(c[0]), _u(c[2]), self._tspan(c[1]), self._span(c))
 
     def vec(self, c):
         return A.Vec(tuple(self._nodes(c)), self._span(c))

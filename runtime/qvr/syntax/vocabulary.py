@@ -6,12 +6,12 @@ grammars and the runtime agree on one vocabulary.
 """
 from __future__ import annotations
 
-#: The 32 reserved words (§2.5); never identifiers (QVR004).
+#: The 33 reserved words (§2.5, and `factor` of part 2 §2.1); never identifiers (QVR004).
 RESERVED: tuple[str, ...] = (
     "object", "type", "space", "quantale", "category", "rule", "morphism", "continuous",
     "stochastic", "latent", "observed", "embed", "discretize", "program", "let", "define",
     "where", "output", "export", "draw", "sample", "observe", "return", "identity",
-    "marginalize", "fan", "repeat", "stack", "scan", "parser", "ccg", "lambek",
+    "marginalize", "fan", "repeat", "stack", "scan", "parser", "ccg", "lambek", "factor",
 )
 
 #: Keywords that begin a top-level statement (where `parse_module` splits chunks).
@@ -132,3 +132,20 @@ BUILTIN_SCHEMAS: tuple[str, ...] = (
 #: Arguments of `parser(...)`, `ccg(...)`, `lambek(...)` (§4.5).
 PARSER_ARGS: tuple[str, ...] = ("rules", "categories", "terminal", "start", "depth", "constructors")
 PARSER_CONSTRUCTORS: tuple[str, ...] = ("slash", "diamond", "box", "unit")
+
+
+#: Head words of opaque (tier-3) blocks besides `define NAME (`/`[` and `composition` with an
+#: indented body (spec part 2 §2.2).
+OPAQUE_HEADS: tuple[str, ...] = (
+    "deduction", "signature", "encoder", "decoder", "loss", "index", "family", "effect",
+    "instance", "handler", "schema", "bundle", "contraction",
+)
+
+#: The OPAQUE_BLOCK terminal of qvr.lark (part 2 §3.1), for scanners that work without lark;
+#: tests/syntax/test_syntax_vocabulary.py checks that it is the grammar's pattern.
+OPAQUE_BLOCK: str = (
+    r"(?<![^\n])(?:(?:" + "|".join(OPAQUE_HEADS) + r")[ \t]+(?!\d)\w"
+    r"|define[ \t]+(?!\d)\w+[ \t]*[\[(]"
+    r"|composition[ \t]+(?!\d)\w[^\n]*(?=(?:\n[ \t]*(?=\n))*\n[ \t]+[^\s#]))"
+    r"[^\n]*(?:\n(?:[ \t]*\n)*(?:[ \t]+\S|[)\]}])[^\n]*)*"
+)
