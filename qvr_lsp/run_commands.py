@@ -48,16 +48,17 @@ from pygls.exceptions import JsonRpcException
 
 from qvr.run.contract import results_dir
 
+from . import client_contract as contract
 from .features import code_lens
 from .runs import KIND_TITLES, RUN_KINDS, Run, RunManager, RunOutcome, RunRequest, RunSettings
 
 log = logging.getLogger(__name__)
 
-RUN_FINISHED = "qvr/runFinished"
-COMMANDS = {kind: f"qvr.run.{kind}" for kind in RUN_KINDS}
-CANCEL = code_lens.CANCEL_COMMAND
-CHECK = code_lens.CHECK_COMMAND
-DISABLED = code_lens.DISABLED_COMMAND
+RUN_FINISHED = contract.RUN_FINISHED_NOTIFICATION
+COMMANDS = {kind: contract.RUNS[kind]["command"] for kind in RUN_KINDS}
+CANCEL = contract.CANCEL_COMMAND
+CHECK = contract.CHECK_COMMAND
+DISABLED = contract.DISABLED_COMMAND
 
 _REPORT_INTERVAL = 0.1  # seconds between two progress reports: a fast SVI loop must not flood
 _CLIENT_TIMEOUT = 5.0  # seconds to wait for the client to answer a server-initiated request
@@ -171,8 +172,8 @@ class RunService:
         instead of a second pop-up."""
         self._set_settings(self.settings.merged(values, allow_python=from_initialization,
                                                 warn=self._warn_once))
-        if isinstance(values, dict) and "runFinishedNotification" in values:
-            value = values["runFinishedNotification"]
+        if isinstance(values, dict) and contract.RUN_FINISHED_OPTION in values:
+            value = values[contract.RUN_FINISHED_OPTION]
             if isinstance(value, bool):
                 self.client_renders_results = value
             else:

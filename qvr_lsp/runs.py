@@ -61,7 +61,9 @@ from qvr.diagnostics import Diagnostic, Severity
 from qvr.run.contract import RUN_KINDS, finite_or_none, parse_event
 from qvr.syntax.span import LineIndex, Span
 
-KIND_TITLES = {"svi": "Run SVI", "sample": "Sample", "nuts": "Run NUTS"}
+from .client_contract import RUN_SETTING_DEFAULTS, RUNS
+
+KIND_TITLES = {kind: RUNS[kind]["lens"] for kind in RUN_KINDS}
 
 #: Environment variable naming a command that replaces ``<python> -m qvr`` (tests use a fake
 #: worker through it; it is also a way to run models in another environment, e.g. a container).
@@ -93,14 +95,16 @@ class RunSettings:
     many workers may run at once.
     """
 
-    enabled: bool = True
-    steps: int | None = None
-    device: str | None = None
-    data: str | None = None
-    python: str | None = None
-    timeout: float = 120.0
-    grace: float = 1.0
-    max_concurrent: int = 2
+    # the defaults of qvr_lsp.client_contract, which the clients' settings share; an empty
+    # string there is None here (steps None: the runner's default for the kind)
+    enabled: bool = RUN_SETTING_DEFAULTS["enabled"]
+    steps: int | None = RUN_SETTING_DEFAULTS["steps"]
+    device: str | None = RUN_SETTING_DEFAULTS["device"] or None
+    data: str | None = RUN_SETTING_DEFAULTS["data"] or None
+    python: str | None = RUN_SETTING_DEFAULTS["python"] or None
+    timeout: float = RUN_SETTING_DEFAULTS["timeout"]
+    grace: float = RUN_SETTING_DEFAULTS["grace"]
+    max_concurrent: int = RUN_SETTING_DEFAULTS["maxConcurrent"]
 
     def merged(self, values: Any, *, allow_python: bool = False,
                warn: Callable[[str], None] | None = None) -> "RunSettings":

@@ -39,7 +39,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 from pygls.protocol.language_server import lsp_method
 
-from . import __version__, convert, documents
+from . import __version__, client_contract, convert, documents
 from .documents import DocumentStore, changes_from_lsp
 from .features import (
     code_actions as f_actions,  # registration reads MIGRATE_KIND
@@ -84,8 +84,8 @@ f_rename = _lazy_module("qvr_lsp.features.rename")
 f_sig = _lazy_module("qvr_lsp.features.signature_help")
 f_structure = _lazy_module("qvr_lsp.features.structure")
 
-DEBUG_INFO = "qvr/debugInfo"
-MIGRATE_COMMAND = "qvr.migrateFile"
+DEBUG_INFO = client_contract.DEBUG_INFO_REQUEST
+MIGRATE_COMMAND = client_contract.MIGRATE_COMMAND
 
 
 def prefer_utf8(params: lsp.InitializeParams) -> None:

@@ -11,6 +11,7 @@ import {
   ServerOptions,
   WorkDoneProgressCreateRequest,
 } from "vscode-languageclient/node";
+import { RUN_FINISHED_OPTION } from "./contract";
 import { progressCreateHandler } from "./progressNotifications";
 import { findServer, ServerLocation } from "./serverPath";
 import { applyTrust, readSettings, QvrSettings } from "./settings";
@@ -73,7 +74,7 @@ export function createClient(
     ],
     // runFinishedNotification: this client renders qvr/runFinished itself, so the server
     // logs the summary instead of also popping up a message.
-    initializationOptions: { ...currentSettings(), runFinishedNotification: true },
+    initializationOptions: { ...currentSettings(), [RUN_FINISHED_OPTION]: true },
     outputChannel,
     middleware: {
       workspace: {

@@ -14,6 +14,14 @@ import {
   State,
 } from "vscode-languageclient/node";
 import { createClient, currentSettings, locateServer } from "./client";
+import {
+  CANCEL_RUN_PALETTE,
+  MIGRATE_PALETTE,
+  PALETTE_RUN_COMMANDS,
+  RESTART_PALETTE,
+  RUN_KINDS,
+  SHOW_LAST_RESULT_PALETTE,
+} from "./contract";
 import { entryAt, findPrograms, exportedName } from "./programs";
 import { ResultsPanel } from "./resultsPanel";
 import {
@@ -50,13 +58,11 @@ export class QvrExtension implements vscode.Disposable {
     this.lastResult = context.workspaceState.get<RunResult>(LAST_RESULT_KEY);
     const register = (id: string, fn: () => unknown) =>
       this.subscriptions.push(vscode.commands.registerCommand(id, fn));
-    register("qvr.runSvi", () => this.run("svi"));
-    register("qvr.runSample", () => this.run("sample"));
-    register("qvr.runNuts", () => this.run("nuts"));
-    register("qvr.cancelRun", () => this.cancel());
-    register("qvr.showLastResult", () => this.showLastResult());
-    register("qvr.migrateCurrentFile", () => this.migrate());
-    register("qvr.restartServer", () => this.restart());
+    for (const kind of RUN_KINDS) register(PALETTE_RUN_COMMANDS[kind], () => this.run(kind));
+    register(CANCEL_RUN_PALETTE, () => this.cancel());
+    register(SHOW_LAST_RESULT_PALETTE, () => this.showLastResult());
+    register(MIGRATE_PALETTE, () => this.migrate());
+    register(RESTART_PALETTE, () => this.restart());
     this.subscriptions.push(
       this.output,
       this.status,
@@ -288,7 +294,7 @@ export class QvrExtension implements vscode.Disposable {
     const view = statusFor(this.serverState, this.runs);
     this.status.text = view.text;
     this.status.tooltip = view.tooltip;
-    this.status.command = this.runs.length > 0 ? "qvr.cancelRun" : this.serverState === "running" ? "qvr.showLastResult" : "qvr.restartServer";
+    this.status.command = this.runs.length > 0 ? CANCEL_RUN_PALETTE : this.serverState === "running" ? SHOW_LAST_RESULT_PALETTE : RESTART_PALETTE;
   }
 }
 

@@ -4,7 +4,11 @@
  * views can trust: a malformed field becomes "missing", never an exception in the extension.
  */
 
-export type RunKind = "svi" | "sample" | "nuts";
+import { KIND_TITLES } from "./contract";
+
+// The command and notification names live in the generated contract (one list with the server).
+export { CANCEL_COMMAND, KIND_TITLES, MIGRATE_COMMAND, RUN_COMMANDS, RUN_FINISHED_NOTIFICATION } from "./contract";
+export type { RunKind } from "./contract";
 
 export interface PosteriorSite {
   mean: unknown;
@@ -27,18 +31,6 @@ export interface RunResult {
   summaryPath?: string;
   message?: string;
 }
-
-/** The server command for each run kind. */
-export const RUN_COMMANDS: Record<RunKind, string> = {
-  svi: "qvr.run.svi",
-  sample: "qvr.run.sample",
-  nuts: "qvr.run.nuts",
-};
-export const CANCEL_COMMAND = "qvr.run.cancel";
-export const MIGRATE_COMMAND = "qvr.migrateFile";
-export const RUN_FINISHED_NOTIFICATION = "qvr/runFinished";
-
-export const KIND_TITLES: Record<string, string> = { svi: "SVI", sample: "Sample", nuts: "NUTS" };
 
 const finite = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 const text = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);

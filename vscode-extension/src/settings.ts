@@ -4,13 +4,9 @@
  * the initializationOptions and in every `workspace/configuration` answer.
  */
 
-export interface RunSettings {
-  enabled: boolean;
-  steps: number;
-  device: string;
-  data: string;
-  python: string;
-}
+import { RUN_SETTING_DEFAULTS, RunSettings } from "./contract";
+
+export type { RunSettings } from "./contract";
 
 export interface QvrSettings {
   run: RunSettings;
@@ -19,16 +15,17 @@ export interface QvrSettings {
 /** Reads one setting below `qvr.` (VS Code's WorkspaceConfiguration.get, injected). */
 export type SettingReader = <T>(key: string, fallback: T) => T;
 
+/**
+ * Every `qvr.run` setting of the contract, its default where unset (`steps` null: the `qvr
+ * run` default of the kind, as in every client and the CLI).
+ */
 export function readSettings(get: SettingReader, trusted: boolean): QvrSettings {
-  return {
-    run: {
-      enabled: get("run.enabled", true) && trusted,
-      steps: get("run.steps", 200),
-      device: get("run.device", ""),
-      data: get("run.data", ""),
-      python: get("run.python", ""),
-    },
-  };
+  const run = { ...RUN_SETTING_DEFAULTS };
+  for (const key of Object.keys(RUN_SETTING_DEFAULTS) as Array<keyof RunSettings>) {
+    (run as Record<string, unknown>)[key] = get(`run.${key}`, RUN_SETTING_DEFAULTS[key]);
+  }
+  run.enabled = run.enabled && trusted;
+  return { run };
 }
 
 /**

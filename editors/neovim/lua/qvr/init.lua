@@ -4,13 +4,14 @@
 -- on top of the server's workspace/executeCommand, echoing $/progress reports as they come.
 --
 --   require("qvr").setup({ settings = { qvr = { run = { steps = 100 } } } })
+local contract = require("qvr.contract") -- generated: the names and defaults shared with qvr-lsp
 local program = require("qvr.program")
 local treesitter = require("qvr.treesitter")
 
 local M = {}
 
-local RUN_COMMANDS = { svi = "qvr.run.svi", sample = "qvr.run.sample", nuts = "qvr.run.nuts" }
-local KIND_TITLES = { svi = "SVI", sample = "Sample", nuts = "NUTS" }
+local RUN_COMMANDS = contract.run_commands
+local KIND_TITLES = contract.kind_titles
 local INSTALL_HINT = "install it with `pip install -e <path to your qvr-tools checkout>`, or pass cmd = {...} to require('qvr').setup()"
 
 -- This file is <repo>/editors/neovim/lua/qvr/init.lua; the grammar is <repo>/grammar.
@@ -20,7 +21,8 @@ local repo_root = vim.fn.fnamemodify(this_file, ":p:h:h:h:h:h")
 M.defaults = {
   cmd = nil, -- default: <root>/.venv/bin/qvr-lsp, <root>/venv/bin/qvr-lsp, else qvr-lsp on PATH
   root_markers = { ".git", "pyproject.toml", ".venv" },
-  settings = { qvr = { run = { enabled = true } } },
+  -- unset settings (steps among them) are the server's defaults, which are `qvr run`'s
+  settings = { qvr = { run = { enabled = contract.run_setting_defaults.enabled } } },
   grammar_dir = repo_root .. "/grammar",
   parser_dir = vim.fn.stdpath("data") .. "/qvr",
   cc = "cc",
@@ -126,7 +128,7 @@ end
 
 M.handlers = {
   ["$/progress"] = progress_handler,
-  ["qvr/runFinished"] = run_finished_handler,
+  [contract.run_finished_notification] = run_finished_handler,
 }
 
 --- Client capabilities: the configured ones (or Neovim's defaults), plus
@@ -145,7 +147,7 @@ local function client_config(root)
     workspace_folders = { { uri = vim.uri_from_fname(root), name = root } },
     settings = M.config.settings,
     -- runFinishedNotification: the plugin echoes qvr/runFinished itself (no duplicate message).
-    init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { runFinishedNotification = true }),
+    init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { [contract.run_finished_option] = true }),
     handlers = M.handlers,
     capabilities = capabilities(),
     on_attach = M.config.on_attach,
@@ -202,7 +204,7 @@ local function setup_lspconfig()
         filetypes = { "qvr" },
         root_dir = lspconfig.util.root_pattern(unpack(M.config.root_markers)),
         settings = M.config.settings,
-        init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { runFinishedNotification = true }),
+        init_options = vim.tbl_extend("force", M.config.settings.qvr or {}, { [contract.run_finished_option] = true }),
       },
       docs = { description = "qvr-lsp, the QVR language server (pip install -e <qvr-tools checkout>)" },
     }
@@ -292,7 +294,7 @@ end
 
 --- :QvrCancel — stop every run in progress.
 function M.cancel()
-  return execute(vim.api.nvim_get_current_buf(), "qvr.run.cancel", nil, function(result)
+  return execute(vim.api.nvim_get_current_buf(), contract.cancel_command, nil, function(result)
     local n = type(result) == "table" and type(result.cancelled) == "table" and #result.cancelled or 0
     echo(n == 0 and "[qvr] no run in progress" or string.format("[qvr] cancelled %d run%s", n, n == 1 and "" or "s"))
   end)
@@ -301,7 +303,7 @@ end
 --- :QvrMigrate — rewrite the buffer's classic / 0.11 forms to the current syntax.
 function M.migrate()
   local bufnr = vim.api.nvim_get_current_buf()
-  return execute(bufnr, "qvr.migrateFile", { { uri = vim.uri_from_bufnr(bufnr) } })
+  return execute(bufnr, contract.migrate_command, { { uri = vim.uri_from_bufnr(bufnr) } })
 end
 
 local SPARK = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" }
