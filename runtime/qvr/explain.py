@@ -200,14 +200,17 @@ ENTRIES: tuple[Entry, ...] = (
         export model
         """),
     _e("QVR012", "Undefined variable in a program", "error", """
-        Inside a program, arguments and `let`/`return` operands can only be parameters or
-        variables bound by an earlier step. A name that was never bound has no value, and in a
-        probabilistic program it usually means a random quantity was meant to be sampled
-        first. Bind it with a `sample` (or `let`) step before the use.""",
+        Inside a program, a step can use only parameters and variables bound by an earlier
+        step. A name that is bound by a later step has no value yet where it is used: steps
+        run in the order they are written. (A name bound nowhere in the program is read as
+        data instead, QVR111.) A name in `return` must be bound by a step. Move the binding
+        step before the use.""",
        example="""
         object X : Real 1
         program model(x) : X -> X
-            sample y <- Normal(loc=x + mu, scale=1.0)
+            let m = x + mu
+            sample mu <- Normal(loc=0.0, scale=1.0)
+            sample y <- Normal(loc=m + mu, scale=1.0)
             return y
         export model
         """,
@@ -215,7 +218,8 @@ ENTRIES: tuple[Entry, ...] = (
         object X : Real 1
         program model(x) : X -> X
             sample mu <- Normal(loc=0.0, scale=1.0)
-            sample y <- Normal(loc=x + mu, scale=1.0)
+            let m = x + mu
+            sample y <- Normal(loc=m + mu, scale=1.0)
             return y
         export model
         """),
@@ -1697,7 +1701,215 @@ ENTRIES: tuple[Entry, ...] = (
         morphism step : Hidden -> Hidden [scale=0.1] ~ Normal
         export step
         """),
-    # ---------------------------------------------------------------- checker failures ----
+    _e("QVR111", "Data input of a program", "hint", """
+        A name that a program uses but never binds is a data input: its value is supplied by
+        name when the program is run, one value per data row. The hint states the type the
+        checker gave it (from its first use) and its plate, `?x` while the number of rows is
+        known only from the data. If the name was meant to be a random quantity, sample it
+        first.""",
+       example="""
+        object N : FinSet 4
+        object R : Real 1
+        program p : N -> R
+            sample b <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=b * x, scale=1.0)
+            return b
+        export p
+        """,
+       fix="""
+        object N : FinSet 4
+        object R : Real 1
+        program p : N -> R
+            sample b <- Normal(loc=0.0, scale=1.0)
+            sample x <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=b * x, scale=1.0)
+            return b
+        export p
+        """),
+    _e("QVR112", "Data input that looks like a misspelt variable", "warning", """
+        The name is not bound in the program, so it is read as a data input, but it differs
+        from a variable of the program by one letter or only by underscores. It is most
+        likely a typo for that variable: the program would otherwise expect a data array of
+        that name at run time.""",
+       example="""
+        object N : FinSet 4
+        object R : Real 1
+        program p : N -> R
+            sample beta_1 <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=beta1 * 2.0, scale=1.0)
+            return beta_1
+        export p
+        """,
+       fix="""
+        object N : FinSet 4
+        object R : Real 1
+        program p : N -> R
+            sample beta_1 <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=beta_1 * 2.0, scale=1.0)
+            return beta_1
+        export p
+        """),
+    _e("QVR114", "Argument does not vary over the step's plates", "error", """
+        A step annotated with a finite object (`observe y : N <- …`) or given `iid_over`
+        draws one value per element of those plates. Each argument must vary over the same
+        plates or fewer; one that varies over another plate has no single value for an
+        element of the step. A data input varying over data rows must meet exactly one plate
+        the argument does not already have, so that its rows are known. Annotate the step
+        with the plate the arguments vary over, or index the argument.""",
+       example="""
+        object A : FinSet 2
+        object B : FinSet 3
+        object R : Real 1
+        program p : A -> R
+            sample s <- HalfNormal(scale=1.0)
+            sample u : A <- Normal(loc=0.0, scale=1.0)
+            observe y : B <- Normal(loc=u, scale=s)
+            return s
+        export p
+        """,
+       fix="""
+        object A : FinSet 2
+        object R : Real 1
+        program p : A -> R
+            sample s <- HalfNormal(scale=1.0)
+            sample u : A <- Normal(loc=0.0, scale=1.0)
+            observe y : A <- Normal(loc=u, scale=s)
+            return s
+        export p
+        """),
+    _e("QVR115", "Data input used over two plates", "error", """
+        A data input has one value per data row, and its rows become those of the first
+        plate it meets. Used again with another plate, it would have to have both numbers of
+        rows at once. Use a separate data input for the second plate.""",
+       example="""
+        object A : FinSet 2
+        object B : FinSet 3
+        object R : Real 1
+        program p : A -> R
+            sample s <- HalfNormal(scale=1.0)
+            observe y : A <- Normal(loc=x, scale=s)
+            observe z : B <- Normal(loc=x, scale=s)
+            return s
+        export p
+        """,
+       fix="""
+        object A : FinSet 2
+        object B : FinSet 3
+        object R : Real 1
+        program p : A -> R
+            sample s <- HalfNormal(scale=1.0)
+            sample x <- Normal(loc=0.0, scale=1.0)
+            observe y : A <- Normal(loc=x, scale=s)
+            observe z : B <- Normal(loc=x, scale=s)
+            return s
+        export p
+        """),
+    _e("QVR117", "Annotation read as the row plate", "hint", """
+        The annotation names a finite object that is not the type of the values, and the
+        arguments depend on the program input without varying over any plate. The object is
+        then the row plate: it counts the rows of the batch (one value per row), and at run
+        time the batch must have exactly that many rows. If the annotation was meant to state
+        the value type, write the value type.""",
+       example="""
+        object Tok : FinSet 10
+        object Row : FinSet 4
+        object H : Real 3
+        morphism emb : Tok -> H [role=embed]
+        morphism head : H -> Tok ~ Categorical
+        program lm : Tok -> Tok
+            sample h <- emb
+            observe y : Row <- head(h)
+            return y
+        export lm
+        """,
+       fix="""
+        object Tok : FinSet 10
+        object H : Real 3
+        morphism emb : Tok -> H [role=embed]
+        morphism head : H -> Tok ~ Categorical
+        program lm : Tok -> Tok
+            sample h <- emb
+            observe y : Tok <- head(h)
+            return y
+        export lm
+        """),
+    _e("QVR118", "Codomain is a plate of the program", "hint", """
+        The declared codomain is a finite object that the program uses as a plate, and the
+        returned value is not of that type. As in many benchmark models, the codomain names
+        the plate rather than the values: the program returns the value it computes (the hint
+        says which type). Declare the codomain as the returned value type to state it
+        directly.""",
+       example="""
+        object N : FinSet 5
+        program p : N -> N
+            sample m <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=m, scale=1.0)
+            return m
+        export p
+        """,
+       fix="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample m <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=m, scale=1.0)
+            return m
+        export p
+        """),
+    _e("QVR130", "Sequence over plates", "error", """
+        A sequence value (from a scan or a promoted program) has its own time axis and
+        cannot also vary over plates or data rows. Combine it with values without plates,
+        or reduce the plated value first.""",
+       example="""
+        object Tok : FinSet 5
+        object N : FinSet 3
+        object H : Real 2
+        morphism emb : Tok -> H [role=embed]
+        morphism cell : H * H -> H ~ Normal
+        define states = emb >> scan(cell, states=all)
+        program p : Tok -> H
+            sample hs <- states
+            sample u : N <- Normal(loc=0.0, scale=1.0)
+            let z = hs * u
+            return z
+        export p
+        """,
+       fix="""
+        object Tok : FinSet 5
+        object H : Real 2
+        morphism emb : Tok -> H [role=embed]
+        morphism cell : H * H -> H ~ Normal
+        define states = emb >> scan(cell, states=all)
+        program p : Tok -> H
+            sample hs <- states
+            sample u <- Normal(loc=0.0, scale=1.0)
+            let z = hs * u
+            return z
+        export p
+        """),
+    _e("QVR132", "Family needs its size", "error", """
+        Some families cannot tell their event size from their arguments: `LKJCholesky` (the
+        side of its matrix), and `Dirichlet` or `RelaxedOneHotCategorical` given a single
+        concentration or probability. Annotate the step with a finite object (`: N`), whose
+        size sets the event size, or give `[over=N]`.""",
+       example="""
+        object K : FinSet 3
+        object R : Real 1
+        program p : K -> R
+            sample _weights <- Dirichlet(concentration=1.0)
+            sample s <- Normal(loc=0.0, scale=1.0)
+            return s
+        export p
+        """,
+       fix="""
+        object K : FinSet 3
+        object R : Real 1
+        program p : K -> R
+            sample _weights : K <- Dirichlet(concentration=1.0)
+            sample s <- Normal(loc=0.0, scale=1.0)
+            return s
+        export p
+        """),
     _e("internal", "The checker failed on a statement", "error", """
         Not a problem in your model: the checker itself failed on this statement (a bug in
         the checker), or the statement is nested too deeply for it. The statement was not

@@ -39,7 +39,7 @@ CASES = [
     ("QVR006", P("define m = f\n    ‸where\ndefine n = f\n"), P("define m = f2\n    where\n        define f2 = f\n")),
     ("QVR010", P("morphism h : R -> ‸Rr\n"), P("morphism h : R -> R\n")),
     ("QVR011", P("define d = ‸ff\n"), P("define d = f\n")),
-    ("QVR012", prog("sample y <- f(‸xx)"), prog("sample y <- f(x)")),
+    ("QVR012", prog("sample y <- f(‸z);sample z <- f(x)"), prog("sample z <- f(x);sample y <- f(z)")),
     ("QVR013", prog("sample y <- ‸Nromal(0.0, 1.0)", sig="R -> Real 1"), prog("sample y <- Normal(0.0, 1.0)", sig="R -> Real 1")),
     ("QVR014", P("define d = ‸later\nmorphism later : R -> R ~ Normal\n", "export d\n"), P("morphism later : R -> R ~ Normal\ndefine d = later\n", "export d\n")),
     ("QVR015", P("object ‸R : Real 3\n"), P("object R2 : Real 3\n")),
@@ -99,7 +99,7 @@ CASES = [
     ("QVR070", prog("let y = ‸f(x)"), prog("let y = det(x)")),
     ("QVR071", prog("observe y <- ‸det(x)"), prog("observe y <- f(x)")),
     ("QVR072", prog("observe ‸(a, b) <- f(x);let y = a + b"), prog("observe a <- f(x);let y = a")),
-    ("QVR073", prog("sample y : ‸T <- f(x)"), prog("sample y : R <- f(x)")),
+    ("QVR073", prog("sample y : ‸S <- f(x)"), prog("sample y : R <- f(x)")),
     ("QVR074", prog("sample y <- f(x)", ret="return (a: y, ‸a: y)", sig="R -> R * R"), prog("sample y <- f(x)", ret="return (a: y, b: y)", sig="R -> R * R")),
     ("QVR075", prog("sample t <- k(x);let y = x + ‸t"), prog("sample t <- k(x);let y = x + emb(t)")),
     # --------------------------------------------------------------------- unused ----

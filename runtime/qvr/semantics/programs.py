@@ -2,6 +2,11 @@
 observes, `let` arithmetic, destructuring) and `return`, with the program-local scope, the
 step deprecations QVR101–QVR105 and the unused-local diagnostics QVR081–QVR083.
 
+Part 2 adds plated values (§5.1–§5.3; the plate algebra is in `plates`): every value may
+vary over plates; an unbound operand name is a *data name* of the program (QVR111/QVR112);
+a step's annotation and `iid_over`/`over` options are read by Rule A (§4.1) and give the
+step its plates (§5.2); returns follow §4.2.
+
 A program is checked once with per-element parameter types; if a step passes the input (or a
 parameter) to a morphism whose domain is a sequence of it, the program is *promoted* and the
 body is checked again with sequence parameters (the first pass's output is discarded)."""
@@ -9,16 +14,18 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..diagnostics import Related, TextEdit
+from ..diagnostics import Fix, Related, TextEdit
 from ..syntax import ast as A
 from ..syntax.span import Span
-from .context import Context, closest
+from .context import KIND_WORDS, Context, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, has_fuzzy_latent, symbol_type
 from .families import BUILTINS, FAMILIES
 from .model import InlineInfo, ProgramInfo, Symbol, VarInfo
 from .objects import resolve_type
-from .types import (Cont, Fin, MorphType, ObjType, SeqType, compatible, elem_of, is_seq,
+from .plates import (NO_PLATES, Plate, PlateEnv, PlatedType, Plating, base_of, plate_of,
+                     plated, plating_of)
+from .types import (Cont, Fin, Mat, MorphType, ObjType, SeqType, compatible, elem_of, is_seq,
                     product_of)
 
 
@@ -35,6 +42,17 @@ class ProgramChecker:
         self.uses: dict[str, int] = {}
         self.promoted = False
         self.input_type = None
+        self._reset_plates()
+
+    def _reset_plates(self) -> None:
+        """Per-pass state of plated values (a promoted program is checked twice)."""
+        self.env = PlateEnv()
+        self.data: dict[str, tuple[Symbol, VarInfo]] = {}  # data names (§5.3)
+        self.near: dict[str, str] = {}  # data name -> the local it nearly spells (QVR112)
+        self.input_dep: set[str] = set()  # input-dependent locals (§5.1)
+        self.used_plates: set = set()  # plates of steps (for QVR118)
+        self.args: list = []  # (node, plates, input-dependent) of the current target
+        self.event: Optional[int] = None  # event width of the current step (§5.8)
 
     # ------------------------------------------------------------------------- driver ----
     def run(self) -> ProgramInfo:
@@ -53,6 +71,7 @@ class ProgramChecker:
             del ctx.references[snapshot[1]:]
             del ctx.symbols[snapshot[2]:]
             self.locals, self.uses = {}, {}
+            self._reset_plates()
             info = self._body(declared, promoted=True)
         return info
 
@@ -88,6 +107,11 @@ class ProgramChecker:
         self.info = info
         dom = declared.dom if declared is not None else None
         self.input_type = (SeqType(dom) if promoted else dom) if dom is not None else None
+        # where each step-bound name is first bound: a use before that is QVR012, not data
+        self.step_names: dict[str, A.Name] = {}
+        for step in d.steps:
+            for n in _bound_names(step):
+                self.step_names.setdefault(n.text, n)
         self._bind_params(info, dom)
         try:
             for step in d.steps:
@@ -99,12 +123,13 @@ class ProgramChecker:
         if declared is not None:
             cod = declared.cod
             if getattr(self, "scalar_return", False):
-                cod = ret_t
+                cod = base_of(ret_t)
             elif ret_t is not None and is_seq(ret_t):
                 cod = SeqType(declared.cod)
             info.effective = MorphType(self.input_type, cod)
         self._unused()
         info.variables = {n: v for n, (_, v) in self.locals.items()}
+        info.variables.update((n, v) for n, (_, v) in self.data.items())
         return info
 
     # --------------------------------------------------------------------- parameters ----
@@ -132,6 +157,7 @@ class ProgramChecker:
             types = [SeqType(t) if t is not None else None for t in types]
         for p, t in zip(params, types):
             self._bind(p, "parameter", t, p)
+            self.input_dep.add(p.text)
             info.params.append((p, t))
 
     # -------------------------------------------------------------------------- scope ----
@@ -151,9 +177,18 @@ class ProgramChecker:
         self.locals[name.text] = (sym, VarInfo(name.text, kind, t, node))
         self.uses[name.text] = 0
 
-    def _use(self, name: A.Name):
+    def _use(self, name: A.Name, *, operand: bool = False, expect=None):
+        """The local (or data name) `name` refers to. In an operand position an unbound
+        name is a data name (§4.3); elsewhere (a `return` pattern) it is QVR012."""
         entry = self.locals.get(name.text)
         if entry is None:
+            entry = self.data.get(name.text)
+            if entry is not None:
+                self.ctx.add_reference(name.span, entry[0])
+                self._near_miss(name)
+                return entry[1]
+            if operand:
+                return self._free_name(name, expect)
             self.ctx.undefined(name, "QVR012", f"undefined variable `{name.text}` in program "
                                f"`{self.name}`", (), candidates=list(self.locals))
             return None
@@ -162,32 +197,91 @@ class ProgramChecker:
         self.uses[name.text] += 1
         return var
 
+    def _free_name(self, name: A.Name, expect):
+        """An operand name that is not a local in scope: QVR012 when a later step binds it,
+        QVR017 for a top-level name, else a new data name of this program (§5.3) whose type
+        is the one expected at this first use, over its own open plate."""
+        ctx, x = self.ctx, name.text
+        later = self.step_names.get(x)
+        if later is not None:
+            ctx.error("QVR012", f"undefined variable `{x}` in program `{self.name}` (bound at "
+                      f"line {ctx.line_of(later.span)})", name.span,
+                      related=(Related(later.span, f"`{x}` is bound here"),))
+            return None
+        if x in ctx.local_top or x in ctx.top:
+            ctx.lookup_top(name, want="variable", undefined_code="QVR012",
+                           undefined_msg=f"undefined variable `{x}`", allowed_kinds=())
+            return None
+        t = plated(expect if expect is not None else ObjType.real(1), Plating(open=x), self.env)
+        sym = ctx.add_symbol(Symbol(x, "variable", name.span, name.span, type=t,
+                                    detail=f"{x} : {t.display()} (data)", scope=self.name))
+        var = VarInfo(x, "data", t, name)
+        self.data[x] = (sym, var)
+        near = self._closest_local(x)
+        if near is not None:
+            self.near[x] = near
+            self._near_miss(name)
+        else:
+            ctx.hint("QVR111", f"`{x}` is a data input of `{self.name}`: {t.display()}",
+                     name.span)
+        return var
+
+    def _closest_local(self, x: str) -> Optional[str]:
+        """A local in scope that `x` misspells: one edit away, or equal but for underscores.
+        One edit counts only between names of three letters or more: short names one edit
+        apart (`x` and `k`, `mu` and `nu`) are usually different quantities, not typos."""
+        bare = x.replace("_", "")
+        best = None
+        for y in self.locals:
+            if y.replace("_", "") == bare or (min(len(x), len(y)) >= 3
+                                              and edit_distance(x, y, 1) <= 1):
+                if best is None or y < best:
+                    best = y
+        return best
+
+    def _near_miss(self, name: A.Name) -> None:
+        y = self.near.get(name.text)
+        if y is not None:
+            self.ctx.warning("QVR112", f"`{name.text}` is not bound in `{self.name}` and is read "
+                             f"as data; did you mean `{y}`?", name.span,
+                             fixes=(Fix(f"Change to `{y}`", (TextEdit(name.span, y),)),))
+
     # -------------------------------------------------------------------------- steps ----
     def _step(self, step) -> None:
         ctx = self.ctx
-        if isinstance(step, A.LetStep):
+        if isinstance(step, (A.LetStep, _ScoreStep)):
             t = self.arith(step.value)
             ctx.record_type(step, t)
-            self._bind(step.name, "let", t, step)
+            self._bind(step.name, "let" if isinstance(step, A.LetStep) else "score", t, step)
+            if self._depends(step.value):
+                self.input_dep.add(step.name.text)
             return
-        pattern = step.name if isinstance(step, A.BindStep) else step.pattern
+        pattern = step.pattern if hasattr(step, "pattern") else step.name
         observe = isinstance(step, (A.ObserveStep, A.ObserveTildeStep))
         self._step_deprecations(step)
-        value = self._target(step, step.target, observe)
-        ctx.record_type(step, value)
+        opts = _step_options(ctx, step)
+        iid = self._plate_list(opts.get("iid_over"))
+        over = self._plate_list(opts.get("over"))
         annotation = getattr(step, "annotation", None)
-        if annotation is not None:
-            ann = resolve_type(ctx, annotation, finite_position=True)
-            if ann is not None and value is not None and not compatible(ann, elem_of(value)):
-                ctx.error("QVR073", f"annotation `{ann.display()}` does not match the values "
-                          f"`{elem_of(value).display()}` of `{step.target.name.text}`",
-                          annotation.span)
-        opts = getattr(step, "options", None)
-        if opts is not None:
-            for o in opts.items:
-                ctx.error("QVR028", f"unknown option `{o.key.text}` for a program step; allowed: "
-                          "(none)", o.key.span)
-        kind = "observe" if observe else "sample"
+        ann = (resolve_type(ctx, annotation, finite_position=True)
+               if annotation is not None else None)
+        ann_plate = (plate_of(ctx, annotation.name.text)
+                     if isinstance(annotation, A.TypeRef) and ann is not None else None)
+        # the event width of one draw: `over` (§5.8), or the annotation sizing a family
+        # whose size its arguments do not fix (Rule A step 2)
+        self.event = _product_size(over) if over else None
+        self.sizing, self.sized_by_annotation = None, False
+        if self.event is None and not iid and ann is not None and ann.is_finite:
+            self.sizing = ann
+        self.args, self.target_dep, self.target_dom = [], False, None
+        value = self._target(step, step.target, observe)
+        declared = self._rule_a(step, value, ann, ann_plate, iid, over)
+        value = self._step_value(step, value, declared, annotation)
+        ctx.record_type(step, value)
+        kind = "observe" if observe else "let" if isinstance(step, _CallStep) else "sample"
+        if self.target_dep:
+            for n in _bound_names(step):
+                self.input_dep.add(n.text)
         if isinstance(pattern, A.Name):
             self._bind(pattern, kind, value, step)
         elif isinstance(pattern, A.PatVar):
@@ -198,6 +292,170 @@ class ProgramChecker:
             parts = self._destructure(step, pattern, value)
             for n, t in zip(pattern.names, parts):
                 self._bind(n, kind, t, step)
+        for inner in getattr(step, "body", ()):  # a `marginalize` block's steps
+            self._step(inner)
+
+    # -------------------------------------------------------------------- step plates ----
+    def _plate_list(self, value) -> list:
+        """The finite objects an `iid_over=`/`over=` value names, as plates."""
+        if value is None:
+            return []
+        items = value.items if isinstance(value, A.OptList) else (value,)
+        out = []
+        for item in items:
+            if not isinstance(item, A.OptName):
+                self.ctx.error("QVR017", f"`{self.ctx.src(item.span)}` is not a finite object",
+                               item.span)
+                continue
+            sym = self.ctx.lookup_top(item.name, want="object", undefined_code="QVR010",
+                                      undefined_msg=f"undefined type `{item.name.text}`",
+                                      allowed_kinds=("object",))
+            if sym is None:
+                continue
+            plate = plate_of(self.ctx, sym.name)
+            if plate is None:
+                self.ctx.error("QVR017", f"`{item.name.text}` is a continuous object, not a "
+                               "finite object", item.span)
+                continue
+            if plate not in out:
+                out.append(plate)
+        return out
+
+    def _rule_a(self, step, value, ann, ann_plate, iid: list, over: list) -> list:
+        """The declared plates of a step (§5.2) from its options and its annotation read by
+        Rule A (§4.1)."""
+        annotation = getattr(step, "annotation", None)
+        elem = elem_of(base_of(value)) if value is not None else None
+        if iid:
+            if ann is not None and ann_plate not in iid and not (
+                    elem is not None and compatible(ann, elem)):
+                self.ctx.error("QVR114", f"annotation `{ann.display()}` must be one of the "
+                               "`iid_over` objects", annotation.span)
+            return iid
+        if ann is None or value is None:
+            return []
+        if (over and ann_plate in over) or self.sized_by_annotation:
+            return []  # restates an event axis, or sets the event size
+        if compatible(ann, elem):
+            return []  # P1: the annotation states the value type
+        if ann_plate is not None:
+            return [ann_plate]
+        self.ctx.error("QVR073", f"annotation `{ann.display()}` does not match the values "
+                       f"`{elem.display()}` of `{step.target.name.text}`", annotation.span)
+        return []
+
+    def _step_value(self, step, value, declared: list, annotation):
+        """The value of a step over its plates (§5.2): a row plate, axis plates, or the
+        union of its arguments' plates."""
+        if value is None:
+            return None
+        ctx, env = self.ctx, self.env
+        args = self.args
+        if len(declared) == 1 and not args and self.target_dom is not None:
+            dom = self.target_dom
+            if dom.name is not None and plate_of(ctx, dom.name) == declared[0]:
+                # an argument-less draw over the target's own domain: each element of the
+                # plate is drawn conditioned on itself
+                args, self.target_dep = [(None, Plating((declared[0],)), False)], False
+        self.used_plates.update(declared)
+        if (len(declared) == 1 and self.target_dep
+                and all(not p.has_axes for _, p, _ in args)):
+            row = declared[0]
+            where = annotation.span if annotation is not None else step.keyword.span
+            ctx.hint("QVR117", f"`{row.name}` is read as the row plate: {row.size} rows, one "
+                     f"`{base_of(value).display()}` per row; the batch must have {row.size} rows",
+                     where)
+            return plated(value, Plating(row=row), env)
+        if declared:
+            for node, p, _ in args:
+                what = ctx.src(node.span) if node is not None else step.target.name.text
+                span = node.span if node is not None else step.target.span
+                for q in p.axes:
+                    if q not in declared:
+                        ctx.error("QVR114", f"`{what}` varies over `{q.name}`, which is not a "
+                                  "plate of this step", span)
+                if p.open is not None:
+                    self._open_into(p, declared, span)
+            pl = Plating(tuple(declared))
+        else:
+            pl, first = NO_PLATES, None
+            for node, p, _ in args:
+                if p.open is not None:
+                    if first is None:
+                        first = p.open
+                    else:
+                        clash = env.unify(first, p.open)
+                        if clash is not None:
+                            self._clash(p.open, clash[0], clash[1][0], node.span)
+                pl = env.merge(pl, p)
+        return self._plated_value(step.target, value, pl)
+
+    def _open_into(self, p: Plating, declared: list, span) -> None:
+        """Unify an argument's open plate with the only declared plate it lacks (QVR114
+        when there is none or more than one, QVR115 when it is already another plate)."""
+        env, x = self.env, self.env.find(p.open)
+        lacking = [q for q in declared if q not in p.axes]
+        bound = env.bound.get(x)
+        if bound is not None and bound[0] in declared:
+            return
+        if len(lacking) == 1:
+            old = env.bind(x, lacking[0], span)
+            if old is not None:
+                self._clash(x, old, lacking[0], span)
+        elif not lacking:
+            self.ctx.error("QVR114", f"`{x}` varies over data rows but this step has no free "
+                           "plate", span)
+        else:
+            self.ctx.error("QVR114", f"cannot tell whether `{x}` ranges over `{lacking[0].name}` "
+                           f"or `{lacking[1].name}`", span)
+
+    def _clash(self, x: str, old, plate: Plate, span) -> None:
+        """QVR115: open plate `x` met two different declared plates."""
+        first_plate, first_span = old
+        self.ctx.error("QVR115", f"`{x}` is used over `{first_plate.name}` (line "
+                       f"{self.ctx.line_of(first_span)}) and over `{plate.name}`", span,
+                       related=(Related(first_span, f"`{x}` is used over "
+                                        f"`{first_plate.name}` here"),))
+
+    def _depends(self, node) -> bool:
+        """Whether an expression is input-dependent (§5.1): it reads a parameter or a value
+        computed from the program input."""
+        todo = [node]
+        while todo:
+            n = todo.pop()
+            cls = n.__class__
+            if cls is A.Var:
+                if n.name.text in self.input_dep:
+                    return True
+            elif cls is A.BinOp:
+                todo.append(n.left)
+                todo.append(n.right)
+            elif cls is A.Neg:
+                todo.append(n.operand)
+            elif cls is A.NamedArg:
+                todo.append(n.value)
+            elif cls in (A.Call, A.Vec):
+                todo.extend(n.args if cls is A.Call else n.items)
+            elif cls is A.Name:
+                if n.text in self.input_dep:
+                    return True
+            elif cls is not A.Lit:  # other forms: look at every child node
+                for f in getattr(n, "__slots__", ()):
+                    v = getattr(n, f, None)
+                    if isinstance(v, tuple):
+                        todo.extend(x for x in v if hasattr(x, "span"))
+                    elif hasattr(v, "span"):
+                        todo.append(v)
+        return False
+
+    def _realise(self, t):
+        """Arithmetic result type: `Real w` (a sequence if the operand is one), over the
+        operand's plates."""
+        if t is None:
+            return None
+        b = base_of(t)
+        out = ObjType.real(elem_of(b).width)
+        return plated(SeqType(out) if is_seq(b) else out, plating_of(t), self.env)
 
     def _destructure(self, step, pattern: A.PatTuple, value) -> list:
         k = len(pattern.names)
@@ -265,7 +523,10 @@ class ProgramChecker:
                 ctx.error("QVR071", f"`{name.text}` has no density; observe a distribution, a "
                           "kernel or a composite ending in one", name.span)
             mt = symbol_type(ctx, sym)
-            return self._apply(name.text, mt, target, target.args)
+            self.target_dom = mt.dom if mt is not None else None
+            value, self.args = self._apply(name.text, mt, target, target.args)
+            self.target_dep = target.args is None or any(dep for _, _, dep in self.args)
+            return value
         if name.text in FAMILIES:
             return self._inline(step, target)
         ctx.undefined(name, "QVR013", f"`{name.text}` is neither a declared morphism nor a "
@@ -292,56 +553,66 @@ class ProgramChecker:
         return target.name.span
 
     def _apply(self, fname: str, mt: Optional[MorphType], target: A.Target, args):
-        """Type of drawing from / calling a named morphism with `args` (None: the input)."""
+        """Type of drawing from / calling a named morphism with `args` (None: the input),
+        applied to every plate element of the arguments, and the arguments as
+        (node, plates, input-dependent) triples."""
+        value, info = self._apply_base(fname, mt, target, args)
+        return value, info
+
+    def _apply_base(self, fname, mt, target, args):
         ctx = self.ctx
         arg_types = []
+        info: list = []
         all_params = True
         if args is None:
             given = self.input_type
         else:
             ok = True
-            for a in args:
+            expects = _expected_args(mt, len(args))
+            for i, a in enumerate(args):
                 if isinstance(a, A.NamedArg):
                     ctx.error("QVR062", "keyword arguments are only allowed for distribution "
                               "families", a.key.span)
                     self.arith(a.value)
                     ok = False
                     continue
-                arg_types.append(self.arith(a))
+                t = self.arith(a, expect=expects[i])
+                info.append((a, _raw_plating(t), self._depends(a)))
+                arg_types.append(base_of(t))
                 if not (isinstance(a, A.Var) and a.name.text in self.locals
                         and self.locals[a.name.text][1].kind == "parameter"):
                     all_params = False
             if not ok or any(t is None for t in arg_types):
-                return mt.cod if mt is not None and not args else None
+                return (mt.cod if mt is not None and not args else None), info
             given = product_of(arg_types) if arg_types else self.input_type
         if mt is None or given is None:
-            return None
+            return None, info
         dom = mt.dom
         span = self._args_span(target)
         if is_seq(dom):
             if is_seq(given) and compatible(given.elem, dom.elem):
-                return mt.cod
+                return mt.cod, info
             if (not is_seq(given) and compatible(given, dom.elem) and not self.promoted
                     and (args is None or all_params)):
                 raise _Promote()
             ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
                       f"`{given.display()}`", span)
-            return None
+            return None, info
         if is_seq(given):
             if not mt.is_elementwise:
                 ctx.error("QVR041", f"`{fname}` consumes a whole sequence and cannot be lifted",
                           span)
-                return None
+                return None, info
             if not compatible(given.elem, dom):
                 ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
                           f"`{given.elem.display()}`", span)
-                return None
-            return SeqType(mt.cod)
+                return None, info
+            return SeqType(mt.cod), info
         if not compatible(given, dom):
             ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
                       f"`{given.display()}`", span)
-            return None
-        return mt.cod
+            return None, info
+        return mt.cod, info
 
     def _inline(self, step, target: A.Target):
         ctx = self.ctx
@@ -355,19 +626,34 @@ class ProgramChecker:
                       target.span)
             return None
         types = {}
+        plates = {}
         for a in target.args:
             v = a.value if isinstance(a, A.NamedArg) else a
-            types[id(v)] = self.arith(v)
+            t = self.arith(v)
+            types[id(v)] = base_of(t)
+            plates[id(v)] = _raw_plating(t)
         bound = bind_family_args(ctx, fam, target.args, target.span)
         if bound is None:
             return None
         positional_fix(ctx, fam, target.args)
+        self.args = [(v, plates[id(v)], self._depends(v)) for v in bound.values()
+                     if id(v) in plates]
+        self.target_dep = any(dep for _, _, dep in self.args)
         if any(types.get(id(v)) is None for v in bound.values()):
             return None
         seq = any(is_seq(types[id(v)]) for v in bound.values())
-        if fam.name in ("Categorical", "Dirichlet"):
+        sized = getattr(fam, "sized", False) or fam.name in _SIZED
+        if fam.name in ("Categorical", "Dirichlet") or getattr(fam, "vector_params", ()):
             key = next(iter(bound))
             w = elem_of(types[id(bound[key])]).width
+            if sized and w == 1:
+                w = self._event_size(fam, target)
+                if w is None:
+                    return None
+        elif sized:  # a matrix family sized by the step (LKJCholesky)
+            w = self._event_size(fam, target)
+            if w is None:
+                return None
         else:
             w = 1
             first = None
@@ -381,17 +667,37 @@ class ProgramChecker:
                     ctx.error("QVR064", f"`{fam.name}`: argument widths {w} and {wv} cannot be "
                               "broadcast", v.span)
                     return None
+            if self.event is not None:  # `[over=K]`: one draw is a vector of width |K|
+                if w not in (1, self.event):
+                    ctx.error("QVR064", f"`{fam.name}`: argument widths {w} and {self.event} "
+                              "cannot be broadcast", first.span)
+                    return None
+                w = self.event
         value = inline_value_type(fam.name, w, bound)
+        if value is None and fam.support == "matrix":
+            value = ObjType.leaf(Mat(w, w))
         if seq and value is not None:
             value = SeqType(value)
         ctx.inlines[id(step)] = (step, InlineInfo(fam.name, bound, w, value))
         return value
 
+    def _event_size(self, fam, target: A.Target) -> Optional[int]:
+        """The event size of a family whose arguments do not fix it: `over`, else the
+        step's finite annotation (Rule A step 2), else QVR132."""
+        if self.event is not None:
+            return self.event
+        if self.sizing is not None:
+            self.sized_by_annotation = True
+            return self.sizing.cardinality
+        self.ctx.error("QVR132", f"`{fam.name}` needs its size: annotate the step with a finite "
+                       "object (`: N`) or give `[over=N]`", target.name.span)
+        return None
+
     # ---------------------------------------------------------------------- arithmetic ----
-    def arith(self, node, *, operand: bool = False):
+    def arith(self, node, *, operand: bool = False, expect=None):
         if node.__class__ is A.BinOp:
             return self._arith_binops(node)
-        t = self._arith(node, operand)
+        t = self._arith(node, operand, expect)
         self.ctx.record_type(node, t)
         return t
 
@@ -420,42 +726,57 @@ class ProgramChecker:
         return types[0]
 
     def _binop(self, node: A.BinOp, lt, rt):
-        """The value type of `left op right` given its operands' types."""
+        """The value type of `left op right` given its operands' types: widths as in P1,
+        plates merged (§5.1)."""
         if lt is None or rt is None:
             return None
+        pl = self.env.merge(plating_of(lt), plating_of(rt))
+        lt, rt = base_of(lt), base_of(rt)
         wl, wr = elem_of(lt).width, elem_of(rt).width
         if wl != wr and 1 not in (wl, wr):
             self.ctx.error("QVR069", f"arithmetic on widths {wl} and {wr}", node.op_span)
             return None
         out = ObjType.real(max(wl, wr))
-        return SeqType(out) if is_seq(lt) or is_seq(rt) else out
+        out = SeqType(out) if is_seq(lt) or is_seq(rt) else out
+        return self._plated_value(node, out, pl)
 
-    def _arith(self, node, operand: bool):
+    def _plated_value(self, node, base, pl: Plating):
+        """`base` over `pl`; a sequence cannot carry axis or open plates (QVR130)."""
+        if is_seq(base) and pl.has_axes:
+            self.ctx.error("QVR130", f"a sequence cannot carry plates: `{self.ctx.src(node.span)}`"
+                           f" is `{base.display()}` over `{' × '.join(pl.names())}`", node.span)
+            return None
+        return plated(base, pl, self.env)
+
+    def _arith(self, node, operand: bool, expect=None):
         ctx = self.ctx
         if isinstance(node, A.Lit):
             return ObjType.real(1)
         if isinstance(node, A.Var):
-            var = self._use(node.name)
+            var = self._use(node.name, operand=True, expect=expect)
             if var is None:
                 return None
             t = var.type
             if operand and t is not None:
-                e = elem_of(t)
+                e = elem_of(base_of(t))
                 if any(isinstance(l, Fin) for l in e.leaves) and not (
                         len(e.leaves) == 1 and e.leaves[0] == Fin(2)):
                     ctx.warning("QVR075", f"arithmetic on index values of finite `{node.name.text}` "
                                 f"(`{e.display()}`)", node.span)
             return t
         if isinstance(node, A.Vec):
+            pl = NO_PLATES
             for item in node.items:
                 t = self.arith(item, operand=True)
-                if t is not None and elem_of(t).width != 1:
-                    ctx.error("QVR069", f"arithmetic on widths {elem_of(t).width} and 1", item.span)
+                if t is not None and elem_of(base_of(t)).width != 1:
+                    ctx.error("QVR069", f"arithmetic on widths {elem_of(base_of(t)).width} and 1",
+                              item.span)
                     return None
-            return ObjType.real(len(node.items))
+                pl = self.env.merge(pl, plating_of(t))
+            return plated(ObjType.real(len(node.items)), pl, self.env)
         if isinstance(node, A.Neg):
             t = self.arith(node.operand, operand=True)
-            return _realise(t)
+            return self._realise(t)
         if isinstance(node, A.BinOp):
             return self._arith_binops(node)
         if isinstance(node, A.Call):
@@ -482,13 +803,28 @@ class ProgramChecker:
                     self.arith(a)
                 return None
             target = A.Target(name, tuple(node.args), node.span)
-            return self._apply(name.text, info.type, target, tuple(node.args))
+            value, args = self._apply(name.text, info.type, target, tuple(node.args))
+            pl = NO_PLATES
+            for _, p, _ in args:
+                pl = self.env.merge(pl, p)
+            return self._plated_value(node, value, pl)
         if name.text in BUILTINS and (sym is None or sym.kind != "morphism"):
             types = [self.arith(a) for a in node.args]
             if len(node.args) != 1:
                 ctx.error("QVR070", f"`{name.text}` takes 1 argument(s)", node.span)
                 return None
-            return _realise(types[0])
+            if None in types:
+                return None
+            widths = [elem_of(base_of(t)).width for t in types]
+            if len(set(widths) - {1}) > 1:  # two arguments broadcast like `+` (QVR069)
+                ctx.error("QVR069", f"arithmetic on widths {widths[0]} and {widths[1]}",
+                          node.span)
+                return None
+            pl = NO_PLATES
+            for t in types:
+                pl = self.env.merge(pl, plating_of(t))
+            return self._plated_value(node, base_of(self._realise(
+                types[widths.index(max(widths))])), pl)
         if sym is not None and sym.kind in ("program", "define"):
             ctx.add_reference(name.span, sym)
             for a in node.args:
@@ -521,15 +857,20 @@ class ProgramChecker:
                     labels[item.label.text] = item.label
                 var = self._use(item.var)
                 parts.append(var.type if var is not None else None)
-            t = product_of(parts) if all(p is not None for p in parts) else None
+            t = None
+            if all(p is not None for p in parts):
+                plates = {plating_of(p) for p in parts}
+                if len(plates) > 1:  # a tuple value, one component per factor (§4.2)
+                    self.info.return_parts = parts
+                    return self._tuple_return(ret, parts, declared)
+                t = plated(product_of([base_of(p) for p in parts]), plates.pop(), self.env)
         self.info.return_parts = parts if all(p is not None for p in parts) else None
         ctx.record_type(ret, t)
         if t is None or declared is None:
             return t
-        c = declared.cod
-        if compatible(t, c) or (is_seq(t) and compatible(t.elem, c)):
+        if self._returns_as(ret, t, declared.cod):
             return t
-        e = elem_of(t)
+        c, e = declared.cod, elem_of(base_of(t))
         if (c.is_finite and c.cardinality == 1 and len(c.leaves) == 1 and e.is_continuous
                 and e.width == 1):
             ctx.warning("QVR067", f"`{self.name}` declares codomain `{c.display()}` (FinSet 1) but "
@@ -540,6 +881,45 @@ class ProgramChecker:
             return t
         ctx.error("QVR066", f"`return` gives `{t.display()}` but program `{self.name}` declares "
                   f"`{c.display()}`", ret.pattern.span)
+        return t
+
+    def _returns_as(self, ret, t, c) -> bool:
+        """R-a and R-b of §4.2: the returned `t` (over plates P) is accepted for codomain
+        `c` when its type ≈ `c` ignoring P (a `Matrix n m` read as n rows of `Real m`), or,
+        with Hint QVR118, when `c` is a plate of this program (the effective codomain is
+        then `t`)."""
+        b = base_of(t)
+        e = elem_of(b)
+        if compatible(b, c) or (is_seq(b) and compatible(b.elem, c)):
+            return True
+        if len(e.leaves) == 1 and isinstance(e.leaves[0], Mat) and compatible(
+                ObjType.real(e.leaves[0].m), c):
+            return True
+        if c.name is not None and plate_of(self.ctx, c.name) in self.used_plates:
+            self.ctx.hint("QVR118", f"`{c.name}` is a plate of `{self.name}`; `{self.name}` "
+                          f"returns `{t.display()}`", ret.pattern.span,
+                          related=(Related(self.d.sig.codomain.span, "declared codomain"),))
+            self.scalar_return = True
+            return True
+        return False
+
+    def _tuple_return(self, ret, parts: list, declared: Optional[MorphType]):
+        """A tuple return whose components have different plates: a tuple value with one
+        component per top-level factor of the codomain, each checked on its own."""
+        t = product_of([base_of(p) for p in parts])
+        self.ctx.record_type(ret, t)
+        if declared is None:
+            return t
+        factors = declared.cod.factor_types
+        if len(factors) != len(parts):
+            self.ctx.error("QVR066", f"`return` gives {len(parts)} values over different plates "
+                           f"but program `{self.name}` declares `{declared.cod.display()}` with "
+                           f"{len(factors)} factors", ret.pattern.span)
+            return t
+        for item, p, f in zip(ret.pattern.items, parts, factors):
+            if not self._returns_as(ret, p, f):
+                self.ctx.error("QVR066", f"`return` gives `{p.display()}` for `{f.display()}` in "
+                               f"program `{self.name}`", item.span)
         return t
 
     # -------------------------------------------------------------------------- unused ----
@@ -559,12 +939,75 @@ class ProgramChecker:
                          sym.name_span, tags=("unnecessary",))
 
 
-def _realise(t):
-    """Arithmetic result type: `Real w` (a sequence if the operand is one)."""
-    if t is None:
-        return None
-    out = ObjType.real(elem_of(t).width)
-    return SeqType(out) if is_seq(t) else out
+def _raw_plating(t) -> Plating:
+    """The plates a value type was made with (its open plate not yet resolved: a step
+    tells a rebinding of the open plate, QVR115, from a new axis)."""
+    return t.plating if t.__class__ is PlatedType else NO_PLATES
+
+
+def _expected_args(mt: Optional[MorphType], k: int) -> list:
+    """The type each of `k` arguments of a target of type `mt` is expected to have (what a
+    data name used there gets, §5.3): the domain for a sole argument, else the i-th of k
+    top-level factors; None (`Real 1`) otherwise."""
+    if mt is None or is_seq(mt.dom):
+        return [None] * k
+    if k == 1:
+        return [mt.dom]
+    factors = mt.dom.factor_types
+    return list(factors) if len(factors) == k else [None] * k
+
+
+# step forms of part 2 (§3.1); getattr: absent from an older syntax tree
+_ScoreStep = getattr(A, "ScoreStep", ())
+_CallStep = getattr(A, "CallStep", ())
+
+
+def _bound_names(step) -> list:
+    """The names a step binds (for a `marginalize` block, with its body's)."""
+    body = getattr(step, "body", None)
+    if body is not None:
+        out = [step.name]
+        for inner in body:
+            out += _bound_names(inner)
+        return out
+    if not hasattr(step, "pattern"):
+        return [step.name]
+    pattern = getattr(step, "pattern", None)
+    if isinstance(pattern, A.Name):
+        return [pattern]
+    if isinstance(pattern, A.PatVar):
+        return [pattern.name]
+    if isinstance(pattern, A.PatTuple):
+        return list(pattern.names)
+    return []
+
+
+_STEP_OPTIONS = ("iid_over", "over")
+# families whose event size a width-1 argument does not fix (§5.8)
+_SIZED = frozenset({"Dirichlet", "RelaxedOneHotCategorical", "LKJCholesky"})
+
+
+def _step_options(ctx: Context, step) -> dict:
+    """The options of a `sample`/`observe` step by key (QVR028 for any other key)."""
+    opts = getattr(step, "options", None)
+    out: dict = {}
+    if opts is None:
+        return out
+    allowed = _STEP_OPTIONS + (("via", "reduction") if hasattr(step, "body") else ())
+    for o in opts.items:
+        if o.key.text not in allowed:
+            ctx.error("QVR028", f"unknown option `{o.key.text}` for a program step; allowed: "
+                      + ", ".join(allowed), o.key.span)
+            continue
+        out[o.key.text] = o.value
+    return out
+
+
+def _product_size(plates) -> int:
+    n = 1
+    for p in plates:
+        n *= p.size
+    return n
 
 
 def _literal_value(node) -> Optional[float]:

@@ -1,11 +1,12 @@
 """The QVR type model (spec §4.3): objects, sequences, morphism types and compatibility.
 
-Objects are products of *leaves*: `Fin(n)` (a finite set) or `Cont(d, low, high, simplex)` (a
-real space, optionally bounded or a simplex). `ObjType` keeps the top-level factors as written
-(so programs can bind one parameter per written factor, spec §4.6) and flattens them into
-leaves on demand. `SeqType(elem)` is a length-T sequence of an object; `MorphType(dom, cod)` a
-morphism type. `compatible(a, b)` is the spec's `≈`: leaves are grouped into segments (each
-maximal run of continuous leaves is one `Cont(Σd)` segment, each finite leaf its own segment)
+Objects are products of *leaves*: `Fin(n)` (a finite set), `Cont(d, low, high, simplex,
+count)` (a real space, optionally bounded, a simplex, or counts) or `Mat(n, m)` (a matrix,
+part 2 §5.1). `ObjType` keeps the top-level factors as written (so programs can bind one
+parameter per written factor, spec §4.6) and flattens them into leaves on demand.
+`SeqType(elem)` is a length-T sequence of an object; `MorphType(dom, cod)` a morphism type.
+`compatible(a, b)` is the spec's `≈`: leaves are grouped into segments (each maximal run of
+continuous leaves is one `Cont(Σd)` segment, each finite leaf and each matrix its own segment)
 and the segment lists must be equal; names and bounds are ignored.
 
 This module is pure Python (no torch): the checker, the language server and the runtime all
@@ -46,12 +47,14 @@ class Fin:
 @dataclass(frozen=True, slots=True)
 class Cont:
     """A continuous space of dimension `d`: ℝᵈ, a box (`low`/`high`, per coordinate) or a
-    probability simplex (`simplex=True`)."""
+    probability simplex (`simplex=True`). `count=True` is `Count d` (non-negative integers
+    from a count family), which `≈` treats as a continuous segment of width `d`."""
 
     d: int
     low: Optional[float] = None
     high: Optional[float] = None
     simplex: bool = False
+    count: bool = False
 
     @property
     def width(self) -> int:
@@ -75,6 +78,8 @@ class Cont:
     def display(self) -> str:
         if self.simplex:
             return f"Simplex {self.d}"
+        if self.count:
+            return "Count" if self.d == 1 else f"Count {self.d}"
         opts = []
         if self.low is not None:
             opts.append(f"low={_fmt_num(self.low)}")
@@ -83,7 +88,29 @@ class Cont:
         return f"Real {self.d}" + (" {" + ", ".join(opts) + "}" if opts else "")
 
 
-Leaf = Union[Fin, Cont]
+@dataclass(frozen=True, slots=True)
+class Mat:
+    """`Matrix n m` (spec part 2 §5.1): a matrix value, ≈ only to a matrix of the same shape."""
+
+    n: int
+    m: int
+
+    @property
+    def width(self) -> int:
+        return self.n * self.m
+
+    @property
+    def feature_width(self) -> int:
+        return self.n * self.m
+
+    is_finite = False
+    is_continuous = False
+
+    def display(self) -> str:
+        return f"Matrix {self.n} {self.m}"
+
+
+Leaf = Union[Fin, Cont, Mat]
 
 # Counts from this size up print as a bound: Python refuses to print an int of more than 4300
 # digits (and printing a huge one costs quadratic time); a product of many finite objects
@@ -279,6 +306,11 @@ class ObjType:
         for l in self.leaves:
             if isinstance(l, Cont):
                 run += l.d
+            elif isinstance(l, Mat):
+                if run:
+                    segs.append(("cont", run))
+                    run = 0
+                segs.append(("mat", l.n, l.m))
             else:
                 if run:
                     segs.append(("cont", run))

@@ -1,0 +1,325 @@
+"""Plated values (spec part 2 §4.1, §4.2, §5.1, §5.2, §5.8): the plate algebra, Rule A on step
+annotations and options, step plates (axis and row plates), returns over plates, and the
+codes QVR073, QVR114, QVR115, QVR117, QVR118, QVR130, QVR132. Each program test compares the
+whole diagnostic list (code, line, column, message) and, where it matters, the types."""
+from __future__ import annotations
+
+from qvr.semantics import analyze
+from qvr.semantics.plates import Plate, PlateEnv, PlatedType, Plating, plated
+from qvr.semantics.types import ObjType
+
+
+def diagnostics(text: str) -> list:
+    a = analyze(text)
+    out = []
+    for d in a.diagnostics:
+        line, col = a.line_index.position(d.span.start)
+        out.append((d.code, line + 1, col, d.message))
+    return out
+
+
+def var_types(text: str, program: str = "p") -> dict:
+    info = analyze(text).programs[program]
+    return {n: v.type.display() for n, v in info.variables.items() if v.type is not None}
+
+
+A, B, C = Plate("A", 2), Plate("B", 3), Plate("C", 4)
+
+
+# ------------------------------------------------------------------------- the algebra ----
+def test_merge_is_a_union_in_order_of_appearance_aligned_by_identity():
+    env = PlateEnv()
+    assert env.merge(Plating((A, B)), Plating((C, A))) == Plating((A, B, C))
+    assert env.merge(Plating(), Plating((B,))) == Plating((B,))
+    # two plates of equal size stay two plates
+    assert env.merge(Plating((Plate("X", 3),)), Plating((B,))).axes == (Plate("X", 3), B)
+
+
+def test_open_plates_unify_and_a_declared_plate_stays_a_separate_axis():
+    env = PlateEnv()
+    m = env.merge(Plating(open="x"), Plating(open="y"))
+    assert m.open in ("x", "y") and env.find("x") == env.find("y")
+    assert env.merge(Plating((A,), open=None), Plating(open="z")) == Plating((A,), "z")
+    # binding the class of `x` binds `y` too, and resolving turns it into that axis
+    assert env.bind("y", B, None) is None
+    assert env.resolve(Plating(open="x")) == Plating((B,))
+    assert env.resolve(Plating((B,), open="x")) == Plating((B,))
+    # a second, different plate is a clash (QVR115) and leaves the first binding
+    assert env.bind("x", C, None) == (B, None)
+    assert env.resolve(Plating(open="x")) == Plating((B,))
+
+
+def test_display_of_plated_types():
+    env = PlateEnv()
+    real = ObjType.real(1)
+    assert plated(real, Plating(), env) is real
+    assert plated(real, Plating((A, B)), env).display() == "Real 1 over A × B"
+    t = plated(real, Plating(open="x"), env)
+    assert isinstance(t, PlatedType) and t.display() == "Real 1 over ?x" and t.width == 1
+    env.bind("x", C, None)
+    assert t.display() == "Real 1 over C"  # resolved when shown
+    tok = ObjType.fin(32, "Token")
+    assert plated(tok, Plating(row=Plate("Resp", 32)), env).display() == \
+        "Token (row plate Resp, 32 rows)"
+
+
+# --------------------------------------------------------------------- steps (§5.2) ----
+SCHOOLS = """object School : FinSet 8
+object R : Real 1
+program p : School -> R
+    sample mu <- Normal(loc=0.0, scale=10.0)
+    sample tau <- HalfCauchy(scale=5.0)
+    sample theta : School <- Normal(loc=mu, scale=tau)
+    observe y : School <- Normal(loc=theta, scale=sd)
+    return mu
+export p
+"""
+
+
+def test_axis_plates_and_a_data_name_unified_with_the_step_plate():
+    assert diagnostics(SCHOOLS) == [
+        ("QVR111", 7, 50, "`sd` is a data input of `p`: Real 1 over ?sd")]
+    types = var_types(SCHOOLS)
+    assert types["theta"] == "Real 1 over School"
+    assert types["y"] == "Real 1 over School"
+    assert types["sd"] == "Real 1 over School"
+    assert types["mu"] == "Real 1"
+
+
+def test_an_argument_over_another_plate_is_qvr114():
+    text = SCHOOLS.replace("object R : Real 1", "object K : FinSet 3\nobject R : Real 1").replace(
+        "observe y : School <- Normal(loc=theta, scale=sd)",
+        "observe y : K <- Normal(loc=theta, scale=1.0)")
+    assert diagnostics(text) == [
+        ("QVR114", 8, 32, "`theta` varies over `School`, which is not a plate of this step")]
+
+
+def test_two_plates_for_one_data_name_is_qvr115():
+    text = """object A : FinSet 2
+object B : FinSet 3
+object R : Real 1
+program p : A -> R
+    sample s <- HalfNormal(scale=1.0)
+    observe y : A <- Normal(loc=x, scale=s)
+    observe z : B <- Normal(loc=x, scale=s)
+    return s
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR111", 6, 32, "`x` is a data input of `p`: Real 1 over ?x"),
+        ("QVR115", 7, 32, "`x` is used over `A` (line 6) and over `B`")]
+
+
+def test_a_data_name_needs_exactly_one_free_plate():
+    text = """object A : FinSet 2
+object B : FinSet 3
+object R : Real 1
+program p : A -> R
+    sample s <- HalfNormal(scale=1.0)
+    sample u : A <- Normal(loc=0.0, scale=1.0)
+    observe y : A <- Normal(loc=u + x, scale=s) [iid_over=A]
+    observe z <- Normal(loc=w, scale=s) [iid_over=[A, B]]
+    return s
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR114", 7, 32, "`x` varies over data rows but this step has no free plate"),
+        ("QVR111", 7, 36, "`x` is a data input of `p`: Real 1 over ?x"),
+        ("QVR111", 8, 28, "`w` is a data input of `p`: Real 1 over ?w"),
+        ("QVR114", 8, 28, "cannot tell whether `w` ranges over `A` or `B`")]
+
+
+def test_without_a_declaration_the_step_takes_its_arguments_plates():
+    text = """object A : FinSet 2
+object R : Real 1
+program p : A -> R
+    sample u : A <- Normal(loc=0.0, scale=1.0)
+    sample v <- Normal(loc=u, scale=1.0)
+    let m = b0 + b1 * x
+    observe y <- Normal(loc=m, scale=1.0)
+    return b0
+export p
+"""
+    found = diagnostics(text)
+    assert [c for c, *_ in found] == ["QVR082", "QVR111", "QVR111", "QVR111"]
+    types = var_types(text)
+    assert types["v"] == "Real 1 over A"
+    assert types["m"] == "Real 1 over ?b0" and types["y"] == "Real 1 over ?b0"
+
+
+def test_row_plate_reading_and_the_value_type_reading():
+    text = """object Tok : FinSet 10
+object Row : FinSet 4
+object H : Real 3
+morphism emb : Tok -> H [role=embed]
+morphism head : H -> Tok ~ Categorical
+program lm : Tok -> Tok
+    sample h <- emb
+    observe y : Row <- head(h)
+    return y
+export lm
+"""
+    assert diagnostics(text) == [
+        ("QVR117", 8, 16, "`Row` is read as the row plate: 4 rows, one `Tok` per row; the batch "
+                          "must have 4 rows")]
+    assert var_types(text, "lm")["y"] == "Tok (row plate Row, 4 rows)"
+    # the annotation ≈ the value type keeps its part-1 meaning (Rule A step 3)
+    same = text.replace("observe y : Row <- head(h)", "observe y : Tok <- head(h)")
+    assert diagnostics(same).count(("QVR080", 2, 7, "`Row` is declared but never used")) == 1
+    assert [c for c, *_ in diagnostics(same)] == ["QVR080"]
+    assert var_types(same, "lm")["y"] == "Tok"
+
+
+def test_an_argument_less_draw_over_its_own_domain_is_plated():
+    text = """object N : FinSet 5
+object R : Real 1
+morphism prior : N -> R ~ Normal
+program p : N -> R
+    sample z : N <- prior
+    return z
+export p
+"""
+    assert diagnostics(text) == []
+    assert var_types(text)["z"] == "R over N"
+
+
+def test_qvr073_only_when_the_annotation_is_no_finite_object():
+    text = """object X : Real 2
+object Y : Real 3
+program p(a) : X -> X
+    sample t : Y <- Normal(loc=a, scale=1.0)
+    sample u : FinSet 8 <- Normal(loc=a, scale=1.0)
+    return t
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR073", 4, 15, "annotation `Y` does not match the values `Real 2` of `Normal`"),
+        ("QVR082", 5, 11, "`u` is sampled but never used; it still contributes to the joint "
+                          "density"),
+        ("QVR073", 5, 15, "annotation `FinSet 8` does not match the values `Real 2` of `Normal`")]
+
+
+def test_iid_over_annotation_must_be_one_of_its_objects():
+    text = """object A : FinSet 2
+object B : FinSet 3
+object R : Real 1
+program p : A -> R
+    sample u : B <- Normal(loc=0.0, scale=1.0) [iid_over=A]
+    sample v : A <- Normal(loc=0.0, scale=1.0) [iid_over=[A, B]]
+    sample w : R <- Normal(loc=0.0, scale=1.0) [iid_over=B]
+    return w
+export p
+"""
+    unused = "is sampled but never used; it still contributes to the joint density"
+    assert diagnostics(text) == [
+        ("QVR082", 5, 11, f"`u` {unused}"),
+        ("QVR114", 5, 15, "annotation `B` must be one of the `iid_over` objects"),
+        ("QVR082", 6, 11, f"`v` {unused}")]
+    types = var_types(text)
+    assert types["v"] == "Real 1 over A × B" and types["w"] == "Real 1 over B"
+
+
+def test_event_axes_and_sizing():
+    text = """object K : FinSet 3
+object N : FinSet 2
+object R : Real 1
+program p : N -> R
+    sample v <- Normal(loc=0.0, scale=1.0) [over=K]
+    sample c : K <- Dirichlet(concentration=1.0)
+    sample e : K <- Normal(loc=0.0, scale=1.0) [over=K]
+    let s = v + e
+    return c
+export p
+"""
+    types = var_types(text)
+    assert types["v"] == "Real 3" and types["e"] == "Real 3"
+    assert types["c"] == "Simplex 3"
+
+
+def test_sequences_cannot_carry_plates():
+    text = """object Tok : FinSet 5
+object N : FinSet 3
+object H : Real 2
+morphism emb : Tok -> H [role=embed]
+morphism cell : H * H -> H ~ Normal
+define states = emb >> scan(cell, states=all)
+program p : Tok -> H
+    sample hs <- states
+    sample u : N <- Normal(loc=0.0, scale=1.0)
+    let z = hs * u
+    return z
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR130", 10, 12, "a sequence cannot carry plates: `hs * u` is `Seq[Real 2]` over `N`")]
+
+
+def test_unknown_step_option():
+    text = """object N : FinSet 2
+object R : Real 1
+program p : N -> R
+    sample v <- Normal(loc=0.0, scale=1.0) [plate=N]
+    return v
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR028", 4, 44, "unknown option `plate` for a program step; allowed: iid_over, over")]
+
+
+# --------------------------------------------------------------------- returns (§4.2) ----
+def test_returning_a_parameter_for_a_plate_codomain_is_qvr118():
+    text = """object N : FinSet 5
+program p : N -> N
+    sample m <- Normal(loc=0.0, scale=1.0)
+    observe y : N <- Normal(loc=m, scale=1.0)
+    return m
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR118", 5, 11, "`N` is a plate of `p`; `p` returns `Real 1`")]
+    info = analyze(text).programs["p"]
+    assert info.effective.cod.display() == "Real 1"
+    # a codomain that is no plate of the program is still QVR066
+    other = text.replace("object N : FinSet 5", "object N : FinSet 5\nobject M : FinSet 2") \
+        .replace("program p : N -> N", "program p : N -> M")
+    assert diagnostics(other) == [
+        ("QVR066", 6, 11, "`return` gives `Real 1` but program `p` declares `M`")]
+
+
+def test_a_plated_value_returns_its_codomain_over_its_plates():
+    text = SCHOOLS.replace("return mu", "return theta")
+    assert [c for c, *_ in diagnostics(text)] == ["QVR111"]
+    assert analyze(text).programs["p"].return_type.display() == "Real 1 over School"
+
+
+def test_tuple_returns_with_different_plates_take_one_factor_each():
+    text = """object School : FinSet 8
+object Effect : Real 1
+object Scale : Real 1
+program p : School -> Effect * Scale
+    sample sigma <- HalfNormal(scale=1.0)
+    sample theta : School <- Normal(loc=0.0, scale=sigma)
+    return (effects: theta, scale: sigma)
+export p
+"""
+    assert diagnostics(text) == []
+    three = text.replace("Effect * Scale", "Effect * Scale * Scale")
+    assert diagnostics(three) == [
+        ("QVR066", 7, 11, "`return` gives 2 values over different plates but program `p` "
+                          "declares `Effect * Scale * Scale` with 3 factors")]
+
+
+def test_seed_programs_keep_their_meaning():
+    """A part-1 annotation equal to the value type (a finite object) is not a plate."""
+    text = """object Hidden : Real 4
+object Token : FinSet 6
+morphism tok_embed : Token -> Hidden [role=embed]
+morphism lm_head : Hidden -> Token ~ Categorical
+program next(tok) : Token -> Token
+    let h = tok_embed(tok)
+    observe next_token : Token <- lm_head(h)
+    return next_token
+export next
+"""
+    assert diagnostics(text) == []
+    assert var_types(text, "next")["next_token"] == "Token"
