@@ -26,11 +26,11 @@ SCANNER_TABLES = GRAMMAR_DIR / "src" / "scanner_tables.h"
 
 # Transcribed from the spec; used only when qvr.syntax.vocabulary is unavailable.
 SPEC_VOCABULARY = {
-    # §2.5: exactly 32 reserved words
+    # §2.5: 32 reserved words, and `factor` (part 2 §2.1)
     "RESERVED": (
         "object type space quantale category rule morphism continuous stochastic latent observed "
         "embed discretize program let define where output export draw sample observe return "
-        "identity marginalize fan repeat stack scan parser ccg lambek"
+        "identity marginalize fan repeat stack scan parser ccg lambek factor"
     ).split(),
     # §5.2
     "FAMILIES": (

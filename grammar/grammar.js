@@ -6,8 +6,13 @@
  * (`object_decl`, `draw_step`, `compose`, `family_call`, ...); lark's inlined `?rules` become
  * hidden rules (`_mexpr`, `_arith`, ...), so parentheses produce no nodes, as in the AST.
  *
- * Layout is insignificant (spec §2.2): newlines are ordinary whitespace and a program body
- * ends with its `return` step.  Words are lexed by the external scanner (src/scanner.c), which
+ * It covers the current forms of spec part 2 §3.1 too.  Layout is insignificant (spec §2.2):
+ * newlines are ordinary whitespace and a program body ends with its `return` step; the one
+ * exception is the opaque (tier-3) block of part 2 §2.2, which starts at column 0 and ends by
+ * indentation, and which the scanner lexes (see `externals`).  A `marginalize` body is decided
+ * by columns in the checker, as `where` is, so the tree stays flat there, as lark's does.
+ * Soft keywords (`composition`, `score`, `in`) are plain identifiers here, as in lark; the
+ * checker requires the exact word.  Words are lexed by the external scanner (src/scanner.c), which
  * makes reserved words unconditional keywords exactly as lark's basic lexer does (so, unlike
  * the latitude spec §3.5 allows, a reserved word in a name position is a syntax error here
  * too) and lets error recovery resynchronise at the next statement keyword.
@@ -47,8 +52,22 @@ const grammar_definition = {
   // (see the comment there); it also emits the zero-width `missing_return` and `_statement_end`
   // markers, and `_error_sentinel` tells it when tree-sitter is recovering from an error.  The order
   // must match the scanner's token indices.
+  //
+  // Opaque (tier-3) blocks, spec part 2 §2.2, are lexed by the scanner too.  Lark reads a block
+  // as one token; here the scanner emits the block as a flat run of small tokens so that
+  // editors can highlight inside it: `block_head` (the head word, only at column 0 and only
+  // when the rest of the head matches), `_block_name` (the name after the head, any word),
+  // then `word`, `number`, `string`, comment and `punctuation` tokens up to the zero-width
+  // `_block_end`, which the scanner emits where the extent rule of §2.2 ends the block (before
+  // the first line that neither is indented nor starts with a closing bracket; trailing blank
+  // lines stay outside).  The scanner knows it is inside a block because `_block_end` is
+  // valid there and nowhere else, so it needs no state.  `_body_continues` is a zero-width
+  // marker between program steps: it says "the word at column 0 that looks like a block head
+  // is not one, the body goes on" (see src/scanner.c).
   externals: $ => [
     ...VOCABULARY.RESERVED, $.identifier, $.missing_return, $._statement_end, $._error_sentinel,
+    $.block_head, $._block_name, $._block_end, $._body_continues,
+    $.word, $.number, $.string, $._block_comment_line, $.punctuation,
   ],
 
   // The conventional word token.  Keyword extraction has nothing to do here (the keywords are
@@ -71,6 +90,7 @@ const grammar_definition = {
       $.morphism_decl, $.continuous_decl, $.stochastic_decl,
       $.latent_decl, $.observed_decl, $.embed_decl, $.discretize_decl,
       $.program_decl, $.define_decl, $.export_decl,
+      $.composition_decl, $.opaque_decl,
     ),
 
     // ---------- objects and spaces ----------
@@ -80,7 +100,8 @@ const grammar_definition = {
     type_decl: $ => seq(kw('type'), field('name', $.identifier), '=', field('value', $._object_value)),
     space_decl: $ => seq(kw('space'), field('name', $.identifier), ':', field('value', $._object_value)),
 
-    _object_value: $ => choice($._type_expr, $.bracket_ctor),
+    _object_value: $ => choice($._type_expr, $.bracket_ctor, $.enum_set),
+    enum_set: $ => seq('{', sep1Trailing(field('label', $.identifier)), '}'),
     bracket_ctor: $ => seq(
       field('constructor', $.identifier), repeat1(field('argument', $._number)),
       '[', sep1Trailing(field('option', $.kwarg)), ']',
@@ -105,11 +126,15 @@ const grammar_definition = {
     ),
     type_call: $ => seq(
       field('constructor', $.identifier),
-      '(', optional(sep1(field('argument', choice($._signed_number, $.kwarg)))), ')',
+      '(', optional(sep1(field('argument', choice($._signed_number, $.kwarg, $.ctor_name)))), ')',
       optional(field('options', $.brace_opts)),
     ),
     brace_opts: $ => seq('{', sep1Trailing(field('option', $.kwarg)), '}'),
-    kwarg: $ => seq(field('key', $.identifier), '=', field('value', $._signed_number)),
+    ctor_name: $ => field('name', $.identifier),
+    kwarg: $ => seq(field('key', $.identifier), '=', field('value', $._kw_value)),
+    _kw_value: $ => choice($._signed_number, $.kw_name, $.kw_list),
+    kw_name: $ => field('name', $.identifier),
+    kw_list: $ => seq('[', sep1Trailing(field('item', $.identifier)), ']'),
 
     // ---------- grammar-world declarations ----------
     quantale_decl: $ => seq(kw('quantale'), field('name', $.identifier)),
@@ -162,12 +187,15 @@ const grammar_definition = {
     ),
     sig: $ => seq(field('domain', $._type_expr), '->', field('codomain', $._type_expr)),
     replication: $ => seq('[', field('count', $.integer), ']'),
-    _init: $ => choice($.family_call, $._mexpr),
+    _init: $ => $._mexpr,
     family_call: $ => seq(field('family', $.identifier), '(', optional(field('arguments', $.args)), ')'),
     options: $ => seq('[', optional(sep1Trailing(field('option', $.option))), ']'),
     option: $ => seq(field('key', $.identifier), optional(seq('=', field('value', $._opt_value)))),
-    _opt_value: $ => choice($._signed_number, $.identifier, $.role_word, $.opt_list),
+    _opt_value: $ => choice($._signed_number, $.identifier, $.role_word, $.opt_list, $.opt_call),
     opt_list: $ => seq('[', optional(sep1(field('item', $._opt_value))), ']'),
+    opt_call: $ => seq(
+      field('function', $.identifier), '(', optional(sep1(field('argument', $._opt_value))), ')',
+    ),
     role_word: $ => choice(kw('embed'), kw('latent'), kw('observed'), kw('discretize')),
 
     // ---------- top-level bindings ----------
@@ -177,6 +205,22 @@ const grammar_definition = {
     ),
     export_decl: $ => seq(field('keyword', choice(kw('output'), kw('export'))), field('value', $._mexpr)),
 
+    // ---------- algebra selector and opaque (tier-3) blocks (part 2 §2.2, §5.10) ----------
+    // `composition NAME [options]`; the first word must be `composition`, which the checker
+    // (not the grammar, as in lark) enforces: it is a soft keyword, an ordinary identifier.
+    composition_decl: $ => seq(
+      field('keyword', $.identifier), field('name', $.identifier),
+      optional(field('options', $.options)),
+    ),
+    opaque_decl: $ => seq(
+      field('head', $.block_head),
+      field('name', alias($._block_name, $.identifier)),
+      repeat(choice(
+        $.word, $.number, $.string, alias($._block_comment_line, $.comment), $.punctuation,
+      )),
+      $._block_end,
+    ),
+
     // ---------- morphism expressions ----------
     _mexpr: $ => choice($._mtensor, $.compose),
     compose: $ => seq(
@@ -184,13 +228,18 @@ const grammar_definition = {
     ),
     _mtensor: $ => choice($._mpost, $.tensor),
     tensor: $ => seq(field('left', $._mtensor), field('operator', '@'), field('right', $._mpost)),
-    _mpost: $ => choice($._matom, $.marginalize),
+    _mpost: $ => choice($._matom, $.marginalize, $.method),
     marginalize: $ => seq(
       field('operand', $._mpost), '.', kw('marginalize'),
       '(', sep1Trailing(field('factor', $.identifier)), ')',
     ),
+    // `e.dagger`, `e.trace(A)`, ...
+    method: $ => seq(
+      field('receiver', $._mpost), '.', field('method', $.identifier),
+      optional(seq('(', optional(field('arguments', $.args)), ')')),
+    ),
     _matom: $ => choice(
-      $.ref, $.identity, $.fan, $.repeat, $.stack, $.scan, $.parser, seq('(', $._mexpr, ')'),
+      $.ref, $.family_call, $.identity, $.fan, $.repeat, $.stack, $.scan, $.parser, seq('(', $._mexpr, ')'),
     ),
     ref: $ => field('name', $.identifier),
     identity: $ => seq(kw('identity'), '(', field('object', $.identifier), ')'),
@@ -221,7 +270,7 @@ const grammar_definition = {
     program_decl: $ => prec.right(seq(
       kw('program'), field('name', $.identifier), optional(field('params', $.params)),
       ':', field('signature', $.sig), optional(field('options', $.options)),
-      repeat(field('step', $._step)),
+      repeat(seq(optional($._body_continues), field('step', $._step))),
       // The return step is mandatory (QVR005), but a body that lacks it must end where the next
       // statement begins, not swallow the rest of the file.  So a program may end after any
       // step: before a top-level keyword or at the end of the file the scanner inserts the
@@ -230,9 +279,17 @@ const grammar_definition = {
       // keyword after a half-typed step.
       optional(choice(field('return', $.return_step), field('missing_return', $.missing_return))),
     )),
-    params: $ => seq('(', sep1Trailing(field('parameter', $.identifier)), ')'),
+    params: $ => seq('(', sep1Trailing(field('parameter', choice($.identifier, $.typed_param))), ')'),
+    typed_param: $ => seq(field('name', $.identifier), ':', field('kind', $._param_kind)),
+    _param_kind: $ => choice($.kind_ref, $.kind_mor),
+    kind_ref: $ => field('name', $.identifier),
+    kind_mor: $ => seq(
+      field('name', $.identifier), '[', field('domain', $._type_expr), ',',
+      field('codomain', $._type_expr), ']',
+    ),
     _step: $ => choice(
       $.draw_step, $.bind_step, $.sample_step, $.observe_tilde_step, $.observe_step, $.let_step,
+      $.call_step, $.marginalize_step, $.score_step,
     ),
     draw_step: $ => seq(kw('draw'), field('pattern', $._pattern), '~', field('target', $.target)),
     bind_step: $ => seq(field('pattern', $.identifier), field('arrow', '<-'), field('target', $.target)),
@@ -247,7 +304,23 @@ const grammar_definition = {
       kw('observe'), field('pattern', $._pattern), optional(seq(':', field('annotation', $._type_expr))),
       '<-', field('target', $.target), optional(field('options', $.options)),
     ),
-    let_step: $ => seq(kw('let'), field('name', $.identifier), '=', field('value', $._arith)),
+    let_step: $ => seq(kw('let'), field('name', $.identifier), '=', field('value', $._let_rhs)),
+    _let_rhs: $ => choice($._arith, $.factor_expr, $.lambda),
+    call_step: $ => seq(
+      kw('let'), field('name', $.identifier), '<-', field('target', $.target),
+      optional(field('options', $.options)),
+    ),
+    // The variable's body (the following steps indented deeper, part 2 §2.3) is decided by
+    // columns in the checker, as for `where`; the tree stays flat, as lark's.
+    marginalize_step: $ => seq(
+      kw('marginalize'), field('name', $.identifier),
+      optional(seq(':', field('annotation', $._type_expr))),
+      '<-', field('target', $.target), optional(field('options', $.options)),
+    ),
+    // `score NAME = e`: the first word must be `score` (a soft keyword, checked by the checker).
+    score_step: $ => seq(
+      field('keyword', $.identifier), field('name', $.identifier), '=', field('value', $._arith),
+    ),
     return_step: $ => seq(kw('return'), field('pattern', $._return_pattern)),
     _pattern: $ => choice($.pat_var, $.pat_tuple, $.pat_bracket),
     pat_var: $ => field('name', $.identifier),
@@ -261,7 +334,7 @@ const grammar_definition = {
       field('name', $.identifier), optional(seq('(', optional(field('arguments', $.args)), ')')),
     ),
     args: $ => sep1Trailing(field('argument', $._arg)),
-    _arg: $ => choice($._arith, $.named_arg),
+    _arg: $ => choice($._arith, $.named_arg, $.lambda),
     named_arg: $ => seq(field('key', $.identifier), '=', field('value', $._arith)),
 
     // ---------- arithmetic (program let, arguments) ----------
@@ -273,13 +346,37 @@ const grammar_definition = {
     div: $ => seq(field('left', $._term), field('operator', '/'), field('right', $._unary)),
     _unary: $ => choice($._atom, $.neg),
     neg: $ => seq(field('operator', '-'), field('operand', $._unary)),
-    _atom: $ => choice($.lit, $.var, $.call, $.vec, seq('(', $._arith, ')')),
+    _atom: $ => choice(
+      $.lit, $.var, $.call, $.index, $.method_call, $.vec,
+      seq('(', $._arith, ')'), seq('(', $.lambda, ')'),
+    ),
     lit: $ => $._number,
     var: $ => field('name', $.identifier),
     call: $ => seq(
-      field('function', $.identifier), '(', optional(sep1(field('argument', $._arith))), ')',
+      field('function', $.identifier), '(', optional(sep1Trailing(field('argument', $._arg))), ')',
+    ),
+    index: $ => seq(
+      field('name', $.identifier), '[', sep1Trailing(field('index', $._arith)), ']',
+    ),
+    method_call: $ => seq(
+      field('receiver', $.identifier), '.', field('method', $.identifier),
+      '(', optional(sep1Trailing(field('argument', $._arg))), ')',
     ),
     vec: $ => seq('[', sep1Trailing(field('element', $._arith)), ']'),
+
+    // `factor v : K, c : L in e` and `factor c : K in { 0 -> e, ... }`; the word before the
+    // body must be `in` (a soft keyword, checked by the checker).
+    factor_expr: $ => seq(
+      kw('factor'), sep1(field('binder', $.factor_binder)), field('in', $.identifier),
+      field('body', $._factor_body),
+    ),
+    factor_binder: $ => seq(field('name', $.identifier), ':', field('type', $._type_expr)),
+    _factor_body: $ => choice($._arith, $.factor_cases),
+    factor_cases: $ => seq('{', sep1Trailing(field('case', $.factor_case)), '}'),
+    factor_case: $ => seq(field('key', $.integer), '->', field('value', $._arith)),
+    lambda: $ => seq(
+      field('parameter', $.identifier), '->', field('body', choice($.lambda, $._arith)),
+    ),
 
     // ---------- shared ----------
     _number: $ => choice($.integer, $.float),

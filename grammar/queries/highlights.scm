@@ -35,8 +35,14 @@
   "parser"
   "ccg"
   "lambek"
+  "factor"
   "embed" "latent" "observed" "discretize"
 ] @keyword
+
+;; soft keywords (part 2 §2.1): ordinary words that the checker requires in these positions
+(composition_decl keyword: (identifier) @keyword)
+(score_step keyword: (identifier) @keyword)
+(factor_expr in: (identifier) @keyword)
 
 "return" @keyword.return
 
@@ -45,6 +51,9 @@
 ] @operator
 
 (rule_arrow) @operator
+
+(lambda "->" @operator)
+(factor_case "->" @operator)
 
 [ "(" ")" "[" "]" "{" "}" ] @punctuation.bracket
 
@@ -60,6 +69,13 @@
 
 (doc_comment) @comment.documentation
 
+;; pragmas `#[...]` and `#![...]` (comments to the checker, part 1 §2.3), inside blocks too;
+;; two patterns because Neovim's (vim) regexes and py-tree-sitter's read `?` differently
+((comment) @attribute
+  (#match? @attribute "^#\\["))
+((comment) @attribute
+  (#match? @attribute "^#!\\["))
+
 ;; ---------- types ----------
 
 (type_ref name: (identifier) @type)
@@ -73,6 +89,10 @@
 (space_decl name: (identifier) @type.definition)
 (category_decl name: (identifier) @type.definition)
 (rule_decl variable: (identifier) @type)
+(enum_set label: (identifier) @constant)
+(ctor_name name: (identifier) @type)
+(kind_ref name: (identifier) @type)
+(kind_mor name: (identifier) @type)
 
 ;; ---------- morphisms, programs, calls ----------
 
@@ -87,29 +107,33 @@
 (define_decl name: (identifier) @function)
 (rule_decl name: (identifier) @function)
 (quantale_decl name: (identifier) @constant.builtin)
+(composition_decl name: (identifier) @constant.builtin)
 
 (ref name: (identifier) @function)
 (target name: (identifier) @function.call)
 (call function: (identifier) @function.call)
 (family_call family: (identifier) @function.call)
+(method method: (identifier) @function.method)
+(method_call method: (identifier) @function.method.call)
+(opt_call function: (identifier) @function.call)
 
 ;; distribution families (spec §5.2) wherever a morphism or draw target may stand
 (ref name: (identifier) @type.builtin
   (#any-of? @type.builtin
     ; BEGIN GENERATED families
-    "Normal" "LogitNormal" "LogNormal" "Laplace" "Cauchy" "StudentT" "HalfNormal" "HalfCauchy" "Exponential" "Gamma" "Beta" "Uniform" "TruncatedNormal" "Dirichlet" "MultivariateNormal" "Bernoulli" "Categorical"
+    "Normal" "LogitNormal" "LogNormal" "Laplace" "Cauchy" "StudentT" "HalfNormal" "HalfCauchy" "Exponential" "Gamma" "Beta" "Uniform" "TruncatedNormal" "Dirichlet" "MultivariateNormal" "Bernoulli" "Categorical" "Poisson" "NegativeBinomial" "Geometric" "Binomial" "BetaBinomial" "ZeroInflatedPoisson" "HurdlePoisson" "Gumbel" "Logistic" "HalfStudentT" "Chi2" "InverseGamma" "Weibull" "Pareto" "Kumaraswamy" "ContinuousBernoulli" "RelaxedBernoulli" "FisherSnedecor" "VonMises" "RelaxedOneHotCategorical" "MixtureNormal" "LKJCholesky" "OneHotCategorical" "OrderedLogistic" "OrderedProbit" "Horseshoe" "ZeroOneInflatedBeta" "LogisticNormal" "LowRankMVN" "Wishart" "InverseWishart" "MatrixNormal" "GP" "LKJCorrelationFactor" "Mixture" "Restrict" "Truncate" "Truncated" "Normalize" "PointMass" "Transformed" "Pushforward" "Independent"
     ; END GENERATED families
     ))
 (target name: (identifier) @type.builtin
   (#any-of? @type.builtin
     ; BEGIN GENERATED families
-    "Normal" "LogitNormal" "LogNormal" "Laplace" "Cauchy" "StudentT" "HalfNormal" "HalfCauchy" "Exponential" "Gamma" "Beta" "Uniform" "TruncatedNormal" "Dirichlet" "MultivariateNormal" "Bernoulli" "Categorical"
+    "Normal" "LogitNormal" "LogNormal" "Laplace" "Cauchy" "StudentT" "HalfNormal" "HalfCauchy" "Exponential" "Gamma" "Beta" "Uniform" "TruncatedNormal" "Dirichlet" "MultivariateNormal" "Bernoulli" "Categorical" "Poisson" "NegativeBinomial" "Geometric" "Binomial" "BetaBinomial" "ZeroInflatedPoisson" "HurdlePoisson" "Gumbel" "Logistic" "HalfStudentT" "Chi2" "InverseGamma" "Weibull" "Pareto" "Kumaraswamy" "ContinuousBernoulli" "RelaxedBernoulli" "FisherSnedecor" "VonMises" "RelaxedOneHotCategorical" "MixtureNormal" "LKJCholesky" "OneHotCategorical" "OrderedLogistic" "OrderedProbit" "Horseshoe" "ZeroOneInflatedBeta" "LogisticNormal" "LowRankMVN" "Wishart" "InverseWishart" "MatrixNormal" "GP" "LKJCorrelationFactor" "Mixture" "Restrict" "Truncate" "Truncated" "Normalize" "PointMass" "Transformed" "Pushforward" "Independent"
     ; END GENERATED families
     ))
 (family_call family: (identifier) @type.builtin
   (#any-of? @type.builtin
     ; BEGIN GENERATED families
-    "Normal" "LogitNormal" "LogNormal" "Laplace" "Cauchy" "StudentT" "HalfNormal" "HalfCauchy" "Exponential" "Gamma" "Beta" "Uniform" "TruncatedNormal" "Dirichlet" "MultivariateNormal" "Bernoulli" "Categorical"
+    "Normal" "LogitNormal" "LogNormal" "Laplace" "Cauchy" "StudentT" "HalfNormal" "HalfCauchy" "Exponential" "Gamma" "Beta" "Uniform" "TruncatedNormal" "Dirichlet" "MultivariateNormal" "Bernoulli" "Categorical" "Poisson" "NegativeBinomial" "Geometric" "Binomial" "BetaBinomial" "ZeroInflatedPoisson" "HurdlePoisson" "Gumbel" "Logistic" "HalfStudentT" "Chi2" "InverseGamma" "Weibull" "Pareto" "Kumaraswamy" "ContinuousBernoulli" "RelaxedBernoulli" "FisherSnedecor" "VonMises" "RelaxedOneHotCategorical" "MixtureNormal" "LKJCholesky" "OneHotCategorical" "OrderedLogistic" "OrderedProbit" "Horseshoe" "ZeroOneInflatedBeta" "LogisticNormal" "LowRankMVN" "Wishart" "InverseWishart" "MatrixNormal" "GP" "LKJCorrelationFactor" "Mixture" "Restrict" "Truncate" "Truncated" "Normalize" "PointMass" "Transformed" "Pushforward" "Independent"
     ; END GENERATED families
     ))
 
@@ -117,13 +141,16 @@
 (call function: (identifier) @function.builtin
   (#any-of? @function.builtin
     ; BEGIN GENERATED builtins
-    "sigmoid" "tanh" "exp" "log" "abs" "softplus" "relu" "sqrt" "logit" "softmax"
+    "sigmoid" "tanh" "exp" "log" "abs" "softplus" "relu" "sqrt" "logit" "softmax" "log1p" "expm1" "square" "rsqrt" "reciprocal" "sign" "floor" "ceil" "round" "trunc" "sin" "cos" "tan" "asin" "acos" "atan" "sinh" "cosh" "asinh" "acosh" "atanh" "erf" "erfc" "erfinv" "lgamma" "digamma" "log2" "log10" "logsigmoid" "softsign" "relu6" "elu" "selu" "gelu" "silu" "mish" "log_softmax" "cumsum" "sort" "normalize" "sum" "mean" "prod" "logsumexp" "min" "max" "pow"
     ; END GENERATED builtins
     ))
 
 ;; ---------- program variables ----------
 
 (params parameter: (identifier) @variable.parameter)
+(typed_param name: (identifier) @variable.parameter)
+(lambda parameter: (identifier) @variable.parameter)
+(factor_binder name: (identifier) @variable.parameter)
 (ret_item label: (identifier) @label)
 
 ;; ---------- options and keyword arguments ----------
@@ -137,3 +164,21 @@
 (scan_opt value: (identifier) @constant)
 (opt_list item: (identifier) @constant)
 (role_word) @constant.builtin
+(kw_name name: (identifier) @constant)
+(kw_list item: (identifier) @constant)
+
+;; ---------- opaque (tier-3) blocks: a flat run of tokens (part 2 §2.2, §3.3) ----------
+
+(opaque_decl head: (block_head) @keyword)
+(opaque_decl name: (identifier) @function)
+(opaque_decl (word) @variable)
+(opaque_decl (number) @number)
+(opaque_decl (string) @string)
+(opaque_decl (punctuation) @punctuation.delimiter)
+;; family names written inside a block
+(opaque_decl (word) @type.builtin
+  (#any-of? @type.builtin
+    ; BEGIN GENERATED families
+    "Normal" "LogitNormal" "LogNormal" "Laplace" "Cauchy" "StudentT" "HalfNormal" "HalfCauchy" "Exponential" "Gamma" "Beta" "Uniform" "TruncatedNormal" "Dirichlet" "MultivariateNormal" "Bernoulli" "Categorical" "Poisson" "NegativeBinomial" "Geometric" "Binomial" "BetaBinomial" "ZeroInflatedPoisson" "HurdlePoisson" "Gumbel" "Logistic" "HalfStudentT" "Chi2" "InverseGamma" "Weibull" "Pareto" "Kumaraswamy" "ContinuousBernoulli" "RelaxedBernoulli" "FisherSnedecor" "VonMises" "RelaxedOneHotCategorical" "MixtureNormal" "LKJCholesky" "OneHotCategorical" "OrderedLogistic" "OrderedProbit" "Horseshoe" "ZeroOneInflatedBeta" "LogisticNormal" "LowRankMVN" "Wishart" "InverseWishart" "MatrixNormal" "GP" "LKJCorrelationFactor" "Mixture" "Restrict" "Truncate" "Truncated" "Normalize" "PointMass" "Transformed" "Pushforward" "Independent"
+    ; END GENERATED families
+    ))

@@ -4,6 +4,9 @@
 
 (program_decl) @indent.begin
 
+;; a tier-3 block: its lines after the head are indented (part 2 §2.2)
+(opaque_decl) @indent.begin
+
 [
   (options)
   (params)
@@ -15,6 +18,10 @@
   (id_list)
   (brace_opts)
   (vec)
+  (enum_set)
+  (kw_list)
+  (opt_call)
+  (factor_cases)
 ] @indent.begin
 
 [ ")" "]" "}" ] @indent.branch

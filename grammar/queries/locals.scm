@@ -1,12 +1,15 @@
 ;; QVR scopes, definitions and references (nvim-treesitter `@local.*` captures).
 ;; Top-level names share one namespace (spec §4.2); program parameters and step variables are
-;; local to their program; rule variables are local to their rule.
+;; local to their program; rule variables are local to their rule; the binders of a `factor`
+;; comprehension and a lambda's parameter are local to that expression.
 
 ;; ---------- scopes ----------
 
 (source_file) @local.scope
 (program_decl) @local.scope
 (rule_decl) @local.scope
+(factor_expr) @local.scope
+(lambda) @local.scope
 
 ;; ---------- top-level definitions (they belong to the file, not to their own node) ----------
 
@@ -23,6 +26,7 @@
 (embed_decl name: (identifier) @local.definition.function)
 (discretize_decl name: (identifier) @local.definition.function)
 (define_decl name: (identifier) @local.definition.function)
+(opaque_decl name: (identifier) @local.definition.function)
 
 ;; a program's and a rule's name live in the enclosing (file) scope
 (program_decl
@@ -35,12 +39,18 @@
 ;; ---------- program-local definitions ----------
 
 (params parameter: (identifier) @local.definition.parameter)
+(typed_param name: (identifier) @local.definition.parameter)
 (rule_decl variable: (identifier) @local.definition.parameter)
 (pat_var name: (identifier) @local.definition.var)
 (pat_tuple name: (identifier) @local.definition.var)
 (pat_bracket name: (identifier) @local.definition.var)
 (bind_step pattern: (identifier) @local.definition.var)
 (let_step name: (identifier) @local.definition.var)
+(call_step name: (identifier) @local.definition.var)
+(marginalize_step name: (identifier) @local.definition.var)
+(score_step name: (identifier) @local.definition.var)
+(factor_binder name: (identifier) @local.definition.var)
+(lambda parameter: (identifier) @local.definition.parameter)
 
 ;; ---------- references ----------
 
@@ -54,3 +64,7 @@
 (cat_ref name: (identifier) @local.reference)
 (identity object: (identifier) @local.reference)
 (marginalize factor: (identifier) @local.reference)
+(index name: (identifier) @local.reference)
+(method_call receiver: (identifier) @local.reference)
+(kw_name name: (identifier) @local.reference)
+(ctor_name name: (identifier) @local.reference)

@@ -11,14 +11,19 @@
 
 (params parameter: (identifier) @parameter.inner)
 (params parameter: (identifier) @parameter.outer)
+(params parameter: (typed_param) @parameter.inner)
+(params parameter: (typed_param) @parameter.outer)
 (args argument: (_) @parameter.inner)
 (args argument: (_) @parameter.outer)
 (call argument: (_) @parameter.inner)
+(method_call argument: (_) @parameter.inner)
 
 (target) @call.outer
 (target arguments: (args) @call.inner)
 (call) @call.outer
 (family_call) @call.outer
+(method_call) @call.outer
+(opaque_decl) @class.outer
 
 (_statement) @statement.outer
 (_step) @statement.outer

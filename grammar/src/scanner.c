@@ -1,5 +1,6 @@
 /*
- * External scanner for QVR: lexes every word (identifiers and the 32 reserved words).
+ * External scanner for QVR: lexes every word (identifiers and the 33 reserved words) and the
+ * opaque (tier-3) blocks of spec part 2 §2.2.
  *
  * Why a scanner: spec §2.5 makes reserved words unconditional keywords, and error recovery
  * depends on it.  With tree-sitter's built-in keyword extraction (ABI 14 has no reserved
@@ -28,6 +29,31 @@
  *
  * ERROR_SENTINEL is never valid in the grammar; it is valid only during error recovery,
  * when tree-sitter marks every external token valid.
+ *
+ * OPAQUE BLOCKS (part 2 §2.2).  Lark reads a block as one token.  Here the block is a run of
+ * small tokens so that editors can highlight inside it; the scanner produces all of them, so
+ * the generated lexer (and its comment extras) never runs inside a block and a `#{` there is
+ * an ordinary line comment, as in lark's token:
+ *   BLOCK_HEAD   the head word, only at column 0 and only when the rest of the head matches
+ *                (a word head followed by blanks and a name; `define NAME` followed by `(` or
+ *                `[`; `composition NAME ...` whose next non-blank line is indented and does
+ *                not start with `#`).  Where lark would read a block, a block head that is
+ *                not valid fails the scan (a syntax error, as in lark).
+ *   BLOCK_NAME   the word after the head (any word, reserved ones included).
+ *   WORD, NUMBER, STRING, BLOCK_COMMENT_LINE, PUNCTUATION
+ *                the block's contents, one token per word, number, "string" (ending at its
+ *                closing quote or at the end of the line), comment (to the end of the line)
+ *                and punctuation run.
+ *   BLOCK_END    zero-width, after the last token of the block's last line: the next line
+ *                that is neither blank, nor indented, nor starts with `)`, `]` or `}` (or the
+ *                end of the file) ends the block; trailing blank lines stay outside.
+ * BLOCK_END is valid only inside a block, so it tells the scanner where it is; no state.
+ *
+ * BODY_CONTINUES: inside a program body (where MISSING_RETURN is valid) a word at column 0
+ * that could begin a block head needs look-ahead past the word to decide between "the body
+ * is over" (a zero-width MISSING_RETURN before the word) and "a step begins" (an identifier
+ * ending at the word).  One token cannot be both, so the scanner decides first and, if the
+ * body goes on, emits this zero-width marker; the word is lexed on the next call.
  */
 #include "tree_sitter/parser.h"
 #include "scanner_tables.h"
@@ -35,7 +61,11 @@
 #include <string.h>
 
 /* Token indices (grammar.js externals): the reserved words in vocabulary order, then these. */
-enum { IDENTIFIER = QVR_RESERVED_COUNT, MISSING_RETURN, STATEMENT_END, ERROR_SENTINEL };
+enum {
+    IDENTIFIER = QVR_RESERVED_COUNT, MISSING_RETURN, STATEMENT_END, ERROR_SENTINEL,
+    BLOCK_HEAD, BLOCK_NAME, BLOCK_END, BODY_CONTINUES,
+    WORD, NUMBER, STRING, BLOCK_COMMENT_LINE, PUNCTUATION,
+};
 
 
 /* Longest reserved word is 11 characters ("marginalize"); longer words are never reserved. */
@@ -114,17 +144,28 @@ void tree_sitter_qvr_external_scanner_deserialize(void *payload, const char *buf
     (void)length;
 }
 
+static bool is_newline(int32_t c) {
+    return c == '\n' || c == '\r';
+}
+
+static bool is_blank(int32_t c) {
+    return c == ' ' || c == '\t';
+}
+
 /* Skips spaces and complete comments (for look-ahead only).  Returns false if an unclosed
-   block comment stops it; sets *saw_comment when a comment was passed. */
-static bool skip_blank_and_comments(TSLexer *lexer, bool *saw_comment) {
+   block comment stops it; sets *saw_comment when a comment was passed and *at_line_start
+   when the last character passed ended a line (the next word is then at column 0). */
+static bool skip_blank_and_comments(TSLexer *lexer, bool *saw_comment, bool *at_line_start) {
     for (;;) {
         while (is_space(lexer->lookahead)) {
+            *at_line_start = is_newline(lexer->lookahead);
             lexer->advance(lexer, true);
         }
         if (lexer->lookahead != '#') {
             return true;
         }
         *saw_comment = true;
+        *at_line_start = false;
         lexer->advance(lexer, true);
         if (lexer->lookahead == '{') {
             /* block comment: up to and including the first `}#` */
@@ -141,35 +182,141 @@ static bool skip_blank_and_comments(TSLexer *lexer, bool *saw_comment) {
                 }
             }
         } else {
-            while (!lexer->eof(lexer) && lexer->lookahead != '\n' && lexer->lookahead != '\r') {
+            while (!lexer->eof(lexer) && !is_newline(lexer->lookahead)) {
                 lexer->advance(lexer, true);
             }
         }
     }
 }
 
-/* Reads a word (the lexer is at its first character); returns its reserved-word index or -1. */
-static int read_word(TSLexer *lexer) {
-    char word[MAX_RESERVED_LENGTH + 1];
+/* A word just read (ASCII only, at most MAX_RESERVED_LENGTH characters; `text` is empty for
+   any other word) and what it may be. */
+typedef struct {
+    int keyword;           /* reserved-word index or -1 */
+    char text[MAX_RESERVED_LENGTH + 1];
+    unsigned length;       /* in code points */
+} Word;
+
+/* Reads a word (the lexer is at its first character). */
+static void read_word(TSLexer *lexer, Word *word) {
     size_t length = 0;
-    bool may_be_reserved = true;
+    bool ascii_short = true;
     while (is_identifier_continue(lexer->lookahead)) {
         if (lexer->lookahead >= 0x80 || length >= MAX_RESERVED_LENGTH) {
-            may_be_reserved = false;
-        } else if (may_be_reserved) {
-            word[length] = (char)lexer->lookahead;
+            ascii_short = false;
+        } else if (ascii_short) {
+            word->text[length] = (char)lexer->lookahead;
         }
         length++;
         lexer->advance(lexer, false);
     }
-    if (!may_be_reserved) {
-        return -1;
+    word->length = (unsigned)length;
+    if (!ascii_short) {
+        word->text[0] = '\0';
+        word->keyword = -1;
+        return;
     }
-    word[length] = '\0';
-    return reserved_index(word);
+    word->text[length] = '\0';
+    word->keyword = reserved_index(word->text);
 }
 
-/* The word just read is the token: its keyword if reserved, else an identifier. */
+/* The head words of part 2 §2.2 that need only "blanks, then a name" after them. */
+static const char *const BLOCK_HEAD_WORDS[] = {
+    "deduction", "signature", "encoder", "decoder", "loss", "index", "family", "effect",
+    "instance", "handler", "schema", "bundle", "contraction",
+};
+
+enum HeadKind { NOT_A_HEAD, SIMPLE_HEAD, DEFINE_HEAD, COMPOSITION_HEAD };
+
+static enum HeadKind head_kind(const Word *word) {
+    if (word->text[0] == '\0') {
+        return NOT_A_HEAD;
+    }
+    for (size_t i = 0; i < sizeof BLOCK_HEAD_WORDS / sizeof BLOCK_HEAD_WORDS[0]; i++) {
+        if (strcmp(word->text, BLOCK_HEAD_WORDS[i]) == 0) {
+            return SIMPLE_HEAD;
+        }
+    }
+    if (strcmp(word->text, "define") == 0) {
+        return DEFINE_HEAD;
+    }
+    if (strcmp(word->text, "composition") == 0) {
+        return COMPOSITION_HEAD;
+    }
+    return NOT_A_HEAD;
+}
+
+/* Advances over one line ending (`\n`, `\r\n` or `\r`). */
+static void skip_newline(TSLexer *lexer, bool skip) {
+    if (lexer->lookahead == '\r') {
+        lexer->advance(lexer, skip);
+        if (lexer->lookahead == '\n') {
+            lexer->advance(lexer, skip);
+        }
+    } else {
+        lexer->advance(lexer, skip);
+    }
+}
+
+/* Whether the rest of a head matches (the lexer is right after the head word; it advances
+   for look-ahead only, without skipping: skipped characters would move the start of the
+   token, whose end is already marked).  §2.2: SIMPLE `[ \t]+name`; DEFINE `[ \t]+name[ \t]*` then `(` or
+   `[`; COMPOSITION `[ \t]+name`, the rest of the line, then blank lines, then a line that
+   starts with blanks followed by something that is neither blank nor `#`. */
+static bool head_matches(TSLexer *lexer, enum HeadKind kind) {
+    if (!is_blank(lexer->lookahead)) {
+        return false;
+    }
+    while (is_blank(lexer->lookahead)) {
+        lexer->advance(lexer, false);
+    }
+    if (!is_identifier_start(lexer->lookahead)) {
+        return false;
+    }
+    if (kind == SIMPLE_HEAD) {
+        return true;
+    }
+    if (kind == DEFINE_HEAD) {
+        while (is_identifier_continue(lexer->lookahead)) {
+            lexer->advance(lexer, false);
+        }
+        while (is_blank(lexer->lookahead)) {
+            lexer->advance(lexer, false);
+        }
+        return lexer->lookahead == '(' || lexer->lookahead == '[';
+    }
+    while (!lexer->eof(lexer) && !is_newline(lexer->lookahead)) {
+        lexer->advance(lexer, false);
+    }
+    while (!lexer->eof(lexer)) {
+        skip_newline(lexer, false);
+        bool indented = is_blank(lexer->lookahead);
+        while (is_blank(lexer->lookahead)) {
+            lexer->advance(lexer, false);
+        }
+        if (lexer->eof(lexer)) {
+            return false;
+        }
+        if (is_newline(lexer->lookahead)) {
+            continue; /* a blank line */
+        }
+        return indented && !is_space(lexer->lookahead) && lexer->lookahead != '#';
+    }
+    return false;
+}
+
+/* Whether the word just read starts at column 0.  `at_line_start` says a line ending was the
+   last thing skipped before it; otherwise only the first word of the file qualifies, which
+   get_column tells (asked only for head words, so other tokens never depend on columns). */
+static bool word_at_column_0(TSLexer *lexer, const Word *word, bool skipped, bool at_line_start) {
+    if (skipped) {
+        return at_line_start;
+    }
+    return lexer->get_column(lexer) == word->length;
+}
+
+/* The word just read is the token: its keyword if reserved, else an identifier.  The token's
+   end must already be marked. */
 static bool finish_word(TSLexer *lexer, const bool *valid_symbols, int keyword) {
     if (keyword >= 0) {
         /* Never an identifier: if the keyword is not valid here, fail so that the parser
@@ -177,23 +324,156 @@ static bool finish_word(TSLexer *lexer, const bool *valid_symbols, int keyword) 
         if (!valid_symbols[keyword]) {
             return false;
         }
-        lexer->mark_end(lexer);
         lexer->result_symbol = (TSSymbol)keyword;
         return true;
     }
     if (!valid_symbols[IDENTIFIER]) {
         return false;
     }
-    lexer->mark_end(lexer);
     lexer->result_symbol = IDENTIFIER;
+    return true;
+}
+
+/* ---------- inside an opaque block ---------- */
+
+static bool is_bracket_or_comma(int32_t c) {
+    return c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == ',' ||
+           c == ';';
+}
+
+static bool is_digit(int32_t c) {
+    return c >= '0' && c <= '9';
+}
+
+/* One token of a block's contents, or BLOCK_END (see the header comment). */
+static bool scan_in_block(TSLexer *lexer) {
+    lexer->mark_end(lexer);
+    while (is_blank(lexer->lookahead) || lexer->lookahead == '\f') {
+        lexer->advance(lexer, true);
+    }
+    if (lexer->eof(lexer)) {
+        lexer->result_symbol = BLOCK_END;
+        return true;
+    }
+    if (is_newline(lexer->lookahead)) {
+        /* Find the next non-blank line: the block goes on if it is indented or starts with a
+           closing bracket. */
+        for (;;) {
+            skip_newline(lexer, true);
+            int32_t first = lexer->lookahead;
+            while (is_blank(lexer->lookahead)) {
+                lexer->advance(lexer, true);
+            }
+            if (lexer->eof(lexer)) {
+                lexer->result_symbol = BLOCK_END;
+                return true;
+            }
+            if (is_newline(lexer->lookahead)) {
+                continue; /* a blank line */
+            }
+            if (is_blank(first) || first == ')' || first == ']' || first == '}') {
+                break;
+            }
+            lexer->result_symbol = BLOCK_END;
+            return true;
+        }
+        while (lexer->lookahead == '\f') {
+            lexer->advance(lexer, true);
+        }
+    }
+    int32_t c = lexer->lookahead;
+    if (c == '#') {
+        while (!lexer->eof(lexer) && !is_newline(lexer->lookahead)) {
+            lexer->advance(lexer, false);
+        }
+        lexer->result_symbol = BLOCK_COMMENT_LINE;
+    } else if (c == '"') {
+        lexer->advance(lexer, false);
+        while (!lexer->eof(lexer) && !is_newline(lexer->lookahead)) {
+            int32_t d = lexer->lookahead;
+            lexer->advance(lexer, false);
+            if (d == '"') {
+                break;
+            }
+            if (d == '\\' && !lexer->eof(lexer) && !is_newline(lexer->lookahead)) {
+                lexer->advance(lexer, false);
+            }
+        }
+        lexer->result_symbol = STRING;
+    } else if (is_identifier_start(c)) {
+        while (is_identifier_continue(lexer->lookahead)) {
+            lexer->advance(lexer, false);
+        }
+        lexer->result_symbol = WORD;
+    } else if (is_digit(c)) {
+        while (is_digit(lexer->lookahead)) {
+            lexer->advance(lexer, false);
+        }
+        if (lexer->lookahead == '.') {
+            lexer->advance(lexer, false);
+            while (is_digit(lexer->lookahead)) {
+                lexer->advance(lexer, false);
+            }
+        }
+        lexer->mark_end(lexer);
+        if (lexer->lookahead == 'e' || lexer->lookahead == 'E') {
+            lexer->advance(lexer, false);
+            if (lexer->lookahead == '+' || lexer->lookahead == '-') {
+                lexer->advance(lexer, false);
+            }
+            if (is_digit(lexer->lookahead)) {
+                while (is_digit(lexer->lookahead)) {
+                    lexer->advance(lexer, false);
+                }
+                lexer->mark_end(lexer);
+            }
+        }
+        lexer->result_symbol = NUMBER;
+        return true;
+    } else if (is_bracket_or_comma(c)) {
+        lexer->advance(lexer, false);
+        lexer->result_symbol = PUNCTUATION;
+    } else {
+        /* a run of operator characters: `|-`, `->`, `=`, `!`, `:` ... */
+        do {
+            lexer->advance(lexer, false);
+        } while (!lexer->eof(lexer) && !is_space(lexer->lookahead) &&
+                 !is_identifier_continue(lexer->lookahead) && !is_bracket_or_comma(lexer->lookahead) &&
+                 lexer->lookahead != '#' && lexer->lookahead != '"');
+        lexer->result_symbol = PUNCTUATION;
+    }
+    lexer->mark_end(lexer);
+    return true;
+}
+
+/* The name after a block head: any word. */
+static bool scan_block_name(TSLexer *lexer) {
+    while (is_blank(lexer->lookahead)) {
+        lexer->advance(lexer, true);
+    }
+    if (!is_identifier_start(lexer->lookahead)) {
+        return false;
+    }
+    while (is_identifier_continue(lexer->lookahead)) {
+        lexer->advance(lexer, false);
+    }
+    lexer->mark_end(lexer);
+    lexer->result_symbol = BLOCK_NAME;
     return true;
 }
 
 bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const bool *valid_symbols) {
     (void)payload;
     bool error_mode = valid_symbols[ERROR_SENTINEL]; /* never valid in a real parse state */
+    if (!error_mode && valid_symbols[BLOCK_NAME]) {
+        return scan_block_name(lexer);
+    }
+    if (!error_mode && valid_symbols[BLOCK_END]) {
+        return scan_in_block(lexer);
+    }
     bool may_end_body = !error_mode && valid_symbols[MISSING_RETURN];
     bool may_end_statement = !error_mode && valid_symbols[STATEMENT_END];
+    Word word;
 
     if (may_end_body || may_end_statement) {
         /* A zero-width token would end right after the previous token (before any blank or
@@ -201,34 +481,70 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
            for the next word to decide. */
         lexer->mark_end(lexer);
         bool saw_comment = false;
-        if (!skip_blank_and_comments(lexer, &saw_comment)) {
+        bool at_line_start = false;
+        bool skipped = is_space(lexer->lookahead) || lexer->lookahead == '#';
+        if (!skip_blank_and_comments(lexer, &saw_comment, &at_line_start)) {
             return false;
         }
         bool at_end = lexer->eof(lexer);
-        int keyword = -1;
         bool is_word = !at_end && is_identifier_start(lexer->lookahead);
+        word.keyword = -1;
+        enum HeadKind head = NOT_A_HEAD;
         if (is_word) {
-            keyword = read_word(lexer);
+            read_word(lexer, &word);
+            head = head_kind(&word);
+            if (head != NOT_A_HEAD && !word_at_column_0(lexer, &word, skipped, at_line_start)) {
+                head = NOT_A_HEAD;
+            }
         }
         bool next_is_statement =
-            at_end || (keyword >= 0 && (starts_statement_only(keyword) ||
-                                        (keyword == QVR_KW_LET && !may_end_body)));
+            at_end || (word.keyword >= 0 && (starts_statement_only(word.keyword) ||
+                                             (word.keyword == QVR_KW_LET && !may_end_body)));
+        if (!next_is_statement && head != NOT_A_HEAD) {
+            if (!may_end_body) {
+                /* A statement is complete and a word that may begin a block head follows:
+                   nothing but a new statement can start with it, so the marker is right
+                   whatever the rest of the head turns out to be. */
+                next_is_statement = true;
+            } else if (head_matches(lexer, head)) {
+                next_is_statement = true;
+            } else if (valid_symbols[BODY_CONTINUES]) {
+                lexer->result_symbol = BODY_CONTINUES;
+                return true;
+            }
+        }
         if (next_is_statement) {
             lexer->result_symbol = may_end_body ? MISSING_RETURN : STATEMENT_END;
             return true;
         }
-        if (!is_word || saw_comment) {
+        if (!is_word || saw_comment || head != NOT_A_HEAD) {
             return false; /* the generated lexer takes it from here (comments are extras) */
         }
-        return finish_word(lexer, valid_symbols, keyword);
+        lexer->mark_end(lexer);
+        return finish_word(lexer, valid_symbols, word.keyword);
     }
 
+    bool skipped = false;
+    bool at_line_start = false;
     while (is_space(lexer->lookahead)) {
+        skipped = true;
+        at_line_start = is_newline(lexer->lookahead);
         lexer->advance(lexer, true);
     }
     if (!is_identifier_start(lexer->lookahead)) {
         return false; /* numbers, operators, comments: the generated lexer handles them */
     }
-    int keyword = read_word(lexer);
-    return finish_word(lexer, valid_symbols, keyword);
+    read_word(lexer, &word);
+    lexer->mark_end(lexer);
+    enum HeadKind head = head_kind(&word);
+    /* (Right after BODY_CONTINUES the head does not match: that is why it was emitted.) */
+    if (head != NOT_A_HEAD && word_at_column_0(lexer, &word, skipped, at_line_start) && head_matches(lexer, head)) {
+        /* Where lark's lexer reads a block, only a block head can come here. */
+        if (!valid_symbols[BLOCK_HEAD]) {
+            return false;
+        }
+        lexer->result_symbol = BLOCK_HEAD;
+        return true;
+    }
+    return finish_word(lexer, valid_symbols, word.keyword);
 }

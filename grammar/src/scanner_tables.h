@@ -7,7 +7,7 @@
 
 typedef struct { int32_t lo, hi; } QvrCharRange;
 
-#define QVR_RESERVED_COUNT 32
+#define QVR_RESERVED_COUNT 33
 static const char *const QVR_RESERVED[QVR_RESERVED_COUNT] = {
   "object",
   "type",
@@ -41,6 +41,7 @@ static const char *const QVR_RESERVED[QVR_RESERVED_COUNT] = {
   "parser",
   "ccg",
   "lambek",
+  "factor",
 };
 
 #define QVR_KW_OBJECT 0
@@ -75,6 +76,7 @@ static const char *const QVR_RESERVED[QVR_RESERVED_COUNT] = {
 #define QVR_KW_PARSER 29
 #define QVR_KW_CCG 30
 #define QVR_KW_LAMBEK 31
+#define QVR_KW_FACTOR 32
 
 static const QvrCharRange QVR_ALPHA[] = {
   {0xAA, 0xAA},

@@ -13,7 +13,17 @@ generations are covered: classic (`object T : 256`, `type`, `space`, `embed`, `c
 top-level `let`, `output`, `>=>`, `=>`), 0.11 (`FinSet n`, `Real n [..]`, `sample`,
 `observe y : T <-`, `[a, b]` patterns, `export`) and current (`define`, keyword arguments,
 plural names, `(a, b)` patterns, `#!` doc comments, `Real n {..}`, `|-`), plus the grammar-world
-statements (`quantale`, `category`, `rule`, `parser`/`ccg`/`lambek`).
+statements (`quantale`, `category`, `rule`, `parser`/`ccg`/`lambek`), and the forms of spec part 2
+§3.1: enumerated objects, constructor names and keyword values, `composition` selectors, opaque
+(tier-3) blocks, option calls, family calls and methods in morphism expressions, typed
+parameters, call, `marginalize` and `score` steps, `factor` comprehensions, lambdas, indexing
+and method calls.
+
+Layout matters in two places (part 2 §2.2): an opaque block starts at column 0 and ends before
+the next line at column 0, and a `composition` line followed by an indented line is a block.
+So a block is written as one pre-rendered token with its own newlines and indentation, and
+`join` puts it on its own lines; a `composition` selector is one token too (its line must not
+be followed by an indented one).
 
 Names are never reserved words: lark's basic lexer makes reserved words unconditional keywords
 and so does our external scanner, so a reserved word as a name is a syntax error in both.
@@ -29,7 +39,13 @@ from hypothesis import strategies as st
 RESERVED = (
     "object type space quantale category rule morphism continuous stochastic latent observed "
     "embed discretize program let define where output export draw sample observe return "
-    "identity marginalize fan repeat stack scan parser ccg lambek"
+    "identity marginalize fan repeat stack scan parser ccg lambek factor"
+).split()
+# Words that start an opaque block at column 0 (part 2 §2.2): generated names avoid them, so
+# that a name that a separator puts at column 0 never starts a block by accident.
+BLOCK_HEADS = (
+    "deduction signature encoder decoder loss index family effect instance handler schema "
+    "bundle contraction"
 ).split()
 ROLE_WORDS = ("embed", "latent", "observed", "discretize")
 
@@ -53,6 +69,10 @@ def _wordish(char: str) -> bool:
     return char in WORDISH or ord(char) >= 0x80
 
 
+class BlockLine(str):
+    """A pre-rendered piece of source that must stand on lines of its own (see `join`)."""
+
+
 class QvrWriter:
     """Random QVR token lists from the normative grammar, one method per grammar rule."""
 
@@ -69,7 +89,7 @@ class QvrWriter:
         word = self.r.choice(NAME_START) + "".join(
             self.r.choice(NAME_REST) for _ in range(self.r.randint(0, 5))
         )
-        return word if word not in RESERVED else word + "_"
+        return word if word not in RESERVED and word not in BLOCK_HEADS else word + "_"
 
     def integer(self) -> str:
         return str(self.r.randint(0, 999))
@@ -111,7 +131,14 @@ class QvrWriter:
 
     # ---------------------------------------------------------------- types ----
     def kwarg(self) -> list[str]:
-        return [self.name(), "="] + self.signed_number()
+        kind = self.r.randint(0, 4)
+        if kind == 0:
+            value = [self.name()]
+        elif kind == 1:
+            value = ["["] + self.names() + ["]"]
+        else:
+            value = self.signed_number()
+        return [self.name(), "="] + value
 
     def brace_opts(self) -> list[str]:
         return ["{"] + self.comma_list(self.kwarg) + ["}"]
@@ -126,7 +153,7 @@ class QvrWriter:
             numbers = [self.number() for _ in range(self.r.randint(1, 2))]
             return [self.name()] + numbers + self.maybe(self.brace_opts)
         if kind == 3:
-            ctor_arg = lambda: self.signed_number() if self.chance() else self.kwarg()  # noqa: E731
+            ctor_arg = lambda: self.r.choice([self.signed_number, self.kwarg, lambda: [self.name()]])()  # noqa: E731
             inner = self.maybe(lambda: self.comma_list(ctor_arg, trailing=False))
             return [self.name(), "("] + inner + [")"] + self.maybe(self.brace_opts)
         return ["("] + self.type_expr(depth - 1) + [")"]
@@ -138,6 +165,8 @@ class QvrWriter:
         if self.chance(0.2):  # 0.11 bracket constructor options
             numbers = [self.number() for _ in range(self.r.randint(1, 2))]
             return [self.name()] + numbers + ["["] + self.comma_list(self.kwarg) + ["]"]
+        if self.chance(0.1):  # enumerated object
+            return ["{"] + self.names() + ["}"]
         return self.type_expr()
 
     def sig(self) -> list[str]:
@@ -145,7 +174,7 @@ class QvrWriter:
 
     # -------------------------------------------------------------- options ----
     def opt_value(self, depth: int = 1) -> list[str]:
-        kind = self.r.randint(0, 3 if depth > 0 else 2)
+        kind = self.r.randint(0, 4 if depth > 0 else 2)
         if kind == 0:
             return self.signed_number()
         if kind == 1:
@@ -153,7 +182,9 @@ class QvrWriter:
         if kind == 2:
             return [self.r.choice(ROLE_WORDS)]
         items = self.maybe(lambda: self.comma_list(lambda: self.opt_value(depth - 1), trailing=False))
-        return ["["] + items + ["]"]
+        if kind == 3:
+            return ["["] + items + ["]"]
+        return [self.name(), "("] + items + [")"]  # `mlp(16, 8)`
 
     def option(self) -> list[str]:
         return [self.name()] + self.maybe(lambda: ["="] + self.opt_value())
@@ -169,20 +200,43 @@ class QvrWriter:
         if kind == 1:
             return [self.name()]
         if kind == 2:
-            inner = self.maybe(lambda: self.comma_list(lambda: self.arith(depth - 1), trailing=False))
-            return [self.name(), "("] + inner + [")"]
+            inner = self.maybe(lambda: self.comma_list(lambda: self.arg(depth - 1)))
+            which = self.r.random()
+            if which < 0.6:  # call
+                return [self.name(), "("] + inner + [")"]
+            if which < 0.8:  # method call
+                return [self.name(), ".", self.name(), "("] + inner + [")"]
+            return [self.name(), "["] + self.comma_list(lambda: self.arith(depth - 1)) + ["]"]
         if kind == 3:
             return ["["] + self.comma_list(lambda: self.arith(depth - 1)) + ["]"]
+        if self.chance(0.2):
+            return ["("] + self.lambda_(depth - 1) + [")"]
         return ["("] + self.arith(depth - 1) + [")"]
 
     def arith(self, depth: int = 2) -> list[str]:
         unary = lambda: ["-"] * self.r.choice([0, 0, 0, 1, 2]) + self.arith_atom(depth)  # noqa: E731
         return self.binary(lambda: self.binary(unary, ["*", "/"]), ["+", "-"])
 
-    def arg(self) -> list[str]:
-        if self.chance(0.3):
-            return [self.name(), "="] + self.arith()
-        return self.arith()
+    def arg(self, depth: int = 2) -> list[str]:
+        kind = self.r.random()
+        if kind < 0.3:
+            return [self.name(), "="] + self.arith(depth)
+        if kind < 0.4:
+            return self.lambda_(depth)
+        return self.arith(depth)
+
+    def lambda_(self, depth: int = 1) -> list[str]:
+        if self.chance(0.2):
+            return [self.name(), "->"] + self.lambda_(depth)
+        return [self.name(), "->"] + self.arith(depth)
+
+    def factor_expr(self) -> list[str]:
+        binder = lambda: [self.name(), ":"] + self.type_expr(1)  # noqa: E731
+        tokens = ["factor"] + self.comma_list(binder, trailing=False) + ["in"]
+        if self.chance():
+            return tokens + self.arith()
+        case = lambda: [self.integer(), "->"] + self.arith(1)  # noqa: E731
+        return tokens + ["{"] + self.comma_list(case) + ["}"]
 
     def args(self) -> list[str]:
         return self.comma_list(self.arg)
@@ -224,9 +278,15 @@ class QvrWriter:
         return ["("] + self.mexpr(depth - 1) + [")"]
 
     def mpost(self, depth: int) -> list[str]:
-        tokens = self.matom(depth)
-        if self.chance(0.15):
-            tokens += [".", "marginalize", "("] + self.names() + [")"]
+        if self.chance(0.1):  # a family call or template instantiation
+            tokens = [self.name(), "("] + self.maybe(self.args) + [")"]
+        else:
+            tokens = self.matom(depth)
+        for _ in range(self.r.choice([0, 0, 0, 1, 2])):
+            if self.chance():
+                tokens += [".", "marginalize", "("] + self.names() + [")"]
+            else:  # a method: `.dagger`, `.trace(A)`
+                tokens += [".", self.name()] + self.maybe(lambda: ["("] + self.maybe(self.args) + [")"])
         return tokens
 
     def mexpr(self, depth: int = 2) -> list[str]:
@@ -251,6 +311,21 @@ class QvrWriter:
     def annotation(self) -> list[str]:
         return self.maybe(lambda: [":"] + self.type_expr(1))
 
+    def param(self) -> list[str]:
+        if self.chance(0.6):
+            return [self.name()]
+        if self.chance():
+            return [self.name(), ":", self.name()]
+        return [self.name(), ":", self.name(), "["] + self.type_expr(1) + [","] + self.type_expr(1) + ["]"]
+
+    def let_value(self) -> list[str]:
+        kind = self.r.random()
+        if kind < 0.15:
+            return self.factor_expr()
+        if kind < 0.25:
+            return self.lambda_()
+        return self.arith()
+
     def step(self) -> list[str]:
         return self.r.choice([
             lambda: ["draw"] + self.pattern() + ["~"] + self.target(),
@@ -260,7 +335,11 @@ class QvrWriter:
             lambda: ["observe"] + self.pattern() + ["~"] + self.target(),
             lambda: ["observe"] + self.pattern() + self.annotation() + ["<-"] + self.target()
             + self.maybe(self.options),
-            lambda: ["let", self.name(), "="] + self.arith(),
+            lambda: ["let", self.name(), "="] + self.let_value(),
+            lambda: ["let", self.name(), "<-"] + self.target() + self.maybe(self.options),
+            lambda: ["marginalize", self.name()] + self.annotation() + ["<-"] + self.target()
+            + self.maybe(self.options),
+            lambda: ["score", self.name(), "="] + self.arith(),
         ])()
 
     def return_step(self) -> list[str]:
@@ -282,7 +361,7 @@ class QvrWriter:
         name = self.name
         replication = lambda: self.maybe(lambda: ["[", self.integer(), "]"])  # noqa: E731
         opts = lambda: self.maybe(self.options)  # noqa: E731
-        kind = self.r.randint(0, 15)
+        kind = self.r.randint(0, 17)
         if kind == 0:
             return ["object"] + self.names(trailing=False) + [":"] + self.object_value()
         if kind == 1:
@@ -312,7 +391,7 @@ class QvrWriter:
         if kind == 12:
             return ["discretize", name(), ":"] + self.type_expr() + ["->", self.integer()] + opts()
         if kind == 13:
-            tokens = ["program", name()] + self.maybe(lambda: ["("] + self.names() + [")"])
+            tokens = ["program", name()] + self.maybe(lambda: ["("] + self.comma_list(self.param) + [")"])
             tokens += [":"] + self.sig() + opts()
             for _ in range(self.r.randint(0, 4)):
                 tokens += self.step()
@@ -320,7 +399,51 @@ class QvrWriter:
         if kind == 14:
             tokens = [self.r.choice(["let", "define"]), name(), "="] + self.mexpr()
             return tokens + (["where"] if self.chance(0.25) else [])
-        return [self.r.choice(["output", "export"])] + self.mexpr()
+        if kind == 15:
+            return [self.r.choice(["output", "export"])] + self.mexpr()
+        if kind == 16:
+            # one line, so that no indented line can follow it (that would make it a block)
+            options = " ".join(self.maybe(self.options))
+            return [BlockLine(f"composition {name()} {options}".rstrip())]
+        return [self.opaque_block()]
+
+    # -------------------------------------------------------- opaque blocks ----
+    def block_line(self) -> str:
+        """One line of a block's contents: words, numbers, strings, punctuation, comments."""
+        pieces = []
+        for _ in range(self.r.randint(1, 8)):
+            pieces.append(self.r.choice([
+                self.name, self.number, lambda: '"' + self.name() + '"',
+                lambda: self.r.choice(["|-", "->", ":", "=", ",", "(", ")", "[", "]", "{", "}",
+                                       "!", "%", "<", ">", "/", "\\", "*", "=>", "'"]),
+                lambda: self.r.choice(RESERVED + BLOCK_HEADS),
+            ])())
+        if self.chance(0.2):
+            pieces.append(self.r.choice(["# note", "#[learnable]", "#![pragma]", "#! doc"]))
+        return " ".join(pieces)
+
+    def opaque_block(self) -> "BlockLine":
+        """A tier-3 block: its head at column 0 and lines that continue it (indented, blank
+        or starting with a closing bracket)."""
+        kind = self.r.randint(0, 2)
+        if kind == 0:
+            head = f"{self.r.choice(BLOCK_HEADS)}{self.r.choice([' ', '  ', chr(9)])}{self.name()}"
+        elif kind == 1:
+            head = f"define {self.name()}{self.r.choice(['', ' '])}{self.r.choice('([')}"
+        else:
+            head = f"composition {self.name()}"
+        lines = [head + (" " + self.block_line() if self.chance(0.7) else "")]
+        for i in range(self.r.randint(1 if kind == 2 else 0, 4)):
+            if i and self.chance(0.15):
+                lines.append(self.r.choice(["", "   "]))  # a blank line inside
+            if i and self.chance(0.1):
+                lines.append(self.r.choice(")]}") + " " + self.block_line())  # hanging closer
+            indent = self.r.choice(["    ", "  ", "\t", "        "])
+            line = self.block_line()
+            if kind == 2 and i == 0:  # a user-defined algebra's first body line
+                line = line.lstrip("#") or "x"
+            lines.append(indent + line)
+        return BlockLine("\n".join(lines))
 
     def program(self, max_statements: int = 5) -> list[str]:
         tokens: list[str] = []
@@ -330,11 +453,16 @@ class QvrWriter:
 
     # -------------------------------------------------------------- joining ----
     def join(self, tokens: list[str]) -> str:
-        """Source text with random separators (empty only where tokens cannot merge)."""
+        """Source text with random separators (empty only where tokens cannot merge).  A
+        `BlockLine` token stands on lines of its own: a newline before and after it, blank
+        lines (possibly with spaces) at most besides."""
         parts = [tokens[0]]
         for prev, tok in zip(tokens, tokens[1:]):
-            adjacent_ok = not (_wordish(prev[-1]) and _wordish(tok[0]))
-            parts.append("" if adjacent_ok and self.chance(0.25) else self.r.choice(SEPARATORS))
+            if isinstance(prev, BlockLine) or isinstance(tok, BlockLine):
+                parts.append(self.r.choice(["\n", "\n\n", "\n  \n"]))
+            else:
+                adjacent_ok = not (_wordish(prev[-1]) and _wordish(tok[0]))
+                parts.append("" if adjacent_ok and self.chance(0.25) else self.r.choice(SEPARATORS))
             parts.append(tok)
         return "".join(parts)
 

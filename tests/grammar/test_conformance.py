@@ -49,9 +49,32 @@ def lark_declarations(text: str):
     return result
 
 
+# Soft keywords (spec part 2 §3.2): both grammars accept any name in these places and the
+# syntax layer (`qvr.syntax.parse`) rejects any other word there (QVR002), so the tree-sitter
+# side applies the same rule before comparing.
+SOFT_KEYWORDS = {
+    ("composition_decl", "keyword"): "composition",
+    ("score_step", "keyword"): "score",
+    ("factor_expr", "in"): "in",
+}
+
+
+def wrong_soft_keyword(tree) -> bool:
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        for (kind, field), word in SOFT_KEYWORDS.items():
+            if node.type == kind:
+                child = node.child_by_field_name(field)
+                if child is not None and child.text.decode("utf-8") != word:
+                    return True
+        stack.extend(node.named_children)
+    return False
+
+
 def tree_sitter_declarations(text: str):
     tree = parse(text)
-    if tree_sitter_qvr.has_syntax_error(tree):
+    if tree_sitter_qvr.has_syntax_error(tree) or wrong_soft_keyword(tree):
         return None
     return declarations(text, tree)
 

@@ -154,3 +154,44 @@ io.stdout:write(#failures == 0 and "OK\\n" or table.concat(failures, "\\n") .. "
     )
     output = (result.stdout + result.stderr).strip()
     assert output.endswith("OK"), output
+
+
+CURRENT = """\
+composition log_prob [level=algebra]
+program p(K : FinSet, f : Mor[A, B]) : K -> K
+    marginalize c : K <- Categorical(probs=w) [over=G]
+        score pull = -0.5 * c
+    let t = factor v : K in exp(v)
+    let g = x -> x
+    return t
+deduction D : T -> T
+    rule r : "word" |- Normal #[learnable]
+"""
+
+
+def test_highlight_captures_of_the_current_forms():
+    """Spec part 2 §3.3: soft keywords, `factor`, `marginalize` and block heads are keywords;
+    strings in blocks are strings; pragmas are attributes; families inside blocks too."""
+    hl = highlight_map(CURRENT)
+    for keyword in ("composition", "score", "in", "factor", "marginalize", "deduction"):
+        assert "keyword" in hl[keyword], keyword
+    assert "string" in hl['"word"']
+    assert "attribute" in hl["#[learnable]"]
+    assert "type.builtin" in hl["Normal"] and "type.builtin" in hl["Categorical"]
+    assert "function.builtin" in hl["exp"]
+    assert {"K", "f", "x", "v"} <= {t for t, caps in hl.items() if "variable.parameter" in caps}
+    assert "function" in hl["D"]
+
+
+def test_locals_of_the_current_forms():
+    captures = tree_sitter.QueryCursor(query("locals")).captures(parse(CURRENT).root_node)
+    texts = {name: [n.text.decode() for n in nodes] for name, nodes in captures.items()}
+    assert texts["local.definition.parameter"] == ["K", "f", "x"]
+    assert {"c", "pull", "t", "v", "g"} <= set(texts["local.definition.var"])
+    assert {"factor_expr", "lambda"} <= {n.type for n in captures["local.scope"]}
+    assert "D" in texts["local.definition.function"]
+
+
+def test_folds_of_the_current_forms():
+    folds = tree_sitter.QueryCursor(query("folds")).captures(parse(CURRENT).root_node)["fold"]
+    assert {"opaque_decl", "marginalize_step"} <= {n.type for n in folds}
