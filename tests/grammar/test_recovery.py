@@ -26,6 +26,9 @@ BROKEN = {
     "unclosed block comment in between": "#{ not closed\n",
     "reserved word as a name": "object type : 3\n",
     "stray operator": "define d = f >> >> g\n",
+    "broken factor comprehension": "program p : A -> A\n    let t = factor v : K in\n",
+    "program without return before a block": "program p : A -> A\n    sample x <- f\ndeduction D : T\n    atoms a\n",
+    "block head not at column 0": "  deduction D : T -> T\n",
 }
 
 
@@ -67,6 +70,18 @@ def test_missing_return_is_marked_where_the_body_ends():
     assert program.end_byte == end_of_step
     assert [n.type for n in tree_sitter_qvr.syntax_errors(tree)] == ["missing_return"]
     assert intact(obj)
+
+
+def test_half_typed_block_keeps_its_neighbours():
+    """A block accepts any text (lark's token does too), so a half-typed one is no error; it
+    ends before the next line at column 0."""
+    text = BEFORE + "deduction D : T -> T [semiring=\n    rule r : span(I,\n" + AFTER
+    tree = parse(text)
+    assert not tree_sitter_qvr.has_syntax_error(tree)
+    assert [summary(n) for n in tree.root_node.named_children] == [
+        ("object_decl", ["A"]), ("opaque_decl", ["D"]), ("object_decl", ["B"]),
+        ("morphism_decl", ["g"]), ("export_decl", []),
+    ]
 
 
 def test_missing_return_at_end_of_file():
