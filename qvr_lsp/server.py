@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 
 from cattrs.errors import ClassValidationError
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
@@ -1005,6 +1005,27 @@ def _doc(ls: QvrLanguageServer, params):
     return ls.documents.get(params.text_document.uri)
 
 
+def _plain(value: Any) -> Any:
+    """pygls' objects for the params of a method without an LSP type, back to JSON values."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def position_params(ls: QvrLanguageServer, method: str, params: Any) -> lsp.TextDocumentPositionParams:
+    """The ``{textDocument, position}`` params of a custom request, checked as LSP's own
+    requests are (InvalidParams naming the field)."""
+    try:
+        return ls.protocol._converter.structure(_plain(params), lsp.TextDocumentPositionParams)
+    except Exception as exc:
+        fields = re.sub(r"(^|; )(?=\w)", r"\1params.", _params_problem(exc))  # as for LSP's own
+        problem = f"invalid params for {method}: {fields}"
+        log.warning("answered InvalidParams: %s", problem)
+        raise JsonRpcInvalidParams(problem) from None
+
+
 def create_server() -> QvrLanguageServer:
     ls = QvrLanguageServer()
 
@@ -1356,6 +1377,30 @@ def create_server() -> QvrLanguageServer:
         return out
 
     # -- custom requests --------------------------------------------------------------------
+    @ls.feature(client_contract.ENTRY_AT_REQUEST)
+    async def entry_at(ls: QvrLanguageServer, params):
+        """The entry a run command should run for the cursor (`features.entry_at`): ``{name,
+        kind, range, selectionRange, reason, commands}`` or null."""
+        return await entry_at_answer(ls, position_params(ls, client_contract.ENTRY_AT_REQUEST, params))
+
+    @after("analysis")
+    @guarded()
+    def entry_at_answer(ls: QvrLanguageServer, params: lsp.TextDocumentPositionParams):
+        doc = _doc(ls, params)
+        if doc is None:
+            return None
+        from .features.entry_at import entry_at as find_entry
+
+        found = find_entry(doc.analysis, ls.offset(doc, params.position))
+        if found is None:
+            return None
+        return {"name": found.name, "kind": found.kind,
+                "range": ls.protocol._converter.unstructure(
+                    convert.range_(ls.encoder, doc.line_index, found.span)),
+                "selectionRange": ls.protocol._converter.unstructure(
+                    convert.range_(ls.encoder, doc.line_index, found.name_span)),
+                "reason": found.reason, "commands": list(found.commands)}
+
     @ls.feature(DEBUG_INFO)
     def debug_info(ls: QvrLanguageServer, params):
         """Facts tests rely on: whether torch got imported, the negotiated encoding, versions."""

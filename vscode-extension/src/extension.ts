@@ -4,7 +4,8 @@
  * restart), keeps the status bar item current and shows run results.
  *
  * Everything that can be decided without VS Code lives in the pure modules next to this one
- * (serverPath, programs, settings, runResult, statusText, resultsHtml, lossCurve).
+ * (serverPath, entryAt, settings, runResult, statusText, resultsHtml, lossCurve); which entry
+ * the cursor is in is the server's answer to `qvr/entryAt`, the same for every client.
  */
 import * as vscode from "vscode";
 import {
@@ -16,13 +17,14 @@ import {
 import { createClient, currentSettings, locateServer } from "./client";
 import {
   CANCEL_RUN_PALETTE,
+  ENTRY_AT_REQUEST,
   MIGRATE_PALETTE,
   PALETTE_RUN_COMMANDS,
   RESTART_PALETTE,
   RUN_KINDS,
   SHOW_LAST_RESULT_PALETTE,
 } from "./contract";
-import { entryAt, findPrograms, exportedName } from "./programs";
+import { EntryAt, parseEntryAt } from "./entryAt";
 import { ResultsPanel } from "./resultsPanel";
 import {
   CANCEL_COMMAND,
@@ -140,7 +142,7 @@ export class QvrExtension implements vscode.Disposable {
     this.subscriptions.forEach((d) => d.dispose());
   }
 
-  /** The run commands: find the program under the cursor and ask the server to run it. */
+  /** The run commands: ask the server which entry the cursor is in, then to run it. */
   private async run(kind: RunKind): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage("QVR: model runs are disabled in untrusted workspaces.");
@@ -152,20 +154,36 @@ export class QvrExtension implements vscode.Disposable {
       return;
     }
     const document = editor.document;
-    const text = document.getText();
-    let entry = entryAt(text, document.offsetAt(editor.selection.active));
-    if (!entry) {
-      const choices = [...new Set([...findPrograms(text).map((p) => p.name), exportedName(text)].filter(Boolean))] as string[];
-      if (choices.length === 0) {
-        void vscode.window.showWarningMessage("QVR: this file has no program or export to run.");
-        return;
-      }
-      entry = await vscode.window.showQuickPick(choices, { placeHolder: "Program to run" });
-      if (!entry) return;
+    const uri = document.uri.toString();
+    const found = await this.entryAt(uri, editor.selection.active);
+    if (found === undefined) return; // the request failed; the user has been told
+    if (found === null) {
+      void vscode.window.showWarningMessage(
+        "QVR: no program or define under the cursor, and no export or single program to run instead.",
+      );
+      return;
     }
     // No save needed: the server runs the text it has, unsaved edits included.
-    const uri = document.uri.toString();
-    await this.executeOnServer(RUN_COMMANDS[kind], [{ uri, entry }]);
+    await this.executeOnServer(RUN_COMMANDS[kind], [{ uri, entry: found.name }]);
+  }
+
+  /** Ask the server which entry the cursor is in (`qvr/entryAt`); undefined after an error. */
+  private async entryAt(uri: string, cursor: vscode.Position): Promise<EntryAt | null | undefined> {
+    const client = this.client;
+    if (!client || this.serverState !== "running") {
+      void vscode.window.showErrorMessage("QVR: the language server is not running (QVR: Restart Server).");
+      return undefined;
+    }
+    try {
+      const answer = await client.sendRequest(ENTRY_AT_REQUEST, {
+        textDocument: { uri },
+        position: { line: cursor.line, character: cursor.character },
+      });
+      return parseEntryAt(answer);
+    } catch (err) {
+      void vscode.window.showErrorMessage(`QVR: ${ENTRY_AT_REQUEST} failed: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
   }
 
   private async cancel(): Promise<void> {

@@ -3,7 +3,8 @@ import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { FakeWorld, fakeDocument, installFakes } from "./fakeVscode";
+import { FakeWorld, fakeDocument, installFakes, positionAt } from "./fakeVscode";
+import { parseEntryAt } from "../src/entryAt";
 
 const packageJson = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
 
@@ -85,11 +86,16 @@ test("a missing server gives a message with the install command and no client", 
   }
 });
 
-test("Run SVI runs the program under the cursor, tracks it, and shows the result", async () => {
+test("Run SVI runs the entry the server finds under the cursor, tracks it, and shows the result", async () => {
   const ext = await activate();
   const client = world.clients[0];
-  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: SOURCE.indexOf("draw y") } };
+  client.respond = (method) => (method === "qvr/entryAt" ? { name: "first", kind: "program", reason: "cursor", commands: ["qvr.run.svi"] } : null);
+  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: positionAt(SOURCE, SOURCE.indexOf("draw y")) } };
   await world.commands.get("qvr.runSvi")!();
+  assert.deepEqual(client.requests.at(-2), {
+    method: "qvr/entryAt",
+    params: { textDocument: { uri: "file:///ws/m.qvr" }, position: { line: 3, character: 4 } },
+  });
   assert.deepEqual(client.requests.at(-1), {
     method: "workspace/executeCommand",
     params: { command: "qvr.run.svi", arguments: [{ uri: "file:///ws/m.qvr", entry: "first" }] },
@@ -113,11 +119,29 @@ test("Run SVI runs the program under the cursor, tracks it, and shows the result
   await ext.deactivate();
 });
 
+test("no entry under the cursor: a warning and no run", async () => {
+  const ext = await activate();
+  const client = world.clients[0];
+  client.respond = () => null;
+  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: positionAt(SOURCE, 0) } };
+  await world.commands.get("qvr.runSample")!();
+  assert.deepEqual(client.requests.map((r) => r.method), ["qvr/entryAt"]);
+  assert.match(world.messages.at(-1)!.text, /no program or define under the cursor/);
+  assert.equal(world.statusBar.text, "$(check) QVR");
+  await ext.deactivate();
+});
+
+test("a malformed qvr/entryAt answer is no entry", () => {
+  assert.equal(parseEntryAt(null), null);
+  assert.equal(parseEntryAt({ kind: "program" }), null);
+  assert.deepEqual(parseEntryAt({ name: "lm", commands: ["qvr.run.svi", 3] }), { name: "lm", kind: "program", reason: "cursor", commands: ["qvr.run.svi"] });
+});
+
 test("runs are refused in an untrusted workspace and the server's answers are patched", async () => {
   world.trusted = false;
   const ext = await activate();
   const client = world.clients[0];
-  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: 0 } };
+  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: positionAt(SOURCE, 0) } };
   await world.commands.get("qvr.runNuts")!();
   assert.equal(client.requests.length, 0);
   assert.match(world.messages.at(-1)!.text, /untrusted/);
@@ -158,10 +182,11 @@ test("a run started elsewhere (code lens) shows in the status bar; Cancel Run ca
 test("a failing server command becomes an error message and the run is forgotten", async () => {
   const ext = await activate();
   const client = world.clients[0];
-  client.respond = () => {
+  client.respond = (method) => {
+    if (method === "qvr/entryAt") return { name: "second", kind: "program", reason: "cursor", commands: [] };
     throw new Error("runs are disabled");
   };
-  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: SOURCE.indexOf("return x") } };
+  world.activeTextEditor = { document: fakeDocument("/ws/m.qvr", SOURCE), selection: { active: positionAt(SOURCE, SOURCE.indexOf("return x")) } };
   await world.commands.get("qvr.runSample")!();
   assert.equal(client.requests.at(-1)!.params.arguments[0].entry, "second");
   assert.match(world.messages.at(-1)!.text, /qvr\.run\.sample failed: runs are disabled/);

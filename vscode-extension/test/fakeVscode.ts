@@ -24,17 +24,29 @@ export interface FakeDocument {
   uri: { toString(): string; fsPath: string };
   isDirty: boolean;
   getText(): string;
-  offsetAt(position: number): number;
+  offsetAt(position: FakePosition): number;
   save(): Promise<boolean>;
 }
 
+export interface FakePosition {
+  line: number;
+  character: number;
+}
+
+/** The position of `offset` in `text` (ASCII: columns are UTF-16 code units too). */
+export function positionAt(text: string, offset: number): FakePosition {
+  const line = text.slice(0, offset).split("\n").length - 1;
+  return { line, character: offset - (text.lastIndexOf("\n", offset - 1) + 1) };
+}
+
 export function fakeDocument(path: string, text: string): FakeDocument {
+  const lines = text.split("\n");
   return {
     languageId: "qvr",
     uri: { toString: () => `file://${path}`, fsPath: path },
     isDirty: false,
     getText: () => text,
-    offsetAt: (position: number) => position,
+    offsetAt: (p: FakePosition) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character,
     save: async () => true,
   };
 }
@@ -46,7 +58,7 @@ export class FakeWorld {
   answer: string | undefined;
   settings: Record<string, unknown> = {};
   trusted = true;
-  activeTextEditor: { document: FakeDocument; selection: { active: number } } | undefined;
+  activeTextEditor: { document: FakeDocument; selection: { active: FakePosition } } | undefined;
   webviews: Array<{ title: string; webview: { html: string }; options: any }> = [];
   statusBar = { text: "", tooltip: "", command: "" as string | undefined, show() {}, dispose() {} };
   clients: FakeLanguageClient[] = [];
@@ -194,9 +206,10 @@ export class FakeLanguageClient {
     this.handlers.set(method, handler);
     return { dispose: () => this.handlers.delete(method) };
   }
-  async sendRequest(type: { method: string }, params: any) {
-    this.requests.push({ method: type.method, params });
-    return this.respond(type.method, params);
+  async sendRequest(type: { method: string } | string, params: any) {
+    const method = typeof type === "string" ? type : type.method;
+    this.requests.push({ method, params });
+    return this.respond(method, params);
   }
   async sendNotification(type: { method: string }, params: any) {
     this.notificationsSent.push({ method: type.method, params });

@@ -284,9 +284,9 @@ end
 --- :QvrRunSvi / :QvrRunSample / :QvrRunNuts — run the program under the cursor.
 function M.run(kind)
   local bufnr = vim.api.nvim_get_current_buf()
-  local entry = program.at_cursor(0)
+  local entry, why = program.at_cursor(0)
   if not entry then
-    echo("[qvr] no program under the cursor (and no export) to run", "WarningMsg")
+    echo("[qvr] " .. why, "WarningMsg")
     return false
   end
   return execute(bufnr, RUN_COMMANDS[kind], { { uri = vim.uri_from_bufnr(bufnr), entry = entry } })

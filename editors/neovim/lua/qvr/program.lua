@@ -1,57 +1,49 @@
--- Which program the cursor is in: the `program_decl` node enclosing the cursor in the
--- tree-sitter tree, else the nearest `program NAME` header above the cursor, else the export.
+-- Which entry a run command runs for the cursor: the language server's answer to qvr/entryAt
+-- (the program or define around the cursor, else the export, else the only program), the same
+-- rule as every other client's.
+local contract = require("qvr.contract")
+
 local M = {}
 
-local function node_text(node, bufnr)
-  local row1, col1, row2, col2 = node:range()
-  local lines = vim.api.nvim_buf_get_text(bufnr, row1, col1, row2, col2, {})
-  return table.concat(lines, "\n")
-end
+local TIMEOUT_MS = 5000
 
---- Program name from the tree-sitter tree, or nil when there is no parser or no program here.
-local function from_tree(bufnr, row, col)
-  local ok, parser = pcall(vim.treesitter.get_parser, bufnr, "qvr")
-  if not ok or not parser then
-    return nil
-  end
-  local root = parser:parse()[1]:root()
-  local node = root:named_descendant_for_range(row, col, row, col)
-  while node do
-    if node:type() == "program_decl" then
-      local name = node:field("name")[1]
-      return name and node_text(name, bufnr) or nil
-    end
-    node = node:parent()
-  end
-  return nil
-end
-
---- Program name from the text: the nearest `program NAME` at the start of a line at or above
---- the cursor, or the exported name.
-local function from_text(bufnr, row)
-  local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
-  for i = row + 1, 1, -1 do
-    local name = lines[i]:match("^%s*program%s+([%w_]+)")
-    if name then
-      return name
-    end
-  end
-  for i = #lines, 1, -1 do
-    local name = lines[i]:match("^%s*export%s+([%w_]+)%s*$") or lines[i]:match("^%s*output%s+([%w_]+)%s*$")
-    if name then
-      return name
+--- The qvr client attached to a buffer, or nil.
+local function qvr_client(bufnr)
+  for _, client in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    if client.name == "qvr" then
+      return client
     end
   end
   return nil
 end
 
---- The entry to run for the cursor in window `win` (default: current window).
-function M.at_cursor(win)
+--- The server's answer for the cursor in window `win` (default: current window): a table
+--- { name, kind, range, selectionRange, reason, commands }, or nil and why not.
+function M.entry_at(win)
   win = win or 0
   local bufnr = vim.api.nvim_win_get_buf(win)
-  local cursor = vim.api.nvim_win_get_cursor(win)
-  local row, col = cursor[1] - 1, cursor[2]
-  return from_tree(bufnr, row, col) or from_text(bufnr, row)
+  local client = qvr_client(bufnr)
+  if not client then
+    return nil, "no QVR language server attached to this buffer"
+  end
+  local params = vim.lsp.util.make_position_params(win, client.offset_encoding)
+  local response, err = client.request_sync(contract.entry_at_request, params, TIMEOUT_MS, bufnr)
+  if not response then
+    return nil, string.format("%s failed: %s", contract.entry_at_request, tostring(err))
+  end
+  if response.err then
+    return nil, string.format("%s failed: %s", contract.entry_at_request, response.err.message or vim.inspect(response.err))
+  end
+  if type(response.result) ~= "table" then
+    return nil, "no program or define under the cursor, and no export or single program to run instead"
+  end
+  return response.result
+end
+
+--- The name of the entry to run for the cursor in window `win`, or nil and why not.
+function M.at_cursor(win)
+  local entry, why = M.entry_at(win)
+  return entry and entry.name or nil, why
 end
 
 return M
