@@ -118,6 +118,9 @@ BUILTIN_HOVERS: dict[str, tuple[str, str]] = {
                "A chart parser with the Lambek calculus rules (evaluation, adjunction units, "
                "tensor introduction and projection)."),
 }
+# The builtins of spec part 2 §5.8 beyond P1's ten: their forms and kinds, from the builtin table.
+BUILTIN_HOVERS.update({name: families.builtin_doc(name) for name in families.builtin_names()
+                       if name not in BUILTIN_HOVERS})
 
 
 def _docs(symbol) -> str:

@@ -1209,17 +1209,17 @@ ENTRIES: tuple[Entry, ...] = (
         last part is one of these.""",
        example="""
         object X : Real 2
-        morphism mean : X -> X
+        morphism centre : X -> X
         program p(a) : X -> X
-            observe y <- mean(a)
+            observe y <- centre(a)
             return y
         export p
         """,
        fix="""
         object X : Real 2
-        morphism mean : X -> X
+        morphism centre : X -> X
         program p(a) : X -> X
-            let m = mean(a)
+            let m = centre(a)
             observe y <- Normal(loc=m, scale=1.0)
             return y
         export p
@@ -1886,6 +1886,23 @@ ENTRIES: tuple[Entry, ...] = (
             let z = hs * u
             return z
         export p
+        """),
+    _e("QVR131", "Family cannot be a learned kernel", "error", """
+        A bare `~ F` makes a learned kernel: a network maps the input to the family's
+        parameters. Only the original families (`Normal`, `Gamma`, `Categorical`, …) have
+        such a parameter network; the newer ones (`Poisson`, `Gumbel`, `Weibull`,
+        `MixtureNormal`, …) can be drawn inline in a program step, with their arguments
+        written out, or used as a fixed distribution with literal arguments. Give the
+        arguments, or pick a family that can be learned.""",
+       example="""
+        object A : Real 1
+        morphism f : A -> A ~ Gumbel
+        export f
+        """,
+       fix="""
+        object A : Real 1
+        morphism f : A -> A ~ Gumbel(loc=0.0, scale=1.0)
+        export f
         """),
     _e("QVR132", "Family needs its size", "error", """
         Some families cannot tell their event size from their arguments: `LKJCholesky` (the

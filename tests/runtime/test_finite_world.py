@@ -1,4 +1,5 @@
-"""Finite-world expressions (spec §5.9): exact relation tensors over the six quantales."""
+"""Finite-world expressions (spec §5.9): exact relation tensors over the six quantales and the
+five algebras of spec part 2 §5.10."""
 from __future__ import annotations
 
 import pytest
@@ -33,12 +34,14 @@ export h
             terms = [FW.q_tensor(q, f[a, b], g[b, c]) for b in range(2)]
             if q == "product_fuzzy":
                 want[a, c] = 1 - (1 - terms[0]) * (1 - terms[1])
-            elif q == "markov":
+            elif q in ("markov", "real", "counting"):
                 want[a, c] = terms[0] + terms[1]
-            elif q in ("boolean", "godel"):
+            elif q in ("boolean", "godel", "max_plus"):
                 want[a, c] = torch.maximum(terms[0], terms[1])
-            elif q == "lukasiewicz":
+            elif q in ("lukasiewicz", "probability"):
                 want[a, c] = torch.clamp(terms[0] + terms[1], max=1)
+            elif q == "log_prob":
+                want[a, c] = torch.log(torch.exp(terms[0]) + torch.exp(terms[1]))
             else:
                 want[a, c] = torch.minimum(terms[0], terms[1])
     torch.testing.assert_close(prog(), want)

@@ -13,10 +13,17 @@ def test_reserved_words_are_exactly_the_grammar_keywords():
 
 
 def test_builtins_and_families():
-    assert len(V.BUILTINS) == 10 and "tanh" in V.BUILTINS and "softmax" in V.BUILTINS
+    # P1's ten builtins first, then part 2 §5.8's; every name once
+    assert V.BUILTINS[:10] == ("sigmoid", "tanh", "exp", "log", "abs", "softplus", "relu",
+                               "sqrt", "logit", "softmax")
+    assert len(V.BUILTINS) == len(set(V.BUILTINS)) == 57
+    assert set(V.BUILTINS) == (set(V.ELEMENTWISE_BUILTINS) | set(V.LAST_AXIS_BUILTINS)
+                               | set(V.REDUCTION_BUILTINS) | set(V.BINARY_BUILTINS))
     assert V.FAMILIES["Normal"] == ("loc", "scale")
     assert V.FAMILIES["StudentT"] == ("df", "loc", "scale")
-    assert len(V.FAMILIES) == 17
+    # P1's 17 families first, then part 2 §5.9's 22 new tier-1 and 21 tier-2 families
+    assert list(V.FAMILIES)[:17][-2:] == ["Bernoulli", "Categorical"]
+    assert len(V.FAMILIES) == 60
     assert set(V.SCALE_FAMILIES) <= set(V.FAMILIES)
     assert set(V.ROLE_WORDS) <= set(V.RESERVED) and set(V.ROLE_WORDS) <= set(V.ROLES)
     assert not set(V.TYPE_CONSTRUCTORS) & set(V.RESERVED)

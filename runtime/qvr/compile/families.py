@@ -1,14 +1,19 @@
-"""The 17 distribution families of spec §5.2, as one table the rest of the runtime reads.
+"""The distribution families of spec §5.2 and part 2 §5.9, as one table the rest of the
+runtime reads.
 
 A `FamilySpec` says everything the runtime needs about a family: its parameters in positional
 order, alternative keyword names, the kernel's raw-parameter blocks and their transforms, which
-parameter the `scale` option fixes, and whether its value is an index (Bernoulli, Categorical).
+parameter the `scale` option fixes, whether its value is an index (Bernoulli, Categorical) or a
+count, and whether it samples with `rsample`.
 
 `make_distribution(spec, params)` builds a `torch.distributions` object whose batch shape is
 the value's leading axes plus, for elementwise families, the coordinate axis;
 `event_log_prob(spec, dist, value)` evaluates it and sums over the event coordinates, so the
 result has the value's leading shape (``(B,)`` or ``(B, T)``). Families torch lacks
-(LogitNormal, TruncatedNormal) are built here from torch parts.
+(LogitNormal, TruncatedNormal, and part 2's HalfStudentT, BetaBinomial, ZeroInflatedPoisson,
+HurdlePoisson) are built here from torch parts with the closed forms of part 2 §6.2. Tier-2
+families (part 2 §5.9, second table) have specs, so their arguments bind, but building one
+raises `NotSupportedError`.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ import torch.nn.functional as F
 from torch.distributions import constraints
 import torch.distributions as D
 
-from ..errors import QvrError
+from ..errors import NotSupportedError, QvrError
 from ..semantics.families import FAMILIES as _SCHEMAS
 
 EPS = 1e-5        # added to softplus outputs: sp(r) = softplus(r) + 1e-5
@@ -42,6 +47,13 @@ class FamilySpec:
     discrete: bool = False                   # value is an int64 index
     joint: bool = False                      # log-density is joint over the event (not per coordinate)
     kernel_params: tuple[str, ...] = ()      # parameters a learned kernel produces (in column order)
+    one_of: tuple[str, ...] = ()             # exactly one of these (probs | logits); first in params
+    nonnegative: frozenset = frozenset()     # parameters clamped to >= 0 (Poisson rate, total_count)
+    unit: frozenset = frozenset()            # probabilities besides `probs`, clamped into (ε, 1-ε)
+    count: bool = False                      # value is a count (float32 integers, part 2 §6.1)
+    reparameterised: bool = True             # `draw` uses rsample
+    tier: int = 1                            # 2: building it raises NotSupportedError
+    learned: bool = True                     # can be a learned kernel (P1 §5.2 families only)
 
     def canonical(self, key: str) -> Optional[str]:
         if key in self.params:
@@ -49,14 +61,25 @@ class FamilySpec:
         return self.alt.get(key)
 
 
-def _spec(name, *, positive=(), scale=None, discrete=False, joint=False, kernel=None):
+_CLAMPED = ("scale", "rate", "concentration", "concentration1", "concentration0", "df", "df1",
+            "df2", "temperature", "alpha")
+
+
+def _spec(name, *, positive=None, scale=None, discrete=False, joint=False, kernel=None,
+          nonnegative=(), unit=()):
     """Runtime facts for family `name`; its parameters and keyword names come from the checker's
-    schema (`qvr.semantics.families`), so what checks is what runs."""
+    schema (`qvr.semantics.families`), so what checks is what runs. Without `positive`, the
+    parameters named like scales, rates, concentrations, `df` and `temperature` are clamped
+    (part 2 §6.2)."""
     schema = _SCHEMAS[name]
     alt = dict(schema.aliases)
     alt.update({k: k for k in schema.one_of if k not in schema.params})  # probs | logits
+    if positive is None:
+        positive = [p for p in schema.params if p in _CLAMPED and p not in nonnegative]
     return FamilySpec(name, schema.params, alt, frozenset(positive), scale, discrete, joint,
-                      tuple(kernel if kernel is not None else schema.params))
+                      tuple(kernel if kernel is not None else schema.params), schema.one_of,
+                      frozenset(nonnegative), frozenset(unit), schema.support == "count",
+                      schema.rsample, schema.tier, schema.kernel)
 
 
 FAMILIES: dict[str, FamilySpec] = {s.name: s for s in [
@@ -77,6 +100,21 @@ FAMILIES: dict[str, FamilySpec] = {s.name: s for s in [
     _spec("MultivariateNormal", scale="scale_tril", joint=True),
     _spec("Bernoulli", discrete=True, kernel=["logits"]),
     _spec("Categorical", discrete=True, joint=True, kernel=["logits"]),
+    # spec part 2 §5.9: inline and fixed only (no kernel blocks are ever cut for these)
+    _spec("Poisson", nonnegative=["rate"]),
+    _spec("NegativeBinomial", nonnegative=["total_count"]),
+    _spec("Geometric"),
+    _spec("Binomial", nonnegative=["total_count"]),
+    _spec("BetaBinomial", nonnegative=["total_count"]),
+    _spec("ZeroInflatedPoisson", nonnegative=["rate"], unit=["zero_prob"]),
+    _spec("HurdlePoisson", unit=["zero_prob"]),
+    *(_spec(n) for n in ("Gumbel", "Logistic", "HalfStudentT", "Chi2", "InverseGamma", "Weibull",
+                         "Pareto", "Kumaraswamy", "ContinuousBernoulli", "RelaxedBernoulli",
+                         "FisherSnedecor", "VonMises")),
+    _spec("RelaxedOneHotCategorical", joint=True),
+    _spec("MixtureNormal", joint=True),
+    _spec("LKJCholesky", joint=True),
+    *(_spec(n, positive=()) for n, schema in _SCHEMAS.items() if schema.tier == 2),
 ]}
 
 
@@ -106,13 +144,13 @@ def bind_arguments(spec: FamilySpec, positional=(), keywords=None) -> dict:
         if name in bound:
             raise QvrError(f"`{spec.name}`: duplicate argument `{key}`")
         bound[name] = value
-    if spec.discrete:
-        if ("probs" in bound) == ("logits" in bound):
-            raise QvrError(f"`{spec.name}` takes exactly one of `probs`/`logits`")
-    else:
-        missing = [p for p in spec.params if p not in bound]
-        if missing:
-            raise QvrError(f"`{spec.name}`: missing argument `{missing[0]}`; expected ({', '.join(spec.params)})")
+    for p in spec.params:
+        if spec.one_of and p == spec.one_of[0]:
+            if sum(k in bound for k in spec.one_of) != 1:
+                raise QvrError(f"`{spec.name}` takes exactly one of "
+                               + "/".join(f"`{k}`" for k in spec.one_of))
+        elif p not in bound:
+            raise QvrError(f"`{spec.name}`: missing argument `{p}`; expected ({', '.join(spec.params)})")
     return bound
 
 
@@ -122,7 +160,9 @@ def clamp_arguments(spec: FamilySpec, params: dict) -> dict:
     for key, value in params.items():
         if key in spec.positive:
             value = value.clamp_min(CLAMP_MIN)
-        elif key == "probs":
+        elif key in spec.nonnegative:
+            value = value.clamp_min(0.0)
+        elif key == "probs" or key in spec.unit:
             value = value.clamp(CLAMP_MIN, 1 - CLAMP_MIN)
         out[key] = value
     return out
@@ -189,15 +229,262 @@ class LogitNormal(D.Distribution):
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
+class HalfStudentT(D.Distribution):
+    """|StudentT(df, 0, scale)|: log p(x) = log 2 + log StudentT(df, 0, scale)(x) for x ≥ 0, −∞
+    below (part 2 §6.2)."""
+
+    arg_constraints = {"df": constraints.positive, "scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, df, scale, validate_args=False):
+        self.df, self.scale = torch.broadcast_tensors(df, scale)
+        self._base = D.StudentT(self.df, torch.zeros_like(self.scale), self.scale,
+                                validate_args=False)
+        super().__init__(self.df.shape, validate_args=validate_args)
+
+    def rsample(self, sample_shape=torch.Size()):
+        return self._base.rsample(sample_shape).abs()
+
+    def log_prob(self, value):
+        lp = math.log(2.0) + self._base.log_prob(value)
+        return torch.where(value >= 0, lp, torch.full_like(lp, -math.inf))
+
+
+def _log_pmf_outside(value, lp, upper=None):
+    """−∞ where `value` is not a count (negative or not a whole number) or exceeds `upper`."""
+    ok = (value >= 0) & (value == torch.floor(value))
+    if upper is not None:
+        ok = ok & (value <= upper)
+    return torch.where(ok, lp, torch.full_like(lp, -math.inf))
+
+
+class BetaBinomial(D.Distribution):
+    """The number of successes in `total_count` trials whose success probability is drawn from
+    Beta(concentration1, concentration0). The log-density is evaluated in float64 (part 2
+    §6.2): its lgamma terms cancel to a small number and lose precision in float32."""
+
+    arg_constraints = {"total_count": constraints.nonnegative,
+                       "concentration1": constraints.positive,
+                       "concentration0": constraints.positive}
+    has_rsample = False
+
+    def __init__(self, total_count, concentration1, concentration0, validate_args=False):
+        self.total_count, self.concentration1, self.concentration0 = torch.broadcast_tensors(
+            total_count, concentration1, concentration0)
+        super().__init__(self.total_count.shape, validate_args=validate_args)
+
+    @property
+    def support(self):
+        return constraints.integer_interval(0, self.total_count)
+
+    def sample(self, sample_shape=torch.Size()):
+        with torch.no_grad():
+            p = D.Beta(self.concentration1, self.concentration0).sample(sample_shape)
+            return D.Binomial(self.total_count.expand_as(p), probs=p).sample()
+
+    def log_prob(self, value):
+        n, a, b = (t.double() for t in (self.total_count, self.concentration1, self.concentration0))
+        k = value.double()
+        lg = torch.lgamma
+        lp = (lg(n + 1) - lg(k + 1) - lg(n - k + 1) + lg(a + k) + lg(b + n - k) - lg(a + b + n)
+              - lg(a) - lg(b) + lg(a + b))
+        lp = _log_pmf_outside(k, lp.nan_to_num(nan=-math.inf), upper=n)
+        return lp.to(value.dtype if value.is_floating_point() else self.total_count.dtype)
+
+
+class ZeroInflatedPoisson(D.Distribution):
+    """0 with probability `zero_prob`, else a Poisson(rate) draw (part 2 §6.2):
+    log p(0) = log(π + (1−π)·e^(−λ)); log p(k) = log(1−π) + log Poisson(λ)(k) for k > 0."""
+
+    arg_constraints = {"zero_prob": constraints.unit_interval, "rate": constraints.nonnegative}
+    support = constraints.nonnegative_integer
+    has_rsample = False
+
+    def __init__(self, zero_prob, rate, validate_args=False):
+        self.zero_prob, self.rate = torch.broadcast_tensors(zero_prob, rate)
+        super().__init__(self.rate.shape, validate_args=validate_args)
+
+    def sample(self, sample_shape=torch.Size()):
+        with torch.no_grad():
+            shape = self._extended_shape(sample_shape)
+            counts = torch.poisson(self.rate.expand(shape))
+            zero = torch.rand(shape, dtype=self.rate.dtype, device=self.rate.device) < self.zero_prob
+            return torch.where(zero, torch.zeros_like(counts), counts)
+
+    def log_prob(self, value):
+        pi, lam = self.zero_prob, self.rate
+        at_zero = torch.log(pi + (1 - pi) * torch.exp(-lam))
+        positive = torch.log1p(-pi) + value.xlogy(lam) - lam - torch.lgamma(value + 1)
+        return _log_pmf_outside(value, torch.where(value == 0, at_zero, positive))
+
+
+class HurdlePoisson(D.Distribution):
+    """0 with probability `zero_prob`, else a zero-truncated Poisson(rate) draw (part 2 §6.2):
+    log p(0) = log π; log p(k) = log(1−π) + log Poisson(λ)(k) − log(1 − e^(−λ)) for k > 0."""
+
+    arg_constraints = {"zero_prob": constraints.unit_interval, "rate": constraints.positive}
+    support = constraints.nonnegative_integer
+    has_rsample = False
+
+    def __init__(self, zero_prob, rate, validate_args=False):
+        self.zero_prob, self.rate = torch.broadcast_tensors(zero_prob, rate)
+        super().__init__(self.rate.shape, validate_args=validate_args)
+
+    def sample(self, sample_shape=torch.Size()):
+        with torch.no_grad():
+            shape = self._extended_shape(sample_shape)
+            lam = self.rate.expand(shape).contiguous()
+            small = lam < 1.0
+            # λ ≥ 1: a Poisson draw with its zeros drawn again (each round keeps at least
+            # 1 − e^(−1) of them), exact and fast.
+            k = torch.poisson(lam)
+            todo = (k == 0) & ~small
+            while bool(todo.any()):
+                k = torch.where(todo, torch.poisson(lam), k)
+                todo = (k == 0) & ~small
+            # λ < 1, where zeros would mostly be drawn again: inversion. u uniform on
+            # (e^(−λ), 1) is a CDF value above the mass at 0; count up until the CDF passes it.
+            if bool(small.any()):
+                p0 = torch.exp(-lam)
+                u = p0 + (1 - p0) * torch.rand(shape, dtype=lam.dtype, device=lam.device)
+                j = torch.ones_like(lam)
+                pmf = lam * p0
+                cdf = p0 + pmf
+                todo = small & (cdf < u)
+                while bool(todo.any()):
+                    j = torch.where(todo, j + 1, j)
+                    pmf = torch.where(todo, pmf * lam / j, pmf)
+                    cdf = torch.where(todo, cdf + pmf, cdf)
+                    todo = todo & (cdf < u) & (pmf > 0)
+                k = torch.where(small, j, k)
+            zero = torch.rand(shape, dtype=lam.dtype, device=lam.device) < self.zero_prob
+            return torch.where(zero, torch.zeros_like(k), k)
+
+    def log_prob(self, value):
+        pi, lam = self.zero_prob, self.rate
+        positive = (torch.log1p(-pi) + value.xlogy(lam) - lam - torch.lgamma(value + 1)
+                    - torch.log(-torch.expm1(-lam)))
+        return _log_pmf_outside(value, torch.where(value == 0, torch.log(pi), positive))
+
+
+class RelaxedOneHotCategorical(D.Distribution):
+    """The Gumbel-softmax (concrete) distribution on the simplex, with one temperature per
+    draw: torch's class takes a single temperature for the whole batch, and a per-row one of
+    shape (…, 1) there broadcasts the log-density across rows. With π the normalised
+    probabilities, τ the temperature and y a point of the K-simplex,
+    log p(y) = lgamma(K) + (K−1)·log τ + Σ(log π − (τ+1)·log y) − K·logsumexp(log π − τ·log y);
+    `rsample` is softmax((log π + Gumbel noise) / τ)."""
+
+    arg_constraints = {"temperature": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, temperature, probs=None, logits=None, validate_args=False):
+        if (probs is None) == (logits is None):
+            raise QvrError("`RelaxedOneHotCategorical` takes exactly one of `probs`/`logits`")
+        raw = torch.log(probs) if probs is not None else logits
+        log_pi = raw - raw.logsumexp(-1, keepdim=True)
+        temperature = temperature[..., :1]  # one per draw, whether given at width 1 or K
+        batch = torch.broadcast_shapes(log_pi.shape[:-1], temperature.shape[:-1])
+        self.log_pi = log_pi.expand(*batch, log_pi.shape[-1])
+        self.temperature = temperature.expand(*batch, 1)
+        super().__init__(batch, log_pi.shape[-1:], validate_args=validate_args)
+
+    def rsample(self, sample_shape=torch.Size()):
+        shape = self._extended_shape(sample_shape)
+        u = torch.rand(shape, dtype=self.log_pi.dtype, device=self.log_pi.device)
+        finfo = torch.finfo(u.dtype)
+        gumbel = -torch.log(-torch.log(u.clamp(finfo.tiny, 1 - finfo.eps)))
+        y = torch.softmax((self.log_pi + gumbel) / self.temperature, dim=-1)
+        return y.clamp_min(finfo.tiny)
+
+    def log_prob(self, value):
+        k = self.log_pi.shape[-1]
+        tau = self.temperature
+        log_y = torch.log(value)
+        return (math.lgamma(k) + (k - 1) * torch.log(tau[..., 0])
+                + (self.log_pi - (tau + 1) * log_y).sum(-1)
+                - k * (self.log_pi - tau * log_y).logsumexp(-1))
+
+
+class Pareto(D.Pareto):
+    """torch's Pareto, with no density below `scale` (its support is [scale, ∞); torch
+    without argument validation extends the power law below it)."""
+
+    def log_prob(self, value):
+        lp = super().log_prob(value)
+        return torch.where(value >= self.scale, lp, torch.full_like(lp, -math.inf))
+
+
+class Logistic(D.Distribution):
+    """The distribution part 2 §5.9 composes as Uniform(0, 1), the inverse sigmoid, then
+    `loc + scale·z`, with that composition's density in closed form: with z = (x − loc)/scale,
+    log p(x) = −z − log scale − 2·softplus(−z). The composed TransformedDistribution maps x
+    back through the sigmoid, which rounds to 1 in float32 beyond |z| ≈ 17 and gives −∞
+    there; the closed form stays finite in the tails."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=False):
+        self.loc, self.scale = torch.broadcast_tensors(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def rsample(self, sample_shape=torch.Size()):
+        u = torch.rand(self._extended_shape(sample_shape), dtype=self.loc.dtype,
+                       device=self.loc.device)
+        finfo = torch.finfo(u.dtype)
+        return self.loc + self.scale * torch.logit(u.clamp(finfo.tiny, 1 - finfo.eps))
+
+    def log_prob(self, value):
+        z = (value - self.loc) / self.scale
+        return -z - torch.log(self.scale) - 2 * F.softplus(-z)
+
+
+def mixture_normal(weights, loc, scale) -> D.Distribution:
+    """K normal components mixed by `weights` (normalised to sum 1), component axis last; the
+    value has one coordinate fewer than the parameters (part 2 §5.9)."""
+    weights, loc, scale = torch.broadcast_tensors(weights, loc, scale)
+    # log weights, not probs: torch turns probs into logits with a floor, which would give a
+    # component of weight 0 a weight of about 1e-7 (and in the far tail, all the density)
+    logits = torch.log(weights) - torch.log(weights.sum(-1, keepdim=True))
+    return D.MixtureSameFamily(D.Categorical(logits=logits, validate_args=False),
+                               D.Normal(loc, scale, validate_args=False), validate_args=False)
+
+
+def _matrix_argument(p: dict) -> dict:
+    """The one matrix argument of an inline MultivariateNormal, under its torch keyword."""
+    for key in ("scale_tril", "covariance_matrix", "precision_matrix"):
+        if key in p:
+            return {key: p[key]}
+    raise QvrError("`MultivariateNormal` needs scale_tril, covariance_matrix or precision_matrix")
+
+
 def logit_normal(loc, scale) -> D.Distribution:
     return LogitNormal(loc, scale)
 
 
-def make_distribution(spec: FamilySpec, params: dict) -> D.Distribution:
-    """A torch distribution for `params` (tensors already at the value's shape)."""
+def refuse_tier2(spec: FamilySpec) -> None:
+    """Tier-2 families (part 2 §5.9) are checked but never built: NotSupportedError."""
+    if spec.tier == 2:
+        raise NotSupportedError(f"the distribution family `{spec.name}` is checked but not run "
+                                "by this runtime (tier 2)")
+
+
+def _probs_or_logits(p: dict) -> dict:
+    return {"logits": p["logits"]} if "logits" in p else {"probs": p["probs"]}
+
+
+def make_distribution(spec: FamilySpec, params: dict, size: Optional[int] = None) -> D.Distribution:
+    """A torch distribution for `params` (tensors already at the value's shape; for vector
+    families the event or component axis is last). `size` is the side `d` of an LKJCholesky
+    (part 2 §5.8: from an annotation or `over`); its `concentration` has the batch shape."""
     p = params
     n = spec.name
     v = False  # values outside the support get -inf / nan instead of an exception
+    refuse_tier2(spec)
     if n == "Normal":
         return D.Normal(p["loc"], p["scale"], validate_args=v)
     if n == "LogitNormal":
@@ -227,7 +514,7 @@ def make_distribution(spec: FamilySpec, params: dict) -> D.Distribution:
     if n == "Dirichlet":
         return D.Dirichlet(p["concentration"], validate_args=v)
     if n == "MultivariateNormal":
-        return D.MultivariateNormal(p["loc"], scale_tril=p["scale_tril"], validate_args=v)
+        return D.MultivariateNormal(p["loc"], **_matrix_argument(p), validate_args=v)
     if n == "Bernoulli":
         if "logits" in p:
             return D.Bernoulli(logits=p["logits"], validate_args=v)
@@ -236,14 +523,68 @@ def make_distribution(spec: FamilySpec, params: dict) -> D.Distribution:
         if "logits" in p:
             return D.Categorical(logits=p["logits"], validate_args=v)
         return D.Categorical(probs=p["probs"], validate_args=v)
+    if n == "Poisson":
+        return D.Poisson(p["rate"], validate_args=v)  # rate 0: all mass at 0 (xlogy(0, 0) = 0)
+    if n == "NegativeBinomial":
+        return D.NegativeBinomial(p["total_count"], **_probs_or_logits(p), validate_args=v)
+    if n == "Geometric":
+        return D.Geometric(**_probs_or_logits(p), validate_args=v)
+    if n == "Binomial":
+        return D.Binomial(p["total_count"], **_probs_or_logits(p), validate_args=v)
+    if n == "BetaBinomial":
+        return BetaBinomial(p["total_count"], p["concentration1"], p["concentration0"])
+    if n == "ZeroInflatedPoisson":
+        return ZeroInflatedPoisson(p["zero_prob"], p["rate"])
+    if n == "HurdlePoisson":
+        return HurdlePoisson(p["zero_prob"], p["rate"])
+    if n == "Gumbel":
+        return D.Gumbel(p["loc"], p["scale"], validate_args=v)
+    if n == "Logistic":
+        return Logistic(p["loc"], p["scale"])
+    if n == "HalfStudentT":
+        return HalfStudentT(p["df"], p["scale"])
+    if n == "Chi2":
+        return D.Chi2(p["df"], validate_args=v)
+    if n == "InverseGamma":
+        return D.InverseGamma(p["concentration"], p["rate"], validate_args=v)
+    if n == "Weibull":
+        return D.Weibull(p["scale"], p["concentration"], validate_args=v)
+    if n == "Pareto":
+        return Pareto(p["scale"], p["alpha"], validate_args=v)
+    if n == "Kumaraswamy":
+        return D.Kumaraswamy(p["concentration1"], p["concentration0"], validate_args=v)
+    if n == "ContinuousBernoulli":
+        return D.ContinuousBernoulli(**_probs_or_logits(p), validate_args=v)
+    if n == "RelaxedBernoulli":
+        return D.RelaxedBernoulli(p["temperature"], **_probs_or_logits(p), validate_args=v)
+    if n == "FisherSnedecor":
+        return D.FisherSnedecor(p["df1"], p["df2"], validate_args=v)
+    if n == "VonMises":
+        return D.VonMises(p["loc"], p["concentration"], validate_args=v)
+    if n == "RelaxedOneHotCategorical":
+        return RelaxedOneHotCategorical(p["temperature"], **_probs_or_logits(p))
+    if n == "MixtureNormal":
+        return mixture_normal(p["weights"], p["loc"], p["scale"])
+    if n == "LKJCholesky":
+        if size is None or size < 2:
+            raise QvrError("`LKJCholesky` needs its side d ≥ 2 (an annotation or `over`)")
+        conc = p["concentration"]
+        conc = conc[..., 0] if conc.dim() and conc.shape[-1] == 1 else conc
+        return D.LKJCholesky(size, conc, validate_args=v)
     raise QvrError(f"unknown distribution family `{n}`")
 
 
 def draw(spec: FamilySpec, dist: D.Distribution) -> torch.Tensor:
-    """A sample: reparameterised for continuous families, an int64 index for discrete ones."""
+    """A sample: reparameterised for continuous families that allow it, an int64 index for
+    discrete ones, float counts for count families (part 2 §6.1). A MixtureNormal draw gets
+    back its coordinate axis (`Real 1`)."""
     if spec.discrete:
         return dist.sample().long()
-    return dist.rsample()
+    if spec.name == "MixtureNormal":
+        return dist.sample().unsqueeze(-1)
+    if spec.reparameterised:
+        return dist.rsample()
+    return dist.sample()
 
 
 def event_log_prob(spec: FamilySpec, dist: D.Distribution, value: torch.Tensor) -> torch.Tensor:
@@ -253,6 +594,8 @@ def event_log_prob(spec: FamilySpec, dist: D.Distribution, value: torch.Tensor) 
         return dist.log_prob(value.long())
     if spec.name == "Bernoulli":
         return dist.log_prob(value.to(dist.logits.dtype)).sum(-1)
+    if spec.name == "MixtureNormal":  # `Real 1` values; the component axis is the parameters'
+        return dist.log_prob(value[..., 0])
     lp = dist.log_prob(value)
     return lp if spec.joint else lp.sum(-1)
 
@@ -278,13 +621,33 @@ def support_of(spec: FamilySpec, width: int, *, low=None, high=None):
         return constraints.boolean
     if n == "Categorical":
         return constraints.integer_interval(0, width - 1)
+    if spec.count:
+        return constraints.nonnegative_integer
+    if n in ("Gumbel", "Logistic", "VonMises", "MixtureNormal"):
+        return constraints.real
+    if n in ("Chi2", "InverseGamma", "Weibull", "FisherSnedecor"):
+        return constraints.positive
+    if n == "HalfStudentT":
+        return constraints.nonnegative
+    if n == "Pareto":  # part 2 §6.2: greater_than(scale); `low` carries the scale
+        return constraints.greater_than(low if low is not None else 0.0)
+    if n in ("Kumaraswamy", "ContinuousBernoulli", "RelaxedBernoulli"):
+        return constraints.unit_interval
+    if n == "RelaxedOneHotCategorical":
+        return constraints.simplex
+    if n == "LKJCholesky":
+        return constraints.corr_cholesky
+    refuse_tier2(spec)
     raise QvrError(f"unknown distribution family `{n}`")
 
 
 # ------------------------------------------------------------------- kernel raw blocks ----
 def kernel_block_widths(spec: FamilySpec, d: int, *, fixed_scale: bool) -> list[tuple[str, int]]:
     """The raw parameter blocks (name, width) a learned kernel with event width `d` produces
-    (for Categorical `d` is K; for Bernoulli the number of components)."""
+    (for Categorical `d` is K; for Bernoulli the number of components). The families of part 2
+    §5.9 have no kernel blocks (the checker reports a learned kernel over one as QVR131)."""
+    if not spec.learned:
+        raise QvrError(f"`{spec.name}` cannot be a learned kernel; give its arguments")
     if spec.name == "MultivariateNormal":
         blocks = [("loc", d)]
         if not fixed_scale:

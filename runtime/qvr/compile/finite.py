@@ -18,19 +18,22 @@ from . import kernels as K
 from . import values as V
 from .base import RuntimeModule
 
-QUANTALES = ("product_fuzzy", "markov", "boolean", "godel", "lukasiewicz", "tropical")
+QUANTALES = ("product_fuzzy", "markov", "boolean", "godel", "lukasiewicz", "tropical",
+             "real", "log_prob", "max_plus", "probability", "counting")  # + part 2 §5.10
+# Algebras whose ⊗ is the product and ⨁ the plain sum: composition is a matrix product.
+_SUM_PRODUCT = ("markov", "real", "counting")
 
 
 # ------------------------------------------------------------------------- quantales ----
 def q_tensor(q: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """⊗"""
-    if q in ("product_fuzzy", "markov"):
+    if q in ("product_fuzzy", "markov", "real", "probability", "counting"):
         return a * b
     if q in ("boolean", "godel"):
         return torch.minimum(a, b)
     if q == "lukasiewicz":
         return (a + b - 1).clamp_min(0)
-    if q == "tropical":
+    if q in ("tropical", "log_prob", "max_plus"):
         return a + b
     raise QvrError(f"unknown quantale `{q}`")
 
@@ -42,28 +45,32 @@ def q_join(q: str, x: torch.Tensor, dim) -> torch.Tensor:
         return x
     if q == "product_fuzzy":
         return 1 - torch.prod(torch.flatten(1 - x.movedim(dims, tuple(range(-len(dims), 0))), -len(dims)), -1)
-    if q == "markov":
+    if q in _SUM_PRODUCT:
         return x.sum(dims)
-    if q in ("boolean", "godel"):
+    if q in ("boolean", "godel", "max_plus"):
         return x.amax(dims)
-    if q == "lukasiewicz":
+    if q in ("lukasiewicz", "probability"):
         return x.sum(dims).clamp_max(1)
     if q == "tropical":
         return x.amin(dims)
+    if q == "log_prob":
+        return torch.logsumexp(x, dims)
     raise QvrError(f"unknown quantale `{q}`")
 
 
 def q_unit(q: str) -> float:
-    return 0.0 if q == "tropical" else 1.0
+    return 0.0 if q in ("tropical", "log_prob", "max_plus") else 1.0
 
 
 def q_zero(q: str) -> float:
-    return float("inf") if q == "tropical" else 0.0
+    if q == "tropical":
+        return float("inf")
+    return float("-inf") if q in ("log_prob", "max_plus") else 0.0
 
 
 def q_compose(q: str, f: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     """(f;g)[a,c] = ⨁_b f[a,b] ⊗ g[b,c]"""
-    if q == "markov":
+    if q in _SUM_PRODUCT:
         return f @ g
     return q_join(q, q_tensor(q, f.unsqueeze(-1), g.unsqueeze(0)), 1)
 

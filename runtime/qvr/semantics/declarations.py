@@ -12,8 +12,9 @@ from ..diagnostics import Related, TextEdit
 from ..syntax import ast as A
 from ..syntax.span import Span
 from .context import Context
-from .families import (FAMILIES, NETWORK_OPTIONS, OPTION_DEFAULTS, OPTIONS_BY_ROLE,
-                       POSITIVE_FAMILIES, REAL_LINE_FAMILIES, ROLES, UNIT_FAMILIES)
+from .families import (COUNT_FAMILIES, FAMILIES, NETWORK_OPTIONS, OPTION_DEFAULTS,
+                       OPTIONS_BY_ROLE, ORDINAL_FAMILIES, POSITIVE_FAMILIES, REAL_LINE_FAMILIES,
+                       ROLES, SIMPLEX_FAMILIES, UNIT_FAMILIES)
 from .model import MorphismInfo
 from .objects import resolve_type
 from .types import Cont, Fin, MorphType, ObjType, compatible
@@ -132,13 +133,17 @@ def family_fits(family: str, cod: ObjType) -> Optional[str]:
     if family == "Bernoulli":
         return None if (len(leaves) == 1 and leaves[0] == Fin(2)) else \
             "Bernoulli needs the codomain `FinSet 2`"
+    if family in COUNT_FAMILIES:  # spec part 2 §5.9: counts have no declarable codomain
+        return f"{family} produces counts, which no codomain holds"
+    if family in ORDINAL_FAMILIES:
+        return None if cod.is_finite else f"{family} needs a finite codomain"
     if not cod.is_continuous:
         return f"{family} produces continuous values, the codomain is finite"
     conts = [l for l in leaves if isinstance(l, Cont)]
-    if family == "Dirichlet":
+    if family in SIMPLEX_FAMILIES:
         if len(conts) == 1 and (conts[0].simplex or conts[0].unbounded) and conts[0].d >= 2:
             return None
-        return "Dirichlet needs `Simplex n` or an unbounded `Real n` with n ≥ 2"
+        return f"{family} needs `Simplex n` or an unbounded `Real n` with n ≥ 2"
     if any(c.simplex for c in conts):
         return f"{family} cannot produce points of a simplex"
     if family in REAL_LINE_FAMILIES or family == "Uniform":
@@ -168,7 +173,7 @@ def bind_family_args(ctx: Context, fam, args, call_span) -> Optional[dict]:
     seen_kw = False
     ok = True
     schema = f"{fam.schema_text()}"
-    positional = fam.params if not fam.one_of else fam.one_of[:1]
+    positional = fam.params
     for i, a in enumerate(args):
         if isinstance(a, A.NamedArg):
             seen_kw = True
@@ -195,25 +200,17 @@ def bind_family_args(ctx: Context, fam, args, call_span) -> Optional[dict]:
                 ok = False
             else:
                 bound[positional[i]] = a
-    if ok:
-        if fam.one_of:
-            if not any(k in bound for k in fam.one_of):
-                ctx.error("QVR063", f"`{fam.name}`: missing argument `{fam.one_of[0]}`; expected "
-                          f"({schema})", call_span)
-                ok = False
-        else:
-            for p in fam.params:
-                if p not in bound:
-                    ctx.error("QVR063", f"`{fam.name}`: missing argument `{p}`; expected "
-                              f"({schema})", call_span)
-                    ok = False
-                    break
+    missing = fam.required(bound) if ok else None
+    if missing is not None:
+        ctx.error("QVR063", f"`{fam.name}`: missing argument `{missing}`; expected ({schema})",
+                  call_span)
+        ok = False
     return bound if ok else None
 
 
 def positional_fix(ctx: Context, fam, args) -> None:
     """QVR104: positional family arguments → keyword arguments with schema names."""
-    positional = fam.params if not fam.one_of else fam.one_of[:1]
+    positional = fam.params
     edits = []
     for i, a in enumerate(args):
         if isinstance(a, A.NamedArg):
@@ -329,6 +326,9 @@ def check_morphism(ctx: Context, d) -> None:
         fam_span = init.name.span if isinstance(init, (A.FamilyCall, A.Ref)) else decl_name.span
         if fam is None:
             ctx.error("QVR031", f"unknown distribution family `{family}`", fam_span)
+        elif not fam.kernel and not fixed:
+            ctx.error("QVR131", f"`{family}` can be used only inline or with literal arguments "
+                      f"(`~ {family}(…)`), not as a learned kernel", fam_span)
         elif mtype is not None:
             why = family_fits(family, mtype.cod)
             if why is not None:
@@ -428,6 +428,9 @@ def _check_fixed(ctx: Context, init: A.FamilyCall, fam, mtype) -> Optional[dict]
     if mtype is None:
         return bound
     target = mtype.cod.cardinality if fam.name == "Categorical" else mtype.cod.width
+    if fam.support in ("mixture", "ordinal"):  # vectors of K components or c cutpoints
+        target = next((w for k, node in bound.items() if k in fam.vector_params
+                       and (w := _literal_width(ctx, node)) != 1), 1)
     for key, node in bound.items():
         w = _literal_width(ctx, node)
         if w not in (1, target):

@@ -20,7 +20,7 @@ from ..syntax.span import Span
 from .context import KIND_WORDS, Context, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, has_fuzzy_latent, symbol_type
-from .families import BUILTINS, FAMILIES
+from .families import BUILTIN_SCHEMAS, BUILTINS, FAMILIES, value_type
 from .model import InlineInfo, ProgramInfo, Symbol, VarInfo
 from .objects import resolve_type
 from .plates import (NO_PLATES, Plate, PlateEnv, PlatedType, Plating, base_of, plate_of,
@@ -810,8 +810,9 @@ class ProgramChecker:
             return self._plated_value(node, value, pl)
         if name.text in BUILTINS and (sym is None or sym.kind != "morphism"):
             types = [self.arith(a) for a in node.args]
-            if len(node.args) != 1:
-                ctx.error("QVR070", f"`{name.text}` takes 1 argument(s)", node.span)
+            builtin = BUILTIN_SCHEMAS[name.text]
+            if len(node.args) not in builtin.arities:
+                ctx.error("QVR070", f"`{name.text}` takes {builtin.arity_text()}", node.span)
                 return None
             if None in types:
                 return None
@@ -1039,7 +1040,7 @@ def inline_value_type(family: str, w: int, bound: dict) -> Optional[ObjType]:
         return ObjType.fin(2) if w == 1 else ObjType(tuple(ObjType.fin(2) for _ in range(w)))
     if fam.support == "categorical":
         return ObjType.fin(w)
-    return None
+    return value_type(family, w)  # the supports of spec part 2 §5.9 (counts, matrices, …)
 
 
 def _expr_has_density(ctx: Context, e) -> bool:

@@ -54,7 +54,8 @@ TYPE_CONSTRUCTORS: tuple[str, ...] = (
 )
 DEPRECATED_TYPE_CONSTRUCTORS: tuple[str, ...] = ("Euclidean", "PositiveReals", "UnitInterval")
 
-#: Distribution families (§5.2): name -> parameter names in positional order.
+#: Distribution families (§5.2; spec part 2 §5.9: tier 1, then tier 2): name -> parameter
+#: names in positional order (an alternative group such as `probs | logits` by its first name).
 FAMILIES: dict[str, tuple[str, ...]] = {
     "Normal": ("loc", "scale"),
     "LogitNormal": ("loc", "scale"),
@@ -73,6 +74,49 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "MultivariateNormal": ("loc", "scale_tril"),
     "Bernoulli": ("probs",),
     "Categorical": ("probs",),
+    "Poisson": ("rate",),
+    "NegativeBinomial": ("total_count", "probs"),
+    "Geometric": ("probs",),
+    "Binomial": ("total_count", "probs"),
+    "BetaBinomial": ("total_count", "concentration1", "concentration0"),
+    "ZeroInflatedPoisson": ("zero_prob", "rate"),
+    "HurdlePoisson": ("zero_prob", "rate"),
+    "Gumbel": ("loc", "scale"),
+    "Logistic": ("loc", "scale"),
+    "HalfStudentT": ("df", "scale"),
+    "Chi2": ("df",),
+    "InverseGamma": ("concentration", "rate"),
+    "Weibull": ("scale", "concentration"),
+    "Pareto": ("scale", "alpha"),
+    "Kumaraswamy": ("concentration1", "concentration0"),
+    "ContinuousBernoulli": ("probs",),
+    "RelaxedBernoulli": ("temperature", "probs"),
+    "FisherSnedecor": ("df1", "df2"),
+    "VonMises": ("loc", "concentration"),
+    "RelaxedOneHotCategorical": ("temperature", "probs"),
+    "MixtureNormal": ("weights", "loc", "scale"),
+    "LKJCholesky": ("concentration",),
+    "OneHotCategorical": ("probs",),
+    "OrderedLogistic": ("predictor", "cutpoints"),
+    "OrderedProbit": ("predictor", "cutpoints"),
+    "Horseshoe": ("scale",),
+    "ZeroOneInflatedBeta": ("mu", "phi", "zoi", "coi"),
+    "LogisticNormal": ("loc", "scale"),
+    "LowRankMVN": ("loc", "cov_factor", "cov_diag"),
+    "Wishart": ("df", "covariance_matrix"),
+    "InverseWishart": ("df", "scale_tril"),
+    "MatrixNormal": ("loc", "row_covariance", "col_covariance"),
+    "GP": ("mean", "kernel"),
+    "LKJCorrelationFactor": ("concentration",),
+    "Mixture": ("weights", "components"),
+    "Restrict": ("base", "low", "high"),
+    "Truncate": ("base", "low", "high"),
+    "Truncated": ("base", "low", "high"),
+    "Normalize": ("base",),
+    "PointMass": ("value",),
+    "Transformed": ("base", "transforms"),
+    "Pushforward": ("base", "transforms"),
+    "Independent": ("base", "reinterpreted_batch_ndims"),
 }
 
 #: Alternative keyword names per family (§5.2 "alt. names"): alt -> canonical parameter.
@@ -81,6 +125,12 @@ FAMILY_ALIASES: dict[str, dict[str, str]] = {
     "TruncatedNormal": {"mu": "loc", "sigma": "scale"},
     "Bernoulli": {"logits": "probs"},
     "Categorical": {"logits": "probs"},
+    "MultivariateNormal": {"covariance_matrix": "scale_tril", "precision_matrix": "scale_tril"},
+    **{name: {"logits": "probs"} for name in (
+        "NegativeBinomial", "Geometric", "Binomial", "ContinuousBernoulli", "RelaxedBernoulli",
+        "RelaxedOneHotCategorical", "OneHotCategorical")},
+    "OrderedLogistic": {"eta": "predictor"},
+    "OrderedProbit": {"eta": "predictor"},
 }
 
 #: Families with a `scale` parameter the `scale` option can fix (§5.2 last column).
@@ -89,13 +139,31 @@ SCALE_FAMILIES: tuple[str, ...] = (
     "HalfCauchy", "TruncatedNormal", "MultivariateNormal",
 )
 
-#: Families that cannot be used inline in a program step (§5.2).
-KERNEL_ONLY_FAMILIES: tuple[str, ...] = ("MultivariateNormal",)
+#: Families that cannot be used inline in a program step (§5.2). Part 2 §5.9 makes
+#: MultivariateNormal usable inline, so there are none.
+KERNEL_ONLY_FAMILIES: tuple[str, ...] = ()
 
-#: The 10 builtin functions callable in program `let` steps and arguments (§5.7).
-BUILTINS: tuple[str, ...] = (
-    "sigmoid", "tanh", "exp", "log", "abs", "softplus", "relu", "sqrt", "logit", "softmax",
+#: Builtin functions of program expressions (§5.7; spec part 2 §5.8), by what they do.
+#: Elementwise, one argument (P1's nine first):
+ELEMENTWISE_BUILTINS: tuple[str, ...] = (
+    "sigmoid", "tanh", "exp", "log", "abs", "softplus", "relu", "sqrt", "logit",
+    "log1p", "expm1", "square", "rsqrt", "reciprocal", "sign", "floor", "ceil", "round", "trunc",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+    "erf", "erfc", "erfinv", "lgamma", "digamma", "log2", "log10", "logsigmoid", "softsign",
+    "relu6", "elu", "selu", "gelu", "silu", "mish",
 )
+#: Over the last axis, width-preserving, one argument:
+LAST_AXIS_BUILTINS: tuple[str, ...] = ("softmax", "log_softmax", "cumsum", "sort", "normalize")
+#: Reductions of the last axis, one argument:
+REDUCTION_BUILTINS: tuple[str, ...] = ("sum", "mean", "prod", "logsumexp", "min", "max")
+#: Elementwise, two arguments (`min` and `max` take one or two):
+BINARY_BUILTINS: tuple[str, ...] = ("pow", "min", "max")
+
+#: Every builtin name (P1's ten first, in P1's order).
+BUILTINS: tuple[str, ...] = tuple(dict.fromkeys((
+    "sigmoid", "tanh", "exp", "log", "abs", "softplus", "relu", "sqrt", "logit", "softmax",
+    *ELEMENTWISE_BUILTINS, *LAST_AXIS_BUILTINS, *REDUCTION_BUILTINS, *BINARY_BUILTINS,
+)))
 
 #: Option keys (§4.4): key -> short description of the expected value.
 OPTION_KEYS: dict[str, str] = {
@@ -118,9 +186,11 @@ SCAN_OPTIONS: dict[str, tuple[str, ...]] = {
     "direction": ("forward", "backward"),
 }
 
-#: Quantales (`quantale NAME`, matched case-insensitively; §4.5). Default first.
+#: Quantales (`quantale NAME`, matched case-insensitively; §4.5), default first, then the
+#: algebras spec part 2 §5.10 adds (also selected by `composition NAME [level=algebra]`).
 QUANTALES: tuple[str, ...] = (
     "product_fuzzy", "boolean", "lukasiewicz", "godel", "tropical", "markov",
+    "real", "log_prob", "max_plus", "probability", "counting",
 )
 
 #: Built-in rule schemas for grammar parsers (§4.5).
