@@ -9,8 +9,8 @@
  * It covers the current forms of spec part 2 §3.1 too.  Layout is insignificant (spec §2.2):
  * newlines are ordinary whitespace and a program body ends with its `return` step; the one
  * exception is the opaque (tier-3) block of part 2 §2.2, which starts at column 0 and ends by
- * indentation, and which the scanner lexes (see `externals`).  A `marginalize` body is decided
- * by columns in the checker, as `where` is, so the tree stays flat there, as lark's does.
+ * indentation, and which the scanner lexes (see `externals`), and the body of a `marginalize`
+ * step (part 2 §2.3), which the scanner delimits by columns (lark's tree is flat there).
  * Soft keywords (`composition`, `score`, `in`) are plain identifiers here, as in lark; the
  * checker requires the exact word.  Words are lexed by the external scanner (src/scanner.c), which
  * makes reserved words unconditional keywords exactly as lark's basic lexer does (so, unlike
@@ -68,6 +68,7 @@ const grammar_definition = {
     ...VOCABULARY.RESERVED, $.identifier, $.missing_return, $._statement_end, $._error_sentinel,
     $.block_head, $._block_name, $._block_end, $._body_continues,
     $.word, $.number, $.string, $._block_comment_line, $.punctuation,
+    $._marginalize_body_start, $._marginalize_body_end,
   ],
 
   // The conventional word token.  Keyword extraction has nothing to do here (the keywords are
@@ -310,12 +311,17 @@ const grammar_definition = {
       kw('let'), field('name', $.identifier), '<-', field('target', $.target),
       optional(field('options', $.options)),
     ),
-    // The variable's body (the following steps indented deeper, part 2 §2.3) is decided by
-    // columns in the checker, as for `where`; the tree stays flat, as lark's.
+    // The body (the steps right after it that start in a deeper column, part 2 §2.3) is
+    // delimited by zero-width scanner tokens, so editors can fold it; lark's tree is flat
+    // here and the checker groups the steps by the same rule.
     marginalize_step: $ => seq(
       kw('marginalize'), field('name', $.identifier),
       optional(seq(':', field('annotation', $._type_expr))),
       '<-', field('target', $.target), optional(field('options', $.options)),
+      optional(field('body', $.marginalize_body)),
+    ),
+    marginalize_body: $ => seq(
+      $._marginalize_body_start, repeat1(field('step', $._step)), $._marginalize_body_end,
     ),
     // `score NAME = e`: the first word must be `score` (a soft keyword, checked by the checker).
     score_step: $ => seq(

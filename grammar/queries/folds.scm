@@ -1,6 +1,5 @@
-;; QVR folds: declarations that usually span lines, long argument lists and block comments.
-;; A `marginalize` body is the run of deeper-indented steps after it (part 2 §2.3), decided by
-;; columns as for `where`; the tree is flat (as lark's), so only the step itself can fold.
+;; QVR folds: declarations that usually span lines, long argument lists and block comments,
+;; tier-3 blocks and `marginalize` steps with their bodies (part 2 §2.2, §2.3).
 
 [
   (program_decl)

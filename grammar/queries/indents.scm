@@ -4,8 +4,10 @@
 
 (program_decl) @indent.begin
 
-;; a tier-3 block: its lines after the head are indented (part 2 §2.2)
+;; a tier-3 block: its lines after the head are indented (part 2 §2.2); so is the body of a
+;; `marginalize` step (§2.3)
 (opaque_decl) @indent.begin
+(marginalize_step) @indent.begin
 
 [
   (options)

@@ -54,10 +54,21 @@
  * is over" (a zero-width MISSING_RETURN before the word) and "a step begins" (an identifier
  * ending at the word).  One token cannot be both, so the scanner decides first and, if the
  * body goes on, emits this zero-width marker; the word is lexed on the next call.
+ *
+ * BODY_START, BODY_END: the body of a `marginalize` step (part 2 §2.3) is the run of steps
+ * right after it whose first word starts in a column greater than the column of its
+ * `marginalize`; `return` never belongs to one.  The scanner keeps the column of the last
+ * `marginalize` keyword it lexed and a stack of the columns of the open bodies (its only
+ * state, serialized with every token): after a `marginalize` step it emits the zero-width
+ * BODY_START if the next step starts deeper, and after each step of a body the zero-width
+ * BODY_END when the next word does not (or is `return`, a statement or the end of the file).
+ * So editors can fold a body; lark's tree is flat there and the checker groups the steps by
+ * the same rule.
  */
 #include "tree_sitter/parser.h"
 #include "scanner_tables.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Token indices (grammar.js externals): the reserved words in vocabulary order, then these. */
@@ -65,6 +76,7 @@ enum {
     IDENTIFIER = QVR_RESERVED_COUNT, MISSING_RETURN, STATEMENT_END, ERROR_SENTINEL,
     BLOCK_HEAD, BLOCK_NAME, BLOCK_END, BODY_CONTINUES,
     WORD, NUMBER, STRING, BLOCK_COMMENT_LINE, PUNCTUATION,
+    BODY_START, BODY_END,
 };
 
 
@@ -128,20 +140,43 @@ static int reserved_index(const char *word) {
     return -1;
 }
 
-void *tree_sitter_qvr_external_scanner_create(void) { return NULL; }
+/* Open `marginalize` bodies deeper than this get no body node (the checker still groups
+   them); the state must fit TREE_SITTER_SERIALIZATION_BUFFER_SIZE. */
+#define MAX_BODY_DEPTH 32
 
-void tree_sitter_qvr_external_scanner_destroy(void *payload) { (void)payload; }
+typedef struct {
+    uint32_t marginalize_column;      /* column of the last `marginalize` keyword lexed */
+    uint32_t depth;                   /* open bodies */
+    uint32_t columns[MAX_BODY_DEPTH]; /* their `marginalize` columns, innermost last */
+} Scanner;
+
+void *tree_sitter_qvr_external_scanner_create(void) {
+    return calloc(1, sizeof(Scanner));
+}
+
+void tree_sitter_qvr_external_scanner_destroy(void *payload) { free(payload); }
 
 unsigned tree_sitter_qvr_external_scanner_serialize(void *payload, char *buffer) {
-    (void)payload;
-    (void)buffer;
-    return 0;
+    Scanner *scanner = payload;
+    memcpy(buffer, &scanner->marginalize_column, sizeof(uint32_t));
+    memcpy(buffer + sizeof(uint32_t), &scanner->depth, sizeof(uint32_t));
+    memcpy(buffer + 2 * sizeof(uint32_t), scanner->columns, scanner->depth * sizeof(uint32_t));
+    return (2 + scanner->depth) * sizeof(uint32_t);
 }
 
 void tree_sitter_qvr_external_scanner_deserialize(void *payload, const char *buffer, unsigned length) {
-    (void)payload;
-    (void)buffer;
-    (void)length;
+    Scanner *scanner = payload;
+    memset(scanner, 0, sizeof *scanner);
+    if (length < 2 * sizeof(uint32_t)) {
+        return;
+    }
+    memcpy(&scanner->marginalize_column, buffer, sizeof(uint32_t));
+    memcpy(&scanner->depth, buffer + sizeof(uint32_t), sizeof(uint32_t));
+    if (scanner->depth > MAX_BODY_DEPTH || length != (2 + scanner->depth) * sizeof(uint32_t)) {
+        scanner->depth = 0;
+        return;
+    }
+    memcpy(scanner->columns, buffer + 2 * sizeof(uint32_t), scanner->depth * sizeof(uint32_t));
 }
 
 static bool is_newline(int32_t c) {
@@ -317,12 +352,18 @@ static bool word_at_column_0(TSLexer *lexer, const Word *word, bool skipped, boo
 
 /* The word just read is the token: its keyword if reserved, else an identifier.  The token's
    end must already be marked. */
-static bool finish_word(TSLexer *lexer, const bool *valid_symbols, int keyword) {
+static bool finish_word(Scanner *scanner, TSLexer *lexer, const bool *valid_symbols, const Word *word) {
+    int keyword = word->keyword;
     if (keyword >= 0) {
         /* Never an identifier: if the keyword is not valid here, fail so that the parser
            recovers at it instead of reading it as a name. */
         if (!valid_symbols[keyword]) {
             return false;
+        }
+        if (keyword == QVR_KW_MARGINALIZE && !valid_symbols[ERROR_SENTINEL]) {
+            /* its column, for the body that may follow its step (the lexer is right after
+               the word; `.marginalize(` sets it too, harmlessly: no body follows that) */
+            scanner->marginalize_column = lexer->get_column(lexer) - word->length;
         }
         lexer->result_symbol = (TSSymbol)keyword;
         return true;
@@ -463,7 +504,7 @@ static bool scan_block_name(TSLexer *lexer) {
 }
 
 bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const bool *valid_symbols) {
-    (void)payload;
+    Scanner *scanner = payload;
     bool error_mode = valid_symbols[ERROR_SENTINEL]; /* never valid in a real parse state */
     if (!error_mode && valid_symbols[BLOCK_NAME]) {
         return scan_block_name(lexer);
@@ -473,9 +514,11 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
     }
     bool may_end_body = !error_mode && valid_symbols[MISSING_RETURN];
     bool may_end_statement = !error_mode && valid_symbols[STATEMENT_END];
+    bool may_start_group = !error_mode && valid_symbols[BODY_START];
+    bool may_end_group = !error_mode && valid_symbols[BODY_END];
     Word word;
 
-    if (may_end_body || may_end_statement) {
+    if (may_end_body || may_end_statement || may_start_group || may_end_group) {
         /* A zero-width token would end right after the previous token (before any blank or
            comment), so declaration nodes keep tight ranges; peek past blanks and comments
            for the next word to decide. */
@@ -490,17 +533,39 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
         bool is_word = !at_end && is_identifier_start(lexer->lookahead);
         word.keyword = -1;
         enum HeadKind head = NOT_A_HEAD;
+        uint32_t column = 0;
         if (is_word) {
             read_word(lexer, &word);
+            if (may_start_group || may_end_group) {
+                column = lexer->get_column(lexer) - word.length;
+            }
             head = head_kind(&word);
             if (head != NOT_A_HEAD && !word_at_column_0(lexer, &word, skipped, at_line_start)) {
                 head = NOT_A_HEAD;
             }
         }
+        bool ends_steps = at_end || (word.keyword >= 0 && (starts_statement_only(word.keyword) ||
+                                                           word.keyword == QVR_KW_RETURN));
+        if (may_start_group && is_word && !ends_steps && column > scanner->marginalize_column &&
+            scanner->depth < MAX_BODY_DEPTH) {
+            scanner->columns[scanner->depth++] = scanner->marginalize_column;
+            lexer->result_symbol = BODY_START;
+            return true;
+        }
+        /* (a body with no column on the stack, which only error recovery can leave, ends at
+           the next word) */
+        uint32_t body_column = scanner->depth ? scanner->columns[scanner->depth - 1] : UINT32_MAX;
+        if (may_end_group && (ends_steps || (is_word && column <= body_column))) {
+            if (scanner->depth) {
+                scanner->depth--;
+            }
+            lexer->result_symbol = BODY_END;
+            return true;
+        }
         bool next_is_statement =
             at_end || (word.keyword >= 0 && (starts_statement_only(word.keyword) ||
                                              (word.keyword == QVR_KW_LET && !may_end_body)));
-        if (!next_is_statement && head != NOT_A_HEAD) {
+        if (!next_is_statement && head != NOT_A_HEAD && (may_end_body || may_end_statement)) {
             if (!may_end_body) {
                 /* A statement is complete and a word that may begin a block head follows:
                    nothing but a new statement can start with it, so the marker is right
@@ -513,7 +578,7 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
                 return true;
             }
         }
-        if (next_is_statement) {
+        if (next_is_statement && (may_end_body || may_end_statement)) {
             lexer->result_symbol = may_end_body ? MISSING_RETURN : STATEMENT_END;
             return true;
         }
@@ -521,7 +586,7 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
             return false; /* the generated lexer takes it from here (comments are extras) */
         }
         lexer->mark_end(lexer);
-        return finish_word(lexer, valid_symbols, word.keyword);
+        return finish_word(scanner, lexer, valid_symbols, &word);
     }
 
     bool skipped = false;
@@ -538,7 +603,8 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
     lexer->mark_end(lexer);
     enum HeadKind head = head_kind(&word);
     /* (Right after BODY_CONTINUES the head does not match: that is why it was emitted.) */
-    if (head != NOT_A_HEAD && word_at_column_0(lexer, &word, skipped, at_line_start) && head_matches(lexer, head)) {
+    if (head != NOT_A_HEAD && word_at_column_0(lexer, &word, skipped, at_line_start) &&
+        head_matches(lexer, head)) {
         /* Where lark's lexer reads a block, only a block head can come here. */
         if (!valid_symbols[BLOCK_HEAD]) {
             return false;
@@ -546,5 +612,5 @@ bool tree_sitter_qvr_external_scanner_scan(void *payload, TSLexer *lexer, const 
         lexer->result_symbol = BLOCK_HEAD;
         return true;
     }
-    return finish_word(lexer, valid_symbols, word.keyword);
+    return finish_word(scanner, lexer, valid_symbols, &word);
 }
