@@ -659,15 +659,14 @@ ENTRIES: tuple[Entry, ...] = (
         export model
         """),
     _e("QVR039", "Deterministic morphism with a finite codomain", "error", """
-        A deterministic map is computed by a learned network; a network outputs real
-        numbers, so the codomain must be continuous. Choosing one element of a finite set is
-        a random choice in QVR: declare the morphism as a `~ Categorical` kernel to get a
-        distribution over the elements. (Without `~` and without a role, a morphism into a
-        finite object is read as that kernel: see QVR135.)""",
+        A morphism without `~` is a deterministic map, computed by a learned network; a
+        network outputs real numbers, so the codomain must be continuous. Choosing one
+        element of a finite set is a random choice in QVR: declare the morphism as a
+        `~ Categorical` kernel to get a distribution over the elements.""",
        example="""
         object Hidden : Real 4
         object Token : FinSet 8
-        morphism emit : Hidden -> Token [role=deterministic]
+        morphism emit : Hidden -> Token
         export emit
         """,
        fix="""
@@ -943,25 +942,24 @@ ENTRIES: tuple[Entry, ...] = (
         define grammar = ccg(categories=[S, N], terminal=Word, depth=3)
         export grammar
         """),
-    _e("QVR054", "Exported twice", "error", """
-        A file may export several models; the first `export` is the primary one, which
-        `qvr.load` and `qvr run` build by default. Exporting the same name a second time
-        adds nothing and usually means a different model was meant. Remove the repeated
-        `export` or name the other model.""",
+    _e("QVR054", "More than one `export`", "error", """
+        The `export` statement names the one model that `qvr.load` and `qvr run` build from
+        the file. With two of them it is ambiguous which model to train or sample. Keep one,
+        and combine models with `fan` or `@` if you need several outputs.""",
        example="""
         object Hidden : Real 4
         morphism step : Hidden -> Hidden ~ Normal
         morphism jump : Hidden -> Hidden ~ Laplace
-        export step
-        export jump
+        define both = fan(step, jump)
+        export both
         export step
         """,
        fix="""
         object Hidden : Real 4
         morphism step : Hidden -> Hidden ~ Normal
         morphism jump : Hidden -> Hidden ~ Laplace
-        export step
-        export jump
+        define both = fan(step, jump)
+        export both
         """),
     _e("QVR055", "No `export`", "information", """
         The file checks, but it does not say which model it defines, so `qvr.load` and
@@ -1703,25 +1701,6 @@ ENTRIES: tuple[Entry, ...] = (
         morphism step : Hidden -> Hidden [scale=0.1] ~ Normal
         export step
         """),
-    _e("QVR110", "Not checked (tier 3)", "information", """
-        The construct is parsed, outlined and highlighted, but not checked and not run: a
-        block such as `deduction`, `schema`, `signature` or a QIEC `define f(x : T) …`, a
-        free object (`FreeResiduated(…)`), or an expression form such as a lambda, `map(…)`
-        or a postfix method other than `.dagger`. Whatever uses it has no static type, so the
-        checker says nothing more about those uses, and running it stops with a
-        `NotSupportedError`. Keep such code apart from the models you check and run.""",
-       example="""
-        object Token : FinSet 4
-        deduction Chart : Token -> Token [semiring=LogProb]
-            atoms Token
-        morphism emit : Token -> Token ~ Categorical
-        export emit
-        """,
-       fix="""
-        object Token : FinSet 4
-        morphism emit : Token -> Token ~ Categorical
-        export emit
-        """),
     _e("QVR111", "Data input of a program", "hint", """
         A name that a program uses but never binds is a data input: its value is supplied by
         name when the program is run, one value per data row. The hint states the type the
@@ -1877,25 +1856,104 @@ ENTRIES: tuple[Entry, ...] = (
             return m
         export p
         """),
-    _e("QVR129", "Transpose of a kernel", "error", """
-        `e.dagger` transposes a finite-world relation `A -> B` into `B -> A` by transposing
-        its table. A kernel's table is a conditional distribution (each row sums to one);
-        its transpose is not one, so `.dagger` is allowed only on expressions built from
-        latent or observed relations and identities, without kernels. Transpose the relation
-        before it is composed with kernels, or declare it as a `latent` relation.""",
+    _e("QVR124", "`score` value is not a real scalar", "error", """
+        A `score` step adds its value to the program's log density, once per plate element,
+        so the value must be one real number per element (`Real 1` or `Count 1`, over any
+        plates). A vector, a finite index or a sequence has no single log-density value.
+        Reduce a vector first (`sum`, `logsumexp`) or score each coordinate on its own.""",
        example="""
-        object A : FinSet 2
-        object B : FinSet 3
-        morphism f : A -> B ~ Categorical
-        define g = f.dagger
-        export g
+        object N : FinSet 2
+        object R : Real 1
+        program p : N -> R
+            sample s <- Normal(loc=0.0, scale=1.0)
+            score t = [s, s]
+            return s
+        export p
         """,
        fix="""
-        object A : FinSet 2
-        object B : FinSet 3
-        morphism f : A -> B [role=latent]
-        define g = f.dagger
-        export g
+        object N : FinSet 2
+        object R : Real 1
+        program p : N -> R
+            sample s <- Normal(loc=0.0, scale=1.0)
+            score t = -0.5 * s * s
+            return s
+        export p
+        """),
+    _e("QVR125", "Unknown parameter kind or template misused", "error", """
+        A typed program parameter `x : K` has one of the kinds FinSet, Space, Object (object
+        parameters), Real, Nat (scalar parameters) or Mor[A, B] (a morphism parameter). A
+        program with an object or morphism parameter is a template: it stands for a family
+        of programs and is only usable as the target of a draw or call step that passes its
+        arguments (`sample v <- p(School, 0.5)`); it cannot be drawn without arguments,
+        exported, run or used in a morphism expression.""",
+       example="""
+        object N : FinSet 2
+        object R : Real 1
+        program t(K : Set) : N -> R
+            sample s <- Normal(loc=0.0, scale=1.0)
+            return s
+        export t
+        """,
+       fix="""
+        object N : FinSet 2
+        object R : Real 1
+        program t(scale : Real) : N -> R
+            sample s <- Normal(loc=0.0, scale=scale)
+            return s
+        export t
+        """),
+    _e("QVR126", "Wrong arguments for a program with typed parameters", "error", """
+        A call of a program with typed parameters passes either one argument per parameter
+        or one per typed parameter (in order). An object parameter takes a declared object of
+        its kind (FinSet: a finite object, Space: a continuous one), a scalar parameter a
+        value of width 1 without plates, and a Mor[A, B] parameter a morphism, define or
+        program of that type. The error names the argument that does not fit, or the
+        counts when the number of arguments is wrong.""",
+       example="""
+        object N : FinSet 2
+        object R : Real 1
+        program tmpl(K : FinSet, sd : Real) : K -> R
+            sample v : K <- Normal(loc=0.0, scale=sd)
+            return v
+        program main : N -> R
+            sample a <- tmpl(2.0, 3.0)
+            return a
+        export main
+        """,
+       fix="""
+        object N : FinSet 2
+        object R : Real 1
+        program tmpl(K : FinSet, sd : Real) : K -> R
+            sample v : K <- Normal(loc=0.0, scale=sd)
+            return v
+        program main : N -> R
+            sample a <- tmpl(N, 3.0)
+            return a
+        export main
+        """),
+    _e("QVR127", "Step performs an effect the program does not declare", "error", """
+        `[effects=[…]]` on a program states which effects its body may perform: `Sample`
+        (drawing a random value), `Score` (`observe` and `score` steps), `Marginal`
+        (`marginalize` blocks); draws and calls of other programs perform the callee's
+        effects. `Pure` stands alone and allows none. Add the effect to the list or remove
+        the step.""",
+       example="""
+        object N : FinSet 2
+        object R : Real 1
+        program p : N -> R [effects=[Sample]]
+            sample m <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=m, scale=1.0)
+            return m
+        export p
+        """,
+       fix="""
+        object N : FinSet 2
+        object R : Real 1
+        program p : N -> R [effects=[Sample, Score]]
+            sample m <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=m, scale=1.0)
+            return m
+        export p
         """),
     _e("QVR130", "Sequence over plates", "error", """
         A sequence value (from a scan or a promoted program) has its own time axis and
@@ -1967,48 +2025,6 @@ ENTRIES: tuple[Entry, ...] = (
             sample s <- Normal(loc=0.0, scale=1.0)
             return s
         export p
-        """),
-    _e("QVR134", "Posterior consumer: not a program, or not pure", "error", """
-        `program q : A -> B [over=M]` consumes posterior samples of the program `M`: a free
-        name of `q` that is a latent site of `M` takes that site's value. The option must
-        name a program, and `q` itself must not sample, observe, score or marginalize: its
-        randomness comes from `M`'s posterior. (Consumers are checked but not yet runnable.)""",
-       example="""
-        object N : FinSet 2
-        object R : Real 1
-        program q : N -> R [over=N]
-            let a = 1.0
-            return a
-        export q
-        """,
-       fix="""
-        object N : FinSet 2
-        object R : Real 1
-        program m : N -> R
-            sample a <- Normal(loc=0.0, scale=1.0)
-            return a
-        program q : N -> R [over=m]
-            let b = 1.0
-            return b
-        export m
-        export q
-        """),
-    _e("QVR135", "Finite morphism without a family", "hint", """
-        A morphism into a finite object written without `~` and without a role is a
-        Categorical kernel: a learned distribution over the codomain's elements for each
-        input. The hint says so because the declaration looks like a deterministic map;
-        write `~ Categorical` to make the family explicit.""",
-       example="""
-        object A : FinSet 2
-        object B : FinSet 4
-        morphism s : A -> B
-        export s
-        """,
-       fix="""
-        object A : FinSet 2
-        object B : FinSet 4
-        morphism s : A -> B ~ Categorical
-        export s
         """),
     _e("internal", "The checker failed on a statement", "error", """
         Not a problem in your model: the checker itself failed on this statement (a bug in

@@ -20,6 +20,7 @@ from ..syntax.span import Span
 from .context import KIND_WORDS, Context, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, has_fuzzy_latent, symbol_type
+from . import effects, templates
 from .families import BUILTIN_SCHEMAS, BUILTINS, FAMILIES, value_type
 from .model import InlineInfo, ProgramInfo, Symbol, VarInfo
 from .objects import resolve_type
@@ -58,10 +59,7 @@ class ProgramChecker:
     def run(self) -> ProgramInfo:
         ctx, d = self.ctx, self.d
         declared = resolve_sig(ctx, d.sig)
-        if d.options is not None:
-            for o in d.options.items:
-                ctx.error("QVR028", f"unknown option `{o.key.text}` for a program; allowed: "
-                          "(none)", o.key.span)
+        effects_declared = effects.program_options(ctx, d)
         # Only list lengths are remembered (cheap); types and inline records of the aborted
         # first pass are overwritten by the second pass, which visits the same nodes again.
         snapshot = (len(ctx.diagnostics), len(ctx.references), len(ctx.symbols))
@@ -73,6 +71,7 @@ class ProgramChecker:
             self.locals, self.uses = {}, {}
             self._reset_plates()
             info = self._body(declared, promoted=True)
+        effects.finish(ctx, d, info, effects_declared)
         return info
 
     def _predict_promotion(self) -> bool:
@@ -134,7 +133,7 @@ class ProgramChecker:
 
     # --------------------------------------------------------------------- parameters ----
     def _bind_params(self, info: ProgramInfo, dom: Optional[ObjType]) -> None:
-        params = self.d.params or ()
+        params = templates.bare_params(self.d)  # typed parameters are not counted (§5.5)
         k = len(params)
         types: list = [None] * k
         if dom is not None:
@@ -159,6 +158,9 @@ class ProgramChecker:
             self._bind(p, "parameter", t, p)
             self.input_dep.add(p.text)
             info.params.append((p, t))
+        for p, kind, _ in templates.typed_params(self.d):  # scalar parameters: `Real 1`
+            if kind in templates.SCALAR_KINDS:
+                self._bind(p, "parameter", ObjType.real(1), p)
 
     # -------------------------------------------------------------------------- scope ----
     def _bind(self, name: A.Name, kind: str, t, node) -> None:
@@ -252,6 +254,8 @@ class ProgramChecker:
         if isinstance(step, (A.LetStep, _ScoreStep)):
             t = self.arith(step.value)
             ctx.record_type(step, t)
+            if isinstance(step, _ScoreStep):
+                effects.check_score(ctx, step, t)
             self._bind(step.name, "let" if isinstance(step, A.LetStep) else "score", t, step)
             if self._depends(step.value):
                 self.input_dep.add(step.name.text)
@@ -259,6 +263,8 @@ class ProgramChecker:
         pattern = step.pattern if hasattr(step, "pattern") else step.name
         observe = isinstance(step, (A.ObserveStep, A.ObserveTildeStep))
         self._step_deprecations(step)
+        if isinstance(step, _CallStep):
+            effects.check_call_target(ctx, step)
         opts = _step_options(ctx, step)
         iid = self._plate_list(opts.get("iid_over"))
         over = self._plate_list(opts.get("over"))
@@ -517,6 +523,9 @@ class ProgramChecker:
                 ctx.error("QVR018", f"group `{name.text}` can only be used directly inside "
                           "`fan(...)`", name.span)
                 return None
+            if sym.kind == "program" and getattr(ctx.programs.get(sym.name), "typed_params",
+                                                 None):
+                return templates.call(self, sym, target)  # typed parameters (§5.5)
             if has_fuzzy_latent(ctx, A.Ref(name, name.span)):
                 ctx.error("QVR050", f"fuzzy relation `{name.text}` cannot be sampled", name.span)
             if observe and not self._has_density(sym):
@@ -995,10 +1004,13 @@ def _step_options(ctx: Context, step) -> dict:
     if opts is None:
         return out
     allowed = _STEP_OPTIONS + (("via", "reduction") if hasattr(step, "body") else ())
+    if isinstance(step, _CallStep):  # a call step takes no options (part 2 §5.10)
+        allowed = ()
     for o in opts.items:
         if o.key.text not in allowed:
-            ctx.error("QVR028", f"unknown option `{o.key.text}` for a program step; allowed: "
-                      + ", ".join(allowed), o.key.span)
+            ctx.error("QVR028", f"unknown option `{o.key.text}` for a "
+                      f"{'call' if not allowed else 'program'} step; allowed: "
+                      + (", ".join(allowed) or "(none)"), o.key.span)
             continue
         out[o.key.text] = o.value
     return out
@@ -1078,4 +1090,4 @@ def _doc_text(docs) -> Optional[str]:
 
 
 def check_program(ctx: Context, d: A.ProgramDecl) -> ProgramInfo:
-    return ProgramChecker(ctx, d).run()
+    return templates.check(ctx, d, ProgramChecker(ctx, d).run)
