@@ -659,14 +659,15 @@ ENTRIES: tuple[Entry, ...] = (
         export model
         """),
     _e("QVR039", "Deterministic morphism with a finite codomain", "error", """
-        A morphism without `~` is a deterministic map, computed by a learned network; a
-        network outputs real numbers, so the codomain must be continuous. Choosing one
-        element of a finite set is a random choice in QVR: declare the morphism as a
-        `~ Categorical` kernel to get a distribution over the elements.""",
+        A deterministic map is computed by a learned network; a network outputs real
+        numbers, so the codomain must be continuous. Choosing one element of a finite set is
+        a random choice in QVR: declare the morphism as a `~ Categorical` kernel to get a
+        distribution over the elements. (Without `~` and without a role, a morphism into a
+        finite object is read as that kernel: see QVR135.)""",
        example="""
         object Hidden : Real 4
         object Token : FinSet 8
-        morphism emit : Hidden -> Token
+        morphism emit : Hidden -> Token [role=deterministic]
         export emit
         """,
        fix="""
@@ -942,24 +943,25 @@ ENTRIES: tuple[Entry, ...] = (
         define grammar = ccg(categories=[S, N], terminal=Word, depth=3)
         export grammar
         """),
-    _e("QVR054", "More than one `export`", "error", """
-        The `export` statement names the one model that `qvr.load` and `qvr run` build from
-        the file. With two of them it is ambiguous which model to train or sample. Keep one,
-        and combine models with `fan` or `@` if you need several outputs.""",
+    _e("QVR054", "Exported twice", "error", """
+        A file may export several models; the first `export` is the primary one, which
+        `qvr.load` and `qvr run` build by default. Exporting the same name a second time
+        adds nothing and usually means a different model was meant. Remove the repeated
+        `export` or name the other model.""",
        example="""
         object Hidden : Real 4
         morphism step : Hidden -> Hidden ~ Normal
         morphism jump : Hidden -> Hidden ~ Laplace
-        define both = fan(step, jump)
-        export both
+        export step
+        export jump
         export step
         """,
        fix="""
         object Hidden : Real 4
         morphism step : Hidden -> Hidden ~ Normal
         morphism jump : Hidden -> Hidden ~ Laplace
-        define both = fan(step, jump)
-        export both
+        export step
+        export jump
         """),
     _e("QVR055", "No `export`", "information", """
         The file checks, but it does not say which model it defines, so `qvr.load` and
@@ -1701,6 +1703,25 @@ ENTRIES: tuple[Entry, ...] = (
         morphism step : Hidden -> Hidden [scale=0.1] ~ Normal
         export step
         """),
+    _e("QVR110", "Not checked (tier 3)", "information", """
+        The construct is parsed, outlined and highlighted, but not checked and not run: a
+        block such as `deduction`, `schema`, `signature` or a QIEC `define f(x : T) …`, a
+        free object (`FreeResiduated(…)`), or an expression form such as a lambda, `map(…)`
+        or a postfix method other than `.dagger`. Whatever uses it has no static type, so the
+        checker says nothing more about those uses, and running it stops with a
+        `NotSupportedError`. Keep such code apart from the models you check and run.""",
+       example="""
+        object Token : FinSet 4
+        deduction Chart : Token -> Token [semiring=LogProb]
+            atoms Token
+        morphism emit : Token -> Token ~ Categorical
+        export emit
+        """,
+       fix="""
+        object Token : FinSet 4
+        morphism emit : Token -> Token ~ Categorical
+        export emit
+        """),
     _e("QVR111", "Data input of a program", "hint", """
         A name that a program uses but never binds is a data input: its value is supplied by
         name when the program is run, one value per data row. The hint states the type the
@@ -1855,6 +1876,26 @@ ENTRIES: tuple[Entry, ...] = (
             observe y : N <- Normal(loc=m, scale=1.0)
             return m
         export p
+        """),
+    _e("QVR129", "Transpose of a kernel", "error", """
+        `e.dagger` transposes a finite-world relation `A -> B` into `B -> A` by transposing
+        its table. A kernel's table is a conditional distribution (each row sums to one);
+        its transpose is not one, so `.dagger` is allowed only on expressions built from
+        latent or observed relations and identities, without kernels. Transpose the relation
+        before it is composed with kernels, or declare it as a `latent` relation.""",
+       example="""
+        object A : FinSet 2
+        object B : FinSet 3
+        morphism f : A -> B ~ Categorical
+        define g = f.dagger
+        export g
+        """,
+       fix="""
+        object A : FinSet 2
+        object B : FinSet 3
+        morphism f : A -> B [role=latent]
+        define g = f.dagger
+        export g
         """),
     _e("QVR124", "`score` value is not a real scalar", "error", """
         A `score` step adds its value to the program's log density, once per plate element,
@@ -2025,6 +2066,48 @@ ENTRIES: tuple[Entry, ...] = (
             sample s <- Normal(loc=0.0, scale=1.0)
             return s
         export p
+        """),
+    _e("QVR134", "Posterior consumer: not a program, or not pure", "error", """
+        `program q : A -> B [over=M]` consumes posterior samples of the program `M`: a free
+        name of `q` that is a latent site of `M` takes that site's value. The option must
+        name a program, and `q` itself must not sample, observe, score or marginalize: its
+        randomness comes from `M`'s posterior. (Consumers are checked but not yet runnable.)""",
+       example="""
+        object N : FinSet 2
+        object R : Real 1
+        program q : N -> R [over=N]
+            let a = 1.0
+            return a
+        export q
+        """,
+       fix="""
+        object N : FinSet 2
+        object R : Real 1
+        program m : N -> R
+            sample a <- Normal(loc=0.0, scale=1.0)
+            return a
+        program q : N -> R [over=m]
+            let b = 1.0
+            return b
+        export m
+        export q
+        """),
+    _e("QVR135", "Finite morphism without a family", "hint", """
+        A morphism into a finite object written without `~` and without a role is a
+        Categorical kernel: a learned distribution over the codomain's elements for each
+        input. The hint says so because the declaration looks like a deterministic map;
+        write `~ Categorical` to make the family explicit.""",
+       example="""
+        object A : FinSet 2
+        object B : FinSet 4
+        morphism s : A -> B
+        export s
+        """,
+       fix="""
+        object A : FinSet 2
+        object B : FinSet 4
+        morphism s : A -> B ~ Categorical
+        export s
         """),
     _e("internal", "The checker failed on a statement", "error", """
         Not a problem in your model: the checker itself failed on this statement (a bug in

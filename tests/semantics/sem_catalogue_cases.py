@@ -68,7 +68,7 @@ CASES = [
     ("QVR036", P("morphism ob : R -> R [role=observed] ~ ‸g\n"), P("morphism ob : R -> R [role=observed] ~ f\n")),
     ("QVR037", P("quantale ‸fuzzyish\n"), P("quantale godel\n")),
     ("QVR038", P("stochastic st[‸0] : T -> T\n"), P("stochastic st[2] : T -> T\n")),
-    ("QVR039", P("morphism h : R -> ‸T\n"), P("morphism h : R -> S\n")),
+    ("QVR039", P("morphism h : R -> ‸T [role=deterministic]\n"), P("morphism h : R -> S [role=deterministic]\n")),
     # ------------------------------------------------------------------ expressions ----
     ("QVR040", P("define d = g ‸>> f\n", "export d\n"), P("define d = f >> g\n", "export d\n")),
     ("QVR041", P("define d = ‸scan(cell) >> scan(cell)\n", "export d\n"), P("define d = f >> scan(cell)\n", "export d\n")),
@@ -83,7 +83,7 @@ CASES = [
     ("QVR050", P("latent la : T -> T\nprogram q(t) : T -> T\n    sample y <- ‸la(t)\n    return y\n", "export q\n"), P("quantale markov\nlatent la : T -> T\nprogram q(t) : T -> T\n    sample y <- la(t)\n    return y\n", "export q\n")),
     ("QVR052", P("category C\nrule ‸evaluation(X) : X |- X\n"), P("category C\nrule lift(X) : X |- X\n")),
     ("QVR053", P("category C\ndefine gr = parser(rules=[evaluation], terminal=T, ‸foo=1)\n", "export gr\n"), P("category C\ndefine gr = parser(rules=[evaluation], terminal=T)\n", "export gr\n")),
-    ("QVR054", P("", "export f\n‸export g\n"), P("", "export f\n")),
+    ("QVR054", P("", "export f\nexport g\n‸export f\n"), P("", "export f\nexport g\n")),
     ("QVR055", "‸object X : Real 2\n", "object X : Real 2\nmorphism m : X -> X\nexport m\n"),
     # --------------------------------------------------------------------- programs ----
     ("QVR060", prog("sample y <- f(a, b)", params="‸(a, b, c)", sig="Real 1 * Real 1 -> R"), prog("sample y <- f(a, b)", params="(a, b)", sig="Real 1 * Real 1 -> R")),

@@ -30,6 +30,7 @@ from .declarations import check_morphism
 from .deprecations import statement_deprecations
 from .expressions import infer, world, has_fuzzy_latent
 from .families import BUILTINS, FAMILIES, QUANTALES
+from .declarations import check_composition
 from .grammar import cat_refs, check_rule
 from .model import Analysis, DefineInfo, Symbol
 from .objects import resolve_type
@@ -55,7 +56,7 @@ def _internal_message(exc: BaseException, what: str) -> str:
 DECL_KIND = {
     A.ObjectDecl: "object", A.TypeDecl: "object", A.SpaceDecl: "object",
     A.CategoryDecl: "category", A.RuleDecl: "rule", A.ProgramDecl: "program",
-    A.DefineDecl: "define",
+    A.DefineDecl: "define", A.OpaqueDecl: "opaque",
 }
 for _cls in A.MORPHISM_DECLS:
     DECL_KIND[_cls] = "morphism"
@@ -63,6 +64,48 @@ for _cls in A.MORPHISM_DECLS:
 
 # Identifiers outside comments, in the text of a declaration that does not parse.
 _WORD_OR_COMMENT = re.compile(r"#\{(?:.|\n)*?\}#|#[^\n]*|(?P<word>(?!\d)\w+)")
+# Identifiers outside comments and strings, in the text of a tier-3 block (spec part 2 §2.2
+# allows strings there; a quoted word is not a reference).
+_WORD_IN_BLOCK = re.compile(
+    r"#\{(?:.|\n)*?\}#|#[^\n]*|\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?"
+    r"|(?P<word>(?!\d)\w+)")
+
+# The tier-3 collection operations (spec part 2 §5.11): recognised only when no declaration
+# of the name is visible; declaring one of these names (or `parse`) is not QVR019.
+COLLECTION_NAMES = frozenset(("map", "fold", "traverse", "length", "logsumexp_over", "filter"))
+# Object constructors whose values are tier 3 (spec part 2 §5.10 "Free objects").
+TIER3_OBJECTS = frozenset(("FreeResiduated", "FreeMonoid"))
+# Postfix methods that are checked: `.marginalize(…)` has its own node, `.dagger` is T1 and
+# `goal_weight` is the tier-2 chart method.
+CHECKED_METHODS = frozenset(("dagger", "marginalize"))
+# Diagnostics kept for a declaration that involves ⊤ (spec part 2 §5.11: names must still
+# resolve; no type, width, plate or return diagnostic is reported about ⊤). Hints and
+# deprecations are kept too.
+_KEPT_WHEN_UNCHECKED = frozenset(("QVR010", "QVR011", "QVR012", "QVR013", "QVR014", "QVR015",
+                                  "QVR016", "QVR017", "QVR110", "QVR134"))
+# A cheap first test before walking a declaration's tree for tier-3 forms.
+_MAYBE_TIER3 = re.compile(r"\.|->|\b(?:map|fold|traverse|length|logsumexp_over|filter|parse)\b")
+
+
+def ast_nodes(root):
+    """Every syntax node under `root` (itself included, `Name`s too), in no particular
+    order."""
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if node.__class__ is tuple:
+            todo.extend(node)
+            continue
+        slots = getattr(node.__class__, "__slots__", None)
+        if not slots or node.__class__ is Span:
+            continue
+        yield node
+        if node.__class__ is A.Name:
+            continue
+        for f in slots:
+            v = getattr(node, f, None)
+            if v is not None and not isinstance(v, (str, int, float, bool)):
+                todo.append(v)
 
 
 def decl_kind(d) -> Optional[str]:
@@ -162,8 +205,9 @@ class Analyzer:
         self.index = LineIndex(text)
         self.parsed = parsed
         self.ctx = Context(text, self.index)
-        self.export = None
+        self.export = None  # the primary (first) export
         self.export_type = None
+        self.export_texts: set = set()  # every export's expression as written
         self.bindings: dict = {}
         # Set when a statement could not be checked: its uses were not all recorded, so
         # "never used" hints would be guesses and are left out.
@@ -267,7 +311,8 @@ class Analyzer:
                       related=(Related(where, f"first declaration of `{name.text}`"),))
             ctx.add_symbol(Symbol(name.text, kind, name.span, d.span, doc=_doc(d), decl=d))
             return None
-        if name.text in FAMILIES or name.text in BUILTINS:
+        if (name.text in FAMILIES or name.text in BUILTINS) and kind != "opaque" \
+                and name.text not in COLLECTION_NAMES and name.text != "parse":
             what = "distribution family" if name.text in FAMILIES else "builtin function"
             ctx.warning("QVR019", f"`{name.text}` shadows the {what} `{name.text}`", name.span)
         sym = ctx.add_symbol(Symbol(name.text, kind, name.span, d.span, doc=_doc(d), decl=d))
@@ -285,6 +330,18 @@ class Analyzer:
         start = keyword.span.start if keyword is not None else d.span.start
         ctx.statement_start = self.text.rfind("\n", 0, start + ctx.origin) + 1 - ctx.origin
         statement_deprecations(ctx, d)
+        if d.__class__ is A.OpaqueDecl:
+            self.check_opaque(d)
+            return
+        if d.__class__ is A.CompositionDecl:
+            q = check_composition(ctx, d)
+            if q is not None:
+                ctx.quantale = q
+            ctx.add_symbol(Symbol(d.name.text, "quantale", d.name.span, d.span,
+                                  detail=f"composition {q or d.name.text}", decl=d))
+            return
+        if isinstance(d, (A.ObjectDecl, A.TypeDecl, A.SpaceDecl)) and self.tier3_object(d):
+            return
         if isinstance(d, (A.ObjectDecl, A.TypeDecl, A.SpaceDecl)):
             obj = resolve_type(ctx, d.value, finite_position=not isinstance(d, A.ObjectDecl)
                                and isinstance(d.value, A.Product))
@@ -296,6 +353,9 @@ class Analyzer:
                     if sym is not None and sym.decl is d:
                         sym.type = named
                         sym.detail = f"object {name.text} : {obj.named(None).display()}"
+                        if d.value.__class__ is A.EnumSet:  # hover shows the labels
+                            sym.detail += " {" + ", ".join(
+                                label.text for label in d.value.labels) + "}"
         elif isinstance(d, A.QuantaleDecl):
             q = d.name.text.lower()
             if q not in QUANTALES:
@@ -318,7 +378,10 @@ class Analyzer:
                 self.describe_morphism(name.text, d)
         elif isinstance(d, A.ProgramDecl):
             ctx.pending = {d.name.text}
-            info = check_program(ctx, d)
+            with self.unchecked_parts(d, d.name.text) as involved:
+                info = check_program(ctx, d)
+                self.program_over(d)
+
             ctx.programs[d.name.text] = info
             sym = ctx.top.get(d.name.text)
             if sym is not None and sym.decl is d:
@@ -329,19 +392,39 @@ class Analyzer:
                 sym.detail = detail
         elif isinstance(d, A.DefineDecl):
             ctx.current_define = d.name.text
+            roots = [d] + self.bindings.get(id(d), [])
             try:
-                info = self.check_define(d, ctx.top)
+                with self.unchecked_parts(roots, d.name.text) as involved:
+                    info = self.check_define(d, ctx.top)
+                    if (info is not None and not involved and self.algebra_unknown
+                            and info.world is not None):
+                        involved.append("composition")  # finite world, unknown algebra
+                        self.drop_checked_diagnostics(involved.start, (), everything=True)
             finally:
                 ctx.current_define = None
             if info is not None:
+                if involved:
+                    info.type = None
+                    sym = ctx.top.get(d.name.text)
+                    if sym is not None and sym.decl is d:
+                        sym.type = None
+                        sym.detail = f"define {d.name.text} : unchecked (tier 3)"
                 ctx.defines[d.name.text] = info
         elif isinstance(d, A.ExportDecl):
-            if self.export is not None:
-                ctx.error("QVR054", "more than one `export`/`output`", d.keyword.span)
+            # several exports are allowed; the first is the primary one (spec part 2 §5.10)
+            written = ctx.src(d.expr.span)
+            # (the incremental checker makes its analyzer without __init__)
+            texts = self.__dict__.setdefault("export_texts", set())
+            if written in texts:
+                ctx.error("QVR054", f"`{written}` is exported twice", d.keyword.span)
                 return
-            self.export = d
+            texts.add(written)
             ctx.order_free = True
-            self.export_type = infer(ctx, d.expr)
+            with self.unchecked_parts(d, written) as involved:
+                t = infer(ctx, d.expr)
+            if self.export is None:
+                self.export = d
+                self.export_type = None if involved else t
 
     def check_broken(self, d: A.BrokenDecl) -> None:
         """A declaration with a syntax error is not checked, but the top-level names its text
@@ -360,6 +443,216 @@ class Analyzer:
             sym = ctx.top.get(word)
             if sym is not None:
                 ctx.add_reference(Span(start + found.start(), start + found.end()), sym)
+
+    # -- tier 3 (spec part 2 §5.11) ------------------------------------------------------------
+    def check_opaque(self, d: A.OpaqueDecl) -> None:
+        """An opaque block: QVR110 at its head word and name; the words of its text that name
+        top-level declarations are references to them."""
+        ctx = self.ctx
+        head, name = d.head.text, d.name.text
+        ctx.report("QVR110", Severity.INFORMATION,
+                   f"`{head} {name}` is parsed but not checked or run (tier 3); uses of "
+                   f"`{name}` are unchecked", Span(d.head.span.start, d.name.span.end))
+        sym = ctx.top.get(name)
+        if sym is not None and sym.decl is d:
+            sym.detail = f"{head} {name} : unchecked (tier 3: {head})"
+        start = d.name.span.end
+        for found in _WORD_IN_BLOCK.finditer(ctx.src(Span(start, d.span.end))):
+            word = found.group("word")
+            if word is None or word == name:
+                continue
+            target = ctx.top.get(word)
+            if target is not None and target.scope is None:
+                ctx.add_reference(Span(start + found.start(), start + found.end()), target)
+
+    @property
+    def unchecked_names(self) -> frozenset:
+        """Names whose use is unchecked (⊤, spec part 2 §5.11): opaque-block declarations and
+        objects whose value is tier 3. Derived from the declarations once per run (every
+        name is declared before any statement is checked)."""
+        ctx = self.ctx
+        found = getattr(ctx, "unchecked_names", None)
+        if found is None:
+            names, algebras = set(), []
+            for sym in ctx.top.values():
+                d = sym.decl
+                if sym.kind == "opaque":
+                    names.add(sym.name)
+                    if d.head.text == "composition":
+                        algebras.append(ctx.declared_at.get(sym.name, 0))
+                elif sym.kind == "object" and isinstance(d, A.OBJECT_DECLS) and any(
+                        n.__class__ is A.TypeCall and n.ctor.text in TIER3_OBJECTS
+                        for n in ast_nodes(d.value)):
+                    names.add(sym.name)
+            found = ctx.unchecked_names = frozenset(names)
+            # after a user-defined algebra, finite-world expressions are ⊤ (§5.10)
+            ctx.unknown_algebra_from = min(algebras, default=None)
+        return found
+
+    @property
+    def algebra_unknown(self) -> bool:
+        """True after a `composition` opaque block (a user-defined algebra)."""
+        self.unchecked_names
+        start = self.ctx.unknown_algebra_from
+        return start is not None and self.ctx.current_index > start
+
+    def tier3_object(self, d) -> bool:
+        """`object C : FreeResiduated(…)` and other tier-3 object values: QVR110 at the
+        constructor call; the object is ⊤. Names given to the constructor are references."""
+        forms = [n for n in ast_nodes(d.value)
+                 if n.__class__ is A.TypeCall and n.ctor.text in TIER3_OBJECTS]
+        if not forms:
+            return False
+        ctx = self.ctx
+        names = A.declared_names(d)
+        for form in forms:
+            ctx.report("QVR110", Severity.INFORMATION,
+                       f"`{form.ctor.text}(…)` is not checked (tier 3): `{names[0].text}` has no "
+                       "static type", form.span)
+            for a in form.args:
+                if a.__class__ is A.CtorName:
+                    ctx.lookup_top(a.name, want="object", undefined_code="QVR010",
+                                   undefined_msg=f"undefined type `{a.name.text}`",
+                                   allowed_kinds=("object",))
+        for name in names:
+            sym = ctx.top.get(name.text)
+            if sym is not None and sym.decl is d:
+                sym.detail = (f"object {name.text} : unchecked (tier 3: "
+                              f"{forms[0].ctor.text})")
+        return True
+
+    def tier3_forms(self, roots, binding: str):
+        """(involves ⊤, tier-3 forms, spans of recognised words) of the declarations
+        `roots`: forms are lambdas, calls of the collection operations and methods other than
+        the checked ones; recognised words are `parse` and collection names when nothing
+        declares them. The walk does not enter a form."""
+        ctx = self.ctx
+        roots = roots if isinstance(roots, list) else [roots]
+        if not self.unchecked_names and not any(
+                _MAYBE_TIER3.search(ctx.src(r.span)) for r in roots):
+            return False, [], []
+        declared = lambda n: n in ctx.top or n in ctx.local_top
+        involved, forms, words = False, [], []
+        todo = []
+        for root in roots:
+            if root.__class__ is A.ProgramDecl:  # a form is named by the step holding it
+                todo.extend((step, _step_label(ctx, step) or binding) for step in root.steps)
+            else:
+                todo.append((root, binding))
+        while todo:
+            node, owner = todo.pop()
+            if node.__class__ is tuple:
+                todo.extend((x, owner) for x in node)
+                continue
+            cls = node.__class__
+            slots = getattr(cls, "__slots__", None)
+            if not slots or cls is Span:
+                continue
+            if cls is A.Name:
+                if node.text in self.unchecked_names:
+                    involved = True
+                continue
+            form = None
+            if cls is A.Lambda:
+                form = f"{node.param.text} -> …"
+            elif cls is A.Call and node.name.text in COLLECTION_NAMES and not declared(
+                    node.name.text):
+                form = f"{node.name.text}(…)"
+                words.append(node.name.span)
+            elif cls is A.MethodCall and node.method.text != "goal_weight":
+                form = f"{node.receiver.text}.{node.method.text}(…)"
+            elif cls is A.Method and node.name.text not in CHECKED_METHODS:
+                form = f".{node.name.text}" + ("(…)" if node.args is not None else "")
+            elif cls is A.Call and node.name.text == "parse" and not declared("parse"):
+                words.append(node.name.span)
+                if not self.check_parse(node) and node.args:
+                    words.append(node.args[0].span)  # one diagnostic about it is enough
+            if form is not None:
+                forms.append((form, owner, node.span))
+                continue
+            for f in slots:
+                v = getattr(node, f, None)
+                if v is not None and not isinstance(v, (str, int, float, bool)):
+                    todo.append((v, owner))
+        return involved or bool(forms), sorted(forms, key=lambda f: f[2].start), words
+
+    def check_parse(self, node: A.Call) -> bool:
+        """`parse(D, e)` (tier 2): `D` must name a `deduction` block (QVR017). False when
+        that was reported."""
+        ctx = self.ctx
+        first = node.args[0] if node.args else None
+        if first.__class__ is not A.Var:
+            ctx.error("QVR017", "`parse` needs the name of a `deduction` block as its first "
+                      "argument", (first or node).span)
+            return False
+        sym = ctx.top.get(first.name.text)
+        if sym is None:
+            return True  # reported as undefined where the argument is resolved
+        if sym.kind != "opaque" or sym.decl.head.text != "deduction":
+            ctx.error("QVR017", f"`{first.name.text}` is not a `deduction` block", first.span)
+            return False
+        return True
+
+    def unchecked_parts(self, roots, binding: str):
+        """A context manager around checking the declarations `roots`: when they involve ⊤
+        (spec part 2 §5.11) the diagnostics the check gave about types, widths, plates and
+        returns are dropped, as are those inside a tier-3 form or at a recognised word; then
+        QVR110 is reported once per form. Yields a list that is non-empty when ⊤ is
+        involved (its `start` is where the check's diagnostics begin)."""
+        return _Unchecked(self, roots, binding)
+
+    def drop_checked_diagnostics(self, start: int, spans, everything: bool = False) -> None:
+        """Drop the diagnostics from index `start` on that are not kept for a declaration
+        involving ⊤, or that lie inside one of `spans` (frame-relative)."""
+        ctx = self.ctx
+        origin = ctx.origin
+        inside = [(s.start + origin, s.end + origin) for s in spans]
+        kept = []
+        for diag in ctx.diagnostics[start:]:
+            at = (diag.span.start, diag.span.end)
+            if any(a <= at[0] and at[1] <= b for a, b in inside):
+                continue
+            if (everything and diag.severity in (Severity.ERROR, Severity.WARNING)
+                    and diag.code not in _KEPT_WHEN_UNCHECKED):
+                continue
+            kept.append(diag)
+        ctx.diagnostics[start:] = kept
+
+    def program_over(self, d: A.ProgramDecl) -> None:
+        """`[over=M]` on a program (tier 2, spec part 2 §5.11): `M` names a program and the
+        body performs no effect (QVR134). The key is this module's: the QVR028 the options
+        check gave for it is dropped."""
+        ctx = self.ctx
+        if d.options is None:
+            return
+        option = next((o for o in d.options.items if o.key.text == "over"), None)
+        if option is None:
+            return
+        key = (option.key.span.start + ctx.origin, option.key.span.end + ctx.origin)
+        ctx.diagnostics[:] = [x for x in ctx.diagnostics if not (
+            x.code == "QVR028" and (x.span.start, x.span.end) == key)]
+        v = option.value
+        if v.__class__ is not A.OptName:
+            ctx.error("QVR134", f"`over={ctx.src(v.span)}`: `{ctx.src(v.span)}` is not a "
+                      "program", v.span)
+            return
+        m = v.name.text
+        sym = ctx.top.get(m)
+        if sym is not None:
+            ctx.add_reference(v.name.span, sym)
+        if sym is None or sym.kind != "program":
+            ctx.error("QVR134", f"`over={m}`: `{m}` is not a program", v.span)
+            return
+        from .effects import step_effects
+        for step in A.walk_steps(d.steps):
+            # a `marginalize` block's own effect, before those of its body
+            performed = ({"Marginal"} if step.__class__ is A.MarginalizeStep
+                         else step_effects(ctx, step))
+            if performed:
+                effect = sorted(performed)[0]
+                ctx.error("QVR134", f"`over={m}`: `{d.name.text}` must be pure but "
+                          f"`{_step_label(ctx, step)}` performs `{effect}`", step.keyword.span)
+                return
 
     def describe_morphism(self, name: str, d) -> None:
         ctx = self.ctx
@@ -487,6 +780,8 @@ class Analyzer:
                     continue
             elif sym.name_span is None or name.startswith("_") or id(sym) in ctx.used:
                 continue
+            if sym.kind == "opaque":
+                continue  # tier-3 blocks are exempt (spec part 2 §5.11)
             if sym.decl.__class__ is A.BrokenDecl:
                 continue  # its syntax error is what matters; its uses may be broken too
             if sym.kind == "category" and ctx.schema_parser:
@@ -498,6 +793,43 @@ class Analyzer:
                 continue
             ctx.hint("QVR080", f"`{name}` is declared but never used", ctx.frame_span(sym),
                      tags=("unnecessary",))
+
+
+def _step_label(ctx: Context, step) -> Optional[str]:
+    """What a program step binds, as written (`y`, `(a, b)`), or None (a `return`)."""
+    name = getattr(step, "name", None)
+    if name is not None:
+        return name.text
+    pattern = getattr(step, "pattern", None)
+    return ctx.src(pattern.span) if pattern is not None else None
+
+
+class _Unchecked(list):
+    """See `Analyzer.unchecked_parts`."""
+
+    def __init__(self, analyzer, roots, binding):
+        super().__init__()
+        self.analyzer, self.roots, self.binding = analyzer, roots, binding
+
+    def __enter__(self):
+        a = self.analyzer
+        involved, self.forms, self.words = a.tier3_forms(self.roots, self.binding)
+        if involved:
+            self.append("⊤")
+        self.start = len(a.ctx.diagnostics)
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is not None:
+            return False
+        a = self.analyzer
+        if self or self.words:
+            spans = [span for _, _, span in self.forms] + list(self.words)
+            a.drop_checked_diagnostics(self.start, spans, everything=bool(self))
+        for form, owner, span in self.forms:
+            a.ctx.report("QVR110", Severity.INFORMATION, f"`{form}` is not checked (tier 3): "
+                         f"`{owner}` has no static type", span)
+        return False
 
 
 def analyze(text: str, *, parsed=None) -> Analysis:

@@ -18,6 +18,7 @@ KIND_WORDS = {
     "object": "object", "morphism": "morphism", "program": "program", "define": "define",
     "category": "category", "rule": "rule", "quantale": "quantale",
     "parameter": "variable", "variable": "variable", "rule_variable": "rule variable",
+    "opaque": "tier-3 declaration",
 }
 
 
@@ -182,6 +183,10 @@ class Context:
                        f"(line {self.line_of(where)})", name.span,
                        related=(Related(where, f"`{name.text}` is declared here"),))
             return sym if sym.kind in allowed_kinds else None
+        if sym.kind == "opaque":
+            # a tier-3 block's name (spec part 2 §5.11): unchecked (⊤), so nothing more is said
+            # about it and the caller treats the use as having no static type
+            return None
         if sym.kind not in allowed_kinds:
             self.error("QVR017", f"`{name.text}` is {_article(KIND_WORDS.get(sym.kind, sym.kind))}, "
                        f"not {_article(want)}", name.span)

@@ -98,10 +98,19 @@ def validate_options(ctx: Context, options: list, role: str, *, what: str, famil
             v = _number(ctx, o, integer=False, positive=True, what="a number > 0")
         elif key == "temperature":
             v = _number(ctx, o, integer=False, positive=True, what="a number > 0")
+        elif key == "hidden_dim" and o.value.__class__ is A.OptList:
+            v = _widths(ctx, o, o.value.items, "hidden_dim")  # one width per hidden layer
         elif key in ("hidden_dim", "n_layers", "replicate"):
             v = _number(ctx, o, integer=True, positive=True, what="an integer ≥ 1")
             if v is not None:
                 v = int(v)
+        elif key == "param_source" and o.value.__class__ is A.OptCall \
+                and o.value.callee.text == "mlp":
+            # `mlp(h1, …, hL)` is `param_source=mlp` with `hidden_dim=[h1, …, hL]`
+            widths = _widths(ctx, o, o.value.args, "param_source")
+            v = "mlp"
+            if widths is not None:
+                values["hidden_dim"] = widths
         elif key == "param_source":
             v = o.value.name.text if isinstance(o.value, A.OptName) else None
             if v not in ("affine", "mlp"):
@@ -119,9 +128,29 @@ def validate_options(ctx: Context, options: list, role: str, *, what: str, famil
     if "scale" in allowed:
         out["scale"] = 0.5 if role == "latent" else None
     out.update(values)
+    widths = values.get("hidden_dim")
+    if isinstance(widths, list):
+        layers = next((o for o in options if o.key.text == "n_layers"), None)
+        if "n_layers" in values and values["n_layers"] != len(widths):
+            ctx.error("QVR029", f"option `n_layers` is {values['n_layers']} but `hidden_dim` "
+                      f"lists {len(widths)} widths", layers.value.span)
+        values["n_layers"] = out["n_layers"] = len(widths)
     if role in ("kernel", "deterministic") and ("hidden_dim" in values or "n_layers" in values):
         out["param_source"] = "mlp" if "param_source" not in values else values["param_source"]
     return out
+
+
+def _widths(ctx, o: A.Option, items, key: str) -> Optional[list]:
+    """Layer widths `[h1, …]` or `mlp(h1, …)`: integers ≥ 1, at least one (QVR029)."""
+    for item in items:
+        if not (isinstance(item, A.Number) and item.is_int and item.value >= 1):
+            ctx.error("QVR029", f"option `{key}` expects integers ≥ 1 as layer widths, got "
+                      f"`{ctx.src(item.span)}`", item.span)
+            return None
+    if not items:
+        ctx.error("QVR029", f"option `{key}` needs at least one layer width", o.value.span)
+        return None
+    return [int(item.value) for item in items]
 
 
 # ------------------------------------------------------------------ family checks ----
@@ -301,6 +330,14 @@ def check_morphism(ctx: Context, d) -> None:
         mtype = resolve_sig(ctx, d.sig)
         bins = None
     role, family, role_opt = decl_role(ctx, d)
+    if (isinstance(d, A.MorphismDecl) and d.init is None and family is None
+            and role in ("deterministic", "kernel") and (role_opt is None or role == "kernel")
+            and mtype is not None and mtype.cod.is_finite):
+        # no family and a finite codomain: a Categorical kernel (spec part 2 §5.10)
+        ctx.hint("QVR135", f"`{names[0].text}` has no family; with the finite codomain "
+                 f"`{mtype.cod.display()}` it is a Categorical kernel (write `~ Categorical`)",
+                 names[0].span)
+        role, family = "kernel", "Categorical"
     blocks = [getattr(d, "options", None), getattr(d, "init_options", None)]
     options = collect_options(ctx, blocks)
     init = getattr(d, "init", None)
@@ -438,3 +475,30 @@ def _check_fixed(ctx: Context, init: A.FamilyCall, fam, mtype) -> Optional[dict]
                       "broadcast", node.span)
             return None
     return bound
+
+
+# ------------------------------------------------------------------ algebra selector ----
+# Values of `level=` on `composition NAME [level=L]` (spec part 2 §5.10); every built-in
+# algebra satisfies each of them.
+ALGEBRA_LEVELS = ("algebra", "semigroupoid", "bilinear_form", "rule")
+
+
+def check_composition(ctx: Context, d: A.CompositionDecl) -> Optional[str]:
+    """`composition NAME [level=L]`: the algebra it selects (lower-case), or None after
+    QVR037 for an unknown name; QVR028 for keys other than `level`, QVR029 for its values."""
+    from .families import QUANTALES
+    for o in collect_options(ctx, [d.options]):
+        if o.key.text != "level":
+            ctx.error("QVR028", f"unknown option `{o.key.text}` for `composition`; allowed: "
+                      "level", o.key.span)
+            continue
+        v = o.value
+        if not (isinstance(v, A.OptName) and v.name.text in ALGEBRA_LEVELS):
+            ctx.error("QVR029", f"option `level` expects one of {', '.join(ALGEBRA_LEVELS)}, "
+                      f"got `{_opt_text(v)}`", v.span if v is not None else o.span)
+    q = d.name.text.lower()
+    if q not in QUANTALES:
+        ctx.error("QVR037", f"unknown algebra `{d.name.text}`; available: "
+                  f"{', '.join(QUANTALES)}", d.name.span)
+        return None
+    return q

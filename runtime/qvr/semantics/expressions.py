@@ -10,6 +10,7 @@ from ..syntax import ast as A
 from .context import Context
 from .families import SCAN_OPTIONS
 from .model import ScanInfo
+from .plates import not_elementwise
 from .types import MorphType, ObjType, SeqType, compatible, elem_of, is_seq
 
 EXPR_KINDS = ("morphism", "program", "define")
@@ -18,10 +19,17 @@ EXPR_KINDS = ("morphism", "program", "define")
 _CHAIN = (A.Compose, A.Tensor)
 
 
-def infer(ctx: Context, e, *, in_fan: bool = False) -> Optional[MorphType]:
+def infer(ctx: Context, e, *, in_fan: bool = False, inside: Optional[str] = None
+          ) -> Optional[MorphType]:
+    """The type of morphism expression `e`. `inside`: None for the whole expression of a
+    statement, "scan" for a scan cell, else "expression" (part of a larger expression; a
+    program with plates or data cannot be used there, QVR113)."""
     if e.__class__ in _CHAIN:
         return _infer_chain(ctx, e)
-    t = _infer(ctx, e, in_fan)
+    if e.__class__ is A.Ref:
+        t = _ref(ctx, e, in_fan, inside or ("expression" if in_fan else None))
+    else:
+        t = _infer(ctx, e, in_fan)
     ctx.record_type(e, t)
     return t
 
@@ -79,6 +87,69 @@ def _infer(ctx: Context, e, in_fan: bool) -> Optional[MorphType]:
     if isinstance(e, A.ParserExpr):
         from .grammar import check_parser
         return check_parser(ctx, e)
+    if e.__class__ is A.Method:
+        return _method(ctx, e)
+    if e.__class__ is A.FamilyCall:
+        return _family_call(ctx, e)
+    return None
+
+
+def _method(ctx: Context, e: A.Method) -> Optional[MorphType]:
+    """`e.dagger` (spec part 2 §5.10): the transpose `B -> A` of a finite-world expression
+    without kernels (QVR129). Other postfix methods are tier 3: ⊤, reported by the analysis
+    once per form (QVR110)."""
+    f = infer(ctx, e.expr, inside="expression")
+    if e.name.text != "dagger":
+        return None
+    if f is None:
+        return None
+    why = _dagger_obstacle(ctx, e.expr, f)
+    if why is not None:
+        ctx.error("QVR129", f"`.dagger` needs a finite-world expression without kernels; "
+                  f"`{ctx.src(e.expr.span)}` is {why}", e.expr.span)
+        return None
+    return MorphType(f.cod, f.dom)
+
+
+def _dagger_obstacle(ctx: Context, e, f: MorphType) -> Optional[str]:
+    """Why `e : f` has no transpose (a phrase), or None."""
+    if is_seq(f.dom) or is_seq(f.cod) or not (f.dom.is_finite and f.cod.is_finite):
+        return f"`{f.display()}`, not finite"
+    if world(ctx, e) is None:
+        return "not a finite-world expression"
+    todo = [e]
+    while todo:
+        node = todo.pop()
+        if node.__class__ is A.Ref:
+            info = ctx.morphisms.get(node.name.text)
+            if info is not None and info.role == "kernel":
+                return "a kernel" if node is e else \
+                    f"built from the kernel `{node.name.text}`"
+            if info is None:
+                sym = ctx.local_top.get(node.name.text) or ctx.top.get(node.name.text)
+                d = ctx.defines.get(node.name.text) if sym is not None else None
+                if d is not None and sym.kind == "define":
+                    todo.append(d.decl.expr)
+        else:
+            todo.extend(_children(node))
+    return None
+
+
+def _family_call(ctx: Context, e: A.FamilyCall) -> Optional[MorphType]:
+    """`F(args)` in a morphism expression, read by what `F` is (spec part 2 §5.10): a
+    distribution family is a fixed distribution (its arguments are checked against the
+    schema; its type comes from where it is used, so it is unknown here); a program is a
+    template instantiation (checked with programs); an opaque block (a contraction) is ⊤."""
+    from .families import FAMILIES
+    name = e.name
+    sym = ctx.local_top.get(name.text) or ctx.top.get(name.text)
+    if sym is None and name.text in FAMILIES:
+        from .declarations import bind_family_args
+        bind_family_args(ctx, FAMILIES[name.text], e.args, e.span)
+        return None
+    ctx.lookup_top(name, want="morphism", undefined_code="QVR011",
+                   undefined_msg=f"undefined morphism `{name.text}`",
+                   allowed_kinds=EXPR_KINDS)
     return None
 
 
@@ -95,7 +166,8 @@ def symbol_type(ctx: Context, sym) -> Optional[MorphType]:
     return None
 
 
-def _ref(ctx: Context, e: A.Ref, in_fan: bool) -> Optional[MorphType]:
+def _ref(ctx: Context, e: A.Ref, in_fan: bool, inside: Optional[str] = "expression"
+         ) -> Optional[MorphType]:
     name = e.name
     sym = ctx.lookup_top(name, want="morphism", undefined_code="QVR011",
                          undefined_msg=f"undefined morphism `{name.text}`",
@@ -106,6 +178,13 @@ def _ref(ctx: Context, e: A.Ref, in_fan: bool) -> Optional[MorphType]:
         ctx.error("QVR018", f"group `{name.text}` can only be used directly inside `fan(...)`",
                   name.span)
         return None
+    if sym.kind == "program" and not (inside is None and ctx.order_free):
+        # a program with data names or plated steps is not elementwise (part 2 §5.1);
+        # exporting it by name is allowed
+        why = not_elementwise(ctx.programs.get(sym.name))
+        if why is not None:
+            where = "inside `scan(…)`" if inside == "scan" else "in a morphism expression"
+            ctx.error("QVR113", f"`{name.text}` {why} and cannot be used {where}", name.span)
     return symbol_type(ctx, sym)
 
 
@@ -139,6 +218,8 @@ def world(ctx: Context, e) -> Optional[str]:
         return ctx.worlds.get(id(e))
     if isinstance(e, (A.Repeat, A.Stack, A.Marginalize)):
         return world(ctx, e.expr)
+    if e.__class__ is A.Method and e.name.text == "dagger":
+        return world(ctx, e.expr)
     return None
 
 
@@ -168,7 +249,7 @@ def has_fuzzy_latent(ctx: Context, e) -> bool:
 def _children(e):
     if isinstance(e, (A.Compose, A.Tensor)):
         return (e.left, e.right)
-    if isinstance(e, (A.Repeat, A.Stack, A.Marginalize)):
+    if isinstance(e, (A.Repeat, A.Stack, A.Marginalize, A.Method)):
         return (e.expr,)
     if isinstance(e, A.Scan):
         return (e.cell,)
@@ -273,7 +354,7 @@ def _fan(ctx: Context, e: A.Fan) -> Optional[MorphType]:
                 ctx.error("QVR050", f"fuzzy relation `{item.name.text}` cannot be sampled",
                           item.span)
             continue
-        t = infer(ctx, item)
+        t = infer(ctx, item, inside="expression")
         if has_fuzzy_latent(ctx, item):
             ctx.error("QVR050", f"fuzzy relation `{ctx.src(item.span)}` cannot be sampled",
                       item.span)
@@ -330,7 +411,7 @@ def _input_object(dom: ObjType, n_input_leaves: int) -> ObjType:
 
 
 def _scan(ctx: Context, e: A.Scan) -> Optional[MorphType]:
-    c = infer(ctx, e.cell)
+    c = infer(ctx, e.cell, inside="scan")
     opts = {k: v[0] for k, v in SCAN_OPTIONS.items()}
     seen = set()
     for o in e.options:
@@ -379,7 +460,7 @@ def _scan(ctx: Context, e: A.Scan) -> Optional[MorphType]:
 
 
 def _repeat(ctx: Context, e, kind: str, count) -> Optional[MorphType]:
-    f = infer(ctx, e.expr)
+    f = infer(ctx, e.expr, inside="expression")
     n = None
     if count is not None:
         if not count.is_int or count.value < 1:
@@ -397,7 +478,7 @@ def _repeat(ctx: Context, e, kind: str, count) -> Optional[MorphType]:
 
 
 def _marginalize(ctx: Context, e: A.Marginalize) -> Optional[MorphType]:
-    f = infer(ctx, e.expr)
+    f = infer(ctx, e.expr, inside="expression")
     names = []
     for n in e.names:
         sym = ctx.lookup_top(n, want="object", undefined_code="QVR010",

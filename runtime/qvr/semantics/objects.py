@@ -56,6 +56,16 @@ def resolve_type(ctx: Context, t, *, finite_position: bool = False) -> Optional[
         obj = ctx.objects.get(sym.name)
         ctx.record_type(t, obj)
         return obj
+    if t.__class__ is A.EnumSet:
+        # `{a, b, c}`: FinSet 3 with labels (spec part 2 §5.10); labels are in no namespace
+        seen: set = set()
+        for label in t.labels:
+            if label.text in seen:
+                ctx.error("QVR022", f"invalid constructor argument: label `{label.text}` is "
+                          "repeated", label.span)
+                return None
+            seen.add(label.text)
+        return ObjType.fin(len(t.labels))
     if isinstance(t, A.TypeCard):
         n = _dimension(ctx, t.value, "cardinality")
         if finite_position and n is not None:
