@@ -15,6 +15,10 @@ Layout:
   brackets (`[scale=0.1]`, `Normal(loc=mu)`, `{low=0.0}`); none before `,` and one after;
   none inside brackets; none after a unary `-`; `f(x)` and `head[4]` stay tight.
 
+Current forms (spec part 2): a tier-3 opaque block is reproduced byte for byte (it is one
+token); the steps of a `marginalize` body are indented 4 more than the block's keyword, per
+nesting level, so the body survives formatting; indexing `v[i]` and `Mor[A, B]` stay tight.
+
 Comments: a comment on its own line stays on its own line (indented like the statement or
 step that follows it); a comment after code stays at the end of that line (two spaces before
 it); a block comment between tokens of a line stays inline. Text after a line comment that
@@ -66,23 +70,62 @@ class _Tok:
     unary: bool = False  # a `-` used as a sign
 
 
-def _tokens(text: str) -> list[_Tok]:
+def _tokens(text: str, opaque=()) -> list[_Tok]:
+    """The tokens of `text`; each `(start, end)` range of `opaque` (tier-3 blocks, in order)
+    is one token of kind ``opaque`` holding the block's text."""
     out: list[_Tok] = []
     last_end = 0
     line_has_code = False
-    for m in _TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind == "ws":
+    segments = []
+    at = 0
+    for start, end in opaque:
+        segments.append((at, start, None))
+        segments.append((start, end, "opaque"))
+        at = end
+    segments.append((at, len(text), None))
+    for seg_start, seg_end, special in segments:
+        if special is not None:
+            newlines = text[last_end:seg_start].count("\n")
+            out.append(_Tok(special, text[seg_start:seg_end], seg_start, seg_end, True,
+                            bool(out) and newlines >= 2))
+            line_has_code = True
+            last_end = seg_end
             continue
-        gap = text[last_end:m.start()]
-        newlines = gap.count("\n")
-        if newlines or not out:
-            line_has_code = False
-        out.append(_Tok(kind, m.group(), m.start(), m.end(), not line_has_code,
-                        bool(out) and newlines >= 2))
-        line_has_code = True
-        last_end = m.end()
+        for m in _TOKEN.finditer(text, seg_start, seg_end):
+            kind = m.lastgroup
+            if kind == "ws":
+                continue
+            gap = text[last_end:m.start()]
+            newlines = gap.count("\n")
+            if newlines or not out:
+                line_has_code = False
+            out.append(_Tok(kind, m.group(), m.start(), m.end(), not line_has_code,
+                            bool(out) and newlines >= 2))
+            line_has_code = True
+            last_end = m.end()
     return out
+
+
+def _tight_brackets(statements) -> set:
+    """End offsets of the names before the `[` of indexing (`beta[i]`) and of `Mor[A, B]`
+    kinds: no space between the name and the bracket."""
+    found = set()
+    todo = list(statements)
+    while todo:
+        node = todo.pop()
+        if node.__class__ is tuple:
+            todo.extend(node)
+            continue
+        slots = getattr(node.__class__, "__slots__", None)
+        if not slots or node.__class__ is A.Name or node.__class__.__name__ == "Span":
+            continue
+        if node.__class__ is A.Index or node.__class__ is A.KindMor:
+            found.add(node.name.span.end)
+        for f in slots:
+            v = getattr(node, f, None)
+            if v is not None and not isinstance(v, (str, int, float, bool)):
+                todo.append(v)
+    return found
 
 
 def _where_levels(text: str, statements) -> dict[int, int]:
@@ -126,7 +169,8 @@ def _where_levels(text: str, statements) -> dict[int, int]:
 class _Writer:
     """Accumulates output lines with the spacing rules of the module docstring."""
 
-    def __init__(self):
+    def __init__(self, tight=frozenset()):
+        self.tight = tight  # ends of names that a `[` follows without a space
         self.lines: list[str] = []
         self.parts: list[str] = []
         self.indent = ""
@@ -182,7 +226,10 @@ class _Writer:
             return not ((prev.kind == "word" and (p not in RESERVED or p in _CALL_KEYWORDS))
                         or p in _CLOSERS)
         if t == "[":
-            # replication `head[4]` right after the declared name stays tight
+            # replication `head[4]` right after the declared name stays tight, and so do
+            # indexing and `Mor[A, B]`
+            if prev.end in self.tight:
+                return False
             return not (prev.kind == "word" and self.prev2 is not None
                         and self.prev2.text in _REPLICABLE)
         return True
@@ -202,12 +249,13 @@ def format_text(text: str) -> str:
     for stmt in statements:
         unit_indent[stmt.span.start] = INDENT * levels.get(stmt.span.start, 0)
         if isinstance(stmt, A.ProgramDecl):
-            for step in stmt.steps + (stmt.ret,):
-                unit_indent[step.span.start] = INDENT
+            _step_indents(stmt.steps, 1, unit_indent)
+            unit_indent[stmt.ret.span.start] = INDENT
 
-    tokens = _tokens(text)
+    opaque = [(s.span.start, s.span.end) for s in statements if s.__class__ is A.OpaqueDecl]
+    tokens = _tokens(text, opaque)
     next_code = _next_code_tokens(tokens)
-    out = _Writer()
+    out = _Writer(_tight_brackets(statements))
     indent = ""  # indentation of the current statement or step
     last_code = None  # the previous non-comment token (decides whether `-` is a sign)
     for i, tok in enumerate(tokens):
@@ -215,6 +263,13 @@ def format_text(text: str) -> str:
             prev_code, last_code = last_code, tok
         else:
             prev_code = last_code
+        if tok.kind == "opaque":  # a tier-3 block, byte for byte
+            out.start_line("")
+            if tok.blank_before:
+                out.blank()
+            out.lines.extend(tok.text.split("\n"))
+            indent, last_code = "", None
+            continue
         if tok.start in unit_indent:
             indent = unit_indent[tok.start]
             out.start_line(indent)
@@ -261,6 +316,18 @@ def format_text(text: str) -> str:
     while lines and lines[-1] == "":
         lines.pop()
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def _step_indents(steps, level: int, unit_indent: dict) -> None:
+    """Indentation of program steps: `level` steps of 4, one more inside each `marginalize`
+    body (an explicit stack: bodies may nest)."""
+    todo = [(steps, level)]
+    while todo:
+        group, lvl = todo.pop()
+        for step in group:
+            unit_indent[step.span.start] = INDENT * lvl
+            if step.__class__ is A.MarginalizeStep and step.body:
+                todo.append((step.body, lvl + 1))
 
 
 def _next_code_tokens(tokens: list[_Tok]) -> list:
