@@ -179,6 +179,13 @@ void tree_sitter_qvr_external_scanner_deserialize(void *payload, const char *buf
     memcpy(scanner->columns, buffer + 2 * sizeof(uint32_t), scanner->depth * sizeof(uint32_t));
 }
 
+/* Python's str.isspace, which `\s` and `\S` in lark's OPAQUE_BLOCK pattern follow. */
+static bool is_python_space(int32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
 static bool is_newline(int32_t c) {
     return c == '\n' || c == '\r';
 }
@@ -335,7 +342,7 @@ static bool head_matches(TSLexer *lexer, enum HeadKind kind) {
         if (is_newline(lexer->lookahead)) {
             continue; /* a blank line */
         }
-        return indented && !is_space(lexer->lookahead) && lexer->lookahead != '#';
+        return indented && !is_python_space(lexer->lookahead) && lexer->lookahead != '#';
     }
     return false;
 }
@@ -412,14 +419,13 @@ static bool scan_in_block(TSLexer *lexer) {
             if (is_newline(lexer->lookahead)) {
                 continue; /* a blank line */
             }
-            if (is_blank(first) || first == ')' || first == ']' || first == '}') {
+            /* lark: `[ \t]+\S` or a closing bracket at column 0 */
+            if ((is_blank(first) && !is_python_space(lexer->lookahead)) ||
+                first == ')' || first == ']' || first == '}') {
                 break;
             }
             lexer->result_symbol = BLOCK_END;
             return true;
-        }
-        while (lexer->lookahead == '\f') {
-            lexer->advance(lexer, true);
         }
     }
     int32_t c = lexer->lookahead;

@@ -137,6 +137,42 @@ def test_known_cases_agree(text):
 @pytest.mark.parametrize(
     "text",
     [
+        # opaque blocks (part 2 §2.2): extent, hanging closers, blank lines, column 0
+        "deduction D : T -> T\n    atoms a, b\n\n  \n    rule r : a |- b\n)\nobject A : 3\n",
+        "deduction D : T\n    a\n\n\n",
+        "deduction D\nobject A : 3\n",
+        "deduction\tD\n\tx \"s|%<>!\" #[learnable]\n]\n}\nexport A\n",
+        "object A : 3\n  deduction D : T\n",        # not at column 0: not a block
+        "object A : 3\ndeduction : T\n",            # no name after the head
+        "define f(x : T) : U !{E} = x\ndefine g = f\n",
+        "define f [A] = x\n",
+        "define g = f\n",
+        "composition X [level=algebra]\n    plus = min\nobject A : 3\n",
+        "composition X [level=algebra]\n\n    plus = min\n",
+        "composition real [level=algebra]\nobject A : 3\n",
+        "composition real\n    # a comment, not a body\nobject A : 3\n",
+        "composition real\n#c\n    x\n",
+        "deduction D : T\n \fx\nobject A : 3\n",     # `[ \t]+\\S`: a form feed is not a body line
+        "program p : A -> A\nloss <- f\nreturn loss\n",       # a head word as a step variable
+        "program p : A -> A\nsample x <- f\nloss x\n    y\n",  # a body ended by a block
+        "program p : A -> A\nsample x <- f\ncomposition c = 1.0\nreturn x\n",
+        "program p : A -> A\nsample x <- f\ncomposition c = 1.0\n    return x\n",
+        # marginalize bodies and the other current forms
+        "program p : A -> A\n    marginalize c <- f\n        score s = c\n    return c\n",
+        "program p : A -> A\n    let t = factor v : K, c : L in v[c, 0]\n    return t\n",
+        "program p(K : FinSet, f : Mor[A, B]) : K -> K\n    let g <- f(h) [k=1]\n    return g\n",
+        "foo bar\n",                                   # any word pair parses; only `composition` checks
+        "program p : A -> A\n    scores s = 1.0\n    return s\n",
+        "program p : A -> A\n    let t = factor v : K inn v\n    return t\n",
+    ],
+)
+def test_layout_and_current_forms_agree(text):
+    assert_agree(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "program p : A -> A sample y <- f",
         "object type : 3",
         "object A : 3 #{ never closed",
