@@ -223,6 +223,8 @@ def symbol_blocks(analysis, symbol) -> list[Block]:
         line = f"{name} : {shown}"
         if plain not in shown and plain != "?":
             line += f"  // {plain}"
+        if getattr(var, "kind", None) == "data":  # a data name (spec part 2 §5.3)
+            line, what = line + " (data)", "data input"
         parts.append(_code(line))
         parts.append(_text(f"{what}" + (f" of program `{scope}`" if scope else "")))
     else:

@@ -1770,6 +1770,29 @@ ENTRIES: tuple[Entry, ...] = (
             return beta_1
         export p
         """),
+    _e("QVR113", "Program with data or plates inside a morphism expression", "error", """
+        Inside `>>`, `@`, `fan`, `scan`, `repeat`, `stack` or a `define`, a program is applied
+        to one element at a time with shared parameters. A program that reads a data input
+        or has a step over a plate is not such a per-element map: its data rows and plates
+        belong to the whole program. Draw it in another program (`sample v <- p`), export it
+        by name, or pass the data in as an argument.""",
+       example="""
+        object N : FinSet 3
+        object R : Real 1
+        program p : N -> R
+            sample u : N <- Normal(loc=0.0, scale=1.0)
+            return u
+        define model = p
+        export model
+        """,
+       fix="""
+        object N : FinSet 3
+        object R : Real 1
+        program p : N -> R
+            sample u : N <- Normal(loc=0.0, scale=1.0)
+            return u
+        export p
+        """),
     _e("QVR114", "Argument does not vary over the step's plates", "error", """
         A step annotated with a finite object (`observe y : N <- …`) or given `iid_over`
         draws one value per element of those plates. Each argument must vary over the same
@@ -1825,6 +1848,30 @@ ENTRIES: tuple[Entry, ...] = (
             return s
         export p
         """),
+    _e("QVR116", "Invalid index", "error", """
+        `v[i, …]` takes one index per plate of `v`, in order (and one more for a coordinate of
+        a continuous value): an integer literal within the plate's size picks one element, a
+        finite value of the plate's size gathers (its plates replace the plate), and the
+        plate's own name keeps the plate. More indices than plates, a literal out of range,
+        an index of another size or a value that is not finite cannot index `v`.""",
+       example="""
+        object N : FinSet 3
+        object R : Real 1
+        program p : N -> R
+            sample u : N <- Normal(loc=0.0, scale=1.0)
+            let v = u[3]
+            return v
+        export p
+        """,
+       fix="""
+        object N : FinSet 3
+        object R : Real 1
+        program p : N -> R
+            sample u : N <- Normal(loc=0.0, scale=1.0)
+            let v = u[2]
+            return v
+        export p
+        """),
     _e("QVR117", "Annotation read as the row plate", "hint", """
         The annotation names a finite object that is not the type of the values, and the
         arguments depend on the program input without varying over any plate. The object is
@@ -1876,26 +1923,6 @@ ENTRIES: tuple[Entry, ...] = (
             observe y : N <- Normal(loc=m, scale=1.0)
             return m
         export p
-        """),
-    _e("QVR129", "Transpose of a kernel", "error", """
-        `e.dagger` transposes a finite-world relation `A -> B` into `B -> A` by transposing
-        its table. A kernel's table is a conditional distribution (each row sums to one);
-        its transpose is not one, so `.dagger` is allowed only on expressions built from
-        latent or observed relations and identities, without kernels. Transpose the relation
-        before it is composed with kernels, or declare it as a `latent` relation.""",
-       example="""
-        object A : FinSet 2
-        object B : FinSet 3
-        morphism f : A -> B ~ Categorical
-        define g = f.dagger
-        export g
-        """,
-       fix="""
-        object A : FinSet 2
-        object B : FinSet 3
-        morphism f : A -> B [role=latent]
-        define g = f.dagger
-        export g
         """),
     _e("QVR124", "`score` value is not a real scalar", "error", """
         A `score` step adds its value to the program's log density, once per plate element,
@@ -1996,6 +2023,26 @@ ENTRIES: tuple[Entry, ...] = (
             return m
         export p
         """),
+    _e("QVR129", "Transpose of a kernel", "error", """
+        `e.dagger` transposes a finite-world relation `A -> B` into `B -> A` by transposing
+        its table. A kernel's table is a conditional distribution (each row sums to one);
+        its transpose is not one, so `.dagger` is allowed only on expressions built from
+        latent or observed relations and identities, without kernels. Transpose the relation
+        before it is composed with kernels, or declare it as a `latent` relation.""",
+       example="""
+        object A : FinSet 2
+        object B : FinSet 3
+        morphism f : A -> B ~ Categorical
+        define g = f.dagger
+        export g
+        """,
+       fix="""
+        object A : FinSet 2
+        object B : FinSet 3
+        morphism f : A -> B [role=latent]
+        define g = f.dagger
+        export g
+        """),
     _e("QVR130", "Sequence over plates", "error", """
         A sequence value (from a scan or a promoted program) has its own time axis and
         cannot also vary over plates or data rows. Combine it with values without plates,
@@ -2064,6 +2111,28 @@ ENTRIES: tuple[Entry, ...] = (
         program p : K -> R
             sample _weights : K <- Dirichlet(concentration=1.0)
             sample s <- Normal(loc=0.0, scale=1.0)
+            return s
+        export p
+        """),
+    _e("QVR133", "Invalid matrix", "error", """
+        A matrix literal `[[…], […]]` is a list of rows of one width; rows of different widths
+        do not make a matrix. A family's matrix argument (`scale_tril`, `covariance_matrix`,
+        `precision_matrix`) must be a square matrix whose side is the width of the values.""",
+       example="""
+        object N : FinSet 2
+        object R : Real 1
+        program p : N -> R
+            let m = [[1.0, 2.0], [3.0]]
+            sample s <- Normal(loc=m, scale=1.0)
+            return s
+        export p
+        """,
+       fix="""
+        object N : FinSet 2
+        object R : Real 1
+        program p : N -> R
+            let m = [1.0, 2.0]
+            sample s <- Normal(loc=sum(m), scale=1.0)
             return s
         export p
         """),

@@ -323,3 +323,195 @@ export next
 """
     assert diagnostics(text) == []
     assert var_types(text, "next")["next_token"] == "Token"
+
+
+# ------------------------------------------------------------------- indexing (§5.4) ----
+def test_literal_indices_sections_and_the_coordinate():
+    text = """object A : FinSet 2
+object B : FinSet 3
+object R : Real 1
+program p : A -> R
+    sample cell : A <- Normal(loc=0.0, scale=1.0) [iid_over=[A, B]]
+    sample z : A <- Normal(loc=0.0, scale=1.0) [over=B]
+    let one = cell[0, 2]
+    let row = cell[1]
+    let same = cell[A]
+    let coord = z[0, 2]
+    observe y <- Normal(loc=one + row + same + coord, scale=1.0)
+    return y
+export p
+"""
+    assert diagnostics(text) == []
+    types = var_types(text)
+    assert types["one"] == "Real 1" and types["row"] == "Real 1 over B"
+    assert types["same"] == "Real 1 over A × B" and types["coord"] == "Real 1"
+    assert types["y"] == "Real 1 over B × A"
+
+
+def test_gathers_with_index_data_names_unify_their_rows():
+    text = """object A : FinSet 2
+object B : FinSet 3
+object Obs : FinSet 40
+object R : Real 1
+program p : Obs -> R
+    sample cell : A <- Normal(loc=0.0, scale=1.0) [iid_over=[A, B]]
+    observe y : Obs <- Normal(loc=cell[color_of, size_of], scale=1.0)
+    return y
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR111", 7, 39, "`color_of` is a data input of `p`: FinSet 2 over ?color_of"),
+        ("QVR111", 7, 49, "`size_of` is a data input of `p`: FinSet 3 over ?size_of")]
+    types = var_types(text)
+    assert types["color_of"] == "FinSet 2 over Obs" and types["size_of"] == "FinSet 3 over Obs"
+
+
+def test_bad_indices_are_qvr116():
+    text = """object A : FinSet 2
+object B : FinSet 3
+object R : Real 1
+program p : A -> R
+    sample u : A <- Normal(loc=0.0, scale=1.0)
+    sample k <- Categorical(probs=[0.2, 0.3, 0.5])
+    let a = u[2]
+    let b = u[B]
+    let c = u[k]
+    let d = u[0, 0, 0]
+    let e = u[0.5 * 2.0]
+    return u
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR081", 7, 8, "`let a` is never used"),
+        ("QVR116", 7, 14, "`u[…]`: index 2 is out of range for `A` (2 elements)"),
+        ("QVR081", 8, 8, "`let b` is never used"),
+        ("QVR116", 8, 14, "`u[…]`: `B` is not a plate of `u`"),
+        ("QVR081", 9, 8, "`let c` is never used"),
+        ("QVR116", 9, 14, "`u[…]`: `k` takes 3 values but `A` has 2"),
+        ("QVR081", 10, 8, "`let d` is never used"),
+        ("QVR116", 10, 20, "`u[…]`: `u` has 1 plates, got 3 indices"),
+        ("QVR081", 11, 8, "`let e` is never used"),
+        ("QVR116", 11, 14, "`u[…]`: `0.5 * 2.0` is not an index")]
+
+
+def test_only_program_variables_can_be_indexed():
+    text = """object A : FinSet 2
+object R : Real 1
+program p : A -> R
+    let a = A[0]
+    let b = w[0]
+    return a
+export p
+"""
+    assert diagnostics(text) == [
+        ("QVR017", 4, 12, "`A` is an object, not a program variable"),
+        ("QVR081", 5, 8, "`let b` is never used"),
+        ("QVR017", 5, 12, "`w` is not a program variable; only a variable bound in the program "
+                          "can be indexed")]
+
+
+# ------------------------------------------------- reductions, vectors, matrices (§5.8) ----
+def test_reductions_remove_the_width_or_the_innermost_plate():
+    text = """object K : FinSet 3
+object R : Real 1
+object V : Real 2
+program p(v) : V -> R
+    sample mu : K <- Normal(loc=0.0, scale=1.0)
+    let total = sum(mu)
+    let rows = mean(mu * x)
+    let width = logsumexp(v)
+    let plain = sigmoid(mu)
+    observe y <- Normal(loc=total + rows + width + plain, scale=1.0)
+    return total
+export p
+"""
+    assert [c for c, *_ in diagnostics(text)] == ["QVR111"]
+    types = var_types(text)
+    assert types["total"] == "Real 1" and types["rows"] == "Real 1 over K"
+    assert types["width"] == "Real 1" and types["plain"] == "Real 1 over K"
+
+
+def test_a_vector_parameter_consumes_the_innermost_plate():
+    text = """object Component : FinSet 3
+object Resp : FinSet 100
+object Weights : Real 3
+program p : Resp -> Weights
+    sample probs <- Dirichlet(concentration=1.0) [over=Component]
+    sample mu : Component <- Normal(loc=0.0, scale=5.0)
+    sample sigma : Component <- HalfNormal(scale=1.0)
+    observe r : Resp <- MixtureNormal(weights=probs, loc=mu, scale=sigma)
+    sample _k <- Categorical(logits=mu)
+    observe c : Resp <- Categorical(logits=mu * 2.0)
+    return probs
+export p
+"""
+    assert diagnostics(text) == []
+    types = var_types(text)
+    assert types["probs"] == "Simplex 3" and types["r"] == "Real 1 over Resp"
+    assert types["_k"] == "FinSet 3"
+
+
+def test_matrix_literals_and_matrix_arithmetic():
+    text = """object Dim : FinSet 3
+object Item : FinSet 100
+object Vec3 : Real 3
+program p : Item -> Vec3
+    sample L : Dim <- LKJCholesky(concentration=2.0)
+    sample sigma <- HalfNormal(scale=1.0)
+    sample mu <- Normal(loc=0.0, scale=5.0) [over=Dim]
+    let S = sigma * L
+    let C = [[1.0, 0.3, 0.0], [0.3, 1.0, 0.0], [0.0, 0.0, 2.0]]
+    observe y : Item <- MultivariateNormal(loc=mu, scale_tril=S)
+    observe z : Item <- MultivariateNormal(loc=mu, covariance_matrix=C * mu)
+    return mu
+export p
+"""
+    assert diagnostics(text) == []
+    types = var_types(text)
+    assert types["L"] == "Matrix 3 3" and types["S"] == "Matrix 3 3"
+    assert types["C"] == "Matrix 3 3" and types["y"] == "Real 3 over Item"
+    bad = text.replace("[0.0, 0.0, 2.0]]", "[0.0, 2.0]]").replace(
+        "scale_tril=S", "scale_tril=mu")
+    assert diagnostics(bad) == [
+        ("QVR081", 8, 8, "`let S` is never used"),
+        ("QVR133", 9, 47, "rows of a matrix literal must have equal widths (3 and 2)"),
+        ("QVR133", 10, 62, "`MultivariateNormal` needs `Matrix 3 3` for `scale_tril`, got "
+                           "`Real 3`")]
+
+
+# ------------------------------------------------- lifting and elementwise use (§5.1) ----
+def test_programs_with_data_or_plated_steps_are_not_elementwise():
+    cell = """object H : Real 2
+program cell(x, h) : H * H -> H
+    let h2 = h + x * offset
+    return h2
+"""
+    assert diagnostics(cell + "define run = scan(cell)\nexport run\n")[-1] == \
+        ("QVR113", 5, 18, "`cell` reads data `offset` and cannot be used inside `scan(…)`")
+    plated_step = """object N : FinSet 3
+object R : Real 1
+program p(x) : R -> R
+    sample u : N <- Normal(loc=x, scale=1.0)
+    return u
+"""
+    found = diagnostics(plated_step + "define d = p >> p\nexport d\n")
+    message = "`p` has plated step `u` and cannot be used in a morphism expression"
+    assert [f for f in found if f[0] == "QVR113"] == [
+        ("QVR113", 6, 11, message), ("QVR113", 6, 16, message)]
+    # exporting such a program by name is allowed
+    assert [f[0] for f in diagnostics(plated_step + "export p\n")] == ["QVR117"]
+
+
+def test_hover_shows_plates_and_data_inputs():
+    from qvr_lsp.documents import DocumentStore
+    from qvr_lsp.features import hover
+
+    doc = DocumentStore().open("file:///tmp/schools.qvr", SCHOOLS, 1)
+
+    def shown(needle: str) -> str:
+        return hover.hover(doc, SCHOOLS.index(needle) + 1).markdown
+
+    assert shown("theta :") == "```qvr\ntheta : Real 1 over School\n```\n\n" \
+                               "sample variable of program `p`"
+    assert shown("sd)") == "```qvr\nsd : Real 1 over School (data)\n```\n\n" \
+                           "data input of program `p`"

@@ -209,3 +209,17 @@ def plate_of(ctx, name: str) -> Optional[Plate]:
             continue
         return Plate(name, obj.cardinality)
     return None
+
+
+def not_elementwise(info) -> Optional[str]:
+    """Why a checked program cannot be used inside a morphism expression (§5.1, QVR113):
+    "reads data `x`" or "has plated step `s`"; None when it is elementwise."""
+    variables = getattr(info, "variables", None) or {}
+    for name, var in variables.items():
+        if var.kind == "data":
+            return f"reads data `{name}`"
+    for name, var in variables.items():
+        t = var.type
+        if var.kind in ("sample", "observe") and t.__class__ is PlatedType and not t.plating.empty:
+            return f"has plated step `{name}`"
+    return None

@@ -645,6 +645,7 @@ class ProgramChecker:
         if bound is None:
             return None
         positional_fix(ctx, fam, target.args)
+        self._plate_to_vector(fam, bound, types, plates)
         self.args = [(v, plates[id(v)], self._depends(v)) for v in bound.values()
                      if id(v) in plates]
         self.target_dep = any(dep for _, _, dep in self.args)
@@ -668,7 +669,7 @@ class ProgramChecker:
             first = None
             for key, v in bound.items():
                 wv = elem_of(types[id(v)]).width
-                if wv == 1:
+                if wv == 1 or key in _MATRIX_PARAMS:
                     continue
                 if w == 1:
                     w, first = wv, v
@@ -682,6 +683,11 @@ class ProgramChecker:
                               "cannot be broadcast", first.span)
                     return None
                 w = self.event
+            for key, v in bound.items():  # a matrix argument (§5.8): `Matrix w w`
+                if key in _MATRIX_PARAMS and elem_of(types[id(v)]) != ObjType.leaf(Mat(w, w)):
+                    ctx.error("QVR133", f"`{fam.name}` needs `Matrix {w} {w}` for `{key}`, got "
+                              f"`{types[id(v)].display()}`", v.span)
+                    return None
         value = inline_value_type(fam.name, w, bound)
         if value is None and fam.support == "matrix":
             value = ObjType.leaf(Mat(w, w))
@@ -741,6 +747,14 @@ class ProgramChecker:
             return None
         pl = self.env.merge(plating_of(lt), plating_of(rt))
         lt, rt = base_of(lt), base_of(rt)
+        matrix = _matrix_binop(elem_of(lt), elem_of(rt))
+        if matrix is not None:
+            if matrix is False:
+                self.ctx.error("QVR069", f"arithmetic on `{elem_of(lt).display()}` and "
+                               f"`{elem_of(rt).display()}`", node.op_span)
+                return None
+            out = SeqType(matrix) if is_seq(lt) or is_seq(rt) else matrix
+            return self._plated_value(node, out, pl)
         wl, wr = elem_of(lt).width, elem_of(rt).width
         if wl != wr and 1 not in (wl, wr):
             self.ctx.error("QVR069", f"arithmetic on widths {wl} and {wr}", node.op_span)
@@ -774,15 +788,7 @@ class ProgramChecker:
                                 f"(`{e.display()}`)", node.span)
             return t
         if isinstance(node, A.Vec):
-            pl = NO_PLATES
-            for item in node.items:
-                t = self.arith(item, operand=True)
-                if t is not None and elem_of(base_of(t)).width != 1:
-                    ctx.error("QVR069", f"arithmetic on widths {elem_of(base_of(t)).width} and 1",
-                              item.span)
-                    return None
-                pl = self.env.merge(pl, plating_of(t))
-            return plated(ObjType.real(len(node.items)), pl, self.env)
+            return self._vector(node)
         if isinstance(node, A.Neg):
             t = self.arith(node.operand, operand=True)
             return self._realise(t)
@@ -790,7 +796,203 @@ class ProgramChecker:
             return self._arith_binops(node)
         if isinstance(node, A.Call):
             return self._call(node)
+        if isinstance(node, A.Index):
+            return self._index(node)
         return None
+
+    def _vector(self, node):
+        """`[r1, …, rn]`: `Real n` from width-1 items; rows of one width m > 1 make
+        `Matrix n m` (§5.8; rows of different widths are QVR133); plates merge."""
+        ctx = self.ctx
+        pl, widths, ok = NO_PLATES, [], True
+        for item in node.items:
+            t = self.arith(item, operand=True)
+            if t is None:
+                ok = False
+                continue
+            b = elem_of(base_of(t))
+            if any(isinstance(l, Mat) for l in b.leaves):
+                ctx.error("QVR133", "rows of a matrix literal must be vectors, got "
+                          f"`{b.display()}`", item.span)
+                return None
+            if widths and b.width != widths[0]:
+                ctx.error("QVR133", f"rows of a matrix literal must have equal widths "
+                          f"({widths[0]} and {b.width})", item.span)
+                return None
+            widths.append(b.width)
+            pl = self.env.merge(pl, plating_of(t))
+        if not ok:
+            return None
+        n = len(node.items)
+        value = ObjType.real(n) if widths[0] == 1 else ObjType.leaf(Mat(n, widths[0]))
+        return plated(value, pl, self.env)
+
+    def _reduce(self, node, t):
+        """A reduction (`sum`, `mean`, …; §5.8) acts on the last axis: the element width if
+        it is over 1, else the innermost plate, else a sequence's time; a `Matrix n m`
+        reduces its columns to `Real n`."""
+        b, pl = base_of(t), plating_of(t)
+        e = elem_of(b)
+        if len(e.leaves) == 1 and isinstance(e.leaves[0], Mat):
+            out = ObjType.real(e.leaves[0].n)
+            return self._plated_value(node, SeqType(out) if is_seq(b) else out, pl)
+        if e.width > 1:
+            return self._plated_value(node, SeqType(ObjType.real(1)) if is_seq(b)
+                                      else ObjType.real(1), pl)
+        if pl.open is not None:
+            return plated(ObjType.real(1), Plating(pl.axes, None, pl.row), self.env)
+        if pl.axes:
+            return plated(ObjType.real(1), Plating(pl.axes[:-1], None, pl.row), self.env)
+        return ObjType.real(1)
+
+    def _plate_to_vector(self, fam, bound: dict, types: dict, plates: dict) -> None:
+        """A vector parameter given a width-1 value whose innermost plate has the length
+        the family needs takes that plate as its vector axis (§5.8)."""
+        vector = getattr(fam, "vector_params", ()) or _VECTOR_PARAMS.get(fam.name, ())
+        if not vector:
+            return
+        fixed = {elem_of(types[id(v)]).width for k, v in bound.items()
+                 if k in vector and types.get(id(v)) is not None
+                 and elem_of(types[id(v)]).width > 1}
+        length = fixed.pop() if len(fixed) == 1 else None
+        for k, v in bound.items():
+            t = types.get(id(v))
+            if k not in vector or t is None or is_seq(t) or elem_of(t).width != 1:
+                continue
+            p = self.env.resolve(plates[id(v)])
+            if p.open is not None or not p.axes:
+                continue  # the innermost plate is data rows of unknown length, or none
+            n = p.axes[-1]
+            if length is not None and n.size != length:
+                continue
+            types[id(v)] = ObjType.real(n.size)
+            plates[id(v)] = Plating(p.axes[:-1], None, p.row)
+
+    # ------------------------------------------------------------------------ indexing ----
+    def _index(self, node):
+        """`v[e1, …]` (§5.4): index i applies to the i-th plate of `v` (one more index
+        selects a coordinate of `v`'s continuous leaf). A literal removes its plate, an index
+        value gathers (its plates replace the plate), the plate's own name is a section."""
+        ctx, name = self.ctx, node.name
+        entry = self.locals.get(name.text)
+        if entry is None:
+            sym = ctx.local_top.get(name.text) or ctx.top.get(name.text)
+            if sym is not None:
+                ctx.add_reference(name.span, sym)
+                kind = KIND_WORDS.get(sym.kind, sym.kind)
+                article = "an" if kind[:1] in "aeiou" else "a"
+                ctx.error("QVR017", f"`{name.text}` is {article} {kind}, not a program variable",
+                          name.span)
+            else:
+                ctx.error("QVR017", f"`{name.text}` is not a program variable; only a variable "
+                          "bound in the program can be indexed", name.span)
+            for i in node.indices:
+                self.arith(i)
+            return None
+        sym, var = entry
+        ctx.add_reference(name.span, sym)
+        self.uses[name.text] += 1
+        t = var.type
+        if t is None:
+            for i in node.indices:
+                self.arith(i)
+            return None
+        base, pl = base_of(t), plating_of(t)
+        plates: list = list(pl.axes) + ([pl.open] if pl.open is not None else [])
+        k, m = len(plates), len(node.indices)
+        leaves = elem_of(base).leaves
+        coordinate = m == k + 1 and len(leaves) == 1 and isinstance(leaves[0], Cont) \
+            and not is_seq(base)
+        if m > k and not coordinate:
+            extra = k + 1 if len(leaves) == 1 and isinstance(leaves[0], Cont) else k
+            ctx.error("QVR116", f"`{name.text}[…]`: `{name.text}` has {k} plates, got {m} indices",
+                      node.indices[min(extra, m - 1)].span)
+            for i in node.indices:
+                self.arith(i)
+            return None
+        gathered, remaining, ok = NO_PLATES, list(plates), True
+        for pos, idx in enumerate(node.indices):
+            if pos == k:  # the coordinate of the continuous leaf
+                ok &= self._coordinate(name, idx, leaves[0].d)
+                continue
+            plate = plates[pos]
+            result = self._index_one(name, idx, plate)
+            if result is None:
+                ok = False
+            elif result == "removed":
+                remaining.remove(plate)
+            elif result != "section":
+                remaining.remove(plate)
+                gathered = self.env.merge(gathered, result)
+        if not ok:
+            return None
+        rest = Plating(tuple(p for p in remaining if isinstance(p, Plate)),
+                       next((p for p in remaining if isinstance(p, str)), None), pl.row)
+        out = ObjType.real(1) if coordinate else base
+        return self._plated_value(node, out, self.env.merge(gathered, rest))
+
+    def _index_one(self, v: A.Name, idx, plate):
+        """One index into `plate` (a Plate, or the name of an open plate): "removed" for a
+        literal, "section" for the plate's own name, the index's plates for a gather, None
+        after QVR116."""
+        ctx = self.ctx
+        label = plate.name if isinstance(plate, Plate) else f"?{plate}"
+        size = plate.size if isinstance(plate, Plate) else None
+        literal = _int_literal(idx)
+        if literal is not None:
+            ctx.record_type(idx, ObjType.real(1))
+            if size is not None and not 0 <= literal < size:
+                ctx.error("QVR116", f"`{v.text}[…]`: index {literal} is out of range for "
+                          f"`{label}` ({size} elements)", idx.span)
+                return None
+            return "removed"
+        if isinstance(idx, A.Var) and idx.name.text not in self.locals \
+                and idx.name.text not in self.data and (
+                    idx.name.text in ctx.top or idx.name.text in ctx.local_top):
+            sym = ctx.lookup_top(idx.name, want="object", undefined_code="QVR010",
+                                 undefined_msg=f"undefined type `{idx.name.text}`",
+                                 allowed_kinds=("object",))
+            if sym is None:
+                return None
+            if plate_of(ctx, sym.name) != plate:
+                ctx.error("QVR116", f"`{v.text}[…]`: `{idx.name.text}` is not a plate of "
+                          f"`{v.text}`", idx.span)
+                return None
+            return "section"
+        expect = ObjType.fin(size) if size is not None else None
+        t = self.arith(idx, expect=expect)
+        if t is None:
+            return None
+        e = elem_of(base_of(t))
+        if is_seq(base_of(t)) or len(e.leaves) != 1 or not isinstance(e.leaves[0], Fin):
+            ctx.error("QVR116", f"`{v.text}[…]`: `{ctx.src(idx.span)}` is not an index", idx.span)
+            return None
+        n = e.leaves[0].n
+        if size is not None and n != size:
+            ctx.error("QVR116", f"`{v.text}[…]`: `{ctx.src(idx.span)}` takes {n} values but "
+                      f"`{label}` has {size}", idx.span)
+            return None
+        return plating_of(t)
+
+    def _coordinate(self, v: A.Name, idx, width: int) -> bool:
+        """The index past the plates: a coordinate of the continuous leaf (width `width`)."""
+        literal = _int_literal(idx)
+        if literal is not None:
+            self.ctx.record_type(idx, ObjType.real(1))
+            if not 0 <= literal < width:
+                self.ctx.error("QVR116", f"`{v.text}[…]`: index {literal} is out of range for "
+                               f"`Real {width}` ({width} elements)", idx.span)
+                return False
+            return True
+        t = self.arith(idx, expect=ObjType.fin(width))
+        if t is None:
+            return False
+        e = elem_of(base_of(t))
+        if len(e.leaves) != 1 or not isinstance(e.leaves[0], Fin) or e.leaves[0].n != width:
+            self.ctx.error("QVR116", f"`{v.text}[…]`: `{self.ctx.src(idx.span)}` is not an index "
+                           f"of `Real {width}`", idx.span)
+            return False
+        return True
 
     def _call(self, node: A.Call):
         ctx = self.ctx
@@ -825,6 +1027,8 @@ class ProgramChecker:
                 return None
             if None in types:
                 return None
+            if builtin.kind_at(len(types)) == "reduction":
+                return self._reduce(node, types[0])
             widths = [elem_of(base_of(t)).width for t in types]
             if len(set(widths) - {1}) > 1:  # two arguments broadcast like `+` (QVR069)
                 ctx.error("QVR069", f"arithmetic on widths {widths[0]} and {widths[1]}",
@@ -949,6 +1153,27 @@ class ProgramChecker:
                          sym.name_span, tags=("unnecessary",))
 
 
+def _matrix_binop(a: ObjType, b: ObjType):
+    """Arithmetic with a `Matrix n m` operand (§5.8): elementwise with a width-1 value or an
+    equal matrix, row by row with a width-m value. None when neither is a matrix, False
+    when the operands do not combine."""
+    ma = a.leaves[0] if len(a.leaves) == 1 and isinstance(a.leaves[0], Mat) else None
+    mb = b.leaves[0] if len(b.leaves) == 1 and isinstance(b.leaves[0], Mat) else None
+    if ma is None and mb is None:
+        return None
+    if ma is not None and mb is not None:
+        return ObjType.leaf(ma) if ma == mb else False
+    m, other = (ma, b) if ma is not None else (mb, a)
+    return ObjType.leaf(m) if other.width in (1, m.m) and other.is_continuous else False
+
+
+def _int_literal(node) -> Optional[int]:
+    """The value of an integer literal index, else None."""
+    if isinstance(node, A.Lit) and node.value.is_int:
+        return int(node.value.value)
+    return None
+
+
 def _raw_plating(t) -> Plating:
     """The plates a value type was made with (its open plate not yet resolved: a step
     tells a rebinding of the open plate, QVR115, from a new axis)."""
@@ -993,6 +1218,12 @@ def _bound_names(step) -> list:
 
 
 _STEP_OPTIONS = ("iid_over", "over")
+# family parameters that take a square matrix (§5.8)
+_MATRIX_PARAMS = frozenset({"scale_tril", "covariance_matrix", "precision_matrix"})
+# vector parameters (§5.8), for a family table that does not list them
+_VECTOR_PARAMS = {"Categorical": ("probs", "logits"), "Dirichlet": ("concentration",),
+                  "RelaxedOneHotCategorical": ("probs", "logits"),
+                  "MixtureNormal": ("weights", "loc", "scale")}
 # families whose event size a width-1 argument does not fix (§5.8)
 _SIZED = frozenset({"Dirichlet", "RelaxedOneHotCategorical", "LKJCholesky"})
 
