@@ -2,7 +2,8 @@
 (`qvr.compile.families`): log-densities against torch.distributions or against the closed
 forms written out here in Python floats, on grids of values and parameters with edge cases
 (rate 0, probabilities near 0 and 1, heavy tails, values outside the support); samples lie in
-the support; reparameterised families pass gradients; tier-2 families refuse to build."""
+the support; reparameterised families pass gradients; tier-2 families refuse to build; inline
+draws in a program score like torch."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ import pytest
 import torch
 import torch.distributions as D
 
+import qvr
 from qvr.compile import families as FAM
 from qvr.errors import NotSupportedError, QvrError
 
@@ -396,3 +398,32 @@ def test_every_tier1_family_builds_and_scores_its_own_draw():
         x = FAM.draw(spec, dist)
         lp = FAM.event_log_prob(spec, dist, x)
         assert lp.shape == (B,) and bool(torch.isfinite(lp).all()), name
+
+
+# ------------------------------------------------------- inline draws in a program ----
+INLINE = [
+    ("Poisson(rate=a)", lambda a: D.Poisson(a)),
+    ("NegativeBinomial(total_count=3.0, logits=a)",
+     lambda a: D.NegativeBinomial(torch.tensor(3.0), logits=a)),
+    ("Gumbel(loc=a, scale=1.0)", lambda a: D.Gumbel(a, torch.tensor(1.0))),
+    ("Weibull(a, 2.0)", lambda a: D.Weibull(a, torch.tensor(2.0))),
+    ("Kumaraswamy(concentration1=a, concentration0=a)", lambda a: D.Kumaraswamy(a, a)),
+    ("VonMises(loc=a, concentration=2.0)", lambda a: D.VonMises(a, torch.tensor(2.0))),
+]
+PROGRAM = """
+object A : Real 2
+program p(a) : A -> A
+    sample v <- {call}
+    return a
+export p
+"""
+
+
+@pytest.mark.parametrize("call,ref", INLINE, ids=[c for c, _ in INLINE])
+def test_inline_draw_in_a_program_scores_like_torch(call, ref):
+    torch.manual_seed(0)
+    model = qvr.loads(PROGRAM.replace("{call}", call), name="i.qvr").morphism
+    a = torch.rand(6, 2) * 0.8 + 0.6
+    site = model.trace(a).sites["v"]
+    assert site.value.shape == (6, 2)
+    close(site.log_prob, ref(a).log_prob(site.value).sum(-1))

@@ -10,24 +10,14 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import QvrError
 from ..syntax import ast as A
 from . import values as V
+from .builtins import FORMS
 
-BUILTINS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "exp": torch.exp,
-    "log": torch.log,
-    "abs": torch.abs,
-    "softplus": F.softplus,
-    "relu": torch.relu,
-    "sqrt": torch.sqrt,
-    "logit": torch.logit,
-    "softmax": lambda t: torch.softmax(t, dim=-1),
-}
+# Builtin functions (spec §5.7, part 2 §5.8): name -> {number of arguments: torch function}.
+BUILTINS = FORMS
 
 # The program stores (device, dtype) of its run under this key so constants land there.
 PLACE = "\0place"
@@ -101,11 +91,18 @@ class ArithCompiler:
                 if found is not None:
                     return self._morphism_call(node, *found)
             if name in BUILTINS:
-                fn = BUILTINS[name]
-                if len(node.args) != 1:
-                    raise QvrError(f"`{name}` takes 1 argument(s)")
-                arg = self.compile(node.args[0])
-                return lambda env: fn(arg(env))
+                fn = BUILTINS[name].get(len(node.args))
+                if fn is None:
+                    raise QvrError(f"`{name}` takes {' or '.join(map(str, BUILTINS[name]))} "
+                                   "argument(s)")
+                if len(node.args) == 1:
+                    arg = self.compile(node.args[0])
+                    return lambda env: fn(arg(env))
+                left, right = (self.compile(a) for a in node.args)
+
+                def call2(env):  # two arguments broadcast like `+`
+                    return fn(*align(left(env), right(env)))
+                return call2
             raise QvrError(f"`{name}` is neither a declared morphism nor a builtin function")
         raise QvrError(f"unsupported arithmetic node {type(node).__name__}")
 
