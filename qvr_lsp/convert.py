@@ -23,6 +23,10 @@ SYMBOL_KINDS = {
     "define": lsp.SymbolKind.Constant, "export": lsp.SymbolKind.Module, "category": lsp.SymbolKind.Namespace,
     "rule": lsp.SymbolKind.Operator, "quantale": lsp.SymbolKind.Namespace, "parameter": lsp.SymbolKind.Variable,
     "variable": lsp.SymbolKind.Variable,
+    # tier-3 blocks (spec part 2 §5.12)
+    "block_module": lsp.SymbolKind.Module, "block_struct": lsp.SymbolKind.Struct,
+    "block_interface": lsp.SymbolKind.Interface, "block_function": lsp.SymbolKind.Function,
+    "block_constant": lsp.SymbolKind.Constant,
 }
 COMPLETION_KINDS = {
     "keyword": lsp.CompletionItemKind.Keyword, "snippet": lsp.CompletionItemKind.Snippet,

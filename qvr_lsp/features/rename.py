@@ -14,7 +14,8 @@ from qvr.syntax.span import Span
 from . import families
 from .common import is_identifier
 
-RENAMEABLE = {"object", "morphism", "program", "define", "category", "rule", "parameter", "variable", "rule_variable"}
+RENAMEABLE = {"object", "morphism", "program", "define", "category", "rule", "parameter", "variable", "rule_variable",
+              "opaque"}
 
 
 class RenameError(Exception):

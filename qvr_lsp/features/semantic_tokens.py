@@ -7,6 +7,7 @@ import re
 from typing import NamedTuple, Optional
 
 from qvr.syntax.span import LineIndex, Span
+from qvr.syntax.vocabulary import OPAQUE_BLOCK, OPAQUE_HEADS
 
 from . import families
 
@@ -20,18 +21,37 @@ _M = {name: 1 << i for i, name in enumerate(TOKEN_MODIFIERS)}
 
 KIND_TO_TYPE = {
     "object": "type", "morphism": "function", "program": "function", "define": "function",
+    "opaque": "function",
     "category": "namespace", "quantale": "namespace", "rule": "macro",
     "parameter": "parameter", "variable": "variable", "rule_variable": "parameter",
 }
 OPTION_VALUES = {"kernel", "deterministic", "affine", "mlp", "zeros", "learned", "last", "all", "forward", "backward"}
 
 LEXER = re.compile(
-    r"(?P<block>#\{[\s\S]*?(?:\}#|\Z))"
+    "(?P<opaque>" + OPAQUE_BLOCK + ")"
+    r"|(?P<block>#\{[\s\S]*?(?:\}#|\Z))"
     r"|(?P<doc>#![^\n]*)"
     r"|(?P<comment>#[^\n]*)"
     r"|(?P<number>(?:\d+\.\d+|\d+\.(?![\w.])|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
     r"|(?P<word>\w+)"
     r"|(?P<op>>=>|->|<-|>>|<<|=>|\|-|⊢|[~@*+\-/\\=])"
+)
+
+
+# Inside a tier-3 block (spec part 2 §5.12) a lexical scan: these words are keywords, besides
+# the head words; strings are skipped (no word in one is a name), comments and numbers are
+# as usual, and words naming top-level declarations take their kinds.
+BLOCK_KEYWORDS = frozenset(OPAQUE_HEADS + ("define", "composition") + tuple(
+    "atoms binders rule lexicon from sorts constructors binds dim op var_init init message "
+    "update iterations readout body constructor return let perform handle with instance in "
+    "case motive if then else resume resumes construct as for".split()))
+BLOCK_LEXER = re.compile(
+    r"(?P<block>#\{[\s\S]*?(?:\}#|\Z))"
+    r"|(?P<doc>#![^\n]*)"
+    r"|(?P<comment>#[^\n]*)"
+    r"|(?P<string>\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?)"
+    r"|(?P<number>(?:\d+\.\d+|\d+\.(?![\w.])|\.\d+|\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<word>\w+)"
 )
 
 
@@ -92,6 +112,9 @@ def _lex(text: str, refs: dict) -> list[Token]:
     for m in LEXER.finditer(text):
         kind = m.lastgroup
         start, end = m.span()
+        if kind == "opaque":
+            _lex_block(text, start, end, refs, by_kind, fixed, append)
+            continue
         if kind != "word":
             typ, mods = fixed[kind]
             append(Token(start, end, typ, mods))
@@ -113,6 +136,26 @@ def _lex(text: str, refs: dict) -> list[Token]:
         elif cls is not None:
             append(Token(start, end, cls[0], cls[1]))
     return out
+
+
+def _lex_block(text: str, start: int, end: int, refs: dict, by_kind: dict, fixed: dict,
+               append) -> None:
+    """The tokens of the tier-3 block `text[start:end]` (see BLOCK_KEYWORDS)."""
+    keyword, variable, declaration = _T["keyword"], _T["variable"], _M["declaration"]
+    for m in BLOCK_LEXER.finditer(text, start, end):
+        kind = m.lastgroup
+        a, b = m.span()
+        if kind == "string":
+            continue
+        if kind != "word":
+            typ, mods = fixed[kind]
+            append(Token(a, b, typ, mods))
+        elif m.group() in BLOCK_KEYWORDS:
+            append(Token(a, b, keyword, 0))
+        else:
+            ref = refs.get(a)
+            if ref is not None:
+                append(Token(a, b, by_kind.get(ref[0], variable), declaration if ref[1] else 0))
 
 
 # ------------------------------------------------------------------ incremental encoding ----

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from qvr.syntax.ast import MarginalizeStep, ProgramDecl, walk_steps
 from qvr.syntax.span import Span
 
 from .common import nodes_containing, word_at
@@ -27,7 +28,14 @@ def folding_ranges(doc) -> list[Fold]:
         a = index.line_of(decl.span.start)
         b = index.line_of(max(decl.span.start, decl.span.end - 1))
         if b > a:
-            out.append(Fold(a, b))
+            out.append(Fold(a, b))  # tier-3 blocks included
+        if decl.__class__ is ProgramDecl:
+            for step in walk_steps(decl.steps):  # a `marginalize` step and its body
+                if step.__class__ is MarginalizeStep and step.body:
+                    a = index.line_of(step.span.start)
+                    b = index.line_of(max(step.span.start, step.body[-1].span.end - 1))
+                    if b > a:
+                        out.append(Fold(a, b))
     # runs of line comments, and block comments spanning lines
     run_start = run_end = None
     for c in getattr(module, "comments", ()):

@@ -6,11 +6,22 @@ import os
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from qvr.syntax.ast import ProgramDecl
+from qvr.syntax.ast import CompositionDecl, MarginalizeStep, OpaqueDecl, ProgramDecl
 from qvr.syntax.span import Span
 from qvr.syntax.vocabulary import DECLARATION_KINDS as KEYWORD_KIND
 
 from .common import first_line_of
+
+
+# Outline kinds of tier-3 blocks by head word (spec part 2 §5.12).
+BLOCK_KINDS = {
+    "deduction": "block_module",
+    "signature": "block_struct", "family": "block_struct", "index": "block_struct",
+    "effect": "block_interface", "handler": "block_interface", "instance": "block_interface",
+    "encoder": "block_function", "decoder": "block_function", "loss": "block_function",
+    "contraction": "block_function", "define": "block_function",
+    "schema": "block_constant", "bundle": "block_constant", "composition": "block_constant",
+}
 
 
 @dataclass(frozen=True)
@@ -40,8 +51,11 @@ def _step_symbols(step) -> list[SymbolNode]:
     elif hasattr(step, "name"):
         names = (step.name,)
     kw = getattr(getattr(step, "keyword", None), "text", "")
-    detail = "let" if kw == "let" else ("observe" if kw == "observe" else "sample")
-    return [SymbolNode(n.text, "variable", step.span, n.span, detail) for n in names]
+    detail = kw if kw in ("let", "observe", "score", "marginalize") else "sample"
+    kids: tuple = ()
+    if step.__class__ is MarginalizeStep:  # the block nests its body
+        kids = tuple(k for body_step in step.body for k in _step_symbols(body_step))
+    return [SymbolNode(n.text, "variable", step.span, n.span, detail, kids) for n in names]
 
 
 def document_symbols(module, text: str) -> list[SymbolNode]:
@@ -49,6 +63,10 @@ def document_symbols(module, text: str) -> list[SymbolNode]:
     for decl in getattr(module, "statements", ()):
         keyword = getattr(getattr(decl, "keyword", None), "text", "")
         kind = KEYWORD_KIND.get(keyword, "object")
+        if decl.__class__ is OpaqueDecl:
+            kind = BLOCK_KINDS.get(decl.head.text, "block_constant")
+        elif decl.__class__ is CompositionDecl:
+            kind = "quantale"
         detail = first_line_of(text, decl.span)
         if kind == "export":
             out.append(SymbolNode(keyword, "export", decl.span, decl.keyword.span, detail))

@@ -459,9 +459,9 @@ class Analyzer:
         start = d.name.span.end
         for found in _WORD_IN_BLOCK.finditer(ctx.src(Span(start, d.span.end))):
             word = found.group("word")
-            if word is None or word == name:
+            if word is None:
                 continue
-            target = ctx.top.get(word)
+            target = ctx.top.get(word)  # the block's own name too (a recursive rule)
             if target is not None and target.scope is None:
                 ctx.add_reference(Span(start + found.start(), start + found.end()), target)
 
