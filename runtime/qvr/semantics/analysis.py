@@ -84,7 +84,8 @@ CHECKED_METHODS = frozenset(("dagger", "marginalize"))
 _KEPT_WHEN_UNCHECKED = frozenset(("QVR010", "QVR011", "QVR012", "QVR013", "QVR014", "QVR015",
                                   "QVR016", "QVR017", "QVR110", "QVR134"))
 # A cheap first test before walking a declaration's tree for tier-3 forms.
-_MAYBE_TIER3 = re.compile(r"\.|->|\b(?:map|fold|traverse|length|logsumexp_over|filter|parse)\b")
+_MAYBE_TIER3 = re.compile(
+    r"\.(?=[^\W\d])|->|\b(?:map|fold|traverse|length|logsumexp_over|filter|parse)\b")
 
 
 def ast_nodes(root):
@@ -529,7 +530,7 @@ class Analyzer:
         ctx = self.ctx
         roots = roots if isinstance(roots, list) else [roots]
         if not self.unchecked_names and not any(
-                _MAYBE_TIER3.search(ctx.src(r.span)) for r in roots):
+                _MAYBE_TIER3.search(ctx.src(_body_span(r))) for r in roots):
             return False, [], []
         declared = lambda n: n in ctx.top or n in ctx.local_top
         involved, forms, words = False, [], []
@@ -793,6 +794,15 @@ class Analyzer:
                 continue
             ctx.hint("QVR080", f"`{name}` is declared but never used", ctx.frame_span(sym),
                      tags=("unnecessary",))
+
+
+def _body_span(d) -> Span:
+    """The part of a declaration where tier-3 forms can be: a program's steps (its header
+    always has `->`), else all of it."""
+    if d.__class__ is A.ProgramDecl:
+        first = d.steps[0] if d.steps else d.ret
+        return Span(first.span.start, d.span.end)
+    return d.span
 
 
 def _step_label(ctx: Context, step) -> Optional[str]:
