@@ -288,3 +288,26 @@ def test_algebra_table():
         "6:10: error[QVR037]: unknown quantale `semiring`; available: product_fuzzy, markov, "
         "boolean, godel, lukasiewicz, tropical, real, log_prob, max_plus, probability, counting",
     ]
+
+
+# ---------------------------------------------------------------- inline draws ----
+def test_inline_draws_of_new_families_take_their_value_types():
+    text = ("object K : FinSet 3\n"
+            "object R : Real 1\n"
+            "program p : K -> R\n"
+            "    sample y <- RelaxedOneHotCategorical(temperature=0.5, probs=[0.2, 0.3, 0.5])\n"
+            "    sample c <- Poisson(rate=[2.0, 1.0])\n"
+            "    sample m <- MixtureNormal(weights=[0.5, 0.5], loc=[0.0, 3.0], scale=[1.0, 1.0])\n"
+            "    sample g <- Gumbel(loc=0.0, scale=1.0)\n"
+            "    let s = sum(y) + sum(c) + m + g\n"
+            "    return s\n"
+            "export p\n")
+    analysis = analyze(text)
+    assert list(analysis.diagnostics) == []
+    steps = analysis.module.statements[2].steps[:4]
+    shown = [(s.pattern.name.text, analysis.inline_info(s).family,
+              analysis.inline_info(s).value_type.display()) for s in steps]
+    assert shown == [("y", "RelaxedOneHotCategorical", "Simplex 3"),  # K from probs
+                     ("c", "Poisson", "Count 2"),
+                     ("m", "MixtureNormal", "Real 1"),                # two components, one value
+                     ("g", "Gumbel", "Real 1")]

@@ -654,7 +654,8 @@ class ProgramChecker:
         seq = any(is_seq(types[id(v)]) for v in bound.values())
         sized = getattr(fam, "sized", False) or fam.name in _SIZED
         if fam.name in ("Categorical", "Dirichlet") or getattr(fam, "vector_params", ()):
-            key = next(iter(bound))
+            # the event width is a vector parameter's (not RelaxedOneHotCategorical's temperature)
+            key = next((k for k in bound if k in fam.vector_params), next(iter(bound)))
             w = elem_of(types[id(bound[key])]).width
             if sized and w == 1:
                 w = self._event_size(fam, target)
