@@ -124,3 +124,20 @@ def test_hover_type_of_a_data_name():
     sym = next(s for s in a.symbols if s.name == "se")
     assert sym.type.display() == "Real 1 over N"
     assert sym.detail == "se : Real 1 over ?se (data)"
+
+
+def test_named_inputs_of_a_drawn_program_are_the_callers():
+    text = HEAD + ("program inner : N -> R\n"
+                   "    observe y : N <- Normal(loc=x, scale=1.0)\n"
+                   "    return y\n"
+                   "program p : N -> R\n"
+                   "    sample b <- inner\n"
+                   "    return b\nexport p\n")
+    assert diagnostics(text) == [
+        ("QVR111", 4, 32, "`x` is a data input of `inner`: Real 1 over ?x")]
+    a = analyze(text)
+    assert a.programs["p"].variables["x"].kind == "data"
+    # so the caller reads data too and is no per-element map
+    used = text.replace("export p\n", "define d = p\nexport d\n")
+    assert diagnostics(used)[-1] == (
+        "QVR113", 9, 11, "`p` reads data `x` and cannot be used in a morphism expression")

@@ -515,3 +515,45 @@ def test_hover_shows_plates_and_data_inputs():
                                "sample variable of program `p`"
     assert shown("sd)") == "```qvr\nsd : Real 1 over School (data)\n```\n\n" \
                            "data input of program `p`"
+
+
+def test_a_family_without_a_fixed_size_needs_one():
+    text = """object K : FinSet 3
+object R : Real 1
+program p : K -> R
+    sample w <- Dirichlet(concentration=1.0)
+    sample L <- LKJCholesky(concentration=1.0)
+    sample s <- Normal(loc=0.0, scale=1.0)
+    return s
+export p
+"""
+    unused = "is sampled but never used; it still contributes to the joint density"
+    assert diagnostics(text) == [
+        ("QVR082", 4, 11, f"`w` {unused}"),
+        ("QVR132", 4, 16, "`Dirichlet` needs its size: annotate the step with a finite object "
+                          "(`: N`) or give `[over=N]`"),
+        ("QVR082", 5, 11, f"`L` {unused}"),
+        ("QVR132", 5, 16, "`LKJCholesky` needs its size: annotate the step with a finite "
+                          "object (`: N`) or give `[over=N]`")]
+    sized = text.replace("sample w <-", "sample w : K <-").replace(
+        "LKJCholesky(concentration=1.0)", "LKJCholesky(concentration=1.0) [over=K]")
+    assert [c for c, *_ in diagnostics(sized)] == ["QVR082", "QVR082"]
+    types = var_types(sized)
+    assert types["w"] == "Simplex 3" and types["L"] == "Matrix 3 3"
+
+
+def test_a_sequence_combines_with_values_without_plates():
+    text = """object Tok : FinSet 5
+object H : Real 2
+morphism emb : Tok -> H [role=embed]
+morphism cell : H * H -> H ~ Normal
+define states = emb >> scan(cell, states=all)
+program p : Tok -> H
+    sample hs <- states
+    sample u <- Normal(loc=0.0, scale=1.0)
+    let z = hs * u
+    return z
+export p
+"""
+    assert diagnostics(text) == []
+    assert var_types(text)["z"] == "Seq[Real 2]"

@@ -49,6 +49,7 @@ class ProgramChecker:
         """Per-pass state of plated values (a promoted program is checked twice)."""
         self.env = PlateEnv()
         self.data: dict[str, tuple[Symbol, VarInfo]] = {}  # data names (§5.3)
+        self.inherited: dict[str, VarInfo] = {}  # data names of the programs drawn from
         self.near: dict[str, str] = {}  # data name -> the local it nearly spells (QVR112)
         self.input_dep: set[str] = set()  # input-dependent locals (§5.1)
         self.used_plates: set = set()  # plates of steps (for QVR118)
@@ -129,6 +130,8 @@ class ProgramChecker:
         self._unused()
         info.variables = {n: v for n, (_, v) in self.locals.items()}
         info.variables.update((n, v) for n, (_, v) in self.data.items())
+        for n, v in self.inherited.items():  # named inputs of the programs it draws from
+            info.variables.setdefault(n, v)
         return info
 
     # --------------------------------------------------------------------- parameters ----
@@ -533,6 +536,11 @@ class ProgramChecker:
                           "kernel or a composite ending in one", name.span)
             mt = symbol_type(ctx, sym)
             self.target_dom = mt.dom if mt is not None else None
+            if sym.kind == "program":  # its named inputs become this program's (§5.3)
+                callee = ctx.programs.get(sym.name)
+                for n, v in (getattr(callee, "variables", None) or {}).items():
+                    if v.kind == "data":
+                        self.inherited.setdefault(n, v)
             value, self.args = self._apply(name.text, mt, target, target.args)
             self.target_dep = target.args is None or any(dep for _, _, dep in self.args)
             return value
