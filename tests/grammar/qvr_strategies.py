@@ -420,6 +420,11 @@ class QvrWriter:
             ])())
         if self.chance(0.2):
             pieces.append(self.r.choice(["# note", "#[learnable]", "#![pragma]", "#! doc"]))
+        if pieces[0] == "define":
+            # a line of a block may move to column 0 (see `mutate`); an indented line left
+            # after it then must not read `define f(`, which lark's syntax layer takes for a
+            # block wherever it stands
+            pieces[0] = "defined"
         return " ".join(pieces)
 
     def opaque_block(self) -> "BlockLine":
@@ -468,11 +473,23 @@ class QvrWriter:
 
     def mutate(self, tokens: list[str]) -> list[str]:
         """Delete or duplicate a token, swap one for a reserved word, insert a stray
-        character, or drop the last `return` step."""
+        character, drop the last `return` step, or change the layout of a block (a line
+        moved to column 0 ends it early, a head moved off column 0 is no head)."""
         tokens = list(tokens)
         index = self.r.randrange(len(tokens))
-        how = self.r.randint(0, 4)
-        if how == 0 and len(tokens) > 1:
+        how = self.r.randint(0, 5)
+        blocks = [i for i, t in enumerate(tokens) if isinstance(t, BlockLine)]
+        if how == 5 and blocks:
+            at = self.r.choice(blocks)
+            lines = tokens[at].split("\n")
+            line = self.r.randrange(len(lines))
+            if line:
+                lines[line] = lines[line].lstrip() or ")"
+            elif not lines[0].startswith("define"):
+                # (lark's syntax layer still reads an indented `define f(` as a block)
+                lines[0] = "  " + lines[0]
+            tokens[at] = BlockLine("\n".join(lines))
+        elif how == 0 and len(tokens) > 1:
             del tokens[index]
         elif how == 1:
             tokens.insert(index, tokens[index])
