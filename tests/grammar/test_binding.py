@@ -149,3 +149,18 @@ def test_line_terminators_cr_and_crlf():
     tree = parse(text)
     assert not tree_sitter_qvr.has_syntax_error(tree)
     assert [k for k, _ in declarations(text, tree)] == ["object_decl"] * 3
+
+
+def test_opaque_block_is_a_flat_run_of_tokens():
+    """Part 2 §3.3: inside a block, word, number, string, comment and punctuation nodes (for
+    highlighting); the block ends before the next line at column 0."""
+    text = 'deduction D : T [depth=6]\n    "the" : x |- y #[learnable]\n)\nobject A : 3\n'
+    block, obj = parse(text).root_node.named_children
+    assert (field_text(block, "head"), field_text(block, "name")) == ("deduction", "D")
+    assert [(n.type, n.text.decode()) for n in block.named_children[2:]] == [
+        ("punctuation", ":"), ("word", "T"), ("punctuation", "["), ("word", "depth"),
+        ("punctuation", "="), ("number", "6"), ("punctuation", "]"), ("string", '"the"'),
+        ("punctuation", ":"), ("word", "x"), ("punctuation", "|-"), ("word", "y"),
+        ("comment", "#[learnable]"), ("punctuation", ")"),
+    ]
+    assert block.end_byte == text.index("\nobject") and obj.type == "object_decl"

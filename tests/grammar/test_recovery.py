@@ -138,3 +138,17 @@ def test_declaration_ranges_end_at_their_last_token():
         ("doc_comment", text.index("#! doc"), text.index("\nmorphism")),
         ("morphism_decl", text.index("morphism"), len(text.rstrip())),
     ]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["morphism f : A ->\n", "define d = fan(f, g\n", "program p : A -> A\n    sample y <-\n",
+     "object A : 3 $\n"],
+)
+def test_block_after_a_broken_declaration_is_intact(broken):
+    """Error recovery resumes at a block head at column 0, as at a statement keyword."""
+    tree = parse(broken + "deduction D : T\n    atoms a\nobject B : 4\n")
+    assert tree_sitter_qvr.has_syntax_error(tree)
+    block, obj = [n for n in tree.root_node.named_children if n.type != "ERROR"][-2:]
+    assert summary(block) == ("opaque_decl", ["D"]) and intact(block)
+    assert summary(obj) == ("object_decl", ["B"]) and intact(obj)
