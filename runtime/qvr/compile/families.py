@@ -11,7 +11,9 @@ the value's leading axes plus, for elementwise families, the coordinate axis;
 `event_log_prob(spec, dist, value)` evaluates it and sums over the event coordinates, so the
 result has the value's leading shape (``(B,)`` or ``(B, T)``). Families torch lacks
 (LogitNormal, TruncatedNormal, and part 2's HalfStudentT, BetaBinomial, ZeroInflatedPoisson,
-HurdlePoisson) are built here from torch parts with the closed forms of part 2 §6.2. Tier-2
+HurdlePoisson) are built here from torch parts with the closed forms of part 2 §6.2; so are
+three whose torch classes fall short here: Logistic (a density finite in the tails), Pareto
+(no density below its scale) and RelaxedOneHotCategorical (one temperature per row). Tier-2
 families (part 2 §5.9, second table) have specs, so their arguments bind, but building one
 raises `NotSupportedError`.
 """
