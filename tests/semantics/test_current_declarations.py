@@ -132,3 +132,20 @@ def test_a_posterior_consumer_names_a_program_and_is_pure():
     assert diagnostics(impure) == [("7:5", "QVR134")]
     assert analyze(impure).diagnostics[0].message == (
         "`over=m`: `q` must be pure but `b` performs `Sample`")
+
+
+def test_a_chart_is_only_a_method_receiver():
+    text = CHART.replace("    return w\n", "    let bad = chart + 1.0\n    return chart\n")
+    assert diagnostics(text) == [("3:1", "QVR110"), ("6:26", "QVR111"), ("8:15", "QVR017"),
+                                 ("9:12", "QVR017")]
+    assert analyze(text).diagnostics[2].message == (
+        "`chart` is a chart; use it only as a method receiver (`chart.goal_weight()`)")
+
+
+def test_a_consumer_reads_the_latent_sites_of_its_program():
+    text = CONSUMER.replace("let b = 1.0", "let b = a + c")
+    a = analyze(text)
+    # `a` is a latent site of `m`; `c` is still a data input
+    assert diagnostics(text) == [("7:17", "QVR111")]
+    site = next(s for s in a.symbols if s.name == "a" and s.scope == "q")
+    assert site.detail == "a : Real 1 (latent site of m)"

@@ -381,7 +381,7 @@ class Analyzer:
             ctx.pending = {d.name.text}
             with self.unchecked_parts(d, d.name.text) as involved:
                 info = check_program(ctx, d)
-                self.program_over(d)
+                self.program_over(d, involved.start)
 
             ctx.programs[d.name.text] = info
             sym = ctx.top.get(d.name.text)
@@ -575,7 +575,30 @@ class Analyzer:
                 v = getattr(node, f, None)
                 if v is not None and not isinstance(v, (str, int, float, bool)):
                     todo.append((v, owner))
+        for root in roots:
+            if root.__class__ is A.ProgramDecl and words:
+                self.chart_uses(root, words)
         return involved or bool(forms), sorted(forms, key=lambda f: f[2].start), words
+
+    def chart_uses(self, d: A.ProgramDecl, words: list) -> None:
+        """A chart (`let c = parse(D, e)`) may appear only as a method receiver (QVR017);
+        the program checker's diagnostics at such a use are dropped (`words`)."""
+        ctx = self.ctx
+        charts = {step.name.text for step in A.walk_steps(d.steps)
+                  if step.__class__ is A.LetStep and step.value.__class__ is A.Call
+                  and step.value.name.text == "parse" and _names_deduction(ctx, step.value)
+                  and not (ctx.top.get("parse") or ctx.local_top.get("parse"))}
+        if not charts:
+            return
+        for node in ast_nodes(d.steps + (d.ret,)):
+            if node.__class__ is A.Var and node.name.text in charts:
+                ctx.error("QVR017", f"`{node.name.text}` is a chart; use it only as a method "
+                          f"receiver (`{node.name.text}.goal_weight()`)", node.span)
+                words.append(node.span)
+            elif node.__class__ in (A.RetItem, A.RetVar) and node.var.text in charts:
+                ctx.error("QVR017", f"`{node.var.text}` is a chart; use it only as a method "
+                          f"receiver (`{node.var.text}.goal_weight()`)", node.var.span)
+                words.append(node.var.span)
 
     def check_parse(self, node: A.Call) -> bool:
         """`parse(D, e)` (tier 2): `D` must name a `deduction` block (QVR017). False when
@@ -619,10 +642,12 @@ class Analyzer:
             kept.append(diag)
         ctx.diagnostics[start:] = kept
 
-    def program_over(self, d: A.ProgramDecl) -> None:
+    def program_over(self, d: A.ProgramDecl, start: int) -> None:
         """`[over=M]` on a program (tier 2, spec part 2 §5.11): `M` names a program and the
         body performs no effect (QVR134). The key is this module's: the QVR028 the options
-        check gave for it is dropped."""
+        check gave for it is dropped. A free name that is a latent (`sample`) site of `M` is
+        that site, not a data input: the data hints about it (from `start` on) are dropped
+        and its symbol takes the site's type."""
         ctx = self.ctx
         if d.options is None:
             return
@@ -644,6 +669,7 @@ class Analyzer:
         if sym is None or sym.kind != "program":
             ctx.error("QVR134", f"`over={m}`: `{m}` is not a program", v.span)
             return
+        self.consume_sites(d, m, start)
         from .effects import step_effects
         for step in A.walk_steps(d.steps):
             # a `marginalize` block's own effect, before those of its body
@@ -654,6 +680,26 @@ class Analyzer:
                 ctx.error("QVR134", f"`over={m}`: `{d.name.text}` must be pure but "
                           f"`{_step_label(ctx, step)}` performs `{effect}`", step.keyword.span)
                 return
+
+    def consume_sites(self, d: A.ProgramDecl, m: str, start: int) -> None:
+        """See `program_over`: free names of `d` that are latent sites of the program `m`."""
+        ctx = self.ctx
+        source = ctx.programs.get(m)
+        sites = {name: var for name, var in getattr(source, "variables", {}).items()
+                 if var.kind == "sample"}
+        if not sites:
+            return
+        text = ctx.text
+        ctx.diagnostics[start:] = [x for x in ctx.diagnostics[start:] if not (
+            x.code in ("QVR111", "QVR112") and text[x.span.start:x.span.end] in sites)]
+        info = ctx.programs.get(d.name.text)
+        for sym in ctx.symbols:
+            var = sites.get(sym.name)
+            if var is not None and sym.scope == d.name.text and sym.kind == "variable" \
+                    and sym.detail.endswith("(data)"):
+                sym.type = var.type
+                sym.detail = f"{sym.name} : {var.type.display() if var.type else '?'} " \
+                             f"(latent site of {m})"
 
     def describe_morphism(self, name: str, d) -> None:
         ctx = self.ctx
@@ -794,6 +840,13 @@ class Analyzer:
                 continue
             ctx.hint("QVR080", f"`{name}` is declared but never used", ctx.frame_span(sym),
                      tags=("unnecessary",))
+
+
+def _names_deduction(ctx: Context, call: A.Call) -> bool:
+    """True when `parse(D, …)`'s first argument names a `deduction` block."""
+    first = call.args[0] if call.args else None
+    sym = ctx.top.get(first.name.text) if first.__class__ is A.Var else None
+    return sym is not None and sym.kind == "opaque" and sym.decl.head.text == "deduction"
 
 
 def _body_span(d) -> Span:
