@@ -2023,6 +2023,27 @@ ENTRIES: tuple[Entry, ...] = (
             return m
         export p
         """),
+    _e("QVR128", "`factor` cases do not cover the object", "error", """
+        `factor c : K in { 0 -> e0, … }` builds a table with one entry per element of `K`,
+        so it needs exactly one binder and exactly one case for each key 0 … |K|−1: a key
+        that is missing, repeated or out of range leaves an entry undefined or defined twice.
+        Write one case per element.""",
+       example="""
+        object K : FinSet 2
+        object R : Real 1
+        program p : K -> R
+            let t = factor c : K in { 0 -> 1.0, 2 -> 3.0 }
+            return t
+        export p
+        """,
+       fix="""
+        object K : FinSet 2
+        object R : Real 1
+        program p : K -> R
+            let t = factor c : K in { 0 -> 1.0, 1 -> 3.0 }
+            return t
+        export p
+        """),
     _e("QVR129", "Transpose of a kernel", "error", """
         `e.dagger` transposes a finite-world relation `A -> B` into `B -> A` by transposing
         its table. A kernel's table is a conditional distribution (each row sums to one);

@@ -20,7 +20,7 @@ from ..syntax.span import Span
 from .context import KIND_WORDS, Context, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, has_fuzzy_latent, symbol_type
-from . import effects, templates
+from . import comprehensions, effects, templates
 from .families import BUILTIN_SCHEMAS, BUILTINS, FAMILIES, value_type
 from .model import InlineInfo, ProgramInfo, Symbol, VarInfo
 from .objects import resolve_type
@@ -255,7 +255,10 @@ class ProgramChecker:
     def _step(self, step) -> None:
         ctx = self.ctx
         if isinstance(step, (A.LetStep, _ScoreStep)):
-            t = self.arith(step.value)
+            if step.value.__class__ is A.FactorExpr:  # a comprehension (§5.8)
+                t = comprehensions.check(self, step.value)
+            else:
+                t = self.arith(step.value)
             ctx.record_type(step, t)
             if isinstance(step, _ScoreStep):
                 effects.check_score(ctx, step, t)
