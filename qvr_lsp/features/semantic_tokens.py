@@ -128,6 +128,9 @@ def _lex(text: str, refs: dict) -> list[Token]:
         if ref is not None:
             append(Token(start, end, by_kind.get(ref[0], variable), declaration if ref[1] else 0))
             continue
+        if word in SOFT_KEYWORDS and _first_on_line(text, start):
+            append(Token(start, end, keyword, 0))  # `score n = e`, `composition real`
+            continue
         j = end
         while j < n and text[j] in " \t":
             j += 1
@@ -136,6 +139,17 @@ def _lex(text: str, refs: dict) -> list[Token]:
         elif cls is not None:
             append(Token(start, end, cls[0], cls[1]))
     return out
+
+
+# Words that are keywords only as the first word of a step or statement (spec part 2 §2.1).
+SOFT_KEYWORDS = frozenset(("score", "composition"))
+
+
+def _first_on_line(text: str, start: int) -> bool:
+    i = start - 1
+    while i >= 0 and text[i] in " \t":
+        i -= 1
+    return i < 0 or text[i] == "\n"
 
 
 def _lex_block(text: str, start: int, end: int, refs: dict, by_kind: dict, fixed: dict,

@@ -119,3 +119,24 @@ def test_the_keystroke_path_encodes_blocks_like_the_whole_text_path():
     whole = semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc), PositionEncoder())
     assert semantic_tokens.encoded(doc, PositionEncoder()) == whole
     assert getattr(doc, "layout", None) is not None
+
+
+def test_soft_keywords_and_enumerated_objects():
+    text = """composition real [level=algebra]
+object A : {red, green}
+object R : Real 1
+program p : A -> R
+    sample score <- Normal(loc=0.0, scale=1.0)
+    score s = score
+    return score
+export p
+"""
+    doc = open_doc(text)
+    words = [(text[t.start:t.end], semantic_tokens.TOKEN_TYPES[t.type])
+             for t in semantic_tokens.semantic_tokens(doc)
+             if text[t.start:t.end] in ("composition", "score")]
+    # `score` is a keyword only as the first word of a step; elsewhere it is a name
+    assert words == [("composition", "keyword"), ("score", "variable"), ("score", "keyword"),
+                     ("score", "variable"), ("score", "variable")]
+    assert hover.hover(doc, offset_of(text, "A -> R")).markdown == (
+        "```qvr\nobject A : {red, green}\n```\n\nfinite, cardinality 2")

@@ -44,7 +44,7 @@ def test_enumerated_objects_are_finite_sets_with_labels():
     a = analyze(text)
     assert diagnostics(text) == []
     assert a.objects["A"].cardinality == 3
-    assert a.top_level["A"].detail == "object A : FinSet 3 {red, green, blue}"
+    assert a.top_level["A"].detail == "object A : {red, green, blue}"
     assert diagnostics(text.replace("blue", "red")) == [("1:25", "QVR022")]
 
 

@@ -355,7 +355,7 @@ class Analyzer:
                         sym.type = named
                         sym.detail = f"object {name.text} : {obj.named(None).display()}"
                         if d.value.__class__ is A.EnumSet:  # hover shows the labels
-                            sym.detail += " {" + ", ".join(
+                            sym.detail = f"object {name.text} : {{" + ", ".join(
                                 label.text for label in d.value.labels) + "}"
         elif isinstance(d, A.QuantaleDecl):
             q = d.name.text.lower()
