@@ -557,3 +557,33 @@ export p
 """
     assert diagnostics(text) == []
     assert var_types(text)["z"] == "Seq[Real 2]"
+
+
+def test_drawing_a_program_gives_its_return_over_its_plates():
+    text = """object School : FinSet 8
+object Effect : Real 1
+object Scale : Real 1
+program schools : School -> Effect
+    sample mu <- Normal(loc=0.0, scale=1.0)
+    sample theta : School <- Normal(loc=mu, scale=1.0)
+    return theta
+program pair : School -> Effect * Scale
+    sample sigma <- HalfNormal(scale=1.0)
+    sample theta : School <- Normal(loc=0.0, scale=sigma)
+    return (theta, sigma)
+program p : School -> Effect
+    sample t <- schools
+    sample (a, b) <- pair
+    let c = t + a * b
+    return c
+export p
+"""
+    assert diagnostics(text) == []
+    types = var_types(text)
+    assert types["t"] == "Effect over School" and types["a"] == "Real 1 over School"
+    assert types["b"] == "Real 1 {low=0.0}" and types["c"] == "Real 1 over School"
+    # the returned plates take part in the step's plates like an argument's
+    other = text.replace("object Scale : Real 1", "object Scale : Real 1\nobject K : FinSet 2") \
+        .replace("sample t <- schools", "sample t : K <- schools")
+    assert diagnostics(other)[0] == (
+        "QVR114", 14, 20, "`schools` varies over `School`, which is not a plate of this step")

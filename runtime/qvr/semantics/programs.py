@@ -482,10 +482,16 @@ class ProgramChecker:
         if parts is None or len(parts) != k:
             parts = list(elem.factor_types)
         if len(parts) != k:
-            self.ctx.error("QVR068", f"cannot destructure `{value.display()}` into {k} variables",
+            self.ctx.error("QVR068", f"cannot destructure `{base_of(value).display()}` into {k} "
+                           "variables",
                            pattern.span)
             return [None] * k
-        return [SeqType(elem_of(p)) if is_seq(value) else p for p in parts]
+        # each part varies over the value's plates and, for a program's tuple return over
+        # different plates (§4.2), over its own
+        pl = plating_of(value)
+        return [plated(SeqType(elem_of(base_of(p))) if is_seq(base_of(value)) else base_of(p),
+                       self.env.merge(pl, Plating(plating_of(p).axes)), self.env)
+                for p in parts]
 
     def _step_deprecations(self, step) -> None:
         ctx = self.ctx
@@ -545,6 +551,13 @@ class ProgramChecker:
                     if v.kind == "data":
                         self.inherited.setdefault(n, v)
             value, self.args = self._apply(name.text, mt, target, target.args)
+            returned = getattr(ctx.programs.get(sym.name), "return_type", None) \
+                if sym.kind == "program" else None
+            if value is not None and returned.__class__ is PlatedType:
+                # a program returns its codomain over the plates of its return (§4.2 R-a):
+                # those plates take part in this step like an argument's
+                p = returned.plates
+                self.args.append((target.name, Plating(p.axes, p.open), False))
             self.target_dep = target.args is None or any(dep for _, _, dep in self.args)
             return value
         if name.text in FAMILIES:
