@@ -119,7 +119,7 @@ def test_neovim_accepts_the_queries_and_highlights(tmp_path):
     check that every query parses and highlights.scm captures keywords and families."""
     library = _compile_parser_for_neovim(tmp_path)
     sample = tmp_path / "sample.qvr"
-    sample.write_text(SAMPLE)
+    sample.write_text(SAMPLE + CURRENT)
     script = tmp_path / "check.lua"
     script.write_text(f"""
 local ts = vim.treesitter
@@ -143,7 +143,9 @@ for id, node in q:iter_captures(root, buf, 0, -1) do
   seen[q.captures[id] .. "=" .. ts.get_node_text(node, buf)] = true
 end
 for _, want in ipairs({{"keyword=object", "type.builtin=Normal", "function.builtin=sigmoid",
-                        "property=scale", "comment.documentation=#! The cell."}}) do
+                        "property=scale", "comment.documentation=#! The cell.",
+                        "keyword=deduction", "keyword=score", "keyword=composition",
+                        "string=\\"word\\"", "attribute=#[learnable]"}}) do
   if not seen[want] then table.insert(failures, "missing capture " .. want) end
 end
 io.stdout:write(#failures == 0 and "OK\\n" or table.concat(failures, "\\n") .. "\\n")
