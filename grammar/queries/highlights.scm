@@ -40,9 +40,10 @@
 ] @keyword
 
 ;; soft keywords (part 2 §2.1): ordinary words that the checker requires in these positions
-(composition_decl keyword: (identifier) @keyword)
-(score_step keyword: (identifier) @keyword)
-(factor_expr in: (identifier) @keyword)
+;; (any other word there is an error, so it is not shown as a keyword)
+(composition_decl keyword: (identifier) @keyword (#eq? @keyword "composition"))
+(score_step keyword: (identifier) @keyword (#eq? @keyword "score"))
+(factor_expr in: (identifier) @keyword (#eq? @keyword "in"))
 
 "return" @keyword.return
 

@@ -183,6 +183,8 @@ def test_highlight_captures_of_the_current_forms():
     assert "function.builtin" in hl["exp"]
     assert {"K", "f", "x", "v"} <= {t for t, caps in hl.items() if "variable.parameter" in caps}
     assert "function" in hl["D"]
+    wrong = highlight_map("compose real\nprogram p : A -> A\n    scores s = 1.0\n    return s\n")
+    assert "keyword" not in wrong["compose"] and "keyword" not in wrong["scores"]
 
 
 def test_locals_of_the_current_forms():
