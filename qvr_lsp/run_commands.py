@@ -1,6 +1,6 @@
 """LSP wiring for model runs: the ``qvr.run.*`` commands, progress, results and settings.
 
-``register(server)`` (called by ``qvr_lsp.server`` once the pygls server exists) adds:
+``register(server)`` (called by ``qvr_lsp.server.create_server`` with the other handlers) adds:
 
 * ``workspace/executeCommand`` commands ``qvr.run.svi``, ``qvr.run.sample``, ``qvr.run.nuts``
   (argument ``{"uri", "entry"}``), ``qvr.run.cancel`` (optional ``{"uri"?, "entry"?}``; none:
@@ -72,7 +72,16 @@ class RunCommandError(JsonRpcException):
 
 
 def register(server) -> "RunService":
-    """Add the run commands to a pygls `LanguageServer`; returns the service (``server.runs``)."""
+    """Add the run layer to a pygls `LanguageServer`; returns the service (``server.runs``).
+
+    The run layer owns these handlers, which the server (`qvr_lsp.server.create_server`)
+    leaves to it: the run commands, ``textDocument/codeLens`` (the lenses show the run state),
+    ``initialize`` (settings from ``initializationOptions``), ``workspace/didChangeConfiguration``
+    and ``shutdown`` (running workers are stopped politely). pygls allows one handler per
+    method, so a server that registered one of these itself cannot take the run layer.
+    """
+    from .scheduling import after  # the lenses read the full analysis, computed in slices
+
     service = RunService(server)
     server.runs = service
 
@@ -91,50 +100,33 @@ def register(server) -> "RunService":
     def explain_disabled(ls, *args):
         return service.disabled_command(args)
 
-    _register_missing_features(server, service)
+    @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+    @after("analysis")
+    async def code_lens_handler(ls, params: types.CodeLensParams):
+        try:
+            uri = params.text_document.uri
+            await service.settings_for(uri)  # is running allowed (workspace trust)?
+            doc = service._document(uri)
+            return [] if doc is None else service.lsp_code_lenses(doc)
+        except Exception:
+            log.exception("code lenses failed")
+            return []
+
+    @server.feature(types.INITIALIZE)
+    def initialize_handler(ls, params: types.InitializeParams):
+        service.update_settings(params.initialization_options, from_initialization=True)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration_handler(ls, params: types.DidChangeConfigurationParams):
+        service.update_settings(params.settings)
+        service._refresh_lenses()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown_handler(ls, *args):
+        await service.manager.cancel()
+
     atexit.register(service.shutdown)  # no worker outlives the server, however it exits
     return service
-
-
-def _register_missing_features(server, service: "RunService") -> None:
-    """Handlers the run layer needs, for those the server has not registered itself.
-
-    ``register`` is called after the server defined its own features, so a method already
-    present is the server's: it then calls ``server.runs.update_settings`` and
-    ``server.runs.code_lenses`` itself (pygls allows one handler per method).
-    """
-    features = server.protocol.fm.features
-
-    if types.TEXT_DOCUMENT_CODE_LENS not in features:
-        from .server import after  # the lenses read the full analysis, computed in slices
-
-        @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
-        @after("analysis")
-        async def code_lens_handler(ls, params: types.CodeLensParams):
-            try:
-                uri = params.text_document.uri
-                await service.settings_for(uri)  # is running allowed (workspace trust)?
-                doc = service._document(uri)
-                return [] if doc is None else service.lsp_code_lenses(doc)
-            except Exception:
-                log.exception("code lenses failed")
-                return []
-
-    if types.INITIALIZE not in features:
-        @server.feature(types.INITIALIZE)
-        def initialize_handler(ls, params: types.InitializeParams):
-            service.update_settings(params.initialization_options, from_initialization=True)
-
-    if types.WORKSPACE_DID_CHANGE_CONFIGURATION not in features:
-        @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-        def did_change_configuration_handler(ls, params: types.DidChangeConfigurationParams):
-            service.update_settings(params.settings)
-            service._refresh_lenses()
-
-    if types.SHUTDOWN not in features:
-        @server.feature(types.SHUTDOWN)
-        async def shutdown_handler(ls, *args):
-            await service.manager.cancel()
 
 
 def _single_object(args: tuple, command: str, *, required: bool) -> dict:

@@ -44,7 +44,7 @@ START_AND_PUBLISH = textwrap.dedent(
         "gc_enabled": __import__("gc").isenabled(),
         "frozen": __import__("gc").get_freeze_count(),
     }
-    import qvr_lsp.server as module
+    import qvr_lsp.handlers as module  # the handlers hold the lazily loaded features
     report["hover_callable"] = callable(module.f_hover.hover)  # lazy modules load on use
     server.idle_gc.collect()  # what the first idle pause does
     report["frozen_after_idle"] = __import__("gc").get_freeze_count()

@@ -15,7 +15,7 @@ from lsprotocol import types as lsp
 
 from qvr import semantics
 from qvr_lsp import documents as documents_module
-from qvr_lsp import server as server_module
+from qvr_lsp import scheduling
 from qvr_lsp.documents import Change, Document, DocumentStore
 from qvr_lsp.positions import PositionEncoder
 from qvr_lsp.server import ContentModified, create_server
@@ -186,7 +186,7 @@ def test_a_request_answers_from_the_sliced_analysis(generated_module):
 
 
 def test_a_pause_computes_the_analysis_unasked(monkeypatch, generated_module):
-    monkeypatch.setattr(server_module, "WARM_UP_DELAY_S", 0.02)
+    monkeypatch.setattr(scheduling, "WARM_UP_DELAY_S", 0.02)
     ls, published, doc = _server_with(generated_module(1000))
 
     async def scenario():
