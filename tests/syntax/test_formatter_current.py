@@ -3,6 +3,10 @@ printed in canonical layout, opaque tier-3 blocks are kept byte for byte, `margi
 bodies keep their nesting, and formatting is idempotent and keeps the syntax tree."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from qvr.semantics.formatter import format_text
 from qvr.syntax import parse_module
 from qvr.syntax.span import Span
@@ -113,8 +117,10 @@ def shape(node):
     """A syntax tree without positions: what the text means, not where it is."""
     if isinstance(node, tuple):
         return tuple(shape(x) for x in node)
+    if isinstance(node, Span):
+        return None
     slots = getattr(node.__class__, "__slots__", None)
-    if not slots or isinstance(node, Span):
+    if not slots:
         return node
     return (node.__class__.__name__,) + tuple(
         (f, shape(getattr(node, f))) for f in slots if f != "span" and not isinstance(
@@ -171,3 +177,16 @@ program p : K -> R
 export p
 """
     assert tree(format_text(source)) == tree(source)
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").rglob("*.qvr"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_formats_to_the_same_tree_idempotently(path):
+    text = path.read_text(encoding="utf-8")
+    if parse_module(text).diagnostics:
+        pytest.skip("the example has syntax errors on purpose")
+    formatted = format_text(text)
+    assert tree(formatted) == tree(text)
+    assert format_text(formatted) == formatted
