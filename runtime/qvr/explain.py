@@ -1924,6 +1924,138 @@ ENTRIES: tuple[Entry, ...] = (
             return m
         export p
         """),
+    _e("QVR119", "`marginalize` without a body", "error", """
+        A `marginalize` block sums its variable out of the steps of its body: the steps right
+        after it that are indented more than the word `marginalize`. With no such step there
+        is nothing to sum over. Indent the observations that depend on the variable under
+        the block.""",
+       example="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            marginalize z <- Categorical(probs=[0.5, 0.5])
+            observe y : N <- Normal(loc=0.0, scale=s)
+            return s
+        export p
+        """,
+       fix="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            marginalize z <- Categorical(probs=[0.5, 0.5])
+                observe y : N <- Normal(loc=z * s, scale=s)
+            return s
+        export p
+        """),
+    _e("QVR120", "Draw inside `marginalize` depends on the summed variable", "error", """
+        The body of a `marginalize` block is evaluated once per value of its variable, but a
+        `sample` or call step in it is drawn only once, before the block. So only `let`,
+        `observe` and `score` steps may depend on the variable. Move the draw out of the
+        block and make the dependence deterministic, or observe it instead.""",
+       example="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            marginalize z <- Bernoulli(probs=0.5)
+                sample u <- Normal(loc=z, scale=1.0)
+                observe y : N <- Normal(loc=u, scale=s)
+            return s
+        export p
+        """,
+       fix="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            sample u <- Normal(loc=0.0, scale=1.0)
+            marginalize z <- Bernoulli(probs=0.5)
+                observe y : N <- Normal(loc=u + z, scale=s)
+            return s
+        export p
+        """),
+    _e("QVR121", "`marginalize` over a family without finite support", "warning", """
+        Only families with finitely many values can be summed out exactly: Categorical,
+        Bernoulli, and ContinuousBernoulli and RelaxedBernoulli (at 0.0 and 1.0), or a kernel
+        with a finite codomain. For any other family the variable is sampled like a `sample`
+        step whose scope is the block. Use `sample` to say so, or an enumerable family.""",
+       example="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            marginalize u <- Normal(loc=0.0, scale=1.0)
+                observe y : N <- Normal(loc=u, scale=s)
+            return s
+        export p
+        """,
+       fix="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            sample u <- Normal(loc=0.0, scale=1.0)
+            observe y : N <- Normal(loc=u, scale=s)
+            return s
+        export p
+        """),
+    _e("QVR122", "`reduction` on a family that is not summed out", "error", """
+        `reduction=logsumexp|sum|mean` says how a `marginalize` block combines the values of
+        its variable's atoms. A family without finite support has no atoms (its variable is
+        sampled, QVR121), so the option means nothing there. Remove it or use an enumerable
+        family.""",
+       example="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            marginalize u <- Normal(loc=0.0, scale=1.0) [reduction=sum]
+                observe y : N <- Normal(loc=u, scale=s)
+            return s
+        export p
+        """,
+       fix="""
+        object N : FinSet 5
+        object R : Real 1
+        program p : N -> R
+            sample s <- HalfNormal(scale=1.0)
+            marginalize u <- Bernoulli(probs=0.5) [reduction=sum]
+                observe y : N <- Normal(loc=u * s, scale=s)
+            return s
+        export p
+        """),
+    _e("QVR123", "Observation not grouped by its `marginalize` block", "error", """
+        A `marginalize` block over plates (`over=G`, or an annotation read as a plate) has one
+        variable per group, and each observation and score of its body must say which group
+        each of its elements belongs to: with `over`, by `[via=i]` (an index data name per
+        grouping object) or by varying over the group plates themselves; without `over`, by
+        varying over the block's plates. An annotation beside `over` states the value type.""",
+       example="""
+        object G : FinSet 3
+        object K : FinSet 2
+        object N : FinSet 6
+        object R : Real 1
+        program p : N -> R
+            sample mu : K <- Normal(loc=0.0, scale=1.0)
+            marginalize k : K <- Categorical(probs=[0.5, 0.5]) [over=G]
+                observe y : N <- Normal(loc=mu[k], scale=1.0)
+            return y
+        export p
+        """,
+       fix="""
+        object G : FinSet 3
+        object K : FinSet 2
+        object N : FinSet 6
+        object R : Real 1
+        program p : N -> R
+            sample mu : K <- Normal(loc=0.0, scale=1.0)
+            marginalize k : K <- Categorical(probs=[0.5, 0.5]) [over=G]
+                observe y : G <- Normal(loc=mu[k], scale=1.0)
+            return y
+        export p
+        """),
     _e("QVR124", "`score` value is not a real scalar", "error", """
         A `score` step adds its value to the program's log density, once per plate element,
         so the value must be one real number per element (`Real 1` or `Count 1`, over any

@@ -20,7 +20,7 @@ from ..syntax.span import Span
 from .context import KIND_WORDS, Context, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, has_fuzzy_latent, symbol_type
-from . import comprehensions, effects, templates
+from . import comprehensions, effects, marginalize, templates
 from .families import BUILTIN_SCHEMAS, BUILTINS, FAMILIES, value_type
 from .model import InlineInfo, ProgramInfo, Symbol, VarInfo
 from .objects import resolve_type
@@ -55,6 +55,8 @@ class ProgramChecker:
         self.used_plates: set = set()  # plates of steps (for QVR118)
         self.args: list = []  # (node, plates, input-dependent) of the current target
         self.event: Optional[int] = None  # event width of the current step (§5.8)
+        self.out_of_scope: dict = {}  # names a closed `marginalize` block ended (§5.7)
+        self.pull_back = None  # inside a grouped `marginalize`: arguments' plates via `via`
 
     # ------------------------------------------------------------------------- driver ----
     def run(self) -> ProgramInfo:
@@ -185,6 +187,8 @@ class ProgramChecker:
     def _use(self, name: A.Name, *, operand: bool = False, expect=None):
         """The local (or data name) `name` refers to. In an operand position an unbound
         name is a data name (§4.3); elsewhere (a `return` pattern) it is QVR012."""
+        if name.text in self.out_of_scope:
+            return marginalize.out_of_scope(self, name)
         entry = self.locals.get(name.text)
         if entry is None:
             entry = self.data.get(name.text)
@@ -254,6 +258,8 @@ class ProgramChecker:
     # -------------------------------------------------------------------------- steps ----
     def _step(self, step) -> None:
         ctx = self.ctx
+        if step.__class__ is _MarginalizeStep:
+            return marginalize.check(self, step)
         if isinstance(step, (A.LetStep, _ScoreStep)):
             if step.value.__class__ is A.FactorExpr:  # a comprehension (§5.8)
                 t = comprehensions.check(self, step.value)
@@ -287,6 +293,8 @@ class ProgramChecker:
             self.sizing = ann
         self.args, self.target_dep, self.target_dom = [], False, None
         value = self._target(step, step.target, observe)
+        if self.pull_back is not None:  # an observe of a grouped `marginalize` body (§5.7)
+            self.args = self.pull_back(self.args)
         declared = self._rule_a(step, value, ann, ann_plate, iid, over)
         value = self._step_value(step, value, declared, annotation)
         ctx.record_type(step, value)
@@ -1220,6 +1228,7 @@ def _expected_args(mt: Optional[MorphType], k: int) -> list:
 # step forms of part 2 (§3.1); getattr: absent from an older syntax tree
 _ScoreStep = getattr(A, "ScoreStep", ())
 _CallStep = getattr(A, "CallStep", ())
+_MarginalizeStep = getattr(A, "MarginalizeStep", ())
 
 
 def _bound_names(step) -> list:
@@ -1259,8 +1268,10 @@ def _step_options(ctx: Context, step) -> dict:
     out: dict = {}
     if opts is None:
         return out
-    allowed = _STEP_OPTIONS + (("via", "reduction") if hasattr(step, "body") else ())
-    if isinstance(step, _CallStep):  # a call step takes no options (part 2 §5.10)
+    allowed = _STEP_OPTIONS + (("via",) if getattr(ctx, "grouped_body", False) else ())
+    if isinstance(step, _MarginalizeStep):
+        allowed = ("over", "reduction")
+    elif isinstance(step, _CallStep):  # a call step takes no options (part 2 §5.10)
         allowed = ()
     for o in opts.items:
         if o.key.text not in allowed:
