@@ -154,3 +154,18 @@ program bayes : Analysis -> Posterior
 export bayes
 """
     assert diagnostics(text) == [("3:1", "QVR110")]
+
+
+def test_a_call_of_a_tier_3_define_is_unchecked_but_option_errors_stay():
+    text = """object R : Real 1
+define f(x : Real) : Real !{} =
+    return x
+program p(t) : R -> R
+    let y = f(t)
+    sample z <- Normal(loc=y, scale=1.0) [bogus=1]
+    return z
+export p
+"""
+    # no "undefined" for `f`, no type diagnostics about `y`; the unknown option is reported
+    assert diagnostics(text) == [("2:1", "QVR110"), ("6:43", "QVR028")]
+    assert diagnostics(text.replace(" [bogus=1]", "")) == [("2:1", "QVR110")]

@@ -78,11 +78,19 @@ TIER3_OBJECTS = frozenset(("FreeResiduated", "FreeMonoid"))
 # Postfix methods that are checked: `.marginalize(…)` has its own node, `.dagger` is T1 and
 # `goal_weight` is the tier-2 chart method.
 CHECKED_METHODS = frozenset(("dagger", "marginalize"))
-# Diagnostics kept for a declaration that involves ⊤ (spec part 2 §5.11: names must still
-# resolve; no type, width, plate or return diagnostic is reported about ⊤). Hints and
-# deprecations are kept too.
-_KEPT_WHEN_UNCHECKED = frozenset(("QVR010", "QVR011", "QVR012", "QVR013", "QVR014", "QVR015",
-                                  "QVR016", "QVR017", "QVR110", "QVR134"))
+# Diagnostics kept for a declaration that involves ⊤ (spec part 2 §5.11): names must still
+# resolve, and what is said about declarations, objects and options (codes below QVR040) and
+# family arguments does not depend on types; the type, width, plate, return and effect
+# diagnostics (and the "never used" warnings, whose uses may sit in unchecked forms) are
+# dropped. Hints and information are kept.
+_KEPT_WHEN_UNCHECKED = frozenset(("QVR063", "QVR110", "QVR134"))
+
+
+def _kept_when_unchecked(code: str) -> bool:
+    return code in _KEPT_WHEN_UNCHECKED or (code.startswith("QVR") and code[3:].isdigit()
+                                            and int(code[3:]) < 40)
+
+
 # A cheap first test before walking a declaration's tree for tier-3 forms.
 _MAYBE_TIER3 = re.compile(
     r"\.(?=[^\W\d])|->|\b(?:map|fold|traverse|length|logsumexp_over|filter|parse)\b")
@@ -553,6 +561,8 @@ class Analyzer:
                 if node.text in self.unchecked_names:
                     involved = True
                 continue
+            if cls is A.Call and node.name.text in self.unchecked_names:
+                words.append(node.name.span)  # `f(x)` of a tier-3 `define f(…)`: ⊤
             form = None
             if cls is A.Lambda:
                 form = f"{node.param.text} -> …"
@@ -637,7 +647,7 @@ class Analyzer:
             if any(a <= at[0] and at[1] <= b for a, b in inside):
                 continue
             if (everything and diag.severity in (Severity.ERROR, Severity.WARNING)
-                    and diag.code not in _KEPT_WHEN_UNCHECKED):
+                    and not _kept_when_unchecked(diag.code)):
                 continue
             kept.append(diag)
         ctx.diagnostics[start:] = kept
