@@ -194,6 +194,10 @@ def symbol_blocks(analysis, symbol) -> list[Block]:
                 parts.append(_text(f"Promoted to `{render_type(info.effective)}`"))
         else:
             parts.append(_code(symbol.detail or f"program {name}"))
+    elif kind in ("define", "object") and getattr(symbol, "scope", None):
+        # a typed parameter of a program (spec part 2 §5.5): only its header line is known
+        parts.append(_code(symbol.detail.split(" (")[0] if symbol.detail else name))
+        parts.append(_text(f"template parameter of program `{symbol.scope}`"))
     elif kind == "define":
         info = getattr(analysis, "defines", {}).get(name)
         typ = getattr(info, "type", None) if info else symbol.type
@@ -218,6 +222,7 @@ def symbol_blocks(analysis, symbol) -> list[Block]:
         if var is not None and getattr(var, "kind", None):
             what = f"{var.kind} variable" if kind == "variable" else what
             typ = typ or getattr(var, "type", None)
+            what = _current_local(info, name, var.kind) or what
         shown = render_type(typ) if typ is not None else "?"
         plain = display_type(typ) if typ is not None else "?"
         line = f"{name} : {shown}"
@@ -233,6 +238,19 @@ def symbol_blocks(analysis, symbol) -> list[Block]:
     if doc:
         parts.append(Block("doc", doc))
     return parts
+
+
+def _current_local(info, name: str, kind: str) -> Optional[str]:
+    """What a local of a part-2 step form is (spec part 2 §5.12): a `marginalize` variable
+    (summed out, with its atoms), a `score` name, a typed (template) parameter."""
+    if kind == "marginalize":
+        block = (getattr(info, "marginals", None) or {}).get(name)
+        return block.describe() if block is not None else "marginalize variable"
+    if kind == "score":
+        return "log-density factor"
+    if kind == "parameter" and name in dict(getattr(info, "typed_params", None) or ()):
+        return "template parameter"
+    return None
 
 
 def _is_seq(t) -> bool:
