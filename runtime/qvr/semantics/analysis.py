@@ -494,6 +494,9 @@ class Analyzer:
                         for n in ast_nodes(d.value)):
                     names.add(sym.name)
             found = ctx.unchecked_names = frozenset(names)
+            # the cheap test of `tier3_forms`: does a declaration's text mention one of them
+            ctx.unchecked_pattern = re.compile(r"\b(?:" + "|".join(
+                map(re.escape, sorted(names))) + r")\b") if names else None
             # after a user-defined algebra, finite-world expressions are ⊤ (§5.10)
             ctx.unknown_algebra_from = min(algebras, default=None)
         return found
@@ -537,8 +540,10 @@ class Analyzer:
         declares them. The walk does not enter a form."""
         ctx = self.ctx
         roots = roots if isinstance(roots, list) else [roots]
-        if not self.unchecked_names and not any(
-                _MAYBE_TIER3.search(ctx.src(_body_span(r))) for r in roots):
+        self.unchecked_names
+        named = ctx.unchecked_pattern
+        if not any(_MAYBE_TIER3.search(body) or (named is not None and named.search(body))
+                   for body in (ctx.src(_body_span(r)) for r in roots)):
             return False, [], []
         declared = lambda n: n in ctx.top or n in ctx.local_top
         involved, forms, words = False, [], []
