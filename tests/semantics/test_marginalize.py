@@ -183,3 +183,27 @@ def test_a_nested_block_is_tier_2():
     assert info.marginals["d"].describe() == ("summed out (atoms 0, 1) with logsumexp; not "
                                               "runnable (tier 2)")
     assert info.marginals["z"].nested is False
+
+
+def test_effects_of_a_block():
+    summed = program(SMALL,
+                     "sample s <- HalfNormal(scale=1.0)",
+                     "marginalize z <- Bernoulli(probs=0.5)",
+                     "    observe y : N <- Normal(loc=z * s, scale=1.0)",
+                     sig="program p : N -> R [effects=[Sample, Score]]")
+    assert diagnostics(summed) == [
+        ("QVR127", 5, 4, "`p` declares effects [Sample, Score] but `z` (line 5) performs "
+                         "`Marginal`")]
+    # a family without finite support draws its variable
+    latent = program(SMALL,
+                     "marginalize u <- Normal(loc=0.0, scale=1.0)",
+                     "    score t = u * 1.0",
+                     "let s = 1.0",
+                     sig="program p : N -> R [effects=[Marginal, Score]]")
+    assert diagnostics(latent) == [
+        ("QVR127", 4, 4, "`p` declares effects [Score, Marginal] but `u` (line 4) performs "
+                         "`Sample`"),
+        ("QVR121", 4, 21, "`Normal` has no finite support: `u` is sampled (a latent site), "
+                          "not summed out")]
+    d = next(d for d in analyze(latent).diagnostics if d.code == "QVR127")
+    assert latent[d.span.start:d.span.end] == "marginalize u <- Normal(loc=0.0, scale=1.0)"

@@ -155,3 +155,31 @@ def test_an_error_only_an_instance_has_is_reported_at_the_call():
     d = a.diagnostics[0]
     assert [(r.message, a.line_index.position(r.span.start)) for r in d.related] == [
         ("in template `mix`", (5, 14))]
+
+
+def test_a_template_in_a_morphism_expression_or_exported_is_qvr125():
+    text = MISUSE_HEAD + "define d = t >> t\nexport t\n"
+    assert diagnostics(text) == [
+        ("QVR080", 1, 7, "`N` is declared but never used"),
+        ("QVR080", 6, 7, "`d` is declared but never used"),
+        ("QVR125", 6, 11, "`t` has object or morphism parameters: use it as "
+                          "`sample v <- t(…)`"),
+        ("QVR125", 6, 16, "`t` has object or morphism parameters: use it as "
+                          "`sample v <- t(…)`"),
+        ("QVR125", 7, 7, "`t` has object or morphism parameters: use it as "
+                         "`sample v <- t(…)`")]
+
+
+def test_data_names_of_a_template_become_named_inputs_of_the_caller():
+    text = ("object N : FinSet 4\nobject R : Real 1\n"
+            "program t(K : FinSet) : K -> R\n"
+            "    sample s : K <- Normal(loc=offset, scale=1.0)\n"
+            "    return s\n"
+            "program m : N -> R\n"
+            "    sample a <- t(N)\n"
+            "    return a\n"
+            "export m\n")
+    assert diagnostics(text) == [
+        ("QVR111", 4, 31, "`offset` is a data input of `t`: Real 1 over ?offset")]
+    variables = analyze(text).programs["m"].variables
+    assert variables["offset"].kind == "data"

@@ -19,6 +19,7 @@ from typing import Optional
 
 from ..diagnostics import Related
 from ..syntax import ast as A
+from ..syntax.span import Span
 from .families import FAMILIES
 from .plates import base_of
 from .types import elem_of, is_seq
@@ -96,7 +97,8 @@ def step_effects(ctx, step) -> set:
     if cls is A.LetStep:
         return set()
     if cls is A.MarginalizeStep:
-        out = {"Marginal"}
+        # a family without finite support makes the variable a latent: drawn, not summed
+        out = {"Marginal"} | (set() if _enumerable(ctx, step) else {"Sample"})
         for inner in step.body:
             out |= step_effects(ctx, inner)
         return out
@@ -104,6 +106,11 @@ def step_effects(ctx, step) -> set:
     if target is None:
         return set()
     return target_effects(ctx, target.name.text)
+
+
+def _enumerable(ctx, step) -> bool:
+    from .marginalize import enumerable_target
+    return enumerable_target(ctx, step.target)
 
 
 def target_effects(ctx, name: str) -> set:
@@ -146,8 +153,15 @@ def finish(ctx, d: A.ProgramDecl, info, declared: Optional[tuple]) -> None:
         shown = ", ".join(sorted(allowed, key=EFFECTS.index)) if allowed else "Pure"
         where = _step_name(step)
         ctx.error("QVR127", f"`{d.name.text}` declares effects [{shown}] but `{where.text}` "
-                  f"(line {ctx.line_of(where.span)}) performs `{extra[0]}`", step.span,
+                  f"(line {ctx.line_of(where.span)}) performs `{extra[0]}`", _head(step),
                   related=(Related(option.span, "effects declared here"),))
+
+
+def _head(step) -> Span:
+    """A step's range without a `marginalize` block's body."""
+    if step.__class__ is not A.MarginalizeStep:
+        return step.span
+    return Span(step.span.start, (step.options or step.target).span.end)
 
 
 def _step_name(step) -> A.Name:

@@ -166,6 +166,12 @@ def symbol_type(ctx: Context, sym) -> Optional[MorphType]:
     return None
 
 
+def _is_template(info) -> bool:
+    from .templates import is_template  # templates reaches the program checker
+    return info is not None and bool(getattr(info, "typed_params", None)) and is_template(
+        info.decl)
+
+
 def _ref(ctx: Context, e: A.Ref, in_fan: bool, inside: Optional[str] = "expression"
          ) -> Optional[MorphType]:
     name = e.name
@@ -177,6 +183,11 @@ def _ref(ctx: Context, e: A.Ref, in_fan: bool, inside: Optional[str] = "expressi
     if sym.name in ctx.groups and not in_fan:
         ctx.error("QVR018", f"group `{name.text}` can only be used directly inside `fan(...)`",
                   name.span)
+        return None
+    if sym.kind == "program" and _is_template(ctx.programs.get(sym.name)):
+        # a template (part 2 §5.5) is only drawn from or called, with its arguments
+        ctx.error("QVR125", f"`{name.text}` has object or morphism parameters: use it as "
+                  f"`sample v <- {name.text}(…)`", name.span)
         return None
     if sym.kind == "program" and not (inside is None and ctx.order_free):
         # a program with data names or plated steps is not elementwise (part 2 §5.1);

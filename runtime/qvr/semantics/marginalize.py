@@ -157,6 +157,11 @@ def _family(ctx, target: A.Target):
     return None, True, target.name.span
 
 
+def enumerable_target(ctx, target: A.Target) -> bool:
+    """Whether a `marginalize` target is summed out (unresolved targets count as such)."""
+    return _family(ctx, target)[1]
+
+
 def _atoms(value, family) -> tuple:
     if value is None:
         return ()

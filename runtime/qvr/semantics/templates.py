@@ -76,7 +76,9 @@ def check(ctx, d: A.ProgramDecl, run):
         kept = [x for x in own if _ABSTRACT_TEXT not in x.message]
         del ctx.diagnostics[first:]
         ctx.diagnostics.extend(kept)
-        info.template_diagnostics = {(x.code, x.span) for x in kept}
+        # relative to the template's own statement (its text may move, its record be reused)
+        info.template_diagnostics = {(x.code, x.span.start - ctx.origin, x.span.end - ctx.origin)
+                                     for x in kept}
     info.typed_params = [(n.text, k) for n, k, _ in typed_params(d)]
     return info
 
@@ -120,8 +122,14 @@ def _enter(ctx, d: A.ProgramDecl, binding: Optional[dict]) -> list:
             sym.origin = ctx.origin
         saved.append((x, ctx.top.get(x), ctx.objects.get(x, _MISSING)))
         ctx.top[x] = sym
-        ctx.objects[x] = obj
+        _put(ctx.objects, x, obj)
     return saved
+
+
+def _put(table: dict, key, value) -> None:
+    """Write past the incremental checker's write log: a parameter is visible only while its
+    program is checked, it is no declaration of the module."""
+    dict.__setitem__(table, key, value)
 
 
 _MISSING = object()
@@ -161,9 +169,9 @@ def _leave(ctx, saved: list) -> None:
         else:
             ctx.top[x] = sym
         if obj is _MISSING:
-            ctx.objects.pop(x, None)
+            dict.pop(ctx.objects, x, None)
         else:
-            ctx.objects[x] = obj
+            _put(ctx.objects, x, obj)
 
 
 # ---------------------------------------------------------------------------- calls ----
@@ -227,8 +235,11 @@ def call(checker, sym, target: A.Target):
     if not ok:
         return None
     if not template:
-        cod = info.effective.cod if info.effective is not None else None
-        return cod
+        inherited = getattr(checker, "inherited", None)
+        for n, v in (info.variables or {}).items():  # its data names become the caller's
+            if v.kind == "data" and inherited is not None:
+                inherited.setdefault(n, v)
+        return info.effective.cod if info.effective is not None else None
     return _instantiate(checker, sym, info, target, binding)
 
 
@@ -335,15 +346,21 @@ def _instantiate(checker, sym, info, target: A.Target, binding: dict):
     known = getattr(info, "template_diagnostics", set())
     where = checker._args_span(target)
     shown = ", ".join(ctx.src(a.span) for a in target.args)
+    base = getattr(sym, "origin", 0)
     for x in found:
         if x.severity not in (Severity.ERROR, Severity.WARNING):
             continue
-        if (x.code, x.span) in known:
+        if (x.code, x.span.start - base, x.span.end - base) in known:
             continue
         rel = Span(x.span.start - ctx.origin, x.span.end - ctx.origin)
         ctx.positional = True
         ctx.report(x.code, x.severity, f"`{sym.name}({shown})`: {x.message}", where,
                    related=(Related(rel, f"in template `{sym.name}`"),))
+    inherited = getattr(checker, "inherited", None)
+    if inherited is not None:  # the instance's data names become the caller's (§5.3)
+        for n, v in (inst.variables or {}).items():
+            if v.kind == "data":
+                inherited.setdefault(n, v)
     rt = inst.return_type
     if rt is None:
         return inst.effective.cod if inst.effective is not None else None
