@@ -47,7 +47,7 @@ def test_tm_grammar_words_are_the_vocabulary(tm_grammar):
     assert _words(repo["families"]) == set(vocabulary.FAMILIES)
     assert _words(repo["builtins"]) == set(vocabulary.BUILTINS)
     assert _words(repo["type-constructors"]) == set(vocabulary.TYPE_CONSTRUCTORS)
-    assert len(vocabulary.RESERVED) == 32
+    assert len(vocabulary.RESERVED) == 33
 
 
 def test_vocabulary_json_is_current():

@@ -205,3 +205,20 @@ def test_opaque_pattern_in_the_vocabulary_is_the_grammars():
     grammar = (Path(A.__file__).with_name("qvr.lark")).read_text()
     pattern = re.search(r"^OPAQUE_BLOCK\.9: /(.*)/$", grammar, re.M).group(1)
     assert pattern == vocabulary.OPAQUE_BLOCK
+
+
+def test_a_chunk_that_starts_mid_line_never_heads_a_block():
+    # an indented `define f(` (and a second statement on a line) is an ordinary, broken define
+    for text in ("object T : FinSet 2\n  define f(x) = x\n", "object T : FinSet 2  define f(x) = x\n"):
+        result = parse_module(text)
+        assert [(d.code, d.message) for d in result.diagnostics] == [
+            ("QVR002", "syntax error: expected `=` in define `f`, found `(`")], text
+        assert [type(d).__name__ for d in result.module.statements] == ["ObjectDecl", "BrokenDecl"]
+
+
+def test_comment_markers_inside_a_block_belong_to_it():
+    text = 'deduction D : T\n    x #{ y "#{" # z\n\nobject A : FinSet 3  # after\n'
+    result = parse_module(text)
+    assert result.diagnostics == ()
+    assert [type(d).__name__ for d in result.module.statements] == ["OpaqueDecl", "ObjectDecl"]
+    assert [c.text for c in result.module.comments] == ["# after"]

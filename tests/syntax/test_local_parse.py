@@ -23,7 +23,8 @@ def _local(text: str) -> list:
     out = []
     for c in chunks:
         key = (text[c.start:c.end], c.end >= len(text))
-        out.append(syntax.parse_chunk_local(*key, seen.get(key, 0)))
+        line_start = c.start == 0 or text[c.start - 1] == "\n"
+        out.append(syntax.parse_chunk_local(*key, seen.get(key, 0), line_start))
         seen[key] = seen.get(key, 0) + 1
     return out
 

@@ -488,14 +488,15 @@ class IncrementalChecker:
         start = chunk.start
         chunk_text = text[start:chunk.end]
         at_eof = chunk.end >= len(text)
+        line_start = start == 0 or text[start - 1] == "\n"  # (a block head needs column 0)
         occurrence = 0
-        while (chunk_text, at_eof, occurrence) in self._occupied:
+        while (chunk_text, at_eof, occurrence, line_start) in self._occupied:
             occurrence += 1  # identical chunks: each copy gets nodes of its own
-        key = (chunk_text, at_eof, occurrence)
+        key = (chunk_text, at_eof, occurrence, line_start)
         self._occupied.add(key)
         parsed = cache.get(key)
         if parsed is None:
-            decls, chunk_diags = parse_chunk_local(chunk_text, at_eof, occurrence)
+            decls, chunk_diags = parse_chunk_local(chunk_text, at_eof, occurrence, line_start)
             idents = _identifiers(chunk_text)
             text_key = hash(key)
             # the units are reused by later versions (only `origin`/`end` change; a `where`

@@ -221,7 +221,14 @@ def _check_soft_keywords(decls, diagnostics: list) -> list:
     return kept
 
 
-def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
+def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool, line_start: bool = True):
+    """Parse one chunk at document offset `offset`. `line_start` says whether the chunk starts
+    a line: an opaque block begins only at column 0, so a chunk that starts mid-line (an
+    indented `define`, a second statement on a line) is parsed with one blank before it, which
+    keeps its first word from reading as a block head."""
+    if not line_start:
+        chunk_text = " " + chunk_text
+        offset -= 1
     diagnostics: list[Diagnostic] = []
     chunk_comments = comments(chunk_text, offset)
     parse_text = chunk_text
@@ -274,9 +281,13 @@ def _parse_chunk_uncached(chunk_text: str, offset: int, at_eof: bool):
     return tuple(decls), tuple(diagnostics), chunk_comments
 
 
+def _line_start(text: str, start: int) -> bool:
+    return start == 0 or text[start - 1] == "\n"
+
+
 def _parse_chunk_cached(text: str, start: int, end: int):
     chunk_text = text[start:end]
-    key = (chunk_text, end >= len(text))
+    key = (chunk_text, end >= len(text), _line_start(text, start))
     hit = _memo.get(key)
     if hit is not None:
         _memo.move_to_end(key)
@@ -290,25 +301,28 @@ def _parse_chunk_cached(text: str, start: int, end: int):
             # `shift` recurses on the tree; a chain of thousands of `>>` is deeper than that
             # allows. Parsing is iterative, so parse the chunk again at its new offset.
             pass
-    result = _parse_chunk_uncached(chunk_text, start, key[1])
+    result = _parse_chunk_uncached(chunk_text, start, key[1], key[2])
     _memo[key] = result + (start,)
     if len(_memo) > _MEMO_SIZE:
         _memo.popitem(last=False)
     return result
 
 
-# (chunk text, chunk ends the file, occurrence) -> (decls, diagnostics) at offset 0
-_local_memo: "OrderedDict[tuple[str, bool, int], tuple]" = OrderedDict()
+# (chunk text, chunk ends the file, occurrence, chunk starts a line) -> (decls, diagnostics)
+# at offset 0
+_local_memo: "OrderedDict[tuple[str, bool, int, bool], tuple]" = OrderedDict()
 
 
-def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0):
+def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0,
+                      line_start: bool = True):
     """``(decls, diagnostics)`` of one chunk with spans relative to the chunk's start.
 
     Memoised by text, and the memo returns the *same* objects for the same text wherever the
     chunk sits in the file: the incremental checker keys its per-statement results on them.
     `occurrence` tells identical chunks of one file apart (the second copy of a declaration
-    must be a different node, or its symbol would be taken for the first one's)."""
-    key = (chunk_text, at_eof, occurrence)
+    must be a different node, or its symbol would be taken for the first one's). `line_start`
+    says whether the chunk starts a line (see `_parse_chunk_uncached`)."""
+    key = (chunk_text, at_eof, occurrence, line_start)
     hit = _local_memo.get(key)
     if hit is not None:
         _local_memo.move_to_end(key)
@@ -319,14 +333,14 @@ def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0):
         # The whole-module parse may have this text already (the language server publishes a
         # just-opened file from its full analysis, then brings the incremental checker up):
         # moving that parse to offset 0 costs about a third of parsing it again.
-        parsed = _memo.get((chunk_text, at_eof))
+        parsed = _memo.get((chunk_text, at_eof, line_start))
         if parsed is not None and parsed[3]:  # (a shift by 0 would give the same nodes)
             try:
                 hit = (shift(parsed[0], -parsed[3]), shift(parsed[1], -parsed[3]))
             except RecursionError:  # see `_parse_chunk_cached`
                 hit = None
         if hit is None:
-            decls, diags, _ = _parse_chunk_uncached(chunk_text, 0, at_eof)
+            decls, diags, _ = _parse_chunk_uncached(chunk_text, 0, at_eof, line_start)
             hit = (decls, diags)
     finally:
         if was_enabled:

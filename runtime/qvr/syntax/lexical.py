@@ -36,7 +36,9 @@ _SCAN = re.compile(
                                              reverse=True)) + r"|(?<![^\n])composition)(?!\w)",
     re.S,
 )
-_COMMENT_SCAN = re.compile(r"(?P<block>#\{.*?\}#)|(?P<open>#\{)|(?P<line>#[^\n]*)", re.S)
+# Comments, skipping opaque blocks: a `#` inside a block belongs to the block's token.
+_COMMENT_SCAN = re.compile("(?P<opaque>" + OPAQUE_BLOCK + ")"
+                           r"|(?P<block>#\{.*?\}#)|(?P<open>#\{)|(?P<line>#[^\n]*)", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,8 @@ def comments(text: str, offset: int = 0) -> tuple[Comment, ...]:
     out = []
     for m in _COMMENT_SCAN.finditer(text):
         kind = m.lastgroup
+        if kind == "opaque":
+            continue
         start = m.start() + offset
         if kind == "block":
             out.append(Comment("block", m.group(), Span(start, m.end() + offset)))
@@ -170,7 +174,8 @@ def _has_code(text: str, start: int, end: int) -> bool:
     piece = text[start:end]
     if not piece.strip():
         return False
-    return bool(_COMMENT_SCAN.sub("", piece).strip())
+    return bool(_COMMENT_SCAN.sub(lambda m: m.group() if m.lastgroup == "opaque" else "",
+                                  piece).strip())
 
 
 
