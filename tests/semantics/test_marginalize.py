@@ -207,3 +207,21 @@ def test_effects_of_a_block():
                           "not summed out")]
     d = next(d for d in analyze(latent).diagnostics if d.code == "QVR127")
     assert latent[d.span.start:d.span.end] == "marginalize u <- Normal(loc=0.0, scale=1.0)"
+
+
+def test_a_nested_grouped_block_must_refine_the_outer_group():
+    head = ("object G : FinSet 3\nobject H : FinSet 2\nobject N : FinSet 6\nobject R : Real 1\n")
+    steps = ("marginalize a <- Bernoulli(probs=0.5) [over=G]",
+             "    marginalize b <- Bernoulli(probs=0.5) [over={inner}]",
+             "        observe y : N <- Normal(loc={loc}, scale=1.0) [via={via}]")
+
+    def text(inner: str, loc: str, via: str) -> str:
+        return program(head, *(s.format(inner=inner, loc=loc, via=via) for s in steps),
+                       ret="return y")
+
+    assert diagnostics(text("[G, H]", "a * b", "[g, h]")) == [
+        ("QVR111", 8, 64, "`g` is a data input of `p`: FinSet 3 over ?g"),
+        ("QVR111", 8, 67, "`h` is a data input of `p`: FinSet 2 over ?h")]
+    assert diagnostics(text("H", "b * 1.0", "h")) == [
+        ("QVR123", 7, 52, "grouped `marginalize b`: inner group `H` does not refine `G`"),
+        ("QVR111", 8, 65, "`h` is a data input of `p`: FinSet 2 over ?h")]

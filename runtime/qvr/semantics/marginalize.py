@@ -71,14 +71,22 @@ def _atoms_text(atoms: tuple) -> str:
     return ", ".join(str(a) for a in atoms)
 
 
-def check(checker, step: A.MarginalizeStep, nested: bool = False) -> None:
-    """Check a `marginalize` step and its body in the program `checker` is checking."""
+def check(checker, step: A.MarginalizeStep, outer: Optional[tuple] = None) -> None:
+    """Check a `marginalize` step and its body in the program `checker` is checking;
+    `outer` is the enclosing block's (name, grouping plates) for a nested block (tier 2)."""
     from .programs import _step_options
     ctx = checker.ctx
     z = step.name.text
     opts = _step_options(ctx, step)
     over = checker._plate_list(opts.get("over"))
     reduction = _reduction(ctx, opts.get("reduction"))
+    nested = outer is not None
+    if nested and over and outer[1] and not all(g in over for g in outer[1]):
+        # tier 2: an inner group is the outer group or a product having it as a factor
+        inner = " × ".join(g.name for g in over)
+        ctx.error("QVR123", f"grouped `marginalize {z}`: inner group `{inner}` does not refine "
+                  f"`{' × '.join(g.name for g in outer[1])}`", opts["over"].span,
+                  related=(Related(outer[0].span, f"`{outer[0].text}` groups here"),))
     family, enumerable, where = _family(ctx, step.target)
     red_option = next((o for o in step.options.items if o.key.text == "reduction"), None) \
         if step.options is not None else None
@@ -202,7 +210,7 @@ def _body_step(checker, block: A.MarginalizeStep, step, depends: set, plates: tu
     z = block.name.text
     cls = step.__class__
     if cls is A.MarginalizeStep:
-        check(checker, step, nested=True)
+        check(checker, step, outer=(block.name, plates if grouped else ()))
         return
     if cls is A.LetStep:
         checker._step(step)
