@@ -153,7 +153,8 @@ program bayes : Analysis -> Posterior
     return posterior
 export bayes
 """
-    assert diagnostics(text) == [("3:1", "QVR110")]
+    # unchecked, but its argument is still an operand of `bayes`: a data input
+    assert diagnostics(text) == [("3:1", "QVR110"), ("6:27", "QVR111")]
 
 
 def test_a_call_of_a_tier_3_define_is_unchecked_but_option_errors_stay():
@@ -169,3 +170,13 @@ export p
     # no "undefined" for `f`, no type diagnostics about `y`; the unknown option is reported
     assert diagnostics(text) == [("2:1", "QVR110"), ("6:43", "QVR028")]
     assert diagnostics(text.replace(" [bogus=1]", "")) == [("2:1", "QVR110")]
+
+
+def test_the_arguments_of_a_tier_3_call_are_references():
+    # `f` and `g` are used only as arguments of a contraction call: not "never used"; an
+    # argument that names nothing is undefined
+    text = ("object A : FinSet 2\nmorphism f, g : A -> A [role=latent]\n"
+            "contraction c (p : A -> A, q : A -> A) : A -> A [rule=real]\n"
+            "define d = c(f, g)\ndefine e = c(f, nothing)\nexport d\n")
+    assert diagnostics(text) == [("3:1", "QVR110"), ("5:8", "QVR080"), ("5:17", "QVR011")]
+

@@ -150,7 +150,19 @@ def _family_call(ctx: Context, e: A.FamilyCall) -> Optional[MorphType]:
     ctx.lookup_top(name, want="morphism", undefined_code="QVR011",
                    undefined_msg=f"undefined morphism `{name.text}`",
                    allowed_kinds=EXPR_KINDS)
+    # The arguments' names resolve as what the callee requires (spec part 2 §3.2); a tier-3
+    # callee's requirements are unknown, so any declared name is a reference (and so "used").
+    for arg in e.args:
+        value = arg.value if arg.__class__ is A.NamedArg else arg
+        if value.__class__ is A.Var:
+            ctx.lookup_top(value.name, want="name", undefined_code="QVR011",
+                           undefined_msg=f"undefined name `{value.name.text}`",
+                           allowed_kinds=_ARGUMENT_KINDS)
     return None
+
+
+# What the argument of a template or tier-3 call may name.
+_ARGUMENT_KINDS = ("morphism", "program", "define", "object", "opaque")
 
 
 def symbol_type(ctx: Context, sym) -> Optional[MorphType]:

@@ -538,6 +538,13 @@ class ProgramChecker:
                                  undefined_msg=f"undefined morphism `{name.text}`",
                                  allowed_kinds=EXPR_KINDS)
             if sym is None:
+                if ctx.top.get(name.text) is not None and ctx.top[name.text].kind == "opaque":
+                    # a tier-3 callee: unchecked, but its arguments are still this program's
+                    # operands (their names resolve; free ones are data names, §5.3)
+                    for arg in target.args or ():
+                        if arg.__class__ is not A.Lambda:
+                            self.arith(arg.value if arg.__class__ is A.NamedArg else arg,
+                                       operand=True)
                 return None
             if sym.name in ctx.groups:
                 ctx.error("QVR018", f"group `{name.text}` can only be used directly inside "
