@@ -111,7 +111,7 @@ def test_spec_6_5_step_1_synthetic_data():
         torch.testing.assert_close(p, q)
 
 
-@pytest.mark.parametrize("path", sorted(PROGRAMS.glob("*.qvr")) + sorted((REPO / "examples").glob("**/*.qvr")),
+@pytest.mark.parametrize("path", sorted(PROGRAMS.glob("*.qvr")) + sorted((REPO / "examples").glob("*.qvr")),
                          ids=lambda p: p.stem)
 def test_every_example_loads_samples_and_scores(path):
     torch.manual_seed(0)
