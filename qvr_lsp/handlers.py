@@ -18,6 +18,7 @@ commands, code lenses and settings are the run layer's (`qvr_lsp.run_commands.re
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import logging
 import sys
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ def handler_function(row: Handler) -> Callable:
 
         async def handler(ls, params):
             result = inner(ls, row.params(ls, params))
-            return await result if hasattr(result, "__await__") else result
+            return await result if inspect.isawaitable(result) else result
 
         handler.__name__ = row.name
     return handler
