@@ -183,3 +183,21 @@ def test_data_names_of_a_template_become_named_inputs_of_the_caller():
         ("QVR111", 4, 31, "`offset` is a data input of `t`: Real 1 over ?offset")]
     variables = analyze(text).programs["m"].variables
     assert variables["offset"].kind == "data"
+
+
+def test_a_call_binds_all_parameters_or_only_the_typed_ones():
+    head = ("object N : FinSet 2\nobject R : Real 1\n"
+            "program shift(K : FinSet, x) : R -> R\n"
+            "    let y = x + 1.0\n"
+            "    return y\n")
+
+    def text(call: str) -> str:
+        return head + ("program m : R -> R\n"
+                       f"    sample a <- {call}\n"
+                       "    return a\n"
+                       "export m\n")
+
+    assert diagnostics(text("shift(N, 2.0)")) == []  # one argument per parameter
+    assert diagnostics(text("shift(N)")) == []  # the typed ones; the input is passed
+    assert diagnostics(text("shift(N, 2.0, 3.0)")) == [
+        ("QVR126", 7, 22, "`shift` takes 2 or 1 arguments, got 3")]

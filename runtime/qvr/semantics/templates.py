@@ -201,7 +201,7 @@ def call(checker, sym, target: A.Target):
     elif n == t:
         pairs = list(zip([p for p in params if p.text in typed], args))
     else:
-        counts = f"{t} or {k}" if t != k else f"{k}"
+        counts = f"{k} or {t}" if t != k else f"{k}"
         ctx.error("QVR126", f"`{sym.name}` takes {counts} argument{'s' if k > 1 else ''}, "
                   f"got {n}", checker._args_span(target))
         for a in args:  # still resolve the arguments (objects stand for object parameters)
