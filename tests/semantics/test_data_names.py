@@ -27,7 +27,7 @@ def test_an_unbound_operand_is_a_data_input_at_its_first_use():
                    "let mu = b * x",
                    "observe y : N <- Normal(loc=mu + x, scale=1.0)")
     assert diagnostics(text) == [
-        ("QVR111", 5, 17, "`x` is a data input of `p`: Real 1 over ?x")]
+        ("QVR111", 5, 17, "`x` is a data input of `p`: Real 1 over N")]
     a = analyze(text)
     info = a.programs["p"]
     assert info.variables["x"].kind == "data"
@@ -57,7 +57,7 @@ def test_the_type_comes_from_the_first_use():
                    "    return b\nexport p\n")
     # `v` is the sole argument of `enc : F -> R`; `w` the first of `pair`'s two factors
     assert diagnostics(text) == [
-        ("QVR111", 7, 20, "`v` is a data input of `p`: F over ?v"),
+        ("QVR111", 7, 20, "`v` is a data input of `p`: F over ?w"),
         ("QVR111", 8, 21, "`w` is a data input of `p`: F over ?w")]
 
 
@@ -134,7 +134,7 @@ def test_named_inputs_of_a_drawn_program_are_the_callers():
                    "    sample b <- inner\n"
                    "    return b\nexport p\n")
     assert diagnostics(text) == [
-        ("QVR111", 4, 32, "`x` is a data input of `inner`: Real 1 over ?x")]
+        ("QVR111", 4, 32, "`x` is a data input of `inner`: Real 1 over N")]
     a = analyze(text)
     assert a.programs["p"].variables["x"].kind == "data"
     # so the caller reads data too and is no per-element map

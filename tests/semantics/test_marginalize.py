@@ -34,7 +34,7 @@ def test_a_grouped_block_pulls_arguments_back_through_via():
                    "    observe w : Token <- Categorical(probs=phi[z]) [via=word_idx]",
                    ret="return theta", sig="program p : Token -> Mix")
     assert diagnostics(text) == [
-        ("QVR111", 10, 60, "`word_idx` is a data input of `p`: FinSet 4 over ?word_idx")]
+        ("QVR111", 10, 60, "`word_idx` is a data input of `p`: FinSet 4 over Token")]
     info = analyze(text).programs["p"]
     shown = {n: v.type.display() for n, v in info.variables.items()}
     assert shown == {"theta": "Simplex 3 over Doc", "phi": "Simplex 6 over Topic",
@@ -220,8 +220,8 @@ def test_a_nested_grouped_block_must_refine_the_outer_group():
                        ret="return y")
 
     assert diagnostics(text("[G, H]", "a * b", "[g, h]")) == [
-        ("QVR111", 8, 64, "`g` is a data input of `p`: FinSet 3 over ?g"),
-        ("QVR111", 8, 67, "`h` is a data input of `p`: FinSet 2 over ?h")]
+        ("QVR111", 8, 64, "`g` is a data input of `p`: FinSet 3 over N"),
+        ("QVR111", 8, 67, "`h` is a data input of `p`: FinSet 2 over N")]
     assert diagnostics(text("H", "b * 1.0", "h")) == [
         ("QVR123", 7, 52, "grouped `marginalize b`: inner group `H` does not refine `G`"),
-        ("QVR111", 8, 65, "`h` is a data input of `p`: FinSet 2 over ?h")]
+        ("QVR111", 8, 65, "`h` is a data input of `p`: FinSet 2 over N")]

@@ -78,7 +78,7 @@ export p
 
 def test_axis_plates_and_a_data_name_unified_with_the_step_plate():
     assert diagnostics(SCHOOLS) == [
-        ("QVR111", 7, 50, "`sd` is a data input of `p`: Real 1 over ?sd")]
+        ("QVR111", 7, 50, "`sd` is a data input of `p`: Real 1 over School")]
     types = var_types(SCHOOLS)
     assert types["theta"] == "Real 1 over School"
     assert types["y"] == "Real 1 over School"
@@ -106,7 +106,7 @@ program p : A -> R
 export p
 """
     assert diagnostics(text) == [
-        ("QVR111", 6, 32, "`x` is a data input of `p`: Real 1 over ?x"),
+        ("QVR111", 6, 32, "`x` is a data input of `p`: Real 1 over A"),
         ("QVR115", 7, 32, "`x` is used over `A` (line 6) and over `B`")]
 
 
@@ -360,8 +360,8 @@ program p : Obs -> R
 export p
 """
     assert diagnostics(text) == [
-        ("QVR111", 7, 39, "`color_of` is a data input of `p`: FinSet 2 over ?color_of"),
-        ("QVR111", 7, 49, "`size_of` is a data input of `p`: FinSet 3 over ?size_of")]
+        ("QVR111", 7, 39, "`color_of` is a data input of `p`: FinSet 2 over Obs"),
+        ("QVR111", 7, 49, "`size_of` is a data input of `p`: FinSet 3 over Obs")]
     types = var_types(text)
     assert types["color_of"] == "FinSet 2 over Obs" and types["size_of"] == "FinSet 3 over Obs"
 

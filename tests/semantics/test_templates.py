@@ -180,7 +180,7 @@ def test_data_names_of_a_template_become_named_inputs_of_the_caller():
             "    return a\n"
             "export m\n")
     assert diagnostics(text) == [
-        ("QVR111", 4, 31, "`offset` is a data input of `t`: Real 1 over ?offset")]
+        ("QVR111", 4, 31, "`offset` is a data input of `t`: Real 1 over K")]
     variables = analyze(text).programs["m"].variables
     assert variables["offset"].kind == "data"
 

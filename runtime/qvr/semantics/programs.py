@@ -49,6 +49,9 @@ class ProgramChecker:
         """Per-pass state of plated values (a promoted program is checked twice)."""
         self.env = PlateEnv()
         self.data: dict[str, tuple[Symbol, VarInfo]] = {}  # data names (§5.3)
+        # QVR111 hints, reported once the body is checked: a data name's plates are known
+        # only after the steps that tie its rows to a plate
+        self.data_hints: list = []
         self.inherited: dict[str, VarInfo] = {}  # data names of the programs drawn from
         self.near: dict[str, str] = {}  # data name -> the local it nearly spells (QVR112)
         self.input_dep: set[str] = set()  # input-dependent locals (§5.1)
@@ -122,6 +125,9 @@ class ProgramChecker:
             return None
         ret_t = self._return(d.ret, declared)
         info.return_type = ret_t
+        for x, t, span in self.data_hints:
+            self.ctx.hint("QVR111", f"`{x}` is a data input of `{self.name}`: {t.display()}",
+                          span)
         if declared is not None:
             cod = declared.cod
             if getattr(self, "scalar_return", False):
@@ -231,8 +237,7 @@ class ProgramChecker:
             self.near[x] = near
             self._near_miss(name)
         else:
-            ctx.hint("QVR111", f"`{x}` is a data input of `{self.name}`: {t.display()}",
-                     name.span)
+            self.data_hints.append((x, t, name.span))
         return var
 
     def _closest_local(self, x: str) -> Optional[str]:
