@@ -201,3 +201,20 @@ def test_a_call_binds_all_parameters_or_only_the_typed_ones():
     assert diagnostics(text("shift(N)")) == []  # the typed ones; the input is passed
     assert diagnostics(text("shift(N, 2.0, 3.0)")) == [
         ("QVR126", 7, 22, "`shift` takes 2 or 1 arguments, got 3")]
+
+
+def test_unbound_scalar_parameters_become_named_inputs_of_the_caller():
+    text = ("object R : Real 1\n"
+            "program prior(scale : Real) : R -> R\n"
+            "    sample s <- Normal(loc=0.0, scale=scale)\n"
+            "    return s\n"
+            "program m : R -> R\n"
+            "    sample a <- prior\n"
+            "    sample b <- prior(2.0)\n"
+            "    let c = a + b\n"
+            "    return c\n"
+            "export m\n")
+    assert diagnostics(text) == []
+    variables = analyze(text).programs["m"].variables
+    assert variables["scale"].kind == "data"  # from `prior` drawn without its argument
+    assert variables["scale"].type.display() == "Real 1"

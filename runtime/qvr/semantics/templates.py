@@ -25,7 +25,7 @@ from typing import Optional
 from ..diagnostics import Related, Severity
 from ..syntax import ast as A
 from ..syntax.span import Span
-from .model import Symbol
+from .model import Symbol, VarInfo
 from .plates import NO_PLATES, Plating, base_of, plating_of
 from .types import MorphType, ObjType, compatible, elem_of, is_seq
 
@@ -247,6 +247,12 @@ def _plain(checker, info, target):
     """A program with only scalar typed parameters drawn without arguments: its scalar
     parameters become named inputs of the caller; the input is passed."""
     mt = info.effective
+    inherited = getattr(checker, "inherited", None)
+    scalars = dict(getattr(info, "typed_params", None) or ())
+    for n, v in (info.variables or {}).items():  # unbound scalars and data: named inputs
+        if inherited is not None and (v.kind == "data" or (v.kind == "parameter"
+                                                            and n in scalars)):
+            inherited.setdefault(n, VarInfo(n, "data", v.type, v.node))
     checker.target_dep = True
     checker.target_dom = mt.dom if mt is not None else None
     value, checker.args = checker._apply(target.name.text, mt, target, None)
