@@ -38,9 +38,14 @@ from .documents import DocumentStore
 from .features import diagnostics as f_diagnostics  # the first publish needs it
 from .features import symbols as f_symbols
 from .positions import PositionEncoder
-from .protocol import ContentModified, QvrProtocol, RequestFailed  # noqa: F401 (re-exported)
-from .scheduling import WARM_UP_DELAY_S, IdleCollector, Scheduling, after, guarded, tune_gc  # noqa: F401
-from .transport import Serving, _is_pipe, _output_closed, _readable, write_message  # noqa: F401
+from .protocol import QvrProtocol
+from .scheduling import IdleCollector, Scheduling
+from .transport import Serving, _output_closed, write_message
+
+# what callers of the single-module server imported from here (`__main__`, tests, bench/)
+from .protocol import ContentModified  # noqa: E402,F401
+from .scheduling import tune_gc  # noqa: E402,F401
+from .transport import _is_pipe, _readable  # noqa: E402,F401
 
 log = logging.getLogger("qvr_lsp")
 

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from .arguments import add_run_arguments
-from .contract import DEFAULT_STEPS, DEFAULTS, EXIT_OK, EXIT_RUN_ERROR, EXIT_USAGE, RunError, nuts_split
+from .contract import (DEFAULT_STEPS, DEFAULTS, EXIT_OK, EXIT_RUN_ERROR, EXIT_USAGE, RunError,
+                       nuts_split)
 from .reporting import HumanReporter, JsonReporter, SilentReporter
 
 
@@ -156,15 +157,15 @@ def _run(args, reporter) -> None:
                    "lift", "batch", "seq_len")},
         title=f"{entry_name} ({kind})",
         ylabel="negative log joint" if kind != "svi" else "loss (negative ELBO)")
-    if kind == "svi":
-        drive = lambda started: drivers.svi(fit_model, x, observations, steps, args, reporter,  # noqa: E731
-                                            started, locate)
-    elif kind == "sample":
-        drive = lambda started: drivers.sample(fit_model, x, observations, steps, reporter,  # noqa: E731
-                                               started)
-    else:
-        drive = lambda started: drivers.nuts(fit_model, x, observations, warmup, samples, args,  # noqa: E731
-                                             reporter, started, locate)
+
+    def drive(started: float) -> drivers.Fitted:
+        if kind == "svi":
+            return drivers.svi(fit_model, x, observations, steps, args, reporter, started, locate)
+        if kind == "sample":
+            return drivers.sample(fit_model, x, observations, steps, reporter, started)
+        return drivers.nuts(fit_model, x, observations, warmup, samples, args, reporter, started,
+                            locate)
+
     drivers.fit(plan, reporter, drive)
 
 
