@@ -34,3 +34,8 @@ class MissingSiteError(QvrError, KeyError):
 
 class NotSupportedError(QvrError, NotImplementedError):
     """The construct is valid QVR but this runtime does not run it (e.g. grammar parsers)."""
+
+
+class MissingDataError(MissingSiteError):
+    """A named input (data name or scalar parameter, spec part 2 §6.7) was not supplied; names
+    the input and its first use."""

@@ -11,14 +11,14 @@ import dataclasses
 from typing import Optional
 
 from ..errors import NotSupportedError, QvrError
-from ..semantics.types import MorphType, elem_of
+from ..semantics.types import MorphType, ObjType, elem_of
 from ..syntax import ast as A
 from . import combinators as C
 from . import kernels as K
 from . import values as V
 from .arith import ArithCompiler
 from .fused import lower_scan
-from .program import DrawPlan, LetPlan, ProgramModule, ReturnPlan
+from .program import DrawPlan, InputSpec, LetPlan, ProgramModule, ReturnPlan, ScorePlan
 from .trace import LATENT, OBSERVED
 
 _DRAW_STEPS = (A.DrawStep, A.BindStep, A.SampleStep, A.ObserveTildeStep, A.ObserveStep)
@@ -181,14 +181,29 @@ class Builder:
             calls[name] = self.named(name)
             return f"_call_{name}", [a.type_of(arg) for arg in node.args]
 
-        compiler = ArithCompiler(var_rank, call_module=call_module)
+        def plates_of(node):
+            return V.plate_keys(a.type_of(node))
+
+        def is_section(name):  # `theta[School]`: the plate's own name (part 2 §5.4)
+            return name not in variables and name in a.objects
+
+        compiler = ArithCompiler(var_rank, call_module=call_module, plates_of=plates_of,
+                                 is_section=is_section)
+        compiler.var_plates = lambda name: V.plate_keys(var_type(name))
         steps, modules = [], {}
         for step in decl.steps:
             if isinstance(step, A.LetStep):
                 var = step.name.text
                 steps.append(LetPlan(var, compiler.compile(step.value), var_type(var)))
                 continue
-            if not isinstance(step, _DRAW_STEPS):
+            if isinstance(step, A.ScoreStep):
+                var = step.name.text
+                steps.append(ScorePlan(var, compiler.compile(step.value), var_type(var)))
+                continue
+            if isinstance(step, A.MarginalizeStep):
+                steps.append(self.marginalize_plan(info, step, compiler))
+                continue
+            if not isinstance(step, _DRAW_STEPS + (A.CallStep,)):
                 raise QvrError(f"unsupported step {type(step).__name__}")
             vars_ = pattern_vars(step)
             kind = OBSERVED if isinstance(step, _OBSERVE_STEPS) else LATENT
@@ -196,13 +211,17 @@ class Builder:
             target = step.target
             inline = a.inline_info(step)
             var_types = [var_type(v) for v in vars_]
+            keys = V.plate_keys(var_types[0]) if len(vars_) == 1 else ()
+            row = V.row_plate(var_types[0]) if len(vars_) == 1 else None
             if inline is not None:
                 low = literal_or_none(inline.bound.get("low"))
                 high = literal_or_none(inline.bound.get("high"))
                 module = K.InlineFamily(inline.family, inline.width, inline.value_type or var_types[0],
                                         low=low, high=high)
                 evals = {k: compiler.compile(_arg_value(v)) for k, v in inline.bound.items()}
-                plan = DrawPlan(vars_, attr, kind, var_types, inline=evals)
+                pkeys = {k: plates_of(_arg_value(v)) for k, v in inline.bound.items()}
+                plan = DrawPlan(vars_, attr, kind, var_types, inline=evals, keys=keys, row=row,
+                                param_keys=pkeys)
             else:
                 module = self.named(target.name.text)
                 if target.args:
@@ -212,9 +231,10 @@ class Builder:
                     key = (tuple(x.name.text for x in arg_nodes)
                            if all(isinstance(x, A.Var) for x in arg_nodes) else None)
                     plan = DrawPlan(vars_, attr, kind, var_types, args=evals, arg_types=arg_types,
-                                    arg_key=key)
+                                    arg_key=key, keys=keys, row=row,
+                                    param_keys=[plates_of(x) for x in arg_nodes])
                 else:
-                    plan = DrawPlan(vars_, attr, kind, var_types)
+                    plan = DrawPlan(vars_, attr, kind, var_types, keys=keys, row=row)
             modules[attr] = module
             steps.append(plan)
         ret = decl.ret.pattern
@@ -228,12 +248,42 @@ class Builder:
         params = [n.text for n, _ in info.params]
         prog = ProgramModule(decl.name.text, eff.dom, eff.cod, params=params,
                              binding=info.param_binding, param_types=[t for _, t in info.params],
-                             steps=steps, ret=ret_plan)
+                             steps=steps, ret=ret_plan, named_inputs=self._named_inputs(info))
         for attr, module in modules.items():
             setattr(prog, attr, module)
         for name, module in calls.items():
             setattr(prog, f"_call_{name}", module)
         return prog
+
+
+    # -- part 2: named inputs, marginalize hook -------------------------------------------------
+    def _named_inputs(self, info) -> dict:
+        """The program's named inputs (part 2 §5.3, §6.6): data names (`data`, or `index` for
+        integer data) and scalar parameters (`hyper`), in order of first use."""
+        from ..semantics.templates import SCALAR_KINDS, typed_params
+
+        out = {}
+        for name, kind_word, tp in typed_params(info.decl):
+            if kind_word in SCALAR_KINDS:
+                out[name.text] = InputSpec(name.text, "hyper", ObjType.real(1), (),
+                                           "int64" if kind_word == "Nat" else "float",
+                                           self.where(tp.span))
+        data = [(n, v) for n, v in info.variables.items() if v.kind == "data"]
+        data.sort(key=lambda nv: getattr(getattr(nv[1].node, "span", None), "start", 0))
+        for name, var in data:
+            t = var.type
+            kind = "index" if t is not None and V.is_index_type(t) else "data"
+            span = getattr(var.node, "span", None)
+            out[name] = InputSpec(name, kind, t, V.plate_keys(t) if t is not None else (),
+                                  "int64" if kind == "index" else "float",
+                                  self.where(span) if span is not None else None)
+        return out
+
+    def marginalize_plan(self, info, step, compiler):
+        """The plan of a `marginalize` step (part 2 §6.4): exact enumeration, built by
+        `qvr.compile.marginalize` (a located NotSupportedError for what it does not run)."""
+        from .marginalize import plan
+        return plan(self, info, step, compiler)
 
 
 # ------------------------------------------------------------------------------ helpers ----
@@ -258,9 +308,9 @@ def _mark_unread(plans, ast_steps, returned) -> None:
     for plan, step in zip(reversed(plans), reversed(ast_steps)):
         if isinstance(plan, DrawPlan) and len(plan.vars) > 1:
             plan.unread = tuple(i for i, v in enumerate(plan.vars) if v not in read_later)
-        read_later |= _names_read(step.value if isinstance(step, A.LetStep) else step.target)
+        read_later |= _names_read(step.value if isinstance(step, (A.LetStep, A.ScoreStep)) else step.target)
 def pattern_vars(step) -> list[str]:
-    if isinstance(step, A.BindStep):
+    if isinstance(step, (A.BindStep, A.CallStep)):
         return [step.name.text]
     pat = step.pattern
     if isinstance(pat, A.PatVar):

@@ -12,13 +12,13 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
-from ..errors import ShapeError
+from ..errors import MissingDataError, ShapeError
 from ..semantics.types import SeqType, elem_of
 from . import values as V
 from .arith import OWNER, PLACE
 from .base import RuntimeModule, _support_of_type, fit_value
 from .record import Recorder, join
-from .trace import DETERMINISTIC, OBSERVED, SiteSpec
+from .trace import DETERMINISTIC, FACTOR, OBSERVED, SiteSpec
 
 Evaluator = Callable[[dict], torch.Tensor]
 
@@ -38,6 +38,9 @@ class DrawPlan:
     arg_key: Optional[tuple] = None  # the argument variables when every argument is a plain
                                      # variable: equal keys give equal inputs (no rebinding)
     unread: tuple = ()               # positions of tuple-pattern variables nothing later reads
+    keys: tuple = ()                 # the step's axis plates (part 2 §5.2), `values.plate_keys`
+    row: object = None               # its row plate (the batch axis must have its size)
+    param_keys: object = None        # plates of each inline parameter / argument
 
     def __post_init__(self):
         if self.arg_types is not None:
@@ -54,6 +57,30 @@ class LetPlan:
 
 
 @dataclass
+class ScorePlan:
+    """`score n = e` (part 2 §6.5): a `factor` site whose log-density is `e` summed over its
+    plates."""
+
+    var: str
+    fn: Evaluator
+    type: object
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """A named input of a program (part 2 §6.6): `kind` is `data`, `index` or `hyper` (a
+    scalar parameter); `plates` are its plate keys (`values.plate_keys`); `where` is its
+    first use (`file:line:col`)."""
+
+    name: str
+    kind: str
+    type: object
+    plates: tuple
+    dtype: object
+    where: object = None
+
+
+@dataclass
 class ReturnPlan:
     vars: list[str]
     labels: list[str]
@@ -61,6 +88,14 @@ class ReturnPlan:
 
 
 _INPUTS = "\0inputs"  # env key: draw inputs already concatenated in this run
+_OPEN = "\0open"      # env key: sizes of the open plates (from the supplied data)
+
+
+def _root(rec):
+    """The outermost recorder (named inputs are looked up there, unsliced)."""
+    while getattr(rec, "parent", None) is not None:
+        rec = rec.parent
+    return rec
 
 
 def _concat(values, ranks, all_finite, dtype):
@@ -76,8 +111,12 @@ class ProgramModule(RuntimeModule):
     label = "program"
 
     def __init__(self, name: str, dom, cod, *, params: Sequence[str], binding: str,
-                 param_types: Sequence, steps: Sequence, ret: ReturnPlan):
+                 param_types: Sequence, steps: Sequence, ret: ReturnPlan, named_inputs=None):
         super().__init__(dom, cod)
+        self.named_inputs = dict(named_inputs or {})
+        self._rows = [s.row for s in steps if isinstance(s, DrawPlan) and s.row is not None]
+        self.reads_input = (binding != "none" and bool(params)) or any(
+            isinstance(s, DrawPlan) and s.args is None and s.inline is None for s in steps)
         self.qvr_name = name
         self.param_names = list(params)
         self.binding = binding
@@ -98,20 +137,38 @@ class ProgramModule(RuntimeModule):
         lead = x.dim() - self._dom_rank
         if lead > 1 and not isinstance(self.dom, SeqType):
             return self._execute_folded(x, rec, path)
-        env: dict = {PLACE: (x.device, self.dtype), OWNER: self, _INPUTS: {}}
+        env: dict = {PLACE: (x.device, self.dtype), OWNER: self, _INPUTS: {}, _OPEN: {}}
         if getattr(rec, "batch", None) is None:
             rec.batch = x.shape[0]
+        for row in self._rows:
+            if x.shape[0] != row.size:
+                raise ShapeError(f"`{self.qvr_name}` has row plate `{row.name}`: the batch must have "
+                                 f"{row.size} rows (|{row.name}|), got {x.shape[0]}")
         self._bind(x, env)
+        if self.named_inputs:
+            self._bind_named(env, _root(rec), x.device)
         for step in self.plan:
             if isinstance(step, LetPlan):
                 value = step.fn(env)
-                if value.dim() == 1:  # only literals: broadcast to (B, 1)
+                keys = V.plate_keys(step.type)
+                if keys:
+                    value = self._fill_plates(value, keys, env, x.shape[0])
+                elif value.dim() == 1:  # only literals: broadcast to (B, 1)
                     value = value.expand(x.shape[0], value.shape[-1])
                 env[step.var] = value
                 rec.record(join(path, step.var), value, None, DETERMINISTIC,
-                           _support_of_type(step.type), V.event_shape(step.type), value.dim() > 2)
-            else:
+                           _support_of_type(step.type), V.event_shape(step.type),
+                           value.dim() > 2 and not keys)
+            elif isinstance(step, ScorePlan):
+                value = step.fn(env)
+                keys = V.plate_keys(step.type)
+                value = self._fill_plates(value, keys, env, x.shape[0])
+                rec.record(join(path, step.var), value, V.reduce_to_batch(value), FACTOR,
+                           _support_of_type(step.type), V.event_shape(step.type), False)
+            elif isinstance(step, DrawPlan):
                 self._draw(step, x, env, rec, path)
+            else:  # a plan that runs itself (`marginalize`, qvr.compile.marginalize)
+                step.run(self, x, env, rec, path)
         values = [env[v] for v in self.ret.vars]
         return V.concat_values(values, self.ret.types, dtype=self.dtype), env
 
@@ -126,7 +183,10 @@ class ProgramModule(RuntimeModule):
 
     def _draw(self, step: DrawPlan, x, env, rec: Recorder, path: str):
         module = getattr(self, step.attr)
-        if step.inline is not None:
+        if step.inline is not None and (step.keys or any(step.param_keys.values())):
+            inp = {k: self._param_on_plates(fn(env), step.param_keys[k], step.keys, env, x.shape[0])
+                   for k, fn in step.inline.items()}
+        elif step.inline is not None:
             inp = {k: fn(env) for k, fn in step.inline.items()}
             B = x.shape[0]
             inp = {k: (v.expand(B, v.shape[-1]) if v.dim() == 1 else v) for k, v in inp.items()}
@@ -164,7 +224,7 @@ class ProgramModule(RuntimeModule):
         if len(step.vars) == 1:
             env[step.vars[0]] = y
             rec.record(name, y, lp, kind, module.support, module.event_shape,
-                       y.dim() > 1 + len(module.event_shape))
+                       y.dim() > 1 + len(step.keys) + len(module.event_shape))
             return
         widths, ranks = module.output_kind_widths()
         parts = V.split_factors(y, widths, ranks)
@@ -180,6 +240,8 @@ class ProgramModule(RuntimeModule):
             value = rec.clamp(names[0], observed=observed)
             if value is None:
                 return None
+            if step.keys:
+                return self._fit_plated(value, step, names[0], module, rec)
             value = self._check_batch(fit_value(value, module.cod, self.dtype, name=names[0]), names[0], rec)
             t = step.var_types[0]
             if t is not None:
@@ -193,6 +255,133 @@ class ProgramModule(RuntimeModule):
             return None
         vals = [fit_value(v, t, self.dtype, name=n) for v, t, n in zip(vals, step.var_types, names)]
         return V.concat_values(vals, step.var_types, dtype=self.dtype)
+
+    # -- part 2: plates and named inputs -----------------------------------------------------
+    def _sizes(self, keys, env) -> list:
+        sizes = []
+        for k in keys:
+            if isinstance(k, tuple):
+                size = env[_OPEN].get(k[1])
+                if size is None:
+                    raise ShapeError(f"`{self.qvr_name}`: the size of open plate `?{k[1]}` is not "
+                                     "known (supply the data that has it)")
+                sizes.append(size)
+            else:
+                sizes.append(k.size)
+        return sizes
+
+    def _fill_plates(self, value, keys, env, B):
+        """A value computed over plates `keys`, expanded to `(B, sizes…) + e` (a constant or a
+        value of data only has no batch axis or size-1 axes)."""
+        sizes = self._sizes(keys, env)
+        if value.dim() == 1:
+            value = value.view(1, *([1] * len(keys)), value.shape[-1])
+        return value.expand(B if value.shape[0] == 1 else value.shape[0], *sizes, *value.shape[1 + len(keys):])
+
+    def _param_on_plates(self, v, pkeys, keys, env, B):
+        """An inline family argument on the step's plates (part 2 §6.2): a width-1 argument
+        over a plate the step lacks has that (innermost) plate consumed as its vector axis
+        (§5.8); the others are aligned by identity and broadcast to `(B, sizes…, w)`."""
+        pkeys = tuple(pkeys)
+        if any(p not in keys for p in pkeys):
+            if v.dim() > 1 and v.shape[-1] == 1:
+                v = v.squeeze(-1)
+            pkeys = pkeys[:-1]
+        if v.dim() == 1:
+            v = v.view(1, *([1] * len(keys)), v.shape[-1])
+        else:
+            v = V.to_plates(v, pkeys, keys)
+        sizes = self._sizes(keys, env)
+        return v.expand(B, *sizes, v.shape[-1])
+
+    def _fit_plated(self, value, step, name, module, rec):
+        """A supplied value of a plated site (part 2 §6.7): `(B,) + P + e`, the trailing width 1
+        and the batch axis optional (tried in that order)."""
+        ev = tuple(module.event_shape)
+        t = step.var_types[0]
+        value = value.long() if V.is_index_type(t) else value.to(self.dtype)
+        env_sizes = None
+        B = getattr(rec, "batch", None) or value.shape[0]
+        want = 1 + len(step.keys) + len(ev)
+        sizes = [k.size if not isinstance(k, tuple) else None for k in step.keys]
+        if value.dim() == want - 1 and ev == (1,) and _fits(value.shape[1:], sizes):
+            value = value.unsqueeze(-1)
+        elif value.dim() == want - 1 and _fits(value.shape, sizes + list(ev)):
+            value = value.unsqueeze(0)
+        elif value.dim() == want - 2 and ev == (1,) and _fits(value.shape, sizes):
+            value = value.unsqueeze(0).unsqueeze(-1)
+        del env_sizes
+        if value.dim() != want or not _fits(value.shape[1:], sizes + list(ev)):
+            plates = " × ".join(V.key_name(k) for k in step.keys)
+            raise ShapeError(f"value of site `{name}`: expected shape (B, {', '.join(str(s or '?') for s in sizes)}"
+                             f"{''.join(', ' + str(d) for d in ev)}) over {plates}, got {tuple(value.shape)}")
+        if value.shape[0] == 1 and B != 1:
+            value = value.expand(B, *value.shape[1:])
+        return self._check_batch(value, name, rec)
+
+    def _bind_named(self, env, rec, device):
+        """Bind the named inputs (part 2 §6.7) from the supplied mapping: data `P + e` without
+        a batch axis (stored with a batch axis of 1), scalar parameters `()` or `(1,)`."""
+        for spec in self.named_inputs.values():
+            value = rec.lookup(spec.name)
+            if value is None:
+                where = f" (first used at {spec.where})" if spec.where else ""
+                raise MissingDataError(f"`{self.qvr_name}` needs the named input `{spec.name}`"
+                                       f"{where}; pass it by name with the observations")
+            if not isinstance(value, torch.Tensor):
+                value = torch.as_tensor(value)
+            value = value.to(device)
+            if spec.kind == "hyper":
+                if value.numel() != 1:
+                    raise ShapeError(f"named input `{spec.name}`: a scalar parameter has shape () or "
+                                     f"(1,), got {tuple(value.shape)}")
+                env[spec.name] = value.reshape(1, 1).to(self.dtype)
+                continue
+            env[spec.name] = self._fit_data(spec, value, env)
+
+    def _fit_data(self, spec, value, env):
+        keys = spec.plates
+        index = spec.kind == "index"
+        ev = V.event_shape(spec.type)
+        if index:
+            if value.is_floating_point() and not bool((value == value.round()).all()):
+                raise ShapeError(f"named input `{spec.name}`: index data must be integers")
+            value = value.long()
+        else:
+            value = value.to(self.dtype)
+        if ev == (1,) and value.dim() == len(keys):
+            value = value.unsqueeze(-1)
+        if value.dim() != len(keys) + len(ev) or tuple(value.shape[len(keys):]) != ev:
+            raise ShapeError(f"named input `{spec.name}`: expected shape "
+                             f"({', '.join([V.key_name(k) for k in keys] + [str(d) for d in ev])}), "
+                             f"got {tuple(value.shape)}")
+        for i, k in enumerate(keys):
+            n = value.shape[i]
+            if isinstance(k, tuple):
+                known = env[_OPEN].setdefault(k[1], n)
+                if known != n:
+                    raise ShapeError(f"named input `{spec.name}`: {n} rows, but other data on the "
+                                     f"same open plate has {known}")
+            elif n != k.size:
+                raise ShapeError(f"named input `{spec.name}`: plate `{k.name}` has {k.size} elements, "
+                                 f"the data has {n}")
+        if index:
+            card = elem_of(spec.type).cardinality
+            if value.numel() and (int(value.min()) < 0 or int(value.max()) >= card):
+                raise ShapeError(f"named input `{spec.name}`: index values must be in [0, {card}), "
+                                 f"got [{int(value.min())}, {int(value.max())}]")
+        return value.unsqueeze(0)
+
+    def _prepare_input(self, x):
+        if x is None:
+            if self.reads_input:
+                raise ShapeError(f"input `x` of `{self.qvr_name}`: expected a tensor (or nested numeric "
+                                 "lists), got NoneType (x=None only for a program that never reads "
+                                 "its input)")
+            ev = V.event_shape(self.dom)
+            dtype = torch.long if V.is_index_type(self.dom) else self.dtype
+            return torch.zeros((1,) + ev, dtype=dtype, device=self.device)
+        return super()._prepare_input(x)
 
     @staticmethod
     def _check_batch(value, name, rec):
@@ -235,18 +424,36 @@ class ProgramModule(RuntimeModule):
     def nested_specs(self, path, seq=False):
         out = []
         for step in self.plan:
-            if isinstance(step, LetPlan):
-                out.append(SiteSpec(join(path, step.var), DETERMINISTIC, V.event_shape(step.type),
-                                    _support_of_type(step.type), seq or isinstance(step.type, SeqType)))
+            if isinstance(step, (LetPlan, ScorePlan)):
+                kind = FACTOR if isinstance(step, ScorePlan) else DETERMINISTIC
+                out.append(SiteSpec(join(path, step.var), kind, V.event_shape(step.type),
+                                    _support_of_type(step.type), seq or isinstance(step.type, SeqType),
+                                    *_spec_plates(step.type)))
+                continue
+            if not isinstance(step, DrawPlan):  # a plan that runs itself lists its own sites
+                out += step.specs(path, seq)
                 continue
             module = getattr(self, step.attr)
             kind = step.kind if module.is_random else DETERMINISTIC
             step_seq = seq or any(isinstance(t, SeqType) for t in step.var_types)
             for i, (v, t) in enumerate(zip(step.vars, step.var_types)):
                 support = module.support if (len(step.vars) == 1 and module.is_random) else _support_of_type(t)
-                out.append(SiteSpec(join(path, v), kind, V.event_shape(t), support, step_seq))
+                out.append(SiteSpec(join(path, v), kind, V.event_shape(t), support, step_seq,
+                                    *_spec_plates(t)))
             out += module.nested_specs(join(path, step.vars[0]), step_seq)
         return out
+
+
+def _spec_plates(t):
+    """`SiteSpec.plates` and `row_plate` of a value type (part 2 §6.6)."""
+    plates = tuple((V.key_name(k), None if isinstance(k, tuple) else k.size) for k in V.plate_keys(t))
+    row = V.row_plate(t)
+    return plates, (row.name if row is not None else None)
+
+
+def _fits(shape, sizes) -> bool:
+    """`shape` matches `sizes` (None: any size, an open plate)."""
+    return len(shape) == len(sizes) and all(s is None or s == d for s, d in zip(sizes, shape))
 
 
 class FoldRecorder(Recorder):

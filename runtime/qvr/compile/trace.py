@@ -3,7 +3,8 @@
 This is the contract between the compiler (which records sites while a program runs) and
 inference (guides, ELBO, MCMC), so both sides import these types from here.
 
-* ``Site.kind`` is ``"latent"``, ``"observed"`` or ``"deterministic"``.
+* ``Site.kind`` is ``"latent"``, ``"observed"``, ``"deterministic"`` or ``"factor"`` (a
+  `score` step: a log-density term that is not a random variable, part 2 §6.6).
 * ``Site.support`` is a ``torch.distributions.constraints.Constraint`` (``real``,
   ``positive``, ``interval(a, b)``, ``simplex``, ``integer_interval(0, n-1)``, ``boolean`` ...);
   ``torch.distributions.transform_to(site.support)`` is the bijection guides and MCMC use.
@@ -23,6 +24,7 @@ import torch
 LATENT = "latent"
 OBSERVED = "observed"
 DETERMINISTIC = "deterministic"
+FACTOR = "factor"
 
 
 @dataclass
@@ -49,6 +51,10 @@ class SiteSpec:
     event_shape: tuple[int, ...]
     support: Any
     is_sequence: bool = False
+    # part 2 §6.6: `(object name, size)` per axis plate (size None for an open plate, sized by
+    # the data) and the row plate's name; `event_shape` is per plate element
+    plates: tuple = ()
+    row_plate: Any = None
 
 
 @dataclass

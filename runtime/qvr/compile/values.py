@@ -151,3 +151,42 @@ def _describe(t) -> str:
 
 def describe_shape(t) -> str:
     return _describe(t)
+
+
+# ------------------------------------------------------------------------ plates (part 2) ----
+# A value over plates `[N1, …, Nk]` (part 2 §6.1) is laid out `(B, |N1|, …, |Nk|) + e`; the
+# plates are keyed by identity: a `Plate` for a declared plate, `("?", x)` for the open plate
+# of data name `x` (its representative after unification). A row plate adds no axis.
+def plate_keys(t) -> tuple:
+    """The axis plates of a (possibly plated) value type, open plate last."""
+    from ..semantics.plates import plating_of
+
+    p = plating_of(t)
+    return tuple(p.axes) + ((("?", p.open),) if p.open is not None else ())
+
+
+def row_plate(t):
+    from ..semantics.plates import plating_of
+
+    return plating_of(t).row
+
+
+def key_name(key) -> str:
+    return f"?{key[1]}" if isinstance(key, tuple) else key.name
+
+
+def to_plates(v: torch.Tensor, src: tuple, dst: tuple) -> torch.Tensor:
+    """Lay out `v` (batch axis, plates `src`, element axes) for plates `dst` ⊇ `src`: permute
+    the plate axes into `dst`'s order and insert size-1 axes for the plates it lacks. A tensor
+    without a batch axis (a literal constant) is left to broadcasting."""
+    if v.dim() <= 1 or tuple(src) == tuple(dst):
+        return v
+    src = list(src)
+    order = [src.index(p) for p in dst if p in src]
+    if order != sorted(order):
+        n = len(src)
+        v = v.permute(0, *[1 + i for i in order], *range(1 + n, v.dim()))
+    for j, p in enumerate(dst):
+        if p not in src:
+            v = v.unsqueeze(1 + j)
+    return v

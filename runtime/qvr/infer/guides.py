@@ -39,6 +39,11 @@ def _key(name: str) -> str:
     return name.replace(".", ":")
 
 
+def _rows(x) -> int:
+    """Rows of a guide draw: a program that never reads its input runs with x=None (B = 1)."""
+    return 1 if x is None else batch_size(x)
+
+
 class _AutoGuide(nn.Module):
     """Shared machinery: latent discovery, per-site parameter shapes, broadcasting."""
 
@@ -53,7 +58,16 @@ class _AutoGuide(nn.Module):
         self._oracle = ShapeOracle(model, self.latent_names)
         self._real_sites = {s.name for s in specs if is_real_support(s.support)}
         self._full_shapes = example_input is not None
-        if self._full_shapes:
+        # plated latents (part 2 §6.8): one parameter per plate element, shapes from the
+        # site specs (no trace: the model may need named inputs the guide never sees)
+        self._plated = (not self._full_shapes and any(getattr(s, "plates", ()) for s in specs)
+                        and not any(s.is_sequence for s in specs)
+                        and all(size is not None for s in specs for _, size in getattr(s, "plates", ())))
+        if self._plated:
+            self._sites = {s.name: LatentShape(s.name, tuple(size for _, size in s.plates)
+                                               + tuple(s.event_shape), s.support) for s in specs}
+            self._param_shapes = {n: self._sites[n].unconstrained_shape for n in self.latent_names}
+        elif self._full_shapes:
             example_input = to_device(example_input, self._device)
             shapes = self._oracle.shapes(example_input)
             self._sites = {n: shapes[n] for n in self.latent_names}
@@ -67,6 +81,9 @@ class _AutoGuide(nn.Module):
         return self._model[0]
 
     def _site_shapes(self, x) -> dict[str, LatentShape]:
+        if self._plated:
+            rows = _rows(x)
+            return {n: LatentShape(n, (rows,) + s.shape, s.support) for n, s in self._sites.items()}
         return self._oracle.shapes(x)
 
     def _expand(self, name: str, param: torch.Tensor, full_shape: tuple[int, ...]) -> torch.Tensor:
@@ -112,7 +129,7 @@ class AutoNormalGuide(_AutoGuide):
     def rsample_with_log_prob(self, x) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """One reparameterised draw of every latent and its guide log-density ``(B,)``."""
         x = to_device(x, self._device)
-        rows = batch_size(x)
+        rows = _rows(x)
         shapes = self._site_shapes(x)
         values, log_q = {}, None
         for name in self.latent_names:
@@ -145,7 +162,7 @@ class AutoNormalGuide(_AutoGuide):
     def log_prob(self, x, sites) -> torch.Tensor:
         """Guide log-density ``(B,)`` of given constrained latent values (Jacobian included)."""
         x = to_device(x, self._device)
-        rows = batch_size(x)
+        rows = _rows(x)
         shapes = self._site_shapes(x)
         total = torch.zeros(rows, device=self._device)
         for name in self.latent_names:
@@ -194,7 +211,7 @@ class AutoDeltaGuide(_AutoGuide):
 
     def rsample_with_log_prob(self, x):
         values = self.rsample(x)
-        return values, torch.zeros(batch_size(x), device=self._device)
+        return values, torch.zeros(_rows(x), device=self._device)
 
     def forward(self, x):
         return self.rsample(x)
@@ -204,4 +221,4 @@ class AutoDeltaGuide(_AutoGuide):
             return self.rsample(x)
 
     def log_prob(self, x, sites) -> torch.Tensor:
-        return torch.zeros(batch_size(x), device=self._device)
+        return torch.zeros(_rows(x), device=self._device)

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch.distributions import biject_to, constraints
 
-from ..compile.trace import DETERMINISTIC, Site, SiteSpec
+from ..compile.trace import DETERMINISTIC, FACTOR, Site, SiteSpec
 from ..errors import NotSupportedError
 
 
@@ -70,7 +70,7 @@ def latent_specs(model, observed_names: Iterable[str] | None = None) -> list[Sit
     return [
         spec
         for spec in model.site_specs()
-        if spec.kind != DETERMINISTIC and spec.name not in observed
+        if spec.kind not in (DETERMINISTIC, FACTOR) and spec.name not in observed
     ]
 
 
@@ -79,7 +79,7 @@ def require_continuous(specs: Iterable[SiteSpec], what: str) -> None:
         if is_finite_support(spec.support):
             raise NotSupportedError(
                 f"latent site {spec.name!r} is finite ({spec.support}); {what} handles "
-                "continuous latent sites only: observe it or marginalise it out"
+                "continuous latent sites only: observe it, or sum it out with `marginalize`"
             )
 
 

@@ -1,0 +1,143 @@
+"""Plated values, named inputs and `score` sites in the torch runtime (spec part 2 §6.1, §6.3,
+§6.5–§6.7): site shapes and plates of the worked examples, alignment by plate identity,
+gathers, reductions, supplying data by name and the errors for missing or misshapen data."""
+from pathlib import Path
+
+import pytest
+import torch
+
+import qvr
+from qvr.errors import MissingDataError, ShapeError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "current"
+SD = torch.tensor([15.0, 10, 16, 11, 9, 11, 10, 18])
+Y = torch.tensor([28.0, 8, -3, 7, -1, 1, 18, 12])
+
+
+def _sites(tr):
+    return [(n, s.kind, tuple(s.value.shape)) for n, s in tr.sites.items()]
+
+
+@pytest.fixture(scope="module")
+def schools():
+    return qvr.load(EXAMPLES / "e01_schools.qvr").morphism
+
+
+@pytest.fixture(scope="module")
+def radon():
+    return qvr.load(EXAMPLES / "e02_radon.qvr").morphism
+
+
+def test_schools_sites_have_the_worked_example_shapes(schools):
+    tr = schools.trace(None, observations={"prior_scale": 5.0, "sd": SD, "y": Y})
+    assert _sites(tr) == [("mu", "latent", (1, 1)), ("tau", "latent", (1, 1)),
+                          ("z", "latent", (1, 8, 1)), ("theta", "deterministic", (1, 8, 1)),
+                          ("y", "observed", (1, 8, 1))]
+    assert tuple(tr.output.shape) == (1, 8, 1)
+    assert torch.equal(tr.sites["y"].value.reshape(8), Y)
+
+
+def test_site_specs_carry_plates_and_named_inputs_are_listed(schools):
+    specs = {s.name: (s.kind, s.event_shape, s.plates, s.row_plate) for s in schools.site_specs()}
+    assert specs == {"mu": ("latent", (1,), (), None), "tau": ("latent", (1,), (), None),
+                     "z": ("latent", (1,), (("School", 8),), None),
+                     "theta": ("deterministic", (1,), (("School", 8),), None),
+                     "y": ("observed", (1,), (("School", 8),), None)}
+    inputs = {n: (s.kind, [p.name for p in s.plates], s.dtype) for n, s in schools.named_inputs.items()}
+    assert inputs == {"prior_scale": ("hyper", [], "float"), "sd": ("data", ["School"], "float")}
+    assert schools.observed_names == {"y"}
+
+
+def test_observation_shapes_with_and_without_batch_and_width_agree(schools):
+    tr = schools.trace(None, observations={"prior_scale": 5.0, "sd": SD, "y": Y})
+    latents = {n: s.value for n, s in tr.sites.items() if s.kind == "latent"}
+    base = {"prior_scale": 5.0, "sd": SD, **latents}
+    lj = [schools.log_joint(None, {**base, "y": y}) for y in (Y, Y[None], Y[None, :, None], Y[:, None])]
+    for value in lj[1:]:
+        torch.testing.assert_close(value, lj[0])
+    # the density is the product over schools of the element densities
+    theta = latents["mu"] + latents["tau"] * latents["z"]
+    expected = (torch.distributions.Normal(0.0, 5.0).log_prob(latents["mu"]).sum()
+                + torch.distributions.HalfNormal(5.0).log_prob(latents["tau"]).sum()
+                + torch.distributions.Normal(0.0, 1.0).log_prob(latents["z"]).sum()
+                + torch.distributions.Normal(theta.reshape(8), SD).log_prob(Y).sum())
+    torch.testing.assert_close(lj[0], expected.reshape(1))
+
+
+def test_missing_named_input_names_it_and_its_first_use(schools):
+    with pytest.raises(MissingDataError, match=r"named input `sd` \(first used at .*e01_schools.qvr:11:59\)"):
+        schools.trace(None, observations={"prior_scale": 5.0})
+    with pytest.raises(MissingDataError, match="`prior_scale`"):
+        schools.rsample(None, observations={"sd": SD})
+
+
+def test_wrong_plate_size_names_the_input(schools):
+    with pytest.raises(ShapeError, match=r"named input `sd`: plate `School` has 8 elements, the data has 7"):
+        schools.trace(None, observations={"prior_scale": 5.0, "sd": SD[:7]})
+
+
+def test_reading_the_input_with_x_none_is_a_shape_error():
+    m = qvr.load(EXAMPLES / "rows_lstm_lm.qvr").morphism
+    with pytest.raises(ShapeError, match="x=None"):
+        m.rsample(None)
+
+
+def test_row_plate_needs_its_size_as_batch():
+    m = qvr.load(EXAMPLES / "rows_lstm_lm.qvr").morphism
+    tr = m.trace(torch.randint(0, 64, (16, 6)))
+    assert tuple(tr.sites["next_token"].value.shape) == (16,)
+    with pytest.raises(ShapeError, match=r"row plate `Batch`: the batch must have 16 rows"):
+        m.trace(torch.randint(0, 64, (4, 6)))
+
+
+def test_radon_gathers_by_index_data_and_reduces_over_the_plate(radon):
+    county = torch.randint(0, 12, (300,))
+    basement = torch.randn(300)
+    tr = radon.trace(None, observations={"county": county, "basement": basement})
+    assert _sites(tr) == [("a_mu", "latent", (1, 1)), ("a_sd", "latent", (1, 1)),
+                          ("a", "latent", (1, 12, 1)), ("b", "latent", (1, 1)),
+                          ("noise", "latent", (1, 1)), ("mu", "deterministic", (1, 300, 1)),
+                          ("log_radon", "observed", (1, 300, 1)), ("a_bar", "deterministic", (1, 1))]
+    a, b = tr.sites["a"].value[0, :, 0], tr.sites["b"].value[0, 0]
+    torch.testing.assert_close(tr.sites["mu"].value[0, :, 0], a[county] + b * basement)
+    torch.testing.assert_close(tr.sites["a_bar"].value[0, 0], a.mean())
+    assert tuple(tr.output.shape) == (1, 2)
+
+
+def test_out_of_range_index_data_is_a_shape_error(radon):
+    county = torch.full((300,), 12)
+    with pytest.raises(ShapeError, match=r"named input `county`: index values must be in \[0, 12\)"):
+        radon.trace(None, observations={"county": county, "basement": torch.randn(300)})
+
+
+ALIGN = """
+object A : FinSet 2
+object Bee : FinSet 3
+object V : Real 1
+
+program grid : A -> V
+    sample u : A <- Normal(loc=0.0, scale=1.0)
+    sample v : Bee <- Normal(loc=0.0, scale=1.0)
+    let s = v + u
+    let t = s[2, 1]
+    score pull = -1.0 * t * t
+    return t
+
+export grid
+"""
+
+
+def test_operands_align_by_plate_identity_and_score_is_a_factor_site():
+    m = qvr.loads(ALIGN).morphism
+    tr = m.trace(None)
+    u, v, s = (tr.sites[n].value for n in ("u", "v", "s"))
+    assert tuple(s.shape) == (1, 3, 2, 1)  # `v`'s plate first (the left operand's)
+    torch.testing.assert_close(s[0, :, :, 0], v[0, :, 0, None] + u[0, None, :, 0])
+    torch.testing.assert_close(tr.sites["t"].value, s[:, 2, 1])
+    pull = tr.sites["pull"]
+    assert pull.kind == "factor" and tuple(pull.value.shape) == (1, 1)
+    torch.testing.assert_close(pull.log_prob, -(s[:, 2, 1, 0] ** 2))
+    latent = {n: tr.sites[n].value for n in ("u", "v")}
+    expected = sum(torch.distributions.Normal(0.0, 1.0).log_prob(x).sum() for x in latent.values())
+    torch.testing.assert_close(m.log_joint(None, latent), expected.reshape(1) + pull.log_prob)
+    assert {s.name: s.kind for s in m.site_specs()}["pull"] == "factor"
