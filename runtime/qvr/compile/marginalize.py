@@ -1,0 +1,394 @@
+"""`marginalize` blocks at run time (spec part 2 §6.4, §6.6): exact enumeration.
+
+For a block `marginalize z [: A] <- F(…) [over=G, reduction=ρ]` whose family is enumerable
+(Categorical: atoms `0 … K−1`; Bernoulli: `0, 1`; ContinuousBernoulli and RelaxedBernoulli:
+`0.0, 1.0` with the Bernoulli masses of the same `probs`/`logits`), the body runs once per atom
+`k` with `z` filled with `k` over its plates `P_z`, and
+
+    S[b, g, k] = log π(g, k) + Σ_m Σ_{n in group g} ℓ_m(n, k)
+
+where `ℓ_m` is the per-element log density of observe `m` (or the value of score `m`). The
+elements go to their group by the observe's `via` indices (flattened row-major over a product
+group, accumulated with `index_add_`), by identity (the observe carries `P_z`), or all into one
+group (`P_z = []`). The block records a `factor` site named `z` whose value is `ρ_k S[b, g, k]`
+`(B, |G|)` and whose log-density is its sum over groups; the body's observes are recorded as
+`observed` sites with log-density 0 (their density is in the factor); the body's `let`s record
+nothing (they exist once per atom).
+
+Without all observations (`rsample`, `trace`), `z` is drawn from its prior, the body runs once
+with it to sample the missing observes, and the factor is then evaluated at the values obtained.
+
+A family without finite support (QVR121) makes `z` an ordinary latent site over `P_z`, and
+the body runs once as ordinary steps (`LatentBlockPlan`).
+
+Not run here (a located `NotSupportedError` when the program is built): nested blocks (tier
+2), a kernel target, draws or calls hoisted out of a body, and tuple or kernel observes in a
+body.
+
+`plan` is the builder's `marginalize_plan` hook; the program runs a plan through its `run`
+method.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import NotSupportedError
+from ..syntax import ast as A
+from . import families as FAM
+from . import kernels as K
+from . import values as V
+from .base import _support_of_type
+from .program import DrawPlan, LetPlan, ScorePlan, _spec_plates
+from .record import join
+from .trace import DETERMINISTIC, FACTOR, LATENT, OBSERVED, SiteSpec
+
+BERNOULLI_TYPE = ("Bernoulli", "ContinuousBernoulli", "RelaxedBernoulli")
+_PROB_EPS = 1e-7
+
+
+@dataclass
+class BodyObserve:
+    """An observe of a block's body: its draw plan and inline family module, and the `via`
+    index names (one per grouping plate; empty for identity or single-group grouping)."""
+
+    plan: DrawPlan
+    module: K.InlineFamily
+    via: tuple = ()
+
+
+@dataclass
+class MarginalizePlan:
+    var: str
+    family: str
+    atoms: tuple
+    zkeys: tuple                    # P_z: the plates of `z` (the groups when grouped)
+    grouped: bool
+    reduction: str
+    target: dict                    # parameter -> (evaluator, plates of the argument)
+    body: list = field(default_factory=list)   # LetPlan | ScorePlan | BodyObserve
+
+    # -- the log-mass of the atoms -------------------------------------------------------------
+    def log_mass(self, prog, env, B) -> torch.Tensor:
+        """`log π` laid out `(B, |P_z|…, K)`."""
+        params = {k: _on_plates(prog, fn(env), pk, self.zkeys, env, B) for k, (fn, pk) in self.target.items()}
+        if self.family == "Categorical":
+            if "logits" in params:
+                return torch.log_softmax(params["logits"], dim=-1)
+            p = params["probs"].clamp(min=_PROB_EPS)
+            return torch.log(p / p.sum(-1, keepdim=True))
+        if "logits" in params:
+            logit = params["logits"]
+            return torch.cat([F.logsigmoid(-logit), F.logsigmoid(logit)], dim=-1)
+        q = params["probs"].clamp(_PROB_EPS, 1 - _PROB_EPS)
+        return torch.cat([torch.log1p(-q), torch.log(q)], dim=-1)
+
+    def z_value(self, j, B, sizes, device, dtype):
+        """`z` filled with atom `j` (an int64 index, or a float `(…, 1)` for the Bernoulli-type
+        continuous families); `j` is an int or a `(B, sizes…)` tensor of atom positions."""
+        if self.family in ("ContinuousBernoulli", "RelaxedBernoulli"):
+            if isinstance(j, int):
+                return torch.full((B, *sizes, 1), float(self.atoms[j]), dtype=dtype, device=device)
+            return j.to(dtype).unsqueeze(-1)
+        if isinstance(j, int):
+            return torch.full((B, *sizes), j, dtype=torch.long, device=device)
+        return j.long()
+
+    def specs(self, path, seq=False) -> list:
+        """The block's sites (part 2 §6.6): the `factor` site `z` (per-group log-weights), then
+        the body's observes."""
+        out = [SiteSpec(join(path, self.var), FACTOR, (), None, seq,
+                        tuple((V.key_name(k), k.size) for k in self.zkeys), None)]
+        for o in self.body:
+            if isinstance(o, BodyObserve):
+                t = o.plan.var_types[0]
+                out.append(SiteSpec(join(path, o.plan.vars[0]), OBSERVED, V.event_shape(t),
+                                    o.module.support, seq, *_spec_plates(t)))
+        return out
+
+    # -- running ---------------------------------------------------------------------------------
+    def run(self, prog, x, env, rec, path):
+        B = x.shape[0]
+        device, dtype = x.device, prog.dtype
+        sizes = prog._sizes(self.zkeys, env)
+        log_pi = self.log_mass(prog, env, B).expand(B, *sizes, len(self.atoms))
+        names = {id(o): join(path, o.plan.vars[0]) for o in self.body if isinstance(o, BodyObserve)}
+        rec.reserve(join(path, self.var))  # the factor site precedes the body's observes
+        for n in names.values():
+            rec.reserve(n)
+        observed = {}
+        missing = []
+        for o in self.body:
+            if isinstance(o, BodyObserve):
+                value = rec.clamp(names[id(o)], observed=True)
+                if value is None:
+                    missing.append(o)
+                else:
+                    observed[id(o)] = prog._fit_plated(value, o.plan, names[id(o)], o.module, rec) \
+                        if o.plan.keys else value
+        if missing:  # draw z from its prior and the missing observes given it
+            j = torch.distributions.Categorical(logits=log_pi).sample()
+            local = dict(env)
+            local[self.var] = self.z_value(j, B, sizes, device, dtype)
+            for o in self.body:
+                if isinstance(o, LetPlan):
+                    local[o.var] = _let(prog, o, local, B)
+                elif isinstance(o, BodyObserve) and id(o) not in observed:
+                    inp = self._observe_inputs(prog, o, local, B)
+                    observed[id(o)], _ = o.module.run(inp, rec, names[id(o)], None)
+        S = []
+        for j in range(len(self.atoms)):
+            local = dict(env)
+            local[self.var] = self.z_value(j, B, sizes, device, dtype)
+            s = log_pi[..., j].reshape(B, -1)
+            for o in self.body:
+                if isinstance(o, LetPlan):
+                    local[o.var] = _let(prog, o, local, B)
+                elif isinstance(o, ScorePlan):
+                    value = o.fn(local)
+                    keys = V.plate_keys(o.type)
+                    value = prog._fill_plates(value, keys, local, B)
+                    s = s + self._group(value.sum(tuple(range(1 + len(keys), value.dim()))), keys, local, B, ())
+                else:
+                    lp = self._observe_log_density(prog, o, local, observed[id(o)], B)
+                    s = s + self._group(lp, o.plan.keys, local, B, o.via)
+            S.append(s)
+        S = torch.stack(S, dim=-1)
+        if self.reduction == "logsumexp":
+            value = torch.logsumexp(S, dim=-1)
+        elif self.reduction == "sum":
+            value = S.sum(-1)
+        else:
+            value = S.mean(-1)
+        rec.record(join(path, self.var), value, value.sum(-1), FACTOR, None, (), False)
+        for o in self.body:
+            if isinstance(o, BodyObserve):
+                y = observed[id(o)]
+                env[o.plan.vars[0]] = y
+                rec.record(names[id(o)], y, torch.zeros(B, device=device), OBSERVED,
+                           o.module.support, o.module.event_shape, False)
+
+    def _observe_inputs(self, prog, o: BodyObserve, env, B) -> dict:
+        """The observe's family arguments on its plates; with `via`, an argument over the
+        grouping plates is first pulled back to the observe's rows (part 2 §5.7)."""
+        inp = {}
+        for k, fn in o.plan.inline.items():
+            v, pk = fn(env), tuple(o.plan.param_keys[k])
+            if o.via and any(p in self.zkeys for p in pk) and v.dim() > 1:
+                v, pk = self._pull_back(prog, v, pk, o, env)
+            inp[k] = _on_plates(prog, v, pk, o.plan.keys, env, B)
+        return inp
+
+    def _pull_back(self, prog, v, pk, o, env):
+        other = tuple(p for p in pk if p not in self.zkeys)
+        v = V.to_plates(v, pk, other + self.zkeys)
+        n = len(other)
+        gsizes = [g.size for g in self.zkeys]
+        v = v.expand(*v.shape[:1 + n], *gsizes, *v.shape[1 + n + len(gsizes):])
+        v = v.reshape(*v.shape[:1 + n], -1, *v.shape[1 + n + len(gsizes):])
+        v = v.index_select(1 + n, self._flat_index(o.via, env))
+        return v, other + (o.plan.keys[-1],)
+
+    def _flat_index(self, via, env) -> torch.Tensor:
+        """The group of each row of a `via` observe, row-major over a product group."""
+        flat = None
+        for name, g in zip(via, self.zkeys):
+            i = env[name].reshape(-1).long()
+            flat = i if flat is None else flat * g.size + i
+        return flat
+
+    def _observe_log_density(self, prog, o, env, y, B) -> torch.Tensor:
+        """ℓ(n, k): the per-element log density `(B, plates…)` of the observed value."""
+        inp = self._observe_inputs(prog, o, env, B)
+        if torch.is_grad_enabled():
+            inp = {k: _zero_nan_gradient(v) for k, v in inp.items()}
+        lp = self._element_log_density(o, inp, y)
+        return lp
+
+    @staticmethod
+    def _element_log_density(o, inp, y) -> torch.Tensor:
+        spec = o.module.spec
+        dist = FAM.make_distribution(spec, FAM.clamp_arguments(spec, inp))
+        if spec.name == "Categorical":
+            return dist.log_prob(V.joint_index(y.long(), V.elem_of(o.module.cod)))
+        if spec.name == "Bernoulli" and V.element_rank(o.module.cod) == 0:
+            return FAM.event_log_prob(spec, dist, y.long().unsqueeze(-1))
+        return FAM.event_log_prob(spec, dist, y)
+
+    def _group(self, lp, keys, env, B, via) -> torch.Tensor:
+        """Per-element values `(B, plates…)` summed into their groups: `(B, |G|)`."""
+        keys = tuple(keys)
+        if not self.zkeys:
+            return lp.reshape(B, -1).sum(-1, keepdim=True) if lp.dim() > 1 else lp.reshape(B, 1)
+        if via:
+            rows = lp.reshape(B, *lp.shape[1:len(keys)], -1) if len(keys) > 1 else lp
+            if rows.dim() > 2:  # plates besides the rows are summed within the row
+                rows = rows.sum(tuple(range(1, rows.dim() - 1)))
+            G = math.prod(g.size for g in self.zkeys)
+            out = torch.zeros(B, G, dtype=lp.dtype, device=lp.device)
+            return out.index_add(1, self._flat_index(via, env), rows.expand(B, -1))
+        other = tuple(p for p in keys if p not in self.zkeys)
+        lp = V.to_plates(lp.expand(B, *lp.shape[1:]), keys, self.zkeys + other)
+        if other:
+            lp = lp.sum(tuple(range(1 + len(self.zkeys), lp.dim())))
+        return lp.reshape(B, -1)
+
+
+@dataclass
+class LatentBlockPlan:
+    """A block over a family without finite support (QVR121): `z` is an ordinary latent site
+    (plates `P_z`) and the body runs once as ordinary steps (lets, scores, observes with their
+    own densities)."""
+
+    latent: BodyObserve
+    body: list = field(default_factory=list)   # LetPlan | ScorePlan | BodyObserve
+
+    def specs(self, path, seq=False) -> list:
+        out = []
+        for o in [self.latent] + self.body:
+            if isinstance(o, BodyObserve):
+                t = o.plan.var_types[0]
+                out.append(SiteSpec(join(path, o.plan.vars[0]), o.plan.kind, V.event_shape(t),
+                                    o.module.support, seq, *_spec_plates(t)))
+            else:
+                kind = FACTOR if isinstance(o, ScorePlan) else DETERMINISTIC
+                out.append(SiteSpec(join(path, o.var), kind, V.event_shape(o.type),
+                                    _support_of_type(o.type), seq, *_spec_plates(o.type)))
+        return out
+
+    def run(self, prog, x, env, rec, path):
+        B = x.shape[0]
+        for o in [self.latent] + self.body:
+            if isinstance(o, BodyObserve):
+                name = join(path, o.plan.vars[0])
+                rec.reserve(name)
+                inp = {k: _on_plates(prog, fn(env), o.plan.param_keys[k], o.plan.keys, env, B)
+                       for k, fn in o.plan.inline.items()}
+                target = prog._step_target(o.plan, [name], rec, o.module)
+                y, lp = o.module.run(inp, rec, name, target)
+                env[o.plan.vars[0]] = y
+                rec.record(name, y, lp, o.plan.kind, o.module.support, o.module.event_shape, False)
+            elif isinstance(o, ScorePlan):
+                keys = V.plate_keys(o.type)
+                value = prog._fill_plates(o.fn(env), keys, env, B)
+                env[o.var] = value
+                rec.record(join(path, o.var), value, V.reduce_to_batch(value), FACTOR,
+                           _support_of_type(o.type), V.event_shape(o.type), False)
+            else:
+                env[o.var] = value = _let(prog, o, env, B)
+                rec.record(join(path, o.var), value, None, DETERMINISTIC, _support_of_type(o.type),
+                           V.event_shape(o.type), False)
+
+
+def _zero_nan_gradient(v: torch.Tensor) -> torch.Tensor:
+    """`v` whose gradient is 0 where the family's backward gives NaN. An atom can put a
+    parameter on the edge of its support (`Poisson(rate=open * rate)` at `open = 0`): there the
+    element's log density is 0 or −inf and its derivative `0/0` or `0·∞`, though the atom's
+    weight in the reduction (or the chain rule through `open`) makes the true contribution 0;
+    without this every parameter upstream would get a NaN gradient."""
+    if not v.requires_grad:
+        return v
+    v = v.view_as(v)
+    v.register_hook(lambda g: torch.nan_to_num(g, nan=0.0, posinf=math.inf, neginf=-math.inf))
+    return v
+
+
+def _let(prog, plan: LetPlan, env, B):
+    value = plan.fn(env)
+    keys = V.plate_keys(plan.type)
+    if keys:
+        return prog._fill_plates(value, keys, env, B)
+    return value.expand(B, value.shape[-1]) if value.dim() == 1 else value
+
+
+def _on_plates(prog, v, pkeys, keys, env, B):
+    """An argument laid out `(B, sizes of keys…, w)` (see `ProgramModule._param_on_plates`)."""
+    if not keys and not pkeys:
+        return v.expand(B, v.shape[-1]) if v.dim() == 1 else v
+    return prog._param_on_plates(v, pkeys, keys, env, B)
+
+
+# ------------------------------------------------------------------------------ building ----
+def plan(builder, info, step: A.MarginalizeStep, compiler):
+    """The plan of a `marginalize` step (the builder's `marginalize_plan` hook)."""
+    from .build import _arg_value, pattern_vars
+
+    a = builder.a
+    z = step.name.text
+    marginal = getattr(info, "marginals", {}).get(z)
+
+    def refuse(node, what):
+        raise NotSupportedError(f"{builder.where(node.span)}: {what}")
+
+    if marginal is None or marginal.nested or any(isinstance(s, A.MarginalizeStep) for s in step.body):
+        refuse(step, f"nested `marginalize` (inside `{z}`'s block) is tier 2: checked, not run")
+    inline = a.inline_info(step)
+    if inline is None or (marginal.enumerable and marginal.family not in ("Categorical",) + BERNOULLI_TYPE):
+        refuse(step.target, f"`marginalize {z}` with the kernel target `{step.target.name.text}` "
+                            "is not run by this runtime (inline families only)")
+
+    def var_type(v):
+        vi = info.variables.get(v)
+        return vi.type if vi is not None else None
+
+    def plates_of(node):
+        return V.plate_keys(a.type_of(node))
+
+    target = {k: (compiler.compile(_arg_value(v)), plates_of(_arg_value(v)))
+              for k, v in inline.bound.items()}
+    if marginal.enumerable:
+        out = MarginalizePlan(z, marginal.family, tuple(marginal.atoms), tuple(marginal.plates),
+                              marginal.grouped, marginal.reduction, target)
+    else:
+        t = var_type(z)
+        low = _literal(inline.bound.get("low"), _arg_value)
+        high = _literal(inline.bound.get("high"), _arg_value)
+        module = K.InlineFamily(inline.family, inline.width, inline.value_type or t, low=low, high=high)
+        latent = DrawPlan([z], f"_step_{z}", LATENT, [t], inline={k: fn for k, (fn, _) in target.items()},
+                          keys=V.plate_keys(t), row=V.row_plate(t),
+                          param_keys={k: pk for k, (_, pk) in target.items()})
+        out = LatentBlockPlan(BodyObserve(latent, module))
+    for inner in step.body:
+        if isinstance(inner, A.LetStep):
+            out.body.append(LetPlan(inner.name.text, compiler.compile(inner.value), var_type(inner.name.text)))
+        elif isinstance(inner, A.ScoreStep):
+            out.body.append(ScorePlan(inner.name.text, compiler.compile(inner.value), var_type(inner.name.text)))
+        elif isinstance(inner, (A.ObserveStep, A.ObserveTildeStep)):
+            out.body.append(_observe(builder, inner, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value))
+        else:
+            refuse(inner, f"a draw or call inside `marginalize {z}`'s block (drawn once before it) "
+                          "is not run by this runtime; move it before the block")
+    return out
+
+
+def _observe(builder, step, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value):
+    inline = builder.a.inline_info(step)
+    if inline is None:
+        refuse(step, "an observe of a kernel inside a `marginalize` block is not run by this "
+                     "runtime (inline families only)")
+    vars_ = pattern_vars(step)
+    if len(vars_) != 1:
+        refuse(step, "a tuple observe inside a `marginalize` block is not run by this runtime")
+    t = var_type(vars_[0])
+    low = _literal(inline.bound.get("low"), _arg_value)
+    high = _literal(inline.bound.get("high"), _arg_value)
+    module = K.InlineFamily(inline.family, inline.width, inline.value_type or t, low=low, high=high)
+    evals = {k: compiler.compile(_arg_value(v)) for k, v in inline.bound.items()}
+    pkeys = {k: plates_of(_arg_value(v)) for k, v in inline.bound.items()}
+    plan = DrawPlan(vars_, f"_step_{vars_[0]}", OBSERVED, [t], inline=evals, keys=V.plate_keys(t),
+                    row=V.row_plate(t), param_keys=pkeys)
+    via = ()
+    for o in (step.options.items if getattr(step, "options", None) is not None else ()):
+        if o.key.text == "via":
+            items = o.value.items if isinstance(o.value, A.OptList) else (o.value,)
+            via = tuple(i.name.text for i in items)
+    return BodyObserve(plan, module, via)
+
+
+def _literal(node, _arg_value):
+    node = _arg_value(node) if node is not None else None
+    return float(node.value.value) if isinstance(node, A.Lit) else None
+

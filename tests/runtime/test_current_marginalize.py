@@ -1,0 +1,306 @@
+"""`marginalize` at run time (spec part 2 §6.4, §6.6, worked examples E5–E7): exact enumeration
+against known answers. The two-component mixture against brute-force enumeration of its joint
+(every assignment of labels) and against the per-element sum; `mix_enum` / `mix_closed` and
+`zip_enum` / `zip_closed` give equal `log_joint`s for equal values; a grouped block (`over`,
+`via`) against a Python loop over the groups; the block's sites (a `factor` site per group, its
+body's observes with log-density 0); sampling without observations; SVI on the mixture."""
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributions as D
+
+import qvr
+from qvr.errors import MissingSiteError, NotSupportedError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "current"
+
+
+def load(name, text=None):
+    text = text if text is not None else (EXAMPLES / f"{name}.qvr").read_text()
+    return qvr.loads(text, name=f"{name}.qvr")
+
+
+def sites_of(trace):
+    return [(n, s.kind, tuple(s.value.shape)) for n, s in trace.sites.items()]
+
+
+def latents(trace):
+    return {n: s.value for n, s in trace.sites.items() if s.kind == "latent"}
+
+
+MIXTURE = (EXAMPLES / "two_component_mixture.qvr").read_text()
+
+
+def mixture_priors(share, centre, spread):
+    return (D.Beta(2.0, 2.0).log_prob(share) + D.Normal(0.0, 4.0).log_prob(centre).sum()
+            + D.HalfNormal(1.0).log_prob(spread))
+
+
+def test_mixture_against_brute_force_enumeration_of_the_joint():
+    # 8 observations: the joint over labels has 2^8 assignments, each scored as a whole
+    model = load("mixture8", MIXTURE.replace("FinSet 250", "FinSet 8")).morphism
+    torch.manual_seed(0)
+    x = torch.randn(8) * 2.0
+    share, centre, spread = torch.tensor(0.3), torch.tensor([-1.5, 2.0]), torch.tensor(0.8)
+    got = model.log_joint(None, {"share": share.view(1, 1), "centre": centre.view(1, 2, 1),
+                                 "spread": spread.view(1, 1), "x": x})
+    k = torch.tensor(list(itertools.product((0, 1), repeat=8)))          # (256, 8) assignments
+    joint = (torch.where(k == 1, share.log(), (1 - share).log())
+             + D.Normal(centre[k], spread).log_prob(x)).sum(1)
+    want = torch.logsumexp(joint, 0) + mixture_priors(share, centre, spread)
+    torch.testing.assert_close(got, want.view(1).float(), rtol=1e-5, atol=1e-4)
+
+
+def test_mixture_sites_and_per_element_sum():
+    model = load("two_component_mixture").morphism
+    torch.manual_seed(1)
+    x = torch.randn(250) * 2.0
+    trace = model.trace(None, observations={"x": x})
+    assert sites_of(trace) == [("share", "latent", (1, 1)), ("centre", "latent", (1, 2, 1)),
+                               ("spread", "latent", (1, 1)), ("k", "factor", (1, 250)),
+                               ("x", "observed", (1, 250, 1))]
+    assert [(spec.name, spec.kind, spec.plates) for spec in model.site_specs()] == [
+        ("share", "latent", ()), ("centre", "latent", (("Label", 2),)), ("spread", "latent", ()),
+        ("k", "factor", (("Obs", 250),)), ("x", "observed", (("Obs", 250),))]
+    s = trace.sites
+    share, centre, spread = s["share"].value[0, 0], s["centre"].value[0, :, 0], s["spread"].value[0, 0]
+    per = torch.logsumexp(torch.stack([(1 - share).log() + D.Normal(centre[0], spread).log_prob(x),
+                                       share.log() + D.Normal(centre[1], spread).log_prob(x)]), 0)
+    torch.testing.assert_close(s["k"].value[0], per)                    # one group per element
+    torch.testing.assert_close(s["k"].log_prob, per.sum().view(1))
+    assert torch.equal(s["x"].log_prob, torch.zeros(1))                 # its density is in `k`
+    got = model.log_joint(None, {**latents(trace), "x": x})
+    torch.testing.assert_close(got, (per.sum() + mixture_priors(share, centre, spread)).view(1))
+
+
+def test_mix_enum_equals_mix_closed():
+    program = load("e05_mixtures")
+    torch.manual_seed(2)
+    y = torch.randn(200) * 3.0
+    closed = program.env["mix_closed"].trace(None, observations={"y": y})
+    enum = program.env["mix_enum"]
+    trace = enum.trace(None, observations={"y": y})
+    assert sites_of(trace) == [("w", "latent", (1, 3)), ("loc", "latent", (1, 3, 1)),
+                               ("sd", "latent", (1, 3, 1)), ("c", "factor", (1, 200)),
+                               ("y", "observed", (1, 200, 1))]
+    values = {**latents(closed), "y": y}
+    torch.testing.assert_close(enum.log_joint(None, values),
+                               program.env["mix_closed"].log_joint(None, values), rtol=1e-5, atol=1e-3)
+
+
+def test_zip_enum_equals_zip_closed_and_regime_is_one_latent():
+    program = load("e07_counts")
+    torch.manual_seed(3)
+    sales = (torch.poisson(torch.full((50,), 3.0)) * (torch.rand(50) > 0.4)).long()
+    closed = program.env["zip_closed"]
+    values = {**latents(closed.trace(None, observations={"sales": sales})), "sales": sales}
+    enum = program.env["zip_enum"]
+    assert sites_of(enum.trace(None, observations={"sales": sales})) == [
+        ("rate", "latent", (1, 1)), ("p_zero", "latent", (1, 1)), ("open", "factor", (1, 50)),
+        ("sales", "observed", (1, 50, 1))]
+    torch.testing.assert_close(enum.log_joint(None, values), closed.log_joint(None, values),
+                               rtol=1e-5, atol=1e-3)
+
+    regime = program.env["regime"]
+    trace = regime.trace(None, observations={"sales": sales})
+    assert sites_of(trace) == [("lo", "latent", (1, 1)), ("hi", "latent", (1, 1)),
+                               ("busy", "factor", (1, 1)), ("sales", "observed", (1, 50, 1))]
+    lo, hi = trace.sites["lo"].value[0, 0], trace.sites["hi"].value[0, 0]
+    s = sales.float()
+    want = torch.logsumexp(torch.stack([math.log(0.7) + D.Poisson(lo).log_prob(s).sum(),
+                                        math.log(0.3) + D.Poisson(hi).log_prob(s).sum()]), 0)
+    torch.testing.assert_close(trace.sites["busy"].value, want.view(1, 1))
+
+
+def test_zip_enum_gradients_are_finite():
+    enum = load("e07_counts").env["zip_enum"]
+    sales = torch.tensor([0, 0, 3, 1, 0, 5] + [2] * 44)
+    rate = torch.tensor([[2.5]], requires_grad=True)
+    p_zero = torch.tensor([[0.3]], requires_grad=True)
+    enum.log_joint(None, {"rate": rate, "p_zero": p_zero, "sales": sales}).sum().backward()
+    assert torch.isfinite(rate.grad).all() and torch.isfinite(p_zero.grad).all()
+
+
+def test_grouped_marginalize_against_a_loop_over_groups():
+    program = load("e06_user_classes")
+    model = program.env["user_classes"]
+    torch.manual_seed(4)
+    data = {"click_user": torch.randint(0, 30, (500,)), "visit_user": torch.randint(0, 30, (400,)),
+            "clicked": torch.randint(0, 2, (500,)), "log_dwell": torch.randn(400)}
+    trace = model.trace(None, observations=data)
+    assert sites_of(trace) == [
+        ("prior", "latent", (1, 2)), ("ctr", "latent", (1, 2, 1)), ("dwell_mu", "latent", (1, 2, 1)),
+        ("dwell_sd", "latent", (1, 1)), ("k", "factor", (1, 30)), ("clicked", "observed", (1, 500)),
+        ("log_dwell", "observed", (1, 400, 1))]
+    s = trace.sites
+    prior, ctr = s["prior"].value[0], s["ctr"].value[0, :, 0]
+    mu, sd = s["dwell_mu"].value[0, :, 0], s["dwell_sd"].value[0, 0]
+    want = []
+    for u in range(30):
+        clicks = data["clicked"][data["click_user"] == u].float()
+        dwell = data["log_dwell"][data["visit_user"] == u]
+        per_class = [prior[k].log() + D.Bernoulli(probs=ctr[k]).log_prob(clicks).sum()
+                     + D.Normal(mu[k], sd).log_prob(dwell).sum() for k in range(2)]
+        want.append(torch.logsumexp(torch.stack(per_class), 0))
+    torch.testing.assert_close(s["k"].value[0], torch.stack(want), rtol=1e-5, atol=1e-4)
+    got = model.log_joint(None, {**latents(trace), **data})
+    priors = sum(t.log_prob.sum() for n, t in s.items() if t.kind == "latent")
+    torch.testing.assert_close(got, (torch.stack(want).sum() + priors).view(1), rtol=1e-5, atol=1e-3)
+
+
+REDUCTIONS = """
+object Obs : FinSet 6
+object Class : FinSet 3
+object Out : Real 1
+
+program p : Obs -> Out
+    sample mu : Class <- Normal(loc=0.0, scale=2.0)
+    marginalize c : Obs <- Categorical(logits=[0.0, 1.0, -1.0]) [reduction={reduction}]
+        let m = mu[c] * 2.0
+        observe y : Obs <- Normal(loc=m, scale=1.0)
+    let top = mu[0]
+    return top
+
+export p
+"""
+
+
+@pytest.mark.parametrize("reduction, rho", [
+    ("logsumexp", lambda s: torch.logsumexp(s, -1)), ("sum", lambda s: s.sum(-1)),
+    ("mean", lambda s: s.mean(-1))])
+def test_reductions_over_the_atoms_with_logits_and_a_body_let(reduction, rho):
+    program = load("reductions", REDUCTIONS.replace("{reduction}", reduction))
+    assert program.diagnostics == []
+    torch.manual_seed(5)
+    y = torch.randn(6)
+    trace = program.morphism.trace(None, observations={"y": y})
+    mu = trace.sites["mu"].value[0, :, 0]
+    log_pi = torch.log_softmax(torch.tensor([0.0, 1.0, -1.0]), 0)
+    S = log_pi[None, :] + D.Normal((mu * 2.0)[None, :], 1.0).log_prob(y[:, None])   # (Obs, atom)
+    torch.testing.assert_close(trace.sites["c"].value[0], rho(S))
+    assert "m" not in trace.sites                                       # body lets are internal
+
+
+def test_sampling_without_observations_and_log_joint_needs_them():
+    model = load("two_component_mixture").morphism
+    torch.manual_seed(6)
+    trace = model.trace(None)
+    assert sites_of(trace)[3:] == [("k", "factor", (1, 250)), ("x", "observed", (1, 250, 1))]
+    x = trace.sites["x"].value
+    # the factor is evaluated at the values drawn, the way log_joint scores them
+    torch.testing.assert_close(model.log_joint(None, {**latents(trace), "x": x}),
+                               sum(s.log_prob for s in trace.sites.values()))
+    with pytest.raises(MissingSiteError, match="`x`"):
+        model.log_joint(None, latents(trace))
+
+
+NESTED = """
+object Obs : FinSet 6
+object Out : Real 1
+
+program p : Obs -> Out
+    sample mu <- Normal(loc=0.0, scale=1.0)
+    marginalize a <- Bernoulli(probs=0.5)
+        marginalize b <- Bernoulli(probs=0.5)
+            observe y : Obs <- Normal(loc=mu + a + b, scale=1.0)
+    return mu
+
+export p
+"""
+
+
+def test_nested_blocks_are_refused_with_their_location():
+    with pytest.raises(NotSupportedError, match=r"nested\.qvr:7:5: nested `marginalize`"):
+        load("nested", NESTED)
+
+
+@pytest.mark.slow
+def test_svi_on_the_mixture_lowers_its_loss():
+    from qvr.infer import ELBO, SVI, AutoNormalGuide
+
+    model = load("two_component_mixture").morphism
+    torch.manual_seed(7)
+    label = torch.rand(250) < 0.3
+    x = torch.where(label, torch.randn(250) * 0.5 + 3.0, torch.randn(250) * 0.5 - 2.0)
+    x0 = torch.zeros(1, dtype=torch.long)
+    guide = AutoNormalGuide(model, example_input=x0, observed_names={"x"})
+    assert guide.latent_names == ["share", "centre", "spread"]
+    with torch.no_grad():  # equal starting centres would get equal gradients forever
+        guide.loc("centre").copy_(torch.tensor([-1.0, 1.0]).view_as(guide.loc("centre")))
+    svi = SVI(model, guide, torch.optim.Adam(guide.parameters(), lr=0.05), ELBO(num_particles=2))
+    losses = [svi.step(x0, {"x": x.unsqueeze(0)}) for _ in range(300)]
+    assert all(math.isfinite(v) for v in losses)
+    assert sum(losses[-20:]) / 20 < 0.7 * sum(losses[:20]) / 20
+    # the labels summed out, the fit finds both components and the share of the second
+    centre = guide.loc("centre").detach().flatten()
+    assert torch.allclose(centre, torch.tensor([-2.0, 3.0]), atol=0.3)
+    share = torch.sigmoid(guide.loc("share").detach()).item()
+    assert share == pytest.approx(label.float().mean().item(), abs=0.1)
+
+
+SCORED = """
+object Obs : FinSet 5
+object Out : Real 1
+
+program p : Obs -> Out
+    sample mu <- Normal(loc=0.0, scale=1.0)
+    marginalize open <- ContinuousBernoulli(logits=0.5)
+        score bonus = open * 2.0
+        observe y : Obs <- Normal(loc=mu + open, scale=1.0)
+    return mu
+
+export p
+"""
+
+
+def test_a_score_in_the_body_and_bernoulli_type_atoms_from_logits():
+    program = load("scored", SCORED)
+    assert program.diagnostics == []
+    torch.manual_seed(8)
+    y = torch.randn(5)
+    trace = program.morphism.trace(None, observations={"y": y})
+    assert sites_of(trace) == [("mu", "latent", (1, 1)), ("open", "factor", (1, 1)),
+                               ("y", "observed", (1, 5, 1))]
+    mu = trace.sites["mu"].value[0, 0]
+    l = torch.tensor(0.5)
+    S = torch.stack([torch.nn.functional.logsigmoid(-l) + D.Normal(mu, 1.0).log_prob(y).sum(),
+                     torch.nn.functional.logsigmoid(l) + 2.0 + D.Normal(mu + 1.0, 1.0).log_prob(y).sum()])
+    torch.testing.assert_close(trace.sites["open"].value, torch.logsumexp(S, 0).view(1, 1))
+
+
+LATENT = """
+object Obs : FinSet 6
+object Out : Real 1
+
+program p : Obs -> Out
+    sample mu <- Normal(loc=0.0, scale=1.0)
+    marginalize u : Obs <- Normal(loc=mu, scale=0.5)
+        let m = u * 2.0
+        observe y : Obs <- Normal(loc=m, scale=1.0)
+    return mu
+
+export p
+"""
+
+
+def test_a_family_without_finite_support_is_a_latent_scoped_to_the_block():
+    program = load("latent", LATENT)
+    assert [d.code for d in program.diagnostics] == ["QVR121"]
+    torch.manual_seed(9)
+    y = torch.randn(6)
+    trace = program.morphism.trace(None, observations={"y": y})
+    assert sites_of(trace) == [("mu", "latent", (1, 1)), ("u", "latent", (1, 6, 1)),
+                               ("m", "deterministic", (1, 6, 1)), ("y", "observed", (1, 6, 1))]
+    assert [(s.name, s.kind, s.plates) for s in program.morphism.site_specs()] == [
+        ("mu", "latent", ()), ("u", "latent", (("Obs", 6),)), ("m", "deterministic", (("Obs", 6),)),
+        ("y", "observed", (("Obs", 6),))]
+    mu, u = trace.sites["mu"].value[0, 0], trace.sites["u"].value[0, :, 0]
+    want = (D.Normal(0.0, 1.0).log_prob(mu) + D.Normal(mu, 0.5).log_prob(u).sum()
+            + D.Normal(2.0 * u, 1.0).log_prob(y).sum())
+    got = program.morphism.log_joint(None, {"mu": mu.view(1, 1), "u": u.view(1, 6, 1), "y": y})
+    torch.testing.assert_close(got, want.view(1))
