@@ -2,9 +2,14 @@
 
 The context is read from the text before the cursor (so it works while the line is half typed
 and does not parse): after `~` families; after `<-` or `draw … ~` targets (morphisms, programs,
-defines, inline families); in type positions objects and type constructors; in option blocks the
-option keys; inside a program its variables and builtins; at the start of a line the statement
-keywords, with snippets for whole declarations.
+defines, a template's `Mor[A, B]` parameters, inline families with their parameters); in type
+positions objects and type constructors (in a step annotation also a template's object
+parameters); in option blocks the keys of that block (a morphism's, a step's `over`/`iid_over`,
+`via` inside a grouped `marginalize`, `over`/`reduction` of a `marginalize`, `effects`/`over` of
+a program, `level` of `composition NAME [`) and then their values; inside a program its
+variables (data names already used, `marginalize` variables only inside their body, `factor`
+binders inside their comprehension) and the builtins with their arity; at the start of a line
+the statement or step keywords valid there, with snippets (spec part 2 §5.2–§5.8, §5.10).
 """
 from __future__ import annotations
 
@@ -12,9 +17,14 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from qvr.semantics.declarations import ALGEBRA_LEVELS
+from qvr.semantics.effects import EFFECTS
+from qvr.semantics.marginalize import REDUCTIONS
 from qvr.syntax import vocabulary as _vocabulary
 
 from . import families
+from .inlay_hints import value_note
+from .signature_help import family_signature
 
 TOP_LEVEL_SNIPPETS = {
     "object": "object ${1:Name} : ${2|FinSet,Real|} ${3:1}",
@@ -31,7 +41,23 @@ STEP_SNIPPETS = {
     "observe": "observe ${1:y} : ${2:Type} <- ${3:target}(${4})",
     "let": "let ${1:v} = ${2:expr}",
     "return": "return ${1:x}",
+    "score": "score ${1:name} = ${2:expr}",
+    "marginalize": "marginalize ${1:z} <- ${2:Categorical}(${3:probs}=${4:p})\n    ${0}",
 }
+# Steps a `marginalize` body may hold (spec part 2 §5.7): no `return`, and a nested
+# `marginalize` is tier 2 (not runnable), so it is not offered.
+BODY_STEPS = ("sample", "observe", "let", "score")
+FACTOR_SNIPPET = "factor ${1:i} : ${2:K} in ${3:expr}"
+# Kinds of typed program parameters (spec part 2 §5.5).
+PARAM_KINDS = {
+    "FinSet": "FinSet", "Space": "Space", "Object": "Object", "Real": "Real", "Nat": "Nat",
+    "Mor": "Mor[${1:A}, ${2:B}]",
+}
+# Keys of option blocks by what the block belongs to (spec part 2 §5.10).
+STEP_OPTION_KEYS = {"sample": ("iid_over", "over"), "observe": ("iid_over", "over"),
+                    "marginalize": ("over", "reduction")}
+PROGRAM_OPTION_KEYS = ("effects", "over")
+COMPOSITION_OPTION_KEYS = ("level",)
 COMBINATORS = {
     "scan": "scan(${1:cell})",
     "fan": "fan(${1:f}, ${2:g})",
@@ -45,8 +71,11 @@ DECL_KEYWORDS = {
     "discretize", "program", "define", "export", "output", "quantale", "category", "rule",
 }
 STEP_START = re.compile(r"^\s*(sample|observe|draw|let|return|\w+\s*<-)")
+MARGINALIZE_HEAD = re.compile(r"(\s*)marginalize\s+(\w+)")
+FACTOR_BINDERS = re.compile(r"\bfactor\s+((?:\w+\s*:\s*\w+\s*,\s*)*\w+\s*:\s*\w+)\s+in\b")
 BOUND_NAME = re.compile(
-    r"^\s*(?:(?:sample|draw|observe)\s+(?:\(([^)]*)\)|\[([^\]]*)\]|(\w+))|let\s+(\w+)\s*=|(\w+)\s*<-)", re.M
+    r"^\s*(?:(?:sample|draw|observe)\s+(?:\(([^)]*)\)|\[([^\]]*)\]|(\w+))|(?:let|score)\s+(\w+)\s*(?:=|<-)|(\w+)\s*<-)",
+    re.M
 )
 
 
@@ -110,12 +139,42 @@ def _unclosed(text: str, opener: str, closer: str) -> int:
     return -1
 
 
+def open_bodies(text: str, offset: int, header: int) -> list[tuple[str, str]]:
+    """(variable, head line) of the `marginalize` steps whose body the cursor is in, innermost
+    first: a body is the following lines indented deeper than its head (spec part 2 §2.3)."""
+    ls = _line_start(text, offset)
+    current = text[ls:offset]
+    limit = len(current) - len(current.lstrip())
+    out = []
+    pos = ls
+    while pos > header and limit > 0:
+        pos = _line_start(text, pos - 1)
+        end = text.find("\n", pos)
+        line = text[pos:end if end >= 0 else len(text)]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        if indent >= limit:
+            continue
+        m = MARGINALIZE_HEAD.match(line)
+        if m is not None:
+            out.append((m.group(2), line))
+        limit = indent
+    return out
+
+
 def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]:
+    """The program's names in scope at the cursor: parameters, variables bound before it, data
+    names already used, the variables of the `marginalize` bodies it is in (and the lets that
+    depend on them), the binders of a `factor` comprehension on its line."""
     name, header = program
     items: dict[str, Item] = {}
-    _, programs, origins = _names(doc)
-    info = programs.get(name)
-    origin = origins.get(name, 0)  # program nodes from the incremental checker are relative
+    info, origin = program_info(doc, name, offset)
+    bodies = {z for z, _ in open_bodies(doc.text, offset, header)}
+    hidden: set[str] = set()  # names out of scope outside their `marginalize` body
+    for z, block in (getattr(info, "marginals", None) or {}).items():
+        if z not in bodies:
+            hidden.update(getattr(block, "out_of_scope", ()) or (z,))
     if info is not None:
         from .common import dimension_note
 
@@ -126,21 +185,94 @@ def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]
             node = getattr(var, "node", None)
             if node is not None and getattr(node, "span", None) is not None and node.span.start + origin > offset:
                 continue
+            if var.name in hidden:
+                continue
             typ = getattr(var, "type", None)
-            items.setdefault(var.name, Item(var.name, "variable", f"{var.kind} : {dimension_note(typ) if typ is not None else '?'}", sort_group=1))
+            kind = "data input" if var.kind == "data" else var.kind
+            items.setdefault(var.name, Item(var.name, "variable", f"{kind} : {value_note(typ) if typ is not None else '?'}", sort_group=1))
     body = doc.text[header:_line_start(doc.text, offset)]
     header_line = body.split("\n", 1)[0]
-    m = re.match(r"\s*program\s+\w+\s*\(([^)]*)\)", header_line)
+    m = re.match(r"\s*program\s+\w+\s*\((.*)\)", header_line)
     if m:
-        for p in m.group(1).split(","):
-            p = p.strip()
-            if p:
-                items.setdefault(p, Item(p, "variable", "parameter", sort_group=1))
+        for p in _split_top(m.group(1)):
+            p = p.split(":")[0].strip()
+            if p and p not in items and p not in template_parameters(doc.text, header):
+                items[p] = Item(p, "variable", "parameter", sort_group=1)
     for m in BOUND_NAME.finditer(body):
         group = next(g for g in m.groups() if g is not None)
         for n in re.findall(r"\w+", group):
-            items.setdefault(n, Item(n, "variable", "variable", sort_group=1))
+            if n not in hidden:
+                items.setdefault(n, Item(n, "variable", "variable", sort_group=1))
+    line = doc.text[_line_start(doc.text, offset):offset]
+    for m in FACTOR_BINDERS.finditer(line):
+        for binder in m.group(1).split(","):
+            v, _, k = (part.strip() for part in binder.partition(":"))
+            items[v] = Item(v, "variable", f"factor binder over {k}", sort_group=1)
     return list(items.values())
+
+
+# The analysis of the text without the cursor line, so that a program that does not parse while
+# a line of it is half typed still shows its locals and data names: (that text, its analysis).
+# Typing on the same line keeps that text, so the analysis is made once per line edited.
+_REPAIRED: tuple = (None, None)
+MAX_REPAIR_CHARS = 200_000
+
+
+def program_info(doc, name: str, offset: int):
+    """(ProgramInfo, shift) of program `name`, where a node of it is bound after the cursor when
+    its start plus shift is past `offset`. While the cursor line breaks the program (it does
+    not parse), the program as it reads without that line."""
+    global _REPAIRED
+    _, programs, origins = _names(doc)
+    info = programs.get(name)
+    if info is not None or len(doc.text) > MAX_REPAIR_CHARS:
+        return info, origins.get(name, 0)
+    text = doc.text
+    ls = _line_start(text, offset)
+    le = text.find("\n", offset)
+    repaired = text[:ls] + (text[le + 1:] if le >= 0 else "")
+    cached_text, analysis = _REPAIRED
+    if cached_text != repaired:
+        from qvr.semantics import analyze
+
+        analysis = analyze(repaired)
+        _REPAIRED = (repaired, analysis)
+    # the lines after the cursor line start at `ls` in the repaired text: move them past `offset`
+    return analysis.programs.get(name), offset - ls + 1
+
+
+def _split_top(text: str) -> list[str]:
+    """`text` split at commas outside brackets (`Mor[A, B]` stays whole)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def template_parameters(text: str, header: int) -> dict[str, str]:
+    """The object (`FinSet`, `Space`, `Object`) and morphism (`Mor[A, B]`) parameters of the
+    program whose header starts at `header`, name -> kind as written (spec part 2 §5.5); read
+    from the text, so a body that does not parse still has them."""
+    m = re.compile(r"\s*program\s+\w+\s*\(").match(text, header)
+    if m is None:
+        return {}
+    depth, i = 1, m.end()
+    while i < len(text) and depth:
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        i += 1
+    out = {}
+    for param in _split_top(text[m.end(): i - 1]):
+        pname, _, kind = (part.strip() for part in param.partition(":"))
+        if kind in ("FinSet", "Space", "Object") or kind.startswith("Mor"):
+            out[pname] = kind
+    return out
 
 
 def _names(doc) -> tuple[dict, dict, dict]:
@@ -163,6 +295,16 @@ def _top_level(doc, kinds: set[str]) -> list[Item]:
     return out
 
 
+def _family_detail(name: str) -> str:
+    """`Binomial(total_count, probs | logits)`, and for a tier-2 family that it does not run."""
+    sig = family_signature(name)
+    fam = families.family(name)
+    detail = sig.label if sig is not None else (fam.signature() if fam else "family")
+    if fam is not None and fam.tier == 2:
+        detail += " (not runnable: tier 2)"
+    return detail
+
+
 def _families(inline: bool) -> list[Item]:
     out = []
     for name in families.family_names():
@@ -172,26 +314,134 @@ def _families(inline: bool) -> list[Item]:
                 continue
             params = fam.params if fam else ()
             snippet = f"{name}(" + ", ".join(f"{p}=${{{i + 1}:{p}}}" for i, p in enumerate(params)) + ")"
-            out.append(Item(name, "family", fam.signature() if fam else "family", snippet, True, 3))
+            out.append(Item(name, "family", _family_detail(name), snippet, True, 3))
         else:
-            out.append(Item(name, "family", fam.signature() if fam else "family", sort_group=3))
+            out.append(Item(name, "family", _family_detail(name), sort_group=3))
     return out
 
 
-def _types(doc) -> list[Item]:
-    items = _top_level(doc, {"object"})
+def _objects(doc, finite_only: bool = False) -> list[Item]:
+    out = []
+    for name, sym in (_names(doc)[0] or {}).items():
+        if sym.kind == "object" and (not finite_only or getattr(sym.type, "is_finite", False)):
+            out.append(Item(name, "object", getattr(sym, "detail", "") or "object", sort_group=2))
+    return out
+
+
+def _object_parameters(doc, program, finite_only: bool = False) -> list[Item]:
+    """A template's object parameters (a `FinSet` one can be a plate)."""
+    if program is None:
+        return []
+    return [Item(name, "object", f"template parameter : {kind}", sort_group=1)
+            for name, kind in template_parameters(doc.text, program[1]).items()
+            if kind == "FinSet" or (not finite_only and not kind.startswith("Mor"))]
+
+
+def _types(doc, program=None) -> list[Item]:
+    items = _object_parameters(doc, program) + _top_level(doc, {"object"})
     items += [Item(c, "constructor", "type constructor", sort_group=3) for c in families.type_constructors()]
     return items
 
 
-def _targets(doc) -> list[Item]:
-    return _top_level(doc, {"morphism", "program", "define"}) + _families(inline=True)
+def _targets(doc, program=None) -> list[Item]:
+    items = _top_level(doc, {"morphism", "program", "define"})
+    if program is not None:
+        items += [Item(n, "define", f"template parameter : {kind}", sort_group=1)
+                  for n, kind in template_parameters(doc.text, program[1]).items() if kind.startswith("Mor")]
+    return items + _families(inline=True)
+
+
+def _builtins() -> list[Item]:
+    out = []
+    for b in families.builtin_names():
+        described = families.builtin_doc(b)
+        out.append(Item(b, "builtin", described[0] if described else "builtin function", sort_group=3))
+    return out
 
 
 def _expressions(doc) -> list[Item]:
     items = _top_level(doc, {"morphism", "program", "define"})
     items += [Item(k, "keyword", "combinator", v, True, 4) for k, v in COMBINATORS.items()]
     return items
+
+
+def _option_context(line_prefix: str, word: str) -> Optional[tuple[int, str, Optional[str]]]:
+    """(column of `[`, key, value text) when the cursor is in an option block (a `[` after a
+    blank, outside any open parenthesis); key is "" in a key position."""
+    stack = []
+    for i, ch in enumerate(line_prefix):
+        if ch in "([{":
+            stack.append(i)
+        elif ch in ")]}" and stack:
+            stack.pop()
+    for i in stack:
+        ch = line_prefix[i]
+        if ch != "[":
+            if ch == "(":
+                return None  # inside arguments: `theta[` is an index
+            continue
+        if i == 0 or not line_prefix[i - 1].isspace():
+            continue  # `Mor[`, `Seq[`, `theta[`: not an option block
+        inside = line_prefix[i + 1: len(line_prefix) - len(word)]
+        depth, seg_start = 0, 0
+        for j, ch in enumerate(inside):
+            if ch in "([":
+                depth += 1
+            elif ch in ")]":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                seg_start = j + 1
+        segment = inside[seg_start:]
+        if "=" not in segment:
+            return i, "", None
+        key, _, value = segment.partition("=")
+        return i, key.strip(), value
+    return None
+
+
+def _option_items(doc, offset: int, first: str, key: str, value: str, program, bodies) -> list[Item]:
+    """Keys of the option block of a `first` line, or the values of `key`."""
+    if key == "":
+        if first in STEP_OPTION_KEYS:
+            keys = STEP_OPTION_KEYS[first]
+            if first == "observe" and any(re.search(r"\bover\s*=", head) for _, head in bodies):
+                keys = keys + ("via",)  # only inside a grouped `marginalize` (spec part 2 §5.10)
+            return [Item(k, "option", "step option", f"{k}=", False, 1) for k in keys]
+        if first == "program":
+            return [Item(k, "option", "program option", f"{k}=", False, 1) for k in PROGRAM_OPTION_KEYS]
+        if first == "composition":
+            return [Item(k, "option", "algebra option", f"{k}=", False, 1) for k in COMPOSITION_OPTION_KEYS]
+        return [Item(k, "option", "option", f"{k}=", False, 1) for k in OPTION_KEYS]
+    if key == "role":
+        return [Item(r, "keyword", "role", sort_group=1) for r in _vocabulary.ROLES]
+    if key == "reduction":
+        return [Item(r, "keyword", "reduction over the atoms", sort_group=1) for r in REDUCTIONS]
+    if key == "effects":
+        listed = set(re.findall(r"\w+", value))
+        return [Item(e, "keyword", "effect", sort_group=1) for e in EFFECTS if e not in listed]
+    if key == "level":
+        return [Item(lv, "keyword", "algebra level", sort_group=1) for lv in ALGEBRA_LEVELS]
+    if key in ("over", "iid_over") and first != "program":
+        items = _object_parameters(doc, program, finite_only=True) + _objects(doc, finite_only=True)
+        if not value.strip():
+            items.append(Item("product", "keyword", "product of plates", "product(${1:A}, ${2:B})", True, 4))
+        return items
+    if key == "over":
+        return _top_level(doc, {"program"})
+    if key == "via" and program is not None:
+        return _data_names(doc, program, offset)
+    return []
+
+
+def _data_names(doc, program, offset: int) -> list[Item]:
+    """The data names of `program` (spec part 2 §5.3) with their inferred types."""
+    info, _ = program_info(doc, program[0], offset)
+    out = []
+    for var in (getattr(info, "variables", {}) or {}).values():
+        if var.kind == "data":
+            typ = getattr(var, "type", None)
+            out.append(Item(var.name, "variable", f"data input : {value_note(typ) if typ is not None else '?'}", sort_group=1))
+    return out
 
 
 MAX_ITEMS = 200
@@ -229,43 +479,54 @@ def complete(doc, offset: int) -> list[Item]:
     first = _first_word(line_prefix) if before else ""
     program = enclosing_program(text, offset)
     in_program = program is not None and first != "program"
+    bodies = open_bodies(text, offset, program[1]) if in_program else []
 
     if not before:  # start of a statement: current-form keywords only (no deprecated ones)
         if in_program:
-            return [Item(k, "snippet", "step", v, True, 0) for k, v in STEP_SNIPPETS.items()]
+            steps = BODY_STEPS if bodies else tuple(STEP_SNIPPETS)
+            return [Item(k, "snippet", "step", STEP_SNIPPETS[k], True, 0) for k in steps]
         return [Item(k, "snippet", "declaration", v, True, 0) for k, v in TOP_LEVEL_SNIPPETS.items()]
 
     # option block after a signature or target: `[key=…`
-    bracket = _unclosed(line_prefix, "[", "]")
-    if bracket >= 0 and first in DECL_KEYWORDS | {"sample", "observe"}:
-        inside = line_prefix[bracket + 1: len(line_prefix) - len(word)].rstrip()
-        if not inside or inside.endswith(","):
-            return [Item(k, "option", "option", f"{k}=", False, 1) for k in OPTION_KEYS]
-        if inside.endswith("role="):
-            return [Item(r, "keyword", "role", sort_group=1) for r in _vocabulary.ROLES]
-        return []
+    options = _option_context(line_prefix, word)
+    if options is not None and first in DECL_KEYWORDS | {"sample", "observe", "marginalize", "composition"}:
+        _, key, value = options
+        return _option_items(doc, offset, first, key, value or "", program, bodies)
+    if first == "composition" and re.fullmatch(r"\s*composition", before):
+        return [Item(q, "keyword", "algebra", sort_group=1) for q in _vocabulary.QUANTALES]
 
     if before.endswith("<-") or (before.endswith("~") and first in ("draw", "observe")):
-        return _targets(doc)
+        return _targets(doc, program if in_program else None)
     if before.endswith("~"):
-        return _families(inline=False) + _top_level(doc, {"morphism", "define"})
+        declared = re.match(r"\s*\w+\s+(\w+)", line_prefix)  # not the morphism being declared
+        own = declared.group(1) if declared and first in DECL_KEYWORDS else None
+        return _families(inline=False) + [i for i in _top_level(doc, {"morphism", "define"}) if i.label != own]
+
+    # typed parameters of a program header: `program p(G : `
+    if first == "program" and before.endswith(":") and _unclosed(before, "(", ")") >= 0:
+        return [Item(k, "keyword", "parameter kind", v if v != k else None, v != k, 1) for k, v in PARAM_KINDS.items()]
+    # the binders of a comprehension range over finite objects: `factor s : `
+    if in_program and re.search(r"\bfactor\s+(?:\w+\s*:\s*\w+\s*,\s*)*\w+\s*:$", before):
+        return _object_parameters(doc, program, finite_only=True) + _objects(doc, finite_only=True)
 
     # type positions: declaration headers before `~`/`=`/`[`, and step annotations
-    if first in DECL_KEYWORDS - {"define", "export", "output", "quantale", "category", "rule"} or first in ("sample", "observe"):
+    if first in DECL_KEYWORDS - {"define", "export", "output", "quantale", "category", "rule"} or first in ("sample", "observe", "marginalize"):
         header = before
         if "~" not in header and "<-" not in header and re.search(r"(:|->|\*|\+|\(|=)$", header):
-            if first in ("sample", "observe") and not header.endswith(":"):
+            if first in ("sample", "observe", "marginalize") and not header.endswith(":"):
                 pass
             elif first == "program" and header.endswith("("):
                 return []
             else:
-                return _types(doc)
+                return _types(doc, program if in_program else None)
 
     if in_program:
         # arguments, let right-hand sides and arithmetic: variables first, then callables
         items = _program_variables(doc, program, offset)
-        items += [Item(b, "builtin", "builtin function", sort_group=3) for b in families.builtin_names()]
+        items += _builtins()
         items += _top_level(doc, {"morphism"})
+        if re.fullmatch(r"\s*let\s+\w+\s*=", before):  # a comprehension starts a let's right-hand side
+            items.append(Item("factor", "snippet", "comprehension", FACTOR_SNIPPET, True, 4))
         return items
     if first in ("define", "let", "export", "output") or re.search(r"(>>|<<|>=>|@|\(|,|=)$", before):
         return _expressions(doc)

@@ -1,10 +1,14 @@
-"""Inlay hints: the inferred type and dimension after program variables (`let`, `sample`, draws)
-and after the name of top-level compositions (`define`/`let x = …`)."""
+"""Inlay hints: the inferred type and dimension after program variables (`let`, `sample`, draws,
+`marginalize` variables, `score` names), with their plates (`Real 1 over School`, spec part 2
+§5.1); after a data name at its first use, its inferred type (§5.3); and after the name of
+top-level compositions (`define`/`let x = …`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from qvr.syntax.span import Span
+
+from qvr.semantics.plates import PlatedType
 
 from .common import dimension_note, render_type
 
@@ -28,7 +32,7 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
             name_span = _var_name_span(var)
             if name_span is None or not (span.start <= name_span.end <= span.end):
                 continue
-            out.append(Hint(name_span.end, f": {dimension_note(typ)}"))
+            out.append(Hint(name_span.end, f": {value_note(typ)}"))
     for name, info in analysis.defines.items():
         decl = getattr(info, "decl", None)
         typ = getattr(info, "type", None)
@@ -38,6 +42,21 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
         if span.start <= end <= span.end:
             out.append(Hint(end, f": {render_type(typ)}"))
     return sorted(out, key=lambda h: h.offset)
+
+
+def value_note(t) -> str:
+    """`dimension_note` of a value type followed by its plates: `Val(1) over Subject`,
+    `Real 1 over ?x`, `Token(5) (row plate Resp, 32 rows)`."""
+    if t.__class__ is not PlatedType:
+        return dimension_note(t)
+    plates = t.plates
+    text = dimension_note(t.base)
+    names = plates.names()
+    if names:
+        text += " over " + " × ".join(names)
+    if plates.row is not None:
+        text += f" (row plate {plates.row.name}, {plates.row.size} rows)"
+    return text
 
 
 def _var_name_span(var):

@@ -1,8 +1,11 @@
 """prepareRename and rename.
 
 A rename refuses (raises `RenameError` with a message for the user) when the new name is not an
-identifier, is a reserved word, or collides with a name visible in the same scope. Program locals
-are renamed only inside their program; top-level names everywhere they are referenced.
+identifier, is a reserved word, or collides with a name visible in the same scope, or would make
+a program local read a top-level declaration (a data name may never take a top-level name: it
+would stop being a data name, spec part 2 §5.3). Program locals (data names, `marginalize`
+variables, `factor` binders, `score` names, template parameters among them) are renamed only
+inside their program; top-level names everywhere they are referenced.
 """
 from __future__ import annotations
 
@@ -51,6 +54,22 @@ def _names_in_scope(analysis, symbol) -> set[str]:
     return {s.name for s in analysis.symbols if s.scope == symbol.scope}
 
 
+def _is_data_name(analysis, symbol) -> bool:
+    info = analysis.programs.get(symbol.scope)
+    var = (getattr(info, "variables", None) or {}).get(symbol.name)
+    return getattr(var, "kind", None) == "data"
+
+
+def _uses_top_level(analysis, symbol, name: str) -> bool:
+    """Whether the program of local `symbol` refers to the top-level `name`."""
+    info = analysis.programs.get(symbol.scope)
+    span = getattr(getattr(info, "decl", None), "span", None)
+    target = analysis.top_level[name]
+    return span is not None and any(r.symbol is target and not r.is_definition
+                                    and span.start <= r.span.start < span.end
+                                    for r in analysis.references)
+
+
 def rename(doc, offset: int, new_name: str) -> list[tuple[Span, str]]:
     """Edits (span, new text) that rename the symbol under the cursor; raises `RenameError`."""
     analysis, ref = _target(doc, offset)
@@ -66,6 +85,13 @@ def rename(doc, offset: int, new_name: str) -> list[tuple[Span, str]]:
     if new_name in _names_in_scope(analysis, symbol):
         where = f"program `{symbol.scope}`" if getattr(symbol, "scope", None) else "this file"
         raise RenameError(f"`{new_name}` is already declared in {where}")
+    if symbol.scope is not None and new_name in analysis.top_level:
+        if _is_data_name(analysis, symbol):
+            raise RenameError(f"`{new_name}` is a top-level name: a data name cannot take it "
+                              f"(program `{symbol.scope}` would read the declaration instead)")
+        if _uses_top_level(analysis, symbol, new_name):
+            raise RenameError(f"`{new_name}` is a top-level name that program `{symbol.scope}` uses; "
+                              f"the renamed local would hide it")
     spans = {(r.span.start, r.span.end) for r in analysis.references_to(symbol)}
     spans.add((symbol.name_span.start, symbol.name_span.end))
     return [(Span(a, b), new_name) for a, b in sorted(spans)]
