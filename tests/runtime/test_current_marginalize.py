@@ -304,3 +304,48 @@ def test_a_family_without_finite_support_is_a_latent_scoped_to_the_block():
             + D.Normal(2.0 * u, 1.0).log_prob(y).sum())
     got = program.morphism.log_joint(None, {"mu": mu.view(1, 1), "u": u.view(1, 6, 1), "y": y})
     torch.testing.assert_close(got, want.view(1))
+
+
+TOPICS = """
+object Doc : FinSet 4
+object Topic : FinSet 3
+object Word : FinSet 7
+object Token : FinSet 40
+object Mix : Real 3
+
+program topics : Token -> Mix
+    sample theta : Doc <- Dirichlet(concentration=1.0) [over=Topic]
+    sample phi : Topic <- Dirichlet(concentration=0.5) [over=Word]
+    marginalize z : Topic <- Categorical(probs=theta) [over=Doc]
+        sample noise <- Normal(loc=0.0, scale=1.0)
+        observe w : Token <- Categorical(probs=phi[z]) [via=doc_of]
+    let first = theta[0]
+    return first
+
+export topics
+"""
+
+
+def test_categorical_observes_pulled_back_through_via_and_a_hoisted_draw():
+    program = load("topics", TOPICS)
+    assert [d.code for d in program.diagnostics] == ["QVR082", "QVR111"]  # noise unused; data
+    model = program.morphism
+    torch.manual_seed(10)
+    doc_of, w = torch.randint(0, 4, (40,)), torch.randint(0, 7, (40,))
+    trace = model.trace(None, observations={"doc_of": doc_of, "w": w})
+    assert sites_of(trace) == [
+        ("theta", "latent", (1, 4, 3)), ("phi", "latent", (1, 3, 7)), ("noise", "latent", (1, 1)),
+        ("z", "factor", (1, 4)), ("w", "observed", (1, 40)), ("first", "deterministic", (1, 3))]
+    theta, phi = trace.sites["theta"].value[0], trace.sites["phi"].value[0]
+    want = torch.stack([
+        torch.logsumexp(torch.stack([theta[d, k].log() + phi[k].log()[w[doc_of == d]].sum()
+                                     for k in range(3)]), 0) for d in range(4)])
+    torch.testing.assert_close(trace.sites["z"].value[0], want)
+    # without the words, z is drawn per document and each word from its document's topic
+    drawn = model.trace(None, observations={"doc_of": doc_of})
+    words = drawn.sites["w"].value
+    assert words.shape == (1, 40) and words.dtype == torch.long
+    assert 0 <= int(words.min()) and int(words.max()) < 7
+    torch.testing.assert_close(
+        model.log_joint(None, {**latents(drawn), "doc_of": doc_of, "w": words}),
+        sum(s.log_prob for s in drawn.sites.values()))

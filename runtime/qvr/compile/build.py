@@ -191,7 +191,10 @@ class Builder:
                                  is_section=is_section)
         compiler.var_plates = lambda name: V.plate_keys(var_type(name))
         steps, modules = [], {}
-        for step in decl.steps:
+        # draws inside a `marginalize` body run once, before their block (part 2 §5.7)
+        from .marginalize import hoist
+        ast_steps = hoist(decl.steps)
+        for step in ast_steps:
             if isinstance(step, A.LetStep):
                 var = step.name.text
                 steps.append(LetPlan(var, compiler.compile(step.value), var_type(var)))
@@ -244,7 +247,7 @@ class Builder:
             rvars = [it.var.text for it in ret.items]
             labels = [(it.label.text if it.label else it.var.text) for it in ret.items]
         ret_plan = ReturnPlan(rvars, labels, [var_type(v) for v in rvars])
-        _mark_unread(steps, decl.steps, rvars)
+        _mark_unread(steps, ast_steps, rvars)
         params = [n.text for n, _ in info.params]
         prog = ProgramModule(decl.name.text, eff.dom, eff.cod, params=params,
                              binding=info.param_binding, param_types=[t for _, t in info.params],
@@ -308,7 +311,9 @@ def _mark_unread(plans, ast_steps, returned) -> None:
     for plan, step in zip(reversed(plans), reversed(ast_steps)):
         if isinstance(plan, DrawPlan) and len(plan.vars) > 1:
             plan.unread = tuple(i for i, v in enumerate(plan.vars) if v not in read_later)
-        read_later |= _names_read(step.value if isinstance(step, (A.LetStep, A.ScoreStep)) else step.target)
+        read_later |= _names_read(step.value if isinstance(step, (A.LetStep, A.ScoreStep))
+                                  else (step.target, step.body) if isinstance(step, A.MarginalizeStep)
+                                  else step.target)
 def pattern_vars(step) -> list[str]:
     if isinstance(step, (A.BindStep, A.CallStep)):
         return [step.name.text]

@@ -21,9 +21,10 @@ with it to sample the missing observes, and the factor is then evaluated at the 
 A family without finite support (QVR121) makes `z` an ordinary latent site over `P_z`, and
 the body runs once as ordinary steps (`LatentBlockPlan`).
 
-Not run here (a located `NotSupportedError` when the program is built): nested blocks (tier
-2), a kernel target, draws or calls hoisted out of a body, and tuple or kernel observes in a
-body.
+Draws and calls in a body do not depend on `z`: `hoist` moves them before their block, where
+they run once as ordinary steps under their own names. Not run here (a located
+`NotSupportedError` when the program is built): nested blocks (tier 2), a kernel target, and
+tuple or kernel observes in a body.
 
 `plan` is the builder's `marginalize_plan` hook; the program runs a plan through its `run`
 method.
@@ -46,6 +47,8 @@ from .program import DrawPlan, LetPlan, ScorePlan, _spec_plates
 from .record import join
 from .trace import DETERMINISTIC, FACTOR, LATENT, OBSERVED, SiteSpec
 
+# the steps a block's body runs per atom; its other steps (draws, calls) are hoisted
+_BODY_STEPS = (A.LetStep, A.ScoreStep, A.ObserveStep, A.ObserveTildeStep, A.MarginalizeStep)
 BERNOULLI_TYPE = ("Bernoulli", "ContinuousBernoulli", "RelaxedBernoulli")
 _PROB_EPS = 1e-7
 
@@ -358,9 +361,18 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
             out.body.append(ScorePlan(inner.name.text, compiler.compile(inner.value), var_type(inner.name.text)))
         elif isinstance(inner, (A.ObserveStep, A.ObserveTildeStep)):
             out.body.append(_observe(builder, inner, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value))
-        else:
-            refuse(inner, f"a draw or call inside `marginalize {z}`'s block (drawn once before it) "
-                          "is not run by this runtime; move it before the block")
+        # draws and calls were hoisted before the block (`hoist`)
+    return out
+
+
+def hoist(steps) -> list:
+    """A program's steps with the draws and calls of each `marginalize` body moved before
+    their block (they do not depend on `z`, QVR120, and are drawn once, part 2 §5.7)."""
+    out = []
+    for step in steps:
+        if isinstance(step, A.MarginalizeStep):
+            out += [s for s in step.body if not isinstance(s, _BODY_STEPS)]
+        out.append(step)
     return out
 
 
