@@ -1,5 +1,9 @@
-"""Shared helpers for the language-server tests: cursor-marker fixtures, sample files, and
-`frame()` for tests that talk raw JSON-RPC to a server process.
+"""Shared helpers for the language-server tests: cursor-marker fixtures, sample files,
+`frame()` for tests that talk raw JSON-RPC to a server process, and `render_*`: a feature's
+whole output as stable, readable text for expectation tests (tests/expect.py).
+
+Renderings write positions as `line:col`, 1-based, columns in code points (as `qvr check`
+prints them), and sort what the protocol leaves unordered.
 
 A fixture text marks the cursor with `$0` (rust-analyzer style); `marked()` removes the marker
 and returns the text and the code-point offset where it was. Several markers `$1`, `$2`, ...
@@ -68,3 +72,106 @@ program lm : Token -> Token
     return y
 export lm
 """
+
+
+# ------------------------------------------------------------------------ renderings ----
+def line_col(text: str, offset: int) -> str:
+    """`line:col` of a code-point offset, both 1-based."""
+    line = text.count("\n", 0, offset)
+    return f"{line + 1}:{offset - (text.rfind(chr(10), 0, offset) + 1) + 1}"
+
+
+def span_at(text: str, span) -> str:
+    """`line:col-line:col` and the text it covers (newlines shown as \\n)."""
+    covered = text[span.start:span.end].replace("\n", "\\n")
+    return f"{line_col(text, span.start)}-{line_col(text, span.end)} `{covered}`"
+
+
+def render_hover(result) -> str:
+    """A hover's markdown, ending with a newline like every rendering."""
+    return result.markdown + "\n"
+
+
+def render_completion(items) -> str:
+    """One item a line, in the order a client lists them (group, then label): label, kind,
+    detail, and the insert text when it is not the label."""
+    out = []
+    for item in sorted(items, key=lambda i: (i.sort_group, i.label)):
+        line = f"{item.label} [{item.kind}]"
+        if item.detail:
+            line += f" {item.detail}"
+        if item.insert_text is not None and item.insert_text != item.label:
+            line += (" snippet " if item.is_snippet else " inserts ") + repr(item.insert_text)
+        out.append(line)
+    return "".join(line + "\n" for line in out)
+
+
+def render_symbols(nodes, text: str, depth: int = 0) -> str:
+    """The document-symbol tree, a child indented under its parent: kind, name, name span,
+    detail."""
+    out = []
+    for node in nodes:
+        detail = f" : {node.detail}" if node.detail else ""
+        out.append(f"{'  ' * depth}{node.kind} {node.name} {span_at(text, node.name_span)}{detail}\n")
+        out.append(render_symbols(node.children, text, depth + 1))
+    return "".join(out)
+
+
+def render_tokens(text: str, tokens) -> str:
+    """Semantic tokens decoded: position, type, modifiers and the text, in text order."""
+    from qvr_lsp.features import semantic_tokens
+
+    out = []
+    for tok in sorted(tokens):
+        mods = [name for i, name in enumerate(semantic_tokens.TOKEN_MODIFIERS) if tok.modifiers >> i & 1]
+        out.append(f"{line_col(text, tok.start)} {semantic_tokens.TOKEN_TYPES[tok.type]}"
+                   f"{''.join('.' + m for m in mods)} `{text[tok.start:tok.end]}`\n")
+    return "".join(out)
+
+
+def render_folds(text: str, folds) -> str:
+    """Folding ranges by start line: `start-end kind` (1-based lines) and the first line."""
+    lines = text.split("\n")
+    return "".join(f"{f.start_line + 1}-{f.end_line + 1} {f.kind or 'region'} | {lines[f.start_line]}\n"
+                   for f in sorted(folds, key=lambda f: (f.start_line, f.end_line, f.kind or "")))
+
+
+def render_hints(text: str, hints) -> str:
+    """Inlay hints in text order: where, the text before it on its line, and the label."""
+    out = []
+    for hint in sorted(hints, key=lambda h: (h.offset, h.label)):
+        before = text[text.rfind("\n", 0, hint.offset) + 1:hint.offset].strip()
+        out.append(f"{line_col(text, hint.offset)} {before}|{hint.label}\n")
+    return "".join(out)
+
+
+def render_spans(text: str, spans) -> str:
+    """Spans in text order, one a line (see `span_at`)."""
+    return "".join(span_at(text, s) + "\n" for s in sorted(spans, key=lambda s: (s.start, s.end)))
+
+
+def render_edits(text: str, edits) -> str:
+    """(span, new text) edits in text order: the span, what it covers and its replacement."""
+    return "".join(f"{span_at(text, span)} -> {new!r}\n"
+                   for span, new in sorted(edits, key=lambda e: (e[0].start, e[0].end)))
+
+
+def render_diagnostics(text: str, diagnostics) -> str:
+    """Diagnostics in text order: position, severity, code, message, tags."""
+    out = []
+    for d in sorted(diagnostics, key=lambda d: (d.span.start, d.span.end, d.code, d.message)):
+        tags = f" [{', '.join(sorted(d.tags))}]" if d.tags else ""
+        out.append(f"{line_col(text, d.span.start)}-{line_col(text, d.span.end)} "
+                   f"{d.severity.name.lower()}[{d.code}] {d.message}{tags}\n")
+    return "".join(out)
+
+
+def render_actions(text: str, actions) -> str:
+    """Code actions in the order offered (the order a client shows): title, kind, whether
+    preferred, the diagnostic it fixes, and its edits."""
+    out = []
+    for a in actions:
+        fixes = f" fixes {a.diagnostic.code}" if a.diagnostic is not None else ""
+        out.append(f"{a.title} [{a.kind}{', preferred' if a.preferred else ''}]{fixes}\n")
+        out.extend("  " + line + "\n" for line in render_edits(text, a.edits).splitlines())
+    return "".join(out)

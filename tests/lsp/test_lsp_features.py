@@ -1,6 +1,8 @@
 """Feature functions on small cursor-marker fixtures (`$0` marks the cursor; rust-analyzer style).
 
-Each case is one fixture and one expectation about behaviour a user sees; no protocol involved.
+Each case is one fixture and the feature's whole output, rendered as text (lsp_fixtures'
+`render_*`) and compared with an expectation next to the test or under
+fixtures/expect/ (`python -m pytest --update-expect` rewrites them); no protocol involved.
 """
 from __future__ import annotations
 
@@ -12,7 +14,12 @@ from qvr_lsp.features import (
     signature_help, structure, symbols,
 )
 
-from lsp_fixtures import SAMPLES, at_cursor, marked, open_doc, offset_of
+from expect import expect, expect_file
+from lsp_fixtures import (
+    SAMPLES, at_cursor, marked, open_doc, offset_of, render_actions, render_completion,
+    render_diagnostics, render_edits, render_folds, render_hints, render_hover, render_spans,
+    render_symbols, render_tokens, span_at,
+)
 
 PRELUDE = """object Token : FinSet 256
 object Embedded : Real 64
@@ -28,41 +35,111 @@ def hover_text(fixture: str) -> str:
     doc, off = at_cursor(fixture)
     result = hover.hover(doc, off)
     assert result is not None, "expected a hover"
-    return result.markdown
+    return render_hover(result)
 
 
 # ------------------------------------------------------------------------------- hover ----
 @pytest.mark.parametrize(
     "fixture, expected",
     [
-        (PRELUDE + "define rnn = tok_embed >> scan(c$0ell)\nexport rnn\n",
-         ["cell : Embedded(64) * Hidden(128) -> Hidden(128) ~ Normal", "The recurrent cell.", "Normal(loc, scale)"]),
-        (PRELUDE + "define rnn = tok_embed $0>> scan(cell)\nexport rnn\n", ["Seq[Embedded(64)]", "Seq[Embedded]"]),
-        (PRELUDE + "define rnn = tok_embed >> scan(cell)\nexport r$0nn\n", ["define rnn : Seq[Token(256)] -> Hidden(128)"]),
-        (PRELUDE + "object Out : Real 2\nmorphism m : Hidden -> Out ~ Log$0Normal\nexport m\n", ["family LogNormal(loc, scale)", "(0, ∞)"]),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, h)\n    let z$0 = y * 2.0\n    return z\nexport p\n",
-         ["z : Real 128", "let"]),
-        (PRELUDE + "program p(x, h$0) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, h)\n    return y\nexport p\n",
-         ["h : Hidden(128)", "parameter of program `p`"]),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y$0 <- cell(x, h)\n    return y\nexport p\n",
-         ["y : Hidden(128)"]),
-        (PRELUDE + "define enc = tok_embed >> scan(cell)\nprogram p : Token -> Token\n    sample h <- enc\n    observe t : Token <- head(h)\n    return t\nexport p$0\n",
-         ["program p : Token(256) -> Token(256)"]),
-        (PRELUDE + "object O : Real 1\nprogram p(x) : Hidden -> O\n    let s = sig$0moid(x)\n    return s\nexport p\n", ["builtin sigmoid"]),
-        (PRELUDE + "define e = tok_$0embed\nexport e\n", ["tok_embed : Token(256) -> Embedded(64)", "role=embed"]),
-        ("object Tok$0en : FinSet 256\n", ["object Token", "cardinality 256"]),
+        (PRELUDE + "define rnn = tok_embed >> scan(c$0ell)\nexport rnn\n", expect("""
+            ```qvr
+            cell : Embedded(64) * Hidden(128) -> Hidden(128) ~ Normal
+            ```
+
+            Family `Normal(loc, scale)`, support real line ℝ → Real w
+
+            Options: `param_source=affine`, `replicate=1`, `scale=0.1`
+
+            The recurrent cell.
+        """)),
+        (PRELUDE + "define rnn = tok_embed $0>> scan(cell)\nexport rnn\n", expect("""
+            ```qvr
+            >> : Seq[Embedded(64)]
+            ```
+
+            Intermediate type `Seq[Embedded]`
+
+            Composite: `Seq[Token(256)] -> Hidden(128)`
+        """)),
+        (PRELUDE + "define rnn = tok_embed >> scan(cell)\nexport r$0nn\n", expect("""
+            ```qvr
+            define rnn : Seq[Token(256)] -> Hidden(128)
+            ```
+        """)),
+        (PRELUDE + "object Out : Real 2\nmorphism m : Hidden -> Out ~ Log$0Normal\nexport m\n", expect("""
+            ```qvr
+            family LogNormal(loc, scale)
+            ```
+
+            Support: positive reals (0, ∞) → Real w {low=0.0}
+
+            Accepts the `scale` option as a kernel.
+        """)),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, h)\n    let z$0 = y * 2.0\n    return z\nexport p\n", expect("""
+            ```qvr
+            z : Real 128
+            ```
+
+            let variable of program `p`
+        """)),
+        (PRELUDE + "program p(x, h$0) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, h)\n    return y\nexport p\n", expect("""
+            ```qvr
+            h : Hidden(128)
+            ```
+
+            parameter of program `p`
+        """)),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y$0 <- cell(x, h)\n    return y\nexport p\n", expect("""
+            ```qvr
+            y : Hidden(128)
+            ```
+
+            sample variable of program `p`
+        """)),
+        (PRELUDE + "define enc = tok_embed >> scan(cell)\nprogram p : Token -> Token\n    sample h <- enc\n    observe t : Token <- head(h)\n    return t\nexport p$0\n", expect("""
+            ```qvr
+            program p : Token(256) -> Token(256)
+            ```
+
+            Promoted to `Seq[Token(256)] -> Token(256)`
+        """)),
+        (PRELUDE + "object O : Real 1\nprogram p(x) : Hidden -> O\n    let s = sig$0moid(x)\n    return s\nexport p\n", expect("""
+            ```qvr
+            builtin sigmoid(x) : Real n -> Real n
+            ```
+
+            Logistic function 1 / (1 + exp(-x)), elementwise; values in (0, 1).
+        """)),
+        (PRELUDE + "define e = tok_$0embed\nexport e\n", expect("""
+            ```qvr
+            tok_embed : Token(256) -> Embedded(64)  [role=embed]
+            ```
+
+            Options: `replicate=1`
+        """)),
+        ("object Tok$0en : FinSet 256\n", expect("""
+            ```qvr
+            object Token : FinSet 256
+            ```
+
+            finite, cardinality 256
+        """)),
     ],
 )
 def test_hover_shows_signature_types_and_docs(fixture, expected):
-    text = hover_text(fixture)
-    for piece in expected:
-        assert piece in text, f"{piece!r} not in hover:\n{text}"
+    expected.assert_eq(hover_text(fixture))
 
 
 def test_hover_on_promoted_program_shows_effective_type():
     doc = open_doc(SAMPLES["rnn_011"])
-    text = hover.hover(doc, offset_of(doc.text, "vanilla_rnn_lm :", delta=3)).markdown
-    assert "Promoted to `Seq[Token(256)] -> Token(256)`" in text
+    expect("""
+        ```qvr
+        program vanilla_rnn_lm : Token(256) -> Token(256)
+        ```
+
+        Promoted to `Seq[Token(256)] -> Token(256)`
+    """).assert_eq(render_hover(hover.hover(doc, offset_of(doc.text, "vanilla_rnn_lm :", delta=3))))
 
 
 @pytest.mark.parametrize(
@@ -101,12 +178,15 @@ def test_definition_of_a_program_variable_stays_in_its_program():
 def test_references_skip_comments_and_honour_include_declaration():
     fixture = PRELUDE + "# cell cell cell\ndefine rnn = tok_embed >> scan(ce$0ll)\ndefine rnn2 = scan(cell)\nexport fan(rnn, rnn2)\n"
     doc, off = at_cursor(fixture)
-    with_decl = navigation.references(doc, off, include_declaration=True)
-    without = navigation.references(doc, off, include_declaration=False)
-    comment = doc.text.index("# cell")
-    assert len(with_decl) == 3 and len(without) == 2
-    assert all(not (comment <= s.start < comment + 16) for s in with_decl)
-    assert all(doc.text[s.start:s.end] == "cell" for s in with_decl)
+    expect("""
+        6:10-6:14 `cell`
+        9:32-9:36 `cell`
+        10:20-10:24 `cell`
+    """).assert_eq(render_spans(doc.text, navigation.references(doc, off, include_declaration=True)))
+    expect("""
+        9:32-9:36 `cell`
+        10:20-10:24 `cell`
+    """).assert_eq(render_spans(doc.text, navigation.references(doc, off, include_declaration=False)))
 
 
 def test_local_names_do_not_match_top_level_names():
@@ -121,7 +201,11 @@ def test_local_names_do_not_match_top_level_names():
 def test_highlight_marks_the_definition_as_write():
     doc, off = at_cursor(PRELUDE + "define rnn = tok_embed >> scan(cell)\nexport r$0nn\n")
     marks = navigation.highlights(doc, off)
-    assert [m.is_write for m in marks] == [True, False]
+    expect("""
+        8:8-8:11 `rnn` write
+        9:8-9:11 `rnn` read
+    """).assert_eq("".join(f"{span_at(doc.text, m.span)} {'write' if m.is_write else 'read'}\n"
+                               for m in marks))
 
 
 # ------------------------------------------------------------------------------ rename ----
@@ -134,35 +218,37 @@ RENAME_FIXTURE = PRELUDE + (
 
 def test_rename_of_a_program_local_stays_inside_its_program():
     doc, off = at_cursor(RENAME_FIXTURE)
-    edits = rename.rename(doc, off, "out")
-    end_of_a = doc.text.index("program b")
-    assert len(edits) == 2 and all(span.end <= end_of_a for span, _ in edits)
+    expect("""
+        9:12-9:13 `y` -> 'out'
+        10:12-10:13 `y` -> 'out'
+    """).assert_eq(render_edits(doc.text, rename.rename(doc, off, "out")))
 
 
 def test_rename_of_a_top_level_name_updates_every_use():
     doc, off = at_cursor(PRELUDE + "define rnn = tok_embed >> scan(cell)\nexport rnn\ndefine x = c$0ell\n")
-    from qvr.diagnostics import apply_edits, TextEdit
-
-    edits = rename.rename(doc, off, "step")
-    new = apply_edits(doc.text, [TextEdit(s, t) for s, t in edits])
-    assert "morphism step :" in new and "scan(step)" in new and "define x = step" in new
-    assert "cell" not in new.replace("#! The recurrent cell.", "")
+    expect("""
+        6:10-6:14 `cell` -> 'step'
+        8:32-8:36 `cell` -> 'step'
+        10:12-10:16 `cell` -> 'step'
+    """).assert_eq(render_edits(doc.text, rename.rename(doc, off, "step")))
 
 
 @pytest.mark.parametrize(
     "new_name, message",
-    [("scan", "reserved"), ("2x", "not a valid"), ("a-b", "not a valid"), ("", "not a valid"), ("h", "already declared"), ("x", "already declared")],
+    [("scan", expect('`scan` is a reserved word and cannot be used as a name')), ("2x", expect('`2x` is not a valid QVR identifier')), ("a-b", expect('`a-b` is not a valid QVR identifier')), ("", expect('`` is not a valid QVR identifier')), ("h", expect('`h` is already declared in program `a`')), ("x", expect('`x` is already declared in program `a`'))],
 )
 def test_rename_refuses_bad_names_and_collisions(new_name, message):
     doc, off = at_cursor(RENAME_FIXTURE)
-    with pytest.raises(rename.RenameError, match=message):
+    with pytest.raises(rename.RenameError) as refused:
         rename.rename(doc, off, new_name)
+    message.assert_eq(str(refused.value))
 
 
 def test_rename_refuses_top_level_collision():
     doc, off = at_cursor(PRELUDE + "define rnn = tok_embed >> scan(c$0ell)\nexport rnn\n")
-    with pytest.raises(rename.RenameError, match="already declared"):
+    with pytest.raises(rename.RenameError) as refused:
         rename.rename(doc, off, "head")
+    expect('`head` is already declared in this file').assert_eq(str(refused.value))
 
 
 def test_prepare_rename_only_on_declared_names():
@@ -170,17 +256,14 @@ def test_prepare_rename_only_on_declared_names():
     assert rename.prepare_rename(doc, off) is None
     doc, off = at_cursor(PRELUDE + "define rnn = tok_embed >> scan(ce$0ll)\nexport rnn\n")
     target = rename.prepare_rename(doc, off)
-    assert target.placeholder == "cell"
+    expect("8:32-8:36 `cell` placeholder 'cell'").assert_eq(f"{span_at(doc.text, target.span)} placeholder {target.placeholder!r}")
 
 
 # ----------------------------------------------------------------------------- symbols ----
 def test_document_symbols_are_hierarchical():
     doc = open_doc(SAMPLES["lstm_current"])
     nodes = symbols.document_symbols(doc.parsed.module, doc.text)
-    by_name = {n.name: n for n in nodes}
-    assert by_name["gate_f"].kind == "morphism" and by_name["Token"].kind == "object"
-    assert [c.name for c in by_name["lstm_cell"].children] == ["x", "c", "h", "i", "f", "o", "g", "c_new", "h_new"]
-    assert by_name["lstm"].kind == "define"
+    expect_file("fixtures/expect/symbols/lstm_current.txt").assert_eq(render_symbols(nodes, doc.text))
 
 
 def test_workspace_symbols_include_files_on_disk(tmp_path):
@@ -193,38 +276,43 @@ def test_workspace_symbols_include_files_on_disk(tmp_path):
 
 
 # -------------------------------------------------------------------------- completion ----
-def labels(fixture: str) -> set[str]:
+def completions(fixture: str) -> str:
     doc, off = at_cursor(fixture)
-    return {item.label for item in completion.complete(doc, off)}
+    return render_completion(completion.complete(doc, off))
 
 
+# The whole list for each context, in fixtures/expect/completion/<case>.txt.
 @pytest.mark.parametrize(
-    "fixture, present, absent",
+    "case, fixture",
     [
-        (PRELUDE + "morphism m : Hidden -> Hidden ~ $0", {"Normal", "LogitNormal", "Categorical"}, {"Token", "sample"}),
-        (PRELUDE + "morphism m : Hidden -> Hidden ~ Lo$0", {"LogNormal", "LogitNormal"}, {"Token"}),
-        (PRELUDE + "morphism m : $0", {"Token", "Embedded", "Hidden", "FinSet", "Real"}, {"cell", "Normal"}),
-        (PRELUDE + "morphism m : Hidden -> $0", {"Token", "Hidden"}, {"cell"}),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- $0", {"cell", "tok_embed", "Normal"}, {"Token", "x"}),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell($0", {"x", "h", "sigmoid"}, {"Token"}),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, h)\n    let z = $0", {"x", "h", "y", "tanh"}, {"Token"}),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    $0", {"sample", "observe", "let", "return"}, {"Token"}),
-        (PRELUDE + "$0", {"object", "morphism", "program", "define", "export"}, {"sample", "Token"}),
-        (PRELUDE + "define rnn = tok_embed >> $0", {"cell", "tok_embed", "scan", "fan"}, {"Token", "Normal"}),
-        (PRELUDE + "morphism m : Hidden -> Hidden [$0", {"scale", "role", "replicate"}, {"Token"}),
-        (PRELUDE + "morphism m : Hidden -> Hidden [role=$0", {"kernel", "embed"}, {"scale"}),
-        (PRELUDE + "# morphism m : $0", set(), {"Token"}),
+        ("family", PRELUDE + "morphism m : Hidden -> Hidden ~ $0"),
+        ("family_prefix", PRELUDE + "morphism m : Hidden -> Hidden ~ Lo$0"),
+        ("domain", PRELUDE + "morphism m : $0"),
+        ("codomain", PRELUDE + "morphism m : Hidden -> $0"),
+        ("sample_target", PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- $0"),
+        ("call_argument", PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell($0"),
+        ("let_value", PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, h)\n    let z = $0"),
+        ("step", PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    $0"),
+        ("declaration", PRELUDE + "$0"),
+        ("composition", PRELUDE + "define rnn = tok_embed >> $0"),
+        ("option_key", PRELUDE + "morphism m : Hidden -> Hidden [$0"),
+        ("option_value", PRELUDE + "morphism m : Hidden -> Hidden [role=$0"),
+        ("comment", PRELUDE + "# morphism m : $0"),
+        ("observe_type", PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    observe y : $0"),
+        ("draw_target", PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    draw y ~ $0"),
+        ("product_factor", PRELUDE + "object Pair : Hidden * $0"),
+        ("type_alias", PRELUDE + "type T = $0"),
+        ("fan_argument", PRELUDE + "define d = fan($0"),
+        ("nested_expression", PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    let v = x * (h + $0"),
     ],
 )
-def test_completion_depends_on_context(fixture, present, absent):
-    got = labels(fixture)
-    assert present <= got, f"missing {present - got}"
-    assert not (absent & got), f"unexpected {absent & got}"
+def test_completion_depends_on_context(case, fixture):
+    expect_file(f"fixtures/expect/completion/{case}.txt").assert_eq(completions(fixture))
 
 
 def test_program_variables_are_offered_only_after_they_are_bound():
-    got = labels(PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    let a = $0\n    sample later <- cell(x, h)\n    return later\n")
-    assert {"x", "h"} <= got and "later" not in got
+    got = completions(PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    let a = $0\n    sample later <- cell(x, h)\n    return later\n")
+    expect_file("fixtures/expect/completion/before_binding.txt").assert_eq(got)
 
 
 def test_prefix_filter_keeps_matches_and_caps_long_lists():
@@ -232,29 +320,46 @@ def test_prefix_filter_keeps_matches_and_caps_long_lists():
     found, cut = completion.prefix_filter(items, "gi")
     assert [i.label for i in found] == ["gate_i"] and not cut
     found, cut = completion.prefix_filter(items, "")
+    # Only the length matters here: which of 500 equal-ranked names survive the cap is not
+    # behaviour a user relies on.
     assert len(found) == completion.MAX_ITEMS and cut
 
 
 def test_declaration_snippets_are_snippets():
-    doc, off = at_cursor("$0")
-    items = {i.label: i for i in completion.complete(doc, off)}
-    assert items["program"].is_snippet and "return" in items["program"].insert_text
+    expect_file("fixtures/expect/completion/empty_file.txt").assert_eq(completions("$0"))
 
 
 # ---------------------------------------------------------------------- signature help ----
 @pytest.mark.parametrize(
-    "fixture, label_piece, active",
+    "fixture, expected",
     [
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, $0", "cell(Embedded(64), Hidden(128))", 1),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell($0", "cell(Embedded(64), Hidden(128))", 0),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- Normal(x, $0", "Normal(loc, scale)", 1),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- StudentT(1.0, x, $0", "StudentT(df, loc, scale)", 2),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell(x, $0", expect("""
+            cell(Embedded(64), Hidden(128)) -> Hidden(128)
+            parameters ['Embedded(64)', 'Hidden(128)'], active 1
+
+        """)),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- cell($0", expect("""
+            cell(Embedded(64), Hidden(128)) -> Hidden(128)
+            parameters ['Embedded(64)', 'Hidden(128)'], active 0
+
+        """)),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- Normal(x, $0", expect("""
+            Normal(loc, scale)
+            parameters ['loc', 'scale'], active 1
+            support: real line ℝ → Real w
+        """)),
+        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    sample y <- StudentT(1.0, x, $0", expect("""
+            StudentT(df, loc, scale)
+            parameters ['df', 'loc', 'scale'], active 2
+            support: real line ℝ → Real w
+        """)),
     ],
 )
-def test_signature_help(fixture, label_piece, active):
+def test_signature_help(fixture, expected):
     doc, off = at_cursor(fixture)
     sig = signature_help.signature_help(doc, off)
-    assert label_piece in sig.label and sig.active_parameter == active
+    expected.assert_eq(f"{sig.label}\nparameters {list(sig.parameters)}, active {sig.active_parameter}\n"
+                       f"{sig.documentation}\n")
 
 
 def test_no_signature_help_outside_calls():
@@ -265,41 +370,32 @@ def test_no_signature_help_outside_calls():
 # ------------------------------------------------------------------------- inlay hints ----
 def test_inlay_hints_show_dimensions_of_variables_and_compositions():
     doc = open_doc(SAMPLES["gru_classic"])
-    hints = {doc.text[: h.offset].rsplit("\n", 1)[-1].strip(): h.label for h in inlay_hints.inlay_hints(doc, Span(0, len(doc.text)))}
-    assert hints["h_cand"] == ": Real 128"  # width of reset_hidden (spec §7.2)
-    assert hints["draw z"] == ": Hidden(128)"
-    assert hints["let gru"] == ": Seq[Token(256)] -> Output(64)"
+    # h_cand is `Real 128`: the width of reset_hidden (spec §7.2).
+    expect("""
+        13:11 draw z|: Hidden(128)
+        14:11 draw r|: Hidden(128)
+        16:21 let reset_hidden|: Real 128
+        18:11 h_cand|: Real 128
+        20:21 let z_complement|: Real 128
+        21:14 let h_new|: Real 128
+        27:8 let gru|: Seq[Token(256)] -> Output(64)
+    """).assert_eq(render_hints(doc.text, inlay_hints.inlay_hints(doc, Span(0, len(doc.text)))))
 
 
 def test_inlay_hints_respect_the_requested_range():
     doc = open_doc(SAMPLES["gru_classic"])
     start = doc.text.index("let gru")
     hints = inlay_hints.inlay_hints(doc, Span(start, len(doc.text)))
-    assert [h.label for h in hints] == [": Seq[Token(256)] -> Output(64)"]
+    expect("""
+        27:8 let gru|: Seq[Token(256)] -> Output(64)
+    """).assert_eq(render_hints(doc.text, hints))
 
 
 # --------------------------------------------------------------------- semantic tokens ----
-def token_at(doc, needle: str, nth: int = 0):
-    start = offset_of(doc.text, needle, nth)
-    for tok in semantic_tokens.semantic_tokens(doc):
-        if tok.start == start:
-            return semantic_tokens.TOKEN_TYPES[tok.type], tok.modifiers
-    return None
-
-
 def test_semantic_tokens_classify_names_by_what_they_resolve_to():
     doc = open_doc(PRELUDE + "# cell\ndefine rnn = tok_embed >> scan(cell)\nexport rnn\n")
-    decl = semantic_tokens._M["declaration"]
-    lib = semantic_tokens._M["defaultLibrary"]
-    assert token_at(doc, "morphism") == ("keyword", 0)
-    assert token_at(doc, "Token", 1) == ("type", 0)
-    assert token_at(doc, "cell :") == ("function", decl)
-    assert token_at(doc, "Normal") == ("type", lib)
-    assert token_at(doc, "FinSet") == ("type", lib)
-    assert token_at(doc, "scale") == ("property", 0)
-    assert token_at(doc, "256") == ("number", 0)
-    assert token_at(doc, "# cell") == ("comment", 0)
-    assert token_at(doc, "#! The") == ("comment", semantic_tokens._M["documentation"])
+    expect_file("fixtures/expect/semantic_tokens/prelude.txt").assert_eq(
+        render_tokens(doc.text, semantic_tokens.semantic_tokens(doc)))
 
 
 def test_semantic_tokens_encoding_splits_block_comments_per_line():
@@ -307,8 +403,15 @@ def test_semantic_tokens_encoding_splits_block_comments_per_line():
 
     doc = open_doc("#{ one\ntwo }#\nobject A : FinSet 2\n")
     data = semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc), PositionEncoder())
-    quintuples = [data[i:i + 5] for i in range(0, len(data), 5)]
-    assert quintuples[0][:3] == [0, 0, 6] and quintuples[1][:3] == [1, 0, 6]
+    # The protocol's quintuples: line delta, start delta, length, type, modifiers.
+    expect("""
+        [0, 0, 6, 7, 0]
+        [1, 0, 6, 7, 0]
+        [1, 0, 6, 0, 0]
+        [0, 7, 1, 1, 1]
+        [0, 4, 6, 1, 4]
+        [0, 7, 1, 6, 0]
+    """).assert_eq("".join(f"{data[i:i + 5]}\n" for i in range(0, len(data), 5)))
 
 
 def test_ascii_fast_path_encodes_like_the_general_path():
@@ -348,27 +451,33 @@ def test_semantic_token_delta_reproduces_the_new_data():
 # --------------------------------------------------------------- folding and selection ----
 def test_folding_ranges_cover_programs_and_comment_runs():
     doc = open_doc("# a\n# b\n# c\n" + SAMPLES["lstm_current"])
-    folds = structure.folding_ranges(doc)
-    program_line = doc.text[: doc.text.index("program lstm_cell")].count("\n")
-    assert structure.Fold(0, 3, "comment") in folds
-    assert any(f.start_line == program_line and f.end_line == program_line + 7 for f in folds)
+    expect("""
+        1-4 comment | # a
+        14-21 region | program lstm_cell(x, c, h) : Embedded * Hidden * Hidden -> Hidden * Hidden
+        24-25 region | program take_h(_c, h) : Hidden * Hidden -> Hidden
+    """).assert_eq(render_folds(doc.text, structure.folding_ranges(doc)))
 
 
 def test_selection_chain_grows_from_word_to_document():
     doc, off = at_cursor(PRELUDE + "define rnn = tok_embed >> scan(ce$0ll)\nexport rnn\n")
     chain = structure.selection_chain(doc, off)
-    texts = [doc.text[s.start:s.end] for s in chain]
-    assert texts[0] == "cell"
-    assert "scan(cell)" in texts
-    assert texts[-1] == doc.text
     assert all(b.covers(a) for a, b in zip(chain, chain[1:]))
+    # The chain in its own order (innermost first); the last is the whole document.
+    expect("""
+        8:32-8:36 `cell`
+        8:27-8:37 `scan(cell)`
+        8:14-8:37 `tok_embed >> scan(cell)`
+        8:1-8:37 `define rnn = tok_embed >> scan(cell)`
+    """).assert_eq("".join(span_at(doc.text, s) + "\n" for s in chain[:-1]))
+    assert chain[-1] == Span(0, len(doc.text))
 
 
 # ------------------------------------------------------------------ formatting, actions ----
 def test_formatting_refuses_when_there_are_syntax_errors():
     doc = open_doc("object A : : FinSet 2\n# keep me\n")
     result = formatting.format_document(doc)
-    assert result.edits == () and "syntax error" in result.message
+    assert result.edits == ()
+    expect('not formatting: syntax error at 1:12 (QVR002: syntax error: expected a type in object `A`, found `:`)').assert_eq(result.message)
 
 
 def test_formatting_keeps_comments_and_is_idempotent():
@@ -378,8 +487,12 @@ def test_formatting_keeps_comments_and_is_idempotent():
     doc = open_doc(text)
     result = formatting.format_document(doc)
     once = apply_edits(text, [TextEdit(s, t) for s, t in result.edits])
-    for comment in ("# trailing", "#{ block }#"):
-        assert comment in once
+    expect("""
+        object A : FinSet 2  # trailing
+        #{ block }#
+        morphism f : A -> A ~ Categorical
+        export f
+    """).assert_eq(once)
     again = formatting.format_document(open_doc(once))
     assert again.edits == ()
 
@@ -388,19 +501,25 @@ def test_quick_fixes_come_from_the_checker():
     doc = open_doc(SAMPLES["lstm_classic"])
     line_end = doc.text.index("\n")
     actions = code_actions.code_actions(doc, Span(0, line_end), ["quickfix"])
-    assert any("FinSet 256" in a.title for a in actions)
-    assert all(a.kind == "quickfix" and a.diagnostic is not None for a in actions)
+    expect("""
+        Rewrite as `object Token : FinSet 256` [quickfix, preferred] fixes QVR090
+          1:16-1:19 `256` -> 'FinSet 256'
+    """).assert_eq(render_actions(doc.text, actions))
 
 
 def test_did_you_mean_and_declare_missing_object():
     text, marks = marked("object Hidden : Real 8\nmorphism f : Hid$0en -> Miss$1ing ~ Normal\nexport f\n")
     doc = open_doc(text)
-    fixes = code_actions.quick_fixes(doc, Span(marks[0], marks[0]))
-    assert any(edit == "Hidden" for a in fixes for _, edit in a.edits)
-    declare = code_actions.quick_fixes(doc, Span(marks[1], marks[1]))
-    assert [a.title for a in declare] == ["Declare object `Missing`"]
-    span, new = declare[0].edits[0]
-    assert span.start == text.index("morphism f") and new == "object Missing : Real 1\n"
+    expect("""
+        Change to `Hidden` [quickfix] fixes QVR010
+          2:14-2:19 `Hiden` -> 'Hidden'
+        Declare object `Hiden` [quickfix] fixes QVR010
+          2:1-2:1 `` -> 'object Hiden : Real 1\\n'
+    """).assert_eq(render_actions(text, code_actions.quick_fixes(doc, Span(marks[0], marks[0]))))
+    expect("""
+        Declare object `Missing` [quickfix, preferred] fixes QVR010
+          2:1-2:1 `` -> 'object Missing : Real 1\\n'
+    """).assert_eq(render_actions(text, code_actions.quick_fixes(doc, Span(marks[1], marks[1]))))
 
 
 def test_migrate_source_action_rewrites_the_whole_file():
@@ -410,36 +529,130 @@ def test_migrate_source_action_rewrites_the_whole_file():
     from qvr.diagnostics import apply_edits, TextEdit
 
     new = apply_edits(doc.text, [TextEdit(s, t) for s, t in actions[0].edits])
-    assert "draw " not in new and "output gru" not in new and "export gru" in new
-    assert not [d for d in open_doc(new).analysis.diagnostics if "deprecated" in d.tags]
+    expect_file("fixtures/expect/migrate/gru_classic.qvr").assert_eq(new)
+    expect("""
+        10:10-10:19 hint[QVR080] `candidate` is declared but never used [unnecessary]
+    """).assert_eq(render_diagnostics(new, open_doc(new).analysis.diagnostics))
 
 
 # ------------------------------------------------------------- the three dialects ----
 @pytest.mark.parametrize(
     "sample, needle, delta, expected",
     [
-        ("lstm_classic", "gate_i(x_t", 0, "gate_i : Embedded(64) * State(128) -> Hidden(64) ~ LogitNormal"),
-        ("lstm_classic", "cell_cand(x_t", 2, "Normal"),
-        ("lstm_classic", "draw i_gate", 5, "i_gate : Hidden(64)"),
-        ("lstm_classic", "let two_c", 5, "two_c : Real 64"),      # f_gate * g_cand: Hidden is 64 wide
-        ("lstm_classic", "sigmoid(two_c)", 9, "two_c : Real 64"),
-        ("lstm_classic", "output lstm", 8, "define lstm : Seq[Token(256)] -> Output(32)"),
-        ("lstm_classic", "embed tok_embed", 7, "tok_embed : Token(256) -> Embedded(64)"),
-        ("gru_classic", "h_cand <-", 0, "h_cand : Real 128"),
-        ("gru_classic", "z * h_cand", 0, "z : Hidden(128)"),
-        ("gru_classic", "scan(gru_cell)", 6, "program gru_cell(x_t, h_prev) : Embedded(64) * Hidden(128) -> Hidden(128)"),
-        ("rnn_011", "lm_head(h)", 1, "lm_head : Hidden(128) -> Token(256) ~ Categorical"),
-        ("rnn_011", "observe next_token", 9, "next_token : Token(256)"),
-        ("rnn_011", "let backbone", 5, "define backbone : Seq[Token(256)] -> Hidden(128)"),
-        ("lstm_current", "take_h >>", 1, "program take_h(_c, h) : Hidden(64) * Hidden(64) -> Hidden(64)"),
-        ("lstm_current", "take_h >>", 1, "Keep the hidden half of an LSTM state."),
-        ("lstm_current", "out_proj\n", 1, "out_proj : Hidden(64) -> Output(32) ~ Normal"),
+        ("lstm_classic", "gate_i(x_t", 0, expect("""
+            ```qvr
+            gate_i : Embedded(64) * State(128) -> Hidden(64) ~ LogitNormal
+            ```
+
+            Family `LogitNormal(loc, scale)`, support unit interval (0, 1) → Real w {low=0.0, high=1.0}
+
+            Options: `param_source=affine`, `replicate=1`
+        """)),
+        ("lstm_classic", "cell_cand(x_t", 2, expect("""
+            ```qvr
+            cell_cand : Embedded(64) * State(128) -> Hidden(64) ~ Normal
+            ```
+
+            Family `Normal(loc, scale)`, support real line ℝ → Real w
+
+            Options: `param_source=affine`, `replicate=1`, `scale=0.5`
+        """)),
+        ("lstm_classic", "draw i_gate", 5, expect("""
+            ```qvr
+            i_gate : Hidden(64)
+            ```
+
+            sample variable of program `lstm_cell`
+        """)),
+        ("lstm_classic", "let two_c", 5, expect("""
+            ```qvr
+            two_c : Real 64
+            ```
+
+            let variable of program `lstm_cell`
+        """)),      # f_gate * g_cand: Hidden is 64 wide
+        ("lstm_classic", "sigmoid(two_c)", 9, expect("""
+            ```qvr
+            two_c : Real 64
+            ```
+
+            let variable of program `lstm_cell`
+        """)),
+        ("lstm_classic", "output lstm", 8, expect("""
+            ```qvr
+            define lstm : Seq[Token(256)] -> Output(32)
+            ```
+        """)),
+        ("lstm_classic", "embed tok_embed", 7, expect("""
+            ```qvr
+            tok_embed : Token(256) -> Embedded(64)  [role=embed]
+            ```
+
+            Options: `replicate=1`
+        """)),
+        ("gru_classic", "h_cand <-", 0, expect("""
+            ```qvr
+            h_cand : Real 128
+            ```
+
+            sample variable of program `gru_cell`
+        """)),
+        ("gru_classic", "z * h_cand", 0, expect("""
+            ```qvr
+            z : Hidden(128)
+            ```
+
+            sample variable of program `gru_cell`
+        """)),
+        ("gru_classic", "scan(gru_cell)", 6, expect("""
+            ```qvr
+            program gru_cell(x_t, h_prev) : Embedded(64) * Hidden(128) -> Hidden(128)
+            ```
+        """)),
+        ("rnn_011", "lm_head(h)", 1, expect("""
+            ```qvr
+            lm_head : Hidden(128) -> Token(256) ~ Categorical
+            ```
+
+            Family `Categorical(probs)`, support finite set → FinSet K
+
+            Options: `param_source=affine`, `replicate=1`
+        """)),
+        ("rnn_011", "observe next_token", 9, expect("""
+            ```qvr
+            next_token : Token(256)
+            ```
+
+            observe variable of program `vanilla_rnn_lm`
+        """)),
+        ("rnn_011", "let backbone", 5, expect("""
+            ```qvr
+            define backbone : Seq[Token(256)] -> Hidden(128)
+            ```
+        """)),
+        ("lstm_current", "take_h >>", 1, expect("""
+            ```qvr
+            program take_h(_c, h) : Hidden(64) * Hidden(64) -> Hidden(64)
+            ```
+
+            Keep the hidden half of an LSTM state.
+        """)),
+        ("lstm_current", "out_proj\n", 1, expect("""
+            ```qvr
+            out_proj : Hidden(64) -> Output(32) ~ Normal
+            ```
+
+            Family `Normal(loc, scale)`, support real line ℝ → Real w
+
+            Options: `param_source=affine`, `replicate=1`, `scale=0.1`
+        """)),
     ],
 )
 def test_hover_across_dialects(sample, needle, delta, expected):
     doc = open_doc(SAMPLES[sample])
     result = hover.hover(doc, offset_of(doc.text, needle, delta=delta))
-    assert result is not None and expected in result.markdown, result and result.markdown
+    assert result is not None
+    expected.assert_eq(render_hover(result))
 
 
 @pytest.mark.parametrize(
@@ -468,19 +681,3 @@ def test_every_name_in_every_sample_resolves_to_its_definition(sample):
         span = navigation.definition(doc, ref.span.start)
         assert span == ref.symbol.name_span
         assert doc.text[span.start:span.end] == ref.symbol.name
-
-
-@pytest.mark.parametrize(
-    "fixture, present",
-    [
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    observe y : $0", {"Hidden", "Token", "Real"}),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    draw y ~ $0", {"cell", "Normal"}),
-        (PRELUDE + "object Pair : Hidden * $0", {"Hidden", "Embedded"}),
-        (PRELUDE + "type T = $0", {"FinSet", "Real", "Hidden"}),
-        (PRELUDE + "define d = fan($0", {"cell", "tok_embed"}),
-        (PRELUDE + "program p(x, h) : Embedded * Hidden -> Hidden\n    let v = x * (h + $0", {"x", "h"}),
-    ],
-)
-def test_more_completion_contexts(fixture, present):
-    got = labels(fixture)
-    assert present <= got, f"missing {present - got}"
