@@ -7,19 +7,20 @@ positions objects and type constructors (in a step annotation also a template's 
 parameters); in option blocks the keys of that block (a morphism's, a step's `over`/`iid_over`,
 `via` inside a grouped `marginalize`, `over`/`reduction` of a `marginalize`, `effects`/`over` of
 a program, `level` of `composition NAME [`) and then their values; inside a program its
-variables (data names already used, `marginalize` variables only inside their body, `factor`
+variables (the data names it already uses, `marginalize` variables only inside their body, `factor`
 binders inside their comprehension) and the builtins with their arity; at the start of a line
 the statement or step keywords valid there, with snippets (spec part 2 §5.2–§5.8, §5.10).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Optional
 
 from qvr.semantics.declarations import ALGEBRA_LEVELS
 from qvr.semantics.effects import EFFECTS
-from qvr.semantics.marginalize import REDUCTIONS
+from qvr.semantics.marginalize import ENUMERABLE, REDUCTIONS
 from qvr.syntax import vocabulary as _vocabulary
 
 from . import families
@@ -164,9 +165,10 @@ def open_bodies(text: str, offset: int, header: int) -> list[tuple[str, str]]:
 
 
 def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]:
-    """The program's names in scope at the cursor: parameters, variables bound before it, data
-    names already used, the variables of the `marginalize` bodies it is in (and the lets that
-    depend on them), the binders of a `factor` comprehension on its line."""
+    """The program's names in scope at the cursor: parameters, variables bound before it, the
+    data names the program uses (anywhere: they are its inputs), the variables of the
+    `marginalize` bodies it is in (and the lets that depend on them), the binders of a
+    `factor` comprehension on its line."""
     name, header = program
     items: dict[str, Item] = {}
     info, origin = program_info(doc, name, offset)
@@ -183,7 +185,9 @@ def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]
             items[label] = Item(label, "variable", f"parameter : {dimension_note(ptype) if ptype is not None else '?'}", sort_group=1)
         for var in getattr(info, "variables", {}).values():
             node = getattr(var, "node", None)
-            if node is not None and getattr(node, "span", None) is not None and node.span.start + origin > offset:
+            # a data name is an input of the whole program: offered wherever it was used first
+            if var.kind != "data" and node is not None and getattr(node, "span", None) is not None \
+                    and node.span.start + origin > offset:
                 continue
             if var.name in hidden:
                 continue
@@ -351,6 +355,19 @@ def _targets(doc, program=None) -> list[Item]:
     return items + _families(inline=True)
 
 
+def _marginalize_targets(doc, program) -> list[Item]:
+    """Targets of a `marginalize`: the families it sums over first (spec part 2 §5.7); any
+    other family makes the variable a latent scoped to the body (QVR121)."""
+    out = []
+    for item in _targets(doc, program):
+        if item.kind == "family" and item.label in ENUMERABLE:
+            item = dataclasses.replace(item, detail=item.detail + " (summed out)", sort_group=2)
+        elif item.kind == "family":
+            item = dataclasses.replace(item, detail=item.detail + " (not summed: a latent of the body)")
+        out.append(item)
+    return out
+
+
 def _builtins() -> list[Item]:
     out = []
     for b in families.builtin_names():
@@ -495,6 +512,8 @@ def complete(doc, offset: int) -> list[Item]:
     if first == "composition" and re.fullmatch(r"\s*composition", before):
         return [Item(q, "keyword", "algebra", sort_group=1) for q in _vocabulary.QUANTALES]
 
+    if before.endswith("<-") and first == "marginalize":
+        return _marginalize_targets(doc, program if in_program else None)
     if before.endswith("<-") or (before.endswith("~") and first in ("draw", "observe")):
         return _targets(doc, program if in_program else None)
     if before.endswith("~"):

@@ -109,8 +109,11 @@ def test_arithmetic_after_the_block_offers_data_names_and_hides_the_summed_varia
         *MORPHISMS, *BUILTINS, ("factor", "comprehension")]
 
 
-def test_arithmetic_inside_the_body_offers_the_summed_variable_and_only_data_names_used_before():
+def test_arithmetic_inside_the_body_offers_the_summed_variable_and_every_data_name():
+    # `w` and `both` are bound later; the data name `doc_of`, first used later, is an input
+    # of the whole program
     assert shown(after_line("let near", "        let t = $0")) == [
+        ("doc_of", "data input : FinSet 5 over Tok"),
         ("eff", "sample : Val(1) over School"),
         ("k", "marginalize : FinSet 5 over Doc"),
         ("mu", "sample : Real 1"),
@@ -172,6 +175,21 @@ def test_targets_offer_the_templates_morphism_parameter_and_inline_families_with
     assert details["MultivariateNormal"] == (
         "MultivariateNormal(loc, scale_tril | covariance_matrix | precision_matrix)")
     assert details["Wishart"] == "Wishart(df, covariance_matrix) (not runnable: tier 2)"
+
+
+def test_a_marginalize_target_offers_the_families_it_sums_over_first():
+    got = shown(after_line("score prior", "    marginalize c <- $0"))
+    summed = [("Bernoulli", "Bernoulli(probs | logits) (summed out)"),
+              ("Categorical", "Categorical(probs | logits) (summed out)"),
+              ("ContinuousBernoulli", "ContinuousBernoulli(probs | logits) (summed out)"),
+              ("RelaxedBernoulli", "RelaxedBernoulli(temperature, probs | logits) (summed out)")]
+    assert got[:9] == [
+        *summed, ("effects", "program effects : G -> Val"), *MORPHISMS[:1],
+        ("lm", "program lm : Tok -> Tok"), *MORPHISMS[1:],
+        ("topics", "program topics (not checked: it has a syntax error)")]
+    in_sample = dict(shown(after_line("score prior", "    sample q <- $0")))
+    others = sorted(n for n, s in FAMILIES.items() if s.inline and n not in dict(summed))
+    assert got[9:] == [(n, in_sample[n] + " (not summed: a latent of the body)") for n in others]
 
 
 def test_an_inline_family_inserts_its_parameters():
