@@ -349,3 +349,29 @@ def test_categorical_observes_pulled_back_through_via_and_a_hoisted_draw():
     torch.testing.assert_close(
         model.log_joint(None, {**latents(drawn), "doc_of": doc_of, "w": words}),
         sum(s.log_prob for s in drawn.sites.values()))
+
+
+UNPLATED = """
+object Out : Real 1
+
+program p : Out -> Out
+    sample mu <- Normal(loc=0.0, scale=1.0)
+    marginalize b <- Bernoulli(probs=0.25)
+        observe y <- Normal(loc=mu * b, scale=1.0)
+    return mu
+
+export p
+"""
+
+
+def test_an_unplated_observe_in_the_body_is_fitted_like_any_observed_value():
+    program = load("unplated", UNPLATED)
+    assert program.diagnostics == []
+    model = program.morphism
+    x = torch.zeros(2, 1)
+    y = torch.tensor([0.5, -1.0])                                       # (B,): the width added
+    mu = torch.tensor([[1.5], [1.5]])
+    got = model.log_joint(x, {"mu": mu, "y": y})
+    per_row = torch.logsumexp(torch.stack([math.log(0.75) + D.Normal(0.0, 1.0).log_prob(y),
+                                           math.log(0.25) + D.Normal(1.5, 1.0).log_prob(y)]), 0)
+    torch.testing.assert_close(got, per_row + D.Normal(0.0, 1.0).log_prob(torch.tensor(1.5)))

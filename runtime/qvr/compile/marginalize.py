@@ -126,12 +126,11 @@ class MarginalizePlan:
         missing = []
         for o in self.body:
             if isinstance(o, BodyObserve):
-                value = rec.clamp(names[id(o)], observed=True)
+                value = prog._step_target(o.plan, [names[id(o)]], rec, o.module)  # fitted, checked
                 if value is None:
                     missing.append(o)
                 else:
-                    observed[id(o)] = prog._fit_plated(value, o.plan, names[id(o)], o.module, rec) \
-                        if o.plan.keys else value
+                    observed[id(o)] = value
         if missing:  # draw z from its prior and the missing observes given it
             j = torch.distributions.Categorical(logits=log_pi).sample()
             local = dict(env)
