@@ -375,3 +375,78 @@ def test_an_unplated_observe_in_the_body_is_fitted_like_any_observed_value():
     per_row = torch.logsumexp(torch.stack([math.log(0.75) + D.Normal(0.0, 1.0).log_prob(y),
                                            math.log(0.25) + D.Normal(1.5, 1.0).log_prob(y)]), 0)
     torch.testing.assert_close(got, per_row + D.Normal(0.0, 1.0).log_prob(torch.tensor(1.5)))
+
+
+GROUPS = """
+object Site : FinSet 3
+object Day : FinSet 2
+object Class : FinSet 2
+object Reading : FinSet 30
+object P : Real 2
+
+program by_product : Reading -> P
+    sample prior <- Dirichlet(concentration=1.0) [over=Class]
+    sample mu : Class <- Normal(loc=0.0, scale=3.0)
+    marginalize k : Class <- Categorical(probs=prior) [over=[Site, Day]]
+        observe r : Reading <- Normal(loc=mu[k], scale=1.0) [via=[site_of, day_of]]
+    return prior
+
+program by_identity : Reading -> P
+    sample prior <- Dirichlet(concentration=1.0) [over=Class]
+    sample mu : Class <- Normal(loc=0.0, scale=3.0)
+    marginalize k : Class <- Categorical(probs=prior) [over=Site]
+        observe v : Site <- Normal(loc=mu[k], scale=1.0)
+    return prior
+
+export by_product
+export by_identity
+"""
+
+
+def test_a_product_group_flattened_row_major_and_identity_grouping():
+    program = load("groups", GROUPS)
+    assert [d.code for d in program.diagnostics] == ["QVR111", "QVR111"]  # site_of, day_of
+    torch.manual_seed(11)
+    site_of, day_of, r = torch.randint(0, 3, (30,)), torch.randint(0, 2, (30,)), torch.randn(30)
+    trace = program.env["by_product"].trace(None, observations={"site_of": site_of,
+                                                                "day_of": day_of, "r": r})
+    assert sites_of(trace)[2:] == [("k", "factor", (1, 6)), ("r", "observed", (1, 30, 1))]
+    prior, mu = trace.sites["prior"].value[0], trace.sites["mu"].value[0, :, 0]
+    want = torch.stack([  # (site, day) row-major: the last factor varies fastest
+        torch.logsumexp(torch.stack([
+            prior[k].log() + D.Normal(mu[k], 1.0).log_prob(r[(site_of == s) & (day_of == d)]).sum()
+            for k in range(2)]), 0)
+        for s in range(3) for d in range(2)])
+    torch.testing.assert_close(trace.sites["k"].value[0], want)
+
+    v = torch.randn(3)
+    trace = program.env["by_identity"].trace(None, observations={"v": v})
+    assert sites_of(trace)[2:] == [("k", "factor", (1, 3)), ("v", "observed", (1, 3, 1))]
+    prior, mu = trace.sites["prior"].value[0], trace.sites["mu"].value[0, :, 0]
+    want = torch.logsumexp(prior.log()[None, :] + D.Normal(mu[None, :], 1.0).log_prob(v[:, None]), 1)
+    torch.testing.assert_close(trace.sites["k"].value[0], want)
+
+
+KEPT = """
+object Obs : FinSet 4
+object Out : Real 1
+
+program p : Obs -> Out
+    sample mu <- Normal(loc=0.0, scale=1.0)
+    marginalize b <- Bernoulli(probs=0.5)
+        let shift = mu * 3.0
+        observe y : Obs <- Normal(loc=shift, scale=1.0)
+    let after = shift + 1.0
+    return after
+
+export p
+"""
+
+
+def test_a_body_let_that_does_not_depend_on_z_stays_in_scope():
+    program = load("kept", KEPT)
+    assert program.diagnostics == []
+    trace = program.morphism.trace(None, observations={"y": torch.zeros(4)})
+    mu = trace.sites["mu"].value
+    torch.testing.assert_close(trace.sites["after"].value, mu * 3.0 + 1.0)
+    assert "shift" not in trace.sites

@@ -13,7 +13,8 @@ group, accumulated with `index_add_`), by identity (the observe carries `P_z`), 
 group (`P_z = []`). The block records a `factor` site named `z` whose value is `ρ_k S[b, g, k]`
 `(B, |G|)` and whose log-density is its sum over groups; the body's observes are recorded as
 `observed` sites with log-density 0 (their density is in the factor); the body's `let`s record
-nothing (they exist once per atom).
+nothing (they exist once per atom), and those that do not depend on `z` stay in scope after
+the block.
 
 Without all observations (`rsample`, `trace`), `z` is drawn from its prior, the body runs once
 with it to sample the missing observes, and the factor is then evaluated at the values obtained.
@@ -73,6 +74,7 @@ class MarginalizePlan:
     reduction: str
     target: dict                    # parameter -> (evaluator, plates of the argument)
     body: list = field(default_factory=list)   # LetPlan | ScorePlan | BodyObserve
+    kept: tuple = ()                # body lets that do not depend on `z`: in scope after the block
 
     # -- the log-mass of the atoms -------------------------------------------------------------
     def log_mass(self, prog, env, B) -> torch.Tensor:
@@ -158,6 +160,7 @@ class MarginalizePlan:
                     lp = self._observe_log_density(prog, o, local, observed[id(o)], B)
                     s = s + self._group(lp, o.plan.keys, local, B, o.via)
             S.append(s)
+        env.update((v, local[v]) for v in self.kept)  # equal for every atom
         S = torch.stack(S, dim=-1)
         if self.reduction == "logsumexp":
             value = torch.logsumexp(S, dim=-1)
@@ -207,8 +210,7 @@ class MarginalizePlan:
         inp = self._observe_inputs(prog, o, env, B)
         if torch.is_grad_enabled():
             inp = {k: _zero_nan_gradient(v) for k, v in inp.items()}
-        lp = self._element_log_density(o, inp, y)
-        return lp
+        return self._element_log_density(o, inp, y)
 
     @staticmethod
     def _element_log_density(o, inp, y) -> torch.Tensor:
@@ -225,13 +227,10 @@ class MarginalizePlan:
         keys = tuple(keys)
         if not self.zkeys:
             return lp.reshape(B, -1).sum(-1, keepdim=True) if lp.dim() > 1 else lp.reshape(B, 1)
-        if via:
-            rows = lp.reshape(B, *lp.shape[1:len(keys)], -1) if len(keys) > 1 else lp
-            if rows.dim() > 2:  # plates besides the rows are summed within the row
-                rows = rows.sum(tuple(range(1, rows.dim() - 1)))
+        if via:  # a `via` observe has one plate, its rows (QVR114 otherwise)
             G = math.prod(g.size for g in self.zkeys)
             out = torch.zeros(B, G, dtype=lp.dtype, device=lp.device)
-            return out.index_add(1, self._flat_index(via, env), rows.expand(B, -1))
+            return out.index_add(1, self._flat_index(via, env), lp.expand(B, -1))
         other = tuple(p for p in keys if p not in self.zkeys)
         lp = V.to_plates(lp.expand(B, *lp.shape[1:]), keys, self.zkeys + other)
         if other:
@@ -342,8 +341,10 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
     target = {k: (compiler.compile(_arg_value(v)), plates_of(_arg_value(v)))
               for k, v in inline.bound.items()}
     if marginal.enumerable:
+        kept = tuple(s.name.text for s in step.body
+                     if isinstance(s, A.LetStep) and s.name.text not in marginal.out_of_scope)
         out = MarginalizePlan(z, marginal.family, tuple(marginal.atoms), tuple(marginal.plates),
-                              marginal.grouped, marginal.reduction, target)
+                              marginal.grouped, marginal.reduction, target, kept=kept)
     else:
         t = var_type(z)
         low = _literal(inline.bound.get("low"), _arg_value)
