@@ -6,8 +6,12 @@ Every test here compares against a fresh `analyze` after each edit; the targeted
 check the reuse counters (`checked` / `replayed`) so a checker that simply re-ran everything,
 or replayed something it should have re-checked, fails.
 
-Starting texts are real: the examples, concatenations of them, the catalogue programs of
-tests/semantics/sem_catalogue_cases.py and the generated module of bench/lsp_latency.py.
+Starting texts are real: the examples (classic and current form), concatenations of them, the
+catalogue programs of tests/semantics/sem_catalogue_cases.py, small programs for each construct
+of spec part 2 (`CURRENT_SNIPPETS`) and the generated module of bench/lsp_latency.py. Besides
+the diagnostics, the random chains compare what the language server reads from the checker
+instead of a full analysis: the top-level symbols (kind and detail, for completion and hover)
+and the name occurrences of its blocks (for semantic tokens).
 """
 from __future__ import annotations
 
@@ -28,6 +32,54 @@ from sem_catalogue_cases import CASES, P
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = [p.read_text() for p in sorted((ROOT / "examples").glob("*.qvr"))]
+CURRENT = [p.read_text() for p in sorted((ROOT / "examples" / "current").glob("*.qvr"))]
+
+# One small program per construct of spec part 2 whose results depend on other declarations.
+CURRENT_SNIPPETS = [
+    # several exports (the first is the primary one; the same expression twice is QVR054)
+    "object A : FinSet 2\nobject B : FinSet 3\nmorphism f : A -> B [role=latent]\n"
+    "morphism g : B -> B [role=latent]\nexport f\ndefine h = f >> g\nexport h\nexport f\n",
+    # the algebra selector and a user-defined algebra (finite-world defines after it are ⊤)
+    "composition max_plus [level=algebra]\nobject A : FinSet 2\nobject B : FinSet 3\n"
+    "morphism f : A -> B [role=latent]\ndefine g = f >> f\n"
+    "composition Trop [level=semiring]\n    plus = min\n    times = add\n"
+    "define k = f >> f\nexport g\nexport k\n",
+    # opaque blocks whose words name declarations (references, so not "never used")
+    "object Cat : FinSet 3\nobject W : Real 1\nmorphism lex : Cat -> Cat\n"
+    "deduction Gram : Cat -> Cat [semiring=log_prob]\n    atoms S, NP\n    rule r : NP => S\n"
+    "    use lex\n\nprogram prior : Cat -> W\n    sample w <- Gamma(concentration=2.0, rate=1.0)\n"
+    "    return w\ndefine parsed = Gram\nexport prior\n",
+    # a template (typed parameters) and its instances at call sites
+    "object Unit2 : FinSet 4\nobject Group2 : FinSet 6\nobject Val : Real 1\n"
+    "morphism squash : Val -> Val\n"
+    "program effects(K2 : FinSet, spread : Real, link : Mor[Val, Val]) : K2 -> Val\n"
+    "    sample sd <- HalfNormal(scale=spread)\n    sample raw : K2 <- Normal(loc=0.0, scale=1.0)\n"
+    "    let dev = sd * raw\n    let v <- link(dev)\n    return v\n"
+    "program model : Unit2 -> Val\n    sample a <- effects(Unit2, 1.0, squash)\n"
+    "    sample b <- effects(Group2, 0.5, squash)\n    let mu = a[u] + b[g]\n"
+    "    observe y : Unit2 <- Normal(loc=mu, scale=1.0)\n    return mu\nexport model\n",
+    # a drawn program with data names (they become the caller's named inputs)
+    "object School : FinSet 8\nobject Out : Real 1\n"
+    "program level : School -> Out\n    sample tau <- HalfNormal(scale=5.0)\n"
+    "    observe y : School <- Normal(loc=0.0, scale=sigma)\n    return tau\n"
+    "program outer : School -> Out\n    sample t <- level\n    let z = t * weight\n    return z\n"
+    "export outer\n",
+    # marginalize (and a score step)
+    "object Comp : FinSet 3\nobject Obs : FinSet 50\nobject W : Real 3\n"
+    "program mix : Obs -> W\n    sample w <- Dirichlet(concentration=2.0) [over=Comp]\n"
+    "    sample loc : Comp <- Normal(loc=0.0, scale=5.0)\n"
+    "    score pull = -0.5 * sum(loc) * sum(loc)\n"
+    "    marginalize c : Obs <- Categorical(probs=w)\n"
+    "        observe y : Obs <- Normal(loc=loc[c], scale=1.0)\n    return w\nexport mix\n",
+    # comprehensions over enumerated objects
+    "object Color : {red, green, blue}\nobject Size : {small, large}\nobject Obs : FinSet 10\n"
+    "object Out : Real 1\nprogram table : Obs -> Out\n"
+    "    sample c_eff : Color <- Normal(loc=0.0, scale=1.0)\n"
+    "    let bias = factor s : Size in { 0 -> -0.5, 1 -> 0.5 }\n"
+    "    let cell = factor c : Color, s : Size in c_eff[c] + bias[s]\n"
+    "    observe y : Obs <- Normal(loc=cell[color_of, size_of], scale=1.0)\n"
+    "    let top = cell[2, 1]\n    return top\nexport table\n",
+]
 SNIPPETS = sorted({c[1].replace("‸", "") for c in CASES} | {c[2] for c in CASES})
 
 
@@ -38,12 +90,34 @@ def _bench_module():
     return module
 
 
-def assert_same(checker: IncrementalChecker, text: str, chunks=None) -> tuple:
-    """The checker's diagnostics for `text` equal analyze's; returns them."""
+def assert_same(checker: IncrementalChecker, text: str, chunks=None, *, view: bool = False) -> tuple:
+    """The checker's diagnostics for `text` equal analyze's; returns them. With `view`, so does
+    what the language server reads from the checker instead of a full analysis."""
     got = checker.diagnostics(text, chunks)
-    expected = analyze(text).diagnostics
+    analysis = analyze(text)
+    expected = analysis.diagnostics
     assert got == expected, _explain(got, expected)
+    # (a statement the checker failed on, `internal`, leaves what it had recorded so far)
+    if view and not any(d.code == "internal" for d in got):
+        assert server_view(checker) == analysis_view(analysis)
     return got
+
+
+def server_view(checker: IncrementalChecker) -> tuple:
+    """The top-level symbols (name -> kind, detail) and the name occurrences (offset, kind
+    named, is a definition) the checker's last run leaves for the server (`names`, `layout`)."""
+    _, top, _, _, _ = checker.names
+    symbols = {name: (sym.kind, sym.detail) for name, sym in top.items()}
+    refs = sorted((origin + start, kind, is_def) for origin, record in checker.layout[1]
+                  for start, kind, is_def in record.refs)
+    return symbols, refs
+
+
+def analysis_view(analysis) -> tuple:
+    symbols = {name: (sym.kind, sym.detail) for name, sym in analysis.top_level.items()}
+    refs = sorted((r.span.start, None if r.symbol is None else r.symbol.kind, r.is_definition)
+                  for r in analysis.references)
+    return symbols, refs
 
 
 def _explain(got, expected) -> str:
@@ -61,8 +135,8 @@ def codes(diags) -> list:
 # ----------------------------------------------------------------------------------------------
 # 1. Random edit chains, one checker per chain
 # ----------------------------------------------------------------------------------------------
-_DECL = re.compile(r"^[ \t]*(?:object|morphism|define|program|latent|continuous|stochastic|embed)"
-                   r"\s+(\w+)", re.M)
+_DECL = re.compile(r"^[ \t]*(?:object|morphism|define|program|latent|continuous|stochastic|embed"
+                   r"|deduction|composition)\s+(\w+)", re.M)
 
 SNIPS = [
     "define ", "where\n        define ", "quantale fuzzy\n", "quantale godel\n", "export ",
@@ -70,6 +144,16 @@ SNIPS = [
     "\n", "\n\n", "    ", "        ", " ", "x", "_0", "_2", ">>", "(", ")", ":", "=", "~ Normal",
     "morphism ", "object ", "object Q : Real 2\n", "define d = f\n", "\nexport f\n",
     "    sample y <- f(x)\n", "    let z = x\n", "scan(", "fan(",
+]
+# and the forms of spec part 2
+SNIPS_CURRENT = SNIPS + [
+    "export f\n", "export ", "composition real\n", "composition max_plus [level=algebra]\n",
+    "composition Trop [level=semiring]\n    plus = min\n", "deduction D : A -> A\n    atoms S\n",
+    "    use ", "    score s = 1.0 * w\n", "score ", "marginalize ",
+    "    marginalize c : Obs <- Categorical(probs=w)\n        ", "factor ", "factor c : Color in ",
+    " : FinSet", "(K2 : FinSet, ", "K2", "Mor[Val, Val]", "{red, green}", "[over=Comp]",
+    "[effects=[Sample]]", "    call ", "    sample t <- level\n", "[c]", "[0, 1]", "sum(",
+    ".dagger", "x -> x", "map(",
 ]
 
 
@@ -95,7 +179,7 @@ def start_texts(draw):
     return draw(st.sampled_from(SNIPPETS))
 
 
-def apply_edit(data, text: str) -> str:
+def apply_edit(data, text: str, snips=SNIPS) -> str:
     """One random edit, drawn from `data`; biased towards what keys and records depend on."""
     n = len(text)
     names = _names(text)
@@ -103,7 +187,7 @@ def apply_edit(data, text: str) -> str:
     kind = data.draw(st.integers(0, 11), label="kind")
     at = data.draw(st.integers(0, max(n, 0)), label="at")
     if kind == 0:  # insert a keyword-ish snippet
-        return text[:at] + data.draw(st.sampled_from(SNIPS)) + text[at:]
+        return text[:at] + data.draw(st.sampled_from(snips)) + text[at:]
     if kind == 1:  # insert a declared name, a typo of one, or a use of one
         name = data.draw(st.sampled_from(names))
         form = data.draw(st.integers(0, 3))
@@ -166,7 +250,34 @@ def test_random_edit_chains_match_analyze(start, data, block):
     for _ in range(data.draw(st.integers(18, 24), label="steps")):
         text = apply_edit(data, text)
         chunks = split_declarations(text) if data.draw(st.booleans(), label="chunks") else None
-        assert_same(checker, text, chunks)
+        assert_same(checker, text, chunks, view=True)
+
+
+@st.composite
+def current_start_texts(draw):
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return draw(st.sampled_from(CURRENT))
+    if kind == 1:
+        return draw(st.sampled_from(CURRENT_SNIPPETS))
+    # several together: more names, more exports, blocks that depend on one another
+    pool = CURRENT + CURRENT_SNIPPETS if kind == 2 else CURRENT_SNIPPETS
+    return "".join(draw(st.lists(st.sampled_from(pool), min_size=2, max_size=3)))
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(start=current_start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8]))
+def test_random_edit_chains_over_current_forms_match_analyze(start, data, block):
+    # the same chains over the forms of spec part 2 (their snippets among the insertions)
+    checker = IncrementalChecker(block=block)
+    text = start
+    assert_same(checker, text, view=True)
+    for _ in range(data.draw(st.integers(18, 24), label="steps")):
+        text = apply_edit(data, text, SNIPS_CURRENT)
+        chunks = split_declarations(text) if data.draw(st.booleans(), label="chunks") else None
+        assert_same(checker, text, chunks, view=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -398,3 +509,82 @@ def test_schema_parser_rechecked_when_categories_change(edit):
     checker = IncrementalChecker(block=1)
     assert_same(checker, first)
     assert_same(checker, second)
+
+
+# ----------------------------------------------------------------------------------------------
+# Current forms (spec part 2): what a declaration's result depends on beyond the names it uses
+# ----------------------------------------------------------------------------------------------
+_FINITE = ("object A : FinSet 2\nobject B : FinSet 3\nmorphism f : A -> B [role=latent]\n"
+           "morphism g : B -> B [role=latent]\n")
+
+
+def test_an_export_repeated_after_a_replayed_one_is_reported():
+    # `export f` twice is QVR054 at the second: the first may be replayed (its record must
+    # give back the expression it exported) and the second's result depends on it
+    once = _FINITE + "export f\ndefine h = f >> g\nexport h\n"
+    twice = once + "export f\n"
+    checker = IncrementalChecker(block=1)  # one unit per block: the first export is replayed
+    assert "QVR054" not in codes(assert_same(checker, once))
+    assert codes(assert_same(checker, twice)).count("QVR054") == 1
+    assert checker.replayed >= 6
+    # and the first export renamed: the second (unchanged, with the same neighbours) is no
+    # longer a repeat
+    assert "QVR054" not in codes(assert_same(checker, twice.replace("export f\ndefine", "export g\ndefine")))
+    assert codes(assert_same(checker, twice)).count("QVR054") == 1
+    assert "QVR054" not in codes(assert_same(checker, twice.replace("export h\n", "")[:-len("export f\n")]))
+
+
+def test_a_composition_block_moved_past_a_define():
+    # A define after a `composition` block (a user-defined algebra) with a finite world is
+    # unchecked (its QVR040 dropped), though it does not mention the block; moving the block
+    # changes that for the define and for the define using it.
+    block = "composition Trop [level=semiring]\n    plus = min\n"
+    finite = _FINITE + "morphism h : B -> A\n"
+    before = block + finite + "define d = f >> f\ndefine k = d\nexport k\n"
+    after = finite + "define d = f >> f\n" + block + "define k = d\nexport k\n"
+    for size in (1, 3):
+        checker = IncrementalChecker(block=size)
+        assert "QVR040" not in codes(assert_same(checker, before))
+        assert "QVR040" in codes(assert_same(checker, after))
+        assert "QVR040" not in codes(assert_same(checker, before))
+
+
+def test_the_algebra_selector_changed_above_its_users():
+    # `composition NAME` selects the algebra of the latent morphisms after it, as `quantale`
+    # does; a second selector before their user hides the change from the user's own context,
+    # so the latent's key must carry it
+    users = ("object A : FinSet 2\nobject B : FinSet 3\nlatent la : A -> B\n"
+             "composition godel\nlatent lb : B -> B\ndefine d = la >> lb\nexport d\n")
+    checker = IncrementalChecker(block=1)
+    for selector in ("composition boolean\n", "composition godel\n", "composition bogus\n",
+                     "composition boolean\n", ""):
+        assert_same(checker, selector + users, view=True)
+
+
+def test_template_parameters_are_no_writes_of_their_program(monkeypatch):
+    # A template's object parameters are visible only while it (or an instance of it) is
+    # checked; an entry a check writes and removes again, even through the logged tables,
+    # must not be recorded as written by the unit (it used to raise KeyError: 'K2').
+    from qvr.semantics import templates
+    monkeypatch.setattr(templates, "_put", lambda table, key, value: table.__setitem__(key, value))
+    text = CURRENT_SNIPPETS[3]
+    assert "program effects(K2 : FinSet" in text
+    for size in (1, 8):
+        checker = IncrementalChecker(block=size)
+        assert_same(checker, text, view=True)
+        edited = text.replace("scale=spread", "scale=spread * 2.0")
+        assert_same(checker, edited, view=True)
+        assert_same(checker, text.replace("effects(Group2", "effects(Unit2"), view=True)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples" / "current").glob("*.qvr")),
+                         ids=lambda p: p.stem)
+def test_current_examples_and_their_symbols(path):
+    # every example of the current form, opened, then with a blank line inserted before each
+    # declaration in turn (everything after moves; records are replayed shifted)
+    text = path.read_text()
+    checker = IncrementalChecker(block=3)
+    assert_same(checker, text, view=True)
+    for chunk in split_declarations(text)[::2]:
+        assert_same(checker, text[:chunk.start] + "\n" + text[chunk.start:], view=True)
+    assert_same(checker, text, view=True)

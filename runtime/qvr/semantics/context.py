@@ -139,7 +139,10 @@ class Context:
         return sym
 
     def add_reference(self, span: Span, sym: Symbol) -> None:
-        self.references.append(_new_tuple(Reference, (span, sym, False)))
+        if not self.muted:
+            # a muted re-check revisits another statement's nodes (a template's parameter
+            # types at a call): their occurrences are that statement's, in its frame
+            self.references.append(_new_tuple(Reference, (span, sym, False)))
         self.used.add(id(sym))
         if self.recording is not None:
             self.recording.append((sym, self.current_define))

@@ -22,10 +22,14 @@ How:
   declares it (and of any unit that wrote its entry without declaring it, e.g. a duplicate).
   Keys chain like a Merkle tree, so a changed unit changes the keys of the units that depend
   on it, transitively. A kept unit keeps its key unless a name it mentions is *dirty* (its
-  declaring unit changed, or the unit writing its entry did).
+  declaring unit changed, or the unit writing its entry did). What a unit depends on without
+  naming it is in its key too: the algebra selected before it (`quantale`, `composition
+  NAME`) and whether a `composition` block (a user-defined algebra) comes before it; a block
+  holding an `export` is keyed on the expressions exported before it (QVR054).
 * **Block records.** Checking has effects the rest of the analysis reads: entries in
   `objects`/`morphisms`/`programs`/`defines`, the type and detail of a unit's own symbols,
-  which top-level names it uses (for "never used"), the quantale, the export. They are
+  which top-level names it uses (for "never used"), the quantale, the exports. Entries a
+  check writes and removes again (a template's parameters) are not among them. They are
   recorded with the diagnostics per *block* of about `BLOCK` consecutive units (cut by a
   checksum of the text, so an edit moves no cut but its own), under a key made of the units'
   keys: a later version replays the record instead of checking. Per-unit bookkeeping would
@@ -97,7 +101,7 @@ class _Record:
 
     __slots__ = ("origin", "diagnostics", "writes", "symbols", "used", "define_uses",
                  "quantale", "export", "export_type", "schema_parser", "names_key", "foreign",
-                 "refs", "end", "memo")
+                 "refs", "end", "memo", "export_texts")
 
     def __init__(self, origin, diagnostics, writes, symbols, used, define_uses, quantale, export,
                  export_type, schema_parser, names_key):
@@ -110,6 +114,7 @@ class _Record:
         self.refs = ()  # name occurrences: (offset in the frame, kind, is definition)
         self.end = 0  # a block's: its length
         self.memo: dict = {}  # for presentation layers (semantic tokens per block)
+        self.export_texts = ()  # the expressions its exports added (a later one is QVR054)
         self.quantale = quantale
         self.export = export
         self.export_type = export_type
@@ -283,6 +288,7 @@ class IncrementalChecker:
         analyzer.text, analyzer.index, analyzer.parsed = text, index, None
         ctx = analyzer.ctx = Context(text, index)
         analyzer.export = analyzer.export_type = None
+        analyzer.export_texts = set()
         analyzer.unchecked = False
         ctx.schema_parser = False
         ctx.owner_unused = []
@@ -353,6 +359,10 @@ class IncrementalChecker:
         # (a `latent`'s quantale) depend on it
         quantale = ctx.quantale
         blocks = yield from self._blocks_steps(top_units)
+        # where a `composition` opaque block (a user-defined algebra) is declared, if any
+        # (what `Analyzer.algebra_unknown` compares statements with)
+        analyzer.unchecked_names
+        algebra_from = ctx.unknown_algebra_from
         for n_block, block in enumerate(blocks, 1):
             if not n_block % STEP_BLOCKS:
                 yield
@@ -363,7 +373,13 @@ class IncrementalChecker:
             origin = first.origin
             head = "" if not origin or text[origin - 1] == "\n" else \
                 text[text.rfind("\n", 0, origin) + 1:origin]
-            context = (quantale, ctx.quantale, export_seen, head)
+            # an export's check reads the expressions exported before it (QVR054); a define
+            # after a `composition` block is checked under an unknown algebra (which of the
+            # block's units are after it, clamped)
+            context = (quantale, ctx.quantale, export_seen, head,
+                       frozenset(analyzer.export_texts) if info.export else None,
+                       None if algebra_from is None else
+                       max(-1, min(algebra_from - block.indices.start, len(block.units))))
             if (info.version == last_version and not block.fresh and not info.quantale
                     and not block.where and info.context == context
                     and (not dirty or dirty.isdisjoint(info.idents))):
@@ -371,8 +387,8 @@ class IncrementalChecker:
                 key = info.key
             else:
                 key = self._block_key(block, context, text, top_units, unit_names, declared_at,
-                                      name_key, extra_writes, dirty)
-                quantale = block.units[-1].key_quantale
+                                      name_key, extra_writes, dirty, algebra_from)
+                quantale = block.units[-1].key_quantale[0]
                 info.key, info.context = key, context
             info.version = version
             record = None if block.where else (self._records.get(key) or self._previous.get(key))
@@ -403,6 +419,8 @@ class IncrementalChecker:
                     analyzer.export, analyzer.export_type = record.export, record.export_type
                 if record.schema_parser:
                     ctx.schema_parser = True
+                if record.export_texts:
+                    analyzer.export_texts.update(record.export_texts)
             else:
                 checked += len(block.units)
                 record, reusable = self._check_block(analyzer, block)
@@ -658,17 +676,20 @@ class IncrementalChecker:
 
     # -------------------------------------------------------------------------------------
     def _block_key(self, block, context, text, top_units, unit_names, declared_at, name_key,
-                   extra_writes, dirty) -> int:
+                   extra_writes, dirty, algebra_from=None) -> int:
         """Key the block's units (those whose inputs may have changed afresh) and the block."""
         quantale = context[0]
         unit_keys = []
         prefixes = ()
         for i, u in zip(block.indices, block.units):
-            if u.decl.__class__ is A.QuantaleDecl:  # in force from here on (if known)
+            if u.decl.__class__ in _SELECTORS:  # in force from here on (if known)
                 named = u.decl.name.text.lower()
                 quantale = named if named in QUANTALES else quantale
+            # the quantale in force and whether a user-defined algebra is (both change what
+            # a declaration writes or reports without changing any name it mentions)
+            in_force = (quantale, algebra_from is not None and i > algebra_from)
             key = u.key
-            if key is None or u.key_quantale != quantale or (dirty and not dirty.isdisjoint(u.idents)):
+            if key is None or u.key_quantale != in_force or (dirty and not dirty.isdisjoint(u.idents)):
                 # Its text and, per identifier, the key of the unit declaring it (per unit,
                 # not per block: a block depends only on the names it uses).
                 states = []
@@ -685,7 +706,7 @@ class IncrementalChecker:
                     if extra_writes and name in extra_writes:
                         state = (state, extra_writes[name])
                     states.append(state)
-                new_key = hash((u.text_key, u.index, quantale, tuple(states)))
+                new_key = hash((u.text_key, u.index, in_force, tuple(states)))
                 own = unit_names[i]
                 if new_key != key or own != u.names:
                     dirty.update(own)
@@ -694,7 +715,7 @@ class IncrementalChecker:
                 u.names = own
                 for name in own:
                     name_key[name] = key
-            u.key_quantale = quantale
+            u.key_quantale = in_force
             unit_keys.append(key)
             if i > block.indices.start:
                 origin = u.origin
@@ -724,7 +745,7 @@ class IncrementalChecker:
                     idents.update(u.idents)
                 found = info[shape] = _BlockInfo(
                     hash(shape), any(u.decl.__class__ is A.ExportDecl for u in units),
-                    any(u.decl.__class__ is A.QuantaleDecl for u in units), frozenset(idents))
+                    any(u.decl.__class__ in _SELECTORS for u in units), frozenset(idents))
             blocks.append(_Block(units, range(start, end), found,
                                  units[0].where if len(units) == 1 else False, fresh))
 
@@ -783,6 +804,7 @@ class IncrementalChecker:
             any(r.schema_parser for r in records),
             0 if any(r.names_key is not None for r in records) else None)
         merged.foreign = tuple(dict.fromkeys(foreign))
+        merged.export_texts = tuple(x for r in records for x in r.export_texts)
         # Name occurrences relative to the block's start, in the order `analyze` records
         # them: the declaring pass (every declared name, before any check), then the checks.
         origin = block.units[0].origin
@@ -813,6 +835,7 @@ class IncrementalChecker:
             logs[attr] = getattr(ctx, attr).log = []
         quantale_before = ctx.quantale
         export_before = analyzer.export
+        exports_before = len(analyzer.export_texts)
         schema_before = ctx.schema_parser
         failed = False
         ctx.current_index = i
@@ -849,7 +872,10 @@ class IncrementalChecker:
         for attr in _ENV:
             table = getattr(ctx, attr)
             for name in dict.fromkeys(logs[attr]):
-                writes.append((attr, name, table[name]))
+                # an entry written and removed again during the check (a name visible only
+                # inside the statement, such as a template's parameter) is none of its writes
+                if name in table:
+                    writes.append((attr, name, table[name]))
         top = ctx.top
         symbols = []  # a duplicate declaration re-describes the first one's symbol too
         for name in A.declared_names(u.decl):
@@ -872,6 +898,9 @@ class IncrementalChecker:
             analyzer.export if exported else None, analyzer.export_type if exported else None,
             ctx.schema_parser and not schema_before, 0 if ctx.uses_all_names else None)
         record.refs = record_refs
+        if len(analyzer.export_texts) != exports_before:  # an export: its expression as written
+            span = u.decl.expr.span
+            record.export_texts = (analyzer.text[u.origin + span.start:u.origin + span.end],)
         return record, not (failed or ctx.positional or u.where)
 
 
@@ -925,6 +954,8 @@ def _names_of(d, groups) -> list:
 
 
 _shape_key = attrgetter("shape_key")
+# statements that select the quantale (algebra) in force for the statements after them
+_SELECTORS = (A.QuantaleDecl, A.CompositionDecl)
 
 
 def _names_key(top) -> int:
