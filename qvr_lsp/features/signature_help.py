@@ -1,5 +1,6 @@
 """Signature help for family calls (`Normal(loc, scale)`, `Binomial(total_count, probs | logits)`),
-builtin calls (`pow(x, y)`) and morphism/program calls (one parameter per top-level domain
+builtin calls (`pow(x, y)`), calls of programs with typed parameters (templates: the parameters
+as written in the header) and other morphism/program calls (one parameter per top-level domain
 factor).
 
 An alternative group of a family (`probs | logits`, spec part 2 §5.9) is one parameter whose
@@ -15,6 +16,7 @@ from typing import Optional
 
 from qvr.semantics.families import BUILTIN_SCHEMAS as _BUILTIN_SCHEMAS
 from qvr.semantics.families import FAMILIES as _FAMILY_SCHEMAS
+from qvr.semantics.templates import OBJECT_KINDS
 
 from . import families
 from .common import render_type
@@ -104,12 +106,39 @@ def builtin_signature(name: str, index: int = 0) -> Optional[Signature]:
     return Signature(f"{name}({', '.join(params)})", params, min(index, len(params) - 1), described[1])
 
 
+def _template_signature(doc, analysis, name: str, index: int) -> Optional[Signature]:
+    """A program with typed parameters is called with its parameters as written
+    (`pooled(G : FinSet, spread : Real, link : Mor[Effect, Effect])`, spec part 2 §5.5), not
+    with the factors of its (abstract) domain."""
+    program = analysis.programs.get(name)
+    decl = getattr(program, "decl", None)
+    kinds = getattr(decl, "param_kinds", ()) or ()
+    if decl is None or not any(k is not None for k in kinds):
+        return None
+    text = analysis.text
+    params = tuple(text[k.span.start:k.span.end] if k is not None else p.text
+                   for p, k in zip(decl.params, kinds))
+    sig = getattr(decl, "sig", None)
+    result = f" : {text[sig.span.start:sig.span.end]}" if getattr(sig, "span", None) is not None else ""
+    typed = sum(k is not None for k in kinds)
+    documentation = ("the arguments bind the parameters in order" if typed == len(params) else
+                     f"{len(params)} arguments bind the parameters in order; {typed} "
+                     + ("arguments bind only the typed ones" if typed > 1 else "argument binds only the typed one"))
+    if any(k is not None and (k.kind.__class__.__name__ == "KindMor" or k.kind.name.text in OBJECT_KINDS)
+           for k in kinds):
+        documentation = "template: " + documentation
+    return Signature(f"{name}({', '.join(params)}){result}", params, min(index, len(params) - 1), documentation)
+
+
 def signature_help(doc, offset: int) -> Optional[Signature]:
     call = _call_context(doc.text, offset)
     if call is None:
         return None
     name, index = call.name, call.index
     analysis = doc.analysis
+    template = _template_signature(doc, analysis, name, index) if analysis is not None else None
+    if template is not None:
+        return template
     if analysis is not None:
         info = analysis.morphisms.get(name)
         program = analysis.programs.get(name)

@@ -334,6 +334,20 @@ def test_signature_help_shows_alternatives_and_follows_keywords():
         "with 2 arguments: elementwise.")
 
 
+def test_signature_help_for_a_template_call_shows_the_typed_parameters():
+    doc = open_doc(NAV)
+    assert signature_help.signature_help(doc, offset_of(NAV, "squash)\n")) == signature_help.Signature(
+        "pooled(G : FinSet, spread : Real, link : Mor[Effect, Effect]) : G -> Effect",
+        ("G : FinSet", "spread : Real", "link : Mor[Effect, Effect]"), 2,
+        "template: the arguments bind the parameters in order")
+    mixed = "object A : FinSet 2\nobject R : Real 1\nprogram f(x, w : Real) : R -> R\n" \
+            "    sample y <- Normal(loc=x, scale=w)\n    return y\n" \
+            "program g : R -> R\n    sample z <- f(1.0)\n    return z\nexport g\n"
+    assert signature_help.signature_help(open_doc(mixed), offset_of(mixed, "1.0)")) == signature_help.Signature(
+        "f(x, w : Real) : R -> R", ("x", "w : Real"), 0,
+        "2 arguments bind the parameters in order; 1 argument binds only the typed one")
+
+
 def test_signature_help_for_every_family():
     text = "object R : Real 1\n"
     for name, schema in FAMILIES.items():
