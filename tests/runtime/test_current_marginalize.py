@@ -450,3 +450,59 @@ def test_a_body_let_that_does_not_depend_on_z_stays_in_scope():
     mu = trace.sites["mu"].value
     torch.testing.assert_close(trace.sites["after"].value, mu * 3.0 + 1.0)
     assert "shift" not in trace.sites
+
+
+KERNEL = """
+object Obs : FinSet 20
+object Feat : Real 2
+object Label : FinSet 2
+object Out : Real 1
+
+morphism pick : Feat -> Label ~ Categorical
+
+program per_row : Obs -> Out
+    sample centre : Label <- Normal(loc=0.0, scale=3.0)
+    marginalize k : Obs <- pick(feat)
+        observe y : Obs <- Normal(loc=centre[k], scale=1.0)
+    let top = centre[0]
+    return top
+
+program from_input : Feat -> Out
+    sample centre : Label <- Normal(loc=0.0, scale=3.0)
+    marginalize k <- pick
+        observe y : Obs <- Normal(loc=centre[k], scale=1.0)
+    let top = centre[0]
+    return top
+
+export per_row
+export from_input
+"""
+
+
+def test_a_kernel_target_gives_its_log_probabilities_per_element_and_is_learned():
+    program = load("kernel", KERNEL)
+    assert [d.code for d in program.diagnostics] == ["QVR111"]          # feat is data
+    torch.manual_seed(12)
+    feat, y = torch.randn(20, 2), torch.randn(20)
+    pick = program.env["pick"]
+
+    def log_pick(x, label):  # the kernel's own log-probability of `label` at each row of x
+        return torch.stack([pick.log_joint(x[i:i + 1], {"output": torch.tensor([label])})[0]
+                            for i in range(x.shape[0])])
+
+    model = program.env["per_row"]
+    assert [n for n, _ in model.named_parameters()] == ["_marginal_k.linear.weight",
+                                                        "_marginal_k.linear.bias"]
+    trace = model.trace(None, observations={"feat": feat, "y": y})
+    assert sites_of(trace)[1:3] == [("k", "factor", (1, 20)), ("y", "observed", (1, 20, 1))]
+    centre = trace.sites["centre"].value[0, :, 0]
+    S = torch.stack([log_pick(feat, k) + D.Normal(centre[k], 1.0).log_prob(y) for k in range(2)])
+    torch.testing.assert_close(trace.sites["k"].value[0], torch.logsumexp(S, 0))
+
+    model = program.env["from_input"]
+    x = torch.randn(1, 2)
+    trace = model.trace(x, observations={"y": y})
+    assert sites_of(trace)[1:3] == [("k", "factor", (1, 1)), ("y", "observed", (1, 20, 1))]
+    centre = trace.sites["centre"].value[0, :, 0]
+    S = torch.stack([log_pick(x, k)[0] + D.Normal(centre[k], 1.0).log_prob(y).sum() for k in range(2)])
+    torch.testing.assert_close(trace.sites["k"].value[0, 0], torch.logsumexp(S, 0))

@@ -22,10 +22,14 @@ with it to sample the missing observes, and the factor is then evaluated at the 
 A family without finite support (QVR121) makes `z` an ordinary latent site over `P_z`, and
 the body runs once as ordinary steps (`LatentBlockPlan`).
 
+A kernel target with a finite codomain gives the mass from its own log-probabilities at the
+atoms, its arguments laid out on `P_z` with the plates folded into the batch (an argument-less
+target reads the program input); the kernel is a submodule of the program (`modules`).
+
 Draws and calls in a body do not depend on `z`: `hoist` moves them before their block, where
 they run once as ordinary steps under their own names. Not run here (a located
-`NotSupportedError` when the program is built): nested blocks (tier 2), a kernel target, and
-tuple or kernel observes in a body.
+`NotSupportedError` when the program is built): nested blocks (tier 2), a program as target,
+and tuple or kernel observes in a body.
 
 `plan` is the builder's `marginalize_plan` hook; the program runs a plan through its `run`
 method.
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -44,7 +49,8 @@ from . import families as FAM
 from . import kernels as K
 from . import values as V
 from .base import _support_of_type
-from .program import DrawPlan, LetPlan, ScorePlan, _spec_plates
+from .program import DrawPlan, LetPlan, ScorePlan, _concat, _spec_plates
+from .record import Recorder
 from .record import join
 from .trace import DETERMINISTIC, FACTOR, LATENT, OBSERVED, SiteSpec
 
@@ -75,10 +81,16 @@ class MarginalizePlan:
     target: dict                    # parameter -> (evaluator, plates of the argument)
     body: list = field(default_factory=list)   # LetPlan | ScorePlan | BodyObserve
     kept: tuple = ()                # body lets that do not depend on `z`: in scope after the block
+    kernel: Optional[str] = None    # a kernel target: its submodule on the program (`modules`)
+    modules: dict = field(default_factory=dict)
+    ranks: tuple = ()               # element ranks of the kernel's arguments (0: an index)
+    all_finite: bool = False
 
     # -- the log-mass of the atoms -------------------------------------------------------------
-    def log_mass(self, prog, env, B) -> torch.Tensor:
+    def log_mass(self, prog, x, env, B) -> torch.Tensor:
         """`log π` laid out `(B, |P_z|…, K)`."""
+        if self.kernel is not None:
+            return self._kernel_log_mass(prog, x, env, B)
         params = {k: _on_plates(prog, fn(env), pk, self.zkeys, env, B) for k, (fn, pk) in self.target.items()}
         if self.family == "Categorical":
             if "logits" in params:
@@ -90,6 +102,38 @@ class MarginalizePlan:
             return torch.cat([F.logsigmoid(-logit), F.logsigmoid(logit)], dim=-1)
         q = params["probs"].clamp(_PROB_EPS, 1 - _PROB_EPS)
         return torch.cat([torch.log1p(-q), torch.log(q)], dim=-1)
+
+    def _kernel_log_mass(self, prog, x, env, B) -> torch.Tensor:
+        """A kernel target's log-probability of each atom. Its arguments are laid out on `P_z`
+        and the plate axes folded into the batch (part 2 §6.3), so each element is scored on
+        its own; an argument-less target reads the program input, shared by the elements."""
+        module = getattr(prog, self.kernel)
+        sizes = prog._sizes(self.zkeys, env)
+        n = math.prod(sizes)
+        if not self.target:
+            cols = [x.unsqueeze(1).expand(B, n, *x.shape[1:]).reshape(B * n, *x.shape[1:])
+                    if self.zkeys else x]
+        else:
+            cols = []
+            for (fn, pk), rank in zip(self.target.values(), self.ranks):
+                v = fn(env)
+                v = v.unsqueeze(-1) if rank == 0 else v   # an index as one column while laid out
+                v = v.view(1, v.shape[-1]) if v.dim() == 1 else v
+                if self.zkeys:
+                    v = V.to_plates(v, tuple(pk), self.zkeys)
+                    tail = v.shape[1 + len(self.zkeys):]
+                    v = v.expand(B, *sizes, *tail).reshape(B * n, *tail)
+                else:
+                    v = v.expand(B, *v.shape[1:])
+                cols.append(v.squeeze(-1) if rank == 0 else v)
+        inp = cols[0] if len(cols) == 1 else _concat(cols, self.ranks, self.all_finite, prog.dtype)
+        scratch = Recorder()  # scoring a kernel records nothing of its own
+        lps = []
+        for j in range(len(self.atoms)):
+            target = torch.full((inp.shape[0],), j, dtype=torch.long, device=inp.device)
+            _, lp = module.run(inp, scratch, "", target)
+            lps.append(lp.reshape(B, *sizes))
+        return torch.stack(lps, dim=-1)
 
     def z_value(self, j, B, sizes, device, dtype):
         """`z` filled with atom `j` (an int64 index, or a float `(…, 1)` for the Bernoulli-type
@@ -119,7 +163,7 @@ class MarginalizePlan:
         B = x.shape[0]
         device, dtype = x.device, prog.dtype
         sizes = prog._sizes(self.zkeys, env)
-        log_pi = self.log_mass(prog, env, B).expand(B, *sizes, len(self.atoms))
+        log_pi = self.log_mass(prog, x, env, B).expand(B, *sizes, len(self.atoms))
         names = {id(o): join(path, o.plan.vars[0]) for o in self.body if isinstance(o, BodyObserve)}
         rec.reserve(join(path, self.var))  # the factor site precedes the body's observes
         for n in names.values():
@@ -327,9 +371,6 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
     if marginal is None or marginal.nested or any(isinstance(s, A.MarginalizeStep) for s in step.body):
         refuse(step, f"nested `marginalize` (inside `{z}`'s block) is tier 2: checked, not run")
     inline = a.inline_info(step)
-    if inline is None or (marginal.enumerable and marginal.family not in ("Categorical",) + BERNOULLI_TYPE):
-        refuse(step.target, f"`marginalize {z}` with the kernel target `{step.target.name.text}` "
-                            "is not run by this runtime (inline families only)")
 
     def var_type(v):
         vi = info.variables.get(v)
@@ -338,11 +379,15 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
     def plates_of(node):
         return V.plate_keys(a.type_of(node))
 
-    target = {k: (compiler.compile(_arg_value(v)), plates_of(_arg_value(v)))
-              for k, v in inline.bound.items()}
-    if marginal.enumerable:
-        kept = tuple(s.name.text for s in step.body
-                     if isinstance(s, A.LetStep) and s.name.text not in marginal.out_of_scope)
+    kept = tuple(s.name.text for s in step.body
+                 if isinstance(s, A.LetStep) and s.name.text not in marginal.out_of_scope)
+    if inline is None:
+        out = _kernel_plan(builder, step, marginal, compiler, plates_of, refuse, _arg_value, kept)
+    elif marginal.enumerable:
+        if marginal.family not in ("Categorical",) + BERNOULLI_TYPE:
+            refuse(step.target, f"`marginalize {z}` over `{marginal.family}` is not run by this runtime")
+        target = {k: (compiler.compile(_arg_value(v)), plates_of(_arg_value(v)))
+                  for k, v in inline.bound.items()}
         out = MarginalizePlan(z, marginal.family, tuple(marginal.atoms), tuple(marginal.plates),
                               marginal.grouped, marginal.reduction, target, kept=kept)
     else:
@@ -350,6 +395,8 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
         low = _literal(inline.bound.get("low"), _arg_value)
         high = _literal(inline.bound.get("high"), _arg_value)
         module = K.InlineFamily(inline.family, inline.width, inline.value_type or t, low=low, high=high)
+        target = {k: (compiler.compile(_arg_value(v)), plates_of(_arg_value(v)))
+                  for k, v in inline.bound.items()}
         latent = DrawPlan([z], f"_step_{z}", LATENT, [t], inline={k: fn for k, (fn, _) in target.items()},
                           keys=V.plate_keys(t), row=V.row_plate(t),
                           param_keys={k: pk for k, (_, pk) in target.items()})
@@ -374,6 +421,26 @@ def hoist(steps) -> list:
             out += [s for s in step.body if not isinstance(s, _BODY_STEPS)]
         out.append(step)
     return out
+
+
+def _kernel_plan(builder, step, marginal, compiler, plates_of, refuse, _arg_value, kept):
+    """A block whose target is a kernel with a finite codomain: its log-probabilities at the
+    atoms are the mass (part 2 §6.4); the kernel is a submodule of the program."""
+    z = step.name.text
+    name = step.target.name.text
+    module = builder.named(name)
+    if not marginal.enumerable or not marginal.atoms or not module.is_random or module.is_program:
+        refuse(step.target, f"`marginalize {z}` over `{name}` is not run by this runtime (a kernel "
+                            "target needs a single finite codomain)")
+    arg_nodes = [_arg_value(x) for x in (step.target.args or ())]
+    arg_types = [builder.a.type_of(x) for x in arg_nodes]
+    target = {i: (compiler.compile_arg(x, t), plates_of(x))
+              for i, (x, t) in enumerate(zip(arg_nodes, arg_types))}
+    attr = f"_marginal_{z}"
+    return MarginalizePlan(z, name, tuple(marginal.atoms), tuple(marginal.plates), marginal.grouped,
+                           marginal.reduction, target, kept=kept, kernel=attr, modules={attr: module},
+                           ranks=tuple(V.element_rank(t) for t in arg_types),
+                           all_finite=all(V.is_index_type(t) for t in arg_types))
 
 
 def _observe(builder, step, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value):
