@@ -179,6 +179,9 @@ def expect(literal: Optional[str] = None) -> Expect:
         positions.lineno, positions.col_offset, positions.end_lineno, positions.end_col_offset))
 
 
+_WRITTEN: dict[Path, str] = {}  # expectation files rewritten in this session, with their text
+
+
 @dataclass
 class ExpectFile:
     """A file expectation (see the module docstring); built by `expect_file()`."""
@@ -187,11 +190,15 @@ class ExpectFile:
 
     def assert_eq(self, actual: str) -> None:
         expected = self.path.read_text(encoding="utf-8") if self.path.exists() else None
+        if UPDATE and _WRITTEN.get(self.path, actual) != actual:
+            raise AssertionError(f"{self.path}: one expectation asserted with two different "
+                                 "outputs; give each case its own expectation")
         if actual == expected:
             return
         if UPDATE:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(actual, encoding="utf-8")
+            _WRITTEN[self.path] = actual
             return
         if expected is None:
             raise AssertionError(f"{self.path} does not exist; {HINT}")

@@ -175,3 +175,48 @@ def render_actions(text: str, actions) -> str:
         out.append(f"{a.title} [{a.kind}{', preferred' if a.preferred else ''}]{fixes}\n")
         out.extend("  " + line + "\n" for line in render_edits(text, a.edits).splitlines())
     return "".join(out)
+
+
+def _one_based(value):
+    """A protocol value (unstructured to JSON types) with its positions as `line:col`, ranges
+    as `line:col-line:col` and folding lines counted from 1, like every rendering here."""
+    if isinstance(value, list):
+        return [_one_based(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"line", "character"}:
+        return f"{value['line'] + 1}:{value['character'] + 1}"
+    if set(value) == {"start", "end"} and all(isinstance(value[k], dict) for k in value):
+        return f"{_one_based(value['start'])}-{_one_based(value['end'])}"
+    return {k: (v + 1 if k in ("startLine", "endLine") else _one_based(v)) for k, v in value.items()}
+
+
+def render_protocol(value, pretty: bool = False) -> str:
+    """A protocol answer as the server sent it (lsprotocol objects are unstructured to their
+    JSON form), positions converted as `_one_based` says. A list gives one compact JSON line
+    per element in the order the server sent them, anything else one JSON line; `pretty`
+    indents the whole value instead (for nested answers such as document symbols)."""
+    import json
+
+    from lsprotocol.converters import get_converter
+
+    plain = _one_based(get_converter().unstructure(value))
+    if pretty:
+        return json.dumps(plain, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
+
+    def line(v) -> str:
+        return json.dumps(v, sort_keys=True, ensure_ascii=False) + "\n"
+
+    return "".join(line(v) for v in plain) if isinstance(plain, list) else line(plain)
+
+
+def render_token_data(data, legend_types, legend_modifiers) -> str:
+    """Semantic-token data as the protocol sends it (relative quintuples) decoded to absolute
+    `line:col length type.modifiers`, in order."""
+    out, line, col = [], 0, 0
+    for i in range(0, len(data), 5):
+        d_line, d_col, length, kind, mods = data[i:i + 5]
+        line, col = line + d_line, (col + d_col if d_line == 0 else d_col)
+        names = [m for b, m in enumerate(legend_modifiers) if mods >> b & 1]
+        out.append(f"{line + 1}:{col + 1} {length} {legend_types[kind]}{''.join('.' + m for m in names)}\n")
+    return "".join(out)
