@@ -506,3 +506,90 @@ def test_a_kernel_target_gives_its_log_probabilities_per_element_and_is_learned(
     centre = trace.sites["centre"].value[0, :, 0]
     S = torch.stack([log_pick(x, k)[0] + D.Normal(centre[k], 1.0).log_prob(y).sum() for k in range(2)])
     torch.testing.assert_close(trace.sites["k"].value[0, 0], torch.logsumexp(S, 0))
+
+
+KERNEL_OBSERVES = """
+object Obs : FinSet 12
+object User : FinSet 3
+object Label : FinSet 2
+object Reading : Real 1
+object Out : Real 1
+
+morphism emit : Label -> Reading ~ Normal
+
+program per_row : Obs -> Out
+    sample share <- Beta(concentration1=2.0, concentration0=2.0)
+    marginalize k : Obs <- Bernoulli(probs=share)
+        observe y : Obs <- emit(k)
+    return share
+
+program per_user : Obs -> Out
+    sample share <- Beta(concentration1=2.0, concentration0=2.0)
+    marginalize k : Label <- Bernoulli(probs=share) [over=User]
+        observe y : Obs <- emit(k) [via=user_of]
+    return share
+
+export per_row
+export per_user
+"""
+
+
+def test_kernel_observes_in_the_body_per_element_and_through_via():
+    program = load("kernel_observes", KERNEL_OBSERVES)
+    assert [d.code for d in program.diagnostics] == ["QVR111"]          # user_of is data
+    torch.manual_seed(13)
+    y, user_of = torch.randn(12), torch.randint(0, 3, (12,))
+    emit = program.env["emit"]
+
+    def log_emit(label):  # the kernel's own log density of each y given `label`
+        return torch.stack([emit.log_joint(torch.tensor([label]), {"output": y[i].view(1, 1)})[0]
+                            for i in range(12)])
+
+    model = program.env["per_row"]
+    assert [n for n, _ in model.named_parameters()] == ["_step_y.table"]  # emit is learned
+    trace = model.trace(None, observations={"y": y})
+    share = trace.sites["share"].value[0, 0]
+    S = torch.stack([(1 - share).log() + log_emit(0), share.log() + log_emit(1)])
+    torch.testing.assert_close(trace.sites["k"].value[0], torch.logsumexp(S, 0))
+    assert trace.sites["y"].value.shape == (1, 12, 1)
+
+    model = program.env["per_user"]
+    trace = model.trace(None, observations={"y": y, "user_of": user_of})
+    share = trace.sites["share"].value[0, 0]
+    want = torch.stack([torch.logsumexp(torch.stack([
+        (1 - share).log() + log_emit(0)[user_of == u].sum(),
+        share.log() + log_emit(1)[user_of == u].sum()]), 0) for u in range(3)])
+    torch.testing.assert_close(trace.sites["k"].value[0], want)
+    drawn = model.trace(None, observations={"user_of": user_of})       # y drawn given k
+    assert drawn.sites["y"].value.shape == (1, 12, 1)
+
+
+LATENT_KERNEL = """
+object Obs : FinSet 12
+object Reading : Real 1
+object Out : Real 1
+
+morphism emit : Reading -> Reading ~ Normal
+
+program p : Obs -> Out
+    sample share <- Beta(concentration1=2.0, concentration0=2.0)
+    marginalize k : Obs <- Beta(concentration1=share, concentration0=1.0)
+        observe y : Obs <- emit(k)
+    return share
+
+export p
+"""
+
+
+def test_a_kernel_observe_in_a_latent_block_is_an_ordinary_step():
+    program = load("latent_kernel", LATENT_KERNEL)
+    assert [d.code for d in program.diagnostics] == ["QVR121"]
+    model = program.morphism
+    torch.manual_seed(14)
+    y = torch.randn(12)
+    trace = model.trace(None, observations={"y": y})
+    assert sites_of(trace) == [("share", "latent", (1, 1)), ("k", "latent", (1, 12, 1)),
+                               ("y", "observed", (1, 12, 1))]
+    emit = program.env["emit"]
+    want = emit.log_joint(trace.sites["k"].value[0], {"output": y.view(12, 1)}).sum()
+    torch.testing.assert_close(trace.sites["y"].log_prob, want.view(1))

@@ -205,7 +205,7 @@ class Builder:
                 continue
             if isinstance(step, A.MarginalizeStep):
                 steps.append(self.marginalize_plan(info, step, compiler))
-                modules.update(getattr(steps[-1], "modules", {}))  # a kernel target's module
+                modules.update(getattr(steps[-1], "modules", {}))  # the block's own modules
                 continue
             if not isinstance(step, _DRAW_STEPS + (A.CallStep,)):
                 raise QvrError(f"unsupported step {type(step).__name__}")

@@ -23,13 +23,15 @@ A family without finite support (QVR121) makes `z` an ordinary latent site over 
 the body runs once as ordinary steps (`LatentBlockPlan`).
 
 A kernel target with a finite codomain gives the mass from its own log-probabilities at the
-atoms, its arguments laid out on `P_z` with the plates folded into the batch (an argument-less
-target reads the program input); the kernel is a submodule of the program (`modules`).
+atoms, and a kernel observe in the body its per-element log density: their arguments are laid
+out on the plates (`P_z`, or the observe's) and folded into the batch; an argument-less target
+reads the program input. The block's modules are registered on the program (`modules`), so
+kernels are learned.
 
 Draws and calls in a body do not depend on `z`: `hoist` moves them before their block, where
 they run once as ordinary steps under their own names. Not run here (a located
-`NotSupportedError` when the program is built): nested blocks (tier 2), a program as target,
-and tuple or kernel observes in a body.
+`NotSupportedError` when the program is built): nested blocks (tier 2), a program as target or
+observed in a body, an argument-less kernel observe, and tuple observes in a body.
 
 `plan` is the builder's `marginalize_plan` hook; the program runs a plan through its `run`
 method.
@@ -66,8 +68,11 @@ class BodyObserve:
     index names (one per grouping plate; empty for identity or single-group grouping)."""
 
     plan: DrawPlan
-    module: K.InlineFamily
+    module: object                  # its InlineFamily, or the kernel (also `kernel` on the program)
     via: tuple = ()
+    kernel: Optional[str] = None    # a kernel observe: its submodule on the program
+    ranks: tuple = ()               # element ranks of the kernel's arguments (0: an index)
+    all_finite: bool = False
 
 
 @dataclass
@@ -111,22 +116,10 @@ class MarginalizePlan:
         sizes = prog._sizes(self.zkeys, env)
         n = math.prod(sizes)
         if not self.target:
-            cols = [x.unsqueeze(1).expand(B, n, *x.shape[1:]).reshape(B * n, *x.shape[1:])
-                    if self.zkeys else x]
+            inp = x.unsqueeze(1).expand(B, n, *x.shape[1:]).reshape(B * n, *x.shape[1:]) if self.zkeys else x
         else:
-            cols = []
-            for (fn, pk), rank in zip(self.target.values(), self.ranks):
-                v = fn(env)
-                v = v.unsqueeze(-1) if rank == 0 else v   # an index as one column while laid out
-                v = v.view(1, v.shape[-1]) if v.dim() == 1 else v
-                if self.zkeys:
-                    v = V.to_plates(v, tuple(pk), self.zkeys)
-                    tail = v.shape[1 + len(self.zkeys):]
-                    v = v.expand(B, *sizes, *tail).reshape(B * n, *tail)
-                else:
-                    v = v.expand(B, *v.shape[1:])
-                cols.append(v.squeeze(-1) if rank == 0 else v)
-        inp = cols[0] if len(cols) == 1 else _concat(cols, self.ranks, self.all_finite, prog.dtype)
+            values = [(fn(env), pk) for fn, pk in self.target.values()]
+            inp = _folded_input(prog, values, self.ranks, self.all_finite, self.zkeys, sizes, B)
         scratch = Recorder()  # scoring a kernel records nothing of its own
         lps = []
         for j in range(len(self.atoms)):
@@ -184,6 +177,8 @@ class MarginalizePlan:
             for o in self.body:
                 if isinstance(o, LetPlan):
                     local[o.var] = _let(prog, o, local, B)
+                elif isinstance(o, BodyObserve) and id(o) not in observed and o.kernel is not None:
+                    observed[id(o)], _ = self._kernel_observe(prog, o, local, None, B)
                 elif isinstance(o, BodyObserve) and id(o) not in observed:
                     inp = self._observe_inputs(prog, o, local, B)
                     observed[id(o)], _ = o.module.run(inp, rec, names[id(o)], None)
@@ -249,8 +244,30 @@ class MarginalizePlan:
             flat = i if flat is None else flat * g.size + i
         return flat
 
+    def _kernel_observe(self, prog, o, env, y, B):
+        """A kernel observe, elementwise: its arguments (pulled back through `via`) laid out on
+        the observe's plates and folded into the batch; returns the value (drawn when `y` is
+        None) and the per-element log density `(B, plates…)`."""
+        keys = tuple(o.plan.keys)
+        sizes = prog._sizes(keys, env)
+        values = []
+        for fn, pk, rank in zip(o.plan.args, o.plan.param_keys, o.ranks):
+            v, pk = fn(env), tuple(pk)
+            if o.via and any(p in self.zkeys for p in pk):
+                v = v.unsqueeze(-1) if rank == 0 else v
+                v, pk = self._pull_back(prog, v, pk, o, env)
+                v = v.squeeze(-1) if rank == 0 else v
+            values.append((v, pk))
+        inp = _folded_input(prog, values, o.ranks, o.all_finite, keys, sizes, B)
+        n = math.prod(sizes)
+        target = None if y is None else y.expand(B, *y.shape[1:]).reshape(B * n, *y.shape[1 + len(keys):])
+        out, lp = getattr(prog, o.kernel).run(inp, Recorder(), "", target)
+        return out.reshape(B, *sizes, *out.shape[1:]), lp.reshape(B, *sizes)
+
     def _observe_log_density(self, prog, o, env, y, B) -> torch.Tensor:
         """ℓ(n, k): the per-element log density `(B, plates…)` of the observed value."""
+        if o.kernel is not None:
+            return self._kernel_observe(prog, o, env, y, B)[1]
         inp = self._observe_inputs(prog, o, env, B)
         if torch.is_grad_enabled():
             inp = {k: _zero_nan_gradient(v) for k, v in inp.items()}
@@ -290,6 +307,7 @@ class LatentBlockPlan:
 
     latent: BodyObserve
     body: list = field(default_factory=list)   # LetPlan | ScorePlan | BodyObserve
+    modules: dict = field(default_factory=dict)
 
     def specs(self, path, seq=False) -> list:
         out = []
@@ -308,14 +326,7 @@ class LatentBlockPlan:
         B = x.shape[0]
         for o in [self.latent] + self.body:
             if isinstance(o, BodyObserve):
-                name = join(path, o.plan.vars[0])
-                rec.reserve(name)
-                inp = {k: _on_plates(prog, fn(env), o.plan.param_keys[k], o.plan.keys, env, B)
-                       for k, fn in o.plan.inline.items()}
-                target = prog._step_target(o.plan, [name], rec, o.module)
-                y, lp = o.module.run(inp, rec, name, target)
-                env[o.plan.vars[0]] = y
-                rec.record(name, y, lp, o.plan.kind, o.module.support, o.module.event_shape, False)
+                prog._draw(o.plan, x, env, rec, path)  # an ordinary step (its module is registered)
             elif isinstance(o, ScorePlan):
                 keys = V.plate_keys(o.type)
                 value = prog._fill_plates(o.fn(env), keys, env, B)
@@ -326,6 +337,25 @@ class LatentBlockPlan:
                 env[o.var] = value = _let(prog, o, env, B)
                 rec.record(join(path, o.var), value, None, DETERMINISTIC, _support_of_type(o.type),
                            V.event_shape(o.type), False)
+
+
+def _folded_input(prog, values, ranks, all_finite, keys, sizes, B) -> torch.Tensor:
+    """A kernel's input for every element of plates `keys`: each argument `(value, its
+    plates)` laid out on `keys`, expanded and folded into the batch `(B·Π sizes, …)` (part 2
+    §6.3), then concatenated as a draw's arguments are."""
+    n = math.prod(sizes)
+    cols = []
+    for (v, pk), rank in zip(values, ranks):
+        v = v.unsqueeze(-1) if rank == 0 else v   # an index as one column while laid out
+        v = v.view(1, v.shape[-1]) if v.dim() == 1 else v
+        if keys:
+            v = V.to_plates(v, tuple(pk), tuple(keys))
+            tail = v.shape[1 + len(keys):]
+            v = v.expand(B, *sizes, *tail).reshape(B * n, *tail)
+        else:
+            v = v.expand(B, *v.shape[1:])
+        cols.append(v.squeeze(-1) if rank == 0 else v)
+    return cols[0] if len(cols) == 1 else _concat(cols, list(ranks), all_finite, prog.dtype)
 
 
 def _zero_nan_gradient(v: torch.Tensor) -> torch.Tensor:
@@ -409,6 +439,10 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
         elif isinstance(inner, (A.ObserveStep, A.ObserveTildeStep)):
             out.body.append(_observe(builder, inner, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value))
         # draws and calls were hoisted before the block (`hoist`)
+    observes = [o for o in out.body if isinstance(o, BodyObserve)]
+    if isinstance(out, LatentBlockPlan):
+        observes.append(out.latent)
+    out.modules.update((o.plan.attr, o.module) for o in observes)  # the program registers them
     return out
 
 
@@ -445,13 +479,26 @@ def _kernel_plan(builder, step, marginal, compiler, plates_of, refuse, _arg_valu
 
 def _observe(builder, step, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value):
     inline = builder.a.inline_info(step)
-    if inline is None:
-        refuse(step, "an observe of a kernel inside a `marginalize` block is not run by this "
-                     "runtime (inline families only)")
     vars_ = pattern_vars(step)
     if len(vars_) != 1:
         refuse(step, "a tuple observe inside a `marginalize` block is not run by this runtime")
     t = var_type(vars_[0])
+    via = _via(step)
+    if inline is None:
+        module = builder.named(step.target.name.text)
+        if not step.target.args or not module.is_random or module.is_program:
+            refuse(step, "inside a `marginalize` block this runtime runs observes of inline families "
+                         "and of kernels with arguments")
+        arg_nodes = [_arg_value(x) for x in step.target.args]
+        arg_types = [builder.a.type_of(x) for x in arg_nodes]
+        attr = f"_step_{vars_[0]}"
+        plan = DrawPlan(vars_, attr, OBSERVED, [t], args=[compiler.compile_arg(x, at) for x, at in
+                                                          zip(arg_nodes, arg_types)],
+                        arg_types=arg_types, keys=V.plate_keys(t), row=V.row_plate(t),
+                        param_keys=[plates_of(x) for x in arg_nodes])
+        return BodyObserve(plan, module, via, kernel=attr,
+                           ranks=tuple(V.element_rank(at) for at in arg_types),
+                           all_finite=all(V.is_index_type(at) for at in arg_types))
     low = _literal(inline.bound.get("low"), _arg_value)
     high = _literal(inline.bound.get("high"), _arg_value)
     module = K.InlineFamily(inline.family, inline.width, inline.value_type or t, low=low, high=high)
@@ -459,12 +506,16 @@ def _observe(builder, step, compiler, var_type, plates_of, refuse, pattern_vars,
     pkeys = {k: plates_of(_arg_value(v)) for k, v in inline.bound.items()}
     plan = DrawPlan(vars_, f"_step_{vars_[0]}", OBSERVED, [t], inline=evals, keys=V.plate_keys(t),
                     row=V.row_plate(t), param_keys=pkeys)
-    via = ()
+    return BodyObserve(plan, module, via)
+
+
+def _via(step) -> tuple:
+    """The index names of an observe's `via` option (none without it)."""
     for o in (step.options.items if getattr(step, "options", None) is not None else ()):
         if o.key.text == "via":
             items = o.value.items if isinstance(o.value, A.OptList) else (o.value,)
-            via = tuple(i.name.text for i in items)
-    return BodyObserve(plan, module, via)
+            return tuple(i.name.text for i in items)
+    return ()
 
 
 def _literal(node, _arg_value):
