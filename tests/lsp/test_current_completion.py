@@ -285,3 +285,11 @@ def test_completion_over_the_protocol():
     assert answer == {"jsonrpc": "2.0", "id": 2, "result": {"isIncomplete": False, "items": [
         {"label": label, "kind": 14, "detail": "reduction over the atoms", "sortText": f"1{label}"}
         for label in ("logsumexp", "mean", "sum")]}}
+
+
+def test_a_text_too_large_to_analyse_while_typing_offers_the_locals_its_scan_finds(monkeypatch):
+    monkeypatch.setattr(completion, "MAX_REPAIR_CHARS", 0)
+    got = shown(after_line("let near", "        let t = $0"))
+    assert got == [
+        ("eff", "variable"), ("k", "variable"), ("mu", "variable"), ("near", "variable"),
+        ("phi", "variable"), ("shift", "variable"), *MORPHISMS, *BUILTINS, ("factor", "comprehension")]
