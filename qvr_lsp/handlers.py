@@ -402,7 +402,7 @@ TABLE: list[Handler] = [
             feature=_workspace_symbols),
     # editing help
     Handler(lsp.TEXT_DOCUMENT_COMPLETION, "completion", default=_empty_completions,
-            options=lsp.CompletionOptions(trigger_characters=["~", "-", ">", ":", "(", "[", ",", " "]),
+            options=lsp.CompletionOptions(trigger_characters=["~", "-", ">", ":", "(", "[", ",", " ", "="]),
             feature=_completion),
     Handler(lsp.TEXT_DOCUMENT_SIGNATURE_HELP, "signature_help", need="analysis",
             options=lsp.SignatureHelpOptions(trigger_characters=["(", ","]),

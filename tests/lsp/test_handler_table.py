@@ -83,3 +83,10 @@ def test_a_row_converts_what_its_feature_found():
     row = handlers.Handler("x/count", "count", feature=lambda ls, doc, p: doc.text.count("\n"),
                            convert=lambda ls, doc, n: lsp.Position(line=n, character=0))
     assert call(lambda p: handlers.handler_function(row)(ls, p), params) == lsp.Position(line=2, character=0)
+
+
+def test_completion_is_triggered_where_the_current_forms_need_it():
+    # `=` after an option key (`reduction=`, `iid_over=`, `via=`, `level=`) lists its values
+    ls = create_server()
+    options = ls.protocol.fm.feature_options[lsp.TEXT_DOCUMENT_COMPLETION]
+    assert options.trigger_characters == ["~", "-", ">", ":", "(", "[", ",", " ", "="]
