@@ -191,23 +191,41 @@ def _one_based(value):
     return {k: (v + 1 if k in ("startLine", "endLine") else _one_based(v)) for k, v in value.items()}
 
 
-def render_protocol(value, pretty: bool = False) -> str:
+def render_protocol(value, pretty: bool = False, unordered: bool = False) -> str:
     """A protocol answer as the server sent it (lsprotocol objects are unstructured to their
     JSON form), positions converted as `_one_based` says. A list gives one compact JSON line
-    per element in the order the server sent them, anything else one JSON line; `pretty`
-    indents the whole value instead (for nested answers such as document symbols)."""
+    per element in the order the server sent them (sorted by range, then text, when
+    `unordered`: for answers whose order the protocol leaves open, such as diagnostics and
+    references), anything else one JSON line; `pretty` indents the whole value instead (for
+    nested answers such as symbols)."""
     import json
 
     from lsprotocol.converters import get_converter
 
-    plain = _one_based(get_converter().unstructure(value))
+    raw = get_converter().unstructure(value)
+    plain = _one_based(raw)
     if pretty:
         return json.dumps(plain, sort_keys=True, ensure_ascii=False, indent=1) + "\n"
 
     def line(v) -> str:
         return json.dumps(v, sort_keys=True, ensure_ascii=False) + "\n"
 
-    return "".join(line(v) for v in plain) if isinstance(plain, list) else line(plain)
+    if not isinstance(plain, list):
+        return line(plain)
+    lines = [line(v) for v in plain]
+    if unordered:
+        lines = [text for _, text in sorted(zip(map(_range_key, raw), lines))]
+    return "".join(lines)
+
+
+def _range_key(item) -> tuple:
+    """Where an unstructured protocol item is: its `range` (or its location's), as numbers."""
+    if isinstance(item, dict):
+        span = item.get("range") or (item.get("location") or {}).get("range")
+        if isinstance(span, dict):
+            return (span["start"]["line"], span["start"]["character"],
+                    span["end"]["line"], span["end"]["character"])
+    return ()
 
 
 def render_token_data(data, legend_types, legend_modifiers) -> str:

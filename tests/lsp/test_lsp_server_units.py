@@ -6,7 +6,8 @@ import gc
 
 from qvr_lsp.server import IdleCollector, create_server
 
-from lsp_fixtures import frame
+from expect import expect
+from lsp_fixtures import frame, render_protocol
 
 
 def test_idle_collector_collects_after_a_pause_or_too_many_changes():
@@ -117,7 +118,10 @@ def test_the_server_talks_over_a_socketpair_as_node_and_libuv_give_one():
             "uri": "file:///s.qvr", "languageId": "qvr", "version": 1, "text": "object A : : FinSet 2\n"}}})
         published = receive()
         assert published["method"] == "textDocument/publishDiagnostics"
-        assert any(d["code"].startswith("QVR00") for d in published["params"]["diagnostics"])
+        expect("""
+            {"code": "QVR055", "message": "no `export`; `qvr.load` cannot run this module", "range": "1:1-1:1", "severity": 3, "source": "qvr"}
+            {"code": "QVR002", "message": "syntax error: expected a type in object `A`, found `:`", "range": "1:12-1:13", "severity": 1, "source": "qvr"}
+        """).assert_eq(render_protocol(published["params"]["diagnostics"], unordered=True))
         send({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
         assert receive()["id"] == 2
         send({"jsonrpc": "2.0", "method": "exit"})

@@ -8,6 +8,8 @@ import pytest
 qvr = pytest.importorskip("qvr")
 from qvr_lsp.features.code_lens import code_lenses, count_summary  # noqa: E402
 
+from expect import expect  # noqa: E402
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 URI = "file:///w/model.qvr"
 
@@ -82,7 +84,7 @@ def test_program_with_errors_has_disabled_lenses_with_reason():
     assert disabled[2] == "qvr.run.disabled"
     arg = disabled[3][0]
     assert (arg["uri"], arg["entry"], arg["kind"]) == (URI, "vanilla_rnn_lm", "svi")
-    assert "vanilla_rnn_lm has 2 errors" in arg["reason"]
+    expect('vanilla_rnn_lm has 2 errors; fix them to run it.').assert_eq(arg["reason"])
     # the export cannot run either: the module does not load
     assert [r[1] for r in rows if r[0] == 11][0] == "Run SVI (disabled: 2 errors)"
 
@@ -95,7 +97,7 @@ def test_error_elsewhere_disables_a_clean_program():
     program = [r for r in rows if r[3][0]["entry"] == "vanilla_rnn_lm" and r[0] == 8]
     assert program[0][1] == "Run SVI (disabled: 1 error in file)"
     assert program[-1][1] == "Check: no problems"
-    assert "cannot be loaded" in program[0][3][0]["reason"]
+    expect('The file has 1 error; a module with errors cannot be loaded, so nothing in it can run.').assert_eq(program[0][3][0]["reason"])
 
 
 def test_runs_disabled_in_workspace_shows_reason():
@@ -103,7 +105,7 @@ def test_runs_disabled_in_workspace_shows_reason():
     titles = [r[1] for r in rows if r[0] == 7]
     assert titles == ["Run SVI (disabled: runs disabled)", "Sample (disabled: runs disabled)",
                       "Run NUTS (disabled: runs disabled)", "Check: no problems"]
-    assert "qvr.run.enabled" in rows[0][3][0]["reason"]
+    expect('Model runs are disabled in this workspace (setting qvr.run.enabled is false; the VS Code extension turns it off in untrusted workspaces).').assert_eq(rows[0][3][0]["reason"])
 
 
 def test_running_entry_offers_cancel():

@@ -20,6 +20,9 @@ from qvr_lsp.documents import Change, Document, DocumentStore
 from qvr_lsp.positions import PositionEncoder
 from qvr_lsp.server import ContentModified, create_server
 
+from expect import expect
+from lsp_fixtures import render_protocol
+
 URI = "file:///large.qvr"
 GUARD_S = 60.0  # a hang guard: only a test that would otherwise wait forever fails on it
 
@@ -182,7 +185,9 @@ def test_a_request_answers_from_the_sliced_analysis(generated_module):
                              position=lsp.Position(line=8, character=17))
     result = asyncio.run(hover(params))
     assert doc.has_analysis
-    assert result is not None and "Emb0" in result.contents.value  # `x : Emb0` in program cell0
+    expect("""
+        {"contents": {"kind": "markdown", "value": "```qvr\\ngate0 : Emb0(16) * Hid0(16) -> Hid0(16) ~ LogitNormal\\n```\\n\\nFamily `LogitNormal(loc, scale)`, support unit interval (0, 1) → Real w {low=0.0, high=1.0}\\n\\nOptions: `param_source=affine`, `replicate=1`"}, "range": "9:17-9:22"}
+    """).assert_eq(render_protocol(result))  # `gate0` called in program cell0
 
 
 def test_a_pause_computes_the_analysis_unasked(monkeypatch, generated_module):
