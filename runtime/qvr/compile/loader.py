@@ -25,6 +25,7 @@ class UnknownNameError(QvrError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown name"
+from ..syntax.ast import ExportDecl, Ref
 from .build import Builder
 from .finite import finite_tensor
 
@@ -86,8 +87,44 @@ class _Env(Mapping):
         return len(self._names())
 
 
+class _Exports(Mapping):
+    """`Program.exports` (spec part 2 §6.5): each export's key (its name, or its source text
+    when it is not a single name) to its runtime module, in source order; the first is the
+    primary export (`Program.morphism`). Modules are built on first access."""
+
+    def __init__(self, program: "Program"):
+        self._program = program
+        a = program.analysis
+        self._decls = {}
+        for st in a.module.statements:
+            if isinstance(st, ExportDecl) and st.expr is not None:
+                ref = getattr(st.expr, "name", None)
+                key = ref.text if isinstance(st.expr, Ref) else a.text[st.expr.span.start:st.expr.span.end]
+                self._decls.setdefault(key, st)
+        self._built: dict = {}
+
+    def __getitem__(self, key):
+        if key not in self._decls:
+            raise UnknownNameError(f"`{key}` is not an export of this module "
+                                   f"(exports: {', '.join(self._decls) or 'none'})")
+        if key not in self._built:
+            p = self._program
+            decl = self._decls[key]
+            module = p.morphism if decl is p.analysis.export else p._builder.expr(decl.expr)
+            _place(module, p.device, p.dtype)
+            self._built[key] = module
+        return self._built[key]
+
+    def __iter__(self):
+        return iter(self._decls)
+
+    def __len__(self):
+        return len(self._decls)
+
+
 class Program(nn.Module):
-    """A loaded QVR module: `.morphism` is the exported runtime module."""
+    """A loaded QVR module: `.morphism` is the primary exported runtime module, `.exports`
+    every export by name."""
 
     def __init__(self, analysis, *, source_name: str = "<string>", device=None,
                  dtype: torch.dtype = torch.float32):
@@ -102,6 +139,7 @@ class Program(nn.Module):
         _place(morphism, self._device, dtype)
         self.morphism = morphism
         self.env = _Env(self)
+        self.exports = _Exports(self)
 
     @property
     def device(self) -> torch.device:

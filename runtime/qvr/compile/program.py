@@ -141,7 +141,9 @@ class ProgramModule(RuntimeModule):
         if getattr(rec, "batch", None) is None:
             rec.batch = x.shape[0]
         for row in self._rows:
-            if x.shape[0] != row.size:
+            # whole copies of the rows are accepted: inference folds particles and posterior
+            # draws into the batch (as guides built with `example_input` do)
+            if x.shape[0] % row.size:
                 raise ShapeError(f"`{self.qvr_name}` has row plate `{row.name}`: the batch must have "
                                  f"{row.size} rows (|{row.name}|), got {x.shape[0]}")
         self._bind(x, env)

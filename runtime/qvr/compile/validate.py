@@ -78,6 +78,11 @@ class RangeCheck:
         else:
             lo, hi = 0, None
             expected = "non-negative indices"
+        if x.dtype.is_floating_point and support is constraints.nonnegative_integer:
+            # counts are float32 integers, as torch's count distributions give them (part 2 §6.1)
+            if x.numel() and not bool(((x >= 0) & (x == x.round())).all()):
+                raise ShapeError(f"{where}: expected non-negative integer counts")
+            return
         if x.dtype.is_floating_point or x.dtype == torch.bool:
             raise ShapeError(f"{where}: expected int64 {expected}, got dtype {x.dtype}")
 

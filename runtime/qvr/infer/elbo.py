@@ -42,7 +42,9 @@ class ELBO:
                         for k, v in to_device(dict(observations or {}), device).items()}
         k = self.num_particles
         xk = repeat_batch(x, k)
-        obs_k = repeat_batch(observations, k)
+        # named inputs (data, scalar parameters; part 2 §6.7) have no batch axis: not repeated
+        named = getattr(model, "named_inputs", None) or {}
+        obs_k = {n: (v if n in named else repeat_batch(v, k)) for n, v in observations.items()}
         if hasattr(guide, "rsample_with_log_prob"):
             z, log_q = guide.rsample_with_log_prob(xk)
         else:  # any guide honouring the documented protocol

@@ -60,7 +60,8 @@ class _AutoGuide(nn.Module):
         self._full_shapes = example_input is not None
         # plated latents (part 2 §6.8): one parameter per plate element, shapes from the
         # site specs (no trace: the model may need named inputs the guide never sees)
-        self._plated = (not self._full_shapes and any(getattr(s, "plates", ()) for s in specs)
+        self._plated = (not self._full_shapes
+                        and (any(getattr(s, "plates", ()) for s in specs) or getattr(model, "named_inputs", None))
                         and not any(s.is_sequence for s in specs)
                         and all(size is not None for s in specs for _, size in getattr(s, "plates", ())))
         if self._plated:

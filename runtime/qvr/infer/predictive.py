@@ -46,7 +46,10 @@ class Predictive:
         x = to_device(x, device)
         n = self.num_samples
         xn = repeat_batch(x, n)
-        obs_n = repeat_batch(to_device(dict(observations or {}), device), n)
+        # named inputs (data, scalar parameters; part 2 §6.7) have no batch axis: not repeated
+        named = getattr(self.model, "named_inputs", None) or {}
+        obs_n = {k: (v if k in named else repeat_batch(v, n))
+                 for k, v in to_device(dict(observations or {}), device).items()}
         values: dict[str, torch.Tensor] = {}
         if self.posterior_samples is not None:
             for name, draws in self.posterior_samples.items():

@@ -111,7 +111,7 @@ def _run(args, reporter) -> None:
     from ..charlm import is_text_corpus
     from ..infer.sites import model_device
     from . import drivers
-    from .data import load_data, simulate
+    from .data import entry_batch, load_data, simulate
     from .output import prepare_out_dir
     from .program import Locator, check_something_to_fit, load_program, pick_entry
 
@@ -119,6 +119,7 @@ def _run(args, reporter) -> None:
     kind = args.kind
     steps = args.steps or DEFAULT_STEPS[kind]
     text_corpus = bool(args.data) and is_text_corpus(args.data)
+    explicit_batch = args.batch is not None
     if args.batch is None:
         args.batch = DEFAULTS.corpus_batch if text_corpus else DEFAULTS.batch
     if args.lr is None:
@@ -135,7 +136,8 @@ def _run(args, reporter) -> None:
         x, observations = load_data(args.data, model, device)
         fit_model = model
     else:
-        x, observations = simulate(model, domain, args.batch, args.seq_len, device)
+        batch = entry_batch(model, args.batch, explicit_batch)
+        x, observations = simulate(model, domain, batch, args.seq_len, device)
         # Fit a freshly initialised copy (seed + 1), as in the seed 002 walkthrough.
         program, _ = load_program(path, args.device, seed=args.seed + 1)
         _, fit_model, _ = pick_entry(program, args.entry, path)

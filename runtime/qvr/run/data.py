@@ -1,7 +1,8 @@
 """The data a run fits: `load_data` reads ``--data`` (``.pt``, ``.npz`` or ``.json`` mapping
-``x`` and the observed sites' names to arrays) and checks it site by site against one trace of
-the model; without ``--data``, `simulate` makes random inputs of the entry's domain and
-forward-samples the observed sites (as the seed 002 walkthrough does).
+``x``, the observed sites' names and the entry's named inputs to arrays, spec part 2 §6.7) and
+checks it site by site against one trace of the model; without ``--data``, `simulate` makes
+random inputs of the entry's domain and named inputs, and forward-samples the observed sites
+(as the seed 002 walkthrough does). The observations a run fits include the named inputs.
 
 A text corpus (any other suffix) is not read here: `qvr.charlm` trains on it
 (`qvr.run.drivers.run_corpus`).
@@ -48,16 +49,54 @@ def random_input(domain, batch: int, seq_len: int, device):
     return torch.cat([c.to(torch.float32) for c in cols], -1)
 
 
+def entry_batch(model, batch: int, explicit: bool) -> int:
+    """The batch size of a run (spec part 2 §6.7): `|N|` for an entry with a row plate `N`
+    (an explicit --batch must agree), 1 for an entry that never reads its input, else
+    `batch`."""
+    rows = getattr(model, "_rows", None) or []
+    if rows:
+        row = rows[0]
+        if explicit and batch != row.size:
+            raise RunError(f"--batch {batch}: the entry has row plate `{row.name}` of {row.size} rows",
+                           "usage")
+        return row.size
+    if getattr(model, "named_inputs", None) is not None and not getattr(model, "reads_input", True):
+        return 1
+    return batch
+
+
+def simulate_inputs(model, device) -> dict:
+    """Named inputs made up for a run without --data (spec part 2 §6.7): real data N(0, 1),
+    index data uniform over `[0, |N|)`, `Real` parameters 1.0, `Nat` parameters 1, open
+    plates of size 10."""
+    import torch
+
+    out = {}
+    for name, spec in (getattr(model, "named_inputs", None) or {}).items():
+        if spec.kind == "hyper":
+            out[name] = torch.tensor(1 if spec.dtype == "int64" else 1.0, device=device)
+            continue
+        shape = [10 if isinstance(k, tuple) else k.size for k in spec.plates]
+        if spec.kind == "index":
+            out[name] = torch.randint(0, spec.type.cardinality, shape, device=device)
+        else:
+            width = spec.type.width
+            out[name] = torch.randn(shape + ([width] if width > 1 else []), device=device)
+    return out
+
+
 def simulate(model, domain, batch: int, seq_len: int, device):
-    """Random inputs of the domain and observed sites forward-sampled from ``model``."""
+    """Random inputs of the domain, named inputs (`simulate_inputs`) and observed sites
+    forward-sampled from ``model``."""
     import torch
 
     check_protocol(model, "the entry")
     x = random_input(domain, batch, seq_len, device)
+    named = simulate_inputs(model, device)
     with torch.no_grad():
-        tr = model.trace(x)
+        tr = model.trace(x, observations=named or None)
     observed = set(getattr(model, "observed_names", ()) or ())
-    return x, {n: s.value.detach() for n, s in tr.sites.items() if n in observed}
+    return x, {**named, **{n: s.value.detach() for n, s in tr.sites.items() if n in observed}}
 
 
 def _read_data_file(path: str) -> dict:
@@ -118,10 +157,15 @@ def load_data(path: str, model, device):
     check_protocol(model, "the entry")
     raw = _read_data_file(path)
     observed = sorted(getattr(model, "observed_names", ()) or ())
-    if "x" not in raw:
+    inputs = list(getattr(model, "named_inputs", None) or {})
+    reads_input = getattr(model, "reads_input", True)
+    if "x" not in raw and reads_input:
         raise RunError(f"--data {path}: no 'x' (the model inputs); keys: {', '.join(map(str, raw))}",
                        "data", file=path)
-    unknown = sorted(set(map(str, raw)) - {"x"} - set(observed))
+    for name in inputs:
+        if name not in raw:
+            raise RunError(f"--data {path}: no values for named input {name!r}", "data", file=path)
+    unknown = sorted(set(map(str, raw)) - {"x"} - set(observed) - set(inputs))
     if unknown:
         raise RunError(f"--data {path}: {', '.join(map(repr, unknown))} "
                        f"{'is not an observed site' if len(unknown) == 1 else 'are not observed sites'} "
@@ -129,10 +173,14 @@ def load_data(path: str, model, device):
     missing = [n for n in observed if n not in raw]
     if missing:
         raise RunError(f"--data {path}: no values for observed site {missing[0]!r}", "data", file=path)
-    x = _as_tensor("x", raw["x"], path).to(device)
+    if "x" in raw:
+        x = _as_tensor("x", raw["x"], path).to(device)
+    else:  # the entry never reads its input: one row (spec part 2 §6.7)
+        x = random_input(model.dom, 1, 1, device)
+    named = {n: _as_tensor(n, raw[n], path).to(device) for n in inputs}
     try:
         with torch.no_grad():
-            tr = model.trace(x)
+            tr = model.trace(x, observations=named or None)
     except QvrError as exc:
         raise RunError(f"--data {path}: 'x' does not fit the model: {exc}", "data", file=path) from None
     observations = {}
@@ -141,6 +189,10 @@ def load_data(path: str, model, device):
         site = tr.sites[name]
         expected = tuple(site.value.shape)
         shape = tuple(value.shape)
+        if len(expected) > 1 and shape in (expected[1:], expected[1:-1] if expected[-1] == 1 else None):
+            # a plated site's values without the batch axis: shared by all rows (part 2 §6.7)
+            value = value.reshape(expected[1:]).unsqueeze(0).expand(expected)
+            shape = expected
         if shape != expected and not (len(expected) >= 1 and expected[-1] == 1 and shape == expected[:-1]):
             raise RunError(f"--data {path}: site {name!r} expects shape {expected} for this x, "
                            f"got {shape}", "data", file=path)
@@ -155,4 +207,4 @@ def load_data(path: str, model, device):
             raise RunError(f"--data {path}: site {name!r} has values outside its support "
                            f"{site.support}", "data", file=path)
         observations[name] = value
-    return x, observations
+    return x, {**named, **observations}

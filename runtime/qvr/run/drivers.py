@@ -153,11 +153,14 @@ def sample(model, x, observations, steps, reporter, started) -> Fitted:
     with torch.no_grad():
         while done < steps:
             n = min(chunk, steps - done)
-            draws = Predictive(model, num_samples=n)(x)
+            # the named inputs (data, scalar parameters; part 2 §6.7) are given, not drawn
+            named = {k: v for k, v in (observations or {}).items()
+                     if k in (getattr(model, "named_inputs", None) or {})}
+            draws = Predictive(model, num_samples=n)(x, named)
             values = {k: v.reshape((-1,) + tuple(v.shape[2:])) for k, v in draws.items()}
             from ..infer.sites import repeat_batch
 
-            lj = model.log_joint(repeat_batch(x, n), values).reshape(n, -1).sum(1)
+            lj = model.log_joint(repeat_batch(x, n), {**named, **values}).reshape(n, -1).sum(1)
             for v in lj.tolist():
                 losses.append(-v)
             chunks.append(draws)

@@ -50,11 +50,21 @@ def load_program(path: Path, device, *, seed: int):
 
 def pick_entry(program, name, path):
     analysis = program.analysis
+    exports = getattr(program, "exports", None) or {}
+    if name is None and len(exports) > 1:
+        # the first export that is a program (or a define whose value is one; part 2 §6.7)
+        for key in exports:
+            if key in analysis.programs or (key in analysis.defines and _is_program_define(program, key)):
+                name = key
+                break
     if name is None:
         export = analysis.export
         label = getattr(getattr(export, "expr", None), "name", None) or path.stem
         label = getattr(label, "text", label)
         return str(label), program.morphism, program.domain
+    if name in exports and name not in analysis.programs and name not in analysis.defines:
+        # an export written as an expression: its source text is its key (part 2 §6.5)
+        return name, exports[name], getattr(analysis.export_type, "dom", None)
     info = analysis.programs.get(name) or analysis.defines.get(name) or analysis.morphisms.get(name)
     if info is None:
         names = sorted(set(analysis.programs) | set(analysis.defines))
@@ -63,6 +73,13 @@ def pick_entry(program, name, path):
     module = program.env[name]
     mtype = getattr(info, "effective", None) or getattr(info, "type", None)
     return name, module, mtype.dom
+
+
+def _is_program_define(program, name) -> bool:
+    try:
+        return bool(getattr(program.env[name], "is_program", False))
+    except Exception:  # a define that cannot be built is not a default entry
+        return False
 
 
 def check_protocol(model, entry_what: str):
