@@ -52,8 +52,7 @@ from . import kernels as K
 from . import values as V
 from .base import _support_of_type
 from .program import DrawPlan, LetPlan, ScorePlan, _concat, _spec_plates
-from .record import Recorder
-from .record import join
+from .record import Recorder, join
 from .trace import DETERMINISTIC, FACTOR, LATENT, OBSERVED, SiteSpec
 
 # the steps a block's body runs per atom; its other steps (draws, calls) are hoisted
@@ -64,11 +63,12 @@ _PROB_EPS = 1e-7
 
 @dataclass
 class BodyObserve:
-    """An observe of a block's body: its draw plan and inline family module, and the `via`
-    index names (one per grouping plate; empty for identity or single-group grouping)."""
+    """An observe of a block's body: its draw plan, its module (an inline family or a kernel),
+    and the `via` index names (one per grouping plate; empty for identity or single-group
+    grouping)."""
 
     plan: DrawPlan
-    module: object                  # its InlineFamily, or the kernel (also `kernel` on the program)
+    module: object
     via: tuple = ()
     kernel: Optional[str] = None    # a kernel observe: its submodule on the program
     ranks: tuple = ()               # element ranks of the kernel's arguments (0: an index)
@@ -194,7 +194,8 @@ class MarginalizePlan:
                     value = o.fn(local)
                     keys = V.plate_keys(o.type)
                     value = prog._fill_plates(value, keys, local, B)
-                    s = s + self._group(value.sum(tuple(range(1 + len(keys), value.dim()))), keys, local, B, ())
+                    per_element = value.sum(tuple(range(1 + len(keys), value.dim())))
+                    s = s + self._group(per_element, keys, local, B, ())
                 else:
                     lp = self._observe_log_density(prog, o, local, observed[id(o)], B)
                     s = s + self._group(lp, o.plan.keys, local, B, o.via)
@@ -427,17 +428,19 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
         module = K.InlineFamily(inline.family, inline.width, inline.value_type or t, low=low, high=high)
         target = {k: (compiler.compile(_arg_value(v)), plates_of(_arg_value(v)))
                   for k, v in inline.bound.items()}
-        latent = DrawPlan([z], f"_step_{z}", LATENT, [t], inline={k: fn for k, (fn, _) in target.items()},
+        latent = DrawPlan([z], f"_step_{z}", LATENT, [t],
+                          inline={k: fn for k, (fn, _) in target.items()},
                           keys=V.plate_keys(t), row=V.row_plate(t),
                           param_keys={k: pk for k, (_, pk) in target.items()})
         out = LatentBlockPlan(BodyObserve(latent, module))
     for inner in step.body:
-        if isinstance(inner, A.LetStep):
-            out.body.append(LetPlan(inner.name.text, compiler.compile(inner.value), var_type(inner.name.text)))
-        elif isinstance(inner, A.ScoreStep):
-            out.body.append(ScorePlan(inner.name.text, compiler.compile(inner.value), var_type(inner.name.text)))
+        if isinstance(inner, (A.LetStep, A.ScoreStep)):
+            kind = LetPlan if isinstance(inner, A.LetStep) else ScorePlan
+            var = inner.name.text
+            out.body.append(kind(var, compiler.compile(inner.value), var_type(var)))
         elif isinstance(inner, (A.ObserveStep, A.ObserveTildeStep)):
-            out.body.append(_observe(builder, inner, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value))
+            out.body.append(_observe(builder, inner, compiler, var_type, plates_of, refuse,
+                                     pattern_vars, _arg_value))
         # draws and calls were hoisted before the block (`hoist`)
     observes = [o for o in out.body if isinstance(o, BodyObserve)]
     if isinstance(out, LatentBlockPlan):
