@@ -15,9 +15,11 @@ them:
     python -m qvr_lsp.client_contract           # write the generated files
     python -m qvr_lsp.client_contract --check   # exit 1 when one is out of date
 
-Defaults are those of ``qvr run`` (`qvr.run.contract`): ``qvr.run.steps`` is null in every
-client, which means the runner's own default for the kind (SVI steps, Sample draws, NUTS
-iterations differ), so a run from VS Code, from Neovim and from the command line does the same.
+Defaults are those of ``qvr run`` (`qvr.run.contract`): ``qvr.run.steps`` (SVI steps),
+``qvr.run.samples`` (Sample draws, NUTS draws per chain) and ``qvr.run.warmup`` (NUTS warm-up
+per chain) are null in every client, which means the runner's own default, so a run from VS
+Code, from Neovim and from the command line does the same. Each setting is passed on only to
+the kind it is for, as the flag of the same name.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qvr.run.contract import DEFAULT_STEPS, RUN_KINDS
+from qvr.run.contract import DEFAULT_SAMPLES, DEFAULT_STEPS, DEFAULT_WARMUP, RUN_KINDS
 
 # ------------------------------------------------------------------------------------------------
 # the contract
@@ -66,7 +68,6 @@ PALETTE = [
     {"command": "qvr.restartServer", "title": "Restart Server"},
 ]
 
-_STEPS = ", ".join(f"{RUNS[k]['name']} {DEFAULT_STEPS[k]}" for k in RUN_KINDS)
 
 #: Every setting: key, JSON type(s), default, VS Code scope, description; ``server``: the
 #: language server reads it (section ``qvr.run``); ``restricted``: off limits to an untrusted
@@ -83,9 +84,17 @@ SETTINGS: list[dict[str, Any]] = [
                     "always disabled in untrusted workspaces."},
     {"key": "qvr.run.steps", "type": ["integer", "null"], "default": None, "minimum": 1,
      "scope": "resource", "server": True,
-     "description": "Steps of a run started from the editor: SVI steps, Sample draws, NUTS "
-                    "iterations (warmup and draws). Empty (null): the default of `qvr run` "
-                    f"for the kind ({_STEPS})."},
+     "description": "Optimisation steps of an SVI run started from the editor (`--steps`). "
+                    f"Empty (null): the default of `qvr run` ({DEFAULT_STEPS})."},
+    {"key": "qvr.run.samples", "type": ["integer", "null"], "default": None, "minimum": 1,
+     "scope": "resource", "server": True,
+     "description": "Draws of a Sample run, and draws per chain after warm-up of a NUTS run, "
+                    "started from the editor (`--samples`). Empty (null): the default of `qvr "
+                    f"run` (Sample {DEFAULT_SAMPLES['sample']}, NUTS {DEFAULT_SAMPLES['nuts']})."},
+    {"key": "qvr.run.warmup", "type": ["integer", "null"], "default": None, "minimum": 0,
+     "scope": "resource", "server": True,
+     "description": "Warm-up iterations per chain of a NUTS run started from the editor "
+                    f"(`--warmup`). Empty (null): the default of `qvr run` ({DEFAULT_WARMUP})."},
     {"key": "qvr.run.device", "type": "string", "default": "", "scope": "resource",
      "server": True,
      "description": "Torch device for runs (`cpu`, `cuda`, `cuda:1`, `mps`). Empty: the "
@@ -174,7 +183,7 @@ export interface RunSettings {{
 {fields}
 }}
 
-/** Their defaults (`qvr.run.steps` null: the `qvr run` default of each kind). */
+/** Their defaults (`steps`, `samples`, `warmup` null: the `qvr run` defaults). */
 export const RUN_SETTING_DEFAULTS: RunSettings = {{
 {defaults}
 }};
@@ -211,7 +220,7 @@ return {{
   entry_at_request = {_lua(ENTRY_AT_REQUEST)},
   run_finished_notification = {_lua(RUN_FINISHED_NOTIFICATION)},
   run_finished_option = {_lua(RUN_FINISHED_OPTION)},
-  -- qvr.run.* defaults (steps vim.NIL: the `qvr run` default of each kind)
+  -- qvr.run.* defaults (steps, samples, warmup vim.NIL: the `qvr run` defaults)
   run_setting_defaults = {{
 {defaults}
   }},

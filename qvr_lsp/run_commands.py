@@ -46,7 +46,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from qvr.run.contract import results_dir
+from qvr.run.contract import METRIC_TITLES, results_dir
 
 from . import client_contract as contract
 from .features import code_lens
@@ -516,8 +516,8 @@ class _LspReporter:
         kind = (types.MessageType.Info if outcome.status in ("ok", "cancelled")
                 else types.MessageType.Error)
         message = outcome.message
-        if outcome.ok and outcome.loss_curve_path:
-            message += f" (loss curve: {outcome.loss_curve_path})"
+        if outcome.ok and outcome.curve_path:
+            message += f" ({METRIC_TITLES[outcome.metric]} curve: {outcome.curve_path})"
         # the message first: a client that sees qvr/runFinished has everything by then
         if self.service.client_renders_results:
             self.server.window_log_message(types.LogMessageParams(type=kind, message=message))

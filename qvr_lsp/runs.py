@@ -18,14 +18,15 @@ Life of a run:
    requests come; at most ``max_concurrent`` workers run at once, later runs wait in a queue
    (reported as "queued") and start in order as slots free up;
 2. the document text is written to a private temporary directory (what runs is exactly what
-   the editor shows, saved or not); the worker writes ``summary.json`` and the loss curve to the
+   the editor shows, saved or not); the worker writes ``summary.json`` and the curve of the
+   kind's metric (SVI's loss, the log joint of Sample and NUTS draws) to the
    request's ``out_dir`` (the server passes ``runs/<entry>-<kind>-<time>`` next to the document,
    as ``qvr run`` itself does). When the run ends the snapshot directory is removed, and so is
    an ``out_dir`` the worker left empty (a cancelled run), with the ``runs`` folder above it if
    this manager created it and it is empty;
 3. every line of stdout is one event; stderr is kept (last lines) to explain a crash;
 4. no output for ``timeout`` seconds (counted from the last line, so a long run that keeps
-   reporting is never a hang) is a hang, a non-finite loss is a NaN failure; both stop the
+   reporting is never a hang) is a hang, a non-finite loss or log joint is a NaN failure; both stop the
    worker, as does a cancel: SIGTERM to its process group, SIGKILL after ``grace`` seconds, then
    the process is reaped, so nothing is left behind;
 5. an ``error`` event with a line becomes a diagnostic on that line of the document
@@ -58,7 +59,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 from qvr.diagnostics import Diagnostic, Severity
-from qvr.run.contract import RUN_KINDS, finite_or_none, parse_event
+from qvr.run.contract import (METRIC, METRIC_SERIES, METRIC_TITLES, RUN_KINDS, TOTAL_UNITS,
+                               finite_or_none, parse_event)
 from qvr.syntax.span import LineIndex, Span
 
 from .client_contract import RUN_SETTING_DEFAULTS, RUNS
@@ -96,9 +98,11 @@ class RunSettings:
     """
 
     # the defaults of qvr_lsp.client_contract, which the clients' settings share; an empty
-    # string there is None here (steps None: the runner's default for the kind)
+    # string there is None here (steps, samples, warmup None: the runner's defaults)
     enabled: bool = RUN_SETTING_DEFAULTS["enabled"]
-    steps: int | None = RUN_SETTING_DEFAULTS["steps"]
+    steps: int | None = RUN_SETTING_DEFAULTS["steps"]  # SVI steps
+    samples: int | None = RUN_SETTING_DEFAULTS["samples"]  # Sample draws, NUTS draws per chain
+    warmup: int | None = RUN_SETTING_DEFAULTS["warmup"]  # NUTS warm-up per chain
     device: str | None = RUN_SETTING_DEFAULTS["device"] or None
     data: str | None = RUN_SETTING_DEFAULTS["data"] or None
     python: str | None = RUN_SETTING_DEFAULTS["python"] or None
@@ -113,8 +117,9 @@ class RunSettings:
 
         Values are taken only when they have the right JSON type: ``enabled`` only as
         ``true``/``false`` (a string "false", 0 or null are not booleans), numbers only as
-        positive numbers (integers for ``steps`` and ``maxConcurrent``; ``steps`` may be null:
-        the runner's default). Anything else is ignored, the current value kept, and `warn` is
+        positive numbers (integers for ``steps``, ``samples`` and ``maxConcurrent``; ``warmup``
+        a non-negative integer; ``steps``, ``samples`` and ``warmup`` may be null: the runner's
+        default). Anything else is ignored, the current value kept, and `warn` is
         told why, so a misconfigured client cannot break the server or turn runs on.
 
         ``python`` names the interpreter the worker runs, so it is code execution: it is taken
@@ -136,19 +141,21 @@ class RunSettings:
                 changes["enabled"] = section["enabled"]
             else:
                 refuse("enabled", "true or false")
-        for key, kind in (("steps", int), ("timeout", float), ("grace", float),
-                          ("maxConcurrent", int)):
+        for key, kind in (("steps", int), ("samples", int), ("warmup", int),
+                          ("timeout", float), ("grace", float), ("maxConcurrent", int)):
             if key not in section:
                 continue
             value = section[key]
-            if value is None and key == "steps":
-                changes["steps"] = None
+            low_ok = key == "warmup"  # no warm-up at all is a choice; no draws is not
+            if value is None and key in ("steps", "samples", "warmup"):
+                changes[key] = None
             elif (isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and math.isfinite(value) and value > 0
+                  and math.isfinite(value) and (value > 0 or (low_ok and value == 0))
                   and (kind is float or float(value).is_integer())):
                 changes[_SETTING_FIELDS.get(key, key)] = kind(value)
             else:
-                refuse(key, "a positive integer" if kind is int else "a positive number")
+                refuse(key, "a non-negative integer" if low_ok else
+                       "a positive integer" if kind is int else "a positive number")
         for key in ("device", "data", "python"):
             if key not in section:
                 continue
@@ -199,7 +206,12 @@ class RunRequest:
 
 @dataclass
 class RunOutcome:
-    """How a run ended; `to_notification` is the ``qvr/runFinished`` payload."""
+    """How a run ended; `to_notification` is the ``qvr/runFinished`` payload.
+
+    ``final`` and ``values`` are the kind's metric (`qvr.run.contract.METRIC`: SVI's loss, the
+    log joint of a Sample or NUTS draw) and the payload names them as the worker's events do:
+    ``final_loss``, ``losses``, ``loss_curve_path`` for SVI, ``final_log_joint``,
+    ``log_joints``, ``log_joint_curve_path`` for the others, with ``metric`` saying which."""
 
     uri: str
     entry: str
@@ -207,28 +219,34 @@ class RunOutcome:
     ok: bool
     message: str
     status: str  # "ok", "failed", "cancelled"
-    final_loss: float | None = None
+    final: float | None = None
     elapsed: float | None = None
     device: str | None = None
-    losses: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
     posterior: dict = field(default_factory=dict)
-    loss_curve_path: str | None = None
+    curve_path: str | None = None
     summary_path: str | None = None
     error_line: int | None = None  # 1-based, from the worker's error event
 
+    @property
+    def metric(self) -> str:
+        return METRIC.get(self.kind, "loss")
+
     def to_notification(self) -> dict:
+        metric = self.metric
         return {
             "uri": self.uri,
             "entry": self.entry,
             "kind": self.kind,
             "ok": self.ok,
             "status": self.status,  # "ok", "failed" or "cancelled" (a cancel is not a failure)
-            "final_loss": finite_or_none(self.final_loss),
+            "metric": metric,
+            f"final_{metric}": finite_or_none(self.final),
             "elapsed": self.elapsed,
             "device": self.device,
-            "losses": [finite_or_none(x) for x in self.losses],
+            METRIC_SERIES[metric]: [finite_or_none(x) for x in self.values],
             "posterior": self.posterior,
-            "loss_curve_path": self.loss_curve_path,
+            f"{metric}_curve_path": self.curve_path,
             "summary_path": self.summary_path,
             "message": self.message,
         }
@@ -240,8 +258,8 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def format_loss(loss: float | None) -> str:
-    return "n/a" if loss is None else f"{loss:.4g}"
+def format_value(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -265,8 +283,13 @@ def worker_command(settings: RunSettings, path: str, entry: str, kind: str,
     if kind not in RUN_KINDS:
         raise ValueError(f"unknown run kind {kind!r}; expected one of {', '.join(RUN_KINDS)}")
     cmd = worker_prefix(settings) + ["run", path, "--entry", entry, f"--{kind}", "--json"]
-    if settings.steps is not None:
+    # each count goes to the kind it is for (qvr run refuses the others)
+    if kind == "svi" and settings.steps is not None:
         cmd += ["--steps", str(settings.steps)]
+    if kind != "svi" and settings.samples is not None:
+        cmd += ["--samples", str(settings.samples)]
+    if kind == "nuts" and settings.warmup is not None:
+        cmd += ["--warmup", str(settings.warmup)]
     if settings.device:
         cmd += ["--device", settings.device]
     if settings.data:
@@ -333,7 +356,7 @@ class Run:
 
     request: RunRequest
     work_dir: str = ""  # private: holds the snapshot, made when the worker starts, removed at the end
-    out_dir: str = ""  # the worker's --out: summary.json and the loss curve, kept if not empty
+    out_dir: str = ""  # the worker's --out: summary.json and the curve, kept if not empty
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     process: asyncio.subprocess.Process | None = None
     task: asyncio.Task | None = None
@@ -341,7 +364,7 @@ class Run:
     queued: bool = False  # waiting for a free slot (`RunManager.max_concurrent`)
     device: str | None = None
     total: int | None = None
-    losses: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)  # the kind's metric (METRIC) so far
     result: dict | None = None
     error: dict | None = None
     stop_reason: str | None = None  # why the server stopped it ("cancelled", a hang, NaN)
@@ -633,17 +656,20 @@ class RunManager:
         if kind == "start":
             run.device = event.get("device") or run.device
             run.total = event.get("total") if isinstance(event.get("total"), int) else run.total
-            total = f"{run.total} steps" if run.total else "starting"
+            unit = TOTAL_UNITS.get(run.request.kind, "steps")
+            total = f"{run.total} {unit}" if run.total else "starting"
             self.reporter.report(run, f"{run.request.entry} on {run.device or '?'}: {total}", 0)
         elif kind == "progress":
             step, total = event.get("step"), event.get("total") or run.total
-            loss = _number(event.get("loss"))
-            if loss is not None and not math.isfinite(loss):
-                run.stop_reason = f"loss became {loss} at step {step}; stopped"
+            metric = METRIC.get(run.request.kind, "loss")
+            title = METRIC_TITLES[metric]
+            value = _number(event.get(metric))
+            if value is not None and not math.isfinite(value):
+                run.stop_reason = f"{title} became {value} at step {step}; stopped"
                 await self._terminate(run)
                 return
-            if loss is not None:
-                run.losses.append(loss)
+            if value is not None:
+                run.values.append(value)
             percentage = None
             if isinstance(step, int) and isinstance(total, int) and total > 0:
                 percentage = max(0, min(100, int(100 * step / total)))
@@ -655,7 +681,7 @@ class RunManager:
                 per_chain = max(1, total // len(chains))
                 where += " · chains " + " ".join(
                     f"{min(100, 100 * done // per_chain)}%" for done in chains)
-            message = where if loss is None else f"{where} · loss {format_loss(loss)}"
+            message = where if value is None else f"{where} · {title} {format_value(value)}"
             self.reporter.report(run, message, percentage)
         elif kind == "result":
             run.result = event
@@ -668,7 +694,7 @@ class RunManager:
         return RunOutcome(uri=req.uri, entry=req.entry, kind=req.kind, ok=ok, status=status,
                           message=message, device=run.device or req.settings.device,
                           elapsed=round(time.monotonic() - run.started_at, 3),
-                          losses=list(run.losses), **extra)
+                          values=list(run.values), **extra)
 
     def _conclude(self, run: Run) -> RunOutcome:
         label = run.label
@@ -690,15 +716,16 @@ class RunManager:
                                  message=f"{label} {what}{where}: {error.get('message', '')}")
         if run.result is not None and code == 0:
             result = run.result
-            final = _number(result.get("final_loss"))
-            if final is None and run.losses:
-                final = run.losses[-1]
+            metric = METRIC.get(run.request.kind, "loss")
+            final = _number(result.get(f"final_{metric}"))
+            if final is None and run.values:
+                final = run.values[-1]
             elapsed = _number(result.get("elapsed"))
             outcome = self._outcome(
-                run, ok=True, status="ok", final_loss=final,
+                run, ok=True, status="ok", final=final,
                 posterior=result.get("posterior") if isinstance(result.get("posterior"), dict)
                 else {},
-                loss_curve_path=result.get("loss_curve_path"),
+                curve_path=result.get(f"{metric}_curve_path"),
                 summary_path=result.get("summary_path"),
                 message="")
             if elapsed is not None:
@@ -706,7 +733,7 @@ class RunManager:
             outcome.device = result.get("device") or outcome.device
             where = f" on {outcome.device}" if outcome.device else ""
             outcome.message = (f"{label} finished{where} in {outcome.elapsed:.1f} s: "
-                               f"final loss {format_loss(final)}")
+                               f"final {METRIC_TITLES[metric]} {format_value(final)}")
             return outcome
         detail = run.stderr_tail[-1] if run.stderr_tail else "no output"
         if code == 2:
@@ -739,7 +766,8 @@ class RunManager:
             self.reporter.diagnostics_changed(run.request.uri)
         if outcome.ok:  # wall time as the user waited for it, worker start-up included
             wall = time.monotonic() - run.started_at
-            end = f"final loss {format_loss(outcome.final_loss)} in {wall:.1f} s"
+            end = (f"final {METRIC_TITLES[outcome.metric]} {format_value(outcome.final)} "
+                   f"in {wall:.1f} s")
         else:
             end = outcome.message
         try:

@@ -155,12 +155,30 @@ def test_run_help_gives_every_default_and_number_errors_are_worded(capsys):
     assert run_main(["--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
     for default in ("ELBO particles per SVI step (default 1)", "NUTS chains (default 1)",
-                    "random seed (default 0)", "half of --steps, 100", "the rest of --steps, 100",
+                    "random seed (default 0)", "SVI optimisation steps (default 200)",
+                    "prior-predictive draws with --sample (default 100), draws per chain after "
+                    "warm-up with --nuts (default 100)",
+                    "NUTS warm-up iterations per chain (default 100)",
                     "or auto (parallel for several chains on the CPU; the default)"):
         assert default in help_text
     assert run_main([SEED_002, "--svi", "--steps", "abc"]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == \
         "qvr run: error: argument --steps: expected a positive integer, got 'abc'"
+
+
+def test_run_help_shows_a_default_for_every_option():
+    """Every option of `qvr run --help` says what happens when it is not given."""
+    import argparse
+
+    from qvr.run.arguments import add_run_arguments
+
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser)
+    modes = {"--sample", "--svi", "--nuts", "-h"}
+    missing = [a.option_strings[0] for a in parser._actions
+               if a.option_strings and a.option_strings[0] not in modes
+               and "default" not in (a.help or "")]
+    assert missing == []
 
 
 @pytest.mark.slow

@@ -67,7 +67,7 @@ def test_out_of_range_site_value_is_a_clear_error(model):
 def test_sampling_a_nan_model_is_a_nan_error(capsys, tmp_path):
     path = tmp_path / "nan.qvr"
     path.write_text(TINY.replace("scale=0.1", "scale=1e-30"), encoding="utf-8")
-    status = main(["run", str(path), "--sample", "--steps", "2", "--out", str(tmp_path / "out")])
+    status = main(["run", str(path), "--sample", "--samples", "2", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert "error[internal]" not in err
     assert status in (0, 1)

@@ -41,17 +41,78 @@ def run_json(capsys, tmp_path, *argv):
     return status, [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize("mode", [["--sample", "--steps", "2"], ["--svi", "--steps", "3"],
-                                  ["--nuts", "--warmup", "2", "--samples", "2", "--max-tree-depth", "2"]],
-                         ids=["sample", "svi", "nuts"])
-def test_each_mode_runs_and_writes_a_summary(capsys, tmp_path, model_file, mode):
+@pytest.mark.parametrize("mode,metric", [
+    (["--sample", "--samples", "2"], "log_joint"), (["--svi", "--steps", "3"], "loss"),
+    (["--nuts", "--warmup", "2", "--samples", "2", "--max-tree-depth", "2"], "log_joint")],
+    ids=["sample", "svi", "nuts"])
+def test_each_mode_runs_and_writes_a_summary(capsys, tmp_path, model_file, mode, metric):
     status, events = run_json(capsys, tmp_path, model_file, *mode)
     assert status == 0, events
     assert events[0]["event"] == "start" and events[0]["entry"] == "rnn"
     result = events[-1]
-    assert result["event"] == "result" and math.isfinite(result["final_loss"])
+    assert result["event"] == "result" and math.isfinite(result[f"final_{metric}"])
     summary = json.loads(open(result["summary_path"], encoding="utf-8").read())
-    assert summary["entry"] == "rnn" and len(summary["losses"]) >= 2
+    series = {"loss": "losses", "log_joint": "log_joints"}[metric]
+    assert summary["entry"] == "rnn" and len(summary[series]) >= 2
+
+
+def _counts(events):
+    """(start total, steps of the progress events) of a run's events."""
+    return events[0]["total"], [e["step"] for e in events if e["event"] == "progress"]
+
+
+def test_samples_counts_the_draws_of_a_sample_run(capsys, tmp_path, model_file):
+    status, out, err = run(capsys, tmp_path, model_file, "--sample", "--samples", "3", "--json")
+    assert status == 0 and err == ""
+    events = [json.loads(line) for line in out.splitlines()]
+    assert _counts(events) == (3, [1, 2, 3])
+    assert json.loads(open(events[-1]["summary_path"]).read())["settings"]["samples"] == 3
+
+
+def test_steps_of_a_sample_run_still_counts_draws_with_a_deprecation(capsys, tmp_path, model_file):
+    status, out, err = run(capsys, tmp_path, model_file, "--sample", "--steps", "3", "--json")
+    assert status == 0
+    assert err == "qvr run: warning: --steps with --sample is deprecated: use --samples 3\n"
+    assert _counts([json.loads(line) for line in out.splitlines()]) == (3, [1, 2, 3])
+
+
+def test_steps_of_a_nuts_run_is_split_with_a_deprecation(capsys, tmp_path, model_file):
+    status, out, err = run(capsys, tmp_path, model_file, "--nuts", "--steps", "5",
+                           "--max-tree-depth", "2", "--json")
+    assert status == 0
+    assert err == ("qvr run: warning: --steps with --nuts is deprecated: use --warmup 2 "
+                   "--samples 3 (warm-up iterations and draws per chain)\n")
+    events = [json.loads(line) for line in out.splitlines()]
+    settings = json.loads(open(events[-1]["summary_path"]).read())["settings"]
+    assert (settings["steps"], settings["warmup"], settings["samples"]) == (None, 2, 3)
+    assert events[0]["total"] == 5
+
+
+def test_nuts_defaults_are_100_warmup_and_100_draws(capsys, tmp_path, model_file, monkeypatch):
+    from qvr.run import drivers
+
+    seen = {}
+
+    def fake_nuts(model, x, observations, warmup, samples, *rest):
+        seen.update(warmup=warmup, samples=samples)
+        return drivers.Fitted([-1.0], {})
+
+    monkeypatch.setattr(drivers, "nuts", fake_nuts)
+    status, events = run_json(capsys, tmp_path, model_file, "--nuts")
+    assert status == 0 and seen == {"warmup": 100, "samples": 100}
+    assert events[0]["total"] == 200
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--svi", "--samples", "3"], "--samples is for --sample and --nuts; an SVI run takes --steps"),
+    (["--svi", "--warmup", "3"], "--warmup is for --nuts; an SVI run takes --steps"),
+    (["--sample", "--warmup", "3"], "--warmup is for --nuts; a Sample run takes --samples"),
+    (["--sample", "--steps", "3", "--samples", "4"],
+     "--steps and --samples both count the draws of --sample: give --samples alone"),
+], ids=["svi-samples", "svi-warmup", "sample-warmup", "sample-both"])
+def test_an_option_of_another_kind_is_a_usage_error(capsys, tmp_path, model_file, argv, message):
+    status, _, err = run(capsys, tmp_path, model_file, *argv)
+    assert status == 1 and err == f"qvr run: error[usage]: {message}\n"
 
 
 def test_unknown_entry_names_the_available_ones(capsys, tmp_path, model_file):

@@ -5,8 +5,9 @@
   which file).
 * The server uses the contract's names and defaults: its run commands, its code lens
   commands, its settings defaults.
-* The clients agree on the defaults with `qvr run`: an unset `qvr.run.steps` is null
-  everywhere, which the server passes on as no `--steps` at all.
+* The clients agree on the defaults with `qvr run`: unset `qvr.run.steps`, `qvr.run.samples`
+  and `qvr.run.warmup` are null everywhere, which the server passes on as no count at all; a
+  count set goes to the kind it is for only.
 * The Lua file is valid Lua with the contract's values (read by nvim, when installed).
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 
 import pytest
 
-from qvr.run.contract import DEFAULT_STEPS, RUN_KINDS
+from qvr.run.contract import DEFAULT_SAMPLES, DEFAULT_STEPS, DEFAULT_WARMUP, RUN_KINDS
 from qvr_lsp import client_contract as contract
 from qvr_lsp.features import code_lens
 from qvr_lsp.run_commands import CANCEL, CHECK, COMMANDS, DISABLED, RUN_FINISHED
@@ -71,21 +72,49 @@ def test_the_server_uses_the_contract():
     assert (code_lens.CANCEL_COMMAND, code_lens.CHECK_COMMAND, code_lens.DISABLED_COMMAND) == (
         contract.CANCEL_COMMAND, contract.CHECK_COMMAND, contract.DISABLED_COMMAND)
     defaults = RunSettings()
-    assert (defaults.enabled, defaults.steps, defaults.device, defaults.data, defaults.python,
-            defaults.max_concurrent, defaults.timeout, defaults.grace) == (
-        True, None, None, None, None, 2, 120.0, 1.0)
+    assert (defaults.enabled, defaults.steps, defaults.samples, defaults.warmup, defaults.device,
+            defaults.data, defaults.python, defaults.max_concurrent, defaults.timeout,
+            defaults.grace) == (True, None, None, None, None, None, None, 2, 120.0, 1.0)
     assert contract.RUN_SETTING_DEFAULTS == {
-        "enabled": True, "steps": None, "device": "", "data": "", "python": "",
-        "maxConcurrent": 2, "timeout": 120.0, "grace": 1.0}
+        "enabled": True, "steps": None, "samples": None, "warmup": None, "device": "",
+        "data": "", "python": "", "maxConcurrent": 2, "timeout": 120.0, "grace": 1.0}
 
 
-def test_unset_steps_run_the_cli_default_of_each_kind():
-    # what every client sends for an unset qvr.run.steps (null, or nothing) ...
-    settings = RunSettings().merged({"qvr": {"run": {"steps": None}}})
+def test_unset_counts_run_the_cli_default_of_each_kind():
+    # what every client sends for unset counts (null, or nothing) ...
+    settings = RunSettings().merged({"qvr": {"run": {"steps": None, "samples": None,
+                                                     "warmup": None}}})
     for kind in RUN_KINDS:
         cmd = worker_command(settings, "m.qvr", "lm", kind, "out")
-        assert "--steps" not in cmd  # ... leaves the count to `qvr run`
-    assert f"Sample {DEFAULT_STEPS['sample']}" in contract.SETTINGS[2]["description"]
+        # ... leaves the counts to `qvr run`
+        assert not {"--steps", "--samples", "--warmup"} & set(cmd)
+    descriptions = {s["key"]: s["description"] for s in contract.SETTINGS}
+    assert f"(`--steps`). Empty (null): the default of `qvr run` ({DEFAULT_STEPS})." in \
+        descriptions["qvr.run.steps"]
+    assert (f"(Sample {DEFAULT_SAMPLES['sample']}, NUTS {DEFAULT_SAMPLES['nuts']})"
+            in descriptions["qvr.run.samples"])
+    assert f"({DEFAULT_WARMUP})" in descriptions["qvr.run.warmup"]
+
+
+def test_each_count_setting_goes_to_its_kind_only():
+    settings = RunSettings().merged({"qvr": {"run": {"steps": 30, "samples": 40, "warmup": 0}}})
+    counts = {}
+    for kind in RUN_KINDS:
+        cmd = worker_command(settings, "m.qvr", "lm", kind, "out")
+        counts[kind] = [(flag, cmd[i + 1]) for i, flag in enumerate(cmd)
+                        if flag in ("--steps", "--samples", "--warmup")]
+    assert counts == {"svi": [("--steps", "30")], "sample": [("--samples", "40")],
+                      "nuts": [("--samples", "40"), ("--warmup", "0")]}
+
+
+def test_count_settings_refuse_what_qvr_run_refuses():
+    warnings = []
+    settings = RunSettings().merged({"qvr": {"run": {"samples": 0, "warmup": -1, "steps": 2.5}}},
+                                    warn=warnings.append)
+    assert (settings.steps, settings.samples, settings.warmup) == (None, None, None)
+    assert warnings == ["qvr.run.steps: 2.5 is not a positive integer; keeping null",
+                        "qvr.run.samples: 0 is not a positive integer; keeping null",
+                        "qvr.run.warmup: -1 is not a non-negative integer; keeping null"]
 
 
 def test_the_lua_contract_is_valid_lua(require_tool, tmp_path):

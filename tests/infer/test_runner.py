@@ -62,9 +62,42 @@ def test_nuts_and_sample_runs(capsys, tmp_path):
     post = events[-1]["posterior"]
     assert np.array(post["z"]["mean"]).shape == (4, 3)
     assert len(post["_diagnostics"]["acceptance_rates"]) == 2
-    rc, events, _ = run_json(capsys, LATENT, "--sample", "--steps", "30", "--out", str(tmp_path / "s"))
+    rc, events, _ = run_json(capsys, LATENT, "--sample", "--samples", "30", "--out", str(tmp_path / "s"))
     assert rc == 0 and events[-1]["event"] == "result"
+    assert events[0]["total"] == 30 and events[-2]["step"] == 30
     assert set(events[-1]["posterior"]) == {"z", "y"}
+
+
+@pytest.mark.parametrize("kind", ["--sample", "--nuts"])
+def test_sample_and_nuts_report_the_log_joint_not_a_loss(capsys, tmp_path, kind):
+    """A draw's log joint is reported as itself (`log_joint`, higher is more probable), in
+    the events, summary.json and a curve titled "log joint"; nothing of it is called a loss."""
+    counts = ["--samples", "6"] if kind == "--sample" else ["--warmup", "3", "--samples", "3"]
+    rc, events, _ = run_json(capsys, LATENT, kind, *counts, "--out", str(tmp_path))
+    assert rc == 0
+    progress = [e for e in events if e["event"] == "progress"]
+    assert progress and all(set(e) == {"event", "step", "total", "log_joint", "elapsed"}
+                            for e in progress)
+    result = events[-1]
+    assert set(result) == {"event", "entry", "kind", "final_log_joint", "elapsed", "device",
+                           "summary_path", "log_joint_curve_path", "posterior"}
+    assert result["final_log_joint"] == progress[-1]["log_joint"]
+    assert result["log_joint_curve_path"] == str((tmp_path / "log_joint.png").resolve())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log_joint.png", "summary.json"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "losses" not in summary and "final_loss" not in summary
+    assert summary["final_log_joint"] == summary["log_joints"][-1] == result["final_log_joint"]
+    assert len(summary["log_joints"]) == 6
+
+
+def test_sample_log_joint_is_the_models_log_density_of_each_draw(capsys, tmp_path):
+    """The reported value is log p(draw), not its negative: every site of the model is a
+    Normal of scale 0.5 or 0.3, whose log density at a draw of its own is -log(2πσ²)/2 - 1/2 on
+    average (below 0 for both scales), so the log joint averages below 0."""
+    rc, events, _ = run_json(capsys, LATENT, "--sample", "--samples", "40", "--out", str(tmp_path))
+    assert rc == 0
+    values = json.loads((tmp_path / "summary.json").read_text())["log_joints"]
+    assert len(values) == 40 and sum(values) / len(values) < 0
 
 
 @pytest.mark.slow
@@ -87,7 +120,7 @@ def test_parallel_and_sequential_nuts_chains_give_the_same_run(capsys, tmp_path)
     assert sequential["posterior"]["_diagnostics"].pop("chain_method") == "sequential"
     assert parallel["posterior"] == sequential["posterior"]
     assert set(parallel["posterior"]["z"]) == {"mean", "std", "r_hat", "ess"}
-    assert parallel["losses"] == sequential["losses"] and len(parallel["losses"]) == 90
+    assert parallel["log_joints"] == sequential["log_joints"] and len(parallel["log_joints"]) == 90
 
 
 def test_large_posterior_arrays_are_averaged_in_the_event_but_kept_in_the_summary():
@@ -107,6 +140,20 @@ def test_human_mode_prints_a_progress_bar(capsys, tmp_path):
     bars = [line for line in out.err.splitlines() if line.startswith("[")]
     assert bars and bars[-1].startswith("[" + "#" * 30 + "] 20/20  loss ")
     assert "final loss" in out.out and str(tmp_path) in out.out
+
+
+def test_human_mode_of_a_sample_run_names_draws_and_the_log_joint(capsys, tmp_path):
+    rc = runner.main([LATENT, "--sample", "--samples", "20", "--out", str(tmp_path)])
+    out = capsys.readouterr()
+    assert rc == 0
+    lines = out.err.splitlines()
+    assert lines[0] == "qvr run: sample on latent_reg (cpu), 20 draws"
+    assert lines[-1].startswith("[" + "#" * 30 + "] 20/20  log joint -")
+    assert "loss" not in out.err + out.out
+    final, summary, curve = out.out.splitlines()
+    assert final.startswith("sample latent_reg: final log joint -")
+    assert summary == f"summary: {(tmp_path / 'summary.json').resolve()}"
+    assert curve == f"log joint curve: {(tmp_path / 'log_joint.png').resolve()}"
 
 
 def test_default_output_folder_is_next_to_the_file(capsys, tmp_path):

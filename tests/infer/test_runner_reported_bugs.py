@@ -65,18 +65,19 @@ def test_loss_curve_tolerates_nan_inf_and_empty_series(tmp_path):
 def test_sampling_a_nan_model_writes_its_results(capsys, tmp_path):
     path = tmp_path / "nan.qvr"
     path.write_text(TINY_LM.replace("scale=0.1", "scale=1e-30"), encoding="utf-8")
-    status, events = run_json(capsys, str(path), "--sample", "--steps", "2", *SMALL,
+    status, events = run_json(capsys, str(path), "--sample", "--samples", "2", *SMALL,
                               "--out", str(tmp_path / "out"))
     assert status == runner.EXIT_OK, events[-1]
-    assert (tmp_path / "out" / "loss.png").is_file()
+    assert (tmp_path / "out" / "log_joint.png").is_file()
 
 
 # 3 -----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["--svi", "--nuts"])
+@pytest.mark.parametrize("kind", [["--svi", "--steps", "2"], ["--nuts", "--samples", "2"]],
+                         ids=["svi", "nuts"])
 def test_a_model_without_random_sites_has_nothing_to_fit(capsys, tmp_path, kind):
     path = tmp_path / "det.qvr"
     path.write_text(DETERMINISTIC, encoding="utf-8")
-    status, events = run_json(capsys, str(path), kind, "--steps", "2", "--out", str(tmp_path / "o"))
+    status, events = run_json(capsys, str(path), *kind, "--out", str(tmp_path / "o"))
     assert status == runner.EXIT_RUN_ERROR
     (error,) = events  # refused before the start event
     assert error["code"] == "nothing-to-fit"
@@ -86,7 +87,7 @@ def test_a_model_without_random_sites_has_nothing_to_fit(capsys, tmp_path, kind)
 def test_lifting_the_weights_of_a_deterministic_model_is_something_to_sample(capsys, tmp_path):
     path = tmp_path / "det.qvr"
     path.write_text(DETERMINISTIC, encoding="utf-8")
-    status, events = run_json(capsys, str(path), "--nuts", "--lift", "--steps", "4",
+    status, events = run_json(capsys, str(path), "--nuts", "--lift", "--warmup", "2", "--samples", "2",
                               "--out", str(tmp_path / "o"))
     assert status == runner.EXIT_OK, events[-1]
 
@@ -164,11 +165,11 @@ def test_nuts_does_not_freeze_after_a_short_warmup(num_warmup, seed):
 
 # 7 -----------------------------------------------------------------------------------------------
 def test_default_results_folder_names_entry_kind_and_time(capsys, tmp_path, lm_file):
-    status, events = run_json(capsys, lm_file, "--sample", "--steps", "2", *SMALL)
+    status, events = run_json(capsys, lm_file, "--sample", "--samples", "2", *SMALL)
     assert status == runner.EXIT_OK, events[-1]
     folder = Path(events[-1]["summary_path"]).parent
     assert folder.parent == tmp_path / "runs"
     assert folder.name.startswith("rnn-sample-") and folder.name[len("rnn-sample-"):][:8].isdigit()
     # A second run in the same second gets its own folder.
-    status, events2 = run_json(capsys, lm_file, "--sample", "--steps", "2", *SMALL)
+    status, events2 = run_json(capsys, lm_file, "--sample", "--samples", "2", *SMALL)
     assert Path(events2[-1]["summary_path"]).parent != folder

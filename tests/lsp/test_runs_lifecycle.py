@@ -347,10 +347,10 @@ CADENCE = textwrap.dedent("""
 
     drivers.time = SlowClock()  # the fit loop's clock
     found = {}
-    for kind, steps in (("--svi", 1000), ("--sample", 300)):
+    for kind, count, steps in (("--svi", "--steps", 1000), ("--sample", "--samples", 300)):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            code = command.main([sys.argv[1], kind, "--steps", str(steps), "--batch", "4",
+            code = command.main([sys.argv[1], kind, count, str(steps), "--batch", "4",
                                 "--json", "--out", sys.argv[2] + kind])
         events = [json.loads(line) for line in out.getvalue().splitlines()]
         found[kind] = [code, [e["step"] for e in events if e["event"] == "progress"]]

@@ -87,14 +87,19 @@ async def finish(run):
 async def test_nuts_chains_side_by_side_are_reported_per_chain(tmp_path):
     rec = Recorder()
     manager = RunManager(rec, runs_root=str(tmp_path))
-    outcome = await finish(await manager.start(request("chains", kind="nuts", steps=8)))
+    outcome = await finish(await manager.start(request("chains", kind="nuts", warmup=4,
+                                                       samples=4)))
     assert outcome.ok
     reports = [e[1] for e in rec.events if e[0] == "report"][1:]  # after the start report
     assert reports == [
-        "step 1/8 · chains 25% 0% · loss 100", "step 2/8 · chains 25% 25% · loss 50",
-        "step 3/8 · chains 50% 25% · loss 33.33", "step 4/8 · chains 75% 25% · loss 25",
-        "step 5/8 · chains 100% 25% · loss 20", "step 6/8 · chains 100% 50% · loss 16.67",
-        "step 7/8 · chains 100% 75% · loss 14.29", "step 8/8 · chains 100% 100% · loss 12.5"]
+        "step 1/8 · chains 25% 0% · log joint -100", "step 2/8 · chains 25% 25% · log joint -50",
+        "step 3/8 · chains 50% 25% · log joint -33.33",
+        "step 4/8 · chains 75% 25% · log joint -25",
+        "step 5/8 · chains 100% 25% · log joint -20",
+        "step 6/8 · chains 100% 50% · log joint -16.67",
+        "step 7/8 · chains 100% 75% · log joint -14.29",
+        "step 8/8 · chains 100% 100% · log joint -12.5"]
+    assert outcome.message.endswith(": final log joint -12.5")
 
 
 async def test_successful_run_reports_progress_and_result(tmp_path):
@@ -103,8 +108,8 @@ async def test_successful_run_reports_progress_and_result(tmp_path):
     run = await manager.start(request(steps=5))
     outcome = await finish(run)
     assert outcome.ok and outcome.status == "ok"
-    assert outcome.losses == [100.0, 50.0, 100 / 3, 25.0, 20.0]
-    assert outcome.final_loss == 20.0
+    assert outcome.values == [100.0, 50.0, 100 / 3, 25.0, 20.0]
+    assert outcome.final == 20.0
     assert outcome.device == "cpu"
     assert Path(outcome.summary_path).is_file()
     assert outcome.posterior["h"]["mean"] == [0.1, 0.2]
@@ -129,11 +134,15 @@ async def test_worker_runs_the_snapshot_of_the_editor_text(tmp_path):
 
 
 def test_worker_arguments_follow_settings():
-    settings = RunSettings(steps=7, device="cuda:1", data="d.pt")
-    cmd = runs.worker_command(settings, "/x/m.qvr", "lm", "nuts", "/out")
-    assert cmd[cmd.index("run"):] == ["run", "/x/m.qvr", "--entry", "lm", "--nuts", "--json",
-                                      "--steps", "7", "--device", "cuda:1", "--data", "d.pt",
-                                      "--out", "/out"]
+    settings = RunSettings(steps=7, samples=9, warmup=0, device="cuda:1", data="d.pt")
+    commands = {kind: runs.worker_command(settings, "/x/m.qvr", "lm", kind, "/out")
+                for kind in ("svi", "sample", "nuts")}
+    counts = {"svi": ["--steps", "7"], "sample": ["--samples", "9"],
+              "nuts": ["--samples", "9", "--warmup", "0"]}
+    for kind, cmd in commands.items():
+        assert cmd[cmd.index("run"):] == ["run", "/x/m.qvr", "--entry", "lm", f"--{kind}",
+                                          "--json", *counts[kind], "--device", "cuda:1",
+                                          "--data", "d.pt", "--out", "/out"]
 
 
 def test_real_worker_prefix_uses_configured_python(monkeypatch):
@@ -204,7 +213,7 @@ async def test_crash_reports_exit_status_and_stderr(tmp_path):
     assert not outcome.ok
     assert "crashed (exit status 1)" in outcome.message
     assert "RuntimeError: simulated worker crash" in outcome.message
-    assert outcome.losses == [100.0]
+    assert outcome.values == [100.0]
 
 
 async def test_usage_error_is_reported_as_such(tmp_path):
@@ -220,10 +229,38 @@ async def test_nan_loss_stops_the_run(tmp_path):
     outcome = await finish(run)
     assert outcome.status == "failed"
     assert "loss became nan at step 3" in outcome.message
-    assert outcome.losses == [100.0, 50.0]
+    assert outcome.values == [100.0, 50.0]
     assert not pid_alive(run.pid)
     # NaN never reaches the JSON payload
     assert all(x is not None for x in outcome.to_notification()["losses"])
+
+
+async def test_a_sample_run_reports_its_log_joint(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    outcome = await finish(await manager.start(request(kind="sample", samples=3)))
+    assert outcome.ok
+    reports = [e[1] for e in rec.events if e[0] == "report"]
+    assert reports == ["lm on cpu: 3 draws", "step 1/3 · log joint -100", "step 2/3 · log joint -50",
+                       "step 3/3 · log joint -33.33"]
+    assert outcome.message.endswith("finished on cpu in "
+                                    f"{outcome.elapsed:.1f} s: final log joint -33.33")
+    assert rec.events[-1][0] == "end" and rec.events[-1][1].startswith("final log joint -33.33 in ")
+    note = outcome.to_notification()
+    assert {k: note[k] for k in ("metric", "final_log_joint", "log_joints")} == {
+        "metric": "log_joint", "final_log_joint": -100 / 3, "log_joints": [-100.0, -50.0, -100 / 3]}
+    assert note["log_joint_curve_path"].endswith("log_joint.png")
+    assert not {"final_loss", "losses", "loss_curve_path"} & set(note)
+
+
+async def test_a_non_finite_log_joint_stops_the_run(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    outcome = await finish(await manager.start(request("nan-progress", kind="sample", samples=50,
+                                                       timeout=5)))
+    assert outcome.status == "failed"
+    assert outcome.message.endswith("log joint became nan at step 3; stopped")
+    assert outcome.values == [-100.0, -50.0]
 
 
 async def test_error_event_becomes_a_diagnostic_on_its_line(tmp_path):

@@ -25,6 +25,8 @@ export const RESTART_PALETTE = "qvr.restartServer";
 export interface RunSettings {
   enabled: boolean;
   steps: number | null;
+  samples: number | null;
+  warmup: number | null;
   device: string;
   data: string;
   python: string;
@@ -33,10 +35,12 @@ export interface RunSettings {
   grace: number;
 }
 
-/** Their defaults (`qvr.run.steps` null: the `qvr run` default of each kind). */
+/** Their defaults (`steps`, `samples`, `warmup` null: the `qvr run` defaults). */
 export const RUN_SETTING_DEFAULTS: RunSettings = {
   enabled: true,
   steps: null,
+  samples: null,
+  warmup: null,
   device: "",
   data: "",
   python: "",

@@ -1,5 +1,6 @@
 /**
- * The loss curve as an inline SVG string, drawn from the losses in a run result. Inline SVG
+ * The curve of a run's metric (SVI's loss, the log joint of Sample and NUTS draws) as an inline
+ * SVG string, drawn from the values in a run result. Inline SVG
  * needs neither scripts nor network in the results webview, so its CSP can forbid both.
  */
 import { formatNumber } from "./runResult";
@@ -30,13 +31,16 @@ export function curvePoints(losses: number[], size: CurveSize): Array<[number, n
   });
 }
 
-/** An SVG of the loss curve with axes and min/max labels; a short note when there is no data. */
-export function lossCurveSvg(losses: number[], size: CurveSize = { width: 640, height: 280 }): string {
+/**
+ * An SVG of the curve with axes and min/max labels, named `title` ("loss", "log joint"); a short
+ * note when there is no data.
+ */
+export function lossCurveSvg(losses: number[], size: CurveSize = { width: 640, height: 280 }, title = "loss"): string {
   const { width, height } = size;
   const open = `<svg xmlns="http://www.w3.org/2000/svg" class="loss-curve" role="img" ` +
-    `aria-label="loss curve" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">`;
+    `aria-label="${escapeXml(title)} curve" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">`;
   if (losses.length === 0) {
-    return `${open}<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no losses recorded</text></svg>`;
+    return `${open}<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no ${escapeXml(title)} recorded</text></svg>`;
   }
   const points = curvePoints(losses, size);
   const bottom = height - MARGIN.bottom;

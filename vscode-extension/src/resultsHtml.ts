@@ -1,10 +1,10 @@
 /**
- * The HTML of the results webview: run summary, loss curve (inline SVG) and posterior summary
- * table. No scripts and no remote resources; the Content-Security-Policy says so, and styles
+ * The HTML of the results webview: run summary, the curve of the run's metric (SVI's loss, the
+ * log joint of Sample and NUTS draws; inline SVG) and posterior summary table. No scripts and no remote resources; the Content-Security-Policy says so, and styles
  * are allowed only through the per-render nonce.
  */
 import { lossCurveSvg } from "./lossCurve";
-import { KIND_TITLES, RunResult, formatNumber } from "./runResult";
+import { KIND_TITLES, METRIC_TITLES, RunResult, formatNumber } from "./runResult";
 
 export function escapeHtml(s: string): string {
   return s
@@ -54,15 +54,20 @@ function posteriorTable(result: RunResult): string {
     `<tbody>${rows.join("")}</tbody></table>`;
 }
 
+/** What the values of each kind count (a NUTS run's: every chain's iterations). */
+const UNITS: Record<string, string> = { svi: "steps", sample: "draws", nuts: "iterations" };
+
+const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
 function facts(result: RunResult): string {
   const items: Array<[string, string | undefined]> = [
     ["status", result.ok ? "finished" : result.cancelled ? "cancelled" : "failed"],
-    ["final loss", result.finalLoss === undefined ? undefined : formatNumber(result.finalLoss)],
-    ["steps", result.losses.length ? String(result.losses.length) : undefined],
+    [`final ${METRIC_TITLES[result.metric]}`, result.final === undefined ? undefined : formatNumber(result.final)],
+    [UNITS[result.kind] ?? "steps", result.values.length ? String(result.values.length) : undefined],
     ["elapsed", result.elapsed === undefined ? undefined : `${result.elapsed.toFixed(2)} s`],
     ["device", result.device],
     ["summary", result.summaryPath],
-    ["loss curve image", result.lossCurvePath],
+    [`${METRIC_TITLES[result.metric]} curve image`, result.curvePath],
     ["message", result.message],
   ];
   return `<dl>${items
@@ -103,8 +108,8 @@ table.posterior th, table.posterior td { border: 1px solid var(--vscode-panel-bo
 <body>
 <h2>${escapeHtml(title)}</h2>
 ${facts(result)}
-<h3>Loss</h3>
-${lossCurveSvg(result.losses)}
+<h3>${escapeHtml(capitalised(METRIC_TITLES[result.metric]))}</h3>
+${lossCurveSvg(result.values, undefined, METRIC_TITLES[result.metric])}
 <h3>Posterior summary</h3>
 ${posteriorTable(result)}
 </body>

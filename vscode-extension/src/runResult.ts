@@ -15,6 +15,16 @@ export interface PosteriorSite {
   std: unknown;
 }
 
+/**
+ * What a run reports at every step or draw: SVI its loss (the negative ELBO), Sample and NUTS
+ * the log joint of the draw. The payload names the fields after it (`final_loss`, `losses`,
+ * `loss_curve_path`; `final_log_joint`, `log_joints`, `log_joint_curve_path`).
+ */
+export type Metric = "loss" | "log_joint";
+/** How the views name each metric. */
+export const METRIC_TITLES: Record<Metric, string> = { loss: "loss", log_joint: "log joint" };
+const SERIES: Record<Metric, string> = { loss: "losses", log_joint: "log_joints" };
+
 export interface RunResult {
   uri: string;
   entry: string;
@@ -22,12 +32,15 @@ export interface RunResult {
   ok: boolean;
   /** Set when the user stopped the run (the payload's optional `status: "cancelled"`). */
   cancelled: boolean;
-  finalLoss?: number;
+  metric: Metric;
+  /** The metric's last value. */
+  final?: number;
   elapsed?: number;
   device?: string;
-  losses: number[];
+  /** The metric at every step or draw. */
+  values: number[];
   posterior: Record<string, PosteriorSite>;
-  lossCurvePath?: string;
+  curvePath?: string;
   summaryPath?: string;
   message?: string;
 }
@@ -38,7 +51,9 @@ const text = (v: unknown): string | undefined => (typeof v === "string" && v !==
 /** Read a `qvr/runFinished` payload; unknown or malformed fields are dropped. */
 export function parseRunResult(raw: unknown): RunResult {
   const r = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
-  const losses = Array.isArray(r.losses) ? r.losses.filter((x): x is number => typeof x === "number" && Number.isFinite(x)) : [];
+  const metric: Metric = r.metric === "log_joint" ? "log_joint" : "loss";
+  const series = r[SERIES[metric]];
+  const values = Array.isArray(series) ? series.filter((x): x is number => typeof x === "number" && Number.isFinite(x)) : [];
   const posterior: Record<string, PosteriorSite> = {};
   if (r.posterior && typeof r.posterior === "object" && !Array.isArray(r.posterior)) {
     for (const [site, summary] of Object.entries(r.posterior as Record<string, unknown>)) {
@@ -54,24 +69,28 @@ export function parseRunResult(raw: unknown): RunResult {
     kind: text(r.kind) ?? "svi",
     ok: r.ok === true,
     cancelled: r.ok !== true && r.status === "cancelled",
-    finalLoss: finite(r.final_loss),
+    metric,
+    final: finite(r[`final_${metric}`]),
     elapsed: finite(r.elapsed),
     device: text(r.device),
-    losses,
+    values,
     posterior,
-    lossCurvePath: text(r.loss_curve_path),
+    curvePath: text(r[`${metric}_curve_path`]),
     summaryPath: text(r.summary_path),
     message: text(r.message),
   };
 }
 
-/** One line for a notification: "SVI on lm finished: final loss 12.3 in 4.1 s on cpu". */
+/**
+ * One line for a notification: "SVI on lm finished: final loss 12.3 in 4.1 s on cpu" ("final
+ * log joint -8.2" for Sample and NUTS).
+ */
 export function describeResult(result: RunResult): string {
   const what = `${KIND_TITLES[result.kind] ?? result.kind} on ${result.entry}`;
   if (result.cancelled) return `${what} cancelled`;
   if (!result.ok) return `${what} failed${result.message ? `: ${result.message}` : ""}`;
   const parts = [`${what} finished`];
-  if (result.finalLoss !== undefined) parts.push(`: final loss ${formatNumber(result.finalLoss)}`);
+  if (result.final !== undefined) parts.push(`: final ${METRIC_TITLES[result.metric]} ${formatNumber(result.final)}`);
   if (result.elapsed !== undefined) parts.push(` in ${result.elapsed.toFixed(1)} s`);
   if (result.device) parts.push(` on ${result.device}`);
   return parts.join("");

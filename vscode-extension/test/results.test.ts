@@ -23,13 +23,15 @@ const PAYLOAD = {
 test("a payload is read field by field; junk becomes missing, not an exception", () => {
   const r = parseRunResult(PAYLOAD);
   assert.equal(r.entry, "vanilla_rnn_lm");
-  assert.equal(r.finalLoss, 12.3456);
-  assert.deepEqual(r.losses, [30, 20, 15, 12.3456]);
+  assert.equal(r.metric, "loss");
+  assert.equal(r.final, 12.3456);
+  assert.deepEqual(r.values, [30, 20, 15, 12.3456]);
+  assert.equal(r.curvePath, "/ws/.qvr-runs/loss.png");
   assert.equal(r.message, undefined);
   const junk = parseRunResult({ ok: "yes", final_loss: "NaN", losses: [1, "x", null, 2], posterior: [1] });
   assert.equal(junk.ok, false);
-  assert.equal(junk.finalLoss, undefined);
-  assert.deepEqual(junk.losses, [1, 2]);
+  assert.equal(junk.final, undefined);
+  assert.deepEqual(junk.values, [1, 2]);
   assert.deepEqual(junk.posterior, {});
   assert.doesNotThrow(() => parseRunResult(null));
 });
@@ -55,8 +57,42 @@ test("the loss curve goes down when the loss goes down, inside the plot area", (
   for (const [x, y] of points) assert.ok(x >= 0 && x <= 640 && y >= 0 && y <= 280);
   const flat = curvePoints([5, 5, 5], size);
   assert.ok(flat.every(([, y]) => y === flat[0][1]));
-  assert.match(lossCurveSvg([]), /no losses recorded/);
+  assert.match(lossCurveSvg([]), /no loss recorded/);
+  assert.match(lossCurveSvg([], undefined, "log joint"), /aria-label="log joint curve".*no log joint recorded/);
   assert.match(lossCurveSvg([3, 2]), /<polyline class="curve"[^>]*points="[\d., ]+"/);
+});
+
+const SAMPLE_PAYLOAD = {
+  uri: "file:///ws/lm.qvr",
+  entry: "m",
+  kind: "sample",
+  ok: true,
+  metric: "log_joint",
+  final_log_joint: -8.25,
+  elapsed: 0.5,
+  device: "cpu",
+  log_joints: [-10, -9, -8.25],
+  posterior: {},
+  log_joint_curve_path: "/ws/runs/m-sample/log_joint.png",
+  summary_path: "/ws/runs/m-sample/summary.json",
+  message: "",
+};
+
+test("a Sample or NUTS result is its log joint, never a loss", () => {
+  const r = parseRunResult(SAMPLE_PAYLOAD);
+  assert.equal(r.metric, "log_joint");
+  assert.equal(r.final, -8.25);
+  assert.deepEqual(r.values, [-10, -9, -8.25]);
+  assert.equal(r.curvePath, "/ws/runs/m-sample/log_joint.png");
+  assert.equal(describeResult(r), "Sample on m finished: final log joint -8.25 in 0.5 s on cpu");
+  const html = renderResultsHtml(r, { nonce: "n" });
+  const facts = html.slice(html.indexOf("<dl>"), html.indexOf("</dl>") + 5);
+  assert.equal(facts, "<dl><dt>status</dt><dd>finished</dd><dt>final log joint</dt><dd>-8.25</dd>" +
+    "<dt>draws</dt><dd>3</dd><dt>elapsed</dt><dd>0.50 s</dd><dt>device</dt><dd>cpu</dd>" +
+    "<dt>summary</dt><dd>/ws/runs/m-sample/summary.json</dd>" +
+    "<dt>log joint curve image</dt><dd>/ws/runs/m-sample/log_joint.png</dd></dl>");
+  assert.match(html, /<h3>Log joint<\/h3>\n<svg[^>]*aria-label="log joint curve"/);
+  assert.doesNotMatch(html, /loss(?!-curve)/i);
 });
 
 test("posterior values are previewed with their shape", () => {

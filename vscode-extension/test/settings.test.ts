@@ -12,8 +12,8 @@ test("runs are enabled only when the settings allow it and the workspace is trus
   assert.equal(readSettings(reader({}), true).run.enabled, true);
   assert.equal(readSettings(reader({}), false).run.enabled, false);
   assert.equal(readSettings(reader({ "run.enabled": false }), true).run.enabled, false);
-  const s = readSettings(reader({ "run.steps": 50, "run.device": "cuda" }), true);
-  assert.deepEqual(s.run, { enabled: true, steps: 50, device: "cuda", data: "", python: "", maxConcurrent: 2, timeout: 120, grace: 1 });
+  const s = readSettings(reader({ "run.steps": 50, "run.samples": 30, "run.device": "cuda" }), true);
+  assert.deepEqual(s.run, { enabled: true, steps: 50, samples: 30, warmup: null, device: "cuda", data: "", python: "", maxConcurrent: 2, timeout: 120, grace: 1 });
 });
 
 test("unset steps stay null: the server then uses the `qvr run` default of each kind", () => {

@@ -1,7 +1,7 @@
 """`qvr run`: fit or sample a QVR program from the command line (and for the language server).
 
     qvr run FILE [--entry NAME] (--sample | --svi | --nuts) [--steps N] [--lr X] [--particles K]
-             [--warmup N] [--samples N] [--chains N] [--seed S] [--device D] [--data FILE]
+             [--samples N] [--warmup N] [--chains N] [--seed S] [--device D] [--data FILE]
              [--out DIR] [--json] [--batch B] [--seq-len T] [--max-tree-depth N] [--lift]
 
 `runtime/qvr/cli.py` calls `add_run_arguments(subparser)` and `run_command(args)`;
@@ -20,12 +20,14 @@ What a run does:
 3. the kind's driver inside the one fit loop (`drivers.fit`): `--svi`: `--steps` Adam steps
    (`--lr`) of SVI with an AutoNormalGuide and `--particles` particles; `--nuts`: NUTS over the
    latent sites with the weights fixed (or, with `--lift`, over weights and latents via
-   `bayesian_lift_parameters`); `--warmup`/`--samples` default to half of `--steps` each; the
-   "loss" is the negative log joint of the current draw; `--sample`: `--steps`
-   prior-predictive draws, the loss is their negative log joint; a text file as `--data`
+   `bayesian_lift_parameters`), `--warmup` iterations and `--samples` draws per chain; the
+   progress reports the log joint of the current draw; `--sample`: `--samples`
+   prior-predictive draws, reported with their log joint (`--steps` with `--sample` or
+   `--nuts` is the older spelling, accepted with a warning); a text file as `--data`
    trains a character model instead (`qvr.charlm`: SGD with clipping, `--num-steps` windows,
    perplexities, `--generate PROMPT --chars N`);
-4. writes `summary.json` and `loss.png` (matplotlib, Agg) to `--out`, by default
+4. writes `summary.json` and `loss.png` (SVI) or `log_joint.png` (Sample, NUTS) (matplotlib,
+   Agg) to `--out`, by default
    `runs/<entry>-<kind>-<UTC time>/` next to FILE (`contract.results_dir`, the rule the
    language server uses too); the folder is created and checked for writing before anything
    is fitted (`output`).

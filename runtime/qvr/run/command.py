@@ -14,9 +14,8 @@ import signal
 import sys
 from pathlib import Path
 
-from .arguments import add_run_arguments
-from .contract import (DEFAULT_STEPS, DEFAULTS, EXIT_OK, EXIT_RUN_ERROR, EXIT_USAGE, RunError,
-                       nuts_split)
+from .arguments import add_run_arguments, resolve_counts
+from .contract import DEFAULTS, EXIT_OK, EXIT_RUN_ERROR, EXIT_USAGE, METRIC, METRIC_TITLES, RunError
 from .reporting import HumanReporter, JsonReporter, SilentReporter
 
 
@@ -117,7 +116,9 @@ def _run(args, reporter) -> None:
 
     path = Path(args.file)
     kind = args.kind
-    steps = args.steps or DEFAULT_STEPS[kind]
+    resolve_counts(args, lambda line: print(f"qvr run: warning: {line}", file=sys.stderr,
+                                            flush=True))
+    steps = args.steps if kind == "svi" else args.samples
     text_corpus = bool(args.data) and is_text_corpus(args.data)
     explicit_batch = args.batch is not None
     if args.batch is None:
@@ -143,7 +144,7 @@ def _run(args, reporter) -> None:
         _, fit_model, _ = pick_entry(program, args.entry, path)
 
     if kind == "nuts":
-        warmup, samples = nuts_split(steps, args.warmup, args.samples)
+        warmup, samples = args.warmup, args.samples
         total = args.chains * (warmup + samples)
     else:
         total = steps
@@ -157,8 +158,9 @@ def _run(args, reporter) -> None:
         settings={k: getattr(args, k) for k in
                   ("steps", "lr", "particles", "warmup", "samples", "chains", "max_tree_depth",
                    "lift", "batch", "seq_len")},
-        title=f"{entry_name} ({kind})",
-        ylabel="negative log joint" if kind != "svi" else "loss (negative ELBO)")
+        title=f"{entry_name} ({kind})" + ("" if kind == "svi" else
+                                          f": {METRIC_TITLES[METRIC[kind]]}"),
+        ylabel="log joint" if kind != "svi" else "loss (negative ELBO)", metric=METRIC[kind])
 
     def drive(started: float) -> drivers.Fitted:
         if kind == "svi":
@@ -183,7 +185,7 @@ def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> N
     if args.batch_size is not None:
         raise RunError("--batch-size is for data with rows; a text corpus is trained on --batch "
                        "windows per step", "usage")
-    steps = args.steps or DEFAULT_STEPS["svi"]
+    steps = args.steps
     run = drivers.open_corpus(model, args)
     # fail before training, not after (rank 0 alone writes results)
     out_dir = prepare_out_dir(args.out, path, entry_name, "svi") if _lead() else None

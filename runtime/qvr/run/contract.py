@@ -10,8 +10,12 @@ nor anything from the runtime: the language server imports it.
   ``to_json()`` giving the object as written; `parse_event` reads a line back.
 * `RunError`: a run failure that is reported as one ``error`` event, with one of `ERROR_CODES`
   (or a ``QVR…`` diagnostic code).
-* Defaults: `DEFAULT_STEPS` per kind and `RunDefaults` (`DEFAULTS`); `nuts_split` is the rule
-  that divides ``--steps`` into warmup and draws.
+* Defaults: `DEFAULT_STEPS` (SVI), `DEFAULT_SAMPLES` (per kind), `DEFAULT_WARMUP` (NUTS) and
+  `RunDefaults` (`DEFAULTS`); `nuts_split` is the rule by which the deprecated ``--steps`` of a
+  NUTS run is divided into warmup and draws.
+* Metrics: `METRIC` names what a kind's progress reports (SVI: the ``loss``, the negative
+  ELBO; Sample and NUTS: the ``log_joint`` of the current draw), `METRIC_TITLES` how people
+  read it.
 * `results_dir`: ``runs/<entry>-<kind>-<UTC time>`` beside the program, the folder both `qvr
   run` and the editor write results to.
 """
@@ -36,16 +40,35 @@ RUN_KINDS = ("svi", "sample", "nuts")
 # ------------------------------------------------------------------------------------------------
 # defaults
 
-#: ``--steps`` when not given: SVI steps, prior-predictive draws, NUTS iterations (warmup and
-#: draws together, per chain).
-DEFAULT_STEPS = {"svi": 200, "sample": 100, "nuts": 200}
+#: ``--steps`` when not given: SVI optimisation steps (the only kind that has steps).
+DEFAULT_STEPS = 200
+#: ``--samples`` when not given: prior-predictive draws (Sample), draws per chain after warmup
+#: (NUTS).
+DEFAULT_SAMPLES = {"sample": 100, "nuts": 100}
+#: ``--warmup`` when not given: NUTS warm-up iterations per chain.
+DEFAULT_WARMUP = 100
+
+#: What each kind's progress and result report: SVI its ``loss`` (the negative ELBO, which it
+#: minimises); Sample and NUTS the ``log_joint`` of the current draw (the log density of
+#: the draw and the data together, higher is more probable). The name is the field of the
+#: events (``loss``/``log_joint``, ``final_loss``/``final_log_joint``).
+METRIC = {"svi": "loss", "sample": "log_joint", "nuts": "log_joint"}
+#: How messages, the progress bar and the plot name each metric.
+METRIC_TITLES = {"loss": "loss", "log_joint": "log joint"}
+#: What the ``total`` of a kind's ``start`` event counts (NUTS: warm-up and draws of every
+#: chain), as messages say it.
+TOTAL_UNITS = {"svi": "steps", "sample": "draws", "nuts": "iterations"}
+#: The key of ``summary.json`` that lists the metric at every step or draw.
+METRIC_SERIES = {"loss": "losses", "log_joint": "log_joints"}
 
 
 @dataclass(frozen=True)
 class RunDefaults:
     """The values `qvr run` uses for options that are not given (``--help`` shows them)."""
 
-    steps: dict = field(default_factory=lambda: dict(DEFAULT_STEPS))
+    steps: int = DEFAULT_STEPS
+    samples: dict = field(default_factory=lambda: dict(DEFAULT_SAMPLES))
+    warmup: int = DEFAULT_WARMUP
     lr: float = 0.05  # Adam, simulated or tabular data
     corpus_lr: float = 4.0  # SGD, a text corpus
     particles: int = 1
@@ -65,8 +88,9 @@ DEFAULTS = RunDefaults()
 
 
 def nuts_split(steps: int, warmup: int | None = None, samples: int | None = None) -> tuple[int, int]:
-    """(warmup, draws) per chain of a NUTS run of `steps` iterations: half and half unless
-    given (a given warmup of 0 is kept; at least one draw)."""
+    """(warmup, draws) per chain of a NUTS run given the deprecated ``--steps`` (iterations,
+    warmup and draws together): half and half unless given (a given warmup of 0 is kept; at
+    least one draw)."""
     return (warmup if warmup is not None else steps // 2,
             samples if samples is not None else max(1, steps - steps // 2))
 
@@ -133,18 +157,20 @@ class StartEvent:
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Steps done of ``total``, the latest loss and seconds since the start; ``chains`` lists
-    the iterations done per NUTS chain when several run."""
+    """Steps done of ``total``, the latest value of the kind's metric (`METRIC`: ``loss`` for
+    SVI, ``log_joint`` for Sample and NUTS; the field is named after it) and seconds since the
+    start; ``chains`` lists the iterations done per NUTS chain when several run."""
 
     step: int
     total: int
-    loss: float | None
+    value: float | None
     elapsed: float
     chains: tuple | None = None
+    metric: str = "loss"
 
     def to_json(self) -> dict:
         event = {"event": PROGRESS, "step": self.step, "total": self.total,
-                 "loss": json_float(self.loss), "elapsed": round(self.elapsed, 4)}
+                 self.metric: json_float(self.value), "elapsed": round(self.elapsed, 4)}
         if self.chains is not None:
             event["chains"] = list(self.chains)
         return event
@@ -152,24 +178,27 @@ class ProgressEvent:
 
 @dataclass(frozen=True)
 class ResultEvent:
-    """The run finished and wrote its results; ``extra`` holds what a kind of data adds (a text
-    corpus: ``train_perplexity``, ``val_perplexity``, ``generated``), written after the rest."""
+    """The run finished and wrote its results: the last value of the kind's metric (`METRIC`)
+    as ``final_loss`` or ``final_log_joint`` and its curve as ``loss_curve_path`` or
+    ``log_joint_curve_path``; ``extra`` holds what a kind of data adds (a text corpus:
+    ``train_perplexity``, ``val_perplexity``, ``generated``), written after the rest."""
 
     entry: str
     kind: str
-    final_loss: float | None
+    final: float | None
     elapsed: float
     device: str
     summary_path: str
-    loss_curve_path: str
+    curve_path: str
     posterior: dict
     extra: dict = field(default_factory=dict)
+    metric: str = "loss"
 
     def to_json(self) -> dict:
         event = {"event": RESULT, "entry": self.entry, "kind": self.kind,
-                 "final_loss": self.final_loss, "elapsed": round(self.elapsed, 4),
+                 f"final_{self.metric}": self.final, "elapsed": round(self.elapsed, 4),
                  "device": self.device, "summary_path": self.summary_path,
-                 "loss_curve_path": self.loss_curve_path, "posterior": self.posterior}
+                 f"{self.metric}_curve_path": self.curve_path, "posterior": self.posterior}
         event.update(self.extra)
         return event
 

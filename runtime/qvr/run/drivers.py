@@ -2,11 +2,12 @@
 
 `fit` is what every run does around its kind: announce the ``start`` event, seed torch, let
 the driver fit or draw (reporting progress as it goes), then write ``summary.json`` and the
-loss curve and announce the ``result``. The drivers are `svi` (Adam on an AutoNormal guide),
+curve of the kind's metric (SVI's loss, the log joint of Sample and NUTS draws) and announce
+the ``result``. The drivers are `svi` (Adam on an AutoNormal guide),
 `sample` (prior-predictive draws), `nuts` (NUTS over the latent sites, or the weights too with
 ``--lift``) and `train_corpus` (a character model trained on a text file with `qvr.charlm`). Each
-returns a `Fitted`: the loss curve, the posterior summary, and what it adds to the summary and
-the ``result`` event.
+returns a `Fitted`: the metric at every step or draw, the posterior summary, and what it adds
+to the summary and the ``result`` event.
 """
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .contract import ResultEvent, RunError, StartEvent
+from .contract import METRIC_SERIES, ResultEvent, RunError, StartEvent
 from .output import compact_posterior, write_results
 from .program import check_protocol
 
 
 @dataclass
 class Fitted:
-    """What a driver returns: the loss per step, the posterior summary (site → statistics),
-    fields for ``summary.json`` (before ``settings``) and for the ``result`` event."""
+    """What a driver returns: the kind's metric per step or draw (SVI's loss, the log joint of
+    a Sample or NUTS draw), the posterior summary (site → statistics), fields for
+    ``summary.json`` (before ``settings``) and for the ``result`` event."""
 
     losses: list
     posterior: dict
@@ -47,6 +49,7 @@ class FitPlan:
     settings: dict
     title: str
     ylabel: str
+    metric: str = "loss"  # qvr.run.contract.METRIC of the kind
 
 
 def fit(plan: FitPlan, reporter, drive: Callable[[float], Fitted]) -> None:
@@ -62,19 +65,20 @@ def fit(plan: FitPlan, reporter, drive: Callable[[float], Fitted]) -> None:
     if plan.out_dir is None:
         return
     final = fitted.losses[-1] if fitted.losses else None
+    metric = plan.metric
     summary = {
         "entry": plan.entry, "kind": plan.kind, "device": plan.device, "file": str(plan.file),
-        "final_loss": final, "elapsed": elapsed, "losses": fitted.losses,
+        f"final_{metric}": final, "elapsed": elapsed, METRIC_SERIES[metric]: fitted.losses,
         "posterior": fitted.posterior, "data": plan.data, "seed": plan.seed,
         **fitted.summary, "settings": plan.settings,
     }
     summary_path, curve_path = write_results(plan.out_dir, summary, fitted.losses, plan.title,
-                                             plan.ylabel)
+                                             plan.ylabel, metric)
     reporter.result(ResultEvent(
-        entry=plan.entry, kind=plan.kind, final_loss=final, elapsed=elapsed, device=plan.device,
-        summary_path=str(summary_path.resolve()), loss_curve_path=str(curve_path.resolve()),
+        entry=plan.entry, kind=plan.kind, final=final, elapsed=elapsed, device=plan.device,
+        summary_path=str(summary_path.resolve()), curve_path=str(curve_path.resolve()),
         posterior=compact_posterior(fitted.posterior),
-        extra=fitted.result))
+        extra=fitted.result, metric=metric))
 
 
 #: Longest pause (seconds of wall time) between two progress events of an SVI run.
@@ -142,7 +146,7 @@ def sample(model, x, observations, steps, reporter, started) -> Fitted:
     from ..infer import Predictive
 
     check_protocol(model, "the entry")
-    losses, chunks = [], []
+    log_joints, chunks = [], []
     # Draws are vectorised by chunk, and the chunk boundaries decide which random numbers go
     # where, so they depend on `steps` alone (a seed gives the same draws on any machine, which
     # time-sized chunks would not). A progress event follows every chunk: 1% of the draws, so
@@ -161,16 +165,16 @@ def sample(model, x, observations, steps, reporter, started) -> Fitted:
             from ..infer.sites import repeat_batch
 
             lj = model.log_joint(repeat_batch(x, n), {**named, **values}).reshape(n, -1).sum(1)
-            for v in lj.tolist():
-                losses.append(-v)
+            log_joints.extend(lj.tolist())
             chunks.append(draws)
             done += n
-            reporter.progress(done, steps, losses[-1], time.perf_counter() - started)
+            reporter.progress(done, steps, log_joints[-1], time.perf_counter() - started,
+                              metric="log_joint")
     posterior = {}
     for name in chunks[0]:
         allv = torch.cat([c[name] for c in chunks]).to(torch.float64)
         posterior[name] = {"mean": allv.mean(0).tolist(), "std": allv.std(0).tolist()}
-    return Fitted(losses, posterior)
+    return Fitted(log_joints, posterior)
 
 
 def nuts(model, x, observations, warmup, samples, args, reporter, started, locate) -> Fitted:
@@ -188,12 +192,12 @@ def nuts(model, x, observations, warmup, samples, args, reporter, started, locat
 
     def progress(chain, it, total, accept, log_joint):
         done[chain] = it
-        loss = -float(log_joint)
-        if not math.isfinite(loss):
+        value = float(log_joint)
+        if not math.isfinite(value):
             raise RunError(f"the log joint became non-finite at NUTS iteration {it} of chain "
                            f"{chain}", "nan")
-        reporter.progress(sum(done), args.chains * per_chain, loss, time.perf_counter() - started,
-                          chains=done if args.chains > 1 else None)
+        reporter.progress(sum(done), args.chains * per_chain, value, time.perf_counter() - started,
+                          chains=done if args.chains > 1 else None, metric="log_joint")
 
     mcmc = MCMC(NUTSKernel(max_tree_depth=args.max_tree_depth), num_warmup=warmup,
                 num_samples=samples, num_chains=args.chains, seed=args.seed, progress=progress,
@@ -211,9 +215,9 @@ def nuts(model, x, observations, warmup, samples, args, reporter, started, locat
         "step_sizes": result.step_sizes.tolist(),
         "chain_method": result.chain_method,
     }
-    # the negative log joint at every iteration, chain after chain (whatever ran them)
-    losses = (-result.trace_log_joint.to(torch.float64)).reshape(-1).tolist()
-    return Fitted(losses, posterior)
+    # the log joint at every iteration, chain after chain (whatever ran them)
+    log_joints = result.trace_log_joint.to(torch.float64).reshape(-1).tolist()
+    return Fitted(log_joints, posterior)
 
 
 def open_corpus(model, args):

@@ -1,6 +1,6 @@
 """A run's outputs: the results folder (`prepare_out_dir`, by default `default_out_dir`, the
-rule of `qvr.run.contract.results_dir`), ``summary.json`` and ``loss.png`` (`write_results`,
-`plot`), and the posterior as the ``result`` event carries it (`compact_posterior`).
+rule of `qvr.run.contract.results_dir`), ``summary.json`` and the curve of the kind's metric,
+``loss.png`` or ``log_joint.png`` (`write_results`, `plot`), and the posterior as the ``result`` event carries it (`compact_posterior`).
 """
 from __future__ import annotations
 
@@ -32,10 +32,12 @@ def prepare_out_dir(out, path: Path, entry: str, kind: str) -> Path:
     return d
 
 
-def write_results(out_dir: Path, summary: dict, losses, title: str, ylabel: str) -> tuple[Path, Path]:
-    """Write ``summary.json`` and the loss curve ``loss.png`` into `out_dir`; a folder that went
-    away or filled up during the run is a `RunError` with code ``io``."""
-    summary_path, curve_path = out_dir / "summary.json", out_dir / "loss.png"
+def write_results(out_dir: Path, summary: dict, losses, title: str, ylabel: str,
+                  metric: str = "loss") -> tuple[Path, Path]:
+    """Write ``summary.json`` and the curve ``<metric>.png`` (``loss.png``, ``log_joint.png``)
+    into `out_dir`; a folder that went away or filled up during the run is a `RunError` with
+    code ``io``."""
+    summary_path, curve_path = out_dir / "summary.json", out_dir / f"{metric}.png"
     try:
         summary_path.write_text(json.dumps(summary, indent=1, allow_nan=True), encoding="utf-8")
         plot(losses, curve_path, title, ylabel)

@@ -1,15 +1,18 @@
 """Where a run's life goes: JSON events on stdout (``--json``, read live by the language
 server), a progress bar and a summary for a person, or nothing (data-parallel ranks but 0).
 
-Every reporter has the same four calls: ``start(StartEvent)``, ``progress(step, total, loss,
-elapsed, chains=None)``, ``result(ResultEvent)`` and ``error(RunError)``.
+Every reporter has the same four calls: ``start(StartEvent)``, ``progress(step, total, value,
+elapsed, chains=None, metric="loss")`` (`value` is the kind's metric, `qvr.run.contract.METRIC`:
+SVI's loss or the log joint of a Sample or NUTS draw), ``result(ResultEvent)`` and
+``error(RunError)``.
 """
 from __future__ import annotations
 
 import json
 import sys
 
-from .contract import ProgressEvent, ResultEvent, RunError, StartEvent, dumps_event
+from .contract import (METRIC_TITLES, TOTAL_UNITS, ProgressEvent, ResultEvent, RunError, StartEvent,
+                       dumps_event)
 
 
 class JsonReporter:
@@ -23,9 +26,10 @@ class JsonReporter:
         self.stream.write(dumps_event(event) + "\n")
         self.stream.flush()
 
-    def progress(self, step, total, loss, elapsed, chains=None):
-        self.emit(ProgressEvent(step, total, loss, elapsed,
-                                tuple(chains) if chains is not None else None).to_json())
+    def progress(self, step, total, value, elapsed, chains=None, metric="loss"):
+        self.emit(ProgressEvent(step, total, value, elapsed,
+                                tuple(chains) if chains is not None else None,
+                                metric).to_json())
 
     def start(self, event: StartEvent):
         self.emit(event.to_json())
@@ -48,14 +52,14 @@ class HumanReporter:
 
     def start(self, event: StartEvent):
         self.err.write(f"qvr run: {event.kind} on {event.entry} ({event.device}), "
-                       f"{event.total} steps\n")
+                       f"{event.total} {TOTAL_UNITS.get(event.kind, 'steps')}\n")
         self.err.flush()
 
-    def progress(self, step, total, loss, elapsed, chains=None):
+    def progress(self, step, total, value, elapsed, chains=None, metric="loss"):
         width = 30
         filled = int(width * step / total) if total else width
         bar = "#" * filled + "-" * (width - filled)
-        line = f"[{bar}] {step}/{total}  loss {_fmt(loss)}  {elapsed:.1f}s"
+        line = f"[{bar}] {step}/{total}  {METRIC_TITLES[metric]} {_fmt(value)}  {elapsed:.1f}s"
         if chains is not None:
             per_chain = total // len(chains) if total else 0
             line += "  chains " + " ".join(f"{100 * done // per_chain if per_chain else 100}%"
@@ -77,10 +81,11 @@ class HumanReporter:
                            f"validation perplexity {_fmt(extra['val_perplexity'])}\n")
             if extra.get("generated") is not None:
                 self.out.write(f"generated: {json.dumps(extra['generated'])}\n")
+        title = METRIC_TITLES[event.metric]
         self.out.write(
-            f"{event.kind} {event.entry}: final loss {_fmt(event.final_loss)} "
+            f"{event.kind} {event.entry}: final {title} {_fmt(event.final)} "
             f"in {round(event.elapsed, 4):.1f}s on {event.device}\n"
-            f"summary: {event.summary_path}\nloss curve: {event.loss_curve_path}\n")
+            f"summary: {event.summary_path}\n{title} curve: {event.curve_path}\n")
         self.out.flush()
 
     def error(self, err: RunError):

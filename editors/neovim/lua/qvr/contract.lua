@@ -11,10 +11,12 @@ return {
   entry_at_request = "qvr/entryAt",
   run_finished_notification = "qvr/runFinished",
   run_finished_option = "runFinishedNotification",
-  -- qvr.run.* defaults (steps vim.NIL: the `qvr run` default of each kind)
+  -- qvr.run.* defaults (steps, samples, warmup vim.NIL: the `qvr run` defaults)
   run_setting_defaults = {
     enabled = true,
     steps = vim.NIL,
+    samples = vim.NIL,
+    warmup = vim.NIL,
     device = "",
     data = "",
     python = "",

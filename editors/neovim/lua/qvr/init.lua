@@ -102,15 +102,29 @@ local function progress_handler(err, result, ctx, config)
   echo(text, nil, value.kind ~= "report")
 end
 
---- One line for a finished run: "SVI on lm finished: final loss 12.3 in 4.1 s on cpu".
+-- What a run reports at every step or draw: SVI its loss (the negative ELBO), Sample and NUTS
+-- the log joint of the draw. qvr/runFinished names its fields after it (`metric`: "loss" or
+-- "log_joint"; `final_<metric>`, `losses`/`log_joints`, `<metric>_curve_path`).
+local METRIC_TITLES = { loss = "loss", log_joint = "log joint" }
+local METRIC_SERIES = { loss = "losses", log_joint = "log_joints" }
+local UNITS = { svi = "steps", sample = "draws", nuts = "iterations" }
+
+local function metric_of(result)
+  return result.metric == "log_joint" and "log_joint" or "loss"
+end
+
+--- One line for a finished run: "SVI on lm finished: final loss 12.3 in 4.1 s on cpu" ("final
+--- log joint -8.2" for Sample and NUTS).
 function M.describe(result)
   local what = string.format("%s on %s", KIND_TITLES[result.kind] or tostring(result.kind), tostring(result.entry))
   if not result.ok then
     return what .. " failed" .. (type(result.message) == "string" and (": " .. result.message) or "")
   end
   local text = what .. " finished"
-  if type(result.final_loss) == "number" then
-    text = text .. string.format(": final loss %.4g", result.final_loss)
+  local metric = metric_of(result)
+  local final = result["final_" .. metric]
+  if type(final) == "number" then
+    text = text .. string.format(": final %s %.4g", METRIC_TITLES[metric], final)
   end
   if type(result.elapsed) == "number" then
     text = text .. string.format(" in %.1f s", result.elapsed)
@@ -308,7 +322,7 @@ end
 
 local SPARK = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" }
 
---- A one-line sparkline of the losses.
+--- A one-line sparkline of a run's values (its losses or log joints).
 function M.sparkline(values)
   if #values == 0 then
     return ""
@@ -333,15 +347,20 @@ function M.show_result()
     return
   end
   local lines = { M.describe(r), "" }
-  local losses = type(r.losses) == "table" and r.losses or {}
-  if #losses > 0 then
-    table.insert(lines, "loss  " .. M.sparkline(losses))
-    table.insert(lines, string.format("      %d steps, %.4g → %.4g", #losses, losses[1], losses[#losses]))
+  local metric = metric_of(r)
+  local values = type(r[METRIC_SERIES[metric]]) == "table" and r[METRIC_SERIES[metric]] or {}
+  if #values > 0 then
+    local title = METRIC_TITLES[metric]
+    local pad = string.rep(" ", #title + 2)
+    table.insert(lines, title .. "  " .. M.sparkline(values))
+    table.insert(lines, string.format("%s%d %s, %.4g → %.4g", pad, #values, UNITS[r.kind] or "steps",
+      values[1], values[#values]))
   end
-  for _, key in ipairs({ "loss_curve_path", "summary_path" }) do
-    if type(r[key]) == "string" then
-      table.insert(lines, key:gsub("_", " ") .. ": " .. r[key])
-    end
+  if type(r[metric .. "_curve_path"]) == "string" then
+    table.insert(lines, METRIC_TITLES[metric] .. " curve path: " .. r[metric .. "_curve_path"])
+  end
+  if type(r.summary_path) == "string" then
+    table.insert(lines, "summary path: " .. r.summary_path)
   end
   if type(r.posterior) == "table" and next(r.posterior) then
     table.insert(lines, "")
@@ -356,6 +375,12 @@ function M.show_result()
         table.insert(parts, string.format("%.3g ± %.3g", mean[i], std[i] or 0))
       end
       table.insert(lines, string.format("  %-16s %s%s", site, table.concat(parts, ", "), #mean > 4 and ", …" or ""))
+    end
+  end
+  -- a result still shown from before gives way (its name would clash with the new one)
+  for _, old in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_get_name(old) == "qvr://result" then
+      vim.api.nvim_buf_delete(old, { force = true })
     end
   end
   vim.cmd("botright new")
