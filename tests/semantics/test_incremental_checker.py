@@ -588,3 +588,19 @@ def test_current_examples_and_their_symbols(path):
     for chunk in split_declarations(text)[::2]:
         assert_same(checker, text[:chunk.start] + "\n" + text[chunk.start:], view=True)
     assert_same(checker, text, view=True)
+
+
+def test_a_duplicate_writing_an_entry_its_block_neighbour_reads():
+    # The first `object Doc` is broken (its chunk runs on into a line of prose), so it writes
+    # no entry; the duplicate writes it, and `covers`, checked in the same block, reads it.
+    # Removing the duplicate changes `covers` without changing its text or any key it had:
+    # `affinity`, in a later block, must not replay its QVR050 (found by the random chains).
+    head = ("object Doc : FinSet 5\nd example E10: algebra selector, transpose, enumerated "
+            "object, family-less finite kernel, several exports.\nobject Topic : FinSet 3\n")
+    rest = ("morphism covers : Doc -> Topic [role=latent]\nmorphism route : Topic -> Doc\n\n"
+            "define affinity = likes >> covers.dagger\n")
+    with_duplicate = head + "object Doc : FinSet 5\n" + rest
+    checker = IncrementalChecker(block=8)
+    assert "QVR050" in codes(assert_same(checker, with_duplicate))
+    assert "QVR050" not in codes(assert_same(checker, head + rest))
+    assert "QVR050" in codes(assert_same(checker, with_duplicate))

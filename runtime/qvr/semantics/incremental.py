@@ -126,7 +126,7 @@ class _Unit:
     """A top-level statement with its `where` bindings, checked in one frame."""
 
     __slots__ = ("decl", "origin", "end", "text", "index", "idents", "text_key", "shape_key", "cut",
-                 "where", "statements", "key", "key_quantale", "names")
+                 "where", "statements", "key", "key_quantale", "names", "pure")
 
     def __init__(self, decl, origin, end, text, index, idents, text_key):
         self.decl = decl
@@ -147,6 +147,8 @@ class _Unit:
         self.key = None
         self.key_quantale = None
         self.names = ()
+        # its key before `_fold_foreign` made it depend on a write in its own block (or None)
+        self.pure = None
 
 
 BLOCK = 8  # units per block, on average
@@ -436,6 +438,7 @@ class IncrementalChecker:
                     extra_writes[name] = hash((extra_writes.get(name), key))
                 dirty.update(record.foreign)
                 foreign_now.update(record.foreign)
+                _fold_foreign(block, record.foreign, key, name_key, dirty)
             if info.export:
                 export_seen = True
             if block.where:
@@ -712,6 +715,7 @@ class IncrementalChecker:
                     dirty.update(own)
                     dirty.update(u.names)
                 key = u.key = new_key
+                u.pure = None
                 u.names = own
                 for name in own:
                     name_key[name] = key
@@ -943,6 +947,24 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
                 high = mid - 1
         tail = low
     return head, tail
+
+
+def _fold_foreign(block, foreign, block_key, name_key, dirty) -> None:
+    """A unit of `block` that mentions a name some unit of the block wrote without declaring
+    it (a duplicate declaration) may have read that entry, which its key, computed before the
+    block was checked, does not show: fold the block's key into its key, so the units using
+    its names in later blocks depend on that write too."""
+    names = frozenset(foreign)
+    for u in block.units:
+        if not u.names or names.isdisjoint(u.idents):
+            continue
+        base = u.key if u.pure is None else u.pure
+        folded = hash((base, block_key))
+        if folded != u.key:
+            dirty.update(u.names)
+        u.pure, u.key = base, folded
+        for name in u.names:
+            name_key[name] = folded
 
 
 def _names_of(d, groups) -> list:
