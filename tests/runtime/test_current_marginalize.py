@@ -215,8 +215,10 @@ export p
 
 
 def test_nested_blocks_are_refused_with_their_location():
-    with pytest.raises(NotSupportedError, match=r"nested\.qvr:7:5: nested `marginalize`"):
-        load("nested", NESTED)
+    # the inner block is the tier-2 construct; the refusal comes when the program is built
+    with pytest.raises(NotSupportedError,
+                       match=r"nested\.qvr:8:9: a nested `marginalize` \(inside `a`'s block\)"):
+        load("nested", NESTED).morphism.log_joint(torch.zeros(1, dtype=torch.long), {})
 
 
 @pytest.mark.slow
@@ -593,3 +595,41 @@ def test_a_kernel_observe_in_a_latent_block_is_an_ordinary_step():
     emit = program.env["emit"]
     want = emit.log_joint(trace.sites["k"].value[0], {"output": y.view(12, 1)}).sum()
     torch.testing.assert_close(trace.sites["y"].log_prob, want.view(1))
+
+
+CALLED = """
+object Obs : FinSet 8
+object Label : FinSet 2
+object Weight : Real 1
+
+program inner : Obs -> Weight
+    sample share <- Beta(concentration1=2.0, concentration0=2.0)
+    sample centre : Label <- Normal(loc=0.0, scale=4.0)
+    marginalize k : Obs <- Bernoulli(probs=share)
+        observe x : Obs <- Normal(loc=centre[k], scale=1.0)
+    return share
+
+program outer : Obs -> Weight
+    sample w <- inner
+    return w
+
+export outer
+"""
+
+
+def test_a_block_in_a_drawn_program_records_its_sites_below_the_draw():
+    program = load("called", CALLED)
+    assert program.diagnostics == []
+    model = program.morphism
+    x0 = torch.zeros(1, dtype=torch.long)
+    trace = model.trace(x0, observations={"w/x": torch.randn(8)})
+    assert sites_of(trace) == [("w", "deterministic", (1, 1)), ("w/share", "latent", (1, 1)),
+                               ("w/centre", "latent", (1, 2, 1)), ("w/k", "factor", (1, 8)),
+                               ("w/x", "observed", (1, 8, 1))]
+    assert [(s.name, s.kind) for s in model.site_specs()] == [
+        ("w", "deterministic"), ("w/share", "latent"), ("w/centre", "latent"), ("w/k", "factor"),
+        ("w/x", "observed")]
+    # a value given for the factor site is ignored
+    values = {n: s.value for n, s in trace.sites.items() if s.kind != "deterministic"}
+    torch.testing.assert_close(model.log_joint(x0, values),
+                               model.log_joint(x0, {**values, "w/k": torch.zeros(1, 8)}))

@@ -399,8 +399,14 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
     def refuse(node, what):
         raise NotSupportedError(f"{builder.where(node.span)}: {what}")
 
-    if marginal is None or marginal.nested or any(isinstance(s, A.MarginalizeStep) for s in step.body):
-        refuse(step, f"nested `marginalize` (inside `{z}`'s block) is tier 2: checked, not run")
+    inner = next((s for s in step.body if isinstance(s, A.MarginalizeStep)), None)
+    if marginal is None or marginal.nested or inner is not None:
+        where = inner if inner is not None else step
+        tier = getattr(builder, "refuse_tier", None)  # located, with the construct and tier
+        if tier is not None:
+            tier(where.keyword, f"a nested `marginalize` (inside `{z}`'s block)", 2)
+        refuse(where.keyword, f"a nested `marginalize` (inside `{z}`'s block) is tier 2: checked, "
+                              "not run")
     inline = a.inline_info(step)
 
     def var_type(v):
