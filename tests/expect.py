@@ -68,8 +68,9 @@ def literal_for(text: str, indent: str) -> str:
     source = repr(text)
     if trim(ast.literal_eval(source)) == text:
         return source
-    # A one-line text that starts with a newline cannot be written plainly: concatenate.
-    return "(" + repr(text[:1]) + " " + repr(text[1:]) + ")"
+    # Any literal starting with a newline reads as a block, and a block ends with a newline.
+    raise AssertionError(f"{text!r} starts with a newline but does not end with one: it "
+                         "cannot be an inline expectation; use expect_file()")
 
 
 @dataclass
@@ -85,9 +86,11 @@ class Pending:
     """Inline literals to rewrite, by source file; `write()` applies them."""
 
     patches: dict[Path, dict[tuple[int, int], _Patch]] = field(default_factory=dict)
+    sources: dict[Path, str] = field(default_factory=dict)  # each file as its patches were found
 
     def add(self, path: Path, call: tuple[int, int, int, int], actual: str) -> None:
-        patch = _locate(path, call, actual)
+        source = self.sources.setdefault(path, path.read_text(encoding="utf-8"))
+        patch = _locate(source, path, call, actual)
         known = self.patches.setdefault(path, {}).get(patch.start)
         if known is not None and known.text != actual:
             raise AssertionError(
@@ -96,18 +99,22 @@ class Pending:
         self.patches[path][patch.start] = patch
 
     def write(self) -> list[Path]:
-        """Rewrite every pending literal; return the files changed."""
-        changed = []
+        """Rewrite every pending literal; return the files changed. A file edited since its
+        literals were found is left alone (the positions no longer hold): AssertionError,
+        after the other files are written."""
+        changed, skipped = [], []
         for path, patches in sorted(self.patches.items()):
-            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-            starts = [0]
-            for line in lines:
-                starts.append(starts[-1] + len(line))
-            text = "".join(lines)
+            text = path.read_text(encoding="utf-8")
+            if text != self.sources[path]:
+                skipped.append(path)
+                continue
+            starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
 
-            def offset(pos: tuple[int, int]) -> int:
-                line = lines[pos[0] - 1]
-                return starts[pos[0] - 1] + len(line.encode("utf-8")[:pos[1]].decode("utf-8"))
+            def offset(pos: tuple[int, int]) -> int:  # ast's columns count UTF-8 bytes
+                start = starts[pos[0] - 1]
+                end = text.find("\n", start)
+                line = text[start:] if end < 0 else text[start:end]
+                return start + len(line.encode("utf-8")[:pos[1]].decode("utf-8"))
 
             for patch in sorted(patches.values(), key=lambda p: p.start, reverse=True):
                 new = literal_for(patch.text, patch.indent)
@@ -115,16 +122,18 @@ class Pending:
             path.write_text(text, encoding="utf-8")
             changed.append(path)
         self.patches.clear()
+        self.sources.clear()
+        if skipped:
+            raise AssertionError(f"not updated, edited while the tests ran: {', '.join(map(str, skipped))}")
         return changed
 
 
 PENDING = Pending()
 
 
-def _locate(path: Path, call: tuple[int, int, int, int], actual: str) -> _Patch:
-    """The source range of the literal argument of the `expect(...)` call at `call`
-    (or, for `expect()`, the empty range inside its parentheses)."""
-    source = path.read_text(encoding="utf-8")
+def _locate(source: str, path: Path, call: tuple[int, int, int, int], actual: str) -> _Patch:
+    """The source range of the literal argument of the `expect(...)` call at `call` in
+    `source`, the text of `path` (or, for `expect()`, the empty range inside its parentheses)."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and (
                 node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == call:

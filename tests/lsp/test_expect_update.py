@@ -3,6 +3,7 @@ updating is on; updating rewrites inline literals and expectation files so that 
 passes; `--update-expect` and `UPDATE_EXPECT=1` turn it on for a pytest run."""
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 import subprocess
@@ -96,6 +97,22 @@ def test_updating_rewrites_the_literals_in_place(sample, monkeypatch):
     load(sample).check(new)  # the rewritten file now expects the new output
 
 
+def test_a_file_edited_while_the_tests_ran_is_left_alone(sample, monkeypatch):
+    monkeypatch.setattr(expect, "UPDATE", True)
+    load(sample).check(["new", "first\n  indented\nlast\n", ""])
+    edited = "# a line added meanwhile\n" + SAMPLE
+    sample.write_text(edited, encoding="utf-8")
+    with pytest.raises(AssertionError, match="edited while the tests ran"):
+        expect.write_pending()
+    assert sample.read_text(encoding="utf-8") == edited
+
+
+@pytest.mark.parametrize("text", ["", "one", "a\nb", "a\nb\n", "\n", "\nx\n", "  x\n  y\n", "x\n\n",
+                                  "tab\there\n", "bell\a\n", '"""\n', "\\n\n", "é → ∞\n"])
+def test_every_written_literal_reads_back_as_the_text(text):
+    assert expect.trim(ast.literal_eval(expect.literal_for(text, " " * 8))) == text
+
+
 def test_one_expectation_cannot_take_two_outputs(sample, monkeypatch):
     monkeypatch.setattr(expect, "UPDATE", True)
     module = load(sample)
@@ -152,3 +169,8 @@ def test_the_flag_and_the_variable_update_a_failing_run(tmp_path, how):
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert path.read_text(encoding="utf-8") == RUN.replace("old", "new")
     assert pytest_run(path).returncode == 0
+
+
+def test_a_text_that_no_inline_literal_can_hold_is_refused():
+    with pytest.raises(AssertionError, match="use expect_file"):
+        expect.literal_for("\nno newline at the end", " " * 8)
