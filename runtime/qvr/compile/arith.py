@@ -25,6 +25,9 @@ PLACE = "\0place"
 # a deep copy (`stack`) calls its own copies rather than the original's.
 OWNER = "\0owner"
 
+# calls the runtime refuses (part 2 §6.9): charts (tier 2) and collection operations (tier 3)
+_UNRUN_CALLS = ("parse", "map", "fold", "traverse", "length", "logsumexp_over", "filter")
+
 _OPS = {"+": torch.add, "-": torch.sub, "*": torch.mul, "/": torch.div}
 
 
@@ -130,7 +133,11 @@ class ArithCompiler:
                 def call2(env):  # two arguments broadcast like `+`
                     return fn(*align(left(env), right(env)))
                 return call2
+            if name in _UNRUN_CALLS and getattr(self, "refuse", None) is not None:
+                self.refuse(node)  # a chart (tier 2, part 2 §6.9)
             raise QvrError(f"`{name}` is neither a declared morphism nor a builtin function")
+        if getattr(self, "refuse", None) is not None:
+            self.refuse(node)  # charts, lambdas, collection operations (part 2 §6.9)
         raise QvrError(f"unsupported arithmetic node {type(node).__name__}")
 
     def _morphism_call(self, node, attr, arg_types):

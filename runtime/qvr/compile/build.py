@@ -14,6 +14,7 @@ from ..errors import NotSupportedError, QvrError
 from ..semantics.types import MorphType, ObjType, elem_of
 from ..syntax import ast as A
 from . import combinators as C
+from . import families as FAM
 from . import kernels as K
 from . import values as V
 from .arith import ArithCompiler
@@ -39,6 +40,14 @@ class Builder:
     def not_supported(self, node, what: str):
         raise NotSupportedError(f"{self.where(node.span)}: {what}")
 
+    def refuse_tier(self, node, construct: str, tier: int):
+        """A tier-2 or tier-3 construct (spec part 2 §6.9): a located NotSupportedError with
+        attributes `construct`, `range` (the node's span) and `tier`."""
+        error = NotSupportedError(f"{self.where(node.span)}: {construct} is not supported by the "
+                                  f"torch runtime (tier {tier})")
+        error.construct, error.range, error.tier = construct, node.span, tier
+        raise error
+
     def active_quantale(self, offset: int) -> str:
         """The last `quantale` statement before `offset` (default product_fuzzy, spec §4.5)."""
         q = "product_fuzzy"
@@ -59,6 +68,10 @@ class Builder:
         elif name in a.defines:
             module = self.expr(a.defines[name].decl.expr)
         else:
+            opaque = next((st for st in a.module.statements if isinstance(st, A.OpaqueDecl)
+                           and st.name is not None and st.name.text == name), None)
+            if opaque is not None:  # a tier-3 block (part 2 §6.9)
+                self.refuse_tier(opaque, f"`{opaque.head.text} {name}`", 3)
             raise QvrError(f"`{name}` is not a morphism, program or define")
         if getattr(module, "qvr_name", None) is None:
             module.qvr_name = name
@@ -134,6 +147,9 @@ class Builder:
             return Marginalized(self, node)
         if isinstance(node, A.ParserExpr):
             self.not_supported(node, "grammar parsers are not supported by this runtime")
+        if t is None:  # an unchecked (tier-3) form, e.g. a contraction applied (part 2 §6.9)
+            src = self.a.text[node.span.start:node.span.end]
+            self.refuse_tier(node, f"`{src if len(src) <= 40 else src[:39] + '…'}`", 3)
         raise QvrError(f"unsupported expression {type(node).__name__}")
 
     def _flatten(self, node):
@@ -189,6 +205,7 @@ class Builder:
 
         compiler = ArithCompiler(var_rank, call_module=call_module, plates_of=plates_of,
                                  is_section=is_section)
+        compiler.refuse = self._refuse_arith
         compiler.var_plates = lambda name: V.plate_keys(var_type(name))
         steps, modules = [], {}
         # draws inside a `marginalize` body run once, before their block (part 2 §5.7)
@@ -217,6 +234,8 @@ class Builder:
             var_types = [var_type(v) for v in vars_]
             keys = V.plate_keys(var_types[0]) if len(vars_) == 1 else ()
             row = V.row_plate(var_types[0]) if len(vars_) == 1 else None
+            if inline is not None and FAM.family(inline.family).tier == 2:
+                self.refuse_tier(target, f"a `{inline.family}` draw", 2)
             if inline is not None:
                 low = literal_or_none(inline.bound.get("low"))
                 high = literal_or_none(inline.bound.get("high"))
@@ -282,6 +301,15 @@ class Builder:
                                   "int64" if kind == "index" else "float",
                                   self.where(span) if span is not None else None)
         return out
+
+    def _refuse_arith(self, node):
+        """Arithmetic forms the runtime does not run (part 2 §6.9): charts (tier 2) and the
+        tier-3 expression forms."""
+        src = self.a.text[node.span.start:node.span.end]
+        if isinstance(node, A.MethodCall) or (isinstance(node, A.Call) and node.name.text == "parse"):
+            head = src.split("(")[0] if isinstance(node, A.MethodCall) else f"parse({src[6:].split(',')[0]}, …)"
+            self.refuse_tier(node, f"`{head}`", 2)
+        self.refuse_tier(node, f"`{src.split('(')[0]}`", 3)
 
     def marginalize_plan(self, info, step, compiler):
         """The plan of a `marginalize` step (part 2 §6.4): exact enumeration, built by

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..syntax.span import Span, normalize  # noqa: I001  (qvr.syntax before qvr.diagnostics: import cycle)
 from ..diagnostics import Diagnostic, Severity
-from ..errors import QvrCheckError, QvrError, QvrSyntaxError
+from ..errors import NotSupportedError, QvrCheckError, QvrError, QvrSyntaxError
 
 
 class UnknownNameError(QvrError, KeyError):
@@ -87,6 +87,34 @@ class _Env(Mapping):
         return len(self._names())
 
 
+class UnsupportedStub(nn.Module):
+    """The runtime module of an export that uses a tier-2 or tier-3 construct (spec part 2
+    §6.9): loading succeeds, and its first `rsample`, `trace`, `log_joint`, `forward` (or any
+    other use) raises the located NotSupportedError found while building it."""
+
+    def __init__(self, error: NotSupportedError):
+        super().__init__()
+        self.error = error
+
+    def _raise(self, *args, **kwargs):
+        raise self.error
+
+    rsample = trace = log_joint = forward = site_specs = log_prob = _raise
+
+    @property
+    def observed_names(self):
+        raise self.error
+
+
+def build_or_stub(builder, expr):
+    try:
+        return builder.expr(expr)
+    except NotSupportedError as error:
+        if getattr(error, "tier", None) is None:  # not a tier-2/3 construct: refused at load (P1)
+            raise
+        return UnsupportedStub(error)
+
+
 class _Exports(Mapping):
     """`Program.exports` (spec part 2 §6.5): each export's key (its name, or its source text
     when it is not a single name) to its runtime module, in source order; the first is the
@@ -110,7 +138,7 @@ class _Exports(Mapping):
         if key not in self._built:
             p = self._program
             decl = self._decls[key]
-            module = p.morphism if decl is p.analysis.export else p._builder.expr(decl.expr)
+            module = p.morphism if decl is p.analysis.export else build_or_stub(p._builder, decl.expr)
             _place(module, p.device, p.dtype)
             self._built[key] = module
         return self._built[key]
@@ -135,7 +163,7 @@ class Program(nn.Module):
         self._device = resolve_device(device)
         self.dtype = dtype
         self._builder = Builder(analysis, source_name=source_name)
-        morphism = self._builder.expr(analysis.export.expr)
+        morphism = build_or_stub(self._builder, analysis.export.expr)
         _place(morphism, self._device, dtype)
         self.morphism = morphism
         self.env = _Env(self)
