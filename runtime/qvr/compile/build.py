@@ -173,8 +173,10 @@ class Builder:
         return [n for n, info in self.a.morphisms.items() if info.member_of == name]
 
     # -- programs ----------------------------------------------------------------------------
-    def _program(self, info) -> ProgramModule:
-        a = self.a
+    def _program(self, info, a=None, fixed=None) -> ProgramModule:
+        """A program module; `a` is the analysis view of a template instance (its own types)
+        and `fixed` the values of its scalar parameters bound by the call."""
+        a = a or self.a
         decl = info.decl
         eff: MorphType = info.effective
         variables = info.variables
@@ -201,7 +203,8 @@ class Builder:
             return V.plate_keys(a.type_of(node))
 
         def is_section(name):  # `theta[School]`: the plate's own name (part 2 §5.4)
-            return name not in variables and name in a.objects
+            return name not in variables and (name in a.objects
+                                               or name in getattr(a, "bound_objects", {}))
 
         compiler = ArithCompiler(var_rank, call_module=call_module, plates_of=plates_of,
                                  is_section=is_section)
@@ -245,8 +248,11 @@ class Builder:
                 pkeys = {k: plates_of(_arg_value(v)) for k, v in inline.bound.items()}
                 plan = DrawPlan(vars_, attr, kind, var_types, inline=evals, keys=keys, row=row,
                                 param_keys=pkeys)
+            elif _instance(a, target) is not None:
+                module = self._template_instance(a, target)
+                plan = DrawPlan(vars_, attr, kind, var_types, keys=keys, row=row)
             else:
-                module = self.named(target.name.text)
+                module = self._target(a, target.name.text)
                 if target.args:
                     arg_nodes = [_arg_value(x) for x in target.args]
                     arg_types = [a.type_of(x) for x in arg_nodes]
@@ -269,9 +275,11 @@ class Builder:
         ret_plan = ReturnPlan(rvars, labels, [var_type(v) for v in rvars])
         _mark_unread(steps, ast_steps, rvars)
         params = [n.text for n, _ in info.params]
+        named_inputs = {k: v for k, v in self._named_inputs(info).items() if k not in (fixed or {})}
         prog = ProgramModule(decl.name.text, eff.dom, eff.cod, params=params,
                              binding=info.param_binding, param_types=[t for _, t in info.params],
-                             steps=steps, ret=ret_plan, named_inputs=self._named_inputs(info))
+                             steps=steps, ret=ret_plan, named_inputs=named_inputs)
+        prog.fixed_inputs = dict(fixed or {})
         for attr, module in modules.items():
             setattr(prog, attr, module)
         for name, module in calls.items():
@@ -302,6 +310,42 @@ class Builder:
                                   self.where(span) if span is not None else None)
         return out
 
+    # -- part 2: templates -------------------------------------------------------------------
+    def _target(self, a, name: str):
+        """A draw target by name; inside a template instance a `Mor[A, B]` parameter names
+        the morphism bound by the call."""
+        bound = getattr(a, "bound_morphisms", {}).get(name)
+        return self.named(bound if bound is not None else name)
+
+    def _template_instance(self, a, target):
+        """A template call (spec part 2 §5.5, §6.5): the program instantiated with the call's
+        arguments, built once per call site from the instance the checker checked (its own
+        parameters and latents). Scalar arguments must be literals here."""
+        inst, tables, binding = _instance(a, target)
+        decl = inst.decl
+        from ..semantics.templates import typed_params
+
+        kinds = {n.text: k for n, k, _ in typed_params(decl)}
+        params = [n.text for n in decl.params or ()]
+        args = [_arg_value(x) for x in target.args or ()]
+        pairs = list(zip(params, args)) if len(args) == len(params) else \
+            list(zip([p for p in params if p in kinds], args))
+        fixed, morphisms, objects = {}, {}, {}
+        for p, arg in pairs:
+            kind = kinds.get(p)
+            if kind in ("Real", "Nat"):
+                try:
+                    fixed[p] = literal_value(arg)
+                except QvrError:
+                    self.not_supported(arg, f"a template's scalar argument `{p}` must be a literal "
+                                            "in this runtime")
+            elif kind == "Mor" or (kind not in ("FinSet", "Space", "Object") and kind is not None):
+                morphisms[p] = arg.name.text
+            elif kind is not None:
+                objects[p] = arg.name.text
+        view = _InstanceView(self.a, tables, morphisms, objects)
+        return self._program(inst, view, fixed)
+
     def _refuse_arith(self, node):
         """Arithmetic forms the runtime does not run (part 2 §6.9): charts (tier 2) and the
         tier-3 expression forms."""
@@ -316,6 +360,34 @@ class Builder:
         `qvr.compile.marginalize` (a located NotSupportedError for what it does not run)."""
         from .marginalize import plan
         return plan(self, info, step, compiler)
+
+
+def _instance(a, target):
+    """The checker's instance of a template call at `target` (templates._instantiate), or None."""
+    entry = a._types.get(("instance", id(target)))
+    return entry[1] if entry is not None and entry[0] is target else None
+
+
+class _InstanceView:
+    """The analysis as a template instance sees it: the instance's types and inline draws
+    (`tables` from the checker's instantiation), its `Mor` parameters bound to morphisms and
+    its object parameters to objects; everything else is the module's analysis."""
+
+    def __init__(self, base, tables, morphisms, objects):
+        self._base = base
+        self._types, self._inlines, self._scans = tables
+        self.bound_morphisms, self.bound_objects = morphisms, objects
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+    def type_of(self, node):
+        entry = self._types.get(id(node))
+        return entry[1] if entry is not None and entry[0] is node else self._base.type_of(node)
+
+    def inline_info(self, step):
+        entry = self._inlines.get(id(step))
+        return entry[1] if entry is not None and entry[0] is step else self._base.inline_info(step)
 
 
 # ------------------------------------------------------------------------------ helpers ----

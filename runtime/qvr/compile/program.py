@@ -115,8 +115,7 @@ class ProgramModule(RuntimeModule):
         super().__init__(dom, cod)
         self.named_inputs = dict(named_inputs or {})
         self._rows = [s.row for s in steps if isinstance(s, DrawPlan) and s.row is not None]
-        self.reads_input = (binding != "none" and bool(params)) or any(
-            isinstance(s, DrawPlan) and s.args is None and s.inline is None for s in steps)
+        self._reads_params = binding != "none" and bool(params)
         self.qvr_name = name
         self.param_names = list(params)
         self.binding = binding
@@ -147,6 +146,8 @@ class ProgramModule(RuntimeModule):
                 raise ShapeError(f"`{self.qvr_name}` has row plate `{row.name}`: the batch must have "
                                  f"{row.size} rows (|{row.name}|), got {x.shape[0]}")
         self._bind(x, env)
+        for name, value in getattr(self, "fixed_inputs", {}).items():  # a template call's scalars
+            env[name] = torch.full((1, 1), float(value), dtype=self.dtype, device=x.device)
         if self.named_inputs:
             self._bind_named(env, _root(rec), x.device)
         for step in self.plan:
@@ -259,6 +260,19 @@ class ProgramModule(RuntimeModule):
         return V.concat_values(vals, step.var_types, dtype=self.dtype)
 
     # -- part 2: plates and named inputs -----------------------------------------------------
+    @property
+    def reads_input(self) -> bool:
+        """Whether a run reads `x` (else `x=None` is allowed, B = 1, part 2 §6.1): a bound
+        parameter, or an argument-less draw from a target that reads its input."""
+        if self._reads_params:
+            return True
+        for step in self.plan:
+            if isinstance(step, DrawPlan) and step.args is None and step.inline is None:
+                module = getattr(self, step.attr)
+                if not (getattr(module, "is_program", False) and not module.reads_input):
+                    return True
+        return False
+
     def _sizes(self, keys, env) -> list:
         sizes = []
         for k in keys:

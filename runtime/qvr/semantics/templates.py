@@ -338,12 +338,16 @@ def _instantiate(checker, sym, info, target: A.Target, binding: dict):
     ctx.types, ctx.inlines = {}, {}
     ctx.origin = getattr(sym, "origin", 0)
     saved = _enter(ctx, d, binding)
+    inst_tables = (ctx.types, ctx.inlines, ctx.scans)
     try:
         inst = ProgramChecker(ctx, d).run()
     finally:
         _leave(ctx, saved)
         ctx.types, ctx.inlines, ctx.used = types, inlines, used
         ctx.origin = origin
+    # the runtime builds each call's instance from the instance's own tables
+    # (qvr.compile.build; `Analysis.type_of` entries are keyed like this one)
+    types[("instance", id(target))] = (target, (inst, inst_tables, dict(binding)))
     found = ctx.diagnostics[first[0]:]
     del ctx.diagnostics[first[0]:]
     del ctx.references[first[1]:]
