@@ -349,9 +349,20 @@ class IncrementalChecker:
         where_names: set = set()
         version, last_version = self._version, self._version - 1
         yield
+        # where the first `composition` opaque block (a user-defined algebra) is declared, if
+        # any: the statements after it are checked under an unknown algebra (what
+        # `Analyzer.algebra_unknown` compares them with; found here in the pass over the units
+        # rather than from every top-level symbol)
+        algebra_from = None
         for count, (u, own) in enumerate(zip(top_units, unit_names), 1):
             if u.key is None:
                 dirty.update(own)
+            d = u.decl
+            if d.__class__ is A.OpaqueDecl and d.head.text == "composition":
+                sym = top_syms.get(d.name.text)
+                if sym is not None and sym.decl is d:
+                    at = declared_at.get(d.name.text, 0)
+                    algebra_from = at if algebra_from is None else min(algebra_from, at)
             if not count % (4 * PASS_STEP):
                 yield
         name_key = self._name_key
@@ -361,10 +372,6 @@ class IncrementalChecker:
         # (a `latent`'s quantale) depend on it
         quantale = ctx.quantale
         blocks = yield from self._blocks_steps(top_units)
-        # where a `composition` opaque block (a user-defined algebra) is declared, if any
-        # (what `Analyzer.algebra_unknown` compares statements with)
-        analyzer.unchecked_names
-        algebra_from = ctx.unknown_algebra_from
         for n_block, block in enumerate(blocks, 1):
             if not n_block % STEP_BLOCKS:
                 yield
