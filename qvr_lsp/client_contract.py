@@ -59,6 +59,11 @@ RUN_FINISHED_NOTIFICATION = "qvr/runFinished"
 #: ``initializationOptions`` key: the client shows ``qvr/runFinished`` itself.
 RUN_FINISHED_OPTION = "runFinishedNotification"
 
+#: The setting naming where docs/diagnostics.md is published; with it each diagnostic links to
+#: its code's section (LSP ``codeDescription``). Sent in ``initializationOptions`` and
+#: ``didChangeConfiguration`` as ``{"diagnostics": {"codeDescriptionBaseUrl": ...}}``.
+CODE_DESCRIPTION_SETTING = "qvr.diagnostics.codeDescriptionBaseUrl"
+
 #: The VS Code palette commands other than the runs (client-side only).
 PALETTE = [
     {"command": "qvr.cancelRun", "title": "Cancel Run"},
@@ -118,6 +123,11 @@ SETTINGS: list[dict[str, Any]] = [
      "scope": "window", "server": True,
      "description": "Seconds between asking a stopped run's worker to end (SIGTERM) and "
                     "killing it."},
+    {"key": CODE_DESCRIPTION_SETTING, "type": "string", "default": "", "scope": "window",
+     "restricted": True, "server": True,
+     "description": "Where `docs/diagnostics.md` is published (the URL of the folder holding "
+                    "it, e.g. `https://example.org/qvr-tools/docs`). Set: each diagnostic links "
+                    "to its code's section (`<base>/diagnostics.md#qvr013`). Empty: no links."},
     {"key": "qvr.trace.server", "type": "string", "default": "off",
      "enum": ["off", "messages", "verbose"], "scope": "window", "server": False,
      "description": "Trace the communication between VS Code and the QVR language server "
@@ -127,6 +137,9 @@ SETTINGS: list[dict[str, Any]] = [
 #: ``qvr.run.*`` defaults by their name in the ``qvr.run`` section (``maxConcurrent``…).
 RUN_SETTING_DEFAULTS = {s["key"].removeprefix("qvr.run."): s["default"]
                         for s in SETTINGS if s["key"].startswith("qvr.run.")}
+#: ``qvr.diagnostics.*`` defaults by their name in the ``qvr.diagnostics`` section.
+DIAGNOSTICS_SETTING_DEFAULTS = {s["key"].removeprefix("qvr.diagnostics."): s["default"]
+                                for s in SETTINGS if s["key"].startswith("qvr.diagnostics.")}
 
 # ------------------------------------------------------------------------------------------------
 # generated files
@@ -155,6 +168,11 @@ def typescript() -> str:
     fields = "\n".join(f"  {s['key'].removeprefix('qvr.run.')}: {_ts_type(s)};" for s in run_settings)
     defaults = "\n".join(f"  {s['key'].removeprefix('qvr.run.')}: {q(s['default'])},"
                          for s in run_settings)
+    diagnostic_settings = [s for s in SETTINGS if s["key"].startswith("qvr.diagnostics.")]
+    diagnostic_fields = "\n".join(f"  {s['key'].removeprefix('qvr.diagnostics.')}: {_ts_type(s)};"
+                                  for s in diagnostic_settings)
+    diagnostic_defaults = "\n".join(f"  {s['key'].removeprefix('qvr.diagnostics.')}: "
+                                    f"{q(s['default'])}," for s in diagnostic_settings)
     return f"""// {_BANNER}
 // The commands, requests, notifications and settings the extension shares with qvr-lsp.
 
@@ -187,6 +205,15 @@ export interface RunSettings {{
 export const RUN_SETTING_DEFAULTS: RunSettings = {{
 {defaults}
 }};
+
+/** The `qvr.diagnostics` settings section (`codeDescriptionBaseUrl` empty: no links). */
+export interface DiagnosticsSettings {{
+{diagnostic_fields}
+}}
+
+export const DIAGNOSTICS_SETTING_DEFAULTS: DiagnosticsSettings = {{
+{diagnostic_defaults}
+}};
 """
 
 
@@ -207,6 +234,9 @@ def lua() -> str:
 
     defaults = "\n".join(f"    {s['key'].removeprefix('qvr.run.')} = {_lua(s['default'])},"
                          for s in SETTINGS if s["key"].startswith("qvr.run."))
+    diagnostic_defaults = "\n".join(
+        f"    {s['key'].removeprefix('qvr.diagnostics.')} = {_lua(s['default'])},"
+        for s in SETTINGS if s["key"].startswith("qvr.diagnostics."))
     return f"""-- {_BANNER}
 -- The commands, requests, notifications and settings the plugin shares with qvr-lsp.
 return {{
@@ -223,6 +253,10 @@ return {{
   -- qvr.run.* defaults (steps, samples, warmup vim.NIL: the `qvr run` defaults)
   run_setting_defaults = {{
 {defaults}
+  }},
+  -- qvr.diagnostics.* defaults (codeDescriptionBaseUrl "": diagnostics carry no links)
+  diagnostics_setting_defaults = {{
+{diagnostic_defaults}
   }},
 }}
 """

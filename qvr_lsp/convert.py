@@ -5,10 +5,15 @@ encoding): a file in the classic dialect has a deprecation hint on almost every 
 keystroke leaves nearly all of them as they were, so each converted `lsp.Diagnostic` (and its
 JSON text, see `DiagnosticMemo.json_texts`) is kept and reused while the diagnostic and its LSP
 positions stay the same.
+
+A diagnostic whose code has a section in docs/diagnostics.md carries an LSP ``codeDescription``
+(a link to that section) when the client configured where the page lives
+(``qvr.diagnostics.codeDescriptionBaseUrl``, `code_description`); without one it has none.
 """
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_right
 from typing import Optional, Sequence
 
@@ -48,7 +53,27 @@ def range_(encoder: PositionEncoder, index, span) -> lsp.Range:
     return lsp.Range(start=position(encoder, index, span.start), end=position(encoder, index, span.end))
 
 
-def diagnostic(encoder: PositionEncoder, doc, d: Diagnostic) -> lsp.Diagnostic:
+def code_description(code, base: Optional[str]) -> Optional[lsp.CodeDescription]:
+    """The link to `code`'s section of docs/diagnostics.md under `base` (the folder holding the
+    page, e.g. ``https://example.org/qvr/docs``): ``<base>/diagnostics.md#qvr013``. None without
+    a base, and for a code the page has no section for (a run failure's ``QVR-run``)."""
+    if not base or not isinstance(code, str):
+        return None
+    from qvr.explain import CATALOGUE  # the page has one heading per catalogue entry
+
+    if code not in CATALOGUE:
+        return None
+    return lsp.CodeDescription(href=f"{base.rstrip('/')}/diagnostics.md#{_anchor(code)}")
+
+
+def _anchor(heading: str) -> str:
+    # the anchor Markdown renderers (GitHub, MkDocs) give a heading: lower case, spaces as
+    # hyphens, other punctuation dropped ("## QVR013" -> "#qvr013")
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def diagnostic(encoder: PositionEncoder, doc, d: Diagnostic,
+               link_base: Optional[str] = None) -> lsp.Diagnostic:
     index = doc.line_index
     related = [
         lsp.DiagnosticRelatedInformation(
@@ -62,6 +87,7 @@ def diagnostic(encoder: PositionEncoder, doc, d: Diagnostic) -> lsp.Diagnostic:
         message=d.message,
         severity=lsp.DiagnosticSeverity(int(d.severity)),
         code=d.code,
+        code_description=code_description(d.code, link_base),
         source="qvr",
         tags=tags or None,
         related_information=related or None,
@@ -81,14 +107,16 @@ class DiagnosticMemo:
     after it, but a keystroke that adds no line leaves the lines and columns of every other
     line alone. So the memo is keyed by those values and positions; fixes do not appear in the
     LSP form (code actions convert them on request). Each `convert` keeps only the entries it
-    used, so the memo never outgrows the document's current diagnostics.
+    used, so the memo never outgrows the document's current diagnostics. `link_base` is the
+    ``codeDescription`` base of every diagnostic it converts (a memo serves one base).
     """
 
-    __slots__ = ("uri", "encoding", "_memo", "last", "_texts", "_converter")
+    __slots__ = ("uri", "encoding", "link_base", "_memo", "last", "_texts", "_converter")
 
-    def __init__(self, uri: str, encoding: str) -> None:
+    def __init__(self, uri: str, encoding: str, link_base: Optional[str] = None) -> None:
         self.uri = uri
         self.encoding = encoding
+        self.link_base = link_base
         self._memo: dict[tuple, lsp.Diagnostic] = {}
         self.last: list[lsp.Diagnostic] = []  # what the last `convert` returned
         self._texts: dict[int, str] = {}  # id of a converted diagnostic -> its JSON text
@@ -124,7 +152,7 @@ class DiagnosticMemo:
             key = (d.code, d.severity, d.message, d.tags, start, end, related)
             converted = used.get(key) or memo.get(key)
             if converted is None:
-                converted = _diagnostic_at(self.uri, d, start, end, related)
+                converted = _diagnostic_at(self.uri, d, start, end, related, self.link_base)
             used[key] = converted
             out.append(converted)
         self._memo = used
@@ -151,7 +179,8 @@ class DiagnosticMemo:
         return out
 
 
-def _diagnostic_at(uri: str, d: Diagnostic, start, end, related) -> lsp.Diagnostic:
+def _diagnostic_at(uri: str, d: Diagnostic, start, end, related,
+                   link_base: Optional[str] = None) -> lsp.Diagnostic:
     def range_at(a, b) -> lsp.Range:
         return lsp.Range(start=lsp.Position(line=a[0], character=a[1]), end=lsp.Position(line=b[0], character=b[1]))
 
@@ -161,6 +190,7 @@ def _diagnostic_at(uri: str, d: Diagnostic, start, end, related) -> lsp.Diagnost
         message=d.message,
         severity=lsp.DiagnosticSeverity(int(d.severity)),
         code=d.code,
+        code_description=code_description(d.code, link_base),
         source="qvr",
         tags=tags or None,
         related_information=[

@@ -33,6 +33,13 @@ worker executes; default: the server's own interpreter, ``sys.executable``):
 
 A value of the wrong type is ignored with a warning in the log (once per setting and value),
 and so is a ``python`` from a source that may not set it (`RunSettings.merged`).
+
+The same pushes carry ``qvr.diagnostics.codeDescriptionBaseUrl`` (``{"diagnostics":
+{"codeDescriptionBaseUrl": ...}}`` in ``initializationOptions``, under ``qvr`` in
+``didChangeConfiguration``): where docs/diagnostics.md is published. With it every diagnostic
+with a catalogued code links to its section (LSP ``codeDescription``, `qvr_lsp.convert`);
+`RunService.code_description_base` keeps it and the open documents' diagnostics are sent again
+when it changes.
 """
 from __future__ import annotations
 
@@ -152,6 +159,8 @@ class RunService:
         self.client_renders_results = False
         self.manager = RunManager(_LspReporter(self), max_concurrent=self.settings.max_concurrent)
         self._warned: set[str] = set()
+        #: qvr.diagnostics.codeDescriptionBaseUrl: None (the default) links no diagnostic
+        self.code_description_base: str | None = None
 
     # -- settings --------------------------------------------------------------------------------
     def update_settings(self, values: Any, *, from_initialization: bool = False) -> None:
@@ -164,6 +173,7 @@ class RunService:
         instead of a second pop-up."""
         self._set_settings(self.settings.merged(values, allow_python=from_initialization,
                                                 warn=self._warn_once))
+        self._update_diagnostic_settings(values)
         if isinstance(values, dict) and contract.RUN_FINISHED_OPTION in values:
             value = values[contract.RUN_FINISHED_OPTION]
             if isinstance(value, bool):
@@ -171,6 +181,32 @@ class RunService:
             else:
                 self._warn_once(f"runFinishedNotification: {value!r} is not true or false; "
                                 f"keeping {str(self.client_renders_results).lower()}")
+
+    def _update_diagnostic_settings(self, values: Any) -> None:
+        """Take ``codeDescriptionBaseUrl`` from a pushed ``diagnostics`` section (``{"qvr":
+        {"diagnostics": …}}`` or ``{"diagnostics": …}``): a non-empty string is the base, null
+        or "" none; anything else is ignored with a warning. A change republishes every open
+        document's diagnostics, so that links appear (or go) without an edit."""
+        if not isinstance(values, dict):
+            return
+        if isinstance(values.get("qvr"), dict):
+            values = values["qvr"]
+        section = values.get("diagnostics")
+        key = contract.CODE_DESCRIPTION_SETTING.removeprefix("qvr.diagnostics.")
+        if not isinstance(section, dict) or key not in section:
+            return
+        value = section[key]
+        if value is not None and not isinstance(value, str):
+            self._warn_once(f"{contract.CODE_DESCRIPTION_SETTING}: {value!r} is not a string; "
+                            f"keeping {self.code_description_base!r}")
+            return
+        base = value.strip() or None if value is not None else None
+        if base == self.code_description_base:
+            return
+        self.code_description_base = base
+        store = getattr(self.server, "documents", None)
+        for doc in (store.all() if store is not None else ()):
+            self._republish(doc.uri)
 
     def _set_settings(self, settings: RunSettings) -> None:
         self.settings = settings
@@ -422,7 +458,7 @@ class RunService:
         except Exception:
             log.exception("diagnostics failed for %s", uri)
             own = []
-        merged = [convert.diagnostic(encoder, doc, d)
+        merged = [convert.diagnostic(encoder, doc, d, self.code_description_base)
                   for d in list(own) + self.extra_diagnostics(uri)]
         self.server.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
             uri=uri, diagnostics=merged, version=doc.version))

@@ -110,9 +110,12 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
         found = list(f_diagnostics.document_diagnostics(doc))
         found += self._run_diagnostics(doc.uri)
         encoder = self.encoder
+        # qvr.diagnostics.codeDescriptionBaseUrl, kept by the run layer with the other settings
+        base = getattr(getattr(self, "runs", None), "code_description_base", None)
         memo = self._diagnostic_memos.get(doc.uri)
-        if memo is None or memo.encoding != encoder.encoding:
-            memo = self._diagnostic_memos[doc.uri] = convert.DiagnosticMemo(doc.uri, encoder.encoding)
+        if memo is None or memo.encoding != encoder.encoding or memo.link_base != base:
+            memo = self._diagnostic_memos[doc.uri] = convert.DiagnosticMemo(
+                doc.uri, encoder.encoding, base)
         return memo.convert(encoder, doc.line_index, found)
 
     def diagnostic_result(self, doc) -> tuple[str, list[lsp.Diagnostic]]:

@@ -55,7 +55,8 @@ def test_package_json_carries_the_contract_settings_and_commands():
         s["key"]: s["default"] for s in contract.SETTINGS}
     assert properties["qvr.run.steps"]["default"] is None
     assert package["capabilities"]["untrustedWorkspaces"]["restrictedConfigurations"] == [
-        "qvr.server.path", "qvr.run.enabled", "qvr.run.data", "qvr.run.python"]
+        "qvr.server.path", "qvr.run.enabled", "qvr.run.data", "qvr.run.python",
+        "qvr.diagnostics.codeDescriptionBaseUrl"]
     palette = [c["command"] for c in package["contributes"]["commands"]]
     assert palette == [contract.RUNS[k]["palette"] for k in RUN_KINDS] + [
         c["command"] for c in contract.PALETTE]

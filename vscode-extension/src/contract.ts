@@ -48,3 +48,12 @@ export const RUN_SETTING_DEFAULTS: RunSettings = {
   timeout: 120.0,
   grace: 1.0,
 };
+
+/** The `qvr.diagnostics` settings section (`codeDescriptionBaseUrl` empty: no links). */
+export interface DiagnosticsSettings {
+  codeDescriptionBaseUrl: string;
+}
+
+export const DIAGNOSTICS_SETTING_DEFAULTS: DiagnosticsSettings = {
+  codeDescriptionBaseUrl: "",
+};

@@ -4,20 +4,22 @@
  * the initializationOptions and in every `workspace/configuration` answer.
  */
 
-import { RUN_SETTING_DEFAULTS, RunSettings } from "./contract";
+import { DIAGNOSTICS_SETTING_DEFAULTS, DiagnosticsSettings, RUN_SETTING_DEFAULTS, RunSettings } from "./contract";
 
-export type { RunSettings } from "./contract";
+export type { DiagnosticsSettings, RunSettings } from "./contract";
 
 export interface QvrSettings {
   run: RunSettings;
+  /** `codeDescriptionBaseUrl`: where docs/diagnostics.md is published; diagnostics link to it. */
+  diagnostics: DiagnosticsSettings;
 }
 
 /** Reads one setting below `qvr.` (VS Code's WorkspaceConfiguration.get, injected). */
 export type SettingReader = <T>(key: string, fallback: T) => T;
 
 /**
- * Every `qvr.run` setting of the contract, its default where unset (`steps` null: the `qvr
- * run` default of the kind, as in every client and the CLI).
+ * Every `qvr.run` and `qvr.diagnostics` setting of the contract, its default where unset
+ * (`steps`, `samples`, `warmup` null: the `qvr run` defaults, as in every client and the CLI).
  */
 export function readSettings(get: SettingReader, trusted: boolean): QvrSettings {
   const run = { ...RUN_SETTING_DEFAULTS };
@@ -25,7 +27,11 @@ export function readSettings(get: SettingReader, trusted: boolean): QvrSettings 
     (run as Record<string, unknown>)[key] = get(`run.${key}`, RUN_SETTING_DEFAULTS[key]);
   }
   run.enabled = run.enabled && trusted;
-  return { run };
+  const diagnostics = { ...DIAGNOSTICS_SETTING_DEFAULTS };
+  for (const key of Object.keys(DIAGNOSTICS_SETTING_DEFAULTS) as Array<keyof DiagnosticsSettings>) {
+    diagnostics[key] = get(`diagnostics.${key}`, DIAGNOSTICS_SETTING_DEFAULTS[key]);
+  }
+  return { run, diagnostics };
 }
 
 /**

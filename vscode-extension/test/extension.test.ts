@@ -66,7 +66,7 @@ test("the server starts from qvr.server.path with trust in initializationOptions
   world.trustGranted.fire();
   assert.deepEqual(client.notificationsSent.at(-1), {
     method: "workspace/didChangeConfiguration",
-    params: { settings: { qvr: { run: { enabled: true, steps: null, samples: null, warmup: null, device: "", data: "", python: "", maxConcurrent: 2, timeout: 120, grace: 1 } } } },
+    params: { settings: { qvr: { run: { enabled: true, steps: null, samples: null, warmup: null, device: "", data: "", python: "", maxConcurrent: 2, timeout: 120, grace: 1 }, diagnostics: { codeDescriptionBaseUrl: "" } } } },
   });
   await ext.deactivate();
 });

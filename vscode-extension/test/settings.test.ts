@@ -16,6 +16,12 @@ test("runs are enabled only when the settings allow it and the workspace is trus
   assert.deepEqual(s.run, { enabled: true, steps: 50, samples: 30, warmup: null, device: "cuda", data: "", python: "", maxConcurrent: 2, timeout: 120, grace: 1 });
 });
 
+test("the diagnostics link base is read from qvr.diagnostics and sent with the run settings", () => {
+  assert.deepEqual(readSettings(reader({}), true).diagnostics, { codeDescriptionBaseUrl: "" });
+  const s = readSettings(reader({ "diagnostics.codeDescriptionBaseUrl": "https://example.org/docs" }), true);
+  assert.deepEqual(s.diagnostics, { codeDescriptionBaseUrl: "https://example.org/docs" });
+});
+
 test("unset steps stay null: the server then uses the `qvr run` default of each kind", () => {
   assert.equal(readSettings(reader({}), true).run.steps, null);
 });

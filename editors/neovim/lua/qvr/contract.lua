@@ -24,4 +24,8 @@ return {
     timeout = 120.0,
     grace = 1.0,
   },
+  -- qvr.diagnostics.* defaults (codeDescriptionBaseUrl "": diagnostics carry no links)
+  diagnostics_setting_defaults = {
+    codeDescriptionBaseUrl = "",
+  },
 }
