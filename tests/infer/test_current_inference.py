@@ -34,7 +34,8 @@ object P : Real 1
 program ab : Trial -> P
     sample p : Arm <- Beta(concentration1=1.0, concentration0=1.0)
     observe hit : Trial <- Bernoulli(probs=p[arm])
-    return p[0]
+    let first = p[0]
+    return first
 
 export ab
 """
@@ -47,7 +48,8 @@ object R : Real 1
 program rates : Count -> R
     sample lam : Region <- Gamma(concentration=2.0, rate=1.0)
     observe n : Count <- Poisson(rate=lam[region])
-    return lam[0]
+    let first = lam[0]
+    return first
 
 export rates
 """
