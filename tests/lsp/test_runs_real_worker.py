@@ -2,7 +2,8 @@
 
 Seed 002 (examples/seed_002_vanilla_rnn_lm.qvr) is fitted with SVI from a code-lens command:
 progress streams with a falling loss, the result arrives as ``qvr/runFinished``, the server
-never imports torch, and a long run is cancelled with its process gone. A variant
+never imports torch, and a long run is cancelled with its process gone. Sampling from it
+reports the log joint of each draw. A variant
 whose noise scale underflows (``scale=1e-30``) makes the worker report a NaN loss, which ends
 the run with an error message and a diagnostic on the offending line. Skipped while the runner
 (runtime/qvr/runner.py) is not there. The Neovim preset is covered with the fake worker
@@ -14,6 +15,7 @@ import asyncio
 import importlib.util
 import math
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,31 @@ async def test_svi_on_seed_002_streams_falling_loss_and_finishes(tmp_path):
 
         info = await client.protocol.send_request_async("qvr/debugInfo", {})
         assert as_dict(info)["torch_loaded"] is False
+
+
+async def test_sample_on_seed_002_reports_the_log_joint_of_its_draws(tmp_path):
+    """A Sample run takes qvr.run.samples (not qvr.run.steps, which is SVI's) and reports the
+    log joint of each draw under that name, from the progress to qvr/runFinished."""
+    text = SEED_002.read_text(encoding="utf-8")
+    uri = (tmp_path / "vanilla_rnn_lm.qvr").as_uri()
+    config = {"qvr": {"run": {"steps": 999, "samples": 4, "device": "cpu"}}}
+    async with session("visual-studio-code", config=config, env=real_worker_env(),
+                       workspace=tmp_path) as client:
+        open_doc(client, uri, text)
+        started, result = await run_to_end(client, "qvr.run.sample",
+                                           {"uri": uri, "entry": "vanilla_rnn_lm"}, timeout=240)
+        assert result["ok"] is True, result["message"]
+        assert result["metric"] == "log_joint" and len(result["log_joints"]) == 4
+        # the densities of the model's continuous sites are far above 1: a positive log joint
+        assert result["final_log_joint"] == result["log_joints"][-1] > 0
+        assert Path(result["log_joint_curve_path"]).name == "log_joint.png"
+        assert not {"final_loss", "losses", "loss_curve_path"} & set(result)
+        values = client.progress_reports[as_dict(started)["token"]]
+        messages = [v.message for v in values[1:] if isinstance(v, types.WorkDoneProgressReport)]
+        assert messages[0] == "vanilla_rnn_lm on cpu: 4 draws"
+        assert [m.split(" · ")[0] for m in messages[1:]] == [f"step {i}/4" for i in range(1, 5)]
+        assert all(re.fullmatch(r"step \d/4 · log joint [\d.]+", m) for m in messages[1:])
+        assert re.match(r"final log joint [\d.]+ in ", values[-1].message)
 
 
 async def test_long_real_run_is_cancelled(tmp_path):
