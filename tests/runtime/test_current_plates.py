@@ -141,3 +141,29 @@ def test_operands_align_by_plate_identity_and_score_is_a_factor_site():
     expected = sum(torch.distributions.Normal(0.0, 1.0).log_prob(x).sum() for x in latent.values())
     torch.testing.assert_close(m.log_joint(None, latent), expected.reshape(1) + pull.log_prob)
     assert {s.name: s.kind for s in m.site_specs()}["pull"] == "factor"
+
+
+KERNELS = """object N : FinSet 5
+object F : Real 2
+object V : Real 1
+
+morphism enc : N -> F ~ Normal
+morphism head : F -> V ~ Normal
+
+program m : N -> V
+    sample f : N <- enc
+    sample y : N <- head(f)
+    return y
+
+export m
+"""
+
+
+def test_kernels_are_drawn_per_plate_element():
+    program = qvr.loads(KERNELS)
+    model = program.morphism
+    tr = model.trace(None)  # `f : N <- enc` draws each element of N conditioned on itself
+    assert [(n, tuple(s.value.shape)) for n, s in tr.sites.items()] == [("f", (1, 5, 2)), ("y", (1, 5, 1))]
+    f, y = tr.sites["f"].value[0], tr.sites["y"].value[0]
+    torch.testing.assert_close(tr.sites["f"].log_prob, program.env["enc"].log_prob(torch.arange(5), f).sum().reshape(1))
+    torch.testing.assert_close(tr.sites["y"].log_prob, program.env["head"].log_prob(f, y).sum().reshape(1))

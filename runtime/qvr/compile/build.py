@@ -264,6 +264,14 @@ class Builder:
                                     param_keys=[plates_of(x) for x in arg_nodes])
                 else:
                     plan = DrawPlan(vars_, attr, kind, var_types, keys=keys, row=row)
+                    # `sample f : N <- enc` with `enc : N -> …`: each element of N is drawn
+                    # conditioned on itself (part 2 §5.2)
+                    dom = getattr(module, "dom", None)
+                    if (len(keys) == 1 and not isinstance(keys[0], tuple) and dom is not None
+                            and not getattr(module, "is_program", False)
+                            and V.element_rank(dom) == 0
+                            and elem_of(dom).cardinality == keys[0].size):
+                        plan.plate_input = keys[0]
             modules[attr] = module
             steps.append(plan)
         ret = decl.ret.pattern

@@ -41,6 +41,7 @@ class DrawPlan:
     keys: tuple = ()                 # the step's axis plates (part 2 §5.2), `values.plate_keys`
     row: object = None               # its row plate (the batch axis must have its size)
     param_keys: object = None        # plates of each inline parameter / argument
+    plate_input: object = None       # a plate whose elements are the input (part 2 §5.2)
 
     def __post_init__(self):
         if self.arg_types is not None:
@@ -193,6 +194,9 @@ class ProgramModule(RuntimeModule):
             inp = {k: fn(env) for k, fn in step.inline.items()}
             B = x.shape[0]
             inp = {k: (v.expand(B, v.shape[-1]) if v.dim() == 1 else v) for k, v in inp.items()}
+        elif step.args is None and step.plate_input is not None:
+            n = step.plate_input.size
+            inp = torch.arange(n, device=x.device).expand(x.shape[0], n)
         elif step.args is None:
             inp = x
         elif len(step.args) == 1:
@@ -267,7 +271,8 @@ class ProgramModule(RuntimeModule):
         if self._reads_params:
             return True
         for step in self.plan:
-            if isinstance(step, DrawPlan) and step.args is None and step.inline is None:
+            if isinstance(step, DrawPlan) and step.args is None and step.inline is None \
+                    and step.plate_input is None:
                 module = getattr(self, step.attr)
                 if not (getattr(module, "is_program", False) and not module.reads_input):
                     return True
