@@ -604,3 +604,14 @@ def test_a_duplicate_writing_an_entry_its_block_neighbour_reads():
     assert "QVR050" in codes(assert_same(checker, with_duplicate))
     assert "QVR050" not in codes(assert_same(checker, head + rest))
     assert "QVR050" in codes(assert_same(checker, with_duplicate))
+
+
+def test_a_tier3_block_named_by_a_reserved_word():
+    # A tier-3 block may be named by a reserved word; a broken declaration mentioning that
+    # word refers to it once it is declared (its key must look the word up).
+    before = "object A : FinSet 2\ndefine d = fan\nexport A\n"
+    after = before + "deduction fan : A -> A\n    atoms S\n"
+    checker = IncrementalChecker(block=1)
+    for text in (before, after, before, after):
+        assert_same(checker, text, view=True)
+    assert (31, "opaque", False) in server_view(checker)[1]

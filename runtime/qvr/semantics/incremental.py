@@ -57,19 +57,18 @@ from ..stepwise import Steps, finish, sorted_steps
 from ..syntax import parse_chunk_local, shift, split_declarations_steps
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, normalize
-from ..syntax.vocabulary import RESERVED
 from .analysis import (INTERNAL_CODE, PASS_STEP, Analyzer, _diagnostic_order, _internal_message,
                        decl_kind, group_where_steps)
 from .context import Context
 from .families import QUANTALES
 
 _IDENT = re.compile(r"[^\W\d]\w*")
-_RESERVED = frozenset(RESERVED)  # never names: not worth a lookup
 
 
 def _identifiers(text: str) -> tuple:
-    """The identifiers of a text, sorted, reserved words left out (what a key looks up)."""
-    return tuple(sorted(set(_IDENT.findall(text)) - _RESERVED))
+    """The identifiers of a text, sorted (what a key looks up). Reserved words are kept: a
+    tier-3 block may be named by one (`deduction fan …`), and then its uses are references."""
+    return tuple(sorted(set(_IDENT.findall(text))))
 
 
 class _WriteLog(dict):
@@ -134,7 +133,7 @@ class _Unit:
         self.end = end
         self.text = text  # the chunk's text (a `where` unit: through its last binding)
         self.index = index  # position of the declaration in its chunk
-        self.idents = idents  # the identifiers of `text`, reserved words left out
+        self.idents = idents  # the identifiers of `text`
         self.text_key = text_key  # hash of (text, whether it ends the file)
         self.shape_key = (text_key, index)  # what a block of units is made of
         # where blocks are cut: a checksum of the text, the same in every process (unlike
