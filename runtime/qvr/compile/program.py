@@ -4,6 +4,11 @@ A `ProgramModule` holds its steps as small plan objects (`DrawPlan`, `LetPlan`) 
 evaluators are closures compiled once from the AST (`arith.py`), so a run is a straight loop
 over the plan with one environment dict. Every sample/observe step's module is the submodule
 `_step_<v>` (v = first pattern variable); a morphism drawn twice is the same module object.
+
+Part 2 (spec §6): values over plates are `(B, |N1|, …) + e`, laid out by the plates the checker
+gave each step and expression; `score` steps are `ScorePlan`s (factor sites); a program's named
+inputs (`InputSpec`: data names and scalar parameters) are read by name from the supplied
+mapping; a row plate requires the batch to have its size.
 """
 from __future__ import annotations
 

@@ -10,7 +10,10 @@ Parameters exist from construction. By default each has the site's per-element
 (unconstrained) event shape and is broadcast over batch and time, so one guide serves every
 batch size and sequence length. With ``example_input`` they take the full site shapes of one
 trace at that input instead (one variational factor per row and time step); a batch that is a
-whole multiple of that size (particles folded into the batch) reuses them per copy.
+whole multiple of that size (particles folded into the batch) reuses them per copy. For a
+plated program (spec part 2 §6.8) each plate element has its own parameters: their shape is the
+site's plate sizes followed by its unconstrained event shape, taken from the site specs (no
+trace, since the model may read named inputs the guide never sees), broadcast over the batch.
 """
 from __future__ import annotations
 
