@@ -182,3 +182,13 @@ def test_a_discrete_latent_under_autonormal_suggests_marginalize():
     program = qvr.loads(DISCRETE + "\nexport m\n")
     with pytest.raises(NotSupportedError, match=r"latent site 'c' is finite.*`marginalize`"):
         AutoNormalGuide(program.morphism)
+
+
+def test_autonormal_over_a_cholesky_factor_uses_its_unconstrained_shape():
+    model = qvr.load(EXAMPLES / "e09_correlations.qvr").morphism
+    guide = AutoNormalGuide(model)
+    assert {n: tuple(guide.loc(n).shape) for n in guide.latent_names} == {
+        "L": (3,), "sigma": (1,), "mu": (3,)}
+    L = guide.rsample(None)["L"]
+    assert tuple(L.shape) == (1, 3, 3)
+    torch.testing.assert_close((L[0] @ L[0].T).diagonal(), torch.ones(3))

@@ -12,9 +12,9 @@ from qvr.run.data import simulate_inputs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "current"
 
-# Not run yet: a network option given as a list of widths (e03), a sized LKJCholesky draw
-# (e09) and the finite-world transpose (e10).
-NOT_RUN = {"e03_char_gru_rows", "e09_correlations", "e10_algebra"}
+# Not run yet: a network option given as a list of widths (e03) and the finite-world
+# transpose (e10).
+NOT_RUN = {"e03_char_gru_rows", "e10_algebra"}
 RUNS = sorted(p.stem for p in EXAMPLES.glob("*.qvr") if p.stem not in NOT_RUN)
 
 # §7.2: the primary export's sites (kind, shape) at B = 1 with simulated data
@@ -33,6 +33,9 @@ WORKED = {
                    ("s_bias", "deterministic", (1, 2, 1)), ("cell", "deterministic", (1, 3, 2, 1)),
                    ("centred", "factor", (1, 1)), ("y", "observed", (1, 40, 1)),
                    ("top", "deterministic", (1, 1))],
+    "e09_correlations": [("L", "latent", (1, 3, 3)), ("sigma", "latent", (1, 1)),
+                         ("mu", "latent", (1, 3)), ("S", "deterministic", (1, 3, 3)),
+                         ("y", "observed", (1, 100, 3))],
 }
 
 

@@ -266,6 +266,8 @@ def _support_of_type(t):
             return constraints.integer_interval(0, leaf.n - 1)
         if getattr(leaf, "simplex", False):
             return constraints.simplex
+        if hasattr(leaf, "m"):  # `Matrix n m` (part 2 §5.1): unconstrained entries
+            return constraints.real
         if leaf.low is not None and leaf.high is not None:
             return constraints.interval(leaf.low, leaf.high)
         if leaf.low is not None:

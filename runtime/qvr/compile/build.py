@@ -242,8 +242,8 @@ class Builder:
             if inline is not None:
                 low = literal_or_none(inline.bound.get("low"))
                 high = literal_or_none(inline.bound.get("high"))
-                module = K.InlineFamily(inline.family, inline.width, inline.value_type or var_types[0],
-                                        low=low, high=high)
+                module = _SizedInline(inline.family, inline.width, inline.value_type or var_types[0],
+                                      low=low, high=high)
                 evals = {k: compiler.compile(_arg_value(v)) for k, v in inline.bound.items()}
                 pkeys = {k: plates_of(_arg_value(v)) for k, v in inline.bound.items()}
                 plan = DrawPlan(vars_, attr, kind, var_types, inline=evals, keys=keys, row=row,
@@ -368,6 +368,25 @@ class Builder:
         `qvr.compile.marginalize` (a located NotSupportedError for what it does not run)."""
         from .marginalize import plan
         return plan(self, info, step, compiler)
+
+
+class _SizedInline(K.InlineFamily):
+    """An inline draw whose value or arguments are matrices (part 2 §5.8, §5.9): an
+    LKJCholesky takes its side from its `Matrix d d` value type; a MultivariateNormal's matrix
+    argument keeps its two trailing axes. Arguments arrive broadcast to the step's batch and
+    plates (`ProgramModule._param_on_plates`)."""
+
+    def __init__(self, family, width, value_type, **kw):
+        super().__init__(family, width, value_type, **kw)
+        leaves = elem_of(value_type).leaves if value_type is not None else ()
+        self.size = leaves[0].n if len(leaves) == 1 and hasattr(leaves[0], "m") else None
+
+    def run(self, x: dict, rec, path, target=None):
+        if self.size is None and len({v.dim() for v in x.values()}) <= 1:
+            return super().run(x, rec, path, target)
+        params = FAM.clamp_arguments(self.spec, dict(x))
+        dist = FAM.make_distribution(self.spec, params, self.size)
+        return K.sample_or_score(self.spec, dist, self.cod, target)
 
 
 def _instance(a, target):

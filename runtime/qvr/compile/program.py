@@ -162,8 +162,8 @@ class ProgramModule(RuntimeModule):
                 keys = V.plate_keys(step.type)
                 if keys:
                     value = self._fill_plates(value, keys, env, x.shape[0])
-                elif value.dim() == 1:  # only literals: broadcast to (B, 1)
-                    value = value.expand(x.shape[0], value.shape[-1])
+                elif value.dim() == len(V.event_shape(step.type)):  # only literals: add (B,)
+                    value = value.expand(x.shape[0], *value.shape)
                 env[step.var] = value
                 rec.record(join(path, step.var), value, None, DETERMINISTIC,
                            _support_of_type(step.type), V.event_shape(step.type),
@@ -192,7 +192,8 @@ class ProgramModule(RuntimeModule):
 
     def _draw(self, step: DrawPlan, x, env, rec: Recorder, path: str):
         module = getattr(self, step.attr)
-        if step.inline is not None and (step.keys or any(step.param_keys.values())):
+        if step.inline is not None and (step.keys or any(step.param_keys.values())
+                                        or getattr(module, "size", None)):
             inp = {k: self._param_on_plates(fn(env), step.param_keys[k], step.keys, env, x.shape[0])
                    for k, fn in step.inline.items()}
         elif step.inline is not None:
@@ -318,7 +319,7 @@ class ProgramModule(RuntimeModule):
         else:
             v = V.to_plates(v, pkeys, keys)
         sizes = self._sizes(keys, env)
-        return v.expand(B, *sizes, v.shape[-1])
+        return v.expand(B, *sizes, *v.shape[1 + len(keys):])
 
     def _fit_plated(self, value, step, name, module, rec):
         """A supplied value of a plated site (part 2 §6.7): `(B,) + P + e`, the trailing width 1

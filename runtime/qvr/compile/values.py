@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ShapeError
-from ..semantics.types import Fin, ObjType, SeqType, elem_of
+from ..semantics.types import Fin, Mat, ObjType, SeqType, elem_of
 
 
 def element_rank(t) -> int:
@@ -23,6 +23,9 @@ def element_rank(t) -> int:
 
 
 def event_shape(t) -> tuple[int, ...]:
+    leaves = elem_of(t).leaves
+    if len(leaves) == 1 and isinstance(leaves[0], Mat):  # `Matrix n m` (part 2 §6.1)
+        return (leaves[0].n, leaves[0].m)
     return () if element_rank(t) == 0 else (elem_of(t).width,)
 
 
