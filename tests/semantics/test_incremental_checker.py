@@ -615,3 +615,15 @@ def test_a_tier3_block_named_by_a_reserved_word():
     for text in (before, after, before, after):
         assert_same(checker, text, view=True)
     assert (31, "opaque", False) in server_view(checker)[1]
+
+
+def test_a_chunk_pushed_off_the_start_of_its_line_is_parsed_again():
+    # Typing a keyword before the first declaration makes a chunk of its own and moves the
+    # old first chunk, unchanged, to the middle of a line: it parses differently there (a
+    # chunk that starts mid-line is parsed with a blank before it), so it is not kept.
+    text = "define A[x]\nobject B : FinSet 3\nexport B\n"
+    for typed in ("define ", "object "):
+        checker = IncrementalChecker(block=1)
+        assert_same(checker, text)
+        assert_same(checker, typed + text)
+        assert_same(checker, text)

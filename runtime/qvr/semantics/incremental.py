@@ -952,6 +952,13 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
             else:
                 high = mid - 1
         tail = low
+    # a chunk parses differently at the start of a line (a tier-3 block head needs column 0):
+    # the first trailing chunk must still start a line if it did (and not if it did not)
+    while tail:
+        a, b = old_chunks[n_old - tail], chunks[n_new - tail]
+        if (a.start == 0 or old_text[a.start - 1] == "\n") == (b.start == 0 or text[b.start - 1] == "\n"):
+            break
+        tail -= 1
     return head, tail
 
 
