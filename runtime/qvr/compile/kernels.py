@@ -37,10 +37,14 @@ class _ParamSource(RuntimeModule):
         elif source == "affine":
             self.linear = nn.Linear(dom.feature_width, P)
         else:
-            hidden = int(options.get("hidden_dim", 64))
+            hidden = options.get("hidden_dim", 64)
+            # one width per hidden layer: `hidden_dim=[64, 32]` (or `mlp(64, 32)`), else the
+            # same width `n_layers` times
+            widths = ([int(h) for h in hidden] if isinstance(hidden, (list, tuple))
+                      else [int(hidden)] * int(options.get("n_layers", 2)))
             layers: list[nn.Module] = []
             width = dom.feature_width
-            for _ in range(int(options.get("n_layers", 2))):
+            for hidden in widths:
                 layers += [nn.Linear(width, hidden), nn.Tanh()]
                 width = hidden
             layers.append(nn.Linear(width, P))
