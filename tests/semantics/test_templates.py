@@ -218,3 +218,22 @@ def test_unbound_scalar_parameters_become_named_inputs_of_the_caller():
     variables = analyze(text).programs["m"].variables
     assert variables["scale"].kind == "data"  # from `prior` drawn without its argument
     assert variables["scale"].type.display() == "Real 1"
+
+
+def test_a_template_drawing_from_itself_is_not_unfolded():
+    # the self-draw is used before its declaration (QVR014); the call from `m` checks the
+    # template once instead of unfolding it until the interpreter gives up
+    text = ("object N : FinSet 2\nobject R : Real 1\n"
+            "program t(K : FinSet) : K -> R\n    sample s <- t(K)\n    return s\n"
+            "program m : N -> R\n    sample a <- t(N)\n    return a\nexport m\n")
+    assert [d.code for d in analyze(text).diagnostics] == ["QVR014", "QVR017"]
+
+
+def test_a_call_names_the_parameter_kind_as_written():
+    text = ("object N : FinSet 2\nobject R : Real 1\nobject H : Real 3\n"
+            "morphism f : H -> R\n"
+            "program t(K : FinSet, g : Mor[H * R, R]) : K -> R\n    sample s : K <- Normal(loc=0.0, scale=1.0)\n"
+            "    return s\n"
+            "program m : N -> R\n    sample a <- t(N, f)\n    return a\nexport m\n")
+    assert [d.message for d in analyze(text).diagnostics if d.code == "QVR126"] == [
+        "`t`: argument 2 for `g : Mor[H * R, R]` must be a morphism `H * R -> R`, got `f`"]

@@ -72,6 +72,7 @@ class Context:
         self.current_define: Optional[str] = None  # top-level define being checked
         self.define_users: dict[int, set] = {}  # id(define Symbol) -> names of users (None: other)
         self.muted = 0  # >0 while re-checking (promotion): diagnostics are dropped
+        self.instantiating: set = set()  # templates being checked at a call (ids of decls)
         # Frames. `analyze` checks every statement in the coordinates of the whole text
         # (origin 0). The incremental checker (`incremental.py`) checks each statement in
         # the coordinates of its own chunk, so that an unchanged statement's AST and results

@@ -263,7 +263,7 @@ def _bind_typed(checker, prog, i, p, kind, tp, a, binding):
     """Check argument `a` for typed parameter `p : kind` (QVR126); returns what it binds:
     the object's Name, the morphism's Symbol, or True for a scalar."""
     ctx = checker.ctx
-    what = ctx.src(tp.kind.span)
+    what = _kind_text(tp.kind)  # (from the tree: the template's text is in another frame)
 
     def wrong(expected: str) -> None:
         ctx.error("QVR126", f"`{prog}`: argument {i} for `{p.text} : {what}` must be "
@@ -326,9 +326,49 @@ def _bind_typed(checker, prog, i, p, kind, tp, a, binding):
     return True
 
 
+def _kind_text(kind) -> str:
+    """A parameter kind as written, from its tree (`FinSet`, `Mor[A * B, C]`)."""
+    if isinstance(kind, A.KindRef):
+        return kind.name.text
+    return f"{kind.name.text}[{_type_text(kind.domain)}, {_type_text(kind.codomain)}]"
+
+
+def _type_text(t) -> str:
+    """A type expression in its canonical spelling (parentheses around nested sums)."""
+    cls = t.__class__
+    if cls is A.TypeRef:
+        return t.name.text
+    if cls is A.TypeCard:
+        return t.value.text
+    if cls is A.Product:
+        return " * ".join(f"({_type_text(f)})" if f.__class__ is A.Coproduct else _type_text(f)
+                          for f in t.factors)
+    if cls is A.Coproduct:
+        return " + ".join(_type_text(o) for o in t.operands)
+    if cls is A.TypeCtor:
+        return " ".join([t.ctor.text, *(n.text for n in t.args)])
+    if cls is A.EnumSet:
+        return "{" + ", ".join(n.text for n in t.labels) + "}"
+    return t.ctor.text + "(…)"  # a constructor call: its name says enough in a message
+
+
 def _instantiate(checker, sym, info, target: A.Target, binding: dict):
     """Check template `sym` again with `binding` substituted; report what only this
     instance gets at the call's arguments; return the instance's returned value."""
+    ctx = checker.ctx
+    from .programs import ProgramChecker
+    d = info.decl
+    active = ctx.instantiating
+    if id(d) in active:
+        return None  # a template drawing from itself (already QVR014): do not unfold it
+    active.add(id(d))
+    try:
+        return _instantiate_once(checker, sym, info, target, binding)
+    finally:
+        active.discard(id(d))
+
+
+def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
     ctx = checker.ctx
     from .programs import ProgramChecker
     d = info.decl
