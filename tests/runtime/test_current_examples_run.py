@@ -12,7 +12,7 @@ from qvr.run.data import simulate_inputs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "current"
 
-# Not run yet: the finite-world transpose `.dagger` (e10).
+# e10 exports finite-world defines (no program entry): tested on its own below.
 NOT_RUN = {"e10_algebra"}
 RUNS = sorted(p.stem for p in EXAMPLES.glob("*.qvr") if p.stem not in NOT_RUN)
 
@@ -66,3 +66,16 @@ def test_example_loads_samples_and_traces(name):
 def test_qvr_run_on_simulated_data(name, kind, tmp_path, capsys):
     rc = main([str(EXAMPLES / f"{name}.qvr"), kind, "--steps", "2", "--out", str(tmp_path)])
     assert rc == 0, capsys.readouterr().err
+
+
+def test_e10_affinity_is_a_product_with_a_transpose_in_the_real_algebra():
+    # §7.2 E10: forward() is Σ_t sigmoid(likes.raw)[u, t] · sigmoid(covers.raw)[d, t]
+    torch.manual_seed(0)
+    program = qvr.load(EXAMPLES / "e10_algebra.qvr")
+    likes, covers = [m for _, m in program.morphism.named_modules()
+                     if type(m).__name__ == "LatentRelation"]
+    expected = torch.sigmoid(likes.raw) @ torch.sigmoid(covers.raw).T
+    torch.testing.assert_close(program.forward(), expected)
+    walk = program.exports["walk"]
+    y = walk.rsample(torch.tensor([0, 1, 2, 2]))
+    assert y.dtype == torch.int64 and y.shape == (4,) and bool(((0 <= y) & (y < 5)).all())

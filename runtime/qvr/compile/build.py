@@ -145,6 +145,9 @@ class Builder:
         if isinstance(node, A.Marginalize):
             from .finite import Marginalized
             return Marginalized(self, node)
+        if isinstance(node, A.Method) and node.name.text == "dagger" and t is not None:
+            from .finite import Dagger
+            return Dagger(self, node)
         if isinstance(node, A.ParserExpr):
             self.not_supported(node, "grammar parsers are not supported by this runtime")
         if t is None:  # an unchecked (tier-3) form, e.g. a contraction applied (part 2 §6.9)

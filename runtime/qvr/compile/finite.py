@@ -187,6 +187,27 @@ class Marginalized(RuntimeModule):
         return out, None
 
 
+class Dagger(RuntimeModule):
+    """`e.dagger`: the transpose of a finite-world expression without kernels (spec part 2
+    §5.10): its tensor is `e`'s with rows and columns swapped."""
+
+    label = "dagger"
+
+    def __init__(self, builder, node):
+        inner = builder.expr(node.expr)
+        t = builder.a.type_of(node)
+        super().__init__(t.dom, t.cod)
+        self.inner = inner
+        self.quantale = quantale_of(inner)
+        self.is_random = inner.is_random
+
+    def tensor(self, n_steps=None):
+        return finite_tensor(self.inner, n_steps).transpose(0, 1)
+
+    def run(self, x, rec, path, target=None):
+        return _sample_rows(self, self.tensor(), x, target)
+
+
 def finite_morphism(builder, info):
     """Runtime module of a declared `latent` or `observed` morphism."""
     t = info.type
