@@ -427,3 +427,20 @@ def test_inline_draw_in_a_program_scores_like_torch(call, ref):
     site = model.trace(a).sites["v"]
     assert site.value.shape == (6, 2)
     close(site.log_prob, ref(a).log_prob(site.value).sum(-1))
+
+
+@pytest.mark.parametrize("name", ["Binomial", "BetaBinomial", "NegativeBinomial"])
+def test_a_total_count_is_clamped_to_a_whole_number(name):
+    # an inline total_count computed in arithmetic or simulated as real data (N(0, 1)) may be
+    # negative or fractional; the families take the nearest whole count, at least 0
+    other = {"Binomial": {"probs": 0.3}, "BetaBinomial": {"concentration1": 2.0,
+                                                           "concentration0": 3.0},
+             "NegativeBinomial": {"probs": 0.4}}[name]
+    spec = FAM.family(name)
+    bound = FAM.bind_arguments(spec, keywords={
+        "total_count": torch.tensor([-0.7, 2.4, 3.6]),
+        **{k: torch.tensor(v) for k, v in other.items()}})
+    clamped = FAM.clamp_arguments(spec, bound)
+    assert clamped["total_count"].tolist() == [0.0, 2.0, 4.0]
+    draws = FAM.make_distribution(spec, clamped).sample((50,))
+    assert bool((draws >= 0).all()) and bool((draws == draws.round()).all())

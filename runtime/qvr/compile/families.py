@@ -157,13 +157,17 @@ def bind_arguments(spec: FamilySpec, positional=(), keywords=None) -> dict:
 
 
 def clamp_arguments(spec: FamilySpec, params: dict) -> dict:
-    """Clamp inline/fixed arguments only where the distribution requires it (spec §5.2)."""
+    """Clamp inline/fixed arguments only where the distribution requires it (spec §5.2). A
+    `total_count` is also rounded to a whole number (torch's binomial families require one;
+    a count computed in arithmetic, or real data simulated as N(0, 1), need not be)."""
     out = {}
     for key, value in params.items():
         if key in spec.positive:
             value = value.clamp_min(CLAMP_MIN)
         elif key in spec.nonnegative:
             value = value.clamp_min(0.0)
+            if key == "total_count":
+                value = value.round()
         elif key == "probs" or key in spec.unit:
             value = value.clamp(CLAMP_MIN, 1 - CLAMP_MIN)
         out[key] = value
