@@ -4,15 +4,7 @@ family calls in morphism expressions, `parse(D, e)` and posterior consumers."""
 from __future__ import annotations
 
 from qvr.semantics import analyze
-
-
-def diagnostics(text: str) -> list[tuple[str, str]]:
-    a = analyze(text)
-    out = []
-    for d in a.diagnostics:
-        line, col = a.line_index.position(d.span.start)
-        out.append((f"{line + 1}:{col + 1}", d.code))
-    return out
+from sem_helpers import positions as diagnostics
 
 
 FINITE = """object A : FinSet 2

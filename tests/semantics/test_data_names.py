@@ -5,17 +5,9 @@ compares a program's whole diagnostic list (code, line, column, message)."""
 from __future__ import annotations
 
 from qvr.semantics import analyze
+from sem_helpers import diagnostics
 
 HEAD = "object N : FinSet 4\nobject R : Real 1\n"
-
-
-def diagnostics(text: str) -> list:
-    a = analyze(text)
-    out = []
-    for d in a.diagnostics:
-        line, col = a.line_index.position(d.span.start)
-        out.append((d.code, line + 1, col, d.message))
-    return out
 
 
 def program(*steps: str, ret: str = "return b", head: str = "program p : N -> R") -> str:

@@ -7,19 +7,11 @@ by `over`/`via` or by plates (QVR123), the scope after the block (QVR012), the e
 from __future__ import annotations
 
 from qvr.semantics import analyze
+from sem_helpers import diagnostics
 
 TOPICS = ("object Doc : FinSet 4\nobject Topic : FinSet 3\nobject Vocab : FinSet 6\n"
           "object Token : FinSet 20\nobject Mix : Real 3\n")
 SMALL = "object N : FinSet 5\nobject R : Real 1\n"
-
-
-def diagnostics(text: str) -> list:
-    a = analyze(text)
-    out = []
-    for d in a.diagnostics:
-        line, col = a.line_index.position(d.span.start)
-        out.append((d.code, line + 1, col, d.message))
-    return out
 
 
 def program(head: str, *steps: str, ret: str = "return s", sig: str = "program p : N -> R"):

@@ -7,15 +7,7 @@ from __future__ import annotations
 from qvr.semantics import analyze
 from qvr.semantics.plates import Plate, PlateEnv, PlatedType, Plating, plated
 from qvr.semantics.types import ObjType
-
-
-def diagnostics(text: str) -> list:
-    a = analyze(text)
-    out = []
-    for d in a.diagnostics:
-        line, col = a.line_index.position(d.span.start)
-        out.append((d.code, line + 1, col, d.message))
-    return out
+from sem_helpers import diagnostics
 
 
 def var_types(text: str, program: str = "p") -> dict:

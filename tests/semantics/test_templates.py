@@ -8,15 +8,7 @@ message)."""
 from __future__ import annotations
 
 from qvr.semantics import analyze
-
-
-def diagnostics(text: str) -> list:
-    a = analyze(text)
-    out = []
-    for d in a.diagnostics:
-        line, col = a.line_index.position(d.span.start)
-        out.append((d.code, line + 1, col, d.message))
-    return out
+from sem_helpers import diagnostics
 
 
 CROSSED = """\

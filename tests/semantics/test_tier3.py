@@ -3,15 +3,7 @@ the tier-3 expression forms are reported once (QVR110) and are otherwise uncheck
 from __future__ import annotations
 
 from qvr.semantics import analyze
-
-
-def diagnostics(text: str) -> list[tuple[str, str]]:
-    a = analyze(text)
-    out = []
-    for d in a.diagnostics:
-        line, col = a.line_index.position(d.span.start)
-        out.append((f"{line + 1}:{col + 1}", d.code))
-    return out
+from sem_helpers import positions as diagnostics
 
 
 def messages(text: str) -> list[str]:
