@@ -94,7 +94,10 @@ async def test_sample_on_seed_002_reports_the_log_joint_of_its_draws(tmp_path):
         values = client.progress_reports[as_dict(started)["token"]]
         messages = [v.message for v in values[1:] if isinstance(v, types.WorkDoneProgressReport)]
         assert messages[0] == "vanilla_rnn_lm on cpu: 4 draws"
-        assert [m.split(" · ")[0] for m in messages[1:]] == [f"step {i}/4" for i in range(1, 5)]
+        # the server passes progress on at most every so often (the last step always), so
+        # which draws before the last are reported depends on the machine's speed
+        steps = [int(m.split(" · ")[0].split()[1].split("/")[0]) for m in messages[1:]]
+        assert steps == sorted(set(steps)) and steps[-1] == 4
         assert all(re.fullmatch(r"step \d/4 · log joint [\d.]+", m) for m in messages[1:])
         assert re.match(r"final log joint [\d.]+ in ", values[-1].message)
 
