@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import NotSupportedError
 from .contract import RunError
 
 
@@ -40,6 +41,8 @@ def load_program(path: Path, device, *, seed: int):
         line, col = LineIndex(normalize(text)).position(first.span.start)
         raise RunError(f"{first.message} ({len(exc.diagnostics)} error(s); run `qvr check`)",
                        first.code, file=str(path), line=line + 1, column=col + 1) from None
+    except NotSupportedError:
+        raise  # located at the construct (a RuntimeError too, but not about the device)
     except RuntimeError as exc:  # e.g. an unknown --device
         from ..compile.loader import DeviceError
 
@@ -49,6 +52,30 @@ def load_program(path: Path, device, *, seed: int):
 
 
 def pick_entry(program, name, path):
+    """(entry name, runtime module, domain) of the run; a located NotSupportedError for an
+    export that uses a tier-2/3 construct, an `entry` error for a finite-world tensor."""
+    name, module, domain = _pick_entry(program, name, path)
+    error = getattr(module, "error", None)
+    if isinstance(error, NotSupportedError):  # an UnsupportedStub (spec part 2 §6.9)
+        raise error
+    _refuse_finite_world(name, module, path)
+    return name, module, domain
+
+
+def _refuse_finite_world(name, module, path) -> None:
+    """A finite-world expression in an algebra other than `markov` is a tensor, not a
+    distribution (spec part 2 §7.1: `qvr run` refuses it with `entry`)."""
+    from ..compile.finite import quantale_of
+
+    algebra = quantale_of(module)
+    if algebra != "markov" and not getattr(module, "is_program", False):
+        raise RunError(f"`{name}` is a finite-world expression in the `{algebra}` algebra (a "
+                       f"tensor, not a distribution): evaluate it with "
+                       f"`qvr.load(path).forward()`; `qvr run` needs a program", "entry",
+                       file=str(path))
+
+
+def _pick_entry(program, name, path):
     analysis = program.analysis
     exports = getattr(program, "exports", None) or {}
     if name is None and len(exports) > 1:
@@ -61,7 +88,7 @@ def pick_entry(program, name, path):
         export = analysis.export
         label = getattr(getattr(export, "expr", None), "name", None) or path.stem
         label = getattr(label, "text", label)
-        return str(label), program.morphism, program.domain
+        return str(label), program.morphism, getattr(analysis.export_type, "dom", None)
     if name in exports and name not in analysis.programs and name not in analysis.defines:
         # an export written as an expression: its source text is its key (part 2 §6.5)
         return name, exports[name], getattr(analysis.export_type, "dom", None)

@@ -1,0 +1,64 @@
+"""What `qvr run` refuses in a current-form module, and how: an export that uses a tier-3 or
+tier-2 construct is a NotSupportedError located at the construct (not a device or internal
+error), and a finite-world expression in a non-Markov algebra (a tensor, not a distribution) is
+an `entry` error that says to evaluate it with `forward()`. The whole error line is compared."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+
+from qvr.cli import main  # noqa: E402
+
+CONTRACTION = """object Item : FinSet 4
+object Side : FinSet 2
+morphism left, right : Item -> Side [role=latent]
+contraction pair (p : Item -> Side, q : Item -> Side) : Item -> Side [rule=real]
+define both = pair(left, right)
+export both
+"""
+
+PARSER = """object Word : FinSet 5
+category S, N
+rule fwd(X, Y) : X / Y, Y => X
+define p = parser(rules=[fwd], categories=[S, N], start=S, terminal=Word)
+export p
+"""
+
+TENSOR = """composition real [level=algebra]
+object Row : FinSet 3
+object Col : FinSet 4
+object Mid : FinSet 2
+morphism a : Mid -> Row [role=latent]
+morphism b : Mid -> Col [role=latent]
+define product = a.dagger >> b
+export product
+"""
+
+
+def run(capsys, tmp_path, text):
+    path = tmp_path / "m.qvr"
+    path.write_text(text, encoding="utf-8")
+    status = main(["run", str(path), "--sample", "--samples", "2", "--out", str(tmp_path / "o")])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return status, err.strip().splitlines()[-1].replace(str(path), "m.qvr")
+
+
+def test_a_tier_3_export_is_refused_at_the_construct(capsys, tmp_path):
+    assert run(capsys, tmp_path, CONTRACTION) == (1, (
+        "qvr run: error[runtime]: NotSupportedError: m.qvr:5:15: `pair(left, right)` is not "
+        "supported by the torch runtime (tier 3)"))
+
+
+def test_a_grammar_parser_is_refused_as_such_not_as_a_device_problem(capsys, tmp_path):
+    status, line = run(capsys, tmp_path, PARSER)
+    assert (status, line) == (1, "qvr run: error[runtime]: NotSupportedError: m.qvr:4:12: "
+                                 "grammar parsers are not supported by this runtime")
+
+
+def test_a_finite_world_tensor_is_not_an_entry(capsys, tmp_path):
+    assert run(capsys, tmp_path, TENSOR) == (1, (
+        "qvr run: error[entry]: `product` is a finite-world expression in the `real` algebra (a "
+        "tensor, not a distribution): evaluate it with `qvr.load(path).forward()`; `qvr run` "
+        "needs a program"))
