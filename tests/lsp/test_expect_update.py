@@ -155,6 +155,7 @@ def pytest_run(path: Path, *args: str, **env: str) -> subprocess.CompletedProces
         cwd=path.parent, env=environ, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # a pytest subprocess per case (about 5 s each)
 @pytest.mark.parametrize("how", [("--update-expect",), ("UPDATE_EXPECT=1",)])
 def test_the_flag_and_the_variable_update_a_failing_run(tmp_path, how):
     path = tmp_path / "test_sample.py"
