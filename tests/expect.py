@@ -15,7 +15,7 @@ Two kinds of expectation:
 `.assert_eq(actual)` compares the whole text. On a difference it fails with a diff, unless
 updating is on (`python -m pytest --update-expect`, or `UPDATE_EXPECT=1` in the environment):
 then the expected text is replaced by `actual` and the test passes. A file expectation is
-written at once; inline literals are rewritten in the test's source when the session ends
+written at once; inline literals are rewritten in the test's source when the test run ends
 (`write_pending()`, called from tests/conftest.py), so that line numbers found while the tests
 ran stay valid until every literal of a file is replaced.
 """
@@ -188,7 +188,7 @@ def expect(literal: Optional[str] = None) -> Expect:
         positions.lineno, positions.col_offset, positions.end_lineno, positions.end_col_offset))
 
 
-_WRITTEN: dict[Path, str] = {}  # expectation files rewritten in this session, with their text
+_WRITTEN: dict[Path, str] = {}  # expectation files rewritten by this test run, with their text
 
 
 @dataclass

@@ -299,17 +299,23 @@ class BetaBinomial(D.Distribution):
         return lp.to(value.dtype if value.is_floating_point() else self.total_count.dtype)
 
 
-class ZeroInflatedPoisson(D.Distribution):
-    """0 with probability `zero_prob`, else a Poisson(rate) draw (part 2 §6.2):
-    log p(0) = log(π + (1−π)·e^(−λ)); log p(k) = log(1−π) + log Poisson(λ)(k) for k > 0."""
+class _ZeroAndPoisson(D.Distribution):
+    """A count that is 0 with probability `zero_prob` and otherwise comes from a Poisson(rate)
+    (how the rest is drawn and scored is the subclass's)."""
 
-    arg_constraints = {"zero_prob": constraints.unit_interval, "rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
     has_rsample = False
 
     def __init__(self, zero_prob, rate, validate_args=False):
         self.zero_prob, self.rate = torch.broadcast_tensors(zero_prob, rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
+
+
+class ZeroInflatedPoisson(_ZeroAndPoisson):
+    """0 with probability `zero_prob`, else a Poisson(rate) draw (part 2 §6.2):
+    log p(0) = log(π + (1−π)·e^(−λ)); log p(k) = log(1−π) + log Poisson(λ)(k) for k > 0."""
+
+    arg_constraints = {"zero_prob": constraints.unit_interval, "rate": constraints.nonnegative}
 
     def sample(self, sample_shape=torch.Size()):
         with torch.no_grad():
@@ -325,17 +331,11 @@ class ZeroInflatedPoisson(D.Distribution):
         return _log_pmf_outside(value, torch.where(value == 0, at_zero, positive))
 
 
-class HurdlePoisson(D.Distribution):
+class HurdlePoisson(_ZeroAndPoisson):
     """0 with probability `zero_prob`, else a zero-truncated Poisson(rate) draw (part 2 §6.2):
     log p(0) = log π; log p(k) = log(1−π) + log Poisson(λ)(k) − log(1 − e^(−λ)) for k > 0."""
 
     arg_constraints = {"zero_prob": constraints.unit_interval, "rate": constraints.positive}
-    support = constraints.nonnegative_integer
-    has_rsample = False
-
-    def __init__(self, zero_prob, rate, validate_args=False):
-        self.zero_prob, self.rate = torch.broadcast_tensors(zero_prob, rate)
-        super().__init__(self.rate.shape, validate_args=validate_args)
 
     def sample(self, sample_shape=torch.Size()):
         with torch.no_grad():

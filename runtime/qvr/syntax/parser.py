@@ -177,20 +177,17 @@ def _fast_lexer():
             if not text.isidentifier():
                 operators.append(text)
     operators.sort(key=len, reverse=True)
-    # The verbatim patterns' own groups are made non-capturing, so group numbers stay ours.
-    first = "".join(f"(?P<{name}>{_uncaptured(value)})|" for name, value in verbatim.items())
+    for name, value in verbatim.items():
+        if re.compile(value).groups:  # its groups would shift the numbers of ours
+            raise RuntimeError(f"qvr.lark terminal {name} has capturing groups; the fast "
+                               "lexer (qvr.syntax.parser._fast_lexer) needs (?:...)")
+    first = "".join(f"(?P<{name}>{value})|" for name, value in verbatim.items())
     pattern = re.compile(
         f"{_SKIP}(?:{first}(?P<FLOAT>{_FLOAT})|(?P<NAME>{_NAME})|(?P<INT>{_INT})"
         f"|(?P<OP>{'|'.join(map(re.escape, operators))}))?")
     # terminal by group number; an operator's is always in `fixed`
     kinds = (None, *verbatim, "FLOAT", "NAME", "INT", "OP")
     return pattern, fixed, kinds
-
-
-def _uncaptured(pattern: str) -> str:
-    """`pattern` with every capturing ``(`` made ``(?:`` (escaped and class brackets kept)."""
-    return re.sub(r"(\\.)|(\[(?:\\.|[^\]])*\])|\((?!\?)", lambda m: m.group(1) or m.group(2) or "(?:",
-                  pattern)
 
 
 _FAST_RE, _FIXED, _GROUP_KINDS = _fast_lexer()
