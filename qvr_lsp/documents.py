@@ -26,10 +26,11 @@ then run over the whole module (`analyze(text, parsed=...)`) when a feature firs
 ``analysis``; the server advances that computation a few milliseconds at a time between
 messages (`advance_analysis`), so it never holds a keystroke up.
 
-The keystroke path does not need that: ``diagnostics`` comes from the document's
-`qvr.semantics.incremental.IncrementalChecker`, which checks each declaration in a frame of its
-own and re-checks only the declarations an edit touched and those depending on them (its result
-equals ``analysis.diagnostics``; tests compare them). The chunk list it works on is kept up to
+The keystroke path does not need that: ``diagnostics`` comes from the document's analysis
+engine (`qvr.semantics.engine.Engine`) run incrementally: it checks each declaration in a frame
+of its own and re-checks only the declarations an edit touched and those depending on them (its
+result equals ``analysis.diagnostics``, which is the same engine run on a fresh document; tests
+compare them on random edits, in process and through the protocol). The chunk list it works on is kept up to
 date edit by edit (`qvr.syntax.resplit_declarations`), so a keystroke never rescans the file.
 """
 from __future__ import annotations
@@ -47,8 +48,7 @@ from qvr.syntax.span import LineIndex, normalize
 import tree_sitter
 import tree_sitter_qvr
 from qvr import semantics, syntax
-from qvr.semantics.incremental import IncrementalChecker, SupersededRun
-from qvr.syntax.ast import ProgramDecl
+from qvr.semantics.engine import Engine, SupersededRun
 
 from .positions import PositionEncoder
 
@@ -136,11 +136,11 @@ class Document:
 
     __slots__ = ("uri", "path", "text", "version", "line_index", "_tree", "_edited_tree", "_ts_parser",
                  "_parser", "_parsed", "_analysis", "_analysis_steps", "cache", "_chunks", "_checker",
-                 "_checker_steps", "_diagnostics", "layout", "names", "first_from_analysis", "_runs")
+                 "_checker_steps", "_diagnostics", "layout", "top_level", "first_from_analysis", "_runs")
 
     def __init__(self, uri: str, text: str, version: Optional[int], parser: ChunkParser | None = None,
                  ts_parser=None, edited_tree=None, path: Optional[str] = None, line_index: Optional[LineIndex] = None,
-                 chunks=None, checker: Optional[IncrementalChecker] = None, first_from_analysis: bool = False,
+                 chunks=None, checker: Optional[Engine] = None, first_from_analysis: bool = False,
                  runs: Optional[dict] = None):
         self.uri = uri
         self.path = path if path is not None else uri_to_path(uri)
@@ -166,12 +166,12 @@ class Document:
         # `DocumentStore.first_from_analysis`
         self.first_from_analysis = first_from_analysis
         self._diagnostics = None
-        # the incremental checker's blocks for this text (`IncrementalChecker.layout`), once
-        # `diagnostics` has run: semantic tokens are stitched from them
+        # the engine's blocks for this text (`Engine.layout`), once `diagnostics` has run:
+        # semantic tokens are stitched from them
         self.layout = None
-        # and its top-level symbols and program infos (`IncrementalChecker.names`): completion
+        # and its top-level symbols and program infos (`Engine.top_level`): completion
         # while typing reads them instead of waiting for a full analysis
-        self.names = None
+        self.top_level = None
 
     @property
     def chunks(self) -> list:
@@ -182,8 +182,8 @@ class Document:
     @property
     def diagnostics(self) -> Optional[tuple]:
         """Every diagnostic of this version (equal to ``analysis.diagnostics``), from the
-        document's `IncrementalChecker`: the keystroke path, which re-checks only what the
-        edit touched. Falls back to the full analysis if the incremental checker fails; None
+        document's `Engine`: the keystroke path, which re-checks only what the
+        edit touched. Falls back to the full analysis if the engine fails; None
         only if that fails too."""
         if self._diagnostics is None:
             if self._analysis:
@@ -196,7 +196,7 @@ class Document:
             elif self._checker is not None:
                 try:
                     self._diagnostics = self._checker.diagnostics(self.text, self.chunks, self.line_index)
-                    self.layout, self.names = self._checker.layout, self._checker.names
+                    self.layout, self.top_level = self._checker.layout, self._checker.top_level
                 except Exception:
                     log.exception("incremental check failed for %s; using a full analysis", self.uri)
                     self._checker.reset()
@@ -273,7 +273,7 @@ class Document:
         return self._chunks
 
     def _check_steps(self):
-        """The incremental checker's run for this version, as a generator."""
+        """The engine's incremental run for this version, as a generator."""
         chunks = yield from self._chunks_steps()
         return (yield from self._checker.diagnostics_steps(self.text, chunks, self.line_index))
 
@@ -293,31 +293,29 @@ class Document:
         except Exception:
             log.exception("analyze failed for %s (version %s)", self.uri, self.version)
             self._analysis = False  # do not retry for this version
-        else:
-            self._check_incremental_agrees()
 
     @property
     def checker_ready(self) -> bool:
-        """Whether the incremental checker has caught up with this version (or there is none),
+        """Whether the engine has caught up with this version (or there is none),
         so the next keystroke re-checks only what it touches."""
         return self.layout is not None or self._checker is None
 
     def advance_checker(self, budget_s: Optional[float],
                         interrupt: Optional[Callable[[], bool]] = None) -> bool:
-        """Bring the incremental checker up to this version for about `budget_s` seconds (None:
+        """Bring the engine up to this version for about `budget_s` seconds (None:
         to the end; `interrupt` as for `advance_analysis`); True once it is there.
 
         For a first version whose diagnostics came from the full analysis: the checker's first
         run (every declaration checked in a frame of its own, with the records later keystrokes
         replay) then happens in slices between messages instead of on the next keystroke. A
-        keystroke that arrives first finishes the run (`IncrementalChecker.settle`) before
+        keystroke that arrives first finishes the run (`Engine.settle`) before
         checking its own version."""
         if self.checker_ready:
             return True
         if self._checker_steps is None:
             # The checker's runs are sequential: a run an earlier version started and dropped
             # is finished before the next starts. `diagnostics_steps` would do that in one go
-            # (`IncrementalChecker.settle`), seconds on a file of megabytes; here it goes on
+            # (`Engine.settle`), seconds on a file of megabytes; here it goes on
             # in slices, as it was running.
             earlier = self._runs.get(self.uri)
             if earlier is not None and earlier is not self and earlier._checker_steps is not None:
@@ -331,11 +329,9 @@ class Document:
         except SupersededRun:
             pass  # a newer version's check finished this one first: nothing of it is kept
         except StopIteration as stop:
-            self.layout, self.names = self._checker.layout, self._checker.names
+            self.layout, self.top_level = self._checker.layout, self._checker.top_level
             if self._diagnostics is None:
                 self._diagnostics = stop.value
-            else:
-                self._compare_diagnostics(stop.value, self._diagnostics, "the full analysis")
         except Exception:
             log.exception("incremental check failed for %s", self.uri)
             self._checker.reset()
@@ -349,7 +345,7 @@ class Document:
         """Work on what `diagnostics` reads (`budget_s` and `interrupt` as for
         `advance_analysis`); True once `diagnostics` answers at once. A first version's come
         from the full analysis (see `DocumentStore.first_from_analysis`), a later version's
-        from the incremental checker; either way in slices, so that opening or editing a file
+        from the engine; either way in slices, so that opening or editing a file
         of megabytes never holds up the messages of other documents."""
         if self._diagnostics is not None or self._analysis:
             return True
@@ -358,42 +354,17 @@ class Document:
             return self.advance_analysis(budget_s, interrupt=interrupt)
         return self.advance_checker(budget_s, interrupt)
 
-    def _compare_diagnostics(self, fast: tuple, full: tuple, source: str) -> bool:
-        """Whether the incremental checker's `fast` diagnostics equal `full` (from `source`);
-        if not, say so in the log and start the checker afresh, so the next version is right."""
-        if fast is full or fast == full:
-            return True
-        wrong = next((d for d in fast if d not in full), None)
-        missing = next((d for d in full if d not in fast), None)
-        log.error("incremental diagnostics differ from %s for %s (version %s): "
-                  "extra %r, missing %r; the checker starts afresh", source, self.uri, self.version, wrong, missing)
-        if self._checker is not None:
-            self._checker.reset()
-        return False
-
-    def _check_incremental_agrees(self) -> None:
-        """When a feature computes the full analysis anyway, compare the diagnostics published
-        from the incremental checker with it (the tests hold them equal); publish the full
-        analysis' from then on if they differ."""
-        fast = self._diagnostics
-        if fast is not None and not self._compare_diagnostics(fast, self._analysis.diagnostics,
-                                                              "a full analysis"):
-            self._diagnostics = self._analysis.diagnostics
-
     def top_level_names(self) -> tuple[dict, dict, dict]:
         """(top-level symbols by name, program infos by name, offset of each program's frame)
         of this version: from the full analysis when it is there, else from the incremental
         checker (no full analysis on the typing path); empty when neither is available."""
         if not self._analysis:
-            if self.names is None and self._checker is not None:
+            if self.top_level is None and self._checker is not None:
                 self.diagnostics
-            if self.names is not None and self.names[0] is self.text:
-                _, top, programs, units, declared_at = self.names
-                # in declaration order, as the full analysis lists them (the checker's table
-                # is patched in place across versions)
-                top = dict(sorted(top.items(), key=lambda item: declared_at.get(item[0], -1)))
-                frame = {id(u.decl): u.origin for u in units if u.decl.__class__ is ProgramDecl}
-                return top, programs, {n: frame.get(id(info.decl), 0) for n, info in programs.items()}
+            top_level = self.top_level
+            if top_level is not None and top_level.text is self.text:
+                return (top_level.symbols(), top_level.programs,
+                        {name: top_level.frame_of(name) for name in top_level.programs})
         analysis = self.analysis
         if analysis is None:
             return {}, {}, {}
@@ -467,7 +438,7 @@ class DocumentStore:
     def __init__(self, track_reparse: bool = False, first_from_analysis: bool = False) -> None:
         self.track_reparse = track_reparse
         # The first version of a document gets its diagnostics from the full analysis (on 5,000
-        # lines ~200 ms against ~260 ms for the incremental checker's first run, which also
+        # lines ~200 ms against ~260 ms for the engine's first run, which also
         # records what later keystrokes replay) and the checker catches up in slices
         # afterwards (`Document.advance_checker`); the language server turns this on.
         self.first_from_analysis = first_from_analysis
@@ -477,7 +448,7 @@ class DocumentStore:
         self.input_waiting: Optional[Callable[[], bool]] = None
         self._docs: dict[str, Document] = {}
         self._parsers: dict[str, ChunkParser] = {}
-        self._checkers: dict[str, IncrementalChecker] = {}
+        self._checkers: dict[str, Engine] = {}
         self._runs: dict[str, Document] = {}  # see `Document._runs`
         self._ts_parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_qvr.language()))
 
@@ -493,7 +464,7 @@ class DocumentStore:
 
     async def ready(self, doc: Document, need: str = "analysis") -> bool:
         """Compute `doc`'s full analysis (``need="parse"``: just its parse; ``"checker"``: bring
-        its incremental checker up to it, see `Document.advance_checker`; ``"diagnostics"``:
+        its engine up to it, see `Document.advance_checker`; ``"diagnostics"``:
         what `Document.diagnostics` reads, see `Document.advance_diagnostics`) a slice of
         `ANALYSIS_SLICE_S` at a time, letting the event loop run in between, so a keystroke that
         arrives meanwhile is checked and published without waiting for it. False when a newer
@@ -523,7 +494,7 @@ class DocumentStore:
     def open(self, uri: str, text: str, version: Optional[int] = None) -> Document:
         text = normalize(text or "")
         parser = self._parsers.setdefault(uri, ChunkParser(self.track_reparse))
-        checker = self._checkers.setdefault(uri, IncrementalChecker())
+        checker = self._checkers.setdefault(uri, Engine())
         doc = Document(uri, text, version, parser, self._ts_parser, checker=checker,
                        first_from_analysis=self.first_from_analysis, runs=self._runs)
         self._docs[uri] = doc
@@ -557,10 +528,10 @@ class DocumentStore:
             text = old.text  # the same object: results keyed on the text carry over
         doc = Document(uri, text, version, self._parsers.setdefault(uri, ChunkParser(self.track_reparse)),
                        self._ts_parser, tree, old.path, index, chunks,
-                       self._checkers.setdefault(uri, IncrementalChecker()), runs=self._runs)
+                       self._checkers.setdefault(uri, Engine()), runs=self._runs)
         if text == old.text:  # e.g. an edit and its undo in one batch: the analysis carries over
             doc._parsed, doc._analysis = old._parsed, old._analysis
-            doc._diagnostics, doc.layout, doc.names = old._diagnostics, old.layout, old.names
+            doc._diagnostics, doc.layout, doc.top_level = old._diagnostics, old.layout, old.top_level
         self._docs[uri] = doc
         return doc
 

@@ -176,24 +176,26 @@ def _lex_block(text: str, start: int, end: int, refs: dict, by_kind: dict, fixed
 def encoded(doc, encoder) -> list[int]:
     """The whole document's LSP token data, equal to ``encode(doc, semantic_tokens(doc), ...)``.
 
-    After a keystroke the incremental checker has the name occurrences of every block of
-    declarations (`IncrementalChecker.layout`), most of them replayed from earlier versions;
-    each block's tokens are encoded relative to its first line once and kept with its record,
-    and the document's data is the blocks' data stitched together. So a keystroke costs the
-    edited block, not a lexing pass over the file and a full analysis. Without a layout (or when
-    a layout for another text) this falls back to the whole-text path."""
-    if getattr(doc, "layout", None) is None and hasattr(doc, "top_level_names"):
-        doc.diagnostics  # the incremental check (normally done already, for publishing)
-    layout = getattr(doc, "layout", None)
+    After a keystroke the analysis engine has the name occurrences of every block of
+    declarations (`Document.layout`, a `qvr.semantics.engine.Layout`), most of them replayed
+    from earlier versions; each block's tokens are encoded relative to its first line once and
+    kept in the block record's `memo`, and the document's data is the blocks' data stitched
+    together. So a keystroke costs the edited block, not a lexing pass over the file and a full
+    analysis. Without a layout for its text (the version's diagnostics came from the full
+    analysis, or the engine's run failed) this takes the whole-text path."""
+    if doc.layout is None:
+        doc.diagnostics  # the incremental run (normally done already, for publishing)
+    layout = doc.layout
     text = doc.text
-    if layout is None or layout[0] is not text:
+    if layout is None or layout.text is not text:
         return encode(doc, semantic_tokens(doc), encoder)
     regions = []  # (offset, data, last line, last column), in text order
     at = 0
-    for origin, record in layout[1]:
+    key = ("tokens", encoder.encoding)
+    for placed in layout.blocks:
+        origin, record = placed.origin, placed.record
         if origin > at:
             regions.append((at,) + _encode_region(text[at:origin], {}, encoder))
-        key = ("tokens", encoder.encoding)
         found = record.memo.get(key)
         if found is None:
             refs = {}

@@ -1,12 +1,13 @@
 """The language server's keystroke path equals the whole-module path, and stays local.
 
 After each edit a `Document` gets its chunk list from `resplit_declarations`, its diagnostics
-from the incremental checker, and its semantic tokens stitched from the checker's blocks. Here
+from the analysis engine's incremental run, and its semantic tokens stitched from the engine's
+blocks. Here
 every one of them is compared with what the whole-module path computes from scratch for the same
 text (`split_declarations`, `analyze`, the whole-text token pass), over random edits in all three
 position encodings, and so is completion, which while typing reads the checker's symbols instead
-of a full analysis; and on a large file a one-character edit is shown to re-check only a block
-or two.
+of a full analysis; on a large file a one-character edit is shown to re-check only a block
+or two; and a failing incremental run falls back to the full analysis and starts afresh.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def _assert_matches_whole_path(doc, encoder):
     assert doc.chunks == syntax.split_declarations(doc.text)
     fresh = semantics.analyze(doc.text)
     assert doc.diagnostics == fresh.diagnostics
-    assert doc.layout is not None  # from the incremental checker, not its fallback
+    assert doc.layout is not None  # from the engine's incremental run, not its fallback
     fast = semantic_tokens.encoded(doc, encoder)
     offsets = _completion_offsets(doc.text)
     # no full analysis yet (unless the edit left the text as it was: then it carries over)
@@ -136,30 +137,39 @@ def test_a_changed_declaration_rechecks_its_users_and_their_diagnostics_follow(g
     assert not [d for d in doc.diagnostics if d.is_error]
 
 
-def test_a_disagreement_with_the_full_analysis_is_logged_and_the_checker_restarts(caplog):
+def test_a_failing_incremental_run_falls_back_to_the_full_analysis_and_starts_afresh(
+        monkeypatch, caplog):
     store = DocumentStore()
-    doc = store.open("file:///check.qvr", EXAMPLES[0].read_text() + "define d = missing\n", 1)
-    assert doc.diagnostics  # QVR011 at least
-    checker = store._checkers[doc.uri]
-    assert checker.layout is not None
-    doc._diagnostics = ()  # as if the incremental checker had missed everything
+    uri = "file:///check.qvr"
+    text = EXAMPLES[0].read_text()
+    store.open(uri, text, 1).diagnostics
+    engine = store._checkers[uri]
+    assert engine.layout is not None
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr(engine, "diagnostics", failing)
+    edited = text + "define d = missing\n"
+    doc = store.change(uri, 2, [Change(None, edited)], PositionEncoder())
     with caplog.at_level("ERROR"):
-        analysis = doc.analysis
-    assert "differ from a full analysis" in caplog.text
-    assert doc.diagnostics == analysis.diagnostics
-    assert checker.layout is None  # reset: the next version is checked from scratch
+        got = doc.diagnostics
+    assert "incremental check failed" in caplog.text
+    assert got == semantics.analyze(edited).diagnostics
+    assert "QVR011" in [d.code for d in got]
+    assert engine.layout is None  # reset: the next version is checked from scratch
 
 
 def test_declarations_sharing_a_chunk_stay_in_one_block():
     # `64morphism` lexes as `64` then `morphism`, but the chunk splitter needs a word boundary:
     # one chunk, two declarations. Cutting blocks between them made two overlapping regions
     # of stitched tokens (found by the fuzz test). One unit per block forces the question.
-    from qvr.semantics.incremental import IncrementalChecker
+    from qvr.semantics.engine import Engine
 
     text = ("object A : Real 4\nobject B : Real 64morphism f : B -> A [scale=0.1] ~ Normal\n"
             "define d = f\nexport d\n")
     store = DocumentStore()
-    store._checkers["file:///two.qvr"] = IncrementalChecker(block=1)
+    store._checkers["file:///two.qvr"] = Engine(block=1)
     doc = store.open("file:///two.qvr", text, 1)
     assert len(doc.chunks) == 4 and len(syntax.parse_chunk_local(
         text[doc.chunks[1].start:doc.chunks[1].end], False)[0]) == 2

@@ -4,7 +4,7 @@ used, and the incremental checker agrees with `analyze` while declarations break
 from __future__ import annotations
 
 from qvr.semantics import analyze
-from qvr.semantics.incremental import IncrementalChecker
+from qvr.semantics.engine import Engine
 from qvr.syntax import ast as A
 from qvr.syntax import parse_module
 
@@ -61,7 +61,7 @@ def test_a_head_without_a_name_declares_nothing():
 def test_the_incremental_checker_agrees_while_a_declaration_breaks_and_heals():
     healthy = MODULE.replace("morphism f, g : A ->\n", "morphism f, g : A -> A ~ Categorical\n") \
                     .replace("[scale=\n", "[scale=0.5]\n")
-    checker = IncrementalChecker()
+    checker = Engine()
     for text in (healthy, MODULE, healthy, MODULE.replace("program p(x)", "program p(x) :")):
         assert checker.diagnostics(text) == analyze(text).diagnostics
     assert [code for code, _, _ in located(healthy)] == ["QVR094", "QVR082", "QVR080"]

@@ -90,14 +90,15 @@ def test_only_internal_lacks_an_example():
 
 
 def test_internal_is_what_a_failing_checker_reports(monkeypatch):
-    import qvr.semantics.analysis as analysis
+    import qvr.semantics.checker as checker
+    from qvr.semantics import analyze
 
     def broken(ctx, d):
         raise RuntimeError("deliberate failure")
 
     monkeypatch.delenv("QVR_SEMANTICS_DEBUG", raising=False)
-    monkeypatch.setattr(analysis, "_DEBUG", False)
-    monkeypatch.setattr(analysis, "check_morphism", broken)
+    monkeypatch.setattr(checker, "_DEBUG", False)
+    monkeypatch.setattr(checker, "check_morphism", broken)
     text = "object X : Real 1\nmorphism f : X -> X ~ Normal\nexport f\n"
-    found = [(d.code, d.severity.label) for d in analysis.analyze(text).diagnostics]
+    found = [(d.code, d.severity.label) for d in analyze(text).diagnostics]
     assert ("internal", CATALOGUE["internal"].severity) in found

@@ -13,7 +13,7 @@ import qvr.syntax as syntax
 from qvr.cli import main
 from qvr.semantics import analyze
 from qvr.semantics.formatter import format_text
-from qvr.semantics.incremental import IncrementalChecker
+from qvr.semantics.engine import Engine
 from qvr.semantics.types import ObjType, count_text
 from qvr.syntax import ast as A
 from qvr.syntax import parse_module
@@ -46,7 +46,7 @@ def test_a_long_shape_is_checked_without_internal_errors(shape):
 
 @pytest.mark.parametrize("shape", ["@", "object product", "rule *", "let +"])
 def test_keystroke_checker_work_grows_linearly(shape):
-    assert work_ratio(SHAPES[shape], lambda text: IncrementalChecker().diagnostics(text)) <= LINEAR
+    assert work_ratio(SHAPES[shape], lambda text: Engine().diagnostics(text)) <= LINEAR
 
 
 @pytest.mark.parametrize("shape", ["@", ">>", "object product", "rule *", "let +"])

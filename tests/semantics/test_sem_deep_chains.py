@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-import qvr.semantics.analysis as analysis_module
+import qvr.semantics.checker as analysis_module
 from qvr.diagnostics import Severity
 from qvr.semantics import analyze
 from qvr.syntax import parse_module
@@ -85,12 +85,12 @@ SMALL = "object X : Real 2\nmorphism f : X -> X\n" + STATEMENT + "\nexport a\n"
     (KeyError("boom"), "internal error"),
 ])
 def test_a_statement_the_checker_fails_on_is_a_located_error(monkeypatch, exc, words):
-    real = analysis_module.Analyzer.check_define
+    real = analysis_module.Checker.check_define
 
     def failing(self, d, table):
         raise exc
 
-    monkeypatch.setattr(analysis_module.Analyzer, "check_define", failing)
+    monkeypatch.setattr(analysis_module.Checker, "check_define", failing)
     a = analyze(SMALL)
     errors = [d for d in a.diagnostics if d.severity == Severity.ERROR]
     assert [d.code for d in errors] == ["internal"]
@@ -99,7 +99,7 @@ def test_a_statement_the_checker_fails_on_is_a_located_error(monkeypatch, exc, w
     assert words in errors[0].message
     # the failed statement's uses are unknown: no "declared but never used" guesses
     assert "QVR080" not in codes(a)
-    monkeypatch.setattr(analysis_module.Analyzer, "check_define", real)
+    monkeypatch.setattr(analysis_module.Checker, "check_define", real)
     assert codes(analyze(SMALL)) == []
 
 
@@ -108,7 +108,7 @@ def test_a_failure_outside_any_statement_is_an_error_on_the_first_line(monkeypat
         raise ValueError("boom")
         yield
 
-    monkeypatch.setattr(analysis_module.Analyzer, "finish_steps", failing)
+    monkeypatch.setattr(analysis_module.Checker, "finish_steps", failing)
     a = analyze(SMALL)
     assert codes(a) == ["internal"]
     assert (a.diagnostics[0].span.start, a.diagnostics[0].span.end) == (0, SMALL.index("\n"))

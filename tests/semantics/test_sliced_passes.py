@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from qvr.semantics import analysis
-from qvr.semantics.analysis import analyze, analyze_steps
-from qvr.semantics.incremental import IncrementalChecker
+from qvr.semantics import checker as analysis
+from qvr.semantics.engine import analyze, analyze_steps
+from qvr.semantics.engine import Engine
 from qvr.stepwise import SORT_PIECE
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def test_every_pass_of_analyze_yields_within_itself():
 
 def test_every_pass_of_the_checkers_first_run_yields_within_itself():
     text = big_module()
-    checker = IncrementalChecker()
+    checker = Engine()
     seen, diagnostics = functions_that_yielded(checker.diagnostics_steps(text),
                                                lambda: checker._running)
     assert {"split_declarations_steps", "_parse_steps", "group_where_steps",

@@ -58,19 +58,19 @@ def test_finish_and_a_module_with_syntax_errors():
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=lambda p: p.name)
 def test_the_checkers_steps_give_the_checkers_diagnostics(path):
-    from qvr.semantics.incremental import IncrementalChecker
+    from qvr.semantics.engine import Engine
 
     text = path.read_text(encoding="utf-8")
-    _, stepped = _count(IncrementalChecker().diagnostics_steps(text))
-    assert stepped == IncrementalChecker().diagnostics(text) == semantics.analyze(text).diagnostics
+    _, stepped = _count(Engine().diagnostics_steps(text))
+    assert stepped == Engine().diagnostics(text) == semantics.analyze(text).diagnostics
 
 
 def test_the_checker_yields_while_parsing_and_checking_a_large_module(generated_module):
-    from qvr.semantics import incremental
-    from qvr.semantics.incremental import IncrementalChecker
+    from qvr.semantics import engine as incremental
+    from qvr.semantics.engine import Engine
 
     text = generated_module(2000)
-    checker = IncrementalChecker()
+    checker = Engine()
     yields, diagnostics = _count(checker.diagnostics_steps(text))
     chunks = len(syntax.split_declarations(text))
     assert yields >= chunks // incremental.STEP_CHUNKS + 10  # and some while checking blocks
@@ -81,11 +81,11 @@ def test_a_dropped_checker_run_is_finished_before_the_next_one(generated_module)
     """Runs of one checker build on each other: a run dropped halfway (its version went stale)
     is finished by the next run (`settle`), never left half done; the dropped one then says
     it was superseded instead of giving a result."""
-    from qvr.semantics.incremental import IncrementalChecker, SupersededRun
+    from qvr.semantics.engine import Engine, SupersededRun
 
     text = generated_module(1500)
     edited = text.replace("[scale=0.1]", "[scale=0.2]", 1)
-    checker = IncrementalChecker()
+    checker = Engine()
     first = checker.diagnostics_steps(text)
     for _ in range(5):
         next(first)  # part of the parse

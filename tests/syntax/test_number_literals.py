@@ -16,7 +16,7 @@ import pytest
 import qvr.syntax as syntax
 from qvr.cli import main
 from qvr.semantics import analyze
-from qvr.semantics.incremental import IncrementalChecker
+from qvr.semantics.engine import Engine
 from qvr.syntax import parse_module
 from qvr.syntax.span import LineIndex
 from qvr.syntax.transformer import MAX_INT_DIGITS
@@ -69,7 +69,7 @@ def test_every_bad_literal_is_located_and_the_rest_is_checked():
 
 
 def test_the_keystroke_checker_reports_the_same():
-    checker = IncrementalChecker()
+    checker = Engine()
     assert located(PROGRAM, checker.diagnostics(PROGRAM)) == EXPECTED
     edited = PROGRAM.replace("Nromal", "Normal")  # the file stays checkable while edited
     assert located(edited, checker.diagnostics(edited)) == EXPECTED[1:]

@@ -2,6 +2,8 @@
 
 `analyze(text)` returns an immutable `Analysis` (symbols, references, inferred types and every
 diagnostic of spec §4.8), and `analyze_steps` does the same as a generator (`qvr.stepwise`);
+both run the one analysis engine (`qvr.semantics.engine`) on a fresh document, which the
+language server also runs incrementally, version after version;
 `check(text)` returns just the diagnostics; `migrate(text)` rewrites every deprecated form to
 the current one. Never imports torch.
 """
@@ -13,18 +15,18 @@ from .. import syntax as _syntax  # noqa: F401
 
 
 def analyze(text, *, parsed=None):
-    from .analysis import analyze as _analyze
+    from .engine import analyze as _analyze
     return _analyze(text, parsed=parsed)
 
 
 def analyze_steps(text, parsed):
     """`analyze` as a generator that yields now and then (`qvr.stepwise`)."""
-    from .analysis import analyze_steps as _analyze_steps
+    from .engine import analyze_steps as _analyze_steps
     return _analyze_steps(text, parsed)
 
 
 def check(text, uri: str = "<string>"):
-    from .analysis import check as _check
+    from .engine import check as _check
     return _check(text, uri=uri)
 
 

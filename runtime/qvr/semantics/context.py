@@ -1,8 +1,8 @@
 """Shared state of one checker run: diagnostics, symbols, references, inferred types.
 
 The passes (`objects`, `declarations`, `expressions`, `programs`, `deprecations`) all write
-into one `Context`; `analysis.analyze` creates it, runs the passes in statement order and
-freezes the result into an `Analysis`.
+into one `Context`; a `checker.Checker` holds it for one run of the engine
+(`qvr.semantics.engine`), which freezes a fresh run's result into an `Analysis`.
 """
 from __future__ import annotations
 
@@ -73,9 +73,9 @@ class Context:
         self.define_users: dict[int, set] = {}  # id(define Symbol) -> names of users (None: other)
         self.muted = 0  # >0 while re-checking (promotion): diagnostics are dropped
         self.instantiating: set = set()  # templates being checked at a call (ids of decls)
-        # Frames. `analyze` checks every statement in the coordinates of the whole text
-        # (origin 0). The incremental checker (`incremental.py`) checks each statement in
-        # the coordinates of its own chunk, so that an unchanged statement's AST and results
+        # Frames. A fresh run of the engine (`analyze`) checks every statement in the
+        # coordinates of the whole text (origin 0); its incremental runs check each statement
+        # in the coordinates of its own chunk, so that an unchanged statement's AST and results
         # stay valid when text before it moves: `origin` is the offset of the current frame
         # in the text; spans of the current statement's nodes are relative to it, and
         # `report` moves what it records to absolute offsets.

@@ -7,7 +7,7 @@ when a round changes nothing, so a fix that fails to remove its hint cannot loop
 from __future__ import annotations
 
 from ..diagnostics import apply_edits
-from .analysis import analyze
+from .engine import analyze
 
 DEPRECATION_CODES = frozenset(f"QVR{n:03d}" for n in range(90, 110))
 MAX_ROUNDS = 20

@@ -1,29 +1,27 @@
-"""`analyze(text)`: parse (or take a `ParseResult`), resolve, infer and check a QVR module.
+"""What each top-level statement means: the checking rules, run by `qvr.semantics.engine`.
 
-Order of work (spec §4.1): `where` bindings are grouped by keyword column (§3.3); every
-top-level name is declared first (so a use before the declaration is QVR014, not
-"undefined"); then statements are checked in order, each pass writing symbols, references,
-types and diagnostics into one `Context`; finally unused names (§4.7) and the missing export
-(QVR055) are reported and everything is frozen into an `Analysis`.
+`Checker` holds one run's `Context` and the rules: `declare_statement` (pass 1: every
+top-level name, so a use before the declaration is QVR014, not "undefined"),
+`check_statement` (pass 2: resolve, infer and check one statement with its `where` bindings)
+and `finish_steps` (after all statements: unused names, §4.7, and the missing export,
+QVR055). The engine decides which statements to run them on and in which frame; nothing here
+knows whether a result will be reused.
 
-`analyze` never raises: an internal failure on some statement is contained to that statement
-and reported as an error with code `internal` over the statement (and "never used" hints are
-then left out, since that statement's uses are unknown), so a module that could not be fully
-checked is never reported clean.
-Everything is linear in the size of the module (the language server calls this per keystroke).
+An internal failure on a statement is contained to that statement by the engine and reported
+as an error with code `internal` over it (and "never used" hints are then left out, since that
+statement's uses are unknown), so a module that could not be fully checked is never reported
+clean. Everything is linear in the size of the module.
 """
 from __future__ import annotations
 
-import gc
 import os
 import re
-from operator import attrgetter
 from typing import Optional
 
 from ..diagnostics import Related, Severity
-from ..stepwise import finish, sorted_steps
+from ..stepwise import finish
 from ..syntax import ast as A
-from ..syntax.span import LineIndex, Span, normalize
+from ..syntax.span import LineIndex, Span
 from ..syntax.vocabulary import DECLARATION_KINDS
 from .context import Context
 from .declarations import check_morphism
@@ -32,7 +30,7 @@ from .expressions import infer, world, has_fuzzy_latent
 from .families import BUILTINS, FAMILIES, QUANTALES
 from .declarations import check_composition
 from .grammar import cat_refs, check_rule
-from .model import Analysis, DefineInfo, Symbol
+from .model import DefineInfo, Symbol
 from .objects import resolve_type
 from .programs import check_program
 
@@ -180,7 +178,7 @@ def group_where_steps(ctx: Context, statements, col=None, origin_of=None):
     return top, bindings
 
 
-# ----------------------------------------------------------------------------- analyze ----
+# ----------------------------------------------------------------------------- checker ----
 def _replicate_count(d) -> int:
     rep = getattr(d, "replication", None)
     if rep is not None:
@@ -195,10 +193,6 @@ def _replicate_count(d) -> int:
     return 1
 
 
-# sort key for references (C-level: a module has tens of thousands of references)
-_ref_start = attrgetter("span.start")
-
-
 def _diagnostic_order(d):
     return (d.span.start, d.span.end, d.code)
 
@@ -208,81 +202,23 @@ def _doc(d) -> Optional[str]:
     return "\n".join(x.text for x in docs) if docs else None
 
 
-class Analyzer:
-    def __init__(self, text: str, parsed):
+class Checker:
+    """The rules, applied to the statements of one text (see the module docstring)."""
+
+    def __init__(self, text: str, line_index: LineIndex):
         self.text = text
-        self.index = LineIndex(text)
-        self.parsed = parsed
-        self.ctx = Context(text, self.index)
+        self.index = line_index
+        self.ctx = Context(text, line_index)
+        self.ctx.schema_parser = False
+        self.ctx.owner_unused = []
         self.export = None  # the primary (first) export
         self.export_type = None
         self.export_texts: set = set()  # every export's expression as written
+        # `where` bindings by id of their owner (`group_where`), set by the engine
         self.bindings: dict = {}
         # Set when a statement could not be checked: its uses were not all recorded, so
         # "never used" hints would be guesses and are left out.
         self.unchecked = False
-
-    def run(self) -> Analysis:
-        return finish(self.run_steps())
-
-    def run_steps(self, every: int = 32):
-        """`run` as a generator (see `qvr.stepwise`): yields after every `every` statements
-        checked and returns the `Analysis`."""
-        ctx = self.ctx
-        module = self.parsed.module
-        ctx.schema_parser = False
-        ctx.owner_unused: list = []
-        try:
-            top, self.bindings = yield from group_where_steps(ctx, module.statements)
-            yield
-            for i, d in enumerate(top):  # `declare`, a slice at a time
-                if i % (4 * every) == 4 * every - 1:
-                    yield
-                self.declare_statement(i, d)
-            yield
-            for i, d in enumerate(top):
-                if i % every == every - 1:
-                    yield
-                ctx.current_index = i
-                try:
-                    self.check_statement(d)
-                except Exception as exc:  # never let one statement take the analysis down
-                    if _DEBUG:
-                        raise
-                    self.unchecked = True
-                    ctx.error(INTERNAL_CODE, _internal_message(exc, "this statement"), d.span)
-                finally:
-                    ctx.order_free = False
-                    ctx.local_top = {}
-                    ctx.pending = set()
-            yield
-            yield from self.finish_steps(top)
-        except Exception as exc:
-            if _DEBUG:
-                raise
-            first_line_end = self.text.find("\n")
-            ctx.error(INTERNAL_CODE, _internal_message(exc, "this module"),
-                      Span(0, len(self.text) if first_line_end < 0 else first_line_end))
-        yield
-        diags = yield from sorted_steps(list(self.parsed.diagnostics) + ctx.diagnostics,
-                                        _diagnostic_order)
-        yield
-        # by start offset; the sort is stable and references are mostly recorded in order
-        refs = yield from sorted_steps(ctx.references, _ref_start)
-        yield
-        ref_starts: list = []
-        for k in range(0, len(refs), 16 * PASS_STEP):
-            ref_starts.extend(map(_ref_start, refs[k:k + 16 * PASS_STEP]))
-            yield
-        refs = tuple(refs)
-        yield
-        return Analysis(
-            text=self.text, line_index=self.index, module=module, diagnostics=tuple(diags),
-            symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=refs,
-            objects=dict(ctx.objects), morphisms=dict(ctx.morphisms),
-            programs=dict(ctx.programs), defines=dict(ctx.defines), export=self.export,
-            export_type=self.export_type, _types=ctx.types, _scans=ctx.scans,
-            _inlines=ctx.inlines, _ref_starts=ref_starts, _intermediates=ctx.intermediates)
 
     # -- pass 1: declare every top-level name ------------------------------------------------
     def declare_statement(self, i: int, d) -> None:
@@ -422,8 +358,7 @@ class Analyzer:
         elif isinstance(d, A.ExportDecl):
             # several exports are allowed; the first is the primary one (spec part 2 §5.10)
             written = ctx.src(d.expr.span)
-            # (the incremental checker makes its analyzer without __init__)
-            texts = self.__dict__.setdefault("export_texts", set())
+            texts = self.export_texts
             if written in texts:
                 ctx.error("QVR054", f"`{written}` is exported twice", d.keyword.span)
                 return
@@ -883,7 +818,7 @@ def _step_label(ctx: Context, step) -> Optional[str]:
 
 
 class _Unchecked(list):
-    """See `Analyzer.unchecked_parts`."""
+    """See `Checker.unchecked_parts`."""
 
     def __init__(self, analyzer, roots, binding):
         super().__init__()
@@ -908,43 +843,3 @@ class _Unchecked(list):
             a.ctx.report("QVR110", Severity.INFORMATION, f"`{form}` is not checked (tier 3): "
                          f"`{owner}` has no static type", span)
         return False
-
-
-def analyze(text: str, *, parsed=None) -> Analysis:
-    """Analyse a module (spec §4). Never raises. `parsed` is a `ParseResult` of this text."""
-    text = normalize(text if isinstance(text, str) else str(text))
-    if parsed is None:
-        try:
-            from ..syntax import parse_module
-            parsed = parse_module(text)
-        except Exception:
-            from ..syntax import ParseResult
-            parsed = ParseResult(A.Module((), (), Span(0, len(text))), ())
-    # The analysis allocates many small acyclic objects; the cyclic garbage collector would
-    # repeatedly scan them (and the AST) mid-run for nothing, costing about a third of the
-    # time on large files. It is paused for the run and restored afterwards.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return Analyzer(text, parsed).run()
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def analyze_steps(text: str, parsed):
-    """`analyze(text, parsed=parsed)` as a generator (see `qvr.stepwise`): yields now and then
-    and returns the `Analysis`. Leaves the garbage collector alone."""
-    text = normalize(text if isinstance(text, str) else str(text))
-    if parsed is None:
-        from ..syntax import ParseResult, parse_module_steps
-        try:
-            parsed = yield from parse_module_steps(text)
-        except Exception:
-            parsed = ParseResult(A.Module((), (), Span(0, len(text))), ())
-    return (yield from Analyzer(text, parsed).run_steps())
-
-
-def check(text: str, uri: str = "<string>") -> list:
-    """Every diagnostic of `text` (syntax and semantic), sorted by position."""
-    return list(analyze(text).diagnostics)

@@ -1,11 +1,21 @@
-"""Diagnostics of successive versions of one module, re-checking only what an edit touched.
+"""The analysis engine: the one driver of the checking rules, fresh or incremental.
 
-`analyze` checks a whole module; on a 5,000-line file that is ~100 ms, too slow for a
-keystroke. `IncrementalChecker.diagnostics(text)` returns exactly `analyze(text).diagnostics`
-(the tests compare the two on every edit they make) but reuses each declaration's results from
-earlier versions when nothing it depends on changed.
+The rules live in `qvr.semantics.checker` (what a statement means); this module decides which
+statements they run on, in which frame, and what of an earlier run is reused. There are two
+ways in, over the same passes (group `where` bindings, declare every top-level name, check
+each statement, the whole-module pass):
 
-How:
+* `analyze(text)` runs the engine on a fresh document: every statement is checked in the
+  coordinates of the whole text and the result is a complete `Analysis` (symbols,
+  references, types, diagnostics) for features and the compiler (`Engine.analysis_steps`).
+* `Engine.diagnostics(text)` is the keystroke path: the engine keeps per-declaration results
+  from one version of a document to the next and re-checks only what an edit touched. It
+  returns exactly `analyze(text).diagnostics` (tests compare the two on thousands of random
+  edits, in process and through the language server), and leaves typed results for the
+  presentation layers: `Engine.layout` (each block's name occurrences, for semantic tokens)
+  and `Engine.top_level` (the top-level symbols and programs, for completion while typing).
+
+How the incremental runs reuse work:
 
 * **Frames.** Each top-level chunk is parsed on its own with spans relative to the chunk's
   start (`qvr.syntax.parse_chunk_local`, memoised by text, so an unchanged chunk gives the
@@ -50,17 +60,19 @@ from __future__ import annotations
 import gc
 import re
 import zlib
+from dataclasses import dataclass
 from operator import attrgetter
 from typing import Optional, Sequence
 
 from ..stepwise import Steps, finish, sorted_steps
 from ..syntax import parse_chunk_local, shift, split_declarations_steps
 from ..syntax import ast as A
-from ..syntax.span import LineIndex, normalize
-from .analysis import (INTERNAL_CODE, PASS_STEP, Analyzer, _diagnostic_order, _internal_message,
-                       decl_kind, group_where_steps)
-from .context import Context
+from ..syntax.span import LineIndex, Span, normalize
+from . import checker as _checker_module
+from .checker import (INTERNAL_CODE, PASS_STEP, Checker, _diagnostic_order, _internal_message,
+                      decl_kind, group_where_steps)
 from .families import QUANTALES
+from .model import Analysis
 
 _IDENT = re.compile(r"[^\W\d]\w*")
 
@@ -186,12 +198,60 @@ class _BlockInfo:
         self.version = -1  # the checker version it was keyed in
 
 
+# sort key for references (C-level: a module has tens of thousands of references)
+_ref_start = attrgetter("span.start")
+# a fresh analysis yields after this many statements checked
+STEP_UNITS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedBlock:
+    """A block of declarations where it lies in the text: `origin` is its offset, `record`
+    what checking it resolved (`record.refs`: name occurrences as (offset from `origin`, kind
+    of what they name, whether it is the definition); `record.end`: its length;
+    `record.memo`: a dict presentation layers keep their per-block results in, which lives as
+    long as the record is replayed)."""
+
+    origin: int
+    record: "_Record"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Layout:
+    """The blocks of the text an incremental run checked, in text order."""
+
+    text: str
+    blocks: tuple  # of PlacedBlock
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TopLevel:
+    """The top-level names of the text an incremental run checked: what completion needs
+    while typing, without a full analysis. A program info's nodes are in its declaration's
+    frame: `frame_of(program)` is the offset to add to their spans."""
+
+    text: str
+    symbols_table: dict  # name -> Symbol (the engine updates this table in later runs)
+    programs: dict  # name -> ProgramInfo
+    declared_at: dict  # name -> index of the declaring statement
+    frames: dict  # id(program declaration) -> offset of its frame
+
+    def symbols(self) -> dict:
+        """Every top-level symbol by name, in declaration order (as `Analysis.top_level`)."""
+        at = self.declared_at
+        return dict(sorted(self.symbols_table.items(), key=lambda item: at.get(item[0], -1)))
+
+    def frame_of(self, program: str) -> int:
+        info = self.programs.get(program)
+        return 0 if info is None else self.frames.get(id(info.decl), 0)
+
+
 class SupersededRun(Exception):
     """A run of `diagnostics_steps` that a later run finished (its result is not kept)."""
 
 
-class IncrementalChecker:
-    """Diagnostics of the successive versions of one document (see the module docstring)."""
+class Engine:
+    """The analysis of one document, version after version (see the module docstring)."""
 
     def __init__(self, block: int = BLOCK) -> None:
         # units per block on average (1: every unit its own block, which tests use to
@@ -214,10 +274,9 @@ class IncrementalChecker:
         self._occupied: set = set()  # chunk cache keys in use by the last version's chunks
         self._where_names: set = set()  # names declared by the last version's `where` units
         self._running = None  # the run under way when it is spread over time (`settle`)
-        # the last call's text and its blocks: [(offset, record)] (semantic tokens use them)
-        self.layout: Optional[tuple] = None
-        # the last call's text, top-level symbols, program infos and units (for completion)
-        self.names: Optional[tuple] = None
+        # the last incremental run's blocks (semantic tokens) and top-level names (completion)
+        self.layout: Optional[Layout] = None
+        self.top_level: Optional[TopLevel] = None
         self.checked = 0  # units checked (not replayed) by the last call: tests look at it
         self.replayed = 0
 
@@ -282,21 +341,87 @@ class IncrementalChecker:
 
     # -------------------------------------------------------------------------------------
     def _run_steps(self, text, chunks, index):
+        """One incremental run: parse the chunks an edit touched, declare, check or replay each
+        block of units, then the whole-module pass; returns the sorted diagnostics."""
         self._version += 1
         parse_diags, units, unmoved = yield from self._parse_steps(text, chunks)
-        origins = {}
-        analyzer = Analyzer.__new__(Analyzer)  # its passes, without its whole-module run
-        analyzer.text, analyzer.index, analyzer.parsed = text, index, None
-        ctx = analyzer.ctx = Context(text, index)
-        analyzer.export = analyzer.export_type = None
-        analyzer.export_texts = set()
-        analyzer.unchecked = False
-        ctx.schema_parser = False
-        ctx.owner_unused = []
-        for attr in _ENV:
+        checker = Checker(text, index)
+        ctx = checker.ctx
+        for attr in _ENV:  # what a check writes into them is recorded with its block
             setattr(ctx, attr, _WriteLog())
+        top, top_units = yield from self._group_steps(checker, units, keyed=True)
+        # with `where` units the unit list is not the chunks' one: count every unit as moved
+        unit_names = yield from self._declare_steps(checker, top_units,
+                                                    unmoved if top_units is units else 0)
+        yield from self._blocks_check_steps(checker, top_units, unit_names)
+        yield from checker.finish_steps(top)
+        diags = yield from sorted_steps(list(parse_diags) + ctx.diagnostics, _diagnostic_order)
+        return tuple(diags)
 
-        # -- `where` grouping, by absolute columns -----------------------------------------
+    def analysis_steps(self, text: str, parsed) -> "Steps[Analysis]":
+        """The full `Analysis` of `text` (`parsed` its `ParseResult`, spans in the coordinates
+        of the whole text), as a generator: the same passes as an incremental run, with every
+        statement's frame at 0 and every unit checked (a fresh document has nothing to
+        replay); nothing is kept for later versions. `analyze` is this on a new engine."""
+        index = LineIndex(text)
+        units = [_Unit(d, 0, len(text), "", k, (), 0) for k, d in enumerate(parsed.module.statements)]
+        checker = Checker(text, index)
+        ctx = checker.ctx
+        try:
+            top, top_units = yield from self._group_steps(checker, units, keyed=False)
+            yield
+            yield from self._declare_all_steps(checker, top_units)
+            yield
+            for i, u in enumerate(top_units):
+                if i % STEP_UNITS == STEP_UNITS - 1:
+                    yield
+                ctx.current_index = i
+                try:
+                    checker.check_statement(u.decl)
+                except Exception as exc:  # one statement never takes the analysis down
+                    if _checker_module._DEBUG:  # QVR_SEMANTICS_DEBUG=1: re-raise (development)
+                        raise
+                    checker.unchecked = True
+                    ctx.error(INTERNAL_CODE, _internal_message(exc, "this statement"), u.decl.span)
+                finally:
+                    ctx.order_free = False
+                    ctx.local_top = {}
+                    ctx.pending = set()
+            yield
+            yield from checker.finish_steps(top)
+        except Exception as exc:
+            if _checker_module._DEBUG:  # QVR_SEMANTICS_DEBUG=1: re-raise (development)
+                raise
+            first_line_end = text.find("\n")
+            ctx.error(INTERNAL_CODE, _internal_message(exc, "this module"),
+                      Span(0, len(text) if first_line_end < 0 else first_line_end))
+        yield
+        diags = yield from sorted_steps(list(parsed.diagnostics) + ctx.diagnostics,
+                                        _diagnostic_order)
+        yield
+        # by start offset; the sort is stable and references are mostly recorded in order
+        refs = yield from sorted_steps(ctx.references, _ref_start)
+        yield
+        ref_starts: list = []
+        for k in range(0, len(refs), 16 * PASS_STEP):
+            ref_starts.extend(map(_ref_start, refs[k:k + 16 * PASS_STEP]))
+            yield
+        return Analysis(
+            text=text, line_index=index, module=parsed.module, diagnostics=tuple(diags),
+            symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=tuple(refs),
+            objects=dict(ctx.objects), morphisms=dict(ctx.morphisms),
+            programs=dict(ctx.programs), defines=dict(ctx.defines), export=checker.export,
+            export_type=checker.export_type, _types=ctx.types, _scans=ctx.scans,
+            _inlines=ctx.inlines, _ref_starts=ref_starts, _intermediates=ctx.intermediates)
+
+    def _group_steps(self, checker, units, keyed: bool):
+        """Group `where` bindings with their owners (by absolute keyword columns): the
+        top-level statements and their units, an owner's unit holding its bindings in the
+        owner's frame. `keyed`: the units will be keyed (their text and identifiers
+        are needed)."""
+        ctx, text, index = checker.ctx, checker.text, checker.index
+        origins = {}
+
         def origin_of(d):
             if not origins:  # only files with `where` get here
                 origins.update((id(u.decl), u.origin) for u in units)
@@ -311,23 +436,20 @@ class IncrementalChecker:
         top, bindings = yield from group_where_steps(ctx, [u.decl for u in units], col=col,
                                                      origin_of=origin_of)
         ctx.origin = 0
-        analyzer.bindings = bindings
+        checker.bindings = bindings
         if len(top) == len(units):  # no `where` bindings: every statement is a unit
-            top_units = units
-        else:
-            by_decl = {id(u.decl): u for u in units}
-            top_units = [by_decl[id(d)] for d in top]
-            for k, u in enumerate(top_units):
-                if bindings.get(id(u.decl)):
-                    origin_of(u.decl)
-                    top_units[k] = self._into_owner_frame(text, u, bindings, origins, by_decl)
+            return top, units
+        by_decl = {id(u.decl): u for u in units}
+        top_units = [by_decl[id(d)] for d in top]
+        for k, u in enumerate(top_units):
+            if bindings.get(id(u.decl)):
+                origin_of(u.decl)
+                top_units[k] = self._into_owner_frame(text, u, bindings, origins, by_decl, keyed)
+        return top, top_units
 
-        # -- declare every top-level name ---------------------------------------------------
-        # with `where` units the unit list is not the chunks' one: count every unit as moved
-        unit_names = yield from self._declare_steps(analyzer, top_units,
-                                                    unmoved if top_units is units else 0)
-
-        # -- check or replay each block of units --------------------------------------------
+    def _blocks_check_steps(self, checker, top_units, unit_names):
+        """Check or replay each block of units (see the module docstring)."""
+        text, ctx = checker.text, checker.ctx
         records: dict[int, _Record] = {}
         names_key = None
         top_syms, declared_at = ctx.top, ctx.declared_at
@@ -350,7 +472,7 @@ class IncrementalChecker:
         yield
         # where the first `composition` opaque block (a user-defined algebra) is declared, if
         # any: the statements after it are checked under an unknown algebra (what
-        # `Analyzer.algebra_unknown` compares them with; found here in the pass over the units
+        # `Checker.algebra_unknown` compares them with; found here in the pass over the units
         # rather than from every top-level symbol)
         algebra_from = None
         for count, (u, own) in enumerate(zip(top_units, unit_names), 1):
@@ -385,7 +507,7 @@ class IncrementalChecker:
             # after a `composition` block is checked under an unknown algebra (which of the
             # block's units are after it, clamped)
             context = (quantale, ctx.quantale, export_seen, head,
-                       frozenset(analyzer.export_texts) if info.export else None,
+                       frozenset(checker.export_texts) if info.export else None,
                        None if algebra_from is None else
                        max(-1, min(algebra_from - block.indices.start, len(block.units))))
             if (info.version == last_version and not block.fresh and not info.quantale
@@ -424,21 +546,21 @@ class IncrementalChecker:
                 if record.quantale is not None:
                     ctx.quantale = record.quantale
                 if record.export is not None:
-                    analyzer.export, analyzer.export_type = record.export, record.export_type
+                    checker.export, checker.export_type = record.export, record.export_type
                 if record.schema_parser:
                     ctx.schema_parser = True
                 if record.export_texts:
-                    analyzer.export_texts.update(record.export_texts)
+                    checker.export_texts.update(record.export_texts)
             else:
                 checked += len(block.units)
-                record, reusable = self._check_block(analyzer, block)
+                record, reusable = self._check_block(checker, block)
                 if reusable:
                     if record.names_key is not None:
                         if names_key is None:
                             names_key = _names_key(top_syms)
                         record.names_key = names_key
                     records[key] = record
-            layout.append((block.units[0].origin, record))
+            layout.append(PlacedBlock(block.units[0].origin, record))
             if record.foreign:  # entries of names declared elsewhere
                 for name in record.foreign:
                     extra_writes[name] = hash((extra_writes.get(name), key))
@@ -453,17 +575,12 @@ class IncrementalChecker:
         self._foreign = frozenset(foreign_now)
         self._where_names = where_names
         self.checked, self.replayed = checked, replayed
-        self.layout = (text, layout)
-        # what completion needs without a full analysis: the top-level symbols (kind, detail),
-        # program infos and the units (a program info's nodes are in its unit's frame)
-        self.names = (text, top_syms, ctx.programs, top_units, ctx.declared_at)  # not changed later
+        self.layout = Layout(text, tuple(layout))
+        self.top_level = TopLevel(text, top_syms, ctx.programs, dict(ctx.declared_at),
+                                  {id(u.decl): u.origin for u in top_units
+                                   if u.decl.__class__ is A.ProgramDecl})
         ctx.used.update(map(id, map(top_syms.__getitem__, used_names)))
         self._previous, self._records = self._records, records
-
-        # -- the whole-module pass -------------------------------------------------------------
-        yield from analyzer.finish_steps(top)
-        diags = yield from sorted_steps(list(parse_diags) + ctx.diagnostics, _diagnostic_order)
-        return tuple(diags)
 
     # -------------------------------------------------------------------------------------
     def _parse_steps(self, text, chunks):
@@ -537,7 +654,7 @@ class IncrementalChecker:
             u.key = None  # not kept: `_run` computes its key
         return units, tuple(d.shifted(start) for d in chunk_diags), key
 
-    def _declare_steps(self, analyzer, top_units, unmoved: int):
+    def _declare_steps(self, checker, top_units, unmoved: int):
         """Declare every top-level name (QVR015/QVR019 included); return each unit's names.
 
         When the last version declared everything cleanly (no diagnostic) and this one has the
@@ -554,17 +671,17 @@ class IncrementalChecker:
             end = n
             while end > first and top_units[end - 1].decl is decls[end - 1]:
                 end -= 1
-            names = self._declare_changed(analyzer, top_units, first, end, unmoved)
+            names = self._declare_changed(checker, top_units, first, end, unmoved)
             if names is not None:
                 return names
-        return (yield from self._declare_all_steps(analyzer, top_units))
+        return (yield from self._declare_all_steps(checker, top_units))
 
-    def _declare_all_steps(self, analyzer, top_units):
+    def _declare_all_steps(self, checker, top_units):
         """Declare every unit. A declaration that went in cleanly last time and whose names
         are all still free goes in again with the same `Symbol`s, reset to how declaring
-        leaves them; anything else takes `Analyzer.declare_statement`. `ctx.symbols` is not
+        leaves them; anything else takes `Checker.declare_statement`. `ctx.symbols` is not
         filled: nothing here reads it."""
-        ctx = analyzer.ctx
+        ctx = checker.ctx
         ctx.top, ctx.declared_at, ctx.groups = {}, {}, {}
         top, declared_at, groups = ctx.top, ctx.declared_at, ctx.groups
         cache, fresh = self._declared, {}
@@ -589,20 +706,20 @@ class IncrementalChecker:
                     fresh[id(d)] = hit
                     names.append(hit[3])
                     continue
-            names.append(self._declare_one(analyzer, i, u, fresh))
+            names.append(self._declare_one(checker, i, u, fresh))
         self._declared = fresh
         clean = len(ctx.diagnostics) == diagnostics_before
         self._declared_last = ([u.decl for u in top_units], dict(top), dict(declared_at),
                                dict(groups), names) if clean else None
         return names
 
-    def _declare_one(self, analyzer, i, u, cache) -> tuple:
-        """`Analyzer.declare_statement` for one unit; a clean result goes into `cache`."""
-        ctx = analyzer.ctx
+    def _declare_one(self, checker, i, u, cache) -> tuple:
+        """`Checker.declare_statement` for one unit; a clean result goes into `cache`."""
+        ctx = checker.ctx
         d = u.decl
         before = len(ctx.diagnostics)
         ctx.origin = u.origin
-        analyzer.declare_statement(i, d)
+        checker.declare_statement(i, d)
         ctx.origin = 0
         top, declared_at, groups = ctx.top, ctx.declared_at, ctx.groups
         own = tuple(n for n in _names_of(d, groups) if declared_at.get(n) == i and top[n].decl is d)
@@ -611,13 +728,13 @@ class IncrementalChecker:
                             own)
         return own
 
-    def _declare_changed(self, analyzer, top_units, first, end, unmoved) -> Optional[list]:
+    def _declare_changed(self, checker, top_units, first, end, unmoved) -> Optional[list]:
         """Declare only units [first, end) (those that changed; the count is the same) into
         copies of the last version's tables. None when that is not enough (a diagnostic, a
         name taken): the caller then declares everything. The kept symbols keep their last
         type and detail: every unit is replayed or checked after this, which sets them, and a
         check reading a symbol declared after it resets that one first (`_check`)."""
-        ctx = analyzer.ctx
+        ctx = checker.ctx
         decls, top0, declared_at0, groups0, names0 = self._declared_last
         top, declared_at, groups = dict(top0), dict(declared_at0), dict(groups0)
         for i in range(first, end):
@@ -631,7 +748,7 @@ class IncrementalChecker:
         diagnostics_before = len(ctx.diagnostics)
         for i in range(first, end):
             u = top_units[i]
-            names[i] = own = self._declare_one(analyzer, i, u, cache)
+            names[i] = own = self._declare_one(checker, i, u, cache)
             if len(ctx.diagnostics) != diagnostics_before:
                 del ctx.diagnostics[diagnostics_before:]
                 return None
@@ -651,7 +768,8 @@ class IncrementalChecker:
                                top, declared_at, groups, names)
         return names
 
-    def _into_owner_frame(self, text, owner_unit, bindings, origins, by_decl) -> "_Unit":
+    def _into_owner_frame(self, text, owner_unit, bindings, origins, by_decl,
+                          keyed: bool = True) -> "_Unit":
         """A unit for a `where` owner with its bindings (nested ones too) moved into the
         owner's frame."""
         unit = _Unit(owner_unit.decl, owner_unit.origin, owner_unit.end, owner_unit.text,
@@ -677,6 +795,8 @@ class IncrementalChecker:
             bindings[id(owner)] = moved
         unit.statements = tuple(statements)
         unit.end = end
+        if not keyed:
+            return unit
         unit.text = text[unit.origin:end]  # its key covers the bindings
         unit.idents = _identifiers(unit.text)
         unit.text_key = hash((unit.text, end >= len(text)))
@@ -783,11 +903,11 @@ class IncrementalChecker:
             close(len(top_units), fresh)
         return blocks
 
-    def _check_block(self, analyzer, block) -> tuple["_Record", bool]:
+    def _check_block(self, checker, block) -> tuple["_Record", bool]:
         """Check a block unit by unit; merge what they did into one record."""
         records, reusable = [], not block.where
         for i, u in zip(block.indices, block.units):
-            record, ok = self._check(analyzer, i, u)
+            record, ok = self._check(checker, i, u)
             records.append(record)
             reusable = reusable and ok
         writes: dict[str, dict] = {}
@@ -797,7 +917,7 @@ class IncrementalChecker:
         # entries a unit wrote for a name it does not declare (a duplicate declaration
         # overwrites the first one's entry): whoever reads the name depends on that unit too,
         # even when the declaring unit is in the same block
-        declared_at = analyzer.ctx.declared_at
+        declared_at = checker.ctx.declared_at
         foreign = tuple(name for i, r in zip(block.indices, records)
                         for _, name, _ in r.writes if declared_at.get(name) != i)
         quantale = export = export_type = None
@@ -831,9 +951,9 @@ class IncrementalChecker:
         merged.end = block.units[-1].end - origin
         return merged, reusable
 
-    def _check(self, analyzer, i, u) -> tuple[_Record, bool]:
+    def _check(self, checker, i, u) -> tuple[_Record, bool]:
         """Check one unit, recording what it did; the flag says whether it may be replayed."""
-        ctx = analyzer.ctx
+        ctx = checker.ctx
         saved_diags = ctx.diagnostics
         ctx.diagnostics = unit_diags = []
         ctx.origin = u.origin
@@ -844,8 +964,8 @@ class IncrementalChecker:
         for attr in _ENV:
             logs[attr] = getattr(ctx, attr).log = []
         quantale_before = ctx.quantale
-        export_before = analyzer.export
-        exports_before = len(analyzer.export_texts)
+        export_before = checker.export
+        exports_before = len(checker.export_texts)
         schema_before = ctx.schema_parser
         failed = False
         ctx.current_index = i
@@ -864,9 +984,9 @@ class IncrementalChecker:
                     if sym is not None:
                         sym.type, sym.detail = None, ""
         try:
-            analyzer.check_statement(u.decl)
-        except Exception as exc:  # as in Analyzer.run: one statement never takes all down
-            analyzer.unchecked = failed = True
+            checker.check_statement(u.decl)
+        except Exception as exc:  # as in the fresh analysis: one statement never takes all down
+            checker.unchecked = failed = True
             ctx.error(INTERNAL_CODE, _internal_message(exc, "this statement"), u.decl.span)
         finally:
             ctx.order_free = False
@@ -897,7 +1017,7 @@ class IncrementalChecker:
         used = frozenset(sym.name for sym, _ in uses)
         define_uses = tuple({(sym.name, user) for sym, user in uses
                              if sym.kind == "define" and sym.scope is None})
-        exported = analyzer.export is not export_before
+        exported = checker.export is not export_before
         # every name occurrence the check resolved, for semantic tokens: (offset in the
         # unit's frame, kind of what it names, whether it is the definition)
         record_refs = tuple((r.span.start, None if r.symbol is None else r.symbol.kind,
@@ -905,12 +1025,12 @@ class IncrementalChecker:
         record = _Record(
             u.origin, tuple(unit_diags), tuple(writes), tuple(symbols), used, define_uses,
             ctx.quantale if ctx.quantale != quantale_before else None,
-            analyzer.export if exported else None, analyzer.export_type if exported else None,
+            checker.export if exported else None, checker.export_type if exported else None,
             ctx.schema_parser and not schema_before, 0 if ctx.uses_all_names else None)
         record.refs = record_refs
-        if len(analyzer.export_texts) != exports_before:  # an export: its expression as written
+        if len(checker.export_texts) != exports_before:  # an export: its expression as written
             span = u.decl.expr.span
-            record.export_texts = (analyzer.text[u.origin + span.start:u.origin + span.end],)
+            record.export_texts = (checker.text[u.origin + span.start:u.origin + span.end],)
         return record, not (failed or ctx.positional or u.where)
 
 
@@ -996,3 +1116,44 @@ _SELECTORS = (A.QuantaleDecl, A.CompositionDecl)
 def _names_key(top) -> int:
     return hash(frozenset((s.name, s.kind) for s in top.values()))
 
+
+# ------------------------------------------------------------------------ entry points ----
+def analyze(text: str, *, parsed=None) -> Analysis:
+    """Analyse a module (spec §4): the engine on a fresh document. Never raises. `parsed` is a
+    `ParseResult` of this text (parsed here when not given)."""
+    text = normalize(text if isinstance(text, str) else str(text))
+    if parsed is None:
+        try:
+            from ..syntax import parse_module
+            parsed = parse_module(text)
+        except Exception:
+            from ..syntax import ParseResult
+            parsed = ParseResult(A.Module((), (), Span(0, len(text))), ())
+    # The analysis allocates many small acyclic objects; the cyclic garbage collector would
+    # repeatedly scan them (and the AST) mid-run for nothing, costing about a third of the
+    # time on large files. It is paused for the run and restored afterwards.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return finish(Engine().analysis_steps(text, parsed))
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def analyze_steps(text: str, parsed) -> "Steps[Analysis]":
+    """`analyze(text, parsed=parsed)` as a generator (see `qvr.stepwise`): yields now and then
+    and returns the `Analysis`. Leaves the garbage collector alone."""
+    text = normalize(text if isinstance(text, str) else str(text))
+    if parsed is None:
+        from ..syntax import ParseResult, parse_module_steps
+        try:
+            parsed = yield from parse_module_steps(text)
+        except Exception:
+            parsed = ParseResult(A.Module((), (), Span(0, len(text))), ())
+    return (yield from Engine().analysis_steps(text, parsed))
+
+
+def check(text: str, uri: str = "<string>") -> list:
+    """Every diagnostic of `text` (syntax and semantic), sorted by position."""
+    return list(analyze(text).diagnostics)

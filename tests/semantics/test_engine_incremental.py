@@ -1,7 +1,8 @@
-"""Adversarial tests for `qvr.semantics.incremental.IncrementalChecker`.
+"""Adversarial tests for the analysis engine's incremental runs (`qvr.semantics.engine.Engine`).
 
-The checker must return exactly ``analyze(text).diagnostics`` (same diagnostics, same order)
-for every version of a document while re-using per-declaration results between versions.
+An incremental run must return exactly ``analyze(text).diagnostics`` (the same engine on a
+fresh document: same diagnostics, same order) for every version of a document while re-using
+per-declaration results between versions.
 Every test here compares against a fresh `analyze` after each edit; the targeted tests also
 check the reuse counters (`checked` / `replayed`) so a checker that simply re-ran everything,
 or replayed something it should have re-checked, fails.
@@ -25,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qvr.semantics import analyze
-from qvr.semantics.incremental import IncrementalChecker
+from qvr.semantics.engine import Engine
 from qvr.syntax import split_declarations
 
 from sem_catalogue_cases import CASES, P
@@ -90,7 +91,7 @@ def _bench_module():
     return module
 
 
-def assert_same(checker: IncrementalChecker, text: str, chunks=None, *, view: bool = False) -> tuple:
+def assert_same(checker: Engine, text: str, chunks=None, *, view: bool = False) -> tuple:
     """The checker's diagnostics for `text` equal analyze's; returns them. With `view`, so does
     what the language server reads from the checker instead of a full analysis."""
     got = checker.diagnostics(text, chunks)
@@ -103,13 +104,13 @@ def assert_same(checker: IncrementalChecker, text: str, chunks=None, *, view: bo
     return got
 
 
-def server_view(checker: IncrementalChecker) -> tuple:
+def server_view(checker: Engine) -> tuple:
     """The top-level symbols (name -> kind, detail) and the name occurrences (offset, kind
-    named, is a definition) the checker's last run leaves for the server (`names`, `layout`)."""
-    _, top, _, _, _ = checker.names
-    symbols = {name: (sym.kind, sym.detail) for name, sym in top.items()}
-    refs = sorted((origin + start, kind, is_def) for origin, record in checker.layout[1]
-                  for start, kind, is_def in record.refs)
+    named, is a definition) the engine's last run leaves for the server (`top_level`,
+    `layout`)."""
+    symbols = {name: (sym.kind, sym.detail) for name, sym in checker.top_level.symbols().items()}
+    refs = sorted((placed.origin + start, kind, is_def) for placed in checker.layout.blocks
+                  for start, kind, is_def in placed.record.refs)
     return symbols, refs
 
 
@@ -244,7 +245,7 @@ def apply_edit(data, text: str, snips=SNIPS) -> str:
 def test_random_edit_chains_match_analyze(start, data, block):
     # 80 chains x 18-24 steps: >= 1,000 compared edits per run; blocks of several sizes (which
     # units share a record changes what a missed dependency would break)
-    checker = IncrementalChecker(block=block)
+    checker = Engine(block=block)
     text = start
     assert_same(checker, text)
     for _ in range(data.draw(st.integers(18, 24), label="steps")):
@@ -271,7 +272,7 @@ def current_start_texts(draw):
 @given(start=current_start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8]))
 def test_random_edit_chains_over_current_forms_match_analyze(start, data, block):
     # the same chains over the forms of spec part 2 (their snippets among the insertions)
-    checker = IncrementalChecker(block=block)
+    checker = Engine(block=block)
     text = start
     assert_same(checker, text, view=True)
     for _ in range(data.draw(st.integers(18, 24), label="steps")):
@@ -296,7 +297,7 @@ def big_text():
 
 
 def test_one_character_in_a_doc_comment_rechecks_one_unit(big_text):
-    checker = IncrementalChecker(block=1)  # one unit per block: exact counts
+    checker = Engine(block=1)  # one unit per block: exact counts
     assert_same(checker, big_text)
     units = checker.checked
     assert units >= 300 and checker.replayed == 0
@@ -312,7 +313,7 @@ def test_one_character_in_a_doc_comment_rechecks_one_unit(big_text):
 
 
 def test_edit_inside_a_program_body_rechecks_the_program_and_its_users(big_text):
-    checker = IncrementalChecker(block=1)  # one unit per block: exact counts
+    checker = Engine(block=1)  # one unit per block: exact counts
     assert_same(checker, big_text)
     units = checker.checked
     at = big_text.index("let h_new = f * h", big_text.index("program cell20"))
@@ -325,7 +326,7 @@ def test_edit_inside_a_program_body_rechecks_the_program_and_its_users(big_text)
 
 def test_changing_a_morphisms_type_rechecks_its_users():
     base = P("morphism h : R -> R ~ Normal\ndefine d = h >> g\n", "export d\n")
-    checker = IncrementalChecker(block=1)  # one unit per block: exact counts
+    checker = Engine(block=1)  # one unit per block: exact counts
     assert "QVR040" not in codes(assert_same(checker, base))
     broken = base.replace("morphism h : R -> R", "morphism h : R -> S")
     assert "QVR040" in codes(assert_same(checker, broken))  # S then g : R -> S mismatches
@@ -342,7 +343,7 @@ def test_inserting_at_the_top_shifts_replayed_results():
     body = ("define d = later\nmorphism later : R -> R ~ Normal\n"
             "define e = fx\ndefine q = scan(cell, init=ones)\n")
     text = P(body, "export fan(d, e, q)\n")
-    checker = IncrementalChecker(block=1)  # one unit per block: exact counts
+    checker = Engine(block=1)  # one unit per block: exact counts
     before = assert_same(checker, text)
     assert {"QVR014", "QVR011", "QVR043"} <= set(codes(before))
     assert any(d.fixes for d in before) and any(d.related for d in before)
@@ -361,7 +362,7 @@ def test_inserting_at_the_top_shifts_replayed_results():
 def test_duplicate_declarations_with_identical_text():
     line = "object R : Real 2\n"
     text = P(line)
-    checker = IncrementalChecker()
+    checker = Engine()
     assert codes(assert_same(checker, text)).count("QVR015") == 1
     doubled = P(line + line)
     assert codes(assert_same(checker, doubled)).count("QVR015") == 2
@@ -377,7 +378,7 @@ def test_duplicate_declarations_with_identical_text():
 
 def test_where_owner_and_bindings_edited():
     text = next(t for t in EXAMPLES if "where" in t and "define first" in t)
-    checker = IncrementalChecker()
+    checker = Engine()
     assert_same(checker, text)
     edits = [
         text.replace("define first = f >> g", "define first = f >> gg"),  # did you mean in a binding
@@ -398,7 +399,7 @@ def test_quantale_statement_added_and_removed_before_users():
     users = "latent la : T -> T\nprogram q(t) : T -> T\n    sample y <- la(t)\n    return y\n"
     without = P(users, "export q\n")
     with_q = P("quantale markov\n" + users, "export q\n")
-    checker = IncrementalChecker()
+    checker = Engine()
     assert "QVR050" in codes(assert_same(checker, without))
     assert "QVR050" not in codes(assert_same(checker, with_q))
     assert "QVR050" in codes(assert_same(checker, without))
@@ -412,7 +413,7 @@ def test_quantale_statement_added_and_removed_before_users():
 
 def test_export_moved_and_removed():
     text = next(t for t in EXAMPLES if t.rstrip().endswith("export gru"))
-    checker = IncrementalChecker()
+    checker = Engine()
     assert_same(checker, text)
     top = "export gru\n" + text.replace("export gru\n", "")
     assert_same(checker, top)
@@ -426,7 +427,7 @@ def test_export_moved_and_removed():
 
 def test_did_you_mean_follows_a_rename_elsewhere():
     text = P("define d = hidden_mp\n", "export d\n")
-    checker = IncrementalChecker()
+    checker = Engine()
 
     def fix_titles(diags):
         return [f.title for d in diags if d.code == "QVR011" for f in d.fixes]
@@ -445,7 +446,7 @@ def test_replicated_groups():
     base = ("object L : Real 4\nobject H : Real 2\n"
             "morphism head : L -> H [replicate=3, scale=0.1] ~ Normal\n"
             "define all_heads = fan(head)\ndefine one = head_2\nexport fan(all_heads, one)\n")
-    checker = IncrementalChecker()
+    checker = Engine()
     assert "QVR011" not in codes(assert_same(checker, base))
     fewer = base.replace("replicate=3", "replicate=2")
     assert "QVR011" in codes(assert_same(checker, fewer))  # head_2 is gone
@@ -462,7 +463,7 @@ def test_replicated_groups():
 @pytest.mark.slow
 def test_bench_module_alternating_keystrokes():
     text = _bench_module().generate(1000)
-    checker = IncrementalChecker(block=1)  # one unit per block: exact counts
+    checker = Engine(block=1)  # one unit per block: exact counts
     assert_same(checker, text)
     total = checker.checked
     rng = random.Random(7)
@@ -483,13 +484,13 @@ def test_bench_module_alternating_keystrokes():
 # Mismatches found by the random chains, minimised
 # ----------------------------------------------------------------------------------------------
 def test_use_before_declaration_sees_no_stale_define_type():
-    # Found against an uncommitted incremental.py whose `_declare` fast path re-used a
-    # define's Symbol without resetting its type: `tagger` (checked before `lstm`) then saw
-    # the type `lstm` had in the previous version and got a QVR061 analyze does not give.
+    # A declaration fast path that re-uses a define's Symbol must reset its type: `tagger`
+    # (checked before `lstm`) must not see the type `lstm` had in the previous version (that
+    # would be a QVR061 analyze does not give).
     define = "define lstm = scan(cell)\n"
     v1 = "object C : FinSet 4\nobject H : Real 2\nprogram cell(x, h) : C * H -> H\n    return h\n" + define
     v2 = "object T : FinSet 3\nprogram tagger(t) : T -> T\n    sample h <- lstm(t)\n    return t\n" + define
-    checker = IncrementalChecker()
+    checker = Engine()
     assert_same(checker, v1)
     assert "QVR061" not in codes(assert_same(checker, v2))
 
@@ -506,7 +507,7 @@ def test_schema_parser_rechecked_when_categories_change(edit):
     }[edit]
     # A schema `parser(...)` reads whether ANY `category` exists in the module: it must key on
     # all names (one unit per block, or the small text would be one block re-checked anyway).
-    checker = IncrementalChecker(block=1)
+    checker = Engine(block=1)
     assert_same(checker, first)
     assert_same(checker, second)
 
@@ -523,7 +524,7 @@ def test_an_export_repeated_after_a_replayed_one_is_reported():
     # give back the expression it exported) and the second's result depends on it
     once = _FINITE + "export f\ndefine h = f >> g\nexport h\n"
     twice = once + "export f\n"
-    checker = IncrementalChecker(block=1)  # one unit per block: the first export is replayed
+    checker = Engine(block=1)  # one unit per block: the first export is replayed
     assert "QVR054" not in codes(assert_same(checker, once))
     assert codes(assert_same(checker, twice)).count("QVR054") == 1
     assert checker.replayed >= 6
@@ -543,7 +544,7 @@ def test_a_composition_block_moved_past_a_define():
     before = block + finite + "define d = f >> f\ndefine k = d\nexport k\n"
     after = finite + "define d = f >> f\n" + block + "define k = d\nexport k\n"
     for size in (1, 3):
-        checker = IncrementalChecker(block=size)
+        checker = Engine(block=size)
         assert "QVR040" not in codes(assert_same(checker, before))
         assert "QVR040" in codes(assert_same(checker, after))
         assert "QVR040" not in codes(assert_same(checker, before))
@@ -555,7 +556,7 @@ def test_the_algebra_selector_changed_above_its_users():
     # so the latent's key must carry it
     users = ("object A : FinSet 2\nobject B : FinSet 3\nlatent la : A -> B\n"
              "composition godel\nlatent lb : B -> B\ndefine d = la >> lb\nexport d\n")
-    checker = IncrementalChecker(block=1)
+    checker = Engine(block=1)
     for selector in ("composition boolean\n", "composition godel\n", "composition bogus\n",
                      "composition boolean\n", ""):
         assert_same(checker, selector + users, view=True)
@@ -570,7 +571,7 @@ def test_template_parameters_are_no_writes_of_their_program(monkeypatch):
     text = CURRENT_SNIPPETS[3]
     assert "program effects(K2 : FinSet" in text
     for size in (1, 8):
-        checker = IncrementalChecker(block=size)
+        checker = Engine(block=size)
         assert_same(checker, text, view=True)
         edited = text.replace("scale=spread", "scale=spread * 2.0")
         assert_same(checker, edited, view=True)
@@ -583,7 +584,7 @@ def test_current_examples_and_their_symbols(path):
     # every example of the current form, opened, then with a blank line inserted before each
     # declaration in turn (everything after moves; records are replayed shifted)
     text = path.read_text()
-    checker = IncrementalChecker(block=3)
+    checker = Engine(block=3)
     assert_same(checker, text, view=True)
     for chunk in split_declarations(text)[::2]:
         assert_same(checker, text[:chunk.start] + "\n" + text[chunk.start:], view=True)
@@ -600,7 +601,7 @@ def test_a_duplicate_writing_an_entry_its_block_neighbour_reads():
     rest = ("morphism covers : Doc -> Topic [role=latent]\nmorphism route : Topic -> Doc\n\n"
             "define affinity = likes >> covers.dagger\n")
     with_duplicate = head + "object Doc : FinSet 5\n" + rest
-    checker = IncrementalChecker(block=8)
+    checker = Engine(block=8)
     assert "QVR050" in codes(assert_same(checker, with_duplicate))
     assert "QVR050" not in codes(assert_same(checker, head + rest))
     assert "QVR050" in codes(assert_same(checker, with_duplicate))
@@ -611,7 +612,7 @@ def test_a_tier3_block_named_by_a_reserved_word():
     # word refers to it once it is declared (its key must look the word up).
     before = "object A : FinSet 2\ndefine d = fan\nexport A\n"
     after = before + "deduction fan : A -> A\n    atoms S\n"
-    checker = IncrementalChecker(block=1)
+    checker = Engine(block=1)
     for text in (before, after, before, after):
         assert_same(checker, text, view=True)
     assert (31, "opaque", False) in server_view(checker)[1]
@@ -623,7 +624,7 @@ def test_a_chunk_pushed_off_the_start_of_its_line_is_parsed_again():
     # chunk that starts mid-line is parsed with a blank before it), so it is not kept.
     text = "define A[x]\nobject B : FinSet 3\nexport B\n"
     for typed in ("define ", "object "):
-        checker = IncrementalChecker(block=1)
+        checker = Engine(block=1)
         assert_same(checker, text)
         assert_same(checker, typed + text)
         assert_same(checker, text)
