@@ -54,6 +54,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from qvr.run.contract import METRIC_TITLES, results_dir
+from qvr.syntax.ast import Var
 
 from . import client_contract as contract
 from .features import code_lens
@@ -330,11 +331,10 @@ class RunService:
 
     @staticmethod
     def _check_runnable(analysis, entry: str) -> None:
-        export = getattr(analysis, "export", None)
-        exported = getattr(getattr(getattr(export, "expr", None), "name", None), "text", None)
-        known = set(getattr(analysis, "programs", {})) | set(getattr(analysis, "defines", {}))
-        if exported:
-            known.add(exported)
+        known = set(analysis.programs) | set(analysis.defines)
+        export = analysis.export
+        if export is not None and export.expr.__class__ is Var:  # `export m` of a morphism
+            known.add(export.expr.name.text)
         if entry not in known:
             names = ", ".join(sorted(known)) or "none"
             raise RunCommandError(f"no program or definition named {entry!r} in this file "

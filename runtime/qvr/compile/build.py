@@ -206,8 +206,7 @@ class Builder:
             return V.plate_keys(a.type_of(node))
 
         def is_section(name):  # `theta[School]`: the plate's own name (part 2 §5.4)
-            return name not in variables and (name in a.objects
-                                               or name in getattr(a, "bound_objects", {}))
+            return name not in variables and (name in a.objects or name in _bound_objects(a))
 
         compiler = ArithCompiler(var_rank, call_module=call_module, plates_of=plates_of,
                                  is_section=is_section)
@@ -325,7 +324,7 @@ class Builder:
     def _target(self, a, name: str):
         """A draw target by name; inside a template instance a `Mor[A, B]` parameter names
         the morphism bound by the call."""
-        bound = getattr(a, "bound_morphisms", {}).get(name)
+        bound = a.bound_morphisms.get(name) if isinstance(a, _InstanceView) else None
         return self.named(bound if bound is not None else name)
 
     def _template_instance(self, a, target):
@@ -394,8 +393,12 @@ class _SizedInline(K.InlineFamily):
 
 def _instance(a, target):
     """The checker's instance of a template call at `target` (templates._instantiate), or None."""
-    entry = a._types.get(("instance", id(target)))
-    return entry[1] if entry is not None and entry[0] is target else None
+    return a.template_instance(target)
+
+
+def _bound_objects(a) -> dict:
+    """The object parameters a template instance binds (none outside one)."""
+    return a.bound_objects if isinstance(a, _InstanceView) else {}
 
 
 class _InstanceView:
@@ -418,6 +421,11 @@ class _InstanceView:
     def inline_info(self, step):
         entry = self._inlines.get(id(step))
         return entry[1] if entry is not None and entry[0] is step else self._base.inline_info(step)
+
+    def template_instance(self, target):
+        """A template called inside this instance is instantiated in the instance's tables."""
+        entry = self._types.get(("instance", id(target)))
+        return entry[1] if entry is not None and entry[0] is target else None
 
 
 # ------------------------------------------------------------------------------ helpers ----

@@ -201,6 +201,13 @@ class Analysis:
         entry = self._inlines.get(id(step))
         return entry[1] if entry is not None and entry[0] is step else None
 
+    def template_instance(self, target) -> Optional[tuple]:
+        """For a call of a template program (spec part 2 §5.5) at the step target `target`:
+        the checker's instance of it, (instance, (types, inlines, scans) of the instance's
+        nodes, {parameter: bound name}); None for any other target."""
+        entry = self._types.get(("instance", id(target)))
+        return entry[1] if entry is not None and entry[0] is target else None
+
     @property
     def errors(self) -> list:
         return [d for d in self.diagnostics if d.is_error]
