@@ -31,7 +31,8 @@ kernels are learned.
 Draws and calls in a body do not depend on `z`: `hoist` moves them before their block, where
 they run once as ordinary steps under their own names. Not run here (a located
 `NotSupportedError` when the program is built): nested blocks (tier 2), a program as target or
-observed in a body, an argument-less kernel observe, and tuple observes in a body.
+observed in a body, an argument-less kernel observe, tuple observes in a body, and a block whose
+names a later step binds again (the checker allows it; sites and values are named by variable).
 
 `plan` is the builder's `marginalize_plan` hook; the program runs a plan through its `run`
 method.
@@ -46,6 +47,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import NotSupportedError
+from ..semantics.marginalize import block_of
 from ..syntax import ast as A
 from . import families as FAM
 from . import kernels as K
@@ -394,10 +396,18 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
 
     a = builder.a
     z = step.name.text
-    marginal = getattr(info, "marginals", {}).get(z)
+    marginal = block_of(info, step)
 
     def refuse(node, what):
         raise NotSupportedError(f"{builder.where(node.span)}: {what}")
+
+    if marginal is not None and marginal.rebound:
+        # the trace names a block's site, and the program its values, by variable (§6.6)
+        names = ", ".join(f"`{n}`" for n in marginal.rebound)
+        refuse(step.name, f"{names} of `marginalize {z}` {'is' if len(marginal.rebound) == 1 else 'are'}"
+                          " bound again after its block: running a program that reuses a block's "
+                          "names is not supported (their sites and values would share a name); "
+                          "rename them")
 
     inner = next((s for s in step.body if isinstance(s, A.MarginalizeStep)), None)
     if marginal is None or marginal.nested or inner is not None:

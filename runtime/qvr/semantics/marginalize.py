@@ -14,11 +14,13 @@ The body holds `let`, `observe` and `score` steps, and draws or calls that do no
 (one index data name per grouping plate, QVR123) or by carrying `P_z`; without `over`, by
 carrying `P_z`. Arguments of a `via` observe that carry `P_z` are pulled back through the
 index to the observe's rows (the index's open plate) before its plates are decided. After
-the block, `z` and the body's `let`s that depend on it are out of scope (QVR012). A
+the block, `z` and the body's `let`s that depend on it are out of scope (QVR012): they are
+scoped to the block, so a later step or block may bind the same names again (`reopen`). A
 `marginalize` inside a body is tier 2: checked, not runnable.
 
 The program checker calls `check` for a `marginalize` step; what a block records for hover
-and the runtime is in `ProgramInfo.marginals` (by variable name).
+and the runtime is in `ProgramInfo.marginal_blocks` (each block in order; `block_of` finds a
+step's) and `ProgramInfo.marginals` (by variable name: the last block that binds it).
 """
 from __future__ import annotations
 
@@ -52,6 +54,8 @@ class Marginal:
     reduction: str = "logsumexp"
     nested: bool = False
     out_of_scope: tuple = field(default_factory=tuple)
+    step: Optional[A.MarginalizeStep] = field(default=None, repr=False, compare=False)
+    rebound: tuple = ()  # the names of `out_of_scope` that a later step binds again
 
     def describe(self) -> str:
         if not self.enumerable:
@@ -117,9 +121,9 @@ def check(checker, step: A.MarginalizeStep, outer: Optional[tuple] = None) -> No
     ctx.record_type(step, value)
     checker._bind(step.name, "marginalize", value, step)
     record = Marginal(z, family or step.target.name.text, enumerable, _atoms(value, family),
-                      tuple(declared), bool(over), reduction, nested)
-    marginals = checker.info.__dict__.setdefault("marginals", {})
-    marginals[z] = record
+                      tuple(declared), bool(over), reduction, nested, step=step)
+    checker.info.__dict__.setdefault("marginals", {})[z] = record
+    checker.info.__dict__.setdefault("marginal_blocks", []).append(record)
     if not step.body:
         ctx.error("QVR119", f"`marginalize {z}` has no body (its steps must be indented more "
                   "than `marginalize`)", step.keyword.span)
@@ -133,6 +137,37 @@ def check(checker, step: A.MarginalizeStep, outer: Optional[tuple] = None) -> No
     for n in closed:
         checker.out_of_scope[n] = (line, step.name.span)
     record.out_of_scope = tuple(sorted(closed))
+
+
+def block_of(info, step: A.MarginalizeStep) -> Optional[Marginal]:
+    """The record of `marginalize` step `step` of program `info` (two blocks may bind the
+    same name one after the other, so the name alone does not say which)."""
+    for record in getattr(info, "marginal_blocks", None) or ():
+        if record.step is step:
+            return record
+    return (getattr(info, "marginals", None) or {}).get(step.name.text)
+
+
+def reopen(checker, x: str) -> None:
+    """`x` belongs to a closed block and is bound again: the block's binding is finished.
+    Its own unused check runs now (the program's check at its end sees the new binding
+    only); the new binding then starts with a clean scope (no QVR016, no QVR012). The block
+    records the name in `rebound` (the runtime names sites and values by variable)."""
+    _, where = checker.out_of_scope.pop(x)
+    for record in reversed(getattr(checker.info, "marginal_blocks", None) or ()):
+        if record.step is not None and record.step.name.span == where:
+            record.rebound += (x,)
+            break
+    entry = checker.locals.pop(x, None)
+    uses = checker.uses.pop(x, 0)
+    if entry is None:
+        return
+    locals_, uses_ = checker.locals, checker.uses
+    checker.locals, checker.uses = {x: entry}, {x: uses}
+    try:
+        checker._unused()
+    finally:
+        checker.locals, checker.uses = locals_, uses_
 
 
 def _reduction(ctx, value) -> str:

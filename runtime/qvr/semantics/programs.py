@@ -176,6 +176,8 @@ class ProgramChecker:
     # -------------------------------------------------------------------------- scope ----
     def _bind(self, name: A.Name, kind: str, t, node) -> None:
         ctx = self.ctx
+        if name.text in self.out_of_scope:  # a closed `marginalize` block's name (§5.7)
+            marginalize.reopen(self, name.text)
         if name.text in self.locals:
             first = self.locals[name.text][0]
             ctx.error("QVR016", f"variable `{name.text}` is already bound in program "
