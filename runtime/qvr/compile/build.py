@@ -239,8 +239,12 @@ class Builder:
             var_types = [var_type(v) for v in vars_]
             keys = V.plate_keys(var_types[0]) if len(vars_) == 1 else ()
             row = V.row_plate(var_types[0]) if len(vars_) == 1 else None
-            if inline is not None and FAM.family(inline.family).tier == 2:
-                self.refuse_tier(target, f"a `{inline.family}` draw", 2)
+            drawn = inline.family if inline is not None else target.name.text
+            declared = inline is None and (drawn in a.morphisms or drawn in a.programs
+                                           or drawn in a.defines)
+            if not declared and drawn in FAM.FAMILIES and FAM.FAMILIES[drawn].tier == 2:
+                # (a measure-algebra draw has no inline record: its arguments are distributions)
+                self.refuse_tier(target, f"a `{drawn}` draw", 2)
             if inline is not None:
                 low = literal_or_none(inline.bound.get("low"))
                 high = literal_or_none(inline.bound.get("high"))

@@ -43,6 +43,10 @@ class ProgramChecker:
         self.uses: dict[str, int] = {}
         self.promoted = False
         self.input_type = None
+        # >0 while checking the arguments of a measure-algebra family (tier 2: `Truncated`,
+        # `Mixture`, …), where a family call such as `Normal(loc=0.0, scale=1.0)` is a
+        # distribution value, not an unknown function
+        self.distribution_args = 0
         self._reset_plates()
 
     def _reset_plates(self) -> None:
@@ -682,11 +686,16 @@ class ProgramChecker:
             return None
         types = {}
         plates = {}
-        for a in target.args:
-            v = a.value if isinstance(a, A.NamedArg) else a
-            t = self.arith(v)
-            types[id(v)] = base_of(t)
-            plates[id(v)] = _raw_plating(t)
+        measure = fam.support == "as_argument"
+        self.distribution_args += measure
+        try:
+            for a in target.args:
+                v = a.value if isinstance(a, A.NamedArg) else a
+                t = self.arith(v)
+                types[id(v)] = base_of(t)
+                plates[id(v)] = _raw_plating(t)
+        finally:
+            self.distribution_args -= measure
         bound = bind_family_args(ctx, fam, target.args, target.span)
         if bound is None:
             return None
@@ -1094,6 +1103,8 @@ class ProgramChecker:
             return None
         for a in node.args:
             self.arith(a)
+        if self.distribution_args and name.text in FAMILIES:
+            return None  # a distribution value (tier 2; its arguments are resolved above)
         ctx.undefined(name, "QVR013", f"`{name.text}` is neither a declared morphism nor a "
                       "builtin function", (), candidates=[
                           s.name for s in ctx.top.values() if s.kind == "morphism"]
