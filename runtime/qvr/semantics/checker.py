@@ -89,6 +89,7 @@ def _kept_when_unchecked(code: str) -> bool:
                                             and int(code[3:]) < 40)
 
 
+_MAYBE_TIER3_OBJECT = re.compile("|".join(sorted(TIER3_OBJECTS)))
 # A cheap first test before walking a declaration's tree for tier-3 forms.
 _MAYBE_TIER3 = re.compile(
     r"\.(?=[^\W\d])|->|\b(?:map|fold|traverse|length|logsumexp_over|filter|parse)\b")
@@ -446,6 +447,8 @@ class Checker:
     def tier3_object(self, d) -> bool:
         """`object C : FreeResiduated(…)` and other tier-3 object values: QVR110 at the
         constructor call; the object is ⊤. Names given to the constructor are references."""
+        if not _MAYBE_TIER3_OBJECT.search(self.ctx.src(d.value.span)):
+            return False  # the cheap test first: most objects are no constructor call at all
         forms = [n for n in ast_nodes(d.value)
                  if n.__class__ is A.TypeCall and n.ctor.text in TIER3_OBJECTS]
         if not forms:
