@@ -20,6 +20,7 @@ from typing import Optional
 
 from qvr.semantics.declarations import ALGEBRA_LEVELS
 from qvr.semantics.effects import EFFECTS
+from qvr.semantics import marginalize, templates
 from qvr.semantics.marginalize import ENUMERABLE, REDUCTIONS
 from qvr.syntax import vocabulary as _vocabulary
 
@@ -174,26 +175,29 @@ def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]
     info, origin = program_info(doc, name, offset)
     bodies = {z for z, _ in open_bodies(doc.text, offset, header)}
     hidden: set[str] = set()  # names out of scope outside their `marginalize` body
-    for z, block in (getattr(info, "marginals", None) or {}).items():
-        if z not in bodies:
-            hidden.update(getattr(block, "out_of_scope", ()) or (z,))
+    for block in marginalize.blocks_of(info):
+        if block.name not in bodies:
+            hidden.update(block.out_of_scope or (block.name,))
     if info is not None:
         from .common import dimension_note
 
-        for pname, ptype in getattr(info, "params", ()) or ():
-            label = getattr(pname, "text", str(pname))
-            items[label] = Item(label, "variable", f"parameter : {dimension_note(ptype) if ptype is not None else '?'}", sort_group=1)
-        for var in getattr(info, "variables", {}).values():
-            node = getattr(var, "node", None)
+        params = templates.object_params(info)  # a template's sizes are shown symbolically
+        for pname, ptype in info.params:
+            label = pname.text
+            note = templates.symbolic(dimension_note(ptype), params) if ptype is not None else "?"
+            items[label] = Item(label, "variable", f"parameter : {note}", sort_group=1)
+        for var in info.variables.values():
+            node = var.node
             # a data name is an input of the whole program: offered wherever it was used first
             if var.kind != "data" and node is not None and getattr(node, "span", None) is not None \
                     and node.span.start + origin > offset:
                 continue
             if var.name in hidden:
                 continue
-            typ = getattr(var, "type", None)
+            typ = var.type
             kind = "data input" if var.kind == "data" else var.kind
-            items.setdefault(var.name, Item(var.name, "variable", f"{kind} : {value_note(typ) if typ is not None else '?'}", sort_group=1))
+            note = templates.symbolic(value_note(typ), params) if typ is not None else "?"
+            items.setdefault(var.name, Item(var.name, "variable", f"{kind} : {note}", sort_group=1))
     body = doc.text[header:_line_start(doc.text, offset)]
     header_line = body.split("\n", 1)[0]
     m = re.match(r"\s*program\s+\w+\s*\((.*)\)", header_line)
@@ -285,22 +289,16 @@ def template_parameters(text: str, header: int) -> dict[str, str]:
 
 
 def _names(doc) -> tuple[dict, dict, dict]:
-    """Top-level symbols, program infos and program frame offsets (see
-    `Document.top_level_names`; plain test documents only have an analysis)."""
-    names = getattr(doc, "top_level_names", None)
-    if names is not None:
-        return names()
-    analysis = doc.analysis
-    if analysis is None:
-        return {}, {}, {}
-    return analysis.top_level, analysis.programs, {}
+    """Top-level symbols, program infos and program frame offsets
+    (`Document.top_level_names`)."""
+    return doc.top_level_names()
 
 
 def _top_level(doc, kinds: set[str]) -> list[Item]:
     out = []
     for name, sym in (_names(doc)[0] or {}).items():
         if sym.kind in kinds:
-            out.append(Item(name, sym.kind, getattr(sym, "detail", "") or sym.kind, sort_group=2))
+            out.append(Item(name, sym.kind, sym.detail or sym.kind, sort_group=2))
     return out
 
 
@@ -332,8 +330,9 @@ def _families(inline: bool) -> list[Item]:
 def _objects(doc, finite_only: bool = False) -> list[Item]:
     out = []
     for name, sym in (_names(doc)[0] or {}).items():
-        if sym.kind == "object" and (not finite_only or getattr(sym.type, "is_finite", False)):
-            out.append(Item(name, "object", getattr(sym, "detail", "") or "object", sort_group=2))
+        if sym.kind == "object" and (not finite_only or (sym.type is not None
+                                                         and sym.type.is_finite)):
+            out.append(Item(name, "object", sym.detail or "object", sort_group=2))
     return out
 
 
@@ -459,9 +458,9 @@ def _data_names(doc, program, offset: int) -> list[Item]:
     """The data names of `program` (spec part 2 §5.3) with their inferred types."""
     info, _ = program_info(doc, program[0], offset)
     out = []
-    for var in (getattr(info, "variables", {}) or {}).values():
+    for var in (info.variables if info is not None else {}).values():
         if var.kind == "data":
-            typ = getattr(var, "type", None)
+            typ = var.type
             out.append(Item(var.name, "variable", f"data input : {value_note(typ) if typ is not None else '?'}", sort_group=1))
     return out
 

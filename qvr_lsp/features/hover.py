@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from qvr.semantics import marginalize, templates
 from qvr.semantics.types import count_text
 from qvr.syntax.span import Span
 
@@ -124,7 +125,8 @@ BUILTIN_HOVERS.update({name: families.builtin_doc(name) for name in families.bui
 
 
 def _docs(symbol) -> str:
-    doc = getattr(symbol, "doc", None)
+    """The user's `#!` documentation of `symbol`: text, or comment nodes joined by lines."""
+    doc = symbol.doc
     if not doc:
         return ""
     if isinstance(doc, str):
@@ -152,17 +154,14 @@ def family_markdown(name: str) -> Optional[str]:
 
 
 def _morphism_signature(analysis, name: str, symbol) -> str:
-    info = getattr(analysis, "morphisms", {}).get(name)
-    if info is None or getattr(info, "type", None) is None:
-        return getattr(symbol, "detail", None) or name
+    info = analysis.morphisms.get(name)
+    if info is None or info.type is None:
+        return symbol.detail or name
     text = f"{name} : {render_type(info.type)}"
-    fam = getattr(info, "family", None)
-    if fam:
-        fixed = getattr(info, "fixed_args", None)
-        text += f" ~ {fam}" + ("(…)" if fixed else "")
-    role = getattr(info, "role", None)
-    if role and not fam:
-        text += f"  [role={role}]"
+    if info.family:
+        text += f" ~ {info.family}" + ("(…)" if info.fixed_args else "")
+    elif info.role:
+        text += f"  [role={info.role}]"
     return text
 
 
@@ -171,64 +170,72 @@ def symbol_markdown(analysis, symbol) -> str:
 
 
 def symbol_blocks(analysis, symbol) -> list[Block]:
+    """The hover of `symbol`. Sizes of a template's abstract object parameters are shown in
+    symbolic form (`templates.symbolic`), never as the checker's placeholder."""
+    program = analysis.programs.get(symbol.name if symbol.kind == "program" else symbol.scope)
+    params = templates.object_params(program)
+    return [b if b.kind == "doc" else Block(b.kind, templates.symbolic(b.text, params))
+            for b in _symbol_blocks(analysis, symbol)]
+
+
+def _symbol_blocks(analysis, symbol) -> list[Block]:
     kind, name = symbol.kind, symbol.name
     parts: list[Block] = []
     if kind == "morphism":
         parts.append(_code(_morphism_signature(analysis, name, symbol)))
-        info = getattr(analysis, "morphisms", {}).get(name)
-        fam = getattr(info, "family", None) if info else None
-        if fam and families.family(fam):
-            f = families.family(fam)
+        info = analysis.morphisms.get(name)
+        f = families.family(info.family) if info is not None and info.family else None
+        if f is not None:
             parts.append(_text(f"Family `{f.signature()}`, support {f.support}"))
-        options = getattr(info, "options", None) if info else None
-        shown = {k: v for k, v in (options or {}).items() if v is not None}
+        shown = {k: v for k, v in (info.options if info is not None else {}).items()
+                 if v is not None}
         if shown:
             parts.append(_text("Options: " + ", ".join(f"`{k}={v}`" for k, v in shown.items())))
     elif kind == "program":
-        info = getattr(analysis, "programs", {}).get(name)
+        info = analysis.programs.get(name)
         if info is not None:
-            params = ", ".join(p.text if hasattr(p, "text") else str(p) for p, _ in getattr(info, "params", ()) or ())
+            params = ", ".join(p.text for p, _ in info.params)
             head = f"program {name}" + (f"({params})" if params else "")
             parts.append(_code(f"{head} : {render_type(info.declared)}"))
-            if getattr(info, "promoted", False):
+            if info.promoted:
                 parts.append(_text(f"Promoted to `{render_type(info.effective)}`"))
         else:
             parts.append(_code(symbol.detail or f"program {name}"))
-    elif kind in ("define", "object") and getattr(symbol, "scope", None):
+    elif kind in ("define", "object") and symbol.scope:
         # a typed parameter of a program (spec part 2 §5.5): only its header line is known
         parts.append(_code(symbol.detail.split(" (")[0] if symbol.detail else name))
         parts.append(_text(f"template parameter of program `{symbol.scope}`"))
     elif kind == "define":
-        info = getattr(analysis, "defines", {}).get(name)
-        typ = getattr(info, "type", None) if info else symbol.type
+        info = analysis.defines.get(name)
+        typ = info.type if info is not None else symbol.type
         parts.append(_code(f"define {name} : {render_type(typ)}" if typ is not None else (symbol.detail or name)))
     elif kind == "object":
-        obj = getattr(analysis, "objects", {}).get(name) or symbol.type
+        obj = analysis.objects.get(name) or symbol.type
         parts.append(_code(symbol.detail or f"object {name}"))
         if obj is not None:
-            try:
-                if obj.is_finite:
-                    parts.append(_text(f"finite, cardinality {count_text(obj.cardinality)}"))
-                else:
-                    parts.append(_text(f"value width {obj.width}, feature width {obj.feature_width}"))
-            except Exception:
-                pass
+            if obj.is_finite:
+                parts.append(_text(f"finite, cardinality {count_text(obj.cardinality)}"))
+            else:
+                parts.append(_text(f"value width {obj.width}, feature width {obj.feature_width}"))
     elif kind in ("parameter", "variable"):
         typ = symbol.type
         what = "parameter" if kind == "parameter" else "variable"
-        scope = getattr(symbol, "scope", None)
-        info = getattr(analysis, "programs", {}).get(scope) if scope else None
-        var = getattr(info, "variables", {}).get(name) if info else None
-        if var is not None and getattr(var, "kind", None):
+        scope = symbol.scope
+        info = analysis.programs.get(scope) if scope else None
+        var = info.variables.get(name) if info is not None else None
+        block = _marginal_block(info, symbol)
+        if block is not None:  # one of the blocks binding `name` (they may reuse it)
+            what = block.describe()
+        elif var is not None and var.kind:
             what = f"{var.kind} variable" if kind == "variable" else what
-            typ = typ or getattr(var, "type", None)
+            typ = typ or var.type
             what = _current_local(info, name, var.kind) or what
         shown = render_type(typ) if typ is not None else "?"
         plain = display_type(typ) if typ is not None else "?"
         line = f"{name} : {shown}"
         if plain not in shown and plain != "?":
             line += f"  // {plain}"
-        if getattr(var, "kind", None) == "data":  # a data name (spec part 2 §5.3)
+        if block is None and var is not None and var.kind == "data":  # spec part 2 §5.3
             line, what = line + " (data)", "data input"
         parts.append(_code(line))
         parts.append(_text(f"{what}" + (f" of program `{scope}`" if scope else "")))
@@ -240,15 +247,25 @@ def symbol_blocks(analysis, symbol) -> list[Block]:
     return parts
 
 
+def _marginal_block(info, symbol):
+    """The `marginalize` block whose variable `symbol` is, if it is one."""
+    if info is None:
+        return None
+    for block in marginalize.blocks_of(info):
+        if block.step is not None and block.step.name.span == symbol.name_span:
+            return block
+    return None
+
+
 def _current_local(info, name: str, kind: str) -> Optional[str]:
     """What a local of a part-2 step form is (spec part 2 §5.12): a `marginalize` variable
     (summed out, with its atoms), a `score` name, a typed (template) parameter."""
     if kind == "marginalize":
-        block = (getattr(info, "marginals", None) or {}).get(name)
+        block = marginalize.marginals_of(info).get(name)
         return block.describe() if block is not None else "marginalize variable"
     if kind == "score":
         return "log-density factor"
-    if kind == "parameter" and name in dict(getattr(info, "typed_params", None) or ()):
+    if kind == "parameter" and name in dict(templates.typed_param_kinds(info)):
         return "template parameter"
     return None
 
@@ -258,7 +275,12 @@ def _is_seq(t) -> bool:
 
 
 def _compose_hover(analysis, offset: int) -> Optional[HoverResult]:
-    for node in reversed(nodes_containing(analysis.module, offset)):
+    nodes = nodes_containing(analysis.module, offset)
+    # inside a template the types may have its abstract sizes: shown in symbolic form
+    program = analysis.programs.get(nodes[0].name.text) if nodes and type(nodes[0]).__name__ \
+        == "ProgramDecl" else None
+    params = templates.object_params(program)
+    for node in reversed(nodes):
         if type(node).__name__ != "Compose":
             continue
         op = node.op
@@ -279,7 +301,8 @@ def _compose_hover(analysis, offset: int) -> Optional[HoverResult]:
         if whole is not None:
             lines.append(_text(f"Composite: `{render_type(whole)}`"))
         if lines:
-            return HoverResult(tuple(lines), op.span)
+            return HoverResult(tuple(Block(b.kind, templates.symbolic(b.text, params))
+                                     for b in lines), op.span)
     return None
 
 
@@ -308,4 +331,4 @@ def hover(doc, offset: int) -> Optional[HoverResult]:
 
 
 def _in_comment(analysis, offset: int) -> bool:
-    return any(c.span.start <= offset < c.span.end for c in getattr(analysis.module, "comments", ()))
+    return any(c.span.start <= offset < c.span.end for c in analysis.module.comments)

@@ -1,13 +1,15 @@
 """Inlay hints: the inferred type and dimension after program variables (`let`, `sample`, draws,
 `marginalize` variables, `score` names), with their plates (`Real 1 over School`, spec part 2
 §5.1); after a data name at its first use, its inferred type (§5.3); and after the name of
-top-level compositions (`define`/`let x = …`)."""
+top-level compositions (`define`/`let x = …`). In a template, the sizes of its abstract object
+parameters are shown in symbolic form (`Real |S|`, `templates.symbolic`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from qvr.syntax.span import Span
 
+from qvr.semantics import templates
 from qvr.semantics.plates import PlatedType
 
 from .common import dimension_note, render_type
@@ -25,17 +27,17 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
         return []
     out: list[Hint] = []
     for info in analysis.programs.values():
-        for var in (getattr(info, "variables", {}) or {}).values():
-            typ = getattr(var, "type", None)
-            if typ is None or getattr(var, "kind", "") in ("parameter",):
+        params = templates.object_params(info)
+        for var in info.variables.values():
+            typ = var.type
+            if typ is None or var.kind == "parameter":
                 continue
             name_span = _var_name_span(var)
             if name_span is None or not (span.start <= name_span.end <= span.end):
                 continue
-            out.append(Hint(name_span.end, f": {value_note(typ)}"))
+            out.append(Hint(name_span.end, f": {templates.symbolic(value_note(typ), params)}"))
     for name, info in analysis.defines.items():
-        decl = getattr(info, "decl", None)
-        typ = getattr(info, "type", None)
+        decl, typ = info.decl, info.type
         if decl is None or typ is None:
             continue
         end = decl.name.span.end
@@ -61,10 +63,9 @@ def value_note(t) -> str:
 
 def _var_name_span(var):
     """The span of the variable's own name inside its binding step."""
-    node = getattr(var, "node", None)
+    node, name = var.node, var.name
     if node is None:
         return None
-    name = getattr(var, "name", None)
     candidates = []
     pattern = getattr(node, "pattern", None)
     if pattern is not None:

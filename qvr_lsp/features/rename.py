@@ -56,14 +56,14 @@ def _names_in_scope(analysis, symbol) -> set[str]:
 
 def _is_data_name(analysis, symbol) -> bool:
     info = analysis.programs.get(symbol.scope)
-    var = (getattr(info, "variables", None) or {}).get(symbol.name)
-    return getattr(var, "kind", None) == "data"
+    var = info.variables.get(symbol.name) if info is not None else None
+    return var is not None and var.kind == "data"
 
 
 def _uses_top_level(analysis, symbol, name: str) -> bool:
     """Whether the program of local `symbol` refers to the top-level `name`."""
     info = analysis.programs.get(symbol.scope)
-    span = getattr(getattr(info, "decl", None), "span", None)
+    span = info.decl.span if info is not None and info.decl is not None else None
     target = analysis.top_level[name]
     return span is not None and any(r.symbol is target and not r.is_definition
                                     and span.start <= r.span.start < span.end
@@ -83,7 +83,7 @@ def rename(doc, offset: int, new_name: str) -> list[tuple[Span, str]]:
     if new_name == symbol.name:
         return []
     if new_name in _names_in_scope(analysis, symbol):
-        where = f"program `{symbol.scope}`" if getattr(symbol, "scope", None) else "this file"
+        where = f"program `{symbol.scope}`" if symbol.scope else "this file"
         raise RenameError(f"`{new_name}` is already declared in {where}")
     if symbol.scope is not None and new_name in analysis.top_level:
         if _is_data_name(analysis, symbol):

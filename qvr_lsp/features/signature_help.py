@@ -111,15 +111,15 @@ def _template_signature(doc, analysis, name: str, index: int) -> Optional[Signat
     (`pooled(G : FinSet, spread : Real, link : Mor[Effect, Effect])`, spec part 2 §5.5), not
     with the factors of its (abstract) domain."""
     program = analysis.programs.get(name)
-    decl = getattr(program, "decl", None)
-    kinds = getattr(decl, "param_kinds", ()) or ()
-    if decl is None or not any(k is not None for k in kinds):
+    decl = program.decl if program is not None else None
+    kinds = (decl.param_kinds or ()) if decl is not None else ()
+    if not any(k is not None for k in kinds):
         return None
     text = analysis.text
     params = tuple(text[k.span.start:k.span.end] if k is not None else p.text
                    for p, k in zip(decl.params, kinds))
-    sig = getattr(decl, "sig", None)
-    result = f" : {text[sig.span.start:sig.span.end]}" if getattr(sig, "span", None) is not None else ""
+    sig = decl.sig
+    result = f" : {text[sig.span.start:sig.span.end]}" if sig is not None else ""
     typed = sum(k is not None for k in kinds)
     documentation = ("the arguments bind the parameters in order" if typed == len(params) else
                      f"{len(params)} arguments bind the parameters in order; {typed} "
@@ -142,7 +142,8 @@ def signature_help(doc, offset: int) -> Optional[Signature]:
     if analysis is not None:
         info = analysis.morphisms.get(name)
         program = analysis.programs.get(name)
-        typ = getattr(info, "type", None) or getattr(program, "declared", None)
+        typ = (info.type if info is not None else None) or (
+            program.declared if program is not None else None)
         if typ is not None:
             dom = typ.dom
             factors = tuple(getattr(dom, "factors", ()) or ())

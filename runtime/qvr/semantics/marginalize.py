@@ -139,13 +139,23 @@ def check(checker, step: A.MarginalizeStep, outer: Optional[tuple] = None) -> No
     record.out_of_scope = tuple(sorted(closed))
 
 
+def blocks_of(info) -> list:
+    """The `marginalize` blocks of program `info`, in order (none for a program without)."""
+    return getattr(info, "marginal_blocks", None) or []
+
+
+def marginals_of(info) -> dict:
+    """Variable name -> the last `marginalize` block of program `info` that binds it."""
+    return getattr(info, "marginals", None) or {}
+
+
 def block_of(info, step: A.MarginalizeStep) -> Optional[Marginal]:
     """The record of `marginalize` step `step` of program `info` (two blocks may bind the
     same name one after the other, so the name alone does not say which)."""
-    for record in getattr(info, "marginal_blocks", None) or ():
+    for record in blocks_of(info):
         if record.step is step:
             return record
-    return (getattr(info, "marginals", None) or {}).get(step.name.text)
+    return marginals_of(info).get(step.name.text)
 
 
 def reopen(checker, x: str) -> None:
@@ -154,7 +164,7 @@ def reopen(checker, x: str) -> None:
     only); the new binding then starts with a clean scope (no QVR016, no QVR012). The block
     records the name in `rebound` (the runtime names sites and values by variable)."""
     _, where = checker.out_of_scope.pop(x)
-    for record in reversed(getattr(checker.info, "marginal_blocks", None) or ()):
+    for record in reversed(blocks_of(checker.info)):
         if record.step is not None and record.step.name.span == where:
             record.rebound += (x,)
             break

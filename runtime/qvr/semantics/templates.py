@@ -10,8 +10,11 @@ top-level objects visible to it alone (so the signature, annotations and plates 
 them) and its morphism parameters are visible as targets of type `A -> B`. A template is
 first checked with *abstract* object parameters: a `FinSet` parameter is a finite object of
 an unknown size and a `Space`/`Object` parameter a space of an unknown width; both are
-modelled by a size no declaration uses (`ABSTRACT`), and a diagnostic that mentions that size
-needed the real one and is dropped (deferred to the calls). Each call binds its arguments
+modelled by a size no declaration uses (`ABSTRACT`), and a diagnostic that mentions that size,
+or a size made from it (a sum of widths, a product of cardinalities: any size from `ABSTRACT`
+up), needed the real one and is dropped (deferred to the calls). The placeholder is never
+shown: `symbolic` rewrites a type's text for display (`G(999983)` is `G`, `Real 999983` is
+`Real |S|`), and the abstract pass stores its locals' one-line details that way. Each call binds its arguments
 (§5.5 "Calls", QVR126) and checks the template again with the arguments substituted (an
 object parameter then aliases the argument, so plates keep the argument's identity); an
 error or warning that the abstract check did not give is reported at the call's arguments
@@ -20,6 +23,7 @@ returned value, over the plates it has there.
 """
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from ..diagnostics import Related, Severity
@@ -33,7 +37,62 @@ OBJECT_KINDS = ("FinSet", "Space", "Object")
 SCALAR_KINDS = ("Real", "Nat")
 KINDS = OBJECT_KINDS + SCALAR_KINDS + ("Mor",)
 ABSTRACT = 999983  # the size or width of an abstract object parameter (a prime no one writes)
-_ABSTRACT_TEXT = str(ABSTRACT)
+# A size in a message or a type's text: a whole decimal number (not part of a name or a float).
+_NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
+# `render_type`'s `Name(size)` and the kind words a size follows in a type's text
+_NAMED_SIZE = re.compile(r"(?<![\w.])(\w+)\((\d+)\)")
+_SIZE_AFTER = re.compile(r"\b(FinSet|Real|Simplex|Count|Matrix(?: \d+)?) $")
+_ROWS_OF = re.compile(r"\brow plate (\w+), $")  # `(row plate G, 999983 rows)`: G's size
+_LINEAR_LIMIT = 64  # `k·|P| + b` for k up to this; a larger multiple is a product: shown `?`
+
+
+def mentions_abstract(text: str) -> bool:
+    """Whether `text` shows a size made from an abstract parameter's: a number from
+    `ABSTRACT` up (sizes only grow through sums and products)."""
+    return any(int(m.group()) >= ABSTRACT for m in _NUMBER.finditer(text))
+
+
+def typed_param_kinds(info) -> list:
+    """`(name, kind word)` of the typed parameters of program `info`, in order (none for a
+    program without typed parameters, or None)."""
+    return getattr(info, "typed_params", None) or []
+
+
+def object_params(info) -> list:
+    """`(name, kind word)` of the object parameters of program `info`."""
+    return [(n, k) for n, k in typed_param_kinds(info) if k in OBJECT_KINDS]
+
+
+def symbolic(text: str, params=()) -> str:
+    """`text`, a type or line shown to users, with every size made from an abstract object
+    parameter in symbolic form: `G(999983)` (a name with its size) is `G`; a size is `|P|`
+    (`|P| + 1`, `2·|P|`) when it is the row count of plate `P`, or when `params` (the
+    template's object parameters, `object_params`) has exactly one that the kind word before
+    it fits; else `?`."""
+    if not mentions_abstract(text):
+        return text
+
+    def named(m):
+        return m.group(1) if int(m.group(2)) >= ABSTRACT else m.group(0)
+
+    text = _NAMED_SIZE.sub(named, text)
+
+    def size(m):
+        n = int(m.group())
+        if n < ABSTRACT:
+            return m.group()
+        word = _SIZE_AFTER.search(text, 0, m.start())
+        rows = _ROWS_OF.search(text, 0, m.start())
+        kinds = (("FinSet", "Object") if word is not None and word.group(1) == "FinSet" else
+                 ("Space", "Object") if word is not None else OBJECT_KINDS)
+        fits = [rows.group(1)] if rows is not None else [p for p, k in params if k in kinds]
+        k, b = divmod(n, ABSTRACT)
+        if len(fits) != 1 or k > _LINEAR_LIMIT:
+            return "?"
+        shown = f"|{fits[0]}|" if k == 1 else f"{k}·|{fits[0]}|"
+        return shown if b == 0 else f"{shown} + {b}"
+
+    return _NUMBER.sub(size, text)
 
 
 def typed_params(d: A.ProgramDecl) -> list:
@@ -65,22 +124,36 @@ def check(ctx, d: A.ProgramDecl, run):
     abstract for a template, so diagnostics that need a parameter's size are dropped."""
     if not d.param_kinds or all(tp is None for tp in d.param_kinds):
         return run()
-    first = len(ctx.diagnostics)
+    first, symbols = len(ctx.diagnostics), len(ctx.symbols)
     saved = _enter(ctx, d, None)
     try:
         info = run()
     finally:
         _leave(ctx, saved)
+    info.typed_params = [(n.text, k) for n, k, _ in typed_params(d)]
     if is_template(d):
         own = ctx.diagnostics[first:]
-        kept = [x for x in own if _ABSTRACT_TEXT not in x.message]
+        kept = [x for x in own if not _needs_sizes(x)]
         del ctx.diagnostics[first:]
         ctx.diagnostics.extend(kept)
         # relative to the template's own statement (its text may move, its record be reused)
         info.template_diagnostics = {(x.code, x.span.start - ctx.origin, x.span.end - ctx.origin)
                                      for x in kept}
-    info.typed_params = [(n.text, k) for n, k, _ in typed_params(d)]
+        params = object_params(info)
+        for sym in ctx.symbols[symbols:]:  # its locals' details (`y : Real 999983`)
+            if sym.scope == d.name.text and sym.detail:
+                sym.detail = symbolic(sym.detail, params)
     return info
+
+
+def _needs_sizes(x) -> bool:
+    """A diagnostic of the abstract pass that shows an abstract size (in its message, a
+    related message or a fix): it needed the real sizes, the calls report it."""
+    texts = [x.message, *(r.message for r in x.related)]
+    for fix in x.fixes:
+        texts.append(fix.title)
+        texts.extend(e.new_text for e in fix.edits)
+    return any(mentions_abstract(t) for t in texts)
 
 
 def _enter(ctx, d: A.ProgramDecl, binding: Optional[dict]) -> list:
@@ -248,7 +321,7 @@ def _plain(checker, info, target):
     parameters become named inputs of the caller; the input is passed."""
     mt = info.effective
     inherited = getattr(checker, "inherited", None)
-    scalars = dict(getattr(info, "typed_params", None) or ())
+    scalars = dict(typed_param_kinds(info))
     for n, v in (info.variables or {}).items():  # unbound scalars and data: named inputs
         if inherited is not None and (v.kind == "data" or (v.kind == "parameter"
                                                             and n in scalars)):
