@@ -1,10 +1,13 @@
 """Conversion of feature results (plain data with code-point `Span`s) to lsprotocol types.
 
 Diagnostics are converted through a `DiagnosticMemo` (one per document and position
-encoding): a file in the classic dialect has a deprecation hint on almost every line, and a
-keystroke leaves nearly all of them as they were, so each converted `lsp.Diagnostic` (and its
-JSON text, see `DiagnosticMemo.json_texts`) is kept and reused while the diagnostic and its LSP
-positions stay the same.
+encoding). A file in the classic dialect has a deprecation hint on almost every line, and a
+keystroke leaves nearly all of them as they were, so what the server sends is made from JSON
+fragments kept per diagnostic (`DiagnosticMemo.prepare`): a diagnostic whose code, message,
+severity, tags and LSP positions did not change costs a dictionary look-up, and the
+publishDiagnostics notification is joined from those fragments without making lsprotocol
+objects or serialising them through cattrs. `PreparedDiagnostics` makes the lsprotocol objects
+only when something reads them.
 
 A diagnostic whose code has a section in docs/diagnostics.md carries an LSP ``codeDescription``
 (a link to that section) when the client configured where the page lives
@@ -14,7 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from bisect import bisect_right
+from collections.abc import Sequence as SequenceABC
+from itertools import compress, count, repeat
+from operator import attrgetter, is_, ne, sub
 from typing import Optional, Sequence
 
 from lsprotocol import types as lsp
@@ -98,6 +105,28 @@ def text_edits(encoder: PositionEncoder, index, edits) -> list[lsp.TextEdit]:
     return [lsp.TextEdit(range=range_(encoder, index, span), new_text=new) for span, new in edits]
 
 
+_START = attrgetter("span.start")
+_END = attrgetter("span.end")
+_CONTENT = attrgetter("code", "severity", "message", "tags", "related")
+_RELATED = attrgetter("related")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_FAR = sys.maxsize  # an offset no text reaches: "never reuse by identity"
+
+
+def _unchanged_below(old_starts: list, new_starts: list, old_size: int, new_size: int) -> int:
+    """An offset below which every offset has the same line and code-point column in both
+    texts (given their line starts and lengths): where the two lists of line starts first
+    differ, and within both texts. Columns in code points depend on nothing else."""
+    most = min(len(old_starts), len(new_starts))
+    k = next(compress(count(), map(ne, old_starts, new_starts)), most)
+    bound = min(old_size, new_size) + 1
+    if k < len(old_starts):
+        bound = min(bound, old_starts[k])
+    if k < len(new_starts):
+        bound = min(bound, new_starts[k])
+    return bound
+
+
 class DiagnosticMemo:
     """Converted diagnostics of one document, reused from one version to the next.
 
@@ -106,12 +135,16 @@ class DiagnosticMemo:
     related locations, not on the code-point offsets: an edit shifts the offsets of everything
     after it, but a keystroke that adds no line leaves the lines and columns of every other
     line alone. So the memo is keyed by those values and positions; fixes do not appear in the
-    LSP form (code actions convert them on request). Each `convert` keeps only the entries it
-    used, so the memo never outgrows the document's current diagnostics. `link_base` is the
-    ``codeDescription`` base of every diagnostic it converts (a memo serves one base).
+    LSP form (code actions convert them on request). `link_base` is the ``codeDescription``
+    base of every diagnostic it converts (a memo serves one base).
+
+    `prepare` (what the server publishes and answers pulls with) keeps each diagnostic's JSON
+    text; `convert` keeps lsprotocol objects. Neither keeps much more than the document's
+    current diagnostics.
     """
 
-    __slots__ = ("uri", "encoding", "link_base", "_memo", "last", "_texts", "_converter")
+    __slots__ = ("uri", "encoding", "link_base", "_memo", "last", "_fragments", "_rests", "_flagged",
+                 "_previous")
 
     def __init__(self, uri: str, encoding: str, link_base: Optional[str] = None) -> None:
         self.uri = uri
@@ -119,8 +152,128 @@ class DiagnosticMemo:
         self.link_base = link_base
         self._memo: dict[tuple, lsp.Diagnostic] = {}
         self.last: list[lsp.Diagnostic] = []  # what the last `convert` returned
-        self._texts: dict[int, str] = {}  # id of a converted diagnostic -> its JSON text
-        self._converter = None
+        # (content, start, end) -> the diagnostic's JSON text; content -> the text after its range
+        self._fragments: dict[tuple, str] = {}
+        self._rests: dict[tuple, str] = {}
+        self._flagged: tuple = (None, frozenset())  # (text, lines holding a non-ASCII character)
+        # what the last `prepare` saw, for reuse by identity (see there)
+        self._previous: Optional[tuple] = None
+
+    def prepare(self, encoder: PositionEncoder, index, diagnostics: Sequence[Diagnostic]) -> "PreparedDiagnostics":
+        """The LSP form of `diagnostics` on the text of `index`: the JSON text of each (equal,
+        once decoded, to what the lsprotocol converter makes of `diagnostic(...)`), and the
+        lsprotocol objects on demand.
+
+        A keystroke leaves thousands of hints as they were, so nothing here loops over every
+        diagnostic in Python. A diagnostic that is the very object the last call saw (the
+        checker keeps those an edit did not touch) keeps its text when its offsets lie where
+        the lines did not change (`_unchanged_below`); that is decided by C loops over ids.
+        The others (those after the edit, which the checker moved) are looked up by content and
+        LSP positions, the positions computed for all of them at once by bisecting the line
+        starts: one that moved by whole lines, or not at all, costs that look-up and the
+        formatting of its range. Only what is new is written in a Python loop."""
+        diagnostics = diagnostics if isinstance(diagnostics, list) else list(diagnostics)
+        n = len(diagnostics)
+        text, line_starts = index.text, index.line_starts
+        # columns in code points are the encoding's: no character counts differently
+        positional = self.encoding == "utf-32" or text.isascii()
+        previous = self._previous
+        if previous is not None and positional:
+            objects, ids, old_texts, old_his, old_starts, old_size = previous
+            bound = _unchanged_below(old_starts, line_starts, old_size, len(text))
+            at = list(map(ids.get, map(id, diagnostics), repeat(len(objects))))
+            texts = list(map(old_texts.__getitem__, at))
+            his = list(map(old_his.__getitem__, at))
+            todo = list(compress(count(), map(bound.__le__, his)))
+        else:
+            texts, his, todo = [None] * n, [_FAR] * n, range(n)
+        if todo:
+            whole = len(todo) == n
+            subset = diagnostics if whole else list(map(diagnostics.__getitem__, todo))
+            new_texts, new_his = self._by_content(encoder, index, subset, positional, n)
+            if whole:
+                texts, his = new_texts, new_his
+            elif todo[-1] - todo[0] + 1 == len(todo):  # one run (what follows an edit)
+                texts[todo[0]:todo[-1] + 1] = new_texts
+                his[todo[0]:todo[-1] + 1] = new_his
+            else:
+                for i, t, h in zip(todo, new_texts, new_his):
+                    texts[i] = t
+                    his[i] = h
+        # The objects are kept alive with their ids, so no new object can have one of them.
+        self._previous = (diagnostics, dict(zip(map(id, diagnostics), count())), [*texts, None],
+                          [*his, _FAR], line_starts, len(text)) if positional else None
+        return PreparedDiagnostics(self.uri, self.link_base, diagnostics, texts)
+
+    def _by_content(self, encoder: PositionEncoder, index, diagnostics: list, positional: bool,
+                    total: int):
+        """(JSON texts, highest offsets) of `diagnostics`, each text looked up by the
+        diagnostic's content and LSP positions, written anew when not found. The highest
+        offset is `_FAR` for one whose positions are not the code-point ones or that has
+        related locations: `prepare` never reuses those by identity."""
+        n = len(diagnostics)
+        text, line_starts = index.text, index.line_starts
+        size = len(text)
+        starts = list(map(_START, diagnostics))
+        ends = list(map(_END, diagnostics))
+        his = list(map(max, starts, ends))
+        if n and (min(starts) < 0 or max(his) > size or min(ends) < 0):
+            starts = [0 if a < 0 else size if a > size else a for a in starts]
+            ends = [0 if b < 0 else size if b > size else b for b in ends]
+        # positions as (k, column): k = line + 1 (what bisect gives), column in code points
+        ka = list(map(bisect_right, repeat(line_starts, n), starts))
+        kb = list(map(bisect_right, repeat(line_starts, n), ends))
+        base = [0, *line_starts]  # base[k] is the start of line k - 1
+        ca = list(map(sub, starts, map(base.__getitem__, ka)))
+        cb = list(map(sub, ends, map(base.__getitem__, kb)))
+        contents = list(map(_CONTENT, diagnostics))
+        # the few whose positions the encoder must compute, or whose key needs more
+        slow: set[int] = set()
+        if not positional:
+            flagged = self._non_ascii_lines(index)
+            if flagged:
+                slow.update(compress(count(), map(flagged.__contains__, ka)))
+                slow.update(compress(count(), map(flagged.__contains__, kb)))
+        for i in slow:
+            (la, ca[i]), (lb, cb[i]) = encoder.to_lsp(index, starts[i]), encoder.to_lsp(index, ends[i])
+            ka[i], kb[i] = la + 1, lb + 1
+            his[i] = _FAR
+        related: dict[int, tuple] = {}
+        for i in compress(count(), map(_RELATED, diagnostics)):
+            d = diagnostics[i]
+            related[i] = tuple((r.message, encoder.to_lsp(index, r.span.start), encoder.to_lsp(index, r.span.end))
+                               for r in d.related)
+            contents[i] = (d.code, d.severity, d.message, d.tags, related[i])
+            his[i] = _FAR
+        keys = list(zip(contents, ka, ca, kb, cb))
+        fragments = self._fragments
+        texts = list(map(fragments.get, keys))
+        if None in texts:
+            rests = self._rests
+            if len(rests) > 2 * total + 64:  # keep both about the size of the current list
+                rests = self._rests = {}
+            if len(fragments) > 2 * total + 64:
+                fragments = self._fragments = {}
+            for i in compress(count(), map(is_, texts, repeat(None))):
+                d, content = diagnostics[i], contents[i]
+                rest = rests.get(content)
+                if rest is None:
+                    rest = rests[content] = _rest_json(self.uri, d, related.get(i, ()), self.link_base)
+                texts[i] = fragments[keys[i]] = (
+                    f'{{"range":{{"start":{{"line":{ka[i] - 1},"character":{ca[i]}}},'
+                    f'"end":{{"line":{kb[i] - 1},"character":{cb[i]}}}}}{rest}')
+        return texts, his
+
+    def _non_ascii_lines(self, index) -> frozenset:
+        """The k (line + 1) of each line of `index.text` holding a character beyond ASCII."""
+        text = index.text
+        if self._flagged[0] is not text:
+            starts = index.line_starts
+            found = set()
+            for m in _NON_ASCII.finditer(text):
+                found.update(range(bisect_right(starts, m.start()), bisect_right(starts, m.end()) + 1))
+            self._flagged = (text, frozenset(found))
+        return self._flagged[1]
 
     def convert(self, encoder: PositionEncoder, index, diagnostics: Sequence[Diagnostic]) -> list[lsp.Diagnostic]:
         """`diagnostic(...)` of each, reusing the objects of earlier calls where nothing they
@@ -159,24 +312,84 @@ class DiagnosticMemo:
         self.last = out
         return out
 
-    def json_texts(self, diagnostics: list[lsp.Diagnostic], converter) -> Optional[list[str]]:
-        """The JSON text of each of `diagnostics` when that list is the last `convert`'s
-        (None otherwise), each serialised once with `converter` and then reused: a list of
-        thousands of hints costs tens of milliseconds to serialise, and the same ones are sent
-        again after every keystroke."""
-        if diagnostics is not self.last:
-            return None
-        if converter is not self._converter:
-            self._texts, self._converter = {}, converter
-        texts, keep, out = self._texts, {}, []
-        for d in diagnostics:
-            text = texts.get(id(d))
-            if text is None:
-                text = json.dumps(converter.unstructure(d))
-            keep[id(d)] = text  # ids stay valid: the memo keeps every object in `last` alive
-            out.append(text)
-        self._texts = keep
-        return out
+
+def _rest_json(uri: str, d: Diagnostic, related, link_base: Optional[str]) -> str:
+    """The JSON text of `d`'s LSP form after its range, from the comma on, as the lsprotocol
+    converter writes it (fields it leaves out when empty are left out; `PreparedDiagnostics`
+    tests compare the two)."""
+    dumps = json.dumps
+    parts = [f',"message":{dumps(d.message)},"severity":{int(d.severity)}']
+    if d.code is not None:
+        parts.append(f',"code":{dumps(d.code)}')
+    link = code_description(d.code, link_base)
+    if link is not None:
+        parts.append(f',"codeDescription":{{"href":{dumps(link.href)}}}')
+    parts.append(',"source":"qvr"')
+    tags = [int(TAGS[t]) for t in d.tags if t in TAGS]
+    if tags:
+        parts.append(f',"tags":{dumps(tags, separators=(",", ":"))}')
+    if related:
+        items = ",".join(
+            f'{{"location":{{"uri":{dumps(uri)},"range":{{"start":{{"line":{a[0]},"character":{a[1]}}},'
+            f'"end":{{"line":{b[0]},"character":{b[1]}}}}}}},"message":{dumps(message)}}}'
+            for message, a, b in related)
+        parts.append(f',"relatedInformation":[{items}]')
+    parts.append("}")
+    return "".join(parts)
+
+
+class PreparedDiagnostics(SequenceABC):
+    """A document's diagnostics in their LSP form (`DiagnosticMemo.prepare`): `texts`, the
+    JSON text of each (what the server writes), and, as a sequence, the `lsp.Diagnostic` of
+    each, made from those texts when first read (tests, pygls' serialisation of a message the
+    server does not write itself)."""
+
+    __slots__ = ("uri", "link_base", "source", "texts", "_objects")
+
+    def __init__(self, uri: str, link_base: Optional[str], source: list, texts: list[str]) -> None:
+        self.uri, self.link_base = uri, link_base
+        self.source = source  # the `Diagnostic`s, in the same order
+        self.texts = texts
+        self._objects: Optional[list] = None
+
+    def json(self) -> str:
+        """The JSON array of every diagnostic."""
+        return f"[{','.join(self.texts)}]"
+
+    def objects(self) -> list[lsp.Diagnostic]:
+        if self._objects is None:
+            self._objects = [_diagnostic_at(self.uri, d, *_positions(json.loads(t)), self.link_base)
+                             for d, t in zip(self.source, self.texts)]
+        return self._objects
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i):
+        return self.objects()[i]
+
+    def __iter__(self):
+        return iter(self.objects())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, PreparedDiagnostics):
+            return self.texts == other.texts
+        return isinstance(other, (list, tuple)) and self.objects() == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"PreparedDiagnostics({len(self.texts)} diagnostics of {self.uri})"
+
+
+def _positions(item: dict) -> tuple:
+    """(start, end, related) of a diagnostic's JSON form, as `_diagnostic_at` takes them."""
+    def at(position: dict) -> tuple[int, int]:
+        return position["line"], position["character"]
+
+    related = tuple((r["message"], at(r["location"]["range"]["start"]), at(r["location"]["range"]["end"]))
+                    for r in item.get("relatedInformation", ()))
+    return at(item["range"]["start"]), at(item["range"]["end"]), related
 
 
 def _diagnostic_at(uri: str, d: Diagnostic, start, end, related,

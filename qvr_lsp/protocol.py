@@ -24,6 +24,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 from pygls.protocol.language_server import lsp_method
 
+from .convert import PreparedDiagnostics
 from .transport import FrameError, write_message
 
 log = logging.getLogger("qvr_lsp")
@@ -214,6 +215,20 @@ class QvrProtocol(LanguageServerProtocol):
         """Answer request `msg_id` (None: one whose id could not be read) with an error."""
         write_message(self, json.dumps({"jsonrpc": "2.0", "id": msg_id,
                                         "error": {"code": code, "message": message}}))
+
+    def _send_response(self, msg_id, result=None, error=None):
+        """pygls' answer, except that a full pulled-diagnostics report whose items come
+        prepared (`qvr_lsp.convert.PreparedDiagnostics`) is written from their JSON texts, as
+        pushed diagnostics are (`QvrLanguageServer.text_document_publish_diagnostics`)."""
+        if (error is None and isinstance(result, lsp.RelatedFullDocumentDiagnosticReport)
+                and isinstance(result.items, PreparedDiagnostics) and not result.related_documents
+                and self.writer is not None):
+            self._result_types.pop(msg_id, None)
+            result_id = "" if result.result_id is None else f'"resultId":{json.dumps(result.result_id)},'
+            write_message(self, f'{{"jsonrpc":"2.0","id":{json.dumps(msg_id)},"result":'
+                                f'{{"kind":"full",{result_id}"items":{result.items.json()}}}}}')
+            return
+        super()._send_response(msg_id, result, error)
 
     def _send_handler_result(self, future, *, msg_id):
         """pygls' answer to a request, except that an error a handler raised on purpose (a

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import operator
 import os
 
 from lsprotocol import types as lsp
@@ -103,12 +102,13 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
     def span(self, doc, rng: lsp.Range):
         return self.encoder.span_from_lsp(doc.line_index, (rng.start.line, rng.start.character), (rng.end.line, rng.end.character))
 
-    def lsp_diagnostics(self, doc) -> list[lsp.Diagnostic]:
-        """The document's diagnostics plus run failures, as LSP diagnostics: converted through
-        the document's `convert.DiagnosticMemo`, so those that did not change are the objects
-        of the last call."""
-        found = list(f_diagnostics.document_diagnostics(doc))
-        found += self._run_diagnostics(doc.uri)
+    def prepared_diagnostics(self, doc) -> convert.PreparedDiagnostics:
+        """The document's diagnostics plus run failures in their LSP form, made through the
+        document's `convert.DiagnosticMemo` (those that did not change cost a look-up)."""
+        found = f_diagnostics.document_diagnostics(doc)
+        extra = self._run_diagnostics(doc.uri)
+        if extra:
+            found = [*found, *extra]
         encoder = self.encoder
         # qvr.diagnostics.codeDescriptionBaseUrl, kept by the run layer with the other settings
         base = getattr(getattr(self, "runs", None), "code_description_base", None)
@@ -116,16 +116,21 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
         if memo is None or memo.encoding != encoder.encoding or memo.link_base != base:
             memo = self._diagnostic_memos[doc.uri] = convert.DiagnosticMemo(
                 doc.uri, encoder.encoding, base)
-        return memo.convert(encoder, doc.line_index, found)
+        return memo.prepare(encoder, doc.line_index, found)
 
-    def diagnostic_result(self, doc) -> tuple[str, list[lsp.Diagnostic]]:
+    def lsp_diagnostics(self, doc) -> list[lsp.Diagnostic]:
+        """The document's diagnostics plus run failures, as lsprotocol objects."""
+        return self.prepared_diagnostics(doc).objects()
+
+    def diagnostic_result(self, doc) -> tuple[str, convert.PreparedDiagnostics]:
         """(result id, LSP diagnostics) of `doc` now. The result id changes only when the
-        diagnostics do (as the client sees them: the same ranges in the negotiated encoding),
-        so a pull after a keystroke that changed none can be answered `unchanged`."""
-        items = self.lsp_diagnostics(doc)
+        diagnostics do (as the client sees them: the same JSON, so the same ranges in the
+        negotiated encoding), so a pull after a keystroke that changed none can be answered
+        `unchanged`."""
+        items = self.prepared_diagnostics(doc)
         previous = self._diagnostic_results.get(doc.uri)
-        if previous is not None and len(previous[1]) == len(items) and all(map(operator.is_, previous[1], items)):
-            result_id = previous[0]  # the memo gave the very same objects: nothing changed
+        if previous is not None and previous[1].texts == items.texts:
+            result_id = previous[0]  # (a C loop: unchanged fragments are the very same strings)
         else:
             self._result_count += 1
             result_id = f"{self._result_count}"
@@ -149,24 +154,17 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
         )
 
     def text_document_publish_diagnostics(self, params: lsp.PublishDiagnosticsParams) -> None:
-        """pygls' notification, written from the JSON text each diagnostic got the first time
-        it was sent (`DiagnosticMemo.json_texts`) when `params` holds the latest converted list
-        of its document: serialising thousands of hints again cost more than the rest of a
-        keystroke. Anything else goes through pygls."""
-        memo = self._diagnostic_memos.get(params.uri)
-        protocol = self.protocol
-        texts = None
-        if memo is not None and protocol.writer is not None:
-            try:
-                texts = memo.json_texts(params.diagnostics, protocol._converter)
-            except Exception:
-                log.exception("serialising diagnostics failed; sending them through pygls")
-        if texts is None:
+        """pygls' notification, written directly from the JSON texts of the diagnostics when
+        they come prepared (`convert.PreparedDiagnostics`, what `publish` sends): serialising
+        thousands of hints through cattrs cost more than the rest of a keystroke. Anything else
+        goes through pygls."""
+        items = params.diagnostics
+        if not isinstance(items, convert.PreparedDiagnostics) or self.protocol.writer is None:
             return super().text_document_publish_diagnostics(params)
-        version = "" if params.version is None else f'"version": {json.dumps(params.version)}, '
-        body = (f'{{"jsonrpc": "2.0", "method": "{lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS}", "params": '
-                f'{{"uri": {json.dumps(params.uri)}, {version}"diagnostics": [{", ".join(texts)}]}}}}')
-        write_message(protocol, body)
+        version = "" if params.version is None else f'"version":{json.dumps(params.version)},'
+        write_message(self.protocol, (
+            f'{{"jsonrpc":"2.0","method":"{lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS}","params":'
+            f'{{"uri":{json.dumps(params.uri)},{version}"diagnostics":{items.json()}}}}}'))
 
     def _run_diagnostics(self, uri: str) -> list:
         """Failures of editor runs on this exact text (`qvr_lsp.run_commands`), if any."""

@@ -1,0 +1,174 @@
+"""The JSON the server writes for diagnostics (`convert.DiagnosticMemo.prepare`, joined into
+publishDiagnostics and full pulled reports without lsprotocol objects) decodes to exactly what
+the lsprotocol converter makes of `convert.diagnostic(...)`, edit after edit: diagnostics kept
+by identity, moved by whole lines, on lines with characters beyond ASCII, past the end of the
+text, with related locations, tags and code links."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from lsprotocol import types as lsp
+from pygls.protocol import default_converter
+
+from qvr.diagnostics import Diagnostic, Related, Severity
+from qvr.syntax.span import LineIndex, Span
+from qvr_lsp import convert
+from qvr_lsp.documents import Change, DocumentStore
+from qvr_lsp.features.diagnostics import document_diagnostics
+from qvr_lsp.positions import PositionEncoder
+from qvr_lsp.server import create_server
+
+CONVERTER = default_converter()
+URI = "file:///f.qvr"
+LINK_BASE = "https://example.org/qvr/docs"
+
+CLASSIC = """# model {i}
+object Token{i} : 256
+type Hidden{i} = Euclidean 4
+continuous f{i} : Token{i} -> Hidden{i} ~ Normal
+program p{i}(x) : Token{i} -> Hidden{i}
+    draw z ~ f{i}(x)
+    return z
+"""
+
+
+class _Doc:
+    def __init__(self, text: str) -> None:
+        self.uri, self.text, self.line_index = URI, text, LineIndex(text)
+
+
+def reference(encoding: str, text: str, diagnostics, link_base=None) -> list:
+    """What the lsprotocol converter writes for `diagnostics` on `text`, one by one."""
+    doc, enc = _Doc(text), PositionEncoder(encoding)
+    return [CONVERTER.unstructure(convert.diagnostic(enc, doc, d, link_base)) for d in diagnostics]
+
+
+def prepared(memo: convert.DiagnosticMemo, text: str, diagnostics) -> list:
+    return json.loads(memo.prepare(PositionEncoder(memo.encoding), LineIndex(text), diagnostics).json())
+
+
+def _extra(text: str) -> list[Diagnostic]:
+    """Diagnostics the checker rarely gives: related locations, both tags, past the end,
+    a negative offset, an empty span at the very end."""
+    end = len(text)
+    return [
+        Diagnostic("QVR999", Severity.WARNING, "with related", Span(3, 9), ("unnecessary", "deprecated"),
+                   (Related(Span(0, 2), "there"), Related(Span(end - 3, end), "and \u00e9 here"))),
+        Diagnostic("QVR998", Severity.ERROR, "past the end", Span(end + 5, end + 9)),
+        Diagnostic("QVR997", Severity.INFORMATION, "before the start", Span(-2, 1)),
+        Diagnostic("QVR013", Severity.HINT, "at the end", Span(end, end)),
+    ]
+
+
+EDITS = [  # (line, start column, end column, new text): keystrokes a user makes
+    (7 * 10, 3, 3, "x"),  # a comment mid-file: nothing moves
+    (7 * 10, 3, 4, ""),
+    (7 * 10, 3, 3, "\n"),  # a new line: everything after moves by one line
+    (7 * 10 + 1, 0, 0, "object Q\u00e9 : 256\n"),  # a line beyond ASCII, with its own diagnostics
+    (7 * 10 + 1, 7, 7, "\U0001f600"),  # an astral character: two UTF-16 units, four UTF-8 bytes
+    (7 * 10 + 1, 7, 9, ""),
+    (7 * 10 + 1, 0, 17, ""),  # the line emptied again: ASCII once more
+    (0, 0, 0, "# top\n"),  # at the top: every diagnostic moves
+    (3, 4, 10, "Hid"),  # inside a declaration: its diagnostics change
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_prepared_json_is_the_converters_edit_after_edit(encoding):
+    store, enc = DocumentStore(), PositionEncoder(encoding)
+    doc = store.open(URI, "".join(CLASSIC.format(i=i) for i in range(20)), 1)
+    memo = convert.DiagnosticMemo(URI, encoding, LINK_BASE)
+    for version, edit in enumerate([None, *EDITS], start=1):
+        if edit is not None:
+            line, a, b, new = edit
+            doc = store.change(URI, version, [Change(((line, a), (line, b)), new)], enc)
+        found = list(document_diagnostics(doc)) + _extra(doc.text)
+        expected = reference(encoding, doc.text, found, LINK_BASE)
+        assert len(expected) > 60  # a size guard: the comparison is of the whole list
+        assert prepared(memo, doc.text, found) == expected
+
+
+def test_the_very_same_diagnostics_on_an_edited_text_get_their_new_positions():
+    """The checker may hand back the same objects after an edit that kept the length (here
+    `b\\n` became `\\nb`): their offsets are right, their lines and columns changed."""
+    before, after = "ab\ncd\nef\n", "a\nbcd\nef\n"
+    found = [Diagnostic("QVR001", Severity.ERROR, "d", Span(4, 5)),
+             Diagnostic("QVR001", Severity.ERROR, "a", Span(0, 1)),
+             Diagnostic("QVR001", Severity.ERROR, "f", Span(7, 8))]
+    memo = convert.DiagnosticMemo(URI, "utf-16")
+    assert prepared(memo, before, found) == reference("utf-16", before, found)
+    assert prepared(memo, after, found) == reference("utf-16", after, found)
+    assert [d["range"]["start"] for d in prepared(memo, after, found)] == [
+        {"line": 1, "character": 2}, {"line": 0, "character": 0}, {"line": 2, "character": 1}]
+
+
+def test_a_keystroke_reuses_the_text_of_every_diagnostic_it_did_not_move():
+    store, enc = DocumentStore(), PositionEncoder("utf-16")
+    doc = store.open(URI, "".join(CLASSIC.format(i=i) for i in range(40)), 1)
+    memo = convert.DiagnosticMemo(URI, "utf-16")
+    before = memo.prepare(enc, doc.line_index, document_diagnostics(doc)).texts
+    doc = store.change(URI, 2, [Change(((7 * 20, 3), (7 * 20, 3)), "x")], enc)
+    after = memo.prepare(enc, doc.line_index, document_diagnostics(doc)).texts
+    assert len(after) == len(before) > 100
+    assert all(a is b for a, b in zip(after, before))  # not written again: the same strings
+
+
+def test_prepared_diagnostics_read_as_the_converted_objects():
+    text = "".join(CLASSIC.format(i=i) for i in range(3)) + "object \u00c9 : 3\n"
+    found = list(DocumentStore().open(URI, text, 1).diagnostics) + _extra(text)
+    items = convert.DiagnosticMemo(URI, "utf-16", LINK_BASE).prepare(PositionEncoder("utf-16"), LineIndex(text), found)
+    assert list(items) == [convert.diagnostic(PositionEncoder("utf-16"), _Doc(text), d, LINK_BASE) for d in found]
+    assert len(items) == len(found)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        header, body = data.split(b"\r\n\r\n", 1)
+        assert header.startswith(b"Content-Length: %d\r\n" % len(body))
+        self.bodies.append(body)
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_published_notification_is_what_pygls_writes_for_the_converted_list():
+    ls = create_server()
+    writer = _Writer()
+    ls.protocol.set_writer(writer)
+    text = "".join(CLASSIC.format(i=i) for i in range(8))
+    doc = ls.documents.open(URI, text, 3)
+    ls.publish(doc)
+    items = [convert.diagnostic(ls.encoder, doc, d) for d in document_diagnostics(doc)]
+    assert len(items) > 30  # a size guard: the comparison is of the whole message
+    expected = {"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+                "params": CONVERTER.unstructure(lsp.PublishDiagnosticsParams(uri=URI, diagnostics=items, version=3))}
+    assert [json.loads(b) for b in writer.bodies] == [expected]
+
+
+def test_a_full_pulled_report_is_what_pygls_writes_for_the_converted_list():
+    ls = create_server()
+    ls.pull_diagnostics = True
+    writer = _Writer()
+    ls.protocol.set_writer(writer)
+    text = "".join(CLASSIC.format(i=i) for i in range(8))
+    doc = ls.documents.open(URI, text, 1)
+    handler = ls.protocol.fm.features[lsp.TEXT_DOCUMENT_DIAGNOSTIC]
+    params = lsp.DocumentDiagnosticParams(text_document=lsp.TextDocumentIdentifier(uri=URI))
+    report = asyncio.run(handler(params))
+    ls.protocol._result_types[7] = lsp.DocumentDiagnosticResponse
+    ls.protocol._send_response(7, report)
+    items = [convert.diagnostic(ls.encoder, doc, d) for d in document_diagnostics(doc)]
+    assert len(items) > 30
+    expected = CONVERTER.unstructure(lsp.DocumentDiagnosticResponse(
+        id=7, result=lsp.RelatedFullDocumentDiagnosticReport(items=items, result_id=report.result_id)))
+    assert [json.loads(b) for b in writer.bodies] == [expected]
+    assert 7 not in ls.protocol._result_types
+    # asked again with that result id: unchanged, written by pygls as before
+    again = asyncio.run(handler(lsp.DocumentDiagnosticParams(
+        text_document=lsp.TextDocumentIdentifier(uri=URI), previous_result_id=report.result_id)))
+    assert again == lsp.RelatedUnchangedDocumentDiagnosticReport(result_id=report.result_id)
