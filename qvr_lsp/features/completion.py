@@ -165,6 +165,34 @@ def open_bodies(text: str, offset: int, header: int) -> list[tuple[str, str]]:
     return out
 
 
+def _closed_bindings(info, origin: int, offset: int, bodies: set) -> dict:
+    """The bindings (`VarInfo`s by `id`) out of scope at the cursor: those of `marginalize`
+    blocks that closed (a block is open when the cursor is in the body of its name, `bodies`,
+    and it is the last block of that name starting before the cursor)."""
+    blocks = marginalize.blocks_of(info)
+    opened = set()
+    for z in bodies:
+        before = [b for b in blocks if b.name == z and b.step is not None
+                  and b.step.span.start + origin <= offset]
+        if before:
+            opened.add(id(max(before, key=lambda b: b.step.span.start)))
+    closed = {}
+    for block in blocks:
+        if id(block) in opened:
+            continue
+        for n in block.out_of_scope or (block.name,):
+            var = block.replaced.get(n) or info.variables.get(n)
+            if var is not None:
+                closed[id(var)] = var
+    return closed
+
+
+def _bound_at(var) -> int:
+    """Where a variable's binding (or a data name's first use) starts; -1 if unknown."""
+    span = getattr(var.node, "span", None)  # a VarInfo's node is a step or a name node
+    return span.start if span is not None else -1
+
+
 def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]:
     """The program's names in scope at the cursor: parameters, variables bound before it, the
     data names the program uses (anywhere: they are its inputs), the variables of the
@@ -174,10 +202,8 @@ def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]
     items: dict[str, Item] = {}
     info, origin = program_info(doc, name, offset)
     bodies = {z for z, _ in open_bodies(doc.text, offset, header)}
-    hidden: set[str] = set()  # names out of scope outside their `marginalize` body
-    for block in marginalize.blocks_of(info):
-        if block.name not in bodies:
-            hidden.update(block.out_of_scope or (block.name,))
+    closed = _closed_bindings(info, origin, offset, bodies)
+    hidden = {v.name for v in closed.values()}  # for the names only the text shows
     if info is not None:
         from .common import dimension_note
 
@@ -186,13 +212,14 @@ def _program_variables(doc, program: tuple[str, int], offset: int) -> list[Item]
             label = pname.text
             note = templates.symbolic(dimension_note(ptype), params) if ptype is not None else "?"
             items[label] = Item(label, "variable", f"parameter : {note}", sort_group=1)
-        for var in info.variables.values():
+        # a name several `marginalize` blocks bind: the binding nearest before the cursor
+        for var in sorted(marginalize.all_variables(info), key=_bound_at, reverse=True):
             node = var.node
             # a data name is an input of the whole program: offered wherever it was used first
             if var.kind != "data" and node is not None and getattr(node, "span", None) is not None \
                     and node.span.start + origin > offset:
                 continue
-            if var.name in hidden:
+            if id(var) in closed:
                 continue
             typ = var.type
             kind = "data input" if var.kind == "data" else var.kind

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from qvr.syntax.span import Span
 
-from qvr.semantics import templates
+from qvr.semantics import marginalize, templates
 from qvr.semantics.plates import PlatedType
 
 from .common import dimension_note, render_type
@@ -28,7 +28,7 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
     out: list[Hint] = []
     for info in analysis.programs.values():
         params = templates.object_params(info)
-        for var in info.variables.values():
+        for var in marginalize.all_variables(info):  # a name blocks reuse: every binding
             typ = var.type
             if typ is None or var.kind == "parameter":
                 continue

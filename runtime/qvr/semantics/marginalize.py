@@ -56,6 +56,8 @@ class Marginal:
     out_of_scope: tuple = field(default_factory=tuple)
     step: Optional[A.MarginalizeStep] = field(default=None, repr=False, compare=False)
     rebound: tuple = ()  # the names of `out_of_scope` that a later step binds again
+    # their `VarInfo`s here (the program's `variables` holds the later bindings)
+    replaced: dict = field(default_factory=dict, repr=False, compare=False)
 
     def describe(self) -> str:
         if not self.enumerable:
@@ -149,6 +151,17 @@ def marginals_of(info) -> dict:
     return getattr(info, "marginals", None) or {}
 
 
+def all_variables(info) -> list:
+    """The `VarInfo` of every binding of program `info`: its `variables` and the bindings of
+    closed blocks' names that a later step bound again."""
+    if info is None:
+        return []
+    out = list(info.variables.values())
+    for block in blocks_of(info):
+        out.extend(block.replaced.values())
+    return out
+
+
 def block_of(info, step: A.MarginalizeStep) -> Optional[Marginal]:
     """The record of `marginalize` step `step` of program `info` (two blocks may bind the
     same name one after the other, so the name alone does not say which)."""
@@ -164,12 +177,14 @@ def reopen(checker, x: str) -> None:
     only); the new binding then starts with a clean scope (no QVR016, no QVR012). The block
     records the name in `rebound` (the runtime names sites and values by variable)."""
     _, where = checker.out_of_scope.pop(x)
+    entry = checker.locals.pop(x, None)
+    uses = checker.uses.pop(x, 0)
     for record in reversed(blocks_of(checker.info)):
         if record.step is not None and record.step.name.span == where:
             record.rebound += (x,)
+            if entry is not None:
+                record.replaced[x] = entry[1]
             break
-    entry = checker.locals.pop(x, None)
-    uses = checker.uses.pop(x, 0)
     if entry is None:
         return
     locals_, uses_ = checker.locals, checker.uses
