@@ -63,3 +63,32 @@ def test_completion_details_inside_a_template():
     assert [(i.label, i.detail) for i in items] == [
         ("i", "parameter : G"), ("x", "parameter : S"),
         ("y", "let : Real |S|"), ("z", "let : Real |S|"), *builtins]
+
+
+KERNEL = """object N : FinSet 5
+object K : FinSet 3
+object R : Real 1
+morphism h : R -> K ~ Categorical
+program t(G : FinSet, f : Mor[R, G]) : N -> R
+    sample s <- HalfNormal(scale=1.0)
+    marginalize $0k <- f(s)
+        observe y : N <- Normal(loc=s, scale=1.0)
+    return s
+program main : N -> R
+    sample r <- t(K, h)
+    return r
+export main
+"""
+
+
+def test_a_block_over_the_elements_of_a_parameter():
+    doc, offset = at_cursor(KERNEL)
+    assert hover.hover(doc, offset).plaintext == (
+        "k : G\n\nsummed out (atoms 0 … |G| − 1) with logsumexp of program t")
+
+
+def test_a_large_size_outside_a_template_is_shown_as_it_is():
+    doc, offset = at_cursor("object $0Vocab : FinSet 1000000\nobject R : Real 1\n"
+                            "morphism f : Vocab -> R\nexport f\n")
+    assert hover.hover(doc, offset).plaintext == (
+        "object Vocab : FinSet 1000000\n\nfinite, cardinality 1000000")

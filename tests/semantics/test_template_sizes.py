@@ -69,8 +69,36 @@ def test_symbolic_forms():
         f"x{n} : Real 1000000.0": f"x{n} : Real 1000000.0",  # a name, a float: not sizes
         "Real 3 (row plate Resp, 32 rows)": "Real 3 (row plate Resp, 32 rows)"}
     assert {t: symbolic(t, params) for t in cases} == cases
-    # without the template's parameters, or with two that fit, a size is unknown
-    assert symbolic(f"Real {n}") == "Real ?"
+    # with two parameters that fit, a size is unknown; outside a template a size is a size
     assert symbolic(f"Real {n}", [("S", "Space"), ("O", "Object")]) == "Real ?"
+    assert symbolic(f"Real {n}") == f"Real {n}"
     assert [mentions_abstract(t) for t in (f"widths {n + 1} and 2", "widths 3 and 2",
                                            f"`x{n}`")] == [True, False, False]
+
+
+KERNEL = """object N : FinSet 5
+object K : FinSet 3
+object R : Real 1
+morphism h : R -> K ~ Categorical
+program t(G : FinSet, f : Mor[R, G]) : N -> R
+    sample s <- HalfNormal(scale=1.0)
+    marginalize k <- f(s)
+        observe y : N <- Normal(loc=s, scale=1.0)
+    return s
+program main : N -> R
+    sample r <- t(K, h)
+    return r
+export main
+"""
+
+
+def test_a_block_over_the_elements_of_a_parameter_has_no_list_of_atoms():
+    a = analyze(KERNEL)
+    assert diagnostics(KERNEL) == []
+    block = a.programs["t"].marginal_blocks[0]
+    assert (block.atoms, block.atoms_of, block.describe()) == (
+        (), "G", "summed out (atoms 0 … |G| − 1) with logsumexp")
+    # each call is checked with the argument: its atoms are K's
+    call = a.programs["main"].decl.steps[0].target
+    instance = a.template_instance(call)[0]
+    assert instance.marginal_blocks[0].atoms == (0, 1, 2)

@@ -33,6 +33,7 @@ from ..syntax.span import Span
 from .families import FAMILIES
 from .objects import resolve_type
 from .plates import Plating, base_of, plate_of, plating_of
+from .templates import ABSTRACT
 from .types import compatible, elem_of
 
 ENUMERABLE = ("Categorical", "Bernoulli", "ContinuousBernoulli", "RelaxedBernoulli")
@@ -43,7 +44,9 @@ REDUCTIONS = ("logsumexp", "sum", "mean")
 class Marginal:
     """One `marginalize` block: its family (or kernel), whether it is a finite sum, its atoms
     (`0 … K−1`, or `0.0, 1.0` for the Bernoulli-type families), its plates and grouping,
-    its reduction, and whether it is nested (tier 2)."""
+    its reduction, and whether it is nested (tier 2). In a template checked before its calls
+    the atoms can be the elements of an object parameter of unknown size: `atoms_of` names it
+    and `atoms` is empty (each call's check has the real atoms)."""
 
     name: str
     family: str
@@ -58,11 +61,12 @@ class Marginal:
     rebound: tuple = ()  # the names of `out_of_scope` that a later step binds again
     # their `VarInfo`s here (the program's `variables` holds the later bindings)
     replaced: dict = field(default_factory=dict, repr=False, compare=False)
+    atoms_of: Optional[str] = None
 
     def describe(self) -> str:
         if not self.enumerable:
             return f"latent of `{self.family}` (not summed out; scoped to its block)"
-        atoms = _atoms_text(self.atoms)
+        atoms = f"0 … |{self.atoms_of}| − 1" if self.atoms_of else _atoms_text(self.atoms)
         text = f"summed out (atoms {atoms}) with {self.reduction}"
         if self.grouped:
             text += " per " + " × ".join(p.name for p in self.plates)
@@ -122,8 +126,10 @@ def check(checker, step: A.MarginalizeStep, outer: Optional[tuple] = None) -> No
     value = checker._step_value(step, value, declared, annotation)
     ctx.record_type(step, value)
     checker._bind(step.name, "marginalize", value, step)
-    record = Marginal(z, family or step.target.name.text, enumerable, _atoms(value, family),
-                      tuple(declared), bool(over), reduction, nested, step=step)
+    atoms, atoms_of = _atoms(value, family)
+    record = Marginal(z, family or step.target.name.text, enumerable, atoms,
+                      tuple(declared), bool(over), reduction, nested, step=step,
+                      atoms_of=atoms_of)
     checker.info.__dict__.setdefault("marginals", {})[z] = record
     checker.info.__dict__.setdefault("marginal_blocks", []).append(record)
     if not step.body:
@@ -231,14 +237,18 @@ def enumerable_target(ctx, target: A.Target) -> bool:
 
 
 def _atoms(value, family) -> tuple:
+    """(the atoms, None), or ((), the object parameter) for the elements of a template's
+    abstract parameter (its stand-in size is no list of atoms: never built, never shown)."""
     if value is None:
-        return ()
+        return (), None
     e = elem_of(base_of(value))
     if family in ("ContinuousBernoulli", "RelaxedBernoulli"):
-        return (0.0, 1.0)
+        return (0.0, 1.0), None
     if e.is_finite and len(e.leaves) == 1:
-        return tuple(range(e.cardinality))
-    return ()
+        if e.cardinality >= ABSTRACT:
+            return (), e.name or "?"
+        return tuple(range(e.cardinality)), None
+    return (), None
 
 
 def _reads(node, names: set) -> bool:

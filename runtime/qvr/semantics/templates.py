@@ -68,8 +68,9 @@ def symbolic(text: str, params=()) -> str:
     parameter in symbolic form: `G(999983)` (a name with its size) is `G`; a size is `|P|`
     (`|P| + 1`, `2·|P|`) when it is the row count of plate `P`, or when `params` (the
     template's object parameters, `object_params`) has exactly one that the kind word before
-    it fits; else `?`."""
-    if not mentions_abstract(text):
+    it fits; else `?`. Outside a template (no object parameters) there is no abstract size:
+    `text` is returned as it is."""
+    if not params or not mentions_abstract(text):
         return text
 
     def named(m):
