@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from qvr.run.contract import RUN_KINDS
 from qvr.syntax.span import Span
+from qvr.syntax.ast import Ref
 
 from ..client_contract import RUNS
 
@@ -55,10 +56,9 @@ def entry_at(analysis, offset: int) -> Entry | None:
             return _declared(analysis, name, "cursor")
     for name, info in analysis.defines.items():
         if _contains(info.decl.span, offset):
-            owner = getattr(info, "owner", None)
-            return _declared(analysis, owner or name, "cursor")
+            return _declared(analysis, info.owner or name, "cursor")
     export = analysis.export
-    if export is not None and type(export.expr).__name__ == "Ref":
+    if export is not None and export.expr.__class__ is Ref:
         ref = export.expr.name
         found = _declared(analysis, ref.text, "export")
         if found is not None:
