@@ -633,3 +633,42 @@ def test_a_block_in_a_drawn_program_records_its_sites_below_the_draw():
     values = {n: s.value for n, s in trace.sites.items() if s.kind != "deterministic"}
     torch.testing.assert_close(model.log_joint(x0, values),
                                model.log_joint(x0, {**values, "w/k": torch.zeros(1, 8)}))
+
+
+MORPHISM_PARAMETER_TARGET = """object Obs : FinSet 6
+object Label : FinSet 2
+object Val : Real 1
+
+morphism pick : Obs -> Label ~ Categorical
+
+program part(chooser : Mor[Obs, Label]) : Obs -> Val
+    sample centre : Label <- Normal(loc=0.0, scale=4.0)
+    marginalize k : Obs <- chooser
+        observe x : Obs <- Normal(loc=centre[k], scale=1.0)
+    return centre
+
+program whole : Obs -> Val
+    sample c <- part(pick)
+    return c
+
+program direct : Obs -> Val
+    sample centre : Label <- Normal(loc=0.0, scale=4.0)
+    marginalize k : Obs <- pick
+        observe x : Obs <- Normal(loc=centre[k], scale=1.0)
+    return centre
+
+export whole
+export direct
+"""
+
+
+def test_a_template_marginalizes_over_its_morphism_parameter_as_over_the_bound_kernel():
+    program = qvr.loads(MORPHISM_PARAMETER_TARGET, name="m.qvr")
+    whole, direct = program.exports["whole"], program.exports["direct"]
+    assert sites_of(whole.trace(None)) == [("c", "deterministic", (1, 2, 1)),
+                                           ("c/centre", "latent", (1, 2, 1)),
+                                           ("c/k", "factor", (1, 6)), ("c/x", "observed", (1, 6, 1))]
+    torch.manual_seed(1)
+    centre, x = torch.tensor([-1.0, 2.0]).view(1, 2, 1), torch.randn(6) * 2.0
+    torch.testing.assert_close(whole.log_joint(None, {"c/centre": centre, "c/x": x}),
+                               direct.log_joint(None, {"centre": centre, "x": x}))

@@ -226,7 +226,7 @@ class Builder:
                 steps.append(ScorePlan(var, compiler.compile(step.value), var_type(var)))
                 continue
             if isinstance(step, A.MarginalizeStep):
-                steps.append(self.marginalize_plan(info, step, compiler))
+                steps.append(self.marginalize_plan(a, info, step, compiler))
                 modules.update(getattr(steps[-1], "modules", {}))  # the block's own modules
                 continue
             if not isinstance(step, _DRAW_STEPS + (A.CallStep,)):
@@ -258,7 +258,7 @@ class Builder:
                 module = self._template_instance(a, target)
                 plan = DrawPlan(vars_, attr, kind, var_types, keys=keys, row=row)
             else:
-                module = self._target(a, target.name.text)
+                module = self.resolve_target(a, target.name.text)
                 if target.args:
                     arg_nodes = [_arg_value(x) for x in target.args]
                     arg_types = [a.type_of(x) for x in arg_nodes]
@@ -325,7 +325,7 @@ class Builder:
         return out
 
     # -- part 2: templates -------------------------------------------------------------------
-    def _target(self, a, name: str):
+    def resolve_target(self, a, name: str):
         """A draw target by name; inside a template instance a `Mor[A, B]` parameter names
         the morphism bound by the call."""
         bound = a.bound_morphisms.get(name) if isinstance(a, _InstanceView) else None
@@ -369,11 +369,12 @@ class Builder:
             self.refuse_tier(node, f"`{head}`", 2)
         self.refuse_tier(node, f"`{src.split('(')[0]}`", 3)
 
-    def marginalize_plan(self, info, step, compiler):
+    def marginalize_plan(self, a, info, step, compiler):
         """The plan of a `marginalize` step (part 2 §6.4): exact enumeration, built by
-        `qvr.compile.marginalize` (a located NotSupportedError for what it does not run)."""
+        `qvr.compile.marginalize` (a located NotSupportedError for what it does not run). `a`
+        is the analysis the step's program is built from (a template instance's own view)."""
         from .marginalize import plan
-        return plan(self, info, step, compiler)
+        return plan(self, a, info, step, compiler)
 
 
 class _SizedInline(K.InlineFamily):

@@ -390,11 +390,12 @@ def _on_plates(prog, v, pkeys, keys, env, B):
 
 
 # ------------------------------------------------------------------------------ building ----
-def plan(builder, info, step: A.MarginalizeStep, compiler):
-    """The plan of a `marginalize` step (the builder's `marginalize_plan` hook)."""
+def plan(builder, a, info, step: A.MarginalizeStep, compiler):
+    """The plan of a `marginalize` step (the builder's `marginalize_plan` hook); `a` is the
+    analysis its program is built from (inside a template instance, the instance's view: its
+    types and its bound `Mor` parameters)."""
     from .build import _arg_value, pattern_vars
 
-    a = builder.a
     z = step.name.text
     marginal = block_of(info, step)
 
@@ -429,7 +430,7 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
     kept = tuple(s.name.text for s in step.body
                  if isinstance(s, A.LetStep) and s.name.text not in marginal.out_of_scope)
     if inline is None:
-        out = _kernel_plan(builder, step, marginal, compiler, plates_of, refuse, _arg_value, kept)
+        out = _kernel_plan(builder, a, step, marginal, compiler, plates_of, refuse, _arg_value, kept)
     elif marginal.enumerable:
         if marginal.family not in ("Categorical",) + BERNOULLI_TYPE:
             refuse(step.target, f"`marginalize {z}` over `{marginal.family}` is not run by this runtime")
@@ -455,7 +456,7 @@ def plan(builder, info, step: A.MarginalizeStep, compiler):
             var = inner.name.text
             out.body.append(kind(var, compiler.compile(inner.value), var_type(var)))
         elif isinstance(inner, (A.ObserveStep, A.ObserveTildeStep)):
-            out.body.append(_observe(builder, inner, compiler, var_type, plates_of, refuse,
+            out.body.append(_observe(builder, a, inner, compiler, var_type, plates_of, refuse,
                                      pattern_vars, _arg_value))
         # draws and calls were hoisted before the block (`hoist`)
     observes = [o for o in out.body if isinstance(o, BodyObserve)]
@@ -476,17 +477,17 @@ def hoist(steps) -> list:
     return out
 
 
-def _kernel_plan(builder, step, marginal, compiler, plates_of, refuse, _arg_value, kept):
+def _kernel_plan(builder, a, step, marginal, compiler, plates_of, refuse, _arg_value, kept):
     """A block whose target is a kernel with a finite codomain: its log-probabilities at the
     atoms are the mass (part 2 §6.4); the kernel is a submodule of the program."""
     z = step.name.text
     name = step.target.name.text
-    module = builder.named(name)
+    module = builder.resolve_target(a, name)
     if not marginal.enumerable or not marginal.atoms or not module.is_random or module.is_program:
         refuse(step.target, f"`marginalize {z}` over `{name}` is not run by this runtime (a kernel "
                             "target needs a single finite codomain)")
     arg_nodes = [_arg_value(x) for x in (step.target.args or ())]
-    arg_types = [builder.a.type_of(x) for x in arg_nodes]
+    arg_types = [a.type_of(x) for x in arg_nodes]
     target = {i: (compiler.compile_arg(x, t), plates_of(x))
               for i, (x, t) in enumerate(zip(arg_nodes, arg_types))}
     attr = f"_marginal_{z}"
@@ -496,20 +497,20 @@ def _kernel_plan(builder, step, marginal, compiler, plates_of, refuse, _arg_valu
                            all_finite=all(V.is_index_type(t) for t in arg_types))
 
 
-def _observe(builder, step, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value):
-    inline = builder.a.inline_info(step)
+def _observe(builder, a, step, compiler, var_type, plates_of, refuse, pattern_vars, _arg_value):
+    inline = a.inline_info(step)
     vars_ = pattern_vars(step)
     if len(vars_) != 1:
         refuse(step, "a tuple observe inside a `marginalize` block is not run by this runtime")
     t = var_type(vars_[0])
     via = _via(step)
     if inline is None:
-        module = builder.named(step.target.name.text)
+        module = builder.resolve_target(a, step.target.name.text)
         if not step.target.args or not module.is_random or module.is_program:
             refuse(step, "inside a `marginalize` block this runtime runs observes of inline families "
                          "and of kernels with arguments")
         arg_nodes = [_arg_value(x) for x in step.target.args]
-        arg_types = [builder.a.type_of(x) for x in arg_nodes]
+        arg_types = [a.type_of(x) for x in arg_nodes]
         attr = f"_step_{vars_[0]}"
         plan = DrawPlan(vars_, attr, OBSERVED, [t], args=[compiler.compile_arg(x, at) for x, at in
                                                           zip(arg_nodes, arg_types)],
