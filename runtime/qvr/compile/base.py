@@ -151,9 +151,16 @@ class RuntimeModule(nn.Module):
         return cached
 
     def _prepare_values(self, values) -> dict:
+        return self._relabel(self._convert_values(values))
+
+    def _convert_values(self, values) -> dict:
         if values is not None and not hasattr(values, "items"):
             raise TypeError(f"site values must be a mapping from site names to tensors, got {type(values).__name__}")
         return {k: self._tensor(v) for k, v in (values or {}).items()}
+
+    def _relabel(self, values: dict) -> dict:
+        """Site values under the names the run looks them up by (programs: return labels)."""
+        return values
 
     def _describe_self(self) -> str:
         name = getattr(self, "qvr_name", None) or type(self).__name__
@@ -193,6 +200,26 @@ class RuntimeModule(nn.Module):
         self._check_ranges(x, values)
         rec = Recorder(values=values, strict=True)
         return self._trace(x, rec).log_joint
+
+    def joint_scorer(self, x, fixed=None):
+        """A function ``score(values) -> log_joint(x, {**fixed, **values})``, for scoring many
+        values at one input with the same fixed site values (inference: the data stay, the
+        latents move). The input and the fixed values are moved, cast and checked here, once;
+        each call converts and range-checks only the values it is given."""
+        x = self._prepare_input(x)
+        fixed = self._convert_values(fixed)
+        self._check_ranges(x, self._relabel(dict(fixed)))
+
+        def score(values) -> torch.Tensor:
+            given = self._convert_values(values)
+            merged = self._relabel({**fixed, **given})
+            supports = self._index_site_supports()
+            check = {k: v for k, v in merged.items() if k in supports and v is not fixed.get(k)}
+            if check:
+                self._check_ranges(x, check)
+            return self._trace(x, Recorder(values=merged, strict=True)).log_joint
+
+        return score
 
     def site_specs(self) -> list[SiteSpec]:
         if self.is_program:

@@ -606,6 +606,66 @@ def event_log_prob(spec: FamilySpec, dist: D.Distribution, value: torch.Tensor) 
     return lp if spec.joint else lp.sum(-1)
 
 
+# Scoring a given value (log_joint, SVI and MCMC, where every random site is clamped) needs no
+# distribution object: for these elementwise families the density is evaluated directly, with
+# the same operations in the same order as torch's `log_prob` (so the same numbers), without
+# building the object (argument broadcasting, constraint bookkeeping) on every call.
+_LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
+_LOG_PI = math.log(math.pi)
+_LOG_2 = math.log(2)
+
+
+def _normal_lp(p, value):
+    scale = p["scale"]
+    return -((value - p["loc"]) ** 2) / (2 * scale ** 2) - scale.log() - _LOG_SQRT_2PI
+
+
+def _half_normal_lp(p, value):
+    scale = p["scale"]
+    lp = -(value ** 2) / (2 * scale ** 2) - scale.log() - _LOG_SQRT_2PI + _LOG_2
+    return torch.where(value >= 0, lp, -math.inf)
+
+
+def _cauchy_lp(p, value):
+    scale = p["scale"]
+    return -_LOG_PI - scale.log() - (((value - p["loc"]) / scale) ** 2).log1p()
+
+
+def _half_cauchy_lp(p, value):
+    scale = p["scale"]
+    lp = -_LOG_PI - scale.log() - ((value / scale) ** 2).log1p() + _LOG_2
+    return torch.where(value >= 0, lp, -math.inf)
+
+
+def _laplace_lp(p, value):
+    scale = p["scale"]
+    return -torch.log(2 * scale) - torch.abs(value - p["loc"]) / scale
+
+
+def _exponential_lp(p, value):
+    rate = p["rate"]
+    return rate.log() - rate * value
+
+
+_DIRECT_LOG_PROB = {
+    "Normal": _normal_lp, "HalfNormal": _half_normal_lp, "Cauchy": _cauchy_lp,
+    "HalfCauchy": _half_cauchy_lp, "Laplace": _laplace_lp, "Exponential": _exponential_lp,
+}
+
+
+def direct_event_log_prob(spec: FamilySpec, params: dict, value: torch.Tensor) -> Optional[torch.Tensor]:
+    """`event_log_prob(spec, make_distribution(spec, params), value)` without building the
+    distribution, for the elementwise families above; None for any other family, or when the
+    arguments and value do not share one floating dtype (torch's casts then decide)."""
+    fn = _DIRECT_LOG_PROB.get(spec.name)
+    if fn is None:
+        return None
+    dtype = value.dtype
+    if not dtype.is_floating_point or any(p.dtype != dtype for p in params.values()):
+        return None
+    return fn(params, value).sum(-1)
+
+
 def support_of(spec: FamilySpec, width: int, *, low=None, high=None):
     """The site support (a torch constraint) of values of `spec` at event width `width`."""
     n = spec.name

@@ -172,6 +172,10 @@ class FixedDistribution(RuntimeModule):
             else:
                 params[name] = t.expand(*lead, self.d)
         params = FAM.clamp_arguments(self.spec, params)
+        if target is not None:
+            lp = FAM.direct_event_log_prob(self.spec, params, target)
+            if lp is not None:
+                return target, V.reduce_to_batch(lp)
         return sample_or_score(self.spec, FAM.make_distribution(self.spec, params), self.cod, target)
 
 
@@ -189,7 +193,12 @@ class InlineFamily(RuntimeModule):
 
     @property
     def support(self):
-        return FAM.support_of(self.spec, self.w, low=self._low, high=self._high)
+        # fixed at construction (family, width, literal bounds); read on every run's record
+        support = self.__dict__.get("_qvr_support")
+        if support is None:
+            support = FAM.support_of(self.spec, self.w, low=self._low, high=self._high)
+            self.__dict__["_qvr_support"] = support
+        return support
 
     def run(self, x: dict, rec, path, target=None):
         names = list(x)
@@ -197,6 +206,10 @@ class InlineFamily(RuntimeModule):
         lead = max(cols, key=lambda c: c.dim()).shape[:-1]   # (B,) or (B, T); literals are (1,)
         params = {k: c.expand(*lead, self.w) for k, c in zip(names, cols)}
         params = FAM.clamp_arguments(self.spec, params)
+        if target is not None:
+            lp = FAM.direct_event_log_prob(self.spec, params, target)
+            if lp is not None:
+                return target, V.reduce_to_batch(lp)
         dist = FAM.make_distribution(self.spec, params)
         return sample_or_score(self.spec, dist, self.cod, target)
 

@@ -61,6 +61,15 @@ class LetPlan:
     fn: Evaluator
     type: object
 
+    @property
+    def keys(self) -> tuple:
+        """The plates of its value (`values.plate_keys`), computed once: a compiled plan's
+        types are final."""
+        keys = self.__dict__.get("_keys")
+        if keys is None:
+            keys = self.__dict__["_keys"] = V.plate_keys(self.type)
+        return keys
+
 
 @dataclass
 class ScorePlan:
@@ -159,15 +168,16 @@ class ProgramModule(RuntimeModule):
         for step in self.plan:
             if isinstance(step, LetPlan):
                 value = step.fn(env)
-                keys = V.plate_keys(step.type)
+                keys = step.keys
                 if keys:
                     value = self._fill_plates(value, keys, env, x.shape[0])
                 elif value.dim() == len(V.event_shape(step.type)):  # only literals: add (B,)
                     value = value.expand(x.shape[0], *value.shape)
                 env[step.var] = value
+                # log_joint (strict) keeps no deterministic site: no support to build for it
                 rec.record(join(path, step.var), value, None, DETERMINISTIC,
-                           _support_of_type(step.type), V.event_shape(step.type),
-                           value.dim() > 2 and not keys)
+                           None if rec.strict else _support_of_type(step.type),
+                           V.event_shape(step.type), value.dim() > 2 and not keys)
             elif isinstance(step, ScorePlan):
                 value = step.fn(env)
                 keys = V.plate_keys(step.type)
@@ -357,6 +367,13 @@ class ProgramModule(RuntimeModule):
                                        f"{where}; pass it by name with the observations")
             if not isinstance(value, torch.Tensor):
                 value = torch.as_tensor(value)
+            cached = self._named_cache.get(spec.name)
+            if cached is not None and cached[0] is value and cached[1] == value._version \
+                    and cached[2] == (device, self.dtype):
+                # the same data, unmodified, as the last run: fitted and checked already
+                env[spec.name] = cached[3]
+                continue
+            supplied = value
             value = value.to(device)
             if spec.kind == "hyper":
                 if value.numel() != 1:
@@ -365,6 +382,20 @@ class ProgramModule(RuntimeModule):
                 env[spec.name] = value.reshape(1, 1).to(self.dtype)
                 continue
             env[spec.name] = self._fit_data(spec, value, env)
+            if not supplied.requires_grad and not any(isinstance(k, tuple) for k in spec.plates):
+                # (data on an open plate also sizes that plate for this run, and data with a
+                # gradient may be differentiated: those are always fitted afresh)
+                self._named_cache[spec.name] = (supplied, supplied._version, (device, self.dtype),
+                                                env[spec.name])
+
+    @property
+    def _named_cache(self) -> dict:
+        """{named input: (supplied tensor, its version, (device, dtype), fitted value)} of the
+        last run: inference passes the same data on every step."""
+        cache = self.__dict__.get("_qvr_named_cache")
+        if cache is None:
+            cache = self.__dict__["_qvr_named_cache"] = {}
+        return cache
 
     def _fit_data(self, spec, value, env):
         keys = spec.plates
@@ -437,8 +468,7 @@ class ProgramModule(RuntimeModule):
             return {label: env[v] for label, v in zip(self.ret.labels, self.ret.vars)}
         return out
 
-    def _prepare_values(self, values) -> dict:
-        out = super()._prepare_values(values)
+    def _relabel(self, out: dict) -> dict:
         # return labels name their variables' sites (spec §5.8, log_joint keys)
         for label, var in zip(self.ret.labels, self.ret.vars):
             if label != var and label in out and var not in out:

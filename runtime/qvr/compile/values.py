@@ -16,21 +16,49 @@ from ..errors import ShapeError
 from ..semantics.types import Fin, Mat, ObjType, SeqType, elem_of
 
 
-def element_rank(t) -> int:
-    """0 for a single finite leaf (an index), 1 for everything else."""
+# Layout facts of a type are read on every step of every run (site shapes, plates, ranks): they
+# are computed once per type object and kept here. Types are immutable; the entry holds the type
+# itself, so an id is never reused while its entry lives. Cleared when it grows past a bound
+# (a long-lived process that compiles many programs).
+_MEMO: dict = {}
+_MEMO_LIMIT = 8192
+
+
+def _memo(kind: str, t, compute):
+    key = (kind, id(t))
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is t:
+        return hit[1]
+    value = compute(t)
+    if len(_MEMO) >= _MEMO_LIMIT:
+        _MEMO.clear()
+    _MEMO[key] = (t, value)
+    return value
+
+
+def _element_rank(t) -> int:
     leaves = elem_of(t).leaves
     return 0 if len(leaves) == 1 and isinstance(leaves[0], Fin) else 1
 
 
-def event_shape(t) -> tuple[int, ...]:
+def element_rank(t) -> int:
+    """0 for a single finite leaf (an index), 1 for everything else."""
+    return _memo("rank", t, _element_rank)
+
+
+def _event_shape(t) -> tuple[int, ...]:
     leaves = elem_of(t).leaves
     if len(leaves) == 1 and isinstance(leaves[0], Mat):  # `Matrix n m` (part 2 §6.1)
         return (leaves[0].n, leaves[0].m)
     return () if element_rank(t) == 0 else (elem_of(t).width,)
 
 
+def event_shape(t) -> tuple[int, ...]:
+    return _memo("event", t, _event_shape)
+
+
 def is_index_type(t) -> bool:
-    return elem_of(t).is_finite
+    return _memo("index", t, lambda t: elem_of(t).is_finite)
 
 
 def reduce_to_batch(lp: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from ..compile.base import RuntimeModule
 from . import distributed as dist_
 from .sites import batch_size as rows_of
 from .sites import model_device, repeat_batch, to_device
@@ -32,8 +33,13 @@ class ELBO:
         if int(num_particles) < 1:
             raise ValueError(f"num_particles must be at least 1, got {num_particles}")
         self.num_particles = int(num_particles)
+        self._scorer = None  # (key, the objects it names, scorer): see `_log_joint`
 
     def loss(self, model, guide, x, observations=None) -> torch.Tensor:
+        scorer = self._cached_scorer(model, x, observations)
+        if scorer is not None:  # the same data as the last step: already moved and checked
+            z, log_q = _guide_draw(guide, scorer[1])
+            return -(scorer[0](z) - log_q).mean()
         device = model_device(model)
         x = to_device(x, device)
         # Observations are data: a value that still carries a graph (e.g. straight from
@@ -45,15 +51,51 @@ class ELBO:
         # named inputs (data, scalar parameters; part 2 §6.7) have no batch axis: not repeated
         named = getattr(model, "named_inputs", None) or {}
         obs_k = {n: (v if n in named else repeat_batch(v, k)) for n, v in observations.items()}
-        if hasattr(guide, "rsample_with_log_prob"):
-            z, log_q = guide.rsample_with_log_prob(xk)
-        else:  # any guide honouring the documented protocol
-            z = guide.rsample(xk)
-            log_q = guide.log_prob(xk, z)
-        log_p = model.log_joint(xk, {**z, **obs_k})
+        z, log_q = _guide_draw(guide, xk)
+        if type(model).log_joint is RuntimeModule.log_joint:
+            # A compiled model: check the input and the data once, and reuse that while the
+            # same (unmodified) tensors come back step after step.
+            score = model.joint_scorer(xk, obs_k)
+            self._remember(model, x, observations, (score, xk))
+            log_p = score(z)
+        else:
+            log_p = model.log_joint(xk, {**z, **obs_k})
         return -(log_p - log_q).mean()
 
     __call__ = loss
+
+    # -- the data of the last step, checked -----------------------------------------------------
+    def _key(self, model, x, observations):
+        """What decides whether the last step's checked data still apply: the model (and where
+        its parameters live), the particle count, and each data tensor's identity and in-place
+        version. None when something is not a tensor (nothing is reused then)."""
+        items = [("", x)] + sorted((observations or {}).items(), key=lambda kv: kv[0])
+        if not all(isinstance(v, torch.Tensor) for _, v in items):
+            return None, None
+        key = (id(model), model_device(model), getattr(model, "dtype", None), self.num_particles,
+               tuple((k, id(v), v._version) for k, v in items))
+        return key, [model] + [v for _, v in items]
+
+    def __getstate__(self):  # the remembered scorer is a closure: never copied or pickled
+        return {**self.__dict__, "_scorer": None}
+
+    def _remember(self, model, x, observations, scorer) -> None:
+        key, objects = self._key(model, x, observations)
+        self._scorer = None if key is None else (key, objects, scorer)
+
+    def _cached_scorer(self, model, x, observations):
+        if self._scorer is None:
+            return None
+        key, _ = self._key(model, x, observations)
+        # the stored objects are kept alive, so an equal id is the same object
+        return self._scorer[2] if key == self._scorer[0] else None
+
+
+def _guide_draw(guide, xk):
+    if hasattr(guide, "rsample_with_log_prob"):
+        return guide.rsample_with_log_prob(xk)
+    z = guide.rsample(xk)  # any guide honouring the documented protocol
+    return z, guide.log_prob(xk, z)
 
 
 class SVI:

@@ -26,6 +26,7 @@ from ..errors import ShapeError
 from .sites import (
     LatentShape,
     ShapeOracle,
+    _shape_key,
     batch_size,
     is_real_support,
     latent_specs,
@@ -90,6 +91,23 @@ class _AutoGuide(nn.Module):
             return {n: LatentShape(n, (rows,) + s.shape, s.support) for n, s in self._sites.items()}
         return self._oracle.shapes(x)
 
+    def _layout(self, x) -> list:
+        """``[(site, full unconstrained shape, support, its bijection or None for the identity)]``
+        at input ``x``, in latent order; memoised by what decides the shapes (the row count of a
+        plated guide, else the input's shape), since every step asks again."""
+        key = _rows(x) if self._plated else _shape_key(x)
+        cache = self.__dict__.setdefault("_layouts", {})
+        layout = cache.get(key)
+        if layout is None:
+            shapes = self._site_shapes(x)
+            layout = []
+            for name in self.latent_names:
+                site = shapes[name]
+                bij = None if name in self._real_sites else biject_to(site.support)
+                layout.append((name, site.unconstrained_shape, site.support, bij))
+            cache[key] = layout
+        return layout
+
     def _expand(self, name: str, param: torch.Tensor, full_shape: tuple[int, ...]) -> torch.Tensor:
         """Broadcast a per-element or per-row parameter to a site's full unconstrained shape."""
         if self._full_shapes:
@@ -134,21 +152,20 @@ class AutoNormalGuide(_AutoGuide):
         """One reparameterised draw of every latent and its guide log-density ``(B,)``."""
         x = to_device(x, self._device)
         rows = _rows(x)
-        shapes = self._site_shapes(x)
         values, log_q = {}, None
-        for name in self.latent_names:
-            full = shapes[name].unconstrained_shape
-            loc = self._expand(name, self.locs[_key(name)], full)
-            log_scale = self._expand(name, self.log_scales[_key(name)], full)
+        locs, log_scales = self.locs, self.log_scales
+        for name, full, _, bij in self._layout(x):
+            key = _key(name)
+            loc = self._expand(name, locs[key], full)
+            log_scale = self._expand(name, log_scales[key], full)
             eps = torch.randn(full, device=loc.device, dtype=loc.dtype)
             u = loc + log_scale.exp() * eps
             # log N(u; loc, scale) with eps = (u - loc)/scale known exactly, minus log|dz/du|.
             lp = -0.5 * eps * eps - log_scale - 0.5 * math.log(2 * math.pi)
             term = sum_to_rows(lp, rows)
-            if name in self._real_sites:
+            if bij is None:
                 z = u  # identity bijection: no transform, no Jacobian (most RNN states)
             else:
-                bij = biject_to(shapes[name].support)
                 z = bij(u)
                 term = term - sum_to_rows(bij.log_abs_det_jacobian(u, z), rows)
             values[name] = z

@@ -3,16 +3,20 @@
 ``Potential(model, x, observations, shapes)`` lays every latent site out in one flat
 unconstrained vector ``q`` (site order = trace order). ``U(q) = -(log_joint(x, {obs, z(q)}) +
 log|dz/dq|)`` summed over rows, with ``z`` the support bijection of each site. ``__call__``
-returns ``(U, grad U, log_joint)`` as tensors (no host sync); a non-finite value comes back as
-``U = +inf`` with a zero gradient, which the kernels treat as a divergence.
+returns ``(U, grad U, log_joint)`` as tensors (no host sync off the CPU); a non-finite value
+comes back as ``U = +inf`` with a zero gradient, which the kernels treat as a divergence. The
+input and the observations are checked once per run, not per gradient
+(``RuntimeModule.joint_scorer``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch.distributions import biject_to
 
+from ..compile.base import RuntimeModule
 from ..errors import QvrError
 from .sites import LatentShape, is_real_support
 
@@ -45,6 +49,7 @@ class Potential:
         self.last_error: str | None = None
         self._bijections = [biject_to(s.support) for s in self.slots]
         self._identity = {s.name for s in self.slots if is_real_support(s.support)}
+        self._score = None  # built on first use (see `log_joint`)
 
     # -- packing ---------------------------------------------------------------------------
     def unpack(self, q: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -78,7 +83,15 @@ class Potential:
 
     # -- energy ------------------------------------------------------------------------------
     def log_joint(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model.log_joint(self.x, {**self.observations, **values}).sum()
+        if self._score is None:
+            # A compiled model checks the input and the observations once for the whole run
+            # (`joint_scorer`); any other model (one that defines its own log_joint) is asked
+            # each time.
+            if type(self.model).log_joint is RuntimeModule.log_joint:
+                self._score = self.model.joint_scorer(self.x, self.observations)
+            else:
+                self._score = lambda v: self.model.log_joint(self.x, {**self.observations, **v})
+        return self._score(values).sum()
 
     def __call__(self, q: torch.Tensor):
         q = q.detach().requires_grad_(True)
@@ -98,6 +111,11 @@ class Potential:
             u = -(lj + ladj)
             (grad,) = torch.autograd.grad(u, q)
         u = u.detach()
+        if q.device.type == "cpu":
+            # On the CPU a host read costs nothing: test finiteness directly, mask only if needed.
+            if math.isfinite(float(u)) and bool(torch.isfinite(grad).all()):
+                return u, grad, lj.detach()
+            return torch.full_like(u, float("inf")), torch.zeros_like(grad), lj.detach()
         # Keep the kernels sync-free: a non-finite energy becomes +inf (a divergence) by masking.
         bad = ~(torch.isfinite(u) & torch.isfinite(grad).all())
         u = torch.where(bad, torch.full_like(u, float("inf")), u)
