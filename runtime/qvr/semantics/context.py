@@ -6,6 +6,7 @@ into one `Context`; a `checker.Checker` holds it for one run of the engine
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
@@ -13,6 +14,29 @@ from ..syntax.span import LineIndex, Span
 from .model import Reference, Symbol
 
 _new_tuple = tuple.__new__
+
+
+def _slot_filler(cls, fields: str):
+    """A function ``(*values) -> cls instance`` for a frozen slotted dataclass whose fields
+    are exactly `fields`, in order: a bare instance with each slot set through its own
+    descriptor. The generated `__init__` goes through ``object.__setattr__`` per field, about
+    twice the time, and a large module's check makes thousands of diagnostics and fixes
+    (every deprecated form has one of each). The result is equal to the class' own."""
+    names = fields.split()
+    if tuple(f.name for f in dataclasses.fields(cls)) != tuple(names) or hasattr(
+            cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} is not a plain dataclass of {fields}")
+    params = ", ".join(names)
+    body = "".join(f"    set_{n}(obj, {n})\n" for n in names)
+    namespace = {"new": object.__new__, "cls": cls,
+                 **{f"set_{n}": getattr(cls, n).__set__ for n in names}}
+    exec(f"def make({params}):\n    obj = new(cls)\n{body}    return obj\n", namespace)
+    return namespace["make"]
+
+
+_diagnostic = _slot_filler(Diagnostic, "code severity message span tags related fixes")
+_text_edit = _slot_filler(TextEdit, "span new_text")
+_fix = _slot_filler(Fix, "title edits")
 
 KIND_WORDS = {
     "object": "object", "morphism": "morphism", "program": "program", "define": "define",
@@ -95,8 +119,8 @@ class Context:
                tags=(), related=(), fixes=()) -> None:
         if self.muted:
             return
-        diagnostic = Diagnostic(code, severity, message, span, tuple(tags), tuple(related),
-                                tuple(fixes))
+        diagnostic = _diagnostic(code, severity, message, span, tuple(tags), tuple(related),
+                                 tuple(fixes))
         self.diagnostics.append(diagnostic.shifted(self.origin) if self.origin else diagnostic)
 
     def error(self, code, message, span, **kw):
@@ -110,9 +134,9 @@ class Context:
 
     def deprecated(self, code: str, form: str, rewrite: str, span: Span, edits) -> None:
         """A QVR090–109 Hint: "`form` is deprecated; write `rewrite`" with its fix."""
-        edits = tuple(e if isinstance(e, TextEdit) else TextEdit(*e) for e in edits)
-        self.hint(code, f"`{form}` is deprecated; write `{rewrite}`", span,
-                  tags=("deprecated",), fixes=(Fix(f"Rewrite as `{rewrite}`", edits),))
+        edits = tuple([e if isinstance(e, TextEdit) else _text_edit(*e) for e in edits])
+        self.report(code, Severity.HINT, f"`{form}` is deprecated; write `{rewrite}`", span,
+                    tags=_DEPRECATED, fixes=(_fix(f"Rewrite as `{rewrite}`", edits),))
 
     def line_of(self, span: Span) -> int:
         """1-based line of a span of the current frame (a message that names it)."""
@@ -209,6 +233,9 @@ class Context:
         if best is not None:
             fixes = (Fix(f"Change to `{best}`", (TextEdit(name.span, best),)),)
         self.error(code, message, name.span, fixes=fixes + tuple(extra_fixes))
+
+
+_DEPRECATED = ("deprecated",)
 
 
 def _article(word: str) -> str:

@@ -318,6 +318,12 @@ def _family_name(ctx: Context, init) -> Optional[str]:
     return None
 
 
+# How option messages name a declaration of each role.
+_ROLE_WHAT = {"kernel": "a kernel", "deterministic": "a deterministic morphism",
+              "embed": "an embedding", "latent": "a latent relation",
+              "observed": "an observed morphism", "discretize": "discretize"}
+
+
 def check_morphism(ctx: Context, d) -> None:
     names = A.declared_names(d)
     if isinstance(d, A.DiscretizeDecl):
@@ -342,9 +348,7 @@ def check_morphism(ctx: Context, d) -> None:
     options = collect_options(ctx, blocks)
     init = getattr(d, "init", None)
     decl_name = names[0]
-    what = {"kernel": "a kernel", "deterministic": "a deterministic morphism",
-            "embed": "an embedding", "latent": "a latent relation",
-            "observed": "an observed morphism", "discretize": "discretize"}.get(role, "a morphism")
+    what = _ROLE_WHAT.get(role, "a morphism")
     fixed = isinstance(init, A.FamilyCall)
     opts = validate_options(ctx, options, role or "kernel", what=what, family=family,
                             fixed=fixed, allow_role=isinstance(d, A.MorphismDecl))

@@ -178,7 +178,7 @@ class _Leaves:
         return leaves
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ObjType:
     """An object: its top-level factors as written, and an optional declared name.
 
@@ -195,12 +195,12 @@ class ObjType:
     width: int = field(init=False, repr=False, compare=False)
     feature_width: int = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __init__(self, factors, name=None):
         # value width w: Σd over continuous leaves plus 1 per finite leaf;
         # feature width fw: Σd plus n per finite leaf (one-hot). A nested product already
         # knows both for its own leaves.
         width = feature_width = 0
-        for f in self.factors:
+        for f in factors:
             cls = f.__class__
             if cls is Fin:
                 width += 1
@@ -211,9 +211,15 @@ class ObjType:
             else:
                 width += f.width
                 feature_width += f.feature_width
-        setattr_ = object.__setattr__
-        setattr_(self, "width", width)
-        setattr_(self, "feature_width", feature_width)
+        # Written by hand (the dataclass one sets each field through `object.__setattr__`,
+        # then calls `__post_init__`): the checker makes an object for every type it resolves.
+        # Filling the instance dict directly is what a frozen instance allows and is about
+        # twice as fast.
+        d = self.__dict__
+        d["factors"] = factors
+        d["name"] = name
+        d["width"] = width
+        d["feature_width"] = feature_width
 
     leaves = _Leaves()
 
@@ -281,18 +287,32 @@ class ObjType:
 
     @property
     def factor_types(self) -> tuple["ObjType", ...]:
-        """Top-level factors, each as an `ObjType` (a leaf factor is wrapped)."""
+        """Top-level factors, each as an `ObjType` (a leaf factor is wrapped). A product's
+        are made once and kept in its ``__dict__``, like `leaves` (a primitive object's is
+        itself: keeping that would be a reference cycle)."""
         if self.is_primitive:
             return (self,)
-        return tuple(f if isinstance(f, ObjType) else ObjType((f,)) for f in self.factors)
+        cached = self.__dict__.get("_factor_types")
+        if cached is None:
+            cached = self.__dict__["_factor_types"] = tuple(
+                f if isinstance(f, ObjType) else ObjType((f,)) for f in self.factors)
+        return cached
 
+    # `is_finite`/`is_continuous` are asked of every signature the checker reads: a loop
+    # that stops at the first other leaf, without a generator per call.
     @property
     def is_finite(self) -> bool:
-        return all(isinstance(l, Fin) for l in self.leaves)
+        for leaf in self.leaves:
+            if not isinstance(leaf, Fin):
+                return False
+        return True
 
     @property
     def is_continuous(self) -> bool:
-        return all(isinstance(l, Cont) for l in self.leaves)
+        for leaf in self.leaves:
+            if not isinstance(leaf, Cont):
+                return False
+        return True
 
     @property
     def cardinality(self) -> int:
@@ -300,7 +320,12 @@ class ObjType:
         return _product([l.n for l in self.leaves if l.__class__ is Fin])
 
     def segments(self) -> tuple[tuple[str, int], ...]:
-        """Segments for `≈`: ("cont", Σd) per maximal continuous run, ("fin", n) per finite leaf."""
+        """Segments for `≈`: ("cont", Σd) per maximal continuous run, ("fin", n) per finite leaf.
+        Computed once per object (it is immutable) and kept in its ``__dict__``: `compatible`
+        asks for both sides' segments on every comparison."""
+        cached = self.__dict__.get("_segments")
+        if cached is not None:
+            return cached
         segs: list[tuple[str, int]] = []
         run = 0
         for l in self.leaves:
@@ -318,13 +343,22 @@ class ObjType:
                 segs.append(("fin", l.n))
         if run:
             segs.append(("cont", run))
-        return tuple(segs)
+        segs = self.__dict__["_segments"] = tuple(segs)
+        return segs
 
     # -- display ---------------------------------------------------------------------------
     def display(self) -> str:
-        """Named objects print by name, anonymous ones in current form, products `A * B`."""
+        """Named objects print by name, anonymous ones in current form, products `A * B`.
+        An anonymous object's text is made once and kept in its ``__dict__`` (symbol details
+        and messages print the same few objects, `Real 1` above all, many times)."""
         if self.name is not None:
             return self.name
+        shown = self.__dict__.get("_display")
+        if shown is None:
+            shown = self.__dict__["_display"] = self._display()
+        return shown
+
+    def _display(self) -> str:
         if self.is_primitive:
             return self.factors[0].display()
         # Anonymous products nest as deep as an `f @ f @ ...` chain is long, and print flat
@@ -411,6 +445,8 @@ def seq_of(t: Type) -> SeqType:
 
 def compatible(a, b) -> bool:
     """`a ≈ b` (spec §4.3). Works on ObjType, SeqType and MorphType; mixed kinds are ≉."""
+    if a is b and a.__class__ is ObjType:  # the common case: one object on both sides
+        return True
     if isinstance(a, MorphType) and isinstance(b, MorphType):
         return compatible(a.dom, b.dom) and compatible(a.cod, b.cod)
     if isinstance(a, SeqType) or isinstance(b, SeqType):

@@ -2,9 +2,11 @@
 
 * The **fast path** parses valid text: our own single-regex lexer (`fast_tokens`, equivalent
   to lark's basic lexer on qvr.lark's terminals) feeding a small LALR(1) driver written here
-  (`_drive`) with the semantics of lark's, over qvr.lark's LALR tables and rules as plain data
+  (`_record`) with the semantics of lark's, over qvr.lark's LALR tables and rules as plain data
   (`qvr.syntax.lalr_tables`, generated once from lark). Reductions run the `AstBuilder`
-  callbacks directly, with lark's child filters compiled into straight-line functions.
+  callbacks directly, with lark's child filters compiled into straight-line functions. The
+  driver's moves depend only on the token types, so it records them once per sequence of
+  types as a parse program, which later chunks of the same shape replay (`_drive`).
   lark's own lexer and `Token` objects cost about half of the parse time, and importing lark
   at all costs start-up time (the language server's first diagnostics), which is why lark is
   bypassed. Measured side by side (bench/parser_compare.py, the same 10,000-line module, the
@@ -131,63 +133,67 @@ def _expand(items) -> Optional[list[str]]:
     return out
 
 
-# What lark's basic lexer skips (qvr.lark's %ignore terminals: block, doc and line comments,
-# whitespace; a block comment before a line comment, as its higher priority has lark try it
-# first) and the regular-expression terminals that are not fixed strings, in lark's order
-# (FLOAT has priority 2, so `2.5` is not INT `2` + ...; NAME before INT, whose texts never
-# overlap since NAME cannot start with a digit). Written out by hand because the tables keep
-# no terminal priorities; tests/syntax/test_fast_path.py checks the lexer against lark's.
-_SKIP = r"(?:[ \t\f\r\n\ufeff]+|#\{(?:.|\n)*?\}#|#[^\n]*)*"
-_FLOAT = (r"[0-9]+\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+"
-          r"|\.[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.(?![\w.])")
-_NAME = r"(?!\d)\w+"
-_INT = r"[0-9]+"
-_HAND_WRITTEN = frozenset({"FLOAT", "NAME", "INT", "DOC_COMMENT", "BLOCK_COMMENT", "LINE_COMMENT"})
-# Terminals whose lark pattern the fast lexer uses as it is, tried before every other token
-# (lark gives OPAQUE_BLOCK the highest priority; its look-behind keeps it to column 0).
-_VERBATIM = ("OPAQUE_BLOCK",)
+# lark's basic lexer tries qvr.lark's terminals in one order (by priority: OPAQUE_BLOCK.9,
+# BLOCK_COMMENT.3, FLOAT.2, DOC_COMMENT.2; then by width, pattern length and name) and takes
+# the first that matches; the fixed strings come after every regular expression, longest
+# first. The tables keep each terminal's pattern but not its priority, so the order of the
+# regular-expression terminals is written here, by name; tests/syntax/test_fast_path.py
+# checks it against lark's own lexer. A terminal that is neither here nor a fixed set of
+# strings stops the import (`_fast_lexer`), so a new one cannot be lexed by guesswork.
+# lark's anonymous `%ignore /…/` terminals (`__IGNORE_n`: whitespace) need no place: no
+# other terminal starts with a blank.
+_REGEX_ORDER = ("OPAQUE_BLOCK", "BLOCK_COMMENT", "FLOAT", "DOC_COMMENT", "NAME", "INT",
+                "LINE_COMMENT")
 
 
 def _fast_lexer():
-    """One regular expression equivalent to lark's basic lexer over qvr.lark's terminals, and
-    the terminal of each fixed text.
+    """One regular expression equivalent to lark's basic lexer over qvr.lark's terminals, the
+    terminal of each fixed text and the terminal of each group number.
 
-    Each match is the text lark skips (whitespace, comments) followed by at most one token;
-    group 1..4 is FLOAT, NAME, INT or an operator. The operators are every string terminal
-    that is not a word plus every string of the regex terminals made of fixed alternatives
-    (COMPOSE, RULE_ARROW: `fixed_strings`), longest first, as lark tries them (its order puts
-    a longer pattern first). Keywords are NAME matches whose text is a keyword string,
-    exactly as lark retypes them."""
+    Everything comes from the grammar's terminals (`lalr_tables`): the ones no parse state
+    shifts are what lark ignores (comments, whitespace) and the others are tokens. Each match
+    is a run of ignored text followed by at most one token: a regular-expression terminal,
+    tried in lark's order (`_REGEX_ORDER`), each in a group named after it, or an operator.
+    The operators are every string terminal that is not a word plus every string of the
+    regex terminals made of fixed alternatives (COMPOSE, RULE_ARROW: `fixed_strings`),
+    longest first, as lark tries them. Keywords are NAME matches whose text is a keyword
+    string, exactly as lark retypes them.
+
+    The grammar's patterns are used as they are, capturing groups included (FLOAT has
+    some): the token of a match is its last closed group (`Match.lastindex`), which is the
+    named group around the token, since a group closes after the groups inside it. After
+    ignored text alone it is an unnamed group of that text, or None."""
+    shifted = {symbol for symbols, _ in _TABLES.states for symbol in symbols}
     fixed = {}
     operators = []
-    verbatim = {}
-    shifted = {symbol for symbols, _ in _TABLES.states for symbol in symbols}
+    ignored, tokens = [], []
     for name, kind, value in _TABLES.terminals:
-        if name in _VERBATIM:
-            verbatim[name] = value
-            continue
         strings = [value] if kind == "str" else fixed_strings(value)
-        if name not in shifted or strings is None:  # %ignore'd (no state shifts it) or not fixed
-            if name not in _HAND_WRITTEN and not name.startswith("__IGNORE"):
-                raise RuntimeError(f"qvr.lark terminal {name} ({value!r}) is not known to the "
-                                   "fast lexer (qvr.syntax.parser._fast_lexer)")
-            continue
-        for text in strings:
-            fixed[text] = name
-            if not text.isidentifier():
-                operators.append(text)
+        if name in shifted and strings is not None:
+            for text in strings:
+                fixed[text] = name
+                if not text.isidentifier():
+                    operators.append(text)
+        elif kind == "re" and name in _REGEX_ORDER:
+            (tokens if name in shifted else ignored).append((_REGEX_ORDER.index(name), value,
+                                                             name))
+        elif kind == "re" and name.startswith("__IGNORE") and name not in shifted:
+            ignored.append((len(_REGEX_ORDER), value, name))
+        else:
+            raise RuntimeError(f"qvr.lark terminal {name} ({value!r}) is not known to the "
+                               "fast lexer (qvr.syntax.parser._REGEX_ORDER)")
     operators.sort(key=len, reverse=True)
-    for name, value in verbatim.items():
-        if re.compile(value).groups:  # its groups would shift the numbers of ours
-            raise RuntimeError(f"qvr.lark terminal {name} has capturing groups; the fast "
-                               "lexer (qvr.syntax.parser._fast_lexer) needs (?:...)")
-    first = "".join(f"(?P<{name}>{value})|" for name, value in verbatim.items())
-    pattern = re.compile(
-        f"{_SKIP}(?:{first}(?P<FLOAT>{_FLOAT})|(?P<NAME>{_NAME})|(?P<INT>{_INT})"
-        f"|(?P<OP>{'|'.join(map(re.escape, operators))}))?")
-    # terminal by group number; an operator's is always in `fixed`
-    kinds = (None, *verbatim, "FLOAT", "NAME", "INT", "OP")
-    return pattern, fixed, kinds
+    ignored.sort()
+    tokens.sort()
+    skip = "|".join(f"(?:{value})" for _, value, _ in ignored)
+    alternatives = [f"(?P<{name}>{value})" for _, value, name in tokens]
+    alternatives.append(f"(?P<OP>{'|'.join(map(re.escape, operators))})")
+    pattern = re.compile(f"(?:{skip})*(?:{'|'.join(alternatives)})?")
+    # terminal by group number (None: a group inside a pattern); an operator's is in `fixed`
+    kinds = [None] * (pattern.groups + 1)
+    for name, number in pattern.groupindex.items():
+        kinds[number] = name
+    return pattern, fixed, tuple(kinds)
 
 
 _FAST_RE, _FIXED, _GROUP_KINDS = _fast_lexer()
@@ -206,13 +212,14 @@ def fast_tokens(text: str):
     # end is a character no token starts with.
     for m in _FAST_RE.finditer(text):
         group = m.lastindex
-        if group is None:
+        kind = kinds[group] if group is not None else None
+        if kind is None:
             if m.end() != n:
                 return None
             break
         start, end = m.span(group)
         value = m.group(group)
-        append(Tok(kind_of(value, kinds[group]), value, start, end))
+        append(Tok(kind_of(value, kind), value, start, end))
     return out
 
 
@@ -290,30 +297,40 @@ def _after_chains(below: int, state: int, ttype: str) -> int:
         state = states[below][action[1][1]][1]
 
 
-def _drive(tokens: list[Tok]):
+def _record(tokens: list[Tok]) -> tuple:
     """A textbook LALR(1) driver (same semantics as lark's own) over our tokens, with
-    lark's parse table and rule callbacks for qvr.lark (which run the AST builder).
+    lark's parse table for qvr.lark, that returns the parse as a *program* instead of running
+    it: the moves that touch the value stack, in order. An int ``k`` shifts the next `k`
+    tokens; a pair ``(size, reduction function)`` replaces the top `size` values by the
+    function's result on them (`_replay` runs it with the AST builder's callbacks).
 
-    About half of all reductions are chain rules that only pass their child up; a run of
-    them is replaced by one memoised jump (`_after_chains`)."""
+    About half of all reductions are chain rules that only pass their child up; they leave
+    the value stack as it is, so they are not in the program, and a run of them is one
+    memoised jump between states (`_after_chains`).
+
+    Returns ``(accepted, program)``. Where lark would reject the token sequence, `program`
+    holds the moves made before the token that fails: a callback can fail first (a number
+    literal without a value raises `LiteralError`, which `qvr.syntax` reports on the literal
+    itself), so a rejected parse still runs them (`_drive`)."""
     states = _FAST_STATES
     chain_memo = _CHAIN_MEMO
     state = _START_STATE
     state_stack = [state]
-    value_stack: list = []
     push_state = state_stack.append
-    push_value = value_stack.append
+    program: list = []
+    move = program.append
+    shifted = 0  # tokens shifted since the last reduction
     for tok in tokens:
         ttype = tok.type
         while True:
             try:
                 is_shift, arg = states[state][ttype]
             except KeyError:
-                raise _FastPathFailed from None
+                return False, tuple(program)
             if is_shift:
                 state = arg
                 push_state(state)
-                push_value(tok)
+                shifted += 1
                 break
             size, goto, callback = arg
             if callback is None and size == 1:
@@ -322,36 +339,87 @@ def _drive(tokens: list[Tok]):
                 state = _after_chains(below, state, ttype) if after is None else after
                 state_stack[-1] = state
                 continue
+            if shifted:
+                move(shifted)
+                shifted = 0
             if size:
-                children = value_stack[-size:]
                 del state_stack[-size:]
-                del value_stack[-size:]
-            else:
-                children = []
-            push_value(children[0] if callback is None else callback(children))
+            move((size, callback))
             state = states[state_stack[-1]][goto][1]
             push_state(state)
+    if shifted:
+        move(shifted)
     # end of input: reduce until the start symbol is accepted
     while True:
         try:
             is_shift, arg = states[state]["$END"]
         except KeyError:
-            raise _FastPathFailed from None
+            return False, tuple(program)
         if is_shift:
-            raise _FastPathFailed
+            return False, tuple(program)
         size, goto, callback = arg
         if size:
-            children = value_stack[-size:]
             del state_stack[-size:]
-            del value_stack[-size:]
-        else:
-            children = []
-        value = children[0] if callback is None else callback(children)
+        if callback is not None:
+            move((size, callback))
         state = states[state_stack[-1]][goto][1]
         if state == _END_STATE:
-            return value
+            return True, tuple(program)
         push_state(state)
-        push_value(value)
+
+
+# token types of a chunk -> ``(accepted, parse program)`` (`_record`).
+# Declarations of one kind share their shape (`object A : Real 16` and `object B : Real 8`
+# have the same token types), so most chunks of a file replay a known program rather than
+# walking the parse table again. Bounded: the oldest shapes are dropped first.
+_PROGRAMS: dict = {}
+_PROGRAMS_SIZE = 4096
+
+
+def _program(tokens: list[Tok]) -> tuple[bool, tuple]:
+    """``(accepted, parse program)`` of `tokens` (see `_record`), memoised by their types."""
+    key = tuple([tok.type for tok in tokens])
+    try:
+        return _PROGRAMS[key]
+    except KeyError:
+        pass
+    found = _record(tokens)
+    if len(_PROGRAMS) >= _PROGRAMS_SIZE:
+        del _PROGRAMS[next(iter(_PROGRAMS))]
+    _PROGRAMS[key] = found
+    return found
+
+
+def _replay(program: tuple, tokens: list[Tok]):
+    """Run a parse program on `tokens`: the same reduction functions, on the same children,
+    in the same order as the table-driven parse that recorded it. Returns the last value
+    made (for a whole program, the value of the start rule)."""
+    stack: list = []
+    push = stack.append
+    at = 0
+    for move in program:
+        if move.__class__ is int:
+            stack += tokens[at:at + move]
+            at += move
+            continue
+        size, callback = move
+        if size:
+            children = stack[-size:]
+            del stack[-size:]
+        else:
+            children = []
+        push(callback(children))
+    return stack[-1] if stack else None
+
+
+def _drive(tokens: list[Tok]):
+    """The AST of `tokens` (the value of the start rule); raises `_FastPathFailed` where
+    lark would reject them, after the reductions before the failing token."""
+    accepted, program = _program(tokens)
+    value = _replay(program, tokens)
+    if not accepted:
+        raise _FastPathFailed
+    return value
 
 
 def parse_chunk(text: str, offset: int = 0):
