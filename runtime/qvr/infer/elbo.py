@@ -40,6 +40,7 @@ class ELBO:
         if scorer is not None:  # the same data as the last step: already moved and checked
             z, log_q = _guide_draw(guide, scorer[1])
             return -(scorer[0](z) - log_q).mean()
+        given = (x, observations)  # what the next step's data are compared with
         device = model_device(model)
         x = to_device(x, device)
         # Observations are data: a value that still carries a graph (e.g. straight from
@@ -56,7 +57,7 @@ class ELBO:
             # A compiled model: check the input and the data once, and reuse that while the
             # same (unmodified) tensors come back step after step.
             score = model.joint_scorer(xk, obs_k)
-            self._remember(model, x, observations, (score, xk))
+            self._remember(model, *given, (score, xk))
             log_p = score(z)
         else:
             log_p = model.log_joint(xk, {**z, **obs_k})
