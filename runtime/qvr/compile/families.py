@@ -653,6 +653,9 @@ _DIRECT_LOG_PROB = {
 }
 
 
+DIRECT_FAMILIES = frozenset(_DIRECT_LOG_PROB)
+
+
 def direct_event_log_prob(spec: FamilySpec, params: dict, value: torch.Tensor) -> Optional[torch.Tensor]:
     """`event_log_prob(spec, make_distribution(spec, params), value)` without building the
     distribution, for the elementwise families above; None for any other family, or when the

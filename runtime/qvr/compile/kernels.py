@@ -200,9 +200,21 @@ class InlineFamily(RuntimeModule):
             self.__dict__["_qvr_support"] = support
         return support
 
+    @property
+    def scores_directly(self) -> bool:
+        """Whether a given value is scored in closed form (`families.direct_event_log_prob`),
+        so that the arguments may come unbroadcast (size-1 axes against the value's)."""
+        return self.spec.name in FAM.DIRECT_FAMILIES and getattr(self, "size", None) is None
+
     def run(self, x: dict, rec, path, target=None):
         names = list(x)
         cols = V.broadcast_time([x[k] for k in names])
+        if target is not None and all(c.dim() == target.dim() for c in cols):
+            # elementwise: every argument broadcasts against the value, whose shape is the site's
+            params = FAM.clamp_arguments(self.spec, dict(zip(names, cols)))
+            lp = FAM.direct_event_log_prob(self.spec, params, target)
+            if lp is not None:
+                return target, V.reduce_to_batch(lp)
         lead = max(cols, key=lambda c: c.dim()).shape[:-1]   # (B,) or (B, T); literals are (1,)
         params = {k: c.expand(*lead, self.w) for k, c in zip(names, cols)}
         params = FAM.clamp_arguments(self.spec, params)

@@ -204,7 +204,12 @@ class ProgramModule(RuntimeModule):
         module = getattr(self, step.attr)
         if step.inline is not None and (step.keys or any(step.param_keys.values())
                                         or getattr(module, "size", None)):
-            inp = {k: self._param_on_plates(fn(env), step.param_keys[k], step.keys, env, x.shape[0])
+            # Under log_joint every random site is scored at its given value, which has the
+            # full shape: a family scored in closed form takes its arguments unbroadcast, so a
+            # scalar scale over 10,000 rows is not taken to 10,000 copies (and back in backward).
+            expand = not (rec.strict and getattr(module, "scores_directly", False))
+            inp = {k: self._param_on_plates(fn(env), step.param_keys[k], step.keys, env, x.shape[0],
+                                            expand)
                    for k, fn in step.inline.items()}
         elif step.inline is not None:
             inp = {k: fn(env) for k, fn in step.inline.items()}
@@ -315,10 +320,11 @@ class ProgramModule(RuntimeModule):
             value = value.view(1, *([1] * len(keys)), value.shape[-1])
         return value.expand(B if value.shape[0] == 1 else value.shape[0], *sizes, *value.shape[1 + len(keys):])
 
-    def _param_on_plates(self, v, pkeys, keys, env, B):
+    def _param_on_plates(self, v, pkeys, keys, env, B, expand=True):
         """An inline family argument on the step's plates (part 2 §6.2): a width-1 argument
         over a plate the step lacks has that (innermost) plate consumed as its vector axis
-        (§5.8); the others are aligned by identity and broadcast to `(B, sizes…, w)`."""
+        (§5.8); the others are aligned by identity and broadcast to `(B, sizes…, w)` (with
+        `expand=False` only aligned: size-1 axes stay for broadcasting against the value)."""
         pkeys = tuple(pkeys)
         if any(p not in keys for p in pkeys):
             if v.dim() > 1 and v.shape[-1] == 1:
@@ -329,6 +335,8 @@ class ProgramModule(RuntimeModule):
         else:
             v = V.to_plates(v, pkeys, keys)
         sizes = self._sizes(keys, env)
+        if not expand:
+            return v
         return v.expand(B, *sizes, *v.shape[1 + len(keys):])
 
     def _fit_plated(self, value, step, name, module, rec):
