@@ -99,7 +99,10 @@ def generate(lines: int) -> str:
 
 
 def clear_memo() -> None:
-    syntax._memo.clear()  # measure cold parsing, not the per-chunk memo
+    # Measure cold parsing: neither the per-chunk memo nor the parser's per-shape programs
+    # (`qvr.syntax.parser._PROGRAMS`; a fresh process records each shape once).
+    syntax._memo.clear()
+    syntax.parser._PROGRAMS.clear()
 
 
 _TOKENS = re.compile(r"#[^\n]*|[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?|\w+|->|<-|>>|\S")

@@ -138,6 +138,11 @@ class _Chain:
         return self.node
 
 
+# The builder's own helper values, which carry their extent as `start`/`end` (AST nodes have
+# a `span`, tokens `start_pos`/`end_pos` relative to the chunk).
+_EXTENTS = frozenset({_Group, _Params, _Seq, _Chain})
+
+
 def _spliced(seq: list, attr: str) -> tuple:
     """`seq` with every nested `_Chain` replaced by its own (spliced) `attr` list."""
     out: list = []
@@ -198,26 +203,47 @@ class AstBuilder:
     def _start(self, x) -> int:
         if x.__class__ is Tok:
             return x.start_pos + self.offset
-        if x.__class__ in (_Group, _Params, _Seq, _Chain):
+        if x.__class__ in _EXTENTS:
             return x.start
         return x.span.start
 
     def _end(self, x) -> int:
         if x.__class__ is Tok:
             return x.end_pos + self.offset
-        if x.__class__ in (_Group, _Params, _Seq, _Chain):
+        if x.__class__ in _EXTENTS:
             return x.end
         return x.span.end
 
     def _span(self, c) -> Span:
-        """Span from the first to the last non-placeholder child."""
-        first = 0
-        while c[first] is None:
-            first += 1
-        last = len(c) - 1
-        while c[last] is None:
-            last -= 1
-        return Span(self._start(c[first]), self._end(c[last]))
+        """Span from the first to the last non-placeholder child (`_start` of the one, `_end`
+        of the other, written out: most nodes take their span from here)."""
+        first = c[0]
+        if first is None:
+            i = 1
+            while c[i] is None:
+                i += 1
+            first = c[i]
+        last = c[-1]
+        if last is None:
+            i = len(c) - 2
+            while c[i] is None:
+                i -= 1
+            last = c[i]
+        cls = first.__class__
+        if cls is Tok:
+            start = first.start_pos + self.offset
+        elif cls in _EXTENTS:
+            start = first.start
+        else:
+            start = first.span.start
+        cls = last.__class__
+        if cls is Tok:
+            end = last.end_pos + self.offset
+        elif cls in _EXTENTS:
+            end = last.end
+        else:
+            end = last.span.end
+        return Span(start, end)
 
     def _tspan(self, t: Tok) -> Span:
         off = self.offset
