@@ -21,7 +21,7 @@ import sys
 from bisect import bisect_right
 from collections.abc import Sequence as SequenceABC
 from itertools import compress, count, repeat
-from operator import attrgetter, is_, ne, sub
+from operator import attrgetter, is_, is_not, ne, sub
 from typing import Optional, Sequence
 
 from lsprotocol import types as lsp
@@ -165,9 +165,10 @@ class DiagnosticMemo:
         lsprotocol objects on demand.
 
         A keystroke leaves thousands of hints as they were, so nothing here loops over every
-        diagnostic in Python. A diagnostic that is the very object the last call saw (the
-        checker keeps those an edit did not touch) keeps its text when its offsets lie where
-        the lines did not change (`_unchanged_below`); that is decided by C loops over ids.
+        diagnostic in Python. The diagnostics at the start (and at the end) of the list that
+        are the very objects the last call saw in the same places (the checker keeps those an
+        edit did not touch) keep their texts as far as their offsets lie where the lines did
+        not change (`_unchanged_below`): pointer comparisons, stopping at the first difference.
         The others (those after the edit, which the checker moved) are looked up by content and
         LSP positions, the positions computed for all of them at once by bisecting the line
         starts: one that moved by whole lines, or not at all, costs that look-up and the
@@ -177,32 +178,31 @@ class DiagnosticMemo:
         text, line_starts = index.text, index.line_starts
         # columns in code points are the encoding's: no character counts differently
         positional = self.encoding == "utf-32" or text.isascii()
+        head = tail = 0  # how many at the start and at the end keep their text
         previous = self._previous
         if previous is not None and positional:
-            objects, ids, old_texts, old_his, old_starts, old_size = previous
+            objects, old_texts, old_his, old_starts, old_size = previous
             bound = _unchanged_below(old_starts, line_starts, old_size, len(text))
-            at = list(map(ids.get, map(id, diagnostics), repeat(len(objects))))
-            texts = list(map(old_texts.__getitem__, at))
-            his = list(map(old_his.__getitem__, at))
-            todo = list(compress(count(), map(bound.__le__, his)))
+            most = min(n, len(objects))
+            # the same objects in the same places (pointer comparisons, stopping at the first
+            # difference), as far as their offsets lie below `bound`
+            same = next(compress(count(), map(is_not, diagnostics, objects)), most)
+            head = next(compress(count(), map(bound.__le__, old_his[:same])), same)
+            if head < most:
+                same = next(compress(count(), map(is_not, reversed(diagnostics), reversed(objects))), most - head)
+                tail = next(compress(count(), map(bound.__le__, reversed(old_his[len(objects) - same:]))), same)
+                tail = min(tail, most - head)
+        middle = diagnostics[head:n - tail] if head or tail else diagnostics
+        if middle:
+            texts, his = self._by_content(encoder, index, middle, positional, n)
+            if head or tail:
+                texts = [*old_texts[:head], *texts, *old_texts[len(old_texts) - tail:]]
+                his = [*old_his[:head], *his, *old_his[len(old_his) - tail:]]
         else:
-            texts, his, todo = [None] * n, [_FAR] * n, range(n)
-        if todo:
-            whole = len(todo) == n
-            subset = diagnostics if whole else list(map(diagnostics.__getitem__, todo))
-            new_texts, new_his = self._by_content(encoder, index, subset, positional, n)
-            if whole:
-                texts, his = new_texts, new_his
-            elif todo[-1] - todo[0] + 1 == len(todo):  # one run (what follows an edit)
-                texts[todo[0]:todo[-1] + 1] = new_texts
-                his[todo[0]:todo[-1] + 1] = new_his
-            else:
-                for i, t, h in zip(todo, new_texts, new_his):
-                    texts[i] = t
-                    his[i] = h
-        # The objects are kept alive with their ids, so no new object can have one of them.
-        self._previous = (diagnostics, dict(zip(map(id, diagnostics), count())), [*texts, None],
-                          [*his, _FAR], line_starts, len(text)) if positional else None
+            texts = [*old_texts[:head], *old_texts[len(old_texts) - tail:]]
+            his = [*old_his[:head], *old_his[len(old_his) - tail:]]
+        # (keeping the objects also keeps their ids from being reused by new ones)
+        self._previous = (diagnostics, texts, his, line_starts, len(text)) if positional else None
         return PreparedDiagnostics(self.uri, self.link_base, diagnostics, texts)
 
     def _by_content(self, encoder: PositionEncoder, index, diagnostics: list, positional: bool,
