@@ -92,3 +92,17 @@ def test_a_replayed_program_builds_what_a_fresh_one_builds(text):
     replayed = parse_module(text)  # every shape is known: replayed
     assert parser._PROGRAMS and replayed.module.statements == recorded.module.statements
     assert replayed.diagnostics == recorded.diagnostics == ()
+
+
+def test_a_long_chunk_is_parsed_without_being_kept():
+    """Only chunks of up to `_PROGRAM_TOKENS` tokens keep their program (a long one is
+    seldom repeated, and its key and program would cost memory); a long one parses the same."""
+    text = "object X : Real 2\nmorphism f : X -> X\nobject P : " + " * ".join(["X"] * 400) + "\n"
+    syntax._memo.clear()
+    parser._PROGRAMS.clear()
+    result = parse_module(text)
+    assert result.diagnostics == () and len(result.module.statements) == 3
+    kept = sorted(len(key) for key in parser._PROGRAMS)
+    assert kept == [5, 6]  # `object X : Real 2`, `morphism f : X -> X`; not the 802 of `P`
+    syntax._memo.clear()
+    assert parse_module(text).module == result.module

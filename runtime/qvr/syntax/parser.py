@@ -371,22 +371,25 @@ def _record(tokens: list[Tok]) -> tuple:
 # token types of a chunk -> ``(accepted, parse program)`` (`_record`).
 # Declarations of one kind share their shape (`object A : Real 16` and `object B : Real 8`
 # have the same token types), so most chunks of a file replay a known program rather than
-# walking the parse table again. Bounded: the oldest shapes are dropped first.
+# walking the parse table again. Bounded: at most `_PROGRAMS_SIZE` shapes (the oldest are
+# dropped first), each of at most `_PROGRAM_TOKENS` tokens (a longer chunk is rarely the
+# same shape as another; it is parsed by the table every time), a few megabytes at most.
 _PROGRAMS: dict = {}
-_PROGRAMS_SIZE = 4096
+_PROGRAMS_SIZE = 1024
+_PROGRAM_TOKENS = 512
 
 
 def _program(tokens: list[Tok]) -> tuple[bool, tuple]:
     """``(accepted, parse program)`` of `tokens` (see `_record`), memoised by their types."""
+    if len(tokens) > _PROGRAM_TOKENS:
+        return _record(tokens)
     key = tuple([tok.type for tok in tokens])
-    try:
-        return _PROGRAMS[key]
-    except KeyError:
-        pass
-    found = _record(tokens)
-    if len(_PROGRAMS) >= _PROGRAMS_SIZE:
-        del _PROGRAMS[next(iter(_PROGRAMS))]
-    _PROGRAMS[key] = found
+    found = _PROGRAMS.get(key)
+    if found is None:
+        found = _record(tokens)
+        if len(_PROGRAMS) >= _PROGRAMS_SIZE:
+            del _PROGRAMS[next(iter(_PROGRAMS))]
+        _PROGRAMS[key] = found
     return found
 
 
