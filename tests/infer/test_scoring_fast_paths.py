@@ -51,6 +51,25 @@ def test_direct_scores_equal_torch_log_prob_bit_for_bit_with_gradients(name):
         assert torch.equal(g, w)
 
 
+@pytest.mark.parametrize("scale_shape", [(1, 1, 1), (3, 1, 1)])
+def test_a_row_scale_normal_summed_to_rows_equals_the_elementwise_sum(scale_shape):
+    torch.manual_seed(3)
+    spec = FAM.family("Normal")
+    loc = torch.randn(3, 50, 1, requires_grad=True)
+    scale = (torch.rand(scale_shape) + 0.5).requires_grad_(True)
+    value = torch.randn(3, 50, 1)
+    rows = FAM.direct_row_log_prob(spec, {"loc": loc, "scale": scale}, value)
+    reference = D.Normal(loc, scale.expand(3, 50, 1)).log_prob(value).reshape(3, -1).sum(-1)
+    assert rows.shape == (3,)
+    assert torch.allclose(rows, reference, rtol=1e-6)
+    got = torch.autograd.grad(rows.sum(), [loc, scale])
+    want = torch.autograd.grad(reference.sum(), [loc, scale])
+    for g, w in zip(got, want):
+        assert torch.allclose(g, w, rtol=1e-5)
+    # a scale that varies inside a row is not this case
+    assert FAM.direct_row_log_prob(spec, {"loc": loc, "scale": scale.expand(3, 50, 1)}, value) is None
+
+
 def test_direct_scores_decline_mixed_dtypes_and_other_families():
     value = torch.zeros(2, 1)
     assert FAM.direct_event_log_prob(FAM.family("Normal"), {"loc": torch.zeros(2, 1, dtype=torch.float64),

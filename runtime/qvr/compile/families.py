@@ -616,24 +616,25 @@ _LOG_2 = math.log(2)
 
 
 def _normal_lp(p, value):
+    # `.pow` and `torch.rsub` are what `**` and `float - tensor` call, minus a Python wrapper
     scale = p["scale"]
-    return -((value - p["loc"]) ** 2) / (2 * scale ** 2) - scale.log() - _LOG_SQRT_2PI
+    return -(value - p["loc"]).pow(2) / (2 * scale.pow(2)) - scale.log() - _LOG_SQRT_2PI
 
 
 def _half_normal_lp(p, value):
     scale = p["scale"]
-    lp = -(value ** 2) / (2 * scale ** 2) - scale.log() - _LOG_SQRT_2PI + _LOG_2
+    lp = -value.pow(2) / (2 * scale.pow(2)) - scale.log() - _LOG_SQRT_2PI + _LOG_2
     return torch.where(value >= 0, lp, -math.inf)
 
 
 def _cauchy_lp(p, value):
     scale = p["scale"]
-    return -_LOG_PI - scale.log() - (((value - p["loc"]) / scale) ** 2).log1p()
+    return torch.rsub(scale.log(), -_LOG_PI) - ((value - p["loc"]) / scale).pow(2).log1p()
 
 
 def _half_cauchy_lp(p, value):
     scale = p["scale"]
-    lp = -_LOG_PI - scale.log() - ((value / scale) ** 2).log1p() + _LOG_2
+    lp = torch.rsub(scale.log(), -_LOG_PI) - (value / scale).pow(2).log1p() + _LOG_2
     return torch.where(value >= 0, lp, -math.inf)
 
 
@@ -654,6 +655,30 @@ _DIRECT_LOG_PROB = {
 
 
 DIRECT_FAMILIES = frozenset(_DIRECT_LOG_PROB)
+
+
+def direct_row_log_prob(spec: FamilySpec, params: dict, value: torch.Tensor) -> Optional[torch.Tensor]:
+    """The log-density summed to rows, ``(B,)``, of a Normal whose scale is one number per
+    row (a shared noise scale over plates: `Normal(loc=..., scale=s)`): the squared errors are
+    summed first and the scale enters once per row, so only the residuals are full-size. None
+    in every other case (then `direct_event_log_prob`). Equal to the elementwise sum up to the
+    order of float additions."""
+    if spec.name != "Normal" or value.dim() < 2:
+        return None
+    scale, loc = params["scale"], params["loc"]
+    dtype = value.dtype
+    if not dtype.is_floating_point or scale.dtype != dtype or loc.dtype != dtype:
+        return None
+    rows = value.shape[0]
+    if scale.dim() != value.dim() or scale.shape[0] not in (1, rows) or math.prod(scale.shape[1:]) != 1:
+        return None
+    residual = value - loc
+    if residual.shape != value.shape:  # the arguments would widen the value: not this case
+        return None
+    n = math.prod(residual.shape[1:])
+    s = scale.reshape(scale.shape[0])
+    sq = residual.pow(2).reshape(rows, -1).sum(-1)
+    return -sq / (2 * s.pow(2)) - n * s.log() - n * _LOG_SQRT_2PI
 
 
 def direct_event_log_prob(spec: FamilySpec, params: dict, value: torch.Tensor) -> Optional[torch.Tensor]:

@@ -212,6 +212,9 @@ class InlineFamily(RuntimeModule):
         if target is not None and all(c.dim() == target.dim() for c in cols):
             # elementwise: every argument broadcasts against the value, whose shape is the site's
             params = FAM.clamp_arguments(self.spec, dict(zip(names, cols)))
+            lp = FAM.direct_row_log_prob(self.spec, params, target)
+            if lp is not None:
+                return target, lp
             lp = FAM.direct_event_log_prob(self.spec, params, target)
             if lp is not None:
                 return target, V.reduce_to_batch(lp)
