@@ -21,7 +21,7 @@ import sys
 from bisect import bisect_right
 from collections.abc import Sequence as SequenceABC
 from itertools import compress, count, repeat
-from operator import attrgetter, is_, is_not, ne, sub
+from operator import add, and_, attrgetter, eq, ge, is_, le, ne, not_, sub
 from typing import Optional, Sequence
 
 from lsprotocol import types as lsp
@@ -127,6 +127,30 @@ def _unchanged_below(old_starts: list, new_starts: list, old_size: int, new_size
     return bound
 
 
+def _moved_unchanged(new: list, old: list, old_starts: list, new_starts: list, old_size: int,
+                     new_size: int) -> int:
+    """How many diagnostics at the end of `new` are those at the end of `old` moved by the
+    length of an edit that added or removed no line (the same line starts before and after,
+    `len(old_starts) == len(new_starts)`): the same code, severity, message, tags and related
+    locations, offsets shifted by the difference in length, lying where the line starts
+    shifted by it too. Their lines and code-point columns are then the ones they had."""
+    delta = new_size - old_size
+    lines = next(compress(count(), map(ne, map(add, reversed(old_starts), repeat(delta)), reversed(new_starts))),
+                 len(new_starts))
+    if not lines:
+        return 0
+    low = new_starts[len(new_starts) - lines] - delta  # old offsets from here on moved with the lines
+    checks = zip(
+        map(eq, map(_CONTENT, reversed(new)), map(_CONTENT, reversed(old))),
+        map(eq, map(_START, reversed(new)), map(add, map(_START, reversed(old)), repeat(delta))),
+        map(eq, map(_END, reversed(new)), map(add, map(_END, reversed(old)), repeat(delta))),
+        map(le, repeat(low), map(_START, reversed(old))),
+        map(le, repeat(low), map(_END, reversed(old))),
+        map(ge, repeat(old_size), map(_END, reversed(old))),
+    )
+    return next(compress(count(), map(not_, map(all, checks))), min(len(new), len(old)))
+
+
 class DiagnosticMemo:
     """Converted diagnostics of one document, reused from one version to the next.
 
@@ -164,43 +188,54 @@ class DiagnosticMemo:
         once decoded, to what the lsprotocol converter makes of `diagnostic(...)`), and the
         lsprotocol objects on demand.
 
-        A keystroke leaves thousands of hints as they were, so nothing here loops over every
-        diagnostic in Python. The diagnostics at the start (and at the end) of the list that
-        are the very objects the last call saw in the same places (the checker keeps those an
-        edit did not touch) keep their texts as far as their offsets lie where the lines did
-        not change (`_unchanged_below`): pointer comparisons, stopping at the first difference.
-        The others (those after the edit, which the checker moved) are looked up by content and
-        LSP positions, the positions computed for all of them at once by bisecting the line
-        starts: one that moved by whole lines, or not at all, costs that look-up and the
-        formatting of its range. Only what is new is written in a Python loop."""
+        A keystroke leaves thousands of hints as they were, so the work per diagnostic is done
+        by C loops (`map` over the lists). A diagnostic keeps the text it had when it is the
+        very object the last call saw in the same place, counted from the start or from the end
+        of the list (the checker keeps those an edit did not touch), and its offsets lie where
+        the lines did not change (`_unchanged_below`); or when it is one the checker moved
+        after an edit that added or removed no line (`_moved_unchanged`). The others are
+        looked up by content and LSP positions (`_by_content`): one that moved by whole lines
+        costs that look-up and the formatting of its range. Only what is new is written in a
+        Python loop."""
         diagnostics = diagnostics if isinstance(diagnostics, list) else list(diagnostics)
         n = len(diagnostics)
         text, line_starts = index.text, index.line_starts
         # columns in code points are the encoding's: no character counts differently
         positional = self.encoding == "utf-32" or text.isascii()
-        head = tail = 0  # how many at the start and at the end keep their text
+        texts: list = [None] * n
+        his: list = [_FAR] * n
         previous = self._previous
         if previous is not None and positional:
             objects, old_texts, old_his, old_starts, old_size = previous
+            m = len(objects)
             bound = _unchanged_below(old_starts, line_starts, old_size, len(text))
-            most = min(n, len(objects))
-            # the same objects in the same places (pointer comparisons, stopping at the first
-            # difference), as far as their offsets lie below `bound`
-            same = next(compress(count(), map(is_not, diagnostics, objects)), most)
-            head = next(compress(count(), map(bound.__le__, old_his[:same])), same)
-            if head < most:
-                same = next(compress(count(), map(is_not, reversed(diagnostics), reversed(objects))), most - head)
-                tail = next(compress(count(), map(bound.__le__, reversed(old_his[len(objects) - same:]))), same)
-                tail = min(tail, most - head)
-        middle = diagnostics[head:n - tail] if head or tail else diagnostics
-        if middle:
-            texts, his = self._by_content(encoder, index, middle, positional, n)
-            if head or tail:
-                texts = [*old_texts[:head], *texts, *old_texts[len(old_texts) - tail:]]
-                his = [*old_his[:head], *his, *old_his[len(old_his) - tail:]]
-        else:
-            texts = [*old_texts[:head], *old_texts[len(old_texts) - tail:]]
-            his = [*old_his[:head], *old_his[len(old_his) - tail:]]
+            # the very objects in the same places, counted from the start and from the end
+            # (pointer comparisons), with offsets below `bound`
+            for i in compress(count(), map(and_, map(is_, diagnostics, objects), map(bound.__gt__, old_his))):
+                texts[i], his[i] = old_texts[i], old_his[i]
+            for j in compress(count(), map(and_, map(is_, reversed(diagnostics), reversed(objects)),
+                                             map(bound.__gt__, reversed(old_his)))):
+                texts[n - 1 - j], his[n - 1 - j] = old_texts[m - 1 - j], old_his[m - 1 - j]
+            if len(line_starts) == len(old_starts):
+                # Those after an edit that added or removed no line: the checker moved them
+                # (new objects, offsets shifted by the edit's length); their lines and columns
+                # are those they had.
+                moved = _moved_unchanged(diagnostics, objects, old_starts, line_starts, old_size, len(text))
+                if moved:
+                    texts[n - moved:] = old_texts[m - moved:]
+                    his[n - moved:] = map(add, old_his[m - moved:], repeat(len(text) - old_size))
+        todo = list(compress(count(), map(is_, texts, repeat(None))))
+        if len(todo) == n:
+            texts, his = self._by_content(encoder, index, diagnostics, positional, n)
+        elif todo:
+            new_texts, new_his = self._by_content(encoder, index, list(map(diagnostics.__getitem__, todo)),
+                                                  positional, n)
+            if todo[-1] - todo[0] + 1 == len(todo):  # one run (what an edit touched)
+                texts[todo[0]:todo[-1] + 1] = new_texts
+                his[todo[0]:todo[-1] + 1] = new_his
+            else:
+                for i, t, h in zip(todo, new_texts, new_his):
+                    texts[i], his[i] = t, h
         # (keeping the objects also keeps their ids from being reused by new ones)
         self._previous = (diagnostics, texts, his, line_starts, len(text)) if positional else None
         return PreparedDiagnostics(self.uri, self.link_base, diagnostics, texts)
@@ -210,7 +245,7 @@ class DiagnosticMemo:
         """(JSON texts, highest offsets) of `diagnostics`, each text looked up by the
         diagnostic's content and LSP positions, written anew when not found. The highest
         offset is `_FAR` for one whose positions are not the code-point ones or that has
-        related locations: `prepare` never reuses those by identity."""
+        related locations: `prepare` never keeps the text of those as the very same objects."""
         n = len(diagnostics)
         text, line_starts = index.text, index.line_starts
         size = len(text)

@@ -63,6 +63,10 @@ def _extra(text: str) -> list[Diagnostic]:
 
 
 EDITS = [  # (line, start column, end column, new text): keystrokes a user makes
+    (0, 1, 1, "y"),  # the first line: every diagnostic after it moves by one character
+    (0, 1, 2, ""),
+    (7 * 10 + 2, 4, 4, " "),  # in a declaration, before a hint on the same line (its column moves)
+    (7 * 10 + 2, 4, 5, ""),
     (7 * 10, 3, 3, "x"),  # a comment mid-file: nothing moves
     (7 * 10, 3, 4, ""),
     (7 * 10, 3, 3, "\n"),  # a new line: everything after moves by one line
@@ -79,15 +83,17 @@ EDITS = [  # (line, start column, end column, new text): keystrokes a user makes
 def test_prepared_json_is_the_converters_edit_after_edit(encoding):
     store, enc = DocumentStore(), PositionEncoder(encoding)
     doc = store.open(URI, "".join(CLASSIC.format(i=i) for i in range(20)), 1)
-    memo = convert.DiagnosticMemo(URI, encoding, LINK_BASE)
+    # the rare ones before the checker's (whose ends then move with the edits) and after them
+    first, last = convert.DiagnosticMemo(URI, encoding, LINK_BASE), convert.DiagnosticMemo(URI, encoding, LINK_BASE)
     for version, edit in enumerate([None, *EDITS], start=1):
         if edit is not None:
             line, a, b, new = edit
             doc = store.change(URI, version, [Change(((line, a), (line, b)), new)], enc)
-        found = list(document_diagnostics(doc)) + _extra(doc.text)
-        expected = reference(encoding, doc.text, found, LINK_BASE)
-        assert len(expected) > 60  # a size guard: the comparison is of the whole list
-        assert prepared(memo, doc.text, found) == expected
+        for memo, found in ((first, _extra(doc.text) + list(document_diagnostics(doc))),
+                            (last, list(document_diagnostics(doc)) + _extra(doc.text))):
+            expected = reference(encoding, doc.text, found, LINK_BASE)
+            assert len(expected) > 60  # a size guard: the comparison is of the whole list
+            assert prepared(memo, doc.text, found) == expected
 
 
 def test_the_very_same_diagnostics_on_an_edited_text_get_their_new_positions():
@@ -102,6 +108,18 @@ def test_the_very_same_diagnostics_on_an_edited_text_get_their_new_positions():
     assert prepared(memo, after, found) == reference("utf-16", after, found)
     assert [d["range"]["start"] for d in prepared(memo, after, found)] == [
         {"line": 1, "character": 2}, {"line": 0, "character": 0}, {"line": 2, "character": 1}]
+
+
+def test_a_diagnostic_moved_by_an_edit_on_its_first_line_gets_its_new_column():
+    """After a one-character insertion the checker's new object has the same content and
+    offsets moved by one: only its first line's column changed (it ends on a later line)."""
+    before, after = "ab cd\nef\n", "axb cd\nef\n"
+    old = [Diagnostic("QVR001", Severity.ERROR, "cd", Span(3, 7))]
+    new = [Diagnostic("QVR001", Severity.ERROR, "cd", Span(4, 8))]
+    memo = convert.DiagnosticMemo(URI, "utf-16")
+    assert prepared(memo, before, old) == reference("utf-16", before, old)
+    assert prepared(memo, after, new) == reference("utf-16", after, new)
+    assert prepared(memo, after, new)[0]["range"]["start"] == {"line": 0, "character": 4}
 
 
 def test_a_keystroke_reuses_the_text_of_every_diagnostic_it_did_not_move():
