@@ -137,8 +137,9 @@ def _expand(items) -> Optional[list[str]]:
 # BLOCK_COMMENT.3, FLOAT.2, DOC_COMMENT.2; then by width, pattern length and name) and takes
 # the first that matches; the fixed strings come after every regular expression, longest
 # first. The tables keep each terminal's pattern but not its priority, so the order of the
-# regular-expression terminals is written here, by name; tests/syntax/test_fast_path.py
-# checks it against lark's own lexer. A terminal that is neither here nor a fixed set of
+# regular-expression terminals is written here, by name (tests/syntax/
+# test_fast_lexer_from_grammar.py checks it against lark's; tests/syntax/test_fast_path.py
+# compares the token streams of both lexers). A terminal that is neither here nor a fixed set of
 # strings stops the import (`_fast_lexer`), so a new one cannot be lexed by guesswork.
 # lark's anonymous `%ignore /…/` terminals (`__IGNORE_n`: whitespace) need no place: no
 # other terminal starts with a blank.
