@@ -209,21 +209,29 @@ class DiagnosticMemo:
             objects, old_texts, old_his, old_starts, old_size = previous
             m = len(objects)
             bound = _unchanged_below(old_starts, line_starts, old_size, len(text))
-            # the very objects in the same places, counted from the start and from the end
-            # (pointer comparisons), with offsets below `bound`
-            for i in compress(count(), map(and_, map(is_, diagnostics, objects), map(bound.__gt__, old_his))):
+            # the very objects in the same places (pointer comparisons) with offsets below
+            # `bound`: from the start, then a run from the end
+            kept = list(map(and_, map(is_, diagnostics, objects), map(bound.__gt__, old_his)))
+            run = kept.index(False) if False in kept else len(kept)
+            texts[:run], his[:run] = old_texts[:run], old_his[:run]
+            for i in compress(count(run), kept[run:]):
                 texts[i], his[i] = old_texts[i], old_his[i]
-            for j in compress(count(), map(and_, map(is_, reversed(diagnostics), reversed(objects)),
-                                             map(bound.__gt__, reversed(old_his)))):
-                texts[n - 1 - j], his[n - 1 - j] = old_texts[m - 1 - j], old_his[m - 1 - j]
-            if len(line_starts) == len(old_starts):
-                # Those after an edit that added or removed no line: the checker moved them
-                # (new objects, offsets shifted by the edit's length); their lines and columns
-                # are those they had.
-                moved = _moved_unchanged(diagnostics, objects, old_starts, line_starts, old_size, len(text))
-                if moved:
-                    texts[n - moved:] = old_texts[m - moved:]
-                    his[n - moved:] = map(add, old_his[m - moved:], repeat(len(text) - old_size))
+            if run < n:
+                back = next(compress(count(), map(not_, map(and_, map(is_, reversed(diagnostics), reversed(objects)),
+                                                           map(bound.__gt__, reversed(old_his))))), min(n, m) - run)
+                back = min(back, n - run, m - run)
+                if back:
+                    texts[n - back:], his[n - back:] = old_texts[m - back:], old_his[m - back:]
+                if back < n - run and len(line_starts) == len(old_starts):
+                    # Those after an edit that added or removed no line: the checker moved
+                    # them (new objects, offsets shifted by the edit's length); their lines and
+                    # columns are those they had.
+                    moved = _moved_unchanged(diagnostics[run:n - back], objects[run:m - back], old_starts,
+                                             line_starts, old_size, len(text))
+                    if moved:
+                        texts[n - back - moved:n - back] = old_texts[m - back - moved:m - back]
+                        his[n - back - moved:n - back] = map(add, old_his[m - back - moved:m - back],
+                                                             repeat(len(text) - old_size))
         todo = list(compress(count(), map(is_, texts, repeat(None))))
         if len(todo) == n:
             texts, his = self._by_content(encoder, index, diagnostics, positional, n)
