@@ -21,7 +21,9 @@
    Target: ours >= 2x Trace_ELBO.
 
 Ratios are ours / Pyro (higher is better for us). Each figure is the best of ``--repeats``
-timed runs after one untimed warm-up run. If Pyro is not importable the script says so and
+timed runs after one untimed warm-up run; for cases 3 and 4 the two sides' timed runs are taken
+in turn (ours, Pyro's, ours, ...), so that both see about the same load on a shared machine.
+If Pyro is not importable the script says so and
 prints our numbers only. Install it without touching torch:
 ``pip install --no-deps pyro-ppl pyro-api opt_einsum tqdm``.
 
@@ -371,6 +373,27 @@ def best_rate(repeats, fn):
     return max(r for r, _ in runs), runs[-1][1]
 
 
+def interleaved_best(repeats, fns):
+    """Like `best_rate` for several contenders at once, their timed runs taken in turn (ours,
+    theirs, ours, ...): on a shared, busy machine the load drifts over minutes, and runs taken
+    side by side see about the same load, so the ratio of the bests is fair. A contender that
+    raises is reported as its exception (a JIT failure is a result too). Returns, per
+    contender, (best rate, last run's extras) or the exception."""
+    results = [[] for _ in fns]
+    failed = [None] * len(fns)
+    for i, fn in enumerate(fns):  # untimed warm-up: allocator, lazy imports, JIT tracing
+        try:
+            fn()
+        except Exception as exc:
+            failed[i] = exc
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            if failed[i] is None:
+                results[i].append(fn())
+    return [failed[i] if failed[i] is not None else
+            (max(r for r, _ in results[i]), results[i][-1][1]) for i in range(len(fns))]
+
+
 def rounded(means):
     return ", ".join(f"{k} {v}" if isinstance(v, int) else f"{k} {v:.2f}" for k, v in means.items())
 
@@ -378,10 +401,16 @@ def rounded(means):
 def nuts_schools(args, have_pyro):
     w, n = args.nuts_warmup, args.nuts_samples
     seeds = range(args.schools_seeds)
-    ours, means = best_rate(args.repeats, lambda: ours_schools(w, n, seeds))
+    fns = [lambda: ours_schools(w, n, seeds)]
+    if have_pyro:
+        fns.append(lambda: pyro_schools(w, n, seeds))
+    results = interleaved_best(args.repeats, fns)
+    if isinstance(results[0], Exception):
+        raise results[0]
+    ours, means = results[0]
     print(f"NUTS schools   qvr                 {ours:8.1f} draws/s   posterior means {rounded(means)}")
     if have_pyro:
-        theirs, pmeans = best_rate(args.repeats, lambda: pyro_schools(w, n, seeds))
+        theirs, pmeans = results[1]
         print(f"NUTS schools   pyro NUTS           {theirs:8.1f} draws/s   ratio qvr/pyro {ours / theirs:5.2f}x"
               f"   posterior means {rounded(pmeans)}")
 
@@ -389,17 +418,21 @@ def nuts_schools(args, have_pyro):
 def svi_regression(args, have_pyro):
     x, y = regression_data(args.rows)
     steps = args.svi_steps
-    ours, est = best_rate(args.repeats, lambda: ours_regression(x, y, steps))
+    names = ["Trace_ELBO", "JitTrace_ELBO"] if have_pyro else []
+    fns = [lambda: ours_regression(x, y, steps)]
+    fns += [lambda jit=jit: pyro_regression(x, y, steps, jit) for jit in (False, True)][:len(names)]
+    results = interleaved_best(args.repeats, fns)
+    if isinstance(results[0], Exception):
+        raise results[0]
+    ours, est = results[0]
     print(f"SVI regression qvr                 {ours:8.1f} steps/s   ({args.rows} rows; a, b {rounded(est)})")
-    if have_pyro:
-        for name, jit in (("Trace_ELBO", False), ("JitTrace_ELBO", True)):
-            try:
-                theirs, pest = best_rate(args.repeats, lambda: pyro_regression(x, y, steps, jit))
-            except Exception as exc:  # a JIT failure is a result too: report it
-                print(f"SVI regression pyro {name:<14} failed: {type(exc).__name__}: {str(exc)[:120]}")
-                continue
-            print(f"SVI regression pyro {name:<14} {theirs:8.1f} steps/s   ratio qvr/pyro {ours / theirs:5.2f}x"
-                  f"   ({rounded(pest)})")
+    for name, result in zip(names, results[1:]):
+        if isinstance(result, Exception):
+            print(f"SVI regression pyro {name:<14} failed: {type(result).__name__}: {str(result)[:120]}")
+            continue
+        theirs, pest = result
+        print(f"SVI regression pyro {name:<14} {theirs:8.1f} steps/s   ratio qvr/pyro {ours / theirs:5.2f}x"
+              f"   ({rounded(pest)})")
 
 
 if __name__ == "__main__":
