@@ -50,19 +50,28 @@ class Potential:
         self._bijections = [biject_to(s.support) for s in self.slots]
         self._identity = {s.name for s in self.slots if is_real_support(s.support)}
         self._score = None  # built on first use (see `log_joint`)
+        self._sizes = [s.stop - s.start for s in self.slots]
 
     # -- packing ---------------------------------------------------------------------------
     def unpack(self, q: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Constrained site values from ``q`` (D,) and the summed log|Jacobian| (scalar)."""
-        values, ladj = {}, q.new_zeros(())
-        for slot, bij in zip(self.slots, self._bijections):
-            u = q[slot.start:slot.stop].reshape(slot.unconstrained_shape)
+        values, ladj = self._unpack(q)
+        return values, (q.new_zeros(()) if ladj is None else ladj)
+
+    def _unpack(self, q: torch.Tensor):
+        """`unpack` with None for a Jacobian term no site has. One split for all the sites
+        (not a slice each): on a small model every autograd node is a noticeable cost."""
+        values, ladj = {}, None
+        parts = q.split(self._sizes) if self.slots else ()
+        for slot, bij, part in zip(self.slots, self._bijections, parts):
+            u = part.reshape(slot.unconstrained_shape)
             if slot.name in self._identity:
                 values[slot.name] = u  # identity: no transform, no Jacobian (the common case)
                 continue
             z = bij(u)
             values[slot.name] = z
-            ladj = ladj + bij.log_abs_det_jacobian(u, z).sum()
+            term = bij.log_abs_det_jacobian(u, z).sum()
+            ladj = term if ladj is None else ladj + term
         return values, ladj
 
     def pack(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -96,7 +105,7 @@ class Potential:
     def __call__(self, q: torch.Tensor):
         q = q.detach().requires_grad_(True)
         with torch.enable_grad():
-            values, ladj = self.unpack(q)
+            values, ladj = self._unpack(q)
             try:
                 lj = self.log_joint(values)
             except ValueError as exc:
@@ -108,7 +117,7 @@ class Potential:
                 self.last_error = str(exc)
                 inf = torch.full((), float("inf"), device=q.device, dtype=q.dtype)
                 return inf, torch.zeros_like(q), -inf
-            u = -(lj + ladj)
+            u = -lj if ladj is None else -(lj + ladj)
             (grad,) = torch.autograd.grad(u, q)
         u = u.detach()
         if q.device.type == "cpu":
