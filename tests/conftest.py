@@ -5,9 +5,16 @@
 * `generated_module(lines)`: the large valid module the latency benchmark uses.
 * `--update-expect` (or `UPDATE_EXPECT=1`): expectation tests (tests/expect.py) rewrite their
   expected texts from the current output instead of failing.
+* Two tiers: a test marked `process` (it starts a language server or another process that
+  costs about half a second or more) is marked `slow` too, so the everyday loop `-m "not slow"`
+  is the unit tier and the full run has everything; `-m process` picks the process
+  tests alone.
+* The cyclic garbage collector skips what the imports and the collection built, and walks the
+  whole heap a tenth as often.
 """
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import shutil
@@ -34,6 +41,24 @@ def pytest_configure(config):
     if "QVR_CACHE_DIR" not in os.environ:
         _made.append(tempfile.mkdtemp(prefix="qvr-test-cache-"))
         os.environ["QVR_CACHE_DIR"] = _made[-1]
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("process") is not None:
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_collection_finish(session):
+    # What the imports and the collection built (torch, lsprotocol, the test modules: about
+    # 350,000 objects) lives for the whole run; frozen, full collections no longer walk it.
+    gc.freeze()
+    # The tests build large parse trees and analyses; a full collection (the oldest generation)
+    # walks everything they keep, so it runs a tenth as often as by default. The language
+    # server itself runs with automatic collection off (qvr_lsp.scheduling.tune_gc).
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
 
 
 def pytest_sessionfinish(session):

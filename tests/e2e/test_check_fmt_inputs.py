@@ -125,6 +125,7 @@ def test_unreadable_file_is_exit_2(tmp_path, capsys):
     assert status == 2 and "Permission denied" in err
 
 
+@pytest.mark.slow
 def test_fifty_thousand_line_file_reports_its_last_line(tmp_path, capsys):
     # One declaration every tenth line, comments between: 50,000 lines, 5,000 declarations
     # (all 50,000 as declarations was checked by hand: same result, too slow for CI).

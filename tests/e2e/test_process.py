@@ -43,6 +43,7 @@ def test_python_m_qvr_usage_errors_exit_2():
     assert p.returncode == 2 and "Traceback" not in p.stderr
 
 
+@pytest.mark.process
 def test_reader_leaving_early_is_not_a_traceback(tmp_path):
     many = tmp_path / "many.qvr"
     many.write_text("".join(f"morphism f{i} : A -> A\n" for i in range(3000)), encoding="utf-8")

@@ -11,6 +11,7 @@ import os
 import pytest
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # a whole SVI + NUTS session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEED_002 = os.path.join(ROOT, "examples", "seed_002_vanilla_rnn_lm.qvr")

@@ -87,6 +87,7 @@ def test_autonormal_has_one_parameter_pair_per_plate_element():
     assert bool((z["tau"] > 0).all())
 
 
+@pytest.mark.slow
 def test_svi_fits_a_normal_mean_over_a_plate(normal_data):
     y, mean, sd = normal_data
     torch.manual_seed(0)
@@ -99,6 +100,7 @@ def test_svi_fits_a_normal_mean_over_a_plate(normal_data):
     assert abs(float(guide.scale("mu").detach()) - sd) < 0.06
 
 
+@pytest.mark.slow
 def test_nuts_fits_a_normal_mean_over_a_plate(normal_data):
     y, mean, sd = normal_data
     model = qvr.loads(NORMAL_MEAN).morphism

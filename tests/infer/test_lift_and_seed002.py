@@ -119,6 +119,7 @@ def test_seed002_lifting_shapes(seed002):
     assert got == pytest.approx(float(expected), rel=1e-4)
 
 
+@pytest.mark.slow
 def test_seed002_svi_moves_parameters_towards_the_truth(seed002):
     """SVI on data simulated from known weights (seed 002, as in §6.5) lowers the training loss
     and the loss on *fresh* data from the same truth: the fitted model moved towards it."""

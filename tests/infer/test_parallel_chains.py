@@ -34,6 +34,7 @@ def test_parallel_and_sequential_chains_give_the_same_draws():
     assert not torch.equal(seq.samples["z"][0], seq.samples["z"][1])
 
 
+@pytest.mark.process
 def test_every_chain_reports_progress_up_to_its_last_iteration():
     seen = {}
 

@@ -31,6 +31,7 @@ def run_json(capsys, *argv):
     return rc, events, out.err
 
 
+@pytest.mark.slow
 def test_svi_json_events_outputs_and_falling_loss(capsys, tmp_path):
     rc, events, _ = run_json(capsys, LATENT, "--svi", "--steps", "120", "--lr", "0.05",
                              "--batch", "32", "--out", str(tmp_path))
@@ -54,6 +55,7 @@ def test_svi_json_events_outputs_and_falling_loss(capsys, tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_nuts_and_sample_runs(capsys, tmp_path):
     rc, events, _ = run_json(capsys, LATENT, "--nuts", "--warmup", "20", "--samples", "20",
                              "--chains", "2", "--out", str(tmp_path / "n"))
@@ -268,6 +270,7 @@ def test_sigterm_ends_the_run_with_a_cancelled_event(tmp_path):
     assert proc.returncode == 1 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_seed_002_svi_run_shows_the_loss_falling(capsys, tmp_path):
     rc, events, _ = run_json(capsys, SEED_002, "--svi", "--steps", "30", "--batch", "2",
                              "--seq-len", "4", "--out", str(tmp_path))

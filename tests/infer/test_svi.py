@@ -26,6 +26,7 @@ def _fit(model, guide, x, obs, steps, lr, particles, extra_params=()):
     return losses
 
 
+@pytest.mark.slow
 def test_svi_recovers_conjugate_normal_posterior_per_row():
     torch.manual_seed(0)
     model = normal_normal()

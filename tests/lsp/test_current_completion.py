@@ -265,6 +265,7 @@ def test_option_blocks_of_declarations(fixture, expected):
 
 
 # ------------------------------------------------------------------------ protocol ----
+@pytest.mark.process
 def test_completion_over_the_protocol():
     text, offsets = marked(after_line("score prior", "    marginalize c <- Bernoulli(probs=0.5) [reduction=$0"))
     uri = "file:///tmp/current_completion.qvr"

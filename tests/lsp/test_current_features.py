@@ -358,6 +358,7 @@ def test_signature_help_for_every_family():
 
 
 # -------------------------------------------------------------------------- protocol ----
+@pytest.mark.process
 def test_current_navigation_signature_help_and_hints_over_the_protocol():
     text, offsets = marked(NAV.replace("Bernoulli(probs=0.3)", "Bernoulli(probs=$10.3)")
                            .replace("sd * sd", "s$0d * sd"))

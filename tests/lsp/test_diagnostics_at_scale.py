@@ -127,6 +127,7 @@ def test_a_small_file_is_answered_while_a_big_one_is_first_analysed(generated_mo
                       ("published", "file:///big.qvr", 1)]
 
 
+@pytest.mark.slow
 def test_a_dropped_checker_run_is_finished_in_slices_by_the_next_version(generated_module):
     store, enc = DocumentStore(first_from_analysis=True), PositionEncoder("utf-16")
     opened = store.open("file:///big.qvr", generated_module(2000), 1)

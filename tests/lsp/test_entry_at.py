@@ -105,6 +105,7 @@ def lsp_range(text: str, span: Span) -> dict:
     return {"start": position(text, span.start), "end": position(text, span.end)}
 
 
+@pytest.mark.process
 def test_entry_at_over_the_protocol(server):
     fixture = TWO_PROGRAMS.replace("observe y : Y <- dec(z)\n    return y\nprogram second",
                                    "observe y : Y <- d$0ec(z)\n    return y\nprogram second")

@@ -56,6 +56,7 @@ FEATURES = {
 }
 
 
+@pytest.mark.slow  # 35 growth measurements, each tracing runs over 300 and 1,200 parts
 @pytest.mark.parametrize("feature", sorted(FEATURES))
 @pytest.mark.parametrize("shape", ["@", ">>", "object product", "let +", "rule *"])
 def test_feature_work_grows_linearly(shape, feature):

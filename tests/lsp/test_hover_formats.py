@@ -107,6 +107,7 @@ def test_the_table_covers_every_builtin_and_expression_keyword():
     (["markdown", "plaintext"], "markdown"),
     (None, "markdown"),
 ])
+@pytest.mark.process
 def test_the_server_honours_the_clients_content_format(formats, kind):
     text = MODEL.replace("$1", "").replace("$2", "").replace("$3", "").replace("$4", "")
     line = text.splitlines().index("    let s = g * tanh(h) + sigmoid(h)")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from qvr_lsp import __version__
 
 from lsp_fixtures import frame
@@ -19,11 +21,13 @@ def test_version_flag_prints_version():
     assert out.returncode == 0 and out.stdout.strip() == f"qvr-lsp {__version__}"
 
 
+@pytest.mark.process
 def test_bad_tcp_argument_is_a_usage_error():
     out = subprocess.run([sys.executable, "-m", "qvr_lsp", "--tcp", "localhost:notaport"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "HOST:PORT" in out.stderr
 
 
+@pytest.mark.process
 def test_importing_the_server_does_not_import_torch():
     code = "import sys, qvr_lsp.server, qvr_lsp.__main__; s = qvr_lsp.server.create_server(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -47,6 +51,7 @@ def _read_message(sock: socket.socket) -> dict:
     return json.loads(rest[:length])
 
 
+@pytest.mark.process
 def test_tcp_mode_answers_initialize():
     caps = _initialize_over_tcp({})
     assert caps["hoverProvider"] is True and caps["positionEncoding"] == "utf-16"
@@ -77,6 +82,7 @@ def _initialize_over_tcp(capabilities: dict) -> dict:
         proc.wait(timeout=30)
 
 
+@pytest.mark.process
 def test_utf8_is_negotiated_whenever_the_client_offers_it():
     caps = _initialize_over_tcp({"general": {"positionEncodings": ["utf-16", "utf-8"]}})
     assert caps["positionEncoding"] == "utf-8"

@@ -17,7 +17,7 @@ from lsp_fixtures import SAMPLES, offset_of, render_protocol, render_token_data
 from qvr_lsp.features.semantic_tokens import TOKEN_MODIFIERS, TOKEN_TYPES
 
 # the client fixture lives on a module-scoped event loop; the tests must run on the same loop
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.process]
 GUARD_S = 60.0  # a hang guard: only a test that would otherwise wait forever fails on it
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import pytest
+
 from qvr_lsp.server import IdleCollector, create_server
 
 from expect import expect
@@ -57,6 +59,7 @@ def test_debounce_is_zero_unless_configured(monkeypatch):
     assert create_server().debounce_for("file:///a.qvr") == 0.007
 
 
+@pytest.mark.process
 def test_stdin_is_read_on_the_loop_only_when_it_is_a_pipe(tmp_path):
     import os
     import subprocess
@@ -84,6 +87,7 @@ def test_stdin_is_read_on_the_loop_only_when_it_is_a_pipe(tmp_path):
     assert b'"capabilities"' in out.stdout, out.stderr.decode()
 
 
+@pytest.mark.process
 def test_the_server_talks_over_a_socketpair_as_node_and_libuv_give_one():
     """VS Code (node) and Neovim (libuv) connect a server's stdio with a socketpair, not a FIFO:
     that too is read on the event loop."""
@@ -160,6 +164,7 @@ def _talk(*messages: dict) -> tuple[int, list[dict], str]:
     return server.returncode, _answers(out), err.decode(errors="replace")
 
 
+@pytest.mark.process
 def test_exit_right_behind_shutdown_still_gets_the_answer_and_code_0():
     # Not every client waits for the answer to `shutdown` before sending `exit`. The answer
     # used to be written after the exit, to a closed output, and each failed write was
@@ -171,6 +176,7 @@ def test_exit_right_behind_shutdown_still_gets_the_answer_and_code_0():
     assert "Traceback" not in err, err[:2000]
 
 
+@pytest.mark.process
 def test_exit_without_shutdown_exits_with_code_1():
     code, _, err = _talk({"jsonrpc": "2.0", "method": "exit"})  # LSP: 1 without a shutdown
     assert code == 1

@@ -10,6 +10,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.process  # every test starts a fresh interpreter running the server
+
 # Feature modules that answer requests only; none of their code may run before the first publish.
 REQUEST_ONLY = ["completion", "hover", "inlay_hints", "navigation", "rename", "signature_help", "structure"]
 

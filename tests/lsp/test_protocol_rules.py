@@ -14,6 +14,8 @@ import json
 import pytest
 from raw_client import EXIT, INITIALIZE, SHUTDOWN, RawServer
 
+pytestmark = pytest.mark.process  # every test starts a language server
+
 HOVER = {"jsonrpc": "2.0", "id": 5, "method": "textDocument/hover",
          "params": {"textDocument": {"uri": "file:///nowhere.qvr"},
                     "position": {"line": 0, "character": 0}}}

@@ -19,7 +19,7 @@ from qvr_lsp import convert
 from qvr_lsp.features.diagnostics import document_diagnostics
 from qvr_lsp.positions import PositionEncoder
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.process]
 
 # a deprecation hint on several lines, and an unknown name (an error) in a program
 TEXT = """object Token : 256

@@ -71,6 +71,7 @@ def test_every_linked_code_has_its_heading_in_docs_diagnostics_md():
     assert {convert._anchor(code) for code in CATALOGUE} == {code.lower() for code in CATALOGUE}
 
 
+@pytest.mark.process
 async def test_diagnostics_link_to_their_section_with_a_base_from_initialization(tmp_path):
     uri = (tmp_path / "m.qvr").as_uri()
     async with session({"diagnostics": {"codeDescriptionBaseUrl": BASE + "/"}}) as client:
@@ -79,6 +80,7 @@ async def test_diagnostics_link_to_their_section_with_a_base_from_initialization
         assert links(diagnostics) == [("QVR010", f"{BASE}/diagnostics.md#qvr010")]
 
 
+@pytest.mark.process
 async def test_pulled_diagnostics_carry_the_link_too(tmp_path):
     uri = (tmp_path / "m.qvr").as_uri()
     async with session({"diagnostics": {"codeDescriptionBaseUrl": BASE}}, "neovim") as client:
@@ -89,6 +91,7 @@ async def test_pulled_diagnostics_carry_the_link_too(tmp_path):
         assert links(report.items) == [("QVR010", f"{BASE}/diagnostics.md#qvr010")]
 
 
+@pytest.mark.process
 async def test_no_base_no_link(tmp_path):
     uri = (tmp_path / "m.qvr").as_uri()
     async with session() as client:
@@ -99,6 +102,7 @@ async def test_no_base_no_link(tmp_path):
         assert "codeDescription" not in json_form
 
 
+@pytest.mark.process
 async def test_a_pushed_base_republishes_with_links_and_null_removes_them(tmp_path):
     uri = (tmp_path / "m.qvr").as_uri()
     async with session() as client:

@@ -111,6 +111,7 @@ async def test_concurrent_requests_for_one_entry_start_one_worker(tmp_path):
     assert cancelled is first and gone(first.pid)
 
 
+@pytest.mark.process
 async def test_a_second_command_for_a_running_entry_answers_with_the_run_in_progress(tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
     async with session() as client:
@@ -162,6 +163,7 @@ async def test_a_queued_run_cancelled_never_starts(tmp_path):
         ("begin", "b", "queued"), ("end", "b", "Run SVI b: cancelled"), ("finished", "b", "cancelled")]
 
 
+@pytest.mark.process
 async def test_the_cap_is_the_max_concurrent_setting_and_queued_runs_are_reported(tmp_path):
     uri = (tmp_path / "model.qvr").as_uri()
     async with session(config={"qvr": {"run": {"maxConcurrent": 1}}}) as client:
@@ -303,6 +305,7 @@ def start_hanging_run(server: RawServer, tmp_path: Path) -> int:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.process
 def test_workers_die_with_the_server(tmp_path, sig):
     temp = tmp_path / "tmp"
     temp.mkdir()

@@ -25,6 +25,8 @@ from pytest_lsp import client_capabilities, make_test_lsp_client
 
 from qvr_lsp import runs
 
+pytestmark = pytest.mark.process  # every test starts a language server
+
 FIXTURES = Path(__file__).parent / "fixtures"
 from lsp_fixtures import FAKE_WORKER, RUN_MODEL as MODEL  # noqa: E402
 HARNESS = FIXTURES / "runs_server.py"

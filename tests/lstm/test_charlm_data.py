@@ -114,6 +114,7 @@ def test_generation_gives_the_requested_characters_greedily(corpus):
             assert int(scores.argmax()) == ids[n]
 
 
+@pytest.mark.slow
 def test_bayesian_char_lm_trains_and_samples(corpus):
     X, Y = C.windows(corpus.indices[:10_000], 32)
     train, val = C.split_windows(X, Y, 512, 256)

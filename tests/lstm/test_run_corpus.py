@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
+
 from qvr import runner
 
 from lstm_paths import EXAMPLES
@@ -12,6 +14,7 @@ from lstm_paths import EXAMPLES
 CHAR_LM = str(EXAMPLES / "char_lstm_lm.qvr")
 
 
+@pytest.mark.slow
 def test_run_trains_reports_perplexity_and_generates(capsys, tmp_path, time_machine):
     rc = runner.main([CHAR_LM, "--svi", "--data", str(time_machine), "--steps", "12",
                       "--batch", "256", "--generate", "it has", "--chars", "20",

@@ -1,4 +1,5 @@
 """Long `>>`/`<<` chains, which the checker accepts, also build and run (no recursion limit)."""
+import pytest
 import torch
 
 import qvr
@@ -9,6 +10,7 @@ def _module(chain: str) -> str:
             f"define a = {chain}\nexport a\n")
 
 
+@pytest.mark.slow
 def test_three_thousand_compositions_load_and_sample():
     program = qvr.loads(_module(" >> ".join(["f"] * 3000)), device="cpu")
     assert tuple(program.rsample(torch.zeros(3, 2)).shape) == (3, 2)

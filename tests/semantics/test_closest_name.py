@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from qvr.semantics.context import closest, edit_distance
 
 
@@ -19,6 +21,7 @@ def _reference(word: str, candidates) -> str | None:
     return best
 
 
+@pytest.mark.slow  # 3,000 random cases
 def test_closest_equals_comparing_with_every_candidate():
     rng = random.Random(5)
     alphabet = "abcdeghx_1"

@@ -33,6 +33,7 @@ def work_ratio(make_text, run) -> float:
     return work(4 * N) / work(N)
 
 
+@pytest.mark.slow  # each growth measurement traces runs over 300 and 1,200 parts
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_checking_work_grows_linearly(shape):
     assert work_ratio(SHAPES[shape], analyze) <= LINEAR
@@ -44,16 +45,19 @@ def test_a_long_shape_is_checked_without_internal_errors(shape):
     assert "internal" not in codes and not any(c.startswith("QVR00") for c in codes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["@", "object product", "rule *", "let +"])
 def test_keystroke_checker_work_grows_linearly(shape):
     assert work_ratio(SHAPES[shape], lambda text: Engine().diagnostics(text)) <= LINEAR
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["@", ">>", "object product", "rule *", "let +"])
 def test_formatting_work_grows_linearly(shape):
     assert work_ratio(SHAPES[shape], format_text) <= LINEAR
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["@", "object product"])
 def test_qvr_check_work_grows_linearly(shape, tmp_path, capsys):
     def check(text):
@@ -65,6 +69,7 @@ def test_qvr_check_work_grows_linearly(shape, tmp_path, capsys):
     assert "hostile.qvr: OK" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", ["@", "object product", "let *"])
 def test_memory_for_checking_grows_linearly(shape):
     def peak(n):

@@ -19,6 +19,7 @@ TOKENS = ["object", "morphism", "program", "define", "export", "let", "sample", 
           "*", "+", "-", "Real", "FinSet", "Normal", "x", "f", "T", "1", "0.5", "\n", " ", "where"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=200))
 def test_random_text_never_raises(text):
@@ -26,6 +27,7 @@ def test_random_text_never_raises(text):
     assert isinstance(a.diagnostics, tuple)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.sampled_from(TOKENS), max_size=60))
 def test_token_soup_never_raises(tokens):
@@ -61,6 +63,7 @@ def _generated(n_blocks: int) -> str:
     return "".join(parts)
 
 
+@pytest.mark.slow
 def test_large_module_is_checked_without_errors_in_reasonable_time():
     text = _generated(400)  # ~5,000 lines
     t0 = time.perf_counter()

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from qvr import user_cache
 
 # In a fresh interpreter: regenerate-and-compare the tables, then word a syntax error (the
@@ -36,6 +38,7 @@ def _probe(tmpdir, cache_dir) -> dict:
 EXPECTED_ERROR = [["QVR002", "syntax error: expected a type in object `A`, found `:`", 11, 12]]
 
 
+@pytest.mark.process
 def test_tables_are_the_same_with_an_empty_temp_dir_and_after_a_cached_run(tmp_path):
     tmpdir, cache = tmp_path / "tmp", tmp_path / "cache"
     tmpdir.mkdir()
@@ -50,6 +53,7 @@ def test_tables_are_the_same_with_an_empty_temp_dir_and_after_a_cached_run(tmp_p
     assert list(tmpdir.iterdir()) == []
 
 
+@pytest.mark.process
 def test_a_cache_directory_others_can_write_is_not_used(tmp_path):
     tmpdir, cache = tmp_path / "tmp", tmp_path / "shared-cache"
     tmpdir.mkdir()
