@@ -90,13 +90,11 @@ class _HamiltonianKernel:
 
     @staticmethod
     def _leapfrog(chain: ChainState, q, p, grad, eps: float):
-        # one fused operation per update: on a small model each operation's dispatch costs more
-        # than its arithmetic
-        p = torch.add(p, grad, alpha=-0.5 * eps)
-        q = torch.addcmul(q, chain.inv_mass, p, value=eps)
+        p = p - (0.5 * eps) * grad
+        q = q + eps * chain.inv_mass * p
         u, grad, lj = chain.potential(q)
         chain.num_leapfrog += 1
-        p = torch.add(p, grad, alpha=-0.5 * eps)
+        p = p - (0.5 * eps) * grad
         return q, p, grad, u, lj
 
     def _reasonable_step_size(self, chain: ChainState, eps: float) -> float:
