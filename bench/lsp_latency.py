@@ -12,7 +12,8 @@ starts `python -m qvr_lsp` and measures, per size:
   before that is done waits for the rest of it);
 * keystroke -> diagnostics: one-character didChange in the middle of the file (alternately
   inserting and deleting, so the text stays valid) until publishDiagnostics for that version
-  (as an editor sees it: the client's own decoding of the notification is included);
+  (as an editor sees it: the client's own decoding of the notification is included; the "read"
+  row stops when the message has arrived), and the server's mean CPU time per keystroke;
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
   flight, and hover right after a keystroke and after a 0.6 s pause;
@@ -87,6 +88,16 @@ def positions(text: str) -> tuple[int, lsp.Position]:
             if lines[k].startswith(marker):
                 return line_of_model, lsp.Position(line=k, character=len(marker) + 1)
     raise ValueError("no model in the middle of the text")
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc; NaN elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -313,11 +324,15 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
         return version
 
     arrivals = []
+    server_cpu = 0.0
+    pid = client._server.pid
     for _ in range(rounds):
+        cpu = server_cpu_seconds(pid)
         sent = time.perf_counter()
         v = keystroke()
         keystrokes.append(await bench.wait_published(uri, v) - sent)
         arrivals.append(bench.arrived[(uri, v)] - sent)
+        server_cpu += server_cpu_seconds(pid) - cpu
         t = time.perf_counter()
         answer = await client.text_document_semantic_tokens_full_delta_async(
             lsp.SemanticTokensDeltaParams(text_document=doc, previous_result_id=result_id))
@@ -325,6 +340,10 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
         result_id = answer.result_id
     results["keystroke -> diagnostics"] = keystrokes
     results["keystroke -> diagnostics read"] = arrivals
+    # the server's CPU time from each didChange to its publish, as a mean (the clock ticks in
+    # 10 ms: one keystroke's is too coarse to read, their sum is not); less sensitive to other
+    # processes on the machine than the wall-clock rows
+    results["server CPU per keystroke, mean"] = [server_cpu / rounds]
     results["semantic tokens delta"] = deltas
 
     # What an editor does around typing: inlay hints (or code lenses) are asked for after a
