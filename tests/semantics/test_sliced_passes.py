@@ -1,5 +1,5 @@
-"""On a large module every whole-module pass of `analyze_steps` and of the incremental
-checker's run gives way now and then (`qvr.stepwise`): splitting, grouping `where` bindings,
+"""On a large module every whole-module pass of the analysis engine, fresh (`analyze_steps`)
+and incremental (`Engine.diagnostics_steps`), gives way now and then (`qvr.stepwise`): splitting, grouping `where` bindings,
 declaring, cutting blocks, the "never used" pass and the final sorts all yield, so the language
 server can answer requests on other documents between slices of a file of megabytes."""
 from __future__ import annotations
@@ -44,12 +44,12 @@ def functions_that_yielded(steps, inner=lambda: None) -> set[str]:
 def test_every_pass_of_analyze_yields_within_itself():
     text = big_module()
     seen, result = functions_that_yielded(analyze_steps(text, None))
-    assert {"split_declarations_steps", "parse_module_steps", "group_where_steps",
-            "finish_steps", "sorted_steps", "run_steps"} <= seen
+    assert {"split_declarations_steps", "parse_module_steps", "_group_steps", "group_where_steps",
+            "finish_steps", "sorted_steps", "analysis_steps"} <= seen
     assert result.diagnostics == analyze(text).diagnostics
 
 
-def test_every_pass_of_the_checkers_first_run_yields_within_itself():
+def test_every_pass_of_the_engines_first_incremental_run_yields_within_itself():
     text = big_module()
     checker = Engine()
     seen, diagnostics = functions_that_yielded(checker.diagnostics_steps(text),
