@@ -7,6 +7,7 @@ prints them, `qvr.load` raises them, and the language server converts them to LS
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -69,11 +70,29 @@ class Diagnostic:
         """This diagnostic with every span (its own, related locations, fix edits) moved."""
         if not delta:
             return self
-        span = self.span.shifted(delta)
-        related = tuple(Related(r.span.shifted(delta), r.message) for r in self.related)
-        fixes = tuple(Fix(f.title, tuple(TextEdit(e.span.shifted(delta), e.new_text) for e in f.edits))
-                      for f in self.fixes)
-        return Diagnostic(self.code, self.severity, self.message, span, self.tags, related, fixes)
+        # Built by filling slots (see `slot_filler`), the usual shapes without comprehensions:
+        # the language server moves every diagnostic after an edit, thousands per keystroke
+        # in a file of deprecation hints.
+        span = self.span
+        related = self.related
+        if related:
+            related = tuple([_related(_span(r.span.start + delta, r.span.end + delta), r.message)
+                             for r in related])
+        fixes = self.fixes
+        if fixes:
+            moved = []
+            for f in fixes:
+                edits = f.edits
+                if len(edits) == 1:
+                    e = edits[0]
+                    edits = (_text_edit(_span(e.span.start + delta, e.span.end + delta), e.new_text),)
+                else:
+                    edits = tuple([_text_edit(_span(e.span.start + delta, e.span.end + delta),
+                                              e.new_text) for e in edits])
+                moved.append(_fix(f.title, edits))
+            fixes = tuple(moved)
+        return _diagnostic(self.code, self.severity, self.message,
+                           _span(span.start + delta, span.end + delta), self.tags, related, fixes)
 
     def format(self, filename: str, index: LineIndex) -> str:
         """``file:line:col: severity[code]: message`` with 1-based line and code-point column."""
@@ -93,6 +112,36 @@ class Diagnostic:
             "code": self.code,
             "message": self.message,
         }
+
+
+def slot_filler(cls):
+    """A function ``(*field values) -> cls instance`` for a frozen slotted dataclass: a bare
+    instance with each slot set through its own descriptor. The generated `__init__` goes
+    through ``object.__setattr__`` per field, about twice the time, and the checker makes
+    thousands of diagnostics and fixes (every deprecated form has one of each) and the
+    language server moves thousands after each edit. The result equals the class' own."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    if tuple(names) != tuple(getattr(cls, "__slots__", ())) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} is not a plain slotted dataclass")
+    body = "".join(f"    set_{n}(obj, {n})\n" for n in names)
+    namespace = {"new": object.__new__, "cls": cls,
+                 **{f"set_{n}": getattr(cls, n).__set__ for n in names}}
+    exec(f"def make({', '.join(names)}):\n    obj = new(cls)\n{body}    return obj\n", namespace)
+    return namespace["make"]
+
+
+_diagnostic = slot_filler(Diagnostic)
+_related = slot_filler(Related)
+_fix = slot_filler(Fix)
+_text_edit = slot_filler(TextEdit)
+
+
+def _span(start: int, end: int):
+    """`Span(start, end)`; bound to the class on first use (qvr.syntax imports this module)."""
+    global _span
+    from .syntax.span import Span
+    _span = Span
+    return Span(start, end)
 
 
 def apply_edits(text: str, edits: tuple[TextEdit, ...] | list[TextEdit]) -> str:

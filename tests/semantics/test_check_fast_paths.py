@@ -80,12 +80,32 @@ def test_diagnostics_and_fixes_equal_the_classes_own():
                                          (Related(span, "r"),), (fix,)))
 
 
-def test_a_class_with_other_fields_is_refused():
+def test_a_class_the_filler_cannot_build_like_its_constructor_is_refused():
+    from qvr.diagnostics import slot_filler
+
     @dataclasses.dataclass(frozen=True, slots=True)
-    class Other:
+    class Checked:
         span: Span
         text: str
-        extra: int = 0
 
-    with pytest.raises(TypeError):
-        context._slot_filler(Other, "span text")
+        def __post_init__(self):
+            pass
+
+    @dataclasses.dataclass(frozen=True)
+    class Unslotted:
+        span: Span
+        text: str
+
+    for cls in (Checked, Unslotted):
+        with pytest.raises(TypeError):
+            slot_filler(cls)
+
+
+def test_a_shifted_diagnostic_equals_one_built_at_the_new_place():
+    span, moved = Span(3, 7), Span(13, 17)
+    diagnostic = Diagnostic("QVR092", Severity.HINT, "m", span, ("deprecated",),
+                            (Related(Span(0, 1), "r"),), (Fix("Rewrite", (TextEdit(span, "x"),)),))
+    want = Diagnostic("QVR092", Severity.HINT, "m", moved, ("deprecated",),
+                      (Related(Span(10, 11), "r"),), (Fix("Rewrite", (TextEdit(moved, "x"),)),))
+    assert diagnostic.shifted(10) == want and hash(diagnostic.shifted(10)) == hash(want)
+    assert diagnostic.shifted(0) is diagnostic

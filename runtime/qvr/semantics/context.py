@@ -9,34 +9,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit
+from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit, slot_filler
 from ..syntax.span import LineIndex, Span
 from .model import Reference, Symbol
 
 _new_tuple = tuple.__new__
 
 
-def _slot_filler(cls, fields: str):
-    """A function ``(*values) -> cls instance`` for a frozen slotted dataclass whose fields
-    are exactly `fields`, in order: a bare instance with each slot set through its own
-    descriptor. The generated `__init__` goes through ``object.__setattr__`` per field, about
-    twice the time, and a large module's check makes thousands of diagnostics and fixes
-    (every deprecated form has one of each). The result is equal to the class' own."""
-    names = fields.split()
-    if tuple(f.name for f in dataclasses.fields(cls)) != tuple(names) or hasattr(
-            cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} is not a plain dataclass of {fields}")
-    params = ", ".join(names)
-    body = "".join(f"    set_{n}(obj, {n})\n" for n in names)
-    namespace = {"new": object.__new__, "cls": cls,
-                 **{f"set_{n}": getattr(cls, n).__set__ for n in names}}
-    exec(f"def make({params}):\n    obj = new(cls)\n{body}    return obj\n", namespace)
-    return namespace["make"]
-
-
-_diagnostic = _slot_filler(Diagnostic, "code severity message span tags related fixes")
-_text_edit = _slot_filler(TextEdit, "span new_text")
-_fix = _slot_filler(Fix, "title edits")
+# (built by filling slots: a large module's check makes thousands of diagnostics and fixes)
+_diagnostic = slot_filler(Diagnostic)
+_text_edit = slot_filler(TextEdit)
+_fix = slot_filler(Fix)
 
 KIND_WORDS = {
     "object": "object", "morphism": "morphism", "program": "program", "define": "define",
