@@ -1,7 +1,7 @@
 """Diagnostics of a document: the checker's (syntax and semantic), each reported once.
 
-They come from `Document.diagnostics` (the incremental checker: a keystroke re-checks only the
-declarations it touched), which equals the full analysis' diagnostics.
+They come from `Document.diagnostics` (the analysis engine's incremental run: a keystroke
+re-checks only the declarations it touched), which equals the full analysis' diagnostics.
 
 The checker's lark-based syntax diagnostics (QVR001–QVR005) are authoritative. Tree-sitter
 ERROR/MISSING nodes are only used when the checker is unavailable, worded for humans, so a
@@ -14,16 +14,27 @@ from qvr.syntax.span import Span
 
 
 def document_diagnostics(doc) -> list[Diagnostic]:
+    """The document's diagnostics with repeats (same code, range and message) left out.
+    They arrive sorted by (start, end, code), so a repeat lies in the run of diagnostics with
+    its range and code: only such runs are compared (this runs on every keystroke, over
+    thousands of hints in a file of deprecated forms)."""
     diagnostics = doc.diagnostics
-    if diagnostics is not None:
-        out, seen = [], set()
-        for d in diagnostics:
-            key = (d.code, d.span.start, d.span.end, d.message)
-            if key not in seen:
-                seen.add(key)
-                out.append(d)
-        return out
-    return tree_sitter_syntax_errors(doc)
+    if diagnostics is None:
+        return tree_sitter_syntax_errors(doc)
+    out = []
+    run_start = run_end = run_code = None
+    run_messages: list = []
+    for d in diagnostics:
+        span = d.span
+        if span.start != run_start or span.end != run_end or d.code != run_code:
+            run_start, run_end, run_code = span.start, span.end, d.code
+            run_messages = [d.message]
+        elif d.message in run_messages:
+            continue
+        else:
+            run_messages.append(d.message)
+        out.append(d)
+    return out
 
 
 def _offset_of_byte(text: str, byte: int) -> int:
