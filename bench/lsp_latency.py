@@ -7,7 +7,7 @@ starts `python -m qvr_lsp` and measures, per size:
   (`--starts` servers per size), side by side with as many starts without the start-up code
   cache (QVR_CODE_CACHE=off, see qvr_lsp/code_cache.py), and once with the cache empty;
 * right after those first diagnostics, what a user may do at once: a hover, then a keystroke
-  (the first version is published from the full analysis and the incremental checker catches
+  (the first version is published from the full analysis and the engine's incremental run catches
   up in slices after it, see `DocumentStore.first_from_analysis`: a keystroke that comes
   before that is done waits for the rest of it);
 * keystroke -> diagnostics: one-character didChange in the middle of the file (alternately

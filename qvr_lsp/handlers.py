@@ -289,7 +289,7 @@ def full_tokens(ls, doc) -> list[int]:
     key = ("semantic_tokens_data", ls.encoder.encoding)
     data = doc.cache.get(key)
     if data is None:
-        # stitched from the incremental checker's blocks when it has them (no full analysis)
+        # stitched from the engine's blocks when it has them (no full analysis)
         data = doc.cache[key] = f_tokens.encoded(doc, ls.encoder)
     return data
 

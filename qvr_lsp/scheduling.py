@@ -155,7 +155,7 @@ class Scheduling:
     def schedule_warm_up(self, doc) -> None:
         """Once the user pauses (`WARM_UP_DELAY_S` without a change), compute the analysis in
         slices, so hover, navigation, inlay hints and code lenses then answer at once; and
-        bring the incremental checker up to the document if it is behind (a first version)."""
+        bring the engine's incremental run up to the document if it is behind (a first version)."""
         previous = self._warm.pop(doc.uri, None)
         if previous is not None:
             previous.cancel()
@@ -165,7 +165,7 @@ class Scheduling:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (tests driving the server by hand): requests compute it on demand
-        # A just-opened document was published from its full analysis: its incremental checker
+        # A just-opened document was published from its full analysis: its engine
         # catches up at once, so that typing soon after opening is fast (see
         # `DocumentStore.first_from_analysis`).
         delay = 0.0 if doc.has_analysis else WARM_UP_DELAY_S

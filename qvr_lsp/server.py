@@ -14,7 +14,7 @@ The layers, each in its own module:
   knowing nothing of LSP.
 
 This module holds `QvrLanguageServer` (documents, positions in the negotiated encoding, and
-diagnostics publishing: pushed from the incremental checker, or pulled) and `create_server`.
+diagnostics publishing: pushed from the engine's incremental run, or pulled) and `create_server`.
 
 Every handler catches its own exceptions, logs them and returns an empty/neutral result, so no
 input (broken syntax, huge files, binary junk) can crash the server or lose the user's text.

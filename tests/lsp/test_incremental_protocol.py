@@ -1,7 +1,7 @@
 """The keystroke path through the protocol: what the server publishes after each incremental
 `didChange` equals what `analyze` says about the same text.
 
-The server checks a changed document with its incremental checker (re-checking only the
+The server checks a changed document with the engine's incremental run (re-checking only the
 declarations an edit touched, replaying the others); the semantics tests hold that checker
 equal to `analyze` in-process. Here the whole way is exercised: `python -m qvr_lsp` over
 stdio (`raw_client.RawServer`), a current-form document opened, then a chain of range edits,

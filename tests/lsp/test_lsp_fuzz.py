@@ -1,7 +1,7 @@
 """Fuzzing the document store: thousands of random LSP edits (multi-byte and astral text, NUL
 bytes, half-typed keywords) applied incrementally must give exactly what a fresh parse of the
 same text gives, and no feature function may raise on the result. The keystroke path is
-checked on every version: the chunk list kept up to date edit by edit, the incremental checker's
+checked on every version: the chunk list kept up to date edit by edit, the engine's incremental
 diagnostics and the semantic tokens stitched from its blocks equal the whole-module results.
 
 About 2,400 edits per run: 120 hypothesis examples of 20 edits each (some batched into one
@@ -97,12 +97,12 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
             assert doc.parsed.module == fresh.module
             assert doc.parsed.diagnostics == fresh.diagnostics
         # the keystroke path first (before anything computes the full analysis): chunks kept
-        # up to date edit by edit, and the incremental checker's diagnostics
+        # up to date edit by edit, and the engine's incremental diagnostics
         assert doc.line_index.line_starts == LineIndex(text).line_starts
         assert doc.chunks == syntax.split_declarations(text)
         expected = semantics.analyze(text).diagnostics
         assert doc.diagnostics == expected
-        assert doc.layout is not None  # from the incremental checker, not its fallback
+        assert doc.layout is not None  # from the engine's incremental run, not its fallback
         stitched = semantic_tokens.encoded(doc, enc)
         if doc.analysis is not None:
             assert doc.analysis.diagnostics == expected
@@ -114,7 +114,7 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
 @given(sample=st.sampled_from(sorted(SAMPLES)), seed=st.integers(0, 2**32 - 1))
 def test_random_edits_while_the_checker_catches_up(sample, seed):
     """As the server runs it: the opened version is published from its full analysis, and
-    the incremental checker catches up in slices that an edit may interrupt at any step (the
+    the engine's incremental run catches up in slices that an edit may interrupt at any step (the
     edit then finishes the dropped run first). Every version's diagnostics still equal a fresh
     `analyze`, and a version whose catch-up was overtaken keeps what it published."""
     rng = random.Random(seed)

@@ -1,6 +1,6 @@
 """A declaration with a syntax error still declares its names (`ast.BrokenDecl`): the rest of
 the module uses them without an "undefined" error per use, the names its text mentions count as
-used, and the incremental checker agrees with `analyze` while declarations break and heal."""
+used, and the engine's incremental runs agree with `analyze` while declarations break and heal."""
 from __future__ import annotations
 
 from qvr.semantics import analyze

@@ -1,4 +1,4 @@
-"""`parse_chunk_local` (chunk-relative spans, for the incremental checker) taking a chunk the
+"""`parse_chunk_local` (chunk-relative spans, for the engine's incremental runs) taking a chunk the
 whole-module parse already has and moving it to offset 0: the same result as parsing afresh,
 and still distinct nodes for each copy of a repeated declaration."""
 from __future__ import annotations

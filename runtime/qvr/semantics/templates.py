@@ -201,7 +201,7 @@ def _enter(ctx, d: A.ProgramDecl, binding: Optional[dict]) -> list:
 
 
 def _put(table: dict, key, value) -> None:
-    """Write past the incremental checker's write log: a parameter is visible only while its
+    """Write past the engine's write log: a parameter is visible only while its
     program is checked, it is no declaration of the module."""
     dict.__setitem__(table, key, value)
 

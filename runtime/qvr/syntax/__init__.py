@@ -318,7 +318,7 @@ def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0,
     """``(decls, diagnostics)`` of one chunk with spans relative to the chunk's start.
 
     Memoised by text, and the memo returns the *same* objects for the same text wherever the
-    chunk sits in the file: the incremental checker keys its per-statement results on them.
+    chunk sits in the file: the engine's incremental runs key their per-statement results on them.
     `occurrence` tells identical chunks of one file apart (the second copy of a declaration
     must be a different node, or its symbol would be taken for the first one's). `line_start`
     says whether the chunk starts a line (see `_parse_chunk_uncached`)."""
@@ -331,7 +331,7 @@ def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0,
     gc.disable()  # as in parse_module
     try:
         # The whole-module parse may have this text already (the language server publishes a
-        # just-opened file from its full analysis, then brings the incremental checker up):
+        # just-opened file from its full analysis, then brings the engine's incremental run up):
         # moving that parse to offset 0 costs about a third of parsing it again.
         parsed = _memo.get((chunk_text, at_eof, line_start))
         if parsed is not None and parsed[3]:  # (a shift by 0 would give the same nodes)
