@@ -51,14 +51,7 @@ def value_note(t) -> str:
     `Real 1 over ?x`, `Token(5) (row plate Resp, 32 rows)`."""
     if t.__class__ is not PlatedType:
         return dimension_note(t)
-    plates = t.plates
-    text = dimension_note(t.base)
-    names = plates.names()
-    if names:
-        text += " over " + " × ".join(names)
-    if plates.row is not None:
-        text += f" (row plate {plates.row.name}, {plates.row.size} rows)"
-    return text
+    return dimension_note(t.base) + t.plates.suffix()
 
 
 def _var_name_span(var):

@@ -74,6 +74,7 @@ class Diagnostic:
         # the language server moves every diagnostic after an edit, thousands per keystroke
         # in a file of deprecation hints.
         span = self.span
+        _span = span.__class__  # `Span` (qvr.syntax imports this module, not the reverse)
         related = self.related
         if related:
             related = tuple([_related(_span(r.span.start + delta, r.span.end + delta), r.message)
@@ -135,13 +136,6 @@ _related = slot_filler(Related)
 _fix = slot_filler(Fix)
 _text_edit = slot_filler(TextEdit)
 
-
-def _span(start: int, end: int):
-    """`Span(start, end)`; bound to the class on first use (qvr.syntax imports this module)."""
-    global _span
-    from .syntax.span import Span
-    _span = Span
-    return Span(start, end)
 
 
 def apply_edits(text: str, edits: tuple[TextEdit, ...] | list[TextEdit]) -> str:

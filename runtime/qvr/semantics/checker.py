@@ -95,27 +95,6 @@ _MAYBE_TIER3 = re.compile(
     r"\.(?=[^\W\d])|->|\b(?:map|fold|traverse|length|logsumexp_over|filter|parse)\b")
 
 
-def ast_nodes(root):
-    """Every syntax node under `root` (itself included, `Name`s too), in no particular
-    order."""
-    todo = [root]
-    while todo:
-        node = todo.pop()
-        if node.__class__ is tuple:
-            todo.extend(node)
-            continue
-        slots = getattr(node.__class__, "__slots__", None)
-        if not slots or node.__class__ is Span:
-            continue
-        yield node
-        if node.__class__ is A.Name:
-            continue
-        for f in slots:
-            v = getattr(node, f, None)
-            if v is not None and not isinstance(v, (str, int, float, bool)):
-                todo.append(v)
-
-
 def decl_kind(d) -> Optional[str]:
     """The kind of the names a top-level declaration introduces (None: it introduces none).
     A declaration with a syntax error (`A.BrokenDecl`) declares what its keyword says."""
@@ -427,7 +406,7 @@ class Checker:
                         algebras.append(ctx.declared_at.get(sym.name, 0))
                 elif sym.kind == "object" and isinstance(d, A.OBJECT_DECLS) and any(
                         n.__class__ is A.TypeCall and n.ctor.text in TIER3_OBJECTS
-                        for n in ast_nodes(d.value)):
+                        for n in A.nodes(d.value)):
                     names.add(sym.name)
             found = ctx.unchecked_names = frozenset(names)
             # the cheap test of `tier3_forms`: does a declaration's text mention one of them
@@ -449,7 +428,7 @@ class Checker:
         constructor call; the object is ⊤. Names given to the constructor are references."""
         if not _MAYBE_TIER3_OBJECT.search(self.ctx.src(d.value.span)):
             return False  # the cheap test first: most objects are no constructor call at all
-        forms = [n for n in ast_nodes(d.value)
+        forms = [n for n in A.nodes(d.value)
                  if n.__class__ is A.TypeCall and n.ctor.text in TIER3_OBJECTS]
         if not forms:
             return False
@@ -543,7 +522,7 @@ class Checker:
                   and not (ctx.top.get("parse") or ctx.local_top.get("parse"))}
         if not charts:
             return
-        for node in ast_nodes(d.steps + (d.ret,)):
+        for node in A.nodes(d.steps + (d.ret,)):
             if node.__class__ is A.Var and node.name.text in charts:
                 ctx.error("QVR017", f"`{node.name.text}` is a chart; use it only as a method "
                           f"receiver (`{node.name.text}.goal_weight()`)", node.span)

@@ -109,23 +109,8 @@ def _tokens(text: str, opaque=()) -> list[_Tok]:
 def _tight_brackets(statements) -> set:
     """End offsets of the names before the `[` of indexing (`beta[i]`) and of `Mor[A, B]`
     kinds: no space between the name and the bracket."""
-    found = set()
-    todo = list(statements)
-    while todo:
-        node = todo.pop()
-        if node.__class__ is tuple:
-            todo.extend(node)
-            continue
-        slots = getattr(node.__class__, "__slots__", None)
-        if not slots or node.__class__ is A.Name or node.__class__.__name__ == "Span":
-            continue
-        if node.__class__ is A.Index or node.__class__ is A.KindMor:
-            found.add(node.name.span.end)
-        for f in slots:
-            v = getattr(node, f, None)
-            if v is not None and not isinstance(v, (str, int, float, bool)):
-                todo.append(v)
-    return found
+    return {node.name.span.end for node in A.nodes(tuple(statements))
+            if node.__class__ is A.Index or node.__class__ is A.KindMor}
 
 
 def _where_levels(text: str, statements) -> dict[int, int]:

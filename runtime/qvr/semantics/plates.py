@@ -56,6 +56,15 @@ class Plating:
     def names(self) -> list:
         return [p.name for p in self.axes] + ([f"?{self.open}"] if self.open else [])
 
+    def suffix(self) -> str:
+        """How a value type shows these plates after its own text: ` over A × ?x`, then
+        ` (row plate N, 32 rows)`; empty without plates."""
+        names = self.names()
+        text = " over " + " × ".join(names) if names else ""
+        if self.row is not None:
+            text += f" (row plate {self.row.name}, {self.row.size} rows)"
+        return text
+
 
 NO_PLATES = Plating()
 
@@ -154,14 +163,7 @@ class PlatedType:
         return getattr(self.base, name)
 
     def display(self) -> str:
-        p = self.plates
-        text = self.base.display()
-        names = p.names()
-        if names:
-            text += " over " + " × ".join(names)
-        if p.row is not None:
-            text += f" (row plate {p.row.name}, {p.row.size} rows)"
-        return text
+        return self.base.display() + self.plates.suffix()
 
     def __str__(self) -> str:
         return self.display()

@@ -685,6 +685,27 @@ Step = Union[DrawStep, BindStep, SampleStep, ObserveTildeStep, ObserveStep, LetS
              ScoreStep, MarginalizeStep]
 
 
+def nodes(root):
+    """Every syntax node under `root` (a node or a tuple of them; itself included, `Name`s
+    too), in no particular order."""
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if node.__class__ is tuple:
+            todo.extend(node)
+            continue
+        slots = getattr(node.__class__, "__slots__", None)
+        if not slots or node.__class__ is Span:
+            continue
+        yield node
+        if node.__class__ is Name:
+            continue
+        for f in slots:
+            v = getattr(node, f, None)
+            if v is not None and not isinstance(v, (str, int, float, bool)):
+                todo.append(v)
+
+
 def walk_steps(steps):
     """Every step of a program body in source order, those inside `marginalize` bodies
     included (each block before its body's steps)."""
