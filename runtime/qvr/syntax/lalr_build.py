@@ -34,8 +34,6 @@ from lark.parsers.lalr_analysis import Shift
 from .lalr_tables import (
     Rule,
     Tables,
-    filter_source,
-    filters_children,
     grammar_sha256,
     grammar_text,
 )
@@ -153,17 +151,7 @@ def render(tables: Tables) -> str:
         *(f"    {s!r},  # {i}" for i, s in enumerate(tables.states)),
         ")",
         "",
-        "",
-        "# The child filters that change their rule's children, compiled (see",
-        "# `qvr.syntax.lalr_tables.filter_source`): FILTERS[child_filter](build).",
     ]
-    shapes = sorted({r.child_filter for r in tables.rules if filters_children(r)})
-    for k, shape in enumerate(shapes):
-        lines.extend(["", filter_source(shape, f"_filter_{k}")])
-    lines.extend(["", "FILTERS = {"])
-    lines.extend(f"    {shape!r}: _filter_{k}," for k, shape in enumerate(shapes))
-    lines.append("}")
-    lines.append("")
     return "\n".join(lines)
 
 

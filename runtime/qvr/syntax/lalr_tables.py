@@ -5,8 +5,7 @@ The fast parser (`qvr.syntax.parser`) needs only three things from the grammar: 
 filter its children) and the LALR(1) parse table. lark computes these from qvr.lark, but
 importing lark and loading a grammar costs tens of milliseconds at start-up, so they are
 generated once into `lalr_generated` (a Python module of constant tuples, loaded by one
-unmarshal of its cached bytecode, plus the rules' child filters as compiled functions) by
-`qvr.syntax.lalr_build`:
+unmarshal of its cached bytecode) by `qvr.syntax.lalr_build`:
 
     python -m qvr.syntax.lalr_build            # rewrite lalr_generated.py after editing qvr.lark
     python -m qvr.syntax.lalr_build --check    # exit 1 if it is stale
@@ -24,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 GRAMMAR_PATH = Path(__file__).with_name("qvr.lark")
 
@@ -77,50 +76,6 @@ def filters_children(rule: Rule) -> bool:
         return False
     entries, tail = rule.child_filter
     return bool(tail) or list(entries) != [(i, False, 0) for i in range(rule.size)]
-
-
-def filter_source(child_filter: ChildFilter, name: str) -> str:
-    """Python source of ``def name(build)``, which returns lark's LALR child filter
-    `child_filter` unrolled into one straight-line function of the children that calls
-    `build` on the filtered list (lark interprets its filter tables on every reduction, which
-    cost about a sixth of the parse time)."""
-    entries, tail = child_filter
-    items = []
-    for i, expand, nones in entries:
-        items.extend(["None"] * nones)
-        items.append(f"*c[{i}].children" if expand else f"c[{i}]")
-    items.extend(["None"] * tail)
-    first = entries[0] if entries else None
-    if first is not None and first[1] and not first[2]:
-        # lark extends a left-recursive repetition's list in place (linear, not quadratic)
-        rest = ", ".join(items[1:])
-        body = (f"        r = c[{first[0]}].children\n"
-                + (f"        r += ({rest},)\n" if rest else "") + "        return build(r)\n")
-    else:
-        body = f"        return build([{', '.join(items)}])\n"
-    return f"def {name}(build):\n    def f(c):\n{body}    return f\n"
-
-
-def filter_factories(tables: Tables) -> dict[ChildFilter, Callable]:
-    """``child filter -> factory(build)`` (see `filter_source`) for every filter of `tables`
-    that changes its children: precompiled in `lalr_generated` when it was made from the
-    same grammar (compiling them here costs a couple of milliseconds at start-up)."""
-    shapes = {r.child_filter for r in tables.rules if filters_children(r)}
-    try:
-        from . import lalr_generated as g
-    except ImportError:
-        g = None
-    same = getattr(g, "GRAMMAR_SHA256", None) == tables.grammar_sha256
-    stored = getattr(g, "FILTERS", {}) if same else {}
-    factories = {}
-    for shape in shapes:
-        factory = stored.get(shape)
-        if factory is None:
-            namespace: dict = {}
-            exec(filter_source(shape, "factory"), namespace)
-            factory = namespace["factory"]
-        factories[shape] = factory
-    return factories
 
 
 def generated(key: Optional[str] = None) -> Optional[Tables]:

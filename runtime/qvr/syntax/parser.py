@@ -3,10 +3,11 @@
 * The **fast path** parses valid text: our own single-regex lexer (`fast_tokens`, equivalent
   to lark's basic lexer on qvr.lark's terminals) feeding a small LALR(1) driver written here
   (`_record`) with the semantics of lark's, over qvr.lark's LALR tables and rules as plain data
-  (`qvr.syntax.lalr_tables`, generated once from lark). Reductions run the `AstBuilder`
-  callbacks directly, with lark's child filters compiled into straight-line functions. The
-  driver's moves depend only on the token types, so it records them once per sequence of
-  types as a parse program, which later chunks of the same shape replay (`_drive`).
+  (`qvr.syntax.lalr_tables`, generated once from lark). The driver's moves depend only on
+  the token types, so it records them once per sequence of types as a parse program, which
+  later chunks of the same shape replay (`_drive`): the `AstBuilder` callbacks in order, each
+  on the values it takes, with what lark does around a callback (its child filter,
+  single-child expansion) already applied while recording.
   lark's own lexer and `Token` objects cost about half of the parse time, and importing lark
   at all costs start-up time (the language server's first diagnostics), which is why lark is
   bypassed. Measured side by side (bench/parser_compare.py, the same 10,000-line module, the
@@ -25,10 +26,10 @@ import re
 import threading
 from operator import itemgetter
 from re import _parser as _sre  # sre_parse; re's own parser of patterns
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, NamedTuple, Optional
 
 from . import lalr_tables
-from .transformer import AstBuilder, Tok, _Spliced
+from .transformer import AstBuilder, Tok
 
 if TYPE_CHECKING:
     from lark import Lark, Token
@@ -237,44 +238,38 @@ def _lex(text: str):
 
 
 def _user_callback(name: str):
-    """The AST builder's method for rule callback `name`; lark's default for rules without
-    one: internal repetition rules (``__start_star_0``) hand their children to the parent's
-    child filter, which splices them (see AstBuilder.__default__)."""
+    """The AST builder's method for rule callback `name`; None for lark's internal repetition
+    rules (``__start_star_0``), whose children the parent's child filter splices into its
+    own (see AstBuilder.__default__)."""
     # a rule named like a Python keyword (`lambda`) has its method with a trailing underscore
     method = getattr(_builder, name, None) or getattr(_builder, name + "_", None)
     if method is not None:
         return method
     if name.startswith("_"):
-        return _Spliced
+        return None
     return lambda children: _builder.__default__(name, children, None)
 
 
-# child filter -> factory(build) of the straight-line function applying it
-_FILTER_FACTORIES = lalr_tables.filter_factories(_TABLES)
+class _Reduction(NamedTuple):
+    """What lark runs on a reduction by one rule: the child filter, then single-child
+    expansion, then the callback. `_record` applies the first two to the children's numbers
+    once per parse program, so that a replay only calls the AST builder."""
 
-
-def _callback(rule: lalr_tables.Rule):
-    """The reduction function of `rule`: what lark runs on a reduction (the callback, wrapped
-    in single-child expansion, wrapped in the child filter), as straight-line functions:
-    lark interprets its filter tables on every reduction, which cost about a sixth of the
-    parse time."""
-    build = _user_callback(rule.callback)
-    if rule.expand_single:
-        inner = build
-        build = lambda c: c[0] if len(c) == 1 else inner(c)  # noqa: E731
-    if not lalr_tables.filters_children(rule):
-        return build
-    return _FILTER_FACTORIES[rule.child_filter](build)
+    build: Optional[Callable]  # the AST builder's method; None: an internal repetition rule
+    child_filter: Optional[lalr_tables.ChildFilter]  # None: the children are kept as they are
+    expand_single: bool  # ``?rule``: one child (after the filter) is passed up unchanged
 
 
 def _fast_table():
     """The parse table as the driver reads it: one dict per state, symbol -> ``(True, next
-    state)`` for a shift or goto, ``(False, (number of children, goto symbol, reduction
-    function))`` for a reduction. Rules like `?arith: term` only pass their single child up;
-    their function is None (`_drive` skips them), which matters because most reductions in
-    expressions are such chain rules."""
-    reductions = [(False, (rule.size, rule.origin, None if rule.chain else _callback(rule)))
-                  for rule in _TABLES.rules]
+    state)`` for a shift or goto, ``(False, (number of children, goto symbol, reduction))``
+    for a reduction (`_Reduction`). Rules like `?arith: term` only pass their single child
+    up; their reduction is None (`_record` skips them), which matters because most reductions
+    in expressions are such chain rules."""
+    reductions = [(False, (rule.size, rule.origin, None if rule.chain else _Reduction(
+        _user_callback(rule.callback),
+        rule.child_filter if lalr_tables.filters_children(rule) else None,
+        rule.expand_single))) for rule in _TABLES.rules]
     shifts = [(True, n) for n in range(len(_TABLES.states))]
     return [dict(zip(symbols, [shifts[a] if a >= 0 else reductions[~a] for a in actions]))
             for symbols, actions in _TABLES.states]
@@ -310,45 +305,84 @@ def _after_chains(below: int, state: int, ttype: str) -> int:
         state = states[below][action[1][1]][1]
 
 
+def _filtered(children: list, child_filter: lalr_tables.ChildFilter, none: int) -> list:
+    """The numbers of the children that lark's child filter `child_filter` keeps, in order:
+    a child that is an internal repetition rule (a list of numbers, see `_record`) is spliced
+    in, and each placeholder of ``maybe_placeholders`` is `none`, the number of None."""
+    entries, tail = child_filter
+    if entries and entries[0][1] and not entries[0][2]:
+        # a left-recursive repetition: extend its list in place, as lark does (linear in its
+        # length, not quadratic; nothing else holds that list)
+        out = children[entries[0][0]]
+        entries = entries[1:]
+    else:
+        out = []
+    for i, expand, nones in entries:
+        out += [none] * nones
+        if expand:
+            out += children[i]
+        else:
+            out.append(children[i])
+    out += [none] * tail
+    return out
+
+
+def _first(children: list):
+    return children[0]
+
+
 def _record(types: list[str]) -> tuple:
     """A textbook LALR(1) driver (same semantics as lark's own) over the token types `types`,
     with lark's parse table for qvr.lark, that returns the parse as a *program* instead of
-    running it: its reductions, in order, each as ``(reduction function, children)``. The
-    values of a parse are the tokens (numbered from 0) followed by each reduction's result
-    (numbered on from ``len(types)``), and `children` says which of them the reduction takes:
-    None for none, a value's number for one, an ``operator.itemgetter`` of their numbers for
-    several (`_replay` runs it with the AST builder's callbacks).
+    running it: the AST builder's calls, in order, each as ``(method, children)``. The
+    values of a parse are the tokens (numbered from 0), None (numbered ``len(types)``, for
+    lark's placeholders) and each call's result (numbered on from there), and `children`
+    says which of them the call takes: None for none, a value's number for one, an
+    ``operator.itemgetter`` of their numbers for several (`_replay` makes the calls).
 
-    About half of all reductions are chain rules that only pass their child up; they leave
-    the values as they are, so they are not in the program, and a run of them is one
-    memoised jump between states (`_after_chains`).
+    What lark does around a callback depends only on the rule and the number of children, so
+    it is done here, once per program, on the values' numbers: the child filter (`_filtered`;
+    an internal repetition rule is not called at all, its list of numbers is spliced into its
+    parent's children) and single-child expansion (a ``?rule`` with one child passes its
+    number up). About half of all reductions are chain rules that only pass their child up;
+    a run of them is one memoised jump between states (`_after_chains`).
 
     Returns ``(accepted, program)``. Where lark would reject the token sequence, `program`
-    holds the reductions made before the token that fails: a callback can fail first (a
-    number literal without a value raises `LiteralError`, which `qvr.syntax` reports on the
-    literal itself), so a rejected parse still runs them (`_drive`)."""
+    holds the calls made before the token that fails: a callback can fail first (a number
+    literal without a value raises `LiteralError`, which `qvr.syntax` reports on the literal
+    itself), so a rejected parse still runs them (`_drive`)."""
     states = _FAST_STATES
     chain_memo = _CHAIN_MEMO
     state = _START_STATE
     state_stack = [state]
     push_state = state_stack.append
-    # the numbers of the values on the parser's value stack, next to `state_stack`
-    value_stack: list[int] = []
+    # the values on the parser's value stack, next to `state_stack`: a value's number, or
+    # the list of numbers of an internal repetition rule's children
+    value_stack: list = []
     push_value = value_stack.append
-    first_made = len(types)  # the number of the first reduction's result
+    none = len(types)
     program: list = []
     move = program.append
 
-    def reduce(size: int, callback) -> None:
+    def reduce(size: int, reduction: _Reduction) -> None:
         if size:
             children = value_stack[-size:]
             del value_stack[-size:]
             del state_stack[-size:]
-            children = children[0] if size == 1 else itemgetter(*children)
         else:
-            children = None
-        push_value(first_made + len(program))
-        move((callback, children))
+            children = []
+        if reduction.child_filter is not None:
+            children = _filtered(children, reduction.child_filter, none)
+        if reduction.build is None:
+            push_value(children)
+        elif reduction.expand_single and len(children) == 1:
+            push_value(children[0])
+        else:
+            if any(c.__class__ is list for c in children):  # lark would fail here too
+                raise AssertionError("an internal rule's children reach a callback unspliced")
+            push_value(none + 1 + len(program))
+            move((reduction.build, None if not children else children[0] if len(children) == 1
+                  else itemgetter(*children)))
 
     for number, ttype in enumerate(types):
         while True:
@@ -361,14 +395,14 @@ def _record(types: list[str]) -> tuple:
                 push_state(state)
                 push_value(number)
                 break
-            size, goto, callback = arg
-            if callback is None and size == 1:
+            size, goto, reduction = arg
+            if reduction is None and size == 1:
                 below = state_stack[-2]
                 after = chain_memo.get((below, state, ttype))
                 state = _after_chains(below, state, ttype) if after is None else after
                 state_stack[-1] = state
                 continue
-            reduce(size, callback)
+            reduce(size, reduction)
             state = states[state_stack[-1]][goto][1]
             push_state(state)
     # end of input: reduce until the start symbol is accepted
@@ -379,13 +413,15 @@ def _record(types: list[str]) -> tuple:
             return False, tuple(program)
         if is_shift:
             return False, tuple(program)
-        size, goto, callback = arg
-        if callback is not None:
-            reduce(size, callback)
+        size, goto, reduction = arg
+        if reduction is not None:
+            reduce(size, reduction)
         elif size:  # a chain rule: its one value stays where it is
             del state_stack[-size:]
         state = states[state_stack[-1]][goto][1]
         if state == _END_STATE:
+            if value_stack[-1] != none + len(program):  # the start rule's value comes last
+                move((_first, value_stack[-1]))
             return True, tuple(program)
         push_state(state)
 
@@ -424,6 +460,7 @@ def _replay(program: tuple, tokens: list[Tok]):
     rather than popping them off a stack: an ``itemgetter`` of several numbers takes them in
     one C call, which makes the replay about a tenth faster than moving them on a stack."""
     values = tokens.copy()
+    values.append(None)  # number len(tokens): lark's placeholders (`_record`)
     push = values.append
     for callback, children in program:
         if children.__class__ is int:
