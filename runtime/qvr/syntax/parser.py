@@ -192,11 +192,12 @@ def _fast_lexer():
     alternatives = [f"(?P<{name}>{value})" for _, value, name in tokens]
     alternatives.append(f"(?P<OP>{'|'.join(map(re.escape, operators))})")
     pattern = re.compile(f"(?:{skip})*(?:{'|'.join(alternatives)})?")
-    # terminal by group number (None: a group inside a pattern); an operator's is in `fixed`
-    kinds = [None] * (pattern.groups + 1)
+    # terminal by group number (None: a group inside a pattern, or no group at all: a match
+    # of ignored text alone); an operator's is in `fixed`
+    kinds = dict.fromkeys([None, *range(pattern.groups + 1)])
     for name, number in pattern.groupindex.items():
         kinds[number] = name
-    return pattern, fixed, tuple(kinds)
+    return pattern, fixed, kinds
 
 
 _FAST_RE, _FIXED, _GROUP_KINDS = _fast_lexer()
@@ -224,16 +225,15 @@ def _lex(text: str):
     # end is a character no token starts with.
     for m in _FAST_RE.finditer(text):
         group = m.lastindex
-        kind = kinds[group] if group is not None else None
+        kind = kinds[group]
         if kind is None:
             if m.end() != n:
                 return None
             break
-        start, end = m.span(group)
-        value = m.group(group)
+        value = m[group]
         kind = kind_of(value, kind)
         append_type(kind)
-        append(Tok(kind, value, start, end))
+        append(Tok(kind, value, m.start(group), m.end()))  # the token ends the match
     return out, types
 
 
@@ -462,14 +462,16 @@ def _replay(program: tuple, tokens: list[Tok]):
     values = tokens.copy()
     values.append(None)  # number len(tokens): lark's placeholders (`_record`)
     push = values.append
+    # The builder only reads its children, so they come as a tuple (what an itemgetter of
+    # several numbers gives), not as a list like lark's.
     for callback, children in program:
         if children.__class__ is int:
-            push(callback([values[children]]))
+            push(callback((values[children],)))
         elif children is None:
-            push(callback([]))
+            push(callback(()))
         else:
-            push(callback(list(children(values))))
-    return values[-1] if values else None
+            push(callback(children(values)))
+    return values[-1]
 
 
 def _drive(tokens: list[Tok], types: list[str]):
