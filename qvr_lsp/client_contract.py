@@ -20,15 +20,19 @@ Defaults are those of ``qvr run`` (`qvr.run.contract`): ``qvr.run.steps`` (SVI s
 per chain) are null in every client, which means the runner's own default, so a run from VS
 Code, from Neovim and from the command line does the same. Each setting is passed on only to
 the kind it is for, as the flag of the same name.
+
+The settings table (`SETTINGS`, `RUN_SETTING_DEFAULTS`, `DIAGNOSTICS_SETTING_DEFAULTS`) is
+built on first use (`settings`): its descriptions quote the runner's defaults, and the
+language server registers its handlers from the names alone, without importing
+`qvr.run.contract` (about 3.5 ms of its start-up).
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
 from typing import Any
-
-from qvr.run.contract import DEFAULT_SAMPLES, DEFAULT_STEPS, DEFAULT_WARMUP, RUN_KINDS
 
 # ------------------------------------------------------------------------------------------------
 # the contract
@@ -43,7 +47,8 @@ RUNS = {
     "nuts": {"command": "qvr.run.nuts", "name": "NUTS", "lens": "Run NUTS",
              "palette": "qvr.runNuts", "palette_title": "Run NUTS on Program"},
 }
-assert tuple(RUNS) == RUN_KINDS
+#: The run kinds, in the order of `qvr.run.contract.RUN_KINDS` (`settings` checks it).
+RUN_KINDS = tuple(RUNS)
 
 #: Server commands other than the runs (``workspace/executeCommand``).
 CANCEL_COMMAND = "qvr.run.cancel"  # [{"uri"?, "entry"?}]; none: every run
@@ -74,72 +79,94 @@ PALETTE = [
 ]
 
 
-#: Every setting: key, JSON type(s), default, VS Code scope, description; ``server``: the
-#: language server reads it (section ``qvr.run``); ``restricted``: off limits to an untrusted
-#: workspace.
-SETTINGS: list[dict[str, Any]] = [
-    {"key": "qvr.server.path", "type": "string", "default": "", "scope": "machine-overridable",
-     "restricted": True, "server": False,
-     "description": "Path to the `qvr-lsp` executable. Empty: use `.venv/bin/qvr-lsp` or "
-                    "`venv/bin/qvr-lsp` in the workspace, else `qvr-lsp` on `PATH`. Install it "
-                    "with `pip install qvr-tools`."},
-    {"key": "qvr.run.enabled", "type": "boolean", "default": True, "scope": "resource",
-     "restricted": True, "server": True,
-     "description": "Allow model runs (Run SVI / Sample / Run NUTS) from the editor. Runs are "
-                    "always disabled in untrusted workspaces."},
-    {"key": "qvr.run.steps", "type": ["integer", "null"], "default": None, "minimum": 1,
-     "scope": "resource", "server": True,
-     "description": "Optimisation steps of an SVI run started from the editor (`--steps`). "
-                    f"Empty (null): the default of `qvr run` ({DEFAULT_STEPS})."},
-    {"key": "qvr.run.samples", "type": ["integer", "null"], "default": None, "minimum": 1,
-     "scope": "resource", "server": True,
-     "description": "Draws of a Sample run, and draws per chain after warm-up of a NUTS run, "
-                    "started from the editor (`--samples`). Empty (null): the default of `qvr "
-                    f"run` (Sample {DEFAULT_SAMPLES['sample']}, NUTS {DEFAULT_SAMPLES['nuts']})."},
-    {"key": "qvr.run.warmup", "type": ["integer", "null"], "default": None, "minimum": 0,
-     "scope": "resource", "server": True,
-     "description": "Warm-up iterations per chain of a NUTS run started from the editor "
-                    f"(`--warmup`). Empty (null): the default of `qvr run` ({DEFAULT_WARMUP})."},
-    {"key": "qvr.run.device", "type": "string", "default": "", "scope": "resource",
-     "server": True,
-     "description": "Torch device for runs (`cpu`, `cuda`, `cuda:1`, `mps`). Empty: the "
-                    "runtime's default (CUDA when available, else CPU)."},
-    {"key": "qvr.run.data", "type": "string", "default": "", "scope": "resource",
-     "restricted": True, "server": True,
-     "description": "Data file for runs (relative to the workspace). Empty: synthetic data "
-                    "sampled from the model."},
-    {"key": "qvr.run.python", "type": "string", "default": "", "scope": "machine-overridable",
-     "restricted": True, "server": True,
-     "description": "Python interpreter that runs `python -m qvr run` (needs `torch`). Empty: "
-                    "the interpreter the language server runs under."},
-    {"key": "qvr.run.maxConcurrent", "type": "integer", "default": 2, "minimum": 1,
-     "scope": "window", "server": True,
-     "description": "How many runs may go on at once; later ones wait in a queue."},
-    {"key": "qvr.run.timeout", "type": "number", "default": 120.0, "exclusiveMinimum": 0,
-     "scope": "window", "server": True,
-     "description": "Seconds a run may stay silent (model loading included) before it counts "
-                    "as hung and is stopped."},
-    {"key": "qvr.run.grace", "type": "number", "default": 1.0, "exclusiveMinimum": 0,
-     "scope": "window", "server": True,
-     "description": "Seconds between asking a stopped run's worker to end (SIGTERM) and "
-                    "killing it."},
-    {"key": CODE_DESCRIPTION_SETTING, "type": "string", "default": "", "scope": "window",
-     "restricted": True, "server": True,
-     "description": "Where `docs/diagnostics.md` is published (the URL of the folder holding "
-                    "it, e.g. `https://example.org/qvr-tools/docs`). Set: each diagnostic links "
-                    "to its code's section (`<base>/diagnostics.md#qvr013`). Empty: no links."},
-    {"key": "qvr.trace.server", "type": "string", "default": "off",
-     "enum": ["off", "messages", "verbose"], "scope": "window", "server": False,
-     "description": "Trace the communication between VS Code and the QVR language server "
-                    "(shown in the *QVR Language Server* output channel)."},
-]
+@functools.cache
+def settings() -> list[dict[str, Any]]:
+    """Every setting: key, JSON type(s), default, VS Code scope, description; ``server``: the
+    language server reads it (section ``qvr.run``); ``restricted``: off limits to an untrusted
+    workspace. The module attribute `SETTINGS` is this list."""
+    from qvr.run.contract import DEFAULT_SAMPLES, DEFAULT_STEPS, DEFAULT_WARMUP
+    from qvr.run.contract import RUN_KINDS as RUNNER_KINDS
 
-#: ``qvr.run.*`` defaults by their name in the ``qvr.run`` section (``maxConcurrent``…).
-RUN_SETTING_DEFAULTS = {s["key"].removeprefix("qvr.run."): s["default"]
-                        for s in SETTINGS if s["key"].startswith("qvr.run.")}
-#: ``qvr.diagnostics.*`` defaults by their name in the ``qvr.diagnostics`` section.
-DIAGNOSTICS_SETTING_DEFAULTS = {s["key"].removeprefix("qvr.diagnostics."): s["default"]
-                                for s in SETTINGS if s["key"].startswith("qvr.diagnostics.")}
+    assert RUN_KINDS == RUNNER_KINDS
+    return [
+        {"key": "qvr.server.path", "type": "string", "default": "", "scope": "machine-overridable",
+         "restricted": True, "server": False,
+         "description": "Path to the `qvr-lsp` executable. Empty: use `.venv/bin/qvr-lsp` or "
+                        "`venv/bin/qvr-lsp` in the workspace, else `qvr-lsp` on `PATH`. Install it "
+                        "with `pip install qvr-tools`."},
+        {"key": "qvr.run.enabled", "type": "boolean", "default": True, "scope": "resource",
+         "restricted": True, "server": True,
+         "description": "Allow model runs (Run SVI / Sample / Run NUTS) from the editor. Runs are "
+                        "always disabled in untrusted workspaces."},
+        {"key": "qvr.run.steps", "type": ["integer", "null"], "default": None, "minimum": 1,
+         "scope": "resource", "server": True,
+         "description": "Optimisation steps of an SVI run started from the editor (`--steps`). "
+                        f"Empty (null): the default of `qvr run` ({DEFAULT_STEPS})."},
+        {"key": "qvr.run.samples", "type": ["integer", "null"], "default": None, "minimum": 1,
+         "scope": "resource", "server": True,
+         "description": "Draws of a Sample run, and draws per chain after warm-up of a NUTS run, "
+                        "started from the editor (`--samples`). Empty (null): the default of `qvr "
+                        f"run` (Sample {DEFAULT_SAMPLES['sample']}, "
+                        f"NUTS {DEFAULT_SAMPLES['nuts']})."},
+        {"key": "qvr.run.warmup", "type": ["integer", "null"], "default": None, "minimum": 0,
+         "scope": "resource", "server": True,
+         "description": "Warm-up iterations per chain of a NUTS run started from the editor "
+                        f"(`--warmup`). Empty (null): the default of `qvr run` "
+                        f"({DEFAULT_WARMUP})."},
+        {"key": "qvr.run.device", "type": "string", "default": "", "scope": "resource",
+         "server": True,
+         "description": "Torch device for runs (`cpu`, `cuda`, `cuda:1`, `mps`). Empty: the "
+                        "runtime's default (CUDA when available, else CPU)."},
+        {"key": "qvr.run.data", "type": "string", "default": "", "scope": "resource",
+         "restricted": True, "server": True,
+         "description": "Data file for runs (relative to the workspace). Empty: synthetic data "
+                        "sampled from the model."},
+        {"key": "qvr.run.python", "type": "string", "default": "", "scope": "machine-overridable",
+         "restricted": True, "server": True,
+         "description": "Python interpreter that runs `python -m qvr run` (needs `torch`). Empty: "
+                        "the interpreter the language server runs under."},
+        {"key": "qvr.run.maxConcurrent", "type": "integer", "default": 2, "minimum": 1,
+         "scope": "window", "server": True,
+         "description": "How many runs may go on at once; later ones wait in a queue."},
+        {"key": "qvr.run.timeout", "type": "number", "default": 120.0, "exclusiveMinimum": 0,
+         "scope": "window", "server": True,
+         "description": "Seconds a run may stay silent (model loading included) before it counts "
+                        "as hung and is stopped."},
+        {"key": "qvr.run.grace", "type": "number", "default": 1.0, "exclusiveMinimum": 0,
+         "scope": "window", "server": True,
+         "description": "Seconds between asking a stopped run's worker to end (SIGTERM) and "
+                        "killing it."},
+        {"key": CODE_DESCRIPTION_SETTING, "type": "string", "default": "", "scope": "window",
+         "restricted": True, "server": True,
+         "description": "Where `docs/diagnostics.md` is published (the URL of the folder holding "
+                        "it, e.g. `https://example.org/qvr-tools/docs`). Set: each diagnostic "
+                        "links to its code's section (`<base>/diagnostics.md#qvr013`). Empty: no "
+                        "links."},
+        {"key": "qvr.trace.server", "type": "string", "default": "off",
+         "enum": ["off", "messages", "verbose"], "scope": "window", "server": False,
+         "description": "Trace the communication between VS Code and the QVR language server "
+                        "(shown in the *QVR Language Server* output channel)."},
+    ]
+
+
+@functools.cache
+def _defaults(section: str) -> dict[str, Any]:
+    """The defaults of the settings in `section` (``qvr.run.``) by their name in it."""
+    return {s["key"].removeprefix(section): s["default"]
+            for s in settings() if s["key"].startswith(section)}
+
+
+def __getattr__(name: str) -> Any:
+    """`SETTINGS`, and the defaults by name: ``RUN_SETTING_DEFAULTS`` (``qvr.run.*``,
+    ``maxConcurrent``…) and ``DIAGNOSTICS_SETTING_DEFAULTS`` (``qvr.diagnostics.*``)."""
+    if name == "SETTINGS":
+        return settings()
+    if name == "RUN_SETTING_DEFAULTS":
+        return _defaults("qvr.run.")
+    if name == "DIAGNOSTICS_SETTING_DEFAULTS":
+        return _defaults("qvr.diagnostics.")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # ------------------------------------------------------------------------------------------------
 # generated files
@@ -164,11 +191,11 @@ def typescript() -> str:
     def record(field: str) -> str:
         return "{ " + ", ".join(f"{k}: {q(RUNS[k][field])}" for k in RUN_KINDS) + " }"
 
-    run_settings = [s for s in SETTINGS if s["key"].startswith("qvr.run.")]
+    run_settings = [s for s in settings() if s["key"].startswith("qvr.run.")]
     fields = "\n".join(f"  {s['key'].removeprefix('qvr.run.')}: {_ts_type(s)};" for s in run_settings)
     defaults = "\n".join(f"  {s['key'].removeprefix('qvr.run.')}: {q(s['default'])},"
                          for s in run_settings)
-    diagnostic_settings = [s for s in SETTINGS if s["key"].startswith("qvr.diagnostics.")]
+    diagnostic_settings = [s for s in settings() if s["key"].startswith("qvr.diagnostics.")]
     diagnostic_fields = "\n".join(f"  {s['key'].removeprefix('qvr.diagnostics.')}: {_ts_type(s)};"
                                   for s in diagnostic_settings)
     diagnostic_defaults = "\n".join(f"  {s['key'].removeprefix('qvr.diagnostics.')}: "
@@ -233,10 +260,10 @@ def lua() -> str:
         return "{ " + ", ".join(f"{k} = {_lua(RUNS[k][field])}" for k in RUN_KINDS) + " }"
 
     defaults = "\n".join(f"    {s['key'].removeprefix('qvr.run.')} = {_lua(s['default'])},"
-                         for s in SETTINGS if s["key"].startswith("qvr.run."))
+                         for s in settings() if s["key"].startswith("qvr.run."))
     diagnostic_defaults = "\n".join(
         f"    {s['key'].removeprefix('qvr.diagnostics.')} = {_lua(s['default'])},"
-        for s in SETTINGS if s["key"].startswith("qvr.diagnostics."))
+        for s in settings() if s["key"].startswith("qvr.diagnostics."))
     return f"""-- {_BANNER}
 -- The commands, requests, notifications and settings the plugin shares with qvr-lsp.
 return {{
@@ -279,7 +306,7 @@ def package_json(current: dict) -> dict:
     contributes["menus"] = {"commandPalette": [{"command": c["command"], "when": c["when"]}
                                                for c in palette if c.get("when")]}
     properties = {}
-    for s in SETTINGS:
+    for s in settings():
         prop: dict[str, Any] = {"type": s["type"], "default": s["default"]}
         for key in ("minimum", "exclusiveMinimum", "enum"):
             if key in s:
@@ -289,7 +316,7 @@ def package_json(current: dict) -> dict:
         properties[s["key"]] = prop
     contributes["configuration"] = {"title": "QVR", "properties": properties}
     trust = out.setdefault("capabilities", {}).setdefault("untrustedWorkspaces", {})
-    trust["restrictedConfigurations"] = [s["key"] for s in SETTINGS if s.get("restricted")]
+    trust["restrictedConfigurations"] = [s["key"] for s in settings() if s.get("restricted")]
     return out
 
 

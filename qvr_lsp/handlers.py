@@ -28,12 +28,7 @@ from lsprotocol import types as lsp
 
 from . import __version__, client_contract, convert
 from .documents import changes_from_lsp
-from .features import (
-    code_actions as f_actions,  # registration reads MIGRATE_KIND
-    formatting as f_formatting,  # code_actions imports it anyway
-    semantic_tokens as f_tokens,  # registration reads the token legend
-    symbols as f_symbols,  # the server holds a WorkspaceIndex from the start
-)
+from .features import MIGRATE_KIND, TOKEN_MODIFIERS, TOKEN_TYPES
 from .protocol import RequestFailed, position_params
 from .scheduling import after, guarded
 
@@ -62,15 +57,19 @@ def _lazy_module(name: str):
     return module
 
 
-# Feature modules used only by requests, never on the way to the first diagnostics.
+# Feature modules used only by requests, never on the way to the first diagnostics (what
+# registration reads of them, the token legend and the migration's kind, is in the package).
+f_actions = _lazy_module("qvr_lsp.features.code_actions")
 f_completion = _lazy_module("qvr_lsp.features.completion")
+f_formatting = _lazy_module("qvr_lsp.features.formatting")
 f_hover = _lazy_module("qvr_lsp.features.hover")
 f_inlay = _lazy_module("qvr_lsp.features.inlay_hints")
 f_nav = _lazy_module("qvr_lsp.features.navigation")
 f_rename = _lazy_module("qvr_lsp.features.rename")
 f_sig = _lazy_module("qvr_lsp.features.signature_help")
 f_structure = _lazy_module("qvr_lsp.features.structure")
-
+f_symbols = _lazy_module("qvr_lsp.features.symbols")
+f_tokens = _lazy_module("qvr_lsp.features.semantic_tokens")
 f_entry_at = _lazy_module("qvr_lsp.features.entry_at")
 
 DEBUG_INFO = client_contract.DEBUG_INFO_REQUEST
@@ -377,7 +376,7 @@ def _entry_params(ls, params) -> lsp.TextDocumentPositionParams:
     return position_params(ls, client_contract.ENTRY_AT_REQUEST, params)
 
 
-_LEGEND = lsp.SemanticTokensLegend(token_types=list(f_tokens.TOKEN_TYPES), token_modifiers=list(f_tokens.TOKEN_MODIFIERS))
+_LEGEND = lsp.SemanticTokensLegend(token_types=list(TOKEN_TYPES), token_modifiers=list(TOKEN_MODIFIERS))
 
 #: Every request about a document's content, in one place.
 TABLE: list[Handler] = [
@@ -424,7 +423,7 @@ TABLE: list[Handler] = [
     Handler(lsp.TEXT_DOCUMENT_FORMATTING, "formatting", need="analysis", default=list,
             feature=_formatting),
     Handler(lsp.TEXT_DOCUMENT_CODE_ACTION, "code_action", need="analysis", default=list,
-            options=lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, f_actions.MIGRATE_KIND]),
+            options=lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, MIGRATE_KIND]),
             feature=_code_actions, convert=_lsp_code_actions),
     # custom requests
     Handler(client_contract.ENTRY_AT_REQUEST, "entry_at", need="analysis", params=_entry_params,

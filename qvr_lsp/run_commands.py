@@ -48,22 +48,23 @@ import atexit
 import logging
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from qvr.run.contract import METRIC_TITLES, results_dir
 from qvr.syntax.ast import Var
 
 from . import client_contract as contract
-from .features import code_lens
-from .runs import KIND_TITLES, RUN_KINDS, Run, RunManager, RunOutcome, RunRequest, RunSettings
+
+if TYPE_CHECKING:
+    from .features.code_lens import Lens
+    from .runs import Run, RunManager, RunOutcome, RunSettings
 
 log = logging.getLogger(__name__)
 
 RUN_FINISHED = contract.RUN_FINISHED_NOTIFICATION
-COMMANDS = {kind: contract.RUNS[kind]["command"] for kind in RUN_KINDS}
+COMMANDS = {kind: run["command"] for kind, run in contract.RUNS.items()}
 CANCEL = contract.CANCEL_COMMAND
 CHECK = contract.CHECK_COMMAND
 DISABLED = contract.DISABLED_COMMAND
@@ -93,8 +94,8 @@ def register(server) -> "RunService":
     service = RunService(server)
     server.runs = service
 
-    for kind in RUN_KINDS:
-        server.command(COMMANDS[kind])(service.command_handler(kind))
+    for kind, command in COMMANDS.items():
+        server.command(command)(service.command_handler(kind))
 
     @server.command(CANCEL)
     async def cancel_runs(ls, *args):
@@ -131,7 +132,8 @@ def register(server) -> "RunService":
 
     @server.feature(types.SHUTDOWN)
     async def shutdown_handler(ls, *args):
-        await service.manager.cancel()
+        if service.has_manager:  # (no run was ever started otherwise)
+            await service.manager.cancel()
 
     atexit.register(service.shutdown)  # no worker outlives the server, however it exits
     return service
@@ -152,16 +154,51 @@ def _single_object(args: tuple, command: str, *, required: bool) -> dict:
 
 
 class RunService:
-    """The server's run state: settings, the run manager, and the LSP reporting of runs."""
+    """The server's run state: settings, the run manager, and the LSP reporting of runs.
+
+    The run machinery (`qvr_lsp.runs`, and `qvr.run.contract` through it) is loaded when the
+    settings or the manager are first used (a code lens, a run command), not at start-up:
+    the first diagnostics need none of it (about 8 ms of the start-up, with the tempfile and
+    shutil it imports). Settings pushed before that are kept as they came and merged, in
+    order, on first use."""
 
     def __init__(self, server):
         self.server = server
-        self.settings = RunSettings()
         self.client_renders_results = False
-        self.manager = RunManager(_LspReporter(self), max_concurrent=self.settings.max_concurrent)
+        self._settings: RunSettings | None = None
+        self._pushed: list[tuple[Any, bool]] = []  # (values, from_initialization), not merged yet
+        self._manager: RunManager | None = None
         self._warned: set[str] = set()
         #: qvr.diagnostics.codeDescriptionBaseUrl: None (the default) links no diagnostic
         self.code_description_base: str | None = None
+
+    @property
+    def settings(self) -> RunSettings:
+        """The run settings: the defaults, updated by every push so far."""
+        if self._settings is None:
+            from .runs import RunSettings
+
+            settings = RunSettings()
+            for values, from_initialization in self._pushed:
+                settings = settings.merged(values, allow_python=from_initialization,
+                                           warn=self._warn_once)
+            self._settings, self._pushed = settings, []
+        return self._settings
+
+    @property
+    def manager(self) -> RunManager:
+        """The run manager (made on first use)."""
+        if self._manager is None:
+            from .runs import RunManager
+
+            self._manager = RunManager(_LspReporter(self),
+                                       max_concurrent=self.settings.max_concurrent)
+        return self._manager
+
+    @property
+    def has_manager(self) -> bool:
+        """Whether the manager was made (before that, no run was started)."""
+        return self._manager is not None
 
     # -- settings --------------------------------------------------------------------------------
     def update_settings(self, values: Any, *, from_initialization: bool = False) -> None:
@@ -172,8 +209,11 @@ class RunService:
         ``initializationOptions`` may also say ``"runFinishedNotification": true``: the client
         shows ``qvr/runFinished`` itself (the VS Code extension), so the summary goes to the log
         instead of a second pop-up."""
-        self._set_settings(self.settings.merged(values, allow_python=from_initialization,
-                                                warn=self._warn_once))
+        if self._settings is None:
+            self._pushed.append((values, from_initialization))  # merged on first use
+        else:
+            self._set_settings(self._settings.merged(values, allow_python=from_initialization,
+                                                     warn=self._warn_once))
         self._update_diagnostic_settings(values)
         if isinstance(values, dict) and contract.RUN_FINISHED_OPTION in values:
             value = values[contract.RUN_FINISHED_OPTION]
@@ -210,9 +250,9 @@ class RunService:
             self._republish(doc.uri)
 
     def _set_settings(self, settings: RunSettings) -> None:
-        self.settings = settings
-        if settings.max_concurrent != self.manager.max_concurrent:
-            self.manager.set_max_concurrent(settings.max_concurrent)
+        self._settings = settings
+        if self._manager is not None and settings.max_concurrent != self._manager.max_concurrent:
+            self._manager.set_max_concurrent(settings.max_concurrent)
 
     def _warn_once(self, message: str) -> None:
         if message not in self._warned:
@@ -305,12 +345,16 @@ class RunService:
                                   f"definition name), got {arg!r}")
         settings = await self.settings_for(uri)
         if not settings.enabled:
-            raise RunCommandError(code_lens.RUNS_OFF_MESSAGE)
+            from .features.code_lens import RUNS_OFF_MESSAGE
+
+            raise RunCommandError(RUNS_OFF_MESSAGE)
         text, analysis, path = self._source(uri)
         if analysis is not None:
             self._check_runnable(analysis, entry)
         filename = os.path.basename(path) if path else "untitled.qvr"
         cwd = self._workspace_root() or (os.path.dirname(path) if path else None)
+        from .runs import RunRequest
+
         request = RunRequest(uri=uri, entry=entry, kind=kind, text=text, settings=settings,
                              filename=filename, cwd=cwd if cwd and os.path.isdir(cwd) else None,
                              out_dir=_results_dir(path, entry, kind))
@@ -361,6 +405,8 @@ class RunService:
         analysis = doc.analysis if doc is not None else None
         if analysis is None:
             raise RunCommandError(f"{CHECK}: {uri!r} is not an open, analysed QVR document")
+        from .features import code_lens
+
         diagnostics = list(analysis.diagnostics) + self.extra_diagnostics(uri)
         scope = None
         for target in code_lens.targets(analysis):
@@ -393,9 +439,11 @@ class RunService:
         return {entry: run.request.kind
                 for (run_uri, entry), run in self.manager.active.items() if run_uri == uri}
 
-    def code_lenses(self, doc) -> list[code_lens.Lens]:
+    def code_lenses(self, doc) -> list[Lens]:
         """The lenses of an open document, with the run state folded in (the server's
         ``textDocument/codeLens`` handler converts them)."""
+        from .features import code_lens
+
         analysis = doc.analysis
         if analysis is None:
             return []
@@ -430,8 +478,10 @@ class RunService:
     def extra_diagnostics(self, uri: str) -> list:
         """Run diagnostics (plain `qvr.diagnostics.Diagnostic`) to publish with `uri`'s own;
         only those from a run of the document's current text."""
+        if self._manager is None:
+            return []  # no run was started
         doc = self._document(uri)
-        return self.manager.extra_diagnostics(uri, doc.text if doc is not None else None)
+        return self._manager.extra_diagnostics(uri, doc.text if doc is not None else None)
 
     def _refresh_lenses(self) -> None:
         if self._capability("workspace", "code_lens", "refresh_support"):
@@ -468,7 +518,8 @@ class RunService:
 
     def shutdown(self) -> None:
         """Kill all workers (call from the server's shutdown/exit path)."""
-        self.manager.shutdown_now()
+        if self._manager is not None:
+            self._manager.shutdown_now()
 
 
 def _results_dir(path: str | None, entry: str, kind: str) -> str | None:
@@ -478,6 +529,8 @@ def _results_dir(path: str | None, entry: str, kind: str) -> str | None:
     folder = os.path.dirname(path) if path else None
     if not folder or not os.path.isdir(folder):
         return None
+    from qvr.run.contract import results_dir
+
     return str(results_dir(folder, entry, kind))
 
 
@@ -553,6 +606,8 @@ class _LspReporter:
                 else types.MessageType.Error)
         message = outcome.message
         if outcome.ok and outcome.curve_path:
+            from qvr.run.contract import METRIC_TITLES
+
             message += f" ({METRIC_TITLES[outcome.metric]} curve: {outcome.curve_path})"
         # the message first: a client that sees qvr/runFinished has everything by then
         if self.service.client_renders_results:

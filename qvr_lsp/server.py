@@ -35,7 +35,6 @@ from pygls.lsp.server import LanguageServer
 from . import __version__, convert, handlers, run_commands
 from .documents import DocumentStore
 from .features import diagnostics as f_diagnostics  # the first publish needs it
-from .features import symbols as f_symbols
 from .positions import PositionEncoder
 from .protocol import QvrProtocol
 from .scheduling import IdleCollector, Scheduling
@@ -57,7 +56,7 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
     def __init__(self) -> None:
         super().__init__("qvr-lsp", __version__, protocol_cls=QvrProtocol)
         self.documents = DocumentStore(first_from_analysis=True)
-        self.workspace_index = f_symbols.WorkspaceIndex()
+        self._workspace_index = None
         fixed = os.environ.get("QVR_LSP_DEBOUNCE_MS")
         self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None
         self._pending: dict[str, asyncio.TimerHandle] = {}
@@ -88,6 +87,16 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
             super().report_server_error(error, source)
         finally:
             self._reporting_error = False
+
+    @property
+    def workspace_index(self):
+        """The index of the workspace's files for workspace/symbol (`features.symbols`), made
+        at the first such request: the first diagnostics do not need the module."""
+        if self._workspace_index is None:
+            from .features.symbols import WorkspaceIndex
+
+            self._workspace_index = WorkspaceIndex()
+        return self._workspace_index
 
     @property
     def encoder(self) -> PositionEncoder:

@@ -9,9 +9,8 @@ from typing import Optional
 from qvr.diagnostics import Diagnostic
 from qvr.syntax.span import Span
 
+from . import MIGRATE_KIND  # in the package with the other names announced at initialize
 from .formatting import minimal_edit
-
-MIGRATE_KIND = "source.migrate.qvr"
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,8 @@ from typing import NamedTuple, Optional
 from qvr.syntax.span import LineIndex, Span
 from qvr.syntax.vocabulary import OPAQUE_BLOCK, OPAQUE_HEADS
 
-from . import families
+from . import TOKEN_MODIFIERS, TOKEN_TYPES, families  # the legend: in the package, see there
 
-TOKEN_TYPES = (
-    "keyword", "type", "function", "variable", "parameter", "property", "number", "comment",
-    "operator", "namespace", "enumMember", "macro",
-)
-TOKEN_MODIFIERS = ("declaration", "documentation", "defaultLibrary", "deprecated", "readonly")
 _T = {name: i for i, name in enumerate(TOKEN_TYPES)}
 _M = {name: 1 << i for i, name in enumerate(TOKEN_MODIFIERS)}
 

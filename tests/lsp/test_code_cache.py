@@ -70,6 +70,28 @@ def test_a_later_start_reuses_the_saved_code(tmp_path):
     assert second.misses == 1 and other(2) == 4
 
 
+def test_unused_entries_are_kept_up_to_a_bound(tmp_path, monkeypatch):
+    # Entries another run used stay (up to MAX_UNUSED), so that sessions answering other
+    # requests share the file; past the bound only what the last run used is written, so a
+    # source that differs at every start (attrs' salted __hash__) cannot grow the file forever.
+    monkeypatch.setattr(code_cache, "MAX_UNUSED", 3)
+    path = tmp_path / "c.marshal"
+    for k in range(3):  # three runs, each compiling a source of its own
+        run = CodeCache(path)
+        _generator_module(run).generate(SOURCE.replace("+ 1", f"+ {k}"))
+        assert run.save() is True
+    assert len(CodeCache(path).code) == 3  # two unused entries kept
+    run = CodeCache(path)
+    _generator_module(run).generate(SOURCE.replace("+ 1", "+ 3"))
+    _generator_module(run).generate(SOURCE.replace("+ 1", "+ 2"))  # reused
+    assert (run.hits, run.misses) == (1, 1) and run.save() is True
+    assert len(CodeCache(path).code) == 4  # two unused: still kept
+    run = CodeCache(path)
+    _generator_module(run).generate(SOURCE.replace("+ 1", "+ 4"))
+    assert run.save() is True
+    assert len(CodeCache(path).code) == 1  # four unused: only this run's entry is written
+
+
 def test_damaged_or_foreign_files_are_ignored_and_replaced(tmp_path):
     path = tmp_path / "c.marshal"
     writer = CodeCache(path)
