@@ -112,6 +112,19 @@ def test_shift_moves_every_span():
     assert shift(decl, 0) is decl
 
 
+def test_a_node_class_s_shifter_is_made_on_first_use_and_then_kept():
+    import qvr.syntax as syntax
+
+    decl = parse("define x = f >> g").statements[0]
+    stand_in = syntax._shifter_on_first_use(A.Compose)
+    syntax._SHIFTERS[A.Compose] = stand_in
+    first = shift(decl, 7)
+    made = syntax._SHIFTERS[A.Compose]
+    assert made is not stand_in
+    assert shift(decl, 7) == first and syntax._SHIFTERS[A.Compose] is made
+    assert first.expr.span.start == decl.expr.span.start + 7
+
+
 def test_leading_junk_is_reported_not_dropped():
     result = parse_module("junk here\nobject T : 3\n")
     assert [d.code for d in result.diagnostics] == ["QVR002"]

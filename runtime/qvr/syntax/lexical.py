@@ -153,7 +153,10 @@ def split_declarations_steps(text: str, every: int = 512):
         if not starts and not _has_code(text, 0, len(text)):
             return []
     for i, start in enumerate(starts):
-        chunks.append(Chunk(start, starts[i + 1] if i + 1 < len(starts) else len(text)))
+        chunk = _new_chunk(Chunk)  # `Chunk(start, end)` at a third of its cost (see `_shifted`)
+        _set_start(chunk, start)
+        _set_end(chunk, starts[i + 1] if i + 1 < len(starts) else len(text))
+        chunks.append(chunk)
         if i % (32 * every) == 32 * every - 1:
             yield
     return chunks
