@@ -378,7 +378,7 @@ def _record(types: list[str]) -> tuple:
         elif reduction.expand_single and len(children) == 1:
             push_value(children[0])
         else:
-            if any(c.__class__ is list for c in children):  # lark would fail here too
+            if list in map(type, children):  # lark would fail here too
                 raise AssertionError("an internal rule's children reach a callback unspliced")
             push_value(none + 1 + len(program))
             move((reduction.build, None if not children else children[0] if len(children) == 1

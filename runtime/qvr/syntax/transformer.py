@@ -122,7 +122,7 @@ class _Chain:
     the right (``A * (B * C)``, flattened too) is kept as a nested `_Chain` in the lists and
     spliced in then, with an explicit stack: parentheses can nest thousands deep."""
 
-    __slots__ = ("cls", "attr", "items", "ops", "start", "end", "node")
+    __slots__ = ("cls", "attr", "items", "ops", "start", "end", "node", "nested")
 
     def __init__(self, cls, attr):
         self.cls = cls  # A.Product or A.Coproduct
@@ -131,11 +131,15 @@ class _Chain:
         self.ops: list = []  # operator spans and nested chains (at the same places)
         self.start = self.end = 0
         self.node = None
+        self.nested = False  # whether the lists hold a nested chain (most chains do not)
 
     def finish(self):
         if self.node is None:
-            self.node = self.cls(_spliced(self.items, "items"), _spliced(self.ops, "ops"),
-                                 Span(self.start, self.end))
+            if self.nested:
+                items, ops = _spliced(self.items, "items"), _spliced(self.ops, "ops")
+            else:
+                items, ops = tuple(self.items), tuple(self.ops)
+            self.node = self.cls(items, ops, Span(self.start, self.end))
         return self.node
 
 
@@ -344,6 +348,7 @@ class AstBuilder:
         if nested is not None:  # `A * (B * C)`: spliced when the chain is finished
             chain.items.append(nested)
             chain.ops.append(nested)
+            chain.nested = True
         else:
             _take(chain, _u(right), cls, attr)
         chain.start, chain.end = start, end
