@@ -13,7 +13,9 @@ starts `python -m qvr_lsp` and measures, per size:
 * keystroke -> diagnostics: one-character didChange in the middle of the file (alternately
   inserting and deleting, so the text stays valid) until publishDiagnostics for that version
   (as an editor sees it: the client's own decoding of the notification is included; the "read"
-  row stops when the message has arrived), and the server's mean CPU time per keystroke;
+  row stops when the message has arrived and is parsed as JSON; the "client decoding" row is
+  the Python client's conversion of it into lsprotocol objects, the difference between the
+  two), and the server's mean CPU time per keystroke;
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
   flight, and hover right after a keystroke and after a 0.6 s pause;
@@ -124,6 +126,9 @@ class Bench:
         # turned it into lsprotocol objects (an editor's own decoding differs: this is the
         # time the server's part ends; `published` includes the Python client's decoding)
         self.arrived: dict[tuple[str, int | None], float] = {}
+        # how long the client took to turn each of them into lsprotocol objects (the
+        # difference between the two rows: the client's share, not the server's)
+        self.decoding: dict[tuple[str, int | None], float] = {}
         self.event = asyncio.Event()
         protocol = self.client.protocol
         structure = protocol.structure_message
@@ -131,7 +136,11 @@ class Bench:
         def structure_message(data):
             if data.get("method") == lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS and "jsonrpc" in data:
                 params = data.get("params") or {}
-                self.arrived[(params.get("uri"), params.get("version"))] = time.perf_counter()
+                key = (params.get("uri"), params.get("version"))
+                self.arrived[key] = start = time.perf_counter()
+                message = structure(data)
+                self.decoding[key] = time.perf_counter() - start
+                return message
             return structure(data)
 
         protocol.structure_message = structure_message
@@ -323,7 +332,7 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
             text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version), content_changes=[change]))
         return version
 
-    arrivals = []
+    arrivals, decodings = [], []
     server_cpu = 0.0
     pid = client._server.pid
     for _ in range(rounds):
@@ -332,6 +341,7 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
         v = keystroke()
         keystrokes.append(await bench.wait_published(uri, v) - sent)
         arrivals.append(bench.arrived[(uri, v)] - sent)
+        decodings.append(bench.decoding[(uri, v)])
         server_cpu += server_cpu_seconds(pid) - cpu
         t = time.perf_counter()
         answer = await client.text_document_semantic_tokens_full_delta_async(
@@ -340,6 +350,7 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
         result_id = answer.result_id
     results["keystroke -> diagnostics"] = keystrokes
     results["keystroke -> diagnostics read"] = arrivals
+    results["client decoding of those diagnostics"] = decodings
     # the server's CPU time from each didChange to its publish, as a mean (the clock ticks in
     # 10 ms: one keystroke's is too coarse to read, their sum is not); less sensitive to other
     # processes on the machine than the wall-clock rows
