@@ -70,7 +70,9 @@ class Tok:
 
 class _Spliced:
     """The children of one of lark's internal repetition rules, spliced into the parent's
-    children by lark's child filter (it only reads ``.children``; a `Tree` is not needed)."""
+    children by lark's child filter (it only reads ``.children``; a `Tree` is not needed).
+    Only where lark's parser runs the builder (bench/parser_compare.py): our parser splices
+    those children while it records a parse program (`qvr.syntax.parser._record`)."""
 
     __slots__ = ("children",)
 
