@@ -120,6 +120,26 @@ def test_typing_return_or_program_changes_what_later_lets_are():
     assert len(chunks) == len(split_declarations(PROGRAM)) + 1
 
 
+def test_a_define_that_comes_to_start_a_line_heads_an_opaque_block():
+    """Text after the edit is the same, but a `define name(` that now starts a line heads an
+    opaque block (and one that no longer does is a plain `define`): the old chunks after it
+    are not reused."""
+    mid_line = "object A : Real 2\nlet w = f(a)define q(x : A) : A = x\n    let y = 1\nexport w\n"
+    text, chunks = replace(mid_line, "let w = f(a)", "object B : Real 2\n")
+    assert chunk_texts(text, chunks)[-2:] == ["define q(x : A) : A = x\n    let y = 1\n",
+                                              "export w\n"]
+    replace(text, "object B : Real 2\n", "let w = f(a)")
+
+
+def test_an_indented_line_after_a_composition_line_with_a_later_keyword_makes_a_block():
+    """`rule` inside the options starts a chunk of its own after `composition mine`; an
+    indented line typed after them turns the whole into one opaque block, which the chunk
+    before the restart point (`composition`) must see."""
+    text = "composition mine [level=rule]\n"
+    _, chunks = edit(text, len(text), len(text), "    atoms S, let x\n")
+    assert len(chunks) == 1
+
+
 def test_let_inside_a_body_is_not_a_start_but_after_return_it_is():
     text, chunks = edit(PROGRAM, PROGRAM.index("    return"), PROGRAM.index("    return"),
                         "    let q = y\n")

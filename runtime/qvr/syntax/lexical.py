@@ -204,9 +204,10 @@ def resplit_declarations(old_text: str, old_chunks: list[Chunk], new_text: str,
       "program"``, and no later `_char_before` walk can go past the keyword's own letters, so
       the comments before it are never needed.
     * the scan stops at the first chunk start `p` at or after `new_end` for which ``p - delta``
-      was an old chunk start: the text from there on is the old text moved by `delta`, and the
-      state after a chunk start depends only on its keyword, so the rest of the old chunks,
-      moved by `delta`, are the answer.
+      was an old chunk start of the same kind (a keyword, or an opaque block, which a `define`
+      or `composition` heads only at the start of a line: `_start_kind`): the text from there
+      on is the old text moved by `delta`, and the state after a chunk start depends only on
+      its keyword or block, so the rest of the old chunks, moved by `delta`, are the answer.
 
     An edit inside the first keyword (or before it) rescans from offset 0, which is the full
     algorithm until it meets the old chunks again. `stats`, when given, receives
@@ -231,7 +232,8 @@ def resplit_declarations(old_text: str, old_chunks: list[Chunk], new_text: str,
             target = p - delta
             while j < len(old_chunks) and old_chunks[j].start < target:
                 j += 1
-            if j < len(old_chunks) and old_chunks[j].start == target:
+            if (j < len(old_chunks) and old_chunks[j].start == target
+                    and _start_kind(new_text, p) == _start_kind(old_text, target)):
                 tail_from = j
                 break
         starts.append(p)
@@ -266,6 +268,14 @@ def _chunk_start(chunk: Chunk) -> int:
     return chunk.start
 
 
+def _start_kind(text: str, pos: int) -> Optional[str]:
+    """What starts a chunk at `pos`: a statement keyword (``kw``) or an opaque block. The
+    text from `pos` on does not decide it alone: a `define name(` or `composition` heads a
+    block only at the start of a line."""
+    m = _SCAN.match(text, pos)
+    return None if m is None else m.lastgroup
+
+
 def _restart_point(old_text: str, old_chunks: list[Chunk],
                    edit_start: int) -> tuple[list[Chunk], list[int], int, bool]:
     """Where to restart the scan for an edit at `edit_start`: the old chunks to keep, the chunk
@@ -288,8 +298,30 @@ def _restart_point(old_text: str, old_chunks: list[Chunk],
         decided = _OPAQUE_DECIDED.get(m.group())
         if m.end() < edit_start and (decided is None
                                      or decided.match(old_text, s).end() < edit_start):
-            return old_chunks[:i], [s], m.end(), m.group() == "program"
+            undecided = _undecided_before(old_text, old_chunks, i, edit_start)
+            if undecided is None:
+                return old_chunks[:i], [s], m.end(), m.group() == "program"
+            i = undecided + 1  # restart before that one (the loop steps back to it)
     return [], [], 0, False
+
+
+def _undecided_before(old_text: str, old_chunks: list[Chunk], i: int,
+                      edit_start: int) -> Optional[int]:
+    """The last of the chunks before chunk `i` whose `define` or `composition` keyword heads
+    an opaque block or not depending on text at or after `edit_start` (`composition c` on
+    one line and the edit at the start of the next: `_OPAQUE_DECIDED`), or None."""
+    reach = _OPAQUE_DECIDED["composition"]  # the text after a chunk start that decides most
+    for k in range(i - 1, -1, -1):
+        start = old_chunks[k].start
+        if reach.match(old_text, start).end() < edit_start:
+            # what decides this chunk's kind ends before the edit, and so does that of every
+            # chunk before it (it ends at the first code of the next line with code at most)
+            return None
+        m = _SCAN.match(old_text, start)
+        decided = None if m is None or m.lastgroup != "kw" else _OPAQUE_DECIDED.get(m.group())
+        if decided is not None and decided.match(old_text, start).end() >= edit_start:
+            return k
+    return None
 
 
 def _chunk_starts(text: str, pos: int, in_body: bool):
