@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from operator import attrgetter
 from typing import Optional
 
 from ..diagnostics import Related, Severity
@@ -27,7 +28,7 @@ from .context import Context
 from .declarations import check_morphism
 from .deprecations import statement_deprecations
 from .expressions import infer, world, has_fuzzy_latent
-from .families import BUILTINS, FAMILIES, QUANTALES
+from .families import BUILTIN_NAMES, FAMILIES, QUANTALES
 from .declarations import check_composition
 from .grammar import cat_refs, check_rule
 from .model import DefineInfo, Symbol
@@ -93,6 +94,38 @@ _MAYBE_TIER3_OBJECT = re.compile("|".join(sorted(TIER3_OBJECTS)))
 # A cheap first test before walking a declaration's tree for tier-3 forms.
 _MAYBE_TIER3 = re.compile(
     r"\.(?=[^\W\d])|->|\b(?:map|fold|traverse|length|logsumexp_over|filter|parse)\b")
+# A looser test run before `_MAYBE_TIER3`, several times faster: with no lookaround and no
+# `\b` in front, the regular expression engine skips ahead to the characters that can start
+# a match. Whatever `_MAYBE_TIER3` finds, it finds too.
+_MAYBE_TIER3_LOOSE = re.compile(
+    r"\.[^\W\d]|->|map|fold|traverse|length|logsumexp_over|filter|parse")
+
+# Object values that cannot hold a constructor call (so no tier-3 constructor): what a
+# declaration's value most often is, told apart without walking it.
+_FLAT_OBJECT_VALUES = frozenset((A.TypeRef, A.TypeCard, A.TypeCtor, A.BracketCtor, A.EnumSet))
+# Object declaration -> (the declaration, whether its value calls a tier-3 constructor), for
+# `Checker.unchecked_names`, which asks it of every object declaration on every run of the
+# engine: the parsed declaration of an unchanged chunk is the same node from run to run, so
+# only new declarations are walked. The node is kept with its answer so that an id reused by
+# a later node cannot hit; the memo is emptied when it reaches its bound.
+_TIER3_VALUE_MEMO: dict = {}
+_TIER3_VALUE_MEMO_LIMIT = 1 << 14
+
+
+def _tier3_object_value(d) -> bool:
+    """Whether the value of object declaration `d` uses a tier-3 constructor."""
+    value = d.value
+    if value.__class__ in _FLAT_OBJECT_VALUES:
+        return False
+    entry = _TIER3_VALUE_MEMO.get(id(d))
+    if entry is not None and entry[0] is d:
+        return entry[1]
+    found = any(n.__class__ is A.TypeCall and n.ctor.text in TIER3_OBJECTS
+                for n in A.nodes(value))
+    if len(_TIER3_VALUE_MEMO) >= _TIER3_VALUE_MEMO_LIMIT:
+        _TIER3_VALUE_MEMO.clear()
+    _TIER3_VALUE_MEMO[id(d)] = (d, found)
+    return found
 
 
 def decl_kind(d) -> Optional[str]:
@@ -126,36 +159,44 @@ def group_where_steps(ctx: Context, statements, col=None, origin_of=None):
     if col is None:
         col = lambda d: ctx.line_index.position(d.keyword.span.start)[1]
     i, n = 0, len(statements)
-
-    def take(owner, i):
-        """Collect `owner`'s bindings starting at index i; returns the next index."""
-        c = col(owner)
-        mine = []
-        while i < n:
-            s = statements[i]
-            if not isinstance(s, A.DefineDecl) or col(s) <= c:
-                break
-            mine.append(s)
-            i += 1
-            if s.where is not None:
-                i = take(s, i)
-        bindings[id(owner)] = mine
-        if not mine:
-            if origin_of is not None:
-                ctx.origin = origin_of(owner)
-            ctx.error("QVR006", f"`where` of `{owner.name.text}` has no bindings (bindings must be "
-                      f"indented more than `{owner.name.text}`)", owner.where)
-        return i
-
     while i < n:
         s = statements[i]
         top.append(s)
         i += 1
         if isinstance(s, A.DefineDecl) and s.where is not None:
-            i = take(s, i)
+            i = _take_bindings(ctx, statements, s, i, bindings, col, origin_of)
         if not len(top) % PASS_STEP:
             yield
     return top, bindings
+
+
+def _take_bindings(ctx: Context, statements, owner, i: int, bindings: dict, col,
+                   origin_of) -> int:
+    """Collect `owner`'s bindings from `statements[i]` on into `bindings` (see
+    `group_where_steps`); returns the index after them.
+
+    A module-level function, not a closure: a closure that calls itself is a reference
+    cycle (the function and its own cell), and this one would hold the `Context`, so that
+    everything a run records would wait for the cyclic garbage collector instead of being
+    freed with its last reference."""
+    c = col(owner)
+    mine = []
+    n = len(statements)
+    while i < n:
+        s = statements[i]
+        if not isinstance(s, A.DefineDecl) or col(s) <= c:
+            break
+        mine.append(s)
+        i += 1
+        if s.where is not None:
+            i = _take_bindings(ctx, statements, s, i, bindings, col, origin_of)
+    bindings[id(owner)] = mine
+    if not mine:
+        if origin_of is not None:
+            ctx.origin = origin_of(owner)
+        ctx.error("QVR006", f"`where` of `{owner.name.text}` has no bindings (bindings must be "
+                  f"indented more than `{owner.name.text}`)", owner.where)
+    return i
 
 
 # ----------------------------------------------------------------------------- checker ----
@@ -173,8 +214,9 @@ def _replicate_count(d) -> int:
     return 1
 
 
-def _diagnostic_order(d):
-    return (d.span.start, d.span.end, d.code)
+# The order diagnostics are reported in: (start, end, code). An `attrgetter` builds the key
+# in C (a module's check sorts tens of thousands of diagnostics).
+_diagnostic_order = attrgetter("span.start", "span.end", "code")
 
 
 def _doc(d) -> Optional[str]:
@@ -228,7 +270,9 @@ class Checker:
     def new_symbol(self, name: A.Name, kind: str, d, *, table=None) -> Optional[Symbol]:
         ctx = self.ctx
         table = ctx.top if table is None else table
-        first = table.get(name.text) or ctx.top.get(name.text)
+        first = table.get(name.text)
+        if first is None and table is not ctx.top:
+            first = ctx.top.get(name.text)
         if first is not None:
             where = ctx.frame_span(first)
             ctx.error("QVR015", f"`{name.text}` is already declared (line "
@@ -236,7 +280,7 @@ class Checker:
                       related=(Related(where, f"first declaration of `{name.text}`"),))
             ctx.add_symbol(Symbol(name.text, kind, name.span, d.span, doc=_doc(d), decl=d))
             return None
-        if (name.text in FAMILIES or name.text in BUILTINS) and kind != "opaque" \
+        if (name.text in FAMILIES or name.text in BUILTIN_NAMES) and kind != "opaque" \
                 and name.text not in COLLECTION_NAMES and name.text != "parse":
             what = "distribution family" if name.text in FAMILIES else "builtin function"
             ctx.warning("QVR019", f"`{name.text}` shadows the {what} `{name.text}`", name.span)
@@ -265,90 +309,109 @@ class Checker:
             ctx.add_symbol(Symbol(d.name.text, "quantale", d.name.span, d.span,
                                   detail=f"composition {q or d.name.text}", decl=d))
             return
-        if isinstance(d, (A.ObjectDecl, A.TypeDecl, A.SpaceDecl)) and self.tier3_object(d):
+        check = _STATEMENT_CHECKS.get(d.__class__)
+        if check is not None:
+            check(self, d)
+
+    def check_object_decl(self, d) -> None:
+        """`object`/`type`/`space` statements: the object table and the symbols' hover."""
+        if self.tier3_object(d):
             return
-        if isinstance(d, (A.ObjectDecl, A.TypeDecl, A.SpaceDecl)):
-            obj = resolve_type(ctx, d.value, finite_position=not isinstance(d, A.ObjectDecl)
-                               and isinstance(d.value, A.Product))
-            for name in A.declared_names(d):
-                if obj is not None and name.text not in ctx.objects:
-                    named = obj.named(name.text)
-                    ctx.objects[name.text] = named
-                    sym = ctx.top.get(name.text)
-                    if sym is not None and sym.decl is d:
-                        sym.type = named
-                        sym.detail = f"object {name.text} : {obj.named(None).display()}"
-                        if d.value.__class__ is A.EnumSet:  # hover shows the labels
-                            sym.detail = f"object {name.text} : {{" + ", ".join(
-                                label.text for label in d.value.labels) + "}"
-        elif isinstance(d, A.QuantaleDecl):
-            q = d.name.text.lower()
-            if q not in QUANTALES:
-                ctx.error("QVR037", f"unknown quantale `{d.name.text}`; available: "
-                          f"{', '.join(QUANTALES)}", d.name.span)
-            else:
-                ctx.quantale = q
-            ctx.add_symbol(Symbol(d.name.text, "quantale", d.name.span, d.span,
-                                  detail=f"quantale {q}", decl=d))
-        elif isinstance(d, A.CategoryDecl):
-            for name in d.names:
+        ctx = self.ctx
+        obj = resolve_type(ctx, d.value, finite_position=d.__class__ is not A.ObjectDecl
+                           and d.value.__class__ is A.Product)
+        if obj is None:
+            return
+        for name in A.declared_names(d):
+            if name.text not in ctx.objects:
+                named = obj.named(name.text)
+                ctx.objects[name.text] = named
                 sym = ctx.top.get(name.text)
                 if sym is not None and sym.decl is d:
-                    sym.detail = f"category {name.text}"
-        elif isinstance(d, A.RuleDecl):
-            self.check_rule(d)
-        elif isinstance(d, A.MORPHISM_DECLS):
-            check_morphism(ctx, d)
-            for name in A.declared_names(d):
-                self.describe_morphism(name.text, d)
-        elif isinstance(d, A.ProgramDecl):
-            ctx.pending = {d.name.text}
-            with self.unchecked_parts(d, d.name.text) as involved:
-                info = check_program(ctx, d)
-                self.program_over(d, involved.start)
+                    sym.type = named
+                    # the structure, not a name (an anonymous object keeps its display text)
+                    shown = (obj if obj.name is None else obj.named(None)).display()
+                    sym.detail = f"object {name.text} : {shown}"
+                    if d.value.__class__ is A.EnumSet:  # hover shows the labels
+                        sym.detail = f"object {name.text} : {{" + ", ".join(
+                            label.text for label in d.value.labels) + "}"
 
-            ctx.programs[d.name.text] = info
-            sym = ctx.top.get(d.name.text)
+    def check_quantale_decl(self, d: A.QuantaleDecl) -> None:
+        ctx = self.ctx
+        q = d.name.text.lower()
+        if q not in QUANTALES:
+            ctx.error("QVR037", f"unknown quantale `{d.name.text}`; available: "
+                      f"{', '.join(QUANTALES)}", d.name.span)
+        else:
+            ctx.quantale = q
+        ctx.add_symbol(Symbol(d.name.text, "quantale", d.name.span, d.span,
+                              detail=f"quantale {q}", decl=d))
+
+    def check_category_decl(self, d: A.CategoryDecl) -> None:
+        ctx = self.ctx
+        for name in d.names:
+            sym = ctx.top.get(name.text)
             if sym is not None and sym.decl is d:
-                sym.type = info.effective
-                detail = f"program {d.name.text} : {info.declared.display() if info.declared else '?'}"
-                if info.promoted and info.effective is not None:
-                    detail += f" (promoted: {info.effective.display()})"
-                sym.detail = detail
-        elif isinstance(d, A.DefineDecl):
-            ctx.current_define = d.name.text
-            roots = [d] + self.bindings.get(id(d), [])
-            try:
-                with self.unchecked_parts(roots, d.name.text) as involved:
-                    info = self.check_define(d, ctx.top)
-                    if (info is not None and not involved and self.algebra_unknown
-                            and info.world is not None):
-                        involved.append("composition")  # finite world, unknown algebra
-                        self.drop_checked_diagnostics(involved.start, (), everything=True)
-            finally:
-                ctx.current_define = None
-            if info is not None:
-                if involved:
-                    info.type = None
-                    sym = ctx.top.get(d.name.text)
-                    if sym is not None and sym.decl is d:
-                        sym.type = None
-                        sym.detail = f"define {d.name.text} : unchecked (tier 3)"
-                ctx.defines[d.name.text] = info
-        elif isinstance(d, A.ExportDecl):
-            # several exports are allowed; the first is the primary one (spec part 2 §5.10)
-            written = ctx.src(d.expr.span)
-            texts = self.export_texts
-            if written in texts:
-                ctx.error("QVR054", f"`{written}` is exported twice", d.keyword.span)
-                return
-            texts.add(written)
-            ctx.order_free = True
-            with self.unchecked_parts(d, written) as involved:
-                t = infer(ctx, d.expr)
-            if self.export is None:
-                self.export = d
-                self.export_type = None if involved else t
+                sym.detail = f"category {name.text}"
+
+    def check_morphism_decl(self, d) -> None:
+        check_morphism(self.ctx, d)
+        for name in A.declared_names(d):
+            self.describe_morphism(name.text, d)
+
+    def check_program_decl(self, d: A.ProgramDecl) -> None:
+        ctx = self.ctx
+        ctx.pending = {d.name.text}
+        with self.unchecked_parts(d, d.name.text) as involved:
+            info = check_program(ctx, d)
+            self.program_over(d, involved.start)
+
+        ctx.programs[d.name.text] = info
+        sym = ctx.top.get(d.name.text)
+        if sym is not None and sym.decl is d:
+            sym.type = info.effective
+            detail = f"program {d.name.text} : {info.declared.display() if info.declared else '?'}"
+            if info.promoted and info.effective is not None:
+                detail += f" (promoted: {info.effective.display()})"
+            sym.detail = detail
+
+    def check_define_decl(self, d: A.DefineDecl) -> None:
+        ctx = self.ctx
+        ctx.current_define = d.name.text
+        roots = [d] + self.bindings.get(id(d), [])
+        try:
+            with self.unchecked_parts(roots, d.name.text) as involved:
+                info = self.check_define(d, ctx.top)
+                if (info is not None and not involved and self.algebra_unknown
+                        and info.world is not None):
+                    involved.append("composition")  # finite world, unknown algebra
+                    self.drop_checked_diagnostics(involved.start, (), everything=True)
+        finally:
+            ctx.current_define = None
+        if info is not None:
+            if involved:
+                info.type = None
+                sym = ctx.top.get(d.name.text)
+                if sym is not None and sym.decl is d:
+                    sym.type = None
+                    sym.detail = f"define {d.name.text} : unchecked (tier 3)"
+            ctx.defines[d.name.text] = info
+
+    def check_export_decl(self, d: A.ExportDecl) -> None:
+        # several exports are allowed; the first is the primary one (spec part 2 §5.10)
+        ctx = self.ctx
+        written = ctx.src(d.expr.span)
+        texts = self.export_texts
+        if written in texts:
+            ctx.error("QVR054", f"`{written}` is exported twice", d.keyword.span)
+            return
+        texts.add(written)
+        ctx.order_free = True
+        with self.unchecked_parts(d, written) as involved:
+            t = infer(ctx, d.expr)
+        if self.export is None:
+            self.export = d
+            self.export_type = None if involved else t
 
     def check_broken(self, d: A.BrokenDecl) -> None:
         """A declaration with a syntax error is not checked, but the top-level names its text
@@ -404,9 +467,8 @@ class Checker:
                     names.add(sym.name)
                     if d.head.text == "composition":
                         algebras.append(ctx.declared_at.get(sym.name, 0))
-                elif sym.kind == "object" and isinstance(d, A.OBJECT_DECLS) and any(
-                        n.__class__ is A.TypeCall and n.ctor.text in TIER3_OBJECTS
-                        for n in A.nodes(d.value)):
+                elif (sym.kind == "object" and isinstance(d, A.OBJECT_DECLS)
+                        and _tier3_object_value(d)):
                     names.add(sym.name)
             found = ctx.unchecked_names = frozenset(names)
             # the cheap test of `tier3_forms`: does a declaration's text mention one of them
@@ -459,7 +521,8 @@ class Checker:
         roots = roots if isinstance(roots, list) else [roots]
         self.unchecked_names
         named = ctx.unchecked_pattern
-        if not any(_MAYBE_TIER3.search(body) or (named is not None and named.search(body))
+        if not any((_MAYBE_TIER3_LOOSE.search(body) and _MAYBE_TIER3.search(body))
+                   or (named is not None and named.search(body))
                    for body in (ctx.src(_body_span(r)) for r in roots)):
             return False, [], []
         declared = lambda n: n in ctx.top or n in ctx.local_top
@@ -772,6 +835,19 @@ class Checker:
                 continue
             ctx.hint("QVR080", f"`{name}` is declared but never used", ctx.frame_span(sym),
                      tags=("unnecessary",))
+
+
+# The rule for each kind of statement (after the steps every statement shares), by class:
+# one dictionary look-up instead of a chain of `isinstance` tests per statement.
+_STATEMENT_CHECKS = {
+    A.ObjectDecl: Checker.check_object_decl, A.TypeDecl: Checker.check_object_decl,
+    A.SpaceDecl: Checker.check_object_decl, A.QuantaleDecl: Checker.check_quantale_decl,
+    A.CategoryDecl: Checker.check_category_decl, A.RuleDecl: Checker.check_rule,
+    A.ProgramDecl: Checker.check_program_decl, A.DefineDecl: Checker.check_define_decl,
+    A.ExportDecl: Checker.check_export_decl,
+}
+for _cls in A.MORPHISM_DECLS:
+    _STATEMENT_CHECKS[_cls] = Checker.check_morphism_decl
 
 
 def _names_deduction(ctx: Context, call: A.Call) -> bool:

@@ -74,10 +74,30 @@ def _number(ctx, o: A.Option, *, integer: bool, positive: bool, what: str):
     return None
 
 
+# (role, whether `role=` may be written) -> (the option keys allowed, their defaults): the same
+# few pairs for every declaration, so made once each.
+_ROLE_OPTIONS: dict = {}
+
+
+def _role_options(role: str, allow_role: bool) -> tuple:
+    found = _ROLE_OPTIONS.get((role, allow_role))
+    if found is None:
+        allowed = tuple(OPTIONS_BY_ROLE.get(role, ())) + (("role",) if allow_role else ())
+        # Defaults are filled in except for the MLP shape keys, which are present only when
+        # written (the runtime reads their presence as "use an MLP"; `param_source` says the
+        # same).
+        defaults = {k: OPTION_DEFAULTS[k] for k in allowed
+                    if k in OPTION_DEFAULTS and k not in ("hidden_dim", "n_layers")}
+        if "scale" in allowed:
+            defaults["scale"] = 0.5 if role == "latent" else None
+        found = _ROLE_OPTIONS[(role, allow_role)] = (allowed, defaults)
+    return found
+
+
 def validate_options(ctx: Context, options: list, role: str, *, what: str, family=None,
                      fixed: bool = False, allow_role: bool = False) -> dict:
     """Check keys and values for `role` (QVR028/029/033/034/038) and fill in defaults."""
-    allowed = tuple(OPTIONS_BY_ROLE.get(role, ())) + (("role",) if allow_role else ())
+    allowed, defaults = _role_options(role, allow_role)
     values: dict = {}
     for o in options:
         key = o.key.text
@@ -121,12 +141,7 @@ def validate_options(ctx: Context, options: list, role: str, *, what: str, famil
             v = None
         if v is not None:
             values[key] = v
-    # Defaults are filled in except for the MLP shape keys, which are present only when
-    # written (the runtime reads their presence as "use an MLP"; `param_source` says the same).
-    out = {k: OPTION_DEFAULTS[k] for k in allowed
-           if k in OPTION_DEFAULTS and k not in ("hidden_dim", "n_layers")}
-    if "scale" in allowed:
-        out["scale"] = 0.5 if role == "latent" else None
+    out = dict(defaults)
     out.update(values)
     widths = values.get("hidden_dim")
     if isinstance(widths, list):
@@ -201,7 +216,7 @@ def bind_family_args(ctx: Context, fam, args, call_span) -> Optional[dict]:
     bound: dict = {}
     seen_kw = False
     ok = True
-    schema = f"{fam.schema_text()}"
+    schema = fam.schema_text  # written into messages only
     positional = fam.params
     for i, a in enumerate(args):
         if isinstance(a, A.NamedArg):
@@ -209,29 +224,29 @@ def bind_family_args(ctx: Context, fam, args, call_span) -> Optional[dict]:
             key = fam.canonical(a.key.text)
             if key is None:
                 ctx.error("QVR063", f"`{fam.name}`: unknown argument `{a.key.text}`; expected "
-                          f"({schema})", a.key.span)
+                          f"({schema()})", a.key.span)
                 ok = False
             elif key in bound or (fam.one_of and key in fam.one_of
                                   and any(k in bound for k in fam.one_of)):
                 ctx.error("QVR063", f"`{fam.name}`: duplicate argument `{a.key.text}`; expected "
-                          f"({schema})", a.key.span)
+                          f"({schema()})", a.key.span)
                 ok = False
             else:
                 bound[key] = a.value
         else:
             if seen_kw:
                 ctx.error("QVR063", f"`{fam.name}`: misplaced argument `{ctx.src(a.span)}`; "
-                          f"expected ({schema})", a.span)
+                          f"expected ({schema()})", a.span)
                 ok = False
             elif i >= len(positional):
                 ctx.error("QVR063", f"`{fam.name}`: unknown argument `{ctx.src(a.span)}`; "
-                          f"expected ({schema})", a.span)
+                          f"expected ({schema()})", a.span)
                 ok = False
             else:
                 bound[positional[i]] = a
     missing = fam.required(bound) if ok else None
     if missing is not None:
-        ctx.error("QVR063", f"`{fam.name}`: missing argument `{missing}`; expected ({schema})",
+        ctx.error("QVR063", f"`{fam.name}`: missing argument `{missing}`; expected ({schema()})",
                   call_span)
         ok = False
     return bound if ok else None

@@ -179,9 +179,10 @@ def symbol_type(ctx: Context, sym) -> Optional[MorphType]:
 
 
 def _is_template(info) -> bool:
+    if info is None or not getattr(info, "typed_params", None):
+        return False
     from .templates import is_template  # templates reaches the program checker
-    return info is not None and bool(getattr(info, "typed_params", None)) and is_template(
-        info.decl)
+    return is_template(info.decl)
 
 
 def _ref(ctx: Context, e: A.Ref, in_fan: bool, inside: Optional[str] = "expression"
@@ -248,16 +249,9 @@ def world(ctx: Context, e) -> Optional[str]:
 
 def has_fuzzy_latent(ctx: Context, e) -> bool:
     """True if `e` contains a `latent` relation in a non-Markov quantale (cannot sample)."""
-    if isinstance(e, A.Ref):
-        sym = ctx.local_top.get(e.name.text) or ctx.top.get(e.name.text)
-        if sym is None:
-            return False
-        if sym.kind == "morphism":
-            info = ctx.morphisms.get(sym.name)
-            return info is not None and info.role == "latent" and info.quantale != "markov"
-        if sym.kind == "define":
-            return bool(getattr(ctx.defines.get(sym.name), "fuzzy", False))
-        return False
+    if e.__class__ is A.Ref:
+        return names_fuzzy_latent(ctx, ctx.local_top.get(e.name.text)
+                                  or ctx.top.get(e.name.text))
     todo = list(_children(e))  # an explicit stack: chains can be thousands of nodes deep
     while todo:
         node = todo.pop()
@@ -266,6 +260,18 @@ def has_fuzzy_latent(ctx: Context, e) -> bool:
                 return True
         else:
             todo.extend(_children(node))
+    return False
+
+
+def names_fuzzy_latent(ctx: Context, sym) -> bool:
+    """`has_fuzzy_latent` of a reference to the symbol `sym` (None: an unknown name)."""
+    if sym is None:
+        return False
+    if sym.kind == "morphism":
+        info = ctx.morphisms.get(sym.name)
+        return info is not None and info.role == "latent" and info.quantale != "markov"
+    if sym.kind == "define":
+        return bool(getattr(ctx.defines.get(sym.name), "fuzzy", False))
     return False
 
 

@@ -260,6 +260,9 @@ def _builtins() -> dict[str, BuiltinSchema]:
 BUILTIN_SCHEMAS: dict[str, BuiltinSchema] = _builtins()
 # Builtin names usable in `let` and arguments (the vocabulary's order: P1's ten first).
 BUILTINS = _vocabulary.BUILTINS
+# The same names as a set, for membership tests (the tuple would be scanned name by name, and
+# the checker asks about every name it declares and every call it types).
+BUILTIN_NAMES = frozenset(BUILTINS)
 # The builtins whose one-argument form reduces the last axis (spec part 2 §5.8 "Reductions").
 REDUCTIONS = frozenset(_vocabulary.REDUCTION_BUILTINS)
 

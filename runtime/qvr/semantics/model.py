@@ -19,11 +19,12 @@ from ..syntax.span import LineIndex, Span
 from .types import MorphType, ObjType, Type
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Symbol:
     """A declared name. `kind` ∈ object morphism program define category rule quantale
     parameter variable rule_variable; `scope` is None at top level, else the program/rule
-    name; `detail` is the one-line signature hover shows."""
+    name; `detail` is the one-line signature hover shows. Slotted: a large module has tens
+    of thousands."""
 
     name: str
     kind: str
@@ -49,7 +50,7 @@ class Reference(NamedTuple):
     is_definition: bool
 
 
-@dataclass
+@dataclass(slots=True)
 class MorphismInfo:
     """A declared morphism. `role` ∈ kernel deterministic embed latent observed discretize;
     `family` the family name for kernels (``Categorical`` for `stochastic`); `fixed_args` the
@@ -80,7 +81,7 @@ class MorphismInfo:
             self.role == "discretize")
 
 
-@dataclass
+@dataclass(slots=True)
 class VarInfo:
     """A program local: `kind` ∈ parameter sample observe let; `type` ObjType/SeqType."""
 
@@ -121,7 +122,7 @@ class DefineInfo:
     owner: Optional[str] = None  # for a where-binding: the name of its owner
 
 
-@dataclass
+@dataclass(slots=True)
 class ScanInfo:
     """A `scan(c, …)`: the cell's input leaves (as the product `input`) and state part
     (`state`, the cell's codomain), and the three options with defaults filled in."""
@@ -136,7 +137,7 @@ class ScanInfo:
     direction: str = "forward"
 
 
-@dataclass
+@dataclass(slots=True)
 class InlineInfo:
     """An inline draw `Normal(loc=mu, scale=0.5)`: `bound` maps canonical parameter names to
     argument nodes; `width` the broadcast width; `value_type` the family support at it."""

@@ -35,7 +35,8 @@ def resolve_type(ctx: Context, t, *, finite_position: bool = False) -> Optional[
 
     `finite_position`: a bare integer here is the classic finite-set shorthand, which is
     deprecated (QVR090) except as the whole value of an `object` statement (reported there)."""
-    if isinstance(t, A.TypeRef):
+    cls = t.__class__  # AST classes have no subclasses: compared, not `isinstance`d
+    if cls is A.TypeRef:
         name = t.name
         if name.text == "UnitInterval" and name.text not in ctx.top:
             # the bare constructor (no dimension) parses as a reference
@@ -56,7 +57,7 @@ def resolve_type(ctx: Context, t, *, finite_position: bool = False) -> Optional[
         obj = ctx.objects.get(sym.name)
         ctx.record_type(t, obj)
         return obj
-    if t.__class__ is A.EnumSet:
+    if cls is A.EnumSet:
         # `{a, b, c}`: FinSet 3 with labels (spec part 2 §5.10); labels are in no namespace
         seen: set = set()
         for label in t.labels:
@@ -66,15 +67,15 @@ def resolve_type(ctx: Context, t, *, finite_position: bool = False) -> Optional[
                 return None
             seen.add(label.text)
         return ObjType.fin(len(t.labels))
-    if isinstance(t, A.TypeCard):
+    if cls is A.TypeCard:
         n = _dimension(ctx, t.value, "cardinality")
         if finite_position and n is not None:
             ctx.deprecated("QVR090", t.value.text, f"FinSet {t.value.text}", t.span,
                            [(t.span, f"FinSet {t.value.text}")])
         return ObjType.fin(n) if n is not None else None
-    if isinstance(t, A.TypeCtor):
+    if cls is A.TypeCtor:
         return _ctor(ctx, t, t.ctor, list(t.args), [], t.options, call=False)
-    if isinstance(t, A.TypeCall):
+    if cls is A.TypeCall:
         pos = [a for a in t.args if isinstance(a, A.Number)]
         kws = [a for a in t.args if isinstance(a, A.KwArg)]
         for a in t.args:
@@ -83,16 +84,16 @@ def resolve_type(ctx: Context, t, *, finite_position: bool = False) -> Optional[
                           "after a keyword", a.span)
                 return None
         return _ctor(ctx, t, t.ctor, pos, kws, t.options, call=True)
-    if isinstance(t, A.BracketCtor):
+    if cls is A.BracketCtor:
         obj = _ctor(ctx, t, t.ctor, list(t.args), list(t.kwargs), None, call=False,
                     bracket=True)
         return obj
-    if isinstance(t, A.Product):
+    if cls is A.Product:
         parts = [resolve_type(ctx, f, finite_position=finite_position) for f in t.factors]
         if any(p is None for p in parts):
             return None
         return ObjType(tuple(parts))
-    if isinstance(t, A.Coproduct):
+    if cls is A.Coproduct:
         total = 0
         ok = True
         for op in t.operands:
@@ -160,7 +161,7 @@ def _ctor(ctx: Context, node, ctor: A.Name, pos: list, kws: list, braces, *, cal
     if c == "FinSet":
         obj = ObjType.fin(n)
     elif c in ("Real", "Euclidean"):
-        obj = ObjType.leaf(Cont(n, low, high))
+        obj = ObjType.real(n, low, high)  # the shared `Real n` when unbounded
     elif c == "Simplex":
         obj = ObjType.leaf(Cont(n, simplex=True))
     elif c == "PositiveReals":

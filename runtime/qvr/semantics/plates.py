@@ -131,6 +131,8 @@ class PlateEnv:
         """Combining two values (arithmetic, builtin calls, one family application): plates
         by union, `a`'s first, aligned by identity; two open plates unify; an open plate
         and a declared plate stay two axes."""
+        if b is NO_PLATES:  # the common case, a value without plates: nothing to combine
+            return a if a.open is None else self.resolve(a)
         a, b = self.resolve(a), self.resolve(b)
         if b.empty:
             return a
@@ -185,7 +187,7 @@ def plated(base, plating: Plating, env: Optional[PlateEnv]):
         return None
     if base.__class__ is PlatedType:
         base = base.base
-    if plating.empty:
+    if plating is NO_PLATES or plating.empty:
         return base
     return PlatedType(base, plating, env)
 

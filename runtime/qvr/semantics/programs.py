@@ -19,9 +19,9 @@ from ..syntax import ast as A
 from ..syntax.span import Span
 from .context import KIND_WORDS, Context, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
-from .expressions import EXPR_KINDS, has_fuzzy_latent, symbol_type
+from .expressions import EXPR_KINDS, names_fuzzy_latent, symbol_type
 from . import comprehensions, effects, marginalize, templates
-from .families import BUILTIN_SCHEMAS, BUILTINS, FAMILIES, value_type
+from .families import BUILTIN_NAMES, BUILTIN_SCHEMAS, BUILTINS, FAMILIES, value_type
 from .model import InlineInfo, ProgramInfo, Symbol, VarInfo
 from .objects import resolve_type
 from .plates import (NO_PLATES, Plate, PlateEnv, PlatedType, Plating, base_of, plate_of,
@@ -190,9 +190,10 @@ class ProgramChecker:
             return
         sym_kind = "parameter" if kind == "parameter" else "variable"
         detail = f"{name.text} : {t.display()}" if t is not None else name.text
+        docs = getattr(node, "docs", None)
         sym = ctx.add_symbol(Symbol(name.text, sym_kind, name.span, getattr(node, "span", name.span),
                                     type=t, detail=detail, scope=self.name,
-                                    doc=_doc_text(getattr(node, "docs", ()))))
+                                    doc=_doc_text(docs) if docs else None))
         self.locals[name.text] = (sym, VarInfo(name.text, kind, t, node))
         self.uses[name.text] = 0
 
@@ -269,28 +270,34 @@ class ProgramChecker:
     # -------------------------------------------------------------------------- steps ----
     def _step(self, step) -> None:
         ctx = self.ctx
-        if step.__class__ is _MarginalizeStep:
+        cls = step.__class__  # AST classes have no subclasses: compared, not `isinstance`d
+        if cls is _MarginalizeStep:
             return marginalize.check(self, step)
-        if isinstance(step, (A.LetStep, _ScoreStep)):
+        if cls is A.LetStep or cls is _ScoreStep:
             if step.value.__class__ is A.FactorExpr:  # a comprehension (§5.8)
                 t = comprehensions.check(self, step.value)
             else:
                 t = self.arith(step.value)
             ctx.record_type(step, t)
-            if isinstance(step, _ScoreStep):
+            if cls is _ScoreStep:
                 effects.check_score(ctx, step, t)
-            self._bind(step.name, "let" if isinstance(step, A.LetStep) else "score", t, step)
+            self._bind(step.name, "let" if cls is A.LetStep else "score", t, step)
             if self._depends(step.value):
                 self.input_dep.add(step.name.text)
             return
-        pattern = step.pattern if hasattr(step, "pattern") else step.name
-        observe = isinstance(step, (A.ObserveStep, A.ObserveTildeStep))
+        pattern = getattr(step, "pattern", None)
+        if pattern is None:
+            pattern = step.name
+        observe = cls is A.ObserveStep or cls is A.ObserveTildeStep
         self._step_deprecations(step)
-        if isinstance(step, _CallStep):
+        if cls is _CallStep:
             effects.check_call_target(ctx, step)
-        opts = _step_options(ctx, step)
-        iid = self._plate_list(opts.get("iid_over"))
-        over = self._plate_list(opts.get("over"))
+        if getattr(step, "options", None) is None:  # no plates declared by options
+            iid = over = []
+        else:
+            opts = _step_options(ctx, step)
+            iid = self._plate_list(opts.get("iid_over"))
+            over = self._plate_list(opts.get("over"))
         annotation = getattr(step, "annotation", None)
         ann = (resolve_type(ctx, annotation, finite_position=True)
                if annotation is not None else None)
@@ -309,13 +316,13 @@ class ProgramChecker:
         declared = self._rule_a(step, value, ann, ann_plate, iid, over)
         value = self._step_value(step, value, declared, annotation)
         ctx.record_type(step, value)
-        kind = "observe" if observe else "let" if isinstance(step, _CallStep) else "sample"
+        kind = "observe" if observe else "let" if cls is _CallStep else "sample"
         if self.target_dep:
             for n in _bound_names(step):
                 self.input_dep.add(n.text)
-        if isinstance(pattern, A.Name):
+        if pattern.__class__ is A.Name:
             self._bind(pattern, kind, value, step)
-        elif isinstance(pattern, A.PatVar):
+        elif pattern.__class__ is A.PatVar:
             self._bind(pattern.name, kind, value, step)
         else:
             if observe:
@@ -564,7 +571,7 @@ class ProgramChecker:
             if sym.kind == "program" and getattr(ctx.programs.get(sym.name), "typed_params",
                                                  None):
                 return templates.call(self, sym, target)  # typed parameters (§5.5)
-            if has_fuzzy_latent(ctx, A.Ref(name, name.span)):
+            if names_fuzzy_latent(ctx, sym):  # `has_fuzzy_latent` of a reference to it
                 ctx.error("QVR050", f"fuzzy relation `{name.text}` cannot be sampled", name.span)
             if observe and not self._has_density(sym):
                 ctx.error("QVR071", f"`{name.text}` has no density; observe a distribution, a "
@@ -611,14 +618,11 @@ class ProgramChecker:
             return Span(target.args[0].span.start, target.args[-1].span.end)
         return target.name.span
 
-    def _apply(self, fname: str, mt: Optional[MorphType], target: A.Target, args):
+    def _apply(self, fname: str, mt: Optional[MorphType], target, args):
         """Type of drawing from / calling a named morphism with `args` (None: the input),
         applied to every plate element of the arguments, and the arguments as
-        (node, plates, input-dependent) triples."""
-        value, info = self._apply_base(fname, mt, target, args)
-        return value, info
-
-    def _apply_base(self, fname, mt, target, args):
+        (node, plates, input-dependent) triples. `target` (an `A.Target`, or the `A.Call`
+        of a call in arithmetic) locates the arguments in messages."""
         ctx = self.ctx
         arg_types = []
         info: list = []
@@ -629,7 +633,7 @@ class ProgramChecker:
             ok = True
             expects = _expected_args(mt, len(args))
             for i, a in enumerate(args):
-                if isinstance(a, A.NamedArg):
+                if a.__class__ is A.NamedArg:
                     ctx.error("QVR062", "keyword arguments are only allowed for distribution "
                               "families", a.key.span)
                     self.arith(a.value)
@@ -638,8 +642,8 @@ class ProgramChecker:
                 t = self.arith(a, expect=expects[i])
                 info.append((a, _raw_plating(t), self._depends(a)))
                 arg_types.append(base_of(t))
-                if not (isinstance(a, A.Var) and a.name.text in self.locals
-                        and self.locals[a.name.text][1].kind == "parameter"):
+                if all_params and not (a.__class__ is A.Var and a.name.text in self.locals
+                                       and self.locals[a.name.text][1].kind == "parameter"):
                     all_params = False
             if not ok or any(t is None for t in arg_types):
                 return (mt.cod if mt is not None and not args else None), info
@@ -647,7 +651,6 @@ class ProgramChecker:
         if mt is None or given is None:
             return None, info
         dom = mt.dom
-        span = self._args_span(target)
         if is_seq(dom):
             if is_seq(given) and compatible(given.elem, dom.elem):
                 return mt.cod, info
@@ -655,21 +658,21 @@ class ProgramChecker:
                     and (args is None or all_params)):
                 raise _Promote()
             ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
-                      f"`{given.display()}`", span)
+                      f"`{given.display()}`", self._args_span(target))
             return None, info
         if is_seq(given):
             if not mt.is_elementwise:
                 ctx.error("QVR041", f"`{fname}` consumes a whole sequence and cannot be lifted",
-                          span)
+                          self._args_span(target))
                 return None, info
             if not compatible(given.elem, dom):
                 ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
-                          f"`{given.elem.display()}`", span)
+                          f"`{given.elem.display()}`", self._args_span(target))
                 return None, info
             return SeqType(mt.cod), info
         if not compatible(given, dom):
             ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
-                      f"`{given.display()}`", span)
+                      f"`{given.display()}`", self._args_span(target))
             return None, info
         return mt.cod, info
 
@@ -829,30 +832,31 @@ class ProgramChecker:
 
     def _arith(self, node, operand: bool, expect=None):
         ctx = self.ctx
-        if isinstance(node, A.Lit):
+        cls = node.__class__  # AST classes have no subclasses: compared, not `isinstance`d
+        if cls is A.Lit:
             return ObjType.real(1)
-        if isinstance(node, A.Var):
+        if cls is A.Var:
             var = self._use(node.name, operand=True, expect=expect)
             if var is None:
                 return None
             t = var.type
             if operand and t is not None:
                 e = elem_of(base_of(t))
-                if any(isinstance(l, Fin) for l in e.leaves) and not (
-                        len(e.leaves) == 1 and e.leaves[0] == Fin(2)):
+                leaves = e.leaves
+                if _has_finite_leaf(leaves) and not (len(leaves) == 1 and leaves[0] == Fin(2)):
                     ctx.warning("QVR075", f"arithmetic on index values of finite `{node.name.text}` "
                                 f"(`{e.display()}`)", node.span)
             return t
-        if isinstance(node, A.Vec):
+        if cls is A.Call:
+            return self._call(node)
+        if cls is A.BinOp:
+            return self._arith_binops(node)
+        if cls is A.Vec:
             return self._vector(node)
-        if isinstance(node, A.Neg):
+        if cls is A.Neg:
             t = self.arith(node.operand, operand=True)
             return self._realise(t)
-        if isinstance(node, A.BinOp):
-            return self._arith_binops(node)
-        if isinstance(node, A.Call):
-            return self._call(node)
-        if isinstance(node, A.Index):
+        if cls is A.Index:
             return self._index(node)
         return None
 
@@ -1069,13 +1073,12 @@ class ProgramChecker:
                 for a in node.args:
                     self.arith(a)
                 return None
-            target = A.Target(name, tuple(node.args), node.span)
-            value, args = self._apply(name.text, info.type, target, tuple(node.args))
+            value, args = self._apply(name.text, info.type, node, node.args)
             pl = NO_PLATES
             for _, p, _ in args:
                 pl = self.env.merge(pl, p)
             return self._plated_value(node, value, pl)
-        if name.text in BUILTINS and (sym is None or sym.kind != "morphism"):
+        if name.text in BUILTIN_NAMES and (sym is None or sym.kind != "morphism"):
             types = [self.arith(a) for a in node.args]
             builtin = BUILTIN_SCHEMAS[name.text]
             if len(node.args) not in builtin.arities:
@@ -1223,6 +1226,13 @@ def _matrix_binop(a: ObjType, b: ObjType):
         return ObjType.leaf(ma) if ma == mb else False
     m, other = (ma, b) if ma is not None else (mb, a)
     return ObjType.leaf(m) if other.width in (1, m.m) and other.is_continuous else False
+
+
+def _has_finite_leaf(leaves) -> bool:
+    for leaf in leaves:
+        if leaf.__class__ is Fin:
+            return True
+    return False
 
 
 def _int_literal(node) -> Optional[int]:

@@ -283,7 +283,8 @@ class ObjType:
     # -- structure -------------------------------------------------------------------------
     @property
     def is_primitive(self) -> bool:
-        return len(self.factors) == 1 and not isinstance(self.factors[0], ObjType)
+        factors = self.factors
+        return len(factors) == 1 and factors[0].__class__ is not ObjType
 
     @property
     def factor_types(self) -> tuple["ObjType", ...]:
@@ -303,14 +304,14 @@ class ObjType:
     @property
     def is_finite(self) -> bool:
         for leaf in self.leaves:
-            if not isinstance(leaf, Fin):
+            if leaf.__class__ is not Fin:
                 return False
         return True
 
     @property
     def is_continuous(self) -> bool:
         for leaf in self.leaves:
-            if not isinstance(leaf, Cont):
+            if leaf.__class__ is not Cont:
                 return False
         return True
 
@@ -329,9 +330,9 @@ class ObjType:
         segs: list[tuple[str, int]] = []
         run = 0
         for l in self.leaves:
-            if isinstance(l, Cont):
+            if l.__class__ is Cont:
                 run += l.d
-            elif isinstance(l, Mat):
+            elif l.__class__ is Mat:
                 if run:
                     segs.append(("cont", run))
                     run = 0
@@ -429,31 +430,44 @@ class MorphType:
         return self.display()
 
 
+# The type classes have no subclasses: the tests below compare classes, which is cheaper
+# than `isinstance` (the checker asks them of nearly every value it types).
 def is_seq(t) -> bool:
-    return isinstance(t, SeqType)
+    return t.__class__ is SeqType
 
 
 def elem_of(t: Type) -> ObjType:
     """The element type of a sequence, or the object itself."""
-    return t.elem if isinstance(t, SeqType) else t
+    return t.elem if t.__class__ is SeqType else t
 
 
 def seq_of(t: Type) -> SeqType:
     """`Seq[t]`; a sequence stays as it is (nesting is reported by the checker)."""
-    return t if isinstance(t, SeqType) else SeqType(t)
+    return t if t.__class__ is SeqType else SeqType(t)
 
 
 def compatible(a, b) -> bool:
     """`a ≈ b` (spec §4.3). Works on ObjType, SeqType and MorphType; mixed kinds are ≉."""
-    if a is b and a.__class__ is ObjType:  # the common case: one object on both sides
-        return True
-    if isinstance(a, MorphType) and isinstance(b, MorphType):
+    ca, cb = a.__class__, b.__class__
+    if ca is ObjType and cb is ObjType:  # the common case
+        return a is b or _same_factors(a.factors, b.factors) or a.segments() == b.segments()
+    if ca is MorphType and cb is MorphType:
         return compatible(a.dom, b.dom) and compatible(a.cod, b.cod)
-    if isinstance(a, SeqType) or isinstance(b, SeqType):
-        return isinstance(a, SeqType) and isinstance(b, SeqType) and compatible(a.elem, b.elem)
-    if isinstance(a, ObjType) and isinstance(b, ObjType):
-        return a.segments() == b.segments()
+    if ca is SeqType or cb is SeqType:
+        return ca is SeqType and cb is SeqType and compatible(a.elem, b.elem)
     return False
+
+
+def _same_factors(fa: tuple, fb: tuple) -> bool:
+    """Whether two objects are made of the very same factors (so they are ≈): an argument
+    list's product is usually made of the objects the callee's domain names, and this
+    spares flattening it into segments."""
+    if len(fa) != len(fb):
+        return False
+    for x, y in zip(fa, fb):
+        if x is not y:
+            return False
+    return True
 
 
 def product_of(types: "list[Type]") -> Optional[Type]:
@@ -461,8 +475,17 @@ def product_of(types: "list[Type]") -> Optional[Type]:
     a sequence (non-sequence parts are broadcast over time)."""
     if not types:
         return None
-    any_seq = any(isinstance(t, SeqType) for t in types)
-    prod = ObjType.product([elem_of(t) for t in types])
+    if len(types) == 1:  # one part is its own product
+        t = types[0]
+        return SeqType(t.elem) if t.__class__ is SeqType else t
+    any_seq = False
+    parts = []
+    for t in types:
+        if t.__class__ is SeqType:
+            any_seq = True
+            t = t.elem
+        parts.append(t)
+    prod = ObjType(tuple(parts))
     return SeqType(prod) if any_seq else prod
 
 
