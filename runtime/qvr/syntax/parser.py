@@ -365,23 +365,24 @@ def _record(types: list[str]) -> tuple:
     move = program.append
 
     def reduce(size: int, reduction: _Reduction) -> None:
+        build, child_filter, expand_single = reduction
         if size:
             children = value_stack[-size:]
             del value_stack[-size:]
             del state_stack[-size:]
         else:
             children = []
-        if reduction.child_filter is not None:
-            children = _filtered(children, reduction.child_filter, none)
-        if reduction.build is None:
+        if child_filter is not None:
+            children = _filtered(children, child_filter, none)
+        if build is None:
             push_value(children)
-        elif reduction.expand_single and len(children) == 1:
+        elif expand_single and len(children) == 1:
             push_value(children[0])
         else:
             if list in map(type, children):  # lark would fail here too
                 raise AssertionError("an internal rule's children reach a callback unspliced")
             push_value(none + 1 + len(program))
-            move((reduction.build, None if not children else children[0] if len(children) == 1
+            move((build, None if not children else children[0] if len(children) == 1
                   else itemgetter(*children)))
 
     for number, ttype in enumerate(types):
