@@ -4,11 +4,13 @@ Every path parses the same generated module (`parse_check.generate`, the 10,000-
 recurrent models) in one parse and builds the same AST with the project's `AstBuilder`:
 
 * ``custom``: `qvr.syntax.parser.parse_chunk` (our lexer `fast_tokens` + our LALR driver
-  `_drive` over the committed tables, the builder's callbacks run on each reduction);
+  `_drive` over the committed tables, the builder's callbacks run on each reduction; one
+  chunk this long is parsed in one pass by the table, without a kept parse program, so no
+  replay helps it: `parse_module` below splits the module and replays the shapes it has seen);
 * ``lark standalone``: the module `python -m lark.tools.standalone` writes for qvr.lark
   (basic lexer, ``--keep_all_tokens --maybe_placeholders``, as the fast path's tables are
   built), generated into a temporary directory here and never committed, with the builder as
-  lark's inline transformer (lark passes it exactly the children lists our driver passes);
+  lark's inline transformer (lark passes it the children our driver passes, as lists);
 * ``lark_cython``: lark with lark_cython's Cython lexer and parser (``_plugins``), same
   options and transformer; skipped with a note when it is not installed.
 
