@@ -57,9 +57,10 @@ def _samples(cls, tag: str) -> list:
 def test_the_module_has_the_node_classes_and_all_took_the_cheap_build():
     assert len(AST_CLASSES) > 60
     for cls in AST_CLASSES.values():
-        # __eq__ compiled by frozen_init (the standard build compiles it at module level)
-        assert cls.__eq__.__code__.co_qualname == "factory.<locals>.__eq__", cls
-        assert cls.__init__.__code__.co_qualname == "factory.<locals>.__init__", cls
+        # __eq__ and __init__ made by frozen_init (their code is named after the class; the
+        # standard build's is `__create_fn__.<locals>.__eq__`)
+        assert cls.__eq__.__code__.co_qualname == f"{cls.__qualname__}.__eq__", cls
+        assert cls.__init__.__code__.co_qualname == f"{cls.__qualname__}.__init__", cls
 
 
 @pytest.mark.parametrize("name", sorted(AST_CLASSES))
@@ -201,7 +202,7 @@ def test_classes_beyond_plain_fields_get_the_standard_build():
         with pytest.raises(dataclasses.FrozenInstanceError):
             cls(1).a = 3
     # eligible for the fast constructor: standard build, then install_fast_init
-    assert WithOwnRepr.__init__.__code__.co_qualname == "factory.<locals>.__init__"
+    assert WithOwnRepr.__init__.__code__.co_qualname == f"{WithOwnRepr.__qualname__}.__init__"
 
 
 def test_the_import_time_self_check_sees_a_difference_from_dataclasses(monkeypatch):
@@ -218,6 +219,6 @@ def test_when_the_self_check_fails_every_class_gets_the_standard_build(monkeypat
         a: int
         b: str
 
-    assert Plain.__eq__.__code__.co_qualname != "factory.<locals>.__eq__"  # dataclasses' own
-    assert Plain.__init__.__code__.co_qualname == "factory.<locals>.__init__"  # still fast
+    assert Plain.__eq__.__code__.co_qualname != f"{Plain.__qualname__}.__eq__"  # dataclasses' own
+    assert Plain.__init__.__code__.co_qualname == f"{Plain.__qualname__}.__init__"  # still fast
     assert Plain(1, "x") == Plain(1, "x") and "__slots__" in vars(Plain)

@@ -16,8 +16,9 @@ Two tools:
   methods per class (plus the `__init__` that `install_fast_init` then throws away), builds
   every class twice for ``slots=True`` and asks `inspect` for a signature to write missing
   docstrings. Here each class is built once, with its slots; only the methods whose speed
-  matters (`__init__`, `__eq__`, `__hash__`) are compiled, in one small `exec` per class, from
-  the same code `dataclasses` would write; `__repr__`, `__setattr__`, `__delattr__` and the
+  matters (`__init__`, `__eq__`, `__hash__`) are made from code, the same code `dataclasses`
+  would write, compiled once per number of fields and renamed per class with
+  `CodeType.replace` (`_compile_methods`); `__repr__`, `__setattr__`, `__delattr__` and the
   pickling hooks are shared closures with the same behaviour. The result carries the same
   `__dataclass_fields__` (real `dataclasses.Field` objects) and `__dataclass_params__`, so
   `dataclasses.fields`, `is_dataclass`, `replace`, `asdict` and pickling work unchanged.
@@ -27,10 +28,11 @@ Two tools:
   `dataclasses` builds something else (`_cheap_build_matches_the_standard_one`).
   tests/syntax/test_ast_classes.py checks every AST class against the standard build.
 
-Why not one batched `exec` for all classes: compiling costs in proportion to the source, not
-per call (measured: 438 small sources compile no slower than their concatenation), so the
-saving is in compiling half as much, not in compiling it at once. `__repr__` is not compiled
-and so is ~25% slower per node than the generated one; nothing calls it on a hot path.
+Why renamed templates rather than one source per class: compiling costs in proportion to
+the source (438 small sources compile no slower than their concatenation), and compiling a
+class' methods took about 110 us against about 6 us to rename a template's code, a third of
+``import qvr.syntax`` for its ~100 classes. `__repr__` is not compiled and so is ~25% slower
+per node than the generated one; nothing calls it on a hot path.
 
 One deliberate difference: assigning a name that is not a field raises `FrozenInstanceError`
 here; the standard slotted build raises `TypeError` from its ``super()`` call (its
@@ -38,10 +40,12 @@ here; the standard slotted build raises `TypeError` from its ``super()`` call (i
 """
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import operator
 import reprlib
 from dataclasses import FrozenInstanceError
+from types import CellType, FunctionType
 
 # A real frozen slotted dataclass to copy the two things `dataclasses` keeps private: the
 # `__dataclass_params__` object (read-only, so one is shared by every class built here) and the
@@ -134,11 +138,22 @@ def _field(name: str, annotation: str) -> dataclasses.Field:
     return f
 
 
-def _compile_methods(cls: type, names, *, with_eq_hash: bool) -> tuple:
-    """`__init__` (slot setters bound in a closure) and, if asked, `__eq__` and `__hash__`,
-    written as `dataclasses` writes them, from one `exec`."""
-    setters = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
-    body = "".join(f"        _set_{n}(self, {n})\n" for n in names) or "        pass\n"
+# (number of fields, with __eq__/__hash__) -> the code objects of the methods for fields named
+# `f0`, `f1`, ... (see `_compile_methods`)
+_TEMPLATES: dict = {}
+
+
+def _template(arity: int, with_eq_hash: bool) -> tuple:
+    """The code of `__init__` (and `__eq__`, `__hash__`) for `arity` fields named ``f0``,
+    ``f1``, ..., each stored by the setter in the closure cell ``_s0``, ``_s1``, ...; written
+    as `dataclasses` writes them and compiled once per arity."""
+    key = (arity, with_eq_hash)
+    found = _TEMPLATES.get(key)
+    if found is not None:
+        return found
+    names = [f"f{k}" for k in range(arity)]
+    setters = [f"_s{k}" for k in range(arity)]
+    body = "".join(f"        {s}(self, {n})\n" for s, n in zip(setters, names)) or "        pass\n"
     source = f"def factory({', '.join(setters)}):\n    def __init__(self, {', '.join(names)}):\n{body}"
     returned = "__init__"
     if with_eq_hash:
@@ -152,9 +167,33 @@ def _compile_methods(cls: type, names, *, with_eq_hash: bool) -> tuple:
                    f"        return hash(({mine}))\n")
         returned += ", __eq__, __hash__"
     source += f"    return {returned},\n"
-    namespace: dict = {"__name__": cls.__module__}
+    namespace: dict = {}
     exec(source, namespace)
-    return namespace["factory"](**setters)
+    found = _TEMPLATES[key] = tuple(f.__code__ for f in namespace["factory"](*[None] * arity))
+    return found
+
+
+def _compile_methods(cls: type, names, *, with_eq_hash: bool) -> tuple:
+    """`__init__` (slot setters bound in closure cells) and, if asked, `__eq__` and `__hash__`,
+    the code `dataclasses` writes for them.
+
+    Compiling that source for each of the ~100 syntax classes was about a third of
+    ``import qvr.syntax``. The code differs between classes only in the field names, so it is
+    compiled once per number of fields (`_template`) and renamed per class with
+    `CodeType.replace`: the parameter names of `__init__` (what keyword arguments and
+    `inspect.signature` see) and the attribute names `__eq__` and `__hash__` read."""
+    names = tuple(names)
+    rename = {f"f{k}": n for k, n in enumerate(names)}
+    cells = {f"_s{k}": CellType(getattr(cls, n).__set__) for k, n in enumerate(names)}
+    globals_ = {"__name__": cls.__module__, "__builtins__": builtins}
+    methods = []
+    for code in _template(len(names), with_eq_hash):
+        code = code.replace(co_varnames=tuple(rename.get(v, v) for v in code.co_varnames),
+                            co_names=tuple(rename.get(v, v) for v in code.co_names),
+                            co_qualname=f"{cls.__qualname__}.{code.co_name}")
+        closure = tuple(cells[v] for v in code.co_freevars) or None
+        methods.append(FunctionType(code, globals_, code.co_name, None, closure))
+    return tuple(methods)
 
 
 def _repr(names: tuple):
