@@ -5,7 +5,7 @@ recurrent models) in one parse and builds the same AST with the project's `AstBu
 
 * ``custom``: `qvr.syntax.parser.parse_chunk` (our lexer `fast_tokens` + our LALR driver
   `_drive` over the committed tables, the builder's callbacks run on each reduction; one
-  chunk this long is parsed in one pass by the table, without a kept parse program, so no
+  chunk this long has its parse program recorded from the table and run, never kept, so no
   replay helps it: `parse_module` below splits the module and replays the shapes it has seen);
 * ``lark standalone``: the module `python -m lark.tools.standalone` writes for qvr.lark
   (basic lexer, ``--keep_all_tokens --maybe_placeholders``, as the fast path's tables are

@@ -193,13 +193,12 @@ def typescript() -> str:
 
     run_settings = [s for s in settings() if s["key"].startswith("qvr.run.")]
     fields = "\n".join(f"  {s['key'].removeprefix('qvr.run.')}: {_ts_type(s)};" for s in run_settings)
-    defaults = "\n".join(f"  {s['key'].removeprefix('qvr.run.')}: {q(s['default'])},"
-                         for s in run_settings)
+    defaults = "\n".join(f"  {name}: {q(value)}," for name, value in _defaults("qvr.run.").items())
     diagnostic_settings = [s for s in settings() if s["key"].startswith("qvr.diagnostics.")]
     diagnostic_fields = "\n".join(f"  {s['key'].removeprefix('qvr.diagnostics.')}: {_ts_type(s)};"
                                   for s in diagnostic_settings)
-    diagnostic_defaults = "\n".join(f"  {s['key'].removeprefix('qvr.diagnostics.')}: "
-                                    f"{q(s['default'])}," for s in diagnostic_settings)
+    diagnostic_defaults = "\n".join(f"  {name}: {q(value)},"
+                                    for name, value in _defaults("qvr.diagnostics.").items())
     return f"""// {_BANNER}
 // The commands, requests, notifications and settings the extension shares with qvr-lsp.
 
@@ -259,11 +258,9 @@ def lua() -> str:
     def table(field: str) -> str:
         return "{ " + ", ".join(f"{k} = {_lua(RUNS[k][field])}" for k in RUN_KINDS) + " }"
 
-    defaults = "\n".join(f"    {s['key'].removeprefix('qvr.run.')} = {_lua(s['default'])},"
-                         for s in settings() if s["key"].startswith("qvr.run."))
+    defaults = "\n".join(f"    {name} = {_lua(value)}," for name, value in _defaults("qvr.run.").items())
     diagnostic_defaults = "\n".join(
-        f"    {s['key'].removeprefix('qvr.diagnostics.')} = {_lua(s['default'])},"
-        for s in settings() if s["key"].startswith("qvr.diagnostics."))
+        f"    {name} = {_lua(value)}," for name, value in _defaults("qvr.diagnostics.").items())
     return f"""-- {_BANNER}
 -- The commands, requests, notifications and settings the plugin shares with qvr-lsp.
 return {{

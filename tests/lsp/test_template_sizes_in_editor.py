@@ -4,6 +4,8 @@ parameter (`S`, `Real |S|`) and never shows the size the checker uses for an unk
 Whole texts and lists are compared."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from qvr.syntax import vocabulary
 from qvr.syntax.span import Span
 from qvr_lsp.features import completion, hover, inlay_hints
@@ -65,20 +67,9 @@ def test_completion_details_inside_a_template():
         ("y", "let : Real |S|"), ("z", "let : Real |S|"), *builtins]
 
 
-KERNEL = """object N : FinSet 5
-object K : FinSet 3
-object R : Real 1
-morphism h : R -> K ~ Categorical
-program t(G : FinSet, f : Mor[R, G]) : N -> R
-    sample s <- HalfNormal(scale=1.0)
-    marginalize $0k <- f(s)
-        observe y : N <- Normal(loc=s, scale=1.0)
-    return s
-program main : N -> R
-    sample r <- t(K, h)
-    return r
-export main
-"""
+# tests/programs/template_kernel.qvr with the cursor on the name its `marginalize` binds
+KERNEL = (Path(__file__).resolve().parents[1] / "programs" / "template_kernel.qvr").read_text(
+    encoding="utf-8").replace("marginalize k", "marginalize $0k")
 
 
 def test_a_block_over_the_elements_of_a_parameter():

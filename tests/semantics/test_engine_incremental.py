@@ -245,11 +245,16 @@ def apply_edit(data, text: str, snips=SNIPS) -> str:
 def test_random_edit_chains_match_analyze(start, data, block):
     # 80 chains x 18-24 steps: >= 1,000 compared edits per run; blocks of several sizes (which
     # units share a record changes what a missed dependency would break)
-    checker = Engine(block=block)
-    text = start
-    assert_same(checker, text)
+    _edit_chain(Engine(block=block), start, data, SNIPS, view_first=False)
+
+
+def _edit_chain(checker: Engine, text: str, data, snips, view_first: bool) -> None:
+    """Check `text`, then 18-24 random edits of it (insertions drawn from `snips`), each
+    compared with `analyze`, and so is what the language server reads from the checker
+    (`assert_same`'s `view`): after every edit, and for `text` itself with `view_first`."""
+    assert_same(checker, text, view=view_first)
     for _ in range(data.draw(st.integers(18, 24), label="steps")):
-        text = apply_edit(data, text)
+        text = apply_edit(data, text, snips)
         chunks = split_declarations(text) if data.draw(st.booleans(), label="chunks") else None
         assert_same(checker, text, chunks, view=True)
 
@@ -272,13 +277,7 @@ def current_start_texts(draw):
 @given(start=current_start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8]))
 def test_random_edit_chains_over_current_forms_match_analyze(start, data, block):
     # the same chains over the forms of spec part 2 (their snippets among the insertions)
-    checker = Engine(block=block)
-    text = start
-    assert_same(checker, text, view=True)
-    for _ in range(data.draw(st.integers(18, 24), label="steps")):
-        text = apply_edit(data, text, SNIPS_CURRENT)
-        chunks = split_declarations(text) if data.draw(st.booleans(), label="chunks") else None
-        assert_same(checker, text, chunks, view=True)
+    _edit_chain(Engine(block=block), start, data, SNIPS_CURRENT, view_first=True)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ with the arguments' sizes; the template's locals are described with the paramete
 `templates.symbolic` is the one rewriting of a type's text for display."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from qvr.semantics import analyze
 from qvr.semantics.templates import ABSTRACT, mentions_abstract, symbolic
 from sem_helpers import diagnostics
@@ -76,20 +78,9 @@ def test_symbolic_forms():
                                            f"`x{n}`")] == [True, False, False]
 
 
-KERNEL = """object N : FinSet 5
-object K : FinSet 3
-object R : Real 1
-morphism h : R -> K ~ Categorical
-program t(G : FinSet, f : Mor[R, G]) : N -> R
-    sample s <- HalfNormal(scale=1.0)
-    marginalize k <- f(s)
-        observe y : N <- Normal(loc=s, scale=1.0)
-    return s
-program main : N -> R
-    sample r <- t(K, h)
-    return r
-export main
-"""
+# a template whose `marginalize` sums over the atoms of its `FinSet` parameter `G`
+KERNEL = (Path(__file__).resolve().parents[1] / "programs" / "template_kernel.qvr").read_text(
+    encoding="utf-8")
 
 
 def test_a_block_over_the_elements_of_a_parameter_has_no_list_of_atoms():

@@ -77,18 +77,19 @@ def _stochastic(ctx: Context, d) -> None:
            f"morphism {d.name.text} : {ctx.src(d.sig.span)}{_block(opts)} ~ Categorical")
 
 
-def _latent(ctx: Context, d) -> None:
-    src = ctx.src
-    opts = ["role=latent"] + _items(ctx, d.options)
-    init = f" ~ {src(d.init.span)}" if d.init is not None else ""
-    _whole(ctx, d, "QVR096", f"morphism {d.name.text} : {src(d.sig.span)}{_block(opts)}{init}")
+def _role_with_optional_init(role: str, code: str):
+    """The rule for `latent`/`observed` statements: a morphism of that role, keeping its
+    `~ init` when it has one."""
+    def rule(ctx: Context, d) -> None:
+        src = ctx.src
+        opts = [f"role={role}"] + _items(ctx, d.options)
+        init = f" ~ {src(d.init.span)}" if d.init is not None else ""
+        _whole(ctx, d, code, f"morphism {d.name.text} : {src(d.sig.span)}{_block(opts)}{init}")
+    return rule
 
 
-def _observed(ctx: Context, d) -> None:
-    src = ctx.src
-    opts = ["role=observed"] + _items(ctx, d.options)
-    init = f" ~ {src(d.init.span)}" if d.init is not None else ""
-    _whole(ctx, d, "QVR097", f"morphism {d.name.text} : {src(d.sig.span)}{_block(opts)}{init}")
+_latent = _role_with_optional_init("latent", "QVR096")
+_observed = _role_with_optional_init("observed", "QVR097")
 
 
 def _discretize(ctx: Context, d) -> None:

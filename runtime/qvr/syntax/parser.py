@@ -331,7 +331,7 @@ def _first(children: list):
     return children[0]
 
 
-def _record(types: list[str], values: Optional[list] = None) -> tuple:
+def _record(types: list[str]) -> tuple:
     """A textbook LALR(1) driver (same semantics as lark's own) over the token types `types`,
     with lark's parse table for qvr.lark, that returns the parse as a *program* instead of
     running it: the AST builder's calls, in order, each as ``(method, children)``. The
@@ -350,11 +350,7 @@ def _record(types: list[str], values: Optional[list] = None) -> tuple:
     Returns ``(accepted, program)``. Where lark would reject the token sequence, `program`
     holds the calls made before the token that fails: a callback can fail first (a number
     literal without a value raises `LiteralError`, which `qvr.syntax` reports on the literal
-    itself), so a rejected parse still runs them (`_drive`).
-
-    Given `values` (the tokens and None, numbered as above), each call is made at once and its
-    result appended there instead of being kept in the program (which stays empty): a chunk
-    too long to keep its program is parsed in one pass (`_drive`)."""
+    itself), so a rejected parse still runs them (`_drive`)."""
     states = _FAST_STATES
     chain_memo = _CHAIN_MEMO
     state = _START_STATE
@@ -387,12 +383,8 @@ def _record(types: list[str], values: Optional[list] = None) -> tuple:
         else:
             if list in map(type, children):  # lark would fail here too
                 raise AssertionError("an internal rule's children reach a callback unspliced")
-            if values is not None:  # called at once (as `_replay` calls it)
-                values.append(build(itemgetter(*children)(values) if len(children) > 1
-                                    else (values[children[0]],) if children else ()))
-            else:
-                move((build, None if not children else children[0] if len(children) == 1
-                      else itemgetter(*children)))
+            move((build, None if not children else children[0] if len(children) == 1
+                  else itemgetter(*children)))
             push_value(made)
             made += 1
 
@@ -433,10 +425,7 @@ def _record(types: list[str], values: Optional[list] = None) -> tuple:
         state = states[state_stack[-1]][goto][1]
         if state == _END_STATE:
             if value_stack[-1] != made - 1:  # the start rule's value comes last
-                if values is None:
-                    move((_first, value_stack[-1]))
-                else:
-                    values.append(values[value_stack[-1]])
+                move((_first, value_stack[-1]))
             return True, tuple(program)
         push_state(state)
 
@@ -454,7 +443,7 @@ _PROGRAM_TOKENS = 512
 
 def _program(types: list[str]) -> tuple[bool, tuple]:
     """``(accepted, parse program)`` of the token types `types` (see `_record`), memoised
-    (at most `_PROGRAM_TOKENS` of them: `_drive` parses longer ones in one pass)."""
+    (at most `_PROGRAM_TOKENS` of them: `_drive` records a longer one's each time)."""
     key = tuple(types)
     found = _PROGRAMS.get(key)
     if found is None:
@@ -492,14 +481,8 @@ def _drive(tokens: list[Tok], types: list[str]):
     """The AST of `tokens` (of types `types`: the value of the start rule); raises
     `_FastPathFailed` where lark would reject them, after the reductions before the failing
     token."""
-    if len(types) > _PROGRAM_TOKENS:
-        values = tokens.copy()
-        values.append(None)  # numbered as in `_replay`
-        accepted, _ = _record(types, values)
-        value = values[-1]
-    else:
-        accepted, program = _program(types)
-        value = _replay(program, tokens)
+    accepted, program = _record(types) if len(types) > _PROGRAM_TOKENS else _program(types)
+    value = _replay(program, tokens)
     if not accepted:
         raise _FastPathFailed
     return value
