@@ -3,10 +3,11 @@
 Diagnostics are converted through a `DiagnosticMemo` (one per document and position
 encoding). A file in the classic dialect has a deprecation hint on almost every line, and a
 keystroke leaves nearly all of them as they were, so what the server sends is made from JSON
-fragments kept per diagnostic (`DiagnosticMemo.prepare`): a diagnostic whose code, message,
-severity, tags and LSP positions did not change costs a dictionary look-up, and the
-publishDiagnostics notification is joined from those fragments without making lsprotocol
-objects or serialising them through cattrs. `PreparedDiagnostics` makes the lsprotocol objects
+fragments kept per replayed block of declarations and per diagnostic (`DiagnosticMemo.prepare`):
+a block that stayed on its lines costs a look-up, a diagnostic whose code, message, severity,
+tags and LSP positions did not change a dictionary look-up, and the publishDiagnostics
+notification is joined from those fragments without making lsprotocol objects or serialising
+them through cattrs. `PreparedDiagnostics` makes the lsprotocol objects
 only when something reads them.
 
 A diagnostic whose code has a section in docs/diagnostics.md carries an LSP ``codeDescription``
@@ -17,16 +18,16 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from bisect import bisect_right
 from collections.abc import Sequence as SequenceABC
 from itertools import compress, count, repeat
-from operator import add, and_, attrgetter, eq, ge, is_, le, ne, not_, sub
+from operator import attrgetter, is_, sub
 from typing import Optional, Sequence
 
 from lsprotocol import types as lsp
 
 from qvr.diagnostics import Diagnostic
+from qvr.semantics.placed import DiagnosticRuns
 
 from .positions import PositionEncoder
 
@@ -110,45 +111,6 @@ _END = attrgetter("span.end")
 _CONTENT = attrgetter("code", "severity", "message", "tags", "related")
 _RELATED = attrgetter("related")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-_FAR = sys.maxsize  # an offset no text reaches: "never reuse by identity"
-
-
-def _unchanged_below(old_starts: list, new_starts: list, old_size: int, new_size: int) -> int:
-    """An offset below which every offset has the same line and code-point column in both
-    texts (given their line starts and lengths): where the two lists of line starts first
-    differ, and within both texts. Columns in code points depend on nothing else."""
-    most = min(len(old_starts), len(new_starts))
-    k = next(compress(count(), map(ne, old_starts, new_starts)), most)
-    bound = min(old_size, new_size) + 1
-    if k < len(old_starts):
-        bound = min(bound, old_starts[k])
-    if k < len(new_starts):
-        bound = min(bound, new_starts[k])
-    return bound
-
-
-def _moved_unchanged(new: list, old: list, old_starts: list, new_starts: list, old_size: int,
-                     new_size: int) -> int:
-    """How many diagnostics at the end of `new` are those at the end of `old` moved by the
-    length of an edit that added or removed no line (the same line starts before and after,
-    `len(old_starts) == len(new_starts)`): the same code, severity, message, tags and related
-    locations, offsets shifted by the difference in length, lying where the line starts
-    shifted by it too. Their lines and code-point columns are then the ones they had."""
-    delta = new_size - old_size
-    lines = next(compress(count(), map(ne, map(add, reversed(old_starts), repeat(delta)), reversed(new_starts))),
-                 len(new_starts))
-    if not lines:
-        return 0
-    low = new_starts[len(new_starts) - lines] - delta  # old offsets from here on moved with the lines
-    checks = zip(
-        map(eq, map(_CONTENT, reversed(new)), map(_CONTENT, reversed(old))),
-        map(eq, map(_START, reversed(new)), map(add, map(_START, reversed(old)), repeat(delta))),
-        map(eq, map(_END, reversed(new)), map(add, map(_END, reversed(old)), repeat(delta))),
-        map(le, repeat(low), map(_START, reversed(old))),
-        map(le, repeat(low), map(_END, reversed(old))),
-        map(ge, repeat(old_size), map(_END, reversed(old))),
-    )
-    return next(compress(count(), map(not_, map(all, checks))), min(len(new), len(old)))
 
 
 class DiagnosticMemo:
@@ -158,17 +120,19 @@ class DiagnosticMemo:
     on the LSP positions (line, column in the negotiated encoding) of its span and of its
     related locations, not on the code-point offsets: an edit shifts the offsets of everything
     after it, but a keystroke that adds no line leaves the lines and columns of every other
-    line alone. So the memo is keyed by those values and positions; fixes do not appear in the
-    LSP form (code actions convert them on request). `link_base` is the ``codeDescription``
-    base of every diagnostic it converts (a memo serves one base).
+    line alone. Fixes do not appear in the LSP form (code actions convert them on request).
+    `link_base` is the ``codeDescription`` base of every diagnostic it converts (a memo
+    serves one base).
 
-    `prepare` (what the server publishes and answers pulls with) keeps each diagnostic's JSON
-    text; `convert` keeps lsprotocol objects. Neither keeps much more than the document's
-    current diagnostics.
+    `prepare` (what the server publishes and answers pulls with) gives each diagnostic's JSON
+    text, by runs (`qvr.semantics.placed`): a replayed block's run reuses the texts made for its
+    recorded diagnostics while the block stays on the same line; the rest are looked up by
+    content and LSP positions. `convert` keeps lsprotocol objects. Neither keeps much more
+    than the document's current diagnostics.
     """
 
     __slots__ = ("uri", "encoding", "link_base", "_memo", "last", "_fragments", "_rests", "_flagged",
-                 "_previous")
+                 "_runs_texts")
 
     def __init__(self, uri: str, encoding: str, link_base: Optional[str] = None) -> None:
         self.uri = uri
@@ -180,87 +144,83 @@ class DiagnosticMemo:
         self._fragments: dict[tuple, str] = {}
         self._rests: dict[tuple, str] = {}
         self._flagged: tuple = (None, frozenset())  # (text, lines holding a non-ASCII character)
-        # what the last `prepare` saw, for reuse by identity (see there)
-        self._previous: Optional[tuple] = None
+        # id(recorded tuple) -> (the tuple, (line + 1, column) of its block, its JSON texts,
+        # their keys (see `_keys`) or None)
+        self._runs_texts: dict[int, tuple] = {}
 
-    def prepare(self, encoder: PositionEncoder, index, diagnostics: Sequence[Diagnostic]) -> "PreparedDiagnostics":
-        """The LSP form of `diagnostics` on the text of `index`: the JSON text of each (equal,
-        once decoded, to what the lsprotocol converter makes of `diagnostic(...)`), and the
-        lsprotocol objects on demand.
+    def prepare(self, encoder: PositionEncoder, index, diagnostics) -> "PreparedDiagnostics":
+        """The LSP form of `diagnostics` (a `DiagnosticRuns`, or any sequence) on the text of
+        `index`: the JSON text of each (equal, once decoded, to what the lsprotocol converter
+        makes of `diagnostic(...)`), and the lsprotocol objects on demand.
 
-        A keystroke leaves thousands of hints as they were, so the work per diagnostic is done
-        by C loops (`map` over the lists). A diagnostic keeps the text it had when it is the
-        very object the last call saw in the same place, counted from the start or from the end
-        of the list (the checker keeps those an edit did not touch), and its offsets lie where
-        the lines did not change (`_unchanged_below`); or when it is one the checker moved
-        after an edit that added or removed no line (`_moved_unchanged`). The others are
-        looked up by content and LSP positions (`_by_content`): one that moved by whole lines
-        costs that look-up and the formatting of its range. Only what is new is written in a
-        Python loop."""
-        diagnostics = diagnostics if isinstance(diagnostics, list) else list(diagnostics)
-        n = len(diagnostics)
+        A replayed block's run lies on the same text as when its recorded diagnostics were
+        converted: at the same line and column, its texts are those made then (kept per
+        recorded tuple, the very same strings), so a keystroke that adds no line costs a
+        look-up per block; a block that moved by whole lines is converted again, by content.
+        The diagnostics made in this version go by content, together."""
+        runs = diagnostics if isinstance(diagnostics, DiagnosticRuns) else DiagnosticRuns.of(diagnostics)
         text, line_starts = index.text, index.line_starts
-        # columns in code points are the encoding's: no character counts differently
         positional = self.encoding == "utf-32" or text.isascii()
-        texts: list = [None] * n
-        his: list = [_FAR] * n
-        previous = self._previous
-        if previous is not None and positional:
-            objects, old_texts, old_his, old_starts, old_size = previous
-            m = len(objects)
-            bound = _unchanged_below(old_starts, line_starts, old_size, len(text))
-            # the very objects in the same places (pointer comparisons) with offsets below
-            # `bound`: from the start, then a run from the end
-            kept = list(map(and_, map(is_, diagnostics, objects), map(bound.__gt__, old_his)))
-            run = kept.index(False) if False in kept else len(kept)
-            texts[:run], his[:run] = old_texts[:run], old_his[:run]
-            for i in compress(count(run), kept[run:]):
-                texts[i], his[i] = old_texts[i], old_his[i]
-            if run < n:
-                back = next(compress(count(), map(not_, map(and_, map(is_, reversed(diagnostics), reversed(objects)),
-                                                           map(bound.__gt__, reversed(old_his))))), min(n, m) - run)
-                back = min(back, n - run, m - run)
-                if back:
-                    texts[n - back:], his[n - back:] = old_texts[m - back:], old_his[m - back:]
-                if back < n - run and len(line_starts) == len(old_starts):
-                    # Those after an edit that added or removed no line: the checker moved
-                    # them (new objects, offsets shifted by the edit's length); their lines and
-                    # columns are those they had.
-                    moved = _moved_unchanged(diagnostics[run:n - back], objects[run:m - back], old_starts,
-                                             line_starts, old_size, len(text))
-                    if moved:
-                        texts[n - back - moved:n - back] = old_texts[m - back - moved:m - back]
-                        his[n - back - moved:n - back] = map(add, old_his[m - back - moved:m - back],
-                                                             repeat(len(text) - old_size))
-        todo = list(compress(count(), map(is_, texts, repeat(None))))
-        if len(todo) == n:
-            texts, his = self._by_content(encoder, index, diagnostics, positional, n)
-        elif todo:
-            new_texts, new_his = self._by_content(encoder, index, list(map(diagnostics.__getitem__, todo)),
-                                                  positional, n)
-            if todo[-1] - todo[0] + 1 == len(todo):  # one run (what an edit touched)
-                texts[todo[0]:todo[-1] + 1] = new_texts
-                his[todo[0]:todo[-1] + 1] = new_his
-            else:
-                for i, t, h in zip(todo, new_texts, new_his):
-                    texts[i], his[i] = t, h
-        # (keeping the objects also keeps their ids from being reused by new ones)
-        self._previous = (diagnostics, texts, his, line_starts, len(text)) if positional else None
-        return PreparedDiagnostics(self.uri, self.link_base, diagnostics, texts)
+        total = len(runs)
+        kept, used = self._runs_texts, {}
+        texts: list = []
+        loose: list = []  # the diagnostics made in this version, converted in one call at the end
+        loose_at: list = []  # (where in `texts`, how many)
+        for run in runs.runs:
+            origin = run.origin
+            if origin is None:
+                loose_at.append((len(texts), run.hi - run.lo))
+                loose.extend(run.items())
+                texts.extend(repeat(None, run.hi - run.lo))
+                continue
+            base = run.base
+            k = bisect_right(line_starts, origin)
+            where = (k, origin - line_starts[k - 1])
+            entry = used.get(id(base)) or kept.get(id(base))  # (a block's run may come in parts)
+            if entry is None or entry[0] is not base or entry[1] != where:
+                entry = self._block_texts(encoder, index, run, where, entry, positional, total)
+            used[id(base)] = entry
+            texts.extend(entry[2][run.lo:run.hi] if run.hi - run.lo != len(base) else entry[2])
+        if loose:
+            made = self._by_content(encoder, index, loose, positional, total)
+            at = 0
+            for where, size in loose_at:
+                texts[where:where + size] = made[at:at + size]
+                at += size
+        self._runs_texts = used  # (holding the tuples keeps their ids from being reused)
+        return PreparedDiagnostics(self.uri, self.link_base, runs, texts)
+
+    def _block_texts(self, encoder: PositionEncoder, index, run, where: tuple, entry, positional: bool,
+                     total: int) -> tuple:
+        """The `_runs_texts` entry of a replayed block's recorded diagnostics now that the block
+        begins at `where` ((line + 1, column)); `entry` is the one it had, if any. A block
+        that moved by whole lines keeps its columns: its keys are moved, not computed again."""
+        base = run.base
+        if entry is not None and entry[0] is base and entry[1][1] == where[1] and entry[3] is not None:
+            lines = where[0] - entry[1][0]
+            keys = [(c, a + lines, x, b + lines, y) for c, a, x, b, y in entry[3]]
+            return base, where, self._texts(keys, base, {}, total), keys
+        whole = run.part(0, len(base)).items()
+        keys, related = self._keys(encoder, index, whole, positional)
+        # (no keys to move when a related location's positions are in them)
+        return base, where, self._texts(keys, whole, related, total), None if related else keys
 
     def _by_content(self, encoder: PositionEncoder, index, diagnostics: list, positional: bool,
-                    total: int):
-        """(JSON texts, highest offsets) of `diagnostics`, each text looked up by the
-        diagnostic's content and LSP positions, written anew when not found. The highest
-        offset is `_FAR` for one whose positions are not the code-point ones or that has
-        related locations: `prepare` never keeps the text of those as the very same objects."""
+                    total: int) -> list:
+        """The JSON texts of `diagnostics` (`_keys`, then `_texts`)."""
+        keys, related = self._keys(encoder, index, diagnostics, positional)
+        return self._texts(keys, diagnostics, related, total)
+
+    def _keys(self, encoder: PositionEncoder, index, diagnostics: list, positional: bool):
+        """(keys, related): each diagnostic's key (content, line + 1, column, end line + 1, end
+        column; columns in the encoding, `positional`: code points are), and the LSP positions
+        of the related locations of those that have some, by index."""
         n = len(diagnostics)
         text, line_starts = index.text, index.line_starts
         size = len(text)
         starts = list(map(_START, diagnostics))
         ends = list(map(_END, diagnostics))
-        his = list(map(max, starts, ends))
-        if n and (min(starts) < 0 or max(his) > size or min(ends) < 0):
+        if n and (min(starts) < 0 or max(ends) > size or max(starts) > size or min(ends) < 0):
             starts = [0 if a < 0 else size if a > size else a for a in starts]
             ends = [0 if b < 0 else size if b > size else b for b in ends]
         # positions as (k, column): k = line + 1 (what bisect gives), column in code points
@@ -280,15 +240,18 @@ class DiagnosticMemo:
         for i in slow:
             (la, ca[i]), (lb, cb[i]) = encoder.to_lsp(index, starts[i]), encoder.to_lsp(index, ends[i])
             ka[i], kb[i] = la + 1, lb + 1
-            his[i] = _FAR
         related: dict[int, tuple] = {}
         for i in compress(count(), map(_RELATED, diagnostics)):
             d = diagnostics[i]
             related[i] = tuple((r.message, encoder.to_lsp(index, r.span.start), encoder.to_lsp(index, r.span.end))
                                for r in d.related)
             contents[i] = (d.code, d.severity, d.message, d.tags, related[i])
-            his[i] = _FAR
-        keys = list(zip(contents, ka, ca, kb, cb))
+        return list(zip(contents, ka, ca, kb, cb)), related
+
+    def _texts(self, keys: list, diagnostics, related: dict, total: int) -> list:
+        """The JSON texts for `keys` (`_keys` of `diagnostics`), each looked up, written anew
+        when not found (`total`: how many the document has, what the look-up tables are kept
+        to about twice of)."""
         fragments = self._fragments
         texts = list(map(fragments.get, keys))
         if None in texts:
@@ -298,14 +261,15 @@ class DiagnosticMemo:
             if len(fragments) > 2 * total + 64:
                 fragments = self._fragments = {}
             for i in compress(count(), map(is_, texts, repeat(None))):
-                d, content = diagnostics[i], contents[i]
+                key = keys[i]
+                content, ka, ca, kb, cb = key
                 rest = rests.get(content)
                 if rest is None:
-                    rest = rests[content] = _rest_json(self.uri, d, related.get(i, ()), self.link_base)
-                texts[i] = fragments[keys[i]] = (
-                    f'{{"range":{{"start":{{"line":{ka[i] - 1},"character":{ca[i]}}},'
-                    f'"end":{{"line":{kb[i] - 1},"character":{cb[i]}}}}}{rest}')
-        return texts, his
+                    rest = rests[content] = _rest_json(self.uri, diagnostics[i], related.get(i, ()), self.link_base)
+                texts[i] = fragments[key] = (
+                    f'{{"range":{{"start":{{"line":{ka - 1},"character":{ca}}},'
+                    f'"end":{{"line":{kb - 1},"character":{cb}}}}}{rest}')
+        return texts
 
     def _non_ascii_lines(self, index) -> frozenset:
         """The k (line + 1) of each line of `index.text` holding a character beyond ASCII."""

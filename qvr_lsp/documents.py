@@ -49,6 +49,7 @@ import tree_sitter
 import tree_sitter_qvr
 from qvr import semantics, syntax
 from qvr.semantics.engine import Engine, SupersededRun
+from qvr.semantics.placed import DiagnosticRuns
 
 from .positions import PositionEncoder
 
@@ -181,21 +182,28 @@ class Document:
 
     @property
     def diagnostics(self) -> Optional[tuple]:
-        """Every diagnostic of this version (equal to ``analysis.diagnostics``), from the
-        document's `Engine`: the keystroke path, which re-checks only what the
-        edit touched. Falls back to the full analysis if the engine fails; None
-        only if that fails too."""
+        """Every diagnostic of this version (equal to ``analysis.diagnostics``); None only if
+        neither the engine nor the full analysis could make them (see `diagnostic_runs`)."""
+        runs = self.diagnostic_runs
+        return None if runs is None else runs.flat()
+
+    @property
+    def diagnostic_runs(self) -> Optional[DiagnosticRuns]:
+        """`diagnostics` as runs of recorded diagnostics (`qvr.semantics.placed`: what the
+        server converts, run by run), from the document's `Engine`: the keystroke path, which
+        re-checks only what the edit touched. Falls back to the full analysis if the engine
+        fails; None only if that fails too."""
         if self._diagnostics is None:
             if self._analysis:
-                self._diagnostics = self._analysis.diagnostics
+                self._diagnostics = DiagnosticRuns.of(self._analysis.diagnostics)
             elif self._checker_steps is not None:
                 self.advance_checker(None)  # this text's run is under way: finish it
             elif self.first_from_analysis and self._checker is not None and self._checker.cold \
                     and self.analysis is not None:
-                self._diagnostics = self._analysis.diagnostics
+                self._diagnostics = DiagnosticRuns.of(self._analysis.diagnostics)
             elif self._checker is not None:
                 try:
-                    self._diagnostics = self._checker.diagnostics(self.text, self.chunks, self.line_index)
+                    self._diagnostics = self._checker.placed_diagnostics(self.text, self.chunks, self.line_index)
                     self.layout, self.top_level = self._checker.layout, self._checker.top_level
                 except Exception:
                     log.exception("incremental check failed for %s; using a full analysis", self.uri)
@@ -204,7 +212,7 @@ class Document:
                 analysis = self.analysis
                 if analysis is None:
                     return None
-                self._diagnostics = analysis.diagnostics
+                self._diagnostics = DiagnosticRuns.of(analysis.diagnostics)
         return self._diagnostics
 
     @property
@@ -360,7 +368,7 @@ class Document:
         checker (no full analysis on the typing path); empty when neither is available."""
         if not self._analysis:
             if self.top_level is None and self._checker is not None:
-                self.diagnostics
+                self.diagnostic_runs
             top_level = self.top_level
             if top_level is not None and top_level.text is self.text:
                 return (top_level.symbols(), top_level.programs,

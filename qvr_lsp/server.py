@@ -30,6 +30,7 @@ import logging
 import os
 
 from lsprotocol import types as lsp
+from qvr.semantics.placed import DiagnosticRuns, Run
 from pygls.lsp.server import LanguageServer
 
 from . import __version__, convert, handlers, run_commands
@@ -114,10 +115,10 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
     def prepared_diagnostics(self, doc) -> convert.PreparedDiagnostics:
         """The document's diagnostics plus run failures in their LSP form, made through the
         document's `convert.DiagnosticMemo` (those that did not change cost a look-up)."""
-        found = f_diagnostics.document_diagnostics(doc)
+        found = f_diagnostics.document_diagnostic_runs(doc)
         extra = self._run_diagnostics(doc.uri)
         if extra:
-            found = [*found, *extra]
+            found = DiagnosticRuns([*found.runs, Run.of(extra)])
         encoder = self.encoder
         # qvr.diagnostics.codeDescriptionBaseUrl, kept by the run layer with the other settings
         base = getattr(getattr(self, "runs", None), "code_description_base", None)

@@ -179,7 +179,7 @@ def encoded(doc, encoder) -> list[int]:
     analysis. Without a layout for its text (the version's diagnostics came from the full
     analysis, or the engine's run failed) this takes the whole-text path."""
     if doc.layout is None:
-        doc.diagnostics  # the incremental run (normally done already, for publishing)
+        doc.diagnostic_runs  # the incremental run (normally done already, for publishing)
     layout = doc.layout
     text = doc.text
     if layout is None or layout.text is not text:

@@ -1,8 +1,9 @@
 """The JSON the server writes for diagnostics (`convert.DiagnosticMemo.prepare`, joined into
 publishDiagnostics and full pulled reports without lsprotocol objects) decodes to exactly what
-the lsprotocol converter makes of `convert.diagnostic(...)`, edit after edit: diagnostics kept
-by identity, moved by whole lines, on lines with characters beyond ASCII, past the end of the
-text, with related locations, tags and code links."""
+the lsprotocol converter makes of `convert.diagnostic(...)`, edit after edit, whether they come
+as the engine's runs (`qvr.semantics.placed`: replayed blocks kept, moved by whole lines) or as
+a list: on lines with characters beyond ASCII, past the end of the text, with related
+locations, tags and code links."""
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,8 @@ from qvr.diagnostics import Diagnostic, Related, Severity
 from qvr.syntax.span import LineIndex, Span
 from qvr_lsp import convert
 from qvr_lsp.documents import Change, DocumentStore
-from qvr_lsp.features.diagnostics import document_diagnostics
+from qvr.semantics.placed import DiagnosticRuns, Run
+from qvr_lsp.features.diagnostics import document_diagnostic_runs, document_diagnostics
 from qvr_lsp.positions import PositionEncoder
 from qvr_lsp.server import create_server
 
@@ -84,16 +86,22 @@ def test_prepared_json_is_the_converters_edit_after_edit(encoding):
     store, enc = DocumentStore(), PositionEncoder(encoding)
     doc = store.open(URI, "".join(CLASSIC.format(i=i) for i in range(20)), 1)
     # the rare ones before the checker's (whose ends then move with the edits) and after them
-    first, last = convert.DiagnosticMemo(URI, encoding, LINK_BASE), convert.DiagnosticMemo(URI, encoding, LINK_BASE)
+    # as lists and as the engine's runs (what the server converts)
+    memos = [convert.DiagnosticMemo(URI, encoding, LINK_BASE) for _ in range(4)]
     for version, edit in enumerate([None, *EDITS], start=1):
         if edit is not None:
             line, a, b, new = edit
             doc = store.change(URI, version, [Change(((line, a), (line, b)), new)], enc)
-        for memo, found in ((first, _extra(doc.text) + list(document_diagnostics(doc))),
-                            (last, list(document_diagnostics(doc)) + _extra(doc.text))):
+        runs, extra = document_diagnostic_runs(doc).runs, _extra(doc.text)
+        assert any(r.origin is not None for r in runs)  # replayed blocks among them
+        for memo, given, found in (
+                (memos[0], None, extra + list(document_diagnostics(doc))),
+                (memos[1], None, list(document_diagnostics(doc)) + extra),
+                (memos[2], DiagnosticRuns([Run.of(extra), *runs]), extra + list(document_diagnostics(doc))),
+                (memos[3], DiagnosticRuns([*runs, Run.of(extra)]), list(document_diagnostics(doc)) + extra)):
             expected = reference(encoding, doc.text, found, LINK_BASE)
             assert len(expected) > 60  # a size guard: the comparison is of the whole list
-            assert prepared(memo, doc.text, found) == expected
+            assert prepared(memo, doc.text, found if given is None else given) == expected
 
 
 def test_the_very_same_diagnostics_on_an_edited_text_get_their_new_positions():
@@ -131,6 +139,35 @@ def test_a_keystroke_reuses_the_text_of_every_diagnostic_it_did_not_move():
     after = memo.prepare(enc, doc.line_index, document_diagnostics(doc)).texts
     assert len(after) == len(before) > 100
     assert all(a is b for a, b in zip(after, before))  # not written again: the same strings
+
+
+def test_a_keystroke_reuses_the_texts_of_every_replayed_block_even_moved_by_lines(monkeypatch):
+    store, enc = DocumentStore(), PositionEncoder("utf-16")
+    doc = store.open(URI, "".join(CLASSIC.format(i=i) for i in range(40)), 1)
+    memo = convert.DiagnosticMemo(URI, "utf-16")
+    runs = document_diagnostic_runs(doc)
+    before = memo.prepare(enc, doc.line_index, runs).texts
+    measured = []  # how many diagnostics get their positions computed
+    keys = convert.DiagnosticMemo._keys
+    monkeypatch.setattr(convert.DiagnosticMemo, "_keys", lambda self, enc, index, found, positional: (
+        measured.append(len(found)), keys(self, enc, index, found, positional))[1])
+
+    def made_in_this_version(runs, previous):
+        """The whole-module pass' diagnostics and those of blocks checked again."""
+        seen = {id(r.base) for r in previous.runs}
+        new = {id(r.base): len(r.base) for r in runs.runs if r.origin is not None and id(r.base) not in seen}
+        return sum(len(r) for r in runs.runs if r.origin is None) + sum(new.values())
+
+    # a character in a comment; a new line before it
+    for version, at, new_text in ((2, (7 * 20, 3), "x"), (3, (7 * 20, 0), "\n")):
+        doc = store.change(URI, version, [Change((at, at), new_text)], enc)
+        runs, previous = document_diagnostic_runs(doc), runs
+        measured.clear()
+        after = memo.prepare(enc, doc.line_index, runs).texts
+        assert len(after) == len(before) > 100
+        assert 0 < sum(measured) == made_in_this_version(runs, previous) < len(after) / 4
+        assert [json.loads(t) for t in after] == reference("utf-16", doc.text, document_diagnostics(doc))
+    assert sum(a is b for a, b in zip(after, before)) > len(before) / 3  # those above: the same strings
 
 
 def test_prepared_diagnostics_read_as_the_converted_objects():

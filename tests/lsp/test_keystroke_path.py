@@ -149,7 +149,7 @@ def test_a_failing_incremental_run_falls_back_to_the_full_analysis_and_starts_af
     def failing(*args, **kwargs):
         raise RuntimeError("engine bug")
 
-    monkeypatch.setattr(engine, "diagnostics", failing)
+    monkeypatch.setattr(engine, "placed_diagnostics", failing)
     edited = text + "define d = missing\n"
     doc = store.change(uri, 2, [Change(None, edited)], PositionEncoder())
     with caplog.at_level("ERROR"):

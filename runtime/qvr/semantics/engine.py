@@ -73,6 +73,7 @@ from .checker import (INTERNAL_CODE, PASS_STEP, Checker, _diagnostic_order, _int
                       decl_kind, group_where_steps)
 from .families import QUANTALES
 from .model import Analysis
+from .placed import DiagnosticRuns, Run, merged
 
 _IDENT = re.compile(r"[^\W\d]\w*")
 
@@ -112,7 +113,7 @@ class _Record:
 
     __slots__ = ("origin", "diagnostics", "writes", "symbols", "used", "define_uses",
                  "quantale", "export", "export_type", "schema_parser", "names_key", "foreign",
-                 "refs", "end", "memo", "export_texts")
+                 "refs", "end", "memo", "export_texts", "run")
 
     def __init__(self, origin, diagnostics, writes, symbols, used, define_uses, quantale, export,
                  export_type, schema_parser, names_key):
@@ -126,6 +127,7 @@ class _Record:
         self.end = 0  # a block's: its length
         self.memo: dict = {}  # for presentation layers (semantic tokens per block)
         self.export_texts = ()  # the expressions its exports added (a later one is QVR054)
+        self.run = None  # a block's diagnostics as a sorted run (`_run_of`), once made
         self.quantale = quantale
         self.export = export
         self.export_type = export_type
@@ -290,6 +292,12 @@ class Engine:
 
         `chunks` is ``split_declarations(text)`` when the caller has it (the language server
         keeps it up to date incrementally), `line_index` a `LineIndex` of `text`."""
+        return self.placed_diagnostics(text, chunks, line_index).flat()
+
+    def placed_diagnostics(self, text: str, chunks: Optional[Sequence] = None,
+                           line_index: Optional[LineIndex] = None) -> DiagnosticRuns:
+        """`diagnostics` as the engine makes them: runs of recorded diagnostics, each moved
+        as a whole (`qvr.semantics.placed`)."""
         was_enabled = gc.isenabled()
         gc.disable()  # as in `analyze`: many small acyclic objects
         try:
@@ -299,9 +307,9 @@ class Engine:
                 gc.enable()
 
     def diagnostics_steps(self, text: str, chunks: Optional[Sequence] = None,
-                          line_index: Optional[LineIndex] = None) -> "Steps[tuple]":
-        """`diagnostics` as a generator (`qvr.stepwise`): it yields every `STEP_CHUNKS` chunks
-        parsed and every `STEP_BLOCKS` blocks checked, and returns the diagnostics.
+                          line_index: Optional[LineIndex] = None) -> "Steps[DiagnosticRuns]":
+        """`placed_diagnostics` as a generator (`qvr.stepwise`): it yields every `STEP_CHUNKS`
+        chunks parsed and every `STEP_BLOCKS` blocks checked.
 
         The runs of one checker are sequential: each builds on the state the last one left.
         A run that was started and then dropped (its version went stale while it was spread
@@ -353,10 +361,21 @@ class Engine:
         # with `where` units the unit list is not the chunks' one: count every unit as moved
         unit_names = yield from self._declare_steps(checker, top_units,
                                                     unmoved if top_units is units else 0)
-        yield from self._blocks_check_steps(checker, top_units, unit_names)
+        pieces: list = []
+        yield from self._blocks_check_steps(checker, top_units, unit_names, pieces)
         yield from checker.finish_steps(top)
-        diags = yield from sorted_steps(list(parse_diags) + ctx.diagnostics, _diagnostic_order)
-        return tuple(diags)
+        # in the order `analyze` makes them: the parse's, then the checks' (a block's recorded
+        # run where it was replayed), then the whole-module pass'
+        segments = [Run.of((yield from sorted_steps(list(parse_diags), _diagnostic_order)))]
+        loose, at = ctx.diagnostics, 0
+        for position, run in pieces:
+            if position > at:
+                segments.append(Run.of((yield from sorted_steps(loose[at:position], _diagnostic_order))))
+            segments.append(run)
+            at = position
+        segments.append(Run.of((yield from sorted_steps(loose[at:], _diagnostic_order))))
+        yield
+        return DiagnosticRuns(merged(segments))
 
     def analysis_steps(self, text: str, parsed) -> "Steps[Analysis]":
         """The full `Analysis` of `text` (`parsed` its `ParseResult`, spans in the coordinates
@@ -450,8 +469,10 @@ class Engine:
                 top_units[k] = self._into_owner_frame(text, u, bindings, origins, by_decl, keyed)
         return top, top_units
 
-    def _blocks_check_steps(self, checker, top_units, unit_names):
-        """Check or replay each block of units (see the module docstring)."""
+    def _blocks_check_steps(self, checker, top_units, unit_names, pieces):
+        """Check or replay each block of units (see the module docstring). The diagnostics of
+        a block with a record go to `pieces` as (where they go in `ctx.diagnostics`, `Run`),
+        not into `ctx.diagnostics`: a replayed block's are not moved one by one."""
         text, ctx = checker.text, checker.ctx
         records: dict[int, _Record] = {}
         names_key = None
@@ -533,11 +554,8 @@ class Engine:
             if record is not None:  # replay (inlined: this loop runs for every block)
                 replayed += len(block.units)
                 records[key] = record
-                delta = block.units[0].origin - record.origin
-                if delta:
-                    ctx.diagnostics.extend([d.shifted(delta) for d in record.diagnostics])
-                elif record.diagnostics:
-                    ctx.diagnostics.extend(record.diagnostics)
+                if record.diagnostics:
+                    pieces.append((len(ctx.diagnostics), _run_of(record, block.units[0].origin)))
                 for attr, entries in record.writes:
                     tables[attr].update(entries)
                 for name, type_, detail in record.symbols:
@@ -556,7 +574,13 @@ class Engine:
                     checker.export_texts.update(record.export_texts)
             else:
                 checked += len(block.units)
+                before = len(ctx.diagnostics)
                 record, reusable = self._check_block(checker, block)
+                if reusable and record.diagnostics \
+                        and len(ctx.diagnostics) - before == len(record.diagnostics):
+                    # the very diagnostics it just added: as the run later versions replay
+                    del ctx.diagnostics[before:]
+                    pieces.append((before, _run_of(record, block.units[0].origin)))
                 if reusable:
                     if record.names_key is not None:
                         if names_key is None:
@@ -1035,6 +1059,25 @@ class Engine:
             span = u.decl.expr.span
             record.export_texts = (checker.text[u.origin + span.start:u.origin + span.end],)
         return record, not (failed or ctx.positional or u.where)
+
+
+def _run_of(record: _Record, origin: int) -> Run:
+    """A block record's diagnostics as a `Run` for the block now at `origin`: sorted once per
+    record; placed (`Run.origin`) when every span lies within the block."""
+    run = record.run
+    if run is None:
+        ordered = tuple(sorted(record.diagnostics, key=_diagnostic_order))
+        low, high = record.origin, record.origin + record.end
+        inside = all(low <= d.span.start and d.span.end <= high
+                     and all(low <= r.span.start and r.span.end <= high for r in d.related)
+                     for d in ordered)
+        run = record.run = Run(ordered, 0, len(ordered), 0, record.origin if inside else None,
+                               record.end, list(map(_diagnostic_order, ordered)), record.memo)
+    delta = origin - record.origin
+    if not delta:
+        return run
+    return Run(run.base, 0, run.hi, delta, None if run.origin is None else origin, run.length,
+               run.keys, run.memo)
 
 
 def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
