@@ -140,6 +140,18 @@ def test_an_indented_line_after_a_composition_line_with_a_later_keyword_makes_a_
     assert len(chunks) == 1
 
 
+def test_a_keyword_after_a_block_whose_last_line_ends_in_a_parenthesis_starts_a_chunk():
+    """An opaque block's body is free-form: a `(` ending it opens no parameter list, so the
+    `program` on the next line starts a chunk (and its `let` step is no chunk of its own)."""
+    text = "composition x\n (\nprogram g : A -> B\n    let y <- d()\n    return y\n"
+    assert chunk_texts(text, split_declarations(text)) == [
+        "composition x\n (\n", "program g : A -> B\n    let y <- d()\n    return y\n"]
+    text, chunks = replace(text, " (\n", " f(\n")  # and incrementally, as the block changes
+    assert len(chunks) == 2
+    text, chunks = replace(text, "program", "object B : Real 2\nprogram")
+    assert len(chunks) == 3
+
+
 def test_let_inside_a_body_is_not_a_start_but_after_return_it_is():
     text, chunks = edit(PROGRAM, PROGRAM.index("    return"), PROGRAM.index("    return"),
                         "    let q = y\n")

@@ -164,15 +164,20 @@ def split_declarations_steps(text: str, every: int = 512):
 
 def _char_before(text: str, pos: int, comment_start_at_end: dict[int, int]) -> str:
     """The last character before `pos` that is neither blank nor inside a comment ('' at the
-    start). `comment_start_at_end` maps the end offset of each comment before `pos` to its
-    start: comments are invisible to the grammar, so `[role= #{ why }# embed]` has `=` before
-    `embed`."""
+    start, or right after an opaque block). `comment_start_at_end` maps the end offset of each
+    comment before `pos` to its start, and of each opaque block to None: comments are
+    invisible to the grammar, so `[role= #{ why }# embed]` has `=` before `embed`; a block is
+    a whole statement, so its last character (a `(` in its free-form body) is no list the
+    next keyword could be in."""
     i = pos - 1
     while i >= 0:
         if text[i] in " \t\f\n\r":
             i -= 1
         elif i + 1 in comment_start_at_end:
-            i = comment_start_at_end[i + 1] - 1
+            start = comment_start_at_end[i + 1]
+            if start is None:
+                return ""
+            i = start - 1
         else:
             break
     return text[i] if i >= 0 else ""
@@ -329,13 +334,15 @@ def _chunk_starts(text: str, pos: int, in_body: bool):
     ``program`` to its ``return``). `pos` must be 0 or the end of a keyword that was a chunk
     start (see `resplit_declarations`). `split_declarations` scans the whole text with it;
     tests/syntax/test_resplit.py holds the incremental and the whole-text results together."""
-    comment_start_at_end: dict[int, int] = {}  # comments seen so far, so `_char_before` skips them
+    # comments (and opaque blocks) seen so far, so `_char_before` skips them (stops there)
+    comment_start_at_end: dict[int, Optional[int]] = {}
     for m in _SCAN.finditer(text, pos):
         kind = m.lastgroup
         if kind == "open":
             return  # unclosed block comment: the rest of the file is a comment
         if kind == "opaque":
             yield m.start()
+            comment_start_at_end[m.end()] = None
             in_body = False
             continue
         if kind != "kw":
