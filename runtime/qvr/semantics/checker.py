@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, eq, itemgetter, not_, or_
 from typing import Optional
 
 from ..diagnostics import Related, Severity
@@ -150,6 +151,8 @@ def group_where(ctx: Context, statements, col=None, origin_of=None) -> tuple[lis
 # Whole-module passes (grouping, declaring, the final "never used" pass) yield after this many
 # statements or names when they run as steps: a 10 MB module has about 250,000 statements.
 PASS_STEP = 2048
+_SECOND = itemgetter(1)
+_KIND = attrgetter("kind")
 
 
 def group_where_steps(ctx: Context, statements, col=None, origin_of=None):
@@ -814,7 +817,19 @@ class Checker:
         live_defines = self.live_defines()
         members_of_groups = {m for ms in ctx.groups.values() for m in ms}
         yield
-        for count, (name, sym) in enumerate(ctx.top.items(), 1):
+        # Only a symbol nobody used, or a define (those go by liveness), may be reported: they
+        # are picked out in C loops first, a piece at a time (a module has thousands of names,
+        # each of which this pass went through in Python on every keystroke).
+        items = list(ctx.top.items())
+        used = ctx.used
+        candidates = []
+        for at in range(0, len(items), PASS_STEP):
+            piece = items[at:at + PASS_STEP]
+            syms = list(map(_SECOND, piece))
+            candidates.extend(compress(piece, map(or_, map(not_, map(used.__contains__, map(id, syms))),
+                                                  map(eq, map(_KIND, syms), repeat("define")))))
+            yield
+        for count, (name, sym) in enumerate(candidates, 1):
             if not count % PASS_STEP:
                 yield
             if sym.kind == "define" and sym.scope is None:

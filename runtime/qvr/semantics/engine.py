@@ -45,6 +45,9 @@ How the incremental runs reuse work:
   keys: a later version replays the record instead of checking. Per-unit bookkeeping would
   cost more than re-checking a few neighbours; per-unit keys keep the dependencies exact. A
   block whose units all kept their keys is not even re-keyed.
+* **Diagnostics as runs.** A replayed block's diagnostics are not copied to their new offsets:
+  the run returns a `DiagnosticRuns` (`qvr.semantics.placed`), the record's sorted tuple moved
+  by one offset, merged in order with what this version made (`placed.merged`).
 * **Not reused:** results that depend on where things are (a message naming a line, a
   related location in another statement: `Context.positional`), statements the checker failed
   on, and `where` units. A result that looked at all names ("did you mean", "is there any
@@ -350,7 +353,7 @@ class Engine:
     # -------------------------------------------------------------------------------------
     def _run_steps(self, text, chunks, index):
         """One incremental run: parse the chunks an edit touched, declare, check or replay each
-        block of units, then the whole-module pass; returns the sorted diagnostics."""
+        block of units, then the whole-module pass; returns the diagnostics in order, as runs."""
         self._version += 1
         parse_diags, units, unmoved = yield from self._parse_steps(text, chunks)
         checker = Checker(text, index)
