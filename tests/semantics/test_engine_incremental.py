@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from qvr.semantics import analyze
 from qvr.semantics.engine import Engine
+from qvr.stepwise import finish
 from qvr.syntax import split_declarations
 
 from sem_catalogue_cases import CASES, P
@@ -101,7 +102,15 @@ def assert_same(checker: Engine, text: str, chunks=None, *, view: bool = False) 
     # (a statement the checker failed on, `internal`, leaves what it had recorded so far)
     if view and not any(d.code == "internal" for d in got):
         assert server_view(checker) == analysis_view(analysis)
+    if checker._last_blocks is not None:  # the blocks kept from the last version: as if cut anew
+        units, blocks = checker._last_blocks
+        assert block_cuts(blocks) == block_cuts(finish(Engine(checker.block)._blocks_steps(units)))
     return got
+
+
+def block_cuts(blocks) -> list:
+    """Which units (the objects) each block holds, at which indices."""
+    return [(b.indices, [id(u) for u in b.units], b.where) for b in blocks]
 
 
 def server_view(checker: Engine) -> tuple:

@@ -278,6 +278,7 @@ class Engine:
         self._foreign: frozenset = frozenset()  # names written by units not declaring them
         self._occupied: set = set()  # chunk cache keys in use by the last version's chunks
         self._where_names: set = set()  # names declared by the last version's `where` units
+        self._last_blocks: Optional[tuple] = None  # the last version's (units, blocks)
         self._running = None  # the run under way when it is spread over time (`settle`)
         # the last incremental run's blocks (semantic tokens) and top-level names (completion)
         self.layout: Optional[Layout] = None
@@ -355,7 +356,7 @@ class Engine:
         """One incremental run: parse the chunks an edit touched, declare, check or replay each
         block of units, then the whole-module pass; returns the diagnostics in order, as runs."""
         self._version += 1
-        parse_diags, units, unmoved = yield from self._parse_steps(text, chunks)
+        parse_diags, units, unmoved, tail = yield from self._parse_steps(text, chunks)
         checker = Checker(text, index)
         ctx = checker.ctx
         for attr in _ENV:  # what a check writes into them is recorded with its block
@@ -365,7 +366,8 @@ class Engine:
         unit_names = yield from self._declare_steps(checker, top_units,
                                                     unmoved if top_units is units else 0)
         pieces: list = []
-        yield from self._blocks_check_steps(checker, top_units, unit_names, pieces)
+        yield from self._blocks_check_steps(checker, top_units, unit_names, pieces,
+                                            (unmoved, tail) if top_units is units else None)
         yield from checker.finish_steps(top)
         # in the order `analyze` makes them: the parse's, then the checks' (a block's recorded
         # run where it was replayed), then the whole-module pass'
@@ -472,10 +474,11 @@ class Engine:
                 top_units[k] = self._into_owner_frame(text, u, bindings, origins, by_decl, keyed)
         return top, top_units
 
-    def _blocks_check_steps(self, checker, top_units, unit_names, pieces):
+    def _blocks_check_steps(self, checker, top_units, unit_names, pieces, kept):
         """Check or replay each block of units (see the module docstring). The diagnostics of
         a block with a record go to `pieces` as (where they go in `ctx.diagnostics`, `Run`),
-        not into `ctx.diagnostics`: a replayed block's are not moved one by one."""
+        not into `ctx.diagnostics`: a replayed block's are not moved one by one. `kept`: how
+        many units before and after the edit are the last version's (see `_blocks_steps`)."""
         text, ctx = checker.text, checker.ctx
         records: dict[int, _Record] = {}
         names_key = None
@@ -519,7 +522,7 @@ class Engine:
         # the quantale in force at each unit: part of its key, since the entries it writes
         # (a `latent`'s quantale) depend on it
         quantale = ctx.quantale
-        blocks = yield from self._blocks_steps(top_units)
+        blocks = yield from self._blocks_steps(top_units, kept)
         for n_block, block in enumerate(blocks, 1):
             if not n_block % STEP_BLOCKS:
                 yield
@@ -615,7 +618,7 @@ class Engine:
     # -------------------------------------------------------------------------------------
     def _parse_steps(self, text, chunks):
         """Parse every chunk in its own frame: (parse diagnostics, units, how many units come
-        before the edit).
+        before the edit, how many after it).
 
         Chunks before and after the edit are the last version's (found by comparing the chunk
         lists and, in C, the texts); their units are kept, moved by the edit's length change.
@@ -652,7 +655,8 @@ class Engine:
             units.extend(chunk_units)
             if chunk_diags:
                 diags.extend(chunk_diags)
-        return diags, units, len(units) if unmoved is None else unmoved
+        tail = sum(len(entry[0]) for entry in entries[len(entries) - keep_tail:]) if keep_tail else 0
+        return diags, units, len(units) if unmoved is None else unmoved, tail
 
     def _parse_chunk(self, text, chunk) -> tuple:
         """(units, parse diagnostics, cache key) of a chunk this version does not keep."""
@@ -883,17 +887,44 @@ class Engine:
                     prefixes += (i, text[text.rfind("\n", 0, origin) + 1:origin])
         return hash((block.info.text_key, context[1:], prefixes, tuple(unit_keys)))
 
-    def _blocks_steps(self, top_units):
+    def _blocks_steps(self, top_units, kept=None):
         """Cut the units into blocks, the grain of reuse: bookkeeping per unit would cost more
         than re-checking a few neighbours of an edited one. Cuts are chosen by content (after a
         unit whose text checksum is 0 mod `block`), so an edit moves no cut but its own (a block
         also ends after `MAX_BLOCK` units; cuts after that resynchronise at the next content
-        cut); `where` units, never reused, are blocks of their own."""
+        cut); `where` units, never reused, are blocks of their own.
+
+        `kept` is (how many units before the edit, how many after it) are the last version's
+        units, unchanged and in place (those after it moved with the text), or None. Those
+        units keep their blocks: the scan starts after the last block that ends before the
+        first changed unit, and stops at the first cut it makes at the start of an old block
+        whose units all come after the last changed one (from a cut on, the scan reads only the
+        units after it)."""
         blocks, start = [], 0
         block, most = self.block, MAX_BLOCK * self.block // BLOCK
         info = self._block_info
         if len(info) > 20000:
             info.clear()
+        n = len(top_units)
+        tail_blocks: dict[int, int] = {}  # a cut at this index -> the old blocks from there on
+        old = self._last_blocks if kept is not None else None
+        if old is not None:
+            old_units, old_blocks = old
+            head, tail = kept
+            # (a cut after a unit depends on the next one: the last unchanged unit is not enough)
+            reused = 0
+            while reused < len(old_blocks) and old_blocks[reused].indices.stop < head:
+                old_blocks[reused].fresh = False  # every unit of it has its key
+                reused += 1
+            blocks.extend(old_blocks[:reused])
+            start = blocks[-1].indices.stop if reused else 0
+            moved = n - len(old_units)
+            for j in range(len(old_blocks) - 1, reused - 1, -1):
+                at = old_blocks[j].indices.start
+                if at < len(old_units) - tail:
+                    break
+                tail_blocks[at + moved] = j
+        self._last_blocks = None  # (until this scan is complete)
 
         def close(end, fresh):
             units = top_units[start:end]
@@ -909,9 +940,24 @@ class Engine:
             blocks.append(_Block(units, range(start, end), found,
                                  units[0].where if len(units) == 1 else False, fresh))
 
+        def resume(at):
+            """The last version's blocks from the cut at `at` on, moved to this version's
+            indices (the same objects when no unit came or went)."""
+            old_units, old_blocks = old
+            moved = n - len(old_units)
+            for b in old_blocks[tail_blocks[at]:]:
+                if moved:
+                    b = _Block(b.units, range(b.indices.start + moved, b.indices.stop + moved), b.info,
+                               b.where, False)
+                else:
+                    b.fresh = False
+                blocks.append(b)
+
         previous = None
         fresh = False  # whether the block has a unit without a key (new in this version)
-        for i, u in enumerate(top_units):
+        resumed = False
+        for i in range(start, n):
+            u = top_units[i]
             if i % PASS_STEP == PASS_STEP - 1:
                 yield
             if u.key is None:
@@ -922,15 +968,24 @@ class Engine:
                 close(i, fresh and any(v.key is None for v in top_units[start:i]))
                 start = i
                 fresh = u.key is None
+                if i in tail_blocks:
+                    resumed = True
+                    break
             previous = u
-            if i + 1 < len(top_units) and top_units[i + 1].origin == u.origin:
+            if i + 1 < n and top_units[i + 1].origin == u.origin:
                 continue  # declarations of one chunk share its text: never cut between them
             if u.where or u.cut % block == 0 or i + 1 - start >= most:
                 close(i + 1, fresh)
                 start = i + 1
                 fresh = False
-        if start < len(top_units):
-            close(len(top_units), fresh)
+                if start in tail_blocks:
+                    resumed = True
+                    break
+        if resumed:
+            resume(start)
+        elif start < n:
+            close(n, fresh)
+        self._last_blocks = (top_units, blocks) if kept is not None else None
         return blocks
 
     def _check_block(self, checker, block) -> tuple["_Record", bool]:
