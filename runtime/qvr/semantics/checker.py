@@ -721,8 +721,9 @@ class Checker:
         """Names of top-level defines referenced from outside any define, or from a live one
         (a define used only by unused defines is itself unused, as `encoder` in upstream vae)."""
         ctx = self.ctx
+        syms = ctx.top.values()
         users = {sym.name: ctx.define_users.get(id(sym), set())
-                 for sym in ctx.top.values() if sym.kind == "define"}
+                 for sym in compress(syms, map(eq, map(_KIND, syms), repeat("define")))}
         live = {n for n, u in users.items() if None in u}
         changed = True
         while changed:

@@ -64,9 +64,11 @@ import gc
 import re
 import zlib
 from dataclasses import dataclass
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import Optional, Sequence
 
+from ..diagnostics import slot_filler
 from ..stepwise import Steps, finish, sorted_steps
 from ..syntax import parse_chunk_local, shift, split_declarations_steps
 from ..syntax import ast as A
@@ -205,6 +207,8 @@ class _BlockInfo:
 
 # sort key for references (C-level: a module has tens of thousands of references)
 _ref_start = attrgetter("span.start")
+_KEY = attrgetter("key")
+_DECL_CLASS = attrgetter("decl.__class__")
 # a fresh analysis yields after this many statements checked
 STEP_UNITS = 32
 
@@ -219,6 +223,10 @@ class PlacedBlock:
 
     origin: int
     record: "_Record"
+
+
+# `PlacedBlock(origin, record)` by filling its slots (one per block per keystroke)
+_placed_block = slot_filler(PlacedBlock)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -505,17 +513,19 @@ class Engine:
         # `Checker.algebra_unknown` compares them with; found here in the pass over the units
         # rather than from every top-level symbol)
         algebra_from = None
-        for count, (u, own) in enumerate(zip(top_units, unit_names), 1):
-            if u.key is None:
-                dirty.update(own)
-            d = u.decl
-            if d.__class__ is A.OpaqueDecl and d.head.text == "composition":
-                sym = top_syms.get(d.name.text)
-                if sym is not None and sym.decl is d:
-                    at = declared_at.get(d.name.text, 0)
-                    algebra_from = at if algebra_from is None else min(algebra_from, at)
-            if not count % (4 * PASS_STEP):
-                yield
+        # (picked out in C loops, a piece at a time: this runs over every unit per keystroke)
+        for at in range(0, len(top_units), 4 * PASS_STEP):
+            units = top_units[at:at + 4 * PASS_STEP]
+            for own in compress(unit_names[at:at + 4 * PASS_STEP], map(is_, map(_KEY, units), repeat(None))):
+                dirty.update(own)  # the names of units new in this version
+            for u in compress(units, map(is_, map(_DECL_CLASS, units), repeat(A.OpaqueDecl))):
+                d = u.decl
+                if d.head.text == "composition":
+                    sym = top_syms.get(d.name.text)
+                    if sym is not None and sym.decl is d:
+                        at_decl = declared_at.get(d.name.text, 0)
+                        algebra_from = at_decl if algebra_from is None else min(algebra_from, at_decl)
+            yield
         name_key = self._name_key
         extra_writes: dict[str, int] = {}  # name -> chained keys of blocks writing it, so far
         foreign_now: set = set()
@@ -593,7 +603,7 @@ class Engine:
                             names_key = _names_key(top_syms)
                         record.names_key = names_key
                     records[key] = record
-            layout.append(PlacedBlock(block.units[0].origin, record))
+            layout.append(_placed_block(block.units[0].origin, record))
             if record.foreign:  # entries of names declared elsewhere
                 for name in record.foreign:
                     extra_writes[name] = hash((extra_writes.get(name), key))
