@@ -104,9 +104,9 @@ class _Once:
         """The key and messages at the end of `last` (a run that repeats none)."""
         run, self.last = self.last, None
         base, k = run.base, run.hi - 1
-        first = base[k]
-        key = (first.span.start, first.span.end, first.code)
-        messages = [first.message]
+        last = base[k]
+        key = (last.span.start, last.span.end, last.code)
+        messages = [last.message]
         while k > run.lo and (base[k - 1].span.start, base[k - 1].span.end, base[k - 1].code) == key:
             k -= 1
             messages.append(base[k].message)
