@@ -127,11 +127,15 @@ def merged(segments: list) -> list:
     """The runs of ``sorted(concatenation of segments, key=diagnostic_order)`` (a stable sort:
     of equal keys, those of an earlier segment first), each segment a `Run` already in order.
 
-    A stable k-way merge that moves whole slices: the segment with the smallest next key gives
-    everything up to the next segment's smallest key (found by bisection), so segments that do
-    not interleave (the blocks of a module, in text order) go out whole."""
+    Consecutive segments that each begin after the one before ends form a *chain*, already in
+    order (the blocks of a module, in text order); the chains are merged by a stable k-way merge
+    that moves whole slices: the chain with the smallest next key gives every segment, and then
+    the part of a segment (found by bisection), that comes before the next chain's smallest key.
+    So the cost is in the places where chains interleave (a "never used" hint of the
+    whole-module pass inside a block), not in the number of segments."""
     segs = [s for s in segments if s.hi > s.lo]
-    if len(segs) <= 1:
+    n = len(segs)
+    if n <= 1:
         return segs
     keys = [_keys(s) for s in segs]
 
@@ -140,27 +144,41 @@ def merged(segments: list) -> list:
         d = segs[i].delta
         return (start + d, end + d, code) if d else (start, end, code)
 
+    firsts = [key_at(i, s.lo) for i, s in enumerate(segs)]
+    lasts = [key_at(i, s.hi - 1) for i, s in enumerate(segs)]
+    starts = [0, *(i for i in range(1, n) if not lasts[i - 1] < firsts[i])]
+    if len(starts) == 1:
+        return segs  # one chain: in order already
     los = [s.lo for s in segs]
-    heap = [(key_at(i, s.lo), i) for i, s in enumerate(segs)]
+    heap = [(firsts[a], a, b) for a, b in zip(starts, [*starts[1:], n])]  # (next key, segment, chain end)
     heapify(heap)
     out = []
     while heap:
-        _, i = heappop(heap)
-        s = segs[i]
-        lo, hi = los[i], s.hi
-        if not heap:
-            out.append(s.part(lo, hi))
+        _, i, end = heappop(heap)
+        if not heap:  # the last chain: the rest of it in order
+            out.append(segs[i].part(los[i], segs[i].hi))
+            out.extend(segs[i + 1:end])
             break
-        next_key, j = heap[0]
-        last = key_at(i, hi - 1)
-        if last < next_key or (last == next_key and i < j):
-            out.append(s.part(lo, hi))  # the rest of it comes before any other
-            continue
-        d = s.delta
-        target = (next_key[0] - d, next_key[1] - d, next_key[2])
-        # equal keys: this segment's first when it is the earlier one
-        cut = (bisect_right if i < j else bisect_left)(keys[i], target, lo, hi)
-        out.append(s.part(lo, cut))
-        los[i] = cut
-        heappush(heap, (key_at(i, cut), i))
+        next_key, j, _ = heap[0]
+        while True:
+            s = segs[i]
+            last = lasts[i]
+            if last < next_key or (last == next_key and i < j):  # the rest of this segment
+                out.append(s.part(los[i], s.hi))
+                i += 1
+                if i == end:
+                    break
+                first = firsts[i]
+                if not (first < next_key or (first == next_key and i < j)):
+                    heappush(heap, (first, i, end))
+                    break
+                continue
+            d = s.delta
+            target = (next_key[0] - d, next_key[1] - d, next_key[2])
+            # equal keys: this segment's first when it is the earlier one
+            cut = (bisect_right if i < j else bisect_left)(keys[i], target, los[i], s.hi)
+            out.append(s.part(los[i], cut))
+            los[i] = cut
+            heappush(heap, (key_at(i, cut), i, end))
+            break
     return out
