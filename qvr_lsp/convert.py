@@ -156,8 +156,8 @@ class DiagnosticMemo:
         A replayed block's run lies on the same text as when its recorded diagnostics were
         converted: at the same line and column, its texts are those made then (kept per
         recorded tuple, the very same strings), so a keystroke that adds no line costs a
-        look-up per block; a block that moved by whole lines is converted again, by content.
-        The diagnostics made in this version go by content, together."""
+        look-up per block; a block that moved by whole lines gets its lines moved
+        (`_block_texts`). The diagnostics made in this version go by content, together."""
         runs = diagnostics if isinstance(diagnostics, DiagnosticRuns) else DiagnosticRuns.of(diagnostics)
         text, line_starts = index.text, index.line_starts
         positional = self.encoding == "utf-32" or text.isascii()
@@ -180,7 +180,7 @@ class DiagnosticMemo:
             if entry is None or entry[0] is not base or entry[1] != where:
                 entry = self._block_texts(encoder, index, run, where, entry, positional, total)
             used[id(base)] = entry
-            texts.extend(entry[2][run.lo:run.hi] if run.hi - run.lo != len(base) else entry[2])
+            texts.extend(entry[2][run.lo:run.hi])
         if loose:
             made = self._by_content(encoder, index, loose, positional, total)
             at = 0

@@ -19,25 +19,12 @@ from qvr.syntax.span import Span
 def document_diagnostics(doc) -> list[Diagnostic]:
     """The document's diagnostics with repeats (same code, range and message) left out.
     They arrive sorted by (start, end, code), so a repeat lies in the run of diagnostics with
-    its range and code: only such runs are compared (this runs on every keystroke, over
-    thousands of hints in a file of deprecated forms)."""
+    its range and code: only such runs are compared (`_Once`)."""
     diagnostics = doc.diagnostics
     if diagnostics is None:
         return tree_sitter_syntax_errors(doc)
-    out = []
-    run_start = run_end = run_code = None
-    run_messages: list = []
-    for d in diagnostics:
-        span = d.span
-        if span.start != run_start or span.end != run_end or d.code != run_code:
-            run_start, run_end, run_code = span.start, span.end, d.code
-            run_messages = [d.message]
-        elif d.message in run_messages:
-            continue
-        else:
-            run_messages.append(d.message)
-        out.append(d)
-    return out
+    once = _Once()
+    return [d for d in diagnostics if once.keep(d)]
 
 
 def document_diagnostic_runs(doc) -> DiagnosticRuns:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from lsprotocol import types as lsp
@@ -26,14 +27,8 @@ CONVERTER = default_converter()
 URI = "file:///f.qvr"
 LINK_BASE = "https://example.org/qvr/docs"
 
-CLASSIC = """# model {i}
-object Token{i} : 256
-type Hidden{i} = Euclidean 4
-continuous f{i} : Token{i} -> Hidden{i} ~ Normal
-program p{i}(x) : Token{i} -> Hidden{i}
-    draw z ~ f{i}(x)
-    return z
-"""
+# a classic-dialect model of seven lines, `{i}` its number: tests/programs/classic_model.txt
+CLASSIC = (Path(__file__).resolve().parents[1] / "programs" / "classic_model.txt").read_text(encoding="utf-8")
 
 
 class _Doc:

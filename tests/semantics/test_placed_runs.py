@@ -3,6 +3,8 @@ of their concatenation, and the engine's incremental runs hand the recorded tupl
 blocks on unmoved (what lets the language server reuse their converted texts)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -56,14 +58,8 @@ def test_runs_read_as_the_diagnostics_they_hold():
     assert DiagnosticRuns([]).flat() == () and not DiagnosticRuns([Run(base, 2, 2)])
 
 
-CLASSIC = """# model {i}
-object Token{i} : 256
-type Hidden{i} = Euclidean 4
-continuous f{i} : Token{i} -> Hidden{i} ~ Normal
-program p{i}(x) : Token{i} -> Hidden{i}
-    draw z ~ f{i}(x)
-    return z
-"""
+# a classic-dialect model of seven lines, `{i}` its number: tests/programs/classic_model.txt
+CLASSIC = (Path(__file__).resolve().parents[1] / "programs" / "classic_model.txt").read_text(encoding="utf-8")
 
 
 def test_a_keystroke_hands_on_the_replayed_blocks_recorded_diagnostics_unmoved():

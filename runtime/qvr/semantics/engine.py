@@ -950,8 +950,6 @@ class Engine:
         def resume(at):
             """The last version's blocks from the cut at `at` on, moved to this version's
             indices (the same objects when no unit came or went)."""
-            old_units, old_blocks = old
-            moved = n - len(old_units)
             for b in old_blocks[tail_blocks[at]:]:
                 if moved:
                     b = _Block(b.units, range(b.indices.start + moved, b.indices.stop + moved), b.info,
