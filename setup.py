@@ -1,4 +1,5 @@
-"""Build step for the C extension `tree_sitter_qvr._binding` (the QVR tree-sitter parser).
+"""Build step for the C extensions: `tree_sitter_qvr._binding` (the QVR tree-sitter parser) and
+`qvr.syntax._lexer` (the parser's lexer in C; `qvr.syntax.parser` runs without it, slower).
 
 All project metadata lives in pyproject.toml; setuptools merges this file's `ext_modules` and
 `cmdclass` into it.  The extension is compiled from the generated, committed grammar/src/parser.c,
@@ -40,7 +41,12 @@ setup(
             ],
             include_dirs=["grammar/src"],
             extra_compile_args=["-std=c11"],
-        )
+        ),
+        Extension(
+            "qvr.syntax._lexer",
+            sources=["runtime/qvr/syntax/_lexer.c"],
+            extra_compile_args=["-std=c11"],
+        ),
     ],
     cmdclass={"build_py": build_py_with_queries},
 )

@@ -3,7 +3,7 @@
 Every path parses the same generated module (`parse_check.generate`, the 10,000-line mix of
 recurrent models) in one parse and builds the same AST with the project's `AstBuilder`:
 
-* ``custom``: `qvr.syntax.parser.parse_chunk` (our lexer `fast_tokens` + our LALR driver
+* ``custom``: `qvr.syntax.parser.parse_chunk` (our lexer, in C where it is built + our LALR driver
   `_drive` over the committed tables, the builder's callbacks run on each reduction; one
   chunk this long has its parse program recorded from the table and run, never kept, so no
   replay helps it: `parse_module` below splits the module and replays the shapes it has seen);
@@ -137,7 +137,11 @@ def main() -> None:
             assert tuple(fn()) == tuple(reference_ast), f"{name} builds a different AST"
 
     lark_lexer = Lark(qvr_parser.GRAMMAR_PATH.read_text(encoding="utf-8"), **options)
-    paths["lexer alone: custom"] = (lambda: qvr_parser.fast_tokens(text), "fast_tokens")
+    paths["lexer alone: custom"] = (lambda: qvr_parser._lex(text),
+                                    "the C lexer" if qvr_parser._lex is not qvr_parser._lex_regex
+                                    else "the lexer in Python (the C one is not built)")
+    paths["lexer alone: Python"] = (lambda: qvr_parser._lex_regex(text),
+                                    "the lexer in Python (`_lex_regex`)")
     paths["lexer alone: lark"] = (lambda: list(lark_lexer.lex(text)), "lark's basic lexer")
     paths["parse_module"] = (lambda: syntax.parse_module(text),
                              "the whole parse: chunks, comments, memo (cleared)")

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = Path(__file__).with_name("examples")
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.qvr"))
+# every QVR file of the repository: the spec's examples, the shipped examples, test programs
+ALL_FILES = EXAMPLES + sorted((ROOT / "examples").glob("*.qvr")) + sorted(
+    (ROOT / "tests" / "programs").glob("*.qvr"))
 
 
 def example_text(name: str) -> str:

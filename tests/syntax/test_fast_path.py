@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -11,12 +10,7 @@ from lark.exceptions import UnexpectedCharacters
 from qvr.syntax import lalr_tables, parse_module
 from qvr.syntax.parser import _FIXED, error_parser, fast_tokens, fixed_strings
 
-from syntax_helpers import EXAMPLES
-
-ROOT = Path(__file__).resolve().parents[2]
-# every QVR file of the repository: the spec's examples, the shipped examples, test programs
-ALL_FILES = EXAMPLES + sorted((ROOT / "examples").glob("*.qvr")) + sorted(
-    (ROOT / "tests" / "programs").glob("*.qvr"))
+from syntax_helpers import ALL_FILES, ROOT
 
 PIECES = ["object", "T", "x_t", "é1", "2", "0.5", ".5", "2.", "1e-3", "2.5E+4", "->", "<-", ">>",
           "<<", ">=>", "=>", "|-", "⊢", "~", "@", "*", "+", "-", "/", "\\", "=", ":", ".", ",",

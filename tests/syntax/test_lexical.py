@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
+from qvr.semantics import analyze
 from qvr.syntax import ast as A
-from qvr.syntax import comments, parse, parse_module
+from qvr.syntax import comments, lexical, parse, parse_module
+from qvr.syntax.lexical import split_declarations
 
 from syntax_helpers import at
 
@@ -96,3 +99,24 @@ def test_tabs_and_form_feeds_are_whitespace():
 def test_reserved_words_are_whole_words_only():
     module = parse("object objects : 3\nobject scanner : 2\nobject let_x : 2")
     assert [d.names[0].text for d in module.statements] == ["objects", "scanner", "let_x"]
+
+
+HAS_CODE_PIECES = ["#{", "}#", "#", "# c\n", "#! d\n", "x", " ", "\n", "\t", "{", "}",
+                   "deduction d\n  body\n", "loss l\n  y\n)", "object A : B\n", "define f(\n a)\n"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(HAS_CODE_PIECES), max_size=16))
+def test_has_code_is_what_is_left_without_the_comments(pieces):
+    # the definition: take every comment out (`_COMMENT_SCAN`, an unclosed `#{` alone), keep
+    # tier-3 blocks, and look for anything but blanks
+    text = "".join(pieces)
+    left = lexical._COMMENT_SCAN.sub(lambda m: m.group() if m.lastgroup == "opaque" else "", text)
+    assert lexical._has_code(text, 0, len(text)) is bool(left.strip())
+
+
+def test_a_file_of_unclosed_block_comments_splits_and_checks():
+    # every `#{` lacks its `}#`: the chunker looks for one once, not once per `#{`
+    text = "#{\n" * 100_000
+    assert split_declarations(text) == []
+    assert [d.code for d in analyze(text + "object A : FinSet 2\n").diagnostics] == ["QVR055", "QVR003"]

@@ -183,13 +183,37 @@ def _char_before(text: str, pos: int, comment_start_at_end: dict[int, int]) -> s
     return text[i] if i >= 0 else ""
 
 
+# `_COMMENT_SCAN` with `#{` alone: `_has_code` finds where a block comment ends itself
+_COMMENT_STEP = re.compile("(?P<opaque>" + OPAQUE_BLOCK + r")|(?P<open>#\{)|(?P<line>#[^\n]*)")
+
+
 def _has_code(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] holds anything besides whitespace and comments."""
+    """Whether text[start:end] holds anything besides whitespace and comments (what is left
+    of it with `_COMMENT_SCAN`'s comments taken out: a ``#{`` without a ``}#`` after it is
+    taken out alone).
+
+    Linear in the text: a regular expression would look for the end of each unclosed ``#{``
+    up to the end of the text (quadratic in a file of them); here, once there is no ``}#``
+    after some point, no later ``#{`` looks again."""
     piece = text[start:end]
     if not piece.strip():
         return False
-    return bool(_COMMENT_SCAN.sub(lambda m: m.group() if m.lastgroup == "opaque" else "",
-                                  piece).strip())
+    pos, no_close = 0, len(piece)
+    while True:
+        m = _COMMENT_STEP.search(piece, pos)
+        if piece[pos:len(piece) if m is None else m.start()].strip():
+            return True  # code between comments
+        if m is None:
+            return False
+        if m.lastgroup == "opaque":
+            return True
+        pos = m.end()
+        if m.lastgroup == "open":
+            close = piece.find("}#", pos) if pos < no_close else -1
+            if close >= 0:
+                pos = close + 2  # a block comment
+            else:
+                no_close = pos
 
 
 

@@ -1,7 +1,8 @@
 """The QVR parser: one chunk of text into AST nodes, without lark for valid text.
 
-* The **fast path** parses valid text: our own single-regex lexer (`fast_tokens`, equivalent
-  to lark's basic lexer on qvr.lark's terminals) feeding a small LALR(1) driver written here
+* The **fast path** parses valid text: our own lexer (`fast_tokens`, equivalent to lark's
+  basic lexer on qvr.lark's terminals: in C, `qvr.syntax._lexer`, where the extension is built,
+  else one regular expression made from the grammar) feeding a small LALR(1) driver written here
   (`_record`) with the semantics of lark's, over qvr.lark's LALR tables and rules as plain data
   (`qvr.syntax.lalr_tables`, generated once from lark). The driver's moves depend only on
   the token types, so it records them once per sequence of types as a parse program, which
@@ -210,9 +211,10 @@ def fast_tokens(text: str):
     return None if lexed is None else lexed[0]
 
 
-def _lex(text: str):
+def _lex_regex(text: str):
     """``(tokens, their types)`` of `text` (`fast_tokens`), or None; the types, listed as the
-    tokens are made, are the key of the chunk's parse program (`_program`)."""
+    tokens are made, are the key of the chunk's parse program (`_program`). The lexer in
+    Python: `_lex` is the C one where it is built (`_c_lexer`), which gives the same."""
     out = []
     append = out.append
     types = []
@@ -235,6 +237,55 @@ def _lex(text: str):
         append_type(kind)
         append(Tok(kind, value, m.start(group), m.end()))  # the token ends the match
     return out, types
+
+
+def _initials(pattern: str) -> Optional[str]:
+    """The characters a match of `pattern` can start with, when its parse says so simply (a
+    zero-width look-behind, then alternatives that each start with a literal), else None."""
+    try:
+        items = list(_sre.parse(pattern))
+    except re.error:
+        return None
+    while items and items[0][0] is _sre.ASSERT_NOT and items[0][1][0] == -1:
+        items = items[1:]  # ``(?<!...)``: looks behind, takes no character
+    firsts: set[str] = set()
+
+    def first(items) -> bool:
+        if not items:
+            return False
+        op, arg = items[0]
+        if op is _sre.LITERAL:
+            firsts.add(chr(arg))
+            return True
+        if op is _sre.SUBPATTERN and not arg[1] and not arg[2]:
+            return first(list(arg[3]))
+        if op is _sre.BRANCH:
+            return all(first(list(branch)) for branch in arg[1])
+        return False
+
+    return "".join(sorted(firsts)) if first(items) else None
+
+
+def _c_lexer():
+    """The C lexer (`qvr.syntax._lexer`) set up from the grammar: its operators and keywords
+    (`_FIXED`) and its tier-3 block pattern. None where the extension is not built, or where
+    qvr.lark's other token patterns or their order are not the ones it implements (then the
+    lexer in Python, `_lex_regex`, is used; tests/syntax/test_c_lexer.py fails on it)."""
+    try:
+        from . import _lexer
+    except ImportError:
+        return None
+    patterns = {name: value for name, kind, value in _TABLES.terminals
+                if kind == "re" and fixed_strings(value) is None}
+    opaque = patterns.pop("OPAQUE_BLOCK", None)
+    if patterns != _lexer.PATTERNS or _REGEX_ORDER != _lexer.ORDER or opaque is None:
+        return None
+    operators = sorted((text for text in _FIXED if not text.isidentifier()), key=len, reverse=True)
+    return _lexer.Lexer(_FIXED, tuple(operators), re.compile(opaque).match, _initials(opaque),
+                        ("OPAQUE_BLOCK", "FLOAT", "NAME", "INT"))
+
+
+_lex = _c_lexer() or _lex_regex
 
 
 def _user_callback(name: str):

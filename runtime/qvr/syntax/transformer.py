@@ -53,19 +53,23 @@ def literal_problem(kind: str, text: str) -> str | None:
     return None
 
 
-class Tok:
-    """A token as the AST builder sees it: type (lark terminal name), text and offsets.
+try:
+    # the same token type in C, which the C lexer (`qvr.syntax._lexer`) makes directly
+    from ._lexer import Tok
+except ImportError:  # the C extension is not built: the parser lexes in Python
+    class Tok:
+        """A token as the AST builder sees it: type (lark terminal name), text and offsets.
 
-    The parser's own lexer makes these instead of lark's `Token` (a `str` subclass that is
-    comparatively expensive to create)."""
+        The parser's own lexer makes these instead of lark's `Token` (a `str` subclass that is
+        comparatively expensive to create)."""
 
-    __slots__ = ("type", "value", "start_pos", "end_pos")
+        __slots__ = ("type", "value", "start_pos", "end_pos")
 
-    def __init__(self, type_: str, value: str, start: int, end: int):
-        self.type = type_
-        self.value = value
-        self.start_pos = start
-        self.end_pos = end
+        def __init__(self, type: str, value: str, start: int, end: int):
+            self.type = type
+            self.value = value
+            self.start_pos = start
+            self.end_pos = end
 
 
 class _Spliced:
