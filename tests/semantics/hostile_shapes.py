@@ -76,6 +76,27 @@ def composed_tensors(n: int) -> str:
     return HEADER + "define a = " + " >> ".join(["f @ f"] * (n // 2 + 1)) + "\nexport a\n"
 
 
+def undefined_types(n: int) -> str:
+    """`n` morphisms whose types are all undefined (no object to suggest)."""
+    return "".join(f"morphism g{i} : Y{i} -> Z{i}\n" for i in range(n))
+
+
+def undefined_morphisms(n: int) -> str:
+    """`n` morphisms and `n` defines of a misspelt one each: every suggestion is searched for
+    among `n` long names of one length that differ only in their number."""
+    return ("object X : Real 2\n"
+            + "".join(f"morphism state_gate_{i:05} : X -> X\n" for i in range(n))
+            + "".join(f"define d{i} = state_gatx_{i:05}\n" for i in range(n)))
+
+
+def data_names(n: int) -> str:
+    """A program of `n` locals and `n` data names, each one edit from a local (a near miss,
+    QVR112, looked for among the locals)."""
+    return ("object X : Real 2\nprogram p(x) : X -> X\n"
+            + "".join(f"    let y{i:05} = x\n" for i in range(n))
+            + "".join(f"    let z{i} = yy{i:05}\n" for i in range(n)) + "    return x\n")
+
+
 SHAPES = {
     "@": lambda n: chain("@", n),
     ">>": lambda n: chain(">>", n),
@@ -94,6 +115,9 @@ SHAPES = {
     "coproduct": coproduct,
     "sequence @": sequence_tensor,
     "@ and >>": composed_tensors,
+    "undefined types": undefined_types,
+    "undefined morphisms": undefined_morphisms,
+    "data names": data_names,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Optional
 from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit, slot_filler
 from ..syntax.span import LineIndex, Span
 from .model import Reference, Symbol
+from .suggestions import Names, closest, edit_distance  # noqa: F401  (re-exported)
 
 _new_tuple = tuple.__new__
 
@@ -29,31 +30,16 @@ KIND_WORDS = {
 }
 
 
-def edit_distance(a: str, b: str, limit: int = 3) -> int:
-    """Levenshtein distance, giving up (returning limit+1) once it exceeds `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        best = i
-        for j, cb in enumerate(b, 1):
-            v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            cur.append(v)
-            best = min(best, v)
-        if best > limit:
-            return limit + 1
-        prev = cur
-    return prev[-1]
-
-
 class Context:
     def __init__(self, text: str, line_index: LineIndex):
         self.text = text
         self.line_index = line_index
         self.diagnostics: list[Diagnostic] = []
         self.symbols: list[Symbol] = []
-        self.top: dict[str, Symbol] = {}
+        self.top: dict[str, Symbol] = Names()
+        # entries of `top` a template's parameters hide while it is checked (`shadow`):
+        # name -> [the entry underneath or None, how many hide it]
+        self.shadowed: dict[str, list] = {}
         # statement index at which each top-level name becomes visible (declaration order)
         self.declared_at: dict[str, int] = {}
         self.references: list[Reference] = []
@@ -208,14 +194,54 @@ class Context:
                   extra_fixes=()) -> None:
         """Report an undefined name with a "did you mean" fix (closest name of the kinds)."""
         self.uses_all_names = True
-        if candidates is None:
-            candidates = [s.name for s in list(self.top.values()) + list(self.local_top.values())
-                          if s.kind in kinds]
-        best = closest(name.text, candidates)
+        if candidates is not None:
+            best = closest(name.text, candidates)
+        else:
+            best = self._nearest_declared(name.text, kinds)
         fixes = ()
         if best is not None:
             fixes = (Fix(f"Change to `{best}`", (TextEdit(name.span, best),)),)
         self.error(code, message, name.span, fixes=fixes + tuple(extra_fixes))
+
+
+    def _nearest_declared(self, word: str, kinds: tuple) -> Optional[str]:
+        """`closest` among the top-level and `where` names of `kinds`, through the top-level
+        table's index (`suggestions`: bounded, where reading every name per undefined name
+        was quadratic in a file)."""
+        top, local = self.top, self.local_top
+        extra = [s.name for s in local.values() if s.kind in kinds]
+        if not isinstance(top, Names):  # a plain table (tests that build a Context by hand)
+            return closest(word, [s.name for s in top.values() if s.kind in kinds] + extra)
+        shadowed = self.shadowed
+        for x in shadowed:  # a template's parameters, as they are now
+            sym = top.get(x)
+            if sym is not None and sym.kind in kinds:
+                extra.append(sym.name)
+        return top.index(kinds, shadowed).nearest(word, extra, shadowed)
+
+    # -- a template's parameters -----------------------------------------------------------
+    def shadow(self, name: str, sym) -> None:
+        """Make `sym` the top-level entry `name` while a template is checked (`unshadow`
+        puts back what was there). Not a change of the declared names: the name indexes
+        keep reading the entry underneath."""
+        entry = self.shadowed.get(name)
+        if entry is None:
+            self.shadowed[name] = [self.top.get(name), 1]
+        else:
+            entry[1] += 1
+        dict.__setitem__(self.top, name, sym)
+
+    def unshadow(self, name: str, saved) -> None:
+        """Put `saved` (what `top` held before the matching `shadow`; None: nothing) back."""
+        if saved is None:
+            dict.pop(self.top, name, None)
+        else:
+            dict.__setitem__(self.top, name, saved)
+        entry = self.shadowed.get(name)
+        if entry is not None:
+            entry[1] -= 1
+            if not entry[1]:
+                del self.shadowed[name]
 
 
 _DEPRECATED = ("deprecated",)
@@ -223,21 +249,3 @@ _DEPRECATED = ("deprecated",)
 
 def _article(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
-
-
-def closest(word: str, candidates) -> Optional[str]:
-    """The candidate nearest to `word` within a small edit distance (ties: alphabetical)."""
-    limit = max(1, min(3, len(word) // 3))
-    best, best_d = None, limit + 1
-    length, letters, most = len(word), set(word), 2 * limit
-    for c in candidates:
-        if c == word or abs(len(c) - length) > limit:
-            continue
-        # each edit changes the set of letters by at most two, so letter sets that differ by
-        # more than 2 * limit are too far apart (a cheap test: a file has thousands of names)
-        if len(letters.symmetric_difference(c)) > most:
-            continue
-        d = edit_distance(word, c, limit)
-        if d < best_d or (d == best_d and best is not None and c < best):
-            best, best_d = c, d
-    return best if best_d <= limit else None

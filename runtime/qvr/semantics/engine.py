@@ -79,6 +79,7 @@ from .checker import (INTERNAL_CODE, PASS_STEP, Checker, _diagnostic_order, _int
 from .families import QUANTALES
 from .model import Analysis
 from .placed import DiagnosticRuns, Run, merged
+from .suggestions import Names
 
 _IDENT = re.compile(r"[^\W\d]\w*")
 
@@ -723,7 +724,7 @@ class Engine:
         leaves them; anything else takes `Checker.declare_statement`. `ctx.symbols` is not
         filled: nothing here reads it."""
         ctx = checker.ctx
-        ctx.top, ctx.declared_at, ctx.groups = {}, {}, {}
+        ctx.top, ctx.declared_at, ctx.groups = Names(), {}, {}
         top, declared_at, groups = ctx.top, ctx.declared_at, ctx.groups
         cache, fresh = self._declared, {}
         names = []
@@ -777,7 +778,7 @@ class Engine:
         check reading a symbol declared after it resets that one first (`_check`)."""
         ctx = checker.ctx
         decls, top0, declared_at0, groups0, names0 = self._declared_last
-        top, declared_at, groups = dict(top0), dict(declared_at0), dict(groups0)
+        top, declared_at, groups = Names(top0), dict(declared_at0), dict(groups0)
         for i in range(first, end):
             for name in names0[i]:
                 top.pop(name, None)

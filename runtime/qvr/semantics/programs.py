@@ -18,6 +18,7 @@ from ..diagnostics import Fix, Related, TextEdit
 from ..syntax import ast as A
 from ..syntax.span import Span
 from .context import KIND_WORDS, Context, closest, edit_distance
+from .suggestions import OneEditIndex
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, names_fuzzy_latent, symbol_type
 from . import comprehensions, effects, marginalize, templates
@@ -40,6 +41,7 @@ class ProgramChecker:
         self.d = d
         self.name = d.name.text
         self.locals: dict[str, tuple[Symbol, VarInfo]] = {}
+        self.local_index = OneEditIndex()  # every name bound in `locals` (`_closest_local`)
         self.uses: dict[str, int] = {}
         self.promoted = False
         self.input_type = None
@@ -79,6 +81,7 @@ class ProgramChecker:
             del ctx.references[snapshot[1]:]
             del ctx.symbols[snapshot[2]:]
             self.locals, self.uses = {}, {}
+            self.local_index = OneEditIndex()
             self._reset_plates()
             info = self._body(declared, promoted=True)
         effects.finish(ctx, d, info, effects_declared)
@@ -195,6 +198,7 @@ class ProgramChecker:
                                     type=t, detail=detail, scope=self.name,
                                     doc=_doc_text(docs) if docs else None))
         self.locals[name.text] = (sym, VarInfo(name.text, kind, t, node))
+        self.local_index.add(name.text)
         self.uses[name.text] = 0
 
     def _use(self, name: A.Name, *, operand: bool = False, expect=None):
@@ -250,10 +254,15 @@ class ProgramChecker:
     def _closest_local(self, x: str) -> Optional[str]:
         """A local in scope that `x` misspells: one edit away, or equal but for underscores.
         One edit counts only between names of three letters or more: short names one edit
-        apart (`x` and `k`, `mu` and `nu`) are usually different quantities, not typos."""
+        apart (`x` and `k`, `mu` and `nu`) are usually different quantities, not typos.
+        Only the locals the index offers are compared (a program of thousands of locals and
+        data names would otherwise compare every pair)."""
         bare = x.replace("_", "")
         best = None
-        for y in self.locals:
+        locals_ = self.locals
+        for y in self.local_index.candidates(x):
+            if y not in locals_:  # no longer in scope (a closed `marginalize` block's name)
+                continue
             if y.replace("_", "") == bare or (min(len(x), len(y)) >= 3
                                               and edit_distance(x, y, 1) <= 1):
                 if best is None or y < best:

@@ -171,7 +171,7 @@ def _enter(ctx, d: A.ProgramDecl, binding: Optional[dict]) -> list:
             if sym is None:
                 continue
             saved.append((x, ctx.top.get(x), ctx.objects.get(x, _MISSING)))
-            ctx.top[x] = sym
+            ctx.shadow(x, sym)
             continue
         if kind not in KINDS:
             if binding is None:
@@ -195,7 +195,7 @@ def _enter(ctx, d: A.ProgramDecl, binding: Optional[dict]) -> list:
             sym = Symbol(x, "object", name.span, tp.span, type=obj, decl=decl, scope=prog)
             sym.origin = ctx.origin
         saved.append((x, ctx.top.get(x), ctx.objects.get(x, _MISSING)))
-        ctx.top[x] = sym
+        ctx.shadow(x, sym)
         _put(ctx.objects, x, obj)
     return saved
 
@@ -238,10 +238,7 @@ def _mor_symbol(ctx, d, name, tp, binding) -> Optional[Symbol]:
 
 def _leave(ctx, saved: list) -> None:
     for x, sym, obj in reversed(saved):
-        if sym is None:
-            ctx.top.pop(x, None)
-        else:
-            ctx.top[x] = sym
+        ctx.unshadow(x, sym)
         if obj is _MISSING:
             dict.pop(ctx.objects, x, None)
         else:
