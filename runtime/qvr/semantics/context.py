@@ -203,16 +203,12 @@ class Context:
             fixes = (Fix(f"Change to `{best}`", (TextEdit(name.span, best),)),)
         self.error(code, message, name.span, fixes=fixes + tuple(extra_fixes))
 
-
     def _nearest_declared(self, word: str, kinds: tuple) -> Optional[str]:
         """`closest` among the top-level and `where` names of `kinds`, through the top-level
         table's index (`suggestions`: bounded, where reading every name per undefined name
         was quadratic in a file)."""
-        top, local = self.top, self.local_top
-        extra = [s.name for s in local.values() if s.kind in kinds]
-        if not isinstance(top, Names):  # a plain table (tests that build a Context by hand)
-            return closest(word, [s.name for s in top.values() if s.kind in kinds] + extra)
-        shadowed = self.shadowed
+        top, shadowed = self.top, self.shadowed
+        extra = [s.name for s in self.local_top.values() if s.kind in kinds]
         for x in shadowed:  # a template's parameters, as they are now
             sym = top.get(x)
             if sym is not None and sym.kind in kinds:
