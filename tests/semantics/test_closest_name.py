@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from qvr.semantics.context import closest, edit_distance
+from qvr.semantics.suggestions import closest, edit_distance
 
 
 def _reference(word: str, candidates) -> str | None:

@@ -12,7 +12,7 @@ from typing import Optional
 from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit, slot_filler
 from ..syntax.span import LineIndex, Span
 from .model import Reference, Symbol
-from .suggestions import Names, closest, edit_distance  # noqa: F401  (re-exported)
+from .suggestions import Names, closest
 
 _new_tuple = tuple.__new__
 

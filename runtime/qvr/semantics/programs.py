@@ -17,8 +17,8 @@ from typing import Optional
 from ..diagnostics import Fix, Related, TextEdit
 from ..syntax import ast as A
 from ..syntax.span import Span
-from .context import KIND_WORDS, Context, closest, edit_distance
-from .suggestions import OneEditIndex
+from .context import KIND_WORDS, Context
+from .suggestions import OneEditIndex, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, names_fuzzy_latent, symbol_type
 from . import comprehensions, effects, marginalize, templates
@@ -41,7 +41,9 @@ class ProgramChecker:
         self.d = d
         self.name = d.name.text
         self.locals: dict[str, tuple[Symbol, VarInfo]] = {}
-        self.local_index = OneEditIndex()  # every name bound in `locals` (`_closest_local`)
+        # the names bound in `locals`, for `_closest_local`: made on its first call (most
+        # programs have no data name to look up), then kept up to date by `_bind`
+        self.local_index: Optional[OneEditIndex] = None
         self.uses: dict[str, int] = {}
         self.promoted = False
         self.input_type = None
@@ -81,7 +83,7 @@ class ProgramChecker:
             del ctx.references[snapshot[1]:]
             del ctx.symbols[snapshot[2]:]
             self.locals, self.uses = {}, {}
-            self.local_index = OneEditIndex()
+            self.local_index = None
             self._reset_plates()
             info = self._body(declared, promoted=True)
         effects.finish(ctx, d, info, effects_declared)
@@ -198,7 +200,8 @@ class ProgramChecker:
                                     type=t, detail=detail, scope=self.name,
                                     doc=_doc_text(docs) if docs else None))
         self.locals[name.text] = (sym, VarInfo(name.text, kind, t, node))
-        self.local_index.add(name.text)
+        if self.local_index is not None:
+            self.local_index.add(name.text)
         self.uses[name.text] = 0
 
     def _use(self, name: A.Name, *, operand: bool = False, expect=None):
@@ -260,6 +263,8 @@ class ProgramChecker:
         bare = x.replace("_", "")
         best = None
         locals_ = self.locals
+        if self.local_index is None:
+            self.local_index = OneEditIndex(locals_)
         for y in self.local_index.candidates(x):
             if y not in locals_:  # no longer in scope (a closed `marginalize` block's name)
                 continue

@@ -153,9 +153,11 @@ class OneEditIndex:
 
     __slots__ = ("bare", "variants")
 
-    def __init__(self):
+    def __init__(self, names: Iterable[str] = ()):
         self.bare: dict[str, list[str]] = {}
         self.variants: dict[str, list[str]] = {}
+        for name in names:
+            self.add(name)
 
     def add(self, name: str) -> None:
         self.bare.setdefault(name.replace("_", ""), []).append(name)

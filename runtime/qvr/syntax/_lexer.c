@@ -38,14 +38,10 @@ static PyObject *tok_make(PyObject *type, PyObject *value, PyObject *start, PyOb
     TokObject *t = PyObject_New(TokObject, &TokType);
     if (t == NULL)
         return NULL;
-    Py_INCREF(type);
-    Py_INCREF(value);
-    Py_INCREF(start);
-    Py_INCREF(end);
-    t->type = type;
-    t->value = value;
-    t->start_pos = start;
-    t->end_pos = end;
+    t->type = Py_NewRef(type);
+    t->value = Py_NewRef(value);
+    t->start_pos = Py_NewRef(start);
+    t->end_pos = Py_NewRef(end);
     return (PyObject *)t;
 }
 
@@ -376,16 +372,11 @@ static PyObject *lexer_new(PyTypeObject *cls, PyObject *args, PyObject *kwargs) 
     LexerObject *self = (LexerObject *)cls->tp_alloc(cls, 0);
     if (self == NULL)
         return NULL;
-    Py_INCREF(fixed);
-    Py_INCREF(operators);
-    Py_INCREF(opaque_match);
-    Py_INCREF(initials);
-    Py_INCREF(kinds);
-    self->fixed = fixed;
-    self->operators = operators;
-    self->opaque_match = opaque_match;
-    self->initials = initials;
-    self->kinds = kinds;
+    self->fixed = Py_NewRef(fixed);
+    self->operators = Py_NewRef(operators);
+    self->opaque_match = Py_NewRef(opaque_match);
+    self->initials = Py_NewRef(initials);
+    self->kinds = Py_NewRef(kinds);
     return (PyObject *)self;
 }
 

@@ -35,16 +35,18 @@ _WORDS = sorted(set(STATEMENT_KEYWORDS) | {"return"}, key=len, reverse=True)
 # position with one character test instead of trying each alternative there (the scan of a
 # 10,000-line module takes about 40% less time; `[#\w]` there would cost half the gain).
 _FIRST = "".join(sorted({w[0] for w in (*_WORDS, *OPAQUE_HEADS, "define", "composition")}))
+# The alternatives the scanners below share: an opaque block (a `#` inside one belongs to its
+# token), a closed block comment, a `#{` without its `}#`, a line comment.
+_OPAQUE = "(?P<opaque>" + OPAQUE_BLOCK + ")"
+_BLOCK = r"(?P<block>#\{.*?\}#)"
+_OPEN_OR_LINE = r"(?P<open>#\{)|(?P<line>#[^\n]*)"
 _SCAN = re.compile(
-    f"(?=[#{_FIRST}])(?:"
-    "(?P<opaque>" + OPAQUE_BLOCK + ")"
-    r"|(?P<block>#\{.*?\}#)|(?P<open>#\{)|(?P<line>#[^\n]*)"
+    f"(?=[#{_FIRST}])(?:{_OPAQUE}|{_BLOCK}|{_OPEN_OR_LINE}"
     r"|(?<![\w.])(?P<kw>" + "|".join(_WORDS) + r"|(?<![^\n])composition)(?!\w))",
     re.S,
 )
-# Comments, skipping opaque blocks: a `#` inside a block belongs to the block's token.
-_COMMENT_SCAN = re.compile("(?P<opaque>" + OPAQUE_BLOCK + ")"
-                           r"|(?P<block>#\{.*?\}#)|(?P<open>#\{)|(?P<line>#[^\n]*)", re.S)
+# Comments, skipping opaque blocks.
+_COMMENT_SCAN = re.compile(f"{_OPAQUE}|{_BLOCK}|{_OPEN_OR_LINE}", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +186,7 @@ def _char_before(text: str, pos: int, comment_start_at_end: dict[int, int]) -> s
 
 
 # `_COMMENT_SCAN` with `#{` alone: `_has_code` finds where a block comment ends itself
-_COMMENT_STEP = re.compile("(?P<opaque>" + OPAQUE_BLOCK + r")|(?P<open>#\{)|(?P<line>#[^\n]*)")
+_COMMENT_STEP = re.compile(f"{_OPAQUE}|{_OPEN_OR_LINE}")
 
 
 def _has_code(text: str, start: int, end: int) -> bool:
