@@ -16,6 +16,10 @@ starts `python -m qvr_lsp` and measures, per size:
   row stops when the message has arrived and is parsed as JSON; the "client decoding" row is
   the Python client's conversion of it into lsprotocol objects, the difference between the
   two), and the server's mean CPU time per keystroke;
+* the same keystrokes from a Node client (`bench/node_keystrokes.mjs`: vscode-jsonrpc, the
+  library VS Code's language client reads messages with, from the extension's node_modules;
+  skipped when node or those modules are missing): until its publishDiagnostics has been
+  parsed, what an editor in Node has of the diagnostics before its own bookkeeping;
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
   flight, and hover right after a keystroke and after a 0.6 s pause;
@@ -406,6 +410,34 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
     return results
 
 
+NODE_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_keystrokes.mjs")
+
+
+def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]:
+    """Keystroke -> diagnostics from a Node client (`node_keystrokes.mjs`), in seconds: the
+    same keystrokes as `measure` (an `x` typed and deleted in the middle model's doc comment,
+    each followed by a semantic tokens delta request). Empty when node or the extension's
+    vscode-jsonrpc is not installed (``npm ci`` in vscode-extension/)."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    jsonrpc = os.path.join(os.path.dirname(NODE_CLIENT), "..", "vscode-extension", "node_modules", "vscode-jsonrpc")
+    if node is None or not os.path.isdir(jsonrpc):
+        print("  (no Node client: node or vscode-extension/node_modules/vscode-jsonrpc missing)")
+        return {}
+    line_of_model, _ = positions(text)
+    with tempfile.TemporaryDirectory(prefix="qvr-bench-node-") as folder:
+        path = os.path.join(folder, "bench_node.qvr")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        done = subprocess.run([node, NODE_CLIENT, sys.executable, path, str(line_of_model), str(rounds)],
+                              env=env, check=True, capture_output=True, text=True)
+    report = json.loads(done.stdout)
+    return {"keystroke -> diagnostics, Node client": [ms / 1000 for ms in report["keystrokes"]]}
+
+
 def child_cpu_ms(code: str, repeat: int = 3) -> float:
     """CPU time of a fresh interpreter running `code` (best of `repeat`)."""
     import resource
@@ -534,6 +566,7 @@ def main() -> None:
             for dialect in args.dialects.split(","):
                 text = generate(lines) if dialect == "current" else generate_classic(lines)
                 res = asyncio.run(measure(lines, args.rounds, env, text))
+                res.update(node_keystrokes(text, args.rounds, env))
                 res.update(asyncio.run(measure_pull(text, args.rounds, env)))
                 if dialect == "current" and lines in starts:
                     # start-up is one sample per session: take a few more (the machine is noisy)

@@ -1,0 +1,88 @@
+// Keystroke -> diagnostics as a Node client sees it: the QVR language server driven through
+// vscode-jsonrpc, the library VS Code's language client reads and writes LSP messages with
+// (its framing and its JSON.parse), from the extension's node_modules.
+//
+// Run by bench/lsp_latency.py (see its docstring); by hand:
+//   node bench/node_keystrokes.mjs PYTHON TEXT_FILE LINE ROUNDS [--last]
+// opens TEXT_FILE, then types an `x` at LINE:3 and deletes it again, ROUNDS times in all,
+// each keystroke followed by the semantic tokens delta request VS Code sends while typing.
+// Prints one JSON object: the milliseconds from each didChange being written to its
+// publishDiagnostics having been parsed (`keystrokes`), how many diagnostics the last one
+// held and, with --last, those diagnostics (`last`).
+// What VS Code then does with the diagnostics (its own objects, the Problems panel) is not
+// in the figure.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, "..", "vscode-extension", "package.json"));
+const rpc = require("vscode-jsonrpc/node");
+
+const [python, textFile, lineArg, roundsArg, lastFlag] = process.argv.slice(2);
+const text = readFileSync(textFile, "utf8");
+const line = Number(lineArg);
+const rounds = Number(roundsArg);
+const uri = pathToFileURL(textFile).href;
+
+const server = spawn(python, ["-m", "qvr_lsp"], { stdio: ["pipe", "pipe", "inherit"] });
+const connection = rpc.createMessageConnection(
+  new rpc.StreamMessageReader(server.stdout), new rpc.StreamMessageWriter(server.stdin));
+
+// version -> whoever waits for its publish; a publish nobody waits for yet is kept until read
+const waiting = new Map();
+const published = new Map();
+connection.onNotification("textDocument/publishDiagnostics", (params) => {
+  if (params.uri !== uri) return;
+  const at = performance.now();
+  published.set(params.version, { at, diagnostics: params.diagnostics });
+  const resolve = waiting.get(params.version);
+  if (resolve) resolve(published.get(params.version));
+});
+connection.onRequest(() => null);  // configuration, registrations: nothing to say
+connection.listen();
+
+function whenPublished(version) {
+  if (published.has(version)) return Promise.resolve(published.get(version));
+  return new Promise((resolve) => waiting.set(version, resolve));
+}
+
+await connection.sendRequest("initialize", { processId: process.pid, rootUri: null, capabilities: {} });
+connection.sendNotification("initialized", {});
+connection.sendNotification("textDocument/didOpen",
+  { textDocument: { uri, languageId: "qvr", version: 1, text } });
+await whenPublished(1);
+let { resultId } = await connection.sendRequest("textDocument/semanticTokens/full",
+  { textDocument: { uri } });
+
+const keystrokes = [];
+let typed = false;
+let last = [];
+for (let version = 2; version < rounds + 2; version++) {
+  const start = { line, character: 3 };
+  const end = { line, character: typed ? 4 : 3 };
+  const sent = performance.now();
+  connection.sendNotification("textDocument/didChange", {
+    textDocument: { uri, version },
+    contentChanges: [{ range: { start, end }, text: typed ? "" : "x" }],
+  });
+  typed = !typed;
+  const got = await whenPublished(version);
+  keystrokes.push(got.at - sent);
+  last = got.diagnostics;
+  published.delete(version);
+  const delta = await connection.sendRequest("textDocument/semanticTokens/full/delta",
+    { textDocument: { uri }, previousResultId: resultId });
+  resultId = delta.resultId;
+}
+
+await connection.sendRequest("shutdown");
+connection.sendNotification("exit");
+await new Promise((resolve) => server.on("exit", resolve));
+connection.dispose();
+const report = { keystrokes, diagnostics: last.length };
+if (lastFlag === "--last") report.last = last;
+process.stdout.write(JSON.stringify(report) + "\n");
