@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import re
 from itertools import compress, repeat
-from operator import attrgetter, eq, itemgetter, not_, or_
+from operator import attrgetter, eq, is_, is_not, itemgetter, not_, or_
 from typing import Optional
 
 from ..diagnostics import Related, Severity
@@ -153,11 +153,23 @@ def group_where(ctx: Context, statements, col=None, origin_of=None) -> tuple[lis
 PASS_STEP = 2048
 _SECOND = itemgetter(1)
 _KIND = attrgetter("kind")
+_CLASS = attrgetter("__class__")
+_WHERE = attrgetter("where")
 
 
 def group_where_steps(ctx: Context, statements, col=None, origin_of=None):
     """`group_where` as a generator (`qvr.stepwise`)."""
     bindings: dict[int, list] = {}
+    # Most modules have no `where` at all: then every statement is top-level (found in C
+    # loops, a piece at a time; this runs over every statement per keystroke).
+    for at in range(0, len(statements), PASS_STEP):
+        piece = statements[at:at + PASS_STEP]
+        defines = compress(piece, map(is_, map(_CLASS, piece), repeat(A.DefineDecl)))
+        if any(map(is_not, map(_WHERE, defines), repeat(None))):
+            break
+        yield
+    else:
+        return list(statements), bindings
     top: list = []
     if col is None:
         col = lambda d: ctx.line_index.position(d.keyword.span.start)[1]

@@ -65,7 +65,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
-from operator import attrgetter, is_, itemgetter
+from operator import add, and_, attrgetter, eq, is_, itemgetter
 from typing import Optional, Sequence
 
 from ..diagnostics import slot_filler
@@ -211,6 +211,10 @@ _ref_start = attrgetter("span.start")
 _KEY = attrgetter("key")
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _DECL_CLASS = attrgetter("decl.__class__")
+_DECL = attrgetter("decl")
+_START = attrgetter("start")
+_END = attrgetter("end")
+_ORIGIN = attrgetter("origin")
 # a fresh analysis yields after this many statements checked
 STEP_UNITS = 32
 
@@ -470,7 +474,7 @@ class Engine:
                 return 0
             return index.position(at)[1]
 
-        top, bindings = yield from group_where_steps(ctx, [u.decl for u in units], col=col,
+        top, bindings = yield from group_where_steps(ctx, list(map(_DECL, units)), col=col,
                                                      origin_of=origin_of)
         ctx.origin = 0
         checker.bindings = bindings
@@ -621,9 +625,9 @@ class Engine:
         self._where_names = where_names
         self.checked, self.replayed = checked, replayed
         self.layout = Layout(text, tuple(layout))
+        programs = list(compress(top_units, map(is_, map(_DECL_CLASS, top_units), repeat(A.ProgramDecl))))
         self.top_level = TopLevel(text, top_syms, ctx.programs, dict(ctx.declared_at),
-                                  {id(u.decl): u.origin for u in compress(
-                                      top_units, map(is_, map(_DECL_CLASS, top_units), repeat(A.ProgramDecl)))})
+                                  dict(zip(map(id, map(_DECL, programs)), map(_ORIGIN, programs))))
         ctx.used.update(map(id, map(top_syms.__getitem__, used_names)))
         self._previous, self._records = self._records, records
 
@@ -1151,7 +1155,10 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
     delta = len(text) - len(old_text)
     n_old, n_new = len(old_chunks), len(chunks)
     most = min(n_old, n_new)
-    head = 0
+    # (C loops first: thousands of chunks per keystroke) the leading chunks the re-split
+    # left as they were are the very same objects
+    same = list(map(is_, old_chunks[:most - 1], chunks[:most - 1]))
+    head = same.index(False) if False in same else max(0, most - 1)
     while head < most - 1:
         a, b = old_chunks[head], chunks[head]
         if a is not b and (a.start != b.start or a.end != b.end):
@@ -1167,12 +1174,12 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
             else:
                 high = mid - 1
         head = low
-    tail = 0
-    while tail < most - head:
-        a, b = old_chunks[n_old - 1 - tail], chunks[n_new - 1 - tail]
-        if a.start + delta != b.start or a.end + delta != b.end:
-            break
-        tail += 1
+    # the trailing chunks: the same bounds moved by `delta`, compared from the end (in C)
+    limit = most - head
+    old_tail, new_tail = old_chunks[n_old - limit:][::-1], chunks[n_new - limit:][::-1]
+    moved = list(map(and_, map(eq, map(add, map(_START, old_tail), repeat(delta)), map(_START, new_tail)),
+                     map(eq, map(add, map(_END, old_tail), repeat(delta)), map(_END, new_tail))))
+    tail = moved.index(False) if False in moved else limit
     while tail and old_text[old_chunks[n_old - tail].start:] != text[chunks[n_new - tail].start:]:
         low, high = 0, tail - 1
         while low < high:
