@@ -63,9 +63,10 @@ from __future__ import annotations
 import gc
 import re
 import zlib
+from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
-from operator import add, and_, attrgetter, eq, is_, itemgetter
+from operator import add, and_, attrgetter, eq, is_, itemgetter, sub
 from typing import Optional, Sequence
 
 from ..diagnostics import slot_filler
@@ -215,6 +216,9 @@ _DECL = attrgetter("decl")
 _START = attrgetter("start")
 _END = attrgetter("end")
 _ORIGIN = attrgetter("origin")
+_CONTENT = attrgetter("code", "severity", "message", "tags")
+_SPAN_START = attrgetter("span.start")
+_SPAN_END = attrgetter("span.end")
 # a fresh analysis yields after this many statements checked
 STEP_UNITS = 32
 
@@ -382,17 +386,25 @@ class Engine:
         pieces: list = []
         yield from self._blocks_check_steps(checker, top_units, unit_names, pieces,
                                             (unmoved, tail) if top_units is units else None)
+        checked = len(ctx.diagnostics)
         yield from checker.finish_steps(top)
         # in the order `analyze` makes them: the parse's, then the checks' (a block's recorded
         # run where it was replayed), then the whole-module pass'
-        segments = [Run.of((yield from sorted_steps(list(parse_diags), _diagnostic_order)))]
-        loose, at = ctx.diagnostics, 0
+        loose = ctx.diagnostics
+        whole = (yield from sorted_steps(loose[checked:], _diagnostic_order))
+        del loose[checked:]
+        parse_run = Run.of((yield from sorted_steps(list(parse_diags), _diagnostic_order)))
+        if pieces and whole:
+            whole = _fold_into_blocks(pieces, whole, parse_run.base, loose)
+        segments = [parse_run]
+        at = 0
         for position, run in pieces:
             if position > at:
                 segments.append(Run.of((yield from sorted_steps(loose[at:position], _diagnostic_order))))
             segments.append(run)
             at = position
         segments.append(Run.of((yield from sorted_steps(loose[at:], _diagnostic_order))))
+        segments.append(Run.of(whole))
         yield
         return DiagnosticRuns(merged(segments))
 
@@ -1127,6 +1139,62 @@ class Engine:
             span = u.decl.expr.span
             record.export_texts = (checker.text[u.origin + span.start:u.origin + span.end],)
         return record, not (failed or ctx.positional or u.where)
+
+
+def _fold_into_blocks(pieces: list, whole: list, parsed: tuple, loose: list) -> list:
+    """Put each diagnostic of the whole-module pass (`whole`, sorted: "never used" hints) that
+    lies inside a replayed block into that block's run (`pieces`, replaced); return the others.
+
+    Left alone, a block's run is cut in two at each such hint when the runs are merged, and
+    the language server then handles three runs per block of a file in the classic dialect.
+    The run with its hints is made once per set of hints (kept in the record's `memo`), so a
+    later keystroke finds the same tuple. The order is the one `merged` would give: a hint
+    goes after the block's diagnostics with the same key, and is folded only when no
+    diagnostic of another segment (`parsed`, `loose`) has its key and it ends before the
+    block's text does (no later block can hold an equal key)."""
+    origins, last = [], -1  # (in order: a run that is not placed takes the one before's)
+    for _, run in pieces:
+        last = run.origin if run.origin is not None else last
+        origins.append(last)
+    taken = set(map(_diagnostic_order, parsed))
+    taken.update(map(_diagnostic_order, loose))
+    by_piece: dict[int, list] = {}
+    rest = []
+    for d in whole:
+        span = d.span
+        k = bisect_right(origins, span.start) - 1
+        if k >= 0 and not d.related and not d.fixes:
+            run = pieces[k][1]
+            origin = run.origin
+            if origin is not None and span.end < origin + run.length and span.start >= origin \
+                    and (span.start, span.end, d.code) not in taken:
+                by_piece.setdefault(k, []).append(d)
+                continue
+        rest.append(d)
+    for k, hints in by_piece.items():
+        position, run = pieces[k]
+        pieces[k] = (position, _with_hints(run, hints))
+    return rest
+
+
+def _with_hints(run: Run, hints: list) -> Run:
+    """`run` (a whole recorded tuple, placed) with `hints` (inside its block) merged in."""
+    delta = run.delta
+    # what the hints show, in the block's recorded frame (built in C loops)
+    shape = tuple(zip(map(_CONTENT, hints), map(sub, map(_SPAN_START, hints), repeat(delta)),
+                      map(sub, map(_SPAN_END, hints), repeat(delta))))
+    made = run.memo.get(_WITH_HINTS)
+    if made is None or shape not in made:
+        if made is None or len(made) >= 4:  # (an edit and its undo: keep a few)
+            made = run.memo[_WITH_HINTS] = {}
+        # a stable sort: the block's own diagnostics before hints with the same key
+        base = tuple(sorted((*run.base, *(d.shifted(-delta) for d in hints)), key=_diagnostic_order))
+        made[shape] = (base, list(map(_diagnostic_order, base)), {})
+    base, keys, memo = made[shape]
+    return Run(base, 0, len(base), delta, run.origin, run.length, keys, memo)
+
+
+_WITH_HINTS = "engine: with whole-module hints"
 
 
 def _run_of(record: _Record, origin: int) -> Run:
