@@ -164,6 +164,7 @@ class DiagnosticMemo:
         total = len(runs)
         kept, used = self._runs_texts, {}
         texts: list = []
+        wholes: list = []  # (where in `texts`, the entry) of each run that is a whole block's
         loose: list = []  # the diagnostics made in this version, converted in one call at the end
         loose_at: list = []  # (where in `texts`, how many)
         for run in runs.runs:
@@ -180,6 +181,8 @@ class DiagnosticMemo:
             if entry is None or entry[0] is not base or entry[1] != where:
                 entry = self._block_texts(encoder, index, run, where, entry, positional, total)
             used[id(base)] = entry
+            if run.lo == 0 and run.hi == len(base):
+                wholes.append((len(texts), entry))
             texts.extend(entry[2][run.lo:run.hi])
         if loose:
             made = self._by_content(encoder, index, loose, positional, total)
@@ -188,7 +191,7 @@ class DiagnosticMemo:
                 texts[where:where + size] = made[at:at + size]
                 at += size
         self._runs_texts = used  # (holding the tuples keeps their ids from being reused)
-        return PreparedDiagnostics(self.uri, self.link_base, runs, texts)
+        return PreparedDiagnostics(self.uri, self.link_base, runs, texts, wholes)
 
     def _block_texts(self, encoder: PositionEncoder, index, run, where: tuple, entry, positional: bool,
                      total: int) -> tuple:
@@ -199,11 +202,11 @@ class DiagnosticMemo:
         if entry is not None and entry[0] is base and entry[1][1] == where[1] and entry[3] is not None:
             lines = where[0] - entry[1][0]
             keys = [(c, a + lines, x, b + lines, y) for c, a, x, b, y in entry[3]]
-            return base, where, self._texts(keys, base, {}, total), keys
+            return base, where, self._texts(keys, base, {}, total), keys, [None]
         whole = run.part(0, len(base)).items()
         keys, related = self._keys(encoder, index, whole, positional)
         # (no keys to move when a related location's positions are in them)
-        return base, where, self._texts(keys, whole, related, total), None if related else keys
+        return base, where, self._texts(keys, whole, related, total), None if related else keys, [None]
 
     def _by_content(self, encoder: PositionEncoder, index, diagnostics: list, positional: bool,
                     total: int) -> list:
@@ -351,17 +354,35 @@ class PreparedDiagnostics(SequenceABC):
     each, made from those texts when first read (tests, pygls' serialisation of a message the
     server does not write itself)."""
 
-    __slots__ = ("uri", "link_base", "source", "texts", "_objects")
+    __slots__ = ("uri", "link_base", "source", "texts", "_wholes", "_objects")
 
-    def __init__(self, uri: str, link_base: Optional[str], source: list, texts: list[str]) -> None:
+    def __init__(self, uri: str, link_base: Optional[str], source: list, texts: list[str],
+                 wholes: Sequence = ()) -> None:
         self.uri, self.link_base = uri, link_base
         self.source = source  # the `Diagnostic`s, in the same order
         self.texts = texts
+        # (where in `texts`, `DiagnosticMemo` entry) of the runs that are a whole block's texts:
+        # their joined text is kept with the entry, so `json` joins a piece per block
+        self._wholes = wholes
         self._objects: Optional[list] = None
 
     def json(self) -> str:
         """The JSON array of every diagnostic."""
-        return f"[{','.join(self.texts)}]"
+        texts = self.texts
+        if not self._wholes:
+            return f"[{','.join(texts)}]"
+        parts, at = [], 0
+        for where, entry in self._wholes:
+            if where > at:
+                parts.append(",".join(texts[at:where]))
+            cell = entry[4]
+            if cell[0] is None:
+                cell[0] = ",".join(entry[2])
+            parts.append(cell[0])
+            at = where + len(entry[2])
+        if at < len(texts):
+            parts.append(",".join(texts[at:]))
+        return f"[{','.join(filter(None, parts))}]"
 
     def objects(self) -> list[lsp.Diagnostic]:
         if self._objects is None:

@@ -158,8 +158,11 @@ def test_a_keystroke_reuses_the_texts_of_every_replayed_block_even_moved_by_line
         doc = store.change(URI, version, [Change((at, at), new_text)], enc)
         runs, previous = document_diagnostic_runs(doc), runs
         measured.clear()
-        after = memo.prepare(enc, doc.line_index, runs).texts
+        prepared = memo.prepare(enc, doc.line_index, runs)
+        after = prepared.texts
         assert len(after) == len(before) > 100
+        # the notification's array, joined a block at a time from texts joined once per block
+        assert prepared.json() == prepared.json() == f"[{','.join(after)}]"
         assert 0 < sum(measured) == made_in_this_version(runs, previous) < len(after) / 4
         assert [json.loads(t) for t in after] == reference("utf-16", doc.text, document_diagnostics(doc))
     assert sum(a is b for a, b in zip(after, before)) > len(before) / 3  # those above: the same strings
