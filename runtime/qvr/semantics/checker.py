@@ -154,6 +154,8 @@ PASS_STEP = 2048
 _SECOND = itemgetter(1)
 _KIND = attrgetter("kind")
 _CLASS = attrgetter("__class__")
+_NAME = attrgetter("name")
+_NO_USERS: frozenset = frozenset()
 _WHERE = attrgetter("where")
 
 
@@ -734,8 +736,10 @@ class Checker:
         (a define used only by unused defines is itself unused, as `encoder` in upstream vae)."""
         ctx = self.ctx
         syms = ctx.top.values()
-        users = {sym.name: ctx.define_users.get(id(sym), set())
-                 for sym in compress(syms, map(eq, map(_KIND, syms), repeat("define")))}
+        defines = list(compress(syms, map(eq, map(_KIND, syms), repeat("define"))))
+        # (in C loops: every define of the module, per keystroke; the sets are only read)
+        users = dict(zip(map(_NAME, defines),
+                         map(ctx.define_users.get, map(id, defines), repeat(_NO_USERS))))
         live = {n for n, u in users.items() if None in u}
         changed = True
         while changed:
