@@ -512,6 +512,13 @@ class Engine:
         tables = {attr: getattr(ctx, attr) for attr in _ENV}
         define_users = ctx.define_users
         used_names: set[str] = set()  # top-level names the replayed blocks use
+        # What the replayed blocks write (table entries, their symbols' type and detail, the
+        # names they use), gathered per block and applied in C loops (`_apply_replayed`)
+        # before a block is checked (which may read them) and at the end: this loop runs over
+        # every block per keystroke.
+        pending: dict[str, list] = {attr: [] for attr in _ENV}
+        pending_symbols: list = []
+        pending_used: list = []
         export_seen = False
         checked = replayed = 0
         layout = []
@@ -591,11 +598,10 @@ class Engine:
                 if record.diagnostics:
                     pieces.append((len(ctx.diagnostics), _run_of(record, block.units[0].origin)))
                 for attr, entries in record.writes:
-                    tables[attr].update(entries)
-                for name, type_, detail in record.symbols:
-                    sym = top_syms[name]
-                    sym.type, sym.detail = type_, detail
-                used_names.update(record.used)
+                    pending[attr].append(entries)
+                if record.symbols:
+                    pending_symbols.extend(record.symbols)
+                pending_used.append(record.used)
                 for name, user in record.define_uses:
                     define_users.setdefault(id(top_syms[name]), set()).add(user)
                 if record.quantale is not None:
@@ -609,6 +615,7 @@ class Engine:
             else:
                 checked += len(block.units)
                 before = len(ctx.diagnostics)
+                _apply_replayed(tables, top_syms, used_names, pending, pending_symbols, pending_used)
                 record, reusable = self._check_block(checker, block)
                 if reusable and record.diagnostics \
                         and len(ctx.diagnostics) - before == len(record.diagnostics):
@@ -632,6 +639,7 @@ class Engine:
                 export_seen = True
             if block.where:
                 where_names.update(unit_names[block.indices.start])
+        _apply_replayed(tables, top_syms, used_names, pending, pending_symbols, pending_used)
         dirty.clear()
         self._foreign = frozenset(foreign_now)
         self._where_names = where_names
@@ -1139,6 +1147,26 @@ class Engine:
             span = u.decl.expr.span
             record.export_texts = (checker.text[u.origin + span.start:u.origin + span.end],)
         return record, not (failed or ctx.positional or u.where)
+
+
+def _apply_replayed(tables: dict, top_syms, used_names: set, pending: dict, symbols: list,
+                    used: list) -> None:
+    """Apply what the replayed blocks gathered in `pending` (per table, their entries),
+    `symbols` ((name, type, detail) of their symbols) and `used` (the names they use), in the
+    order they were gathered, and empty those lists."""
+    for attr, parts in pending.items():
+        if parts:
+            tables[attr].update(chain.from_iterable(map(dict.items, parts)))
+            parts.clear()
+    if symbols:
+        names, types, details = zip(*symbols)
+        syms = list(map(top_syms.__getitem__, names))
+        any(map(setattr, syms, repeat("type"), types))  # (`setattr` gives None: all are set)
+        any(map(setattr, syms, repeat("detail"), details))
+        symbols.clear()
+    if used:
+        used_names.update(chain.from_iterable(used))
+        used.clear()
 
 
 def _fold_into_blocks(pieces: list, whole: list, parsed: tuple, loose: list) -> list:
