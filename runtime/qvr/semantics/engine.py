@@ -47,7 +47,9 @@ How the incremental runs reuse work:
   block whose units all kept their keys is not even re-keyed.
 * **Diagnostics as runs.** A replayed block's diagnostics are not copied to their new offsets:
   the run returns a `DiagnosticRuns` (`qvr.semantics.placed`), the record's sorted tuple moved
-  by one offset, merged in order with what this version made (`placed.merged`).
+  by one offset, merged in order with what this version made (`placed.merged`). The
+  whole-module pass' hints inside a replayed block go into that block's run
+  (`_fold_into_blocks`), so that a block stays one run.
 * **Not reused:** results that depend on where things are (a message naming a line, a
   related location in another statement: `Context.positional`), statements the checker failed
   on, and `where` units. A result that looked at all names ("did you mean", "is there any
