@@ -354,7 +354,7 @@ class PreparedDiagnostics(SequenceABC):
     each, made from those texts when first read (tests, pygls' serialisation of a message the
     server does not write itself)."""
 
-    __slots__ = ("uri", "link_base", "source", "texts", "_wholes", "_objects")
+    __slots__ = ("uri", "link_base", "source", "texts", "_wholes", "_objects", "_json")
 
     def __init__(self, uri: str, link_base: Optional[str], source: list, texts: list[str],
                  wholes: Sequence = ()) -> None:
@@ -365,9 +365,15 @@ class PreparedDiagnostics(SequenceABC):
         # their joined text is kept with the entry, so `json` joins a piece per block
         self._wholes = wholes
         self._objects: Optional[list] = None
+        self._json: Optional[str] = None
 
     def json(self) -> str:
-        """The JSON array of every diagnostic."""
+        """The JSON array of every diagnostic (made once)."""
+        if self._json is None:
+            self._json = self._joined()
+        return self._json
+
+    def _joined(self) -> str:
         texts = self.texts
         if not self._wholes:
             return f"[{','.join(texts)}]"

@@ -140,7 +140,9 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
         items = self.prepared_diagnostics(doc)
         previous = self._diagnostic_results.get(doc.uri)
         if previous is not None and previous[1].texts == items.texts:
-            result_id = previous[0]  # (a C loop: unchanged fragments are the very same strings)
+            # (a C loop: unchanged fragments are the very same strings) the same diagnostics
+            # as the client has: the same result, whose JSON is already made
+            result_id, items = previous
         else:
             self._result_count += 1
             result_id = f"{self._result_count}"

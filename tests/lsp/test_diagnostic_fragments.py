@@ -196,11 +196,21 @@ def test_the_published_notification_is_what_pygls_writes_for_the_converted_list(
     text = "".join(CLASSIC.format(i=i) for i in range(8))
     doc = ls.documents.open(URI, text, 3)
     ls.publish(doc)
-    items = [convert.diagnostic(ls.encoder, doc, d) for d in document_diagnostics(doc)]
-    assert len(items) > 30  # a size guard: the comparison is of the whole message
-    expected = {"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
-                "params": CONVERTER.unstructure(lsp.PublishDiagnosticsParams(uri=URI, diagnostics=items, version=3))}
-    assert [json.loads(b) for b in writer.bodies] == [expected]
+    expected = []
+    # then a keystroke that leaves every diagnostic where it was (in a comment: the same
+    # result, sent again with its version) and one that moves those after it by a line
+    for version, at, new_text in ((None, None, None), (4, (7 * 4, 2), "x"), (5, (7 * 4, 0), "\n")):
+        if version is not None:
+            doc = ls.documents.change(URI, version, [Change((at, at), new_text)], ls.encoder)
+            ls.publish(doc)
+        items = [convert.diagnostic(ls.encoder, doc, d) for d in document_diagnostics(doc)]
+        assert len(items) > 30  # a size guard: the comparison is of the whole message
+        expected.append({"jsonrpc": "2.0", "method": "textDocument/publishDiagnostics",
+                         "params": CONVERTER.unstructure(lsp.PublishDiagnosticsParams(
+                             uri=URI, diagnostics=items, version=doc.version))})
+    assert [json.loads(b) for b in writer.bodies] == expected
+    assert expected[0]["params"]["diagnostics"] == expected[1]["params"]["diagnostics"] \
+        != expected[2]["params"]["diagnostics"]
 
 
 def test_a_full_pulled_report_is_what_pygls_writes_for_the_converted_list():
