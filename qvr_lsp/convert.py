@@ -145,7 +145,7 @@ class DiagnosticMemo:
         self._rests: dict[tuple, str] = {}
         self._flagged: tuple = (None, frozenset())  # (text, lines holding a non-ASCII character)
         # id(recorded tuple) -> (the tuple, (line + 1, column) of its block, its JSON texts,
-        # their keys (see `_keys`) or None)
+        # their keys (see `_keys`) or None, the texts joined with commas)
         self._runs_texts: dict[int, tuple] = {}
 
     def prepare(self, encoder: PositionEncoder, index, diagnostics) -> "PreparedDiagnostics":
@@ -202,11 +202,13 @@ class DiagnosticMemo:
         if entry is not None and entry[0] is base and entry[1][1] == where[1] and entry[3] is not None:
             lines = where[0] - entry[1][0]
             keys = [(c, a + lines, x, b + lines, y) for c, a, x, b, y in entry[3]]
-            return base, where, self._texts(keys, base, {}, total), keys, [None]
+            texts = self._texts(keys, base, {}, total)
+            return base, where, texts, keys, ",".join(texts)
         whole = run.part(0, len(base)).items()
         keys, related = self._keys(encoder, index, whole, positional)
+        texts = self._texts(keys, whole, related, total)
         # (no keys to move when a related location's positions are in them)
-        return base, where, self._texts(keys, whole, related, total), None if related else keys, [None]
+        return base, where, texts, None if related else keys, ",".join(texts)
 
     def _by_content(self, encoder: PositionEncoder, index, diagnostics: list, positional: bool,
                     total: int) -> list:
@@ -362,7 +364,7 @@ class PreparedDiagnostics(SequenceABC):
         self.source = source  # the `Diagnostic`s, in the same order
         self.texts = texts
         # (where in `texts`, `DiagnosticMemo` entry) of the runs that are a whole block's texts:
-        # their joined text is kept with the entry, so `json` joins a piece per block
+        # the entry holds them joined, so `json` joins a piece per block
         self._wholes = wholes
         self._objects: Optional[list] = None
         self._json: Optional[str] = None
@@ -381,10 +383,7 @@ class PreparedDiagnostics(SequenceABC):
         for where, entry in self._wholes:
             if where > at:
                 parts.append(",".join(texts[at:where]))
-            cell = entry[4]
-            if cell[0] is None:
-                cell[0] = ",".join(entry[2])
-            parts.append(cell[0])
+            parts.append(entry[4])
             at = where + len(entry[2])
         if at < len(texts):
             parts.append(",".join(texts[at:]))

@@ -33,14 +33,7 @@ def node_client():
         pytest.skip(why)
 
 
-CLASSIC = """# Model {i}: a classic cell.
-object Token{i} : 256
-type Hidden{i} = Euclidean 4
-continuous f{i} : Token{i} -> Hidden{i} ~ Normal
-program p{i}(x) : Token{i} -> Hidden{i}
-    draw z ~ f{i}(x)
-    return z
-"""
+CLASSIC = (ROOT / "tests" / "programs" / "classic_model.txt").read_text(encoding="utf-8")
 
 
 def expected(text: str) -> list:

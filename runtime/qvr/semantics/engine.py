@@ -68,7 +68,7 @@ import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
 from itertools import chain, compress, repeat
-from operator import add, and_, attrgetter, eq, is_, itemgetter, sub
+from operator import attrgetter, is_, itemgetter, sub
 from typing import Optional, Sequence
 
 from ..diagnostics import slot_filler
@@ -215,8 +215,6 @@ _KEY = attrgetter("key")
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
 _DECL_CLASS = attrgetter("decl.__class__")
 _DECL = attrgetter("decl")
-_START = attrgetter("start")
-_END = attrgetter("end")
 _ORIGIN = attrgetter("origin")
 _CONTENT = attrgetter("code", "severity", "message", "tags")
 _SPAN_START = attrgetter("span.start")
@@ -1207,6 +1205,10 @@ def _fold_into_blocks(pieces: list, whole: list, parsed: tuple, loose: list) -> 
     return rest
 
 
+# the key of `_with_hints`' tuples in a record's `memo`
+_WITH_HINTS = "engine: with whole-module hints"
+
+
 def _with_hints(run: Run, hints: list) -> Run:
     """`run` (a whole recorded tuple, placed) with `hints` (inside its block) merged in."""
     delta = run.delta
@@ -1222,9 +1224,6 @@ def _with_hints(run: Run, hints: list) -> Run:
         made[shape] = (base, list(map(_diagnostic_order, base)), {})
     base, keys, memo = made[shape]
     return Run(base, 0, len(base), delta, run.origin, run.length, keys, memo)
-
-
-_WITH_HINTS = "engine: with whole-module hints"
 
 
 def _run_of(record: _Record, origin: int) -> Run:
@@ -1253,10 +1252,7 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
     delta = len(text) - len(old_text)
     n_old, n_new = len(old_chunks), len(chunks)
     most = min(n_old, n_new)
-    # (C loops first: thousands of chunks per keystroke) the leading chunks the re-split
-    # left as they were are the very same objects
-    same = list(map(is_, old_chunks[:most - 1], chunks[:most - 1]))
-    head = same.index(False) if False in same else max(0, most - 1)
+    head = 0
     while head < most - 1:
         a, b = old_chunks[head], chunks[head]
         if a is not b and (a.start != b.start or a.end != b.end):
@@ -1272,12 +1268,12 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
             else:
                 high = mid - 1
         head = low
-    # the trailing chunks: the same bounds moved by `delta`, compared from the end (in C)
-    limit = most - head
-    old_tail, new_tail = old_chunks[n_old - limit:][::-1], chunks[n_new - limit:][::-1]
-    moved = list(map(and_, map(eq, map(add, map(_START, old_tail), repeat(delta)), map(_START, new_tail)),
-                     map(eq, map(add, map(_END, old_tail), repeat(delta)), map(_END, new_tail))))
-    tail = moved.index(False) if False in moved else limit
+    tail = 0
+    while tail < most - head:
+        a, b = old_chunks[n_old - 1 - tail], chunks[n_new - 1 - tail]
+        if a.start + delta != b.start or a.end + delta != b.end:
+            break
+        tail += 1
     while tail and old_text[old_chunks[n_old - tail].start:] != text[chunks[n_new - tail].start:]:
         low, high = 0, tail - 1
         while low < high:
