@@ -14,9 +14,10 @@ A `Document` is an immutable snapshot of one version: an edit makes a new `Docum
 request that holds an old snapshot never sees half-applied state, and work for a version that
 is no longer the latest can be recognised (``store.is_current(doc)``) and dropped.
 
-Incrementality. pygls applies an edit to its own copy of the text before our didChange handler
-runs, so the store keeps its own copy and applies each change itself (positions are in the
-negotiated encoding, converted with `PositionEncoder`). For each change the tree-sitter tree is
+Incrementality. The store holds the one copy of each open document's text and applies each
+change itself (positions are in the negotiated encoding, converted with `PositionEncoder`);
+`QvrProtocol` keeps pygls from maintaining a second one, and `apply_with_pygls` is the fallback
+when applying a change here fails. For each change the tree-sitter tree is
 edited (`Tree.edit`); the new version's tree is re-parsed from that edited old tree when first
 asked for (nothing on the keystroke -> diagnostics path needs it). The lark parse is per top-level
 declaration chunk (`qvr.syntax.split_declarations`): a chunk whose text did not change is taken
@@ -567,3 +568,15 @@ def changes_from_lsp(content_changes: Sequence) -> list[Change]:
 
         out.append(Change((pos(start), pos(end)), text or ""))
     return out
+
+
+def apply_with_pygls(uri: str, text: str, content_changes: Sequence, position_codec) -> str:
+    """`text` with lsprotocol `content_changes` applied by pygls' own text-document code (with
+    the workspace's `position_codec`): the second opinion when `DocumentStore.change` fails,
+    so that the user's text survives a fault in ours."""
+    from pygls.workspace import TextDocument
+
+    doc = TextDocument(uri, source=text, position_codec=position_codec)
+    for change in content_changes:
+        doc.apply_change(change)
+    return normalize(doc.source)

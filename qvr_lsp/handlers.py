@@ -27,7 +27,7 @@ from typing import Any, Callable, Optional
 from lsprotocol import types as lsp
 
 from . import __version__, client_contract, convert
-from .documents import changes_from_lsp
+from .documents import apply_with_pygls, changes_from_lsp
 from .features import MIGRATE_KIND, TOKEN_MODIFIERS, TOKEN_TYPES
 from .protocol import RequestFailed, position_params
 from .scheduling import after, guarded
@@ -453,9 +453,13 @@ def register_documents(ls) -> None:
         try:
             doc = ls.documents.change(td.uri, td.version, changes_from_lsp(params.content_changes), ls.encoder)
         except Exception:
-            # never lose the user's text: fall back to pygls' own copy of the document
-            log.exception("applying a change failed; resynchronising from the workspace copy")
-            doc = ls.documents.open(td.uri, ls.workspace.get_text_document(td.uri).source, td.version)
+            # never lose the user's text: apply the changes to the last version's text with
+            # pygls' own code instead, and start the document afresh from the result
+            log.exception("applying a change failed; applied again with pygls' text document")
+            last = ls.documents.get(td.uri)
+            text = apply_with_pygls(td.uri, last.text if last is not None else "",
+                                    params.content_changes, ls.workspace.position_codec)
+            doc = ls.documents.open(td.uri, text, td.version)
         ls.schedule_publish(doc)
 
     @ls.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)

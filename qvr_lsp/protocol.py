@@ -270,6 +270,30 @@ class QvrProtocol(LanguageServerProtocol):
         finally:
             answered.set()  # the answer is sent before the waiter resumes
 
+    # -- open documents ------------------------------------------------------------------------
+    # The server's own store (`qvr_lsp.documents.DocumentStore`) is the one copy of an open
+    # document that features read. pygls' built-in handlers keep a second one in `workspace` and
+    # rebuild its whole text for every change, every line written again, before the server's
+    # handler runs: 0.5 ms per keystroke on 5,000 lines, about 50 ms on a 10 MB file. Here the
+    # notifications go straight to the server's handlers; pygls' text-document code is used only
+    # when applying a change to the store fails (`apply_with_pygls`).
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams):
+        return (yield from self._document_handler(lsp.TEXT_DOCUMENT_DID_OPEN, params))
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: lsp.DidChangeTextDocumentParams):
+        return (yield from self._document_handler(lsp.TEXT_DOCUMENT_DID_CHANGE, params))
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams):
+        return (yield from self._document_handler(lsp.TEXT_DOCUMENT_DID_CLOSE, params))
+
+    def _document_handler(self, method: str, params):
+        handler = self.fm.features.get(method)
+        if handler is not None:
+            yield handler, (params,), None
+
     @lsp_method(lsp.EXIT)
     def lsp_exit(self, *args):
         """Exit with 0 when `shutdown` came first, as LSP asks, even when a client sends `exit`

@@ -211,3 +211,59 @@ def test_a_closed_output_is_not_reported_by_writing_to_it_again():
     server.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Info, message="hello"))
     # another failure is shown to the user once, and that report's own failure is not reported
     assert len(writes) == 2 and b"window/showMessage" in writes[1]
+
+
+def test_a_change_the_store_fails_to_apply_is_applied_by_pygls_and_the_text_survives(monkeypatch):
+    """When `DocumentStore.change` raises, the changes are applied to the last version's text by
+    pygls' own code and the document starts afresh from that text; later changes apply as
+    usual."""
+    import json
+
+    server = create_server()
+    written = []
+
+    class Writer:
+        def write(self, data):
+            written.append(data)
+
+        def close(self):
+            pass
+
+    server.protocol.writer = Writer()
+    uri = "file:///broken_change.qvr"
+
+    def send(method, params, msg_id=None):
+        message = {"jsonrpc": "2.0", "method": method, "params": params}
+        if msg_id is not None:
+            message["id"] = msg_id
+        server.protocol.receive(json.dumps(message).encode())
+
+    def change(version, start, end, text):
+        send("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": version},
+            "contentChanges": [{"range": {"start": {"line": start[0], "character": start[1]},
+                                          "end": {"line": end[0], "character": end[1]}},
+                                "text": text}]})
+
+    send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, msg_id=1)
+    send("initialized", {})
+    send("textDocument/didOpen", {"textDocument": {
+        "uri": uri, "languageId": "qvr", "version": 1,
+        "text": "#! 𝛼 model\nobject A : FinSet 2\nobject B : FinSet 3\n"}})
+
+    real_change = server.documents.change
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("a fault in applying changes")
+
+    monkeypatch.setattr(server.documents, "change", failing)
+    # UTF-16 columns: the 𝛼 before the edit counts two
+    change(2, (0, 6), (0, 11), "lstm")
+    doc = server.documents.get(uri)
+    assert (doc.version, doc.text) == (2, "#! 𝛼 lstm\nobject A : FinSet 2\nobject B : FinSet 3\n")
+    monkeypatch.setattr(server.documents, "change", real_change)
+    change(3, (2, 18), (2, 19), "4")
+    doc = server.documents.get(uri)
+    assert (doc.version, doc.text) == (3, "#! 𝛼 lstm\nobject A : FinSet 2\nobject B : FinSet 4\n")
+    published = [json.loads(w) for w in written if b"publishDiagnostics" in w]
+    assert [p["params"]["version"] for p in published] == [1, 2, 3]
