@@ -57,3 +57,41 @@ def test_every_pass_of_the_engines_first_incremental_run_yields_within_itself():
     assert {"split_declarations_steps", "_parse_steps", "group_where_steps",
             "_declare_all_steps", "_blocks_steps", "finish_steps"} <= seen
     assert diagnostics == analyze(text).diagnostics
+
+
+def test_every_pass_of_a_keystroke_run_yields_within_itself(monkeypatch):
+    """The runs for later versions too (their passes go over every declaration as well: keeping
+    the chunks before and after the edit, declaring into copies of the last tables, replaying
+    blocks, the "never used" pass), and stepping through them in small pieces gives the fresh
+    analysis' diagnostics."""
+    from qvr.semantics import engine
+
+    # small pieces, so that each piecewise loop goes over several pieces of this module
+    monkeypatch.setattr(engine, "PASS_STEP", 64)
+    monkeypatch.setattr(engine, "STEP_BLOCKS", 2)
+    monkeypatch.setattr(engine, "STEP_CHUNKS", 4)
+    monkeypatch.setattr(analysis, "PASS_STEP", 64)
+    text = big_module()
+    middle = text.index("define lm", len(text) // 2)
+    line_end = text.index("\n", middle)
+    versions = [
+        # a declaration more, naming a morphism that does not exist ("did you mean")
+        text[:middle] + "define lm_x = haed0 >> head0\n" + text[middle:],
+        # the same declarations: only that one is declared again
+        text[:middle] + "define lm_x = haed1 >> head0\n" + text[middle:],
+        text[:middle] + "define lm_x = head1 >> head0\n" + text[middle:],
+        # an edit inside a declaration, and one at the top of the file
+        text[:middle] + "define lm_x = head1 >> head0\n" + text[middle:line_end] + " >> head0" + text[line_end:],
+        "# a comment\n" + text,
+    ]
+    checker = Engine()
+    checker.diagnostics(text)
+    seen_in_all = set()
+    for version in versions:
+        seen, diagnostics = functions_that_yielded(checker.diagnostics_steps(version),
+                                                   lambda: checker._running)
+        seen_in_all |= seen
+        assert diagnostics == analyze(version).diagnostics
+    assert {"_kept_steps", "_parse_steps", "group_where_steps", "_declare_changed_steps",
+            "_copy_steps", "_declare_all_steps", "_names_key_steps", "_blocks_check_steps",
+            "finish_steps"} <= seen_in_all

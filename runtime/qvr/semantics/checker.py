@@ -831,7 +831,9 @@ class Checker:
                        "no `export`; `qvr.load` cannot run this module", Span(0, 0))
         if self.unchecked:
             return
+        yield
         live_defines = self.live_defines()
+        yield
         members_of_groups = {m for ms in ctx.groups.values() for m in ms}
         yield
         # Only a symbol nobody used, or a define (those go by liveness), may be reported: they
@@ -847,7 +849,7 @@ class Checker:
                                                   map(eq, map(_KIND, syms), repeat("define")))))
             yield
         for count, (name, sym) in enumerate(candidates, 1):
-            if not count % PASS_STEP:
+            if not count % (PASS_STEP // 4):  # (each may make a hint)
                 yield
             if sym.kind == "define" and sym.scope is None:
                 if name in live_defines or name.startswith("_"):

@@ -67,8 +67,8 @@ import re
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import chain, compress, repeat
-from operator import attrgetter, is_, itemgetter, sub
+from itertools import chain, compress, count, islice, repeat
+from operator import attrgetter, is_, is_not, itemgetter, sub
 from typing import Optional, Sequence
 
 from ..diagnostics import slot_filler
@@ -213,6 +213,8 @@ class _BlockInfo:
 _ref_start = attrgetter("span.start")
 _KEY = attrgetter("key")
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
+_NAME = attrgetter("name")
+_SYM_KIND = attrgetter("kind")
 _DECL_CLASS = attrgetter("decl.__class__")
 _DECL = attrgetter("decl")
 _ORIGIN = attrgetter("origin")
@@ -560,6 +562,8 @@ class Engine:
         blocks = yield from self._blocks_steps(top_units, kept)
         for n_block, block in enumerate(blocks, 1):
             if not n_block % STEP_BLOCKS:
+                if not n_block % (16 * STEP_BLOCKS):  # (so that no one step applies them all)
+                    _apply_replayed(tables, top_syms, used_names, pending, pending_symbols, pending_used)
                 yield
             info = block.info
             first = block.units[0]
@@ -589,7 +593,7 @@ class Engine:
             record = None if block.where else (self._records.get(key) or self._previous.get(key))
             if record is not None and record.names_key is not None:
                 if names_key is None:
-                    names_key = _names_key(top_syms)
+                    names_key = yield from _names_key_steps(top_syms)
                 if record.names_key != names_key:
                     record = None
             if record is not None:  # replay (inlined: this loop runs for every block)
@@ -625,7 +629,7 @@ class Engine:
                 if reusable:
                     if record.names_key is not None:
                         if names_key is None:
-                            names_key = _names_key(top_syms)
+                            names_key = yield from _names_key_steps(top_syms)
                         record.names_key = names_key
                     records[key] = record
             layout.append(_placed_block(block.units[0].origin, record))
@@ -644,11 +648,18 @@ class Engine:
         self._foreign = frozenset(foreign_now)
         self._where_names = where_names
         self.checked, self.replayed = checked, replayed
+        yield
         self.layout = Layout(text, tuple(layout))
         programs = list(compress(top_units, map(is_, map(_DECL_CLASS, top_units), repeat(A.ProgramDecl))))
-        self.top_level = TopLevel(text, top_syms, ctx.programs, dict(ctx.declared_at),
+        # (`declared_at` is not copied: nothing writes it after the declare pass, and a later
+        # run declares into a table of its own)
+        self.top_level = TopLevel(text, top_syms, ctx.programs, ctx.declared_at,
                                   dict(zip(map(id, map(_DECL, programs)), map(_ORIGIN, programs))))
-        ctx.used.update(map(id, map(top_syms.__getitem__, used_names)))
+        yield
+        replayed_uses = list(used_names)  # (a piece at a time: a file of megabytes uses 100,000s)
+        for at in range(0, len(replayed_uses), 16 * PASS_STEP):
+            ctx.used.update(map(id, map(top_syms.__getitem__, replayed_uses[at:at + 16 * PASS_STEP])))
+            yield
         self._previous, self._records = self._records, records
 
     # -------------------------------------------------------------------------------------
@@ -666,7 +677,7 @@ class Engine:
             per_chunk: list = []
         else:
             old_text, old_chunks, per_chunk = last
-            keep_head, keep_tail = _kept(old_text, old_chunks, text, chunks)
+            keep_head, keep_tail = yield from _kept_steps(old_text, old_chunks, text, chunks)
             for units, _, key in per_chunk[keep_head:len(per_chunk) - keep_tail]:
                 self._occupied.discard(key)
                 for u in units:
@@ -677,18 +688,29 @@ class Engine:
             if not n_chunk % STEP_CHUNKS:
                 yield
             entries.append(self._parse_chunk(text, chunk))
-        for units, diags, key in per_chunk[len(per_chunk) - keep_tail:] if keep_tail else ():
+        for n_chunk, (units, diags, key) in enumerate(
+                per_chunk[len(per_chunk) - keep_tail:] if keep_tail else (), 1):
+            if not n_chunk % (16 * STEP_CHUNKS):
+                yield
             for u in units:
                 u.origin += delta
                 u.end += delta
             entries.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
+        yield
         self._last = (text, chunks, entries)
-        # (in C loops: thousands of chunks per keystroke)
-        units = list(chain.from_iterable(map(_FIRST, entries)))
-        diags = list(chain.from_iterable(filter(None, map(_SECOND, entries))))
-        unmoved = sum(map(len, map(_FIRST, entries[:keep_head])))  # units before the edit
-        tail = sum(map(len, map(_FIRST, entries[len(entries) - keep_tail:]))) if keep_tail else 0
-        return diags, units, unmoved, tail
+        # (in C loops, a piece at a time: thousands of chunks per keystroke)
+        units: list = []
+        diags: list = []
+        ends = []  # how many units the chunks before the edit, up to its end, and all of them hold
+        n = len(entries)
+        for part in (entries[:keep_head], entries[keep_head:n - keep_tail], entries[n - keep_tail:]):
+            for at in range(0, len(part), 16 * STEP_CHUNKS):
+                piece = part[at:at + 16 * STEP_CHUNKS]
+                units.extend(chain.from_iterable(map(_FIRST, piece)))
+                diags.extend(chain.from_iterable(filter(None, map(_SECOND, piece))))
+                yield
+            ends.append(len(units))
+        return diags, units, ends[0], ends[2] - ends[1]
 
     def _parse_chunk(self, text, chunk) -> tuple:
         """(units, parse diagnostics, cache key) of a chunk this version does not keep."""
@@ -725,19 +747,20 @@ class Engine:
 
         When the last version declared everything cleanly (no diagnostic) and this one has the
         same number of units, only the units that changed are declared again, into copies of
-        the last version's tables (`_declare_changed`); otherwise every unit is
+        the last version's tables (`_declare_changed_steps`); otherwise every unit is
         (`_declare_all`)."""
         last = self._declared_last
         if last is not None and len(last[0]) == len(top_units):
             decls = last[0]
             n = len(top_units)
-            first = 0
-            while first < n and top_units[first].decl is decls[first]:
-                first += 1
-            end = n
-            while end > first and top_units[end - 1].decl is decls[end - 1]:
-                end -= 1
-            names = self._declare_changed(checker, top_units, first, end, unmoved)
+            # the units before and after the edit hold the last version's declarations (found
+            # in C loops: a file of megabytes has tens of thousands of units)
+            first = next(compress(count(), map(is_not, map(_DECL, top_units), decls)), n)
+            yield
+            end = n - next(compress(count(), map(is_not, map(_DECL, reversed(top_units[first:])),
+                                                 reversed(decls[first:]))), n - first)
+            yield
+            names = yield from self._declare_changed_steps(checker, top_units, first, end, unmoved)
             if names is not None:
                 return names
         return (yield from self._declare_all_steps(checker, top_units))
@@ -794,15 +817,17 @@ class Engine:
                             own)
         return own
 
-    def _declare_changed(self, checker, top_units, first, end, unmoved) -> Optional[list]:
+    def _declare_changed_steps(self, checker, top_units, first, end, unmoved):
         """Declare only units [first, end) (those that changed; the count is the same) into
-        copies of the last version's tables. None when that is not enough (a diagnostic, a
-        name taken): the caller then declares everything. The kept symbols keep their last
+        copies of the last version's tables, as a generator. None when that is not enough (a
+        diagnostic, a name taken): the caller then declares everything. The kept symbols keep their last
         type and detail: every unit is replayed or checked after this, which sets them, and a
         check reading a symbol declared after it resets that one first (`_check`)."""
         ctx = checker.ctx
         decls, top0, declared_at0, groups0, names0 = self._declared_last
-        top, declared_at, groups = Names(top0), dict(declared_at0), dict(groups0)
+        top, declared_at, groups = Names(), {}, dict(groups0)
+        yield from _copy_steps(top0, top)
+        yield from _copy_steps(declared_at0, declared_at)
         for i in range(first, end):
             for name in names0[i]:
                 top.pop(name, None)
@@ -821,7 +846,10 @@ class Engine:
             for name in own:
                 ctx.top[name].type, ctx.top[name].detail = None, ""
         # declarations after the edit moved: their symbols' frames with them
-        for u in top_units[min(first, unmoved):]:
+        yield
+        for count_, u in enumerate(top_units[min(first, unmoved):], 1):
+            if not count_ % PASS_STEP:
+                yield
             entry = cache.get(id(u.decl))
             if entry is None or entry[0] is not u.decl:
                 return None
@@ -1245,10 +1273,11 @@ def _run_of(record: _Record, origin: int) -> Run:
                run.keys, run.memo)
 
 
-def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
+def _kept_steps(old_text: str, old_chunks, text: str, chunks):
     """How many leading and trailing chunks an edit left alone: same bounds (the trailing ones
     moved by the length change) and same text. The last chunk is only ever kept as trailing
-    (whether a chunk ends the file is part of what it parses to)."""
+    (whether a chunk ends the file is part of what it parses to). A generator: it yields
+    every `PASS_STEP` chunks compared (a file of megabytes has tens of thousands)."""
     delta = len(text) - len(old_text)
     n_old, n_new = len(old_chunks), len(chunks)
     most = min(n_old, n_new)
@@ -1258,6 +1287,8 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
         if a is not b and (a.start != b.start or a.end != b.end):
             break
         head += 1
+        if not head % PASS_STEP:
+            yield
     # the texts must agree too (a same-length edit leaves every bound in place)
     while head and old_text[:chunks[head - 1].end] != text[:chunks[head - 1].end]:
         low, high = 0, head - 1  # binary search on the longest equal prefix of chunks
@@ -1268,12 +1299,16 @@ def _kept(old_text: str, old_chunks, text: str, chunks) -> tuple[int, int]:
             else:
                 high = mid - 1
         head = low
+    yield
     tail = 0
     while tail < most - head:
         a, b = old_chunks[n_old - 1 - tail], chunks[n_new - 1 - tail]
         if a.start + delta != b.start or a.end + delta != b.end:
             break
         tail += 1
+        if not tail % PASS_STEP:
+            yield
+    yield
     while tail and old_text[old_chunks[n_old - tail].start:] != text[chunks[n_new - tail].start:]:
         low, high = 0, tail - 1
         while low < high:
@@ -1324,8 +1359,25 @@ _shape_key = attrgetter("shape_key")
 _SELECTORS = (A.QuantaleDecl, A.CompositionDecl)
 
 
-def _names_key(top) -> int:
-    return hash(frozenset((s.name, s.kind) for s in top.values()))
+def _copy_steps(source: dict, target: dict):
+    """``target.update(source)`` as a generator, a piece at a time (a file of megabytes has
+    100,000s of names); `source` must not change meanwhile."""
+    items = iter(source.items())
+    for _ in range(0, len(source), 16 * PASS_STEP):
+        target.update(islice(items, 16 * PASS_STEP))
+        yield
+
+
+def _names_key_steps(top):
+    """A key of the set of top-level names and kinds, as a generator: a piece at a time (a
+    file of megabytes has 100,000s of names)."""
+    syms = list(top.values())
+    pairs: set = set()
+    for at in range(0, len(syms), 16 * PASS_STEP):
+        piece = syms[at:at + 16 * PASS_STEP]
+        pairs.update(zip(map(_NAME, piece), map(_SYM_KIND, piece)))
+        yield
+    return hash(frozenset(pairs))
 
 
 # ------------------------------------------------------------------------ entry points ----
