@@ -326,7 +326,8 @@ async def big_file_hovers(megabytes: float, rounds: int, env: dict) -> dict[str,
             while_checked.append(time.perf_counter() - t)
         keystroke_runs.append(await bench.wait_published(big_uri, version, timeout=600) - sent)
     print(f"  {KEYSTROKES_BIG} keystrokes in it: diagnostics after {statistics.median(keystroke_runs):.2f} s "
-          f"(median), {len(while_checked)} hovers answered meanwhile")
+          f"(median), {len(while_checked)} hovers answered meanwhile, the longest in "
+          f"{max(while_checked) * 1000:.0f} ms")
     await close_session(bench)
     return {f"hover, {megabytes:g} MB file opening": hovers, f"{megabytes:g} MB open -> diagnostics": [opened],
             f"hover while a keystroke in the {megabytes:g} MB file is checked": while_checked}

@@ -84,25 +84,37 @@ def tune_gc() -> None:
     Nothing is collected here: a full collection scans the whole start-up heap (40-80 ms before
     the first diagnostics). `qvr-lsp` also imports its modules with the collector off, so their
     import-time cycles are still there; the first collection, at the first idle pause, frees
-    them and then freezes what is left, so later collections skip the start-up heap.
+    them. Each collection freezes what is left, so later ones skip it.
     """
     import gc
 
     gc.disable()
 
 
+# The most text the open documents may hold for an idle collection to scan the heap. A
+# collection scans every object made since the last one: about a second per megabyte of text
+# after a document is opened or analysed (10 s for 10 MB, with the server frozen). Beyond this,
+# what survives is frozen without a scan; opening and analysing documents makes no reference
+# cycles, so that keeps little that a collection would have freed.
+MAX_SCAN_CHARACTERS = 500_000
+
+
 class IdleCollector:
     """Runs `gc.collect()` once the editor has been quiet for `idle_s` seconds, and at the latest
     every `max_changes` changes (so a client that never pauses cannot grow memory forever).
-    Then runs the callables in `also` (other work that should not delay a keystroke)."""
+    Then runs the callables in `also` (other work that should not delay a keystroke).
+
+    What survives a collection is frozen (`gc.freeze`), so that each collection scans only what
+    was made since the last one. While the open documents hold more than `MAX_SCAN_CHARACTERS`
+    of text (`open_characters`, set by the server), there is no scan: what is there is frozen."""
 
     def __init__(self, idle_s: float = 1.5, max_changes: int = 200) -> None:
         self.idle_s = idle_s
         self.max_changes = max_changes
-        self._frozen = False
         self._changes = 0
         self._handle: Optional[asyncio.TimerHandle] = None
         self.also: list = []
+        self.open_characters: Callable[[], int] = lambda: 0
 
     def touch(self) -> None:
         import gc
@@ -125,10 +137,13 @@ class IdleCollector:
 
         self._handle = None
         self._changes = 0
-        gc.collect()
-        if not self._frozen:  # the first one: what survives it is the long-lived heap
-            gc.freeze()
-            self._frozen = True
+        characters = self.open_characters()
+        if characters <= MAX_SCAN_CHARACTERS:
+            gc.collect()
+        else:
+            log.info("%d characters of open documents: the heap is frozen without a collection",
+                     characters)
+        gc.freeze()
         for task in self.also:
             try:
                 task()

@@ -64,6 +64,7 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
         self._warm: dict[str, asyncio.TimerHandle] = {}
         self._warming: set = set()
         self.idle_gc = IdleCollector()
+        self.idle_gc.open_characters = lambda: sum(len(doc.text) for doc in self.documents.all())
         self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens
         # Diagnostics: pushed (publishDiagnostics), or pulled by clients that can (decided at
         # initialize, see `QvrProtocol.lsp_initialize`)

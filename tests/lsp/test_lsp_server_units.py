@@ -6,6 +6,7 @@ import gc
 
 import pytest
 
+from qvr_lsp import scheduling
 from qvr_lsp.server import IdleCollector, create_server
 
 from expect import expect
@@ -38,6 +39,24 @@ def test_idle_collector_collects_after_a_pause_or_too_many_changes():
     finally:
         if was_enabled:
             gc.enable()
+
+
+@pytest.mark.parametrize("characters, calls", [
+    (200_000, ["collect", "freeze"]),
+    (scheduling.MAX_SCAN_CHARACTERS + 1, ["freeze"]),
+], ids=["a file of 5,000 lines open", "a file of megabytes open"])
+def test_a_collection_freezes_what_survives_and_scans_nothing_beside_big_files(monkeypatch, characters, calls):
+    """Each idle collection freezes what survives it, so the next one scans only what was made
+    since; while the open documents hold more than `MAX_SCAN_CHARACTERS`, there is no scan
+    (seconds with the server frozen), only the freeze."""
+    made = []
+    monkeypatch.setattr(gc, "collect", lambda *args: made.append("collect") or 0)
+    monkeypatch.setattr(gc, "freeze", lambda: made.append("freeze"))
+    server = create_server()
+    server.documents.open("file:///a.qvr", "#" * (characters // 2), 1)
+    server.documents.open("file:///b.qvr", "#" * (characters - characters // 2), 1)
+    server.idle_gc.collect()
+    assert made == calls
 
 
 def test_stale_publish_is_dropped():
@@ -267,3 +286,79 @@ def test_a_change_the_store_fails_to_apply_is_applied_by_pygls_and_the_text_surv
     assert (doc.version, doc.text) == (3, "#! 𝛼 lstm\nobject A : FinSet 2\nobject B : FinSet 4\n")
     published = [json.loads(w) for w in written if b"publishDiagnostics" in w]
     assert [p["params"]["version"] for p in published] == [1, 2, 3]
+
+
+def test_typing_and_requests_make_no_reference_cycles(generated_module):
+    """What the idle collector relies on when it freezes the heap of a big file unscanned:
+    keystrokes, their diagnostics, hovers and semantic tokens leave no garbage that only the
+    cyclic collector could free."""
+    import json
+
+    text = generated_module(300)
+    line = text.split("\n").index(next(s for s in text.split("\n") if s.startswith("#!")))
+    hover_line = next(i for i, s in enumerate(text.split("\n")) if s.startswith("morphism "))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        async def scenario() -> int:
+            server = create_server()
+            answered, published = set(), set()
+
+            class Writer:
+                def write(self, data):
+                    message = json.loads(data)
+                    if "id" in message:
+                        answered.add(message["id"])
+                    elif message.get("method") == "textDocument/publishDiagnostics":
+                        published.add(message["params"]["version"])
+
+                def close(self):
+                    pass
+
+            server.protocol.writer = Writer()
+
+            def send(method, params, msg_id=None):
+                message = {"jsonrpc": "2.0", "method": method, "params": params}
+                if msg_id is not None:
+                    message["id"] = msg_id
+                server.protocol.receive(json.dumps(message).encode())
+
+            async def until(seen, what):
+                for _ in range(1_000_000):  # (a hang guard, not a time limit)
+                    if what in seen:
+                        return
+                    await asyncio.sleep(0)
+                raise AssertionError(f"no answer for {what}")
+
+            uri = "file:///cycles.qvr"
+            send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, 1)
+            await until(answered, 1)
+            send("initialized", {})
+            send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "qvr",
+                                                           "version": 1, "text": text}})
+            await until(published, 1)
+            send("textDocument/hover", {"textDocument": {"uri": uri},
+                                        "position": {"line": hover_line, "character": 10}}, 2)
+            await until(answered, 2)
+            gc.collect()
+            gc.freeze()
+            for version in range(2, 22):
+                typed = version % 2 == 0
+                send("textDocument/didChange", {
+                    "textDocument": {"uri": uri, "version": version},
+                    "contentChanges": [{"range": {"start": {"line": line, "character": 3},
+                                                  "end": {"line": line, "character": 3 if typed else 4}},
+                                        "text": "x" if typed else ""}]})
+                await until(published, version)
+                send("textDocument/hover", {"textDocument": {"uri": uri},
+                                            "position": {"line": hover_line, "character": 10}}, 100 + version)
+                await until(answered, 100 + version)
+                send("textDocument/semanticTokens/full", {"textDocument": {"uri": uri}}, 200 + version)
+                await until(answered, 200 + version)
+            return gc.collect()
+
+        assert asyncio.run(scenario()) == 0
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
