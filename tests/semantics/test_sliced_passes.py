@@ -93,5 +93,5 @@ def test_every_pass_of_a_keystroke_run_yields_within_itself(monkeypatch):
         seen_in_all |= seen
         assert diagnostics == analyze(version).diagnostics
     assert {"_kept_steps", "_parse_steps", "group_where_steps", "_declare_changed_steps",
-            "_copy_steps", "_declare_all_steps", "_names_key_steps", "_blocks_check_steps",
+            "_declare_all_steps", "_names_key_steps", "_blocks_check_steps",
             "finish_steps"} <= seen_in_all

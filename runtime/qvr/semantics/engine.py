@@ -67,7 +67,7 @@ import re
 import zlib
 from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import chain, compress, count, islice, repeat
+from itertools import chain, compress, count, repeat
 from operator import attrgetter, is_, is_not, itemgetter, sub
 from typing import Optional, Sequence
 
@@ -213,8 +213,6 @@ class _BlockInfo:
 _ref_start = attrgetter("span.start")
 _KEY = attrgetter("key")
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
-_NAME = attrgetter("name")
-_SYM_KIND = attrgetter("kind")
 _DECL_CLASS = attrgetter("decl.__class__")
 _DECL = attrgetter("decl")
 _ORIGIN = attrgetter("origin")
@@ -825,9 +823,10 @@ class Engine:
         check reading a symbol declared after it resets that one first (`_check`)."""
         ctx = checker.ctx
         decls, top0, declared_at0, groups0, names0 = self._declared_last
-        top, declared_at, groups = Names(), {}, dict(groups0)
-        yield from _copy_steps(top0, top)
-        yield from _copy_steps(declared_at0, declared_at)
+        top = Names(top0)  # (dict copies: milliseconds even for a file of megabytes)
+        yield
+        declared_at, groups = dict(declared_at0), dict(groups0)
+        yield
         for i in range(first, end):
             for name in names0[i]:
                 top.pop(name, None)
@@ -1359,25 +1358,15 @@ _shape_key = attrgetter("shape_key")
 _SELECTORS = (A.QuantaleDecl, A.CompositionDecl)
 
 
-def _copy_steps(source: dict, target: dict):
-    """``target.update(source)`` as a generator, a piece at a time (a file of megabytes has
-    100,000s of names); `source` must not change meanwhile."""
-    items = iter(source.items())
-    for _ in range(0, len(source), 16 * PASS_STEP):
-        target.update(islice(items, 16 * PASS_STEP))
-        yield
-
-
 def _names_key_steps(top):
-    """A key of the set of top-level names and kinds, as a generator: a piece at a time (a
-    file of megabytes has 100,000s of names)."""
+    """A key of the top-level names and their kinds, as a generator: a piece at a time (a file
+    of megabytes has 100,000s of names). The same names in the same order give the same key."""
     syms = list(top.values())
-    pairs: set = set()
+    key = 0
     for at in range(0, len(syms), 16 * PASS_STEP):
-        piece = syms[at:at + 16 * PASS_STEP]
-        pairs.update(zip(map(_NAME, piece), map(_SYM_KIND, piece)))
+        key = hash((key, frozenset((s.name, s.kind) for s in syms[at:at + 16 * PASS_STEP])))
         yield
-    return hash(frozenset(pairs))
+    return key
 
 
 # ------------------------------------------------------------------------ entry points ----
