@@ -1,8 +1,10 @@
-"""Server pieces that need no client: the idle garbage collector and the publish scheduling."""
+"""Server pieces that need no client: the idle garbage collector (and the absence of reference
+cycles it relies on), the publish scheduling, and a change the store fails to apply."""
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
 
 import pytest
 
@@ -45,7 +47,8 @@ def test_idle_collector_collects_after_a_pause_or_too_many_changes():
     (200_000, ["collect", "freeze"]),
     (scheduling.MAX_SCAN_CHARACTERS + 1, ["freeze"]),
 ], ids=["a file of 5,000 lines open", "a file of megabytes open"])
-def test_a_collection_freezes_what_survives_and_scans_nothing_beside_big_files(monkeypatch, characters, calls):
+def test_a_collection_freezes_what_survives_and_skips_the_scan_while_big_files_are_open(
+        monkeypatch, characters, calls):
     """Each idle collection freezes what survives it, so the next one scans only what was made
     since; while the open documents hold more than `MAX_SCAN_CHARACTERS`, there is no scan
     (seconds with the server frozen), only the freeze."""
@@ -232,131 +235,117 @@ def test_a_closed_output_is_not_reported_by_writing_to_it_again():
     assert len(writes) == 2 and b"window/showMessage" in writes[1]
 
 
-def test_a_change_the_store_fails_to_apply_is_applied_by_pygls_and_the_text_survives(monkeypatch):
-    """When `DocumentStore.change` raises, the changes are applied to the last version's text by
-    pygls' own code and the document starts afresh from that text; later changes apply as
-    usual."""
-    import json
+class InProcess:
+    """A server driven in this process: each message goes in through `receive` (in order, no
+    transport), and what the server writes is kept (`answered`: response ids; `published`:
+    the versions of publishDiagnostics, in order)."""
 
-    server = create_server()
-    written = []
+    def __init__(self) -> None:
+        self.server = create_server()
+        self.server.protocol.writer = self
+        self.answered: set = set()
+        self.published: list = []
 
-    class Writer:
-        def write(self, data):
-            written.append(data)
+    def write(self, data: bytes) -> None:
+        message = json.loads(data)
+        if "id" in message:
+            self.answered.add(message["id"])
+        elif message.get("method") == "textDocument/publishDiagnostics":
+            self.published.append(message["params"]["version"])
 
-        def close(self):
-            pass
+    def close(self) -> None:
+        pass
 
-    server.protocol.writer = Writer()
-    uri = "file:///broken_change.qvr"
-
-    def send(method, params, msg_id=None):
+    def send(self, method: str, params: dict, msg_id=None) -> None:
         message = {"jsonrpc": "2.0", "method": method, "params": params}
         if msg_id is not None:
             message["id"] = msg_id
-        server.protocol.receive(json.dumps(message).encode())
+        self.server.protocol.receive(json.dumps(message).encode())
 
-    def change(version, start, end, text):
-        send("textDocument/didChange", {
+    def initialize(self) -> None:
+        self.send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, 1)
+        self.send("initialized", {})
+
+    def change(self, uri: str, version: int, start: tuple, end: tuple, text: str) -> None:
+        self.send("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": version},
             "contentChanges": [{"range": {"start": {"line": start[0], "character": start[1]},
                                           "end": {"line": end[0], "character": end[1]}},
                                 "text": text}]})
 
-    send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, msg_id=1)
-    send("initialized", {})
-    send("textDocument/didOpen", {"textDocument": {
+
+def test_a_change_the_store_fails_to_apply_is_applied_by_pygls_and_the_text_survives(monkeypatch):
+    """When `DocumentStore.change` raises, the changes are applied to the last version's text by
+    pygls' own code and the document starts afresh from that text; later changes apply as
+    usual."""
+    client = InProcess()
+    server, uri = client.server, "file:///broken_change.qvr"
+    client.initialize()
+    client.send("textDocument/didOpen", {"textDocument": {
         "uri": uri, "languageId": "qvr", "version": 1,
         "text": "#! 𝛼 model\nobject A : FinSet 2\nobject B : FinSet 3\n"}})
-
     real_change = server.documents.change
 
     def failing(*args, **kwargs):
         raise RuntimeError("a fault in applying changes")
 
     monkeypatch.setattr(server.documents, "change", failing)
-    # UTF-16 columns: the 𝛼 before the edit counts two
-    change(2, (0, 6), (0, 11), "lstm")
+    client.change(uri, 2, (0, 6), (0, 11), "lstm")  # UTF-16 columns: the 𝛼 counts two
     doc = server.documents.get(uri)
-    assert (doc.version, doc.text) == (2, "#! 𝛼 lstm\nobject A : FinSet 2\nobject B : FinSet 3\n")
+    assert (doc.version, doc.text) == (
+        2, "#! 𝛼 lstm\nobject A : FinSet 2\nobject B : FinSet 3\n")
     monkeypatch.setattr(server.documents, "change", real_change)
-    change(3, (2, 18), (2, 19), "4")
+    client.change(uri, 3, (2, 18), (2, 19), "4")
     doc = server.documents.get(uri)
-    assert (doc.version, doc.text) == (3, "#! 𝛼 lstm\nobject A : FinSet 2\nobject B : FinSet 4\n")
-    published = [json.loads(w) for w in written if b"publishDiagnostics" in w]
-    assert [p["params"]["version"] for p in published] == [1, 2, 3]
+    assert (doc.version, doc.text) == (
+        3, "#! 𝛼 lstm\nobject A : FinSet 2\nobject B : FinSet 4\n")
+    assert client.published == [1, 2, 3]
 
 
 def test_typing_and_requests_make_no_reference_cycles(generated_module):
     """What the idle collector relies on when it freezes the heap of a big file unscanned:
     keystrokes, their diagnostics, hovers and semantic tokens leave no garbage that only the
     cyclic collector could free."""
-    import json
-
     text = generated_module(300)
-    line = text.split("\n").index(next(s for s in text.split("\n") if s.startswith("#!")))
-    hover_line = next(i for i, s in enumerate(text.split("\n")) if s.startswith("morphism "))
+    lines = text.split("\n")
+    comment = next(i for i, s in enumerate(lines) if s.startswith("#!"))
+    morphism = next(i for i, s in enumerate(lines) if s.startswith("morphism "))
+    hover = {"line": morphism, "character": 10}
+    uri = "file:///cycles.qvr"
+
+    async def until(seen, what) -> None:
+        for _ in range(1_000_000):  # (a hang guard, not a time limit)
+            if what in seen:
+                return
+            await asyncio.sleep(0)
+        raise AssertionError(f"no answer for {what}")
+
+    async def scenario() -> int:
+        client = InProcess()
+        client.initialize()
+        client.send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "qvr",
+                                                              "version": 1, "text": text}})
+        await until(client.published, 1)
+        client.send("textDocument/hover", {"textDocument": {"uri": uri}, "position": hover}, 2)
+        await until(client.answered, 2)
+        gc.collect()
+        gc.freeze()
+        for version in range(2, 22):
+            typed = version % 2 == 0
+            client.change(uri, version, (comment, 3), (comment, 3 if typed else 4),
+                          "x" if typed else "")
+            await until(client.published, version)
+            client.send("textDocument/hover", {"textDocument": {"uri": uri}, "position": hover},
+                        100 + version)
+            await until(client.answered, 100 + version)
+            client.send("textDocument/semanticTokens/full", {"textDocument": {"uri": uri}},
+                        200 + version)
+            await until(client.answered, 200 + version)
+        return gc.collect()
+
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        async def scenario() -> int:
-            server = create_server()
-            answered, published = set(), set()
-
-            class Writer:
-                def write(self, data):
-                    message = json.loads(data)
-                    if "id" in message:
-                        answered.add(message["id"])
-                    elif message.get("method") == "textDocument/publishDiagnostics":
-                        published.add(message["params"]["version"])
-
-                def close(self):
-                    pass
-
-            server.protocol.writer = Writer()
-
-            def send(method, params, msg_id=None):
-                message = {"jsonrpc": "2.0", "method": method, "params": params}
-                if msg_id is not None:
-                    message["id"] = msg_id
-                server.protocol.receive(json.dumps(message).encode())
-
-            async def until(seen, what):
-                for _ in range(1_000_000):  # (a hang guard, not a time limit)
-                    if what in seen:
-                        return
-                    await asyncio.sleep(0)
-                raise AssertionError(f"no answer for {what}")
-
-            uri = "file:///cycles.qvr"
-            send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, 1)
-            await until(answered, 1)
-            send("initialized", {})
-            send("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "qvr",
-                                                           "version": 1, "text": text}})
-            await until(published, 1)
-            send("textDocument/hover", {"textDocument": {"uri": uri},
-                                        "position": {"line": hover_line, "character": 10}}, 2)
-            await until(answered, 2)
-            gc.collect()
-            gc.freeze()
-            for version in range(2, 22):
-                typed = version % 2 == 0
-                send("textDocument/didChange", {
-                    "textDocument": {"uri": uri, "version": version},
-                    "contentChanges": [{"range": {"start": {"line": line, "character": 3},
-                                                  "end": {"line": line, "character": 3 if typed else 4}},
-                                        "text": "x" if typed else ""}]})
-                await until(published, version)
-                send("textDocument/hover", {"textDocument": {"uri": uri},
-                                            "position": {"line": hover_line, "character": 10}}, 100 + version)
-                await until(answered, 100 + version)
-                send("textDocument/semanticTokens/full", {"textDocument": {"uri": uri}}, 200 + version)
-                await until(answered, 200 + version)
-            return gc.collect()
-
         assert asyncio.run(scenario()) == 0
     finally:
         gc.unfreeze()

@@ -746,7 +746,7 @@ class Engine:
         When the last version declared everything cleanly (no diagnostic) and this one has the
         same number of units, only the units that changed are declared again, into copies of
         the last version's tables (`_declare_changed_steps`); otherwise every unit is
-        (`_declare_all`)."""
+        (`_declare_all_steps`)."""
         last = self._declared_last
         if last is not None and len(last[0]) == len(top_units):
             decls = last[0]
@@ -818,9 +818,9 @@ class Engine:
     def _declare_changed_steps(self, checker, top_units, first, end, unmoved):
         """Declare only units [first, end) (those that changed; the count is the same) into
         copies of the last version's tables, as a generator. None when that is not enough (a
-        diagnostic, a name taken): the caller then declares everything. The kept symbols keep their last
-        type and detail: every unit is replayed or checked after this, which sets them, and a
-        check reading a symbol declared after it resets that one first (`_check`)."""
+        diagnostic, a name taken): the caller then declares everything. The kept symbols keep
+        their last type and detail: every unit is replayed or checked after this, which sets
+        them, and a check reading a symbol declared after it resets that one first (`_check`)."""
         ctx = checker.ctx
         decls, top0, declared_at0, groups0, names0 = self._declared_last
         top = Names(top0)  # (dict copies: milliseconds even for a file of megabytes)
