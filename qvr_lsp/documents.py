@@ -52,6 +52,7 @@ from qvr import semantics, syntax
 from qvr.semantics.engine import Engine, SupersededRun
 from qvr.semantics.placed import DiagnosticRuns
 
+from .leftovers import Leftovers
 from .positions import PositionEncoder
 
 log = logging.getLogger(__name__)
@@ -398,6 +399,11 @@ def apply_change(text: str, index: LineIndex, change: Change, encoder: PositionE
     return out, span.start, span.end, span.start + len(new_text)
 
 
+def _results(doc: Document) -> tuple:
+    """A document's full analysis and parse, either None when it has none."""
+    return doc._analysis or None, doc._parsed
+
+
 def _run_slice(steps, budget_s: Optional[float], interrupt: Optional[Callable[[], bool]] = None,
                enough: Optional[Callable[[], bool]] = None) -> bool:
     """Advance the generator `steps` (`qvr.stepwise`) for about `budget_s` seconds, until
@@ -452,6 +458,9 @@ class DocumentStore:
         # afterwards (`Document.advance_checker`); the language server turns this on.
         self.first_from_analysis = first_from_analysis
         self.slice_pause_s = SLICE_PAUSE_S
+        # replaced documents whose results are freed a slice at a time (`release`)
+        self.leftovers = Leftovers()
+        self._release_steps = None
         # Whether a message is waiting to be read: a slice ends early when one is (the server
         # sets this when it reads its input on the event loop).
         self.input_waiting: Optional[Callable[[], bool]] = None
@@ -492,6 +501,33 @@ class DocumentStore:
                 return False
         return True
 
+    def _retire(self, doc: Optional[Document]) -> None:
+        """`doc` is being replaced or closed: its results go to `leftovers`."""
+        if doc is not None:
+            self.leftovers.keep(doc, doc._analysis or None, doc._parsed)
+
+    async def release(self) -> None:
+        """Free the results of replaced documents (`Leftovers`) a slice of `ANALYSIS_SLICE_S`
+        at a time, letting the event loop run in between, until there are none left."""
+        while not self._release_slice(ANALYSIS_SLICE_S, self.input_waiting):
+            await asyncio.sleep(self.slice_pause_s)
+            for _ in range(TURNS_BETWEEN_SLICES - 1):
+                await asyncio.sleep(0)
+
+    def release_now(self) -> None:
+        """`release` in one go (no event loop)."""
+        self._release_slice(None)
+
+    def _release_slice(self, budget_s: Optional[float],
+                       interrupt: Optional[Callable[[], bool]] = None) -> bool:
+        if self._release_steps is None:
+            self._release_steps = self.leftovers.steps(_results)
+        try:
+            return _run_slice(self._release_steps, budget_s, interrupt)
+        except StopIteration:
+            self._release_steps = None
+            return True
+
     # -- lifecycle --------------------------------------------------------------------------
     def _parse_tree(self, text: str, old_tree=None):
         """A tree-sitter parse of `text` (tests compare incremental trees against this)."""
@@ -506,6 +542,7 @@ class DocumentStore:
         checker = self._checkers.setdefault(uri, Engine())
         doc = Document(uri, text, version, parser, self._ts_parser, checker=checker,
                        first_from_analysis=self.first_from_analysis, runs=self._runs)
+        self._retire(self._docs.get(uri))
         self._docs[uri] = doc
         return doc
 
@@ -541,11 +578,13 @@ class DocumentStore:
         if text == old.text:  # e.g. an edit and its undo in one batch: the analysis carries over
             doc._parsed, doc._analysis = old._parsed, old._analysis
             doc._diagnostics, doc.layout, doc.top_level = old._diagnostics, old.layout, old.top_level
+        else:
+            self._retire(old)
         self._docs[uri] = doc
         return doc
 
     def close(self, uri: str) -> None:
-        self._docs.pop(uri, None)
+        self._retire(self._docs.pop(uri, None))
         self._parsers.pop(uri, None)
         self._checkers.pop(uri, None)
         self._runs.pop(uri, None)

@@ -467,6 +467,7 @@ def register_documents(ls) -> None:
     def did_close(ls, params: lsp.DidCloseTextDocumentParams):
         ls.documents.close(params.text_document.uri)
         ls.clear(params.text_document.uri)
+        ls.schedule_release()
 
     # pull diagnostics (LSP 3.17; offered only to clients that pull)
     @ls.feature(

@@ -152,9 +152,10 @@ class IdleCollector:
 
 
 class Scheduling:
-    """Publishing diagnostics and warming up the analysis, for
-    `qvr_lsp.server.QvrLanguageServer` (its `documents`, `publish`, `idle_gc`,
-    `fixed_debounce_s` and the handle tables `_pending`, `_warm`, `_warming`, `_checking`)."""
+    """Publishing diagnostics, warming up the analysis and freeing replaced documents'
+    results, for `qvr_lsp.server.QvrLanguageServer` (its `documents`, `publish`, `idle_gc`,
+    `fixed_debounce_s`, the handle tables `_pending`, `_warm`, `_warming`, `_checking` and the
+    task `_releasing`)."""
 
     def debounce_for(self, uri: str) -> float:
         """How long to wait after a change before checking (QVR_LSP_DEBOUNCE_MS; default 0).
@@ -197,6 +198,26 @@ class Scheduling:
         if await self.documents.ready(doc, "analysis"):
             await self.documents.ready(doc, "checker")
 
+    def schedule_release(self) -> None:
+        """Free what replaced documents computed (`DocumentStore.release`), in slices after
+        the publish; at once without an event loop."""
+        if not self.documents.leftovers or self._releasing is not None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self.documents.release_now()
+            return
+        self._releasing = asyncio.ensure_future(self._release())
+
+    async def _release(self) -> None:
+        try:
+            await self.documents.release()
+        except Exception:
+            log.exception("freeing replaced documents failed")
+        finally:
+            self._releasing = None
+
     def schedule_publish(self, doc) -> None:
         self.idle_gc.touch()
         previous = self._pending.pop(doc.uri, None)
@@ -229,6 +250,7 @@ class Scheduling:
                 return
             self.publish(doc)
             self.schedule_warm_up(doc)
+            self.schedule_release()
         except Exception:
             log.exception("publishing diagnostics failed")
 
@@ -237,5 +259,6 @@ class Scheduling:
             if await self.documents.ready(doc, "diagnostics"):
                 self.publish(doc)
                 self.schedule_warm_up(doc)
+                self.schedule_release()
         except Exception:
             log.exception("publishing diagnostics failed")

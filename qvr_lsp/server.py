@@ -63,6 +63,7 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._warm: dict[str, asyncio.TimerHandle] = {}
         self._warming: set = set()
+        self._releasing = None  # the task freeing replaced documents' results, while it runs
         self.idle_gc = IdleCollector()
         self.idle_gc.open_characters = lambda: sum(len(doc.text) for doc in self.documents.all())
         self.token_results: dict[str, tuple[str, list[int]]] = {}  # uri -> last semantic tokens

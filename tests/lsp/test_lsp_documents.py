@@ -146,3 +146,57 @@ def test_unchanged_text_keeps_its_analysis():
     same = store.change(URI, 2, [Change(((0, 0), (0, 0)), "x"), Change(((0, 0), (0, 1)), "")], PositionEncoder())
     assert same.version == 2 and same.text == doc.text
     assert same.analysis is analysis
+
+
+def _release_in_steps(store: DocumentStore) -> int:
+    """Run `store`'s release one step per slice (the smallest budget); the number of slices."""
+    slices = 1
+    while not store._release_slice(0.0):
+        slices += 1
+    return slices
+
+
+def test_a_replaced_documents_analysis_is_freed_by_the_release_a_piece_at_a_time(generated_module):
+    """What a replaced version computed (its full analysis and parse) is freed by
+    `DocumentStore.release`, in many small steps, not where the version is replaced."""
+    import sys
+    import weakref
+
+    store = DocumentStore()
+    enc = PositionEncoder()
+    text = generated_module(1500)
+    doc = store.open(URI, text, 1)
+    analysis = weakref.ref(doc.analysis)
+    statements = doc.parsed.module.statements  # of its parse, held here too
+    doc = store.change(URI, 2, [Change(((0, 0), (0, 0)), "# edited\n")], enc)
+    assert analysis() is not None and sys.getrefcount(statements) > 2  # kept for the release
+    assert _release_in_steps(store) > 20
+    assert analysis() is None
+    assert sys.getrefcount(statements) == 2  # (this name and the call's argument): the parse went
+    assert not store.leftovers
+
+
+def test_what_is_still_held_elsewhere_is_left_as_it_is(generated_module):
+    """A replaced document that a request still holds is let go as it is (freed when the
+    request lets go), and the release takes nothing away from an analysis in use."""
+    from qvr import semantics
+
+    store = DocumentStore()
+    enc = PositionEncoder()
+    text = generated_module(300)
+    first = store.open(URI, text, 1)
+    held = first.analysis
+    store.change(URI, 2, [Change(((0, 0), (0, 0)), "# edited\n")], enc)
+    store.release_now()
+    assert first.analysis is held
+    fresh = semantics.analyze(text)
+    assert (held.diagnostics, len(held.references), len(held.symbols), len(held.module.statements)) \
+        == (fresh.diagnostics, len(fresh.references), len(fresh.symbols), len(fresh.module.statements))
+    del first
+    analysis_only = store.get(URI).analysis
+    store.change(URI, 3, [Change(((0, 0), (0, 0)), "# again\n")], enc)
+    store.release_now()  # the document goes; its analysis, held here, stays whole
+    again = semantics.analyze("# edited\n" + text)
+    assert (analysis_only.diagnostics, len(analysis_only.references)) \
+        == (again.diagnostics, len(again.references))
+    assert not store.leftovers

@@ -169,6 +169,14 @@ class Analysis:
     _ref_starts: list = field(repr=False, default_factory=list)
     _intermediates: dict = field(repr=False, default_factory=dict)
 
+    def parts(self) -> list:
+        """The containers that hold nearly everything this analysis made (of a file of
+        megabytes, millions of objects), for a caller that frees it a piece at a time: the
+        language server, when a newer version supersedes it (`qvr_lsp.leftovers`)."""
+        return [self.references, self.symbols, self._ref_starts, self.diagnostics, self._types,
+                self.top_level, self.objects, self.morphisms, self.programs, self.defines,
+                self._scans, self._inlines, self._intermediates, self.module.statements]
+
     def reference_at(self, offset: int) -> Optional[Reference]:
         """The reference whose span contains `offset` (end inclusive)."""
         refs = self.references
