@@ -90,11 +90,14 @@ def _compute(doc) -> list[Token]:
     return _lex(doc.text, refs)
 
 
-def _lex(text: str, refs: dict) -> list[Token]:
-    """One pass of LEXER over `text`. A word is, in order: a reserved word; whatever the
-    analysis resolved it to (`refs`: offset -> (symbol kind, is definition) or None; the
-    declaration modifier on definitions); an option/argument key when `=` follows; a family,
-    constructor, builtin or option value; otherwise left to the client's syntax colouring."""
+def _lex(text: str, refs: dict, start: int = 0, end: Optional[int] = None) -> list[Token]:
+    """One pass of LEXER over `text[start:end]`, the tokens' offsets (and those of `refs`)
+    relative to `start`; the text before `start` still says whether a word begins its line
+    (a tier-3 block head must). A word is, in order: a reserved word; whatever the analysis
+    resolved it to (`refs`: offset -> (symbol kind, is definition) or None; the declaration
+    modifier on definitions); an option/argument key when `=` follows; a family, constructor,
+    builtin or option value; otherwise left to the client's syntax colouring."""
+    end = len(text) if end is None else end
     static = _static_classes()
     keyword = _T["keyword"]
     by_kind = {kind: _T[name] for kind, name in KIND_TO_TYPE.items()}
@@ -103,36 +106,35 @@ def _lex(text: str, refs: dict) -> list[Token]:
              "number": (_T["number"], 0), "op": (_T["operator"], 0)}
     out: list[Token] = []
     append = out.append
-    n = len(text)
-    for m in LEXER.finditer(text):
+    for m in LEXER.finditer(text, start, end):
         kind = m.lastgroup
-        start, end = m.span()
+        a, b = m.span()
         if kind == "opaque":
-            _lex_block(text, start, end, refs, by_kind, fixed, append)
+            _lex_block(text, a, b, start, refs, by_kind, fixed, append)
             continue
         if kind != "word":
             typ, mods = fixed[kind]
-            append(Token(start, end, typ, mods))
+            append(Token(a - start, b - start, typ, mods))
             continue
         word = m.group()
         cls = static.get(word)
         if cls is not None and cls[0] == keyword:
-            append(Token(start, end, keyword, 0))
+            append(Token(a - start, b - start, keyword, 0))
             continue
-        ref = refs.get(start)
+        ref = refs.get(a - start)
         if ref is not None:
-            append(Token(start, end, by_kind.get(ref[0], variable), declaration if ref[1] else 0))
+            append(Token(a - start, b - start, by_kind.get(ref[0], variable), declaration if ref[1] else 0))
             continue
-        if word in SOFT_KEYWORDS and _first_on_line(text, start):
-            append(Token(start, end, keyword, 0))  # `score n = e`, `composition real`
+        if word in SOFT_KEYWORDS and _first_on_line(text, a):
+            append(Token(a - start, b - start, keyword, 0))  # `score n = e`, `composition real`
             continue
-        j = end
-        while j < n and text[j] in " \t":
+        j = b
+        while j < end and text[j] in " \t":
             j += 1
-        if j < n and text[j] == "=" and text[j + 1: j + 2] != ">":
-            append(Token(start, end, prop, 0))
+        if j < end and text[j] == "=" and text[j + 1:min(j + 2, end)] != ">":
+            append(Token(a - start, b - start, prop, 0))
         elif cls is not None:
-            append(Token(start, end, cls[0], cls[1]))
+            append(Token(a - start, b - start, cls[0], cls[1]))
     return out
 
 
@@ -147,9 +149,10 @@ def _first_on_line(text: str, start: int) -> bool:
     return i < 0 or text[i] == "\n"
 
 
-def _lex_block(text: str, start: int, end: int, refs: dict, by_kind: dict, fixed: dict,
-               append) -> None:
-    """The tokens of the tier-3 block `text[start:end]` (see BLOCK_KEYWORDS)."""
+def _lex_block(text: str, start: int, end: int, base: int, refs: dict, by_kind: dict,
+               fixed: dict, append) -> None:
+    """The tokens of the tier-3 block `text[start:end]` (see BLOCK_KEYWORDS), their offsets
+    (and those of `refs`) relative to `base`."""
     keyword, variable, declaration = _T["keyword"], _T["variable"], _M["declaration"]
     for m in BLOCK_LEXER.finditer(text, start, end):
         kind = m.lastgroup
@@ -158,13 +161,13 @@ def _lex_block(text: str, start: int, end: int, refs: dict, by_kind: dict, fixed
             continue
         if kind != "word":
             typ, mods = fixed[kind]
-            append(Token(a, b, typ, mods))
+            append(Token(a - base, b - base, typ, mods))
         elif m.group() in BLOCK_KEYWORDS:
-            append(Token(a, b, keyword, 0))
+            append(Token(a - base, b - base, keyword, 0))
         else:
-            ref = refs.get(a)
+            ref = refs.get(a - base)
             if ref is not None:
-                append(Token(a, b, by_kind.get(ref[0], variable), declaration if ref[1] else 0))
+                append(Token(a - base, b - base, by_kind.get(ref[0], variable), declaration if ref[1] else 0))
 
 
 # ------------------------------------------------------------------ incremental encoding ----
@@ -190,17 +193,18 @@ def encoded(doc, encoder) -> list[int]:
     for placed in layout.blocks:
         origin, record = placed.origin, placed.record
         if origin > at:
-            regions.append((at,) + _encode_region(text[at:origin], {}, encoder))
+            regions.append((at,) + _encode_region(text, at, origin, {}, encoder))
         found = record.memo.get(key)
         if found is None:
             refs = {}
             for start, kind, is_def in record.refs:
                 refs[start] = None if kind is None else (kind, is_def)
-            found = record.memo[key] = _encode_region(text[origin:origin + record.end], refs, encoder)
+            # (whether the block begins its line is part of its key: the memo stays right)
+            found = record.memo[key] = _encode_region(text, origin, origin + record.end, refs, encoder)
         regions.append((origin,) + found)
         at = origin + record.end
     if at < len(text):
-        regions.append((at,) + _encode_region(text[at:], {}, encoder))
+        regions.append((at,) + _encode_region(text, at, len(text), {}, encoder))
     return _stitch(text, doc.line_index.line_starts, regions, encoder)
 
 
@@ -215,9 +219,10 @@ class _Region:
         self.line_index = LineIndex(text)
 
 
-def _encode_region(text: str, refs: dict, encoder) -> tuple[list[int], int, int]:
-    """(data relative to the region's first line, line and column of its last token)."""
-    data = encode(_Region(text), _lex(text, refs), encoder)
+def _encode_region(text: str, start: int, end: int, refs: dict, encoder) -> tuple[list[int], int, int]:
+    """Of the region `text[start:end]`: (data relative to its first line, line and column of
+    its last token)."""
+    data = encode(_Region(text[start:end]), _lex(text, refs, start, end), encoder)
     line = col = 0
     for i in range(0, len(data), 5):
         if data[i]:

@@ -176,3 +176,16 @@ def test_declarations_sharing_a_chunk_stay_in_one_block():
     _assert_matches_whole_path(doc, PositionEncoder("utf-16"))
     doc = store.change(doc.uri, 2, [Change(((0, 0), (0, 0)), "#! doc\n")], CODE_POINTS)
     _assert_matches_whole_path(doc, PositionEncoder("utf-16"))
+
+
+def test_a_block_that_begins_mid_line_is_lexed_as_in_the_whole_text():
+    # A keyword in the middle of a line begins a chunk, hence a block. Its tokens were lexed
+    # from the block's own text, where it begins a line: `define NAME(` there read as the head
+    # of a tier-3 block (which must begin its line), unlike in the whole text (found by the
+    # fuzz test).
+    text = ("object A : Real 2\nmorphism f : A -> A\n"
+            "let lstm = f >> define  scan(f) >> f\nexport lstm\n")
+    store = DocumentStore()
+    doc = store.open("file:///mid.qvr", text, 1)
+    assert any(c.start == text.index("define") for c in doc.chunks)
+    _assert_matches_whole_path(doc, PositionEncoder("utf-16"))
