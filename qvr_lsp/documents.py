@@ -450,7 +450,8 @@ SLICE_PAUSE_S = 0.0005
 class DocumentStore:
     """The open documents, by URI. See the module docstring for the stable API."""
 
-    def __init__(self, track_reparse: bool = False, first_from_analysis: bool = False) -> None:
+    def __init__(self, track_reparse: bool = False, first_from_analysis: bool = False,
+                 release_in_slices: bool = False) -> None:
         self.track_reparse = track_reparse
         # The first version of a document gets its diagnostics from the full analysis (on 5,000
         # lines ~200 ms against ~260 ms for the engine's first run, which also
@@ -458,7 +459,10 @@ class DocumentStore:
         # afterwards (`Document.advance_checker`); the language server turns this on.
         self.first_from_analysis = first_from_analysis
         self.slice_pause_s = SLICE_PAUSE_S
-        # replaced documents whose results are freed a slice at a time (`release`)
+        # Replaced documents whose results are freed a slice at a time (`release`): the language
+        # server turns this on and drives `release`; elsewhere nothing would, so results go
+        # where their version is replaced, by reference counting.
+        self.release_in_slices = release_in_slices
         self.leftovers = Leftovers()
         self._release_steps = None
         # Whether a message is waiting to be read: a slice ends early when one is (the server
@@ -502,8 +506,9 @@ class DocumentStore:
         return True
 
     def _retire(self, doc: Optional[Document]) -> None:
-        """`doc` is being replaced or closed: its results go to `leftovers`."""
-        if doc is not None:
+        """`doc` is being replaced or closed: its results go to `leftovers` (when the store
+        releases them in slices)."""
+        if doc is not None and self.release_in_slices:
             self.leftovers.keep(doc, doc._analysis or None, doc._parsed)
 
     async def release(self) -> None:

@@ -56,7 +56,7 @@ class QvrLanguageServer(Serving, Scheduling, LanguageServer):
 
     def __init__(self) -> None:
         super().__init__("qvr-lsp", __version__, protocol_cls=QvrProtocol)
-        self.documents = DocumentStore(first_from_analysis=True)
+        self.documents = DocumentStore(first_from_analysis=True, release_in_slices=True)
         self._workspace_index = None
         fixed = os.environ.get("QVR_LSP_DEBOUNCE_MS")
         self.fixed_debounce_s = float(fixed) / 1000.0 if fixed else None

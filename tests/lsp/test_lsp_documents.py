@@ -162,7 +162,7 @@ def test_a_replaced_documents_analysis_is_freed_by_the_release_a_piece_at_a_time
     import sys
     import weakref
 
-    store = DocumentStore()
+    store = DocumentStore(release_in_slices=True)
     enc = PositionEncoder()
     text = generated_module(1500)
     doc = store.open(URI, text, 1)
@@ -181,7 +181,7 @@ def test_what_is_still_held_elsewhere_is_left_as_it_is(generated_module):
     request lets go), and the release takes nothing away from an analysis in use."""
     from qvr import semantics
 
-    store = DocumentStore()
+    store = DocumentStore(release_in_slices=True)
     enc = PositionEncoder()
     text = generated_module(300)
     first = store.open(URI, text, 1)
@@ -200,3 +200,16 @@ def test_what_is_still_held_elsewhere_is_left_as_it_is(generated_module):
     assert (analysis_only.diagnostics, len(analysis_only.references)) \
         == (again.diagnostics, len(again.references))
     assert not store.leftovers
+
+
+def test_a_store_that_does_not_release_in_slices_keeps_nothing(generated_module):
+    """Only the language server drives `release`; any other store lets a replaced version's
+    results go where it is replaced, as reference counting does."""
+    import weakref
+
+    store = DocumentStore()
+    doc = store.open(URI, generated_module(300), 1)
+    analysis = weakref.ref(doc.analysis)
+    store.change(URI, 2, [Change(((0, 0), (0, 0)), "# edited\n")], PositionEncoder())
+    del doc
+    assert analysis() is None and not store.leftovers
