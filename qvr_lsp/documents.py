@@ -497,27 +497,29 @@ class DocumentStore:
             advance = doc.advance_diagnostics
         else:
             advance = functools.partial(doc.advance_analysis, parse_only=need == "parse")
+        return await self._in_slices(advance, lambda: self.is_current(doc))
+
+    async def _in_slices(self, advance, wanted=None) -> bool:
+        """Call ``advance(ANALYSIS_SLICE_S, interrupt=...)`` until it says it is done, letting
+        the event loop run between slices; False as soon as `wanted()` says the work is not."""
         while not advance(ANALYSIS_SLICE_S, interrupt=self.input_waiting):
             await asyncio.sleep(self.slice_pause_s)
             for _ in range(TURNS_BETWEEN_SLICES - 1):
                 await asyncio.sleep(0)
-            if not self.is_current(doc):
+            if wanted is not None and not wanted():
                 return False
         return True
 
     def _retire(self, doc: Optional[Document]) -> None:
         """`doc` is being replaced or closed: its results go to `leftovers` (when the store
         releases them in slices)."""
-        if doc is not None and self.release_in_slices:
-            self.leftovers.keep(doc, doc._analysis or None, doc._parsed)
+        if doc is not None and self.release_in_slices and any(_results(doc)):
+            self.leftovers.keep(doc)
 
     async def release(self) -> None:
         """Free the results of replaced documents (`Leftovers`) a slice of `ANALYSIS_SLICE_S`
         at a time, letting the event loop run in between, until there are none left."""
-        while not self._release_slice(ANALYSIS_SLICE_S, self.input_waiting):
-            await asyncio.sleep(self.slice_pause_s)
-            for _ in range(TURNS_BETWEEN_SLICES - 1):
-                await asyncio.sleep(0)
+        await self._in_slices(self._release_slice)
 
     def release_now(self) -> None:
         """`release` in one go (no event loop)."""

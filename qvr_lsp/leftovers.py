@@ -26,11 +26,9 @@ class Leftovers:
     def __init__(self) -> None:
         self._documents: deque = deque()
 
-    def keep(self, doc, analysis, parsed) -> None:
-        """Take `doc` (replaced; its full `analysis` and `parse`, either may be None) to free
-        its results later; nothing is kept when it has none."""
-        if analysis or parsed is not None:
-            self._documents.append(doc)
+    def keep(self, doc) -> None:
+        """Take `doc` (replaced, with a full analysis or parse) to free its results later."""
+        self._documents.append(doc)
 
     def __bool__(self) -> bool:
         return bool(self._documents)

@@ -81,7 +81,7 @@ from .checker import (INTERNAL_CODE, PASS_STEP, Checker, _diagnostic_order, _int
                       decl_kind, group_where_steps)
 from .families import QUANTALES
 from .model import Analysis
-from .placed import DiagnosticRuns, Run, merged_steps
+from .placed import DiagnosticRuns, Run, merged
 from .suggestions import Names
 
 _IDENT = re.compile(r"[^\W\d]\w*")
@@ -406,7 +406,7 @@ class Engine:
         segments.append(Run.of((yield from sorted_steps(loose[at:], _diagnostic_order))))
         segments.append(Run.of(whole))
         yield
-        return DiagnosticRuns((yield from merged_steps(segments)))
+        return DiagnosticRuns(merged(segments))
 
     def analysis_steps(self, text: str, parsed) -> "Steps[Analysis]":
         """The full `Analysis` of `text` (`parsed` its `ParseResult`, spans in the coordinates

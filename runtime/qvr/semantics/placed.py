@@ -123,18 +123,6 @@ def _keys(run: Run) -> list:
     return run.keys
 
 
-def merged_steps(segments: list, piece: int = 64):
-    """`merged` as a generator (`qvr.stepwise`): the segments' keys, which the merge reads, are
-    made `piece` segments at a time first (a file of megabytes has thousands of segments, and
-    those made in this version have no keys yet)."""
-    for at in range(0, len(segments), piece):
-        for segment in segments[at:at + piece]:
-            if segment.hi > segment.lo:
-                _keys(segment)
-        yield
-    return merged(segments)
-
-
 def merged(segments: list) -> list:
     """The runs of ``sorted(concatenation of segments, key=diagnostic_order)`` (a stable sort:
     of equal keys, those of an earlier segment first), each segment a `Run` already in order.
