@@ -383,6 +383,11 @@ class Engine:
         # with `where` units the unit list is not the chunks' one: count every unit as moved
         unit_names = yield from self._declare_steps(checker, top_units,
                                                     unmoved if top_units is units else 0)
+        # the declared names' occurrences: a run reads none of them (see `_check`)
+        refs = ctx.references
+        while refs:
+            del refs[-16 * PASS_STEP:]
+            yield
         pieces: list = []
         yield from self._blocks_check_steps(checker, top_units, unit_names, pieces,
                                             (unmoved, tail) if top_units is units else None)
@@ -414,9 +419,16 @@ class Engine:
         statement's frame at 0 and every unit checked (a fresh document has nothing to
         replay); nothing is kept for later versions. `analyze` is this on a new engine."""
         index = LineIndex(text)
-        units = [_Unit(d, 0, len(text), "", k, (), 0) for k, d in enumerate(parsed.module.statements)]
+        yield
+        statements, end = parsed.module.statements, len(text)
+        units: list = []
+        for at in range(0, len(statements), 16 * PASS_STEP):  # (in pieces: see the end)
+            units.extend(_Unit(d, 0, end, "", k, (), 0)
+                         for k, d in enumerate(statements[at:at + 16 * PASS_STEP], at))
+            yield
         checker = Checker(text, index)
         ctx = checker.ctx
+        top_units: list = []
         try:
             top, top_units = yield from self._group_steps(checker, units, keyed=False)
             yield
@@ -448,6 +460,13 @@ class Engine:
             first_line_end = text.find("\n")
             ctx.error(INTERNAL_CODE, _internal_message(exc, "this module"),
                       Span(0, len(text) if first_line_end < 0 else first_line_end))
+        # The units go, and later the results are copied, a piece per step: a module of
+        # megabytes has hundreds of thousands of statements, and each of these takes tens of
+        # milliseconds in one go there.
+        for pile in (top_units, units):  # (often one list)
+            while pile:
+                del pile[-16 * PASS_STEP:]
+                yield
         yield
         diags = yield from sorted_steps(list(parsed.diagnostics) + ctx.diagnostics,
                                         _diagnostic_order)
@@ -459,11 +478,21 @@ class Engine:
         for k in range(0, len(refs), 16 * PASS_STEP):
             ref_starts.extend(map(_ref_start, refs[k:k + 16 * PASS_STEP]))
             yield
+        symbols = tuple(ctx.symbols)
+        yield
+        references = tuple(refs)
+        del refs
+        yield
+        top_level = dict(ctx.top)
+        yield
+        objects, morphisms, programs, defines = (
+            dict(ctx.objects), dict(ctx.morphisms), dict(ctx.programs), dict(ctx.defines))
+        yield
         return Analysis(
             text=text, line_index=index, module=parsed.module, diagnostics=tuple(diags),
-            symbols=tuple(ctx.symbols), top_level=dict(ctx.top), references=tuple(refs),
-            objects=dict(ctx.objects), morphisms=dict(ctx.morphisms),
-            programs=dict(ctx.programs), defines=dict(ctx.defines), export=checker.export,
+            symbols=symbols, top_level=top_level, references=references,
+            objects=objects, morphisms=morphisms,
+            programs=programs, defines=defines, export=checker.export,
             export_type=checker.export_type, _types=ctx.types, _scans=ctx.scans,
             _inlines=ctx.inlines, _ref_starts=ref_starts, _intermediates=ctx.intermediates)
 
@@ -1111,7 +1140,7 @@ class Engine:
         schema_before = ctx.schema_parser
         failed = False
         ctx.current_index = i
-        refs_before = len(ctx.references)
+        refs_before, symbols_before = len(ctx.references), len(ctx.symbols)
         for name in A.declared_names(u.decl):  # as declaring left them (they may be reused)
             for n in (name.text, *ctx.groups.get(name.text, ())):
                 sym = ctx.top.get(n)
@@ -1164,6 +1193,14 @@ class Engine:
         # unit's frame, kind of what it names, whether it is the definition)
         record_refs = tuple((r.span.start, None if r.symbol is None else r.symbol.kind,
                              r.is_definition) for r in ctx.references[refs_before:])
+        # What only an `Analysis` reads (the occurrences themselves, the local symbols, node
+        # types, scans, inlines, intermediate types) goes with its unit: a run makes
+        # diagnostics, and kept to its end these tables of a file of megabytes (a million
+        # occurrences) would be freed all at once there, holding up every other request.
+        del ctx.references[refs_before:]
+        del ctx.symbols[symbols_before:]
+        for table in (ctx.types, ctx.scans, ctx.intermediates, ctx.inlines):
+            table.clear()
         record = _Record(
             u.origin, tuple(unit_diags), tuple(writes), tuple(symbols), used, define_uses,
             ctx.quantale if ctx.quantale != quantale_before else None,
