@@ -13,7 +13,8 @@ loaded machine compare the "x reference" ratios, not the absolute figures.
 Target: >= 50,000 lines/s for parse + check.
 
 Then the hostile shapes (``--no-hostile`` skips them): a 16,000-operator `@` chain, the same
-length of `>>` and of arithmetic in a program `let`, and a 100,000-factor product type, each
+length of `>>` and of arithmetic in a program `let`, a 100,000-factor product type, and 4,000
+parts of each of the tests' shapes of many misspelt names (`NAME_SHAPES`), each
 checked with parse + `analyze` (cold memo, CPU time, best of R) and printed in seconds and
 "x reference" (the same regex tokenisation of that text). Their cost must stay linear in
 their length; target <= 2 s each.
@@ -144,11 +145,23 @@ def hostile_shapes() -> list[tuple[str, str]]:
     ]
 
 
+# Shapes of many misspelt names and of per-program look-ups, from the tests' own generators
+# (tests/semantics/hostile_shapes.py), at this many parts each.
+NAME_SHAPES = ("undefined returns", "misspelt families", "misspelt functions",
+               "posterior consumers", "schema parsers")
+NAME_PARTS = 4_000
+
+
 def hostile(repeat: int) -> None:
     from qvr.semantics import analyze
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "semantics"))
+    from hostile_shapes import SHAPES
+
+    shapes = hostile_shapes() + [(f"{name} ({NAME_PARTS:,})", SHAPES[name](NAME_PARTS))
+                                 for name in NAME_SHAPES]
     print("hostile input (parse + check, seconds; target <= 2 s each):")
-    for what, text in hostile_shapes():
+    for what, text in shapes:
         ref_s = timed(lambda: reference(text), repeat)
         check_s = timed(lambda: analyze(text), repeat)
         print(f"  {what:32} {check_s:7.3f} s = {check_s / ref_s:6.1f} x reference "

@@ -1,6 +1,7 @@
-"""Long operator chains and products, and a deterministic measure of the work spent on them.
+"""Hostile shapes (long operator chains and products, thousands of misspelt names, thousands
+of look-ups of one kind) and a deterministic measure of the work spent on them.
 
-`SHAPES[name](n)` is a small valid module around one construct of about `n` parts. The tests
+`SHAPES[name](n)` is a small module around one construct of about `n` parts. The tests
 compare the work done for `n` and `4 * n` parts: linear cost gives a ratio of about 4,
 quadratic about 16. Work is counted, never timed (the machines running the tests are shared):
 
@@ -97,6 +98,47 @@ def data_names(n: int) -> str:
             + "".join(f"    let z{i} = yy{i:05}\n" for i in range(n)) + "    return x\n")
 
 
+def misspelt_families(n: int) -> str:
+    """`n` morphisms and `n` programs that each draw from a misspelt family: each suggestion
+    is looked for among the declared morphisms and the families."""
+    return ("object X : Real 2\n"
+            + "".join(f"morphism gate_{i:05} : X -> X\n" for i in range(n))
+            + "".join(f"program p{i}(x) : X -> X\n    sample a <- Nromal(x)\n    return a\n"
+                      for i in range(n)))
+
+
+def misspelt_functions(n: int) -> str:
+    """`n` morphisms and `n` programs that each call a misspelt builtin function."""
+    return ("object X : Real 2\n"
+            + "".join(f"morphism gate_{i:05} : X -> X\n" for i in range(n))
+            + "".join(f"program p{i}(x) : X -> X\n    let a = tnah(x)\n    return a\n"
+                      for i in range(n)))
+
+
+def posterior_consumers(n: int) -> str:
+    """A program with a latent site and `n` programs over it (`[over=m]`) that read it."""
+    return ("object T : FinSet 2\nobject R : Real 1\nprogram m : T -> R\n"
+            "    sample a <- Normal(loc=0.0, scale=1.0)\n    return a\n"
+            + "".join(f"program q{i} : T -> R [over=m]\n    let b = a + 1.0\n    return b\n"
+                      for i in range(n)))
+
+
+def schema_parsers(n: int) -> str:
+    """`n` objects and `n` schema-mode parsers in a module without a `category` (QVR053 each:
+    whether the module has one is looked up)."""
+    return ("object T : FinSet 2\n" + "".join(f"object O{i:05} : FinSet 2\n" for i in range(n))
+            + "".join(f"define gr{i} = parser(rules=[evaluation], terminal=T)\n"
+                      for i in range(n)))
+
+
+def undefined_returns(n: int) -> str:
+    """A program of `n` locals that returns `n` names each one edit from a local (QVR012,
+    each with a suggestion looked for among the locals)."""
+    return ("object X : Real 2\nprogram p(x) : X -> X\n"
+            + "".join(f"    let y{i:05} = x\n" for i in range(n))
+            + "    return (" + ", ".join(f"yy{i:05}" for i in range(n)) + ")\n")
+
+
 SHAPES = {
     "@": lambda n: chain("@", n),
     ">>": lambda n: chain(">>", n),
@@ -118,6 +160,11 @@ SHAPES = {
     "undefined types": undefined_types,
     "undefined morphisms": undefined_morphisms,
     "data names": data_names,
+    "misspelt families": misspelt_families,
+    "misspelt functions": misspelt_functions,
+    "posterior consumers": posterior_consumers,
+    "schema parsers": schema_parsers,
+    "undefined returns": undefined_returns,
 }
 
 

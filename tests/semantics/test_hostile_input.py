@@ -1,7 +1,9 @@
-"""Hostile input costs linear work: operator chains and products of thousands of parts.
+"""Hostile input costs linear work: operator chains and products of thousands of parts,
+thousands of misspelt names, thousands of declarations that each look something up.
 
-Editing features run on whatever a workspace contains, so a long `f @ f @ ...` chain or a
-product type of thousands of factors must not cost time or memory quadratic in its length.
+Editing features run on whatever a workspace contains, so a long `f @ f @ ...` chain, a
+product type of thousands of factors or a file of thousands of misspelt names must not cost
+time or memory quadratic in its size.
 Every test compares the work for `n` and `4 * n` parts (counted, never timed; see
 `hostile_shapes`): linear cost gives a ratio of about 4, quadratic cost about 16.
 """

@@ -381,7 +381,7 @@ class Checker:
         ctx.pending = {d.name.text}
         with self.unchecked_parts(d, d.name.text) as involved:
             info = check_program(ctx, d)
-            self.program_over(d, involved.start)
+            self.program_over(d, involved.start, involved.symbols_start)
 
         ctx.programs[d.name.text] = info
         sym = ctx.top.get(d.name.text)
@@ -654,12 +654,14 @@ class Checker:
             kept.append(diag)
         ctx.diagnostics[start:] = kept
 
-    def program_over(self, d: A.ProgramDecl, start: int) -> None:
+    def program_over(self, d: A.ProgramDecl, start: int, symbols_start: int) -> None:
         """`[over=M]` on a program (tier 2, spec part 2 §5.11): `M` names a program and the
         body performs no effect (QVR134). The key is this module's: the QVR028 the options
         check gave for it is dropped. A free name that is a latent (`sample`) site of `M` is
-        that site, not a data input: the data hints about it (from `start` on) are dropped
-        and its symbol takes the site's type."""
+        that site, not a data input: the data hints about it are dropped and its symbol takes
+        the site's type. Only what the program's own check made is looked at (the
+        diagnostics from `start` on, the symbols from `symbols_start` on): a module of
+        thousands of such programs is checked in linear time."""
         ctx = self.ctx
         if d.options is None:
             return
@@ -667,7 +669,7 @@ class Checker:
         if option is None:
             return
         key = (option.key.span.start + ctx.origin, option.key.span.end + ctx.origin)
-        ctx.diagnostics[:] = [x for x in ctx.diagnostics if not (
+        ctx.diagnostics[start:] = [x for x in ctx.diagnostics[start:] if not (
             x.code == "QVR028" and (x.span.start, x.span.end) == key)]
         v = option.value
         if v.__class__ is not A.OptName:
@@ -681,7 +683,7 @@ class Checker:
         if sym is None or sym.kind != "program":
             ctx.error("QVR134", f"`over={m}`: `{m}` is not a program", v.span)
             return
-        self.consume_sites(d, m, start)
+        self.consume_sites(d, m, start, symbols_start)
         from .effects import step_effects
         for step in A.walk_steps(d.steps):
             # a `marginalize` block's own effect, before those of its body
@@ -693,7 +695,7 @@ class Checker:
                           f"`{_step_label(ctx, step)}` performs `{effect}`", step.keyword.span)
                 return
 
-    def consume_sites(self, d: A.ProgramDecl, m: str, start: int) -> None:
+    def consume_sites(self, d: A.ProgramDecl, m: str, start: int, symbols_start: int) -> None:
         """See `program_over`: free names of `d` that are latent sites of the program `m`."""
         ctx = self.ctx
         source = ctx.programs.get(m)
@@ -704,8 +706,7 @@ class Checker:
         text = ctx.text
         ctx.diagnostics[start:] = [x for x in ctx.diagnostics[start:] if not (
             x.code in ("QVR111", "QVR112") and text[x.span.start:x.span.end] in sites)]
-        info = ctx.programs.get(d.name.text)
-        for sym in ctx.symbols:
+        for sym in ctx.symbols[symbols_start:]:
             var = sites.get(sym.name)
             if var is not None and sym.scope == d.name.text and sym.kind == "variable" \
                     and sym.detail.endswith("(data)"):
@@ -922,6 +923,7 @@ class _Unchecked(list):
         if involved:
             self.append("⊤")
         self.start = len(a.ctx.diagnostics)
+        self.symbols_start = len(a.ctx.symbols)
         return self
 
     def __exit__(self, kind, exc, tb):

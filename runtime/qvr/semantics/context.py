@@ -12,7 +12,7 @@ from typing import Optional
 from ..diagnostics import Diagnostic, Fix, Related, Severity, TextEdit, slot_filler
 from ..syntax.span import LineIndex, Span
 from .model import Reference, Symbol
-from .suggestions import Names, closest
+from .suggestions import NameIndex, Names, closest
 
 _new_tuple = tuple.__new__
 
@@ -80,6 +80,9 @@ class Context:
         # Set when a result looked at every declared name (a "did you mean" suggestion,
         # "is there any `category`"), not only at the names the statement mentions.
         self.uses_all_names = False
+        # Whether any `category` is declared: found at the first need, once per run (every
+        # name is declared before any statement is checked; see `grammar`).
+        self.categories_declared: Optional[bool] = None
         # When a list, every reference is also appended to it as (symbol, current define).
         self.recording: Optional[list] = None
 
@@ -191,24 +194,29 @@ class Context:
         return sym
 
     def undefined(self, name, code: str, message: str, kinds: tuple, candidates=None,
-                  extra_fixes=()) -> None:
-        """Report an undefined name with a "did you mean" fix (closest name of the kinds)."""
+                  extra_fixes=(), also=()) -> None:
+        """Report an undefined name with a "did you mean" fix: the closest of `candidates`
+        (names, or a `NameIndex` of them) when given, else of the declared names of the
+        `kinds` and the names `also` (builtin words, a handful)."""
         self.uses_all_names = True
-        if candidates is not None:
+        if isinstance(candidates, NameIndex):
+            best = candidates.nearest(name.text)
+        elif candidates is not None:
             best = closest(name.text, candidates)
         else:
-            best = self._nearest_declared(name.text, kinds)
+            best = self._nearest_declared(name.text, kinds, also)
         fixes = ()
         if best is not None:
             fixes = (Fix(f"Change to `{best}`", (TextEdit(name.span, best),)),)
         self.error(code, message, name.span, fixes=fixes + tuple(extra_fixes))
 
-    def _nearest_declared(self, word: str, kinds: tuple) -> Optional[str]:
-        """`closest` among the top-level and `where` names of `kinds`, through the top-level
-        table's index (`suggestions`: bounded, where reading every name per undefined name
-        was quadratic in a file)."""
+    def _nearest_declared(self, word: str, kinds: tuple, also=()) -> Optional[str]:
+        """`closest` among the top-level and `where` names of `kinds` and the names `also`,
+        through the top-level table's index (`suggestions`: bounded, where reading every
+        name per undefined name was quadratic in a file)."""
         top, shadowed = self.top, self.shadowed
         extra = [s.name for s in self.local_top.values() if s.kind in kinds]
+        extra += also
         for x in shadowed:  # a template's parameters, as they are now
             sym = top.get(x)
             if sym is not None and sym.kind in kinds:

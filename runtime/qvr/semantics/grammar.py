@@ -123,8 +123,9 @@ def check_parser(ctx: Context, e: A.ParserExpr) -> Optional[MorphType]:
 
     if schema_mode:
         ctx.uses_all_names = True  # whether any `category` exists anywhere in the module
-        has_categories = "categories" in args or any(
-            s.kind == "category" for s in ctx.top.values())
+        if ctx.categories_declared is None:  # (read once: per use, quadratic in a file)
+            ctx.categories_declared = any(s.kind == "category" for s in ctx.top.values())
+        has_categories = "categories" in args or ctx.categories_declared
         if not has_categories:
             ctx.error("QVR053", f"{kind}: schema rules need categories (`categories=[…]` or "
                       "`category` statements)", e.keyword.span)

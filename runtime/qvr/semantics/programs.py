@@ -18,7 +18,7 @@ from ..diagnostics import Fix, Related, TextEdit
 from ..syntax import ast as A
 from ..syntax.span import Span
 from .context import KIND_WORDS, Context
-from .suggestions import OneEditIndex, closest, edit_distance
+from .suggestions import NameIndex, OneEditIndex, closest, edit_distance
 from .declarations import bind_family_args, positional_fix, resolve_sig
 from .expressions import EXPR_KINDS, names_fuzzy_latent, symbol_type
 from . import comprehensions, effects, marginalize, templates
@@ -44,6 +44,9 @@ class ProgramChecker:
         # the names bound in `locals`, for `_closest_local`: made on its first call (most
         # programs have no data name to look up), then kept up to date by `_bind`
         self.local_index: Optional[OneEditIndex] = None
+        # the locals as a `NameIndex`, for the "did you mean" of a `return` pattern's
+        # undefined names: made at the first (nothing is bound after the `return`)
+        self.return_index: Optional[NameIndex] = None
         self.uses: dict[str, int] = {}
         self.promoted = False
         self.input_type = None
@@ -83,7 +86,7 @@ class ProgramChecker:
             del ctx.references[snapshot[1]:]
             del ctx.symbols[snapshot[2]:]
             self.locals, self.uses = {}, {}
-            self.local_index = None
+            self.local_index = self.return_index = None
             self._reset_plates()
             info = self._body(declared, promoted=True)
         effects.finish(ctx, d, info, effects_declared)
@@ -218,8 +221,10 @@ class ProgramChecker:
                 return entry[1]
             if operand:
                 return self._free_name(name, expect)
+            if self.return_index is None:  # (read once, not once per undefined name)
+                self.return_index = NameIndex(self.locals)
             self.ctx.undefined(name, "QVR012", f"undefined variable `{name.text}` in program "
-                               f"`{self.name}`", (), candidates=list(self.locals))
+                               f"`{self.name}`", (), candidates=self.return_index)
             return None
         sym, var = entry
         self.ctx.add_reference(name.span, sym)
@@ -610,9 +615,7 @@ class ProgramChecker:
         if name.text in FAMILIES:
             return self._inline(step, target)
         ctx.undefined(name, "QVR013", f"`{name.text}` is neither a declared morphism nor a "
-                      "distribution family", (), candidates=[
-                          s.name for s in ctx.top.values() if s.kind in EXPR_KINDS]
-                      + list(FAMILIES))
+                      "distribution family", EXPR_KINDS, also=FAMILIES)
         for a in target.args or ():  # still resolve the arguments' variables
             self.arith(a.value if isinstance(a, A.NamedArg) else a)
         return None
@@ -1123,9 +1126,7 @@ class ProgramChecker:
         if self.distribution_args and name.text in FAMILIES:
             return None  # a distribution value (tier 2; its arguments are resolved above)
         ctx.undefined(name, "QVR013", f"`{name.text}` is neither a declared morphism nor a "
-                      "builtin function", (), candidates=[
-                          s.name for s in ctx.top.values() if s.kind == "morphism"]
-                      + list(BUILTINS))
+                      "builtin function", ("morphism",), also=BUILTINS)
         return None
 
     # -------------------------------------------------------------------------- return ----
