@@ -742,13 +742,20 @@ class Checker:
         users = dict(zip(map(_NAME, defines),
                          map(ctx.define_users.get, map(id, defines), repeat(_NO_USERS))))
         live = {n for n, u in users.items() if None in u}
-        changed = True
-        while changed:
-            changed = False
-            for n, u in users.items():
-                if n not in live and u & live:
+        # Liveness flows from a live define to the defines it uses, each reached once (passes
+        # over every define until none changed took one pass per link of a chain of defines
+        # each using the one before: quadratic).
+        uses: dict = {}
+        for n, u in users.items():
+            for user in u:
+                if user is not None:
+                    uses.setdefault(user, []).append(n)
+        reached = list(live)
+        while reached:
+            for n in uses.get(reached.pop(), ()):
+                if n not in live:
                     live.add(n)
-                    changed = True
+                    reached.append(n)
         return live
 
     def check_rule(self, d: A.RuleDecl) -> None:
