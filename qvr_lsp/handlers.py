@@ -351,12 +351,16 @@ def _code_actions(ls, doc, params):
 
 
 def _lsp_code_actions(ls, doc, actions) -> list[lsp.CodeAction]:
+    # a deferred action (the migration) runs the server's command when picked, which makes
+    # the edit then and applies it (`workspace/applyEdit`)
     return [
         lsp.CodeAction(
             title=action.title,
             kind=action.kind,
             diagnostics=[convert.diagnostic(ls.encoder, doc, action.diagnostic)] if action.diagnostic else None,
-            edit=_workspace_edit(ls, doc, action.edits),
+            edit=None if action.deferred else _workspace_edit(ls, doc, action.edits),
+            command=(lsp.Command(title=action.title, command=MIGRATE_COMMAND, arguments=[{"uri": doc.uri}])
+                     if action.deferred else None),
             is_preferred=action.preferred or None,
         )
         for action in actions

@@ -1,12 +1,17 @@
 """Code actions: the checker's fixes as quick fixes, and a source action that migrates the whole
-file to current syntax (`qvr.semantics.migrate`)."""
+file to current syntax (`qvr.semantics.migrate`).
+
+Editors ask for code actions on every move of the cursor. The migration re-analyses the file
+(again for each round of fixes that overlap), so it is offered from the analysis at hand (the
+file has a deprecated form with a fix) and only made when the user picks it
+(`Action.deferred`: the server's migration command)."""
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Optional
 
 from qvr.diagnostics import Diagnostic
+from qvr.semantics.migration import DEPRECATION_CODES, migrate
 from qvr.syntax.span import Span
 
 from . import MIGRATE_KIND  # in the package with the other names announced at initialize
@@ -20,6 +25,11 @@ class Action:
     edits: tuple[tuple[Span, str], ...]
     diagnostic: Optional[Diagnostic] = None
     preferred: bool = False
+    # no edits yet: they are made when the action is picked (see the module docstring)
+    deferred: bool = False
+
+
+MIGRATE_TITLE = "Migrate file to current QVR syntax"
 
 
 def _overlaps(a: Span, b: Span) -> bool:
@@ -64,24 +74,20 @@ def declare_missing_object(doc, diag: Diagnostic) -> Optional[Action]:
     return Action(f"Declare object `{name}`", "quickfix", (edit,), diag)
 
 
-def migrated_text(text: str) -> Optional[str]:
-    try:
-        semantics = importlib.import_module("qvr.semantics")
-        migrate = getattr(semantics, "migrate")
-    except Exception:
-        return None
-    result = migrate(text)
-    return getattr(result, "text", result) if not isinstance(result, str) else result
-
-
 def migrate_action(doc) -> Optional[Action]:
-    new = migrated_text(doc.text)
-    if new is None:
-        return None
-    edit = minimal_edit(doc.text, new)
+    """The migration of the whole file as one edit (None: nothing to change)."""
+    edit = minimal_edit(doc.text, migrate(doc.text))
     if edit is None:
         return None
-    return Action("Migrate file to current QVR syntax", MIGRATE_KIND, (edit,))
+    return Action(MIGRATE_TITLE, MIGRATE_KIND, (edit,))
+
+
+def has_deprecated_forms(doc) -> bool:
+    """Whether the file has a deprecated form that a migration rewrites (a fix of QVR090–109),
+    from its analysis: what offering the migration costs."""
+    analysis = doc.analysis
+    return analysis is not None and any(
+        d.fixes and d.code in DEPRECATION_CODES for d in analysis.diagnostics)
 
 
 def code_actions(doc, span: Span, only: Optional[list[str]] = None) -> list[Action]:
@@ -91,8 +97,6 @@ def code_actions(doc, span: Span, only: Optional[list[str]] = None) -> list[Acti
     actions: list[Action] = []
     if wanted("quickfix"):
         actions.extend(quick_fixes(doc, span))
-    if wanted(MIGRATE_KIND):
-        action = migrate_action(doc)
-        if action is not None:
-            actions.append(action)
+    if wanted(MIGRATE_KIND) and has_deprecated_forms(doc):
+        actions.append(Action(MIGRATE_TITLE, MIGRATE_KIND, (), deferred=True))
     return actions

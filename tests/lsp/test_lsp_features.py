@@ -525,14 +525,47 @@ def test_did_you_mean_and_declare_missing_object():
 def test_migrate_source_action_rewrites_the_whole_file():
     doc = open_doc(SAMPLES["gru_classic"])
     actions = code_actions.code_actions(doc, Span(0, 0), ["source"])
-    assert [a.kind for a in actions] == [code_actions.MIGRATE_KIND]
+    assert [(a.kind, a.deferred, a.edits) for a in actions] == [(code_actions.MIGRATE_KIND, True, ())]
     from qvr.diagnostics import apply_edits, TextEdit
 
-    new = apply_edits(doc.text, [TextEdit(s, t) for s, t in actions[0].edits])
+    action = code_actions.migrate_action(doc)  # what picking it makes (the server's command)
+    new = apply_edits(doc.text, [TextEdit(s, t) for s, t in action.edits])
     expect_file("fixtures/expect/migrate/gru_classic.qvr").assert_eq(new)
     expect("""
         10:10-10:19 hint[QVR080] `candidate` is declared but never used [unnecessary]
     """).assert_eq(render_diagnostics(new, open_doc(new).analysis.diagnostics))
+
+
+def test_offering_the_migration_costs_no_analysis(monkeypatch):
+    """Editors ask for code actions on every move of the cursor: the migration is offered from
+    the analysis at hand, where the file has a deprecated form, and made only when picked."""
+    from qvr.semantics import migration
+
+    classic = open_doc(SAMPLES["gru_classic"])
+    current = open_doc(migration.migrate(classic.text))
+    classic.analysis, current.analysis
+    analysed = []
+    monkeypatch.setattr(migration, "analyze", lambda text: analysed.append(text))
+    assert [a.title for a in code_actions.code_actions(classic, Span(0, 0))
+            if a.kind == code_actions.MIGRATE_KIND] == [code_actions.MIGRATE_TITLE]
+    assert [a for a in code_actions.code_actions(current, Span(0, 0))
+            if a.kind == code_actions.MIGRATE_KIND] == []
+    assert analysed == []
+
+
+def test_the_migration_is_sent_as_a_code_action_that_runs_the_command():
+    """Picking it runs `qvr.migrateFile` on the document, which makes the edit then."""
+    from types import SimpleNamespace
+
+    from lsprotocol.converters import get_converter
+    from qvr_lsp import handlers
+
+    doc = open_doc(SAMPLES["gru_classic"])
+    offered = [a for a in code_actions.code_actions(doc, Span(0, 0)) if a.deferred]
+    sent = get_converter().unstructure(handlers._lsp_code_actions(SimpleNamespace(), doc, offered))
+    assert sent == [{"title": "Migrate file to current QVR syntax", "kind": "source.migrate.qvr",
+                     "command": {"title": "Migrate file to current QVR syntax",
+                                 "command": "qvr.migrateFile", "arguments": [{"uri": doc.uri}]}}]
 
 
 # ------------------------------------------------------------- the three dialects ----

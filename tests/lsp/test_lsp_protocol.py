@@ -384,11 +384,13 @@ async def test_completion_signature_help_inlay_hints_code_actions(client: Langua
         {"kind": 1, "label": ": Real 64", "paddingLeft": false, "position": "20:14"}
         {"kind": 1, "label": ": Seq[Token(256)] -> Output(32)", "paddingLeft": false, "position": "23:9"}
     """).assert_eq(render_protocol(hints))
+    # (the quick fixes: the migration comes with a command, which lsprotocol's client reads
+    # as a bare `Command`; tests/lsp/test_lsp_features.py checks what the server sends for it)
     actions = await client.text_document_code_action_async(
         lsp.CodeActionParams(
             text_document=td(uri),
             range=lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=14)),
-            context=lsp.CodeActionContext(diagnostics=[]),
+            context=lsp.CodeActionContext(diagnostics=[], only=[lsp.CodeActionKind.QuickFix]),
         )
     )
     expect_file("fixtures/expect/protocol/code_actions_lstm_classic.txt").assert_eq(

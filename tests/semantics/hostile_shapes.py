@@ -139,6 +139,17 @@ def undefined_returns(n: int) -> str:
             + "    return (" + ", ".join(f"yy{i:05}" for i in range(n)) + ")\n")
 
 
+def define_chain(n: int) -> str:
+    """`n` defines, each using the one before; the last is exported, so all are live."""
+    return (HEADER + "define d0 = f\n" + "".join(f"define d{i + 1} = d{i} >> f\n" for i in range(n))
+            + f"export d{n}\n")
+
+
+def deprecated_forms(n: int) -> str:
+    """`n` classic-dialect declarations, two deprecated forms each (`type … =`, `Euclidean`)."""
+    return "".join(f"type T{i} = Euclidean 4\n" for i in range(n))
+
+
 SHAPES = {
     "@": lambda n: chain("@", n),
     ">>": lambda n: chain(">>", n),
@@ -165,6 +176,8 @@ SHAPES = {
     "posterior consumers": posterior_consumers,
     "schema parsers": schema_parsers,
     "undefined returns": undefined_returns,
+    "deprecated forms": deprecated_forms,
+    "define chain": define_chain,
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import qvr.syntax as syntax
 from qvr.cli import main
-from qvr.semantics import analyze
+from qvr.semantics import analyze, migrate
 from qvr.semantics.formatter import format_text
 from qvr.semantics.engine import Engine
 from qvr.semantics.types import ObjType, count_text
@@ -57,6 +57,13 @@ def test_keystroke_checker_work_grows_linearly(shape):
 @pytest.mark.parametrize("shape", ["@", ">>", "object product", "rule *", "let +"])
 def test_formatting_work_grows_linearly(shape):
     assert work_ratio(SHAPES[shape], format_text) <= LINEAR
+
+
+@pytest.mark.slow
+def test_migration_work_grows_linearly():
+    """Each round picks the fixes whose edits overlap none already picked: looked up among
+    the picked ones, not compared with each (quadratic in a file of deprecated forms)."""
+    assert work_ratio(SHAPES["deprecated forms"], migrate) <= LINEAR
 
 
 @pytest.mark.slow
