@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import logging
 import sys
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ from lsprotocol import types as lsp
 from . import __version__, client_contract, convert
 from .documents import apply_with_pygls, changes_from_lsp
 from .features import MIGRATE_KIND, TOKEN_MODIFIERS, TOKEN_TYPES
-from .protocol import RequestFailed, position_params
-from .scheduling import after, guarded
+from .protocol import PreparedResult, RequestFailed, position_params
+from .scheduling import after, guarded, in_worker
 
 log = logging.getLogger("qvr_lsp")
 
@@ -89,6 +90,10 @@ class Handler:
     options: Any = None  # the registration options pygls announces
     params: Optional[Callable[[Any, Any], Any]] = None  # reads untyped params (custom methods)
     document: bool = True  # False: the request is not about one document
+    # The answer (feature, conversion and its JSON) is made in the worker thread, for requests
+    # about the whole document whose answer for a file of megabytes takes seconds to build:
+    # the event loop goes on answering other requests meanwhile (`scheduling.in_worker`).
+    threaded: bool = False
 
 
 def _default(value: Any) -> Any:
@@ -98,14 +103,28 @@ def _default(value: Any) -> Any:
 def handler_function(row: Handler) -> Callable:
     """The pygls handler for one row."""
 
-    def answer(ls, params):
-        doc = ls.documents.get(params.text_document.uri) if row.document else None
-        if row.document and doc is None:
-            return _default(row.default)
+    def made(ls, doc, params):
         found = row.feature(ls, doc, params)
         if found is None:
             return _default(row.default)
         return found if row.convert is None else row.convert(ls, doc, found)
+
+    def answer(ls, params):
+        doc = ls.documents.get(params.text_document.uri) if row.document else None
+        if row.document and doc is None:
+            return _default(row.default)
+        return made(ls, doc, params)
+
+    if row.threaded:
+        async def answer(ls, params):
+            # the document is picked here, on the loop, right after `after` made what the row
+            # needs of it ready: the worker reads only that
+            doc = ls.documents.get(params.text_document.uri)
+            if doc is None:
+                return _default(row.default)
+            unstructure = ls.protocol._converter.unstructure
+            return await in_worker(lambda: PreparedResult(json.dumps(
+                unstructure(made(ls, doc, params)), separators=(",", ":"))))
 
     answer.__name__ = answer.__qualname__ = row.name
     handler = guarded(row.default)(answer)
@@ -400,7 +419,7 @@ TABLE: list[Handler] = [
             options=lsp.RenameOptions(prepare_provider=True), feature=_rename, convert=_workspace_edit),
     # symbols
     Handler(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL, "document_symbol", need="parse", default=list,
-            feature=_document_symbols, convert=_lsp_symbols),
+            feature=_document_symbols, convert=_lsp_symbols, threaded=True),
     Handler(lsp.WORKSPACE_SYMBOL, "workspace_symbol", default=list, document=False,
             feature=_workspace_symbols),
     # editing help
@@ -421,7 +440,8 @@ TABLE: list[Handler] = [
     Handler(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_RANGE, "semantic_tokens_range", need="analysis",
             default=_no_tokens, options=_LEGEND, feature=_tokens_range),
     Handler(lsp.TEXT_DOCUMENT_FOLDING_RANGE, "folding_range", need="parse", default=list,
-            feature=lambda ls, doc, p: f_structure.folding_ranges(doc), convert=_folding_ranges),
+            feature=lambda ls, doc, p: f_structure.folding_ranges(doc), convert=_folding_ranges,
+            threaded=True),
     Handler(lsp.TEXT_DOCUMENT_SELECTION_RANGE, "selection_range", need="parse", default=list,
             feature=_selection_ranges),
     Handler(lsp.TEXT_DOCUMENT_FORMATTING, "formatting", need="analysis", default=list,

@@ -217,9 +217,14 @@ class QvrProtocol(LanguageServerProtocol):
                                         "error": {"code": code, "message": message}}))
 
     def _send_response(self, msg_id, result=None, error=None):
-        """pygls' answer, except that a full pulled-diagnostics report whose items come
+        """pygls' answer, except that a result already written as JSON (`PreparedResult`) is
+        sent as it is, and a full pulled-diagnostics report whose items come
         prepared (`qvr_lsp.convert.PreparedDiagnostics`) is written from their JSON texts, as
         pushed diagnostics are (`QvrLanguageServer.text_document_publish_diagnostics`)."""
+        if error is None and isinstance(result, PreparedResult) and self.writer is not None:
+            self._result_types.pop(msg_id, None)
+            write_message(self, f'{{"jsonrpc":"2.0","id":{json.dumps(msg_id)},"result":{result.json}}}')
+            return
         if (error is None and isinstance(result, lsp.RelatedFullDocumentDiagnosticReport)
                 and isinstance(result.items, PreparedDiagnostics) and not result.related_documents
                 and self.writer is not None):
@@ -301,6 +306,16 @@ class QvrProtocol(LanguageServerProtocol):
         answer). The wait is a task of its own: pygls' `shutdown` cancels every other request
         in flight, and a wait run as one of them was cancelled, leaving the server running."""
         self._server.exit_when_answered(self._shutdown_answered)
+
+
+class PreparedResult:
+    """A request's result as JSON text, made off the event loop (`qvr_lsp.handlers`: a
+    handler whose answer for a big document takes seconds to build and to serialise)."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, json_text: str) -> None:
+        self.json = json_text
 
 
 class RequestFailed(JsonRpcException):

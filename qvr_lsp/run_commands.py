@@ -45,10 +45,11 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -89,7 +90,9 @@ def register(server) -> "RunService":
     and ``shutdown`` (running workers are stopped politely). pygls allows one handler per
     method, so a server that registered one of these itself cannot take the run layer.
     """
-    from .scheduling import after  # the lenses read the full analysis, computed in slices
+    from .protocol import PreparedResult
+    # (the lenses read the full analysis, computed in slices; they are made in the worker)
+    from .scheduling import after, in_worker
 
     service = RunService(server)
     server.runs = service
@@ -116,7 +119,12 @@ def register(server) -> "RunService":
             uri = params.text_document.uri
             await service.settings_for(uri)  # is running allowed (workspace trust)?
             doc = service._document(uri)
-            return [] if doc is None else service.lsp_code_lenses(doc)
+            if doc is None:
+                return []
+            # made, and written as JSON, in the worker thread (`handlers.in_worker`)
+            make, unstructure = service.lsp_lens_maker(doc), ls.protocol._converter.unstructure
+            return await in_worker(lambda: PreparedResult(json.dumps(
+                unstructure(make()), separators=(",", ":"))))
         except Exception:
             log.exception("code lenses failed")
             return []
@@ -442,27 +450,41 @@ class RunService:
     def code_lenses(self, doc) -> list[Lens]:
         """The lenses of an open document, with the run state folded in (the server's
         ``textDocument/codeLens`` handler converts them)."""
+        return self._lens_maker(doc)()
+
+    def _lens_maker(self, doc) -> Callable[[], list[Lens]]:
+        """`code_lenses` as a function that reads the document's analysis and what is read of
+        the run state here, nothing else: it may run in the worker thread."""
         from .features import code_lens
 
         analysis = doc.analysis
         if analysis is None:
-            return []
+            return list
         diagnostics = list(analysis.diagnostics) + self.extra_diagnostics(doc.uri)
-        return code_lens.code_lenses(analysis, doc.uri, diagnostics=diagnostics,
-                                     runs_enabled=self.runs_enabled(),
-                                     active=self.active_entries(doc.uri))
+        enabled, active = self.runs_enabled(), self.active_entries(doc.uri)
+        return lambda: code_lens.code_lenses(analysis, doc.uri, diagnostics=diagnostics,
+                                             runs_enabled=enabled, active=active)
 
     def lsp_code_lenses(self, doc) -> list[types.CodeLens]:
         """`code_lenses` as LSP ``CodeLens`` objects, in the negotiated position encoding."""
-        encoder = self._encoder()
-        out = []
-        for lens in self.code_lenses(doc):
-            (l1, c1), (l2, c2) = encoder.span_to_lsp(doc.line_index, lens.span)
-            out.append(types.CodeLens(
-                range=types.Range(types.Position(l1, c1), types.Position(l2, c2)),
-                command=types.Command(title=lens.title, command=lens.command,
-                                      arguments=list(lens.arguments))))
-        return out
+        return self.lsp_lens_maker(doc)()
+
+    def lsp_lens_maker(self, doc) -> Callable[[], list[types.CodeLens]]:
+        """`lsp_code_lenses` as a function that may run in the worker thread (see
+        `_lens_maker`): a file of megabytes has tens of thousands of lenses."""
+        lenses, encoder, index = self._lens_maker(doc), self._encoder(), doc.line_index
+
+        def make() -> list[types.CodeLens]:
+            out = []
+            for lens in lenses():
+                (l1, c1), (l2, c2) = encoder.span_to_lsp(index, lens.span)
+                out.append(types.CodeLens(
+                    range=types.Range(types.Position(l1, c1), types.Position(l2, c2)),
+                    command=types.Command(title=lens.title, command=lens.command,
+                                          arguments=list(lens.arguments))))
+            return out
+
+        return make
 
     def _encoder(self):
         encoder = getattr(self.server, "encoder", None)

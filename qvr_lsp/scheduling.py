@@ -17,6 +17,7 @@ import asyncio
 import functools
 import inspect
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
 
 from pygls.exceptions import JsonRpcException
@@ -32,6 +33,22 @@ def guarded(default: Any = None) -> Callable:
     purpose, e.g. a refused rename, pass through)."""
 
     def wrap(fn):
+        def failed():
+            log.exception("%s failed", fn.__name__)
+            return default() if callable(default) else default
+
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def inner_async(ls, params):
+                try:
+                    return await fn(ls, params)
+                except JsonRpcException:
+                    raise
+                except Exception:
+                    return failed()
+
+            return inner_async
+
         @functools.wraps(fn)
         def inner(ls, params):
             try:
@@ -39,12 +56,27 @@ def guarded(default: Any = None) -> Callable:
             except JsonRpcException:
                 raise
             except Exception:
-                log.exception("%s failed", fn.__name__)
-                return default() if callable(default) else default
+                return failed()
 
         return inner
 
     return wrap
+
+
+# One worker thread for the answers that take seconds to build for a file of megabytes
+# (`in_worker`): made one at a time, each taking turns with the event loop for the interpreter.
+_WORKER: Optional[ThreadPoolExecutor] = None
+
+
+async def in_worker(fn: Callable[[], Any]) -> Any:
+    """`fn()` in the worker thread, the event loop going on meanwhile. What it reads must not
+    change under it: a document's parse and analysis never do (a change makes a new
+    `Document`), the features are pure functions of them, and what they need of the server's
+    state is read before, on the loop."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qvr-answers")
+    return await asyncio.get_running_loop().run_in_executor(_WORKER, fn)
 
 
 # How long the user must pause before the server computes the full analysis unasked.

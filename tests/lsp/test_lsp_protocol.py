@@ -575,3 +575,32 @@ async def test_highlight_prepare_rename_formatting_and_migrate_command(client: L
         morphism f : A -> A ~ Categorical
         export f
     """).assert_eq(apply_ascii_edits(text, applied[0].edit.changes[uri]))
+
+
+async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(client: LanguageClient):
+    """Document symbols, folding ranges and code lenses of a file of megabytes take seconds to
+    make and to write as JSON: they are made in the server's worker thread, so a hover on
+    another file, asked after one of them, is answered first."""
+    big = "".join(f"object T{i} : FinSet 4\nmorphism h{i} : T{i} -> T{i} ~ Categorical\n"
+                  f"program p{i}(x) : T{i} -> T{i}\n    sample y <- h{i}(x)\n    return y\n"
+                  for i in range(3000)) + "export p0\n"
+    small = "object A : FinSet 2\nmorphism f : A -> A ~ Categorical\nexport f\n"
+    big_uri, small_uri = await open_text(client, big), await open_text(client, small)
+    whole_file = {
+        "documentSymbol": lambda: client.text_document_document_symbol_async(
+            lsp.DocumentSymbolParams(text_document=td(big_uri))),
+        "foldingRange": lambda: client.text_document_folding_range_async(
+            lsp.FoldingRangeParams(text_document=td(big_uri))),
+        "codeLens": lambda: client.text_document_code_lens_async(
+            lsp.CodeLensParams(text_document=td(big_uri))),
+    }
+    for method, ask in whole_file.items():
+        answered = []
+        slow = asyncio.ensure_future(ask())
+        slow.add_done_callback(lambda _, method=method: answered.append(method))
+        hover = await asyncio.wait_for(client.text_document_hover_async(lsp.HoverParams(
+            text_document=td(small_uri), position=pos(small, small.index("f :")))), GUARD_S)
+        answered.append("hover")
+        found = await asyncio.wait_for(slow, GUARD_S)
+        assert answered == ["hover", method]
+        assert hover is not None and len(found) >= 3000  # (one per program at least)
