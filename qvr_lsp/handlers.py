@@ -30,7 +30,7 @@ from lsprotocol import types as lsp
 from . import __version__, client_contract, convert
 from .documents import apply_with_pygls, changes_from_lsp
 from .features import MIGRATE_KIND, TOKEN_MODIFIERS, TOKEN_TYPES
-from .protocol import PreparedResult, RequestFailed, position_params
+from .protocol import ContentModified, PreparedResult, RequestFailed, position_params
 from .scheduling import after, guarded, in_worker
 
 log = logging.getLogger("qvr_lsp")
@@ -123,8 +123,16 @@ def handler_function(row: Handler) -> Callable:
             if doc is None:
                 return _default(row.default)
             unstructure = ls.protocol._converter.unstructure
-            return await in_worker(lambda: PreparedResult(json.dumps(
-                unstructure(made(ls, doc, params)), separators=(",", ":"))))
+
+            def in_the_worker() -> PreparedResult:
+                # queued behind another answer, the document may have changed meanwhile: then
+                # nobody wants this one (editors ask again for the new version)
+                if not ls.documents.is_current(doc):
+                    raise ContentModified()
+                return PreparedResult(json.dumps(unstructure(made(ls, doc, params)),
+                                                 separators=(",", ":")))
+
+            return await in_worker(in_the_worker)
 
     answer.__name__ = answer.__qualname__ = row.name
     handler = guarded(row.default)(answer)

@@ -90,7 +90,7 @@ def register(server) -> "RunService":
     and ``shutdown`` (running workers are stopped politely). pygls allows one handler per
     method, so a server that registered one of these itself cannot take the run layer.
     """
-    from .protocol import PreparedResult
+    from .protocol import ContentModified, PreparedResult
     # (the lenses read the full analysis, computed in slices; they are made in the worker)
     from .scheduling import after, in_worker
 
@@ -121,10 +121,18 @@ def register(server) -> "RunService":
             doc = service._document(uri)
             if doc is None:
                 return []
-            # made, and written as JSON, in the worker thread (`handlers.in_worker`)
+            # made, and written as JSON, in the worker thread (`scheduling.in_worker`); a
+            # request that waited there while the document changed is not made
             make, unstructure = service.lsp_lens_maker(doc), ls.protocol._converter.unstructure
-            return await in_worker(lambda: PreparedResult(json.dumps(
-                unstructure(make()), separators=(",", ":"))))
+
+            def in_the_worker() -> PreparedResult:
+                if not ls.documents.is_current(doc):
+                    raise ContentModified()
+                return PreparedResult(json.dumps(unstructure(make()), separators=(",", ":")))
+
+            return await in_worker(in_the_worker)
+        except JsonRpcException:
+            raise
         except Exception:
             log.exception("code lenses failed")
             return []

@@ -7,6 +7,7 @@ import gc
 import json
 
 import pytest
+from lsprotocol import types as lsp
 
 from qvr_lsp import scheduling
 from qvr_lsp.server import IdleCollector, create_server
@@ -351,3 +352,49 @@ def test_typing_and_requests_make_no_reference_cycles(generated_module):
         gc.unfreeze()
         if was_enabled:
             gc.enable()
+
+
+@pytest.mark.parametrize("method", ["textDocument/documentSymbol", "textDocument/codeLens"])
+def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_document_changed(
+        monkeypatch, method):
+    """Document symbols, code lenses and the like are made in one worker thread, one at a time.
+    A request that waited there behind another while its document changed is answered
+    ContentModified (the editor asks again for the new version), not made for a text nobody
+    shows."""
+    import threading
+
+    from qvr_lsp import handlers
+    from qvr_lsp.protocol import ContentModified
+
+    real_in_worker = scheduling.in_worker
+    release = threading.Event()
+
+    async def scenario():
+        queued = asyncio.Event()
+
+        def in_worker(fn):
+            queued.set()
+            return real_in_worker(fn)
+
+        # (before the server is made: the run layer takes it when it registers its handlers)
+        monkeypatch.setattr(scheduling, "in_worker", in_worker)
+        monkeypatch.setattr(handlers, "in_worker", in_worker)
+        server, uri = create_server(), "file:///queued.qvr"
+        server.documents.open(uri, "object A : FinSet 2\nprogram p : A -> A\n    return x\n", 1)
+        answer = server.protocol.fm.features[method]  # (as registered, with the server bound)
+        params = {"textDocument/documentSymbol": lsp.DocumentSymbolParams,
+                  "textDocument/codeLens": lsp.CodeLensParams}[method](
+            text_document=lsp.TextDocumentIdentifier(uri=uri))
+        busy = asyncio.ensure_future(real_in_worker(lambda: release.wait(60)))
+        asked = asyncio.ensure_future(answer(params))
+        await asyncio.wait_for(queued.wait(), 60)  # the request is behind `busy` in the queue
+        server.documents.open(uri, "object B : FinSet 2\nprogram q : B -> B\n    return y\n", 2)
+        release.set()
+        await busy
+        with pytest.raises(ContentModified):
+            await asked
+        fresh = (await answer(params)).json  # the new version's, made as usual
+        assert ('"B"' if method == "textDocument/documentSymbol" else '"q"') in fresh
+        assert '"p"' not in fresh
+
+    asyncio.run(scenario())
