@@ -42,7 +42,7 @@ import gc
 import logging
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from qvr.syntax.span import LineIndex, normalize
 
@@ -498,6 +498,23 @@ class DocumentStore:
         else:
             advance = functools.partial(doc.advance_analysis, parse_only=need == "parse")
         return await self._in_slices(advance, lambda: self.is_current(doc))
+
+    async def finish_in_slices(self, steps, doc: Document) -> tuple[bool, Any]:
+        """Run the generator `steps` (`qvr.stepwise`: a feature's work on `doc`) to its end a
+        slice at a time, as `ready` does: (True, what it returns), or (False, None) as soon as
+        a newer version of `doc` arrived (the work is dropped)."""
+        returned: list = []
+
+        def advance(budget_s, interrupt=None) -> bool:
+            try:
+                return _run_slice(steps, budget_s, interrupt)
+            except StopIteration as stop:
+                returned.append(stop.value)
+                return True
+
+        if not await self._in_slices(advance, lambda: self.is_current(doc)):
+            return False, None
+        return True, returned[0]
 
     async def _in_slices(self, advance, wanted=None) -> bool:
         """Call ``advance(ANALYSIS_SLICE_S, interrupt=...)`` until it says it is done, letting

@@ -115,6 +115,16 @@ def handler_function(row: Handler) -> Callable:
             return _default(row.default)
         return made(ls, doc, params)
 
+    if inspect.iscoroutinefunction(row.feature):  # a feature that works in slices itself
+        async def answer(ls, params):
+            doc = ls.documents.get(params.text_document.uri) if row.document else None
+            if row.document and doc is None:
+                return _default(row.default)
+            found = await row.feature(ls, doc, params)
+            if found is None:
+                return _default(row.default)
+            return found if row.convert is None else row.convert(ls, doc, found)
+
     if row.threaded:
         async def answer(ls, params):
             # the document is picked here, on the loop, right after `after` made what the row
@@ -311,13 +321,40 @@ def _no_tokens() -> lsp.SemanticTokens:
     return lsp.SemanticTokens(data=[])
 
 
-def full_tokens(ls, doc) -> list[int]:
+async def full_tokens_in_slices(ls, doc) -> list[int]:
+    """The whole document's token data (`semantic_tokens.encoded`: stitched from the engine's
+    blocks when it has them), made a slice at a time between other messages (a file of
+    megabytes takes seconds), kept per version; ContentModified when the document changed
+    meanwhile."""
     key = ("semantic_tokens_data", ls.encoder.encoding)
     data = doc.cache.get(key)
     if data is None:
-        # stitched from the engine's blocks when it has them (no full analysis)
-        data = doc.cache[key] = f_tokens.encoded(doc, ls.encoder)
+        done, data = await ls.documents.finish_in_slices(f_tokens.encoded_steps(doc, ls.encoder), doc)
+        if not done:
+            raise ContentModified()
+        doc.cache[key] = data
     return data
+
+
+# Token integers written as JSON per step of `_tokens_json` (5 per token).
+JSON_PIECE = 100_000
+
+
+def _tokens_json(data: list[int], result_id: str):
+    """The ``SemanticTokens`` answer for `data` as JSON text (`PreparedResult`), as a
+    generator: written a piece at a time (a 10 MB file has millions of integers)."""
+    pieces = []
+    for at in range(0, len(data), JSON_PIECE):
+        pieces.append(",".join(map(str, data[at:at + JSON_PIECE])))
+        yield
+    return PreparedResult(f'{{"resultId":{json.dumps(result_id)},"data":[{",".join(pieces)}]}}')
+
+
+async def _tokens_answer(ls, doc, data: list[int], result_id: str):
+    done, answer = await ls.documents.finish_in_slices(_tokens_json(data, result_id), doc)
+    if not done:
+        raise ContentModified()
+    return answer
 
 
 def remember_tokens(ls, doc, data: list[int]) -> str:
@@ -327,17 +364,17 @@ def remember_tokens(ls, doc, data: list[int]) -> str:
     return result_id
 
 
-def _tokens_full(ls, doc, params) -> lsp.SemanticTokens:
-    data = full_tokens(ls, doc)
-    return lsp.SemanticTokens(data=data, result_id=remember_tokens(ls, doc, data))
+async def _tokens_full(ls, doc, params):
+    data = await full_tokens_in_slices(ls, doc)
+    return await _tokens_answer(ls, doc, data, remember_tokens(ls, doc, data))
 
 
-def _tokens_delta(ls, doc, params):
-    data = full_tokens(ls, doc)
+async def _tokens_delta(ls, doc, params):
+    data = await full_tokens_in_slices(ls, doc)
     previous = ls.token_results.get(doc.uri)
     result_id = remember_tokens(ls, doc, data)
     if previous is None or previous[0] != params.previous_result_id:
-        return lsp.SemanticTokens(data=data, result_id=result_id)
+        return await _tokens_answer(ls, doc, data, result_id)
     start, delete, insert = f_tokens.delta(previous[1], data)
     edits = [] if delete == 0 and not insert else [lsp.SemanticTokensEdit(start=start, delete_count=delete, data=insert)]
     return lsp.SemanticTokensDelta(edits=edits, result_id=result_id)

@@ -6,6 +6,7 @@ import bisect
 import re
 from typing import NamedTuple, Optional
 
+from qvr.stepwise import finish
 from qvr.syntax.span import LineIndex, Span
 from qvr.syntax.vocabulary import OPAQUE_BLOCK, OPAQUE_HEADS
 
@@ -180,17 +181,30 @@ def encoded(doc, encoder) -> list[int]:
     kept in the block record's `memo`, and the document's data is the blocks' data stitched
     together. So a keystroke costs the edited block, not a lexing pass over the file and a full
     analysis. Without a layout for its text (the version's diagnostics came from the full
-    analysis, or the engine's run failed) this takes the whole-text path."""
+    analysis, or the engine's run failed) the regions are runs of the analysis' statements."""
+    return finish(encoded_steps(doc, encoder))
+
+
+# Blocks of declarations (or statements) encoded per step of `encoded_steps`.
+STEP_REGIONS = 256
+
+
+def encoded_steps(doc, encoder):
+    """`encoded` as a generator (`qvr.stepwise`): it yields every `STEP_REGIONS` regions, so
+    the server makes the tokens of a file of megabytes (seconds) between other messages."""
     if doc.layout is None:
         doc.diagnostic_runs  # the incremental run (normally done already, for publishing)
     layout = doc.layout
     text = doc.text
     if layout is None or layout.text is not text:
-        return encode(doc, semantic_tokens(doc), encoder)
+        regions = yield from _statement_regions(doc, encoder)
+        return _stitch(text, doc.line_index.line_starts, regions, encoder)
     regions = []  # (offset, data, last line, last column), in text order
     at = 0
     key = ("tokens", encoder.encoding)
-    for placed in layout.blocks:
+    for count, placed in enumerate(layout.blocks, 1):
+        if not count % STEP_REGIONS:
+            yield
         origin, record = placed.origin, placed.record
         if origin > at:
             regions.append((at,) + _encode_region(text, at, origin, {}, encoder))
@@ -205,7 +219,33 @@ def encoded(doc, encoder) -> list[int]:
         at = origin + record.end
     if at < len(text):
         regions.append((at,) + _encode_region(text, at, len(text), {}, encoder))
+    yield
     return _stitch(text, doc.line_index.line_starts, regions, encoder)
+
+
+def _START(reference) -> int:
+    return reference.span.start
+
+
+def _statement_regions(doc, encoder):
+    """The regions of the whole-text path: the text cut where a top-level statement begins a
+    line (no token spans such a place), `STEP_REGIONS` statements to a region, each lexed with
+    the analysis' name occurrences inside it (as generator: a region per step)."""
+    text, analysis = doc.text, doc.analysis
+    refs_all = analysis.references if analysis is not None else ()  # (by start)
+    statements = analysis.module.statements if analysis is not None else ()
+    cuts = sorted({d.span.start for d in statements[::STEP_REGIONS]
+                   if 0 < d.span.start < len(text) and text[d.span.start - 1] == "\n"})
+    regions = []
+    for a, b in zip([0, *cuts], [*cuts, len(text)]):
+        refs = {}
+        for r in refs_all[bisect.bisect_left(refs_all, a, key=_START):
+                          bisect.bisect_left(refs_all, b, key=_START)]:
+            # a later occurrence at the same offset wins (as in `_compute`)
+            refs[r.span.start - a] = None if r.symbol is None else (r.symbol.kind, r.is_definition)
+        regions.append((a,) + _encode_region(text, a, b, refs, encoder))
+        yield
+    return regions
 
 
 class _Region:

@@ -189,3 +189,47 @@ def test_a_block_that_begins_mid_line_is_lexed_as_in_the_whole_text():
     doc = store.open("file:///mid.qvr", text, 1)
     assert any(c.start == text.index("define") for c in doc.chunks)
     _assert_matches_whole_path(doc, PositionEncoder("utf-16"))
+
+
+REGION_MODULE = """#! A module whose tokens the first version makes from its analysis: 𝛼 and ü in comments
+object Token : FinSet 4
+object H : Real 2
+#{ a block comment
+object Hidden : Real 2
+}#
+morphism emb : Token -> H [role=embed]
+morphism cell : H * H -> H ~ Normal
+define lm = emb >> scan(cell)
+    where
+        define inner = cell
+program p(x) : H -> H
+    sample y <- cell(x, x)
+    return y
+schema rules : Cat = FreeResiduated(atoms=[n, s])
+export lm
+"""
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_tokens_made_from_the_analysis_go_by_regions_of_statements_in_steps(monkeypatch, encoding):
+    """A first version's diagnostics come from the full analysis, so the engine has no layout
+    of blocks for it: its tokens are made from runs of the analysis' statements, a run per
+    step (the server makes them between other messages), and equal the whole-text path's."""
+    monkeypatch.setattr(semantic_tokens, "STEP_REGIONS", 2)
+    text = "".join(REGION_MODULE.replace("lm", f"lm{i}").replace(" p(", f" p{i}(")
+                   for i in range(6))
+    store = DocumentStore(first_from_analysis=True)
+    doc = store.open("file:///regions.qvr", text, 1)
+    doc.diagnostics
+    assert doc.layout is None
+    encoder = PositionEncoder(encoding)
+    steps, yields = semantic_tokens.encoded_steps(doc, encoder), 0
+    while True:
+        try:
+            next(steps)
+            yields += 1
+        except StopIteration as stop:
+            data = stop.value
+            break
+    assert yields > 10
+    assert data == semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc), encoder)

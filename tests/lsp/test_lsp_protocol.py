@@ -578,9 +578,10 @@ async def test_highlight_prepare_rename_formatting_and_migrate_command(client: L
 
 
 async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(client: LanguageClient):
-    """Document symbols, folding ranges and code lenses of a file of megabytes take seconds to
-    make and to write as JSON: they are made in the server's worker thread, so a hover on
-    another file, asked after one of them, is answered first."""
+    """Document symbols, folding ranges, code lenses and semantic tokens of a file of megabytes
+    take seconds to make and to write as JSON: they are made in the server's worker thread or
+    in slices between messages, so a hover on another file, asked after one of them, is
+    answered first."""
     big = "".join(f"object T{i} : FinSet 4\nmorphism h{i} : T{i} -> T{i} ~ Categorical\n"
                   f"program p{i}(x) : T{i} -> T{i}\n    sample y <- h{i}(x)\n    return y\n"
                   for i in range(3000)) + "export p0\n"
@@ -593,6 +594,9 @@ async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(clie
             lsp.FoldingRangeParams(text_document=td(big_uri))),
         "codeLens": lambda: client.text_document_code_lens_async(
             lsp.CodeLensParams(text_document=td(big_uri))),
+        # (made in slices on the loop, not in the worker: see `semantic_tokens.encoded_steps`)
+        "semanticTokens/full": lambda: client.text_document_semantic_tokens_full_async(
+            lsp.SemanticTokensParams(text_document=td(big_uri))),
     }
     for method, ask in whole_file.items():
         answered = []
@@ -603,4 +607,5 @@ async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(clie
         answered.append("hover")
         found = await asyncio.wait_for(slow, GUARD_S)
         assert answered == ["hover", method]
-        assert hover is not None and len(found) >= 3000  # (one per program at least)
+        parts = found.data if method == "semanticTokens/full" else found
+        assert hover is not None and len(parts) >= 3000  # (one per program at least)
