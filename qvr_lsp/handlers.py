@@ -103,33 +103,35 @@ def _default(value: Any) -> Any:
 def handler_function(row: Handler) -> Callable:
     """The pygls handler for one row."""
 
-    def made(ls, doc, params):
-        found = row.feature(ls, doc, params)
+    def finished(ls, doc, found):
         if found is None:
             return _default(row.default)
         return found if row.convert is None else row.convert(ls, doc, found)
 
+    def made(ls, doc, params):
+        return finished(ls, doc, row.feature(ls, doc, params))
+
+    def document(ls, params):
+        return ls.documents.get(params.text_document.uri) if row.document else None
+
     def answer(ls, params):
-        doc = ls.documents.get(params.text_document.uri) if row.document else None
+        doc = document(ls, params)
         if row.document and doc is None:
             return _default(row.default)
         return made(ls, doc, params)
 
     if inspect.iscoroutinefunction(row.feature):  # a feature that works in slices itself
         async def answer(ls, params):
-            doc = ls.documents.get(params.text_document.uri) if row.document else None
+            doc = document(ls, params)
             if row.document and doc is None:
                 return _default(row.default)
-            found = await row.feature(ls, doc, params)
-            if found is None:
-                return _default(row.default)
-            return found if row.convert is None else row.convert(ls, doc, found)
+            return finished(ls, doc, await row.feature(ls, doc, params))
 
     if row.threaded:
         async def answer(ls, params):
             # the document is picked here, on the loop, right after `after` made what the row
             # needs of it ready: the worker reads only that
-            doc = ls.documents.get(params.text_document.uri)
+            doc = document(ls, params)
             if doc is None:
                 return _default(row.default)
             unstructure = ls.protocol._converter.unstructure

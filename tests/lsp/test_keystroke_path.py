@@ -179,10 +179,9 @@ def test_declarations_sharing_a_chunk_stay_in_one_block():
 
 
 def test_a_block_that_begins_mid_line_is_lexed_as_in_the_whole_text():
-    # A keyword in the middle of a line begins a chunk, hence a block. Its tokens were lexed
-    # from the block's own text, where it begins a line: `define NAME(` there read as the head
-    # of a tier-3 block (which must begin its line), unlike in the whole text (found by the
-    # fuzz test).
+    # A keyword in the middle of a line begins a chunk, hence a block. Lexed from the block's
+    # own text, where it would begin a line, `define NAME(` would read as the head of a tier-3
+    # block (which must begin its line), unlike in the whole text.
     text = ("object A : Real 2\nmorphism f : A -> A\n"
             "let lstm = f >> define  scan(f) >> f\nexport lstm\n")
     store = DocumentStore()

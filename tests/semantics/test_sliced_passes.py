@@ -126,9 +126,9 @@ def largest_step_share(steps):
 def test_no_step_makes_or_frees_a_large_share_of_a_run(monkeypatch):
     """Freeing is work too: what a run made goes a piece at a time as well (a fresh analysis'
     list of units, a diagnostics run's name occurrences, symbols and node types, which only an
-    `Analysis` reads, with each unit), not all at once when the run ends. Before, the last
-    step of either freed more than a tenth of all the run held; for a file of megabytes that
-    was a quarter of a second with every other request waiting."""
+    `Analysis` reads, with each unit), not all at once when the run ends (for a file of
+    megabytes, that one step would take a quarter of a second with every other request
+    waiting)."""
     from qvr.semantics import engine
 
     monkeypatch.setattr(engine, "PASS_STEP", 64)
