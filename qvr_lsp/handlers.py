@@ -339,7 +339,7 @@ async def full_tokens_in_slices(ls, doc) -> list[int]:
 
 
 # Token integers written as JSON per step of `_tokens_json` (5 per token).
-JSON_PIECE = 100_000
+JSON_PIECE = 25_000
 
 
 def _tokens_json(data: list[int], result_id: str):

@@ -185,8 +185,9 @@ def encoded(doc, encoder) -> list[int]:
     return finish(encoded_steps(doc, encoder))
 
 
-# Blocks of declarations (or statements) encoded per step of `encoded_steps`.
-STEP_REGIONS = 256
+# Blocks of declarations (or statements) encoded, or regions stitched, per step of
+# `encoded_steps` (a few milliseconds each).
+STEP_REGIONS = 64
 
 
 def encoded_steps(doc, encoder):
@@ -198,7 +199,7 @@ def encoded_steps(doc, encoder):
     text = doc.text
     if layout is None or layout.text is not text:
         regions = yield from _statement_regions(doc, encoder)
-        return _stitch(text, doc.line_index.line_starts, regions, encoder)
+        return (yield from _stitch_steps(text, doc.line_index.line_starts, regions, encoder))
     regions = []  # (offset, data, last line, last column), in text order
     at = 0
     key = ("tokens", encoder.encoding)
@@ -220,7 +221,7 @@ def encoded_steps(doc, encoder):
     if at < len(text):
         regions.append((at,) + _encode_region(text, at, len(text), {}, encoder))
     yield
-    return _stitch(text, doc.line_index.line_starts, regions, encoder)
+    return (yield from _stitch_steps(text, doc.line_index.line_starts, regions, encoder))
 
 
 def _START(reference) -> int:
@@ -250,7 +251,7 @@ def _statement_regions(doc, encoder):
 
 class _Region:
     """A piece of the text, shaped like a document for the encoders (its columns count from
-    the piece's start on its first line; `_stitch` adds the rest)."""
+    the piece's start on its first line; `_stitch_steps` adds the rest)."""
 
     __slots__ = ("text", "line_index")
 
@@ -273,14 +274,17 @@ def _encode_region(text: str, start: int, end: int, refs: dict, encoder) -> tupl
     return data, line, col
 
 
-def _stitch(text: str, line_starts: list[int], regions, encoder) -> list[int]:
-    """The regions' data as one document's: each region's first token is re-expressed
-    relative to the previous region's last one. A region that starts inside a line (a chunk
-    after a `where` binding's indentation) has its first line's columns moved by the width of
-    the text before it on that line."""
+def _stitch_steps(text: str, line_starts: list[int], regions, encoder):
+    """The regions' data as one document's (a generator: it yields every `STEP_REGIONS`
+    regions): each region's first token is re-expressed relative to the previous region's
+    last one. A region that starts inside a line (a chunk after a `where` binding's
+    indentation) has its first line's columns moved by the width of the text before it on
+    that line."""
     out: list[int] = []
     prev_line = prev_col = 0
-    for offset, data, last_line, last_col in regions:
+    for count, (offset, data, last_line, last_col) in enumerate(regions, 1):
+        if not count % STEP_REGIONS:
+            yield
         if not data:
             continue
         first_line = bisect.bisect_right(line_starts, offset) - 1
