@@ -431,6 +431,18 @@ def _run_slice(steps, budget_s: Optional[float], interrupt: Optional[Callable[[]
             return False
 
 
+def _slice_to_end(steps, budget_s: Optional[float], interrupt: Optional[Callable[[], bool]] = None,
+                  returned: Optional[list] = None) -> bool:
+    """`_run_slice` for a generator that runs to its end: True once it has (what it returns
+    appended to `returned`)."""
+    try:
+        return _run_slice(steps, budget_s, interrupt)
+    except StopIteration as stop:
+        if returned is not None:
+            returned.append(stop.value)
+        return True
+
+
 # How long one slice of a full analysis may run before the event loop gets its turn (`ready`).
 ANALYSIS_SLICE_S = 0.004
 # Turns of the event loop between two slices. A message is read, handled and answered over a
@@ -504,14 +516,7 @@ class DocumentStore:
         slice at a time, as `ready` does: (True, what it returns), or (False, None) as soon as
         a newer version of `doc` arrived (the work is dropped)."""
         returned: list = []
-
-        def advance(budget_s, interrupt=None) -> bool:
-            try:
-                return _run_slice(steps, budget_s, interrupt)
-            except StopIteration as stop:
-                returned.append(stop.value)
-                return True
-
+        advance = functools.partial(_slice_to_end, steps, returned=returned)
         if not await self._in_slices(advance, lambda: self.is_current(doc)):
             return False, None
         return True, returned[0]
@@ -546,11 +551,10 @@ class DocumentStore:
                        interrupt: Optional[Callable[[], bool]] = None) -> bool:
         if self._release_steps is None:
             self._release_steps = self.leftovers.steps(_results)
-        try:
-            return _run_slice(self._release_steps, budget_s, interrupt)
-        except StopIteration:
-            self._release_steps = None
-            return True
+        if not _slice_to_end(self._release_steps, budget_s, interrupt):
+            return False
+        self._release_steps = None
+        return True
 
     # -- lifecycle --------------------------------------------------------------------------
     def _parse_tree(self, text: str, old_tree=None):

@@ -31,7 +31,7 @@ from . import __version__, client_contract, convert
 from .documents import apply_with_pygls, changes_from_lsp
 from .features import MIGRATE_KIND, TOKEN_MODIFIERS, TOKEN_TYPES
 from .protocol import ContentModified, PreparedResult, RequestFailed, position_params
-from .scheduling import after, guarded, in_worker
+from .scheduling import after, answer_in_worker, guarded
 
 log = logging.getLogger("qvr_lsp")
 
@@ -92,7 +92,7 @@ class Handler:
     document: bool = True  # False: the request is not about one document
     # The answer (feature, conversion and its JSON) is made in the worker thread, for requests
     # about the whole document whose answer for a file of megabytes takes seconds to build:
-    # the event loop goes on answering other requests meanwhile (`scheduling.in_worker`).
+    # the event loop goes on answering other requests meanwhile (`scheduling.answer_in_worker`).
     threaded: bool = False
 
 
@@ -134,17 +134,7 @@ def handler_function(row: Handler) -> Callable:
             doc = document(ls, params)
             if doc is None:
                 return _default(row.default)
-            unstructure = ls.protocol._converter.unstructure
-
-            def in_the_worker() -> PreparedResult:
-                # queued behind another answer, the document may have changed meanwhile: then
-                # nobody wants this one (editors ask again for the new version)
-                if not ls.documents.is_current(doc):
-                    raise ContentModified()
-                return PreparedResult(json.dumps(unstructure(made(ls, doc, params)),
-                                                 separators=(",", ":")))
-
-            return await in_worker(in_the_worker)
+            return await answer_in_worker(ls, doc, lambda: made(ls, doc, params))
 
     answer.__name__ = answer.__qualname__ = row.name
     handler = guarded(row.default)(answer)

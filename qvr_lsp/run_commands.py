@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import logging
 import os
 import time
@@ -90,9 +89,8 @@ def register(server) -> "RunService":
     and ``shutdown`` (running workers are stopped politely). pygls allows one handler per
     method, so a server that registered one of these itself cannot take the run layer.
     """
-    from .protocol import ContentModified, PreparedResult
     # (the lenses read the full analysis, computed in slices; they are made in the worker)
-    from .scheduling import after, in_worker
+    from .scheduling import after, answer_in_worker
 
     service = RunService(server)
     server.runs = service
@@ -121,16 +119,7 @@ def register(server) -> "RunService":
             doc = service._document(uri)
             if doc is None:
                 return []
-            # made, and written as JSON, in the worker thread (`scheduling.in_worker`); a
-            # request that waited there while the document changed is not made
-            make, unstructure = service.lsp_lens_maker(doc), ls.protocol._converter.unstructure
-
-            def in_the_worker() -> PreparedResult:
-                if not ls.documents.is_current(doc):
-                    raise ContentModified()
-                return PreparedResult(json.dumps(unstructure(make()), separators=(",", ":")))
-
-            return await in_worker(in_the_worker)
+            return await answer_in_worker(ls, doc, service.lsp_lens_maker(doc))
         except JsonRpcException:
             raise
         except Exception:

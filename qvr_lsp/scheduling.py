@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional
@@ -23,7 +24,7 @@ from typing import Any, Callable, Optional
 from pygls.exceptions import JsonRpcException
 
 from . import documents
-from .protocol import ContentModified
+from .protocol import ContentModified, PreparedResult
 
 log = logging.getLogger("qvr_lsp")
 
@@ -77,6 +78,20 @@ async def in_worker(fn: Callable[[], Any]) -> Any:
     if _WORKER is None:
         _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qvr-answers")
     return await asyncio.get_running_loop().run_in_executor(_WORKER, fn)
+
+
+async def answer_in_worker(ls, doc, make: Callable[[], Any]) -> PreparedResult:
+    """The answer `make()` gives about `doc`, made and written as JSON in the worker thread
+    (`in_worker`). Queued behind another answer, the document may have changed meanwhile:
+    then nobody wants this one (editors ask again for the new version): ContentModified."""
+    unstructure = ls.protocol._converter.unstructure
+
+    def work() -> PreparedResult:
+        if not ls.documents.is_current(doc):
+            raise ContentModified()
+        return PreparedResult(json.dumps(unstructure(make()), separators=(",", ":")))
+
+    return await in_worker(work)
 
 
 # How long the user must pause before the server computes the full analysis unasked.

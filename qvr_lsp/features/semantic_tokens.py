@@ -224,7 +224,7 @@ def encoded_steps(doc, encoder):
     return (yield from _stitch_steps(text, doc.line_index.line_starts, regions, encoder))
 
 
-def _START(reference) -> int:
+def _start_of(reference) -> int:
     return reference.span.start
 
 
@@ -240,8 +240,8 @@ def _statement_regions(doc, encoder):
     regions = []
     for a, b in zip([0, *cuts], [*cuts, len(text)]):
         refs = {}
-        for r in refs_all[bisect.bisect_left(refs_all, a, key=_START):
-                          bisect.bisect_left(refs_all, b, key=_START)]:
+        for r in refs_all[bisect.bisect_left(refs_all, a, key=_start_of):
+                          bisect.bisect_left(refs_all, b, key=_start_of)]:
             # a later occurrence at the same offset wins (as in `_compute`)
             refs[r.span.start - a] = None if r.symbol is None else (r.symbol.kind, r.is_definition)
         regions.append((a,) + _encode_region(text, a, b, refs, encoder))

@@ -363,7 +363,6 @@ def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_docume
     shows."""
     import threading
 
-    from qvr_lsp import handlers
     from qvr_lsp.protocol import ContentModified
 
     real_in_worker = scheduling.in_worker
@@ -376,9 +375,7 @@ def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_docume
             queued.set()
             return real_in_worker(fn)
 
-        # (before the server is made: the run layer takes it when it registers its handlers)
         monkeypatch.setattr(scheduling, "in_worker", in_worker)
-        monkeypatch.setattr(handlers, "in_worker", in_worker)
         server, uri = create_server(), "file:///queued.qvr"
         server.documents.open(uri, "object A : FinSet 2\nprogram p : A -> A\n    return x\n", 1)
         answer = server.protocol.fm.features[method]  # (as registered, with the server bound)
