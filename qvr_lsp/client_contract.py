@@ -93,7 +93,8 @@ def settings() -> list[dict[str, Any]]:
          "restricted": True, "server": False,
          "description": "Path to the `qvr-lsp` executable. Empty: use `.venv/bin/qvr-lsp` or "
                         "`venv/bin/qvr-lsp` in the workspace, else `qvr-lsp` on `PATH`. Install it "
-                        "with `pip install qvr-tools`."},
+                        "with `pip install -e <path to your qvr-tools checkout>`. In a remote "
+                        "window, set it in the Remote settings."},
         {"key": "qvr.run.enabled", "type": "boolean", "default": True, "scope": "resource",
          "restricted": True, "server": True,
          "description": "Allow model runs (Run SVI / Sample / Run NUTS) from the editor. Runs are "

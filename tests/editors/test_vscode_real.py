@@ -170,7 +170,14 @@ def record(tmp_path_factory, require_tool) -> dict:
                           env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0 and "successfully installed" in proc.stdout, proc.stdout + proc.stderr
     settings = user_data / "User" / "settings.json"
-    settings.write_text(json.dumps({"qvr.server.path": str(server), **USER_SETTINGS}, indent=2))
+    settings.write_text(json.dumps(USER_SETTINGS, indent=2))
+    # `qvr.server.path` is machine-overridable: a remote window (code-server is one) applies it
+    # from the remote machine's settings, and drops it from the user's own once it knows the
+    # setting's scope, which is a matter of timing. PATH is no fallback: the extension host
+    # takes its environment from a login shell, without this virtual environment.
+    machine = user_data / "Machine"
+    machine.mkdir(exist_ok=True)
+    (machine / "settings.json").write_text(json.dumps({"qvr.server.path": str(server)}, indent=2))
 
     port = _free_port()
     log = (work / "code-server.log").open("w+")
