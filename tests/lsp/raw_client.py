@@ -29,9 +29,12 @@ EXIT = {"jsonrpc": "2.0", "method": "exit"}
 class RawServer:
     """`python -m qvr_lsp` on pipes; `send`/`write` to it, `message`/`response` from it."""
 
-    def __init__(self, env: Optional[dict] = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, env: Optional[dict] = None, args: tuple[str, ...] = (),
+                 code: Optional[str] = None) -> None:
+        """`code`: Python that runs the server instead of ``-m qvr_lsp`` (a test's patches first)."""
+        start = ["-c", code] if code is not None else ["-m", "qvr_lsp"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "qvr_lsp", *args], stdin=subprocess.PIPE,
+            [sys.executable, *start, *args], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
             env={**os.environ, "QVR_CODE_CACHE": "off", **(env or {})})
         self._buffer = b""

@@ -185,6 +185,52 @@ def test_exit_without_shutdown_with_stdin_open_exits_with_1(server):
     assert server.wait() == (1, "")
 
 
+# The outline of every document is made in the worker thread, where it never ends; the
+# worker says so in a log message first (sent from the event loop).
+HELD_OUTLINE = """
+import asyncio, threading
+from lsprotocol import types
+from qvr_lsp import scheduling
+
+never = threading.Event()
+
+async def answer_in_worker(ls, doc, make):
+    loop = asyncio.get_running_loop()
+
+    def held():
+        loop.call_soon_threadsafe(ls.window_log_message, types.LogMessageParams(
+            type=types.MessageType.Info, message="outline held"))
+        never.wait()
+
+    return await scheduling.in_worker(held)
+
+scheduling.answer_in_worker = answer_in_worker  # before the handlers import it
+from qvr_lsp.__main__ import main
+main([])
+"""
+
+
+def test_exit_does_not_wait_for_an_answer_being_made_in_the_worker():
+    server = RawServer(code=HELD_OUTLINE)
+    try:
+        server.initialize()
+        uri = "file:///outline.qvr"
+        server.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "qvr", "version": 1, "text": "object Token : FinSet 4\n"}}})
+        server.send({"jsonrpc": "2.0", "id": 2, "method": "textDocument/documentSymbol",
+                     "params": {"textDocument": {"uri": uri}}})
+        while (message := server.message()).get("method") != "window/logMessage":
+            assert message["method"] == "textDocument/publishDiagnostics", message
+        assert message["params"] == {"type": 3, "message": "outline held"}
+        server.send(SHUTDOWN, EXIT)
+        answers = sorted((server.message(), server.message()), key=lambda m: m["id"])
+        assert answers == [error(2, -32800, 'Request with id "2" is canceled'),  # by shutdown
+                           {"jsonrpc": "2.0", "id": 99, "result": None}]
+        assert server.wait() == (0, "")
+    finally:
+        server.kill()
+
+
 # ------------------------------------------------------------------------------ refusals ----
 def test_a_refused_rename_is_an_error_answer_without_a_traceback(server):
     server.initialize()
