@@ -62,13 +62,61 @@ class Token(NamedTuple):
 
 
 def semantic_tokens(doc, span: Optional[Span] = None) -> list[Token]:
+    """The document's tokens; with `span`, those that overlap it, made by lexing only the
+    top-level statements around it (a range request on a file of megabytes costs the range,
+    not the file) unless the whole document's are at hand."""
     tokens = doc.cache.get("semantic_tokens")
+    if tokens is None and span is not None:
+        return _range_tokens(doc, span)
     if tokens is None:
         tokens = _compute(doc)
         doc.cache["semantic_tokens"] = tokens
     if span is None:
         return tokens
     return [t for t in tokens if t.end >= span.start and t.start <= span.end]
+
+
+def _range_tokens(doc, span: Span) -> list[Token]:
+    text, analysis = doc.text, doc.analysis
+    a, b = _lexing_region(text, analysis.module.statements if analysis is not None else (), span)
+    refs = _refs_in(analysis.references if analysis is not None else (), a, b)
+    return [Token(t.start + a, t.end + a, t.type, t.modifiers) for t in _lex(text, refs, a, b)
+            if t.end + a >= span.start and t.start + a <= span.end]
+
+
+def _begins_line(text: str, offset: int) -> bool:
+    return offset == 0 or text[offset - 1] == "\n"
+
+
+def _lexing_region(text: str, statements, span: Span) -> tuple[int, int]:
+    """[a, b) around `span`, cut where top-level statements begin a line: no token spans such
+    a place, so lexing the region gives the tokens the whole text has there."""
+    # (a token that ends at `span.start` or begins at `span.end` overlaps it: a < span.start,
+    # b > span.end)
+    i = bisect.bisect_left(statements, span.start, key=_statement_start) - 1
+    while i >= 0 and not _begins_line(text, statements[i].span.start):
+        i -= 1
+    j = bisect.bisect_right(statements, span.end, key=_statement_start)
+    while j < len(statements) and not _begins_line(text, statements[j].span.start):
+        j += 1
+    a = statements[i].span.start if i >= 0 else 0
+    b = statements[j].span.start if j < len(statements) else len(text)
+    return a, b
+
+
+def _statement_start(statement) -> int:
+    return statement.span.start
+
+
+def _refs_in(references, a: int, b: int) -> dict:
+    """offset relative to `a` -> (symbol kind, is definition) or None, of the name occurrences
+    (sorted by start) that begin in [a, b); a later occurrence at the same offset wins (as in
+    `_compute`)."""
+    refs = {}
+    for r in references[bisect.bisect_left(references, a, key=_start_of):
+                        bisect.bisect_left(references, b, key=_start_of)]:
+        refs[r.span.start - a] = None if r.symbol is None else (r.symbol.kind, r.is_definition)
+    return refs
 
 
 def _static_classes() -> dict[str, tuple[int, int]]:
@@ -239,12 +287,7 @@ def _statement_regions(doc, encoder):
                    if 0 < d.span.start < len(text) and text[d.span.start - 1] == "\n"})
     regions = []
     for a, b in zip([0, *cuts], [*cuts, len(text)]):
-        refs = {}
-        for r in refs_all[bisect.bisect_left(refs_all, a, key=_start_of):
-                          bisect.bisect_left(refs_all, b, key=_start_of)]:
-            # a later occurrence at the same offset wins (as in `_compute`)
-            refs[r.span.start - a] = None if r.symbol is None else (r.symbol.kind, r.is_definition)
-        regions.append((a,) + _encode_region(text, a, b, refs, encoder))
+        regions.append((a,) + _encode_region(text, a, b, _refs_in(refs_all, a, b), encoder))
         yield
     return regions
 
@@ -334,7 +377,9 @@ def _encode_general(doc, tokens: list[Token], encoder) -> list[int]:
 def _encode_ascii(text: str, line_starts: list[int], tokens: list[Token]) -> list[int]:
     data: list[int] = []
     extend = data.extend
-    line, nlines = 0, len(line_starts)
+    # (the first token's line found at once: a range request's tokens may begin anywhere)
+    line = bisect.bisect_right(line_starts, tokens[0].start) - 1 if tokens else 0
+    nlines = len(line_starts)
     prev_line = prev_col = 0
     for start, end, typ, mods in tokens:
         while True:

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qvr import semantics, syntax
-from qvr.syntax.span import LineIndex
+from qvr.syntax.span import LineIndex, Span
 from qvr_lsp.documents import Change, DocumentStore
 from qvr_lsp.features import completion, semantic_tokens
 from qvr_lsp.positions import PositionEncoder
@@ -232,3 +232,44 @@ def test_tokens_made_from_the_analysis_go_by_regions_of_statements_in_steps(monk
             break
     assert yields > 10
     assert data == semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc), encoder)
+
+
+def _whole_then_filtered(doc, span):
+    return [t for t in semantic_tokens._compute(doc) if t.end >= span.start and t.start <= span.end]
+
+
+@pytest.mark.parametrize("path", [None, *EXAMPLES], ids=lambda p: "regions" if p is None else p.name)
+def test_range_tokens_equal_the_whole_texts_in_that_range(path):
+    """A range request lexes only the statements around the range; its tokens are those of
+    the whole-text pass that overlap it, wherever the range begins and ends (line starts, mid
+    line, statement starts, empty ranges, the whole text), and so is their encoding."""
+    text = REGION_MODULE if path is None else path.read_text()
+    doc = DocumentStore().open("file:///range.qvr", text, 1)
+    starts = sorted({s.span.start for s in doc.analysis.module.statements}
+                    | set(doc.line_index.line_starts) | {len(text) // 3, len(text) // 2 + 1})
+    spans = [(a, b) for a in starts[::3] for b in (a, a + 1, a + 17, a + 400, len(text)) if b <= len(text)]
+    spans += [(0, len(text)), (len(text), len(text))]
+    encoder = PositionEncoder("utf-16")
+    for a, b in spans:
+        span = Span(a, b)
+        doc.cache.pop("semantic_tokens", None)
+        assert semantic_tokens.semantic_tokens(doc, span) == _whole_then_filtered(doc, span), (a, b)
+        assert "semantic_tokens" not in doc.cache  # (the whole document's were not made)
+        assert (semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc, span), encoder)
+                == semantic_tokens.encode(doc, _whole_then_filtered(doc, span), encoder)), (a, b)
+
+
+def test_a_range_request_lexes_the_statements_around_it_not_the_file(generated_module, monkeypatch):
+    text = generated_module(3000)
+    doc = DocumentStore().open("file:///big.qvr", text, 1)
+    lexed = []
+    real_lex = semantic_tokens._lex
+
+    def lex(text, refs, start=0, end=None):
+        lexed.append((end if end is not None else len(text)) - start)
+        return real_lex(text, refs, start, end)
+
+    monkeypatch.setattr(semantic_tokens, "_lex", lex)
+    middle = doc.line_index.line_starts[len(doc.line_index.line_starts) // 2]
+    tokens = semantic_tokens.semantic_tokens(doc, Span(middle, middle + 200))
+    assert tokens and sum(lexed) < len(text) // 100
