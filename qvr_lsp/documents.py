@@ -40,6 +40,7 @@ import asyncio
 import functools
 import gc
 import logging
+import threading
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -56,6 +57,10 @@ from .leftovers import Leftovers
 from .positions import PositionEncoder
 
 log = logging.getLogger(__name__)
+
+# Held while a `Document` parses its text with the store's tree-sitter parser (one parser, used
+# from the event loop and the worker thread).
+_TREE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,17 +225,24 @@ class Document:
     @property
     def tree(self):
         """The tree-sitter tree of this text (None without the binding). Re-parsed lazily and
-        incrementally from the previous version's tree: nothing on the keystroke path needs it."""
+        incrementally from the previous version's tree: nothing on the keystroke path needs it.
+        Read in the worker thread too (selection ranges): the store's one parser parses one
+        text at a time (`_TREE_LOCK`)."""
         if self._tree is None and self._ts_parser is not None:
-            try:
-                data = self.text.encode("utf-8", errors="surrogatepass")
-                old = self._edited_tree
-                self._tree = self._ts_parser.parse(data, old) if old is not None else self._ts_parser.parse(data)
-            except Exception:
-                log.exception("tree-sitter parse failed for %s", self.uri)
-                self._ts_parser = None
-            self._edited_tree = None
+            with _TREE_LOCK:
+                if self._tree is None and self._ts_parser is not None:
+                    self._parse_tree()
         return self._tree
+
+    def _parse_tree(self) -> None:
+        try:
+            data = self.text.encode("utf-8", errors="surrogatepass")
+            old = self._edited_tree
+            self._tree = self._ts_parser.parse(data, old) if old is not None else self._ts_parser.parse(data)
+        except Exception:
+            log.exception("tree-sitter parse failed for %s", self.uri)
+            self._ts_parser = None
+        self._edited_tree = None
 
     def tree_for_next_edit(self):
         """A private copy of the tree to apply the next version's edits to (parsed or not)."""

@@ -479,8 +479,10 @@ TABLE: list[Handler] = [
     Handler(lsp.TEXT_DOCUMENT_FOLDING_RANGE, "folding_range", need="parse", default=list,
             feature=lambda ls, doc, p: f_structure.folding_ranges(doc), convert=_folding_ranges,
             threaded=True),
+    # (threaded: the first request parses the whole text with tree-sitter, which lets the
+    # event loop run meanwhile)
     Handler(lsp.TEXT_DOCUMENT_SELECTION_RANGE, "selection_range", need="parse", default=list,
-            feature=_selection_ranges),
+            feature=_selection_ranges, threaded=True),
     Handler(lsp.TEXT_DOCUMENT_FORMATTING, "formatting", need="analysis", default=list,
             feature=_formatting),
     Handler(lsp.TEXT_DOCUMENT_CODE_ACTION, "code_action", need="analysis", default=list,

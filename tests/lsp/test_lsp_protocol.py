@@ -578,10 +578,10 @@ async def test_highlight_prepare_rename_formatting_and_migrate_command(client: L
 
 
 async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(client: LanguageClient):
-    """Document symbols, folding ranges, code lenses and semantic tokens of a file of megabytes
-    take seconds to make and to write as JSON: they are made in the server's worker thread or
-    in slices between messages, so a hover on another file, asked after one of them, is
-    answered first."""
+    """Document symbols, folding ranges, code lenses, semantic tokens and the first selection
+    ranges of a file of megabytes take seconds to make and to write as JSON: they are made in
+    the server's worker thread or in slices between messages, so a hover on another file,
+    asked after one of them, is answered first."""
     big = "".join(f"object T{i} : FinSet 4\nmorphism h{i} : T{i} -> T{i} ~ Categorical\n"
                   f"program p{i}(x) : T{i} -> T{i}\n    sample y <- h{i}(x)\n    return y\n"
                   for i in range(3000)) + "export p0\n"
@@ -597,6 +597,9 @@ async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(clie
         # (made in slices on the loop, not in the worker: see `semantic_tokens.encoded_steps`)
         "semanticTokens/full": lambda: client.text_document_semantic_tokens_full_async(
             lsp.SemanticTokensParams(text_document=td(big_uri))),
+        # (the first one parses the whole text with tree-sitter)
+        "selectionRange": lambda: client.text_document_selection_range_async(
+            lsp.SelectionRangeParams(text_document=td(big_uri), positions=[pos(big, big.index("h2999(x)"))])),
     }
     for method, ask in whole_file.items():
         answered = []
@@ -607,5 +610,12 @@ async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(clie
         answered.append("hover")
         found = await asyncio.wait_for(slow, GUARD_S)
         assert answered == ["hover", method]
+        assert hover is not None
+        if method == "selectionRange":  # the name, the call, the step, ..., the whole text
+            chain = [found[0]]
+            while chain[-1].parent is not None:
+                chain.append(chain[-1].parent)
+            assert len(chain) >= 4 and chain[-1].range.end == pos(big, len(big))
+            continue
         parts = found.data if method == "semanticTokens/full" else found
-        assert hover is not None and len(parts) >= 3000  # (one per program at least)
+        assert len(parts) >= 3000  # (one per program at least)
