@@ -27,6 +27,8 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
         return []
     out: list[Hint] = []
     for info in analysis.programs.values():
+        if not _may_overlap(info.decl, span):  # (its hints lie inside its declaration)
+            continue
         params = templates.object_params(info)
         for var in marginalize.all_variables(info):  # a name blocks reuse: every binding
             typ = var.type
@@ -44,6 +46,13 @@ def inlay_hints(doc, span: Span) -> list[Hint]:
         if span.start <= end <= span.end:
             out.append(Hint(end, f": {render_type(typ)}"))
     return sorted(out, key=lambda h: h.offset)
+
+
+def _may_overlap(decl, span: Span) -> bool:
+    """Whether `decl` (None or a node with a span) may hold a hint in `span`: a request for the
+    visible lines of a big file costs the programs there, not every variable of the file."""
+    at = getattr(decl, "span", None)
+    return at is None or (at.end >= span.start and at.start <= span.end)
 
 
 def value_note(t) -> str:

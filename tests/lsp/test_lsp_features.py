@@ -391,6 +391,26 @@ def test_inlay_hints_respect_the_requested_range():
     """).assert_eq(render_hints(doc.text, hints))
 
 
+def test_inlay_hints_for_a_few_lines_read_the_programs_there_only(generated_module, monkeypatch):
+    """Editors ask for the visible lines: on a big file that costs the programs there."""
+    from qvr.semantics import marginalize
+
+    text = generated_module(3000)
+    doc = open_doc(text)
+    start = text.index("program cell100(")
+    read = []
+    real = marginalize.all_variables
+    monkeypatch.setattr(marginalize, "all_variables", lambda info: read.append(info.name) or real(info))
+    hints = inlay_hints.inlay_hints(doc, Span(start, text.index("define enc100")))
+    assert read == ["cell100"]
+    expect("""
+        1409:13 sample i|: Hid100(16)
+        1410:13 sample f|: Hid100(16)
+        1411:13 sample g|: Hid100(16)
+        1412:14 let h_new|: Real 16
+    """).assert_eq(render_hints(doc.text, hints))
+
+
 # --------------------------------------------------------------------- semantic tokens ----
 def test_semantic_tokens_classify_names_by_what_they_resolve_to():
     doc = open_doc(PRELUDE + "# cell\ndefine rnn = tok_embed >> scan(cell)\nexport rnn\n")
