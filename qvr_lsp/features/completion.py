@@ -13,10 +13,9 @@ the statement or step keywords valid there, with snippets (spec part 2 §5.2–�
 """
 from __future__ import annotations
 
-import dataclasses
+import heapq
 import re
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from qvr.semantics.declarations import ALGEBRA_LEVELS
 from qvr.semantics.effects import EFFECTS
@@ -81,8 +80,9 @@ BOUND_NAME = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
+    """One completion candidate. (A tuple: a file of megabytes makes tens of thousands.)"""
+
     label: str
     kind: str  # keyword snippet family object morphism program define variable builtin option constructor
     detail: str = ""
@@ -392,9 +392,9 @@ def _marginalize_targets(doc, program) -> list[Item]:
     out = []
     for item in _targets(doc, program):
         if item.kind == "family" and item.label in ENUMERABLE:
-            item = dataclasses.replace(item, detail=item.detail + " (summed out)", sort_group=2)
+            item = item._replace(detail=item.detail + " (summed out)", sort_group=2)
         elif item.kind == "family":
-            item = dataclasses.replace(item, detail=item.detail + " (not summed: a latent of the body)")
+            item = item._replace(detail=item.detail + " (not summed: a latent of the body)")
         out.append(item)
     return out
 
@@ -506,8 +506,9 @@ def prefix_filter(items: list[Item], prefix: str, limit: int = MAX_ITEMS) -> tup
             return all(ch in it for ch in low)
 
         items = [i for i in items if ok(i.label)]
-    items = sorted(items, key=lambda i: (i.sort_group, not i.label.startswith(prefix), i.label))
-    return items[:limit], len(items) > limit
+    # the best `limit` (a file of megabytes has tens of thousands of names: no full sort)
+    best = heapq.nsmallest(limit + 1, items, key=lambda i: (i.sort_group, not i.label.startswith(prefix), i.label))
+    return best[:limit], len(best) > limit
 
 
 def typed_prefix(doc, offset: int) -> str:
