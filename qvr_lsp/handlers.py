@@ -31,6 +31,7 @@ from . import __version__, client_contract, convert
 from .documents import apply_with_pygls, changes_from_lsp
 from .features import MIGRATE_KIND, TOKEN_MODIFIERS, TOKEN_TYPES
 from .protocol import ContentModified, PreparedResult, RequestFailed, position_params
+from . import scheduling
 from .scheduling import after, answer_in_worker, guarded
 
 log = logging.getLogger("qvr_lsp")
@@ -258,9 +259,12 @@ def _workspace_symbols(ls, doc, params) -> list[lsp.WorkspaceSymbol]:
     out = []
     from qvr.syntax.span import LineIndex
 
-    indexes: dict[int, Any] = {}
-    for sym in f_symbols.workspace_symbols(params.query or "", ls.documents.all(), ls.workspace_index, list(dict.fromkeys(roots))):
-        index = indexes.setdefault(id(sym.text), LineIndex(sym.text))
+    open_docs = list(ls.documents.all())
+    indexes: dict[int, Any] = {id(d.text): d.line_index for d in open_docs}  # (kept up to date)
+    for sym in f_symbols.workspace_symbols(params.query or "", open_docs, ls.workspace_index, list(dict.fromkeys(roots))):
+        index = indexes.get(id(sym.text))
+        if index is None:  # a file on disk: one index per file
+            index = indexes[id(sym.text)] = LineIndex(sym.text)
         out.append(
             lsp.WorkspaceSymbol(
                 name=sym.name,
@@ -394,8 +398,14 @@ def _selection_ranges(ls, doc, params) -> list:
     return out
 
 
-def _formatting(ls, doc, params) -> list:
-    result = f_formatting.format_document(doc)
+async def _formatting(ls, doc, params) -> list:
+    # (made in the worker: formatting 2 MB takes seconds. The analysis and the parse, made
+    # on the loop, are read there; the message is sent from the loop.)
+    doc.analysis
+    parsed = doc.parsed
+    result = await scheduling.in_worker(lambda: f_formatting.format_document(doc, parsed))
+    if not ls.documents.is_current(doc):
+        raise ContentModified()  # edits for a text the client no longer has
     if result.message:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=result.message))
     return convert.text_edits(ls.encoder, doc.line_index, result.edits)

@@ -34,7 +34,9 @@ def minimal_edit(old: str, new: str) -> Optional[tuple[Span, str]]:
     return Span(a, len(old) - b), new[a: len(new) - b]
 
 
-def format_document(doc) -> FormatResult:
+def format_document(doc, parsed=None) -> FormatResult:
+    """The edit that formats `doc`, or why there is none. `parsed`: its `ParseResult` (given
+    by the server, which formats in its worker thread: see `formatter.format_text`)."""
     analysis = doc.analysis
     if analysis is None:
         return FormatResult((), "the QVR checker is unavailable")
@@ -44,7 +46,7 @@ def format_document(doc) -> FormatResult:
         return FormatResult((), f"not formatting: syntax error at {line + 1}:{col + 1} ({errors[0].code}: {errors[0].message})")
     try:
         formatter = importlib.import_module("qvr.semantics.formatter")
-        new = formatter.format_text(doc.text)
+        new = formatter.format_text(doc.text, parsed)
     except Exception as exc:
         return FormatResult((), f"the formatter failed: {exc}")
     edit = minimal_edit(doc.text, new)

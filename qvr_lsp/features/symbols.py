@@ -58,29 +58,47 @@ def _step_symbols(step) -> list[SymbolNode]:
     return [SymbolNode(n.text, "variable", step.span, n.span, detail, kids) for n in names]
 
 
+def _kind_of(decl) -> tuple[str, str]:
+    """(keyword, outline kind) of a top-level statement."""
+    keyword = getattr(getattr(decl, "keyword", None), "text", "")
+    if decl.__class__ is OpaqueDecl:
+        return keyword, BLOCK_KINDS.get(decl.head.text, "block_constant")
+    if decl.__class__ is CompositionDecl:
+        return keyword, "quantale"
+    return keyword, KEYWORD_KIND.get(keyword, "object")
+
+
+def _declared_names(decl, keyword: str, kind: str) -> tuple:
+    """(text, span) of each name a top-level statement declares (an export: its keyword)."""
+    if kind == "export":
+        return ((keyword, decl.keyword.span),)
+    names = getattr(decl, "names", None) or ((decl.name,) if getattr(decl, "name", None) else ())
+    return tuple((name.text, name.span) for name in names)
+
+
 def document_symbols(module, text: str) -> list[SymbolNode]:
     out: list[SymbolNode] = []
     for decl in getattr(module, "statements", ()):
-        keyword = getattr(getattr(decl, "keyword", None), "text", "")
-        kind = KEYWORD_KIND.get(keyword, "object")
-        if decl.__class__ is OpaqueDecl:
-            kind = BLOCK_KINDS.get(decl.head.text, "block_constant")
-        elif decl.__class__ is CompositionDecl:
-            kind = "quantale"
+        keyword, kind = _kind_of(decl)
         detail = first_line_of(text, decl.span)
-        if kind == "export":
-            out.append(SymbolNode(keyword, "export", decl.span, decl.keyword.span, detail))
-            continue
-        names = getattr(decl, "names", None) or ((decl.name,) if getattr(decl, "name", None) else ())
         kids: list[SymbolNode] = []
         if kind == "program" and isinstance(decl, ProgramDecl):  # (not a BrokenDecl)
             for p in decl.params or ():
                 kids.append(SymbolNode(p.text, "parameter", p.span, p.span, "parameter"))
             for step in decl.steps:
                 kids.extend(_step_symbols(step))
-        for name in names:
-            out.append(SymbolNode(name.text, kind, decl.span, name.span, detail, tuple(kids)))
+        for name, name_span in _declared_names(decl, keyword, kind):
+            out.append(SymbolNode(name, kind, decl.span, name_span, detail, tuple(kids)))
     return out
+
+
+def top_level_names(module):
+    """(name, kind, name span) of `document_symbols`' top-level nodes, in order, made as they
+    are read: what workspace symbols search (the nested nodes are parameters and variables)."""
+    for decl in getattr(module, "statements", ()):
+        keyword, kind = _kind_of(decl)
+        for name, name_span in _declared_names(decl, keyword, kind):
+            yield name, kind, name_span
 
 
 # ---------------------------------------------------------------- workspace symbols ----
@@ -95,16 +113,25 @@ class WorkspaceSymbol:
 
 def matches(query: str, name: str) -> bool:
     """Case-insensitive subsequence match (`gi` matches `gate_i`)."""
-    if not query:
+    return matcher(query)(name)
+
+
+def matcher(query: str):
+    """`matches` for one query, as a function of the name (the query lowered once: a search
+    reads every name of every open document)."""
+    low = query.lower()
+    if not low:
+        return lambda name: True
+
+    def match(name: str) -> bool:
+        lowered, at = name.lower(), 0
+        for ch in low:  # (each character found after the last: linear in the name)
+            at = lowered.find(ch, at) + 1
+            if not at:
+                return False
         return True
-    it = iter(name.lower())
-    return all(ch in it for ch in query.lower())
 
-
-def _flatten(nodes: Iterable[SymbolNode]):
-    for n in nodes:
-        yield n
-        yield from _flatten(n.children)
+    return match
 
 
 class WorkspaceIndex:
@@ -160,22 +187,27 @@ class WorkspaceIndex:
 def workspace_symbols(query: str, open_docs, index: Optional[WorkspaceIndex], roots: Iterable[str], limit: int = 500) -> list[WorkspaceSymbol]:
     from pygls.uris import from_fs_path
 
+    matches = matcher(query)
     out: list[WorkspaceSymbol] = []
     open_paths = set()
     for doc in open_docs:
         if doc.path:
             open_paths.add(os.path.normcase(os.path.abspath(doc.path)))
+        if len(out) >= limit:
+            continue  # (every open document's path is still noted: the index skips them)
         module = doc.parsed.module if doc.parsed is not None else None
-        for node in _flatten(document_symbols(module, doc.text)):
-            if node.kind not in ("parameter", "variable") and matches(query, node.name):
-                out.append(WorkspaceSymbol(node.name, node.kind, doc.uri, node.name_span, doc.text))
-    if index is not None:
+        for name, kind, name_span in top_level_names(module):
+            if matches(name):
+                out.append(WorkspaceSymbol(name, kind, doc.uri, name_span, doc.text))
+                if len(out) >= limit:
+                    break
+    if index is not None and len(out) < limit:
         for path in index.files(roots):
             if os.path.normcase(os.path.abspath(path)) in open_paths:
                 continue
             nodes, text = index.symbols_of(path)
             for node in nodes:
-                if matches(query, node.name):
+                if matches(node.name):
                     out.append(WorkspaceSymbol(node.name, node.kind, from_fs_path(path), node.name_span, text))
             if len(out) >= limit:
                 break

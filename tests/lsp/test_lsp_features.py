@@ -275,6 +275,48 @@ def test_workspace_symbols_include_files_on_disk(tmp_path):
     assert [s.name for s in found] == ["vanilla_rnn_lm"]
 
 
+def test_workspace_symbols_are_the_outlines_top_level_nodes_read_up_to_the_limit(monkeypatch):
+    doc = open_doc("".join(f"object T{i} : FinSet 2\nmorphism m{i} : T{i} -> T{i} ~ Categorical\n"
+                           for i in range(400)) + "export m0\n")
+    outline = [(n.name, n.kind, n.name_span) for n in symbols.document_symbols(doc.parsed.module, doc.text)]
+    read = []
+    real = symbols._kind_of
+    monkeypatch.setattr(symbols, "_kind_of", lambda decl: read.append(decl) or real(decl))
+    found = symbols.workspace_symbols("", [doc], None, [])
+    assert [(s.name, s.kind, s.span) for s in found] == outline[:500]
+    assert len(read) == 500  # (of 801 statements)
+    read.clear()
+    found = symbols.workspace_symbols("399", [doc], None, [])
+    assert [s.name for s in found] == ["T399", "m399"]
+    assert len(read) == 801
+
+
+def test_workspace_symbols_of_an_open_document_use_its_line_index(monkeypatch):
+    """(A big file's index is megabytes of work: made once per document, not per symbol.)"""
+    from lsprotocol import types as lsp
+    from qvr.syntax import span as span_module
+    from qvr_lsp import handlers
+    from qvr_lsp.server import create_server
+
+    server = create_server()
+    text = "".join(f"object T{i} : FinSet 2\n" for i in range(30))
+    server.documents.open("file:///open.qvr", text, 1)
+    made = []
+    real = span_module.LineIndex
+
+    class Counted(real):
+        def __init__(self, text):
+            made.append(len(text))
+            super().__init__(text)
+
+    monkeypatch.setattr(span_module, "LineIndex", Counted)
+    found = handlers._workspace_symbols(server, None, lsp.WorkspaceSymbolParams(query="T2"))
+    assert [(s.name, s.location.range.start.line) for s in found] == [
+        ("T2", 2), ("T12", 12), ("T20", 20), ("T21", 21), ("T22", 22), ("T23", 23), ("T24", 24),
+        ("T25", 25), ("T26", 26), ("T27", 27), ("T28", 28), ("T29", 29)]
+    assert made == []
+
+
 # -------------------------------------------------------------------------- completion ----
 def completions(fixture: str) -> str:
     doc, off = at_cursor(fixture)

@@ -578,10 +578,10 @@ async def test_highlight_prepare_rename_formatting_and_migrate_command(client: L
 
 
 async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(client: LanguageClient):
-    """Document symbols, folding ranges, code lenses, semantic tokens and the first selection
-    ranges of a file of megabytes take seconds to make and to write as JSON: they are made in
-    the server's worker thread or in slices between messages, so a hover on another file,
-    asked after one of them, is answered first."""
+    """Document symbols, folding ranges, code lenses, semantic tokens, formatting and the first
+    selection ranges of a file of megabytes take seconds to make and to write as JSON: they are
+    made in the server's worker thread or in slices between messages, so a hover on another
+    file, asked after one of them, is answered first."""
     big = "".join(f"object T{i} : FinSet 4\nmorphism h{i} : T{i} -> T{i} ~ Categorical\n"
                   f"program p{i}(x) : T{i} -> T{i}\n    sample y <- h{i}(x)\n    return y\n"
                   for i in range(3000)) + "export p0\n"
@@ -597,6 +597,9 @@ async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(clie
         # (made in slices on the loop, not in the worker: see `semantic_tokens.encoded_steps`)
         "semanticTokens/full": lambda: client.text_document_semantic_tokens_full_async(
             lsp.SemanticTokensParams(text_document=td(big_uri))),
+        # (formatted in the worker, the message about it sent from the loop)
+        "formatting": lambda: client.text_document_formatting_async(lsp.DocumentFormattingParams(
+            text_document=td(big_uri), options=lsp.FormattingOptions(tab_size=4, insert_spaces=True))),
         # (the first one parses the whole text with tree-sitter)
         "selectionRange": lambda: client.text_document_selection_range_async(
             lsp.SelectionRangeParams(text_document=td(big_uri), positions=[pos(big, big.index("h2999(x)"))])),
@@ -611,6 +614,9 @@ async def test_answers_about_a_whole_big_file_do_not_hold_up_other_requests(clie
         found = await asyncio.wait_for(slow, GUARD_S)
         assert answered == ["hover", method]
         assert hover is not None
+        if method == "formatting":
+            assert list(found) == []  # (the file is formatted already)
+            continue
         if method == "selectionRange":  # the name, the call, the step, ..., the whole text
             chain = [found[0]]
             while chain[-1].parent is not None:

@@ -354,10 +354,12 @@ def test_typing_and_requests_make_no_reference_cycles(generated_module):
             gc.enable()
 
 
-@pytest.mark.parametrize("method", ["textDocument/documentSymbol", "textDocument/codeLens"])
+@pytest.mark.parametrize("method", ["textDocument/documentSymbol", "textDocument/codeLens",
+                                    "textDocument/formatting"])
 def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_document_changed(
         monkeypatch, method):
-    """Document symbols, code lenses and the like are made in one worker thread, one at a time.
+    """Document symbols, code lenses, formatting and the like are made in one worker thread,
+    one at a time.
     A request that waited there behind another while its document changed is answered
     ContentModified (the editor asks again for the new version), not made for a text nobody
     shows."""
@@ -379,19 +381,26 @@ def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_docume
         server, uri = create_server(), "file:///queued.qvr"
         server.documents.open(uri, "object A : FinSet 2\nprogram p : A -> A\n    return x\n", 1)
         answer = server.protocol.fm.features[method]  # (as registered, with the server bound)
-        params = {"textDocument/documentSymbol": lsp.DocumentSymbolParams,
-                  "textDocument/codeLens": lsp.CodeLensParams}[method](
-            text_document=lsp.TextDocumentIdentifier(uri=uri))
+        document = lsp.TextDocumentIdentifier(uri=uri)
+        params = {"textDocument/documentSymbol": lsp.DocumentSymbolParams(text_document=document),
+                  "textDocument/codeLens": lsp.CodeLensParams(text_document=document),
+                  "textDocument/formatting": lsp.DocumentFormattingParams(
+                      text_document=document, options=lsp.FormattingOptions(tab_size=4, insert_spaces=True)),
+                  }[method]
         busy = asyncio.ensure_future(real_in_worker(lambda: release.wait(60)))
         asked = asyncio.ensure_future(answer(params))
         await asyncio.wait_for(queued.wait(), 60)  # the request is behind `busy` in the queue
-        server.documents.open(uri, "object B : FinSet 2\nprogram q : B -> B\n    return y\n", 2)
+        server.documents.open(uri, "object   B : FinSet 2\nprogram q : B -> B\n    return y\n", 2)
         release.set()
         await busy
         with pytest.raises(ContentModified):
             await asked
-        fresh = (await answer(params)).json  # the new version's, made as usual
-        assert ('"B"' if method == "textDocument/documentSymbol" else '"q"') in fresh
-        assert '"p"' not in fresh
+        fresh = await answer(params)  # the new version's, made as usual
+        if method == "textDocument/formatting":  # (no JSON made in the worker: a few edits)
+            assert [(e.range.start.character, e.range.end.character, e.new_text) for e in fresh] == [
+                (7, 9, "")]  # `object   B` made `object B`
+            return
+        assert ('"B"' if method == "textDocument/documentSymbol" else '"q"') in fresh.json
+        assert '"p"' not in fresh.json
 
     asyncio.run(scenario())

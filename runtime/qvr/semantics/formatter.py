@@ -220,10 +220,14 @@ class _Writer:
         return True
 
 
-def format_text(text: str) -> str:
-    """The formatted module; raises `QvrSyntaxError` if `text` has syntax errors."""
-    text = normalize(text)
-    result = parse_module(text)
+def format_text(text: str, parsed=None) -> str:
+    """The formatted module; raises `QvrSyntaxError` if `text` has syntax errors. `parsed`:
+    the `ParseResult` of `text` (normalised) when the caller has it: nothing is parsed then
+    (the language server formats in its worker thread, where the parser's memo is not used)."""
+    if parsed is None:
+        text = normalize(text)
+        parsed = parse_module(text)
+    result = parsed
     if result.diagnostics:
         first = result.diagnostics[0]
         raise QvrSyntaxError(f"cannot format: {first.code} {first.message}",
