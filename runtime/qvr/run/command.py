@@ -38,9 +38,31 @@ def _device_request(args) -> str:
 
 
 def run_command(args) -> int:
-    from ..launch import data_parallel, world_from_env
+    from ..launch import world_from_env
 
     world = world_from_env()
+    status = _run_command(args, world)
+    if world is not None and world[0] != 0:
+        _end_follower(status)
+    return status
+
+
+def _end_follower(status: int) -> None:
+    """End a follower of a data-parallel run (rank > 0: it reports and writes nothing, and has
+    left its process group) without the interpreter's teardown: torch's C++ objects for
+    gloo destroyed then can call std::terminate and abort the process (exit -6) after its
+    work is done, which rank 0 would report as that process failing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+def _run_command(args, world) -> int:
+    from ..launch import data_parallel
+
     reporter = JsonReporter() if args.json else HumanReporter()
     if world is not None and world[0] != 0:
         reporter = SilentReporter()
