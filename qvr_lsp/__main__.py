@@ -73,10 +73,13 @@ def _leave(server, cache, code: int) -> NoReturn:
     for a file of megabytes, while the editor waits for the process to end (a restart, a
     closed window)."""
     runs = getattr(server, "runs", None)
-    if runs is not None:
-        runs.shutdown()
-    if cache is not None:
-        cache.save()
+    for finish in (runs.shutdown if runs is not None else None,
+                   cache.save if cache is not None else None):
+        try:
+            if finish is not None:
+                finish()
+        except Exception:  # the process ends all the same
+            logging.getLogger("qvr_lsp").exception("at exit")
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
