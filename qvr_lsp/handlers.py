@@ -585,7 +585,7 @@ def register_server_requests(ls) -> None:
         }
 
     @ls.command(MIGRATE_COMMAND)
-    def migrate_file(ls, *args):
+    async def migrate_file(ls, *args):
         try:
             arg = args[0] if args else {}
             if isinstance(arg, (list, tuple)):
@@ -594,7 +594,10 @@ def register_server_requests(ls) -> None:
             doc = ls.documents.get(uri) if uri else None
             if doc is None:
                 return {"applied": False, "message": "document is not open"}
-            action = f_actions.migrate_action(doc)
+            # made in the worker (an analysis per round: seconds on a big classic file)
+            action = await scheduling.in_worker(lambda: f_actions.migrate_action(doc))
+            if not ls.documents.is_current(doc):
+                return {"applied": False, "message": "the document changed meanwhile; migrate it again"}
             if action is None:
                 return {"applied": False, "message": "nothing to migrate"}
             edit = _workspace_edit(ls, doc, action.edits)

@@ -404,3 +404,44 @@ def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_docume
         assert '"p"' not in fresh.json
 
     asyncio.run(scenario())
+
+
+def test_a_migration_made_while_its_document_changed_is_not_applied(monkeypatch):
+    """The migration command makes its edit in the worker thread (an analysis per round);
+    an edit made for a text the client no longer has is not sent."""
+    import threading
+
+    from qvr_lsp.handlers import MIGRATE_COMMAND
+
+    real_in_worker = scheduling.in_worker
+    release = threading.Event()
+    classic = "object Token : 4\nexport Token\n"
+
+    async def scenario():
+        queued = asyncio.Event()
+
+        def in_worker(fn):
+            queued.set()
+            return real_in_worker(fn)
+
+        monkeypatch.setattr(scheduling, "in_worker", in_worker)
+        server, uri = create_server(), "file:///classic.qvr"
+        sent = []
+        monkeypatch.setattr(server, "workspace_apply_edit", sent.append)
+        server.documents.open(uri, classic, 1)
+        migrate = server.protocol.fm.commands[MIGRATE_COMMAND]
+        busy = asyncio.ensure_future(real_in_worker(lambda: release.wait(60)))
+        asked = asyncio.ensure_future(migrate([{"uri": uri}]))
+        await asyncio.wait_for(queued.wait(), 60)  # the migration is behind `busy`
+        server.documents.open(uri, classic.replace("Token", "Word"), 2)
+        release.set()
+        await busy
+        assert await asked == {"applied": False,
+                               "message": "the document changed meanwhile; migrate it again"}
+        assert sent == []
+        assert await migrate([{"uri": uri}]) == {"applied": True}  # the new version's
+        edits = sent[0].edit.changes[uri]  # (the minimal edit: `: 4` becomes `: FinSet 4`)
+        assert [(e.range.start.character, e.range.end.character, e.new_text) for e in edits] == [
+            (14, 14, "FinSet ")]
+
+    asyncio.run(scenario())

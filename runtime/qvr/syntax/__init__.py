@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Optional
@@ -128,6 +129,10 @@ _MEMO_SIZE = 8192
 # (chunk text, chunk ends the file) -> (decls, diagnostics, comments, the offset their
 # spans were computed at); least recently used entries are dropped first.
 _memo: "OrderedDict[tuple[str, bool], tuple]" = OrderedDict()
+# Held for each look-up and insertion of the memos (`_memo`, `_local_memo`): the language
+# server also parses in its worker thread, and a look-up moves its entry while an insertion
+# elsewhere may drop it.
+_memo_lock = threading.Lock()
 
 
 def _attach_docs(decl, runs: dict[int, tuple]):
@@ -298,9 +303,11 @@ def _line_start(text: str, start: int) -> bool:
 def _parse_chunk_cached(text: str, start: int, end: int):
     chunk_text = text[start:end]
     key = (chunk_text, end >= len(text), _line_start(text, start))
-    hit = _memo.get(key)
+    with _memo_lock:
+        hit = _memo.get(key)
+        if hit is not None:
+            _memo.move_to_end(key)
     if hit is not None:
-        _memo.move_to_end(key)
         decls, diags, chunk_comments, base = hit
         delta = start - base
         if not delta:
@@ -312,9 +319,10 @@ def _parse_chunk_cached(text: str, start: int, end: int):
             # allows. Parsing is iterative, so parse the chunk again at its new offset.
             pass
     result = _parse_chunk_uncached(chunk_text, start, key[1], key[2])
-    _memo[key] = result + (start,)
-    if len(_memo) > _MEMO_SIZE:
-        _memo.popitem(last=False)
+    with _memo_lock:
+        _memo[key] = result + (start,)
+        if len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
     return result
 
 
@@ -333,9 +341,11 @@ def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0,
     must be a different node, or its symbol would be taken for the first one's). `line_start`
     says whether the chunk starts a line (see `_parse_chunk_uncached`)."""
     key = (chunk_text, at_eof, occurrence, line_start)
-    hit = _local_memo.get(key)
+    with _memo_lock:
+        hit = _local_memo.get(key)
+        if hit is not None:
+            _local_memo.move_to_end(key)
     if hit is not None:
-        _local_memo.move_to_end(key)
         return hit
     was_enabled = gc.isenabled()
     gc.disable()  # as in parse_module
@@ -355,9 +365,10 @@ def parse_chunk_local(chunk_text: str, at_eof: bool, occurrence: int = 0,
     finally:
         if was_enabled:
             gc.enable()
-    _local_memo[key] = hit
-    if len(_local_memo) > _MEMO_SIZE:
-        _local_memo.popitem(last=False)
+    with _memo_lock:
+        hit = _local_memo.setdefault(key, hit)  # (made meanwhile by the other thread: that one)
+        if len(_local_memo) > _MEMO_SIZE:
+            _local_memo.popitem(last=False)
     return hit
 
 
