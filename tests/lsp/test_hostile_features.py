@@ -47,6 +47,8 @@ def _middle(text: str) -> int:
 
 FEATURES = {
     "semantic tokens": lambda doc: semantic_tokens.semantic_tokens(doc),
+    "semantic tokens of a range": lambda doc: semantic_tokens.semantic_tokens(
+        doc, Span(_middle(doc.text), _middle(doc.text) + 80)),
     "inlay hints": lambda doc: inlay_hints.inlay_hints(doc, Span(0, len(doc.text))),
     "hover on the name": lambda doc: hover.hover(doc, _declared_name(doc.text)),
     "hover in the middle": lambda doc: hover.hover(doc, _middle(doc.text)),
@@ -56,7 +58,7 @@ FEATURES = {
 }
 
 
-@pytest.mark.slow  # 35 growth measurements, each tracing runs over 300 and 1,200 parts
+@pytest.mark.slow  # 40 growth measurements, each tracing runs over 300 and 1,200 parts
 @pytest.mark.parametrize("feature", sorted(FEATURES))
 @pytest.mark.parametrize("shape", ["@", ">>", "object product", "let +", "rule *"])
 def test_feature_work_grows_linearly(shape, feature):
