@@ -259,7 +259,7 @@ def _workspace_symbols(ls, doc, params) -> list[lsp.WorkspaceSymbol]:
     out = []
     from qvr.syntax.span import LineIndex
 
-    open_docs = list(ls.documents.all())
+    open_docs = ls.documents.all()
     indexes: dict[int, Any] = {id(d.text): d.line_index for d in open_docs}  # (kept up to date)
     for sym in f_symbols.workspace_symbols(params.query or "", open_docs, ls.workspace_index, list(dict.fromkeys(roots))):
         index = indexes.get(id(sym.text))
@@ -399,13 +399,10 @@ def _selection_ranges(ls, doc, params) -> list:
 
 
 async def _formatting(ls, doc, params) -> list:
-    # (made in the worker: formatting 2 MB takes seconds. The analysis and the parse, made
-    # on the loop, are read there; the message is sent from the loop.)
-    doc.analysis
+    # (made in the worker: formatting 2 MB takes seconds. The analysis (`need`) and the
+    # parse, made on the loop, are read there; the message is sent from the loop.)
     parsed = doc.parsed
-    result = await scheduling.in_worker(lambda: f_formatting.format_document(doc, parsed))
-    if not ls.documents.is_current(doc):
-        raise ContentModified()  # edits for a text the client no longer has
+    result = await scheduling.in_worker_for(ls, doc, lambda: f_formatting.format_document(doc, parsed))
     if result.message:
         ls.window_show_message(lsp.ShowMessageParams(type=lsp.MessageType.Warning, message=result.message))
     return convert.text_edits(ls.encoder, doc.line_index, result.edits)
@@ -594,9 +591,9 @@ def register_server_requests(ls) -> None:
             doc = ls.documents.get(uri) if uri else None
             if doc is None:
                 return {"applied": False, "message": "document is not open"}
-            # made in the worker (an analysis per round: seconds on a big classic file)
-            action = await scheduling.in_worker(lambda: f_actions.migrate_action(doc))
-            if not ls.documents.is_current(doc):
+            try:  # made in the worker (an analysis per round: seconds on a big classic file)
+                action = await scheduling.in_worker_for(ls, doc, lambda: f_actions.migrate_action(doc))
+            except ContentModified:
                 return {"applied": False, "message": "the document changed meanwhile; migrate it again"}
             if action is None:
                 return {"applied": False, "message": "nothing to migrate"}

@@ -80,18 +80,33 @@ async def in_worker(fn: Callable[[], Any]) -> Any:
     return await asyncio.get_running_loop().run_in_executor(_WORKER, fn)
 
 
-async def answer_in_worker(ls, doc, make: Callable[[], Any]) -> PreparedResult:
-    """The answer `make()` gives about `doc`, made and written as JSON in the worker thread
-    (`in_worker`). Queued behind another answer, the document may have changed meanwhile:
-    then nobody wants this one (editors ask again for the new version): ContentModified."""
-    unstructure = ls.protocol._converter.unstructure
-
-    def work() -> PreparedResult:
+def _if_current(ls, doc, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """`fn` as the worker runs it for `doc`: queued behind another answer, the document may have
+    changed meanwhile; then nobody wants this one (editors ask again for the new version):
+    ContentModified, and `fn` is not run."""
+    def work():
         if not ls.documents.is_current(doc):
             raise ContentModified()
-        return PreparedResult(json.dumps(unstructure(make()), separators=(",", ":")))
+        return fn()
 
-    return await in_worker(work)
+    return work
+
+
+async def answer_in_worker(ls, doc, make: Callable[[], Any]) -> PreparedResult:
+    """The answer `make()` gives about `doc`, made and written as JSON in the worker thread
+    (`in_worker`; ContentModified if `doc` changed while it was queued)."""
+    unstructure = ls.protocol._converter.unstructure
+    return await in_worker(_if_current(
+        ls, doc, lambda: PreparedResult(json.dumps(unstructure(make()), separators=(",", ":")))))
+
+
+async def in_worker_for(ls, doc, fn: Callable[[], Any]) -> Any:
+    """`fn()` about `doc` in the worker thread, for a result applied to the text the client has
+    (edits): ContentModified if `doc` changed while it was queued or while it ran."""
+    result = await in_worker(_if_current(ls, doc, fn))
+    if not ls.documents.is_current(doc):
+        raise ContentModified()
+    return result
 
 
 # How long the user must pause before the server computes the full analysis unasked.

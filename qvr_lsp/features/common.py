@@ -143,6 +143,24 @@ def dimension_note(t) -> str:
     return display_type(t)
 
 
+def subsequence_matcher(query: str):
+    """A test of names: whether `query` is a case-insensitive subsequence of the name (`gi`
+    matches `gate_i`). The query is lowered once: a search reads every name of a file."""
+    low = query.lower()
+    if not low:
+        return lambda name: True
+
+    def match(name: str) -> bool:
+        lowered, at = name.lower(), 0
+        for ch in low:  # (each character found after the last: linear in the name)
+            at = lowered.find(ch, at) + 1
+            if not at:
+                return False
+        return True
+
+    return match
+
+
 def first_line_of(text: str, span: Span) -> str:
     end = text.find("\n", span.start, span.end)
     return text[span.start: span.end if end < 0 else end].strip()

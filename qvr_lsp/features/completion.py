@@ -24,6 +24,7 @@ from qvr.semantics.marginalize import ENUMERABLE, REDUCTIONS
 from qvr.syntax import vocabulary as _vocabulary
 
 from . import families
+from .common import subsequence_matcher
 from .inlay_hints import value_note
 from .signature_help import family_signature
 
@@ -499,12 +500,7 @@ def prefix_filter(items: list[Item], prefix: str, limit: int = MAX_ITEMS) -> tup
     """Items whose label contains the typed prefix as a case-insensitive subsequence, best
     groups first, at most `limit` (and whether the list was cut, so the client asks again)."""
     if prefix:
-        low = prefix.lower()
-
-        def ok(label: str) -> bool:
-            it = iter(label.lower())
-            return all(ch in it for ch in low)
-
+        ok = subsequence_matcher(prefix)
         items = [i for i in items if ok(i.label)]
     # the best `limit` (a file of megabytes has tens of thousands of names: no full sort)
     best = heapq.nsmallest(limit + 1, items, key=lambda i: (i.sort_group, not i.label.startswith(prefix), i.label))

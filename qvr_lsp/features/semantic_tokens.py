@@ -93,19 +93,15 @@ def _lexing_region(text: str, statements, span: Span) -> tuple[int, int]:
     a place, so lexing the region gives the tokens the whole text has there."""
     # (a token that ends at `span.start` or begins at `span.end` overlaps it: a < span.start,
     # b > span.end)
-    i = bisect.bisect_left(statements, span.start, key=_statement_start) - 1
+    i = bisect.bisect_left(statements, span.start, key=_start_of) - 1
     while i >= 0 and not _begins_line(text, statements[i].span.start):
         i -= 1
-    j = bisect.bisect_right(statements, span.end, key=_statement_start)
+    j = bisect.bisect_right(statements, span.end, key=_start_of)
     while j < len(statements) and not _begins_line(text, statements[j].span.start):
         j += 1
     a = statements[i].span.start if i >= 0 else 0
     b = statements[j].span.start if j < len(statements) else len(text)
     return a, b
-
-
-def _statement_start(statement) -> int:
-    return statement.span.start
 
 
 def _refs_in(references, a: int, b: int) -> dict:
@@ -272,8 +268,9 @@ def encoded_steps(doc, encoder):
     return (yield from _stitch_steps(text, doc.line_index.line_starts, regions, encoder))
 
 
-def _start_of(reference) -> int:
-    return reference.span.start
+def _start_of(node) -> int:
+    """Sort key of statements and name occurrences: where their span starts."""
+    return node.span.start
 
 
 def _statement_regions(doc, encoder):
@@ -284,7 +281,7 @@ def _statement_regions(doc, encoder):
     refs_all = analysis.references if analysis is not None else ()  # (by start)
     statements = analysis.module.statements if analysis is not None else ()
     cuts = sorted({d.span.start for d in statements[::STEP_REGIONS]
-                   if 0 < d.span.start < len(text) and text[d.span.start - 1] == "\n"})
+                   if 0 < d.span.start < len(text) and _begins_line(text, d.span.start)})
     regions = []
     for a, b in zip([0, *cuts], [*cuts, len(text)]):
         regions.append((a,) + _encode_region(text, a, b, _refs_in(refs_all, a, b), encoder))

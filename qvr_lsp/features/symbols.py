@@ -10,7 +10,7 @@ from qvr.syntax.ast import CompositionDecl, MarginalizeStep, OpaqueDecl, Program
 from qvr.syntax.span import Span
 from qvr.syntax.vocabulary import DECLARATION_KINDS as KEYWORD_KIND
 
-from .common import first_line_of
+from .common import first_line_of, subsequence_matcher
 
 
 # Outline kinds of tier-3 blocks by head word (spec part 2 §5.12).
@@ -111,29 +111,6 @@ class WorkspaceSymbol:
     text: str = field(repr=False, default="")  # the text the span indexes (for line mapping)
 
 
-def matches(query: str, name: str) -> bool:
-    """Case-insensitive subsequence match (`gi` matches `gate_i`)."""
-    return matcher(query)(name)
-
-
-def matcher(query: str):
-    """`matches` for one query, as a function of the name (the query lowered once: a search
-    reads every name of every open document)."""
-    low = query.lower()
-    if not low:
-        return lambda name: True
-
-    def match(name: str) -> bool:
-        lowered, at = name.lower(), 0
-        for ch in low:  # (each character found after the last: linear in the name)
-            at = lowered.find(ch, at) + 1
-            if not at:
-                return False
-        return True
-
-    return match
-
-
 class WorkspaceIndex:
     """Top-level symbols of `.qvr` files on disk, re-parsed only when a file's mtime changes."""
 
@@ -187,7 +164,7 @@ class WorkspaceIndex:
 def workspace_symbols(query: str, open_docs, index: Optional[WorkspaceIndex], roots: Iterable[str], limit: int = 500) -> list[WorkspaceSymbol]:
     from pygls.uris import from_fs_path
 
-    matches = matcher(query)
+    matches = subsequence_matcher(query)
     out: list[WorkspaceSymbol] = []
     open_paths = set()
     for doc in open_docs:

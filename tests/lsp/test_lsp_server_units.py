@@ -354,6 +354,29 @@ def test_typing_and_requests_make_no_reference_cycles(generated_module):
             gc.enable()
 
 
+def _held_worker(monkeypatch):
+    """Keep the worker thread busy until `release()` is awaited; `queued` is set once the next
+    job has been handed to it (and waits behind the busy one). Call inside the event loop."""
+    import threading
+
+    real_in_worker = scheduling.in_worker
+    hold = threading.Event()
+    queued = asyncio.Event()
+
+    def in_worker(fn):
+        queued.set()
+        return real_in_worker(fn)
+
+    monkeypatch.setattr(scheduling, "in_worker", in_worker)
+    busy = asyncio.ensure_future(real_in_worker(lambda: hold.wait(60)))
+
+    async def release():
+        hold.set()
+        await busy
+
+    return queued, release
+
+
 @pytest.mark.parametrize("method", ["textDocument/documentSymbol", "textDocument/codeLens",
                                     "textDocument/formatting"])
 def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_document_changed(
@@ -363,21 +386,10 @@ def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_docume
     A request that waited there behind another while its document changed is answered
     ContentModified (the editor asks again for the new version), not made for a text nobody
     shows."""
-    import threading
-
     from qvr_lsp.protocol import ContentModified
 
-    real_in_worker = scheduling.in_worker
-    release = threading.Event()
-
     async def scenario():
-        queued = asyncio.Event()
-
-        def in_worker(fn):
-            queued.set()
-            return real_in_worker(fn)
-
-        monkeypatch.setattr(scheduling, "in_worker", in_worker)
+        queued, release = _held_worker(monkeypatch)
         server, uri = create_server(), "file:///queued.qvr"
         server.documents.open(uri, "object A : FinSet 2\nprogram p : A -> A\n    return x\n", 1)
         answer = server.protocol.fm.features[method]  # (as registered, with the server bound)
@@ -387,12 +399,10 @@ def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_docume
                   "textDocument/formatting": lsp.DocumentFormattingParams(
                       text_document=document, options=lsp.FormattingOptions(tab_size=4, insert_spaces=True)),
                   }[method]
-        busy = asyncio.ensure_future(real_in_worker(lambda: release.wait(60)))
         asked = asyncio.ensure_future(answer(params))
-        await asyncio.wait_for(queued.wait(), 60)  # the request is behind `busy` in the queue
+        await asyncio.wait_for(queued.wait(), 60)  # the request waits behind the busy job
         server.documents.open(uri, "object   B : FinSet 2\nprogram q : B -> B\n    return y\n", 2)
-        release.set()
-        await busy
+        await release()
         with pytest.raises(ContentModified):
             await asked
         fresh = await answer(params)  # the new version's, made as usual
@@ -409,33 +419,21 @@ def test_a_whole_document_answer_queued_in_the_worker_is_dropped_once_the_docume
 def test_a_migration_made_while_its_document_changed_is_not_applied(monkeypatch):
     """The migration command makes its edit in the worker thread (an analysis per round);
     an edit made for a text the client no longer has is not sent."""
-    import threading
-
     from qvr_lsp.handlers import MIGRATE_COMMAND
 
-    real_in_worker = scheduling.in_worker
-    release = threading.Event()
     classic = "object Token : 4\nexport Token\n"
 
     async def scenario():
-        queued = asyncio.Event()
-
-        def in_worker(fn):
-            queued.set()
-            return real_in_worker(fn)
-
-        monkeypatch.setattr(scheduling, "in_worker", in_worker)
+        queued, release = _held_worker(monkeypatch)
         server, uri = create_server(), "file:///classic.qvr"
         sent = []
         monkeypatch.setattr(server, "workspace_apply_edit", sent.append)
         server.documents.open(uri, classic, 1)
         migrate = server.protocol.fm.commands[MIGRATE_COMMAND]
-        busy = asyncio.ensure_future(real_in_worker(lambda: release.wait(60)))
         asked = asyncio.ensure_future(migrate([{"uri": uri}]))
-        await asyncio.wait_for(queued.wait(), 60)  # the migration is behind `busy`
+        await asyncio.wait_for(queued.wait(), 60)  # the migration waits behind the busy job
         server.documents.open(uri, classic.replace("Token", "Word"), 2)
-        release.set()
-        await busy
+        await release()
         assert await asked == {"applied": False,
                                "message": "the document changed meanwhile; migrate it again"}
         assert sent == []
