@@ -250,7 +250,7 @@ def apply_edit(data, text: str, snips=SNIPS) -> str:
 @pytest.mark.slow
 @settings(max_examples=80, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(start=start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8]))
+@given(start=start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8, 16]))
 def test_random_edit_chains_match_analyze(start, data, block):
     # 80 chains x 18-24 steps: >= 1,000 compared edits per run; blocks of several sizes (which
     # units share a record changes what a missed dependency would break)
@@ -283,7 +283,7 @@ def current_start_texts(draw):
 @pytest.mark.slow
 @settings(max_examples=80, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(start=current_start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8]))
+@given(start=current_start_texts(), data=st.data(), block=st.sampled_from([1, 3, 8, 16]))
 def test_random_edit_chains_over_current_forms_match_analyze(start, data, block):
     # the same chains over the forms of spec part 2 (their snippets among the insertions)
     _edit_chain(Engine(block=block), start, data, SNIPS_CURRENT, view_first=True)
