@@ -177,7 +177,7 @@ class _Unit:
 # look-up and a few appends) and re-checks the blocks it touched, so a larger block trades a
 # longer re-check for fewer blocks to go over: on the benchmark's 5,000-line files a keystroke
 # took about 10% less CPU with 16 than with 8 (side by side; typing a new step, and replayed
-# edits), and more with 24 or 32, where re-checking the touched block starts to dominate.
+# edits); 24 was no better and 32 worse, re-checking the touched block taking over.
 BLOCK = 16
 MAX_BLOCK = 4 * BLOCK  # and at most (what one keystroke may have to re-check)
 # `diagnostics_steps` yields after this many chunks parsed or blocks checked afresh: about 3 ms
