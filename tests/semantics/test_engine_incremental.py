@@ -615,6 +615,55 @@ def test_a_duplicate_writing_an_entry_its_block_neighbour_reads():
     assert "QVR050" in codes(assert_same(checker, with_duplicate))
 
 
+@pytest.mark.parametrize("size", [1, 8, 16])
+def test_a_where_binding_left_unused_in_a_later_copy_is_reported(size):
+    # The same module twice: checking the first copy's `where` unit marks its bindings used,
+    # and those local symbols are freed with the unit. When the second copy's owner stops
+    # naming `second`, that copy's `second` is a new symbol, possibly at a freed one's address:
+    # it must still get its "never used" hint.
+    module = ("object V : Real 2\nmorphism a, b, c : V -> V\n\n"
+              "define net = first >> second\n    where\n        define first = a >> b\n"
+              "        define second = c\ndefine top = net\n\nexport top\n")
+    text = module + "\n" + module
+    owner = text.rindex("first >> second") + len("first >> ")
+    edited = text[:owner] + "secxond" + text[owner + len("second"):]
+    checker = Engine(block=size)
+    assert_same(checker, text)
+    assert "QVR080" in codes(assert_same(checker, edited))
+
+
+def test_no_local_symbol_is_left_in_the_used_set(monkeypatch):
+    # What the whole-module pass reads of `ctx.used` are top-level symbols; a unit's local
+    # symbols are freed with the unit, so their ids must be gone from it by then. Every local
+    # symbol is kept alive here, so that no id is reused and each can be looked for.
+    from qvr.semantics import checker as checker_module
+    from qvr.semantics import context as context_module
+
+    made = []
+    add_symbol = context_module.Context.add_symbol
+    monkeypatch.setattr(context_module.Context, "add_symbol",
+                        lambda self, sym: made.append(sym) or add_symbol(self, sym))
+    seen = {}
+    finish_steps = checker_module.Checker.finish_steps
+
+    def finish_and_look(self, top):
+        seen["used"], seen["top"] = set(self.ctx.used), set(map(id, self.ctx.top.values()))
+        return (yield from finish_steps(self, top))
+
+    monkeypatch.setattr(checker_module.Checker, "finish_steps", finish_and_look)
+    module = ("object V : Real 2\nmorphism a, b : V -> V\n\n"
+              "define net = first >> second\n    where\n        define first = a\n"
+              "        define second = b\n\nprogram p(x) : V -> V\n    let y = a(x)\n    return y\n"
+              "export net\n")
+    checker = Engine()
+    for text in (module, module.replace("let y = a(x)", "let y = b(x)")):
+        made.clear()
+        got = checker.diagnostics(text)
+        local = {id(sym) for sym in made} - seen["top"]
+        assert local and not seen["used"] & local
+        assert got == analyze(text).diagnostics
+
+
 def test_a_tier3_block_named_by_a_reserved_word():
     # A tier-3 block may be named by a reserved word; a broken declaration mentioning that
     # word refers to it once it is declared (its key must look the word up).

@@ -1203,6 +1203,13 @@ class Engine:
         # diagnostics, and kept to its end these tables of a file of megabytes (a million
         # occurrences) would be freed all at once there, holding up every other request.
         del ctx.references[refs_before:]
+        # The local symbols go too, and with them their ids in `ctx.used`: a symbol made later
+        # at a freed one's address would otherwise count as used (a `where` binding of a
+        # later statement lost its "never used" hint that way).
+        used_ids = ctx.used
+        for sym in ctx.symbols[symbols_before:]:
+            if top.get(sym.name) is not sym:
+                used_ids.discard(id(sym))
         del ctx.symbols[symbols_before:]
         for table in (ctx.types, ctx.scans, ctx.intermediates, ctx.inlines):
             table.clear()
