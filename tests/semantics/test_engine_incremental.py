@@ -632,6 +632,32 @@ def test_a_where_binding_left_unused_in_a_later_copy_is_reported(size):
     assert "QVR080" in codes(assert_same(checker, edited))
 
 
+def _first_name(decl) -> str:
+    names = getattr(decl, "names", None)
+    return (names[0] if names else decl.name).text
+
+
+def test_typing_checks_only_the_statement_typed_in(monkeypatch):
+    # The block of the statement typed in is checked again at every keystroke; from the second
+    # keystroke on, its other statements are replayed from their own records.
+    checked = []
+    check = Engine._check
+    monkeypatch.setattr(Engine, "_check",
+                        lambda self, checker, i, u: checked.append(_first_name(u.decl)) or check(self, checker, i, u))
+    module = "".join(f"object T{k} : Real 2\n" for k in range(12)) + "define d = T0 >> T1\n"
+    checker = Engine(block=16)
+    assert_same(checker, module)
+    assert len(checked) == 13  # the first run checks everything
+    at = module.index("Real 2\nobject T6") + len("Real 2")
+    for n, typed in enumerate(("4", "46", "467"), start=1):
+        checked.clear()
+        assert_same(checker, module[:at] + typed + module[at:])
+        if n == 1:  # the whole block: nothing is recorded per statement yet
+            assert "T5" in checked and len(checked) > 1
+        else:
+            assert checked == ["T5"]
+
+
 def test_no_local_symbol_is_left_in_the_used_set(monkeypatch):
     # What the whole-module pass reads of `ctx.used` are top-level symbols; a unit's local
     # symbols are freed with the unit, so their ids must be gone from it by then. Every local

@@ -44,7 +44,10 @@ How the incremental runs reuse work:
   checksum of the text, so an edit moves no cut but its own), under a key made of the units'
   keys: a later version replays the record instead of checking. Per-unit bookkeeping would
   cost more than re-checking a few neighbours; per-unit keys keep the dependencies exact. A
-  block whose units all kept their keys is not even re-keyed.
+  block whose units all kept their keys is not even re-keyed. A block that is checked again
+  replays, unit by unit, the units whose key (and text before them on their line) a unit
+  checked or replayed in the last two runs had: typing re-checks the same block keystroke
+  after keystroke, and only the unit typed in changes (`_check_block`).
 * **Diagnostics as runs.** A replayed block's diagnostics are not copied to their new offsets:
   the run returns a `DiagnosticRuns` (`qvr.semantics.placed`), the record's sorted tuple moved
   by one offset, merged in order with what this version made (`placed.merged`). The
@@ -287,6 +290,12 @@ class Engine:
         self.block = block
         self._records: dict[int, _Record] = {}  # by unit key: the last version's
         self._previous: dict[int, _Record] = {}  # and the one before (an edit and its undo)
+        # What checking one unit did, by `_unit_record_key`, for the units of a block that is
+        # checked again (`_check_block`): those made or replayed by the last run and the one
+        # before (none are kept from a first run, which checks every unit)
+        self._unit_records: dict[tuple, _Record] = {}
+        self._unit_previous: dict[tuple, _Record] = {}
+        self._units_now: Optional[dict] = None  # this run's, while it goes on
         self._chunks: dict[tuple, tuple] = {}  # (text, at end, occurrence) -> parse, identifiers
         self._declared: dict[int, tuple] = {}  # id(decl) -> (decl, [(name, Symbol)], groups, names)
         # the last version's declarations and tables, when it declared them cleanly
@@ -586,6 +595,7 @@ class Engine:
                         algebra_from = at_decl if algebra_from is None else min(algebra_from, at_decl)
             yield
         name_key = self._name_key
+        self._units_now = {} if version > 1 else None
         extra_writes: dict[str, int] = {}  # name -> chained keys of blocks writing it, so far
         foreign_now: set = set()
         # the quantale in force at each unit: part of its key, since the entries it writes
@@ -693,6 +703,9 @@ class Engine:
             ctx.used.update(map(id, map(top_syms.__getitem__, replayed_uses[at:at + 16 * PASS_STEP])))
             yield
         self._previous, self._records = self._records, records
+        if self._units_now is not None:
+            self._unit_previous, self._unit_records = self._unit_records, self._units_now
+        self._units_now = None
 
     # -------------------------------------------------------------------------------------
     def _parse_steps(self, text, chunks):
@@ -1080,12 +1093,35 @@ class Engine:
         return blocks
 
     def _check_block(self, checker, block) -> tuple["_Record", bool]:
-        """Check a block unit by unit; merge what they did into one record."""
-        records, reusable = [], not block.where
+        """Check a block unit by unit; merge what they did into one record.
+
+        Typing re-checks the block of the declaration typed in, keystroke after keystroke,
+        and its other units do not change: a unit whose `_unit_record_key` is that of a unit
+        the last two runs checked or replayed is replayed from that unit's record
+        (`_replay_unit`) instead of checked. A unit after one that wrote an entry for a name it
+        does not declare is always checked: its key does not show that write (see
+        `_fold_foreign`)."""
+        records, diagnostics, reusable = [], [], not block.where
+        kept = self._units_now
+        foreign = False
+        declared_at = checker.ctx.declared_at
         for i, u in zip(block.indices, block.units):
-            record, ok = self._check(checker, i, u)
+            key = None if kept is None or foreign else _unit_record_key(checker.text, u)
+            record = None if key is None else (
+                self._unit_records.get(key) or self._unit_previous.get(key))
+            made = False if record is None else self._replay_unit(checker, i, u, record)
+            if made is False:
+                record, ok = self._check(checker, i, u)
+                made = record.diagnostics
+                if ok and key is not None and record.names_key is None:
+                    kept[key] = record
+            else:
+                ok = True
+                kept[key] = record  # (kept for the next run too)
             records.append(record)
+            diagnostics.append(made)
             reusable = reusable and ok
+            foreign = foreign or any(declared_at.get(name) != i for _, name, _ in record.writes)
         writes: dict[str, dict] = {}
         for r in records:
             for attr, name, value in r.writes:
@@ -1103,7 +1139,7 @@ class Engine:
             if r.export is not None:
                 export, export_type = r.export, r.export_type
         merged = _Record(
-            block.units[0].origin, tuple(d for r in records for d in r.diagnostics),
+            block.units[0].origin, tuple(d for made in diagnostics for d in made),
             tuple(writes.items()), tuple(x for r in records for x in r.symbols),
             frozenset().union(*(r.used for r in records)),
             tuple(x for r in records for x in r.define_uses), quantale, export, export_type,
@@ -1126,6 +1162,34 @@ class Engine:
         merged.refs = tuple(refs)
         merged.end = block.units[-1].end - origin
         return merged, reusable
+
+    def _replay_unit(self, checker, i, u, record: _Record):
+        """Do what checking unit `u` (the `i`-th) would: what `record`, made when a unit with
+        the same `_unit_record_key` was checked, says it did. Returns its diagnostics, moved
+        to `u`'s frame; False (nothing done) when a name it names is not declared now."""
+        ctx = checker.ctx
+        top = ctx.top
+        if not all(n in top for n, _, _ in record.symbols) or not all(n in top for n in record.used):
+            return False
+        delta = u.origin - record.origin
+        made = tuple(d.shifted(delta) for d in record.diagnostics) if delta else record.diagnostics
+        ctx.current_index = i
+        ctx.diagnostics.extend(made)
+        for attr, name, value in record.writes:
+            getattr(ctx, attr)[name] = value
+        for n, type_, detail in record.symbols:
+            sym = top[n]
+            sym.type, sym.detail = type_, detail
+        used = ctx.used
+        for name in record.used:
+            used.add(id(top[name]))
+        for name, user in record.define_uses:
+            ctx.define_users.setdefault(id(top[name]), set()).add(user)
+        if record.quantale is not None:
+            ctx.quantale = record.quantale
+        if record.schema_parser:
+            ctx.schema_parser = True
+        return made
 
     def _check(self, checker, i, u) -> tuple[_Record, bool]:
         """Check one unit, recording what it did; the flag says whether it may be replayed."""
@@ -1223,6 +1287,20 @@ class Engine:
             span = u.decl.expr.span
             record.export_texts = (checker.text[u.origin + span.start:u.origin + span.end],)
         return record, not (failed or ctx.positional or u.where)
+
+
+def _unit_record_key(text: str, u: _Unit) -> Optional[tuple]:
+    """What a unit's check depends on, for `Engine._check_block` to replay it: its key (its
+    text and, per name it mentions, the declaring unit's key; the algebra in force) and the
+    text before it on its line (where fixes insert). None for the units whose check reads
+    more: exports (the expressions exported before), algebra selectors and tier-3 blocks, a
+    `where` owner, a unit whose key is folded with a write of its own block, or one not yet
+    keyed."""
+    if u.key is None or u.where or u.pure is not None or u.decl.__class__ in _UNREPLAYED_UNITS:
+        return None
+    origin = u.origin
+    head = "" if not origin or text[origin - 1] == "\n" else text[text.rfind("\n", 0, origin) + 1:origin]
+    return u.key, head
 
 
 def _apply_replayed(tables: dict, top_syms, used_names: set, pending: dict, symbols: list,
@@ -1405,6 +1483,7 @@ def _names_of(d, groups) -> list:
 _shape_key = attrgetter("shape_key")
 # statements that select the quantale (algebra) in force for the statements after them
 _SELECTORS = (A.QuantaleDecl, A.CompositionDecl)
+_UNREPLAYED_UNITS = frozenset((A.ExportDecl, A.OpaqueDecl, *_SELECTORS))
 
 
 def _names_key_steps(top):
