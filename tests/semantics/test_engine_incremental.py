@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from qvr.semantics import analyze
 from qvr.semantics.engine import Engine
 from qvr.stepwise import finish
+from qvr.syntax import ast as A
 from qvr.syntax import split_declarations
 
 from sem_catalogue_cases import CASES, P
@@ -632,18 +633,13 @@ def test_a_where_binding_left_unused_in_a_later_copy_is_reported(size):
     assert "QVR080" in codes(assert_same(checker, edited))
 
 
-def _first_name(decl) -> str:
-    names = getattr(decl, "names", None)
-    return (names[0] if names else decl.name).text
-
-
 def test_typing_checks_only_the_statement_typed_in(monkeypatch):
     # The block of the statement typed in is checked again at every keystroke; from the second
     # keystroke on, its other statements are replayed from their own records.
     checked = []
     check = Engine._check
     monkeypatch.setattr(Engine, "_check",
-                        lambda self, checker, i, u: checked.append(_first_name(u.decl)) or check(self, checker, i, u))
+                        lambda self, checker, i, u: checked.append(A.declared_names(u.decl)[0].text) or check(self, checker, i, u))
     module = "".join(f"object T{k} : Real 2\n" for k in range(12)) + "define d = T0 >> T1\n"
     checker = Engine(block=16)
     assert_same(checker, module)

@@ -553,7 +553,6 @@ class Engine:
         names_key = None
         top_syms, declared_at = ctx.top, ctx.declared_at
         tables = {attr: getattr(ctx, attr) for attr in _ENV}
-        define_users = ctx.define_users
         used_names: set[str] = set()  # top-level names the replayed blocks use
         # What the replayed blocks write (table entries, their symbols' type and detail, the
         # names they use), gathered per block and applied in C loops (`_apply_replayed`)
@@ -648,16 +647,7 @@ class Engine:
                 if record.symbols:
                     pending_symbols.extend(record.symbols)
                 pending_used.append(record.used)
-                for name, user in record.define_uses:
-                    define_users.setdefault(id(top_syms[name]), set()).add(user)
-                if record.quantale is not None:
-                    ctx.quantale = record.quantale
-                if record.export is not None:
-                    checker.export, checker.export_type = record.export, record.export_type
-                if record.schema_parser:
-                    ctx.schema_parser = True
-                if record.export_texts:
-                    checker.export_texts.update(record.export_texts)
+                _replay_context(checker, record)
             else:
                 checked += len(block.units)
                 before = len(ctx.diagnostics)
@@ -1103,14 +1093,17 @@ class Engine:
         `_fold_foreign`)."""
         records, diagnostics, reusable = [], [], not block.where
         kept = self._units_now
-        foreign = False
+        # entries a unit wrote for a name it does not declare (a duplicate declaration
+        # overwrites the first one's entry): whoever reads the name depends on that unit too,
+        # even when the declaring unit is in the same block
+        foreign: list = []
         declared_at = checker.ctx.declared_at
         for i, u in zip(block.indices, block.units):
             key = None if kept is None or foreign else _unit_record_key(checker.text, u)
             record = None if key is None else (
                 self._unit_records.get(key) or self._unit_previous.get(key))
-            made = False if record is None else self._replay_unit(checker, i, u, record)
-            if made is False:
+            made = None if record is None else self._replay_unit(checker, i, u, record)
+            if made is None:
                 record, ok = self._check(checker, i, u)
                 made = record.diagnostics
                 if ok and key is not None and record.names_key is None:
@@ -1121,17 +1114,11 @@ class Engine:
             records.append(record)
             diagnostics.append(made)
             reusable = reusable and ok
-            foreign = foreign or any(declared_at.get(name) != i for _, name, _ in record.writes)
+            foreign.extend(name for _, name, _ in record.writes if declared_at.get(name) != i)
         writes: dict[str, dict] = {}
         for r in records:
             for attr, name, value in r.writes:
                 writes.setdefault(attr, {})[name] = value
-        # entries a unit wrote for a name it does not declare (a duplicate declaration
-        # overwrites the first one's entry): whoever reads the name depends on that unit too,
-        # even when the declaring unit is in the same block
-        declared_at = checker.ctx.declared_at
-        foreign = tuple(name for i, r in zip(block.indices, records)
-                        for _, name, _ in r.writes if declared_at.get(name) != i)
         quantale = export = export_type = None
         for r in records:
             if r.quantale is not None:
@@ -1166,11 +1153,11 @@ class Engine:
     def _replay_unit(self, checker, i, u, record: _Record):
         """Do what checking unit `u` (the `i`-th) would: what `record`, made when a unit with
         the same `_unit_record_key` was checked, says it did. Returns its diagnostics, moved
-        to `u`'s frame; False (nothing done) when a name it names is not declared now."""
+        to `u`'s frame; None (nothing done) when a name it names is not declared now."""
         ctx = checker.ctx
         top = ctx.top
         if not all(n in top for n, _, _ in record.symbols) or not all(n in top for n in record.used):
-            return False
+            return None
         delta = u.origin - record.origin
         made = tuple(d.shifted(delta) for d in record.diagnostics) if delta else record.diagnostics
         ctx.current_index = i
@@ -1183,12 +1170,7 @@ class Engine:
         used = ctx.used
         for name in record.used:
             used.add(id(top[name]))
-        for name, user in record.define_uses:
-            ctx.define_users.setdefault(id(top[name]), set()).add(user)
-        if record.quantale is not None:
-            ctx.quantale = record.quantale
-        if record.schema_parser:
-            ctx.schema_parser = True
+        _replay_context(checker, record)
         return made
 
     def _check(self, checker, i, u) -> tuple[_Record, bool]:
@@ -1301,6 +1283,22 @@ def _unit_record_key(text: str, u: _Unit) -> Optional[tuple]:
     origin = u.origin
     head = "" if not origin or text[origin - 1] == "\n" else text[text.rfind("\n", 0, origin) + 1:origin]
     return u.key, head
+
+
+def _replay_context(checker, record: _Record) -> None:
+    """What a replayed record (a block's or a unit's) did besides the tables, the symbols and
+    the used names: who uses which define, the quantale, the export, the schema parser."""
+    ctx = checker.ctx
+    for name, user in record.define_uses:
+        ctx.define_users.setdefault(id(ctx.top[name]), set()).add(user)
+    if record.quantale is not None:
+        ctx.quantale = record.quantale
+    if record.export is not None:
+        checker.export, checker.export_type = record.export, record.export_type
+    if record.schema_parser:
+        ctx.schema_parser = True
+    if record.export_texts:
+        checker.export_texts.update(record.export_texts)
 
 
 def _apply_replayed(tables: dict, top_syms, used_names: set, pending: dict, symbols: list,

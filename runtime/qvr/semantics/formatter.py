@@ -227,12 +227,11 @@ def format_text(text: str, parsed=None) -> str:
     if parsed is None:
         text = normalize(text)
         parsed = parse_module(text)
-    result = parsed
-    if result.diagnostics:
-        first = result.diagnostics[0]
+    if parsed.diagnostics:
+        first = parsed.diagnostics[0]
         raise QvrSyntaxError(f"cannot format: {first.code} {first.message}",
-                             result.diagnostics)
-    statements = result.module.statements
+                             parsed.diagnostics)
+    statements = parsed.module.statements
     levels = _where_levels(text, statements)
     unit_indent: dict[int, str] = {}
     for stmt in statements:
