@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qvr.syntax import ast as A
-from qvr.syntax import parse, parse_declaration, parse_module, shift, split_declarations
+from qvr.syntax import _trivia_end, parse, parse_declaration, parse_module, shift, split_declarations
+from qvr.syntax.span import Span
 
 from syntax_helpers import at, example_text
 
@@ -37,6 +38,48 @@ def test_several_broken_declarations_are_all_reported():
     # `object $` has no name to keep; `B` and `q` are kept as broken declarations
     assert [(type(d).__name__, d.names[0].text) for d in result.module.statements] == [
         ("ObjectDecl", "A"), ("BrokenDecl", "B"), ("ObjectDecl", "C"), ("BrokenDecl", "q")]
+
+
+def test_a_broken_declaration_keeps_its_names_after_comments_and_blanks():
+    text = "#{ note }#\n  # more\n morphism f, g : A -> -> B\n"
+    result = parse_module(text)
+    assert [(d.code, d.span) for d in result.diagnostics] == [("QVR002", Span(text.index("-> B"), text.index(" B")))]
+    (broken,) = result.module.statements
+    assert type(broken) is A.BrokenDecl
+    assert [(n.text, n.span) for n in broken.names] == [
+        ("f", Span(text.index("f,"), text.index(","))), ("g", Span(text.index("g :"), text.index(" :")))]
+
+
+def test_a_keyword_in_a_comment_before_broken_text_declares_nothing():
+    result = parse_module("# let me explain\n@@@ x\n")
+    assert [(d.code, d.message, d.span) for d in result.diagnostics] == [
+        ("QVR002", "syntax error: expected a declaration, found `@`", Span(17, 18))]
+    assert result.module.statements == ()
+
+
+@pytest.mark.parametrize("blanks", [24, 64, 4000])
+def test_broken_text_after_a_long_run_of_blanks_is_read(blanks):
+    # (reading a declaration's head by backtracking over the blanks would take 2**blanks steps)
+    text = " " * blanks + "emission\nl it, this\n"
+    result = parse_module(text)
+    assert [(d.code, d.message, d.span) for d in result.diagnostics] == [
+        ("QVR002", "syntax error: expected a name, found `,`", Span(text.index(","), text.index(",") + 1))]
+    assert result.module.statements == ()
+
+
+@pytest.mark.parametrize("text, end", [
+    ("", 0),
+    ("morphism f", 0),
+    (" \t\n  morphism f", 5),
+    ("# a comment with morphism f\nobject A", 28),
+    ("#{ a block\ncomment }#object A", 21),
+    ("#{}#  #{ }# \n object A", 14),
+    ("#{ never closed\n#{ nor this\nobject A", 28),  # an unclosed `#{` reads as a line comment
+    ("# the last line", 15),
+    ("#{ a }# # b\n#{ c", 16),
+])
+def test_the_trivia_before_a_declaration_head(text, end):
+    assert _trivia_end(text) == end
 
 
 def test_split_declarations_respects_program_bodies():

@@ -176,12 +176,38 @@ def _mask_bad_literals(text: str) -> tuple[str, list[tuple[int, int, str]]]:
     return "".join(pieces), found
 
 
-# The head of a declaration: its statement keyword and the names it declares (comments and
-# line breaks may stand between them), for a declaration whose text does not parse.
+# The head of a declaration after its leading trivia (`_trivia_end`): its statement keyword and
+# the names it declares, for a declaration whose text does not parse.
 _DECL_HEAD = re.compile(
-    r"(?:[ \t\f\r\n]+|#\{(?:.|\n)*?\}#|#[^\n]*)*"
     r"(?P<keyword>" + "|".join(sorted(DECLARATION_KINDS, key=len, reverse=True)) + r")\b"
     r"(?P<names>[ \t]+(?!\d)\w+(?:[ \t]*,[ \t]*(?!\d)\w+)*)")
+_BLANKS = re.compile(r"[ \t\f\r\n]*")
+
+
+def _trivia_end(text: str) -> int:
+    """Where the blanks and comments at the start of `text` end; a `#{` with no `}#` after it
+    reads as a line comment. A loop rather than one regular expression, to stay linear: a
+    repeated group of blanks backtracks through every way of cutting a run of blanks into
+    pieces (exponential in its length), and a lazy `#{…}#` looks for a `}#` again at every
+    unclosed `#{` (quadratic)."""
+    at, n = 0, len(text)
+    closed = True  # False once a `#{` found no `}#` after it: no later one can
+    while True:
+        at = _BLANKS.match(text, at).end()
+        if at >= n or text[at] != "#":
+            return at
+        if closed and text.startswith("#{", at):
+            close = text.find("}#", at + 2)
+            if close >= 0:
+                at = close + 2
+                continue
+            closed = False
+        line_end = text.find("\n", at)
+        if line_end < 0:
+            return n
+        at = line_end
+
+
 _NAME = re.compile(r"(?!\d)\w+")
 _RESERVED_WORDS = frozenset(RESERVED)
 
@@ -190,7 +216,7 @@ def _broken_declaration(text: str, offset: int) -> Optional[ast.BrokenDecl]:
     """A `BrokenDecl` for a chunk that does not parse, when its head still says what it
     declares (`morphism f, g : A ->` declares `f` and `g`); None when it does not (a keyword
     alone, `export`, a name that is a reserved word or not an identifier)."""
-    head = _DECL_HEAD.match(text)
+    head = _DECL_HEAD.match(text, _trivia_end(text))
     if head is None or DECLARATION_KINDS[head.group("keyword")] in ("export", "quantale"):
         return None
     names = []
