@@ -40,6 +40,7 @@ import asyncio
 import functools
 import gc
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from time import perf_counter
@@ -57,6 +58,22 @@ from .leftovers import Leftovers
 from .positions import PositionEncoder
 
 log = logging.getLogger(__name__)
+
+# A UTF-16 code unit of a surrogate pair standing alone. JSON can carry one ("\\ud83d"), and
+# a client's buffer can hold one (JavaScript strings may); Python then holds it as a code
+# point of its own, which no UTF-8 encoder (tree-sitter's bytes, byte offsets) accepts.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def client_text(text: str) -> str:
+    """Text from a client as the store keeps it: `normalize`d, and each lone surrogate
+    replaced by U+FFFD, which is one UTF-16 code unit as well, so the client's positions
+    still point where they did."""
+    text = normalize(text)
+    if not text.isascii():
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+    return text
+
 
 # Held while a `Document` parses its text with the store's tree-sitter parser (one parser, used
 # from the event loop and the worker thread).
@@ -402,7 +419,7 @@ class Document:
 
 def apply_change(text: str, index: LineIndex, change: Change, encoder: PositionEncoder) -> tuple[str, int, int, int]:
     """Apply one change; return (new text, start, old end, new end) in code points."""
-    new_text = normalize(change.text) if change.text else ""
+    new_text = client_text(change.text) if change.text else ""
     if change.range is None:
         return new_text, 0, len(text), len(new_text)
     span = encoder.span_from_lsp(index, change.range[0], change.range[1])
@@ -577,7 +594,7 @@ class DocumentStore:
         return self._ts_parser.parse(data, old_tree) if old_tree is not None else self._ts_parser.parse(data)
 
     def open(self, uri: str, text: str, version: Optional[int] = None) -> Document:
-        text = normalize(text or "")
+        text = client_text(text or "")
         parser = self._parsers.setdefault(uri, ChunkParser(self.track_reparse))
         checker = self._checkers.setdefault(uri, Engine())
         doc = Document(uri, text, version, parser, self._ts_parser, checker=checker,
@@ -658,4 +675,4 @@ def apply_with_pygls(uri: str, text: str, content_changes: Sequence, position_co
     doc = TextDocument(uri, source=text, position_codec=position_codec)
     for change in content_changes:
         doc.apply_change(change)
-    return normalize(doc.source)
+    return client_text(doc.source)

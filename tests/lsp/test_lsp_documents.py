@@ -51,6 +51,25 @@ def test_crlf_and_bom_are_normalised_on_open_and_change():
     assert "\r" not in doc.text
 
 
+@pytest.mark.parametrize("encoding", [UTF16, UTF8])
+def test_a_lone_surrogate_from_the_client_is_kept_as_a_replacement_character(encoding):
+    # JSON can carry half of a surrogate pair ("\\ud83d"); the store keeps U+FFFD there, one
+    # UTF-16 code unit as well, so the client's later positions still point where they did
+    enc = PositionEncoder(encoding)
+    store = DocumentStore()
+    doc = store.open(URI, "object A\ud83d : FinSet 2\nobject B : Real 1\n", 1)
+    assert doc.text == "object A\ufffd : FinSet 2\nobject B : Real 1\n"
+    doc.tree  # parsed before the edits below, so that they edit it
+    start = doc.text.index("2\n")
+    doc = store.change(URI, 2, [Change(lsp_range(doc.text, start, start + 1, enc), "3\udc00")], enc)
+    assert doc.text == "object A\ufffd : FinSet 3\ufffd\nobject B : Real 1\n"
+    start = doc.text.index("Real 1")
+    doc = store.change(URI, 3, [Change(lsp_range(doc.text, start, start + 6, enc), "Real 4")], enc)
+    assert doc.text == "object A\ufffd : FinSet 3\ufffd\nobject B : Real 4\n"
+    assert tree_sexp(doc.tree) == tree_sexp(store._parse_tree(doc.text))
+    assert doc.line_index.byte_offset(len(doc.text)) == len(doc.text.encode("utf-8"))
+
+
 def test_full_replacement_and_lists_as_tuples():
     store = DocumentStore()
     store.open(URI, "object A : FinSet 2\n", 1)
