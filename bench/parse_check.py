@@ -13,7 +13,8 @@ loaded machine compare the "x reference" ratios, not the absolute figures.
 Target: >= 50,000 lines/s for parse + check.
 
 Then the hostile shapes (``--no-hostile`` skips them): a 16,000-operator `@` chain, the same
-length of `>>` and of arithmetic in a program `let`, a 100,000-factor product type, and 4,000
+length of `>>` and of arithmetic in a program `let`, a 100,000-factor product type, a broken
+first line after 100,000 blanks, and 4,000
 parts of each of the tests' shapes of many misspelt names (`NAME_SHAPES`), each
 checked with parse + `analyze` (cold memo, CPU time, best of R) and printed in seconds and
 "x reference" (the same regex tokenisation of that text). Their cost must stay linear in
@@ -142,6 +143,7 @@ def hostile_shapes() -> list[tuple[str, str]]:
         (f"{factors:,}-factor product type",
          "object X : Real 2\nobject P : " + " * ".join(["X"] * factors)
          + "\nmorphism h : P -> X\nexport h\n"),
+        (f"broken text after {factors:,} blanks", " " * factors + "emission\nl it, this\n"),
     ]
 
 
