@@ -59,7 +59,7 @@ from .positions import PositionEncoder
 
 log = logging.getLogger(__name__)
 
-# A UTF-16 code unit of a surrogate pair standing alone. JSON can carry one ("\\ud83d"), and
+# A UTF-16 code unit of a surrogate pair standing alone. JSON can carry one ("\ud83d"), and
 # a client's buffer can hold one (JavaScript strings may); Python then holds it as a code
 # point of its own, which no UTF-8 encoder (tree-sitter's bytes, byte offsets) accepts.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

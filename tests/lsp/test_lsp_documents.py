@@ -53,7 +53,7 @@ def test_crlf_and_bom_are_normalised_on_open_and_change():
 
 @pytest.mark.parametrize("encoding", [UTF16, UTF8])
 def test_a_lone_surrogate_from_the_client_is_kept_as_a_replacement_character(encoding):
-    # JSON can carry half of a surrogate pair ("\\ud83d"); the store keeps U+FFFD there, one
+    # JSON can carry half of a surrogate pair ("\ud83d"); the store keeps U+FFFD there, one
     # UTF-16 code unit as well, so the client's later positions still point where they did
     enc = PositionEncoder(encoding)
     store = DocumentStore()
