@@ -39,3 +39,15 @@ class NotSupportedError(QvrError, NotImplementedError):
 class MissingDataError(MissingSiteError):
     """A named input (data name or scalar parameter, spec part 2 §6.7) was not supplied; names
     the input and its first use."""
+
+
+def at_site(exc: BaseException, site) -> BaseException:
+    """`exc`, marked with the site whose computation raised it (`qvr_site`; the innermost one,
+    which marks it first, wins), so that `qvr run` can point at the step that draws that site
+    (`qvr.run.program.Locator.failures`)."""
+    if site is not None and getattr(exc, "qvr_site", None) is None:
+        try:
+            exc.qvr_site = site
+        except AttributeError:  # an exception type that takes no attributes
+            pass
+    return exc

@@ -250,6 +250,30 @@ def test_failing_sites_map_to_their_program_step(tmp_path):
     assert locate.position_of("y") == (9, 5)
 
 
+def test_a_failure_while_a_step_computes_its_site_is_located_at_that_step(capsys, tmp_path):
+    # an empty support has no bijection for the guide: torch raises while drawing `mu`
+    src = tmp_path / "empty.qvr"
+    src.write_text("object X : Real 1\nprogram p(x) : X -> X\n"
+                   "    sample mu : X <- Uniform(low=0.0, high=0.0)\n"
+                   "    observe y : X <- Normal(loc=mu, scale=1.0)\n    return y\nexport p\n")
+    rc, events, _ = run_json(capsys, str(src), "--svi", "--steps", "3", "--out", str(tmp_path / "out"))
+    assert rc == 1
+    assert events[-1] == {"event": "error", "code": "runtime", "file": str(src), "line": 3, "column": 5,
+                          "message": "while computing site 'mu': ValueError: math domain error"}
+
+
+def test_a_literal_beyond_float32_is_infinite_in_the_model_not_an_internal_error(capsys, tmp_path):
+    src = tmp_path / "huge.qvr"
+    src.write_text("object X : Real 2\nprogram p(x) : X -> X\n    sample z <- Normal(loc=x, scale=1.0)\n"
+                   "    let w = 1e308 - z\n    observe y : X <- Normal(loc=w, scale=1.0)\n"
+                   "    return y\nexport p\n")
+    rc, events, _ = run_json(capsys, str(src), "--svi", "--steps", "3", "--out", str(tmp_path / "out"))
+    assert rc == 1
+    error = events[-1]
+    assert (error["event"], error["code"], error["file"], error["line"]) == ("error", "nan", str(src), 3)
+    assert error["message"].startswith("the loss became non-finite at step 1: site 'z'")
+
+
 @pytest.mark.slow
 def test_sigterm_ends_the_run_with_a_cancelled_event(tmp_path):
     proc = subprocess.Popen(

@@ -64,7 +64,7 @@ class ArithCompiler:
 
             def lit(env):
                 device, dtype = env[PLACE]
-                return torch.full((1,), value, dtype=dtype, device=device)
+                return V.full_scalar((1,), value, dtype, device)
             return lit
         if isinstance(node, A.Var):
             name = node.name.text

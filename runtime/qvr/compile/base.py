@@ -137,7 +137,7 @@ class RuntimeModule(nn.Module):
                     supports = self._index_site_supports()
                 support = supports.get(name)
                 if support is not None:
-                    check.add_site(v, support, where=f"value of site `{name}`")
+                    check.add_site(v, support, where=f"value of site `{name}`", site=name)
         check.run()
 
     def _index_site_supports(self) -> dict:

@@ -29,6 +29,7 @@ from torch.distributions import constraints
 import torch.distributions as D
 
 from ..errors import NotSupportedError, QvrError
+from . import values as V
 from ..semantics.families import FAMILIES as _SCHEMAS
 
 EPS = 1e-5        # added to softplus outputs: sp(r) = softplus(r) + 1e-5
@@ -777,7 +778,7 @@ def kernel_parameters(spec: FamilySpec, raw: torch.Tensor, d: int, *, scale: Opt
             eye = torch.eye(d, dtype=raw.dtype, device=raw.device)
             out["scale_tril"] = (scale * eye).expand(*ref.shape[:-1], d, d)
         else:
-            out[spec.scale_param] = raw.new_full((*raw.shape[:-1], d), float(scale))
+            out[spec.scale_param] = V.full_scalar((*raw.shape[:-1], d), float(scale), raw.dtype, raw.device)
     if spec.name == "TruncatedNormal":
         out["low"] = torch.full_like(out["loc"], float(low))
         out["high"] = torch.full_like(out["loc"], float(high))

@@ -17,7 +17,7 @@ from typing import Callable, Optional, Sequence
 
 import torch
 
-from ..errors import MissingDataError, ShapeError
+from ..errors import MissingDataError, ShapeError, at_site
 from ..semantics.types import SeqType, elem_of
 from . import values as V
 from .arith import OWNER, PLACE
@@ -106,6 +106,12 @@ _INPUTS = "\0inputs"  # env key: draw inputs already concatenated in this run
 _OPEN = "\0open"      # env key: sizes of the open plates (from the supplied data)
 
 
+def _site_of(path: str, step) -> Optional[str]:
+    """The site a plan step computes (a failure there is marked with it, `errors.at_site`)."""
+    var = getattr(step, "var", None) or (getattr(step, "vars", None) or (None,))[0]
+    return None if var is None else join(path, var)
+
+
 def _root(rec):
     """The outermost recorder (named inputs are looked up there, unsliced)."""
     while getattr(rec, "parent", None) is not None:
@@ -162,32 +168,36 @@ class ProgramModule(RuntimeModule):
                                  f"{row.size} rows (|{row.name}|), got {x.shape[0]}")
         self._bind(x, env)
         for name, value in getattr(self, "fixed_inputs", {}).items():  # a template call's scalars
-            env[name] = torch.full((1, 1), float(value), dtype=self.dtype, device=x.device)
+            env[name] = V.full_scalar((1, 1), float(value), self.dtype, x.device)
         if self.named_inputs:
             self._bind_named(env, _root(rec), x.device)
         for step in self.plan:
-            if isinstance(step, LetPlan):
-                value = step.fn(env)
-                keys = step.keys
-                if keys:
+            try:
+                if isinstance(step, LetPlan):
+                    value = step.fn(env)
+                    keys = step.keys
+                    if keys:
+                        value = self._fill_plates(value, keys, env, x.shape[0])
+                    elif value.dim() == len(V.event_shape(step.type)):  # only literals: add (B,)
+                        value = value.expand(x.shape[0], *value.shape)
+                    env[step.var] = value
+                    # log_joint (strict) keeps no deterministic site: no support to build for it
+                    rec.record(join(path, step.var), value, None, DETERMINISTIC,
+                               None if rec.strict else _support_of_type(step.type),
+                               V.event_shape(step.type), value.dim() > 2 and not keys)
+                elif isinstance(step, ScorePlan):
+                    value = step.fn(env)
+                    keys = V.plate_keys(step.type)
                     value = self._fill_plates(value, keys, env, x.shape[0])
-                elif value.dim() == len(V.event_shape(step.type)):  # only literals: add (B,)
-                    value = value.expand(x.shape[0], *value.shape)
-                env[step.var] = value
-                # log_joint (strict) keeps no deterministic site: no support to build for it
-                rec.record(join(path, step.var), value, None, DETERMINISTIC,
-                           None if rec.strict else _support_of_type(step.type),
-                           V.event_shape(step.type), value.dim() > 2 and not keys)
-            elif isinstance(step, ScorePlan):
-                value = step.fn(env)
-                keys = V.plate_keys(step.type)
-                value = self._fill_plates(value, keys, env, x.shape[0])
-                rec.record(join(path, step.var), value, V.reduce_to_batch(value), FACTOR,
-                           _support_of_type(step.type), V.event_shape(step.type), False)
-            elif isinstance(step, DrawPlan):
-                self._draw(step, x, env, rec, path)
-            else:  # a plan that runs itself (`marginalize`, qvr.compile.marginalize)
-                step.run(self, x, env, rec, path)
+                    rec.record(join(path, step.var), value, V.reduce_to_batch(value), FACTOR,
+                               _support_of_type(step.type), V.event_shape(step.type), False)
+                elif isinstance(step, DrawPlan):
+                    self._draw(step, x, env, rec, path)
+                else:  # a plan that runs itself (`marginalize`, qvr.compile.marginalize)
+                    step.run(self, x, env, rec, path)
+            except Exception as exc:
+                at_site(exc, _site_of(path, step))
+                raise
         values = [env[v] for v in self.ret.vars]
         return V.concat_values(values, self.ret.types, dtype=self.dtype), env
 

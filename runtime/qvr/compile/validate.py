@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import torch
 from torch.distributions import constraints
 
-from ..errors import ShapeError
+from ..errors import ShapeError, at_site
 from ..semantics.types import Fin, SeqType, elem_of
 from . import values as V
 
@@ -66,10 +66,11 @@ class RangeCheck:
             view = x
         else:
             view = x[..., cols]
-        self._add(x, view, bounds, lambda lo, hi: _index_message(where, t, x, lo, hi))
+        self._add(x, view, bounds, lambda lo, hi: _index_message(where, t, x, lo, hi), None)
 
-    def add_site(self, x: torch.Tensor, support, *, where: str) -> None:
-        """A supplied site value checked against the site's support (integer supports only)."""
+    def add_site(self, x: torch.Tensor, support, *, where: str, site: Optional[str] = None) -> None:
+        """A supplied site value checked against the site's support (integer supports only);
+        the ShapeError for a bad one names `site` in `qvr_site` (`qvr run` locates it)."""
         if not isinstance(support, constraints.integer_interval) and support is not constraints.nonnegative_integer:
             return
         if isinstance(support, constraints.integer_interval):
@@ -81,20 +82,20 @@ class RangeCheck:
         if x.dtype.is_floating_point and support is constraints.nonnegative_integer:
             # counts are float32 integers, as torch's count distributions give them (part 2 §6.1)
             if x.numel() and not bool(((x >= 0) & (x == x.round())).all()):
-                raise ShapeError(f"{where}: expected non-negative integer counts")
+                raise at_site(ShapeError(f"{where}: expected non-negative integer counts"), site)
             return
         if x.dtype.is_floating_point or x.dtype == torch.bool:
-            raise ShapeError(f"{where}: expected int64 {expected}, got dtype {x.dtype}")
+            raise at_site(ShapeError(f"{where}: expected int64 {expected}, got dtype {x.dtype}"), site)
 
         def message(low, high):
             return f"{where}: expected int64 {expected}, got {_found(low, high, lo, hi)}"
-        self._add(x, x, (lo, hi), message)
+        self._add(x, x, (lo, hi), message, site)
 
-    def _add(self, key: torch.Tensor, view: torch.Tensor, bounds, message) -> None:
+    def _add(self, key: torch.Tensor, view: torch.Tensor, bounds, message, site) -> None:
         if id(key) in self._seen or view.numel() == 0:
             return
         self._seen.add(id(key))
-        self._items.append((view, bounds, message))
+        self._items.append((view, bounds, message, site))
 
     def run(self) -> None:
         """One host sync for every collected value; ShapeError naming the first bad one.
@@ -105,7 +106,7 @@ class RangeCheck:
         if not self._items:
             return
         extremes, per_column = [], False
-        for view, (_, hi), _ in self._items:
+        for view, (_, hi), _, _ in self._items:
             if isinstance(hi, torch.Tensor):
                 extremes += torch.aminmax(view.reshape(-1, hi.numel()), dim=0)
                 per_column = True
@@ -116,13 +117,13 @@ class RangeCheck:
         else:
             found = torch.stack(extremes).tolist()  # the one host sync
         at = 0
-        for view, (lo, hi), message in self._items:
+        for view, (lo, hi), message, site in self._items:
             k = hi.numel() if isinstance(hi, torch.Tensor) else 1
             low, high = found[at:at + k], found[at + k:at + 2 * k]
             at += 2 * k
             his = hi.tolist() if isinstance(hi, torch.Tensor) else [hi]
             if min(low) < lo or any(h is not None and m >= h for m, h in zip(high, his)):
-                raise ShapeError(message(min(low), max(high)))
+                raise at_site(ShapeError(message(min(low), max(high))), site)
 
 
 def finite_columns(t) -> Optional[tuple[Optional[list[int]], tuple]]:

@@ -7,6 +7,7 @@ columns. The leading axes are the batch and, for sequences, time.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import torch
@@ -59,6 +60,15 @@ def event_shape(t) -> tuple[int, ...]:
 
 def is_index_type(t) -> bool:
     return _memo("index", t, lambda t: elem_of(t).is_finite)
+
+
+def full_scalar(shape: tuple, value: float, dtype, device) -> torch.Tensor:
+    """`value` filled into `shape`. A number beyond what `dtype` can hold (a literal `1e308`
+    in a float32 model) becomes ±inf there, as rounding it to that type gives; `torch.full`
+    refuses it instead."""
+    if dtype.is_floating_point and abs(value) > torch.finfo(dtype).max:
+        value = math.copysign(math.inf, value)
+    return torch.full(shape, value, dtype=dtype, device=device)
 
 
 def reduce_to_batch(lp: torch.Tensor) -> torch.Tensor:

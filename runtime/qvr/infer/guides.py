@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from ..errors import ShapeError
+from ..errors import ShapeError, at_site
 from .sites import (
     LatentShape,
     ShapeOracle,
@@ -166,8 +166,12 @@ class AutoNormalGuide(_AutoGuide):
             if bij is None:
                 z = u  # identity bijection: no transform, no Jacobian (most RNN states)
             else:
-                z = bij(u)
-                term = term - sum_to_rows(bij.log_abs_det_jacobian(u, z), rows)
+                try:  # (an empty support, `Uniform(low=0.0, high=0.0)`, has no bijection)
+                    z = bij(u)
+                    term = term - sum_to_rows(bij.log_abs_det_jacobian(u, z), rows)
+                except Exception as exc:
+                    at_site(exc, name)
+                    raise
             values[name] = z
             log_q = term if log_q is None else log_q + term
         if log_q is None:

@@ -152,47 +152,49 @@ def _run(args, reporter) -> None:
     program, text = load_program(path, args.device, seed=args.seed)
     entry_name, model, domain = pick_entry(program, args.entry, path)
     device = model_device(model)
-    if text_corpus:
-        return _run_corpus(args, reporter, path, entry_name, model, device)
-
-    if args.data:
-        x, observations = load_data(args.data, model, device)
-        fit_model = model
-    else:
-        batch = entry_batch(model, args.batch, explicit_batch)
-        x, observations = simulate(model, domain, batch, args.seq_len, device)
-        # Fit a freshly initialised copy (seed + 1), as in the seed 002 walkthrough.
-        program, _ = load_program(path, args.device, seed=args.seed + 1)
-        _, fit_model, _ = pick_entry(program, args.entry, path)
-
-    if kind == "nuts":
-        warmup, samples = args.warmup, args.samples
-        total = args.chains * (warmup + samples)
-    else:
-        total = steps
-    check_something_to_fit(fit_model, entry_name, kind, args.lift)
-    # An unwritable --out must fail now, not after a long fit (rank 0 alone writes results).
-    out_dir = prepare_out_dir(args.out, path, entry_name, kind) if _lead() else None
+    # (the fit's copy of the program below has the same text: the same positions)
     locate = Locator(program, entry_name, text, str(path))
-    plan = drivers.FitPlan(
-        entry=entry_name, kind=kind, device=str(device), file=path, total=total, seed=args.seed,
-        out_dir=out_dir, data=args.data or "simulated",
-        settings={k: getattr(args, k) for k in
-                  ("steps", "lr", "particles", "warmup", "samples", "chains", "max_tree_depth",
-                   "lift", "batch", "seq_len")},
-        title=f"{entry_name} ({kind})" + ("" if kind == "svi" else
-                                          f": {METRIC_TITLES[METRIC[kind]]}"),
-        ylabel="log joint" if kind != "svi" else "loss (negative ELBO)", metric=METRIC[kind])
+    with locate.failures():
+        if text_corpus:
+            return _run_corpus(args, reporter, path, entry_name, model, device)
 
-    def drive(started: float) -> drivers.Fitted:
-        if kind == "svi":
-            return drivers.svi(fit_model, x, observations, steps, args, reporter, started, locate)
-        if kind == "sample":
-            return drivers.sample(fit_model, x, observations, steps, reporter, started)
-        return drivers.nuts(fit_model, x, observations, warmup, samples, args, reporter, started,
-                            locate)
+        if args.data:
+            x, observations = load_data(args.data, model, device)
+            fit_model = model
+        else:
+            batch = entry_batch(model, args.batch, explicit_batch)
+            x, observations = simulate(model, domain, batch, args.seq_len, device)
+            # Fit a freshly initialised copy (seed + 1), as in the seed 002 walkthrough.
+            program, _ = load_program(path, args.device, seed=args.seed + 1)
+            _, fit_model, _ = pick_entry(program, args.entry, path)
 
-    drivers.fit(plan, reporter, drive)
+        if kind == "nuts":
+            warmup, samples = args.warmup, args.samples
+            total = args.chains * (warmup + samples)
+        else:
+            total = steps
+        check_something_to_fit(fit_model, entry_name, kind, args.lift)
+        # An unwritable --out must fail now, not after a long fit (rank 0 alone writes results).
+        out_dir = prepare_out_dir(args.out, path, entry_name, kind) if _lead() else None
+        plan = drivers.FitPlan(
+            entry=entry_name, kind=kind, device=str(device), file=path, total=total, seed=args.seed,
+            out_dir=out_dir, data=args.data or "simulated",
+            settings={k: getattr(args, k) for k in
+                      ("steps", "lr", "particles", "warmup", "samples", "chains", "max_tree_depth",
+                       "lift", "batch", "seq_len")},
+            title=f"{entry_name} ({kind})" + ("" if kind == "svi" else
+                                              f": {METRIC_TITLES[METRIC[kind]]}"),
+            ylabel="log joint" if kind != "svi" else "loss (negative ELBO)", metric=METRIC[kind])
+
+        def drive(started: float) -> drivers.Fitted:
+            if kind == "svi":
+                return drivers.svi(fit_model, x, observations, steps, args, reporter, started, locate)
+            if kind == "sample":
+                return drivers.sample(fit_model, x, observations, steps, reporter, started)
+            return drivers.nuts(fit_model, x, observations, warmup, samples, args, reporter, started,
+                                locate)
+
+        drivers.fit(plan, reporter, drive)
 
 
 def _run_corpus(args, reporter, path: Path, entry_name: str, model, device) -> None:

@@ -5,6 +5,7 @@ the program step that draws it.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import NotSupportedError
@@ -171,6 +172,27 @@ class Locator:
         line, col = self.position_of(site)
         return RunError(f"{message}: site {site!r} has a non-finite log-density or value "
                         "(lower --lr?)", "nan", file=self.file if line else None, line=line, column=col)
+
+    @contextmanager
+    def failures(self):
+        """A failure raised while a program step computes its site (marked `qvr_site` by
+        `qvr.compile.program`: a literal or a family's parameters out of range, say) comes out
+        as a `runtime` error located at the entry's step that draws that site."""
+        try:
+            yield
+        except RunError:
+            raise
+        except Exception as exc:
+            site = getattr(exc, "qvr_site", None)
+            if site is None:
+                raise
+            from ..errors import QvrError
+
+            line, col = self.position_of(site)
+            # (the runtime's own errors name the site already)
+            where = "" if isinstance(exc, QvrError) else f"while computing site {site!r}: "
+            raise RunError(f"{where}{type(exc).__name__}: {exc}", "runtime",
+                           file=self.file if line else None, line=line, column=col) from None
 
     def position_of(self, site: str):
         from ..syntax.span import LineIndex, normalize
