@@ -262,6 +262,20 @@ def test_a_failure_while_a_step_computes_its_site_is_located_at_that_step(capsys
                           "message": "while computing site 'mu': ValueError: math domain error"}
 
 
+def test_qvr_debug_prints_the_traceback_of_a_located_site_failure(capsys, tmp_path, monkeypatch):
+    src = tmp_path / "empty.qvr"
+    src.write_text("object X : Real 1\nprogram p(x) : X -> X\n"
+                   "    sample mu : X <- Uniform(low=0.0, high=0.0)\n"
+                   "    observe y : X <- Normal(loc=mu, scale=1.0)\n    return y\nexport p\n")
+    monkeypatch.setenv("QVR_DEBUG", "1")
+    rc = runner.main([str(src), "--svi", "--steps", "3", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.splitlines()
+    assert rc == 1
+    assert err[0] == "qvr run: svi on p (cpu), 3 steps"
+    assert err[1] == "Traceback (most recent call last):" and err[-2] == "ValueError: math domain error"
+    assert err[-1] == f"qvr run: {src}:3:5: error[runtime]: while computing site 'mu': ValueError: math domain error"
+
+
 def test_a_literal_beyond_float32_is_infinite_in_the_model_not_an_internal_error(capsys, tmp_path):
     src = tmp_path / "huge.qvr"
     src.write_text("object X : Real 2\nprogram p(x) : X -> X\n    sample z <- Normal(loc=x, scale=1.0)\n"

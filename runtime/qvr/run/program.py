@@ -5,6 +5,8 @@ the program step that draws it.
 """
 from __future__ import annotations
 
+import os
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -188,6 +190,8 @@ class Locator:
                 raise
             from ..errors import QvrError
 
+            if os.environ.get("QVR_DEBUG"):  # as for any other failure of a run
+                traceback.print_exc()
             line, col = self.position_of(site)
             # (the runtime's own errors name the site already)
             where = "" if isinstance(exc, QvrError) else f"while computing site {site!r}: "
