@@ -250,12 +250,15 @@ def test_failing_sites_map_to_their_program_step(tmp_path):
     assert locate.position_of("y") == (9, 5)
 
 
+# an empty support has no bijection for the guide: torch raises while drawing `mu` (line 3)
+EMPTY_UNIFORM = ("object X : Real 1\nprogram p(x) : X -> X\n"
+                 "    sample mu : X <- Uniform(low=0.0, high=0.0)\n"
+                 "    observe y : X <- Normal(loc=mu, scale=1.0)\n    return y\nexport p\n")
+
+
 def test_a_failure_while_a_step_computes_its_site_is_located_at_that_step(capsys, tmp_path):
-    # an empty support has no bijection for the guide: torch raises while drawing `mu`
     src = tmp_path / "empty.qvr"
-    src.write_text("object X : Real 1\nprogram p(x) : X -> X\n"
-                   "    sample mu : X <- Uniform(low=0.0, high=0.0)\n"
-                   "    observe y : X <- Normal(loc=mu, scale=1.0)\n    return y\nexport p\n")
+    src.write_text(EMPTY_UNIFORM)
     rc, events, _ = run_json(capsys, str(src), "--svi", "--steps", "3", "--out", str(tmp_path / "out"))
     assert rc == 1
     assert events[-1] == {"event": "error", "code": "runtime", "file": str(src), "line": 3, "column": 5,
@@ -264,9 +267,7 @@ def test_a_failure_while_a_step_computes_its_site_is_located_at_that_step(capsys
 
 def test_qvr_debug_prints_the_traceback_of_a_located_site_failure(capsys, tmp_path, monkeypatch):
     src = tmp_path / "empty.qvr"
-    src.write_text("object X : Real 1\nprogram p(x) : X -> X\n"
-                   "    sample mu : X <- Uniform(low=0.0, high=0.0)\n"
-                   "    observe y : X <- Normal(loc=mu, scale=1.0)\n    return y\nexport p\n")
+    src.write_text(EMPTY_UNIFORM)
     monkeypatch.setenv("QVR_DEBUG", "1")
     rc = runner.main([str(src), "--svi", "--steps", "3", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err.splitlines()
