@@ -19,7 +19,10 @@ starts `python -m qvr_lsp` and measures, per size:
 * the same keystrokes from a Node client (`bench/node_keystrokes.mjs`: vscode-jsonrpc, the
   library VS Code's language client reads messages with, from the extension's node_modules;
   skipped when node or those modules are missing): until its publishDiagnostics has been
-  parsed, what an editor in Node has of the diagnostics before its own bookkeeping;
+  parsed, what an editor in Node has of the diagnostics before its own bookkeeping; and as many
+  keystrokes in code (a digit typed and deleted in a width of the middle model, `code_position`:
+  the declaration and its block are checked again, where a keystroke in a comment changes no
+  declaration and the engine hands on the last version's results);
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
   flight, and hover right after a keystroke and after a 0.6 s pause;
@@ -458,10 +461,25 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
 NODE_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_keystrokes.mjs")
 
 
+def code_position(text: str) -> tuple[int, int]:
+    """Where a keystroke in code goes: in the width of the middle model's first `Real 16`
+    (`Euclidean 16` in the classic dialect), between its digits (typing `1` makes it 116)."""
+    line_of_model, _ = positions(text)
+    lines = text.split("\n")
+    for k in range(line_of_model, len(lines)):
+        for width in ("Real 16", "Euclidean 16"):
+            at = lines[k].find(width)
+            if at >= 0:
+                return k, at + len(width) - 1
+    raise ValueError("no width to type in")
+
+
 def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]:
     """Keystroke -> diagnostics from a Node client (`node_keystrokes.mjs`), in seconds: the
     same keystrokes as `measure` (an `x` typed and deleted in the middle model's doc comment,
-    each followed by a semantic tokens delta request). Empty when node or the extension's
+    each followed by a semantic tokens delta request), and as many in code (a `1` typed and
+    deleted in a width, `code_position`: the declaration is checked again, and in the classic
+    dialect its hint, which quotes it, changes). Empty when node or the extension's
     vscode-jsonrpc is not installed (``npm ci`` in vscode-extension/)."""
     import json
     import shutil
@@ -479,8 +497,12 @@ def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]
             f.write(text)
         done = subprocess.run([node, NODE_CLIENT, sys.executable, path, str(line_of_model), str(rounds)],
                               env=env, check=True, capture_output=True, text=True)
-    report = json.loads(done.stdout)
-    return {"keystroke -> diagnostics, Node client": [ms / 1000 for ms in report["keystrokes"]]}
+        line, column = code_position(text)
+        code = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
+                               "--type", "1"], env=env, check=True, capture_output=True, text=True)
+    report, in_code = json.loads(done.stdout), json.loads(code.stdout)
+    return {"keystroke -> diagnostics, Node client": [ms / 1000 for ms in report["keystrokes"]],
+            "keystroke in code -> diagnostics, Node client": [ms / 1000 for ms in in_code["keystrokes"]]}
 
 
 def child_cpu_ms(code: str, repeat: int = 3) -> float:

@@ -3,9 +3,10 @@
 // (its framing and its JSON.parse), from the extension's node_modules.
 //
 // Run by bench/lsp_latency.py (see its docstring); by hand:
-//   node bench/node_keystrokes.mjs PYTHON TEXT_FILE LINE ROUNDS [--last]
-// opens TEXT_FILE, then types an `x` at LINE:3 and deletes it again, ROUNDS times in all,
-// each keystroke followed by the semantic tokens delta request VS Code sends while typing.
+//   node bench/node_keystrokes.mjs PYTHON TEXT_FILE LINE[:COLUMN] ROUNDS [--last] [--type C]
+// opens TEXT_FILE, then types C (default `x`) at LINE:COLUMN (default column 3) and deletes it
+// again, ROUNDS times in all, each keystroke followed by the semantic tokens delta request VS
+// Code sends while typing.
 // Prints one JSON object: the milliseconds from each didChange being written to its
 // publishDiagnostics having been parsed (`keystrokes`), how many diagnostics the last one
 // held and, with --last, those diagnostics (`last`).
@@ -22,9 +23,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, "..", "vscode-extension", "package.json"));
 const rpc = require("vscode-jsonrpc/node");
 
-const [python, textFile, lineArg, roundsArg, lastFlag] = process.argv.slice(2);
+const [python, textFile, lineArg, roundsArg, ...flags] = process.argv.slice(2);
+const lastFlag = flags.includes("--last") ? "--last" : undefined;
+const insert = flags.includes("--type") ? flags[flags.indexOf("--type") + 1] : "x";
 const text = readFileSync(textFile, "utf8");
-const line = Number(lineArg);
+const [line, column] = lineArg.includes(":") ? lineArg.split(":").map(Number) : [Number(lineArg), 3];
 const rounds = Number(roundsArg);
 const uri = pathToFileURL(textFile).href;
 
@@ -62,12 +65,12 @@ const keystrokes = [];
 let typed = false;
 let last = [];
 for (let version = 2; version < rounds + 2; version++) {
-  const start = { line, character: 3 };
-  const end = { line, character: typed ? 4 : 3 };
+  const start = { line, character: column };
+  const end = { line, character: typed ? column + insert.length : column };
   const sent = performance.now();
   connection.sendNotification("textDocument/didChange", {
     textDocument: { uri, version },
-    contentChanges: [{ range: { start, end }, text: typed ? "" : "x" }],
+    contentChanges: [{ range: { start, end }, text: typed ? "" : insert }],
   });
   typed = !typed;
   const got = await whenPublished(version);

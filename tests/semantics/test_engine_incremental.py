@@ -290,6 +290,65 @@ def test_random_edit_chains_over_current_forms_match_analyze(start, data, block)
     _edit_chain(Engine(block=block), start, data, SNIPS_CURRENT, view_first=True)
 
 
+@st.composite
+def commented_texts(draw):
+    """A starting text with comment lines (line and doc comments, blank lines) after some of
+    its declarations: the lines an edit of the comments goes into."""
+    text = draw(st.one_of(start_texts(), current_start_texts()))
+    out, at = [], 0
+    for chunk in split_declarations(text):
+        out.append(text[at:chunk.end])
+        at = chunk.end
+        if draw(st.booleans()):
+            if not out[-1].endswith("\n"):
+                out.append("\n")
+            out.append(draw(st.sampled_from(["# note\n", "#! doc line\n", "\n", "  # indented\n",
+                                             "# a\n# b\n"])))
+    out.append(text[at:])
+    return "".join(out)
+
+
+# what typing in a comment inserts: plain text, what makes or breaks a block comment or a doc
+# comment, code-like text, characters beyond the BMP, and now and then a new line
+COMMENT_TYPING = ["x", " ", "#", "{", "}", "!", "}#", "#{", "é", "😀", "define y = x", "\n", ""]
+
+
+def _comment_edit(data, text: str) -> str:
+    """Type (insert, delete or replace a little) somewhere in a comment line, or in a blank
+    line; the text unchanged when it has none."""
+    lines = text.splitlines(keepends=True)
+    spots = [i for i, line in enumerate(lines) if not line.strip() or line.lstrip().startswith("#")]
+    if not spots:
+        return text
+    i = data.draw(st.sampled_from(spots))
+    line = lines[i]
+    body = len(line.rstrip("\n"))
+    at = data.draw(st.integers(0, body))
+    cut = data.draw(st.integers(0, min(2, body - at)))
+    lines[i] = line[:at] + data.draw(st.sampled_from(COMMENT_TYPING)) + line[at + cut:]
+    return "".join(lines)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(start=commented_texts(), data=st.data(), block=st.sampled_from([1, 3, 16]))
+def test_random_typing_in_comments_matches_analyze(start, data, block):
+    # Edits in comments leave every declaration as it was, and the engine then hands on the
+    # last version's results moved (`Engine._quiet_steps`) without running the passes: each
+    # version, and what the server reads from the engine, compared with a fresh analysis,
+    # with edits of code now and then (the passes run again, on what the quiet runs left)
+    checker = Engine(block=block)
+    text = start
+    assert_same(checker, text, view=True)
+    for _ in range(data.draw(st.integers(16, 24), label="steps")):
+        if data.draw(st.integers(0, 4), label="code edit") == 0:
+            text = apply_edit(data, text, SNIPS_CURRENT)
+        else:
+            text = _comment_edit(data, text)
+        assert_same(checker, text, split_declarations(text), view=True)
+
+
 # ----------------------------------------------------------------------------------------------
 # 2. Targeted edits: equality and the intended reuse
 # ----------------------------------------------------------------------------------------------

@@ -62,13 +62,13 @@ def test_runs_read_as_the_diagnostics_they_hold():
 CLASSIC = (Path(__file__).resolve().parents[1] / "programs" / "classic_model.txt").read_text(encoding="utf-8")
 
 
-def test_a_keystroke_hands_on_the_replayed_blocks_recorded_diagnostics_unmoved():
+def test_an_edit_in_code_hands_on_the_replayed_blocks_recorded_diagnostics_unmoved():
     text = "".join(CLASSIC.format(i=i) for i in range(60))
     engine = Engine()
     first = engine.placed_diagnostics(text)
     assert first == analyze(text).diagnostics
-    at = text.index("# model 30") + 3  # a comment: every block keeps its record
-    edited = text[:at] + "x" + text[at:]
+    at = text.index("type Hidden30 = Euclidean 4") + len("type Hidden30 = Euclidean ")
+    edited = text[:at] + "4" + text[at:]  # (`Euclidean 44`: its hint quotes it)
     second = engine.placed_diagnostics(edited)
     assert second == analyze(edited).diagnostics
     kept = {id(r.base) for r in first.runs if r.origin is not None}
@@ -85,3 +85,35 @@ def test_a_keystroke_hands_on_the_replayed_blocks_recorded_diagnostics_unmoved()
     assert len({id(r.base) for r in new}) == 1
     moved = [r for r in placed if r.origin > at]
     assert moved and all(r.delta == 1 for r in moved)
+
+
+def test_an_edit_in_a_comment_hands_on_the_last_versions_runs_and_checks_nothing():
+    text = "".join(CLASSIC.format(i=i) for i in range(60))
+    engine = Engine()
+    first = engine.placed_diagnostics(text)
+    at = text.index("# model 30") + 3  # a comment line, the last of the chunk before it
+    versions = [text[:at] + "x" + text[at:], text, text[:at] + "xy" + text[at + 1:]]
+    previous = first
+    for edited in versions:
+        runs = engine.placed_diagnostics(edited)
+        assert runs == analyze(edited).diagnostics
+        assert engine.checked == 0  # no declaration changed: no pass ran again
+        # every run is one of the last version's (the same tuple), moved past the edit
+        assert {id(r.base) for r in runs.runs} <= {id(r.base) for r in previous.runs}
+        for r in runs.runs:
+            assert r.origin is None or r.origin + r.length <= at or r.origin > at
+        previous = runs
+    # a quiet edit further on, then an edit of code: the passes run on what the quiet runs
+    # left, and the block edited first is checked again (its record was made before the edit)
+    later = previous_text = versions[-1]
+    at_later = later.index("# model 50") + 2
+    later = later[:at_later] + "zz" + later[at_later:]
+    assert engine.placed_diagnostics(later) == analyze(later).diagnostics and engine.checked == 0
+    code = later.index("Euclidean 4", at_later)
+    edited = later[:code] + "Euclidean 44" + later[code + len("Euclidean 4"):]
+    assert engine.placed_diagnostics(edited) == analyze(edited).diagnostics
+    assert engine.checked > 0
+    # an edit that adds a line is not quiet (a message may name a line): the passes run
+    edited = previous_text[:at] + "\n#" + previous_text[at:]
+    assert engine.placed_diagnostics(edited) == analyze(edited).diagnostics
+    assert engine.checked > 0

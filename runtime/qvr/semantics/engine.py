@@ -53,6 +53,12 @@ How the incremental runs reuse work:
   by one offset, merged in order with what this version made (`placed.merged`). The
   whole-module pass' hints inside a replayed block go into that block's run
   (`_fold_into_blocks`), so that a block stays one run.
+* **Quiet edits.** An edit that leaves every declaration as it parsed (typing in the comment
+  lines or blank lines after a declaration's code, which belong to its chunk, or before the
+  first declaration) and adds or removes no line runs none of the passes: the last version's
+  results are handed on, what follows the edit moved (`_quiet_steps`). The edited chunk keeps
+  its units, whose keys stand for their code; the next full run keys every block again (a
+  block's key covers its whole text), so the edited block is checked again there.
 * **Not reused:** results that depend on where things are (a message naming a line, a
   related location in another statement: `Context.positional`), statements the checker failed
   on, and `where` units. A result that looked at all names ("did you mean", "is there any
@@ -76,7 +82,7 @@ from typing import Optional, Sequence
 
 from ..diagnostics import slot_filler
 from ..stepwise import Steps, finish, sorted_steps
-from ..syntax import parse_chunk_local, shift, split_declarations_steps
+from ..syntax import _trivia_end, parse_chunk_local, shift, split_declarations_steps
 from ..syntax import ast as A
 from ..syntax.span import LineIndex, Span, normalize
 from . import checker as _checker_module
@@ -311,6 +317,9 @@ class Engine:
         self._occupied: set = set()  # chunk cache keys in use by the last version's chunks
         self._where_names: set = set()  # names declared by the last version's `where` units
         self._last_blocks: Optional[tuple] = None  # the last version's (units, blocks)
+        # (text, chunks, chunks kept before the edit, after it), as `_quiet_steps` found them
+        self._kept: Optional[tuple] = None
+        self._result: Optional[DiagnosticRuns] = None  # the last run's, when it finished
         self._running = None  # the run under way when it is spread over time (`settle`)
         # the last incremental run's blocks (semantic tokens) and top-level names (completion)
         self.layout: Optional[Layout] = None
@@ -388,7 +397,14 @@ class Engine:
         """One incremental run: parse the chunks an edit touched, declare, check or replay each
         block of units, then the whole-module pass; returns the diagnostics in order, as runs."""
         self._version += 1
+        last_result, self._result = self._result, None  # (none while a run is under way)
+        if last_result is not None:
+            quiet = yield from self._quiet_steps(text, chunks, last_result)
+            if quiet is not None:
+                self._result, self._kept = quiet, None
+                return quiet
         parse_diags, units, unmoved, tail = yield from self._parse_steps(text, chunks)
+        self._kept = None
         checker = Checker(text, index)
         ctx = checker.ctx
         for attr in _ENV:  # what a check writes into them is recorded with its block
@@ -425,7 +441,151 @@ class Engine:
         segments.append(Run.of((yield from sorted_steps(loose[at:], _diagnostic_order))))
         segments.append(Run.of(whole))
         yield
-        return DiagnosticRuns(merged(segments))
+        result = DiagnosticRuns(merged(segments))
+        self._result = result
+        return result
+
+    def _quiet_steps(self, text, chunks, last: DiagnosticRuns):
+        """The whole run for an edit that changed no declaration: one in the comments and blank
+        lines before the first declaration or after the last line of code of one (typing in a
+        comment line between declarations, which belongs to the declaration before it). Every
+        declaration parses to what it did, so every result is the last version's with what
+        follows the edit moved by its length change, and none of the passes runs. Returns the
+        diagnostics, or None, having changed nothing, when the edit is not of that kind.
+
+        It is of that kind when every chunk but at most one is kept (`_kept_steps`) and the
+        one that is not holds only comments and blank lines from the edited line on, and
+        parses to equal declarations and parse diagnostics; when the last run had no `where`
+        unit and declared cleanly; when the edit added or removed no line (a message may name one) and the
+        declaration after it still starts a line (the text before a declaration on its line
+        is part of its block's key); and when no diagnostic of the last version reaches into
+        the edited stretch.
+
+        The edited chunk keeps its units (declarations are the same objects for the same
+        text, and records and symbols refer to them): their keys still stand for the last
+        text, which differs only after their code. The next full run keys every block again
+        (a block's key covers its whole text), so the edited block's record, made for the last
+        text, is not replayed on this one."""
+        last_state = self._last
+        if last_state is None or self._last_blocks is None or self._declared_last is None \
+                or self.layout is None or self.top_level is None:
+            return None
+        old_text, old_chunks, per_chunk = last_state
+        n = len(chunks)
+        if not n or len(old_chunks) != n:
+            return None
+        head, tail = yield from _kept_steps(old_text, old_chunks, text, chunks)
+        self._kept = (text, chunks, head, tail)
+        delta = len(text) - len(old_text)
+        edited = None  # the index of the chunk edited after its code
+        if head + tail == n:
+            if head:
+                return None
+            start, old_stop = 0, old_chunks[0].start  # before the first declaration
+        elif head + tail == n - 1:
+            edited = head
+            old, new = old_chunks[edited], chunks[edited]
+            if old.start != new.start or (old.end >= len(old_text)) != (new.end >= len(text)):
+                return None
+            units, parse_diags, _ = per_chunk[edited]
+            at = new.start
+            decls, diags = parse_chunk_local(text[at:new.end], new.end >= len(text), 0,
+                                             at == 0 or text[at - 1] == "\n")
+            if len(decls) != len(units) or tuple(d.shifted(at) for d in diags) != parse_diags \
+                    or any(d != u.decl for d, u in zip(decls, units)):
+                return None
+            before, after = old_text[at:old.end], text[at:new.end]
+            same = _common_prefix(before, after)
+            # from the edit's line on, both texts hold only comments and blank lines: the edit
+            # is after the chunk's code (equal declarations alone do not say so: a broken one
+            # keeps only what comes before its error)
+            line = before.rfind("\n", 0, same) + 1
+            if _trivia_end(before[line:]) != len(before) - line \
+                    or _trivia_end(after[line:]) != len(after) - line:
+                return None
+            start = at + same
+            # (and from the end: the longest common suffix of what follows the common prefix)
+            old_stop = old.end - _common_prefix(before[same:][::-1], after[same:][::-1])
+        else:
+            return None
+        new_stop = old_stop + delta
+        if old_text.count("\n", start, old_stop) != text.count("\n", start, new_stop):
+            return None
+        following = head + (edited is not None)  # the first chunk after the edit
+        if following < n and chunks[following].start and text[chunks[following].start - 1] != "\n":
+            return None
+        # a zero-width span where text was only inserted: before the insertion or after it?
+        ambiguous = start if start == old_stop else None
+        runs = []
+        for run in last.runs:
+            origin = run.origin
+            if origin is not None and origin + run.length <= start and origin + run.length != ambiguous:
+                runs.append(run)
+            elif origin is not None and origin >= old_stop and origin != ambiguous:
+                runs.append(Run(run.base, run.lo, run.hi, run.delta + delta, origin + delta,
+                                run.length, run.keys, run.memo))
+            else:  # each diagnostic lies before the edit or after it; those before come first
+                cut = _cut_at_edit(run, start, old_stop, ambiguous)
+                if cut is None:
+                    return None
+                if cut > run.lo:
+                    runs.append(Run(run.base, run.lo, cut, run.delta, None, run.length, run.keys,
+                                    run.memo))
+                if cut < run.hi:
+                    runs.append(Run(run.base, cut, run.hi, run.delta + delta, None, run.length,
+                                    run.keys, run.memo))
+        # the symbols of the declarations after the edit go where their units go
+        cache = self._declared
+        frames = []
+        for k in range(following, n):
+            if not (k - following + 1) % PASS_STEP:
+                yield
+            for u in per_chunk[k][0]:
+                entry = cache.get(id(u.decl))
+                if entry is None or entry[0] is not u.decl:
+                    return None
+                frames.append(entry[1])
+        yield
+        # -- the edit is quiet: this version's state, from here on nothing returns None --
+        entries = per_chunk[:following]
+        if edited is not None:
+            for u in per_chunk[edited][0]:
+                u.end = chunks[edited].end
+        for k in range(following, n):
+            if not (k - following + 1) % (16 * STEP_CHUNKS):
+                yield
+            units, diags, key = per_chunk[k]
+            for u in units:
+                u.origin += delta
+                u.end += delta
+            entries.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
+        self._last = (text, chunks, entries)
+        units = list(chain.from_iterable(map(_FIRST, entries)))
+        for entry, u in zip(frames, units[len(units) - len(frames):]):
+            for _, sym in entry:
+                sym.origin = u.origin
+        yield
+        # (the blocks' keys are left as the last full run made them: the next full run keys
+        # every block again, the edited one with its new text among them)
+        self._last_blocks = (units, self._last_blocks[1])
+        placed = []
+        for pb in self.layout.blocks:
+            record = pb.record
+            if pb.origin + record.end <= start:
+                placed.append(pb)
+            elif pb.origin >= old_stop:
+                placed.append(_placed_block(pb.origin + delta, record))
+            else:  # the edited block
+                placed.append(_placed_block(pb.origin, _resized(record, start - pb.origin, delta)))
+        self.layout = Layout(text, tuple(placed))
+        yield
+        programs = list(compress(units, map(is_, map(_DECL_CLASS, units), repeat(A.ProgramDecl))))
+        top_level = self.top_level
+        self.top_level = TopLevel(text, top_level.symbols_table, top_level.programs,
+                                  top_level.declared_at,
+                                  dict(zip(map(id, map(_DECL, programs)), map(_ORIGIN, programs))))
+        self.checked, self.replayed = 0, len(units)
+        return DiagnosticRuns(runs)
 
     def analysis_steps(self, text: str, parsed) -> "Steps[Analysis]":
         """The full `Analysis` of `text` (`parsed` its `ParseResult`, spans in the coordinates
@@ -712,7 +872,11 @@ class Engine:
             per_chunk: list = []
         else:
             old_text, old_chunks, per_chunk = last
-            keep_head, keep_tail = yield from _kept_steps(old_text, old_chunks, text, chunks)
+            kept = self._kept
+            if kept is not None and kept[0] is text and kept[1] is chunks:  # (`_quiet_steps` found them)
+                keep_head, keep_tail = kept[2], kept[3]
+            else:
+                keep_head, keep_tail = yield from _kept_steps(old_text, old_chunks, text, chunks)
             for units, _, key in per_chunk[keep_head:len(per_chunk) - keep_tail]:
                 self._occupied.discard(key)
                 for u in units:
@@ -981,7 +1145,11 @@ class Engine:
                 origin = u.origin
                 if text[origin - 1] != "\n":
                     prefixes += (i, text[text.rfind("\n", 0, origin) + 1:origin])
-        return hash((block.info.text_key, context[1:], prefixes, tuple(unit_keys)))
+        # (the block's whole text: its units' keys stand for their code, which is all of it
+        # except after `_quiet_steps` kept a unit whose comments after its code changed)
+        first, last = block.units[0], block.units[-1]
+        return hash((block.info.text_key, hash(text[first.origin:last.end]), context[1:], prefixes,
+                     tuple(unit_keys)))
 
     def _blocks_steps(self, top_units, kept=None):
         """Cut the units into blocks, the grain of reuse: bookkeeping per unit would cost more
@@ -1450,6 +1618,66 @@ def _kept_steps(old_text: str, old_chunks, text: str, chunks):
             break
         tail -= 1
     return head, tail
+
+
+def _extent(d) -> tuple[int, int]:
+    """The first and last offset a diagnostic refers to: its span, its related locations and
+    its fixes' edits."""
+    span = d.span
+    low, high = span.start, span.end
+    for r in d.related:
+        low, high = min(low, r.span.start), max(high, r.span.end)
+    for f in d.fixes:
+        for e in f.edits:
+            low, high = min(low, e.span.start), max(high, e.span.end)
+    return low, high
+
+
+def _cut_at_edit(run: Run, start: int, stop: int, ambiguous) -> Optional[int]:
+    """Where `run` splits into the diagnostics that lie before an edit of [start, stop) and
+    those after it (in order, the former come first); None when one reaches into it, or is
+    a zero-width span at `ambiguous`."""
+    cut, delta = run.lo, run.delta
+    for k in range(run.lo, run.hi):
+        low, high = _extent(run.base[k])
+        low, high = low + delta, high + delta
+        if low == high == ambiguous:
+            return None
+        if high <= start:
+            if cut != k:
+                return None
+            cut = k + 1
+        elif low < stop:
+            return None
+    return cut
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common prefix of two texts (by bisection: C comparisons)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        mid = (low + high + 1) // 2
+        if a[:mid] == b[:mid]:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _resized(record: "_Record", at: int, delta: int) -> "_Record":
+    """A block record for the presentation layers (`Layout`) after `delta` characters came or
+    went at `at` (from the block's start), after all its code: its name occurrences after
+    `at` moved, its length changed, an empty memo (what was kept there was made from the
+    last text)."""
+    out = _Record(record.origin, record.diagnostics, record.writes, record.symbols, record.used,
+                  record.define_uses, record.quantale, record.export, record.export_type,
+                  record.schema_parser, record.names_key)
+    out.refs = tuple((start + delta if start >= at else start, kind, is_def)
+                     for start, kind, is_def in record.refs)
+    out.end = record.end + delta
+    out.foreign = record.foreign
+    out.export_texts = record.export_texts
+    return out
 
 
 def _fold_foreign(block, foreign, block_key, name_key, dirty) -> None:
