@@ -110,6 +110,57 @@ def test_random_edits_match_a_fresh_parse(sample, seed, encoding):
         _features_do_not_raise(doc, rng)
 
 
+# what typing in a comment line inserts
+COMMENT_TYPING = ["x", " ", "#", "!", "{", "}", "#{", "}#", "é", "𝔸", "define y = 1", ""]
+
+
+def _with_comment_lines(text: str, rng: random.Random) -> str:
+    """`text` with a comment line (or a blank one) after some of its declarations."""
+    out, at = [], 0
+    for chunk in syntax.split_declarations(text):
+        out.append(text[at:chunk.end])
+        at = chunk.end
+        if rng.random() < 0.5:
+            out.append(("" if out[-1].endswith("\n") else "\n")
+                       + rng.choice(["# note\n", "#! doc\n", "\n", "   # indented\n"]))
+    out.append(text[at:])
+    return "".join(out)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(sample=st.sampled_from(sorted(SAMPLES)), seed=st.integers(0, 2**32 - 1))
+def test_typing_in_comment_lines_keeps_diagnostics_and_tokens(sample, seed):
+    """Typing in the comment lines between declarations (the engine hands on the last
+    version's results for an edit that leaves every declaration as it parsed), now and then an
+    edit anywhere: each version's diagnostics equal a fresh `analyze`, and the semantic tokens
+    stitched from the engine's blocks equal those of the full analysis."""
+    rng = random.Random(seed)
+    enc = PositionEncoder(UTF16)
+    store = DocumentStore()
+    uri = "file:///comments.qvr"
+    text = _with_comment_lines(SAMPLES[sample], rng)
+    doc = store.open(uri, text, 0)
+    for version in range(1, 25):
+        index = LineIndex(text)
+        lines = text.split("\n")
+        spots = [k for k, line in enumerate(lines) if not line.strip() or line.lstrip().startswith("#")]
+        if spots and rng.random() < 0.85:
+            k = rng.choice(spots)
+            col = rng.randint(0, len(lines[k]))
+            a = index.offset(k, col)
+            b = min(a + rng.choice((0, 0, 1)), a + len(lines[k]) - col)
+        else:
+            a = rng.randint(0, len(text))
+            b = min(len(text), a + rng.choice((0, 1, 3)))
+        new = "\n" if rng.random() < 0.05 else rng.choice(COMMENT_TYPING)
+        text = text[:a] + new + text[b:]
+        doc = store.change(uri, version, [Change((enc.to_lsp(index, a), enc.to_lsp(index, b)), new)], enc)
+        assert doc.diagnostics == semantics.analyze(text).diagnostics
+        stitched = semantic_tokens.encoded(doc, enc)
+        assert doc.layout is not None and doc.analysis is not None
+        assert stitched == semantic_tokens.encode(doc, semantic_tokens.semantic_tokens(doc), enc)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(sample=st.sampled_from(sorted(SAMPLES)), seed=st.integers(0, 2**32 - 1))
 def test_random_edits_while_the_checker_catches_up(sample, seed):

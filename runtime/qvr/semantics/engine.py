@@ -568,12 +568,16 @@ class Engine:
         # (the blocks' keys are left as the last full run made them: the next full run keys
         # every block again, the edited one with its new text among them)
         self._last_blocks = (units, self._last_blocks[1])
+        # which block holds the edited chunk goes by the chunk (an insertion at the end of the
+        # file is at the end of the last block, and in it)
+        low, high = (old_chunks[edited].start, old_chunks[edited].end) if edited is not None \
+            else (old_stop, old_stop)
         placed = []
         for pb in self.layout.blocks:
             record = pb.record
-            if pb.origin + record.end <= start:
+            if pb.origin + record.end <= low:
                 placed.append(pb)
-            elif pb.origin >= old_stop:
+            elif pb.origin >= high:
                 placed.append(_placed_block(pb.origin + delta, record))
             else:  # the edited block
                 placed.append(_placed_block(pb.origin, _resized(record, start - pb.origin, delta)))
