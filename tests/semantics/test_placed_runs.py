@@ -105,15 +105,15 @@ def test_an_edit_in_a_comment_hands_on_the_last_versions_runs_and_checks_nothing
         previous = runs
     # a quiet edit further on, then an edit of code: the passes run on what the quiet runs
     # left, and the block edited first is checked again (its record was made before the edit)
-    later = previous_text = versions[-1]
-    at_later = later.index("# model 50") + 2
-    later = later[:at_later] + "zz" + later[at_later:]
+    last = versions[-1]
+    at_later = last.index("# model 50") + 2
+    later = last[:at_later] + "zz" + last[at_later:]
     assert engine.placed_diagnostics(later) == analyze(later).diagnostics and engine.checked == 0
     code = later.index("Euclidean 4", at_later)
     edited = later[:code] + "Euclidean 44" + later[code + len("Euclidean 4"):]
     assert engine.placed_diagnostics(edited) == analyze(edited).diagnostics
     assert engine.checked > 0
     # an edit that adds a line is not quiet (a message may name a line): the passes run
-    edited = previous_text[:at] + "\n#" + previous_text[at:]
+    edited = last[:at] + "\n#" + last[at:]
     assert engine.placed_diagnostics(edited) == analyze(edited).diagnostics
     assert engine.checked > 0
