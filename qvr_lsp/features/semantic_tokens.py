@@ -7,7 +7,7 @@ import re
 from typing import NamedTuple, Optional
 
 from qvr.stepwise import finish
-from qvr.syntax.span import LineIndex, Span
+from qvr.syntax.span import LineIndex, Span, common_prefix
 from qvr.syntax.vocabulary import OPAQUE_BLOCK, OPAQUE_HEADS
 
 from . import TOKEN_MODIFIERS, TOKEN_TYPES, families  # the legend: in the package, see there
@@ -394,26 +394,13 @@ def _encode_ascii(text: str, line_starts: list[int], tokens: list[Token]) -> lis
     return data
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    """Length of the common prefix, compared block by block (slice equality runs in C)."""
-    n = min(len(a), len(b))
-    i, block = 0, 4096
-    while block:
-        while i + block <= n and a[i:i + block] == b[i:i + block]:
-            i += block
-        block //= 8
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
-
-
 def delta(previous: list[int], current: list[int]) -> tuple[int, int, list[int]]:
     """One edit turning `previous` into `current`: (start, delete count, data to insert), with the
     common prefix and suffix left out (LSP semanticTokens/full/delta). Starts are kept at token
     boundaries (multiples of 5) so clients that splice per token are happy too."""
-    a = _common_prefix(previous, current)
+    a = common_prefix(previous, current)
     a -= a % 5
     limit = min(len(previous), len(current)) - a
-    b = min(_common_prefix(previous[::-1], current[::-1]), limit)
+    b = min(common_prefix(previous[::-1], current[::-1]), limit)
     b -= b % 5
     return a, len(previous) - a - b, current[a: len(current) - b]

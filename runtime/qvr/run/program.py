@@ -10,7 +10,7 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import NotSupportedError
+from ..errors import NotSupportedError, QvrError
 from .contract import RunError
 
 
@@ -188,8 +188,6 @@ class Locator:
             site = getattr(exc, "qvr_site", None)
             if site is None:
                 raise
-            from ..errors import QvrError
-
             if os.environ.get("QVR_DEBUG"):  # as for any other failure of a run
                 traceback.print_exc()
             line, col = self.position_of(site)

@@ -84,7 +84,7 @@ from ..diagnostics import slot_filler
 from ..stepwise import Steps, finish, sorted_steps
 from ..syntax import _trivia_end, parse_chunk_local, shift, split_declarations_steps
 from ..syntax import ast as A
-from ..syntax.span import LineIndex, Span, normalize
+from ..syntax.span import LineIndex, Span, common_prefix, normalize
 from . import checker as _checker_module
 from .checker import (INTERNAL_CODE, PASS_STEP, Checker, _diagnostic_order, _internal_message,
                       decl_kind, group_where_steps)
@@ -495,7 +495,7 @@ class Engine:
                     or any(d != u.decl for d, u in zip(decls, units)):
                 return None
             before, after = old_text[at:old.end], text[at:new.end]
-            same = _common_prefix(before, after)
+            same = common_prefix(before, after)
             # from the edit's line on, both texts hold only comments and blank lines: the edit
             # is after the chunk's code (equal declarations alone do not say so: a broken one
             # keeps only what comes before its error)
@@ -505,7 +505,7 @@ class Engine:
                 return None
             start = at + same
             # (and from the end: the longest common suffix of what follows the common prefix)
-            old_stop = old.end - _common_prefix(before[same:][::-1], after[same:][::-1])
+            old_stop = old.end - common_prefix(before[same:][::-1], after[same:][::-1])
         else:
             return None
         new_stop = old_stop + delta
@@ -547,18 +547,10 @@ class Engine:
                 frames.append(entry[1])
         yield
         # -- the edit is quiet: this version's state, from here on nothing returns None --
-        entries = per_chunk[:following]
         if edited is not None:
             for u in per_chunk[edited][0]:
                 u.end = chunks[edited].end
-        for k in range(following, n):
-            if not (k - following + 1) % (16 * STEP_CHUNKS):
-                yield
-            units, diags, key = per_chunk[k]
-            for u in units:
-                u.origin += delta
-                u.end += delta
-            entries.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
+        entries = per_chunk[:following] + (yield from _moved_steps(per_chunk[following:], delta))
         self._last = (text, chunks, entries)
         units = list(chain.from_iterable(map(_FIRST, entries)))
         for entry, u in zip(frames, units[len(units) - len(frames):]):
@@ -583,11 +575,9 @@ class Engine:
                 placed.append(_placed_block(pb.origin, _resized(record, start - pb.origin, delta)))
         self.layout = Layout(text, tuple(placed))
         yield
-        programs = list(compress(units, map(is_, map(_DECL_CLASS, units), repeat(A.ProgramDecl))))
         top_level = self.top_level
         self.top_level = TopLevel(text, top_level.symbols_table, top_level.programs,
-                                  top_level.declared_at,
-                                  dict(zip(map(id, map(_DECL, programs)), map(_ORIGIN, programs))))
+                                  top_level.declared_at, _program_frames(units))
         self.checked, self.replayed = 0, len(units)
         return DiagnosticRuns(runs)
 
@@ -846,11 +836,10 @@ class Engine:
         self.checked, self.replayed = checked, replayed
         yield
         self.layout = Layout(text, tuple(layout))
-        programs = list(compress(top_units, map(is_, map(_DECL_CLASS, top_units), repeat(A.ProgramDecl))))
         # (`declared_at` is not copied: nothing writes it after the declare pass, and a later
         # run declares into a table of its own)
         self.top_level = TopLevel(text, top_syms, ctx.programs, ctx.declared_at,
-                                  dict(zip(map(id, map(_DECL, programs)), map(_ORIGIN, programs))))
+                                  _program_frames(top_units))
         yield
         replayed_uses = list(used_names)  # (a piece at a time: a file of megabytes uses 100,000s)
         for at in range(0, len(replayed_uses), 16 * PASS_STEP):
@@ -891,14 +880,8 @@ class Engine:
             if not n_chunk % STEP_CHUNKS:
                 yield
             entries.append(self._parse_chunk(text, chunk))
-        for n_chunk, (units, diags, key) in enumerate(
-                per_chunk[len(per_chunk) - keep_tail:] if keep_tail else (), 1):
-            if not n_chunk % (16 * STEP_CHUNKS):
-                yield
-            for u in units:
-                u.origin += delta
-                u.end += delta
-            entries.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
+        if keep_tail:
+            entries += yield from _moved_steps(per_chunk[len(per_chunk) - keep_tail:], delta)
         yield
         self._last = (text, chunks, entries)
         # (in C loops, a piece at a time: thousands of chunks per keystroke)
@@ -1624,6 +1607,27 @@ def _kept_steps(old_text: str, old_chunks, text: str, chunks):
     return head, tail
 
 
+def _moved_steps(entries, delta: int):
+    """The last version's per-chunk entries (units, parse diagnostics, cache key) of the chunks
+    after an edit, moved by its length change (their units in place), as a generator: a file of
+    megabytes has tens of thousands."""
+    moved = []
+    for n_chunk, (units, diags, key) in enumerate(entries, 1):
+        if not n_chunk % (16 * STEP_CHUNKS):
+            yield
+        for u in units:
+            u.origin += delta
+            u.end += delta
+        moved.append((units, tuple(d.shifted(delta) for d in diags) if diags else diags, key))
+    return moved
+
+
+def _program_frames(units) -> dict:
+    """id(program declaration) -> the offset of its frame (`TopLevel.frames`)."""
+    programs = list(compress(units, map(is_, map(_DECL_CLASS, units), repeat(A.ProgramDecl))))
+    return dict(zip(map(id, map(_DECL, programs)), map(_ORIGIN, programs)))
+
+
 def _extent(d) -> tuple[int, int]:
     """The first and last offset a diagnostic refers to: its span, its related locations and
     its fixes' edits."""
@@ -1654,18 +1658,6 @@ def _cut_at_edit(run: Run, start: int, stop: int, ambiguous) -> Optional[int]:
         elif low < stop:
             return None
     return cut
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """The length of the longest common prefix of two texts (by bisection: C comparisons)."""
-    low, high = 0, min(len(a), len(b))
-    while low < high:
-        mid = (low + high + 1) // 2
-        if a[:mid] == b[:mid]:
-            low = mid
-        else:
-            high = mid - 1
-    return low
 
 
 def _resized(record: "_Record", at: int, delta: int) -> "_Record":

@@ -28,6 +28,20 @@ def normalize(text: str) -> str:
     return text
 
 
+def common_prefix(a, b) -> int:
+    """The length of the common prefix of two sequences (texts, lists), compared block by block
+    (slice equality runs in C)."""
+    n = min(len(a), len(b))
+    i, block = 0, 4096
+    while block:
+        while i + block <= n and a[i:i + block] == b[i:i + block]:
+            i += block
+        block //= 8
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     """Half-open range [start, end) of code-point offsets into the normalised text."""
