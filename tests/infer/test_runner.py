@@ -250,6 +250,50 @@ def test_failing_sites_map_to_their_program_step(tmp_path):
     assert locate.position_of("y") == (9, 5)
 
 
+# Two programs composed by defines: `first`'s steps lie below its label in a run of `chain`
+# (`output/first/a`), the last component's below the output (`output/b`), through `alias`.
+COMPOSED = ("object X : Real 1\n"
+            "program first(x) : X -> X\n"
+            "    sample a : X <- Normal(loc=x, scale=1.0)\n"
+            "    return a\n"
+            "program second(x) : X -> X\n"
+            "    sample b : X <- Normal(loc=x, scale=1.0)\n"
+            "    observe c : X <- Normal(loc=b, scale=1.0)\n"
+            "    return c\n"
+            "define chain = second << first\n"
+            "define alias = chain\n"
+            "export alias\n")
+
+
+def test_sites_of_a_define_entry_map_to_the_steps_of_its_programs(tmp_path):
+    import qvr
+
+    src = tmp_path / "composed.qvr"
+    src.write_text(COMPOSED)
+    program = qvr.load(str(src))
+    for entry in ("alias", "chain", None):
+        locate = runner._Locator(program, entry, COMPOSED, str(src))
+        located = {site: locate.position_of(site) for site in (
+            "output/first/a", "output/b", "output/c", "output", "output/nothing", "first")}
+        assert located == {"output/first/a": (3, 5), "output/b": (6, 5), "output/c": (7, 5),
+                           "output": (None, None), "output/nothing": (None, None),
+                           "first": (None, None)}
+
+
+@pytest.mark.parametrize("broken, line", [("first", 3), ("second", 6)])
+def test_a_failure_in_a_program_of_a_define_entry_is_located_at_its_step(capsys, tmp_path, broken, line):
+    src = tmp_path / "composed.qvr"
+    step = "    sample a : X <- Normal(loc=x, scale=1.0)\n" if broken == "first" else \
+        "    sample b : X <- Normal(loc=x, scale=1.0)\n"
+    src.write_text(COMPOSED.replace(step, step.replace("Normal(loc=x, scale=1.0)",
+                                                       "Uniform(low=0.0, high=0.0)")))
+    rc, events, _ = run_json(capsys, str(src), "--svi", "--steps", "3", "--out", str(tmp_path / "out"))
+    assert rc == 1
+    site = "output/first/a" if broken == "first" else "output/b"
+    assert events[-1] == {"event": "error", "code": "runtime", "file": str(src), "line": line, "column": 5,
+                          "message": f"while computing site '{site}': ValueError: math domain error"}
+
+
 # an empty support has no bijection for the guide: torch raises while drawing `mu` (line 3)
 EMPTY_UNIFORM = ("object X : Real 1\nprogram p(x) : X -> X\n"
                  "    sample mu : X <- Uniform(low=0.0, high=0.0)\n"

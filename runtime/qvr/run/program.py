@@ -197,17 +197,63 @@ class Locator:
                            file=self.file if line else None, line=line, column=col) from None
 
     def position_of(self, site: str):
+        """(line, column), 1-based, of the program step that draws `site`, or (None, None).
+
+        A site is named by its path (spec §5.2's naming): an entry program's steps are at their
+        variable; a step of a program drawn inside another, or referenced as an earlier
+        component of a composite, lies below that program's name (`…/p/mu`); the steps of the
+        last component of a define entry's `>>` chain lie below the define's output
+        (`output/y`)."""
+        from ..compile.base import ROOT_SITE
         from ..syntax.span import LineIndex, normalize
 
-        var = site.split("/")[0]
+        parts = site.split("/")
         analysis = self.program.analysis
-        info = analysis.programs.get(self.entry)
-        if info is None and analysis.export is not None:
-            ref = getattr(analysis.export.expr, "name", None)
-            info = analysis.programs.get(getattr(ref, "text", ref))
-        node = getattr(info.variables.get(var), "node", None) if info is not None else None
+        programs = analysis.programs
+        node = None
+        # the innermost program named in the path, with a step of that name below it
+        for k in range(len(parts) - 1, 0, -1):
+            info = programs.get(parts[k - 1])
+            if info is not None and parts[k] in info.variables:
+                node = info.variables[parts[k]].node
+                break
+        if node is None:
+            entry = self.entry
+            if entry is None and analysis.export is not None:
+                ref = getattr(analysis.export.expr, "name", None)
+                entry = getattr(ref, "text", ref)
+            info, var = programs.get(entry), parts[0]
+            if info is None and parts[0] == ROOT_SITE and len(parts) > 1:
+                info, var = _last_program(analysis, entry), parts[1]
+            node = getattr(info.variables.get(var), "node", None) if info is not None else None
         span = getattr(node, "span", None)
         if span is None:
             return None, None
         line, col = LineIndex(normalize(self.text)).position(span.start)
         return line + 1, col + 1
+
+
+def _last_program(analysis, name):
+    """The program whose steps a run of the define `name` records below its output: the last
+    component of its `>>` chain (`Compose.right`; the parser puts `q << p` as `p >> q`), through
+    references to other defines; None when that is not a program."""
+    from ..syntax import ast as A
+
+    seen = set()
+    info = analysis.defines.get(name)
+    expr = info.decl.expr if info is not None else None
+    while expr is not None:
+        if expr.__class__ is A.Compose:
+            expr = expr.right
+        elif expr.__class__ is A.Ref:
+            name = expr.name.text
+            if name in analysis.programs:
+                return analysis.programs[name]
+            info = analysis.defines.get(name)
+            if info is None or name in seen:
+                return None
+            seen.add(name)
+            expr = info.decl.expr
+        else:
+            return None
+    return None
