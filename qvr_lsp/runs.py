@@ -26,7 +26,8 @@ Life of a run:
    this manager created it and it is empty;
 3. every line of stdout is one event; stderr is kept (last lines) to explain a crash;
 4. no output for ``timeout`` seconds (counted from the last line, so a long run that keeps
-   reporting is never a hang) is a hang, a non-finite loss or log joint is a NaN failure; both stop the
+   reporting is never a hang) is a hang, a non-finite loss (SVI) or log joint (NUTS) is a NaN
+   failure (a Sample run keeps its NaN prior draws: its result counts them); both stop the
    worker, as does a cancel: SIGTERM to its process group, SIGKILL after ``grace`` seconds, then
    the process is reaped, so nothing is left behind;
 5. an ``error`` event with a line becomes a diagnostic on that line of the document
@@ -665,9 +666,14 @@ class RunManager:
             title = METRIC_TITLES[metric]
             value = _number(event.get(metric))
             if value is not None and not math.isfinite(value):
-                run.stop_reason = f"{title} became {value} at step {step}; stopped"
-                await self._terminate(run)
-                return
+                if run.request.kind == "sample":
+                    # prior draws are all kept (`qvr.run.drivers.sample`: a heavy-tailed prior
+                    # overflows now and then); the result says how many were NaN
+                    value = None
+                else:
+                    run.stop_reason = f"{title} became {value} at step {step}; stopped"
+                    await self._terminate(run)
+                    return
             if value is not None:
                 run.values.append(value)
             percentage = None
@@ -734,6 +740,12 @@ class RunManager:
             where = f" on {outcome.device}" if outcome.device else ""
             outcome.message = (f"{label} finished{where} in {outcome.elapsed:.1f} s: "
                                f"final {METRIC_TITLES[metric]} {format_value(final)}")
+            nan = result.get("nan_log_joints")
+            if isinstance(nan, dict) and isinstance(nan.get("draws"), int):
+                line = nan.get("line") if isinstance(nan.get("line"), int) else None
+                where = f" (line {line})" if line and self._is_snapshot(run, nan.get("file")) else ""
+                site = f", the first at site {nan['site']!r}{where}" if isinstance(nan.get("site"), str) else ""
+                outcome.message += f"; {nan['draws']} draw(s) with a NaN log joint{site}"
             return outcome
         detail = run.stderr_tail[-1] if run.stderr_tail else "no output"
         if code == 2:

@@ -333,6 +333,56 @@ def test_a_literal_beyond_float32_is_infinite_in_the_model_not_an_internal_error
     assert error["message"].startswith("the loss became non-finite at step 1: site 'z'")
 
 
+# the log of a negative number: `m` is NaN in every draw, and so is everything drawn from it
+NAN_LET = ("object X : Real 1\nprogram p(x) : X -> X\n    let m = log(x * 0.0 - 1.0)\n"
+           "    sample z : X <- Normal(loc=m, scale=1.0)\n    return z\nexport p\n")
+NAN_SITE = "site 'm' has a non-finite log-density or value"
+
+
+@pytest.mark.parametrize("kind, args, code, message", [
+    ("svi", ("--steps", "3"), "nan", f"the loss became non-finite at step 1: {NAN_SITE} (lower --lr?)"),
+    ("nuts", ("--warmup", "2", "--samples", "2"), "runtime",
+     f"QvrError: MCMC could not find an initial point with a finite log density in 100 tries: {NAN_SITE}"),
+])
+def test_a_non_finite_loss_or_nuts_log_joint_stops_the_run_at_its_step(capsys, tmp_path, kind, args, code,
+                                                                       message):
+    src = tmp_path / "nan.qvr"
+    src.write_text(NAN_LET)
+    rc, events, _ = run_json(capsys, str(src), f"--{kind}", *args, "--out", str(tmp_path / "out"))
+    assert rc == 1
+    assert events[-1] == {"event": "error", "code": code, "file": str(src), "line": 3, "column": 5,
+                          "message": message}
+    assert not list((tmp_path / "out").rglob("summary.json"))  # no results for a run that failed
+
+
+def test_prior_draws_of_counts_at_rates_beyond_int64_run(capsys, tmp_path):
+    # a wide prior on a log rate: some draws have rates near e^60, whose Poisson draws used to
+    # overflow torch's int64 counts and fail the count check of the log joint
+    src = tmp_path / "huge.qvr"
+    src.write_text("object X : Real 1\nprogram counts(x) : X -> X\n"
+                   "    sample log_rate : X <- Normal(loc=45.0, scale=5.0)\n"
+                   "    observe y <- Poisson(rate=exp(log_rate))\n    return log_rate\nexport counts\n")
+    rc, events, _ = run_json(capsys, str(src), "--sample", "--samples", "40", "--seed", "1",
+                             "--out", str(tmp_path / "out"))
+    assert rc == 0 and events[-1]["event"] == "result"
+
+
+def test_prior_draws_with_a_nan_log_joint_are_kept_and_located_in_the_summary(capsys, tmp_path):
+    src = tmp_path / "nan.qvr"
+    src.write_text(NAN_LET)
+    out = tmp_path / "out"
+    rc, events, _ = run_json(capsys, str(src), "--sample", "--samples", "3", "--out", str(out))
+    assert rc == 0
+    nan = {"draws": 3, "first_draw": 1, "site": "m", "file": str(src), "line": 3, "column": 5}
+    assert events[-1]["event"] == "result" and events[-1]["nan_log_joints"] == nan
+    assert json.loads((out / "summary.json").read_text())["nan_log_joints"] == nan
+    rc = runner.main([str(src), "--sample", "--samples", "3", "--out", str(out)])
+    err = capsys.readouterr().err.splitlines()
+    assert rc == 0
+    assert err[-1] == (f"qvr run: {src}:3:5: note: 3 draw(s) have a NaN log joint, the first draw 1: "
+                       f"{NAN_SITE}")
+
+
 @pytest.mark.slow
 def test_sigterm_ends_the_run_with_a_cancelled_event(tmp_path):
     proc = subprocess.Popen(

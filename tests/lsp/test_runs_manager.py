@@ -253,14 +253,25 @@ async def test_a_sample_run_reports_its_log_joint(tmp_path):
     assert not {"final_loss", "losses", "loss_curve_path"} & set(note)
 
 
-async def test_a_non_finite_log_joint_stops_the_run(tmp_path):
+async def test_a_non_finite_nuts_log_joint_stops_the_run(tmp_path):
     rec = Recorder()
     manager = RunManager(rec, runs_root=str(tmp_path))
-    outcome = await finish(await manager.start(request("nan-progress", kind="sample", samples=50,
+    outcome = await finish(await manager.start(request("nan-progress", kind="nuts", samples=40,
                                                        timeout=5)))
     assert outcome.status == "failed"
     assert outcome.message.endswith("log joint became nan at step 3; stopped")
     assert outcome.values == [-100.0, -50.0]
+
+
+async def test_a_sample_run_keeps_its_nan_draws_and_counts_them(tmp_path):
+    rec = Recorder()
+    manager = RunManager(rec, runs_root=str(tmp_path))
+    outcome = await finish(await manager.start(request("nan-progress", kind="sample", samples=6,
+                                                       timeout=5)))
+    assert (outcome.status, outcome.values) == ("ok", [-100.0, -50.0])
+    line = next(i + 1 for i, l in enumerate(request("nan-progress").text.splitlines()) if "observe" in l)
+    assert outcome.message.endswith(
+        f"final log joint nan; 4 draw(s) with a NaN log joint, the first at site 'y' (line {line})")
 
 
 async def test_error_event_becomes_a_diagnostic_on_its_line(tmp_path):

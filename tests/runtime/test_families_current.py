@@ -180,6 +180,24 @@ def test_count_samples_are_counts(name, params, upper):
     assert FAM.support_of(spec, 1).check(x).all()
 
 
+@pytest.mark.parametrize("name, extra", [
+    ("Poisson", {}), ("ZeroInflatedPoisson", {"zero_prob": 0.0}), ("HurdlePoisson", {"zero_prob": 0.0}),
+])
+def test_poisson_draws_stay_counts_beyond_the_int64_range(name, extra):
+    # torch.poisson's int64 counts overflow near 9.2e18 (to -2**63); from 1e18 on the draw is
+    # N(rate, rate) rounded, and an infinite rate gives an infinite count
+    torch.manual_seed(0)
+    rates = [3.0, 1e17, 1e19, 1e30, math.inf]
+    spec, dist = build(name, rate=[r for r in rates for _ in range(500)],
+                       **{k: [v] * 500 * len(rates) for k, v in extra.items()})
+    x = FAM.draw(spec, dist).reshape(len(rates), 500).double()
+    assert bool((x >= 0).all()) and bool((x == x.floor()).all())
+    assert abs(x[0].mean().item() - 3.0) < 0.3  # small rates: torch's exact sampler, as before
+    for row, rate in zip(x[1:4], rates[1:4]):
+        assert bool(((row - rate).abs() <= 1e-6 * rate).all())
+    assert bool(torch.isinf(x[4]).all())
+
+
 def test_hurdle_and_zero_inflated_samples_have_their_zero_mass():
     torch.manual_seed(0)
     n = 20000

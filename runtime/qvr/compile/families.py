@@ -300,6 +300,32 @@ class BetaBinomial(D.Distribution):
         return lp.to(value.dtype if value.is_floating_point() else self.total_count.dtype)
 
 
+#: From this rate on a Poisson draw is N(λ, λ) rounded: torch.poisson returns int64 counts,
+#: which overflow near 9.2e18 (it gives -2**63 there), and a heavy-tailed prior on a log rate
+#: reaches such rates now and then. The normal draw is the Poisson one to float precision (its
+#: relative spread, 1/√λ, is below 1e-9).
+POISSON_NORMAL_FROM = 1e18
+
+
+def poisson_draw(rate: torch.Tensor) -> torch.Tensor:
+    """Poisson(rate) counts (float, like torch.poisson), any non-negative rate: exact below
+    `POISSON_NORMAL_FROM`, the normal approximation from there on, an infinite rate an infinite
+    count. Both are computed everywhere and picked elementwise (no host sync)."""
+    big = rate >= POISSON_NORMAL_FROM
+    exact = torch.poisson(torch.where(big, torch.zeros_like(rate), rate))
+    approx = torch.round(rate + rate.sqrt() * torch.randn_like(rate))
+    approx = torch.where(torch.isinf(rate), rate, approx)
+    return torch.where(big, approx, exact)
+
+
+class Poisson(D.Poisson):
+    """torch's Poisson, drawn with `poisson_draw` (its own sampler overflows at huge rates)."""
+
+    def sample(self, sample_shape=torch.Size()):
+        with torch.no_grad():
+            return poisson_draw(self.rate.expand(self._extended_shape(sample_shape)))
+
+
 class _ZeroAndPoisson(D.Distribution):
     """A count that is 0 with probability `zero_prob` and otherwise comes from a Poisson(rate)
     (how the rest is drawn and scored is the subclass's)."""
@@ -321,7 +347,7 @@ class ZeroInflatedPoisson(_ZeroAndPoisson):
     def sample(self, sample_shape=torch.Size()):
         with torch.no_grad():
             shape = self._extended_shape(sample_shape)
-            counts = torch.poisson(self.rate.expand(shape))
+            counts = poisson_draw(self.rate.expand(shape))
             zero = torch.rand(shape, dtype=self.rate.dtype, device=self.rate.device) < self.zero_prob
             return torch.where(zero, torch.zeros_like(counts), counts)
 
@@ -345,10 +371,10 @@ class HurdlePoisson(_ZeroAndPoisson):
             small = lam < 1.0
             # λ ≥ 1: a Poisson draw with its zeros drawn again (each round keeps at least
             # 1 − e^(−1) of them), exact and fast.
-            k = torch.poisson(lam)
+            k = poisson_draw(lam)
             todo = (k == 0) & ~small
             while bool(todo.any()):
-                k = torch.where(todo, torch.poisson(lam), k)
+                k = torch.where(todo, poisson_draw(lam), k)
                 todo = (k == 0) & ~small
             # λ < 1, where zeros would mostly be drawn again: inversion. u uniform on
             # (e^(−λ), 1) is a CDF value above the mass at 0; count up until the CDF passes it.
@@ -531,7 +557,7 @@ def make_distribution(spec: FamilySpec, params: dict, size: Optional[int] = None
             return D.Categorical(logits=p["logits"], validate_args=v)
         return D.Categorical(probs=p["probs"], validate_args=v)
     if n == "Poisson":
-        return D.Poisson(p["rate"], validate_args=v)  # rate 0: all mass at 0 (xlogy(0, 0) = 0)
+        return Poisson(p["rate"], validate_args=v)  # rate 0: all mass at 0 (xlogy(0, 0) = 0)
     if n == "NegativeBinomial":
         return D.NegativeBinomial(p["total_count"], **_probs_or_logits(p), validate_args=v)
     if n == "Geometric":

@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..errors import QvrError
+from ..errors import QvrError, at_site
 from .convergence import bulk_ess, split_rhat
 from .potential import Potential
+from .sites import first_non_finite_site
 from .sites import ShapeOracle, latent_specs, model_device, require_continuous, to_device
 
 INIT_STRATEGIES = ("jitter", "prior", "uniform")
@@ -183,7 +184,12 @@ class MCMC:
             u, _, _ = potential(q)
             if torch.isfinite(u):
                 return q
-        raise QvrError("MCMC could not find an initial point with a finite log density in 100 tries")
+        message = "MCMC could not find an initial point with a finite log density in 100 tries"
+        # the site that made the last try's log density non-finite, for `qvr run` to point at
+        site = first_non_finite_site(model, x, observations, potential.unpack(q)[0])
+        if site is None:
+            raise QvrError(message)
+        raise at_site(QvrError(f"{message}: site {site!r} has a non-finite log-density or value"), site)
 
     def _run_chain(self, model, x, observations, potential, chain_index: int, seed: int,
                    progress) -> dict:

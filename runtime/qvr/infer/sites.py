@@ -144,6 +144,23 @@ def batch_size(x) -> int:
     raise TypeError(f"cannot tell the batch size of an input of type {type(x).__name__}")
 
 
+def first_non_finite_site(model, x, observations=None, values=None):
+    """The first site, in the model's order, of a trace of `model` on `x` with these
+    observations and values whose log-density or value is not finite: what `qvr run` points at
+    when a loss or log joint turns NaN or infinite. None when there is none or the trace itself
+    fails (finding it is best effort)."""
+    try:
+        with torch.no_grad():
+            tr = model.trace(x, observations=observations or None, values=values)
+        for name, s in tr.sites.items():
+            if not bool(torch.isfinite(s.log_prob).all()) or (
+                    s.value.is_floating_point() and not bool(torch.isfinite(s.value).all())):
+                return name
+    except Exception:
+        return None
+    return None
+
+
 def repeat_batch(value, times: int):
     """Fold ``times`` copies into the batch axis: ``(B, ...) -> (times*B, ...)``, copy-major."""
     if times == 1:

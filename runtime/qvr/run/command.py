@@ -190,7 +190,7 @@ def _run(args, reporter) -> None:
             if kind == "svi":
                 return drivers.svi(fit_model, x, observations, steps, args, reporter, started, locate)
             if kind == "sample":
-                return drivers.sample(fit_model, x, observations, steps, reporter, started)
+                return drivers.sample(fit_model, x, observations, steps, reporter, started, locate)
             return drivers.nuts(fit_model, x, observations, warmup, samples, args, reporter, started,
                                 locate)
 

@@ -140,7 +140,7 @@ def guide_posterior(guide, x, draws: int = 100) -> dict:
     return out
 
 
-def sample(model, x, observations, steps, reporter, started) -> Fitted:
+def sample(model, x, observations, steps, reporter, started, locate) -> Fitted:
     import torch
 
     from ..infer import Predictive
@@ -153,7 +153,7 @@ def sample(model, x, observations, steps, reporter, started) -> Fitted:
     # a run is silent for at most 1% of its time (PROGRESS_INTERVAL_S while the whole run
     # takes under 50 s).
     chunk = max(1, steps // 100)
-    done = 0
+    done = nan_draws = 0
     with torch.no_grad():
         while done < steps:
             n = min(chunk, steps - done)
@@ -165,6 +165,17 @@ def sample(model, x, observations, steps, reporter, started) -> Fitted:
             from ..infer.sites import repeat_batch
 
             lj = model.log_joint(repeat_batch(x, n), {**named, **values}).reshape(n, -1).sum(1)
+            # Prior draws are all kept: heavy-tailed priors overflow float32 now and then, and
+            # the log joint of such a draw is NaN. The summary says how many and where the
+            # first one went wrong.
+            nans = torch.isnan(lj)
+            if bool(nans.any()):
+                if not nan_draws:  # the first such draw, alone
+                    k = int(nans.nonzero()[0])
+                    first = done + k + 1
+                    where = locate.non_finite_at(model, x, named, {**named, **{
+                        name: v[k] for name, v in draws.items()}})
+                nan_draws += int(nans.sum())
             log_joints.extend(lj.tolist())
             chunks.append(draws)
             done += n
@@ -174,7 +185,10 @@ def sample(model, x, observations, steps, reporter, started) -> Fitted:
     for name in chunks[0]:
         allv = torch.cat([c[name] for c in chunks]).to(torch.float64)
         posterior[name] = {"mean": allv.mean(0).tolist(), "std": allv.std(0).tolist()}
-    return Fitted(log_joints, posterior)
+    if not nan_draws:
+        return Fitted(log_joints, posterior)
+    nan = {"nan_log_joints": {"draws": nan_draws, "first_draw": first, **where}}
+    return Fitted(log_joints, posterior, summary=nan, result=nan)
 
 
 def nuts(model, x, observations, warmup, samples, args, reporter, started, locate) -> Fitted:

@@ -154,26 +154,39 @@ class Locator:
         self.program, self.entry, self.text, self.file = program, entry, text, file
 
     def nan_error(self, step, model, guide, x, observations) -> RunError:
+        """The `nan` error of an SVI step whose loss is not finite: located at the first site of
+        a draw from the guide whose log-density or value is not finite, where one is."""
         import torch
 
-        site = None
+        from ..infer.sites import first_non_finite_site
+
         try:
             with torch.no_grad():
-                z = guide.rsample(x)
-                tr = model.trace(x, observations=observations, values=z)
-            for name, s in tr.sites.items():
-                if not bool(torch.isfinite(s.log_prob).all()) or (
-                        s.value.is_floating_point() and not bool(torch.isfinite(s.value).all())):
-                    site = name
-                    break
+                values = guide.rsample(x)
         except Exception:  # locating is best effort; the NaN report itself must go out
-            site = None
-        message = f"the loss became non-finite at step {step}"
+            values = None
+        site = None if values is None else first_non_finite_site(model, x, observations, values)
+        return self._nan_error(f"the loss became non-finite at step {step}", site, " (lower --lr?)")
+
+    def non_finite_at(self, model, x, observations, values) -> dict:
+        """Where a trace with these values first has a non-finite log-density or value: the
+        site and, when it is found in the source, the file and 1-based line and column (what a
+        run with NaN prior draws reports in its summary); empty when no site is."""
+        from ..infer.sites import first_non_finite_site
+
+        site = first_non_finite_site(model, x, observations, values)
         if site is None:
-            return RunError(message + " (lower --lr?)", "nan")
+            return {}
         line, col = self.position_of(site)
-        return RunError(f"{message}: site {site!r} has a non-finite log-density or value "
-                        "(lower --lr?)", "nan", file=self.file if line else None, line=line, column=col)
+        where = {"file": self.file, "line": line, "column": col} if line else {}
+        return {"site": site, **where}
+
+    def _nan_error(self, message: str, site, advice: str) -> RunError:
+        if site is None:
+            return RunError(message + advice, "nan")
+        line, col = self.position_of(site)
+        return RunError(f"{message}: site {site!r} has a non-finite log-density or value{advice}",
+                        "nan", file=self.file if line else None, line=line, column=col)
 
     @contextmanager
     def failures(self):

@@ -81,6 +81,13 @@ class HumanReporter:
                            f"validation perplexity {_fmt(extra['val_perplexity'])}\n")
             if extra.get("generated") is not None:
                 self.out.write(f"generated: {json.dumps(extra['generated'])}\n")
+        nan = extra.get("nan_log_joints")
+        if nan is not None:  # prior draws whose log joint is NaN (qvr.run.drivers.sample)
+            where = f"{nan['file']}:{nan['line']}:{nan['column']}: " if nan.get("line") else ""
+            site = f"site {nan['site']!r} has a non-finite log-density or value" if nan.get("site") \
+                else "no site is non-finite on its own"
+            self.err.write(f"qvr run: {where}note: {nan['draws']} draw(s) have a NaN log joint, the "
+                           f"first draw {nan['first_draw']}: {site}\n")
         title = METRIC_TITLES[event.metric]
         self.out.write(
             f"{event.kind} {event.entry}: final {title} {_fmt(event.final)} "
