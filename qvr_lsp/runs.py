@@ -744,7 +744,8 @@ class RunManager:
             if isinstance(nan, dict) and isinstance(nan.get("draws"), int):
                 line = nan.get("line") if isinstance(nan.get("line"), int) else None
                 where = f" (line {line})" if line and self._is_snapshot(run, nan.get("file")) else ""
-                site = f", the first at site {nan['site']!r}{where}" if isinstance(nan.get("site"), str) else ""
+                site = (f", the first at site {nan['site']!r}{where}"
+                        if isinstance(nan.get("site"), str) else "")
                 outcome.message += f"; {nan['draws']} draw(s) with a NaN log joint{site}"
             return outcome
         detail = run.stderr_tail[-1] if run.stderr_tail else "no output"

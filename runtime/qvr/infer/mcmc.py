@@ -46,8 +46,8 @@ import torch
 from ..errors import QvrError, at_site
 from .convergence import bulk_ess, split_rhat
 from .potential import Potential
-from .sites import first_non_finite_site
-from .sites import ShapeOracle, latent_specs, model_device, require_continuous, to_device
+from .sites import (ShapeOracle, first_non_finite_site, latent_specs, model_device, require_continuous,
+                    to_device)
 
 INIT_STRATEGIES = ("jitter", "prior", "uniform")
 CHAIN_METHODS = ("auto", "parallel", "sequential")

@@ -173,8 +173,8 @@ def sample(model, x, observations, steps, reporter, started, locate) -> Fitted:
                 if not nan_draws:  # the first such draw, alone
                     k = int(nans.nonzero()[0])
                     first = done + k + 1
-                    where = locate.non_finite_at(model, x, named, {**named, **{
-                        name: v[k] for name, v in draws.items()}})
+                    where = locate.non_finite_at(model, x, named,
+                                                 {name: v[k] for name, v in draws.items()})
                 nan_draws += int(nans.sum())
             log_joints.extend(lj.tolist())
             chunks.append(draws)

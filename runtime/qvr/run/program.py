@@ -212,7 +212,7 @@ class Locator:
     def position_of(self, site: str):
         """(line, column), 1-based, of the program step that draws `site`, or (None, None).
 
-        A site is named by its path (spec §5.2's naming): an entry program's steps are at their
+        A site is named by its path (spec §5.8, naming): an entry program's steps are at their
         variable; a step of a program drawn inside another, or referenced as an earlier
         component of a composite, lies below that program's name (`…/p/mu`); the steps of the
         last component of a define entry's `>>` chain lie below the define's output
