@@ -356,8 +356,8 @@ def test_a_non_finite_loss_or_nuts_log_joint_stops_the_run_at_its_step(capsys, t
 
 
 def test_prior_draws_of_counts_at_rates_beyond_int64_run(capsys, tmp_path):
-    # a wide prior on a log rate: some draws have rates near e^60, whose Poisson draws used to
-    # overflow torch's int64 counts and fail the count check of the log joint
+    # a wide prior on a log rate: some draws have rates near e^60, past torch.poisson's int64
+    # counts; every draw must still be a count that the log joint's count check accepts
     src = tmp_path / "huge.qvr"
     src.write_text("object X : Real 1\nprogram counts(x) : X -> X\n"
                    "    sample log_rate : X <- Normal(loc=45.0, scale=5.0)\n"
