@@ -41,6 +41,12 @@ class MissingDataError(MissingSiteError):
     the input and its first use."""
 
 
+def non_finite_site(site: str) -> str:
+    """How a run names the site that made its loss or log joint non-finite (SVI and NUTS
+    errors, the note on NaN prior draws)."""
+    return f"site {site!r} has a non-finite log-density or value"
+
+
 def at_site(exc: BaseException, site) -> BaseException:
     """`exc`, marked with the site whose computation raised it (`qvr_site`; the innermost one,
     which marks it first, wins), so that `qvr run` can point at the step that draws that site

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..errors import QvrError, at_site
+from ..errors import QvrError, at_site, non_finite_site
 from .convergence import bulk_ess, split_rhat
 from .potential import Potential
 from .sites import (ShapeOracle, first_non_finite_site, latent_specs, model_device, require_continuous,
@@ -189,7 +189,7 @@ class MCMC:
         site = first_non_finite_site(model, x, observations, potential.unpack(q)[0])
         if site is None:
             raise QvrError(message)
-        raise at_site(QvrError(f"{message}: site {site!r} has a non-finite log-density or value"), site)
+        raise at_site(QvrError(f"{message}: {non_finite_site(site)}"), site)
 
     def _run_chain(self, model, x, observations, potential, chain_index: int, seed: int,
                    progress) -> dict:

@@ -10,7 +10,7 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import NotSupportedError, QvrError
+from ..errors import NotSupportedError, QvrError, non_finite_site
 from .contract import RunError
 
 
@@ -185,7 +185,7 @@ class Locator:
         if site is None:
             return RunError(message + advice, "nan")
         line, col = self.position_of(site)
-        return RunError(f"{message}: site {site!r} has a non-finite log-density or value{advice}",
+        return RunError(f"{message}: {non_finite_site(site)}{advice}",
                         "nan", file=self.file if line else None, line=line, column=col)
 
     @contextmanager

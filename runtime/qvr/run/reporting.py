@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..errors import non_finite_site
 from .contract import (METRIC_TITLES, TOTAL_UNITS, ProgressEvent, ResultEvent, RunError, StartEvent,
                        dumps_event)
 
@@ -84,8 +85,7 @@ class HumanReporter:
         nan = extra.get("nan_log_joints")
         if nan is not None:  # prior draws whose log joint is NaN (qvr.run.drivers.sample)
             where = f"{nan['file']}:{nan['line']}:{nan['column']}: " if nan.get("line") else ""
-            site = f"site {nan['site']!r} has a non-finite log-density or value" if nan.get("site") \
-                else "no site is non-finite on its own"
+            site = non_finite_site(nan["site"]) if nan.get("site") else "no site is non-finite on its own"
             self.err.write(f"qvr run: {where}note: {nan['draws']} draw(s) have a NaN log joint, the "
                            f"first draw {nan['first_draw']}: {site}\n")
         title = METRIC_TITLES[event.metric]
