@@ -353,6 +353,34 @@ def test_categorical_observes_pulled_back_through_via_and_a_hoisted_draw():
         sum(s.log_prob for s in drawn.sites.values()))
 
 
+
+@pytest.mark.parametrize("topics, words", [(1, 7), (3, 1)])
+def test_one_topic_or_one_word_keeps_each_dirichlet_draw_a_whole_distribution(topics, words):
+    # a `Simplex 1` is a distribution over one category, not a width-1 value whose plate
+    # could become the vector axis: `theta` stays one distribution per document and `phi[z]`
+    # one per word, so z has `topics` atoms and the words take `words` values
+    text = (TOPICS.replace("Topic : FinSet 3", f"Topic : FinSet {topics}")
+            .replace("Word : FinSet 7", f"Word : FinSet {words}")
+            .replace("Mix : Real 3", f"Mix : Real {topics}"))
+    program = load("topics", text)
+    assert [d.code for d in program.diagnostics] == ["QVR082", "QVR111"]
+    model = program.morphism
+    torch.manual_seed(11)
+    doc_of, w = torch.randint(0, 4, (40,)), torch.randint(0, words, (40,))
+    trace = model.trace(None, observations={"doc_of": doc_of, "w": w})
+    assert sites_of(trace) == [
+        ("theta", "latent", (1, 4, topics)), ("phi", "latent", (1, topics, words)),
+        ("noise", "latent", (1, 1)), ("z", "factor", (1, 4)), ("w", "observed", (1, 40)),
+        ("first", "deterministic", (1, topics))]
+    theta, phi = trace.sites["theta"].value[0], trace.sites["phi"].value[0]
+    want = torch.stack([
+        torch.logsumexp(torch.stack([theta[d, k].log() + phi[k].log()[w[doc_of == d]].sum()
+                                     for k in range(topics)]), 0) for d in range(4)])
+    torch.testing.assert_close(trace.sites["z"].value[0], want)
+    drawn = model.trace(None, observations={"doc_of": doc_of}).sites["w"].value
+    assert drawn.shape == (1, 40) and 0 <= int(drawn.min()) and int(drawn.max()) < words
+
+
 UNPLATED = """
 object Out : Real 1
 

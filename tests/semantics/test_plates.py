@@ -443,6 +443,24 @@ export p
     assert types["_k"] == "FinSet 3"
 
 
+
+def test_a_simplex_of_one_category_is_a_whole_vector_not_a_plate_to_consume():
+    text = """object Doc : FinSet 4
+object One : FinSet 1
+object Four : FinSet 4
+program p : Doc -> One * Four
+    sample theta : Doc <- Dirichlet(concentration=1.0) [over=One]
+    sample k <- Categorical(probs=theta)
+    sample mu : Doc <- Normal(loc=0.0, scale=1.0)
+    sample j <- Categorical(logits=mu)
+    return (k, j)
+export p
+"""
+    assert diagnostics(text) == []
+    types = var_types(text)
+    assert types["theta"] == "Simplex 1 over Doc" and types["k"] == "FinSet 1 over Doc"
+    assert types["j"] == "FinSet 4"  # a width-1 real over `Doc` still gives its vector axis
+
 def test_matrix_literals_and_matrix_arithmetic():
     text = """object Dim : FinSet 3
 object Item : FinSet 100

@@ -924,7 +924,9 @@ class ProgramChecker:
 
     def _plate_to_vector(self, fam, bound: dict, types: dict, plates: dict) -> None:
         """A vector parameter given a width-1 value whose innermost plate has the length
-        the family needs takes that plate as its vector axis (§5.8)."""
+        the family needs takes that plate as its vector axis (§5.8). A `Simplex 1` is not
+        such a value: it is already a whole probability vector (over one category), so a
+        Dirichlet draw over one topic stays one draw per row of its plates."""
         vector = getattr(fam, "vector_params", ()) or _VECTOR_PARAMS.get(fam.name, ())
         if not vector:
             return
@@ -934,7 +936,8 @@ class ProgramChecker:
         length = fixed.pop() if len(fixed) == 1 else None
         for k, v in bound.items():
             t = types.get(id(v))
-            if k not in vector or t is None or is_seq(t) or elem_of(t).width != 1:
+            if k not in vector or t is None or is_seq(t) or elem_of(t).width != 1 \
+                    or any(getattr(leaf, "simplex", False) for leaf in elem_of(t).leaves):
                 continue
             p = self.env.resolve(plates[id(v)])
             if p.open is not None or not p.axes:
