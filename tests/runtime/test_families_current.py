@@ -242,6 +242,37 @@ def test_mixture_normal_against_the_closed_form():
     assert x.shape == (1, 1)  # one value from three components
 
 
+
+MIXED = """object Component : FinSet 3
+object Resp : FinSet 5
+object Weights : Real 3
+program p : Resp -> Weights
+    sample probs <- Dirichlet(concentration=1.0) [over=Component]
+    sample mu : Component <- Normal(loc=0.0, scale=5.0)
+    sample sigma : Component <- HalfNormal(scale=1.0)
+    observe r : Resp <- MixtureNormal(weights=1.0, loc=mu, scale=sigma)
+    return probs
+export p
+"""
+
+
+def test_mixture_weights_of_width_one_broadcast_over_the_components():
+    # `weights=1.0` is one weight for every component: the mixture has the three components
+    # `loc` and `scale` take from `Component`, equally weighted
+    program = qvr.loads(MIXED, name="mixed.qvr")
+    assert [d.code for d in program.diagnostics] == []
+    model = program.morphism
+    torch.manual_seed(3)
+    trace = model.trace(None)
+    mu = trace.sites["mu"].value.reshape(3).tolist()
+    sigma = trace.sites["sigma"].value.reshape(3).tolist()
+    r = trace.sites["r"].value
+    assert r.shape == (1, 5, 1)
+    want = sum(log_sum_exp([math.log(1 / 3) + normal_lpdf(x, m, s) for m, s in zip(mu, sigma)])
+               for x in r.reshape(5).tolist())
+    close(trace.sites["r"].log_prob, [want], rel=1e-4)
+
+
 @pytest.mark.parametrize("name,params,values,ref", [
     ("Gumbel", {"loc": 1.0, "scale": 2.0}, [-30.0, 0.0, 1.0, 40.0],
      lambda: D.Gumbel(torch.tensor(1.0), torch.tensor(2.0))),

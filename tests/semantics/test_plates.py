@@ -461,6 +461,29 @@ export p
     assert types["theta"] == "Simplex 1 over Doc" and types["k"] == "FinSet 1 over Doc"
     assert types["j"] == "FinSet 4"  # a width-1 real over `Doc` still gives its vector axis
 
+
+def test_the_vector_parameters_of_a_mixture_broadcast_to_the_widest():
+    head = """object Component : FinSet 3
+object Resp : FinSet 10
+object Weights : Real 3
+program p : Resp -> Weights
+    sample probs <- Dirichlet(concentration=1.0) [over=Component]
+    sample mu : Component <- Normal(loc=0.0, scale=5.0)
+    sample sigma : Component <- HalfNormal(scale=1.0)
+"""
+    text = head + "    observe r : Resp <- MixtureNormal(weights=1.0, loc=mu, scale=sigma)\n" \
+        "    return probs\nexport p\n"
+    analysis = analyze(text)
+    assert analysis.diagnostics == ()
+    step = analysis.programs["p"].decl.steps[3]
+    assert analysis.inline_info(step).width == 3  # the components `loc` and `scale` give
+    four = head + "    let m = [0.0, 1.0, 2.0, 3.0]\n" \
+        "    observe r : Resp <- MixtureNormal(weights=probs, loc=m, scale=sigma)\n" \
+        "    return probs\nexport p\n"
+    assert diagnostics(four) == [
+        ("QVR082", 6, 11, "`mu` is sampled but never used; it still contributes to the joint density"),
+        ("QVR064", 9, 57, "`MixtureNormal`: argument widths 3 and 4 cannot be broadcast")]
+
 def test_matrix_literals_and_matrix_arithmetic():
     text = """object Dim : FinSet 3
 object Item : FinSet 100

@@ -732,6 +732,17 @@ class ProgramChecker:
             # the event width is a vector parameter's (not RelaxedOneHotCategorical's temperature)
             key = next((k for k in bound if k in fam.vector_params), next(iter(bound)))
             w = elem_of(types[id(bound[key])]).width
+            # several vector parameters (MixtureNormal's) broadcast: their widths are equal or
+            # 1, and the widest is the event width (the runtime lays every one out at it)
+            for k, v in bound.items():
+                wv = elem_of(types[id(v)]).width if k in fam.vector_params else 1
+                if wv == 1 or wv == w:
+                    continue
+                if w != 1:
+                    ctx.error("QVR064", f"`{fam.name}`: argument widths {w} and {wv} cannot "
+                              "be broadcast", v.span)
+                    return None
+                w = wv
             if sized and w == 1:
                 w = self._event_size(fam, target)
                 if w is None:
