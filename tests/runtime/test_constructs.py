@@ -491,10 +491,10 @@ def test_stacked_program_copy_calls_its_own_morphisms():
         "define lstm = scan(cell, states=all)", "define lstm = scan(stack(cell, 1), states=all)")
     model = load(src).morphism
     copy = model._step__c.cell.copies[0]
-    assert copy._call_in_gate is not load(src).env["in_gate"]
+    assert copy._callee_in_gate is not load(src).env["in_gate"]
     x, y = torch.randint(0, 28, (2, 5)), torch.randint(0, 28, (2, 5))
     model.log_joint(x, {"next_char": y}).sum().backward()
-    assert copy._call_in_gate.linear.weight.grad is not None
+    assert copy._callee_in_gate.linear.weight.grad is not None
     assert sum(p.numel() for p in model.parameters()) == 8_732
 
 
@@ -504,3 +504,27 @@ def test_inputs_follow_the_module_after_to():
     assert model.device == torch.device("cpu")
     y = model.rsample(torch.randn(2, 3, 2, dtype=torch.float32))
     assert y.shape == (2, 3)
+
+
+def test_user_names_never_reach_the_program_modules_own_attributes():
+    # each step's module is the attribute `_step_<variable>` and each called morphism's
+    # `_callee_<name>`; a method with one of those names would be found instead of the module
+    from qvr.compile.program import ProgramModule
+    assert [n for n in dir(ProgramModule) if n.startswith(("_step_", "_callee_"))] == []
+    # a variable `target` and a morphism `impl` (`_step_target`, `_call_impl` were methods)
+    model = load("""object X : Real 2
+morphism impl : X -> X [role=deterministic]
+morphism target : X -> X ~ Normal [scale=0.5]
+program p(x) : X -> X
+    let h = impl(x)
+    sample target <- Normal(loc=h, scale=1.0)
+    sample value <- target(target)
+    return value
+export p
+""").morphism
+    torch.manual_seed(0)
+    tr = model.trace(torch.randn(3, 2))
+    assert [(n, s.kind, tuple(s.value.shape)) for n, s in tr.sites.items()] == [
+        ("h", DETERMINISTIC, (3, 2)), ("target", LATENT, (3, 2)), ("value", LATENT, (3, 2))]
+    h, t = tr.sites["h"].value, tr.sites["target"].value
+    torch.testing.assert_close(tr.sites["target"].log_prob, D.Normal(h, 1.0).log_prob(t).sum(-1))

@@ -200,7 +200,7 @@ class Builder:
             if minfo is None or minfo.role != "deterministic":
                 return None
             calls[name] = self.named(name)
-            return f"_call_{name}", [a.type_of(arg) for arg in node.args]
+            return f"_callee_{name}", [a.type_of(arg) for arg in node.args]
 
         def plates_of(node):
             return V.plate_keys(a.type_of(node))
@@ -294,10 +294,13 @@ class Builder:
                              binding=info.param_binding, param_types=[t for _, t in info.params],
                              steps=steps, ret=ret_plan, named_inputs=named_inputs)
         prog.fixed_inputs = dict(fixed or {})
+        # Submodules are named after the user's names (`_step_<variable>`, `_callee_<morphism>`);
+        # getattr finds a class attribute before a submodule, so no attribute of
+        # ProgramModule or torch's Module may start with these prefixes (tests check).
         for attr, module in modules.items():
             setattr(prog, attr, module)
         for name, module in calls.items():
-            setattr(prog, f"_call_{name}", module)
+            setattr(prog, f"_callee_{name}", module)
         return prog
 
 

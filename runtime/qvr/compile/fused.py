@@ -62,7 +62,7 @@ def fused_enabled() -> bool:
 class LSTMPattern:
     """Where the LSTM pieces live in a matched cell program."""
 
-    gate_attrs: dict          # gate letter -> attribute of the cell module (`_call_<morphism>`)
+    gate_attrs: dict          # gate letter -> attribute of the cell module (`_callee_<morphism>`)
     c_index: int              # position of the cell state in the state (0: (c, h), 1: (h, c))
     hidden: int               # H
     input_type: object        # ObjType of x
@@ -182,7 +182,7 @@ def match_lstm_cell(analysis, program_name: str) -> Optional[LSTMPattern]:
             names = {"i": i_name, "f": f_name, "g": g_name, "o": o_name}
             if not all(_affine_gate(analysis, n, types[0], H) for n in names.values()):
                 return None
-            return LSTMPattern({k: f"_call_{n}" for k, n in names.items()}, c_index, H,
+            return LSTMPattern({k: f"_callee_{n}" for k, n in names.items()}, c_index, H,
                                elem_of(types[0]), elem_of(types[0]).feature_width)
     except _NoMatch:
         return None

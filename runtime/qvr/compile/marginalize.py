@@ -167,7 +167,7 @@ class MarginalizePlan:
         missing = []
         for o in self.body:
             if isinstance(o, BodyObserve):
-                value = prog._step_target(o.plan, [names[id(o)]], rec, o.module)  # fitted, checked
+                value = prog._supplied_value(o.plan, [names[id(o)]], rec, o.module)  # fitted, checked
                 if value is None:
                     missing.append(o)
                 else:

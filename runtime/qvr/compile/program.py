@@ -244,7 +244,7 @@ class ProgramModule(RuntimeModule):
         for n in names:
             rec.reserve(n)
         if module.is_random:
-            target = self._step_target(step, names, rec, module)
+            target = self._supplied_value(step, names, rec, module)
             y, lp = module.run(inp, rec, name, target)
             kind = step.kind
         elif step.unread and rec.strict:
@@ -272,7 +272,7 @@ class ProgramModule(RuntimeModule):
             ev = V.event_shape(t)
             rec.record(n, part, part_lp, kind, _support_of_type(t), ev, part.dim() > 1 + len(ev))
 
-    def _step_target(self, step: DrawPlan, names, rec: Recorder, module):
+    def _supplied_value(self, step: DrawPlan, names, rec: Recorder, module):
         observed = step.kind == OBSERVED
         if len(names) == 1:
             value = rec.clamp(names[0], observed=observed)
