@@ -1025,7 +1025,8 @@ ENTRIES: tuple[Entry, ...] = (
     _e("QVR062", "Keyword argument to a named target", "error", """
         Keyword arguments (`scale=0.5`) bind the parameters of an inline distribution family.
         A declared morphism or program takes its inputs positionally, in the order of its
-        domain; its parameters are learned or set in its declaration, not at the call. Pass
+        domain; its parameters are learned or set in its declaration, not at the call. A
+        builtin function (`exp`, `sum`, `max`, …) takes its arguments positionally too. Pass
         the input positionally, and put a fixed scale in the morphism's options.""",
        example="""
         object X : Real 2

@@ -89,6 +89,7 @@ CASES = [
     ("QVR060", prog("sample y <- f(a, b)", params="‸(a, b, c)", sig="Real 1 * Real 1 -> R"), prog("sample y <- f(a, b)", params="(a, b)", sig="Real 1 * Real 1 -> R")),
     ("QVR061", prog("sample y <- g(‸x, x)", ret="return y", sig="R -> S"), prog("sample y <- g(x)", sig="R -> S")),
     ("QVR062", prog("sample y <- f(‸loc=x)"), prog("sample y <- f(x)")),
+    ("QVR062", prog("let y = exp(‸rate=x)"), prog("let y = exp(x)")),  # builtins too
     ("QVR063", prog("sample y <- ‸Normal(loc=x)"), prog("sample y <- Normal(loc=x, scale=1.0)")),
     ("QVR064", prog("let a3 = [1.0, 2.0, 3.0];sample y <- Normal(x, ‸a3)"), prog("let a3 = [1.0, 2.0];sample y <- Normal(x, a3)")),
     ("QVR065", prog("sample y <- ‸Normal"), prog("sample y <- Normal(x, 1.0)")),

@@ -1110,6 +1110,13 @@ class ProgramChecker:
                 pl = self.env.merge(pl, p)
             return self._plated_value(node, value, pl)
         if name.text in BUILTIN_NAMES and (sym is None or sym.kind != "morphism"):
+            named = [a for a in node.args if a.__class__ is A.NamedArg]
+            for a in named:  # builtins take their arguments by position, as morphisms do
+                ctx.error("QVR062", "keyword arguments are only allowed for distribution "
+                          "families", a.key.span)
+                self.arith(a.value)
+            if named:
+                return None
             types = [self.arith(a) for a in node.args]
             builtin = BUILTIN_SCHEMAS[name.text]
             if len(node.args) not in builtin.arities:
