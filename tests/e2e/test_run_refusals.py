@@ -1,8 +1,10 @@
 """What `qvr run` refuses in a current-form module, and how: an export that uses a tier-3 or
-tier-2 construct is a NotSupportedError located at the construct (not a device or internal
+tier-2 construct is an `unsupported` error located at the construct (not a device or internal
 error), and a finite-world expression in a non-Markov algebra (a tensor, not a distribution) is
 an `entry` error that says to evaluate it with `forward()`. The whole error line is compared."""
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -47,14 +49,35 @@ def run(capsys, tmp_path, text):
 
 def test_a_tier_3_export_is_refused_at_the_construct(capsys, tmp_path):
     assert run(capsys, tmp_path, CONTRACTION) == (1, (
-        "qvr run: error[runtime]: NotSupportedError: m.qvr:5:15: `pair(left, right)` is not "
+        "qvr run: m.qvr:5:15: error[unsupported]: `pair(left, right)` is not "
         "supported by the torch runtime (tier 3)"))
 
 
 def test_a_grammar_parser_is_refused_as_such_not_as_a_device_problem(capsys, tmp_path):
     status, line = run(capsys, tmp_path, PARSER)
-    assert (status, line) == (1, "qvr run: error[runtime]: NotSupportedError: m.qvr:4:12: "
+    assert (status, line) == (1, "qvr run: m.qvr:4:12: error[unsupported]: "
                                  "grammar parsers are not supported by this runtime")
+
+
+LAMBDA = """object Obs : FinSet 1
+program p : Obs -> Obs
+    sample x <- Normal(loc=0.0, scale->10.0)
+    return x
+export p
+"""
+
+
+def test_a_tier_3_form_among_a_draws_arguments_is_refused_where_it_is(capsys, tmp_path):
+    # `scale->10.0` is a lambda (unchecked, QVR110), not the argument `scale=10.0`
+    assert run(capsys, tmp_path, LAMBDA) == (1, (
+        "qvr run: m.qvr:3:33: error[unsupported]: `scale->10.0` is not supported by the torch "
+        "runtime (tier 3)"))
+    path = tmp_path / "m.qvr"
+    assert main(["run", str(path), "--sample", "--json", "--out", str(tmp_path / "o")]) == 1
+    event = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert event == {"event": "error", "code": "unsupported", "file": str(path), "line": 3,
+                     "column": 33, "message": "`scale->10.0` is not supported by the torch "
+                     "runtime (tier 3)"}
 
 
 def test_a_finite_world_tensor_is_not_an_entry(capsys, tmp_path):

@@ -151,8 +151,7 @@ class Builder:
         if isinstance(node, A.ParserExpr):
             self.not_supported(node, "grammar parsers are not supported by this runtime")
         if t is None:  # an unchecked (tier-3) form, e.g. a contraction applied (part 2 §6.9)
-            src = self.a.text[node.span.start:node.span.end]
-            self.refuse_tier(node, f"`{src if len(src) <= 40 else src[:39] + '…'}`", 3)
+            self.refuse_tier(node, f"`{_excerpt(self.a.text, node.span)}`", 3)
         raise QvrError(f"unsupported expression {type(node).__name__}")
 
     def _flatten(self, node):
@@ -216,7 +215,14 @@ class Builder:
         # draws inside a `marginalize` body run once, before their block (part 2 §5.7)
         from .marginalize import hoist
         ast_steps = hoist(decl.steps)
+        # tier-3 forms the checker left unchecked (QVR110 inside the program): a step with one
+        # is refused where the form is, whatever else it could not build (part 2 §6.9)
+        unchecked = [d.span for d in a.diagnostics if d.code == "QVR110"
+                     and decl.span.start <= d.span.start < decl.span.end]
         for step in ast_steps:
+            for span in unchecked:
+                if step.span.start <= span.start < step.span.end:
+                    self.refuse_tier(_At(span), f"`{_excerpt(a.text, span)}`", 3)
             if isinstance(step, A.LetStep):
                 var = step.name.text
                 steps.append(LetPlan(var, compiler.compile(step.value), var_type(var)))
@@ -397,6 +403,19 @@ class _SizedInline(K.InlineFamily):
         params = FAM.clamp_arguments(self.spec, dict(x))
         dist = FAM.make_distribution(self.spec, params, self.size)
         return K.sample_or_score(self.spec, dist, self.cod, target)
+
+
+@dataclasses.dataclass(frozen=True)
+class _At:
+    """Where a refused form is, for `Builder.refuse_tier` (which reads a node's span)."""
+
+    span: object
+
+
+def _excerpt(text: str, span) -> str:
+    """The source of `span`, cut to 40 characters (what a refusal quotes)."""
+    src = text[span.start:span.end]
+    return src if len(src) <= 40 else src[:39] + "…"
 
 
 def _instance(a, target):

@@ -88,8 +88,11 @@ def _run_command(args, world) -> int:
         reporter.error(RunError(_missing_dependency(exc.name or str(exc)), "dependency"))
         return EXIT_RUN_ERROR
     except Exception as exc:  # never a traceback for the user; the type says what went wrong
-        from ..errors import QvrError
+        from ..errors import NotSupportedError, QvrError
 
+        if isinstance(exc, NotSupportedError):  # a tier-2/3 stub built or run (part 2 §6.9)
+            reporter.error(RunError.unsupported(exc))
+            return EXIT_RUN_ERROR
         code = "runtime" if isinstance(exc, QvrError) else "internal"
         reporter.error(RunError(f"{type(exc).__name__}: {exc}", code))
         if os.environ.get("QVR_DEBUG"):

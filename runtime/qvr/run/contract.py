@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,20 @@ class RunError(Exception):
 
     def event(self) -> dict:
         return self.to_event().to_json()
+
+    @classmethod
+    def unsupported(cls, exc: Exception) -> "RunError":
+        """The `unsupported` error of a NotSupportedError, located where its message starts
+        with `file:line:col: ` (a tier-2/3 refusal, spec part 2 §6.9), else as it is."""
+        message = str(exc)
+        m = _LOCATED.match(message)
+        if m is None:
+            return cls(message, "unsupported")
+        return cls(m["message"], "unsupported", file=m["file"], line=int(m["line"]),
+                   column=int(m["column"]))
+
+
+_LOCATED = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.+)\Z", re.S)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ def svi(model, x, observations, steps, args, reporter, started, locate) -> Fitte
     try:
         guide = AutoNormalGuide(model, observed_names=set(observations))
     except NotSupportedError as exc:
-        raise RunError(str(exc), "unsupported") from None
+        raise RunError.unsupported(exc) from None
     params = list(model.parameters()) + list(guide.parameters())
     if not params:
         raise RunError("nothing to fit: the entry has no parameters and no latent sites", "unsupported")
@@ -219,7 +219,7 @@ def nuts(model, x, observations, warmup, samples, args, reporter, started, locat
     try:
         result = mcmc.run(target, tx, tobs)
     except NotSupportedError as exc:
-        raise RunError(str(exc), "unsupported") from None
+        raise RunError.unsupported(exc) from None
     posterior = {}
     for name, s in result.summary().items():
         posterior[name] = {k: v.tolist() for k, v in s.items()}

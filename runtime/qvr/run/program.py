@@ -203,6 +203,8 @@ class Locator:
                 raise
             if os.environ.get("QVR_DEBUG"):  # as for any other failure of a run
                 traceback.print_exc()
+            if isinstance(exc, NotSupportedError):  # a tier-2/3 stub: its message is located
+                raise RunError.unsupported(exc) from None
             line, col = self.position_of(site)
             # (the runtime's own errors name the site already)
             where = "" if isinstance(exc, QvrError) else f"while computing site {site!r}: "
