@@ -410,3 +410,29 @@ def test_seed_002_svi_run_shows_the_loss_falling(capsys, tmp_path):
     assert rc == 0
     losses = [e["loss"] for e in events if e["event"] == "progress"]
     assert len(losses) == 30 and sum(losses[-5:]) < sum(losses[:5])
+
+
+SEQUENCE_WITH_DATA = """object Token : FinSet 5
+object Hidden : Real 4
+object Resp : FinSet 3
+morphism tok_embed : Token -> Hidden [role=embed]
+morphism cell : Hidden * Hidden -> Hidden [scale=0.1] ~ Normal
+morphism head : Hidden -> Token ~ Categorical
+define backbone = tok_embed >> scan(cell)
+program lm : Token -> Token
+    sample path <- backbone
+    observe next_token : Resp <- head(context)
+    return next_token
+export lm
+"""
+
+
+def test_svi_of_a_sequence_model_that_reads_a_data_input(capsys, tmp_path):
+    # the guide learns the shapes of the latent sequence from a trace of the model, which
+    # reads `context` by name: the trace gets the (simulated) data as the fit does
+    path = tmp_path / "lm.qvr"
+    path.write_text(SEQUENCE_WITH_DATA, encoding="utf-8")
+    rc, events, err = run_json(capsys, str(path), "--svi", "--steps", "3", "--out", str(tmp_path / "o"))
+    assert (rc, err) == (0, "")
+    assert [e["event"] for e in events] == ["start", "progress", "progress", "progress", "result"]
+    assert set(events[-1]["posterior"]) == {"path", "path/scan"}

@@ -51,12 +51,16 @@ def _rows(x) -> int:
 class _AutoGuide(nn.Module):
     """Shared machinery: latent discovery, per-site parameter shapes, broadcasting."""
 
-    def __init__(self, model, observed_names=None, example_input=None, *, what: str):
+    def __init__(self, model, observed_names=None, example_input=None, *, what: str,
+                 named_inputs=None):
         super().__init__()
         specs = latent_specs(model, observed_names)
         require_continuous(specs, what)
         # The model is not a submodule: guide.parameters() must list only the guide's own.
         self._model = [model]
+        # the data the model reads by name (part 2 §6.7): a trace that finds the latent
+        # shapes needs them as the model's fit does
+        self._named = dict(named_inputs) if named_inputs else None
         self.latent_names = [s.name for s in specs]
         self._device = model_device(model)
         self._oracle = ShapeOracle(model, self.latent_names)
@@ -74,7 +78,7 @@ class _AutoGuide(nn.Module):
             self._param_shapes = {n: self._sites[n].unconstrained_shape for n in self.latent_names}
         elif self._full_shapes:
             example_input = to_device(example_input, self._device)
-            shapes = self._oracle.shapes(example_input)
+            shapes = self._oracle.shapes(example_input, self._named)
             self._sites = {n: shapes[n] for n in self.latent_names}
             self._param_shapes = {n: shapes[n].unconstrained_shape for n in self.latent_names}
         else:
@@ -89,7 +93,7 @@ class _AutoGuide(nn.Module):
         if self._plated:
             rows = _rows(x)
             return {n: LatentShape(n, (rows,) + s.shape, s.support) for n, s in self._sites.items()}
-        return self._oracle.shapes(x)
+        return self._oracle.shapes(x, self._named)
 
     def _layout(self, x) -> list:
         """``[(site, full unconstrained shape, support, its bijection or None for the identity)]``
@@ -129,8 +133,10 @@ class _AutoGuide(nn.Module):
 class AutoNormalGuide(_AutoGuide):
     """Mean-field Normal in unconstrained space, pushed through each site's support bijection."""
 
-    def __init__(self, model, observed_names=None, init_scale: float = 0.1, example_input=None):
-        super().__init__(model, observed_names, example_input, what="AutoNormalGuide")
+    def __init__(self, model, observed_names=None, init_scale: float = 0.1, example_input=None,
+                 named_inputs=None):
+        super().__init__(model, observed_names, example_input, what="AutoNormalGuide",
+                         named_inputs=named_inputs)
         if not init_scale > 0:
             raise ValueError(f"init_scale must be positive, got {init_scale}")
         self.locs = nn.ParameterDict()
@@ -217,8 +223,9 @@ class AutoNormalGuide(_AutoGuide):
 class AutoDeltaGuide(_AutoGuide):
     """Point estimates (MAP when fitted with ELBO): a learned value per site, density 0."""
 
-    def __init__(self, model, observed_names=None, example_input=None):
-        super().__init__(model, observed_names, example_input, what="AutoDeltaGuide")
+    def __init__(self, model, observed_names=None, example_input=None, named_inputs=None):
+        super().__init__(model, observed_names, example_input, what="AutoDeltaGuide",
+                         named_inputs=named_inputs)
         self.values = nn.ParameterDict()
         for name in self.latent_names:
             shape = self._param_shapes[name]

@@ -93,7 +93,9 @@ def svi(model, x, observations, steps, args, reporter, started, locate) -> Fitte
 
     check_protocol(model, "the entry")
     try:
-        guide = AutoNormalGuide(model, observed_names=set(observations))
+        named = {k: v for k, v in observations.items()
+                 if k in (getattr(model, "named_inputs", None) or {})}
+        guide = AutoNormalGuide(model, observed_names=set(observations), named_inputs=named)
     except NotSupportedError as exc:
         raise RunError.unsupported(exc) from None
     params = list(model.parameters()) + list(guide.parameters())
