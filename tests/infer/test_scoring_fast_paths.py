@@ -151,3 +151,7 @@ def test_potential_scores_like_log_joint_and_flags_a_non_finite_energy():
     assert torch.isfinite(grad).all()
     u, grad, _ = potential(torch.tensor([0.3, 1e4]))   # s overflows to inf
     assert u == math.inf and torch.equal(grad, torch.zeros(2))
+    # which site made it so: `s`, whose log|ds/dq| = q overflowed (its value too); none at q
+    assert potential.non_finite_slot(torch.tensor([0.3, 1e4])) == "s"
+    assert potential.non_finite_slot(torch.tensor([math.inf, 0.0])) == "a"
+    assert potential.non_finite_slot(q) is None

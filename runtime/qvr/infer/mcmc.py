@@ -187,9 +187,15 @@ class MCMC:
         message = "MCMC could not find an initial point with a finite log density in 100 tries"
         # the site that made the last try's log density non-finite, for `qvr run` to point at
         site = first_non_finite_site(model, x, observations, potential.unpack(q)[0])
+        if site is not None:
+            raise at_site(QvrError(f"{message}: {non_finite_site(site)}"), site)
+        # every density and value finite: a value on the edge of its support (an infinite
+        # unconstrained coordinate), or a gradient that overflows
+        site = potential.non_finite_slot(q)
         if site is None:
             raise QvrError(message)
-        raise at_site(QvrError(f"{message}: {non_finite_site(site)}"), site)
+        raise at_site(QvrError(f"{message}: site {site!r} is on the edge of its support or its "
+                               "gradient is not finite"), site)
 
     def _run_chain(self, model, x, observations, potential, chain_index: int, seed: int,
                    progress) -> dict:

@@ -90,6 +90,29 @@ class Potential:
                 out[slot.name] = bij(u)
         return out
 
+    def non_finite_slot(self, q: torch.Tensor) -> str | None:
+        """The first latent site (in `q`'s order) whose share of U(q) is not finite: its
+        unconstrained value, its log|dz/dq| or its part of the gradient. For a log joint
+        whose sites' own densities and values are all finite (`first_non_finite_site`), this
+        is what names the culprit: a value pushed onto the edge of its support, say."""
+        q = q.detach().requires_grad_(True)
+        with torch.enable_grad():
+            values, ladj = self._unpack(q)
+            try:
+                u = -self.log_joint(values) - (0.0 if ladj is None else ladj)
+                (grad,) = torch.autograd.grad(u, q, allow_unused=True)
+            except (ValueError, RuntimeError):
+                grad = None
+        parts = q.detach().split(self._sizes) if self.slots else ()
+        grads = grad.split(self._sizes) if grad is not None else [None] * len(self.slots)
+        for slot, bij, part, g in zip(self.slots, self._bijections, parts, grads):
+            u = part.reshape(slot.unconstrained_shape)
+            term = bij.log_abs_det_jacobian(u, bij(u)) if slot.name not in self._identity else u
+            if not (bool(torch.isfinite(u).all()) and bool(torch.isfinite(term).all())
+                    and (g is None or bool(torch.isfinite(g).all()))):
+                return slot.name
+        return None
+
     # -- energy ------------------------------------------------------------------------------
     def log_joint(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
         if self._score is None:
