@@ -167,3 +167,32 @@ def test_kernels_are_drawn_per_plate_element():
     f, y = tr.sites["f"].value[0], tr.sites["y"].value[0]
     torch.testing.assert_close(tr.sites["f"].log_prob, program.env["enc"].log_prob(torch.arange(5), f).sum().reshape(1))
     torch.testing.assert_close(tr.sites["y"].log_prob, program.env["head"].log_prob(f, y).sum().reshape(1))
+
+
+COORDINATES = """object Obs : FinSet 6
+object K : FinSet 3
+object R : Real 1
+program p : Obs -> R
+    sample w <- Normal(loc=0.0, scale=1.0) [over=K]
+    let picked = w[which]
+    observe y : Obs <- Normal(loc=picked, scale=1.0)
+    return y
+export p
+"""
+
+
+def test_a_coordinate_picked_by_index_data_varies_over_the_index_plates():
+    # `w` has no plates; `which` picks one of its three coordinates per observation, so
+    # `picked` (and `which`) are over `Obs`, as the checker says and the runtime computes
+    program = qvr.loads(COORDINATES, name="c.qvr")
+    assert [d.code for d in program.diagnostics] == ["QVR111"]  # `which` is a data input
+    types = {n: v.type.display() for n, v in program.analysis.programs["p"].variables.items()}
+    assert types == {"w": "Real 3", "picked": "Real 1 over Obs", "y": "Real 1 over Obs",
+                     "which": "FinSet 3 over Obs"}
+    model = program.morphism
+    which = torch.tensor([2, 0, 1, 1, 0, 2])
+    torch.manual_seed(0)
+    tr = model.trace(None, observations={"which": which})
+    w, picked = tr.sites["w"].value, tr.sites["picked"].value
+    assert w.shape == (1, 3) and picked.shape == (1, 6, 1)
+    assert torch.equal(picked[0, :, 0], w[0, which])

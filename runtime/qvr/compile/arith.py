@@ -192,7 +192,7 @@ class ArithCompiler:
             if pos >= k:
                 coordinate = _int_literal(idx)
                 coord_fn = None if coordinate is not None else self.compile_index(idx)
-                coordinate = (coordinate, coord_fn)
+                coordinate = (coordinate, coord_fn, tuple(self.plates_of(idx)))
                 break
             literal = _int_literal(idx)
             if literal is not None:
@@ -229,11 +229,20 @@ class ArithCompiler:
                     ix.append(V.to_plates(i, ikeys, rkeys) if i.dim() > 1 else i)
             out = v[tuple(ix)]
             if coordinate is not None:
-                lit, cfn = coordinate
+                lit, cfn, ckeys = coordinate
                 if lit is not None:
                     out = out[..., lit:lit + 1]
                 else:
-                    out = out.gather(-1, cfn(env).unsqueeze(-1).expand(*out.shape[:-1], 1))
+                    # one coordinate per element of the index, which may vary over plates the
+                    # value does not (`out` has an axis, maybe of size 1, for each plate of
+                    # the result)
+                    i = cfn(env)
+                    if i.dim() == len(ckeys):  # data: no batch axis
+                        i = i.unsqueeze(0)
+                    i = (V.to_plates(i, ckeys, rkeys) if ckeys else
+                         i.reshape(i.shape[0], *([1] * n_res))).unsqueeze(-1)
+                    lead = torch.broadcast_shapes(out.shape[:-1], i.shape[:-1])
+                    out = out.expand(*lead, out.shape[-1]).gather(-1, i.expand(*lead, 1))
             return out
         return index
 

@@ -1003,8 +1003,12 @@ class ProgramChecker:
             return None
         gathered, remaining, ok = NO_PLATES, list(plates), True
         for pos, idx in enumerate(node.indices):
-            if pos == k:  # the coordinate of the continuous leaf
-                ok &= self._coordinate(name, idx, leaves[0].d)
+            if pos == k:  # the coordinate of the continuous leaf, one per element of the index
+                where = self._coordinate(name, idx, leaves[0].d)
+                if where is None:
+                    ok = False
+                else:
+                    gathered = self.env.merge(gathered, where)
                 continue
             plate = plates[pos]
             result = self._index_one(name, idx, plate)
@@ -1065,25 +1069,27 @@ class ProgramChecker:
             return None
         return plating_of(t)
 
-    def _coordinate(self, v: A.Name, idx, width: int) -> bool:
-        """The index past the plates: a coordinate of the continuous leaf (width `width`)."""
+    def _coordinate(self, v: A.Name, idx, width: int) -> Optional[Plating]:
+        """The index past the plates: a coordinate of the continuous leaf (width `width`).
+        Returns the index's plates (the result has a coordinate per element of the index), or
+        None after QVR116."""
         literal = _int_literal(idx)
         if literal is not None:
             self.ctx.record_type(idx, ObjType.real(1))
             if not 0 <= literal < width:
                 self.ctx.error("QVR116", f"`{v.text}[…]`: index {literal} is out of range for "
                                f"`Real {width}` ({width} elements)", idx.span)
-                return False
-            return True
+                return None
+            return NO_PLATES
         t = self.arith(idx, expect=ObjType.fin(width))
         if t is None:
-            return False
+            return None
         e = elem_of(base_of(t))
         if len(e.leaves) != 1 or not isinstance(e.leaves[0], Fin) or e.leaves[0].n != width:
             self.ctx.error("QVR116", f"`{v.text}[…]`: `{self.ctx.src(idx.span)}` is not an index "
                            f"of `Real {width}`", idx.span)
-            return False
-        return True
+            return None
+        return _raw_plating(t)
 
     def _call(self, node: A.Call):
         ctx = self.ctx
