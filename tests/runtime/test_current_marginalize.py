@@ -381,6 +381,40 @@ def test_one_topic_or_one_word_keeps_each_dirichlet_draw_a_whole_distribution(to
     assert drawn.shape == (1, 40) and 0 <= int(drawn.min()) and int(drawn.max()) < words
 
 
+
+PER_STEP = """
+object State : FinSet 3
+object Word : FinSet 4
+object Step : FinSet 5
+object Dist : Real 3
+
+program tagger : Step -> Dist
+    sample start <- Dirichlet(concentration=1.0) [over=State, iid_over=Step]
+    sample rows : State <- Dirichlet(concentration=1.0) [over=Word, iid_over=State]
+    marginalize s <- Categorical(probs=start) [reduction=logsumexp]
+        observe w : Step <- Categorical(probs=rows[s])
+    let first = start[0]
+    return first
+
+export tagger
+"""
+
+
+def test_an_undeclared_block_takes_its_arguments_plates_one_z_per_element():
+    # `start` is over `Step`, so `s` is (no `over`, no annotation): one state per step,
+    # each summed out against that step's word
+    program = load("tagger", PER_STEP)
+    assert [d.code for d in program.diagnostics] == []
+    model = program.morphism
+    torch.manual_seed(4)
+    w = torch.randint(0, 4, (5,))
+    trace = model.trace(None, observations={"w": w})
+    assert ("s", "factor", (1, 5)) in sites_of(trace)
+    start, rows = trace.sites["start"].value[0], trace.sites["rows"].value[0]
+    want = torch.stack([torch.logsumexp(start[t].log() + rows[:, w[t]].log(), 0) for t in range(5)])
+    torch.testing.assert_close(trace.sites["s"].value[0], want)
+
+
 UNPLATED = """
 object Out : Real 1
 

@@ -124,6 +124,12 @@ def check(checker, step: A.MarginalizeStep, outer: Optional[tuple] = None) -> No
     else:
         declared = checker._rule_a(step, value, ann, ann_plate, [], [])
     value = checker._step_value(step, value, declared, annotation)
+    if not over and not declared and value is not None:
+        # no declaration: the step's plates are its arguments' (§5.2, rule 3), one `z` per
+        # element of them, and the body's observes are grouped by carrying them
+        p = plating_of(value)
+        if p.axes and p.open is None:
+            declared = list(p.axes)
     ctx.record_type(step, value)
     checker._bind(step.name, "marginalize", value, step)
     atoms, atoms_of = _atoms(value, family)
