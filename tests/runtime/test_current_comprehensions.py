@@ -82,3 +82,27 @@ def test_binders_unused_binders_other_plates_and_plated_cases():
     torch.testing.assert_close(s["swap"], c_eff[None, :] * 10.0 + size[:, None])  # binder order
     torch.testing.assert_close(s["sgn"], torch.stack([c_eff, -c_eff]))       # cases along Size
     torch.testing.assert_close(s["both"], torch.tensor([0.0, 2.0, 4.0])[None, :] + size[:, None])
+
+
+OWN_PLATE = """object Branch : FinSet 2
+object R : Real 1
+program p : R -> R
+    sample q : Branch <- Beta(concentration1=2.0, concentration0=2.0)
+    let side = factor b : Branch in { 0 -> log(q), 1 -> log(1.0 - q) }
+    let total = sum(side)
+    return total
+export p
+"""
+
+
+def test_a_case_over_the_binders_own_plate_gives_the_element_its_key_names():
+    # `q` is over `Branch`, as the result is: case 0 is `log(q)` at element 0 and case 1
+    # `log(1 - q)` at element 1 (the one `Branch` axis the checker gives `side`)
+    program = qvr.loads(OWN_PLATE, name="own.qvr")
+    assert [d.code for d in program.diagnostics] == []
+    assert program.analysis.programs["p"].variables["side"].type.display() == "Real 1 over Branch"
+    torch.manual_seed(2)
+    trace = program.morphism.trace(None)
+    q, side = trace.sites["q"].value[0, :, 0], trace.sites["side"].value
+    assert side.shape == (1, 2, 1)
+    torch.testing.assert_close(side[0, :, 0], torch.stack([q[0].log(), (1.0 - q[1]).log()]))

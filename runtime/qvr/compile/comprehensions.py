@@ -82,16 +82,25 @@ def compile_comprehension(compiler, node: A.FactorExpr):
 
 def _cases(compiler, node, keys, binders):
     """`factor c : K in { k -> ek }`: the cases in key order, each laid out on the result's
-    plates after `K` and broadcast to a common shape, stacked on axis 1."""
+    plates after `K` (a case over `K` itself gives its own element there) and broadcast to a
+    common shape, stacked on axis 1."""
     cases = sorted(node.body.cases, key=lambda c: int(float(c.key.value)))
     with _binders_in_scope(compiler, binders):
         fns = [(compiler.compile(c.value), tuple(compiler.plates_of(c.value))) for c in cases]
     rest = keys[1:]
+    own = keys[0] if keys else None
+    keyed = [int(float(c.key.value)) for c in cases]
 
     def stacked(env):
         vals = []
-        for fn, k in fns:
+        for (fn, k), key in zip(fns, keyed):
             v = fn(env)
+            if v.dim() > 1 and own in k:
+                # a case over `K` itself gives the element its key names (as a binder aligns
+                # with a value over its own plate): case `key` at position `key`
+                j = 1 + k.index(own)
+                v = v.select(j, key if v.shape[j] > 1 else 0)
+                k = tuple(p for p in k if p != own)
             v = v.view(1, *([1] * len(rest)), v.shape[-1]) if v.dim() == 1 else V.to_plates(v, k, rest)
             vals.append(v)
         lead = torch.broadcast_shapes(*[v.shape for v in vals])
