@@ -493,3 +493,17 @@ def test_a_total_count_is_clamped_to_a_whole_number(name):
     assert clamped["total_count"].tolist() == [0.0, 2.0, 4.0]
     draws = FAM.make_distribution(spec, clamped).sample((50,))
     assert bool((draws >= 0).all()) and bool((draws == draws.round()).all())
+
+
+@pytest.mark.parametrize("name, params", [
+    ("StudentT", {"df": [math.nan, 3.0], "loc": [0.0, 0.0], "scale": [1.0, 1.0]}),
+    ("HalfStudentT", {"df": [math.nan, 3.0], "scale": [1.0, 1.0]}),
+    ("FisherSnedecor", {"df1": [math.nan, 3.0], "df2": [1.0, 1.0]}),
+])
+def test_a_nan_degree_of_freedom_gives_a_nan_draw_not_an_exception(name, params):
+    # as for every other family (a diverging model's draws are counted, not fatal); torch
+    # makes these families' inner Chi2/Gamma validating by default
+    dist = FAM.make_distribution(FAM.family(name), {k: torch.tensor(v) for k, v in params.items()})
+    x = FAM.draw(FAM.family(name), dist)
+    assert math.isnan(float(x.reshape(-1)[0])) and math.isfinite(float(x.reshape(-1)[1]))
+    assert torch.distributions.Distribution._validate_args  # torch's default is left as it was

@@ -20,6 +20,7 @@ raises `NotSupportedError`.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -246,8 +247,7 @@ class HalfStudentT(D.Distribution):
 
     def __init__(self, df, scale, validate_args=False):
         self.df, self.scale = torch.broadcast_tensors(df, scale)
-        self._base = D.StudentT(self.df, torch.zeros_like(self.scale), self.scale,
-                                validate_args=False)
+        self._base = student_t(self.df, torch.zeros_like(self.scale), self.scale)
         super().__init__(self.df.shape, validate_args=validate_args)
 
     def rsample(self, sample_shape=torch.Size()):
@@ -510,6 +510,26 @@ def _probs_or_logits(p: dict) -> dict:
     return {"logits": p["logits"]} if "logits" in p else {"probs": p["probs"]}
 
 
+@contextmanager
+def _torch_defaults_unvalidated():
+    """torch's StudentT and FisherSnedecor make their inner Chi2/Gammas with torch's default
+    (validating) settings, which raise on a NaN degree of freedom where every other family
+    gives NaN draws (a diverging recurrent model makes such values): while they are made, the
+    default is not to validate."""
+    before = D.Distribution._validate_args
+    D.Distribution.set_default_validate_args(False)
+    try:
+        yield
+    finally:
+        D.Distribution.set_default_validate_args(before)
+
+
+def student_t(df, loc, scale) -> D.StudentT:
+    """torch's StudentT, its inner Chi2 unvalidated too (`_torch_defaults_unvalidated`)."""
+    with _torch_defaults_unvalidated():
+        return D.StudentT(df, loc, scale, validate_args=False)
+
+
 def make_distribution(spec: FamilySpec, params: dict, size: Optional[int] = None) -> D.Distribution:
     """A torch distribution for `params` (tensors already at the value's shape; for vector
     families the event or component axis is last). `size` is the side `d` of an LKJCholesky
@@ -529,7 +549,7 @@ def make_distribution(spec: FamilySpec, params: dict, size: Optional[int] = None
     if n == "Cauchy":
         return D.Cauchy(p["loc"], p["scale"], validate_args=v)
     if n == "StudentT":
-        return D.StudentT(p["df"], p["loc"], p["scale"], validate_args=v)
+        return student_t(p["df"], p["loc"], p["scale"])
     if n == "HalfNormal":
         return D.HalfNormal(p["scale"], validate_args=v)
     if n == "HalfCauchy":
@@ -591,7 +611,8 @@ def make_distribution(spec: FamilySpec, params: dict, size: Optional[int] = None
     if n == "RelaxedBernoulli":
         return D.RelaxedBernoulli(p["temperature"], **_probs_or_logits(p), validate_args=v)
     if n == "FisherSnedecor":
-        return D.FisherSnedecor(p["df1"], p["df2"], validate_args=v)
+        with _torch_defaults_unvalidated():
+            return D.FisherSnedecor(p["df1"], p["df2"], validate_args=v)
     if n == "VonMises":
         return D.VonMises(p["loc"], p["concentration"], validate_args=v)
     if n == "RelaxedOneHotCategorical":
