@@ -436,3 +436,23 @@ def test_svi_of_a_sequence_model_that_reads_a_data_input(capsys, tmp_path):
     assert (rc, err) == (0, "")
     assert [e["event"] for e in events] == ["start", "progress", "progress", "progress", "result"]
     assert set(events[-1]["posterior"]) == {"path", "path/scan"}
+
+
+OPEN_ROWS = """object Feature : Real 1
+object Target : Real 1
+morphism f : Feature -> Target ~ Normal
+program p : Target -> Target
+    sample y <- f(x)
+    return y
+export p
+"""
+
+
+def test_svi_of_a_latent_over_the_rows_of_a_data_input(capsys, tmp_path):
+    # `y` has one value per row of `x` (an open plate, 10 rows when simulated): the guide
+    # takes the plate's length from the data, one parameter per row
+    path = tmp_path / "rows.qvr"
+    path.write_text(OPEN_ROWS, encoding="utf-8")
+    rc, events, err = run_json(capsys, str(path), "--svi", "--steps", "3", "--out", str(tmp_path / "o"))
+    assert (rc, err) == (0, "")
+    assert np.array(events[-1]["posterior"]["y"]["mean"]).shape == (1, 10, 1)

@@ -48,6 +48,20 @@ def _rows(x) -> int:
     return 1 if x is None else batch_size(x)
 
 
+def _open_plate_sizes(model, named) -> dict:
+    """`?name` -> the length of the open plate (data rows) a named input supplies: its axis
+    for that plate (named data have no batch axis, part 2 §6.7)."""
+    sizes = {}
+    for spec in (getattr(model, "named_inputs", None) or {}).values():
+        value = (named or {}).get(spec.name)
+        if value is None:
+            continue
+        for axis, plate in enumerate(spec.plates):
+            if isinstance(plate, tuple) and axis < value.dim():
+                sizes[f"?{plate[1]}"] = int(value.shape[axis])
+    return sizes
+
+
 class _AutoGuide(nn.Module):
     """Shared machinery: latent discovery, per-site parameter shapes, broadcasting."""
 
@@ -67,14 +81,18 @@ class _AutoGuide(nn.Module):
         self._real_sites = {s.name for s in specs if is_real_support(s.support)}
         self._full_shapes = example_input is not None
         # plated latents (part 2 §6.8): one parameter per plate element, shapes from the
-        # site specs (no trace: the model may need named inputs the guide never sees)
+        # site specs (no trace: the model may need named inputs the guide never sees); an
+        # open plate (data rows) has the length of the named input that carries it
+        opened = _open_plate_sizes(model, self._named)
+        sizes = {s.name: tuple(opened.get(plate) if size is None else size
+                               for plate, size in getattr(s, "plates", ())) for s in specs}
         self._plated = (not self._full_shapes
                         and (any(getattr(s, "plates", ()) for s in specs) or getattr(model, "named_inputs", None))
                         and not any(s.is_sequence for s in specs)
-                        and all(size is not None for s in specs for _, size in getattr(s, "plates", ())))
+                        and all(size is not None for s in specs for size in sizes[s.name]))
         if self._plated:
-            self._sites = {s.name: LatentShape(s.name, tuple(size for _, size in s.plates)
-                                               + tuple(s.event_shape), s.support) for s in specs}
+            self._sites = {s.name: LatentShape(s.name, sizes[s.name] + tuple(s.event_shape),
+                                               s.support) for s in specs}
             self._param_shapes = {n: self._sites[n].unconstrained_shape for n in self.latent_names}
         elif self._full_shapes:
             example_input = to_device(example_input, self._device)
