@@ -196,3 +196,28 @@ def test_a_coordinate_picked_by_index_data_varies_over_the_index_plates():
     w, picked = tr.sites["w"].value, tr.sites["picked"].value
     assert w.shape == (1, 3) and picked.shape == (1, 6, 1)
     assert torch.equal(picked[0, :, 0], w[0, which])
+
+
+SCALED_FACTORS = """object Dim : FinSet 3
+object Item : FinSet 5
+object Vec3 : Real 3
+program p : Item -> Vec3
+    sample L : Dim <- LKJCholesky(concentration=2.0)
+    sample sigma <- HalfNormal(scale=1.0) [iid_over=Item]
+    let S = sigma * L
+    sample mu <- Normal(loc=0.0, scale=5.0) [over=Dim]
+    observe y : Item <- MultivariateNormal(loc=mu, scale_tril=S)
+    return mu
+export p
+"""
+
+
+def test_a_plated_scalar_times_a_matrix_scales_the_matrix_per_element():
+    # `sigma` is a number per item and `L` one 3x3 factor: `S` is a factor per item
+    program = qvr.loads(SCALED_FACTORS, name="s.qvr")
+    assert program.analysis.programs["p"].variables["S"].type.display() == "Matrix 3 3 over Item"
+    torch.manual_seed(0)
+    tr = program.morphism.trace(None)
+    sigma, L, S = (tr.sites[n].value for n in ("sigma", "L", "S"))
+    assert S.shape == (1, 5, 3, 3)
+    torch.testing.assert_close(S[0], sigma[0, :, :, None] * L[0][None])

@@ -81,7 +81,14 @@ class ArithCompiler:
                 lk, rk = self.plates_of(node.left), self.plates_of(node.right)
 
                 def plated_binop(env):
-                    return op(V.to_plates(left(env), lk, keys), V.to_plates(right(env), rk, keys))
+                    a, b = V.to_plates(left(env), lk, keys), V.to_plates(right(env), rk, keys)
+                    if a.dim() != b.dim() and min(a.dim(), b.dim()) > 1:
+                        # a vector meets a matrix (part 2 §5.8): the vector is a row
+                        if a.dim() < b.dim():
+                            a = a.unsqueeze(-2)
+                        else:
+                            b = b.unsqueeze(-2)
+                    return op(a, b)
                 return plated_binop
 
             def binop(env):
