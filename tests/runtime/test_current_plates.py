@@ -221,3 +221,31 @@ def test_a_plated_scalar_times_a_matrix_scales_the_matrix_per_element():
     sigma, L, S = (tr.sites[n].value for n in ("sigma", "L", "S"))
     assert S.shape == (1, 5, 3, 3)
     torch.testing.assert_close(S[0], sigma[0, :, :, None] * L[0][None])
+
+
+SEQUENCE_ROWS = """object Tok : FinSet 5
+object Rows : FinSet 4
+object H : Real 3
+morphism emb : Tok -> H [role=embed]
+morphism step : H * H -> H
+morphism head : H -> Tok ~ Categorical
+define states = emb >> scan(step, states=all)
+program lm : Tok -> Tok
+    sample h <- states
+    observe next : Tok <- head(h) [iid_over=Rows]
+    return next
+export lm
+"""
+
+
+def test_a_row_plate_on_a_sequence_observation_is_the_batch_of_sequences():
+    # `Rows` is the row plate (QVR117): the observed value is (rows, time), as without plates
+    program = qvr.loads(SEQUENCE_ROWS, name="rows.qvr")
+    assert [d.code for d in program.diagnostics] == ["QVR117"]
+    model = program.morphism
+    torch.manual_seed(0)
+    x = torch.randint(0, 5, (4, 6))
+    y = torch.randint(0, 5, (4, 6))
+    tr = model.trace(x, observations={"next": y})
+    assert torch.equal(tr.sites["next"].value, y) and tr.sites["next"].log_prob.shape == (4,)
+    torch.testing.assert_close(model.log_joint(x, {"next": y}), tr.sites["next"].log_prob)

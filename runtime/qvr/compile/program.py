@@ -18,6 +18,7 @@ from typing import Callable, Optional, Sequence
 import torch
 
 from ..errors import MissingDataError, ShapeError, at_site
+from ..semantics.plates import base_of
 from ..semantics.types import SeqType, elem_of
 from . import values as V
 from .arith import OWNER, PLACE
@@ -283,6 +284,7 @@ class ProgramModule(RuntimeModule):
             value = self._check_batch(fit_value(value, module.cod, self.dtype, name=names[0]), names[0], rec)
             t = step.var_types[0]
             if t is not None:
+                t = base_of(t)  # (a row plate adds no axis: the rows are the batch)
                 want = 1 + isinstance(t, SeqType) + len(V.event_shape(t))
                 if value.dim() != want:
                     raise ShapeError(f"value of site `{names[0]}`: expected shape {V.describe_shape(t)}, "

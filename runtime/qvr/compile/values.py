@@ -184,6 +184,9 @@ def check_input(x: torch.Tensor, t, *, where: str) -> None:
 
 
 def _describe(t) -> str:
+    from ..semantics.plates import base_of
+
+    t = base_of(t)
     seq = isinstance(t, SeqType)
     ev = event_shape(t)
     lead = "(B, T" if seq else "(B"
