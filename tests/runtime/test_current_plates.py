@@ -249,3 +249,28 @@ def test_a_row_plate_on_a_sequence_observation_is_the_batch_of_sequences():
     tr = model.trace(x, observations={"next": y})
     assert torch.equal(tr.sites["next"].value, y) and tr.sites["next"].log_prob.shape == (4,)
     torch.testing.assert_close(model.log_joint(x, {"next": y}), tr.sites["next"].log_prob)
+
+
+DRAWN_DATA = """object Obs : FinSet 6
+object R : Real 1
+program inner : Obs -> R
+    sample a <- Normal(loc=shift, scale=1.0)
+    return a
+program outer : Obs -> R
+    sample b <- inner
+    observe y : Obs <- Normal(loc=b, scale=1.0)
+    return b
+export outer
+"""
+
+
+def test_a_data_input_of_a_drawn_program_takes_the_plate_it_meets_in_the_caller():
+    # `shift` has rows of its own in `inner`; in `outer` they meet `Obs`, so `outer` needs
+    # (and a run without --data simulates) six of them
+    program = qvr.loads(DRAWN_DATA, name="d.qvr")
+    outer = program.analysis.programs["outer"]
+    assert outer.variables["shift"].type.display() == "Real 1 over Obs"
+    model = program.morphism
+    assert [p.name for p in model.named_inputs["shift"].plates] == ["Obs"]
+    tr = model.trace(None, observations={"shift": torch.zeros(6)})
+    assert tr.sites["y"].value.shape == (1, 6, 1)

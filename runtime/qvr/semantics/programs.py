@@ -151,6 +151,11 @@ class ProgramChecker:
         info.variables = {n: v for n, (_, v) in self.locals.items()}
         info.variables.update((n, v) for n, (_, v) in self.data.items())
         for n, v in self.inherited.items():  # named inputs of the programs it draws from
+            t = v.type
+            if t.__class__ is PlatedType and t.plating.open is not None:
+                # its open plate came back with the callee's return and may have met a
+                # declared plate here (`observe y : Obs <- Normal(loc=b)`): resolved here
+                v = VarInfo(v.name, v.kind, PlatedType(t.base, t.plating, self.env), v.node)
             info.variables.setdefault(n, v)
         return info
 
