@@ -412,6 +412,13 @@ def test_seed_002_svi_run_shows_the_loss_falling(capsys, tmp_path):
     assert len(losses) == 30 and sum(losses[-5:]) < sum(losses[:5])
 
 
+def svi_of(capsys, tmp_path, text):
+    """A three-step `--svi` run of the program `text` (written to a file): rc, events, stderr."""
+    path = tmp_path / "program.qvr"
+    path.write_text(text, encoding="utf-8")
+    return run_json(capsys, str(path), "--svi", "--steps", "3", "--out", str(tmp_path / "o"))
+
+
 SEQUENCE_WITH_DATA = """object Token : FinSet 5
 object Hidden : Real 4
 object Resp : FinSet 3
@@ -430,9 +437,7 @@ export lm
 def test_svi_of_a_sequence_model_that_reads_a_data_input(capsys, tmp_path):
     # the guide learns the shapes of the latent sequence from a trace of the model, which
     # reads `context` by name: the trace gets the (simulated) data as the fit does
-    path = tmp_path / "lm.qvr"
-    path.write_text(SEQUENCE_WITH_DATA, encoding="utf-8")
-    rc, events, err = run_json(capsys, str(path), "--svi", "--steps", "3", "--out", str(tmp_path / "o"))
+    rc, events, err = svi_of(capsys, tmp_path, SEQUENCE_WITH_DATA)
     assert (rc, err) == (0, "")
     assert [e["event"] for e in events] == ["start", "progress", "progress", "progress", "result"]
     assert set(events[-1]["posterior"]) == {"path", "path/scan"}
@@ -451,8 +456,6 @@ export p
 def test_svi_of_a_latent_over_the_rows_of_a_data_input(capsys, tmp_path):
     # `y` has one value per row of `x` (an open plate, 10 rows when simulated): the guide
     # takes the plate's length from the data, one parameter per row
-    path = tmp_path / "rows.qvr"
-    path.write_text(OPEN_ROWS, encoding="utf-8")
-    rc, events, err = run_json(capsys, str(path), "--svi", "--steps", "3", "--out", str(tmp_path / "o"))
+    rc, events, err = svi_of(capsys, tmp_path, OPEN_ROWS)
     assert (rc, err) == (0, "")
     assert np.array(events[-1]["posterior"]["y"]["mean"]).shape == (1, 10, 1)

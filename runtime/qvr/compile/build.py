@@ -37,15 +37,23 @@ class Builder:
         line, col = self.a.line_index.position(span.start)
         return f"{self.source_name}:{line + 1}:{col + 1}"
 
-    def not_supported(self, node, what: str):
-        raise NotSupportedError(f"{self.where(node.span)}: {what}")
+    def unsupported(self, span, what: str) -> NotSupportedError:
+        """`file:line:col: what` as a NotSupportedError that also carries `file`, `line`,
+        `column` (1-based) and `what` (how `qvr run` reports it)."""
+        line, col = self.a.line_index.position(span.start)
+        error = NotSupportedError(f"{self.source_name}:{line + 1}:{col + 1}: {what}")
+        error.file, error.line, error.column, error.what = self.source_name, line + 1, col + 1, what
+        return error
 
-    def refuse_tier(self, node, construct: str, tier: int):
-        """A tier-2 or tier-3 construct (spec part 2 §6.9): a located NotSupportedError with
-        attributes `construct`, `range` (the node's span) and `tier`."""
-        error = NotSupportedError(f"{self.where(node.span)}: {construct} is not supported by the "
-                                  f"torch runtime (tier {tier})")
-        error.construct, error.range, error.tier = construct, node.span, tier
+    def not_supported(self, node, what: str):
+        raise self.unsupported(node.span, what)
+
+    def refuse_tier(self, span, construct: str, tier: int):
+        """A tier-2 or tier-3 construct at `span` (spec part 2 §6.9): a located
+        NotSupportedError with attributes `construct`, `range` (the span) and `tier`."""
+        error = self.unsupported(span, f"{construct} is not supported by the torch runtime "
+                                       f"(tier {tier})")
+        error.construct, error.range, error.tier = construct, span, tier
         raise error
 
     def active_quantale(self, offset: int) -> str:
@@ -71,7 +79,7 @@ class Builder:
             opaque = next((st for st in a.module.statements if isinstance(st, A.OpaqueDecl)
                            and st.name is not None and st.name.text == name), None)
             if opaque is not None:  # a tier-3 block (part 2 §6.9)
-                self.refuse_tier(opaque, f"`{opaque.head.text} {name}`", 3)
+                self.refuse_tier(opaque.span, f"`{opaque.head.text} {name}`", 3)
             raise QvrError(f"`{name}` is not a morphism, program or define")
         if getattr(module, "qvr_name", None) is None:
             module.qvr_name = name
@@ -151,7 +159,7 @@ class Builder:
         if isinstance(node, A.ParserExpr):
             self.not_supported(node, "grammar parsers are not supported by this runtime")
         if t is None:  # an unchecked (tier-3) form, e.g. a contraction applied (part 2 §6.9)
-            self.refuse_tier(node, f"`{_excerpt(self.a.text, node.span)}`", 3)
+            self.refuse_tier(node.span, f"`{_excerpt(self.a.text, node.span)}`", 3)
         raise QvrError(f"unsupported expression {type(node).__name__}")
 
     def _flatten(self, node):
@@ -222,7 +230,7 @@ class Builder:
         for step in ast_steps:
             for span in unchecked:
                 if step.span.start <= span.start < step.span.end:
-                    self.refuse_tier(_At(span), f"`{_excerpt(a.text, span)}`", 3)
+                    self.refuse_tier(span, f"`{_excerpt(a.text, span)}`", 3)
             if isinstance(step, A.LetStep):
                 var = step.name.text
                 steps.append(LetPlan(var, compiler.compile(step.value), var_type(var)))
@@ -250,7 +258,7 @@ class Builder:
                                            or drawn in a.defines)
             if not declared and drawn in FAM.FAMILIES and FAM.FAMILIES[drawn].tier == 2:
                 # (a measure-algebra draw has no inline record: its arguments are distributions)
-                self.refuse_tier(target, f"a `{drawn}` draw", 2)
+                self.refuse_tier(target.span, f"a `{drawn}` draw", 2)
             if inline is not None:
                 low = literal_or_none(inline.bound.get("low"))
                 high = literal_or_none(inline.bound.get("high"))
@@ -375,8 +383,8 @@ class Builder:
         src = self.a.text[node.span.start:node.span.end]
         if isinstance(node, A.MethodCall) or (isinstance(node, A.Call) and node.name.text == "parse"):
             head = src.split("(")[0] if isinstance(node, A.MethodCall) else f"parse({src[6:].split(',')[0]}, …)"
-            self.refuse_tier(node, f"`{head}`", 2)
-        self.refuse_tier(node, f"`{src.split('(')[0]}`", 3)
+            self.refuse_tier(node.span, f"`{head}`", 2)
+        self.refuse_tier(node.span, f"`{src.split('(')[0]}`", 3)
 
     def marginalize_plan(self, a, info, step, compiler):
         """The plan of a `marginalize` step (part 2 §6.4): exact enumeration, built by
@@ -403,13 +411,6 @@ class _SizedInline(K.InlineFamily):
         params = FAM.clamp_arguments(self.spec, dict(x))
         dist = FAM.make_distribution(self.spec, params, self.size)
         return K.sample_or_score(self.spec, dist, self.cod, target)
-
-
-@dataclasses.dataclass(frozen=True)
-class _At:
-    """Where a refused form is, for `Builder.refuse_tier` (which reads a node's span)."""
-
-    span: object
 
 
 def _excerpt(text: str, span) -> str:

@@ -46,7 +46,6 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..errors import NotSupportedError
 from ..semantics.marginalize import block_of
 from ..syntax import ast as A
 from . import families as FAM
@@ -400,7 +399,7 @@ def plan(builder, a, info, step: A.MarginalizeStep, compiler):
     marginal = block_of(info, step)
 
     def refuse(node, what):
-        raise NotSupportedError(f"{builder.where(node.span)}: {what}")
+        raise builder.unsupported(node.span, what)
 
     if marginal is not None and marginal.rebound:
         # the trace names a block's site, and the program its values, by variable (§6.6)
@@ -415,7 +414,7 @@ def plan(builder, a, info, step: A.MarginalizeStep, compiler):
         where = inner if inner is not None else step
         tier = getattr(builder, "refuse_tier", None)  # located, with the construct and tier
         if tier is not None:
-            tier(where.keyword, f"a nested `marginalize` (inside `{z}`'s block)", 2)
+            tier(where.keyword.span, f"a nested `marginalize` (inside `{z}`'s block)", 2)
         refuse(where.keyword, f"a nested `marginalize` (inside `{z}`'s block) is tier 2: checked, "
                               "not run")
     inline = a.inline_info(step)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,17 +132,13 @@ class RunError(Exception):
 
     @classmethod
     def unsupported(cls, exc: Exception) -> "RunError":
-        """The `unsupported` error of a NotSupportedError, located where its message starts
-        with `file:line:col: ` (a tier-2/3 refusal, spec part 2 §6.9), else as it is."""
-        message = str(exc)
-        m = _LOCATED.match(message)
-        if m is None:
-            return cls(message, "unsupported")
-        return cls(m["message"], "unsupported", file=m["file"], line=int(m["line"]),
-                   column=int(m["column"]))
-
-
-_LOCATED = re.compile(r"(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): (?P<message>.+)\Z", re.S)
+        """The `unsupported` error of a NotSupportedError, located when the program builder
+        made it (`qvr.compile.build.Builder.unsupported`: a tier-2/3 refusal, spec part 2
+        §6.9), else as it is."""
+        what = getattr(exc, "what", None)
+        if what is None:
+            return cls(str(exc), "unsupported")
+        return cls(what, "unsupported", file=exc.file, line=exc.line, column=exc.column)
 
 
 # ------------------------------------------------------------------------------------------------

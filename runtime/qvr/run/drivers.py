@@ -93,9 +93,8 @@ def svi(model, x, observations, steps, args, reporter, started, locate) -> Fitte
 
     check_protocol(model, "the entry")
     try:
-        named = {k: v for k, v in observations.items()
-                 if k in (getattr(model, "named_inputs", None) or {})}
-        guide = AutoNormalGuide(model, observed_names=set(observations), named_inputs=named)
+        guide = AutoNormalGuide(model, observed_names=set(observations),
+                                named_inputs=named_inputs(model, observations))
     except NotSupportedError as exc:
         raise RunError.unsupported(exc) from None
     params = list(model.parameters()) + list(guide.parameters())
@@ -127,6 +126,13 @@ def svi(model, x, observations, steps, args, reporter, started, locate) -> Fitte
     return Fitted(losses, guide_posterior(guide, x))
 
 
+def named_inputs(model, observations) -> dict:
+    """The observations that are named inputs of `model` (data, scalar parameters; part 2
+    §6.7): given, never drawn."""
+    names = getattr(model, "named_inputs", None) or {}
+    return {k: v for k, v in (observations or {}).items() if k in names}
+
+
 def guide_posterior(guide, x, draws: int = 100) -> dict:
     import torch
 
@@ -156,12 +162,10 @@ def sample(model, x, observations, steps, reporter, started, locate) -> Fitted:
     # takes under 50 s).
     chunk = max(1, steps // 100)
     done = nan_draws = 0
+    named = named_inputs(model, observations)  # given, not drawn
     with torch.no_grad():
         while done < steps:
             n = min(chunk, steps - done)
-            # the named inputs (data, scalar parameters; part 2 §6.7) are given, not drawn
-            named = {k: v for k, v in (observations or {}).items()
-                     if k in (getattr(model, "named_inputs", None) or {})}
             draws = Predictive(model, num_samples=n)(x, named)
             values = {k: v.reshape((-1,) + tuple(v.shape[2:])) for k, v in draws.items()}
             from ..infer.sites import repeat_batch

@@ -166,7 +166,12 @@ class Locator:
         except Exception:  # locating is best effort; the NaN report itself must go out
             values = None
         site = None if values is None else first_non_finite_site(model, x, observations, values)
-        return self._nan_error(f"the loss became non-finite at step {step}", site, " (lower --lr?)")
+        message = f"the loss became non-finite at step {step}"
+        if site is None:
+            return RunError(message + " (lower --lr?)", "nan")
+        line, col = self.position_of(site)
+        return RunError(f"{message}: {non_finite_site(site)} (lower --lr?)",
+                        "nan", file=self.file if line else None, line=line, column=col)
 
     def non_finite_at(self, model, x, observations, values) -> dict:
         """Where a trace with these values first has a non-finite log-density or value: the
@@ -180,13 +185,6 @@ class Locator:
         line, col = self.position_of(site)
         where = {"file": self.file, "line": line, "column": col} if line else {}
         return {"site": site, **where}
-
-    def _nan_error(self, message: str, site, advice: str) -> RunError:
-        if site is None:
-            return RunError(message + advice, "nan")
-        line, col = self.position_of(site)
-        return RunError(f"{message}: {non_finite_site(site)}{advice}",
-                        "nan", file=self.file if line else None, line=line, column=col)
 
     @contextmanager
     def failures(self):

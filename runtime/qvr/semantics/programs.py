@@ -656,9 +656,7 @@ class ProgramChecker:
             expects = _expected_args(mt, len(args))
             for i, a in enumerate(args):
                 if a.__class__ is A.NamedArg:
-                    ctx.error("QVR062", "keyword arguments are only allowed for distribution "
-                              "families", a.key.span)
-                    self.arith(a.value)
+                    self._keyword_argument(a)
                     ok = False
                     continue
                 t = self.arith(a, expect=expects[i])
@@ -1096,6 +1094,13 @@ class ProgramChecker:
             return None
         return _raw_plating(t)
 
+    def _keyword_argument(self, a: A.NamedArg) -> None:
+        """QVR062 for `key=value` given to a morphism, program or builtin (only families take
+        keywords); the value is still checked."""
+        self.ctx.error("QVR062", "keyword arguments are only allowed for distribution families",
+                       a.key.span)
+        self.arith(a.value)
+
     def _call(self, node: A.Call):
         ctx = self.ctx
         name = node.name
@@ -1123,9 +1128,7 @@ class ProgramChecker:
         if name.text in BUILTIN_NAMES and (sym is None or sym.kind != "morphism"):
             named = [a for a in node.args if a.__class__ is A.NamedArg]
             for a in named:  # builtins take their arguments by position, as morphisms do
-                ctx.error("QVR062", "keyword arguments are only allowed for distribution "
-                          "families", a.key.span)
-                self.arith(a.value)
+                self._keyword_argument(a)
             if named:
                 return None
             types = [self.arith(a) for a in node.args]
