@@ -1825,7 +1825,10 @@ ENTRIES: tuple[Entry, ...] = (
     _e("QVR115", "Data input used over two plates", "error", """
         A data input has one value per data row, and its rows become those of the first
         plate it meets. Used again with another plate, it would have to have both numbers of
-        rows at once. Use a separate data input for the second plate.""",
+        rows at once. This holds across calls too: a data input of a drawn program (or of
+        a template instance) is the caller's, so two calls that read it over different
+        plates are this error at the second call. Use a separate data input for the second
+        plate.""",
        example="""
         object A : FinSet 2
         object B : FinSet 3

@@ -274,3 +274,35 @@ def test_a_data_input_of_a_drawn_program_takes_the_plate_it_meets_in_the_caller(
     assert [p.name for p in model.named_inputs["shift"].plates] == ["Obs"]
     tr = model.trace(None, observations={"shift": torch.zeros(6)})
     assert tr.sites["y"].value.shape == (1, 6, 1)
+
+
+TEMPLATE_DATA = """object Subject : FinSet 5
+object Trial : FinSet 30
+object R : Real 1
+program effects(G : FinSet) : G -> R
+    sample raw : G <- Normal(loc=offset, scale=1.0)
+    let scaled = raw * w
+    return scaled
+program model : Trial -> R
+    sample by_subject <- effects(Subject)
+    let mu = by_subject[who]
+    observe y : Trial <- Normal(loc=mu, scale=1.0)
+    return mu
+export model
+"""
+
+
+def test_data_inputs_of_a_template_instance_take_the_plates_of_the_call():
+    # `offset` is over G, which the call binds to Subject; the rows of `w` come back with
+    # the instance's value and meet Trial in `model`
+    model = qvr.loads(TEMPLATE_DATA, name="t.qvr").morphism
+    assert {n: [p.name for p in s.plates] for n, s in model.named_inputs.items()} == {
+        "offset": ["Subject"], "w": ["Trial"], "who": ["Trial"]}
+    torch.manual_seed(0)
+    tr = model.trace(None, observations={"offset": torch.zeros(5), "w": torch.ones(30),
+                                         "who": torch.randint(0, 5, (30,))})
+    assert tr.sites["by_subject/raw"].value.shape == (1, 5, 1)
+    assert tr.sites["y"].value.shape == (1, 30, 1)
+    with pytest.raises(ShapeError, match="`offset`"):
+        model.trace(None, observations={"offset": torch.zeros(10), "w": torch.ones(30),
+                                        "who": torch.randint(0, 5, (30,))})

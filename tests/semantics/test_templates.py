@@ -175,6 +175,70 @@ def test_data_names_of_a_template_become_named_inputs_of_the_caller():
         ("QVR111", 4, 31, "`offset` is a data input of `t`: Real 1 over K")]
     variables = analyze(text).programs["m"].variables
     assert variables["offset"].kind == "data"
+    # the instance `t(N)` ties the rows of `offset` to `N`: so does the caller's input
+    assert variables["offset"].type.display() == "Real 1 over N"
+
+
+SHARED_INPUT = """\
+object School : FinSet 8
+object Pupil : FinSet 12
+object R : Real 1
+program effects(G : FinSet) : G -> R
+    sample raw : G <- Normal(loc=shift, scale=1.0)
+    return raw
+program model : R -> R
+    sample first <- effects({first})
+    sample second <- {second}
+    let total = first[0] + second[0]
+    return total
+export model
+"""
+
+
+def test_a_named_input_read_over_two_plates_through_calls_is_qvr115():
+    # both instances read the caller's one input `shift`: over School, then over Pupil
+    text = SHARED_INPUT.format(first="School", second="effects(Pupil)")
+    assert diagnostics(text) == [
+        ("QVR111", 5, 33, "`shift` is a data input of `effects`: Real 1 over G"),
+        ("QVR115", 9, 21, "`shift` is used over `School` (line 8) and over `Pupil`")]
+    # the same plate twice is one input over it
+    text = SHARED_INPUT.format(first="School", second="effects(School)")
+    assert diagnostics(text) == [
+        ("QVR080", 2, 7, "`Pupil` is declared but never used"),
+        ("QVR111", 5, 33, "`shift` is a data input of `effects`: Real 1 over G")]
+    variables = analyze(text).programs["model"].variables
+    assert variables["shift"].type.display() == "Real 1 over School"
+
+
+def test_a_named_input_read_by_a_callee_and_by_the_caller_over_other_plates_is_qvr115():
+    text = SHARED_INPUT.format(first="School", second="Normal(loc=shift, scale=1.0)").replace(
+        "    sample second <- Normal", "    sample second : Pupil <- Normal")
+    assert diagnostics(text) == [
+        ("QVR111", 5, 33, "`shift` is a data input of `effects`: Real 1 over G"),
+        ("QVR115", 8, 20, "`shift` is used over `Pupil` (line 9) and over `School`"),
+        ("QVR111", 9, 40, "`shift` is a data input of `model`: Real 1 over Pupil")]
+
+
+def test_rows_of_a_template_data_input_meet_a_plate_in_the_caller():
+    # `w` has rows of its own in the template; they come back with its value, and the
+    # caller's observation over Trial ties them to Trial
+    text = ("object Subject : FinSet 5\nobject Trial : FinSet 30\nobject R : Real 1\n"
+            "program effects(G : FinSet) : G -> R\n"
+            "    sample raw : G <- Normal(loc=0.0, scale=1.0)\n"
+            "    let scaled = raw * w\n"
+            "    return scaled\n"
+            "program model : Trial -> R\n"
+            "    sample by_subject <- effects(Subject)\n"
+            "    let mu = by_subject[who]\n"
+            "    observe y : Trial <- Normal(loc=mu, scale=1.0)\n"
+            "    return mu\n"
+            "export model\n")
+    assert diagnostics(text) == [
+        ("QVR111", 6, 23, "`w` is a data input of `effects`: Real 1 over ?w"),
+        ("QVR111", 10, 24, "`who` is a data input of `model`: FinSet 5 over Trial")]
+    variables = analyze(text).programs["model"].variables
+    assert variables["by_subject"].type.display() == "Real 1 over Subject × Trial"
+    assert variables["w"].type.display() == "Real 1 over Trial"
 
 
 def test_a_call_binds_all_parameters_or_only_the_typed_ones():

@@ -25,8 +25,8 @@ from . import comprehensions, effects, marginalize, templates
 from .families import BUILTIN_NAMES, BUILTIN_SCHEMAS, BUILTINS, FAMILIES, value_type
 from .model import InlineInfo, ProgramInfo, Symbol, VarInfo
 from .objects import resolve_type
-from .plates import (NO_PLATES, Plate, PlateEnv, PlatedType, Plating, base_of, plate_of,
-                     plated, plating_of)
+from .plates import (NO_PLATES, Plate, PlateEnv, PlatedType, Plating, base_of, display_plates,
+                     plate_of, plated, plating_of)
 from .types import (Cont, Fin, Mat, MorphType, ObjType, SeqType, compatible, elem_of, is_seq,
                     product_of)
 
@@ -64,6 +64,7 @@ class ProgramChecker:
         # only after the steps that tie its rows to a plate
         self.data_hints: list = []
         self.inherited: dict[str, VarInfo] = {}  # data names of the programs drawn from
+        self.inherited_at: dict[str, Span] = {}  # where each was first inherited (QVR115)
         self.near: dict[str, str] = {}  # data name -> the local it nearly spells (QVR112)
         self.input_dep: set[str] = set()  # input-dependent locals (§5.1)
         self.used_plates: set = set()  # plates of steps (for QVR118)
@@ -156,7 +157,13 @@ class ProgramChecker:
                 # its open plate came back with the callee's return and may have met a
                 # declared plate here (`observe y : Obs <- Normal(loc=b)`): resolved here
                 v = VarInfo(v.name, v.kind, PlatedType(t.base, t.plating, self.env), v.node)
-            info.variables.setdefault(n, v)
+            own = self.data.get(n)
+            if own is None:
+                info.variables.setdefault(n, v)
+            else:  # read here too: one input, so one set of plates
+                self._same_plates(n, getattr(own[1].node, "span", None) or self.inherited_at[n],
+                                  plating_of(own[1].type).axes,
+                                  self.inherited_at[n], plating_of(v.type).axes)
         return info
 
     # --------------------------------------------------------------------- parameters ----
@@ -452,6 +459,33 @@ class ProgramChecker:
                 pl = env.merge(pl, p)
         return self._plated_value(step.target, value, pl)
 
+    def inherit(self, var: VarInfo, span: Span) -> None:
+        """Named input `var` of a program drawn or called at `span` becomes one of this
+        program's (§5.3), with its plates as the callee resolved them (a template instance
+        ties a data name's rows to the plate it was called with)."""
+        t = var.type
+        if t.__class__ is PlatedType and t.env is not None:
+            var = VarInfo(var.name, var.kind, PlatedType(t.base, t.plates), var.node)
+        name = var.name
+        first = self.inherited.get(name)
+        if first is None:
+            self.inherited[name] = var
+            self.inherited_at[name] = span
+        else:
+            self._same_plates(name, self.inherited_at[name], plating_of(first.type).axes,
+                              span, plating_of(var.type).axes)
+
+    def _same_plates(self, name: str, first_at: Span, first: tuple, then_at: Span,
+                     then: tuple) -> None:
+        """QVR115 at `then_at` when named input `name`, read over plates `first` at
+        `first_at`, is read over other declared plates `then` there (two callees, or a
+        callee and this program, that read the same input)."""
+        if first and then and first != then:
+            shown = display_plates(first)
+            self.ctx.error("QVR115", f"`{name}` is used over `{shown}` (line "
+                           f"{self.ctx.line_of(first_at)}) and over `{display_plates(then)}`",
+                           then_at, related=(Related(first_at, f"`{name}` is used over `{shown}` here"),))
+
     def _open_into(self, p: Plating, declared: list, span) -> None:
         """Unify an argument's open plate with the only declared plate it lacks (QVR114
         when there is none or more than one, QVR115 when it is already another plate)."""
@@ -606,7 +640,7 @@ class ProgramChecker:
                 callee = ctx.programs.get(sym.name)
                 for n, v in (getattr(callee, "variables", None) or {}).items():
                     if v.kind == "data":
-                        self.inherited.setdefault(n, v)
+                        self.inherit(v, name.span)
             value, self.args = self._apply(name.text, mt, target, target.args)
             returned = getattr(ctx.programs.get(sym.name), "return_type", None) \
                 if sym.kind == "program" else None

@@ -306,10 +306,9 @@ def call(checker, sym, target: A.Target):
     if not ok:
         return None
     if not template:
-        inherited = getattr(checker, "inherited", None)
-        for n, v in (info.variables or {}).items():  # its data names become the caller's
-            if v.kind == "data" and inherited is not None:
-                inherited.setdefault(n, v)
+        for v in (info.variables or {}).values():  # its data names become the caller's
+            if v.kind == "data":
+                checker.inherit(v, target.name.span)
         return info.effective.cod if info.effective is not None else None
     return _instantiate(checker, sym, info, target, binding)
 
@@ -318,12 +317,10 @@ def _plain(checker, info, target):
     """A program with only scalar typed parameters drawn without arguments: its scalar
     parameters become named inputs of the caller; the input is passed."""
     mt = info.effective
-    inherited = getattr(checker, "inherited", None)
     scalars = dict(typed_param_kinds(info))
     for n, v in (info.variables or {}).items():  # unbound scalars and data: named inputs
-        if inherited is not None and (v.kind == "data" or (v.kind == "parameter"
-                                                            and n in scalars)):
-            inherited.setdefault(n, VarInfo(n, "data", v.type, v.node))
+        if v.kind == "data" or (v.kind == "parameter" and n in scalars):
+            checker.inherit(VarInfo(n, "data", v.type, v.node), target.name.span)
     checker.target_dep = True
     checker.target_dom = mt.dom if mt is not None else None
     value, checker.args = checker._apply(target.name.text, mt, target, None)
@@ -477,17 +474,16 @@ def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
         ctx.positional = True
         ctx.report(x.code, x.severity, f"`{sym.name}({shown})`: {x.message}", where,
                    related=(Related(rel, f"in template `{sym.name}`"),))
-    inherited = getattr(checker, "inherited", None)
-    if inherited is not None:  # the instance's data names become the caller's (§5.3)
-        for n, v in (inst.variables or {}).items():
-            if v.kind == "data":
-                inherited.setdefault(n, v)
+    for v in (inst.variables or {}).values():  # the instance's data names become the caller's
+        if v.kind == "data":
+            checker.inherit(v, target.name.span)
     rt = inst.return_type
     if rt is None:
         return inst.effective.cod if inst.effective is not None else None
-    axes = plating_of(rt).axes
-    if axes:
-        checker.args.append((target, Plating(tuple(axes)), False))
+    returned = plating_of(rt)
+    if returned.axes or returned.open is not None:
+        # (an open plate: the rows of a data name the instance reads, now the caller's)
+        checker.args.append((target, Plating(tuple(returned.axes), returned.open), False))
     return base_of(rt)
 
 
