@@ -276,6 +276,18 @@ def test_a_data_input_of_a_drawn_program_takes_the_plate_it_meets_in_the_caller(
     assert tr.sites["y"].value.shape == (1, 6, 1)
 
 
+def test_a_data_input_a_drawn_program_ties_to_a_plate_keeps_it_in_the_caller():
+    # `inner` observes over Obs with `shift`: `outer`, which draws `inner`, needs six rows
+    text = DRAWN_DATA.replace("    sample a <- Normal(loc=shift, scale=1.0)",
+                              "    sample a <- HalfNormal(scale=1.0)\n"
+                              "    observe z : Obs <- Normal(loc=shift, scale=a)").replace(
+        "    observe y : Obs <- Normal(loc=b, scale=1.0)\n", "")
+    model = qvr.loads(text, name="d.qvr").morphism
+    assert [p.name for p in model.named_inputs["shift"].plates] == ["Obs"]
+    tr = model.trace(None, observations={"shift": torch.zeros(6)})
+    assert tr.sites["b/z"].value.shape == (1, 6, 1)
+
+
 TEMPLATE_DATA = """object Subject : FinSet 5
 object Trial : FinSet 30
 object R : Real 1
