@@ -1857,7 +1857,9 @@ ENTRIES: tuple[Entry, ...] = (
         a continuous value): an integer literal within the plate's size picks one element, a
         finite value of the plate's size gathers (its plates replace the plate), and the
         plate's own name keeps the plate. More indices than plates, a literal out of range,
-        an index of another size or a value that is not finite cannot index `v`.""",
+        an index of another size or a value that is not finite cannot index `v`. Index data
+        read by two calls (a template's `raw[which]` called over plates of two sizes) is one
+        input, so it cannot index both.""",
        example="""
         object N : FinSet 3
         object R : Real 1

@@ -293,3 +293,39 @@ def test_a_call_names_the_parameter_kind_as_written():
             "program m : N -> R\n    sample a <- t(N, f)\n    return a\nexport m\n")
     assert [d.message for d in analyze(text).diagnostics if d.code == "QVR126"] == [
         "`t`: argument 2 for `g : Mor[H * R, R]` must be a morphism `H * R -> R`, got `f`"]
+
+
+def test_one_named_input_read_as_two_types_through_calls():
+    # index data of a template called over plates of two sizes: 20 values, then 15
+    picks = ("object Subject : FinSet 20\nobject Item : FinSet 15\nobject R : Real 1\n"
+             "program pick(G : FinSet) : G -> R\n"
+             "    sample raw : G <- Normal(loc=0.0, scale=1.0)\n"
+             "    let chosen = raw[which]\n"
+             "    return chosen\n"
+             "program model : R -> R\n"
+             "    sample a <- pick(Subject)\n"
+             "    sample b <- pick({second})\n"
+             "    let c = a + b\n"
+             "    return c\n"
+             "export model\n")
+    assert diagnostics(picks.format(second="Item")) == [
+        ("QVR116", 10, 16, "`which` takes 20 values (line 9) and 15 values here")]
+    assert diagnostics(picks.format(second="Subject")) == [
+        ("QVR080", 2, 7, "`Item` is declared but never used")]
+    # a data input given to a morphism parameter over two spaces
+    reads = ("object Pair : Real 2\nobject Triple : Real {width}\nobject R : Real 1\n"
+             "morphism f2 : Pair -> R\nmorphism f3 : Triple -> R\n"
+             "program read(K : Space, f : Mor[K, R]) : R -> R\n"
+             "    let y <- f(x)\n"
+             "    return y\n"
+             "program model : R -> R\n"
+             "    sample a <- read(Pair, f2)\n"
+             "    sample b <- read(Triple, f3)\n"
+             "    let c = a + b\n"
+             "    return c\n"
+             "export model\n")
+    assert diagnostics(reads.format(width=3)) == [
+        ("QVR111", 7, 15, "`x` is a data input of `read`: K over ?x"),
+        ("QVR061", 11, 16, "`x` is `Pair` (line 10) and `Triple` here")]
+    assert diagnostics(reads.format(width=2)) == [
+        ("QVR111", 7, 15, "`x` is a data input of `read`: K over ?x")]

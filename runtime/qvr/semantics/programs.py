@@ -161,9 +161,8 @@ class ProgramChecker:
             if own is None:
                 info.variables.setdefault(n, v)
             else:  # read here too: one input, so one set of plates
-                self._same_plates(n, getattr(own[1].node, "span", None) or self.inherited_at[n],
-                                  plating_of(own[1].type).axes,
-                                  self.inherited_at[n], plating_of(v.type).axes)
+                self._agree(n, getattr(own[1].node, "span", None) or self.inherited_at[n],
+                            own[1].type, self.inherited_at[n], v.type)
         return info
 
     # --------------------------------------------------------------------- parameters ----
@@ -471,20 +470,33 @@ class ProgramChecker:
         if first is None:
             self.inherited[name] = var
             self.inherited_at[name] = span
-        else:
-            self._same_plates(name, self.inherited_at[name], plating_of(first.type).axes,
-                              span, plating_of(var.type).axes)
+            return
+        self._agree(name, self.inherited_at[name], first.type, span, var.type)
 
-    def _same_plates(self, name: str, first_at: Span, first: tuple, then_at: Span,
-                     then: tuple) -> None:
-        """QVR115 at `then_at` when named input `name`, read over plates `first` at
-        `first_at`, is read over other declared plates `then` there (two callees, or a
-        callee and this program, that read the same input)."""
-        if first and then and first != then:
-            shown = display_plates(first)
-            self.ctx.error("QVR115", f"`{name}` is used over `{shown}` (line "
-                           f"{self.ctx.line_of(first_at)}) and over `{display_plates(then)}`",
-                           then_at, related=(Related(first_at, f"`{name}` is used over `{shown}` here"),))
+    def _agree(self, name: str, first_at: Span, first, then_at: Span, then) -> None:
+        """Named input `name`, read as `first` at `first_at`, is read as `then` at `then_at`
+        (by two callees, or by a callee and this program): one input has one type and one set
+        of plates. Index data of two sizes is QVR116 (a template's `raw[which]` called over
+        two plates of different sizes), another type QVR061, other declared plates QVR115;
+        each at `then_at`."""
+        old, new = base_of(first), base_of(then)
+        line = self.ctx.line_of(first_at)
+        if old is not None and new is not None and not compatible(old, new):
+            if old.is_finite and new.is_finite:
+                self.ctx.error("QVR116", f"`{name}` takes {old.cardinality} values (line {line}) "
+                               f"and {new.cardinality} values here", then_at,
+                               related=(Related(first_at, f"`{name}` takes {old.cardinality} values here"),))
+            else:
+                self.ctx.error("QVR061", f"`{name}` is `{old.display()}` (line {line}) and "
+                               f"`{new.display()}` here", then_at,
+                               related=(Related(first_at, f"`{name}` is `{old.display()}` here"),))
+            return
+        axes, other = plating_of(first).axes, plating_of(then).axes
+        if axes and other and axes != other:
+            shown = display_plates(axes)
+            self.ctx.error("QVR115", f"`{name}` is used over `{shown}` (line {line}) and over "
+                           f"`{display_plates(other)}`", then_at,
+                           related=(Related(first_at, f"`{name}` is used over `{shown}` here"),))
 
     def _open_into(self, p: Plating, declared: list, span) -> None:
         """Unify an argument's open plate with the only declared plate it lacks (QVR114
