@@ -1771,12 +1771,15 @@ ENTRIES: tuple[Entry, ...] = (
             return beta_1
         export p
         """),
-    _e("QVR113", "Program with data or plates inside a morphism expression", "error", """
+    _e("QVR113", "Program with data or plates where they cannot be supplied", "error", """
         Inside `>>`, `@`, `fan`, `scan`, `repeat`, `stack` or a `define`, a program is applied
         to one element at a time with shared parameters. A program that reads a data input
         or has a step over a plate is not such a per-element map: its data rows and plates
         belong to the whole program. Draw it in another program (`sample v <- p`), export it
-        by name, or pass the data in as an argument.""",
+        by name, or pass the data in as an argument. A program drawn from another hands its
+        data inputs to that program, supplied by name with its observations: a drawing
+        program with a variable of the same name would mean two things by it, so rename
+        one of them.""",
        example="""
         object N : FinSet 3
         object R : Real 1

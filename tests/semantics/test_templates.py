@@ -329,3 +329,27 @@ def test_one_named_input_read_as_two_types_through_calls():
         ("QVR061", 11, 16, "`x` is `Pair` (line 10) and `Triple` here")]
     assert diagnostics(reads.format(width=2)) == [
         ("QVR111", 7, 15, "`x` is a data input of `read`: K over ?x")]
+
+
+def test_a_callee_data_input_named_like_a_variable_of_the_caller_is_qvr113():
+    # `spread` would be both the caller's latent site and the template's data input in the
+    # one mapping of observations and named inputs
+    text = ("object G : FinSet 3\nobject R : Real 1\n"
+            "program effects(K : FinSet) : K -> R\n"
+            "    sample raw : K <- Normal(loc=0.0, scale=spread)\n"
+            "    return raw\n"
+            "program model : R -> R\n"
+            "    sample spread <- HalfNormal(scale=1.0)\n"
+            "    sample by_group <- effects(G)\n"
+            "    let total = by_group[0] * spread\n"
+            "    return total\n"
+            "export model\n")
+    assert diagnostics(text) == [
+        ("QVR111", 4, 44, "`spread` is a data input of `effects`: Real 1 over K"),
+        ("QVR113", 8, 23, "`effects` reads data `spread` and cannot be drawn in `model`, which "
+                          "binds `spread` (line 7)")]
+    # a scalar parameter of the caller is a named input itself: the same input
+    text = text.replace("program model : R -> R\n    sample spread <- HalfNormal(scale=1.0)\n",
+                        "program model(spread : Real) : R -> R\n")
+    assert diagnostics(text) == [
+        ("QVR111", 4, 44, "`spread` is a data input of `effects`: Real 1 over K")]

@@ -151,6 +151,8 @@ class ProgramChecker:
         self._unused()
         info.variables = {n: v for n, (_, v) in self.locals.items()}
         info.variables.update((n, v) for n, (_, v) in self.data.items())
+        # (a scalar parameter of this program is a named input too: the same input)
+        scalars = {p.text for p, kind, _ in templates.typed_params(self.d) if kind in templates.SCALAR_KINDS}
         for n, v in self.inherited.items():  # named inputs of the programs it draws from
             t = v.type
             if t.__class__ is PlatedType and t.plating.open is not None:
@@ -158,7 +160,10 @@ class ProgramChecker:
                 # declared plate here (`observe y : Obs <- Normal(loc=b)`): resolved here
                 v = VarInfo(v.name, v.kind, PlatedType(t.base, t.plating, self.env), v.node)
             own = self.data.get(n)
-            if own is None:
+            local = self.locals.get(n)
+            if local is not None and n not in scalars:
+                self._input_hidden(n, local[0])
+            elif own is None:
                 info.variables.setdefault(n, v)
             else:  # read here too: one input, so one set of plates
                 self._agree(n, getattr(own[1].node, "span", None) or self.inherited_at[n],
@@ -472,6 +477,15 @@ class ProgramChecker:
             self.inherited_at[name] = span
             return
         self._agree(name, self.inherited_at[name], first.type, span, var.type)
+
+    def _input_hidden(self, name: str, local: Symbol) -> None:
+        """QVR113: a callee's named input `name` is supplied by name with this program's
+        observations, where `name` already stands for a variable of this program."""
+        at = self.inherited_at[name]
+        where = self.ctx.frame_span(local)
+        self.ctx.error("QVR113", f"`{self.ctx.src(at)}` reads data `{name}` and cannot be drawn in "
+                       f"`{self.name}`, which binds `{name}` (line {self.ctx.line_of(where)})", at,
+                       related=(Related(where, f"`{name}` is bound here"),))
 
     def _agree(self, name: str, first_at: Span, first, then_at: Span, then) -> None:
         """Named input `name`, read as `first` at `first_at`, is read as `then` at `then_at`
