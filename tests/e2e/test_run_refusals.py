@@ -85,3 +85,33 @@ def test_a_finite_world_tensor_is_not_an_entry(capsys, tmp_path):
         "qvr run: error[entry]: `product` is a finite-world expression in the `real` algebra (a "
         "tensor, not a distribution): evaluate it with `qvr.load(path).forward()`; `qvr run` "
         "needs a program"))
+
+
+DEDUCTION_OBJECT = """object Out : Real 1
+deduction Rows : FinSet 40
+program {header}
+    sample a <- Normal(loc=0.0, scale=1.0)
+    {observe} <- Normal(loc=a, scale=1.0)
+    return a
+program other : Out -> Out
+    sample b <- Normal(loc=0.0, scale=1.0)
+    return b
+export main
+export other
+"""
+
+
+@pytest.mark.parametrize("header, observe", [
+    ("main : Rows -> Out", "observe y"),  # in the signature
+    ("main : Out -> Out", "observe y : Rows"),  # as a step's plate
+])
+def test_a_program_naming_a_tier_3_block_is_refused_at_the_block(capsys, tmp_path, header, observe):
+    # the name of an opaque block has no checked type (QVR110): the program using it is a
+    # stub (the other export still runs)
+    text = DEDUCTION_OBJECT.format(header=header, observe=observe)
+    assert run(capsys, tmp_path, text) == (1, (
+        "qvr run: m.qvr:2:1: error[unsupported]: `deduction Rows` is not supported by the torch "
+        "runtime (tier 3)"))
+    path = tmp_path / "m.qvr"
+    assert main(["run", str(path), "--entry", "other", "--sample", "--samples", "2",
+                 "--out", str(tmp_path / "o")]) == 0

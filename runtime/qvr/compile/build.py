@@ -69,6 +69,9 @@ class Builder:
         if name in self.cache:
             return self.cache[name]
         a = self.a
+        info = a.morphisms.get(name) or a.programs.get(name)
+        if info is not None:
+            self._refuse_opaque_uses(info.decl)
         if name in a.morphisms:
             module = self._morphism(a.morphisms[name])
         elif name in a.programs:
@@ -85,6 +88,17 @@ class Builder:
             module.qvr_name = name
         self.cache[name] = module
         return module
+
+    def _refuse_opaque_uses(self, decl) -> None:
+        """A morphism or program that names a tier-3 block (a `deduction` as an object, in
+        its signature or a step's annotation) has an unchecked type: its module is a stub
+        (part 2 §6.9), refused at that block. (A define's expression is refused at the
+        tier-3 form itself, as it is built.)"""
+        for ref in self.a.references_within(decl.span):
+            sym = ref.symbol
+            if sym.kind == "opaque" and not ref.is_definition:
+                opaque = sym.decl
+                self.refuse_tier(opaque.span, f"`{opaque.head.text} {sym.name}`", 3)
 
     def _morphism(self, info):
         t: MorphType = info.type

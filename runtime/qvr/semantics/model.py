@@ -187,6 +187,13 @@ class Analysis:
                 return refs[j]
         return None
 
+    def references_within(self, span) -> list:
+        """The references that start inside `span`, in source order."""
+        starts = self._ref_starts
+        lo = bisect.bisect_left(starts, span.start)
+        hi = bisect.bisect_left(starts, span.end, lo)
+        return list(self.references[lo:hi])
+
     def references_to(self, symbol: Symbol) -> list:
         return [r for r in self.references if r.symbol is symbol]
 
