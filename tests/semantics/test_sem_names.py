@@ -79,6 +79,23 @@ def test_where_bindings_are_local_and_checked_first():
     assert "QVR011" in codes(bad)
 
 
+def test_a_where_binding_cannot_use_its_owner():
+    # `model` would be defined through itself (the run had no end to building it)
+    text = PRE + ("define model = first >> second\n    where\n        define first = f >> model\n"
+                  "        define second = f\nexport model\n")
+    a = analyze(text)
+    found = [(d.code, a.text[d.span.start:d.span.end], d.message) for d in a.diagnostics if d.is_error]
+    line = a.line_index.position(a.text.index("define model"))[0] + 1
+    assert found == [("QVR014", "model", f"`model` is used before its declaration (line {line})")]
+    # nor the owner of its owner
+    nested = text.replace("define first = f >> model\n",
+                          "define first = inner\n            where\n"
+                          "                define inner = f >> model\n")
+    b = analyze(nested)
+    assert [(d.code, b.text[d.span.start:d.span.end]) for d in b.diagnostics if d.is_error] == [
+        ("QVR014", "model")]
+
+
 def test_where_binding_clash_and_unreached_binding():
     text = PRE + ("define model = f\n    where\n        define f = f\n        define spare = f\nexport model\n")
     a = analyze(text)

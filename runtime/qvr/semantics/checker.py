@@ -790,6 +790,10 @@ class Checker:
         infos = []
         local_syms = []
         saved_later = dict(ctx.where_later)
+        saved_pending = ctx.pending
+        # the define is not in scope in its own bindings either (`first = f >> model` in
+        # `model`'s where-clause would make it recursive)
+        ctx.pending = saved_pending | {d.name.text}
         for b in binds:
             ctx.where_later.setdefault(b.name.text, b.name.span)
         for b in binds:
@@ -810,9 +814,9 @@ class Checker:
                 # may coincide, the first one keeps the key.
                 ctx.defines.setdefault(b.name.text, binfo)
         ctx.where_later = saved_later
-        ctx.pending = {d.name.text}
+        ctx.pending = saved_pending | {d.name.text}
         t = infer(ctx, d.expr)
-        ctx.pending = set()
+        ctx.pending = saved_pending
         for sym in local_syms:
             if id(sym) not in ctx.used and not sym.name.startswith("_"):
                 ctx.hint("QVR080", f"`{sym.name}` is declared but never used", sym.name_span,
