@@ -152,7 +152,8 @@ class ProgramChecker:
         info.variables = {n: v for n, (_, v) in self.locals.items()}
         info.variables.update((n, v) for n, (_, v) in self.data.items())
         # (a scalar parameter of this program is a named input too: the same input)
-        scalars = {p.text for p, kind, _ in templates.typed_params(self.d) if kind in templates.SCALAR_KINDS}
+        scalars = {p.text for p, kind, _ in templates.typed_params(self.d)
+                   if kind in templates.SCALAR_KINDS}
         for n, v in self.inherited.items():  # named inputs of the programs it draws from
             t = v.type
             if t.__class__ is PlatedType and t.plating.open is not None:
@@ -497,9 +498,10 @@ class ProgramChecker:
         line = self.ctx.line_of(first_at)
         if old is not None and new is not None and not compatible(old, new):
             if old.is_finite and new.is_finite:
-                self.ctx.error("QVR116", f"`{name}` takes {old.cardinality} values (line {line}) "
-                               f"and {new.cardinality} values here", then_at,
-                               related=(Related(first_at, f"`{name}` takes {old.cardinality} values here"),))
+                n = old.cardinality
+                self.ctx.error("QVR116", f"`{name}` takes {n} values (line {line}) and "
+                               f"{new.cardinality} values here", then_at,
+                               related=(Related(first_at, f"`{name}` takes {n} values here"),))
             else:
                 self.ctx.error("QVR061", f"`{name}` is `{old.display()}` (line {line}) and "
                                f"`{new.display()}` here", then_at,
