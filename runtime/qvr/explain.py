@@ -1779,7 +1779,8 @@ ENTRIES: tuple[Entry, ...] = (
         by name, or pass the data in as an argument. A program drawn from another hands its
         data inputs to that program, supplied by name with its observations: a drawing
         program with a variable of the same name would mean two things by it, so rename
-        one of them.""",
+        one of them. Likewise a scalar parameter that a program hands on by name to a
+        program it draws cannot be bound by a call (the drawn program would not see it).""",
        example="""
         object N : FinSet 3
         object R : Real 1
@@ -1803,7 +1804,9 @@ ENTRIES: tuple[Entry, ...] = (
         plates or fewer; one that varies over another plate has no single value for an
         element of the step. A data input varying over data rows must meet exactly one plate
         the argument does not already have, so that its rows are known. Annotate the step
-        with the plate the arguments vary over, or index the argument.""",
+        with the plate the arguments vary over, or index the argument. The same holds for the
+        value of a template call that varies over a declared plate and over the rows of a
+        data input the template reads: those rows cannot later become that same plate.""",
        example="""
         object A : FinSet 2
         object B : FinSet 3

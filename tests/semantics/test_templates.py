@@ -348,8 +348,110 @@ def test_a_callee_data_input_named_like_a_variable_of_the_caller_is_qvr113():
         ("QVR111", 4, 44, "`spread` is a data input of `effects`: Real 1 over K"),
         ("QVR113", 8, 23, "`effects` reads data `spread` and cannot be drawn in `model`, which "
                           "binds `spread` (line 7)")]
-    # a scalar parameter of the caller is a named input itself: the same input
+    # a scalar parameter of the caller is a named input itself, the same input as the data
+    # one: a number against one value per group
     text = text.replace("program model : R -> R\n    sample spread <- HalfNormal(scale=1.0)\n",
                         "program model(spread : Real) : R -> R\n")
     assert diagnostics(text) == [
-        ("QVR111", 4, 44, "`spread` is a data input of `effects`: Real 1 over K")]
+        ("QVR111", 4, 44, "`spread` is a data input of `effects`: Real 1 over K"),
+        ("QVR061", 7, 23, "`spread` is `Real 1` (line 6) and `Real 1 over G` here")]
+
+
+SCALAR_PASSED_ON = """\
+object R : Real 1
+program prior(spread : Real) : R -> R
+    sample a <- Normal(loc=0.0, scale=spread)
+    return a
+program middle(spread : Real) : R -> R
+    sample b <- prior
+    let c = b * 2.0
+    return c
+program top : R -> R
+    sample d <- {call}
+    return d
+export top
+"""
+
+
+def test_a_scalar_parameter_handed_on_by_name_cannot_be_bound_by_a_call():
+    # `prior` drawn without its argument reads `spread` by name: `middle`'s own `spread`
+    assert diagnostics(SCALAR_PASSED_ON.format(call="middle")) == []
+    # bound by the call, it would no longer reach `prior`
+    assert diagnostics(SCALAR_PASSED_ON.format(call="middle(2.0)")) == [
+        ("QVR113", 10, 23, "`middle` hands `spread` on, by name, to the programs it draws: a "
+                           "call cannot bind it")]
+    # the same in a template instance: its call binds `spread`, which `effects` reads
+    template = (
+        "object G : FinSet 3\nobject R : Real 1\n"
+        "program effects(K : FinSet) : K -> R\n"
+        "    sample raw : K <- Normal(loc=0.0, scale=1.0)\n"
+        "    let scaled = raw * spread\n"
+        "    return scaled\n"
+        "program outer(K : FinSet, spread : Real) : K -> R\n"
+        "    sample inner <- effects(K)\n"
+        "    return inner\n"
+        "program model : R -> R\n"
+        "    sample e <- outer(G, 2.0)\n"
+        "    let total = e[0]\n"
+        "    return total\n"
+        "export model\n")
+    assert diagnostics(template) == [
+        ("QVR111", 5, 23, "`spread` is a data input of `effects`: Real 1 over ?spread"),
+        ("QVR061", 8, 20, "`spread` is `Real 1` (line 7) and `Real 1 over ?spread` here"),
+        ("QVR113", 11, 22, "`outer(G, 2.0)`: `effects` reads data `spread` and cannot be drawn "
+                           "in `outer`, which binds `spread` (line 7)")]
+
+
+def test_rows_of_a_template_data_input_cannot_become_a_plate_its_value_has():
+    # `w` has rows of its own next to Trial in the instance; meeting Trial in the caller
+    # would need them to be Trial's own elements
+    text = ("object Trial : FinSet 30\nobject R : Real 1\n"
+            "program effects(G : FinSet) : G -> R\n"
+            "    sample raw : Trial <- Normal(loc=0.0, scale=1.0)\n"
+            "    let scaled = raw * w\n"
+            "    return scaled\n"
+            "program model : Trial -> R\n"
+            "    sample e <- effects(Trial)\n"
+            "    let mu = e[who]\n"
+            "    observe y : Trial <- Normal(loc=mu, scale=1.0)\n"
+            "    return mu\n"
+            "export model\n")
+    assert diagnostics(text) == [
+        ("QVR111", 5, 23, "`w` is a data input of `effects`: Real 1 over ?w"),
+        ("QVR114", 8, 16, "`w` has rows of its own in `effects`, whose value also varies over "
+                          "`Trial`: those rows cannot become `Trial` here"),
+        ("QVR111", 9, 15, "`who` is a data input of `model`: FinSet 30 over Trial")]
+
+
+def test_a_morphism_parameter_needs_its_domain_and_codomain():
+    text = ("object N : FinSet 2\nobject R : Real 1\nmorphism g : R -> R\n"
+            "program t(K : FinSet, f : {kind}) : K -> R\n"
+            "    sample s : K <- Normal(loc=0.0, scale=1.0)\n"
+            "    return s\n"
+            "program m : R -> R\n"
+            "    sample a <- t(N, g)\n"
+            "    return a\n"
+            "export m\n")
+    assert diagnostics(text.format(kind="Mor[R, R]")) == []
+    for kind in ("Mor", "Map[R, R]"):
+        assert diagnostics(text.format(kind=kind))[0] == (
+            "QVR125", 4, 26, f"unknown parameter kind `{kind}`; expected FinSet, Space, Object, "
+                             "Real, Nat or Mor[A, B]")
+
+
+def test_a_template_passes_its_object_parameter_to_one_of_the_same_name():
+    # `outer`'s `K` bound to `effects`'s `K`: the object in scope, a plate in `effects`
+    text = ("object G : FinSet 3\nobject R : Real 1\n"
+            "program effects(K : FinSet) : K -> R\n"
+            "    sample raw : K <- Normal(loc=0.0, scale=1.0)\n"
+            "    return raw\n"
+            "program outer(K : FinSet) : K -> R\n"
+            "    sample inner <- effects(K)\n"
+            "    return inner\n"
+            "program model : R -> R\n"
+            "    sample e <- outer(G)\n"
+            "    let total = e[0]\n"
+            "    return total\n"
+            "export model\n")
+    assert diagnostics(text) == []
+    assert analyze(text).programs["model"].variables["e"].type.display() == "Real 1 over G"

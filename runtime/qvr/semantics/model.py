@@ -108,6 +108,9 @@ class ProgramInfo:
     scope_span: Optional[Span] = None
     return_type: Optional[Type] = None
     return_parts: Optional[list] = None  # types of the returned variables, in order
+    # its scalar parameters that programs it draws read as data too (one input, §5.3): a
+    # call that binds one would hide it from them
+    passed_on: frozenset = frozenset()
 
 
 @dataclass

@@ -65,6 +65,10 @@ class ProgramChecker:
         self.data_hints: list = []
         self.inherited: dict[str, VarInfo] = {}  # data names of the programs drawn from
         self.inherited_at: dict[str, Span] = {}  # where each was first inherited (QVR115)
+        # (call target, plates) of each template instance whose value has data rows of its own
+        self.open_returns: list = []
+        # scalar parameters a call binds (set by the template call being checked): not inputs
+        self.bound_scalars: frozenset = frozenset()
         self.near: dict[str, str] = {}  # data name -> the local it nearly spells (QVR112)
         self.input_dep: set[str] = set()  # input-dependent locals (§5.1)
         self.used_plates: set = set()  # plates of steps (for QVR118)
@@ -149,11 +153,13 @@ class ProgramChecker:
                 cod = SeqType(declared.cod)
             info.effective = MorphType(self.input_type, cod)
         self._unused()
+        self._open_returns_kept_apart()
         info.variables = {n: v for n, (_, v) in self.locals.items()}
         info.variables.update((n, v) for n, (_, v) in self.data.items())
         # (a scalar parameter of this program is a named input too: the same input)
         scalars = {p.text for p, kind, _ in templates.typed_params(self.d)
                    if kind in templates.SCALAR_KINDS}
+        passed_on: set = set()
         for n, v in self.inherited.items():  # named inputs of the programs it draws from
             t = v.type
             if t.__class__ is PlatedType and t.plating.open is not None:
@@ -162,13 +168,18 @@ class ProgramChecker:
                 v = VarInfo(v.name, v.kind, PlatedType(t.base, t.plating, self.env), v.node)
             own = self.data.get(n)
             local = self.locals.get(n)
-            if local is not None and n not in scalars:
+            if local is not None and (n not in scalars or n in self.bound_scalars):
                 self._input_hidden(n, local[0])
+            elif local is not None:  # this program's scalar parameter: the same input
+                if self._agree(n, self.ctx.frame_span(local[0]), local[1].type,
+                               self.inherited_at[n], v.type):
+                    passed_on.add(n)
             elif own is None:
                 info.variables.setdefault(n, v)
             else:  # read here too: one input, so one set of plates
                 self._agree(n, getattr(own[1].node, "span", None) or self.inherited_at[n],
                             own[1].type, self.inherited_at[n], v.type)
+        info.passed_on = frozenset(passed_on)
         return info
 
     # --------------------------------------------------------------------- parameters ----
@@ -479,6 +490,21 @@ class ProgramChecker:
             return
         self._agree(name, self.inherited_at[name], first.type, span, var.type)
 
+    def _open_returns_kept_apart(self) -> None:
+        """QVR114 at a template call whose value varies over the rows of a data input (an
+        open plate) besides declared plates, when those rows later meet one of the same
+        declared plates here: the instance already made them a separate axis, so they cannot
+        be the same elements (a single program aligns them where they meet)."""
+        env = self.env
+        for target, plates in self.open_returns:
+            root = env.find(plates.open)
+            bound = env.bound.get(root)
+            if bound is not None and bound[0] in plates.axes:
+                self.ctx.error("QVR114", f"`{plates.open}` has rows of its own in "
+                               f"`{self.ctx.src(target.name.span)}`, whose value also varies over "
+                               f"`{bound[0].name}`: those rows cannot become `{bound[0].name}` here",
+                               target.name.span)
+
     def _input_hidden(self, name: str, local: Symbol) -> None:
         """QVR113: a callee's named input `name` is supplied by name with this program's
         observations, where `name` already stands for a variable of this program."""
@@ -488,31 +514,38 @@ class ProgramChecker:
                        f"`{self.name}`, which binds `{name}` (line {self.ctx.line_of(where)})", at,
                        related=(Related(where, f"`{name}` is bound here"),))
 
-    def _agree(self, name: str, first_at: Span, first, then_at: Span, then) -> None:
+    def _agree(self, name: str, first_at: Span, first, then_at: Span, then) -> bool:
         """Named input `name`, read as `first` at `first_at`, is read as `then` at `then_at`
         (by two callees, or by a callee and this program): one input has one type and one set
         of plates. Index data of two sizes is QVR116 (a template's `raw[which]` called over
-        two plates of different sizes), another type QVR061, other declared plates QVR115;
-        each at `then_at`."""
+        two plates of different sizes), another type, or a scalar parameter (no plates) read
+        as data (rows), QVR061; other declared plates QVR115; each at `then_at`. True when
+        they agree."""
         old, new = base_of(first), base_of(then)
         line = self.ctx.line_of(first_at)
-        if old is not None and new is not None and not compatible(old, new):
-            if old.is_finite and new.is_finite:
+        p, q = plating_of(first), plating_of(then)
+        scalar_and_rows = p.empty != q.empty
+        if old is not None and new is not None and (scalar_and_rows or not compatible(old, new)):
+            if old.is_finite and new.is_finite and not scalar_and_rows:
                 n = old.cardinality
                 self.ctx.error("QVR116", f"`{name}` takes {n} values (line {line}) and "
                                f"{new.cardinality} values here", then_at,
                                related=(Related(first_at, f"`{name}` takes {n} values here"),))
             else:
-                self.ctx.error("QVR061", f"`{name}` is `{old.display()}` (line {line}) and "
-                               f"`{new.display()}` here", then_at,
-                               related=(Related(first_at, f"`{name}` is `{old.display()}` here"),))
-            return
-        axes, other = plating_of(first).axes, plating_of(then).axes
-        if axes and other and axes != other:
-            shown = display_plates(axes)
+                # (the plates tell a scalar from data rows; otherwise the types differ)
+                shown, other = (first.display(), then.display()) if scalar_and_rows else \
+                    (old.display(), new.display())
+                self.ctx.error("QVR061", f"`{name}` is `{shown}` (line {line}) and "
+                               f"`{other}` here", then_at,
+                               related=(Related(first_at, f"`{name}` is `{shown}` here"),))
+            return False
+        if p.axes and q.axes and p.axes != q.axes:
+            shown = display_plates(p.axes)
             self.ctx.error("QVR115", f"`{name}` is used over `{shown}` (line {line}) and over "
-                           f"`{display_plates(other)}`", then_at,
+                           f"`{display_plates(q.axes)}`", then_at,
                            related=(Related(first_at, f"`{name}` is used over `{shown}` here"),))
+            return False
+        return True
 
     def _open_into(self, p: Plating, declared: list, span) -> None:
         """Unify an argument's open plate with the only declared plate it lacks (QVR114
@@ -1321,7 +1354,8 @@ class ProgramChecker:
             elif var.kind == "sample":
                 ctx.hint("QVR082", f"`{name}` is sampled but never used; it still contributes to "
                          "the joint density", sym.name_span, tags=("unnecessary",))
-            elif var.kind == "parameter":
+            elif var.kind == "parameter" and name not in self.inherited:
+                # (one a drawn program reads by name is used there)
                 ctx.hint("QVR083", f"parameter `{name}` of `{self.name}` is never used",
                          sym.name_span, tags=("unnecessary",))
 

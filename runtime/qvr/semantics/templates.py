@@ -166,17 +166,19 @@ def _enter(ctx, d: A.ProgramDecl, binding: Optional[dict]) -> list:
     prog = d.name.text
     for name, kind, tp in typed_params(d):
         x = name.text
-        if isinstance(tp.kind, A.KindMor):
+        morphism = isinstance(tp.kind, A.KindMor)
+        # (`Mor` needs its `[A, B]`; only `Mor` takes one)
+        if kind not in KINDS or morphism != (kind == "Mor"):
+            if binding is None:
+                ctx.error("QVR125", f"unknown parameter kind `{_kind_text(tp.kind)}`; expected "
+                          "FinSet, Space, Object, Real, Nat or Mor[A, B]", tp.kind.span)
+            continue
+        if morphism:
             sym = _mor_symbol(ctx, d, name, tp, binding)
             if sym is None:
                 continue
             saved.append((x, ctx.top.get(x), ctx.objects.get(x, _MISSING)))
             ctx.shadow(x, sym)
-            continue
-        if kind not in KINDS:
-            if binding is None:
-                ctx.error("QVR125", f"unknown parameter kind `{kind}`; expected FinSet, Space, "
-                          "Object, Real, Nat or Mor[A, B]", tp.kind.span)
             continue
         if kind not in OBJECT_KINDS:
             continue
@@ -187,7 +189,9 @@ def _enter(ctx, d: A.ProgramDecl, binding: Optional[dict]) -> list:
             ctx.add_symbol(sym)
         else:
             arg = binding.get(x)
-            if arg is None:
+            if arg is None or arg.text == x:
+                # (bound to the object of its own name, e.g. a template passing its own `K`
+                # on to a template with a parameter `K`: that object is the one in scope)
                 continue
             obj = ctx.objects.get(arg.text)
             ref = A.TypeRef(A.Name(arg.text, tp.span), tp.span)
@@ -309,6 +313,10 @@ def call(checker, sym, target: A.Target):
         for v in (info.variables or {}).values():  # its data names become the caller's
             if v.kind == "data":
                 checker.inherit(v, target.name.span)
+        for p, a in pairs:
+            if p.text in binding and p.text in info.passed_on:
+                ctx.error("QVR113", f"`{sym.name}` hands `{p.text}` on, by name, to the programs "
+                          f"it draws: a call cannot bind it", a.span)
         return info.effective.cod if info.effective is not None else None
     return _instantiate(checker, sym, info, target, binding)
 
@@ -448,7 +456,10 @@ def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
     saved = _enter(ctx, d, binding)
     inst_tables = (ctx.types, ctx.inlines, ctx.scans)
     try:
-        inst = ProgramChecker(ctx, d).run()
+        checking = ProgramChecker(ctx, d)
+        checking.bound_scalars = frozenset(n.text for n, k, _ in typed_params(d)
+                                           if k in SCALAR_KINDS and n.text in binding)
+        inst = checking.run()
     finally:
         _leave(ctx, saved)
         ctx.types, ctx.inlines, ctx.used = types, inlines, used
@@ -483,7 +494,10 @@ def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
     returned = plating_of(rt)
     if returned.axes or returned.open is not None:
         # (an open plate: the rows of a data name the instance reads, now the caller's)
-        checker.args.append((target, Plating(tuple(returned.axes), returned.open), False))
+        plates = Plating(tuple(returned.axes), returned.open)
+        checker.args.append((target, plates, False))
+        if plates.open is not None and plates.axes:
+            checker.open_returns.append((target, plates))
     return base_of(rt)
 
 
