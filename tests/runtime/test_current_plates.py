@@ -318,3 +318,86 @@ def test_data_inputs_of_a_template_instance_take_the_plates_of_the_call():
     with pytest.raises(ShapeError, match="`offset`"):
         model.trace(None, observations={"offset": torch.zeros(10), "w": torch.ones(30),
                                         "who": torch.randint(0, 5, (30,))})
+
+
+NESTED_TEMPLATES = """object G : FinSet 3
+object R : Real 1
+program effects(K : FinSet) : K -> R
+    sample raw : K <- Normal(loc=0.0, scale=1.0)
+    return raw
+program outer(K : FinSet) : K -> R
+    sample inner <- effects(K)
+    return inner
+program model : R -> R
+    sample e <- outer(G)
+    let total = e[0]
+    return total
+export model
+"""
+
+
+def test_a_program_that_never_reads_its_input_ignores_the_callers_shape():
+    # `outer(G)` and `effects(K)` have the domain G but read no input: the caller's (B, 1)
+    # input of `R` only gives them the batch
+    model = qvr.loads(NESTED_TEMPLATES, name="n.qvr").morphism
+    tr = model.trace(torch.zeros(2, 1))
+    assert _sites(tr) == [("e", "deterministic", (2, 3, 1)), ("e/inner", "deterministic", (2, 3, 1)),
+                          ("e/inner/raw", "latent", (2, 3, 1)), ("total", "deterministic", (2, 1))]
+    torch.testing.assert_close(tr.sites["total"].value, tr.sites["e/inner/raw"].value[:, 0])
+
+
+def test_a_draw_with_scalar_parameters_gives_one_value_per_row():
+    # `spread` (a named input) is one number; `sd` is still drawn once per row of the batch,
+    # as with a literal scale
+    text = ("object Trial : FinSet 6\nobject R : Real 1\n"
+            "program p(spread : Real) : Trial -> R\n"
+            "    sample sd <- HalfNormal(scale=spread)\n"
+            "    sample other <- HalfNormal(scale=2.0)\n"
+            "    return sd\n"
+            "export p\n")
+    model = qvr.loads(text, name="p.qvr").morphism
+    tr = model.trace(torch.arange(6), observations={"spread": torch.tensor(2.0)})
+    assert _sites(tr) == [("sd", "latent", (6, 1)), ("other", "latent", (6, 1))]
+
+
+ROW_PLATED_TEMPLATE = """object Subject : FinSet 4
+object Trial : FinSet 6
+object R : Real 1
+program effect(G : FinSet, spread : Real) : G -> R
+    sample sd <- HalfNormal(scale=spread)
+    return sd
+program model : Trial -> R
+    sample per_trial : Trial <- effect(Subject, 2.0)
+    observe y : Trial <- Normal(loc=per_trial, scale=1.0)
+    return per_trial
+export model
+"""
+
+
+def test_a_template_call_passes_the_input_so_an_annotation_is_its_row_plate():
+    program = qvr.loads(ROW_PLATED_TEMPLATE, name="r.qvr")
+    assert [(d.code, d.message) for d in program.diagnostics] == [
+        ("QVR117", "`Trial` is read as the row plate: 6 rows, one `Real 1 {low=0.0}` per row; the "
+                   "batch must have 6 rows"),
+        ("QVR117", "`Trial` is read as the row plate: 6 rows, one `Real 1` per row; the batch "
+                   "must have 6 rows")]
+    tr = program.morphism.trace(torch.arange(6), observations={"y": torch.zeros(6)})
+    assert _sites(tr) == [("per_trial", "deterministic", (6, 1)),
+                          ("per_trial/sd", "latent", (6, 1)), ("y", "observed", (6, 1))]
+
+
+@pytest.mark.parametrize("inner", [
+    "program inner(s) : R -> R\n    sample a <- Normal(loc=s, scale=1.0)\n    return a\n",
+    "program inner : Trial -> R\n    sample a <- Normal(loc=0.0, scale=1.0)\n    return a\n",
+])
+def test_a_program_drawn_once_per_element_of_a_plate_is_refused_at_the_step(inner):
+    # `: Trial` is an axis plate that neither `inner`'s arguments nor its value vary over
+    call = "inner(0.5)" if "(s)" in inner else "inner"
+    text = ("object Trial : FinSet 5\nobject R : Real 1\n" + inner +
+            f"program outer : Trial -> R\n    sample b : Trial <- {call}\n"
+            "    observe y : Trial <- Normal(loc=b, scale=1.0)\n    return b\nexport outer\n")
+    with pytest.raises(qvr.errors.NotSupportedError) as caught:
+        qvr.loads(text, name="o.qvr").morphism.trace(torch.arange(5))
+    assert (caught.value.line, caught.value.column, caught.value.what) == (
+        7, 25, "drawing the program `inner` once per element of `Trial` is not supported by this "
+               "runtime; give it an argument that varies over that plate")

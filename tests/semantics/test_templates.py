@@ -455,3 +455,37 @@ def test_a_template_passes_its_object_parameter_to_one_of_the_same_name():
             "export model\n")
     assert diagnostics(text) == []
     assert analyze(text).programs["model"].variables["e"].type.display() == "Real 1 over G"
+
+
+def test_a_morphism_argument_naming_the_calling_program_is_qvr014():
+    text = ("object N : FinSet 2\nobject R : Real 1\n"
+            "program t(K : FinSet, f : Mor[R, R]) : K -> R\n"
+            "    sample s : K <- Normal(loc=0.0, scale=1.0)\n"
+            "    let y <- f(s)\n"
+            "    return y\n"
+            "program m : R -> R\n"
+            "    sample a <- t(N, m)\n"
+            "    let b = a[0]\n"
+            "    return b\n"
+            "export m\n")
+    assert diagnostics(text) == [
+        ("QVR014", 8, 21, "`m` is used before its declaration (line 7)")]
+
+
+def test_rows_a_program_reads_of_its_own_meet_the_plate_a_callee_reads_them_over():
+    # `model` reads `shift` with rows of its own; `effects(School)` reads it over School:
+    # one input, so `total` is one draw per school
+    text = ("object School : FinSet 8\nobject R : Real 1\n"
+            "program effects(G : FinSet) : G -> R\n"
+            "    sample raw : G <- Normal(loc=shift, scale=1.0)\n"
+            "    return raw\n"
+            "program model : R -> R\n"
+            "    sample by_school <- effects(School)\n"
+            "    sample total <- Normal(loc=by_school[0], scale=shift)\n"
+            "    return total\n"
+            "export model\n")
+    assert diagnostics(text) == [
+        ("QVR111", 4, 33, "`shift` is a data input of `effects`: Real 1 over G"),
+        ("QVR111", 8, 51, "`shift` is a data input of `model`: Real 1 over School")]
+    variables = analyze(text).programs["model"].variables
+    assert variables["total"].type.display() == "Real 1 over School"

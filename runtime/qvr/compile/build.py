@@ -89,6 +89,21 @@ class Builder:
         self.cache[name] = module
         return module
 
+    def _refuse_unsupplied_plates(self, step, module, plan) -> None:
+        """A program drawn over a plate that neither its arguments nor its returned value
+        vary over (`sample b : Trial <- inner(0.5)`) would be drawn once per element: this
+        runtime does not repeat a program over a plate, so it says so at the step."""
+        supplied = {k for keys in (plan.param_keys or ()) for k in keys}
+        supplied.update(k for t in module.ret.types if t is not None for k in V.plate_keys(t))
+        missing = [k for k in plan.keys if k not in supplied]
+        if any(isinstance(k, tuple) for k in supplied):
+            missing = missing[1:]  # rows of a data input it reads: they meet one plate here
+        if missing:
+            name = step.target.name.text
+            raise self.unsupported(step.target.span, f"drawing the program `{name}` once per "
+                                   f"element of `{V.key_name(missing[0])}` is not supported by "
+                                   "this runtime; give it an argument that varies over that plate")
+
     def _refuse_opaque_uses(self, decl) -> None:
         """A morphism or program that names a tier-3 block (a `deduction` as an object, in
         its signature or a step's annotation) has an unchecked type: its module is a stub
@@ -306,6 +321,8 @@ class Builder:
                             and V.element_rank(dom) == 0
                             and elem_of(dom).cardinality == keys[0].size):
                         plan.plate_input = keys[0]
+            if keys and getattr(module, "is_program", False):
+                self._refuse_unsupplied_plates(step, module, plan)
             modules[attr] = module
             steps.append(plan)
         ret = decl.ret.pattern

@@ -113,6 +113,16 @@ def _site_of(path: str, step) -> Optional[str]:
     return None if var is None else join(path, var)
 
 
+def _ignores_input(step: DrawPlan, module) -> bool:
+    """Whether an argument-less draw's target is a program that never reads its input
+    (kept on the plan: `reads_input` walks the target's plan)."""
+    known = step.__dict__.get("_ignores_input")
+    if known is None:
+        known = step.__dict__["_ignores_input"] = (getattr(module, "is_program", False)
+                                                   and not module.reads_input)
+    return known
+
+
 def _root(rec):
     """The outermost recorder (named inputs are looked up there, unsliced)."""
     while getattr(rec, "parent", None) is not None:
@@ -225,12 +235,21 @@ class ProgramModule(RuntimeModule):
         elif step.inline is not None:
             inp = {k: fn(env) for k, fn in step.inline.items()}
             B = x.shape[0]
-            inp = {k: (v.expand(B, v.shape[-1]) if v.dim() == 1 else v) for k, v in inp.items()}
+            # a literal (one axis), or a scalar parameter or named input (one row): one draw
+            # per row of the batch, as for any other argument
+            inp = {k: (v.expand(B, v.shape[-1]) if v.dim() == 1 else
+                       v.expand(B, *v.shape[1:]) if v.shape[0] == 1 and B > 1 and v.dim() == 2 else v)
+                   for k, v in inp.items()}
         elif step.args is None and step.plate_input is not None:
             n = step.plate_input.size
             inp = torch.arange(n, device=x.device).expand(x.shape[0], n)
         elif step.args is None:
             inp = x
+            if _ignores_input(step, module) and x.dim() - module._dom_rank != 1:
+                # a program that never reads its input is passed the caller's only for the
+                # batch: a domain of another rank (`outer(K) : K -> R` drawn from a program of
+                # `R -> R`) would read as extra axes
+                inp = module.placeholder_input(x.shape[0], x.device)
         elif len(step.args) == 1:
             inp = step.args[0](env)
         else:
@@ -456,10 +475,14 @@ class ProgramModule(RuntimeModule):
                 raise ShapeError(f"input `x` of `{self.qvr_name}`: expected a tensor (or nested numeric "
                                  "lists), got NoneType (x=None only for a program that never reads "
                                  "its input)")
-            ev = V.event_shape(self.dom)
-            dtype = torch.long if V.is_index_type(self.dom) else self.dtype
-            return torch.zeros((1,) + ev, dtype=dtype, device=self.device)
+            return self.placeholder_input(1, self.device)
         return super()._prepare_input(x)
+
+    def placeholder_input(self, batch: int, device):
+        """Zeros of the domain's shape for `batch` rows: the input of a program that never
+        reads it."""
+        dtype = torch.long if V.is_index_type(self.dom) else self.dtype
+        return torch.zeros((batch,) + V.event_shape(self.dom), dtype=dtype, device=device)
 
     @staticmethod
     def _check_batch(value, name, rec):

@@ -156,6 +156,20 @@ class Context:
         return e[1] if e is not None and e[0] is node else None
 
     # -- top-level lookup --------------------------------------------------------------------
+    def before_declaration(self, name, sym: Symbol) -> bool:
+        """QVR014 when top-level `sym`, named at `name`, is not in scope there yet: a program
+        or define is in scope only after its own statement (no recursion)."""
+        if (sym.scope is None and not self.order_free
+                and (self.declared_at.get(name.text, -1) > self.current_index
+                     or (name.text in self.pending and sym.kind in ("program", "define")
+                         and name.text not in self.local_top))):
+            where = self.frame_span(sym)
+            self.error("QVR014", f"`{name.text}` is used before its declaration "
+                       f"(line {self.line_of(where)})", name.span,
+                       related=(Related(where, f"`{name.text}` is declared here"),))
+            return True
+        return False
+
     def lookup_top(self, name, *, want: str, undefined_code: str, undefined_msg: str,
                    allowed_kinds: tuple, fix_kinds: Optional[tuple] = None) -> Optional[Symbol]:
         """Resolve a top-level name at a use site, reporting QVR010/011/014/017 as needed.
@@ -173,15 +187,7 @@ class Context:
             self.undefined(name, undefined_code, undefined_msg, fix_kinds or allowed_kinds)
             return None
         self.add_reference(name.span, sym)
-        # a program or define is in scope only after its own statement (no recursion)
-        if (sym.scope is None and not self.order_free
-                and (self.declared_at.get(name.text, -1) > self.current_index
-                     or (name.text in self.pending and sym.kind in ("program", "define")
-                         and name.text not in self.local_top))):
-            where = self.frame_span(sym)
-            self.error("QVR014", f"`{name.text}` is used before its declaration "
-                       f"(line {self.line_of(where)})", name.span,
-                       related=(Related(where, f"`{name.text}` is declared here"),))
+        if self.before_declaration(name, sym):
             return sym if sym.kind in allowed_kinds else None
         if sym.kind == "opaque":
             # a tier-3 block's name (spec part 2 §5.11): unchecked (⊤), so nothing more is said

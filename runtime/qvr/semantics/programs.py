@@ -142,6 +142,7 @@ class ProgramChecker:
             return None
         ret_t = self._return(d.ret, declared)
         info.return_type = ret_t
+        self._own_rows_meet_callees()
         for x, t, span in self.data_hints:
             self.ctx.hint("QVR111", f"`{x}` is a data input of `{self.name}`: {t.display()}",
                           span)
@@ -489,6 +490,18 @@ class ProgramChecker:
             self.inherited_at[name] = span
             return
         self._agree(name, self.inherited_at[name], first.type, span, var.type)
+
+    def _own_rows_meet_callees(self) -> None:
+        """A data input this program reads with rows still its own, which a drawn program
+        reads over one plate: one input, so its rows are that plate here too."""
+        for n, v in self.inherited.items():
+            own = self.data.get(n)
+            if own is None:
+                continue
+            mine, theirs = plating_of(own[1].type), plating_of(v.type)
+            if mine.open is not None and not mine.axes and len(theirs.axes) == 1 \
+                    and theirs.open is None:
+                self.env.bind(mine.open, theirs.axes[0], self.inherited_at[n])
 
     def _open_returns_kept_apart(self) -> None:
         """QVR114 at a template call whose value varies over the rows of a data input (an

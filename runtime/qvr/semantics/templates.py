@@ -306,7 +306,10 @@ def call(checker, sym, target: A.Target):
             ok = False
         else:
             binding[p.text] = bound
-    checker.target_dep = any(dep for _, _, dep in checker.args)
+    # no argument for a bare parameter: the caller's input is passed (§5.5), so the draw
+    # depends on it as an argument-less draw does (§5.2)
+    checker.target_dep = any(dep for _, _, dep in checker.args) or not any(
+        p.text not in typed for p, _ in pairs)
     if not ok:
         return None
     if not template:
@@ -372,6 +375,8 @@ def _bind_typed(checker, prog, i, p, kind, tp, a, binding):
             wrong(f"a morphism `{what[4:-1].replace(',', ' ->', 1)}`")
             return None
         ctx.add_reference(a.name.span, s)
+        if ctx.before_declaration(a.name, s):  # (the calling program itself: a recursion)
+            return None
         mt = symbol_type(ctx, s)
         # the parameter's type with the object arguments bound so far substituted
         info = ctx.programs.get(prog)
