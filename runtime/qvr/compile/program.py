@@ -238,7 +238,7 @@ class ProgramModule(RuntimeModule):
             # a literal (one axis), or a scalar parameter or named input (one row): one draw
             # per row of the batch, as for any other argument
             inp = {k: (v.expand(B, v.shape[-1]) if v.dim() == 1 else
-                       v.expand(B, *v.shape[1:]) if v.shape[0] == 1 and B > 1 and v.dim() == 2 else v)
+                       v.expand(B, v.shape[1]) if v.dim() == 2 and v.shape[0] == 1 else v)
                    for k, v in inp.items()}
         elif step.args is None and step.plate_input is not None:
             n = step.plate_input.size
