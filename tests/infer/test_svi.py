@@ -77,6 +77,26 @@ def test_guide_parameters_exist_at_construction_and_broadcast_over_batch():
     assert tuple(full.locs["mu"].shape) == (4, 1)
 
 
+@pytest.mark.parametrize("guide_class", [AutoNormalGuide, AutoDeltaGuide])
+def test_sites_named_like_module_attributes_get_guide_parameters(guide_class):
+    # `parameters`, `forward` and `to` are names of torch's module attributes, and fine
+    # site names
+    import qvr
+
+    model = qvr.loads("object R : Real 1\nprogram p : R -> R\n"
+                      "    sample parameters <- Normal(loc=0.0, scale=1.0)\n"
+                      "    sample forward <- Normal(loc=parameters, scale=1.0)\n"
+                      "    sample to <- HalfNormal(scale=1.0)\n"
+                      "    observe y <- Normal(loc=forward, scale=to)\n"
+                      "    return y\nexport p\n", name="p.qvr").morphism
+    guide = guide_class(model)
+    draws = guide.rsample(torch.zeros(3, 1))
+    assert {n: tuple(v.shape) for n, v in draws.items()} == {
+        "parameters": (3, 1), "forward": (3, 1), "to": (3, 1)}
+    svi = SVI(model, guide, torch.optim.Adam(guide.parameters(), lr=0.01), ELBO())
+    assert math.isfinite(svi.step(torch.zeros(3, 1), {"y": torch.zeros(3, 1)}))
+
+
 def test_guide_log_prob_matches_the_density_of_its_own_draws():
     torch.manual_seed(3)
     model = positive_sites()

@@ -40,7 +40,10 @@ from torch.distributions import biject_to
 
 def _key(name: str) -> str:
     # nn.Module forbids "." in parameter names; site names like "theta/parts.0.weight" have one.
-    return name.replace(".", ":")
+    key = name.replace(".", ":")
+    # a site named like an attribute of the dictionary module (`parameters`, `forward`, `to`)
+    # cannot be a key of it; no site name holds ":", so the suffix is the site's alone
+    return key + ":site" if hasattr(nn.ParameterDict, key) else key
 
 
 def _rows(x) -> int:
