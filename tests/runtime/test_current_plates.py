@@ -401,3 +401,23 @@ def test_a_program_drawn_once_per_element_of_a_plate_is_refused_at_the_step(inne
     assert (caught.value.line, caught.value.column, caught.value.what) == (
         7, 25, "drawing the program `inner` once per element of `Trial` is not supported by this "
                "runtime; give it an argument that varies over that plate")
+
+
+def test_the_row_plate_of_a_drawn_program_sets_the_batch_of_a_run():
+    # `inner`'s step over G is a row plate (it reads the input): `outer`, which passes it
+    # its input, runs on G's three rows though it has no row plate of its own
+    from qvr.run.data import entry_batch
+
+    text = ("object G : FinSet 3\nobject R : Real 1\n"
+            "program inner(x) : R -> R\n"
+            "    sample raw : G <- Normal(loc=x, scale=1.0)\n"
+            "    return raw\n"
+            "program outer : R -> R\n"
+            "    sample e <- inner\n"
+            "    return e\n"
+            "export outer\n")
+    model = qvr.loads(text, name="o.qvr").morphism
+    assert entry_batch(model, 4, explicit=False) == 3
+    assert [r.name for r in model.row_plates] == ["G"]
+    tr = model.trace(torch.zeros(3, 1))
+    assert _sites(tr) == [("e", "deterministic", (3, 1)), ("e/raw", "latent", (3, 1))]

@@ -317,6 +317,17 @@ class ProgramModule(RuntimeModule):
 
     # -- part 2: plates and named inputs -----------------------------------------------------
     @property
+    def row_plates(self) -> list:
+        """The row plates of its steps and of the programs it draws (they run on its batch):
+        a run's batch must have their size (`qvr.run.data.entry_batch`)."""
+        rows = list(self._rows)
+        for step in self.plan:
+            module = getattr(self, step.attr, None) if isinstance(step, DrawPlan) else None
+            if getattr(module, "is_program", False):
+                rows.extend(r for r in module.row_plates if r not in rows)
+        return rows
+
+    @property
     def reads_input(self) -> bool:
         """Whether a run reads `x` (else `x=None` is allowed, B = 1, part 2 §6.1): a bound
         parameter, or an argument-less draw from a target that reads its input."""

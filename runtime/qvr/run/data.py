@@ -53,7 +53,7 @@ def entry_batch(model, batch: int, explicit: bool) -> int:
     """The batch size of a run (spec part 2 §6.7): `|N|` for an entry with a row plate `N`
     (an explicit --batch must agree), 1 for an entry that never reads its input, else
     `batch`."""
-    rows = getattr(model, "_rows", None) or []
+    rows = getattr(model, "row_plates", None) or []
     if rows:
         row = rows[0]
         if explicit and batch != row.size:
