@@ -157,30 +157,7 @@ class ProgramChecker:
         self._open_returns_kept_apart()
         info.variables = {n: v for n, (_, v) in self.locals.items()}
         info.variables.update((n, v) for n, (_, v) in self.data.items())
-        # (a scalar parameter of this program is a named input too: the same input)
-        scalars = {p.text for p, kind, _ in templates.typed_params(self.d)
-                   if kind in templates.SCALAR_KINDS}
-        passed_on: set = set()
-        for n, v in self.inherited.items():  # named inputs of the programs it draws from
-            t = v.type
-            if t.__class__ is PlatedType and t.plating.open is not None:
-                # its open plate came back with the callee's return and may have met a
-                # declared plate here (`observe y : Obs <- Normal(loc=b)`): resolved here
-                v = VarInfo(v.name, v.kind, PlatedType(t.base, t.plating, self.env), v.node)
-            own = self.data.get(n)
-            local = self.locals.get(n)
-            if local is not None and (n not in scalars or n in self.bound_scalars):
-                self._input_hidden(n, local[0])
-            elif local is not None:  # this program's scalar parameter: the same input
-                if self._agree(n, self.ctx.frame_span(local[0]), local[1].type,
-                               self.inherited_at[n], v.type):
-                    passed_on.add(n)
-            elif own is None:
-                info.variables.setdefault(n, v)
-            else:  # read here too: one input, so one set of plates
-                self._agree(n, getattr(own[1].node, "span", None) or self.inherited_at[n],
-                            own[1].type, self.inherited_at[n], v.type)
-        info.passed_on = frozenset(passed_on)
+        self._take_callee_inputs(info)
         return info
 
     # --------------------------------------------------------------------- parameters ----
@@ -475,6 +452,33 @@ class ProgramChecker:
                             self._clash(p.open, clash[0], clash[1][0], node.span)
                 pl = env.merge(pl, p)
         return self._plated_value(step.target, value, pl)
+
+    def _take_callee_inputs(self, info: ProgramInfo) -> None:
+        """The named inputs of the programs it draws become this program's `variables` (§5.3),
+        checked against what this program itself reads under the same names; records which of
+        its scalar parameters it hands on (`info.passed_on`)."""
+        # (a scalar parameter of this program is a named input too: the same input)
+        scalars = {p.text for p, kind, _ in templates.typed_params(self.d)
+                   if kind in templates.SCALAR_KINDS}
+        passed_on: set = set()
+        for n, v in self.inherited.items():
+            at = self.inherited_at[n]
+            t = v.type
+            if t.__class__ is PlatedType and t.plating.open is not None:
+                # its open plate came back with the callee's return and may have met a
+                # declared plate here (`observe y : Obs <- Normal(loc=b)`): resolved here
+                v = VarInfo(v.name, v.kind, PlatedType(t.base, t.plating, self.env), v.node)
+            own, local = self.data.get(n), self.locals.get(n)
+            if local is not None and (n not in scalars or n in self.bound_scalars):
+                self._input_hidden(n, local[0])
+            elif local is not None:  # this program's scalar parameter: the same input
+                if self._agree(n, self.ctx.frame_span(local[0]), local[1].type, at, v.type):
+                    passed_on.add(n)
+            elif own is None:
+                info.variables[n] = v
+            else:  # read here too: one input, so one set of plates
+                self._agree(n, getattr(own[1].node, "span", None) or at, own[1].type, at, v.type)
+        info.passed_on = frozenset(passed_on)
 
     def inherit(self, var: VarInfo, span: Span) -> None:
         """Named input `var` of a program drawn or called at `span` becomes one of this
