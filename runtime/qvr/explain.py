@@ -1828,13 +1828,16 @@ ENTRIES: tuple[Entry, ...] = (
             return s
         export p
         """),
-    _e("QVR115", "Data input used over two plates", "error", """
+    _e("QVR115", "Data input or batch used over two plates", "error", """
         A data input has one value per data row, and its rows become those of the first
         plate it meets. Used again with another plate, it would have to have both numbers of
         rows at once. This holds across calls too: a data input of a drawn program (or of
         a template instance) is the caller's, so two calls that read it over different
         plates are this error at the second call. Use a separate data input for the second
-        plate.""",
+        plate. The program's input is one batch in the same way: a step that reads a plate
+        as its row plate (QVR117) makes the batch that plate's elements, in this program
+        and in every program that draws it, so a second, different row plate (even one of
+        the same size) is this error too.""",
        example="""
         object A : FinSet 2
         object B : FinSet 3

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import qvr
-from qvr.errors import MissingDataError, ShapeError
+from qvr.diagnostics import Severity
+from qvr.errors import MissingDataError, QvrCheckError, ShapeError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "current"
 SD = torch.tensor([15.0, 10, 16, 11, 9, 11, 10, 18])
@@ -421,3 +422,34 @@ def test_the_row_plate_of_a_drawn_program_sets_the_batch_of_a_run():
     assert [r.name for r in model.row_plates] == ["G"]
     tr = model.trace(torch.zeros(3, 1))
     assert _sites(tr) == [("e", "deterministic", (3, 1)), ("e/raw", "latent", (3, 1))]
+
+
+TEMPLATE_ROWS = """object A : FinSet 4
+object B : FinSet 6
+object R : Real 1
+program rows(x, G : FinSet) : R -> R
+    sample u : G <- Normal(loc=x, scale=1.0)
+    return u
+program outer(x) : R -> R
+    sample a <- rows(x, B)
+    sample w : B <- Normal(loc=x, scale=1.0)
+    let s = a + w
+    return s
+export outer
+"""
+
+
+def test_the_row_plates_the_checker_finds_are_those_a_run_needs():
+    # one row plate from the caller's step and the template instance it calls: the checker
+    # lists it once, and the compiled model asks the batch for the same rows
+    program = qvr.loads(TEMPLATE_ROWS, name="rows.qvr")
+    assert [d.code for d in program.diagnostics if d.code != "QVR117"] == ["QVR080"]
+    assert [p.name for p in program.analysis.programs["outer"].row_plates] == ["B"]
+    assert [(p.name, p.size) for p in program.morphism.row_plates] == [("B", 6)]
+    tr = program.morphism.trace(torch.zeros(6, 1))
+    assert tr.sites["w"].value.shape == (6, 1)
+    # called with the other plate, loading refuses what the run could not do
+    with pytest.raises(QvrCheckError) as refused:
+        qvr.loads(TEMPLATE_ROWS.replace("rows(x, B)", "rows(x, A)"), name="rows.qvr")
+    assert [(d.code, d.message) for d in refused.value.diagnostics if d.severity == Severity.ERROR] == [
+        ("QVR115", "`x` is used over `A` (line 8) and over `B`")]

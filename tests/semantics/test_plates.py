@@ -1,6 +1,6 @@
 """Plated values (spec part 2 §4.1, §4.2, §5.1, §5.2, §5.8): the plate algebra, Rule A on step
 annotations and options, step plates (axis and row plates), returns over plates, and the
-codes QVR073, QVR114, QVR115, QVR117, QVR118, QVR130, QVR132. Each program test compares the
+codes QVR073, QVR114, QVR115 (one row plate per program included), QVR117, QVR118, QVR130, QVR132. Each program test compares the
 whole diagnostic list (code, line, column, message) and, where it matters, the types."""
 from __future__ import annotations
 
@@ -160,6 +160,86 @@ export lm
     assert diagnostics(same).count(("QVR080", 2, 7, "`Row` is declared but never used")) == 1
     assert [c for c, *_ in diagnostics(same)] == ["QVR080"]
     assert var_types(same, "lm")["y"] == "Tok"
+
+
+ROWS = """object A : FinSet 4
+object B : FinSet 6
+object R : Real 1
+"""
+
+
+def _hints_and_errors(text: str) -> list:
+    return [f for f in diagnostics(text) if f[0] != "QVR117"]
+
+
+def test_one_program_reads_one_row_plate():
+    # the batch of a run has one number of rows: the second row plate is QVR115 at its
+    # annotation, with the first as related information
+    text = ROWS + """program p(x) : R -> R
+    sample u : A <- Normal(loc=x, scale=1.0)
+    sample w : B <- Normal(loc=x, scale=1.0)
+    let s = u + w
+    return s
+export p
+"""
+    assert _hints_and_errors(text) == [("QVR115", 6, 15, "`x` is used over `A` (line 5) and over `B`")]
+    (found,) = [d for d in analyze(text).diagnostics if d.code == "QVR115"]
+    assert [(r.message, text[r.span.start:r.span.end]) for r in found.related] == [
+        ("the rows of `x` are `A` here", "A")]
+    # two objects of the same size are still two plates; the same plate twice is one
+    same_size = text.replace("object B : FinSet 6", "object B : FinSet 4")
+    assert _hints_and_errors(same_size) == [("QVR115", 6, 15, "`x` is used over `A` (line 5) and over `B`")]
+    assert _hints_and_errors(text.replace("sample w : B", "sample w : A")) == [
+        ("QVR080", 2, 7, "`B` is declared but never used")]
+
+
+def test_a_drawn_program_brings_its_row_plate_to_the_caller():
+    callee = ROWS + """program inner(x) : R -> R
+    sample u : A <- Normal(loc=x, scale=1.0)
+    return u
+"""
+    # the caller's own row plate, after the draw
+    own = callee + """program outer(x) : R -> R
+    sample a <- inner(x)
+    sample w : B <- Normal(loc=x, scale=1.0)
+    let s = a + w
+    return s
+export outer
+"""
+    assert _hints_and_errors(own) == [("QVR115", 9, 15, "`x` is used over `A` (line 8) and over `B`")]
+    assert analyze(own).programs["outer"].row_plates == (Plate("A", 4), Plate("B", 6))
+    # two drawn programs; a caller without parameters names its input by the program
+    other = callee + """program other(x) : R -> R
+    sample v : B <- Normal(loc=x, scale=1.0)
+    return v
+program both : R -> R
+    sample a <- inner
+    sample b <- other
+    let s = a + b
+    return s
+export both
+"""
+    assert _hints_and_errors(other) == [
+        ("QVR115", 12, 16, "`both(…)` is used over `A` (line 11) and over `B`")]
+    # the same row plate in both is one
+    assert _hints_and_errors(other.replace("sample v : B", "sample v : A")) == [
+        ("QVR080", 2, 7, "`B` is declared but never used")]
+
+
+def test_a_template_instance_brings_the_row_plate_it_is_called_with():
+    text = ROWS + """program rows(x, G : FinSet) : R -> R
+    sample u : G <- Normal(loc=x, scale=1.0)
+    return u
+program outer(x) : R -> R
+    sample a <- rows(x, A)
+    sample w : B <- Normal(loc=x, scale=1.0)
+    let s = a + w
+    return s
+export outer
+"""
+    assert _hints_and_errors(text) == [("QVR115", 9, 15, "`x` is used over `A` (line 8) and over `B`")]
+    assert _hints_and_errors(text.replace("rows(x, A)", "rows(x, B)")) == [
+        ("QVR080", 1, 7, "`A` is declared but never used")]
 
 
 def test_an_argument_less_draw_over_its_own_domain_is_plated():

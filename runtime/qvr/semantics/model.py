@@ -111,6 +111,9 @@ class ProgramInfo:
     # its scalar parameters that programs it draws read as data too (one input, §5.3): a
     # call that binds one would hide it from them
     passed_on: frozenset = frozenset()
+    # the row plates of its steps and of the programs it draws, in the order met: a run's
+    # batch has their rows (one plate, else QVR115)
+    row_plates: tuple = ()
 
 
 @dataclass

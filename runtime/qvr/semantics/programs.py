@@ -72,6 +72,9 @@ class ProgramChecker:
         self.near: dict[str, str] = {}  # data name -> the local it nearly spells (QVR112)
         self.input_dep: set[str] = set()  # input-dependent locals (§5.1)
         self.used_plates: set = set()  # plates of steps (for QVR118)
+        # (plate, where) of the first row plate met, its own step's or a drawn program's: the
+        # batch of a run has that many rows, so every other row plate must be the same plate
+        self.row: Optional[tuple] = None
         self.args: list = []  # (node, plates, input-dependent) of the current target
         self.event: Optional[int] = None  # event width of the current step (§5.8)
         self.out_of_scope: dict = {}  # names a closed `marginalize` block ended (§5.7)
@@ -428,6 +431,7 @@ class ProgramChecker:
             ctx.hint("QVR117", f"`{row.name}` is read as the row plate: {row.size} rows, one "
                      f"`{base_of(value).display()}` per row; the batch must have {row.size} rows",
                      where)
+            self._row_plate(row, where)
             return plated(value, Plating(row=row), env)
         if declared:
             for node, p, _ in args:
@@ -563,6 +567,41 @@ class ProgramChecker:
                            related=(Related(first_at, f"`{name}` is used over `{shown}` here"),))
             return False
         return True
+
+    def draws_rows_of(self, callee: Optional[ProgramInfo], span: Span) -> None:
+        """A program (or template instance) drawn at `span` runs on this program's batch: its
+        row plates are this program's too."""
+        for row in getattr(callee, "row_plates", ()):
+            self._row_plate(row, span)
+
+    def _row_plate(self, row: Plate, where: Span) -> None:
+        """Row plate `row` of a step at `where`, or of a program drawn there: the batch of a
+        run is one set of rows, so a second, different row plate is QVR115 (two objects of the
+        same size are still two plates, §5.1)."""
+        info = self.info
+        if row not in info.row_plates:
+            info.row_plates += (row,)
+        if self.row is None:
+            self.row = (row, where)
+            return
+        first, first_at = self.row
+        if row == first:
+            return
+        rows = self._input_label()
+        self.ctx.error("QVR115", f"`{rows}` is used over `{first.name}` (line "
+                       f"{self.ctx.line_of(first_at)}) and over `{row.name}`", where,
+                       related=(Related(first_at, f"the rows of `{rows}` are `{first.name}` "
+                                        "here"),))
+
+    def _input_label(self) -> str:
+        """The program input as written in its header: `x`, `(x_t, h)`, or `p(…)` for a
+        program without parameters (its argument-less draws read the input)."""
+        params = templates.bare_params(self.d)
+        if len(params) == 1:
+            return params[0].text
+        if params:
+            return "(" + ", ".join(p.text for p in params) + ")"
+        return f"{self.name}(…)"
 
     def _open_into(self, p: Plating, declared: list, span) -> None:
         """Unify an argument's open plate with the only declared plate it lacks (QVR114
@@ -719,6 +758,7 @@ class ProgramChecker:
                 for n, v in (getattr(callee, "variables", None) or {}).items():
                     if v.kind == "data":
                         self.inherit(v, name.span)
+                self.draws_rows_of(callee, name.span)
             value, self.args = self._apply(name.text, mt, target, target.args)
             returned = getattr(ctx.programs.get(sym.name), "return_type", None) \
                 if sym.kind == "program" else None

@@ -316,6 +316,7 @@ def call(checker, sym, target: A.Target):
         for v in (info.variables or {}).values():  # its data names become the caller's
             if v.kind == "data":
                 checker.inherit(v, target.name.span)
+        checker.draws_rows_of(info, target.name.span)
         for p, a in pairs:
             if p.text in binding and p.text in info.passed_on:
                 ctx.error("QVR113", f"`{sym.name}` hands `{p.text}` on, by name, to the programs "
@@ -332,6 +333,7 @@ def _plain(checker, info, target):
     for n, v in (info.variables or {}).items():  # unbound scalars and data: named inputs
         if v.kind == "data" or (v.kind == "parameter" and n in scalars):
             checker.inherit(VarInfo(n, "data", v.type, v.node), target.name.span)
+    checker.draws_rows_of(info, target.name.span)
     checker.target_dep = True
     checker.target_dom = mt.dom if mt is not None else None
     value, checker.args = checker._apply(target.name.text, mt, target, None)
@@ -493,6 +495,7 @@ def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
     for v in (inst.variables or {}).values():  # the instance's data names become the caller's
         if v.kind == "data":
             checker.inherit(v, target.name.span)
+    checker.draws_rows_of(inst, target.name.span)
     rt = inst.return_type
     if rt is None:
         return inst.effective.cod if inst.effective is not None else None
