@@ -73,3 +73,24 @@ def test_large_module_is_checked_without_errors_in_reasonable_time():
     assert len(a.programs) == 400
     # generous bound (CI machines vary); bench/ measures the real rate
     assert elapsed < 30
+
+
+def test_defines_that_use_each_other_are_checked_to_the_end():
+    # a cycle of defines (QVR014) drawn by a program: reading what the draw's last component
+    # is (its density, its effects) follows each define once
+    from sem_helpers import diagnostics
+
+    mutual = """object T : Real 2
+morphism f : T -> T ~ Normal
+define a = f >> b
+define b = f >> a
+program p : T -> T
+    sample h <- a
+    return h
+export p
+"""
+    assert diagnostics(mutual) == [
+        ("QVR014", 3, 16, "`b` is used before its declaration (line 4)")]
+    itself = mutual.replace("define a = f >> b\ndefine b = f >> a\n", "define a = f >> a\n")
+    assert diagnostics(itself) == [
+        ("QVR014", 3, 16, "`a` is used before its declaration (line 3)")]

@@ -118,6 +118,7 @@ def _dagger_obstacle(ctx: Context, e, f: MorphType) -> Optional[str]:
     if world(ctx, e) is None:
         return "not a finite-world expression"
     todo = [e]
+    entered: set = set()  # (defines that use each other are QVR014: each is read once)
     while todo:
         node = todo.pop()
         if node.__class__ is A.Ref:
@@ -128,7 +129,8 @@ def _dagger_obstacle(ctx: Context, e, f: MorphType) -> Optional[str]:
             if info is None:
                 sym = ctx.local_top.get(node.name.text) or ctx.top.get(node.name.text)
                 d = ctx.defines.get(node.name.text) if sym is not None else None
-                if d is not None and sym.kind == "define":
+                if d is not None and sym.kind == "define" and id(d) not in entered:
+                    entered.add(id(d))
                     todo.append(d.decl.expr)
         else:
             todo.extend(_children(node))

@@ -1564,7 +1564,9 @@ def _expr_has_density(ctx: Context, e) -> bool:
     """A composite has a density when its last component is a family kernel/discretize.
 
     A loop down the right-hand side rather than recursion: `<<` chains are right spines as
-    deep as they are long."""
+    deep as they are long. A define met twice is a cycle (already QVR014): unknown, as an
+    undefined name is."""
+    entered: set = set()
     while True:
         if isinstance(e, A.Ref):
             sym = ctx.top.get(e.name.text)
@@ -1575,8 +1577,9 @@ def _expr_has_density(ctx: Context, e) -> bool:
                 return info is None or info.role in ("kernel", "discretize")
             if sym.kind == "define":
                 info = ctx.defines.get(sym.name)
-                if info is None:
+                if info is None or sym.name in entered:
                     return True
+                entered.add(sym.name)
                 e = info.decl.expr
                 continue
             return False
