@@ -7,6 +7,7 @@ by `over`/`via` or by plates (QVR123), the scope after the block (QVR012), the e
 from __future__ import annotations
 
 from qvr.semantics import analyze
+from qvr.semantics.plates import Plate
 from sem_helpers import diagnostics
 
 TOPICS = ("object Doc : FinSet 4\nobject Topic : FinSet 3\nobject Vocab : FinSet 6\n"
@@ -217,3 +218,34 @@ def test_a_nested_grouped_block_must_refine_the_outer_group():
     assert diagnostics(text("H", "b * 1.0", "h")) == [
         ("QVR123", 7, 52, "grouped `marginalize b`: inner group `H` does not refine `G`"),
         ("QVR111", 8, 65, "`h` is a data input of `p`: FinSet 2 over N")]
+
+
+def test_a_prior_over_data_rows_needs_the_plate_that_groups_the_body():
+    # `w` varies over the rows of the data input `raw` (an open plate): which plate groups
+    # the body is not known at the block, so the argument is QVR114 (the annotation fixes it)
+    steps = ("sample w <- Dirichlet(concentration=raw) [over=Comp]",
+             "sample loc : Comp <- Normal(loc=0.0, scale=5.0)",
+             "sample s <- HalfNormal(scale=2.0)",
+             "marginalize c <- Categorical(probs=w)",
+             "    observe y : N <- Normal(loc=loc[c], scale=s)")
+    text = program("object Comp : FinSet 3\n" + SMALL, *steps)
+    assert [f for f in diagnostics(text) if f[0] != "QVR111"] == [
+        ("QVR114", 8, 39, "`w` varies over data rows but this step has no free plate")]
+    annotated = text.replace("marginalize c <- ", "marginalize c : N <- ")
+    assert [f for f in diagnostics(annotated) if f[0] != "QVR111"] == []
+    assert analyze(annotated).programs["p"].marginals["c"].plates == (Plate("N", 5),)
+
+
+def test_a_prior_over_rows_already_tied_to_a_plate_is_summed_per_element():
+    # `q`'s rows are `N` (the first observe ties them): one `c` per element of `N`, as for a
+    # prior over an axis plate
+    text = program(SMALL,
+                   "observe u : N <- Normal(loc=q, scale=1.0)",
+                   "sample s <- HalfNormal(scale=2.0)",
+                   "sample loc : N <- Normal(loc=0.0, scale=5.0)",
+                   "marginalize c <- Bernoulli(probs=sigmoid(q))",
+                   "    observe y : N <- Normal(loc=loc, scale=s)")
+    assert [f for f in diagnostics(text) if f[0] != "QVR111"] == []
+    info = analyze(text).programs["p"]
+    assert info.marginals["c"].plates == (Plate("N", 5),)
+    assert info.variables["c"].type.display() == "FinSet 2 over N"

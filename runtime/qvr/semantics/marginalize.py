@@ -127,8 +127,15 @@ def check(checker, step: A.MarginalizeStep, outer: Optional[tuple] = None) -> No
     if not over and not declared and value is not None:
         # no declaration: the step's plates are its arguments' (§5.2, rule 3), one `z` per
         # element of them, and the body's observes are grouped by carrying them
-        p = plating_of(value)
-        if p.axes and p.open is None:
+        p = checker.env.resolve(plating_of(value))
+        if p.open is not None:
+            # rows of a data input not yet tied to a plate: which plate groups the body is
+            # not known here (annotate `marginalize z : N`, or tie the rows first)
+            carrier = next((node for node, q, _ in checker.args if q.open is not None), None)
+            what = ctx.src(carrier.span) if carrier is not None else z
+            ctx.error("QVR114", f"`{what}` varies over data rows but this step has no free "
+                      "plate", carrier.span if carrier is not None else step.name.span)
+        elif p.axes:
             declared = list(p.axes)
     ctx.record_type(step, value)
     checker._bind(step.name, "marginalize", value, step)
