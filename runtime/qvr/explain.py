@@ -1806,7 +1806,10 @@ ENTRIES: tuple[Entry, ...] = (
         the argument does not already have, so that its rows are known. Annotate the step
         with the plate the arguments vary over, or index the argument. The same holds for the
         value of a template call that varies over a declared plate and over the rows of a
-        data input the template reads: those rows cannot later become that same plate.""",
+        data input the template reads: those rows cannot later become that same plate. A
+        `marginalize` block without `over` or an annotation whose target varies over the rows
+        of a data input not yet tied to a plate has no plate to group its body by: annotate
+        it (`marginalize z : N <- …`).""",
        example="""
         object A : FinSet 2
         object B : FinSet 3
