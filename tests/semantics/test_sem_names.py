@@ -96,6 +96,26 @@ def test_a_where_binding_cannot_use_its_owner():
         ("QVR014", "model")]
 
 
+def test_a_where_binding_cannot_use_itself():
+    # in its own expression, and in a binding of its own: `first` is in scope only after it
+    text = PRE + ("define model = first >> second\n    where\n        define first = f >> first\n"
+                  "        define second = f\nexport model\n")
+    a = analyze(text)
+    line = a.line_index.position(a.text.index("define first"))[0] + 1
+    found = [(d.code, a.text[d.span.start:d.span.end], d.message) for d in a.diagnostics if d.is_error]
+    assert found == [("QVR014", "first", f"`first` is used before its declaration (line {line})")]
+    nested = text.replace("define first = f >> first\n",
+                          "define first = inner\n            where\n"
+                          "                define inner = f >> first\n")
+    b = analyze(nested)
+    assert [(d.code, b.text[d.span.start:d.span.end]) for d in b.diagnostics if d.is_error] == [
+        ("QVR014", "first")]
+    # a later sibling may use it
+    fine = text.replace("define first = f >> first\n        define second = f\n",
+                        "define first = f\n        define second = first >> f\n")
+    assert not analyze(fine).errors
+
+
 def test_where_binding_clash_and_unreached_binding():
     text = PRE + ("define model = f\n    where\n        define f = f\n        define spare = f\nexport model\n")
     a = analyze(text)

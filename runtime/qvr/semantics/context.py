@@ -157,12 +157,13 @@ class Context:
 
     # -- top-level lookup --------------------------------------------------------------------
     def before_declaration(self, name, sym: Symbol) -> bool:
-        """QVR014 when top-level `sym`, named at `name`, is not in scope there yet: a program
-        or define is in scope only after its own statement (no recursion)."""
+        """QVR014 when `sym`, named at `name`, is not in scope there yet: a top-level program
+        or define is in scope only after its own statement, a where-binding only after its
+        own expression (no recursion)."""
         if (sym.scope is None and not self.order_free
                 and (self.declared_at.get(name.text, -1) > self.current_index
-                     or (name.text in self.pending and sym.kind in ("program", "define")
-                         and name.text not in self.local_top))):
+                     # a program or define (a where-binding too) in its own expression
+                     or (name.text in self.pending and sym.kind in ("program", "define")))):
             where = self.frame_span(sym)
             self.error("QVR014", f"`{name.text}` is used before its declaration "
                        f"(line {self.line_of(where)})", name.span,
