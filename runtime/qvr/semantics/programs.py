@@ -568,6 +568,14 @@ class ProgramChecker:
             return False
         return True
 
+    def draws(self, callee: Optional[ProgramInfo], span: Span) -> None:
+        """A program (or template instance) drawn at `span`: its data inputs (§5.3) and its
+        row plates become this program's."""
+        for v in (getattr(callee, "variables", None) or {}).values():
+            if v.kind == "data":
+                self.inherit(v, span)
+        self.draws_rows_of(callee, span)
+
     def draws_rows_of(self, callee: Optional[ProgramInfo], span: Span) -> None:
         """A program (or template instance) drawn at `span` runs on this program's batch: its
         row plates are this program's too."""
@@ -753,12 +761,8 @@ class ProgramChecker:
                           "kernel or a composite ending in one", name.span)
             mt = symbol_type(ctx, sym)
             self.target_dom = mt.dom if mt is not None else None
-            if sym.kind == "program":  # its named inputs become this program's (§5.3)
-                callee = ctx.programs.get(sym.name)
-                for n, v in (getattr(callee, "variables", None) or {}).items():
-                    if v.kind == "data":
-                        self.inherit(v, name.span)
-                self.draws_rows_of(callee, name.span)
+            if sym.kind == "program":
+                self.draws(ctx.programs.get(sym.name), name.span)
             value, self.args = self._apply(name.text, mt, target, target.args)
             returned = getattr(ctx.programs.get(sym.name), "return_type", None) \
                 if sym.kind == "program" else None

@@ -313,10 +313,7 @@ def call(checker, sym, target: A.Target):
     if not ok:
         return None
     if not template:
-        for v in (info.variables or {}).values():  # its data names become the caller's
-            if v.kind == "data":
-                checker.inherit(v, target.name.span)
-        checker.draws_rows_of(info, target.name.span)
+        checker.draws(info, target.name.span)
         for p, a in pairs:
             if p.text in binding and p.text in info.passed_on:
                 ctx.error("QVR113", f"`{sym.name}` hands `{p.text}` on, by name, to the programs "
@@ -492,10 +489,7 @@ def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
         ctx.positional = True
         ctx.report(x.code, x.severity, f"`{sym.name}({shown})`: {x.message}", where,
                    related=(Related(rel, f"in template `{sym.name}`"),))
-    for v in (inst.variables or {}).values():  # the instance's data names become the caller's
-        if v.kind == "data":
-            checker.inherit(v, target.name.span)
-    checker.draws_rows_of(inst, target.name.span)
+    checker.draws(inst, target.name.span)  # the instance's data names and rows: the caller's
     rt = inst.return_type
     if rt is None:
         return inst.effective.cod if inst.effective is not None else None
