@@ -1274,7 +1274,9 @@ ENTRIES: tuple[Entry, ...] = (
     _e("QVR074", "Repeated `return` label", "error", """
         Labels in a tuple return (`return (mean: m, noisy: d)`) name the parts of the
         program's result. Two parts with the same label could not be told apart, so each
-        label may appear only once.""",
+        label may appear only once. A label also names the returned variable's site (values
+        are given, and traces read, by site name), so it cannot be the name of another
+        variable of the program or of one of its data inputs either.""",
        example="""
         object X : Real 2
         program p(a) : X -> X * X

@@ -133,3 +133,23 @@ def test_named_inputs_of_a_drawn_program_are_the_callers():
     used = text.replace("export p\n", "define d = p\nexport d\n")
     assert diagnostics(used)[-1] == (
         "QVR113", 9, 11, "`p` reads data `x` and cannot be used in a morphism expression")
+
+
+def test_a_return_label_is_not_the_name_of_another_variable_or_data_input():
+    # a label names the returned variable's site: `slope` given by name could not be both the
+    # data and the label of `b`, nor `noise` both a site and that label
+    text = ("object Home : FinSet 30\nobject Level : Real 1\n"
+            "program radon : Home -> Level * Level\n"
+            "    sample b <- Normal(loc=0.0, scale=2.0)\n"
+            "    sample noise <- HalfNormal(scale=1.0)\n"
+            "    observe y : Home <- Normal(loc=b * slope, scale=noise)\n"
+            "    return (spread: noise, slope: b)\n"
+            "export radon\n")
+    assert [f for f in diagnostics(text) if f[0] != "QVR111"] == [
+        ("QVR074", 7, 27, "return label `slope` is repeated: `slope` is also a data input of `radon` (line 6)")]
+    other = text.replace("(spread: noise, slope: b)", "(noise: b, spread: noise)")
+    assert [f for f in diagnostics(other) if f[0] != "QVR111"] == [
+        ("QVR074", 7, 12, "return label `noise` is repeated: `noise` is also a variable of `radon` (line 5)")]
+    # a label that is its own variable's name, or a fresh name, is fine
+    fine = text.replace("(spread: noise, slope: b)", "(noise: noise, slope_b: b)")
+    assert [f for f in diagnostics(fine) if f[0] != "QVR111"] == []

@@ -1335,6 +1335,8 @@ class ProgramChecker:
                     if item.label.text in labels:
                         ctx.error("QVR074", f"return label `{item.label.text}` is repeated",
                                   item.label.span)
+                    else:
+                        self._label_names_another(item.label, item.var)
                     labels[item.label.text] = item.label
                 var = self._use(item.var)
                 parts.append(var.type if var is not None else None)
@@ -1363,6 +1365,27 @@ class ProgramChecker:
         ctx.error("QVR066", f"`return` gives `{t.display()}` but program `{self.name}` declares "
                   f"`{c.display()}`", ret.pattern.span)
         return t
+
+    def _label_names_another(self, label: A.Name, var: A.Name) -> None:
+        """QVR074 for a return label that is the name of another variable or of a data input
+        of this program: values are given and traced by name, and the label renames the
+        returned variable's site, so one key would stand for two things."""
+        name = label.text
+        if name == var.text:
+            return
+        local, data = self.locals.get(name), self.data.get(name)
+        if local is not None:
+            what, at = "variable", self.ctx.frame_span(local[0])
+        elif data is not None:
+            what, at = "data input", getattr(data[1].node, "span", None)
+        elif name in self.inherited:
+            what, at = "data input", self.inherited_at[name]
+        else:
+            return
+        where = f" (line {self.ctx.line_of(at)})" if at is not None else ""
+        self.ctx.error("QVR074", f"return label `{name}` is repeated: `{name}` is also a {what} "
+                       f"of `{self.name}`{where}", label.span,
+                       related=(Related(at, f"`{name}` is a {what} here"),) if at is not None else ())
 
     def _returns_as(self, ret, t, c) -> bool:
         """R-a and R-b of §4.2: the returned `t` (over plates P) is accepted for codomain
