@@ -72,9 +72,9 @@ class ProgramChecker:
         self.near: dict[str, str] = {}  # data name -> the local it nearly spells (QVR112)
         self.input_dep: set[str] = set()  # input-dependent locals (§5.1)
         self.used_plates: set = set()  # plates of steps (for QVR118)
-        # (plate, where) of the first row plate met, its own step's or a drawn program's: the
-        # batch of a run has that many rows, so every other row plate must be the same plate
-        self.row: Optional[tuple] = None
+        # where the first row plate (`info.row_plates[0]`) was met, at its own step or a
+        # drawn program: every other row plate must be the same plate
+        self.row_at: Optional[Span] = None
         self.args: list = []  # (node, plates, input-dependent) of the current target
         self.event: Optional[int] = None  # event width of the current step (§5.8)
         self.out_of_scope: dict = {}  # names a closed `marginalize` block ended (§5.7)
@@ -589,10 +589,10 @@ class ProgramChecker:
         info = self.info
         if row not in info.row_plates:
             info.row_plates += (row,)
-        if self.row is None:
-            self.row = (row, where)
+        if self.row_at is None:
+            self.row_at = where
             return
-        first, first_at = self.row
+        first, first_at = info.row_plates[0], self.row_at
         if row == first:
             return
         rows = self._input_label()
