@@ -194,3 +194,54 @@ def test_autonormal_over_a_cholesky_factor_uses_its_unconstrained_shape():
     L = guide.rsample(None)["L"]
     assert tuple(L.shape) == (1, 3, 3)
     torch.testing.assert_close((L[0] @ L[0].T).diagonal(), torch.ones(3))
+
+
+DRAWN_PER_ELEMENT = """
+object Trial : FinSet 4
+object R : Real 1
+
+program inner(s) : R -> R
+    sample a <- Normal(loc=s, scale=1.0)
+    return a
+
+program outer : Trial -> R
+    sample b : Trial <- inner(0.0)
+    observe y : Trial <- Normal(loc=b, scale=1.0)
+    return b
+
+export outer
+"""
+
+
+def test_autonormal_gives_a_program_drawn_over_a_plate_one_parameter_pair_per_element():
+    # `b/a` is drawn once per element of Trial (with a plated argument `m` as well as with a
+    # literal): its guide parameters and draws carry the step's plate
+    plated = DRAWN_PER_ELEMENT.replace(
+        "    sample b : Trial <- inner(0.0)\n",
+        "    sample m : Trial <- Normal(loc=0.0, scale=1.0)\n    sample b : Trial <- inner(m)\n")
+    for text in (DRAWN_PER_ELEMENT, plated):
+        model = qvr.loads(text).morphism
+        guide = AutoNormalGuide(model)
+        assert tuple(guide.loc("b/a").shape) == (4, 1)
+        z = guide.rsample(None)
+        assert tuple(z["b/a"].shape) == (1, 4, 1)
+        loss = ELBO()(model, guide, None, {"y": torch.zeros(4)})
+        assert torch.isfinite(loss)
+
+
+@pytest.mark.slow
+def test_svi_fits_each_copy_of_a_program_drawn_over_a_plate():
+    # a_j ~ N(0, 1), y_j ~ N(a_j, 1): the posterior of a_j is N(y_j / 2, 1/2), element by element
+    torch.manual_seed(0)
+    y = torch.tensor([2.0, -1.0, 0.5, 3.0])
+    model = qvr.loads(DRAWN_PER_ELEMENT).morphism
+    guide = AutoNormalGuide(model)
+    optimizer = torch.optim.Adam(guide.parameters(), lr=0.05)
+    svi = SVI(model, guide, optimizer, ELBO())
+    for step in range(1500):
+        if step == 1000:  # (smaller steps at the end: the estimate, not the noise)
+            optimizer.param_groups[0]["lr"] = 0.005
+        svi.step(None, {"y": y})
+    torch.testing.assert_close(guide.loc("b/a").detach().reshape(4), y / 2, atol=0.1, rtol=0)
+    torch.testing.assert_close(guide.scale("b/a").detach().reshape(4), torch.full((4,), 0.5 ** 0.5),
+                               atol=0.1, rtol=0)

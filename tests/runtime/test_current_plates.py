@@ -387,21 +387,114 @@ def test_a_template_call_passes_the_input_so_an_annotation_is_its_row_plate():
                           ("per_trial/sd", "latent", (6, 1)), ("y", "observed", (6, 1))]
 
 
-@pytest.mark.parametrize("inner", [
-    "program inner(s) : R -> R\n    sample a <- Normal(loc=s, scale=1.0)\n    return a\n",
-    "program inner : Trial -> R\n    sample a <- Normal(loc=0.0, scale=1.0)\n    return a\n",
-])
-def test_a_program_drawn_once_per_element_of_a_plate_is_refused_at_the_step(inner):
-    # `: Trial` is an axis plate that neither `inner`'s arguments nor its value vary over
-    call = "inner(0.5)" if "(s)" in inner else "inner"
-    text = ("object Trial : FinSet 5\nobject R : Real 1\n" + inner +
-            f"program outer : Trial -> R\n    sample b : Trial <- {call}\n"
-            "    observe y : Trial <- Normal(loc=b, scale=1.0)\n    return b\nexport outer\n")
+REPEATED = """object Trial : FinSet 5
+object R : Real 1
+program inner(s) : R -> R
+    sample sd <- HalfNormal(scale=1.0)
+    sample a <- Normal(loc=s, scale=sd)
+    return a
+program outer : Trial -> R
+    sample b : Trial <- inner(0.5)
+    observe y : Trial <- Normal(loc=b, scale=1.0)
+    return b
+export outer
+"""
+
+
+def test_a_program_drawn_over_a_plate_nothing_it_is_given_varies_over_runs_once_per_element():
+    # `: Trial` is an axis plate that neither `inner`'s argument nor its value vary over: each
+    # element draws the whole program, its own `sd` and `a`
+    from torch.distributions import HalfNormal, Normal
+
+    model = qvr.loads(REPEATED, name="r.qvr").morphism
+    torch.manual_seed(0)
+    x = torch.arange(3)
+    tr = model.trace(x)
+    assert _sites(tr) == [("b", "deterministic", (3, 5, 1)), ("b/sd", "latent", (3, 5, 1)),
+                          ("b/a", "latent", (3, 5, 1)), ("y", "observed", (3, 5, 1))]
+    sd = tr.sites["b/sd"].value
+    assert len(set(sd.flatten().tolist())) == 15  # one draw per row and element
+    values = {n: s.value for n, s in tr.sites.items() if s.kind != "deterministic"}
+    a, y = values["b/a"], values["y"]
+    expected = (HalfNormal(1.0).log_prob(sd) + Normal(0.5, sd).log_prob(a)
+                + Normal(a, 1.0).log_prob(y)).sum((1, 2))
+    torch.testing.assert_close(model.log_joint(x, values), expected)
+
+
+def test_a_program_drawn_over_two_declared_plates_runs_once_per_pair_of_elements():
+    text = REPEATED.replace("object R : Real 1", "object R : Real 1\nobject Subj : FinSet 2").replace(
+        "    sample b : Trial <- inner(0.5)\n    observe y : Trial <- Normal(loc=b, scale=1.0)\n",
+        "    sample b <- inner(0.5) [iid_over=[Trial, Subj]]\n")
+    tr = qvr.loads(text, name="r.qvr").morphism.trace(torch.arange(4))
+    assert _sites(tr) == [("b", "deterministic", (4, 5, 2, 1)), ("b/sd", "latent", (4, 5, 2, 1)),
+                          ("b/a", "latent", (4, 5, 2, 1))]
+
+
+ON_ITS_DOMAIN = """object Trial : FinSet 4
+object R : Real 1
+morphism centre : Trial -> R [role=embed]
+program noise(t) : Trial -> R
+    sample a <- Normal(loc=centre(t), scale=0.001)
+    return a
+program outer : Trial -> R
+    sample b : Trial <- noise
+    return b
+export outer
+"""
+
+
+def test_an_argument_less_draw_of_a_program_over_its_domain_passes_each_element():
+    # `noise : Trial -> R` drawn with `: Trial`: element j is drawn conditioned on j itself
+    # (part 2 §5.2), whatever the row's own input
+    model = qvr.loads(ON_ITS_DOMAIN, name="d.qvr").morphism
+    table = next(p for n, p in model.named_parameters() if "centre" in n).detach().reshape(-1)
+    tr = model.trace(torch.tensor([0, 3, 3]))
+    assert _sites(tr) == [("b", "deterministic", (3, 4, 1)), ("b/a", "latent", (3, 4, 1))]
+    torch.testing.assert_close(tr.sites["b"].value.squeeze(-1), table.expand(3, 4),
+                               atol=0.01, rtol=0)
+
+
+def test_an_embedding_called_in_arithmetic_is_looked_up():
+    text = ("object Tok : FinSet 3\nobject R : Real 2\n"
+            "morphism table : Tok -> R [role=embed]\n"
+            "program p(t) : Tok -> R\n    let v = table(t) * 2.0\n    return v\nexport p\n")
+    model = qvr.loads(text, name="e.qvr").morphism
+    weights = next(p for n, p in model.named_parameters() if "table" in n).detach().reshape(3, 2)
+    x = torch.tensor([2, 0])
+    torch.testing.assert_close(model.trace(x).sites["v"].value, 2.0 * weights[x])
+
+
+@pytest.mark.parametrize("plates", ["[A, B]", "[B, A]"])
+def test_a_program_drawn_over_plates_some_of_its_arguments_vary_over_gets_their_element(plates):
+    # `m` varies over A, the literal over nothing: the copy of `inner` at (a, b) is passed
+    # `m[a]` and 10.0, whatever the order of the step's plates
+    text = ("object A : FinSet 3\nobject B : FinSet 2\nobject R : Real 1\n"
+            "program inner(s, w) : R * R -> R\n"
+            "    sample a <- Normal(loc=s + w, scale=0.001)\n    return a\n"
+            "program outer : A -> R\n    sample m : A <- Normal(loc=0.0, scale=1.0)\n"
+            f"    sample b <- inner(m, 10.0) [iid_over={plates}]\n    return m\nexport outer\n")
+    tr = qvr.loads(text, name="o.qvr").morphism.trace(torch.tensor([0, 2, 1, 1]))
+    shape = (4, 3, 2, 1) if plates == "[A, B]" else (4, 2, 3, 1)
+    assert _sites(tr) == [("m", "latent", (4, 3, 1)), ("b", "deterministic", shape),
+                          ("b/a", "latent", shape)]
+    m = tr.sites["m"].value.unsqueeze(2 if plates == "[A, B]" else 1)
+    torch.testing.assert_close(tr.sites["b/a"].value, (m + 10.0).expand(shape), atol=0.01, rtol=0)
+
+
+def test_a_program_with_a_row_plate_of_its_own_is_not_drawn_once_per_element():
+    # `inner`'s step over G reads its input: G is its row plate (QVR117), which this runtime
+    # does not repeat over the caller's plates
+    text = ("object B : FinSet 2\nobject G : FinSet 4\nobject R : Real 1\n"
+            "program inner(s) : R -> R\n    sample raw : G <- Normal(loc=s, scale=1.0)\n"
+            "    return raw\n"
+            "program outer : G -> R\n    sample b <- inner(0.5) [iid_over=[G, B]]\n    return b\n"
+            "export outer\n")
     with pytest.raises(qvr.errors.NotSupportedError) as caught:
-        qvr.loads(text, name="o.qvr").morphism.trace(torch.arange(5))
+        qvr.loads(text, name="o.qvr").morphism.trace(torch.arange(4))
     assert (caught.value.line, caught.value.column, caught.value.what) == (
-        7, 25, "drawing the program `inner` once per element of `Trial` is not supported by this "
-               "runtime; give it an argument that varies over that plate")
+        8, 17, "drawing the program `inner` once per element of `G` is not supported by this "
+               "runtime: `inner` has plates of its own (its value, its rows or a data input it "
+               "reads vary over them)")
 
 
 def test_the_row_plate_of_a_drawn_program_sets_the_batch_of_a_run():

@@ -89,12 +89,24 @@ class Builder:
         self.cache[name] = module
         return module
 
-    def _refuse_unsupplied_plates(self, step, module, plan) -> None:
-        """A program drawn over a plate that neither its arguments nor its returned value
-        vary over (`sample b : Trial <- inner(0.5)`) would be drawn once per element: this
-        runtime does not repeat a program over a plate, so it says so at the step."""
-        supplied = {k for keys in (plan.param_keys or ()) for k in keys}
-        supplied.update(k for t in module.ret.types if t is not None for k in V.plate_keys(t))
+    def _plan_repeats(self, step, module, plan) -> None:
+        """A program drawn at a step with axis plates runs once per element of them, folded
+        into the batch (part 2 §6.3): each element gets its own part of a plated argument and
+        the whole of the others, and where nothing it is given varies over a plate
+        (`sample b : Trial <- inner(0.5)`) every element draws it afresh. `plan.fold_plates`
+        says so (`ProgramModule._draw` lays the arguments out on those plates). Where the
+        step's plates come from inside the program (its returned value, its row plate, the
+        rows of a data input it reads) it runs as it is; drawing it once per element of
+        further plates is refused at the step."""
+        given = {k for keys in (plan.param_keys or ()) for k in keys}
+        if plan.plate_input is not None:
+            given.add(plan.plate_input)  # its elements are the input (part 2 §5.2)
+        returned = {k for t in module.ret.types if t is not None for k in V.plate_keys(t)}
+        own = returned or module.row_plates or any(isinstance(k, tuple) for k in (*given, *plan.keys))
+        if not own:
+            plan.fold_plates = tuple(plan.keys)
+            return
+        supplied = given | returned
         missing = [k for k in plan.keys if k not in supplied]
         if any(isinstance(k, tuple) for k in supplied):
             missing = missing[1:]  # rows of a data input it reads: they meet one plate here
@@ -102,7 +114,8 @@ class Builder:
             name = step.target.name.text
             raise self.unsupported(step.target.span, f"drawing the program `{name}` once per "
                                    f"element of `{V.key_name(missing[0])}` is not supported by "
-                                   "this runtime; give it an argument that varies over that plate")
+                                   f"this runtime: `{name}` has plates of its own (its value, "
+                                   "its rows or a data input it reads vary over them)")
 
     def _refuse_opaque_uses(self, decl) -> None:
         """A morphism or program that names a tier-3 block (a `deduction` as an object, in
@@ -212,9 +225,10 @@ class Builder:
         return [n for n, info in self.a.morphisms.items() if info.member_of == name]
 
     # -- programs ----------------------------------------------------------------------------
-    def _program(self, info, a=None, fixed=None) -> ProgramModule:
-        """A program module; `a` is the analysis view of a template instance (its own types)
-        and `fixed` the values of its scalar parameters bound by the call."""
+    def _program(self, info, a=None, fixed=None, passed=()) -> ProgramModule:
+        """A program module; `a` is the analysis view of a template instance (its own types),
+        `fixed` the values of its scalar parameters bound by the call to literals and `passed`
+        the names of those the caller computes (neither is a named input)."""
         a = a or self.a
         decl = info.decl
         eff: MorphType = info.effective
@@ -233,8 +247,8 @@ class Builder:
         def call_module(node):
             name = node.name.text
             minfo = a.morphisms.get(name)
-            if minfo is None or minfo.role != "deterministic":
-                return None
+            if minfo is None or minfo.role not in ("deterministic", "embed"):
+                return None  # (an embedding is a deterministic lookup too)
             calls[name] = self.named(name)
             return f"_callee_{name}", [a.type_of(arg) for arg in node.args]
 
@@ -298,8 +312,16 @@ class Builder:
                 plan = DrawPlan(vars_, attr, kind, var_types, inline=evals, keys=keys, row=row,
                                 param_keys=pkeys)
             elif _instance(a, target) is not None:
-                module = self._template_instance(a, target)
-                plan = DrawPlan(vars_, attr, kind, var_types, keys=keys, row=row)
+                module, scalars, bare = self._template_instance(a, target, compiler)
+                if bare:  # the arguments bound to its bare parameters are its input (§5.5)
+                    arg_types = [a.type_of(x) for x in bare]
+                    plan = DrawPlan(vars_, attr, kind, var_types,
+                                    args=[compiler.compile_arg(x, t) for x, t in zip(bare, arg_types)],
+                                    arg_types=arg_types, keys=keys, row=row,
+                                    param_keys=[plates_of(x) for x in bare], scalars=scalars or None)
+                else:
+                    plan = DrawPlan(vars_, attr, kind, var_types, keys=keys, row=row,
+                                    scalars=scalars or None)
             else:
                 module = self.resolve_target(a, target.name.text)
                 if target.args:
@@ -317,12 +339,12 @@ class Builder:
                     # conditioned on itself (part 2 §5.2)
                     dom = getattr(module, "dom", None)
                     if (len(keys) == 1 and not isinstance(keys[0], tuple) and dom is not None
-                            and not getattr(module, "is_program", False)
+                            and (not getattr(module, "is_program", False) or _declares_plates(step))
                             and V.element_rank(dom) == 0
                             and elem_of(dom).cardinality == keys[0].size):
                         plan.plate_input = keys[0]
             if keys and getattr(module, "is_program", False):
-                self._refuse_unsupplied_plates(step, module, plan)
+                self._plan_repeats(step, module, plan)
             modules[attr] = module
             steps.append(plan)
         ret = decl.ret.pattern
@@ -334,7 +356,8 @@ class Builder:
         ret_plan = ReturnPlan(rvars, labels, [var_type(v) for v in rvars])
         _mark_unread(steps, ast_steps, rvars)
         params = [n.text for n, _ in info.params]
-        named_inputs = {k: v for k, v in self._named_inputs(info).items() if k not in (fixed or {})}
+        named_inputs = {k: v for k, v in self._named_inputs(info).items()
+                        if k not in (fixed or {}) and k not in passed}
         prog = ProgramModule(decl.name.text, eff.dom, eff.cod, params=params,
                              binding=info.param_binding, param_types=[t for _, t in info.params],
                              steps=steps, ret=ret_plan, named_inputs=named_inputs)
@@ -379,10 +402,13 @@ class Builder:
         bound = a.bound_morphisms.get(name) if isinstance(a, _InstanceView) else None
         return self.named(bound if bound is not None else name)
 
-    def _template_instance(self, a, target):
+    def _template_instance(self, a, target, compiler):
         """A template call (spec part 2 §5.5, §6.5): the program instantiated with the call's
         arguments, built once per call site from the instance the checker checked (its own
-        parameters and latents). Scalar arguments must be literals here."""
+        parameters and latents), and the evaluators (by `compiler`, the caller's) of its
+        scalar arguments that are not literals: the caller passes their values at each run
+        (`ProgramModule.call_scalars`); literals are fixed in the instance. Returns those and
+        the arguments bound to its bare parameters (its input), if any."""
         inst, tables, binding = _instance(a, target)
         decl = inst.decl
         from ..semantics.templates import typed_params
@@ -392,21 +418,21 @@ class Builder:
         args = [_arg_value(x) for x in target.args or ()]
         pairs = list(zip(params, args)) if len(args) == len(params) else \
             list(zip([p for p in params if p in kinds], args))
-        fixed, morphisms, objects = {}, {}, {}
+        fixed, morphisms, objects, scalars = {}, {}, {}, {}
         for p, arg in pairs:
             kind = kinds.get(p)
             if kind in ("Real", "Nat"):
                 try:
                     fixed[p] = literal_value(arg)
                 except QvrError:
-                    self.not_supported(arg, f"a template's scalar argument `{p}` must be a literal "
-                                            "in this runtime")
+                    scalars[p] = compiler.compile(arg)
             elif kind == "Mor" or (kind not in ("FinSet", "Space", "Object") and kind is not None):
                 morphisms[p] = arg.name.text
             elif kind is not None:
                 objects[p] = arg.name.text
         view = _InstanceView(self.a, tables, morphisms, objects)
-        return self._program(inst, view, fixed)
+        bare = [arg for p, arg in pairs if p not in kinds]
+        return self._program(inst, view, fixed, tuple(scalars)), scalars, bare
 
     def _refuse_arith(self, node):
         """Arithmetic forms the runtime does not run (part 2 §6.9): charts (tier 2) and the
@@ -528,6 +554,14 @@ def label_of(node) -> str:
     return {A.Scan: "scan", A.Fan: "fan", A.Stack: "stack", A.Repeat: "repeat",
             A.Tensor: "tensor", A.Identity: "identity", A.Compose: "compose",
             A.Marginalize: "marginalize", A.ParserExpr: "parser"}.get(type(node), "expr")
+
+
+def _declares_plates(step) -> bool:
+    """Whether a draw step declares its plates (an annotation or `iid_over`, part 2 §5.2),
+    rather than taking them from what it draws (a drawn program's data inputs)."""
+    options = step.options.items if getattr(step, "options", None) is not None else ()
+    return getattr(step, "annotation", None) is not None or any(
+        o.key.text == "iid_over" for o in options)
 
 
 def _arg_value(node):

@@ -12,7 +12,7 @@ mapping; a row plate requires the batch to have its size.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
 import torch
@@ -48,6 +48,10 @@ class DrawPlan:
     row: object = None               # its row plate (the batch axis must have its size)
     param_keys: object = None        # plates of each inline parameter / argument
     plate_input: object = None       # a plate whose elements are the input (part 2 §5.2)
+    scalars: Optional[dict] = None   # a template call's non-literal scalar arguments: {param: evaluator}
+    # the step's plates a drawn program runs folded over, its arguments laid out on them
+    # (`ProgramModule._laid_out_arguments`); () where it is not a program or brings its own
+    fold_plates: tuple = ()
 
     def __post_init__(self):
         if self.arg_types is not None:
@@ -154,6 +158,9 @@ class ProgramModule(RuntimeModule):
         self.param_types = list(param_types)
         self.plan = list(steps)
         self.ret = ret
+        # a template instance's scalar arguments that its caller computes, set by the caller's
+        # step right before each run (`DrawPlan.scalars`)
+        self.call_scalars: dict = {}
         self._param_widths = [elem_of(t).width for t in self.param_types]
         self._param_ranks = [V.element_rank(t) for t in self.param_types]
         self._dom_rank = V.element_rank(dom)
@@ -180,6 +187,12 @@ class ProgramModule(RuntimeModule):
         self._bind(x, env)
         for name, value in getattr(self, "fixed_inputs", {}).items():  # a template call's scalars
             env[name] = V.full_scalar((1, 1), float(value), self.dtype, x.device)
+        for name, value in self.call_scalars.items():  # ... and those its caller computes
+            if value.shape[0] not in (1, x.shape[0]):
+                # the input was folded (time or plate axes into the batch, `_execute_folded`):
+                # each of the caller's rows became a run of consecutive rows
+                value = value.repeat_interleave(x.shape[0] // value.shape[0], dim=0)
+            env[name] = value
         if self.named_inputs:
             self._bind_named(env, _root(rec), x.device)
         for step in self.plan:
@@ -240,6 +253,8 @@ class ProgramModule(RuntimeModule):
             inp = {k: (v.expand(B, v.shape[-1]) if v.dim() == 1 else
                        v.expand(B, v.shape[1]) if v.dim() == 2 and v.shape[0] == 1 else v)
                    for k, v in inp.items()}
+        elif step.fold_plates and step.args is not None:
+            inp = self._laid_out_arguments(step, x, env)
         elif step.args is None and step.plate_input is not None:
             n = step.plate_input.size
             inp = torch.arange(n, device=x.device).expand(x.shape[0], n)
@@ -259,6 +274,13 @@ class ProgramModule(RuntimeModule):
                 inp = _concat([fn(env) for fn in step.args], step.arg_ranks, step.arg_all_finite, self.dtype)
                 if step.arg_key is not None:
                     cache[step.arg_key] = inp
+        if step.fold_plates and step.args is None and step.plate_input is None:
+            # the program input, copied along the step's plates (`_laid_out_arguments`)
+            sizes = [k.size for k in step.keys]
+            inp = inp.reshape(inp.shape[0], *[1] * len(sizes), *inp.shape[1:]).expand(
+                x.shape[0], *sizes, *inp.shape[1:])
+        if step.scalars is not None:
+            module.call_scalars = {p: fn(env) for p, fn in step.scalars.items()}
         name = join(path, step.vars[0])
         names = [join(path, v) for v in step.vars]
         for n in names:
@@ -291,6 +313,25 @@ class ProgramModule(RuntimeModule):
             part_lp = lp if i == 0 else (None if lp is None else torch.zeros_like(lp))
             ev = V.event_shape(t)
             rec.record(n, part, part_lp, kind, _support_of_type(t), ev, part.dim() > 1 + len(ev))
+
+    def _laid_out_arguments(self, step: DrawPlan, x, env):
+        """The input of a program drawn once per element of the step's plates
+        (`DrawPlan.fold_plates`): each argument laid out on those plates, in their order, and
+        copied along those it does not vary over, so that every row and element has its own;
+        the program then runs with the plate axes folded into the batch (part 2 §6.3)."""
+        keys = step.keys
+        sizes = [k.size for k in keys]
+        laid = []
+        for fn, pkeys, rank in zip(step.args, step.param_keys, step.arg_ranks):
+            v = fn(env)
+            if v.dim() == rank:  # a literal: no batch axis
+                v = v.unsqueeze(0)
+            v = V.to_plates(v, tuple(pkeys), keys) if pkeys else \
+                v.reshape(v.shape[0], *[1] * len(keys), *v.shape[1:])
+            laid.append(v.expand(x.shape[0], *sizes, *v.shape[1 + len(keys):]))
+        if len(laid) == 1:
+            return laid[0]
+        return _concat(laid, step.arg_ranks, step.arg_all_finite, self.dtype)
 
     def _supplied_value(self, step: DrawPlan, names, rec: Recorder, module):
         observed = step.kind == OBSERVED
@@ -507,7 +548,9 @@ class ProgramModule(RuntimeModule):
         B, T = x.shape[0], x.shape[1]
         folded = FoldRecorder(rec, B, T)
         out, env = self.execute(x.reshape(B * T, *x.shape[2:]), folded, path)
-        unfolded = {k: (v.reshape(B, T, *v.shape[1:]) if isinstance(v, torch.Tensor) else v)
+        # (a value of one row, a template call's literal scalar, stays as it is)
+        unfolded = {k: (v.reshape(B, T, *v.shape[1:])
+                        if isinstance(v, torch.Tensor) and v.dim() and v.shape[0] == B * T else v)
                     for k, v in env.items()}
         return out.reshape(B, T, *out.shape[1:]), unfolded
 
@@ -551,7 +594,11 @@ class ProgramModule(RuntimeModule):
                 support = module.support if (len(step.vars) == 1 and module.is_random) else _support_of_type(t)
                 out.append(SiteSpec(join(path, v), kind, V.event_shape(t), support, step_seq,
                                     *_spec_plates(t)))
-            out += module.nested_specs(join(path, step.vars[0]), step_seq)
+            nested = module.nested_specs(join(path, step.vars[0]), step_seq)
+            if step.fold_plates:  # one copy of its sites per element of the step's plates
+                outer = tuple((V.key_name(k), k.size) for k in step.fold_plates)
+                nested = [replace(s, plates=outer + s.plates) for s in nested]
+            out += nested
         return out
 
 
