@@ -497,6 +497,74 @@ def test_a_program_with_a_row_plate_of_its_own_is_not_drawn_once_per_element():
                "reads vary over them)")
 
 
+COMPUTED_SCALAR = """object Subject : FinSet 5
+object R : Real 1
+program effect(K : FinSet, spread : Real) : K -> R
+    sample sd <- HalfNormal(scale=spread)
+    sample raw : K <- Normal(loc=0.0, scale=1.0)
+    let v = sd * raw
+    return v
+program model : Subject -> R
+    sample tau <- HalfNormal(scale=1.0)
+    sample by_subject <- effect(Subject, 2.0 * tau)
+    observe y : Subject <- Normal(loc=by_subject, scale=1.0)
+    return tau
+export model
+"""
+
+
+def test_a_template_scalar_argument_computed_by_the_caller_reaches_the_instance():
+    # `spread` is 2 * tau, row by row: the instance's `sd` is scored under HalfNormal(2 tau)
+    from torch.distributions import HalfNormal, Normal
+
+    model = qvr.loads(COMPUTED_SCALAR, name="c.qvr").morphism
+    assert "spread" not in model.named_inputs  # a call's argument, not data
+    torch.manual_seed(1)
+    x = torch.arange(3)
+    tr = model.trace(x)
+    values = {n: s.value for n, s in tr.sites.items() if s.kind != "deterministic"}
+    tau, sd, raw, y = (values[n] for n in ("tau", "by_subject/sd", "by_subject/raw", "y"))
+    expected = (HalfNormal(1.0).log_prob(tau) + HalfNormal(2 * tau).log_prob(sd)).sum(-1) \
+        + (Normal(0.0, 1.0).log_prob(raw)
+           + Normal(tr.sites["by_subject"].value, 1.0).log_prob(y)).sum((1, 2))
+    torch.testing.assert_close(model.log_joint(x, values), expected)
+
+
+BARE_ARGUMENT = """object Subject : FinSet 2
+object Trial : FinSet 3
+object R : Real 1
+program jitter(s, K : FinSet, spread : Real) : R -> R
+    sample a <- Normal(loc=s, scale=spread)
+    return a
+program model : Subject -> R
+    sample tau <- HalfNormal(scale=1.0)
+    sample m : Trial <- Normal(loc=100.0, scale=1.0)
+    sample b : Trial <- jitter(m, Subject, 0.001 * tau)
+    return m
+export model
+"""
+
+
+def test_a_template_call_passes_the_arguments_of_its_bare_parameters_as_the_input():
+    # `s` is bound to `m` (over Trial): the copy at each element of Trial is centred on its
+    # part of `m`, with the caller's `tau` in its scale (folded with it: one per row)
+    from torch.distributions import Normal
+
+    model = qvr.loads(BARE_ARGUMENT, name="b.qvr").morphism
+    torch.manual_seed(2)
+    x = torch.tensor([0, 1])
+    tr = model.trace(x)
+    assert _sites(tr) == [("tau", "latent", (2, 1)), ("m", "latent", (2, 3, 1)),
+                          ("b", "deterministic", (2, 3, 1)), ("b/a", "latent", (2, 3, 1))]
+    m, a, tau = tr.sites["m"].value, tr.sites["b/a"].value, tr.sites["tau"].value
+    assert float((a - m).abs().max()) < 0.01
+    values = {n: s.value for n, s in tr.sites.items() if s.kind == "latent"}
+    scored = model.log_joint(x, values) - model.log_joint(x, {**values, "b/a": m})
+    expected = (Normal(m, 0.001 * tau.reshape(2, 1, 1)).log_prob(a)
+                - Normal(m, 0.001 * tau.reshape(2, 1, 1)).log_prob(m)).sum((1, 2))
+    torch.testing.assert_close(scored, expected)
+
+
 def test_the_row_plate_of_a_drawn_program_sets_the_batch_of_a_run():
     # `inner`'s step over G is a row plate (it reads the input): `outer`, which passes it
     # its input, runs on G's three rows though it has no row plate of its own
