@@ -245,3 +245,20 @@ def test_svi_fits_each_copy_of_a_program_drawn_over_a_plate():
     torch.testing.assert_close(guide.loc("b/a").detach().reshape(4), y / 2, atol=0.1, rtol=0)
     torch.testing.assert_close(guide.scale("b/a").detach().reshape(4), torch.full((4,), 0.5 ** 0.5),
                                atol=0.1, rtol=0)
+
+
+@pytest.mark.parametrize("form", ["(P,)", "(1, P, 1)", "(P, 1)"])
+def test_particles_of_a_program_that_never_reads_its_input(form):
+    # x is None (one row); four particles need four rows: the loss is the one of the same
+    # particles on an explicit one-row input, whichever form of the observation (§6.7) is given
+    model = qvr.loads(NORMAL_MEAN).morphism
+    guide = AutoNormalGuide(model)
+    y = torch.linspace(-1.0, 2.0, 20)
+    given = {"(P,)": y, "(1, P, 1)": y.reshape(1, 20, 1), "(P, 1)": y.reshape(20, 1)}[form]
+    ELBO(num_particles=4)(model, guide, model.placeholder_input(1, "cpu"), {"y": y.reshape(1, 20, 1)})
+    torch.manual_seed(5)
+    loss = ELBO(num_particles=4)(model, guide, None, {"y": given})
+    torch.manual_seed(5)
+    expected = ELBO(num_particles=4)(model, guide, model.placeholder_input(1, "cpu"),
+                                     {"y": y.reshape(1, 20, 1)})
+    torch.testing.assert_close(loss, expected)

@@ -4,6 +4,9 @@
 particles are vectorised, not looped: the input and observations are repeated K times along
 the batch axis (copy-major), the guide draws one latent per row of that folded batch, and one
 ``model.log_joint`` call scores them all. The loss is minus the mean over particles and rows.
+A program that never reads its input (``x`` is None: one row) gets a placeholder input of K
+rows instead; its observations with that one row are repeated and those without a batch axis
+are shared by every row.
 
 ``SVI(model, guide, optim, loss, batch_size=None, distributed=False)``. Both options change
 which rows one step sees, never what it estimates:
@@ -48,10 +51,18 @@ class ELBO:
         observations = {k: v.detach() if isinstance(v, torch.Tensor) else v
                         for k, v in to_device(dict(observations or {}), device).items()}
         k = self.num_particles
-        xk = repeat_batch(x, k)
         # named inputs (data, scalar parameters; part 2 §6.7) have no batch axis: not repeated
         named = getattr(model, "named_inputs", None) or {}
-        obs_k = {n: (v if n in named else repeat_batch(v, k)) for n, v in observations.items()}
+        if x is None and k > 1 and hasattr(model, "placeholder_input"):
+            # A program that never reads its input runs on one row (x is None); its particles
+            # need rows of their own. A value with that one row is repeated; one without a
+            # batch axis (spec part 2 §6.7 lets it be left out) is shared by every row.
+            xk = model.placeholder_input(k, device)
+            obs_k = {n: (repeat_batch(v, k) if n not in named and isinstance(v, torch.Tensor)
+                         and v.dim() and v.shape[0] == 1 else v) for n, v in observations.items()}
+        else:
+            xk = repeat_batch(x, k)
+            obs_k = {n: (v if n in named else repeat_batch(v, k)) for n, v in observations.items()}
         z, log_q = _guide_draw(guide, xk)
         if type(model).log_joint is RuntimeModule.log_joint:
             # A compiled model: check the input and the data once, and reuse that while the
