@@ -89,7 +89,7 @@ class Builder:
         self.cache[name] = module
         return module
 
-    def _plan_repeats(self, step, module, plan) -> None:
+    def _plan_folding(self, step, module, plan) -> None:
         """A program drawn at a step with axis plates runs once per element of them, folded
         into the batch (part 2 §6.3): each element gets its own part of a plated argument and
         the whole of the others, and where nothing it is given varies over a plate
@@ -344,7 +344,7 @@ class Builder:
                             and elem_of(dom).cardinality == keys[0].size):
                         plan.plate_input = keys[0]
             if keys and getattr(module, "is_program", False):
-                self._plan_repeats(step, module, plan)
+                self._plan_folding(step, module, plan)
             modules[attr] = module
             steps.append(plan)
         ret = decl.ret.pattern

@@ -279,28 +279,17 @@ class ProgramModule(RuntimeModule):
             sizes = [k.size for k in step.keys]
             inp = inp.reshape(inp.shape[0], *[1] * len(sizes), *inp.shape[1:]).expand(
                 x.shape[0], *sizes, *inp.shape[1:])
-        if step.scalars is not None:
-            module.call_scalars = {p: fn(env) for p, fn in step.scalars.items()}
         name = join(path, step.vars[0])
         names = [join(path, v) for v in step.vars]
         for n in names:
             rec.reserve(n)
-        if module.is_random:
-            target = self._supplied_value(step, names, rec, module)
-            y, lp = module.run(inp, rec, name, target)
-            kind = step.kind
-        elif step.unread and rec.strict:
-            # log_joint records no deterministic sites, so a module may leave the unread parts
-            # of its value uncomputed (a fused LSTM scan skips the cell states, qvr.compile.fused)
-            rec.unread[name] = step.unread
-            try:
-                y, lp = module.run(inp, rec, name, None)
-            finally:
-                rec.unread.pop(name, None)
-            kind = DETERMINISTIC
-        else:
-            y, lp = module.run(inp, rec, name, None)
-            kind = DETERMINISTIC
+        if step.scalars is not None:
+            module.call_scalars = {p: fn(env) for p, fn in step.scalars.items()}
+        try:
+            y, lp, kind = self._run_drawn(step, module, inp, rec, name, names)
+        finally:
+            if step.scalars is not None:
+                module.call_scalars = {}  # (the module keeps no tensor of this run)
         if len(step.vars) == 1:
             env[step.vars[0]] = y
             rec.record(name, y, lp, kind, module.support, module.event_shape,
@@ -313,6 +302,24 @@ class ProgramModule(RuntimeModule):
             part_lp = lp if i == 0 else (None if lp is None else torch.zeros_like(lp))
             ev = V.event_shape(t)
             rec.record(n, part, part_lp, kind, _support_of_type(t), ev, part.dim() > 1 + len(ev))
+
+    def _run_drawn(self, step: DrawPlan, module, inp, rec: Recorder, name: str, names):
+        """Run the module a step draws from: (value, log-density, site kind)."""
+        if module.is_random:
+            target = self._supplied_value(step, names, rec, module)
+            y, lp = module.run(inp, rec, name, target)
+            return y, lp, step.kind
+        if step.unread and rec.strict:
+            # log_joint records no deterministic sites, so a module may leave the unread parts
+            # of its value uncomputed (a fused LSTM scan skips the cell states, qvr.compile.fused)
+            rec.unread[name] = step.unread
+            try:
+                y, lp = module.run(inp, rec, name, None)
+            finally:
+                rec.unread.pop(name, None)
+            return y, lp, DETERMINISTIC
+        y, lp = module.run(inp, rec, name, None)
+        return y, lp, DETERMINISTIC
 
     def _laid_out_arguments(self, step: DrawPlan, x, env):
         """The input of a program drawn once per element of the step's plates
