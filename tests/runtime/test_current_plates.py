@@ -565,6 +565,52 @@ def test_a_template_call_passes_the_arguments_of_its_bare_parameters_as_the_inpu
     torch.testing.assert_close(scored, expected)
 
 
+def test_a_program_with_plates_of_its_own_on_its_domain_plate_is_passed_the_input():
+    # `noise : Trial -> R` draws its `sd` over Trial itself: drawn at `: Trial`, it keeps the
+    # caller's input rather than being run once per element of its own plate
+    text = ("object Trial : FinSet 4\nobject R : Real 1\n"
+            "program noise : Trial -> R\n    sample sd : Trial <- HalfNormal(scale=1.0)\n"
+            "    sample a <- Normal(loc=0.0, scale=sd)\n    return a\n"
+            "program outer : Trial -> R\n    sample b : Trial <- noise\n"
+            "    observe y : Trial <- Normal(loc=b, scale=0.5)\n    return b\nexport outer\n")
+    tr = qvr.loads(text, name="n.qvr").morphism.trace(torch.arange(2))
+    assert _sites(tr) == [("b", "deterministic", (2, 4, 1)), ("b/sd", "latent", (2, 4, 1)),
+                          ("b/a", "latent", (2, 4, 1)), ("y", "observed", (2, 4, 1))]
+
+
+def test_a_template_with_a_row_plate_is_not_drawn_once_per_element_of_its_argument():
+    # `jitter`'s step over Subject reads its input: Subject is its row plate; its input `m`
+    # varies over Trial, which would fold Trial into those rows
+    text = BARE_ARGUMENT.replace("    sample a <- Normal(loc=s, scale=spread)\n",
+                                 "    sample a <- Normal(loc=s, scale=spread) [iid_over=Subject]\n")
+    with pytest.raises(qvr.errors.NotSupportedError) as caught:
+        qvr.loads(text, name="b.qvr").morphism.trace(torch.tensor([0, 1]))
+    assert (caught.value.line, caught.value.column, caught.value.what) == (
+        10, 25, "drawing the program `jitter` once per element of `Trial` is not supported by "
+                "this runtime: `jitter` has a row plate of its own (`Subject`)")
+
+
+def test_a_program_drawn_per_element_may_return_a_number_its_caller_gave():
+    # `jitter` returns its scalar parameter: each element's value is that number
+    text = BARE_ARGUMENT.replace("    return a\n", "    return spread\n").replace(
+        "jitter(m, Subject, 0.001 * tau)", "jitter(m, Subject, 3.0)")
+    tr = qvr.loads(text, name="b.qvr").morphism.trace(torch.tensor([0, 1]))
+    assert torch.equal(tr.sites["b"].value, torch.full((2, 3, 1), 3.0))
+
+
+def test_a_morphism_called_without_arguments_in_arithmetic_applies_to_the_input():
+    # `centre()` is `centre(t)`: the checker types it so, and the run computes it so
+    text = ("object Tok : FinSet 3\nobject R : Real 2\n"
+            "morphism centre : Tok -> R [role=embed]\n"
+            "program p(t) : Tok -> R\n    let v = centre() * 2.0\n    return v\nexport p\n")
+    program = qvr.loads(text, name="c.qvr")
+    assert [d.code for d in program.diagnostics] == ["QVR083"]  # (`t` itself is unused)
+    model = program.morphism
+    weights = next(p for n, p in model.named_parameters() if "centre" in n).detach().reshape(3, 2)
+    x = torch.tensor([2, 0])
+    torch.testing.assert_close(model.trace(x).sites["v"].value, 2.0 * weights[x])
+
+
 def test_the_row_plate_of_a_drawn_program_sets_the_batch_of_a_run():
     # `inner`'s step over G is a row plate (it reads the input): `outer`, which passes it
     # its input, runs on G's three rows though it has no row plate of its own

@@ -489,3 +489,27 @@ def test_rows_a_program_reads_of_its_own_meet_the_plate_a_callee_reads_them_over
         ("QVR111", 8, 51, "`shift` is a data input of `model`: Real 1 over School")]
     variables = analyze(text).programs["model"].variables
     assert variables["total"].type.display() == "Real 1 over School"
+
+
+BARE_INPUT = """\
+object Group : FinSet 3
+object Member : FinSet 4
+object R : Real 1
+program member(centre, K : FinSet, spread : Real) : R -> R
+    sample d <- Normal(loc=centre, scale=spread)
+    return d
+program nested : Group -> R
+    sample g : Group <- Normal(loc=0.0, scale=1.0) [over=Member]
+    sample m <- member(g, Group, 1.0) [iid_over=[Group, Member]]
+    return m
+export nested
+"""
+
+
+def test_the_arguments_of_bare_parameters_must_give_the_instance_domain():
+    # `g` is a vector of width 4 per group, `member`'s input one number: the call's input is
+    # checked as a draw's arguments are
+    assert diagnostics(BARE_INPUT) == [
+        ("QVR061", 9, 23, "`member` expects `R` but the arguments give `Real 4`")]
+    fixed = BARE_INPUT.replace(" [over=Member]", "")
+    assert diagnostics(fixed) == []

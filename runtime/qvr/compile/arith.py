@@ -24,6 +24,9 @@ PLACE = "\0place"
 # ...and itself under this key: morphism calls look their module up on the running program, so
 # a deep copy (`stack`) calls its own copies rather than the original's.
 OWNER = "\0owner"
+# ...and its input under this one: a call without arguments (`f()`) applies `f` to it, as the
+# checker types it
+INPUT = "\0input"
 
 # calls the runtime refuses (part 2 §6.9): charts (tier 2) and collection operations (tier 3)
 _UNRUN_CALLS = ("parse", "map", "fold", "traverse", "length", "logsumexp_over", "filter")
@@ -155,6 +158,9 @@ class ArithCompiler:
 
         def call(env):
             module = getattr(env[OWNER], attr)
+            if not args:
+                y, _ = module.run(env[INPUT], Recorder(), "", None)
+                return y
             vals = [f(env) for f in args]
             if keys:  # lifted over the plates: every argument laid out on the result's plates
                 vals = [V.to_plates(v, k, keys) for v, k in zip(vals, arg_keys)]

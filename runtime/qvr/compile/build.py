@@ -99,10 +99,20 @@ class Builder:
         rows of a data input it reads) it runs as it is; drawing it once per element of
         further plates is refused at the step."""
         given = {k for keys in (plan.param_keys or ()) for k in keys}
-        if plan.plate_input is not None:
-            given.add(plan.plate_input)  # its elements are the input (part 2 §5.2)
         returned = {k for t in module.ret.types if t is not None for k in V.plate_keys(t)}
         own = returned or module.row_plates or any(isinstance(k, tuple) for k in (*given, *plan.keys))
+        if own:
+            plan.plate_input = None  # (it is passed the caller's input, and runs as it is)
+            missing = [k for k in plan.keys if k not in returned]
+            if module.row_plates and given and missing:
+                # plated arguments would fold the step's plates into the batch its rows are
+                name = step.target.name.text
+                raise self.unsupported(step.target.span, f"drawing the program `{name}` once per "
+                                       f"element of `{V.key_name(missing[0])}` is not supported "
+                                       f"by this runtime: `{name}` has a row plate of its own "
+                                       f"(`{module.row_plates[0].name}`)")
+        elif plan.plate_input is not None:
+            given.add(plan.plate_input)  # its elements are the input (part 2 §5.2)
         if not own:
             plan.fold_plates = tuple(plan.keys)
             return

@@ -21,7 +21,7 @@ from ..errors import MissingDataError, ShapeError, at_site
 from ..semantics.plates import base_of
 from ..semantics.types import SeqType, elem_of
 from . import values as V
-from .arith import OWNER, PLACE
+from .arith import INPUT, OWNER, PLACE
 from .base import RuntimeModule, _support_of_type, fit_value
 from .record import Recorder, join
 from .trace import DETERMINISTIC, FACTOR, OBSERVED, SiteSpec
@@ -175,7 +175,7 @@ class ProgramModule(RuntimeModule):
         lead = x.dim() - self._dom_rank
         if lead > 1 and not isinstance(self.dom, SeqType):
             return self._execute_folded(x, rec, path)
-        env: dict = {PLACE: (x.device, self.dtype), OWNER: self, _INPUTS: {}, _OPEN: {}}
+        env: dict = {PLACE: (x.device, self.dtype), OWNER: self, INPUT: x, _INPUTS: {}, _OPEN: {}}
         if getattr(rec, "batch", None) is None:
             rec.batch = x.shape[0]
         for row in self._rows:
@@ -555,6 +555,8 @@ class ProgramModule(RuntimeModule):
         B, T = x.shape[0], x.shape[1]
         folded = FoldRecorder(rec, B, T)
         out, env = self.execute(x.reshape(B * T, *x.shape[2:]), folded, path)
+        if out.shape[0] == 1 and B * T != 1:  # a value of one row (a returned literal scalar)
+            out = out.expand(B * T, *out.shape[1:])
         # (a value of one row, a template call's literal scalar, stays as it is)
         unfolded = {k: (v.reshape(B, T, *v.shape[1:])
                         if isinstance(v, torch.Tensor) and v.dim() and v.shape[0] == B * T else v)

@@ -31,7 +31,7 @@ from ..syntax import ast as A
 from ..syntax.span import Span
 from .model import Symbol, VarInfo
 from .plates import NO_PLATES, Plating, base_of, plating_of
-from .types import MorphType, ObjType, compatible, elem_of, is_seq
+from .types import MorphType, ObjType, compatible, elem_of, is_seq, product_of
 
 OBJECT_KINDS = ("FinSet", "Space", "Object")
 SCALAR_KINDS = ("Real", "Nat")
@@ -289,6 +289,7 @@ def call(checker, sym, target: A.Target):
         return None
     binding: dict = {}
     ok = True
+    bare: list = []  # the types of the arguments bound to bare parameters (the input)
     for i, (p, a) in enumerate(pairs, 1):
         if isinstance(a, A.NamedArg):
             ctx.error("QVR062", "keyword arguments are only allowed for distribution families",
@@ -299,6 +300,7 @@ def call(checker, sym, target: A.Target):
         if p.text not in typed:  # a bare parameter: part of the input (P1 §4.6)
             v = checker.arith(a)
             checker.args.append((a, _raw(v), checker._depends(a)))
+            bare.append(None if v is None else base_of(v))
             continue
         kind, tp = typed[p.text]
         bound = _bind_typed(checker, sym.name, i, p, kind, tp, a, binding)
@@ -318,8 +320,24 @@ def call(checker, sym, target: A.Target):
             if p.text in binding and p.text in info.passed_on:
                 ctx.error("QVR113", f"`{sym.name}` hands `{p.text}` on, by name, to the programs "
                           f"it draws: a call cannot bind it", a.span)
+        _check_input(checker, sym.name, info.effective, target, bare)
         return info.effective.cod if info.effective is not None else None
-    return _instantiate(checker, sym, info, target, binding)
+    value, inst = _instantiate(checker, sym, info, target, binding)
+    if inst is not None:
+        _check_input(checker, sym.name, inst.effective, target, bare)
+    return value
+
+
+def _check_input(checker, name: str, mt: Optional[MorphType], target, bare: list) -> None:
+    """The arguments bound to bare parameters form the input (part 2 §5.5): QVR061 where
+    they do not give the (instantiated) domain."""
+    if mt is None or not bare or None in bare:
+        return
+    given = product_of(bare)
+    if given is None or is_seq(given) or is_seq(mt.dom) or compatible(given, mt.dom):
+        return  # (a sequence is lifted or refused where the callee's steps are checked)
+    checker.ctx.error("QVR061", f"`{name}` expects `{mt.dom.display()}` but the arguments give "
+                      f"`{given.display()}`", checker._args_span(target))
 
 
 def _plain(checker, info, target):
@@ -434,13 +452,14 @@ def _type_text(t) -> str:
 
 def _instantiate(checker, sym, info, target: A.Target, binding: dict):
     """Check template `sym` again with `binding` substituted; report what only this
-    instance gets at the call's arguments; return the instance's returned value."""
+    instance gets at the call's arguments; return the instance's returned value and the
+    instance (its `ProgramInfo`)."""
     ctx = checker.ctx
     from .programs import ProgramChecker
     d = info.decl
     active = ctx.instantiating
     if id(d) in active:
-        return None  # a template drawing from itself (already QVR014): do not unfold it
+        return None, None  # a template drawing from itself (already QVR014): do not unfold it
     active.add(id(d))
     try:
         return _instantiate_once(checker, sym, info, target, binding)
@@ -492,7 +511,7 @@ def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
     checker.draws(inst, target.name.span)  # the instance's data names and rows: the caller's
     rt = inst.return_type
     if rt is None:
-        return inst.effective.cod if inst.effective is not None else None
+        return (inst.effective.cod if inst.effective is not None else None), inst
     returned = plating_of(rt)
     if returned.axes or returned.open is not None:
         # (an open plate: the rows of a data name the instance reads, now the caller's)
@@ -500,7 +519,7 @@ def _instantiate_once(checker, sym, info, target: A.Target, binding: dict):
         checker.args.append((target, plates, False))
         if plates.open is not None and plates.axes:
             checker.open_returns.append((target, plates))
-    return base_of(rt)
+    return base_of(rt), inst
 
 
 def _raw(t) -> Plating:
