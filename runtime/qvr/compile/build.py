@@ -100,28 +100,23 @@ class Builder:
         further plates is refused at the step."""
         given = {k for keys in (plan.param_keys or ()) for k in keys}
         returned = {k for t in module.ret.types if t is not None for k in V.plate_keys(t)}
-        own = returned or module.row_plates or any(isinstance(k, tuple) for k in (*given, *plan.keys))
-        if own:
-            plan.plate_input = None  # (it is passed the caller's input, and runs as it is)
-            missing = [k for k in plan.keys if k not in returned]
-            if module.row_plates and given and missing:
-                # plated arguments would fold the step's plates into the batch its rows are
-                name = step.target.name.text
-                raise self.unsupported(step.target.span, f"drawing the program `{name}` once per "
-                                       f"element of `{V.key_name(missing[0])}` is not supported "
-                                       f"by this runtime: `{name}` has a row plate of its own "
-                                       f"(`{module.row_plates[0].name}`)")
-        elif plan.plate_input is not None:
-            given.add(plan.plate_input)  # its elements are the input (part 2 §5.2)
-        if not own:
-            plan.fold_plates = tuple(plan.keys)
+        if not (returned or module.row_plates
+                or any(isinstance(k, tuple) for k in (*given, *plan.keys))):
+            plan.fold_plates = tuple(plan.keys)  # (with `plate_input`: the elements of its one plate)
             return
-        supplied = given | returned
-        missing = [k for k in plan.keys if k not in supplied]
-        if any(isinstance(k, tuple) for k in supplied):
+        plan.plate_input = None  # it is passed the caller's input and runs as it is
+        name = step.target.name.text
+        beyond = [k for k in plan.keys if k not in returned]  # plates its value does not bring
+        if module.row_plates and given and beyond:
+            # plated arguments would fold the step's plates into the batch its rows are
+            raise self.unsupported(step.target.span, f"drawing the program `{name}` once per "
+                                   f"element of `{V.key_name(beyond[0])}` is not supported by "
+                                   f"this runtime: `{name}` has a row plate of its own "
+                                   f"(`{module.row_plates[0].name}`)")
+        missing = [k for k in beyond if k not in given]
+        if any(isinstance(k, tuple) for k in (*given, *returned)):
             missing = missing[1:]  # rows of a data input it reads: they meet one plate here
         if missing:
-            name = step.target.name.text
             raise self.unsupported(step.target.span, f"drawing the program `{name}` once per "
                                    f"element of `{V.key_name(missing[0])}` is not supported by "
                                    f"this runtime: `{name}` has plates of its own (its value, "
