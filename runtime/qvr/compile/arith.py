@@ -158,15 +158,15 @@ class ArithCompiler:
 
         def call(env):
             module = getattr(env[OWNER], attr)
-            if not args:
-                y, _ = module.run(env[INPUT], Recorder(), "", None)
-                return y
-            vals = [f(env) for f in args]
-            if keys:  # lifted over the plates: every argument laid out on the result's plates
-                vals = [V.to_plates(v, k, keys) for v, k in zip(vals, arg_keys)]
-                lead = torch.broadcast_shapes(*[v.shape[:1 + len(keys)] for v in vals])
-                vals = [v.expand(*lead, *v.shape[1 + len(keys):]) for v in vals]
-            x = vals[0] if len(vals) == 1 else V.concat_values(vals, arg_types, dtype=env[PLACE][1])
+            if not args:  # `f()`: applied to the program's input
+                x = env[INPUT]
+            else:
+                vals = [f(env) for f in args]
+                if keys:  # lifted over the plates: every argument laid out on the result's plates
+                    vals = [V.to_plates(v, k, keys) for v, k in zip(vals, arg_keys)]
+                    lead = torch.broadcast_shapes(*[v.shape[:1 + len(keys)] for v in vals])
+                    vals = [v.expand(*lead, *v.shape[1 + len(keys):]) for v in vals]
+                x = vals[0] if len(vals) == 1 else V.concat_values(vals, arg_types, dtype=env[PLACE][1])
             y, _ = module.run(x, Recorder(), "", None)
             return y
         return call

@@ -93,7 +93,7 @@ class Builder:
         """A program drawn at a step with axis plates runs once per element of them, folded
         into the batch (part 2 §6.3): each element gets its own part of a plated argument and
         the whole of the others, and where nothing it is given varies over a plate
-        (`sample b : Trial <- inner(0.5)`) every element draws it afresh. `plan.fold_plates`
+        (`sample b : Trial <- inner(0.5)`) every element draws it afresh. `plan.fold`
         says so (`ProgramModule._draw` lays the arguments out on those plates). Where the
         step's plates come from inside the program (its returned value, its row plate, the
         rows of a data input it reads) it runs as it is; drawing it once per element of
@@ -102,9 +102,11 @@ class Builder:
         returned = {k for t in module.ret.types if t is not None for k in V.plate_keys(t)}
         if not (returned or module.row_plates
                 or any(isinstance(k, tuple) for k in (*given, *plan.keys))):
-            plan.fold_plates = tuple(plan.keys)  # (with `plate_input`: the elements of its one plate)
+            plan.fold = True  # (with `plate_input`: the elements of its one plate are the input)
             return
-        plan.plate_input = None  # it is passed the caller's input and runs as it is
+        # it is passed the caller's input and runs as it is (a program over its own plates is
+        # not given their elements)
+        plan.plate_input = None
         name = step.target.name.text
         beyond = [k for k in plan.keys if k not in returned]  # plates its value does not bring
         if module.row_plates and given and beyond:
@@ -344,7 +346,6 @@ class Builder:
                     # conditioned on itself (part 2 §5.2)
                     dom = getattr(module, "dom", None)
                     if (len(keys) == 1 and not isinstance(keys[0], tuple) and dom is not None
-                            and (not getattr(module, "is_program", False) or _declares_plates(step))
                             and V.element_rank(dom) == 0
                             and elem_of(dom).cardinality == keys[0].size):
                         plan.plate_input = keys[0]
@@ -559,14 +560,6 @@ def label_of(node) -> str:
     return {A.Scan: "scan", A.Fan: "fan", A.Stack: "stack", A.Repeat: "repeat",
             A.Tensor: "tensor", A.Identity: "identity", A.Compose: "compose",
             A.Marginalize: "marginalize", A.ParserExpr: "parser"}.get(type(node), "expr")
-
-
-def _declares_plates(step) -> bool:
-    """Whether a draw step declares its plates (an annotation or `iid_over`, part 2 §5.2),
-    rather than taking them from what it draws (a drawn program's data inputs)."""
-    options = step.options.items if getattr(step, "options", None) is not None else ()
-    return getattr(step, "annotation", None) is not None or any(
-        o.key.text == "iid_over" for o in options)
 
 
 def _arg_value(node):

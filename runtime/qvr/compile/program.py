@@ -49,9 +49,10 @@ class DrawPlan:
     param_keys: object = None        # plates of each inline parameter / argument
     plate_input: object = None       # a plate whose elements are the input (part 2 §5.2)
     scalars: Optional[dict] = None   # a template call's non-literal scalar arguments: {param: evaluator}
-    # the step's plates a drawn program runs folded over, its arguments laid out on them
-    # (`ProgramModule._laid_out_arguments`); () where it is not a program or brings its own
-    fold_plates: tuple = ()
+    # a drawn program runs once per element of the step's plates, folded into the batch, its
+    # arguments laid out on them (`ProgramModule._laid_out_arguments`); not where it is not a
+    # program or brings plates of its own
+    fold: bool = False
 
     def __post_init__(self):
         if self.arg_types is not None:
@@ -253,7 +254,7 @@ class ProgramModule(RuntimeModule):
             inp = {k: (v.expand(B, v.shape[-1]) if v.dim() == 1 else
                        v.expand(B, v.shape[1]) if v.dim() == 2 and v.shape[0] == 1 else v)
                    for k, v in inp.items()}
-        elif step.fold_plates and step.args is not None:
+        elif step.fold and step.args is not None:
             inp = self._laid_out_arguments(step, x, env)
         elif step.args is None and step.plate_input is not None:
             n = step.plate_input.size
@@ -274,7 +275,7 @@ class ProgramModule(RuntimeModule):
                 inp = _concat([fn(env) for fn in step.args], step.arg_ranks, step.arg_all_finite, self.dtype)
                 if step.arg_key is not None:
                     cache[step.arg_key] = inp
-        if step.fold_plates and step.args is None and step.plate_input is None:
+        if step.fold and step.args is None and step.plate_input is None:
             # the program input, copied along the step's plates (`_laid_out_arguments`)
             sizes = [k.size for k in step.keys]
             inp = inp.reshape(inp.shape[0], *[1] * len(sizes), *inp.shape[1:]).expand(
@@ -323,7 +324,7 @@ class ProgramModule(RuntimeModule):
 
     def _laid_out_arguments(self, step: DrawPlan, x, env):
         """The input of a program drawn once per element of the step's plates
-        (`DrawPlan.fold_plates`): each argument laid out on those plates, in their order, and
+        (`DrawPlan.fold`): each argument laid out on those plates, in their order, and
         copied along those it does not vary over, so that every row and element has its own;
         the program then runs with the plate axes folded into the batch (part 2 §6.3)."""
         keys = step.keys
@@ -604,8 +605,8 @@ class ProgramModule(RuntimeModule):
                 out.append(SiteSpec(join(path, v), kind, V.event_shape(t), support, step_seq,
                                     *_spec_plates(t)))
             nested = module.nested_specs(join(path, step.vars[0]), step_seq)
-            if step.fold_plates:  # one copy of its sites per element of the step's plates
-                outer = tuple((V.key_name(k), k.size) for k in step.fold_plates)
+            if step.fold:  # one copy of its sites per element of the step's plates
+                outer = tuple((V.key_name(k), k.size) for k in step.keys)
                 nested = [replace(s, plates=outer + s.plates) for s in nested]
             out += nested
         return out

@@ -833,8 +833,7 @@ class ProgramChecker:
             if (not is_seq(given) and compatible(given, dom.elem) and not self.promoted
                     and (args is None or all_params)):
                 raise _Promote()
-            ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
-                      f"`{given.display()}`", self._args_span(target))
+            self.wrong_input(fname, dom, given, target)
             return None, info
         if is_seq(given):
             if not mt.is_elementwise:
@@ -842,15 +841,18 @@ class ProgramChecker:
                           self._args_span(target))
                 return None, info
             if not compatible(given.elem, dom):
-                ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
-                          f"`{given.elem.display()}`", self._args_span(target))
+                self.wrong_input(fname, dom, given.elem, target)
                 return None, info
             return SeqType(mt.cod), info
         if not compatible(given, dom):
-            ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
-                      f"`{given.display()}`", self._args_span(target))
+            self.wrong_input(fname, dom, given, target)
             return None, info
         return mt.cod, info
+
+    def wrong_input(self, fname: str, dom, given, target) -> None:
+        """QVR061: the arguments of a draw or call of `fname` give `given`, not its domain."""
+        self.ctx.error("QVR061", f"`{fname}` expects `{dom.display()}` but the arguments give "
+                       f"`{given.display()}`", self._args_span(target))
 
     def _inline(self, step, target: A.Target):
         ctx = self.ctx

@@ -336,8 +336,7 @@ def _check_input(checker, name: str, mt: Optional[MorphType], target, bare: list
     given = product_of(bare)
     if given is None or is_seq(given) or is_seq(mt.dom) or compatible(given, mt.dom):
         return  # (a sequence is lifted or refused where the callee's steps are checked)
-    checker.ctx.error("QVR061", f"`{name}` expects `{mt.dom.display()}` but the arguments give "
-                      f"`{given.display()}`", checker._args_span(target))
+    checker.wrong_input(name, mt.dom, given, target)
 
 
 def _plain(checker, info, target):
