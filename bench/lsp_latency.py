@@ -22,7 +22,9 @@ starts `python -m qvr_lsp` and measures, per size:
   parsed, what an editor in Node has of the diagnostics before its own bookkeeping; and as many
   keystrokes in code (a digit typed and deleted in a width of the middle model, `code_position`:
   the declaration and its block are checked again, where a keystroke in a comment changes no
-  declaration and the engine hands on the last version's results);
+  declaration and the engine hands on the last version's results); and those keystrokes in code
+  once more against `bench/canned_server.py`, a stand-in that does no work and publishes the
+  same diagnostics at once (the client's and the pipe's share, which no server work can save);
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
   flight, and hover right after a keystroke and after a 0.6 s pause;
@@ -479,7 +481,9 @@ def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]
     same keystrokes as `measure` (an `x` typed and deleted in the middle model's doc comment,
     each followed by a semantic tokens delta request), and as many in code (a `1` typed and
     deleted in a width, `code_position`: the declaration is checked again, and in the classic
-    dialect its hint, which quotes it, changes). Empty when node or the extension's
+    dialect its hint, which quotes it, changes), and those again against
+    `canned_server.py`, which answers each at once with the same diagnostics (the client's and
+    the pipe's share of the figure: what no work in the server can save). Empty when node or the extension's
     vscode-jsonrpc is not installed (``npm ci`` in vscode-extension/)."""
     import json
     import shutil
@@ -500,9 +504,12 @@ def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]
         line, column = code_position(text)
         code = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
                                "--type", "1"], env=env, check=True, capture_output=True, text=True)
-    report, in_code = json.loads(done.stdout), json.loads(code.stdout)
+        canned = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
+                                 "--type", "1", "--canned"], env=env, check=True, capture_output=True, text=True)
+    report, in_code, floor = (json.loads(run.stdout) for run in (done, code, canned))
     return {"keystroke -> diagnostics, Node client": [ms / 1000 for ms in report["keystrokes"]],
-            "keystroke in code -> diagnostics, Node client": [ms / 1000 for ms in in_code["keystrokes"]]}
+            "keystroke in code -> diagnostics, Node client": [ms / 1000 for ms in in_code["keystrokes"]],
+            "the same, server doing no work": [ms / 1000 for ms in floor["keystrokes"]]}
 
 
 def child_cpu_ms(code: str, repeat: int = 3) -> float:

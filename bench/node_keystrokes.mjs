@@ -3,7 +3,7 @@
 // (its framing and its JSON.parse), from the extension's node_modules.
 //
 // Run by bench/lsp_latency.py (see its docstring); by hand:
-//   node bench/node_keystrokes.mjs PYTHON TEXT_FILE LINE[:COLUMN] ROUNDS [--last] [--type C]
+//   node bench/node_keystrokes.mjs PYTHON TEXT_FILE LINE[:COLUMN] ROUNDS [--last] [--type C] [--canned]
 // opens TEXT_FILE, then types C (default `x`) at LINE:COLUMN (default column 3) and deletes it
 // again, ROUNDS times in all, each keystroke followed by the semantic tokens delta request VS
 // Code sends while typing.
@@ -11,7 +11,9 @@
 // publishDiagnostics having been parsed (`keystrokes`), how many diagnostics the last one
 // held and, with --last, those diagnostics (`last`).
 // What VS Code then does with the diagnostics (its own objects, the Problems panel) is not
-// in the figure.
+// in the figure. With --canned the server is bench/canned_server.py, which does no work and
+// answers each keystroke at once with the diagnostics the QVR server publishes for TEXT_FILE:
+// the client's (and the pipe's) share of the figure for messages of that size.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -31,7 +33,8 @@ const [line, column] = lineArg.includes(":") ? lineArg.split(":").map(Number) : 
 const rounds = Number(roundsArg);
 const uri = pathToFileURL(textFile).href;
 
-const server = spawn(python, ["-m", "qvr_lsp"], { stdio: ["pipe", "pipe", "inherit"] });
+const serverArgs = flags.includes("--canned") ? [join(here, "canned_server.py"), textFile] : ["-m", "qvr_lsp"];
+const server = spawn(python, serverArgs, { stdio: ["pipe", "pipe", "inherit"] });
 const connection = rpc.createMessageConnection(
   new rpc.StreamMessageReader(server.stdout), new rpc.StreamMessageWriter(server.stdin));
 

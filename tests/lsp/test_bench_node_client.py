@@ -61,3 +61,17 @@ def test_the_node_client_reads_the_diagnostics_of_each_version(tmp_path, rounds)
     last = expected("\n".join(lines))
     assert report["last"] == last and report["diagnostics"] == len(last) > 12
     assert any(d["severity"] == 1 for d in last) == bool(rounds % 2)
+
+
+def test_the_canned_server_answers_every_keystroke_with_the_files_diagnostics(tmp_path):
+    """`--canned` (bench/canned_server.py) stands in for the server with the same message and no
+    work: each keystroke, even one that would break the text, gets the file's own diagnostics."""
+    text = "".join(CLASSIC.format(i=i) for i in range(6))
+    path = tmp_path / "bench_node.qvr"
+    path.write_text(text, encoding="utf-8")
+    line = 3 * CLASSIC.count("\n") + 2
+    done = subprocess.run(["node", str(CLIENT), sys.executable, str(path), str(line), "3", "--last",
+                           "--canned"], check=True, capture_output=True, text=True, cwd=ROOT)
+    report = json.loads(done.stdout)
+    assert len(report["keystrokes"]) == 3
+    assert report["last"] == expected(text) and not any(d["severity"] == 1 for d in report["last"])
