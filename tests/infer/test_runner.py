@@ -309,6 +309,50 @@ def test_a_failure_while_a_step_computes_its_site_is_located_at_that_step(capsys
                           "message": "while computing site 'mu': ValueError: math domain error"}
 
 
+# `share` is a data input; mixture weights must not be negative
+BLEND = ("object Part : FinSet 2\nobject Row : FinSet 5\nobject Level : Real 1\n"
+         "program blend : Row -> Level\n"
+         "    sample centre : Part <- Normal(loc=0.0, scale=3.0)\n"
+         "    sample spread : Part <- HalfNormal(scale=1.0)\n"
+         "    observe level : Row <- MixtureNormal(weights=share, loc=centre, scale=spread)\n"
+         "    return level\nexport blend\n")
+NEGATIVE_WEIGHTS = ("while computing site 'level': RuntimeError: probability tensor contains either "
+                    "`inf`, `nan` or element < 0")
+
+
+@pytest.mark.parametrize("through_let", [False, True])
+def test_a_site_failure_on_made_up_data_names_that_data(capsys, tmp_path, through_let):
+    """Without --data the run draws `share` from N(0, 1) (with this seed, some of it negative):
+    the failure says which made-up input the failing step reads (itself or through a `let`),
+    and how to give real ones."""
+    text = BLEND
+    if through_let:
+        text = text.replace("    observe level : Row <- MixtureNormal(weights=share",
+                            "    let mix = 2.0 * share\n"
+                            "    observe level : Row <- MixtureNormal(weights=mix")
+    src = tmp_path / "blend.qvr"
+    src.write_text(text)
+    rc, events, _ = run_json(capsys, str(src), "--sample", "--samples", "2", "--seed", "1",
+                             "--out", str(tmp_path / "out"))
+    assert rc == 1
+    assert events[-1] == {"event": "error", "code": "runtime", "file": str(src),
+                          "line": 8 if through_let else 7, "column": 5,
+                          "message": NEGATIVE_WEIGHTS + " (this run made up `share` as N(0, 1) data, "
+                          "which may be out of range there: supply real values with --data FILE)"}
+
+
+def test_a_site_failure_on_supplied_data_has_no_such_note(capsys, tmp_path):
+    src = tmp_path / "blend.qvr"
+    src.write_text(BLEND)
+    data = tmp_path / "blend.json"
+    data.write_text(json.dumps({"share": [-0.5, 1.5, 1.0, 1.0, 1.0], "level": [0.1, 0.2, 0.3, 0.4, 0.5]}))
+    rc, events, _ = run_json(capsys, str(src), "--sample", "--samples", "2", "--data", str(data),
+                             "--out", str(tmp_path / "out"))
+    assert rc == 1
+    assert events[-1] == {"event": "error", "code": "runtime", "file": str(src), "line": 7, "column": 5,
+                          "message": NEGATIVE_WEIGHTS}
+
+
 def test_qvr_debug_prints_the_traceback_of_a_located_site_failure(capsys, tmp_path, monkeypatch):
     src = tmp_path / "empty.qvr"
     src.write_text(EMPTY_UNIFORM)

@@ -135,7 +135,7 @@ def _run(args, reporter) -> None:
     from ..charlm import is_text_corpus
     from ..infer.sites import model_device
     from . import drivers
-    from .data import entry_batch, load_data, simulate
+    from .data import entry_batch, load_data, normal_data_names, simulate
     from .output import prepare_out_dir
     from .program import Locator, check_something_to_fit, load_program, pick_entry
 
@@ -166,6 +166,7 @@ def _run(args, reporter) -> None:
             fit_model = model
         else:
             batch = entry_batch(model, args.batch, explicit_batch)
+            locate.simulated = normal_data_names(model)
             x, observations = simulate(model, domain, batch, args.seq_len, device)
             # Fit a freshly initialised copy (seed + 1), as in the seed 002 walkthrough.
             program, _ = load_program(path, args.device, seed=args.seed + 1)

@@ -65,6 +65,13 @@ def entry_batch(model, batch: int, explicit: bool) -> int:
     return batch
 
 
+def normal_data_names(model) -> frozenset:
+    """The named inputs `simulate_inputs` draws from N(0, 1): real data (not index data, not
+    scalar parameters)."""
+    return frozenset(name for name, spec in (getattr(model, "named_inputs", None) or {}).items()
+                     if spec.kind not in ("hyper", "index"))
+
+
 def simulate_inputs(model, device) -> dict:
     """Named inputs made up for a run without --data (spec part 2 §6.7): real data N(0, 1),
     index data uniform over `[0, |N|)`, `Real` parameters 1.0, `Nat` parameters 1, open

@@ -152,6 +152,9 @@ class Locator:
 
     def __init__(self, program, entry, text, file):
         self.program, self.entry, self.text, self.file = program, entry, text, file
+        # named inputs this run made up as N(0, 1) data (no --data): a failure at a step that
+        # reads one says so, since real values may well be valid there
+        self.simulated: frozenset = frozenset()
 
     def nan_error(self, step, model, guide, x, observations) -> RunError:
         """The `nan` error of an SVI step whose loss is not finite: located at the first site of
@@ -206,11 +209,31 @@ class Locator:
             line, col = self.position_of(site)
             # (the runtime's own errors name the site already)
             where = "" if isinstance(exc, QvrError) else f"while computing site {site!r}: "
-            raise RunError(f"{where}{type(exc).__name__}: {exc}", "runtime",
-                           file=self.file if line else None, line=line, column=col) from None
+            raise RunError(f"{where}{type(exc).__name__}: {exc}{self._simulated_note(site)}",
+                           "runtime", file=self.file if line else None, line=line,
+                           column=col) from None
+
+    def _simulated_note(self, site: str) -> str:
+        names = self.simulated_inputs_of(site)
+        if not names:
+            return ""
+        listed = ", ".join(f"`{n}`" for n in names)
+        return (f" (this run made up {listed} as N(0, 1) data, which may be out of range there: "
+                "supply real values with --data FILE)")
 
     def position_of(self, site: str):
-        """(line, column), 1-based, of the program step that draws `site`, or (None, None).
+        """(line, column), 1-based, of the program step that draws `site`, or (None, None)."""
+        from ..syntax.span import LineIndex, normalize
+
+        span = getattr(self.step_of(site)[1], "span", None)
+        if span is None:
+            return None, None
+        line, col = LineIndex(normalize(self.text)).position(span.start)
+        return line + 1, col + 1
+
+    def step_of(self, site: str):
+        """(the program's info, the step's AST node) of the program step that draws `site`;
+        the node is None where none is found.
 
         A site is named by its path (spec §5.8, naming): an entry program's steps are at their
         variable; a step of a program drawn inside another, or referenced as an earlier
@@ -218,13 +241,13 @@ class Locator:
         last component of a define entry's `>>` chain lie below the define's output
         (`output/y`)."""
         from ..compile.base import ROOT_SITE
-        from ..syntax.span import LineIndex, normalize
 
         parts = site.split("/")
         analysis = self.program.analysis
         programs = analysis.programs
         node = None
         # the innermost program named in the path, with a step of that name below it
+        info = None
         for k in range(len(parts) - 1, 0, -1):
             info = programs.get(parts[k - 1])
             if info is not None and parts[k] in info.variables:
@@ -239,11 +262,29 @@ class Locator:
             if info is None and parts[0] == ROOT_SITE and len(parts) > 1:
                 info, var = _last_program(analysis, entry), parts[1]
             node = getattr(info.variables.get(var), "node", None) if info is not None else None
-        span = getattr(node, "span", None)
-        if span is None:
-            return None, None
-        line, col = LineIndex(normalize(self.text)).position(span.start)
-        return line + 1, col + 1
+        return info, node
+
+    def simulated_inputs_of(self, site: str) -> list[str]:
+        """The named inputs that the step drawing `site` reads, directly or through the `let`
+        steps it uses, and that this run made up as N(0, 1) data (`simulated`, set by a run
+        without --data), in the order they are met."""
+        info, node = self.step_of(site)
+        if node is None or not self.simulated:
+            return []
+        analysis = self.program.analysis
+        names, seen, todo = [], {id(node)}, [node]
+        while todo:
+            for ref in analysis.references_within(todo.pop(0).span):
+                var = info.variables.get(ref.symbol.name)
+                if var is None:
+                    continue
+                # (a data name's first use is its definition: that use counts too)
+                if var.kind == "data" and var.name in self.simulated and var.name not in names:
+                    names.append(var.name)
+                elif var.kind == "let" and id(var.node) not in seen:
+                    seen.add(id(var.node))
+                    todo.append(var.node)
+        return names
 
 
 def _last_program(analysis, name):
