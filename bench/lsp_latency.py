@@ -24,7 +24,8 @@ starts `python -m qvr_lsp` and measures, per size:
   the declaration and its block are checked again, where a keystroke in a comment changes no
   declaration and the engine hands on the last version's results); and those keystrokes in code
   once more against `bench/canned_server.py`, a stand-in that does no work and publishes the
-  same diagnostics at once (the client's and the pipe's share, which no server work can save);
+  same diagnostics at once (the client's and the pipe's share, which no server work can save),
+  and pulled (LSP 3.17 textDocument/diagnostic after each didChange, as VS Code's client does);
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
   flight, and hover right after a keystroke and after a 0.6 s pause;
@@ -483,7 +484,8 @@ def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]
     deleted in a width, `code_position`: the declaration is checked again, and in the classic
     dialect its hint, which quotes it, changes), and those again against
     `canned_server.py`, which answers each at once with the same diagnostics (the client's and
-    the pipe's share of the figure: what no work in the server can save). Empty when node or the extension's
+    the pipe's share of the figure: what no work in the server can save), and once more pulling
+    the diagnostics after each didChange (`--pull`, VS Code's way). Empty when node or the extension's
     vscode-jsonrpc is not installed (``npm ci`` in vscode-extension/)."""
     import json
     import shutil
@@ -506,10 +508,14 @@ def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]
                                "--type", "1"], env=env, check=True, capture_output=True, text=True)
         canned = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
                                  "--type", "1", "--canned"], env=env, check=True, capture_output=True, text=True)
-    report, in_code, floor = (json.loads(run.stdout) for run in (done, code, canned))
+        pulled = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
+                                 "--type", "1", "--pull"], env=env, check=True, capture_output=True, text=True)
+    report, in_code, floor, pull = (json.loads(run.stdout) for run in (done, code, canned, pulled))
+    print(f"  Node client, pulled reports in code: {pull['kinds']}")
     return {"keystroke -> diagnostics, Node client": [ms / 1000 for ms in report["keystrokes"]],
             "keystroke in code -> diagnostics, Node client": [ms / 1000 for ms in in_code["keystrokes"]],
-            "the same, server doing no work": [ms / 1000 for ms in floor["keystrokes"]]}
+            "the same, server doing no work": [ms / 1000 for ms in floor["keystrokes"]],
+            "the same, pulled (Node client)": [ms / 1000 for ms in pull["keystrokes"]]}
 
 
 def child_cpu_ms(code: str, repeat: int = 3) -> float:

@@ -3,7 +3,7 @@
 // (its framing and its JSON.parse), from the extension's node_modules.
 //
 // Run by bench/lsp_latency.py (see its docstring); by hand:
-//   node bench/node_keystrokes.mjs PYTHON TEXT_FILE LINE[:COLUMN] ROUNDS [--last] [--type C] [--canned]
+//   node bench/node_keystrokes.mjs PYTHON TEXT_FILE LINE[:COLUMN] ROUNDS [--last] [--type C] [--canned | --pull]
 // opens TEXT_FILE, then types C (default `x`) at LINE:COLUMN (default column 3) and deletes it
 // again, ROUNDS times in all, each keystroke followed by the semantic tokens delta request VS
 // Code sends while typing.
@@ -13,7 +13,11 @@
 // What VS Code then does with the diagnostics (its own objects, the Problems panel) is not
 // in the figure. With --canned the server is bench/canned_server.py, which does no work and
 // answers each keystroke at once with the diagnostics the QVR server publishes for TEXT_FILE:
-// the client's (and the pipe's) share of the figure for messages of that size.
+// the client's (and the pipe's) share of the figure for messages of that size. With --pull the
+// client pulls its diagnostics (LSP 3.17, as VS Code's language client does when the server
+// offers it): after each didChange it asks textDocument/diagnostic with the last result id,
+// and the figure runs until that answer is parsed; `kinds` lists the kinds of the answers
+// (`full`, or `unchanged` when the diagnostics are those the client has).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -56,11 +60,18 @@ function whenPublished(version) {
   return new Promise((resolve) => waiting.set(version, resolve));
 }
 
-await connection.sendRequest("initialize", { processId: process.pid, rootUri: null, capabilities: {} });
+const pull = flags.includes("--pull");
+const capabilities = pull ? { textDocument: { diagnostic: { dynamicRegistration: false } } } : {};
+const initialized = await connection.sendRequest("initialize",
+  { processId: process.pid, rootUri: null, capabilities });
+if (pull && !initialized.capabilities.diagnosticProvider) throw new Error("the server offers no pull diagnostics");
 connection.sendNotification("initialized", {});
 connection.sendNotification("textDocument/didOpen",
   { textDocument: { uri, languageId: "qvr", version: 1, text } });
-await whenPublished(1);
+// pulled diagnostics: the last result id and what the client holds
+let pulled = pull ? await connection.sendRequest("textDocument/diagnostic", { textDocument: { uri } }) : null;
+const kinds = new Set();
+if (!pull) await whenPublished(1);
 let { resultId } = await connection.sendRequest("textDocument/semanticTokens/full",
   { textDocument: { uri } });
 
@@ -76,10 +87,19 @@ for (let version = 2; version < rounds + 2; version++) {
     contentChanges: [{ range: { start, end }, text: typed ? "" : insert }],
   });
   typed = !typed;
-  const got = await whenPublished(version);
-  keystrokes.push(got.at - sent);
-  last = got.diagnostics;
-  published.delete(version);
+  if (pull) {
+    const report = await connection.sendRequest("textDocument/diagnostic",
+      { textDocument: { uri }, previousResultId: pulled.resultId });
+    keystrokes.push(performance.now() - sent);
+    kinds.add(report.kind);
+    pulled = report.kind === "full" ? report : { ...pulled, resultId: report.resultId };
+    last = pulled.items;
+  } else {
+    const got = await whenPublished(version);
+    keystrokes.push(got.at - sent);
+    last = got.diagnostics;
+    published.delete(version);
+  }
   const delta = await connection.sendRequest("textDocument/semanticTokens/full/delta",
     { textDocument: { uri }, previousResultId: resultId });
   resultId = delta.resultId;
@@ -90,5 +110,6 @@ connection.sendNotification("exit");
 await new Promise((resolve) => server.on("exit", resolve));
 connection.dispose();
 const report = { keystrokes, diagnostics: last.length };
+if (pull) report.kinds = [...kinds].sort();
 if (lastFlag === "--last") report.last = last;
 process.stdout.write(JSON.stringify(report) + "\n");

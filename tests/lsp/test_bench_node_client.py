@@ -75,3 +75,21 @@ def test_the_canned_server_answers_every_keystroke_with_the_files_diagnostics(tm
     report = json.loads(done.stdout)
     assert len(report["keystrokes"]) == 3
     assert report["last"] == expected(text) and not any(d["severity"] == 1 for d in report["last"])
+
+
+@pytest.mark.parametrize("rounds", [2, 3])
+def test_the_node_client_pulling_reads_the_diagnostics_of_each_version(tmp_path, rounds):
+    """`--pull`: the client asks textDocument/diagnostic after each didChange, as VS Code's does;
+    every keystroke here changes the diagnostics, so every answer is a full report of that text."""
+    text = "".join(CLASSIC.format(i=i) for i in range(6))
+    path = tmp_path / "bench_node.qvr"
+    path.write_text(text, encoding="utf-8")
+    line = 3 * CLASSIC.count("\n") + 2
+    done = subprocess.run(["node", str(CLIENT), sys.executable, str(path), str(line), str(rounds), "--last",
+                           "--pull"], check=True, capture_output=True, text=True, cwd=ROOT)
+    report = json.loads(done.stdout)
+    assert len(report["keystrokes"]) == rounds and report["kinds"] == ["full"]
+    lines = text.split("\n")
+    if rounds % 2:
+        lines[line] = lines[line][:3] + "x" + lines[line][3:]
+    assert report["last"] == expected("\n".join(lines))
