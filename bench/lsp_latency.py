@@ -28,7 +28,8 @@ starts `python -m qvr_lsp` and measures, per size:
   and pulled (LSP 3.17 textDocument/diagnostic after each didChange, as VS Code's client does);
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
-  flight, and hover right after a keystroke and after a 0.6 s pause;
+  flight, hover right after a keystroke and after a 0.6 s pause, and signature help right after
+  a keystroke (inside a call, as while typing its arguments);
 * hover, definition, completion and full semantic tokens request round trips;
 * with a small file open, a generated file of `--big-mb` MB: hovers on the small file while the
   big one is opened and analysed, then while each of `KEYSTROKES_BIG` keystrokes in the big
@@ -417,7 +418,11 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
     # right after a keystroke (the analysis computed on demand) or after a pause (computed
     # while the user paused).
     whole = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=lines + 1, character=0))
-    during, hover_now, hover_paused = [], [], []
+    during, hover_now, hover_paused, signature_now = [], [], [], []
+    # signature help inside the middle model's first call (`gate(x, ` / `gate_z(x_t, `), asked
+    # right after a keystroke as an editor does while the user types the arguments
+    call_line = text.split("\n")[gate_line]
+    sig_pos = lsp.Position(line=gate_line, character=call_line.index(", ", call_line.index("(")) + 2)
     for r in range(rounds):
         await bench.wait_published(uri, keystroke())
         # a request that needs the analysis of this version is in flight when the next comes
@@ -440,9 +445,17 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
             await client.text_document_hover_async(lsp.HoverParams(text_document=doc, position=hover_pos))
             hover_paused.append(time.perf_counter() - t)
             await bench.wait_published(uri, keystroke())
+            await asyncio.sleep(0.6)  # (so that no analysis is under way)
+            keystroke()
+            t = time.perf_counter()
+            await client.text_document_signature_help_async(
+                lsp.SignatureHelpParams(text_document=doc, position=sig_pos))
+            signature_now.append(time.perf_counter() - t)
+            await bench.wait_published(uri, version)
     results["keystroke, hints in flight"] = during
     results["hover right after keystroke"] = hover_now
     results["hover after a 0.6 s pause"] = hover_paused
+    results["signature help right after keystroke"] = signature_now
 
     async def timed(name: str, coro_factory):
         out = []

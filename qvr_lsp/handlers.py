@@ -470,7 +470,8 @@ TABLE: list[Handler] = [
     Handler(lsp.TEXT_DOCUMENT_COMPLETION, "completion", default=_empty_completions,
             options=lsp.CompletionOptions(trigger_characters=["~", "-", ">", ":", "(", "[", ",", " ", "="]),
             feature=_completion),
-    Handler(lsp.TEXT_DOCUMENT_SIGNATURE_HELP, "signature_help", need="analysis",
+    # (no full analysis: while typing, the top-level names come from the engine's run)
+    Handler(lsp.TEXT_DOCUMENT_SIGNATURE_HELP, "signature_help",
             options=lsp.SignatureHelpOptions(trigger_characters=["(", ","]),
             feature=lambda ls, doc, p: f_sig.signature_help(doc, _offset(ls, doc, p)),
             convert=_signature_help),

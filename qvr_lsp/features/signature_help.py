@@ -106,20 +106,19 @@ def builtin_signature(name: str, index: int = 0) -> Optional[Signature]:
     return Signature(f"{name}({', '.join(params)})", params, min(index, len(params) - 1), described[1])
 
 
-def _template_signature(doc, analysis, name: str, index: int) -> Optional[Signature]:
+def _template_signature(text: str, program, frame: int, name: str, index: int) -> Optional[Signature]:
     """A program with typed parameters is called with its parameters as written
     (`pooled(G : FinSet, spread : Real, link : Mor[Effect, Effect])`, spec part 2 §5.5), not
-    with the factors of its (abstract) domain."""
-    program = analysis.programs.get(name)
+    with the factors of its (abstract) domain. `frame`: the offset of the program's spans in
+    `text`."""
     decl = program.decl if program is not None else None
     kinds = (decl.param_kinds or ()) if decl is not None else ()
     if not any(k is not None for k in kinds):
         return None
-    text = analysis.text
-    params = tuple(text[k.span.start:k.span.end] if k is not None else p.text
+    params = tuple(text[frame + k.span.start:frame + k.span.end] if k is not None else p.text
                    for p, k in zip(decl.params, kinds))
     sig = decl.sig
-    result = f" : {text[sig.span.start:sig.span.end]}" if sig is not None else ""
+    result = f" : {text[frame + sig.span.start:frame + sig.span.end]}" if sig is not None else ""
     typed = sum(k is not None for k in kinds)
     documentation = ("the arguments bind the parameters in order" if typed == len(params) else
                      f"{len(params)} arguments bind the parameters in order; {typed} "
@@ -131,18 +130,22 @@ def _template_signature(doc, analysis, name: str, index: int) -> Optional[Signat
 
 
 def signature_help(doc, offset: int) -> Optional[Signature]:
+    """The signature of the call around `offset`. It reads the top-level names only
+    (`Document.top_level_names`): while the user types, those come from the engine's run for
+    the diagnostics, so the answer does not wait for a full analysis of the document."""
     call = _call_context(doc.text, offset)
     if call is None:
         return None
     name, index = call.name, call.index
-    analysis = doc.analysis
-    template = _template_signature(doc, analysis, name, index) if analysis is not None else None
+    symbols, programs, frames = doc.top_level_names()
+    program = programs.get(name)
+    template = _template_signature(doc.text, program, frames.get(name, 0), name, index)
     if template is not None:
         return template
-    if analysis is not None:
-        info = analysis.morphisms.get(name)
-        program = analysis.programs.get(name)
-        typ = (info.type if info is not None else None) or (
+    symbol = symbols.get(name)
+    if symbol is not None or program is not None:
+        # (a morphism's symbol carries its type; a program's info its declared signature)
+        typ = (symbol.type if symbol is not None and symbol.kind == "morphism" else None) or (
             program.declared if program is not None else None)
         if typ is not None:
             dom = typ.dom

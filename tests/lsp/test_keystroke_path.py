@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from qvr import semantics, syntax
 from qvr.syntax.span import LineIndex, Span
 from qvr_lsp.documents import Change, DocumentStore
-from qvr_lsp.features import completion, semantic_tokens
+from qvr_lsp.features import completion, semantic_tokens, signature_help
 from qvr_lsp.positions import PositionEncoder
 
 from expect import expect
@@ -51,6 +51,13 @@ def _completion_offsets(text: str) -> list[int]:
     return found + [len(text) * k // 5 for k in range(6)]
 
 
+def _call_offsets(text: str) -> list[int]:
+    """Where signature help is asked: just inside each call's parenthesis and after its first
+    comma (the first dozen of each)."""
+    return ([m.end() for m in re.finditer(r"\w\(", text)][:12]
+            + [m.end() for m in re.finditer(r"\w\([^(),\n]*, ", text)][:12])
+
+
 def _assert_matches_whole_path(doc, encoder):
     assert doc.line_index.line_starts == LineIndex(doc.text).line_starts  # updated edit by edit
     assert doc.chunks == syntax.split_declarations(doc.text)
@@ -61,9 +68,12 @@ def _assert_matches_whole_path(doc, encoder):
     offsets = _completion_offsets(doc.text)
     # no full analysis yet (unless the edit left the text as it was: then it carries over)
     typing = [completion.complete(doc, at) for at in offsets]
+    calls = _call_offsets(doc.text)
+    signatures = [signature_help.signature_help(doc, at) for at in calls]
     doc._analysis = fresh  # the whole-text paths read the full analysis
     assert fast == _whole_path_tokens(doc, encoder)
     assert typing == [completion.complete(doc, at) for at in offsets]
+    assert signatures == [signature_help.signature_help(doc, at) for at in calls]
 
 
 edits = st.lists(
@@ -113,6 +123,48 @@ def test_a_keystroke_in_a_large_file_rechecks_only_its_block(generated_module):
         _assert_matches_whole_path(doc, encoder)
         assert checker.checked <= 2 * 32  # the edited block (and at most its neighbour)
         assert checker.replayed >= units - 2 * 32
+
+
+TEMPLATE_CALLS = """object Effect : Real 1
+object Group : FinSet 3
+morphism squash : Effect -> Effect
+morphism gate : Effect * Effect -> Effect ~ LogitNormal
+program pooled(G : FinSet, spread : Real, link : Mor[Effect, Effect]) : G -> Effect
+    sample e : G <- Normal(loc=0.0, scale=spread)
+    let f <- link(e)
+    return f
+program model : Group -> Effect
+    # a comment to type in
+    sample u <- pooled(Group, 2.0, squash)
+    sample v <- gate(u, u)
+    return v
+export model
+"""
+
+
+def test_signature_help_while_typing_needs_no_full_analysis():
+    """Signature help reads the top-level names, which typing gets from the engine's run: a
+    template's typed parameters (their spans in the program's own frame) and a morphism's
+    domain factors, as the whole-module path gives them."""
+    store = DocumentStore()
+    doc = store.open("file:///calls.qvr", TEMPLATE_CALLS, 1)
+    doc.diagnostics
+    line = TEMPLATE_CALLS.split("\n").index("    # a comment to type in")
+    for version, change in enumerate([Change(((line, 5), (line, 5)), "x"),
+                                      Change(((line + 1, 4), (line + 1, 4)), " ")], start=2):
+        doc = store.change(doc.uri, version, [change], CODE_POINTS)
+        doc.diagnostics
+        at_template = doc.text.index("2.0, squash") + len("2.0, ")
+        at_gate = doc.text.index("gate(u, ") + len("gate(u, ")
+        typing = [signature_help.signature_help(doc, at) for at in (at_template, at_gate)]
+        assert not doc.has_analysis
+        assert typing == [
+            signature_help.Signature("pooled(G : FinSet, spread : Real, link : Mor[Effect, Effect]) : G -> Effect",
+                                     ("G : FinSet", "spread : Real", "link : Mor[Effect, Effect]"), 2,
+                                     "template: the arguments bind the parameters in order"),
+            signature_help.Signature("gate(Effect(1), Effect(1)) -> Effect(1)", ("Effect(1)", "Effect(1)"), 1)]
+        doc._analysis = semantics.analyze(doc.text)
+        assert typing == [signature_help.signature_help(doc, at) for at in (at_template, at_gate)]
 
 
 def test_a_changed_declaration_rechecks_its_users_and_their_diagnostics_follow(generated_module):
