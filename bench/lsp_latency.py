@@ -28,8 +28,8 @@ starts `python -m qvr_lsp` and measures, per size:
   and pulled (LSP 3.17 textDocument/diagnostic after each didChange, as VS Code's client does);
 * semantic tokens delta right after each keystroke (what VS Code asks for while typing);
 * keystroke -> diagnostics while an inlay-hint request (which needs the full analysis) is in
-  flight, hover right after a keystroke and after a 0.6 s pause, and signature help right after
-  a keystroke (inside a call, as while typing its arguments);
+  flight, hover right after a keystroke and after a 0.6 s pause, and signature help and code
+  actions right after a keystroke (inside a call, as while typing its arguments);
 * hover, definition, completion and full semantic tokens request round trips;
 * with a small file open, a generated file of `--big-mb` MB: hovers on the small file while the
   big one is opened and analysed, then while each of `KEYSTROKES_BIG` keystrokes in the big
@@ -418,7 +418,7 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
     # right after a keystroke (the analysis computed on demand) or after a pause (computed
     # while the user paused).
     whole = lsp.Range(start=lsp.Position(line=0, character=0), end=lsp.Position(line=lines + 1, character=0))
-    during, hover_now, hover_paused, signature_now = [], [], [], []
+    during, hover_now, hover_paused, signature_now, actions_now = [], [], [], [], []
     # signature help inside the middle model's first call (`gate(x, ` / `gate_z(x_t, `), asked
     # right after a keystroke as an editor does while the user types the arguments
     call_line = text.split("\n")[gate_line]
@@ -452,10 +452,19 @@ async def measure(lines: int, rounds: int, env: dict, text: str | None = None) -
                 lsp.SignatureHelpParams(text_document=doc, position=sig_pos))
             signature_now.append(time.perf_counter() - t)
             await bench.wait_published(uri, version)
+            await asyncio.sleep(0.6)
+            keystroke()
+            t = time.perf_counter()  # the code actions an editor asks for where the cursor is
+            await client.text_document_code_action_async(lsp.CodeActionParams(
+                text_document=doc, range=lsp.Range(start=sig_pos, end=sig_pos),
+                context=lsp.CodeActionContext(diagnostics=[])))
+            actions_now.append(time.perf_counter() - t)
+            await bench.wait_published(uri, version)
     results["keystroke, hints in flight"] = during
     results["hover right after keystroke"] = hover_now
     results["hover after a 0.6 s pause"] = hover_paused
     results["signature help right after keystroke"] = signature_now
+    results["code actions right after keystroke"] = actions_now
 
     async def timed(name: str, coro_factory):
         out = []

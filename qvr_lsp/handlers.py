@@ -493,7 +493,8 @@ TABLE: list[Handler] = [
             feature=_selection_ranges, threaded=True),
     Handler(lsp.TEXT_DOCUMENT_FORMATTING, "formatting", need="analysis", default=list,
             feature=_formatting),
-    Handler(lsp.TEXT_DOCUMENT_CODE_ACTION, "code_action", need="analysis", default=list,
+    # (the diagnostics and the chunks, no full analysis: asked on every move of the cursor)
+    Handler(lsp.TEXT_DOCUMENT_CODE_ACTION, "code_action", default=list,
             options=lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix, MIGRATE_KIND]),
             feature=_code_actions, convert=_lsp_code_actions),
     # custom requests

@@ -1,12 +1,15 @@
 """Code actions: the checker's fixes as quick fixes, and a source action that migrates the whole
 file to current syntax (`qvr.semantics.migrate`).
 
-Editors ask for code actions on every move of the cursor. The migration re-analyses the file
-(again for each round of fixes that overlap), so it is offered from the analysis at hand (the
-file has a deprecated form with a fix) and only made when the user picks it
-(`Action.deferred`: the server's migration command)."""
+Editors ask for code actions on every move of the cursor, so they are made from what typing
+keeps up to date: the document's diagnostics (`Document.diagnostics`, the engine's run for
+that version, equal to the full analysis' and carrying the same fixes) and its chunks, never a
+parse or a full analysis of the whole text. The migration re-analyses the file (again for each round of fixes that overlap),
+so it is offered from those diagnostics (the file has a deprecated form with a fix) and only
+made when the user picks it (`Action.deferred`: the server's migration command)."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Optional
 
@@ -37,11 +40,8 @@ def _overlaps(a: Span, b: Span) -> bool:
 
 
 def quick_fixes(doc, span: Span) -> list[Action]:
-    analysis = doc.analysis
-    if analysis is None:
-        return []
     out = []
-    for d in analysis.diagnostics:
+    for d in doc.diagnostics or ():
         if not _overlaps(d.span, span):
             continue
         if d.code == UNDEFINED_TYPE and not d.fixes:
@@ -60,16 +60,19 @@ UNDEFINED_TYPE = "QVR010"
 
 def declare_missing_object(doc, diag: Diagnostic) -> Optional[Action]:
     """For `undefined type X` without a checker fix: declare `object X : Real 1` on the line
-    before the declaration that uses it (declaration order matters, spec §4.1)."""
+    before the declaration that uses it (declaration order matters, spec §4.1). That is the
+    last top-level declaration starting at or before it in the column 0 (the document's chunks;
+    a `where` binding is a chunk of its own, indented under its owner)."""
     name = doc.text[diag.span.start:diag.span.end]
     if not name or not name.isidentifier():
         return None
-    stmt_start = diag.span.start
-    for stmt in doc.analysis.module.statements:
-        if stmt.span.start <= diag.span.start <= stmt.span.end:
-            stmt_start = stmt.span.start
-            break
-    line_start = doc.text.rfind("\n", 0, stmt_start) + 1
+    text = doc.text
+    chunks = doc.chunks
+    k = bisect_right([c.start for c in chunks], diag.span.start) - 1
+    while k > 0 and chunks[k].start > 0 and text[chunks[k].start - 1] != "\n":
+        k -= 1  # an indented chunk (a `where` binding): its owner's declaration
+    stmt_start = chunks[k].start if k >= 0 else diag.span.start
+    line_start = text.rfind("\n", 0, stmt_start) + 1
     edit = (Span(line_start, line_start), f"object {name} : Real 1\n")
     return Action(f"Declare object `{name}`", "quickfix", (edit,), diag)
 
@@ -84,10 +87,8 @@ def migrate_action(doc) -> Optional[Action]:
 
 def has_deprecated_forms(doc) -> bool:
     """Whether the file has a deprecated form that a migration rewrites (a fix of QVR090–109),
-    from its analysis: what offering the migration costs."""
-    analysis = doc.analysis
-    return analysis is not None and any(
-        d.fixes and d.code in DEPRECATION_CODES for d in analysis.diagnostics)
+    from its diagnostics: what offering the migration costs."""
+    return any(d.fixes and d.code in DEPRECATION_CODES for d in doc.diagnostics or ())
 
 
 def code_actions(doc, span: Span, only: Optional[list[str]] = None) -> list[Action]:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from qvr import semantics, syntax
 from qvr.syntax.span import LineIndex, Span
 from qvr_lsp.documents import Change, DocumentStore
-from qvr_lsp.features import completion, semantic_tokens, signature_help
+from qvr_lsp.features import code_actions, completion, semantic_tokens, signature_help
 from qvr_lsp.positions import PositionEncoder
 
 from expect import expect
@@ -165,6 +165,39 @@ def test_signature_help_while_typing_needs_no_full_analysis():
             signature_help.Signature("gate(Effect(1), Effect(1)) -> Effect(1)", ("Effect(1)", "Effect(1)"), 1)]
         doc._analysis = semantics.analyze(doc.text)
         assert typing == [signature_help.signature_help(doc, at) for at in (at_template, at_gate)]
+
+
+CLASSIC_LINES = """object Token : 64
+type Hidden = Euclidean 8
+continuous cell : Token * Hidden -> Hidden ~ Normal [scale=0.1]
+program step(x, h) : Token * Hidden -> Hidden
+    # a comment to type in
+    draw g ~ cell(x, h)
+    return g
+output step
+"""
+
+
+def test_code_actions_while_typing_need_no_full_analysis():
+    """Editors ask for code actions whenever the cursor moves: they come from the document's
+    diagnostics (the engine's, while typing) with the fixes `analyze` gives, and the migration
+    is offered from them too."""
+    store = DocumentStore()
+    doc = store.open("file:///classic.qvr", CLASSIC_LINES, 1)
+    doc.diagnostics
+    line = CLASSIC_LINES.split("\n").index("    # a comment to type in")
+    for version, change in enumerate([Change(((line, 5), (line, 5)), "x"),
+                                      Change(((line + 1, 11), (line + 1, 11)), " ")], start=2):
+        doc = store.change(doc.uri, version, [change], CODE_POINTS)
+        at = doc.text.index("draw g")
+        actions = code_actions.code_actions(doc, Span(at, at))
+        assert not doc.has_analysis
+        fixes = [(fix.title, tuple((e.span, e.new_text) for e in fix.edits))
+                 for d in semantics.analyze(doc.text).diagnostics
+                 if d.span.start <= at <= d.span.end for fix in d.fixes]
+        assert [title for title, _ in fixes] == ["Rewrite as `sample g <- cell(x, h)`"]
+        assert [(a.title, a.edits) for a in actions if a.kind == "quickfix"] == fixes
+        assert [a.title for a in actions if a.kind == code_actions.MIGRATE_KIND] == [code_actions.MIGRATE_TITLE]
 
 
 def test_a_changed_declaration_rechecks_its_users_and_their_diagnostics_follow(generated_module):

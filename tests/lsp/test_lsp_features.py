@@ -584,6 +584,16 @@ def test_did_you_mean_and_declare_missing_object():
     """).assert_eq(render_actions(text, code_actions.quick_fixes(doc, Span(marks[1], marks[1]))))
 
 
+def test_declare_missing_object_for_a_where_binding_goes_before_its_owner():
+    text, marks = marked("object Hidden : Real 8\nmorphism f : Hidden -> Hidden\n"
+                         "define a = f >> g\n    where\n        define g = identity(Miss$0ng)\nexport a\n")
+    doc = open_doc(text)
+    expect("""
+        Declare object `Missng` [quickfix] fixes QVR010
+          3:1-3:1 `` -> 'object Missng : Real 1\\n'
+    """).assert_eq(render_actions(text, code_actions.quick_fixes(doc, Span(marks[0], marks[0]))))
+
+
 def test_migrate_source_action_rewrites_the_whole_file():
     doc = open_doc(SAMPLES["gru_classic"])
     actions = code_actions.code_actions(doc, Span(0, 0), ["source"])
