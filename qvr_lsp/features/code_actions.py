@@ -4,9 +4,10 @@ file to current syntax (`qvr.semantics.migrate`).
 Editors ask for code actions on every move of the cursor, so they are made from what typing
 keeps up to date: the document's diagnostics (`Document.diagnostics`, the engine's run for
 that version, equal to the full analysis' and carrying the same fixes) and its chunks, never a
-parse or a full analysis of the whole text. The migration re-analyses the file (again for each round of fixes that overlap),
-so it is offered from those diagnostics (the file has a deprecated form with a fix) and only
-made when the user picks it (`Action.deferred`: the server's migration command)."""
+parse or a full analysis of the whole text. The migration re-analyses the file (again for
+each round of fixes that overlap), so it is offered from those diagnostics (the file has a
+deprecated form with a fix) and only made when the user picks it (`Action.deferred`: the
+server's migration command)."""
 from __future__ import annotations
 
 from bisect import bisect_right
@@ -61,7 +62,7 @@ UNDEFINED_TYPE = "QVR010"
 def declare_missing_object(doc, diag: Diagnostic) -> Optional[Action]:
     """For `undefined type X` without a checker fix: declare `object X : Real 1` on the line
     before the declaration that uses it (declaration order matters, spec §4.1). That is the
-    last top-level declaration starting at or before it in the column 0 (the document's chunks;
+    last top-level declaration starting at or before it at column 0 (the document's chunks;
     a `where` binding is a chunk of its own, indented under its owner)."""
     name = doc.text[diag.span.start:diag.span.end]
     if not name or not name.isidentifier():
