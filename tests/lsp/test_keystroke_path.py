@@ -142,17 +142,25 @@ export model
 """
 
 
+def _typed_versions(text: str, code_column: int):
+    """The documents after typing into `text`'s line `    # a comment to type in` and then
+    into the code line below it (at `code_column`), the first version diagnosed first."""
+    store = DocumentStore()
+    doc = store.open("file:///typed.qvr", text, 1)
+    doc.diagnostics
+    line = text.split("\n").index("    # a comment to type in")
+    for version, change in enumerate([Change(((line, 5), (line, 5)), "x"),
+                                      Change(((line + 1, code_column), (line + 1, code_column)), " ")],
+                                     start=2):
+        doc = store.change(doc.uri, version, [change], CODE_POINTS)
+        yield doc
+
+
 def test_signature_help_while_typing_needs_no_full_analysis():
     """Signature help reads the top-level names, which typing gets from the engine's run: a
     template's typed parameters (their spans in the program's own frame) and a morphism's
     domain factors, as the whole-module path gives them."""
-    store = DocumentStore()
-    doc = store.open("file:///calls.qvr", TEMPLATE_CALLS, 1)
-    doc.diagnostics
-    line = TEMPLATE_CALLS.split("\n").index("    # a comment to type in")
-    for version, change in enumerate([Change(((line, 5), (line, 5)), "x"),
-                                      Change(((line + 1, 4), (line + 1, 4)), " ")], start=2):
-        doc = store.change(doc.uri, version, [change], CODE_POINTS)
+    for doc in _typed_versions(TEMPLATE_CALLS, 4):
         doc.diagnostics
         at_template = doc.text.index("2.0, squash") + len("2.0, ")
         at_gate = doc.text.index("gate(u, ") + len("gate(u, ")
@@ -182,13 +190,7 @@ def test_code_actions_while_typing_need_no_full_analysis():
     """Editors ask for code actions whenever the cursor moves: they come from the document's
     diagnostics (the engine's, while typing) with the fixes `analyze` gives, and the migration
     is offered from them too."""
-    store = DocumentStore()
-    doc = store.open("file:///classic.qvr", CLASSIC_LINES, 1)
-    doc.diagnostics
-    line = CLASSIC_LINES.split("\n").index("    # a comment to type in")
-    for version, change in enumerate([Change(((line, 5), (line, 5)), "x"),
-                                      Change(((line + 1, 11), (line + 1, 11)), " ")], start=2):
-        doc = store.change(doc.uri, version, [change], CODE_POINTS)
+    for doc in _typed_versions(CLASSIC_LINES, 11):
         at = doc.text.index("draw g")
         actions = code_actions.code_actions(doc, Span(at, at))
         assert not doc.has_analysis
