@@ -519,20 +519,20 @@ def node_keystrokes(text: str, rounds: int, env: dict) -> dict[str, list[float]]
         print("  (no Node client: node or vscode-extension/node_modules/vscode-jsonrpc missing)")
         return {}
     line_of_model, _ = positions(text)
+    line, column = code_position(text)
     with tempfile.TemporaryDirectory(prefix="qvr-bench-node-") as folder:
         path = os.path.join(folder, "bench_node.qvr")
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
-        done = subprocess.run([node, NODE_CLIENT, sys.executable, path, str(line_of_model), str(rounds)],
-                              env=env, check=True, capture_output=True, text=True)
-        line, column = code_position(text)
-        code = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
-                               "--type", "1"], env=env, check=True, capture_output=True, text=True)
-        canned = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
-                                 "--type", "1", "--canned"], env=env, check=True, capture_output=True, text=True)
-        pulled = subprocess.run([node, NODE_CLIENT, sys.executable, path, f"{line}:{column}", str(rounds),
-                                 "--type", "1", "--pull"], env=env, check=True, capture_output=True, text=True)
-    report, in_code, floor, pull = (json.loads(run.stdout) for run in (done, code, canned, pulled))
+
+        def client(at: str, *flags: str) -> dict:
+            done = subprocess.run([node, NODE_CLIENT, sys.executable, path, at, str(rounds), *flags],
+                                  env=env, check=True, capture_output=True, text=True)
+            return json.loads(done.stdout)
+
+        report = client(str(line_of_model))
+        in_code, floor, pull = (client(f"{line}:{column}", "--type", "1", *flags)
+                                for flags in ((), ("--canned",), ("--pull",)))
     print(f"  Node client, pulled reports in code: {pull['kinds']}")
     return {"keystroke -> diagnostics, Node client": [ms / 1000 for ms in report["keystrokes"]],
             "keystroke in code -> diagnostics, Node client": [ms / 1000 for ms in in_code["keystrokes"]],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Optional
 
 from qvr.diagnostics import Diagnostic
@@ -69,7 +70,7 @@ def declare_missing_object(doc, diag: Diagnostic) -> Optional[Action]:
         return None
     text = doc.text
     chunks = doc.chunks
-    k = bisect_right([c.start for c in chunks], diag.span.start) - 1
+    k = bisect_right(chunks, diag.span.start, key=attrgetter("start")) - 1
     while k > 0 and chunks[k].start > 0 and text[chunks[k].start - 1] != "\n":
         k -= 1  # an indented chunk (a `where` binding): its owner's declaration
     stmt_start = chunks[k].start if k >= 0 else diag.span.start

@@ -44,21 +44,33 @@ def expected(text: str) -> list:
                                    diagnostics.document_diagnostic_runs(doc)).json())
 
 
+# six classic models; the `type` line of the fourth: with an `x` at column 3 (`typxe`), a syntax error
+TEXT = "".join(CLASSIC.format(i=i) for i in range(6))
+LINE = 3 * CLASSIC.count("\n") + 2
+
+
+def run_client(tmp_path, rounds: int, *flags: str) -> dict:
+    """The Node client's report on `rounds` keystrokes at `LINE` of `TEXT`, with its diagnostics."""
+    path = tmp_path / "bench_node.qvr"
+    path.write_text(TEXT, encoding="utf-8")
+    done = subprocess.run(["node", str(CLIENT), sys.executable, str(path), str(LINE), str(rounds), "--last",
+                           *flags], check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(done.stdout)
+
+
+def typed(rounds: int) -> str:
+    """`TEXT` after `rounds` keystrokes: an `x` typed at column 3 of `LINE` and deleted again."""
+    lines = TEXT.split("\n")
+    if rounds % 2:  # the last `x` typed is not deleted again
+        lines[LINE] = lines[LINE][:3] + "x" + lines[LINE][3:]
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("rounds", [4, 5])
 def test_the_node_client_reads_the_diagnostics_of_each_version(tmp_path, rounds):
-    text = "".join(CLASSIC.format(i=i) for i in range(6))
-    path = tmp_path / "bench_node.qvr"
-    path.write_text(text, encoding="utf-8")
-    # the `type` line of the fourth model: with the `x` in it (`typxe`), a syntax error
-    line = 3 * CLASSIC.count("\n") + 2
-    done = subprocess.run(["node", str(CLIENT), sys.executable, str(path), str(line), str(rounds), "--last"],
-                          check=True, capture_output=True, text=True, cwd=ROOT)
-    report = json.loads(done.stdout)
+    report = run_client(tmp_path, rounds)
     assert len(report["keystrokes"]) == rounds and min(report["keystrokes"]) > 0
-    lines = text.split("\n")
-    if rounds % 2:  # an `x` typed at column 3 and not deleted again
-        lines[line] = lines[line][:3] + "x" + lines[line][3:]
-    last = expected("\n".join(lines))
+    last = expected(typed(rounds))
     assert report["last"] == last and report["diagnostics"] == len(last) > 12
     assert any(d["severity"] == 1 for d in last) == bool(rounds % 2)
 
@@ -66,30 +78,15 @@ def test_the_node_client_reads_the_diagnostics_of_each_version(tmp_path, rounds)
 def test_the_canned_server_answers_every_keystroke_with_the_files_diagnostics(tmp_path):
     """`--canned` (bench/canned_server.py) stands in for the server with the same message and no
     work: each keystroke, even one that would break the text, gets the file's own diagnostics."""
-    text = "".join(CLASSIC.format(i=i) for i in range(6))
-    path = tmp_path / "bench_node.qvr"
-    path.write_text(text, encoding="utf-8")
-    line = 3 * CLASSIC.count("\n") + 2
-    done = subprocess.run(["node", str(CLIENT), sys.executable, str(path), str(line), "3", "--last",
-                           "--canned"], check=True, capture_output=True, text=True, cwd=ROOT)
-    report = json.loads(done.stdout)
+    report = run_client(tmp_path, 3, "--canned")
     assert len(report["keystrokes"]) == 3
-    assert report["last"] == expected(text) and not any(d["severity"] == 1 for d in report["last"])
+    assert report["last"] == expected(TEXT) and not any(d["severity"] == 1 for d in report["last"])
 
 
 @pytest.mark.parametrize("rounds", [2, 3])
 def test_the_node_client_pulling_reads_the_diagnostics_of_each_version(tmp_path, rounds):
     """`--pull`: the client asks textDocument/diagnostic after each didChange, as VS Code's does;
     every keystroke here changes the diagnostics, so every answer is a full report of that text."""
-    text = "".join(CLASSIC.format(i=i) for i in range(6))
-    path = tmp_path / "bench_node.qvr"
-    path.write_text(text, encoding="utf-8")
-    line = 3 * CLASSIC.count("\n") + 2
-    done = subprocess.run(["node", str(CLIENT), sys.executable, str(path), str(line), str(rounds), "--last",
-                           "--pull"], check=True, capture_output=True, text=True, cwd=ROOT)
-    report = json.loads(done.stdout)
+    report = run_client(tmp_path, rounds, "--pull")
     assert len(report["keystrokes"]) == rounds and report["kinds"] == ["full"]
-    lines = text.split("\n")
-    if rounds % 2:
-        lines[line] = lines[line][:3] + "x" + lines[line][3:]
-    assert report["last"] == expected("\n".join(lines))
+    assert report["last"] == expected(typed(rounds))

@@ -65,11 +65,16 @@ def entry_batch(model, batch: int, explicit: bool) -> int:
     return batch
 
 
+def _made_up_as_normal(spec) -> bool:
+    """Whether `simulate_inputs` draws this named input from N(0, 1): real data, not index
+    data and not a scalar parameter."""
+    return spec.kind not in ("hyper", "index")
+
+
 def normal_data_names(model) -> frozenset:
-    """The named inputs `simulate_inputs` draws from N(0, 1): real data (not index data, not
-    scalar parameters)."""
+    """The named inputs `simulate_inputs` draws from N(0, 1)."""
     return frozenset(name for name, spec in (getattr(model, "named_inputs", None) or {}).items()
-                     if spec.kind not in ("hyper", "index"))
+                     if _made_up_as_normal(spec))
 
 
 def simulate_inputs(model, device) -> dict:
@@ -84,11 +89,11 @@ def simulate_inputs(model, device) -> dict:
             out[name] = torch.tensor(1 if spec.dtype == "int64" else 1.0, device=device)
             continue
         shape = [10 if isinstance(k, tuple) else k.size for k in spec.plates]
-        if spec.kind == "index":
-            out[name] = torch.randint(0, spec.type.cardinality, shape, device=device)
-        else:
+        if _made_up_as_normal(spec):
             width = spec.type.width
             out[name] = torch.randn(shape + ([width] if width > 1 else []), device=device)
+        else:
+            out[name] = torch.randint(0, spec.type.cardinality, shape, device=device)
     return out
 
 
